@@ -1,0 +1,329 @@
+"""Analyse a normalised function: what each operation is, what is active, what is scalar.
+
+On entry: a tree in the normal form of ``normalize``, the function's environment
+(globals and closure, to resolve called functions) and which parameters are
+``wrt``. On exit: an ``Activity`` record; the tree is not modified.
+
+- ``ops`` classifies every operation (keyed by its ast node): a primitive with a
+  rule, a constant-valued call, a call to a user function, an index read, ...
+  A call that is none of these is refused here, at the user's line.
+- ``active`` names depend on a ``wrt`` parameter *and* reach the result; only
+  they get adjoints. The analysis is flow-insensitive per name: reassigning a
+  name can only make more code active, never drop a needed adjoint.
+- ``scalars`` names always hold a Python or NumPy scalar for the argument kinds
+  given; the reverse pass uses it to skip broadcasting bookkeeping on floats.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules
+from .errors import NoDerivativeRule, UnsupportedSyntax
+from .normalize import local_names
+from .parse import Origin
+
+INDEX, COPY, PACK, APPEND, POP, CALL, RULE, CONSTANT = "index", "copy", "pack", "append", "pop", "call", "rule", "constant"
+
+
+@dataclass(frozen=True)
+class Env:
+    """The names a function can read besides its locals."""
+
+    globals: dict
+    closure: dict[str, Any]  # free variable -> cell
+    locals: frozenset[str] = frozenset()  # the function's own names, which shadow the rest
+
+    def lookup(self, name: str) -> Any:
+        if name in self.closure:
+            return self.closure[name].cell_contents
+        if name in self.globals:
+            return self.globals[name]
+        return getattr(builtins, name)
+
+    def resolve(self, expr: ast.expr) -> Any:
+        """The object a non-local Name or attribute chain (``np.linalg.norm``) denotes now."""
+        if isinstance(expr, ast.Name):
+            return self.lookup(expr.id)
+        if isinstance(expr, ast.Attribute):
+            return getattr(self.resolve(expr.value), expr.attr)
+        raise TypeError(f"cannot resolve {ast.unparse(expr)}")
+
+
+def environment(f: Any, tree: ast.FunctionDef) -> Env:
+    code = f.__code__
+    cells = dict(zip(code.co_freevars, f.__closure__ or ()))
+    return Env(f.__globals__, cells, frozenset(local_names(tree)))
+
+
+@dataclass(frozen=True)
+class Op:
+    """What one operation is, and which of its atoms carry derivatives."""
+
+    kind: str
+    operands: tuple[ast.expr, ...] = ()  # atoms whose adjoints the operation produces
+    rule: rules.Rule | None = None
+    bound: dict[str, ast.expr] = field(default_factory=dict)  # rule parameter -> atom
+    func: Any = None  # the user function, for CALL
+
+
+@dataclass(frozen=True)
+class Activity:
+    wrt: tuple[str, ...]
+    active: frozenset[str]
+    scalars: frozenset[str]
+    index_safe: frozenset[str]  # ints and masks: ``dx[i] += g`` needs no np.add.at
+    lists: frozenset[str]  # names that hold Python lists or tuples
+    ops: dict[ast.AST, Op]
+    env: Env
+
+    def is_active(self, e: ast.expr | None) -> bool:
+        return isinstance(e, ast.Name) and e.id in self.active
+
+    def is_scalar(self, e: ast.expr) -> bool:
+        if isinstance(e, ast.Constant):
+            return isinstance(e.value, (int, float, bool)) or e.value is None
+        return isinstance(e, ast.Name) and e.id in self.scalars
+
+
+def walk_statements(body: list[ast.stmt]):
+    """Every statement, nested ones included, in source order."""
+    for s in body:
+        yield s
+        for f in ("body", "orelse"):
+            yield from walk_statements(getattr(s, f, []))
+
+
+def activity(tree: ast.FunctionDef, origin: Origin, env: Env, wrt: tuple[str, ...], scalar_params: frozenset[str]) -> Activity:
+    """Classify operations and compute active, scalar and list-valued names."""
+    ops = _classify(tree, origin, env)
+    result = tree.body[-1].value.id
+    flows = list(_flows(tree, ops))  # (target, sources) pairs: target's value depends on sources
+    varied = set(wrt)
+    useful = {result}
+    changed = True
+    while changed:
+        changed = False
+        for target, sources in flows:
+            if target not in varied and varied & sources:
+                varied.add(target)
+                changed = True
+            if target in useful and not sources <= useful:
+                useful |= sources
+                changed = True
+    scalars, lists = _kinds(tree, ops, env, scalar_params)
+    masks = {
+        s.targets[0].id
+        for s in walk_statements(tree.body)
+        if _assigns_name(s) and (isinstance(s.value, ast.Compare) or (ops.get(s.value) or Op("")).kind == CONSTANT and not isinstance(s.value, ast.Call))
+    }
+    return Activity(wrt, frozenset(varied & useful), frozenset(scalars), frozenset(scalars | masks), frozenset(lists), ops, env)
+
+
+def _assigns_name(s: ast.stmt) -> bool:
+    return isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+
+
+def _flows(tree: ast.FunctionDef, ops: dict[ast.AST, Op]):
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign):
+            target = s.targets[0]
+            if isinstance(target, ast.Name):
+                op = ops[s.value]
+                yield target.id, {a.id for a in op.operands if isinstance(a, ast.Name)}
+            else:  # x[i] = v
+                yield target.value.id, {s.value.id} if isinstance(s.value, ast.Name) else set()
+        elif isinstance(s, ast.Expr):  # L.append(v)
+            call = s.value
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append":
+                yield call.func.value.id, {a.id for a in call.args if isinstance(a, ast.Name)}
+
+
+# ------------------------------------------------------------------ classification
+
+
+def _classify(tree: ast.FunctionDef, origin: Origin, env: Env) -> dict[ast.AST, Op]:
+    ops: dict[ast.AST, Op] = {}
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            ops[s.value] = _operation(s.value, s, origin, env)
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+            ops[s.value] = Op(APPEND, tuple(s.value.args))
+    return ops
+
+
+def _names(atoms) -> tuple[ast.expr, ...]:
+    return tuple(a for a in atoms if isinstance(a, ast.Name))
+
+
+def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
+    if isinstance(e, ast.Name):
+        return Op(COPY, (e,))
+    if isinstance(e, (ast.Constant, ast.JoinedStr)) or _is_global_chain(e, env.locals):
+        return Op(CONSTANT)
+    if isinstance(e, ast.BinOp):
+        return _rule_op(rules.BINARY_OPERATORS.get(type(e.op)), [e.left, e.right], {}, e, stmt, origin)
+    if isinstance(e, ast.UnaryOp):
+        return _rule_op(rules.UNARY_OPERATORS.get(type(e.op)), [e.operand], {}, e, stmt, origin)
+    if isinstance(e, ast.Compare):
+        return Op(CONSTANT)
+    if isinstance(e, (ast.List, ast.Tuple)):
+        return Op(PACK, _names(e.elts))
+    if isinstance(e, ast.Subscript):
+        return Op(INDEX, _names([e.value]))
+    if isinstance(e, ast.Attribute):
+        if e.attr in rules.CONSTANT_ATTRIBUTES:
+            return Op(CONSTANT)
+        if e.attr in rules.ATTRIBUTES:
+            return _rule_op(rules.ATTRIBUTES[e.attr], [e.value], {}, e, stmt, origin)
+        raise origin.error(NoDerivativeRule, stmt, f"no derivative rule for the attribute .{e.attr}", "Use an equivalent NumPy function, or stop_gradient(...) if it is constant.")
+    if isinstance(e, ast.Call):
+        return _call(e, stmt, origin, env)
+    raise origin.error(UnsupportedSyntax, stmt, f"{type(e).__name__} is not supported here", "Rewrite it with simpler operations.")
+
+
+def _is_global_chain(e: ast.expr, locals_: frozenset[str]) -> bool:
+    """``np.pi``, ``np.linalg.norm``: an attribute chain rooted at a non-local name."""
+    if not isinstance(e, ast.Attribute):
+        return False
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return isinstance(e, ast.Name) and e.id not in locals_
+
+
+def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
+    func = e.func
+    keywords = {k.arg: k.value for k in e.keywords}
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals:
+        method = func.attr  # a method of a local value
+        if method == "pop":
+            return Op(POP, _names([func.value]))
+        if method == "append":
+            return Op(APPEND, _names(e.args))
+        if method in rules.METHODS:
+            return _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin)
+        raise origin.error(NoDerivativeRule, stmt, f"no derivative rule for the method .{method}()", "Call the NumPy function instead, or wrap the value in stop_gradient(...).")
+    try:
+        target = env.resolve(func)
+    except (AttributeError, TypeError):
+        raise origin.error(NoDerivativeRule, stmt, f"cannot find the function {ast.unparse(func)!r}", "Define it at module level before the gradient is first called.") from None
+    if rules.is_nondifferentiable(target):
+        return Op(CONSTANT)
+    rule = rules.lookup(target)
+    if rule is not None:
+        return _rule_op(target, list(e.args), keywords, e, stmt, origin)
+    user = getattr(target, "__srcdiff_function__", None) or target
+    if inspect.isfunction(user):
+        try:
+            inspect.signature(user).bind(*e.args, **keywords)
+        except TypeError as exc:
+            raise origin.error(UnsupportedSyntax, stmt, f"this call does not match {user.__name__}'s parameters ({exc})", "Fix the arguments.") from None
+        return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords)
+    name = ast.unparse(func)
+    raise origin.error(
+        NoDerivativeRule,
+        stmt,
+        f"no derivative rule for {name}",
+        "Add one with srcdiff.rules.vjp(...), or wrap the call in stop_gradient(...) if it is constant.",
+    )
+
+
+def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin) -> Op:
+    if func is None or rules.is_nondifferentiable(func):
+        return Op(CONSTANT, bound={"args": args})
+    rule = rules.lookup(func)
+    if rule is None:
+        raise origin.error(NoDerivativeRule, stmt, f"no derivative rule for {getattr(func, '__name__', func)}", "Add one with srcdiff.rules.vjp(...), or wrap it in stop_gradient(...).")
+    try:
+        bound = rule.bind(args, keywords)
+    except TypeError as exc:
+        raise origin.error(UnsupportedSyntax, stmt, str(exc), "Check the call's arguments.") from None
+    operands: list[ast.expr] = []
+    for p in rule.adjoints:
+        value = bound.get(p)
+        if isinstance(value, ast.Tuple) and p == rule.vararg:
+            operands += _names(value.elts)
+        elif isinstance(value, ast.Name):
+            operands.append(value)
+    return Op(RULE, tuple(operands), rule=rule, bound=bound)
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def _kinds(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_params: frozenset[str]) -> tuple[set[str], set[str]]:
+    """Names that are always scalars (optimistic fixpoint), and names holding lists."""
+    assigned: dict[str, list[ast.expr | None]] = {}
+    lists: set[str] = set()
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign):
+            t = s.targets[0]
+            if isinstance(t, ast.Name):
+                assigned.setdefault(t.id, []).append(s.value)
+                if isinstance(s.value, (ast.List, ast.Tuple)) or ops[s.value].kind == RULE and ops[s.value].rule.spelling in ("unstack", "unconcatenate", "unvstack"):
+                    lists.add(t.id)
+            else:
+                assigned.setdefault(t.value.id, []).append(None)  # element writes: an array or list
+        elif isinstance(s, ast.For):
+            assigned.setdefault(s.target.id, []).append(ast.Constant(0))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            lists.add(s.value.func.value.id)
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    scalars = set(scalar_params) | (set(assigned) - params)
+    changed = True
+    while changed:
+        changed = False
+        for n, values in assigned.items():
+            if n in scalars and n not in scalar_params and not all(_scalar(v, ops, scalars, env) for v in values):
+                scalars.discard(n)
+                changed = True
+    # a copy of a list is a list
+    for _ in range(3):
+        for n, values in assigned.items():
+            if any(isinstance(v, ast.Name) and v.id in lists for v in values):
+                lists.add(n)
+    return scalars - lists, lists
+
+
+def _scalar(e: ast.expr | None, ops: dict, scalars: set[str], env: Env) -> bool:
+    if e is None:
+        return False
+    if isinstance(e, ast.Constant):
+        return isinstance(e.value, (int, float, bool)) or e.value is None
+    if isinstance(e, ast.Name):
+        return e.id in scalars
+    op = ops.get(e)
+    if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Subscript)):
+        return False
+    if op.kind == CONSTANT:
+        if isinstance(e, ast.Compare):
+            return all(_scalar(a, ops, scalars, env) for a in [e.left, *e.comparators])
+        if isinstance(e, ast.Attribute) and _is_global_chain(e, env.locals):
+            return isinstance(env.resolve(e), (int, float))
+        if isinstance(e, ast.Call):
+            target = _safe_resolve(e.func, env)
+            kind = rules.NONDIFFERENTIABLE.get(target) if target is not None and rules.is_nondifferentiable(target) else None
+            if kind == rules.SCALAR:
+                return True
+            if kind == rules.ELEMENTWISE:
+                return all(_scalar(a, ops, scalars, env) for a in e.args)
+            return False
+        args = op.bound.get("args", [])
+        return bool(args) and all(_scalar(a, ops, scalars, env) for a in args)
+    if op.kind == COPY:
+        return _scalar(op.operands[0], ops, scalars, env)
+    if op.kind == RULE:
+        flags = {p: _scalar(a, ops, scalars, env) for p, a in op.bound.items() if isinstance(a, ast.Name)}
+        return op.rule.is_scalar(op.bound, flags)
+    return False
+
+
+def _safe_resolve(func: ast.expr, env: Env) -> Any:
+    try:
+        return env.resolve(func)
+    except (AttributeError, TypeError):
+        return None

@@ -1,0 +1,235 @@
+"""The public API: ``grad``, ``value_and_grad``, ``source``, ``check_grad``, ``stop_gradient``.
+
+``build`` runs the pipeline, one line per stage. A ``Gradient`` builds lazily on
+its first call (so helpers defined later in the module are found) and once per
+combination of scalar/array arguments: floats get float code, without the
+broadcasting bookkeeping arrays need.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Iterator, Sequence, Union
+
+import numpy as np
+
+from . import analysis, cache, emit, normalize, parse, reverse
+from .errors import BadWrt, GradientCheckError, WrtTypeError
+from .runtime import stop_gradient
+
+Wrt = Union[int, str, Sequence[Union[int, str]]]
+_FLOAT = np.dtype(np.float64)
+_SCALAR_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.bool_)
+
+__all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient"]
+
+
+def stages(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str] = frozenset(), mode: str = "grad") -> Iterator[tuple[str, str]]:
+    """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
+    import ast
+
+    tree, origin = parse.function_ast(f)
+    yield "parse", ast.unparse(tree)
+    tree = normalize.normalize(tree, origin)
+    yield "normalize", ast.unparse(tree)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars)
+    yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
+    transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
+    text = emit.to_source(transformed, _header(f, origin, wrt, mode))
+    yield "emit", text
+
+
+def build(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> emit.Emitted:
+    """Parse, normalise, analyse, transform and emit ``f`` (cached, callees included)."""
+    key = cache.key(f, wrt, scalars, mode)
+
+    def run() -> emit.Emitted:
+        tree, origin = parse.function_ast(f)
+        tree = normalize.normalize(tree, origin)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars)
+        transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
+        emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
+        cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
+        for name, ref in emitted.pending.items():
+            callee = build(ref.func, ref.wrt, ref.scalars, "split")
+            emitted.bind(name, callee.functions[_part(callee, ref.part)])
+        return emitted
+
+    return cache.get(key, run)
+
+
+def _part(entry: emit.Emitted, part: str) -> str:
+    return next(n for n in entry.functions if (n == entry.entry) == (part == "forward"))
+
+
+def _header(f: Callable, origin: parse.Origin, wrt: tuple[str, ...], mode: str) -> str:
+    what = {"grad": "gradient", "value": "value and gradient", "split": "forward and backward sweeps"}[mode]
+    file = origin.filename.rsplit("/", 1)[-1]
+    return f"srcdiff: {what} of {origin.name} ({file}:{origin.first_line}) with respect to {', '.join(wrt) or 'nothing'}"
+
+
+def _parameters(f: Callable) -> list[str]:
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
+    """``wrt`` as parameter names, and whether the caller asked for a tuple."""
+    params = _parameters(f)
+    many = isinstance(wrt, (tuple, list))
+    items = list(wrt) if many else [wrt]
+    names = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise BadWrt(f"wrt must be a parameter index or name, not {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise BadWrt(f"wrt={w} is out of range: {getattr(f, '__name__', f)} has {len(params)} parameters ({', '.join(params)})")
+            names.append(params[w])
+        elif w not in params:
+            raise BadWrt(f"wrt={w!r} is not a parameter of {getattr(f, '__name__', f)} (parameters: {', '.join(params)})")
+        else:
+            names.append(w)
+    if len(set(names)) != len(names):
+        raise BadWrt(f"wrt names a parameter twice: {wrt!r}")
+    return tuple(names), many
+
+
+class Gradient:
+    """The derivative of a Python function, built on first call (see ``grad``)."""
+
+    def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
+        if isinstance(f, Gradient):
+            pass
+        elif not inspect.isfunction(f):
+            parse.function_ast(f)  # raises the right SourceUnavailable error
+        self.function = f
+        self.mode = mode
+        self.wrt, self.many = _resolve_wrt(f, wrt)
+        self.params = _parameters(f)
+        self.positions = tuple(self.params.index(w) for w in self.wrt)
+        self._compiled: dict[tuple, Callable] = {}
+        self.__wrapped__ = f
+        self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
+        self.__doc__ = f"{'Gradient' if mode == 'grad' else 'Value and gradient'} of {getattr(f, '__name__', f)} with respect to {', '.join(self.wrt)}."
+
+    def __repr__(self) -> str:
+        return f"<srcdiff {self.__name__} wrt={self.wrt}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kinds = tuple([type(a) for a in args])
+        fn = self._compiled.get(kinds) if not kwargs else None
+        if fn is None:
+            fn = self.specialize(args, kwargs)
+            if not kwargs:
+                self._compiled[kinds] = fn
+        for i in self.positions:  # integer inputs have no gradient: say so instead of returning zeros
+            if i < len(args) and getattr(args[i], "dtype", _FLOAT).kind not in "fc":
+                raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has integer or bool dtype {args[i].dtype}; pass floats")
+        result = fn(*args, **kwargs)
+        if self.many or len(self.wrt) != 1:
+            if self.mode == "value":
+                return result[0], tuple(result[1]) if len(self.wrt) > 1 else (result[1],)
+            return tuple(result) if len(self.wrt) > 1 else (result,)
+        return result
+
+    def scalar_parameters(self, args: tuple, kwargs: dict) -> frozenset[str]:
+        bound = dict(zip(self.params, args))
+        bound.update(kwargs)
+        for w in self.wrt:
+            value = bound.get(w)
+            if isinstance(value, (bool, int, np.integer, np.bool_)):
+                raise WrtTypeError(f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})")
+        return frozenset(n for n, v in bound.items() if isinstance(v, _SCALAR_TYPES))
+
+    def target(self, scalars: frozenset[str]) -> Callable:
+        """The Python function to transform: for grad(grad(f)), the inner generated code."""
+        if isinstance(self.function, Gradient):
+            return self.function.compiled(scalars)
+        return self.function
+
+    def compiled(self, scalars: frozenset[str]) -> Callable:
+        entry = self.entry(scalars)
+        return entry.functions[entry.entry]
+
+    def entry(self, scalars: frozenset[str]) -> emit.Emitted:
+        return build(self.target(scalars), self.wrt, scalars, self.mode)
+
+    def specialize(self, args: tuple, kwargs: dict) -> Callable:
+        return self.compiled(self.scalar_parameters(args, kwargs))
+
+
+def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
+    """The gradient of scalar-valued ``f`` with respect to ``wrt`` (index, name or tuple).
+
+    Use as ``grad(f)``, ``@grad`` or ``@grad(wrt=...)``. A single ``wrt`` gives one
+    gradient shaped like its argument; a tuple gives a tuple of gradients.
+    """
+    if f is None:
+        return lambda g: Gradient(g, wrt, "grad")
+    return Gradient(f, wrt, "grad")
+
+
+def value_and_grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
+    """Like ``grad`` but returns ``(f(...), gradient)`` from one forward sweep."""
+    if f is None:
+        return lambda g: Gradient(g, wrt, "value")
+    return Gradient(f, wrt, "value")
+
+
+def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
+    """The generated Python of a derivative (for these example arguments, if given)."""
+    if not isinstance(g, Gradient):
+        raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
+    scalars = g.scalar_parameters(args, kwargs) if (args or kwargs) else frozenset()
+    entry = g.entry(scalars)
+    texts = [entry.text]
+    seen = {id(entry)}
+    pending = list(entry.pending.values())
+    while pending:  # functions it calls, each once
+        ref = pending.pop(0)
+        callee = build(ref.func, ref.wrt, ref.scalars, "split")
+        if id(callee) not in seen:
+            seen.add(id(callee))
+            texts.append(callee.text)
+            pending += list(callee.pending.values())
+    return "\n\n".join(texts)
+
+
+def check_grad(f: Callable, *args: Any, wrt: Wrt = 0, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
+    """Compare srcdiff's gradient with central finite differences (PyTorch: ``gradcheck``).
+
+    Returns True, or raises ``GradientCheckError`` naming the worst entry.
+    """
+    g = grad(f, wrt=wrt)
+    names = g.wrt
+    analytic = g(*args)
+    if not g.many:
+        analytic = (analytic,)
+    args = list(args)
+    for name, computed in zip(names, analytic):
+        i = g.params.index(name)
+        x0 = args[i]
+        base = np.array(x0, dtype=np.float64)
+        numeric = np.zeros(base.shape)
+        for idx in np.ndindex(*base.shape) if base.shape else [()]:
+            values = []
+            for step in (eps, -eps):
+                moved = base.copy()
+                moved[idx] += step
+                args[i] = moved if isinstance(x0, np.ndarray) else float(moved)
+                values.append(float(f(*args)))
+            numeric[idx] = (values[0] - values[1]) / (2 * eps)
+        args[i] = x0
+        error = np.abs(np.asarray(computed, dtype=np.float64) - numeric)
+        bound = atol + rtol * np.abs(numeric)
+        if np.any(~(error <= bound)):
+            worst = np.unravel_index(np.argmax(error - bound), numeric.shape) if numeric.shape else ()
+            raise GradientCheckError(
+                f"gradient of {getattr(f, '__name__', f)} with respect to {name} disagrees with finite differences "
+                f"at index {tuple(int(k) for k in worst)}: srcdiff {np.asarray(computed)[worst]!r}, numeric {numeric[worst]!r}"
+            )
+    return True

@@ -1,0 +1,39 @@
+"""Cache: (function code, closure, globals, wrt, scalar arguments, mode) -> emitted functions.
+
+A derivative is built once per key and reused; redefining a function gives it
+a new code object and so a new build. ``transformations`` counts builds, so
+tests can check that nothing is rebuilt needlessly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable
+
+from .emit import Emitted
+
+_entries: dict[Hashable, Emitted] = {}
+transformations = 0
+
+
+def key(func: Any, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> Hashable:
+    return (func.__code__, id(func.__globals__), func.__closure__, wrt, scalars, mode)
+
+
+def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
+    """The entry for ``k``, built (and counted) on first use."""
+    global transformations
+    entry = _entries.get(k)
+    if entry is None:
+        entry = build()
+        _entries[k] = entry
+        transformations += 1
+    return entry
+
+
+def put(k: Hashable, entry: Emitted) -> None:
+    """Record an entry before its callees are bound, so recursion finds it."""
+    _entries[k] = entry
+
+
+def clear() -> None:
+    _entries.clear()

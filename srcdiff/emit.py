@@ -1,0 +1,154 @@
+"""Emit: generated module -> source text with provenance comments -> live functions.
+
+On entry: ``Transformed`` (a module of function definitions and the free names
+they use). On exit: ``Emitted``, the source text (registered with ``linecache``
+so tracebacks and ``pdb`` show it) and the compiled functions.
+
+The text begins with ordinary ``import`` lines for the helpers it uses, so it
+reads as a self-contained module. To compile it without touching the user's
+module, the definitions are wrapped (at the AST level, so line numbers stay
+those of the text) in a factory whose locals are those imports, the
+user's closure variables and the other generated functions it calls. The
+functions are then built from their code objects with the *user's* globals,
+so module-level names the user's code reads stay live, while every helper is a
+closure cell: no lookups in dictionaries, no names added to the user's module.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import re
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules, runtime
+from .parse import Origin
+from .reverse import COMMENT, CalleeRef, Transformed
+
+_counter = itertools.count(1)
+_TOKEN = "__srcdiff_comment_{}__"
+
+
+@dataclass
+class Emitted:
+    text: str
+    functions: dict[str, types.FunctionType]
+    entry: str
+    pending: dict[str, CalleeRef] = field(default_factory=dict)  # callee name -> what to bind
+    cells: dict[str, types.CellType] = field(default_factory=dict)
+
+    def bind(self, name: str, value: Any) -> None:
+        self.cells[name].cell_contents = value
+
+
+def to_source(transformed: Transformed, header: str) -> str:
+    """The module as text: header comment, imports, definitions with provenance comments."""
+    module = transformed.module
+    comments: dict[str, str] = {}
+
+    def strip_markers(body: list[ast.stmt]) -> list[ast.stmt]:
+        out = []
+        for s in body:
+            if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and str(s.value.value).startswith(COMMENT):
+                token = _TOKEN.format(len(comments))
+                comments[token] = s.value.value[len(COMMENT) :]
+                out.append(ast.Expr(value=ast.Name(id=token, ctx=ast.Load())))
+                continue
+            for f in ("body", "orelse"):
+                if isinstance(getattr(s, f, None), list):
+                    setattr(s, f, strip_markers(getattr(s, f)))
+            out.append(s)
+        return out
+
+    for fn in module.body:
+        fn.body = strip_markers(fn.body)
+    lines = [f"# {line}" for line in header.splitlines()]
+    lines += _import_lines(transformed.bindings)
+    code = ast.unparse(module)
+    for line in code.splitlines():
+        stripped = line.strip()
+        if stripped in comments:
+            indent = line[: len(line) - len(line.lstrip())]
+            line = f"{indent}# {comments[stripped]}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _import_lines(bindings: dict[str, Any]) -> list[str]:
+    modules, helpers = [], []
+    for emitted, value in sorted(bindings.items()):
+        if isinstance(value, CalleeRef):
+            continue
+        if isinstance(value, types.ModuleType):
+            alias = "" if emitted == value.__name__ else f" as {emitted}"
+            modules.append(f"import {value.__name__}{alias}")
+        else:
+            canonical = next(k for k, v in rules.NAMESPACE.items() if v is value)
+            helpers.append(canonical if emitted == canonical else f"{canonical} as {emitted}")
+    lines = sorted(modules)
+    if helpers:
+        lines.append(f"from {runtime.__name__} import {', '.join(helpers)}")
+    return lines + ([""] if lines else [])
+
+
+def to_function(transformed: Transformed, origin: Origin, user_function: Any, header: str) -> Emitted:
+    """Compile the module; functions get the user's globals, helpers become closure cells."""
+    text = to_source(transformed, header)
+    filename = f"<srcdiff {origin.name} #{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    parsed = ast.parse(text, filename)
+    user_cells = dict(zip(user_function.__code__.co_freevars, user_function.__closure__ or ()))
+    defined = [d.name for d in parsed.body if isinstance(d, ast.FunctionDef)]
+    callees = {n: v for n, v in transformed.bindings.items() if isinstance(v, CalleeRef)}
+    # the factory's parameters: every name the definitions may take from outside
+    outer = sorted(set(callees) | set(user_cells) | set(defined))
+    factory = ast.FunctionDef(
+        name="__srcdiff_factory__",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in outer if n not in defined], kwonlyargs=[], kw_defaults=[], defaults=[]),
+        body=parsed.body + [ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in defined], ctx=ast.Load()))],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        **({"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}),
+    )
+    ast.copy_location(factory, parsed.body[0])
+    code = compile(ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[])), filename, "exec")
+    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    inner = {c.co_name: c for c in factory_code.co_consts if isinstance(c, types.CodeType)}
+    cells: dict[str, types.CellType] = {}
+
+    def cell(n: str) -> types.CellType:
+        if n not in cells:
+            if n in user_cells:
+                cells[n] = user_cells[n]  # the user's own cell: closure variables stay live
+            elif n in transformed.bindings and not isinstance(transformed.bindings[n], CalleeRef):
+                cells[n] = types.CellType(transformed.bindings[n])
+            else:
+                cells[n] = types.CellType()  # filled by bind(): another generated function
+        return cells[n]
+
+    functions = {}
+    for n in defined:
+        c = inner[n]
+        fn = types.FunctionType(c, user_function.__globals__, n, None, tuple(cell(v) for v in c.co_freevars))
+        if _same_args(c, user_function.__code__):  # the gradient and forward take f's arguments
+            fn.__defaults__ = user_function.__defaults__
+            fn.__kwdefaults__ = user_function.__kwdefaults__
+        functions[n] = fn
+    for n in defined:
+        if n in cells:
+            cells[n].cell_contents = functions[n]
+    return Emitted(text, functions, transformed.entry, callees, cells)
+
+
+def _same_args(a: types.CodeType, b: types.CodeType) -> bool:
+    count = a.co_argcount + a.co_kwonlyargcount
+    return (a.co_argcount, a.co_kwonlyargcount) == (b.co_argcount, b.co_kwonlyargcount) and a.co_varnames[:count] == b.co_varnames[:count]
+
+
+def strip_comments(text: str) -> str:
+    """The text without comment lines (for checking that it reparses to the same tree)."""
+    return "\n".join(line for line in text.splitlines() if not re.match(r"^\s*#", line))

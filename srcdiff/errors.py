@@ -1,0 +1,71 @@
+"""Diagnostics: every refusal names the user's file:line, the construct and what to do.
+
+Each class also derives from the built-in exception a Python user would expect
+(``NotImplementedError`` for unsupported code, ``ValueError``/``TypeError`` for
+bad arguments), so ``except ValueError`` style handlers keep working.
+"""
+
+from __future__ import annotations
+
+
+class SrcdiffError(Exception):
+    """Base class of everything srcdiff refuses.
+
+    ``filename``/``line`` point at the user's code when the problem is in it;
+    ``construct`` is the offending source text and ``suggestion`` says what to do.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        filename: str | None = None,
+        line: int | None = None,
+        construct: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        self.message = message
+        self.filename = filename
+        self.line = line
+        self.construct = construct
+        self.suggestion = suggestion
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.filename}:{self.line}: " if self.filename and self.line else ""
+        text = where + self.message
+        if self.construct:
+            text += f" in '{self.construct}'"
+        if not text.endswith("."):
+            text += "."
+        if self.suggestion:
+            text += f"\n  {self.suggestion}"
+        return text
+
+
+class UnsupportedSyntax(SrcdiffError, NotImplementedError):
+    """A Python construct the transformer does not differentiate."""
+
+
+class NoDerivativeRule(SrcdiffError, NotImplementedError):
+    """A call to a function that has neither a rule nor Python source."""
+
+
+class SourceUnavailable(SrcdiffError, TypeError):
+    """The function's source cannot be read (builtins, lambdas, exec, REPL)."""
+
+
+class BadWrt(SrcdiffError, ValueError):
+    """``wrt`` names no parameter, or is out of range."""
+
+
+class WrtTypeError(SrcdiffError, TypeError):
+    """An argument in ``wrt`` is not a float or a float array."""
+
+
+class NonScalarOutput(SrcdiffError, ValueError):
+    """``grad`` of a function whose result is not a scalar."""
+
+
+class GradientCheckError(SrcdiffError, AssertionError):
+    """``check_grad`` found a gradient that disagrees with finite differences."""

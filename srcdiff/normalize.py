@@ -1,0 +1,627 @@
+"""Normalise: one operation per statement, structured control flow, a single exit.
+
+On entry: a checked ``FunctionDef`` from ``parse``. On exit its body holds only
+
+    name = expr                      expr: one operation on atoms (see below)
+    name[index] = atom               a write into a local array or list
+    name.append(atom)                growing a local list
+    if test: ... else: ...           test: atom or ``not name``
+    for name in name: ...            the iterable is a ``range`` held in a name
+    while name: ...                  the test is recomputed at the end of the body
+    if name: break                   only as the last statement of a loop body
+    raise ... / assert ...           kept for the forward sweep only
+    return name                      once, as the last statement
+
+An atom is a Name, a Constant, or an attribute of a non-local name (``np.pi``).
+An operation is a BinOp, UnaryOp or single Compare of atoms, a Call whose
+arguments are atoms, a Subscript or Attribute of an atom, or a List/Tuple of
+atoms. No statement reads the name it assigns. ``return``/``break``/``continue``
+become flags and guarded blocks; ``for`` over rows, lists, ``enumerate`` and
+``zip`` becomes an index loop; comprehensions become loops that append. Every
+statement keeps the line number of the user's statement it came from.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .errors import UnsupportedSyntax
+from .parse import Origin
+
+_ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
+
+
+def normalize(tree: ast.FunctionDef, origin: Origin) -> ast.FunctionDef:
+    """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified)."""
+    return _Normalizer(tree, origin).run()
+
+
+def names_in(node: ast.AST) -> set[str]:
+    """Every identifier in ``node``: variables, parameters, attribute roots."""
+    found = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    found |= {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
+    return found
+
+
+def local_names(tree: ast.AST) -> set[str]:
+    """Parameters and every name the code assigns (Python's rule for locals)."""
+    found = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+    return found
+
+
+@dataclass
+class Fresh:
+    """Hands out names no one uses yet: ``_t1, _t2, ...`` or ``base, base_1, ...``."""
+
+    taken: set[str]
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def temp(self, prefix: str = "_t") -> str:
+        while True:
+            n = self.counters.get(prefix, 0) + 1
+            self.counters[prefix] = n
+            name = f"{prefix}{n}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+    def like(self, base: str) -> str:
+        name, n = base, 0
+        while name in self.taken:
+            n += 1
+            name = f"{base}_{n}"
+        self.taken.add(name)
+        return name
+
+
+def name(id_: str, store: bool = False) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+
+
+def assign(target: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[name(target, store=True)], value=value)
+
+
+def is_atom(e: ast.expr, locals_: set[str]) -> bool:
+    """Names, constants and attributes of non-local names (modules, constants)."""
+    if isinstance(e, (ast.Name, ast.Constant)):
+        return True
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return isinstance(e, ast.Name) and e.id not in locals_
+
+
+def is_flag_test(e: ast.expr) -> bool:
+    return isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not) and isinstance(e.operand, ast.Name)
+
+
+# --------------------------------------------------------------------------- exits
+
+
+@dataclass
+class _Loop:
+    stop: str  # set by break/continue/return: skip the rest of this iteration
+    brk: str  # set by break/return: leave the loop after this iteration
+    used: bool = False
+
+
+class _ExitLowering:
+    """Turn return/break/continue into flags and guarded blocks (single exit)."""
+
+    def __init__(self, fresh: Fresh, result: str, origin: Origin) -> None:
+        self.origin = origin
+        self.fresh = fresh
+        self.result = result
+        self.returned = fresh.like("_returned")
+        self.returned_used = False
+
+    def block(self, stmts: list[ast.stmt], loop: _Loop | None) -> tuple[list[ast.stmt], str]:
+        """Lower ``stmts``; also say whether they exit 'never', 'maybe' or 'always'."""
+        out: list[ast.stmt] = []
+        for i, s in enumerate(stmts):
+            rest = stmts[i + 1 :]
+            if isinstance(s, ast.If):
+                body, body_exits = self.block(s.body, loop)
+                orelse, else_exits = self.block(s.orelse, loop)
+                node = ast.copy_location(ast.If(test=s.test, body=body, orelse=orelse), s)
+                out.append(node)
+                exits = {body_exits, else_exits}
+                if exits == {"always"}:
+                    return out, "always"
+                if exits == {"always", "never"} and rest:
+                    # ``if c: return a`` then more code: the rest belongs to the other branch
+                    moved, rest_exits = self.block(rest, loop)
+                    if body_exits == "never":
+                        node.body += moved
+                    else:
+                        node.orelse += moved
+                    return out, "always" if rest_exits == "always" else "maybe"
+                node.body = node.body or [ast.copy_location(ast.Pass(), s)]
+                exits_now = "never" if exits == {"never"} else "maybe"
+            else:
+                lowered, exits_now = self.stmt(s, loop)
+                out += lowered
+            if exits_now == "always":
+                return out, "always"
+            if exits_now == "maybe" and rest:
+                moved, rest_exits = self.block(rest, loop)
+                flag = loop.stop if loop else self.returned
+                guard = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=name(flag)), body=moved, orelse=[])
+                out.append(ast.copy_location(guard, s))
+                return out, "maybe"
+            if exits_now == "maybe":
+                return out, "maybe"
+        return out, "never"
+
+    def stmt(self, s: ast.stmt, loop: _Loop | None) -> tuple[list[ast.stmt], str]:
+        at = lambda *nodes: [ast.copy_location(n, s) for n in nodes]  # noqa: E731
+        true = ast.Constant(True)
+        if isinstance(s, ast.Return):
+            value = s.value if s.value is not None else ast.Constant(None)
+            out = at(assign(self.result, value), assign(self.returned, true))
+            if loop:
+                loop.used = True
+                out += at(assign(loop.brk, true), assign(loop.stop, true))
+            return out, "always"
+        if isinstance(s, (ast.Break, ast.Continue)):
+            loop.used = True
+            flags = [loop.stop] + ([loop.brk] if isinstance(s, ast.Break) else [])
+            return at(*(assign(f, true) for f in flags)), "always"
+        if isinstance(s, (ast.For, ast.While)):
+            if s.orelse:
+                kind = "for" if isinstance(s, ast.For) else "while"
+                raise self.origin.error(UnsupportedSyntax, s, f"{kind}-else is not supported", "Use a flag variable instead of else.")
+            inner = _Loop(self.fresh.like("_stop"), self.fresh.like("_break"))
+            body, _ = self.block(s.body, inner)
+            node = type(s)(**{**{f: getattr(s, f) for f in s._fields}, "body": body, "orelse": []})
+            ast.copy_location(node, s)
+            if not inner.used:
+                return [node], "never"
+            false = ast.Constant(False)
+            node.body = at(assign(inner.stop, false)) + body
+            node.body += at(ast.If(test=name(inner.brk), body=[ast.Break()], orelse=[]))
+            out = at(assign(inner.brk, false)) + [node]
+            returns = any(isinstance(n, ast.Return) for n in ast.walk(s))
+            if not returns:
+                return out, "never"
+            if loop:  # a return inside the inner loop leaves this loop as well
+                loop.used = True
+                out += at(ast.If(test=name(self.returned), body=at(assign(loop.brk, true), assign(loop.stop, true)), orelse=[]))
+            return out, "maybe"
+        return [s], "never"
+
+    def function_body(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        body, exits = self.block(stmts, None)
+        if exits != "always":  # falling off the end returns None
+            body.append(ast.copy_location(assign(self.result, ast.Constant(None)), stmts[-1]))
+        flag_read = any(
+            isinstance(n, ast.Name) and n.id == self.returned and isinstance(n.ctx, ast.Load)
+            for s in body
+            for n in ast.walk(s)
+        )
+        if not flag_read:  # no one asks whether we returned: drop the flag's stores
+            body = _drop_stores(body, self.returned)
+        else:
+            body.insert(0, ast.copy_location(assign(self.returned, ast.Constant(False)), stmts[0]))
+        return body
+
+
+def _drop_stores(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
+    out = []
+    for s in stmts:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id == flag:
+            continue
+        for f in ("body", "orelse"):
+            if hasattr(s, f):
+                setattr(s, f, _drop_stores(getattr(s, f), flag) or ([ast.Pass()] if f == "body" else []))
+        out.append(s)
+    return out
+
+
+# --------------------------------------------------------------------- flattening
+
+
+class _Normalizer:
+    def __init__(self, tree: ast.FunctionDef, origin: Origin) -> None:
+        self.tree = tree
+        self.origin = origin
+        self.locals = local_names(tree)
+        self.fresh = Fresh(names_in(tree))
+        self.out: list[ast.stmt] = []
+        self.line = tree.lineno
+
+    def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
+        return self.origin.error(UnsupportedSyntax, node, message, advice)
+
+    # -- entry
+    def run(self) -> ast.FunctionDef:
+        body = list(self.tree.body)
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # docstring
+        if not body:
+            body = [ast.copy_location(ast.Return(value=ast.Constant(None)), self.tree)]
+        last = body[-1]
+        single_exit = sum(isinstance(n, ast.Return) for n in ast.walk(self.tree)) == 1
+        if single_exit and isinstance(last, ast.Return) and isinstance(last.value, ast.Name):
+            result = last.value.id  # ``return loss``: keep the user's name
+            body = body[:-1]
+        else:
+            result = self.fresh.like("out")
+            body = _ExitLowering(self.fresh, result, self.origin).function_body(body)
+        self.locals |= local_names(ast.Module(body=body, type_ignores=[])) | {result}
+        new_body = self.block(body)
+        ret = ast.Return(value=name(result))
+        ret.lineno = last.lineno
+        new_body.append(ret)
+        fn = ast.FunctionDef(
+            name=self.tree.name,
+            args=self.tree.args,
+            body=new_body,
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+            **({"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}),
+        )
+        ast.copy_location(fn, self.tree)
+        return ast.fix_missing_locations(fn)
+
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        saved, self.out = self.out, []
+        for s in stmts:
+            self.line = getattr(s, "lineno", self.line)
+            self.stmt(s)
+        result, self.out = self.out, saved
+        return result
+
+    def emit(self, s: ast.stmt) -> None:
+        s.lineno = self.line
+        self.out.append(s)
+
+    # -- statements
+    def stmt(self, s: ast.stmt) -> None:
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            raise self.fail(s, f"{type(s).__name__} statements are not supported", "Rewrite it with assignments.")
+        method(s)
+
+    def stmt_Pass(self, s: ast.Pass) -> None:
+        pass
+
+    def stmt_Raise(self, s: ast.Raise) -> None:
+        self.emit(s)
+
+    def stmt_Assert(self, s: ast.Assert) -> None:
+        self.emit(s)
+
+    def stmt_Break(self, s: ast.Break) -> None:
+        self.emit(s)  # only produced by exit lowering, at the end of a loop body
+
+    def stmt_Expr(self, s: ast.Expr) -> None:
+        call = s.value
+        if isinstance(call, ast.Constant):
+            return  # a bare string or number does nothing
+        if isinstance(call, ast.Call):
+            func = call.func
+            if isinstance(func, ast.Name) and func.id == "print" and func.id not in self.locals:
+                self.emit(s)  # output only, never differentiated
+                return
+            if isinstance(func, ast.Attribute) and func.attr in ("append", "pop") and self._is_local(func.value):
+                value = self.expr(call)
+                if func.attr == "pop":  # a discarded pop still changes the list
+                    self.emit(assign(self.fresh.temp(), value))
+                else:
+                    self.emit(ast.Expr(value=value))
+                return
+        raise self.fail(
+            s,
+            "a call whose result is discarded is not supported",
+            "Assign its result to a name; srcdiff cannot follow calls that work by side effect.",
+        )
+
+    def stmt_AnnAssign(self, s: ast.AnnAssign) -> None:
+        if s.value is not None:
+            self.stmt_Assign(ast.Assign(targets=[s.target], value=s.value, lineno=s.lineno))
+
+    def stmt_Assign(self, s: ast.Assign) -> None:
+        if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            self.assign_name(s.targets[0].id, s.value)
+            return
+        value = self.atom(s.value)
+        for target in s.targets:
+            self.store(target, value)
+
+    def assign_name(self, target: str, value: ast.expr) -> None:
+        simple = self.expr(value)
+        if target in {n.id for n in ast.walk(simple) if isinstance(n, ast.Name)} and not isinstance(simple, ast.Name):
+            temp = self.fresh.temp()  # ``x = x * 2``: the adjoint needs the old x
+            self.emit(assign(temp, simple))
+            simple = name(temp)
+        if isinstance(simple, ast.Name) and simple.id == target:
+            return
+        self.emit(assign(target, simple))
+
+    def store(self, target: ast.expr, value: ast.expr) -> None:
+        """``target = value`` where value is an atom; unpacks tuples element by element."""
+        if isinstance(target, ast.Name):
+            self.assign_name(target.id, value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for k, element in enumerate(target.elts):
+                if isinstance(element, ast.Starred):
+                    raise self.fail(target, "starred unpacking is not supported", "Index the sequence instead.")
+                self.store(element, self.atom(ast.Subscript(value=value, slice=ast.Constant(k), ctx=ast.Load())))
+        elif isinstance(target, ast.Subscript):
+            if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
+                raise self.fail(
+                    target,
+                    "writing into an array that is not a local variable is not supported",
+                    "Copy it first: local = array.copy(); local[...] = value.",
+                )
+            index = self.index(target.slice)
+            self.emit(ast.Assign(targets=[ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Store())], value=value))
+        else:
+            raise self.fail(target, f"assigning to {type(target).__name__} is not supported", "Assign to a local name.")
+
+    def stmt_AugAssign(self, s: ast.AugAssign) -> None:
+        target = s.target
+        if isinstance(target, ast.Name):
+            read = name(target.id)
+            self.assign_name(target.id, ast.BinOp(left=read, op=s.op, right=s.value))
+        elif isinstance(target, ast.Subscript) and self._is_local(target.value):
+            index = self.index(target.slice)
+            old = self.atom(ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Load()))
+            new = self.atom(ast.BinOp(left=old, op=s.op, right=s.value))
+            self.emit(ast.Assign(targets=[ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Store())], value=new))
+        else:
+            raise self.fail(s, "this augmented assignment is not supported", "Assign to a local name or element.")
+
+    def stmt_If(self, s: ast.If) -> None:
+        test = self.test(s.test)
+        body = self.block(s.body) or [ast.Pass()]
+        orelse = self.block(s.orelse)
+        self.emit(ast.If(test=test, body=body, orelse=orelse))
+
+    def stmt_While(self, s: ast.While) -> None:
+        test = self.test(s.test)
+        if isinstance(test, ast.Constant):
+            raise self.fail(s, "'while True' loops are not supported", "Write the exit test in the while condition.")
+        cond = self.fresh.temp("_more")
+        self.emit(assign(cond, test))
+        body = self.block(s.body)
+        # the test is evaluated again at the end of each iteration, before any final break
+        brk = body.pop() if body and _is_final_break(body[-1]) else None
+        saved, self.out = self.out, []
+        self.emit(assign(cond, self.test(s.test)))
+        retest, self.out = self.out, saved
+        body += retest + ([brk] if brk else [])
+        self.emit(ast.While(test=name(cond), body=body, orelse=[]))
+
+    def stmt_For(self, s: ast.For) -> None:
+        it = s.iter
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in _ITERATOR_BUILTINS and it.func.id not in self.locals:
+            kind = it.func.id
+        else:
+            kind = "sequence"
+        if kind == "range":
+            if not isinstance(s.target, ast.Name):
+                raise self.fail(s, "a range loop needs a single loop variable", "Write: for i in range(...).")
+            rng = self.atom(ast.Call(func=it.func, args=it.args, keywords=[]))
+            self.emit_loop(s.target.id, rng, s.body, prologue=[])
+            return
+        if kind == "reversed" and len(it.args) == 1 and _is_range_call(it.args[0], self.locals):
+            if not isinstance(s.target, ast.Name):
+                raise self.fail(s, "a range loop needs a single loop variable", "Write: for i in reversed(range(...)).")
+            rng = self.atom(it.args[0])
+            rev = self.atom(ast.Subscript(value=rng, slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
+            self.emit_loop(s.target.id, rev, s.body, prologue=[])
+            return
+        if kind in ("enumerate", "zip", "reversed") and it.keywords:
+            raise self.fail(s, f"{kind}() with keyword arguments is not supported", "Use an index loop.")
+        sequences = [self.atom(a) for a in (it.args if kind in ("enumerate", "zip", "reversed") else [it])]
+        if kind == "enumerate" and len(sequences) != 1:
+            raise self.fail(s, "enumerate(seq, start) is not supported", "Use enumerate(seq) or an index loop.")
+        lengths = [self.atom(ast.Call(func=name("len"), args=[q], keywords=[])) for q in sequences]
+        count = lengths[0] if len(lengths) == 1 else self.atom(ast.Call(func=name("min"), args=lengths, keywords=[]))
+        index = self.fresh.temp("_i")
+        rng = self.atom(ast.Call(func=name("range"), args=[count], keywords=[]))
+        if kind == "reversed":
+            rng = self.atom(ast.Subscript(value=rng, slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
+        items = [ast.Subscript(value=q, slice=name(index), ctx=ast.Load()) for q in sequences]
+        if kind == "enumerate":
+            value: ast.expr = ast.Tuple(elts=[name(index), items[0]], ctx=ast.Load())
+        elif kind == "zip":
+            value = ast.Tuple(elts=items, ctx=ast.Load())
+        else:
+            value = items[0]
+        if isinstance(value, ast.Tuple) and isinstance(s.target, ast.Tuple) and len(s.target.elts) == len(value.elts):
+            pairs = zip(s.target.elts, value.elts)  # ``for i, x in enumerate(xs)``: no tuple in between
+            prologue = [ast.copy_location(ast.Assign(targets=[t], value=v), s) for t, v in pairs]
+        else:
+            prologue = [ast.copy_location(ast.Assign(targets=[s.target], value=value), s)]
+        self.emit_loop(index, rng, s.body, prologue)
+
+    def emit_loop(self, var: str, rng: ast.expr, body: list[ast.stmt], prologue: list[ast.stmt]) -> None:
+        if not isinstance(rng, ast.Name):
+            held = self.fresh.temp("_range")
+            self.emit(assign(held, rng))
+            rng = name(held)
+        new_body = self.block(prologue + body)
+        self.emit(ast.For(target=name(var, store=True), iter=rng, body=new_body or [ast.Pass()], orelse=[]))
+
+    def test(self, e: ast.expr) -> ast.expr:
+        if is_flag_test(e):
+            return e
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not):
+            return ast.UnaryOp(op=ast.Not(), operand=self.as_name(self.atom(e.operand)))
+        return self.atom(e)
+
+    # -- expressions
+    def _is_local(self, e: ast.expr) -> bool:
+        return isinstance(e, ast.Name) and e.id in self.locals
+
+    def as_name(self, e: ast.expr) -> ast.expr:
+        if isinstance(e, ast.Name):
+            return e
+        temp = self.fresh.temp()
+        self.emit(assign(temp, e))
+        return name(temp)
+
+    def atom(self, e: ast.expr) -> ast.expr:
+        """Emit whatever ``e`` needs and return an atom holding its value."""
+        if is_atom(e, self.locals):
+            return e
+        simple = self.expr(e)
+        if is_atom(simple, self.locals):
+            return simple
+        temp = self.fresh.temp()
+        self.emit(assign(temp, simple))
+        return name(temp)
+
+    def expr(self, e: ast.expr) -> ast.expr:
+        """Emit the operands of ``e`` and return one operation on atoms."""
+        if is_atom(e, self.locals):
+            return e
+        method = getattr(self, "expr_" + type(e).__name__, None)
+        if method is None:
+            raise self.fail(e, f"{type(e).__name__} expressions are not supported", "Rewrite it with simpler operations.")
+        return method(e)
+
+    def expr_BinOp(self, e: ast.BinOp) -> ast.expr:
+        return ast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
+
+    def expr_UnaryOp(self, e: ast.UnaryOp) -> ast.expr:
+        if isinstance(e.op, ast.UAdd):
+            return self.atom(e.operand)
+        operand = self.atom(e.operand)
+        if isinstance(operand, ast.Constant) and isinstance(e.op, ast.USub):
+            return ast.Constant(-operand.value)
+        return ast.UnaryOp(op=e.op, operand=operand)
+
+    def expr_Compare(self, e: ast.Compare) -> ast.expr:
+        left = self.atom(e.left)
+        if len(e.ops) == 1:
+            return ast.Compare(left=left, ops=e.ops, comparators=[self.atom(e.comparators[0])])
+        result = self.fresh.temp()  # a < b < c: later comparisons run only while true
+        pairs = list(zip(e.ops, e.comparators))
+        return self._chain(result, left, pairs)
+
+    def _chain(self, result: str, left: ast.expr, pairs: list) -> ast.expr:
+        op, right_expr = pairs[0]
+        right = self.atom(right_expr)
+        self.emit(assign(result, ast.Compare(left=left, ops=[op], comparators=[right])))
+        if len(pairs) > 1:
+            saved, self.out = self.out, []
+            self._chain(result, right, pairs[1:])
+            rest, self.out = self.out, saved
+            self.emit(ast.If(test=name(result), body=rest, orelse=[]))
+        return name(result)
+
+    def expr_BoolOp(self, e: ast.BoolOp) -> ast.expr:
+        result = self.fresh.temp()
+        self.assign_name(result, e.values[0])
+        for value in e.values[1:]:
+            saved, self.out = self.out, []
+            self.assign_name(result, value)
+            rest, self.out = self.out, saved
+            test: ast.expr = name(result)
+            if isinstance(e.op, ast.Or):
+                test = ast.UnaryOp(op=ast.Not(), operand=name(result))
+            self.emit(ast.If(test=test, body=rest or [ast.Pass()], orelse=[]))
+        return name(result)
+
+    def expr_IfExp(self, e: ast.IfExp) -> ast.expr:
+        test = self.test(e.test)
+        result = self.fresh.temp()
+        branches = []
+        for branch in (e.body, e.orelse):
+            saved, self.out = self.out, []
+            self.assign_name(result, branch)
+            branches.append(self.out)
+            self.out = saved
+        self.emit(ast.If(test=test, body=branches[0], orelse=branches[1]))
+        return name(result)
+
+    def expr_Call(self, e: ast.Call) -> ast.expr:
+        func = e.func
+        if isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
+            func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
+        elif not is_atom(func, self.locals):
+            raise self.fail(e, "calling the result of an expression is not supported", "Assign the function to a name at module level.")
+        elif isinstance(func, ast.Name) and func.id in self.locals:
+            raise self.fail(e, f"calling the local variable {func.id!r} is not supported", "Call module-level functions by name.")
+        args = [self.atom(a) for a in e.args]
+        keywords = []
+        for k in e.keywords:
+            if k.arg is None:
+                raise self.fail(e, "**kwargs in calls are not supported", "Pass keyword arguments one by one.")
+            keywords.append(ast.keyword(arg=k.arg, value=self.atom(k.value)))
+        return ast.Call(func=func, args=args, keywords=keywords)
+
+    def expr_Attribute(self, e: ast.Attribute) -> ast.expr:
+        return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
+
+    def expr_Subscript(self, e: ast.Subscript) -> ast.expr:
+        value = self.atom(e.value)
+        return ast.Subscript(value=value, slice=self.index(e.slice), ctx=ast.Load())
+
+    def index(self, s: ast.expr) -> ast.expr:
+        if isinstance(s, ast.Slice):
+            part = lambda x: None if x is None else self.atom(x)  # noqa: E731
+            return ast.Slice(lower=part(s.lower), upper=part(s.upper), step=part(s.step))
+        if isinstance(s, ast.Tuple):
+            return ast.Tuple(elts=[self.index(x) for x in s.elts], ctx=ast.Load())
+        return self.atom(s)
+
+    def expr_List(self, e: ast.List) -> ast.expr:
+        return ast.List(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+
+    def expr_Tuple(self, e: ast.Tuple) -> ast.expr:
+        return ast.Tuple(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+
+    def expr_JoinedStr(self, e: ast.JoinedStr) -> ast.expr:
+        return e  # strings only feed print/raise; never differentiated
+
+    def expr_ListComp(self, e: ast.ListComp) -> ast.expr:
+        result = self.fresh.temp("_list")
+        self.locals.add(result)
+        self.emit(assign(result, ast.List(elts=[], ctx=ast.Load())))
+        renames = {}
+        for gen in e.generators:  # comprehension variables do not leak: give them fresh names
+            for n in ast.walk(gen.target):
+                if isinstance(n, ast.Name):
+                    renames[n.id] = self.fresh.like(n.id)
+        self.locals |= set(renames.values())
+        comp = _Rename(renames).visit(ast.fix_missing_locations(ast.Module(body=[ast.Expr(value=e)], type_ignores=[]))).body[0].value
+        inner: list[ast.stmt] = [ast.Expr(value=ast.Call(func=ast.Attribute(value=name(result), attr="append", ctx=ast.Load()), args=[comp.elt], keywords=[]))]
+        for gen in reversed(comp.generators):
+            if gen.is_async:
+                raise self.fail(e, "async comprehensions are not supported", "Use a for loop.")
+            for cond in reversed(gen.ifs):
+                inner = [ast.If(test=cond, body=inner, orelse=[])]
+            inner = [ast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[])]
+        for s in inner:
+            ast.fix_missing_locations(ast.copy_location(s, ast.Pass(lineno=self.line)))
+            for n in ast.walk(s):
+                if isinstance(n, ast.stmt):
+                    n.lineno = self.line
+            self.stmt(s)
+        return name(result)
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, renames: dict[str, str]) -> None:
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx)
+
+
+def _is_final_break(s: ast.stmt) -> bool:
+    return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
+
+
+def _is_range_call(e: ast.expr, locals_: set[str]) -> bool:
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "range" and "range" not in locals_

@@ -1,0 +1,656 @@
+"""Reverse mode: a primal sweep that keeps what the adjoint needs, then adjoints in reverse.
+
+On entry: a normalised tree and its ``Activity``. On exit: ``Transformed``, a
+module holding either one gradient function (``grad_f``) or, for a function
+called from differentiated code, a pair ``f_forward``/``f_backward``, plus the
+free names that code uses and what they must be bound to.
+
+The backward sweep visits statements in reverse. At each statement every
+variable holds the value it had just after that statement ran in the primal
+sweep: a statement that overwrites a value the adjoint reads first pushes the
+old value on a plain list (``_stack``), and the backward sweep pops it back
+right after that statement's adjoint. Straight-line code that assigns each name
+once therefore pushes nothing; loops push per iteration exactly what their
+adjoint reads.
+
+Adjoints: ``dx`` is assigned on its first contribution and accumulated as
+``dx = dx + c`` after (never ``+=``: adjoints may share arrays). Where control
+flow merges and only one path contributed, the other path sets a zero: the
+float ``0.0`` (a "weak zero" that broadcasts) or ``zeros_like(x)`` for names
+whose adjoint is written element by element.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules
+from .analysis import APPEND, CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, walk_statements
+from .normalize import Fresh, assign, name, names_in
+from .parse import Origin
+
+COMMENT = "__srcdiff_comment__:"  # marker strings that emit turns into comments
+
+
+@dataclass(frozen=True)
+class CalleeRef:
+    """A user function called with active arguments: it needs a forward/backward pair."""
+
+    func: Any
+    wrt: tuple[str, ...]
+    scalars: frozenset[str]
+    part: str  # "forward" or "backward"
+
+
+@dataclass
+class Transformed:
+    module: ast.Module
+    bindings: dict[str, Any] = field(default_factory=dict)  # free name -> object or CalleeRef
+    entry: str = ""  # name of the function that api calls
+
+
+def transform(
+    tree: ast.FunctionDef,
+    act: Activity,
+    origin: Origin,
+    *,
+    split: bool = False,
+    with_value: bool = False,
+) -> Transformed:
+    """Differentiate ``tree`` w.r.t. ``act.wrt`` (a scalar-output gradient, or a split pair)."""
+    return _Reverse(tree, act, origin).run(split=split, with_value=with_value)
+
+
+@dataclass
+class _Restore:
+    """Placeholder in the backward code: pop ``target`` if its statement pushed."""
+
+    stmt: ast.stmt
+    target: str
+
+
+class _Reverse:
+    def __init__(self, tree: ast.FunctionDef, act: Activity, origin: Origin) -> None:
+        self.tree = tree
+        self.act = act
+        self.origin = origin
+        self.body = tree.body[:-1]
+        self.result = tree.body[-1].value.id
+        self.params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+        user_names = names_in(tree) | set(act.env.globals) | set(act.env.closure)
+        self.fresh = Fresh(set(user_names))
+        self.stack = self.fresh.like("_stack")
+        self.adjoint_names: dict[str, str] = {}
+        self.helpers: dict[str, str] = {}  # canonical helper name -> emitted name
+        self.bindings: dict[str, Any] = {}
+        self.needed: set[str] = set()
+        self.indexed = self._indexed_names()
+        self.loop_depth: dict[int, int] = {}
+        self._depths(self.body, 0)
+        self.defs = self._definitions()
+        self.saved: dict[int, str] = {}  # call statement id -> name of its saved tape
+        self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
+        for s in walk_statements(self.body):
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                if self.act.ops[s.value].kind == CALL and s.targets[0].id in self.act.active:
+                    self.saved[id(s)] = self.fresh.temp("_saved")
+
+    # ------------------------------------------------------------------ names
+    def d(self, primal: str) -> str:
+        if primal not in self.adjoint_names:
+            self.adjoint_names[primal] = self.fresh.like("d" + primal.lstrip("_") if primal.startswith("_") else "d" + primal)
+        return self.adjoint_names[primal]
+
+    def helper(self, canonical: str) -> str:
+        """The emitted name for a helper (np, math, unbroadcast, ...), avoiding user names."""
+        if canonical not in self.helpers:
+            value = rules.NAMESPACE[canonical]
+            emitted = canonical
+            try:
+                clash = self.act.env.lookup(canonical) is not value
+            except AttributeError:
+                clash = False
+            if clash or canonical in self.fresh.taken - set(self.act.env.globals) - set(self.act.env.closure):
+                emitted = self.fresh.like(canonical + "_")
+            self.helpers[canonical] = emitted
+            self.bindings[emitted] = value
+        return self.helpers[canonical]
+
+    def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
+        return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
+
+    # ------------------------------------------------------------- structure
+    def _indexed_names(self) -> set[str]:
+        """Names whose adjoint is written element by element: it must be a private array or list."""
+        found = set(self.params)
+        for s in walk_statements(self.body):
+            if isinstance(s, ast.Assign):
+                t, v = s.targets[0], s.value
+                if isinstance(t, ast.Subscript):
+                    found.add(t.value.id)
+                elif isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name):
+                    found.add(v.value.id)
+                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "pop":
+                    found.add(v.func.value.id)
+            elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+                found.add(s.value.func.value.id)
+        return found | set(self.act.lists)
+
+    def _depths(self, body: list[ast.stmt], depth: int) -> None:
+        for s in body:
+            self.loop_depth[id(s)] = depth
+            inner = depth + 1 if isinstance(s, (ast.For, ast.While)) else depth
+            for f in ("body", "orelse"):
+                self._depths(getattr(s, f, []), inner)
+
+    def _definitions(self) -> dict[str, list[tuple[ast.stmt, bool]]]:
+        """name -> [(defining statement, at top level?)] in source order."""
+        defs: dict[str, list[tuple[ast.stmt, bool]]] = {}
+
+        def visit(body: list[ast.stmt], top: bool) -> None:
+            for s in body:
+                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                    defs.setdefault(s.targets[0].id, []).append((s, top))
+                elif isinstance(s, ast.For):
+                    defs.setdefault(s.target.id, []).append((s, False))
+                for f in ("body", "orelse"):
+                    visit(getattr(s, f, []), False)
+
+        visit(self.body, True)
+        return defs
+
+    def pushes(self, s: ast.stmt, target: str) -> bool:
+        """Does this definition overwrite a value of ``target`` that the backward sweep reads?"""
+        if target not in self.needed:
+            return False
+        first, top = self.defs[target][0]
+        return target in self.params or first is not s or not top
+
+    def needs_preinit(self, target: str) -> bool:
+        if target in self.params or target not in self.defs:
+            return False
+        first, top = self.defs[target][0]
+        return not top
+
+    # -------------------------------------------------------------------- run
+    def run(self, *, split: bool, with_value: bool) -> Transformed:
+        wrt = self.act.wrt
+        scalar_output = self.result in self.act.scalars
+        result_active = self.result in self.act.active
+        # backward first: it decides what the forward sweep must keep
+        state: dict[str, bool] = {}
+        seed: list[ast.stmt] = []
+        if result_active:
+            seed_value: ast.expr = name(self.d(self.result)) if split else (
+                ast.Constant(1.0) if scalar_output else self.call_helper("seed", name(self.result))
+            )
+            if not split:
+                seed.append(assign(self.d(self.result), seed_value))
+            state[self.result] = False
+        backward = self.backward(self.body, state)
+        outputs = []
+        for p in wrt:
+            if p in state:
+                value: ast.expr = name(self.d(p))
+                if not split and p not in self.act.scalars:  # a writable array of x's shape
+                    value = self.call_helper("materialize", value, name(p))
+            else:
+                value = self.call_helper("zeros_like", name(p))
+            outputs.append(value)
+        self.needed |= self._loads(backward) | self._loads(outputs)
+        self.needed &= names_in(self.tree) - set(self.adjoint_names.values())
+        forward = self.forward(self.body)
+        backward = self._finish_restores(backward)
+        prologue = self._prologue(self._stack_used(forward))
+        if split:
+            return self._split_functions(prologue + forward, seed, backward, outputs)
+        fn_name = self.fresh.like("grad_" + self.tree.name)
+        grads: ast.expr = outputs[0] if len(outputs) == 1 else ast.Tuple(elts=outputs, ctx=ast.Load())
+        ret = ast.Tuple(elts=[name(self.result), grads], ctx=ast.Load()) if with_value else grads
+        body = (
+            [self._comment(f"forward: {self._span()}")]
+            + prologue
+            + forward
+            + [self._comment("backward")]
+            + seed
+            + backward
+            + [ast.Return(value=ret)]
+        )
+        fn = self._function(fn_name, self.tree.args, body)
+        return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name)
+
+    def _split_functions(self, forward: list[ast.stmt], seed: list[ast.stmt], backward: list[ast.stmt], outputs: list[ast.expr]) -> Transformed:
+        saved_names = sorted(self.needed | ({self.stack} if self._stack_used(forward) else set()))
+        tape = ast.Tuple(elts=[name(n) for n in saved_names], ctx=ast.Load())
+        fwd_name = self.fresh.like(self.tree.name + "_forward")
+        bwd_name = self.fresh.like(self.tree.name + "_backward")
+        tape_name = self.fresh.like("_tape")
+        fwd_body = [self._comment(f"forward: {self._span()}")] + forward
+        fwd_body.append(ast.Return(value=ast.Tuple(elts=[name(self.result), tape], ctx=ast.Load())))
+        unpack = ast.Assign(targets=[ast.Tuple(elts=[name(n, True) for n in saved_names], ctx=ast.Store())], value=name(tape_name))
+        bwd_body: list[ast.stmt] = [unpack] if saved_names else []
+        bwd_body += seed + backward + [ast.Return(value=ast.Tuple(elts=outputs, ctx=ast.Load()))]
+        bwd_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=tape_name), ast.arg(arg=self.d(self.result))], kwonlyargs=[], kw_defaults=[], defaults=[])
+        module = ast.Module(body=[self._function(fwd_name, self.tree.args, fwd_body), self._function(bwd_name, bwd_args, bwd_body)], type_ignores=[])
+        return Transformed(module, self.bindings, fwd_name)
+
+    def _stack_used(self, stmts: list[ast.stmt]) -> bool:
+        return any(isinstance(n, ast.Name) and n.id == self.stack for s in stmts for n in ast.walk(s))
+
+    def _function(self, fn_name: str, args: ast.arguments, body: list[ast.stmt]) -> ast.FunctionDef:
+        extra = {"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}
+        fn = ast.FunctionDef(name=fn_name, args=copy.deepcopy(args), body=body, decorator_list=[], returns=None, type_comment=None, **extra)
+        return ast.fix_missing_locations(ast.copy_location(fn, self.tree))
+
+    def _prologue(self, pushes_any: bool) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        # inputs are never mutated: arrays and lists the function writes into are copied first
+        for p in self.params:
+            if p in self._written():
+                out.append(assign(p, self.call_helper("private_copy", name(p))))
+        if pushes_any:
+            out.append(assign(self.stack, ast.List(elts=[], ctx=ast.Load())))
+        preinit = sorted(n for n in self.needed if self.needs_preinit(n))
+        if preinit:
+            out.append(ast.Assign(targets=[name(n, True) for n in preinit], value=ast.Constant(None)))
+        return out
+
+    def _written(self) -> set[str]:
+        found = set()
+        for s in walk_statements(self.body):
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+                found.add(s.targets[0].value.id)
+            elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+                found.add(s.value.func.value.id)
+            elif isinstance(s, ast.Assign) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "pop":
+                found.add(s.value.func.value.id)
+        return found
+
+    def _span(self) -> str:
+        return f"{_short(self.origin.filename)}:{self.origin.first_line}-{self.origin.last_line}"
+
+    def _comment(self, text: str) -> ast.Expr:
+        return ast.Expr(value=ast.Constant(COMMENT + text))
+
+    def _loads(self, nodes) -> set[str]:
+        found = set()
+        for s in nodes:
+            if isinstance(s, _Restore):
+                continue
+            for n in ast.walk(s):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                    found.add(n.id)
+        return found
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for s in body:
+            out += self.forward_stmt(s)
+        return out
+
+    def push(self, value: ast.expr) -> ast.stmt:
+        call = ast.Call(func=ast.Attribute(value=name(self.stack), attr="append", ctx=ast.Load()), args=[value], keywords=[])
+        return ast.Expr(value=call)
+
+    def forward_stmt(self, s: ast.stmt) -> list[ast.stmt]:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            target = s.targets[0].id
+            pushed = [target] if self.pushes(s, target) else []
+            saved = self.saved.get(id(s))
+            if saved and saved in self.needed and self.loop_depth[id(s)] > 0:
+                pushed.append(saved)  # a call's tape, once per iteration
+            self.push_order[id(s)] = pushed
+            out = [self.push(name(n)) for n in pushed]
+            if saved:
+                call = ast.Call(func=name(self._callee_name(s, "forward")), args=s.value.args, keywords=s.value.keywords)
+                out.append(ast.Assign(targets=[ast.Tuple(elts=[name(target, True), name(saved, True)], ctx=ast.Store())], value=call))
+                return out
+            return out + [s]
+        if isinstance(s, ast.Assign):  # x[i] = v
+            target = s.targets[0]
+            array = target.value.id
+            if array in self.act.active or array in self.needed:
+                old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
+                saved = old if array in self.act.lists else self.call_helper("private_copy", old)
+                return [self.push(saved), s]
+            return [s]
+        if isinstance(s, ast.If):
+            return [ast.If(test=s.test, body=self.forward(s.body) or [ast.Pass()], orelse=self.forward(s.orelse))]
+        if isinstance(s, ast.For):
+            body = self.forward(s.body)
+            out = []
+            if self._loop_target_saved(s):
+                out.append(self.push(name(s.target.id)))
+            counter = self._counter(s)
+            if counter:
+                out.append(assign(counter, ast.Constant(0)))
+                body.insert(0, assign(counter, ast.BinOp(left=name(counter), op=ast.Add(), right=ast.Constant(1))))
+            return out + [ast.For(target=s.target, iter=s.iter, body=body, orelse=[])]
+        if isinstance(s, ast.While):
+            counter = self._counter(s)
+            body = [assign(counter, ast.BinOp(left=name(counter), op=ast.Add(), right=ast.Constant(1)))] + self.forward(s.body)
+            return [assign(counter, ast.Constant(0)), ast.While(test=s.test, body=body, orelse=[])]
+        return [s]
+
+    def _loop_target_saved(self, s: ast.For) -> bool:
+        return s.target.id in self.needed and len(self.defs[s.target.id]) > 1
+
+    def _counter(self, s: ast.stmt) -> str | None:
+        """Loops that may stop early count their iterations; the backward replays that many."""
+        key = ("count", id(s))
+        if isinstance(s, ast.For) and not (s.body and _is_final_break(s.body[-1])):
+            return None
+        if key not in self.adjoint_names:
+            self.adjoint_names[key] = self.fresh.temp("_n")
+        return self.adjoint_names[key]
+
+    def _callee_name(self, s: ast.Assign, part: str) -> str:
+        func, wrt, scalars = self._callee(s)
+        base = getattr(func, "__name__", "f") + "_" + part
+        key = (id(func), wrt, scalars, part)
+        if key not in self.helpers:
+            self.helpers[key] = self.fresh.like(base)
+            self.bindings[self.helpers[key]] = CalleeRef(func, wrt, scalars, part)
+        return self.helpers[key]
+
+    def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[str]]:
+        op = self.act.ops[s.value]
+        func = getattr(op.func, "__srcdiff_function__", None) or op.func
+        bound = inspect.signature(func).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
+        wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
+        scalars = frozenset(p for p, a in bound.arguments.items() if self.act.is_scalar(a))
+        return op.func, wrt, scalars
+
+    # --------------------------------------------------------------- backward
+    def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        line = None
+        for s in reversed(body):
+            code = self.backward_stmt(s, state)
+            real = any(not isinstance(c, _Restore) for c in code)
+            if real and s.lineno != line and not isinstance(s, (ast.If, ast.For, ast.While)):
+                line = s.lineno
+                text = self.origin.line_text(s.lineno)
+                out.append(self._comment(f"{_short(self.origin.filename)}:{s.lineno}  {text}"))
+            elif isinstance(s, (ast.If, ast.For, ast.While)):
+                line = None
+            out += code
+        return out
+
+    def contribute(self, primal: ast.expr, value: ast.expr, state: dict[str, bool], out: list) -> None:
+        """Add ``value`` to the adjoint of ``primal`` (if it is an active name)."""
+        if not self.act.is_active(primal):
+            return
+        p = primal.id
+        dp = self.d(p)
+        if p not in state:
+            out.append(assign(dp, value))
+            state[p] = False
+            return
+        out.append(assign(dp, ast.BinOp(left=name(dp), op=ast.Add(), right=value)))
+        state[p] = True
+
+    def make_private(self, p: str, state: dict[str, bool], out: list) -> None:
+        dp = self.d(p)
+        if p not in state:
+            out.append(assign(dp, self.call_helper("zeros_like", name(p))))
+        elif not state[p]:
+            out.append(assign(dp, self.call_helper("private_copy", name(dp), name(p))))
+        state[p] = True
+
+    def zero(self, p: str) -> ast.stmt:
+        if p in self.indexed:
+            return assign(self.d(p), self.call_helper("zeros_like", name(p)))
+        return assign(self.d(p), ast.Constant(0.0))
+
+    def backward_stmt(self, s: ast.stmt, state: dict[str, bool]) -> list:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            target = s.targets[0].id
+            out: list = []
+            if target in self.act.active and target in state:
+                self.adjoint_of(s, target, state, out)
+                del state[target]
+            out.append(_Restore(s, target))
+            return out
+        if isinstance(s, ast.Assign):
+            return self.backward_write(s, state)
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+            return self.backward_append(s, state)
+        if isinstance(s, ast.If):
+            return self.backward_if(s, state)
+        if isinstance(s, (ast.For, ast.While)):
+            return self.backward_loop(s, state)
+        return []  # raise, assert, print, break: nothing flows back
+
+    def adjoint_of(self, s: ast.Assign, target: str, state: dict[str, bool], out: list) -> None:
+        g = name(self.d(target))
+        e = s.value
+        op = self.act.ops[e]
+        if op.kind == COPY:
+            self.contribute(op.operands[0], g, state, out)
+        elif op.kind == PACK:
+            for k, element in enumerate(e.elts):
+                item = ast.Subscript(value=g, slice=ast.Constant(k), ctx=ast.Load())
+                self.contribute(element, item, state, out)
+        elif op.kind == INDEX:
+            self.adjoint_index(e, g, state, out)
+        elif op.kind == RULE:
+            self.adjoint_rule(op, target, g, state, out)
+        elif op.kind == CALL:
+            self.adjoint_call(s, g, state, out)
+        elif op.kind == POP:
+            lst = e.func.value.id
+            if lst in self.act.active:
+                self.make_private(lst, state, out)
+                out.append(ast.Expr(value=ast.Call(func=ast.Attribute(value=name(self.d(lst)), attr="append", ctx=ast.Load()), args=[g], keywords=[])))
+
+    def adjoint_index(self, e: ast.Subscript, g: ast.expr, state: dict[str, bool], out: list) -> None:
+        array = e.value
+        if not self.act.is_active(array):
+            return
+        p = array.id
+        self.make_private(p, state, out)
+        dp = self.d(p)
+        where = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Store())
+        if p in self.act.lists or self._index_safe(e.slice):
+            read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
+            out.append(ast.Assign(targets=[where], value=ast.BinOp(left=read, op=ast.Add(), right=g)))
+        else:  # integer arrays may repeat an index: np.add.at adds every occurrence
+            out.append(assign(dp, self.call_helper("add_at", name(dp), _index_value(e.slice), g)))
+
+    def _index_safe(self, index: ast.expr) -> bool:
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        for part in parts:
+            if isinstance(part, ast.Slice) or isinstance(part, ast.Constant):
+                continue
+            if isinstance(part, ast.Name) and part.id in self.act.index_safe:
+                continue
+            if isinstance(part, ast.Attribute):  # np.newaxis
+                continue
+            return False
+        return True
+
+    def adjoint_rule(self, op, target: str, g: ast.expr, state: dict[str, bool], out: list) -> None:
+        rule = op.rule
+        for p, template in rule.adjoints.items():
+            value = op.bound.get(p)
+            if p == rule.vararg and isinstance(value, ast.Tuple):
+                for k, element in enumerate(value.elts):
+                    if self.act.is_active(element):
+                        expr = self.instantiate(template, op.bound, g, target, k)
+                        self.contribute(element, expr, state, out)
+                continue
+            if not self.act.is_active(value):
+                continue
+            expr = self.instantiate(template, op.bound, g, target, None)
+            if rule.kind == rules.ELEMENTWISE and self._may_broadcast(value, op):
+                expr = self.call_helper("unbroadcast", expr, copy.deepcopy(value))
+            self.contribute(value, expr, state, out)
+
+    def _may_broadcast(self, operand: ast.expr, op) -> bool:
+        """Can ``operand``'s shape differ from the result's? Not if every other operand is a scalar."""
+        others = [a for a in op.bound.values() if a is not operand and isinstance(a, (ast.Name, ast.Constant))]
+        return not all(self.act.is_scalar(a) for a in others)
+
+    def instantiate(self, template: ast.expr, bound: dict[str, ast.expr], g: ast.expr, ans: str, k: int | None) -> ast.expr:
+        fresh = copy.deepcopy(template)
+        helpers = set(rules.NAMESPACE)
+
+        def swap(node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.Name):
+                if node.id == "g":
+                    return copy.deepcopy(g)
+                if node.id == "ans":
+                    return name(ans)
+                if node.id == "k" and k is not None:
+                    return ast.Constant(k)
+                if node.id in bound:
+                    return copy.deepcopy(bound[node.id])
+                if node.id in helpers:
+                    return name(self.helper(node.id))
+                return node
+            for f, v in ast.iter_fields(node):
+                if isinstance(v, list):
+                    setattr(node, f, [swap(x) if isinstance(x, ast.AST) else x for x in v])
+                elif isinstance(v, ast.AST):
+                    setattr(node, f, swap(v))
+            return node
+
+        return swap(fresh)
+
+    def adjoint_call(self, s: ast.Assign, g: ast.expr, state: dict[str, bool], out: list) -> None:
+        func, wrt, _ = self._callee(s)
+        if not wrt:
+            return
+        backward_fn = self._callee_name(s, "backward")
+        results = [self.fresh.temp("_d") for _ in wrt]
+        call = ast.Call(func=name(backward_fn), args=[name(self.saved[id(s)]), g], keywords=[])
+        out.append(ast.Assign(targets=[ast.Tuple(elts=[name(r, True) for r in results], ctx=ast.Store())], value=call))
+        op_func = getattr(func, "__srcdiff_function__", None) or func
+        bound = inspect.signature(op_func).bind(*s.value.args, **{kw.arg: kw.value for kw in s.value.keywords})
+        for param, result in zip(wrt, results):
+            self.contribute(bound.arguments[param], name(result), state, out)
+
+    def backward_write(self, s: ast.Assign, state: dict[str, bool]) -> list:
+        target = s.targets[0]
+        p = target.value.id
+        out: list = []
+        if p in self.act.active and p in state:
+            dp = self.d(p)
+            read = ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Load())
+            if self.act.is_active(s.value):
+                part: ast.expr = read if (p in self.act.lists or self.act.is_scalar(s.value)) else self.call_helper("private_copy", read)
+                if p not in self.act.lists:
+                    part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
+                self.contribute(s.value, part, state, out)
+            self.make_private(p, state, out)
+            out.append(ast.Assign(targets=[ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Store())], value=ast.Constant(0.0)))
+        if p in self.act.active or p in self.needed:
+            restore = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+            out.append(ast.Assign(targets=[copy.deepcopy(target)], value=restore))
+            self.needed.add(p)
+        return out
+
+    def backward_append(self, s: ast.Expr, state: dict[str, bool]) -> list:
+        call = s.value
+        lst = call.func.value.id
+        out: list = []
+        if lst in self.act.active and lst in state:
+            self.make_private(lst, state, out)
+            pop = ast.Call(func=ast.Attribute(value=name(self.d(lst)), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+            if self.act.is_active(call.args[0]):
+                self.contribute(call.args[0], pop, state, out)
+            else:
+                out.append(ast.Expr(value=pop))
+        if lst in self.act.active or lst in self.needed:
+            out.append(ast.Expr(value=ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[])))
+        return out
+
+    def backward_if(self, s: ast.If, state: dict[str, bool]) -> list:
+        body_state, else_state = dict(state), dict(state)
+        body = self.backward(s.body, body_state)
+        orelse = self.backward(s.orelse, else_state)
+        for names_here, code, other in ((body_state, body, else_state), (else_state, orelse, body_state)):
+            for p in sorted(set(other) - set(names_here)):
+                code.append(self.zero(p))
+                names_here[p] = p in self.indexed
+        state.clear()
+        state.update({p: body_state[p] and else_state[p] for p in body_state})
+        if not body and not orelse:
+            return []
+        return [ast.If(test=s.test, body=body or [ast.Pass()], orelse=orelse)]
+
+    def backward_loop(self, s: ast.stmt, state: dict[str, bool]) -> list:
+        before: list[ast.stmt] = []
+        resets: list[str] = []
+        for _ in range(20):
+            entry = dict(state)
+            inner = dict(entry)
+            body = self.backward(s.body, inner)
+            for p in resets:
+                body.append(self.zero(p))
+                inner[p] = p in self.indexed
+            grown = set(inner) - set(entry)
+            lost = set(entry) - set(inner)
+            privacy = {p for p in entry if entry[p] and not inner.get(p, False)}
+            if not grown and not lost and not privacy:
+                break
+            for p in sorted(grown):
+                before.append(self.zero(p))
+                state[p] = p in self.indexed
+            resets += sorted(lost)
+            for p in privacy:
+                state[p] = False
+        if not body:
+            return before
+        if isinstance(s, ast.For):
+            rng: ast.expr = name(s.iter.id)
+            counter = self._counter(s)
+            if counter:
+                rng = ast.Subscript(value=rng, slice=ast.Slice(upper=name(counter)), ctx=ast.Load())
+            loop = ast.For(target=s.target, iter=ast.Call(func=name("reversed"), args=[rng], keywords=[]), body=body, orelse=[])
+            after = []
+            if self._loop_target_saved(s):
+                after = [assign(s.target.id, ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[]))]
+            return before + [loop] + after
+        counter = self._counter(s)
+        loop = ast.For(target=name(self.fresh.like("_"), True), iter=ast.Call(func=name("range"), args=[name(counter)], keywords=[]), body=body, orelse=[])
+        return before + [loop]
+
+    def _finish_restores(self, code: list) -> list:
+        out = []
+        for s in code:
+            if isinstance(s, _Restore):
+                for n in reversed(self.push_order.get(id(s.stmt), [])):
+                    pop = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+                    out.append(assign(n, pop))
+                continue
+            for f in ("body", "orelse"):
+                if hasattr(s, f) and isinstance(getattr(s, f), list):
+                    setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
+            out.append(s)
+        return out
+
+
+def _is_final_break(s: ast.stmt) -> bool:
+    return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
+
+
+def _index_value(index: ast.expr) -> ast.expr:
+    """An index as a value expression: slices become ``slice(...)`` calls."""
+    if isinstance(index, ast.Slice):
+        parts = [p if p is not None else ast.Constant(None) for p in (index.lower, index.upper, index.step)]
+        return ast.Call(func=name("slice"), args=parts, keywords=[])
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple(elts=[_index_value(p) for p in index.elts], ctx=ast.Load())
+    return copy.deepcopy(index)
+
+
+def _short(filename: str) -> str:
+    return filename.rsplit("/", 1)[-1]
+

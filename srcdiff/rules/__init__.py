@@ -1,0 +1,189 @@
+"""The derivative table's mechanics: ``vjp(...)``, ``jvp(...)``, ``nondifferentiable(...)``.
+
+An entry reads like the call it differentiates::
+
+    vjp("np.multiply(x, y)", x="g * y", y="g * x", kind=ELEMENTWISE)
+
+``g`` is the incoming adjoint (``t`` the incoming tangent, for ``jvp``), ``ans``
+the primal result, other names the pattern's parameters. Templates are parsed
+when the table is imported: a name that is neither a parameter nor defined in
+``NAMESPACE`` fails the import, never a user's call. The reverse transform
+substitutes the call's atoms for the parameters and prints the result into the
+user's adjoint code, so an entry must be an expression a reader understands.
+
+``kind`` says whether the result is a Python/NumPy scalar when the inputs are:
+``ELEMENTWISE`` (scalar iff every input is; operands broadcast, so each adjoint
+is summed back to its operand's shape), ``SCALAR`` (always), ``REDUCTION``
+(scalar iff ``axis`` is None) or ``ARRAY`` (assume an array).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins as python_builtins
+import math as python_math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import runtime
+
+ELEMENTWISE, SCALAR, REDUCTION, ARRAY = "elementwise", "scalar", "reduction", "array"
+
+# Names a template may use besides its parameters, and what emitted code binds them to.
+NAMESPACE: dict[str, Any] = {"np": np, "math": python_math}
+NAMESPACE.update({n: getattr(runtime, n) for n in runtime.__all__})
+_BUILTINS = {n for n in dir(python_builtins) if not n.startswith("_")}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How to differentiate one primitive."""
+
+    func: Any
+    spelling: str  # how templates and error messages name it, e.g. "np.sum"
+    params: tuple[str, ...]
+    defaults: dict[str, ast.expr]
+    vararg: str | None
+    adjoints: dict[str, ast.expr] = field(default_factory=dict)
+    tangents: dict[str, ast.expr] = field(default_factory=dict)
+    kind: str = ARRAY
+
+    def bind(self, args: list[ast.expr], keywords: dict[str, ast.expr]) -> dict[str, ast.expr]:
+        """Map a call's atoms to parameter names (the vararg gets a Tuple of atoms)."""
+        bound: dict[str, ast.expr] = {}
+        positional = list(self.params)
+        for i, a in enumerate(args):
+            if i < len(positional):
+                bound[positional[i]] = a
+            elif self.vararg:
+                bound.setdefault(self.vararg, ast.Tuple(elts=[], ctx=ast.Load())).elts.append(a)
+            else:
+                raise TypeError(f"{self.spelling}() takes at most {len(positional)} positional arguments")
+        for k, v in keywords.items():
+            if k in bound:
+                raise TypeError(f"{self.spelling}() got multiple values for argument {k!r}")
+            bound[k] = v
+        for p in self.params:
+            if p not in bound:
+                if p not in self.defaults:
+                    raise TypeError(f"{self.spelling}() missing argument {p!r}")
+                bound[p] = self.defaults[p]
+        return bound
+
+    def is_scalar(self, bound: dict[str, ast.expr], scalar_args: dict[str, bool]) -> bool:
+        """Is the result a scalar, given which bound parameters are scalars?"""
+        if self.kind == SCALAR:
+            return True
+        if self.kind == ELEMENTWISE:
+            return all(scalar_args.values())
+        if self.kind == REDUCTION:
+            axis = bound.get("axis")
+            return isinstance(axis, ast.Constant) and axis.value is None
+        return False
+
+
+RULES: dict[Any, Rule] = {}
+NONDIFFERENTIABLE: dict[Any, str] = {}  # primitive -> kind of its result
+
+
+def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, ast.expr], str | None]:
+    call = ast.parse(pattern, mode="eval").body
+    if not isinstance(call, ast.Call):
+        raise ValueError(f"rule pattern must be a call: {pattern!r}")
+    spelling = ast.unparse(call.func)
+    func = eval(compile(ast.Expression(call.func), "<rule>", "eval"), dict(NAMESPACE), {})  # noqa: S307
+    params, vararg = [], None
+    for a in call.args:
+        if isinstance(a, ast.Starred):
+            vararg = a.value.id
+        else:
+            params.append(a.id)
+    defaults = {k.arg: k.value for k in call.keywords}
+    params += list(defaults)
+    return func, spelling, tuple(params), defaults, vararg
+
+
+def _parse_template(template: str, allowed: set[str], pattern: str) -> ast.expr:
+    tree = ast.parse(template, mode="eval").body
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id not in allowed | set(NAMESPACE) | _BUILTINS:
+            raise NameError(f"rule for {pattern!r}: unknown name {node.id!r} in {template!r}")
+    return tree
+
+
+def vjp(pattern: str, *, kind: str = ARRAY, **adjoints: str) -> Rule:
+    """Register reverse-mode rules: one adjoint template per differentiable parameter."""
+    func, spelling, params, defaults, vararg = _parse_pattern(pattern)
+    allowed = set(params) | {vararg, "g", "ans", "k"} - {None}
+    for p in adjoints:
+        if p not in params and p != vararg:
+            raise NameError(f"rule for {pattern!r}: {p!r} is not a parameter")
+    parsed = {p: _parse_template(t, allowed, pattern) for p, t in adjoints.items()}
+    old = RULES.get(func)
+    rule = Rule(func, spelling, params, defaults, vararg, parsed, old.tangents if old else {}, kind)
+    RULES[func] = rule
+    return rule
+
+
+def jvp(pattern: str, **tangents: str) -> Rule:
+    """Register forward-mode rules: the tangent contributed by each parameter's tangent ``t``."""
+    func, spelling, params, defaults, vararg = _parse_pattern(pattern)
+    allowed = set(params) | {vararg, "t", "ans", "k"} - {None}
+    parsed = {p: _parse_template(t, allowed, pattern) for p, t in tangents.items()}
+    old = RULES.get(func)
+    kind = old.kind if old else ARRAY
+    rule = Rule(func, spelling, params, defaults, vararg, old.adjoints if old else {}, parsed, kind)
+    RULES[func] = rule
+    return rule
+
+
+def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
+    """Primitives whose result carries no derivative (integers, masks, shapes)."""
+    for f in funcs:
+        NONDIFFERENTIABLE[f] = kind
+
+
+def lookup(func: Any) -> Rule | None:
+    try:
+        return RULES.get(func)
+    except TypeError:  # unhashable callables have no rule
+        return None
+
+
+def is_nondifferentiable(func: Any) -> bool:
+    try:
+        return func in NONDIFFERENTIABLE
+    except TypeError:
+        return False
+
+
+# Python operators share their function form's rule; the emitted code keeps the operator.
+BINARY_OPERATORS: dict[type, Any] = {
+    ast.Add: np.add,
+    ast.Sub: np.subtract,
+    ast.Mult: np.multiply,
+    ast.Div: np.true_divide,
+    ast.Pow: np.power,
+    ast.MatMult: np.matmul,
+    ast.Mod: np.mod,
+    ast.FloorDiv: np.floor_divide,
+}
+UNARY_OPERATORS: dict[type, Any] = {ast.USub: np.negative, ast.Not: np.logical_not, ast.Invert: np.invert}
+# ndarray methods and attributes read as the function they stand for (receiver first).
+METHODS: dict[str, Any] = {
+    "sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod,
+    "var": np.var, "std": np.std, "cumsum": np.cumsum, "dot": np.dot, "reshape": np.reshape,
+    "transpose": np.transpose, "ravel": np.ravel, "flatten": np.ravel, "squeeze": np.squeeze,
+    "copy": np.copy, "clip": np.clip, "swapaxes": np.swapaxes, "repeat": np.repeat,
+    "trace": np.trace, "astype": runtime.astype,
+    "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,
+    "argsort": np.argsort,
+}  # fmt: skip
+ATTRIBUTES: dict[str, Any] = {"T": np.transpose}
+CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
+
+from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
+from . import math as _math  # noqa: E402,F401
+from . import numpy as _numpy  # noqa: E402,F401

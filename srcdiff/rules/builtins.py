@@ -1,0 +1,14 @@
+"""Derivative rules for Python builtins used on numbers, arrays and lists."""
+
+from . import ELEMENTWISE, SCALAR, nondifferentiable, vjp
+
+vjp("abs(x)", x="g * np.sign(x)", kind=ELEMENTWISE)
+vjp("float(x)", x="g", kind=SCALAR)
+vjp("max(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
+vjp("min(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
+vjp("sum(iterable, start=0)", iterable="sum_adjoint(g, iterable)", start="g")
+vjp("list(iterable)", iterable="g")
+vjp("tuple(iterable)", iterable="g")
+
+nondifferentiable(len, range, int, bool, round, isinstance, print, str, kind=SCALAR)
+nondifferentiable(reversed, enumerate, zip, sorted, type, kind=ELEMENTWISE)

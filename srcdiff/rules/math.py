@@ -1,0 +1,35 @@
+"""Derivative rules for the ``math`` module: Python floats stay Python floats."""
+
+import math
+
+from . import SCALAR, nondifferentiable, vjp
+
+S = SCALAR
+
+# elementwise on floats
+vjp("math.sin(x)", x="g * math.cos(x)", kind=S)
+vjp("math.cos(x)", x="-g * math.sin(x)", kind=S)
+vjp("math.tan(x)", x="g * (1.0 + ans * ans)", kind=S)
+vjp("math.asin(x)", x="g / math.sqrt(1.0 - x * x)", kind=S)
+vjp("math.acos(x)", x="-g / math.sqrt(1.0 - x * x)", kind=S)
+vjp("math.atan(x)", x="g / (1.0 + x * x)", kind=S)
+vjp("math.atan2(y, x)", y="g * x / (x * x + y * y)", x="-g * y / (x * x + y * y)", kind=S)
+vjp("math.sinh(x)", x="g * math.cosh(x)", kind=S)
+vjp("math.cosh(x)", x="g * math.sinh(x)", kind=S)
+vjp("math.tanh(x)", x="g * (1.0 - ans * ans)", kind=S)
+vjp("math.asinh(x)", x="g / math.sqrt(x * x + 1.0)", kind=S)
+vjp("math.acosh(x)", x="g / math.sqrt(x * x - 1.0)", kind=S)
+vjp("math.atanh(x)", x="g / (1.0 - x * x)", kind=S)
+vjp("math.exp(x)", x="g * ans", kind=S)
+vjp("math.expm1(x)", x="g * (ans + 1.0)", kind=S)
+vjp("math.log(x, base=math.e)", x="g / (x * math.log(base))", base="-g * ans / (base * math.log(base))", kind=S)
+vjp("math.log2(x)", x="g / (x * math.log(2.0))", kind=S)
+vjp("math.log10(x)", x="g / (x * math.log(10.0))", kind=S)
+vjp("math.log1p(x)", x="g / (1.0 + x)", kind=S)
+vjp("math.sqrt(x)", x="g * 0.5 / ans", kind=S)
+vjp("math.pow(x, y)", x="g * y * math.pow(x, y - 1.0)", y="g * ans * math.log(x) if x > 0 else 0.0", kind=S)
+vjp("math.hypot(x, y)", x="g * x / ans", y="g * y / ans", kind=S)
+vjp("math.fabs(x)", x="g if x >= 0 else -g", kind=S)
+vjp("math.erf(x)", x="g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)", kind=S)
+
+nondifferentiable(math.floor, math.ceil, math.trunc, math.isfinite, math.isnan, math.isinf, math.copysign, kind=S)

@@ -1,0 +1,134 @@
+"""Derivative rules for NumPy. ``g``: incoming adjoint; ``ans``: the primal result."""
+
+import numpy as np
+
+from .. import runtime
+from . import ARRAY, ELEMENTWISE, REDUCTION, SCALAR, nondifferentiable, vjp
+
+E = ELEMENTWISE
+
+# elementwise arithmetic (operators share these: a * b is np.multiply(a, b))
+vjp("np.add(x, y)", x="g", y="g", kind=E)
+vjp("np.subtract(x, y)", x="g", y="-g", kind=E)
+vjp("np.multiply(x, y)", x="g * y", y="g * x", kind=E)
+vjp("np.true_divide(x, y)", x="g / y", y="-g * ans / y", kind=E)
+vjp("np.divide(x, y)", x="g / y", y="-g * ans / y", kind=E)
+vjp("np.power(x, y)", x="g * y * x ** (y - 1)", y="g * ans * np.log(np.where(x > 0, x, 1.0))", kind=E)
+vjp("np.mod(x, y)", x="g", y="-g * np.floor_divide(x, y)", kind=E)
+vjp("np.negative(x)", x="-g", kind=E)
+vjp("np.positive(x)", x="g", kind=E)
+vjp("np.square(x)", x="g * 2 * x", kind=E)
+vjp("np.sqrt(x)", x="g * 0.5 / ans", kind=E)
+vjp("np.cbrt(x)", x="g / (3 * ans ** 2)", kind=E)
+vjp("np.reciprocal(x)", x="-g * ans ** 2", kind=E)
+vjp("np.abs(x)", x="g * np.sign(x)", kind=E)
+vjp("np.absolute(x)", x="g * np.sign(x)", kind=E)
+vjp("np.fabs(x)", x="g * np.sign(x)", kind=E)
+vjp("np.hypot(x, y)", x="g * x / ans", y="g * y / ans", kind=E)
+vjp("np.maximum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
+vjp("np.minimum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
+vjp("np.fmax(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
+vjp("np.fmin(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
+vjp("np.clip(x, a_min, a_max)", x="g * ((x >= a_min) & (x <= a_max))", kind=E)
+vjp("np.where(condition, x, y)", x="np.where(condition, g, 0.0)", y="np.where(condition, 0.0, g)", kind=E)
+
+# exponentials and logarithms
+vjp("np.exp(x)", x="g * ans", kind=E)
+vjp("np.exp2(x)", x="g * ans * np.log(2.0)", kind=E)
+vjp("np.expm1(x)", x="g * (ans + 1.0)", kind=E)
+vjp("np.log(x)", x="g / x", kind=E)
+vjp("np.log2(x)", x="g / (x * np.log(2.0))", kind=E)
+vjp("np.log10(x)", x="g / (x * np.log(10.0))", kind=E)
+vjp("np.log1p(x)", x="g / (1.0 + x)", kind=E)
+vjp("np.logaddexp(x, y)", x="g * np.exp(x - ans)", y="g * np.exp(y - ans)", kind=E)
+vjp("np.logaddexp2(x, y)", x="g * 2.0 ** (x - ans)", y="g * 2.0 ** (y - ans)", kind=E)
+
+# trigonometric and hyperbolic
+vjp("np.sin(x)", x="g * np.cos(x)", kind=E)
+vjp("np.cos(x)", x="-g * np.sin(x)", kind=E)
+vjp("np.tan(x)", x="g * (1.0 + ans ** 2)", kind=E)
+vjp("np.arcsin(x)", x="g / np.sqrt(1.0 - x ** 2)", kind=E)
+vjp("np.arccos(x)", x="-g / np.sqrt(1.0 - x ** 2)", kind=E)
+vjp("np.arctan(x)", x="g / (1.0 + x ** 2)", kind=E)
+vjp("np.arctan2(y, x)", y="g * x / (x ** 2 + y ** 2)", x="-g * y / (x ** 2 + y ** 2)", kind=E)
+vjp("np.sinh(x)", x="g * np.cosh(x)", kind=E)
+vjp("np.cosh(x)", x="g * np.sinh(x)", kind=E)
+vjp("np.tanh(x)", x="g * (1.0 - ans ** 2)", kind=E)
+vjp("np.arcsinh(x)", x="g / np.sqrt(x ** 2 + 1.0)", kind=E)
+vjp("np.arccosh(x)", x="g / np.sqrt(x ** 2 - 1.0)", kind=E)
+vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
+
+# reductions
+vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION)
+vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="unreduce(g, a, axis, keepdims) * (np.size(ans) / np.size(a))", kind=REDUCTION)  # fmt: skip
+vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="unreduce(g * ans, a, axis, keepdims) / a", kind=REDUCTION)  # fmt: skip
+for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
+    vjp(f"np.{_extremum.__name__}(a, axis=None, out=None, keepdims=False)",
+        a="reduce_extremum_adjoint(g, a, ans, axis, keepdims)", kind=REDUCTION)  # fmt: skip
+vjp("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True))"
+      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION)  # fmt: skip
+vjp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True))"
+      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION)  # fmt: skip
+vjp("np.cumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis)")
+vjp("np.trace(a, offset=0, axis1=0, axis2=1)",
+    a="np.multiply.outer(g, np.eye(np.shape(a)[0], np.shape(a)[1], offset))")  # fmt: skip
+
+# linear algebra
+vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
+vjp("np.dot(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
+vjp("np.inner(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
+vjp("np.vdot(a, b)", a="np.reshape(g * b, np.shape(a))", b="np.reshape(g * a, np.shape(b))", kind=SCALAR)
+vjp("np.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
+vjp("np.einsum(subscripts, *operands)", operands="einsum_adjoint(g, subscripts, operands, k)")
+vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g, x, ans, ord, axis, keepdims)",
+    kind=REDUCTION)  # fmt: skip
+
+# shape manipulation
+vjp("np.reshape(a, *shape)", a="np.reshape(g, np.shape(a))")
+vjp("np.ravel(a)", a="np.reshape(g, np.shape(a))")
+vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)")
+vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
+vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)")
+vjp("np.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))")
+vjp("np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))")
+vjp("np.broadcast_to(array, shape)", array="unbroadcast(g, array)")
+vjp("np.flip(m, axis=None)", m="np.flip(g, axis)")
+vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)")
+vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)")
+vjp("np.copy(a)", a="g", kind=E)
+vjp("np.asarray(a)", a="g", kind=E)
+vjp("np.stack(arrays, axis=0)", arrays="unstack(g, arrays, axis)")
+vjp("np.array(object)", object="unstack(g, object, 0) if isinstance(object, (list, tuple)) else g")
+vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)")
+vjp("np.hstack(tup)", tup="unconcatenate(g, tup, 0 if np.ndim(tup[0]) == 1 else 1)")
+vjp("np.vstack(tup)", tup="unvstack(g, tup)")
+
+# functions generated code calls (rules keep grad(grad(f)) working)
+vjp("unbroadcast(x, like)", x="np.broadcast_to(g, np.shape(x))")
+vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims) if axis is not None else np.sum(g)")
+vjp("astype(x, dtype)", x="g")
+vjp("materialize(y, like)", y="g")
+vjp("private_copy(y, like=None)", y="g")
+vjp("cast(y, x)", y="g")
+
+# creation, comparison and integer-valued functions: their results are constants
+nondifferentiable(
+    np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.linspace,
+    np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.shape, np.ndim, np.size,
+    np.random.rand, np.random.randn, np.random.normal, np.random.uniform, np.tri,
+    runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, np.argsort,
+    np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted, np.isfinite,
+    np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
+    kind=ARRAY,
+)  # fmt: skip
+nondifferentiable(
+    np.floor, np.ceil, np.round, np.rint, np.trunc, np.sign, np.floor_divide,
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.invert,
+    np.heaviside, np.any, np.all, np.count_nonzero,
+    kind=ELEMENTWISE,
+)  # fmt: skip

@@ -1,0 +1,311 @@
+"""Functions that generated code calls. Imports NumPy only.
+
+Each has a derivative rule in ``srcdiff.rules`` (or is listed there as
+non-differentiable), so generated code can be differentiated again. An adjoint
+may be a *weak zero*, the float ``0.0``, standing for zeros of any shape: these
+helpers accept it wherever an adjoint is expected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import NonScalarOutput  # the only srcdiff import: a plain exception class
+
+__all__ = [
+    "seed",
+    "materialize",
+    "private_copy",
+    "unbroadcast",
+    "unreduce",
+    "zeros_like",
+    "stop_gradient",
+    "balanced_eq",
+    "matmul_adjoint_a",
+    "matmul_adjoint_b",
+    "dot_adjoint_a",
+    "dot_adjoint_b",
+    "unstack",
+    "unconcatenate",
+    "unvstack",
+    "sum_adjoint",
+    "cumsum_adjoint",
+    "transpose_adjoint",
+    "reduce_extremum_adjoint",
+    "einsum_adjoint",
+    "norm_adjoint",
+    "moveaxis_adjoint",
+    "expand_dims_adjoint",
+    "repeat_adjoint",
+    "tile_adjoint",
+    "add_at",
+    "astype",
+    "cast",
+]
+
+
+def stop_gradient(x: Any) -> Any:
+    """Return ``x`` unchanged; srcdiff treats the result as a constant (PyTorch: ``detach``)."""
+    return x
+
+
+def seed(out: Any) -> float:
+    """The adjoint 1.0 of a scalar result; anything else is an error (use vjp for arrays)."""
+    if np.ndim(out) != 0 or not isinstance(out, (float, int, np.number, np.ndarray)):
+        shape = np.shape(out) if isinstance(out, np.ndarray) else type(out).__name__
+        raise NonScalarOutput(f"grad needs a scalar output; got {'shape ' + str(shape) if isinstance(out, np.ndarray) else shape} - use vjp")
+    return 1.0
+
+
+def materialize(y: Any, like: Any) -> Any:
+    """The final gradient of ``like``: a writable array of its shape (or a float for a float)."""
+    if isinstance(like, np.ndarray):
+        if isinstance(y, np.ndarray) and y.shape == like.shape and y.flags.writeable and y.base is None:
+            return y
+        return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=np.result_type(like.dtype, np.float64))
+    return y
+
+
+def private_copy(y: Any, like: Any = None) -> Any:
+    """A copy of ``y`` that may be written in place (weak zeros become zeros shaped like ``like``)."""
+    if isinstance(y, np.ndarray):
+        return np.array(y)
+    if isinstance(y, (list, tuple)):
+        return list(y)
+    if like is not None and not isinstance(y, np.generic) and isinstance(like, (np.ndarray, list, tuple)):
+        return zeros_like(like)
+    return y
+
+
+def unbroadcast(x: Any, like: Any) -> Any:
+    """Sum ``x`` down to the shape of ``like``: the adjoint of NumPy broadcasting."""
+    shape = np.shape(like)
+    x_shape = np.shape(x)
+    if x_shape == shape:
+        return x
+    if x_shape == () and not isinstance(x, np.ndarray):
+        return x  # a weak zero or a scalar adjoint that broadcasts wherever it goes
+    extra = len(x_shape) - len(shape)
+    if extra > 0:
+        x = np.sum(x, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(x)[i] != 1)
+    if axes:
+        x = np.sum(x, axis=axes, keepdims=True)
+    if not isinstance(like, np.ndarray) and np.ndim(x) == 0:
+        return x[()] if isinstance(x, np.ndarray) else x
+    return x
+
+
+def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Broadcast a reduction's adjoint ``y`` back to the shape of its input ``like``."""
+    shape = np.shape(like)
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
+    return np.broadcast_to(y, shape)
+
+
+def zeros_like(x: Any) -> Any:
+    """A private, writable zero adjoint for ``x``: an array, a list of weak zeros, or 0.0."""
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
+    if isinstance(x, (list, tuple)):
+        return [0.0] * len(x)
+    return 0.0
+
+
+def balanced_eq(x: Any, ans: Any, y: Any) -> Any:
+    """Where ``x`` gave the max/min ``ans`` of x and y: 1, or 0.5 on ties (a mask, constant)."""
+    return (x == ans) / (1.0 + (x == y))
+
+
+def _promote(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any, bool, bool]:
+    a1, b1 = np.ndim(a) == 1, np.ndim(b) == 1
+    a2 = np.reshape(a, (1, -1)) if a1 else a
+    b2 = np.reshape(b, (-1, 1)) if b1 else b
+    g2 = g
+    if np.ndim(g) == 0 and isinstance(g, float) and g == 0.0:
+        g2 = np.zeros(np.shape(np.matmul(a2, b2)))
+    elif a1 and b1:
+        g2 = np.reshape(g, (1, 1))
+    elif a1:
+        g2 = np.expand_dims(g, -2)
+    elif b1:
+        g2 = np.expand_dims(g, -1)
+    return g2, a2, b2, a1, b1
+
+
+def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``a`` in ``a @ b`` (1-D operands and batch broadcasting included)."""
+    g2, _, b2, a1, _ = _promote(g, a, b)
+    da = np.matmul(g2, np.swapaxes(b2, -1, -2))
+    return np.reshape(unbroadcast(da, np.empty((1, np.shape(a)[0]))), np.shape(a)) if a1 else unbroadcast(da, a)
+
+
+def matmul_adjoint_b(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``b`` in ``a @ b``."""
+    g2, a2, _, _, b1 = _promote(g, a, b)
+    db = np.matmul(np.swapaxes(a2, -1, -2), g2)
+    return np.reshape(unbroadcast(db, np.empty((np.shape(b)[0], 1))), np.shape(b)) if b1 else unbroadcast(db, b)
+
+
+def dot_adjoint_a(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``a`` in ``np.dot(a, b)`` for scalars, vectors and matrices."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    return matmul_adjoint_a(g, a, b)
+
+
+def dot_adjoint_b(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``b`` in ``np.dot(a, b)``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    return matmul_adjoint_b(g, a, b)
+
+
+def unstack(y: Any, arrays: Any, axis: int = 0) -> list:
+    """Adjoint of ``np.stack(arrays, axis)``: the slices of ``y`` along ``axis``, as a list."""
+    if np.ndim(y) == 0:
+        return [0.0] * len(arrays)
+    return [np.take(y, i, axis=axis) for i in range(len(arrays))]
+
+
+def unconcatenate(y: Any, arrays: Any, axis: int | None = 0) -> list:
+    """Adjoint of ``np.concatenate(arrays, axis)``: ``y`` cut back into the input pieces."""
+    if np.ndim(y) == 0:
+        return [0.0] * len(arrays)
+    if axis is None:
+        sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
+        return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes), arrays)]
+    sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
+    return list(np.split(y, sizes, axis=axis))
+
+
+def unvstack(y: Any, arrays: Any) -> list:
+    """Adjoint of ``np.vstack(arrays)``: rows of ``y`` cut back into the (1-D or N-D) inputs."""
+    pieces = unconcatenate(y, [np.atleast_2d(a) for a in arrays], 0)
+    return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
+
+
+def sum_adjoint(y: Any, xs: Any) -> Any:
+    """Adjoint of the builtin ``sum(xs)``: ``y`` for every element (list) or row (array)."""
+    if isinstance(xs, (list, tuple)):
+        return [y] * len(xs)
+    return np.broadcast_to(y, np.shape(xs))
+
+
+def cumsum_adjoint(y: Any, x: Any, axis: int | None = None) -> Any:
+    """Adjoint of ``np.cumsum(x, axis)``: a reversed cumulative sum."""
+    if axis is None:
+        flat = np.broadcast_to(y, (np.size(x),))
+        return np.reshape(np.flip(np.cumsum(np.flip(flat))), np.shape(x))
+    y = np.broadcast_to(y, np.shape(x))
+    return np.flip(np.cumsum(np.flip(y, axis), axis), axis)
+
+
+def transpose_adjoint(y: Any, axes: Any) -> Any:
+    """Adjoint of ``np.transpose(x, *axes)``: transpose back with the inverse permutation."""
+    if len(axes) == 1 and (axes[0] is None or np.ndim(axes[0]) == 1):
+        axes = axes[0]
+    if axes is None or len(axes) == 0:
+        return np.transpose(y)
+    return np.transpose(y, np.argsort(axes))
+
+
+def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum."""
+    full = unreduce(ans, x, axis, keepdims)
+    mask = x == full
+    count = unreduce(np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
+    return unreduce(y, x, axis, keepdims) * mask / count
+
+
+def einsum_adjoint(y: Any, subscripts: str, operands: tuple, k: int) -> Any:
+    """Adjoint of operand ``k`` of ``np.einsum(subscripts, *operands)`` (explicit ``->`` form)."""
+    inputs, output = subscripts.replace(" ", "").split("->")
+    terms = inputs.split(",")
+    others = [t for i, t in enumerate(terms) if i != k]
+    wanted = terms[k]
+    # indices of operand k that appear nowhere else are summed in the primal: broadcast them back
+    present = set(output) | set("".join(others))
+    spec = ",".join([output] + others) + "->" + "".join(c for c in wanted if c in present)
+    rest = [o for i, o in enumerate(operands) if i != k]
+    part = np.einsum(spec, np.broadcast_to(y, _einsum_shape(output, terms, operands)), *rest)
+    if all(c in present for c in wanted):
+        return part
+    index = tuple(slice(None) if c in present else None for c in wanted)
+    return np.broadcast_to(part[index], np.shape(operands[k]))
+
+
+def _einsum_shape(output: str, terms: list[str], operands: tuple) -> tuple:
+    sizes = {}
+    for term, op in zip(terms, operands):
+        sizes.update(zip(term, np.shape(op)))
+    return tuple(sizes[c] for c in output)
+
+
+def norm_adjoint(y: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """Adjoint of ``np.linalg.norm`` for the 2-norm of vectors and the Frobenius norm."""
+    if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
+        raise NotImplementedError(f"srcdiff: np.linalg.norm with ord={ord!r} has no derivative rule")
+    scale = unreduce(y / ans, x, axis, keepdims) if axis is not None else y / ans
+    return scale * x
+
+
+def moveaxis_adjoint(y: Any, source: Any, destination: Any) -> Any:
+    """Adjoint of ``np.moveaxis``: move the axes back."""
+    return np.moveaxis(y, destination, source)
+
+
+def expand_dims_adjoint(y: Any, x: Any) -> Any:
+    """Adjoint of ``np.expand_dims`` and ``np.squeeze``: reshape back to ``x``'s shape."""
+    return np.reshape(y, np.shape(x))
+
+
+def repeat_adjoint(y: Any, x: Any, repeats: Any, axis: Any = None) -> Any:
+    """Adjoint of ``np.repeat``: sum each group of copies."""
+    shape = np.shape(x)
+    if axis is None:
+        flat = np.reshape(np.broadcast_to(y, (np.size(x) * int(np.max(repeats)),)), (np.size(x), -1))
+        if np.ndim(repeats) == 0:
+            return np.reshape(np.sum(flat, axis=1), shape)
+        starts = np.concatenate([[0], np.cumsum(repeats)[:-1]])
+        return np.reshape(np.add.reduceat(np.ravel(y), starts), shape)
+    axis = axis % len(shape)
+    counts = np.broadcast_to(repeats, (shape[axis],))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.add.reduceat(y, starts, axis=axis)
+
+
+def tile_adjoint(y: Any, x: Any, reps: Any) -> Any:
+    """Adjoint of ``np.tile``: sum the tiles."""
+    shape = np.shape(x)
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    ndim = max(len(shape), len(reps))
+    shape_full = (1,) * (ndim - len(shape)) + tuple(shape)
+    reps_full = (1,) * (ndim - len(reps)) + reps
+    split = []
+    for r, n in zip(reps_full, shape_full):
+        split += [r, n]
+    y = np.reshape(y, split)
+    return np.reshape(np.sum(y, axis=tuple(range(0, 2 * ndim, 2))), shape)
+
+
+def add_at(x: Any, index: Any, y: Any) -> Any:
+    """``x[index] += y`` that also adds repeated indices (``np.add.at``); returns ``x``."""
+    np.add.at(x, index, y)
+    return x
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """Function form of ``ndarray.astype``, for the rule table."""
+    return np.asarray(x).astype(dtype)
+
+
+def cast(y: Any, x: Any) -> Any:
+    """An adjoint ``y`` given the float type of ``x`` (Python float stays float)."""
+    if isinstance(x, float) and np.ndim(y) == 0:
+        return float(y)
+    return y
