@@ -16,7 +16,9 @@ transformations = 0
 
 
 def key(func: Any, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> Hashable:
-    return (func.__code__, id(func.__globals__), func.__closure__, wrt, scalars, mode)
+    # cells are unhashable; their ids stay valid because the entry's functions hold the cells
+    cells = tuple(id(c) for c in func.__closure__ or ())
+    return (func.__code__, id(func.__globals__), cells, wrt, scalars, mode)
 
 
 def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:

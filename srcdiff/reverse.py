@@ -415,6 +415,11 @@ class _Reverse:
             if target in self.act.active and target in state:
                 self.adjoint_of(s, target, state, out)
                 del state[target]
+            op = self.act.ops[s.value]
+            if op.kind == POP:  # undo the pop: the value goes back on the list
+                lst = s.value.func.value.id
+                append = ast.Attribute(value=name(lst), attr="append", ctx=ast.Load())
+                out.append(ast.Expr(value=ast.Call(func=append, args=[name(target)], keywords=[])))
             out.append(_Restore(s, target))
             return out
         if isinstance(s, ast.Assign):
