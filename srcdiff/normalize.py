@@ -59,6 +59,7 @@ class Fresh:
 
     taken: set[str]
     counters: dict[str, int] = field(default_factory=dict)
+    record: set[str] | None = None  # also add each new name here (the normaliser's locals)
 
     def temp(self, prefix: str = "_t") -> str:
         while True:
@@ -67,6 +68,8 @@ class Fresh:
             name = f"{prefix}{n}"
             if name not in self.taken:
                 self.taken.add(name)
+                if self.record is not None:
+                    self.record.add(name)
                 return name
 
     def like(self, base: str) -> str:
@@ -75,6 +78,8 @@ class Fresh:
             n += 1
             name = f"{base}_{n}"
         self.taken.add(name)
+        if self.record is not None:
+            self.record.add(name)
         return name
 
 
@@ -152,7 +157,7 @@ class _ExitLowering:
                 flag = loop.stop if loop else self.returned
                 guard = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=name(flag)), body=moved, orelse=[])
                 out.append(ast.copy_location(guard, s))
-                return out, "maybe"
+                return out, "always" if rest_exits == "always" else "maybe"
             if exits_now == "maybe":
                 return out, "maybe"
         return out, "never"
@@ -194,9 +199,12 @@ class _ExitLowering:
             return out, "maybe"
         return [s], "never"
 
-    def function_body(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+    def function_body(self, stmts: list[ast.stmt], returns: bool) -> list[ast.stmt]:
+        """Lower the body; ``returns``: it has return statements (else the result is already named)."""
+        if not stmts:
+            return []
         body, exits = self.block(stmts, None)
-        if exits != "always":  # falling off the end returns None
+        if returns and exits != "always":  # falling off the end returns None
             body.append(ast.copy_location(assign(self.result, ast.Constant(None)), stmts[-1]))
         flag_read = any(
             isinstance(n, ast.Name) and n.id == self.returned and isinstance(n.ctx, ast.Load)
@@ -230,7 +238,7 @@ class _Normalizer:
         self.tree = tree
         self.origin = origin
         self.locals = local_names(tree)
-        self.fresh = Fresh(names_in(tree))
+        self.fresh = Fresh(names_in(tree), record=self.locals)
         self.out: list[ast.stmt] = []
         self.line = tree.lineno
 
@@ -248,10 +256,10 @@ class _Normalizer:
         single_exit = sum(isinstance(n, ast.Return) for n in ast.walk(self.tree)) == 1
         if single_exit and isinstance(last, ast.Return) and isinstance(last.value, ast.Name):
             result = last.value.id  # ``return loss``: keep the user's name
-            body = body[:-1]
+            body = _ExitLowering(self.fresh, result, self.origin).function_body(body[:-1], returns=False)
         else:
             result = self.fresh.like("out")
-            body = _ExitLowering(self.fresh, result, self.origin).function_body(body)
+            body = _ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True)
         self.locals |= local_names(ast.Module(body=body, type_ignores=[])) | {result}
         new_body = self.block(body)
         ret = ast.Return(value=name(result))
@@ -382,6 +390,15 @@ class _Normalizer:
         test = self.test(s.test)
         body = self.block(s.body) or [ast.Pass()]
         orelse = self.block(s.orelse)
+        self.emit_if(test, body, orelse)
+
+    def emit_if(self, test: ast.expr, body: list[ast.stmt], orelse: list[ast.stmt]) -> None:
+        tested = test.operand if is_flag_test(test) else test
+        if isinstance(tested, ast.Name) and tested.id in local_names(ast.Module(body=body + orelse, type_ignores=[])):
+            # the branch reassigns its own test (a flag): the backward sweep needs the value tested
+            held = self.fresh.temp("_cond")
+            self.emit(assign(held, tested))
+            test = ast.UnaryOp(op=ast.Not(), operand=name(held)) if is_flag_test(test) else name(held)
         self.emit(ast.If(test=test, body=body, orelse=orelse))
 
     def stmt_While(self, s: ast.While) -> None:
@@ -516,7 +533,7 @@ class _Normalizer:
             saved, self.out = self.out, []
             self._chain(result, right, pairs[1:])
             rest, self.out = self.out, saved
-            self.emit(ast.If(test=name(result), body=rest, orelse=[]))
+            self.emit_if(name(result), rest, [])
         return name(result)
 
     def expr_BoolOp(self, e: ast.BoolOp) -> ast.expr:
@@ -529,7 +546,7 @@ class _Normalizer:
             test: ast.expr = name(result)
             if isinstance(e.op, ast.Or):
                 test = ast.UnaryOp(op=ast.Not(), operand=name(result))
-            self.emit(ast.If(test=test, body=rest or [ast.Pass()], orelse=[]))
+            self.emit_if(test, rest or [ast.Pass()], [])
         return name(result)
 
     def expr_IfExp(self, e: ast.IfExp) -> ast.expr:
@@ -541,7 +558,7 @@ class _Normalizer:
             self.assign_name(result, branch)
             branches.append(self.out)
             self.out = saved
-        self.emit(ast.If(test=test, body=branches[0], orelse=branches[1]))
+        self.emit_if(test, branches[0], branches[1])
         return name(result)
 
     def expr_Call(self, e: ast.Call) -> ast.expr:

@@ -91,13 +91,14 @@ class _Reverse:
         self.indexed = self._indexed_names()
         self.loop_depth: dict[int, int] = {}
         self._depths(self.body, 0)
-        self.defs = self._definitions()
         self.saved: dict[int, str] = {}  # call statement id -> name of its saved tape
         self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
+        self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 if self.act.ops[s.value].kind == CALL and s.targets[0].id in self.act.active:
                     self.saved[id(s)] = self.fresh.temp("_saved")
+        self.defs = self._definitions()
 
     # ------------------------------------------------------------------ names
     def d(self, primal: str) -> str:
@@ -126,7 +127,7 @@ class _Reverse:
     # ------------------------------------------------------------- structure
     def _indexed_names(self) -> set[str]:
         """Names whose adjoint is written element by element: it must be a private array or list."""
-        found = set(self.params)
+        found = set()
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign):
                 t, v = s.targets[0], s.value
@@ -155,6 +156,8 @@ class _Reverse:
             for s in body:
                 if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                     defs.setdefault(s.targets[0].id, []).append((s, top))
+                    if id(s) in self.saved:
+                        defs.setdefault(self.saved[id(s)], []).append((s, top))
                 elif isinstance(s, ast.For):
                     defs.setdefault(s.target.id, []).append((s, False))
                 for f in ("body", "orelse"):
@@ -164,13 +167,18 @@ class _Reverse:
         return defs
 
     def pushes(self, s: ast.stmt, target: str) -> bool:
-        """Does this definition overwrite a value of ``target`` that the backward sweep reads?"""
+        """Can this definition overwrite a value of ``target`` that the backward sweep reads?"""
         if target not in self.needed:
             return False
+        if target in self.params:
+            return True
         first, top = self.defs[target][0]
-        return target in self.params or first is not s or not top
+        if first is s and top:  # the first assignment on every path: nothing to overwrite
+            return False
+        return len(self.defs[target]) > 1 or self.loop_depth[id(s)] > 0
 
-    def needs_preinit(self, target: str) -> bool:
+    def may_be_unbound(self, target: str) -> bool:
+        """Is there a path on which ``target`` is read (pushed or saved) before any assignment?"""
         if target in self.params or target not in self.defs:
             return False
         first, top = self.defs[target][0]
@@ -202,10 +210,11 @@ class _Reverse:
                 value = self.call_helper("zeros_like", name(p))
             outputs.append(value)
         self.needed |= self._loads(backward) | self._loads(outputs)
-        self.needed &= names_in(self.tree) - set(self.adjoint_names.values())
+        primal = names_in(self.tree) | set(self.saved.values()) | set(self.counters.values())
+        self.needed &= primal - set(self.adjoint_names.values())
         forward = self.forward(self.body)
         backward = self._finish_restores(backward)
-        prologue = self._prologue(self._stack_used(forward))
+        prologue = self._prologue(self._stack_used(forward), split)
         if split:
             return self._split_functions(prologue + forward, seed, backward, outputs)
         fn_name = self.fresh.like("grad_" + self.tree.name)
@@ -246,7 +255,7 @@ class _Reverse:
         fn = ast.FunctionDef(name=fn_name, args=copy.deepcopy(args), body=body, decorator_list=[], returns=None, type_comment=None, **extra)
         return ast.fix_missing_locations(ast.copy_location(fn, self.tree))
 
-    def _prologue(self, pushes_any: bool) -> list[ast.stmt]:
+    def _prologue(self, pushes_any: bool, split: bool) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         # inputs are never mutated: arrays and lists the function writes into are copied first
         for p in self.params:
@@ -254,7 +263,9 @@ class _Reverse:
                 out.append(assign(p, self.call_helper("private_copy", name(p))))
         if pushes_any:
             out.append(assign(self.stack, ast.List(elts=[], ctx=ast.Load())))
-        preinit = sorted(n for n in self.needed if self.needs_preinit(n))
+        pushed = {n for names in self.push_order.values() for n in names}
+        saved = self.needed if split else pushed  # a split forward returns every needed value
+        preinit = sorted(n for n in saved if self.may_be_unbound(n))
         if preinit:
             out.append(ast.Assign(targets=[name(n, True) for n in preinit], value=ast.Constant(None)))
         return out
@@ -302,7 +313,7 @@ class _Reverse:
             target = s.targets[0].id
             pushed = [target] if self.pushes(s, target) else []
             saved = self.saved.get(id(s))
-            if saved and saved in self.needed and self.loop_depth[id(s)] > 0:
+            if saved and self.pushes(s, saved):
                 pushed.append(saved)  # a call's tape, once per iteration
             self.push_order[id(s)] = pushed
             out = [self.push(name(n)) for n in pushed]
@@ -342,12 +353,11 @@ class _Reverse:
 
     def _counter(self, s: ast.stmt) -> str | None:
         """Loops that may stop early count their iterations; the backward replays that many."""
-        key = ("count", id(s))
         if isinstance(s, ast.For) and not (s.body and _is_final_break(s.body[-1])):
             return None
-        if key not in self.adjoint_names:
-            self.adjoint_names[key] = self.fresh.temp("_n")
-        return self.adjoint_names[key]
+        if id(s) not in self.counters:
+            self.counters[id(s)] = self.fresh.temp("_n")
+        return self.counters[id(s)]
 
     def _callee_name(self, s: ast.Assign, part: str) -> str:
         func, wrt, scalars = self._callee(s)
@@ -392,8 +402,14 @@ class _Reverse:
             out.append(assign(dp, value))
             state[p] = False
             return
-        out.append(assign(dp, ast.BinOp(left=name(dp), op=ast.Add(), right=value)))
+        out.append(assign(dp, self.add(p, name(dp), value)))
         state[p] = True
+
+    def add(self, p: str, total: ast.expr, value: ast.expr) -> ast.expr:
+        """``total + value`` for the adjoint of ``p`` (element by element when p is a list)."""
+        if p in self.act.lists:
+            return self.call_helper("add_adjoints", total, value)
+        return ast.BinOp(left=total, op=ast.Add(), right=value)
 
     def make_private(self, p: str, state: dict[str, bool], out: list) -> None:
         dp = self.d(p)
@@ -462,7 +478,10 @@ class _Reverse:
         self.make_private(p, state, out)
         dp = self.d(p)
         where = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Store())
-        if p in self.act.lists or self._index_safe(e.slice):
+        if p in self.act.lists:  # elements may be lists themselves
+            read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
+            out.append(ast.Assign(targets=[where], value=self.call_helper("add_adjoints", read, g)))
+        elif self._index_safe(e.slice):
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=ast.BinOp(left=read, op=ast.Add(), right=g)))
         else:  # integer arrays may repeat an index: np.add.at adds every occurrence

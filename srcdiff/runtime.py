@@ -41,6 +41,7 @@ __all__ = [
     "repeat_adjoint",
     "tile_adjoint",
     "add_at",
+    "add_adjoints",
     "astype",
     "cast",
 ]
@@ -112,7 +113,7 @@ def zeros_like(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
     if isinstance(x, (list, tuple)):
-        return [0.0] * len(x)
+        return [zeros_like(e) if isinstance(e, (list, tuple)) else 0.0 for e in x]
     return 0.0
 
 
@@ -309,3 +310,14 @@ def cast(y: Any, x: Any) -> Any:
     if isinstance(x, float) and np.ndim(y) == 0:
         return float(y)
     return y
+
+
+def add_adjoints(a: Any, b: Any) -> Any:
+    """``a + b`` for adjoints that may be lists (element by element) or weak zeros."""
+    if isinstance(a, list) or isinstance(b, list):
+        if not isinstance(b, list):
+            return a
+        if not isinstance(a, list):
+            return list(b)
+        return [add_adjoints(x, y) for x, y in zip(a, b)]
+    return a + b

@@ -65,6 +65,8 @@ class Rule:
             if k in bound:
                 raise TypeError(f"{self.spelling}() got multiple values for argument {k!r}")
             bound[k] = v
+        if self.vararg and self.vararg not in bound:
+            bound[self.vararg] = ast.Tuple(elts=[], ctx=ast.Load())
         for p in self.params:
             if p not in bound:
                 if p not in self.defaults:

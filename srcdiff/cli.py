@@ -1,0 +1,282 @@
+"""The command line: ``srcdiff show`` prints generated derivative code, ``srcdiff check`` tests it.
+
+    srcdiff show model.py:loss --wrt w,b          the gradient code of loss
+    srcdiff show model.py:f --order 2             the code of the second derivative
+    srcdiff check model.py:loss --args 'rand:3x2' 0.5
+                                                  srcdiff's gradient against central differences
+
+``python -m srcdiff`` is the same program. Exit codes: 0 success; 1 the gradient
+check failed, srcdiff refused the function, or running it raised; 2 a usage
+error: bad arguments, a missing or unreadable file, a missing function.
+
+Optional extras: with pygments installed, ``show`` highlights the code when it
+writes to a terminal (``--color always|never`` overrides). Nothing here is
+imported by ``srcdiff`` itself, so NumPy stays its only dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import inspect
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+import numpy as np
+
+from . import __version__
+from .api import Gradient, check_grad, grad, source
+from .errors import BadWrt, SrcdiffError, WrtTypeError
+
+OK, FAILED, USAGE = 0, 1, 2
+_RANDOM = re.compile(r"rand(?::(\d+(?:x\d+)*))?$")
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit code 2)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``srcdiff`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = _parser()
+    try:
+        options = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage (code 2) or --help (code 0)
+        return int(exc.code or 0)
+    try:
+        return options.run(options, sys.stdout)
+    except UsageError as exc:
+        print(f"srcdiff: error: {exc}", file=sys.stderr)
+        return USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="srcdiff",
+        description="Print or check the derivative code srcdiff generates for a Python function.",
+        epilog="Exit codes: 0 success, 1 check failed or srcdiff refused the function, 2 usage error.",
+    )
+    parser.add_argument("--version", action="version", version=f"srcdiff {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    target_help = "the function to differentiate, as FILE.py:FUNCTION"
+    wrt_help = "parameters to differentiate with respect to: names or indices, comma-separated"
+    args_help = (
+        "inputs, one per parameter: a number (2.0), a list ('[1, 2.5]'), or random normal values: "
+        "'rand' for a float, 'rand:3x2' for an array of that shape"
+    )
+
+    show = commands.add_parser("show", help="print the generated derivative code", description="Print the Python code srcdiff generates.")
+    show.add_argument("target", metavar="FILE.py:FUNCTION", help=target_help)
+    show.add_argument("--wrt", metavar="NAMES", help=wrt_help + " (default: the first parameter)")
+    show.add_argument("--order", type=_positive_int, default=1, help="1 for the gradient, 2 for the second derivative (default: 1)")
+    show.add_argument("--args", nargs="+", metavar="VALUE", help=args_help + "; floats give float code (default: array code)")
+    show.add_argument("--seed", type=int, default=0, help="seed for 'rand' inputs (default: 0)")
+    show.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="highlight with pygments (default: auto, on a terminal)")
+    show.set_defaults(run=_show)
+
+    check = commands.add_parser("check", help="compare the gradient with central differences", description="Run srcdiff.check_grad.")
+    check.add_argument("target", metavar="FILE.py:FUNCTION", help=target_help)
+    check.add_argument("--args", nargs="+", metavar="VALUE", help=args_help + " (default: 'rand' for every parameter)")
+    check.add_argument("--wrt", metavar="NAMES", help=wrt_help + " (default: every float argument)")
+    check.add_argument("--seed", type=int, default=0, help="seed for 'rand' inputs (default: 0)")
+    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default: 1e-6)")
+    check.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance (default: 1e-5)")
+    check.add_argument("--atol", type=float, default=1e-6, help="absolute tolerance (default: 1e-6)")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _show(options: argparse.Namespace, out: TextIO) -> int:
+    f = load_function(options.target)
+    wrt = parse_wrt(options.wrt, f, default=[0])
+    if options.order > 1 and len(wrt) != 1:
+        raise UsageError(f"--order {options.order} needs a single --wrt parameter: a second derivative is taken of a scalar gradient")
+    args = parse_args(options.args, f, wrt, options.seed) if options.args else []
+    try:
+        g: Gradient = grad(f, wrt=_wrt_value(wrt))
+        for _ in range(options.order - 1):
+            g = grad(g, wrt=wrt[0])
+        text = source(g, *args)
+    except (BadWrt, WrtTypeError) as exc:
+        raise UsageError(str(exc)) from None
+    except SrcdiffError as exc:
+        print(f"srcdiff: {exc}", file=sys.stderr)
+        return FAILED
+    out.write(highlight(text, options.color, out) + "\n")
+    return OK
+
+
+def _check(options: argparse.Namespace, out: TextIO) -> int:
+    f = load_function(options.target)
+    params = _parameters(f)
+    tokens = options.args if options.args else ["rand"] * len(params)
+    values = parse_args(tokens, f, [], options.seed)
+    if options.wrt:
+        wrt = parse_wrt(options.wrt, f, default=[])
+        values = parse_args(tokens, f, wrt, options.seed)  # wrt inputs become floats
+    else:
+        wrt = [p for p, v in zip(params, values) if _is_float(v)]
+        if not wrt:
+            raise UsageError("no float argument to differentiate with respect to; pass floats or name them with --wrt")
+    name = getattr(f, "__name__", options.target)
+    try:
+        f(*values)
+    except Exception as exc:  # the user's function, on these inputs
+        print(f"srcdiff: {name} raised {type(exc).__name__} on these inputs: {exc}", file=sys.stderr)
+        print("  Give inputs of the right shapes with --args.", file=sys.stderr)
+        return FAILED
+    try:
+        check_grad(f, *values, wrt=tuple(wrt), eps=options.eps, rtol=options.rtol, atol=options.atol)
+        gradients = grad(f, wrt=tuple(wrt))(*values)
+    except (BadWrt, WrtTypeError) as exc:
+        raise UsageError(str(exc)) from None
+    except SrcdiffError as exc:  # GradientCheckError included
+        print(f"srcdiff: FAILED: {exc}", file=sys.stderr)
+        return FAILED
+    except Exception as exc:  # f ran, so this is srcdiff's generated code
+        print(f"srcdiff: the generated gradient of {name} raised {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  This is a bug in srcdiff; please report it with this function.", file=sys.stderr)
+        return FAILED
+    names = [p if isinstance(p, str) else params[p] for p in wrt]
+    print(f"ok: the gradient of {name} with respect to {', '.join(names)} matches central differences "
+          f"(eps={options.eps:g}, rtol={options.rtol:g}, atol={options.atol:g})", file=out)  # fmt: skip
+    for p, v in zip(params, values):
+        print(f"  {p} = {_short(v)}", file=out)
+    for p, d in zip(names, gradients):
+        print(f"  d{name}/d{p} = {_short(d)}", file=out)
+    return OK
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def load_function(target: str) -> Callable:
+    """Import ``FILE.py`` (as a fresh module, ``__name__`` not ``"__main__"``) and return ``FUNCTION``."""
+    path_text, colon, func_name = target.rpartition(":")
+    if not colon or not path_text or not func_name:
+        raise UsageError(f"expected FILE.py:FUNCTION, got {target!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path_text}")
+    module_name = "_srcdiff_cli_" + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot import {path_text}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    sys.path.insert(0, str(path.resolve().parent))  # so the file can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise UsageError(f"cannot import {path_text}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.path.pop(0)
+    f = getattr(module, func_name, None)
+    if not inspect.isfunction(f):
+        functions = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module_name)
+        what = "is not a function" if f is not None else "not found"
+        raise UsageError(f"{func_name!r} {what} in {path_text} (functions there: {', '.join(functions) or 'none'})")
+    return f
+
+
+def parse_wrt(text: str | None, f: Callable, default: list) -> list[int | str]:
+    """``"w,b"`` or ``"0,2"`` -> ``["w", "b"]`` or ``[0, 2]``, checked against ``f``'s parameters."""
+    if not text:
+        return default
+    params = _parameters(f)
+    items: list[int | str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if re.fullmatch(r"-?\d+", part):
+            index = int(part)
+            if not -len(params) <= index < len(params):
+                raise UsageError(f"--wrt {index} is out of range: {f.__name__} has parameters {', '.join(params)}")
+            items.append(index)
+        elif part in params:
+            items.append(part)
+        else:
+            raise UsageError(f"--wrt {part!r} is not a parameter of {f.__name__} (parameters: {', '.join(params)})")
+    return items
+
+
+def parse_args(tokens: Sequence[str], f: Callable, wrt: Sequence[int | str], seed: int) -> list[Any]:
+    """Turn ``--args`` tokens into values; arguments in ``wrt`` become floats."""
+    params = _parameters(f)
+    try:
+        inspect.signature(f).bind(*tokens)
+    except TypeError as exc:
+        raise UsageError(f"--args: {f.__name__}({', '.join(params)}) cannot take {len(tokens)} arguments ({exc})") from None
+    rng = np.random.default_rng(seed)
+    floats = {params[w] if isinstance(w, int) else w for w in wrt}
+    values = []
+    for param, token in zip(params, tokens):
+        value = _value(token, rng)
+        if param in floats:
+            value = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
+        values.append(value)
+    return values
+
+
+def _value(token: str, rng: np.random.Generator) -> Any:
+    random = _RANDOM.match(token.strip())
+    if random:
+        if random.group(1) is None:
+            return float(rng.normal())
+        return rng.normal(size=tuple(int(n) for n in random.group(1).split("x")))
+    try:
+        value = ast.literal_eval(token)
+    except (ValueError, SyntaxError):
+        raise UsageError(f"--args: cannot read {token!r}: give a number, a list such as '[1.0, 2.0]', 'rand' or 'rand:3x2'") from None
+    if isinstance(value, (list, tuple)):
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise UsageError(f"--args: {token!r} is not a list of numbers")
+        return array
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"--args: {token!r} is not a number or a list of numbers")
+    return value
+
+
+def highlight(text: str, color: str, stream: TextIO) -> str:
+    """``text`` with terminal colours if asked (``always``) or writing to a terminal (``auto``) and pygments is installed."""
+    wanted = color == "always" or (color == "auto" and hasattr(stream, "isatty") and stream.isatty())
+    if not wanted:
+        return text
+    try:
+        from pygments import highlight as pygments_highlight
+        from pygments.formatters import TerminalFormatter
+        from pygments.lexers import PythonLexer
+    except ImportError:
+        return text
+    return pygments_highlight(text, PythonLexer(), TerminalFormatter()).rstrip("\n")
+
+
+def _wrt_value(wrt: list[int | str]) -> int | str | tuple[int | str, ...]:
+    return wrt[0] if len(wrt) == 1 else tuple(wrt)
+
+
+def _parameters(f: Callable) -> list[str]:
+    return list(inspect.signature(f).parameters)
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=6, threshold=20, separator=", ").replace("\n", "\n" + " " * 6)
+    return f"{float(value):.6g}" if isinstance(value, (float, np.floating)) else repr(value)
