@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
 
-from . import analysis, cache, emit, normalize, parse, reverse
+from . import analysis, cache, emit, normalize, optimize, parse, reverse
 from .errors import BadWrt, GradientCheckError, WrtTypeError
 from .runtime import stop_gradient
 
@@ -35,8 +35,10 @@ def stages(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str] = frozense
     act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
+    yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
+    transformed = optimize.optimize(transformed)
     text = emit.to_source(transformed, _header(f, origin, wrt, mode))
-    yield "emit", text
+    yield "optimize", text
 
 
 def build(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> emit.Emitted:
@@ -48,6 +50,7 @@ def build(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str], mode: str)
         tree = normalize.normalize(tree, origin)
         act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars)
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
+        transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
         cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
         for name, ref in emitted.pending.items():

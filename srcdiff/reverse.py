@@ -51,6 +51,7 @@ class Transformed:
     module: ast.Module
     bindings: dict[str, Any] = field(default_factory=dict)  # free name -> object or CalleeRef
     entry: str = ""  # name of the function that api calls
+    temporaries: frozenset[str] = frozenset()  # generated names the optimiser may rename away
 
 
 def transform(
@@ -230,7 +231,7 @@ class _Reverse:
             + [ast.Return(value=ret)]
         )
         fn = self._function(fn_name, self.tree.args, body)
-        return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name)
+        return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, self._temporaries())
 
     def _split_functions(self, forward: list[ast.stmt], seed: list[ast.stmt], backward: list[ast.stmt], outputs: list[ast.expr]) -> Transformed:
         saved_names = sorted(self.needed | ({self.stack} if self._stack_used(forward) else set()))
@@ -245,7 +246,13 @@ class _Reverse:
         bwd_body += seed + backward + [ast.Return(value=ast.Tuple(elts=outputs, ctx=ast.Load()))]
         bwd_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=tape_name), ast.arg(arg=self.d(self.result))], kwonlyargs=[], kw_defaults=[], defaults=[])
         module = ast.Module(body=[self._function(fwd_name, self.tree.args, fwd_body), self._function(bwd_name, bwd_args, bwd_body)], type_ignores=[])
-        return Transformed(module, self.bindings, fwd_name)
+        return Transformed(module, self.bindings, fwd_name, self._temporaries())
+
+    def _temporaries(self) -> frozenset[str]:
+        """Names of normalisation temporaries, their adjoints and adjoint partials."""
+        temps = {n for n in names_in(self.tree) if n.startswith("_")}
+        adjoints = {self.adjoint_names[n] for n in temps if n in self.adjoint_names}
+        return frozenset(temps | adjoints | {n for n in self.fresh.taken if n.startswith("_d")})
 
     def _stack_used(self, stmts: list[ast.stmt]) -> bool:
         return any(isinstance(n, ast.Name) and n.id == self.stack for s in stmts for n in ast.walk(s))
@@ -607,7 +614,7 @@ class _Reverse:
         state.update({p: body_state[p] and else_state[p] for p in body_state})
         if not body and not orelse:
             return []
-        return [ast.If(test=s.test, body=body or [ast.Pass()], orelse=orelse)]
+        return [ast.If(test=copy.deepcopy(s.test), body=body or [ast.Pass()], orelse=orelse)]
 
     def backward_loop(self, s: ast.stmt, state: dict[str, bool]) -> list:
         before: list[ast.stmt] = []
@@ -637,7 +644,7 @@ class _Reverse:
             counter = self._counter(s)
             if counter:
                 rng = ast.Subscript(value=rng, slice=ast.Slice(upper=name(counter)), ctx=ast.Load())
-            loop = ast.For(target=s.target, iter=ast.Call(func=name("reversed"), args=[rng], keywords=[]), body=body, orelse=[])
+            loop = ast.For(target=copy.deepcopy(s.target), iter=ast.Call(func=name("reversed"), args=[rng], keywords=[]), body=body, orelse=[])
             after = []
             if self._loop_target_saved(s):
                 after = [assign(s.target.id, ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[]))]
