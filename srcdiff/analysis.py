@@ -77,7 +77,7 @@ class Activity:
     active: frozenset[str]
     scalars: frozenset[str]
     index_safe: frozenset[str]  # ints and masks: ``dx[i] += g`` needs no np.add.at
-    lists: frozenset[str]  # names that hold Python lists or tuples
+    lists: frozenset[str]  # names that hold (or may hold) Python lists or tuples
     ops: dict[ast.AST, Op]
     env: Env
 
@@ -281,11 +281,13 @@ def _kinds(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_param
             if n in scalars and n not in scalar_params and not all(_scalar(v, ops, scalars, env) for v in values):
                 scalars.discard(n)
                 changed = True
-    # a copy of a list is a list
+    # a copy or element of a list may be a list; a user function may return a tuple
     for _ in range(3):
         for n, values in assigned.items():
-            if any(isinstance(v, ast.Name) and v.id in lists for v in values):
-                lists.add(n)
+            for v in values:
+                source = v.value if isinstance(v, ast.Subscript) else v
+                if isinstance(source, ast.Name) and source.id in lists or (v is not None and ops.get(v, Op("")).kind in (CALL, POP)):
+                    lists.add(n)
     return scalars - lists, lists
 
 

@@ -105,10 +105,8 @@ class Gradient:
     """The derivative of a Python function, built on first call (see ``grad``)."""
 
     def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
-        if isinstance(f, Gradient):
-            pass
-        elif not inspect.isfunction(f):
-            parse.function_ast(f)  # raises the right SourceUnavailable error
+        if not isinstance(f, Gradient):
+            parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
         self.function = f
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)

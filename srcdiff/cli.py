@@ -22,14 +22,15 @@ import importlib.util
 import inspect
 import re
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
 from . import __version__
 from .api import Gradient, check_grad, grad, source
-from .errors import BadWrt, SrcdiffError, WrtTypeError
+from .errors import BadWrt, GradientCheckError, SrcdiffError, WrtTypeError
 
 OK, FAILED, USAGE = 0, 1, 2
 _RANDOM = re.compile(r"rand(?::(\d+(?:x\d+)*))?$")
@@ -68,16 +69,27 @@ def _parser() -> argparse.ArgumentParser:
         "'rand' for a float, 'rand:3x2' for an array of that shape"
     )
 
-    show = commands.add_parser("show", help="print the generated derivative code", description="Print the Python code srcdiff generates.")
+    show = commands.add_parser(
+        "show", help="print the generated derivative code", description="Print the Python code srcdiff generates."
+    )
     show.add_argument("target", metavar="FILE.py:FUNCTION", help=target_help)
     show.add_argument("--wrt", metavar="NAMES", help=wrt_help + " (default: the first parameter)")
-    show.add_argument("--order", type=_positive_int, default=1, help="1 for the gradient, 2 for the second derivative (default: 1)")
+    show.add_argument(
+        "--order", type=_positive_int, default=1, help="1 for the gradient, 2 for the second derivative (default: 1)"
+    )
     show.add_argument("--args", nargs="+", metavar="VALUE", help=args_help + "; floats give float code (default: array code)")
     show.add_argument("--seed", type=int, default=0, help="seed for 'rand' inputs (default: 0)")
-    show.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="highlight with pygments (default: auto, on a terminal)")
+    show.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="highlight with pygments (default: auto, on a terminal)",
+    )
     show.set_defaults(run=_show)
 
-    check = commands.add_parser("check", help="compare the gradient with central differences", description="Run srcdiff.check_grad.")
+    check = commands.add_parser(
+        "check", help="compare the gradient with central differences", description="Run srcdiff.check_grad."
+    )
     check.add_argument("target", metavar="FILE.py:FUNCTION", help=target_help)
     check.add_argument("--args", nargs="+", metavar="VALUE", help=args_help + " (default: 'rand' for every parameter)")
     check.add_argument("--wrt", metavar="NAMES", help=wrt_help + " (default: every float argument)")
@@ -103,7 +115,7 @@ def _show(options: argparse.Namespace, out: TextIO) -> int:
     f = load_function(options.target)
     wrt = parse_wrt(options.wrt, f, default=[0])
     if options.order > 1 and len(wrt) != 1:
-        raise UsageError(f"--order {options.order} needs a single --wrt parameter: a second derivative is taken of a scalar gradient")
+        raise UsageError(f"--order {options.order} needs a single --wrt parameter: the derivative of a scalar gradient")
     args = parse_args(options.args, f, wrt, options.seed) if options.args else []
     try:
         g: Gradient = grad(f, wrt=_wrt_value(wrt))
@@ -123,12 +135,10 @@ def _check(options: argparse.Namespace, out: TextIO) -> int:
     f = load_function(options.target)
     params = _parameters(f)
     tokens = options.args if options.args else ["rand"] * len(params)
-    values = parse_args(tokens, f, [], options.seed)
-    if options.wrt:
-        wrt = parse_wrt(options.wrt, f, default=[])
-        values = parse_args(tokens, f, wrt, options.seed)  # wrt inputs become floats
-    else:
-        wrt = [p for p, v in zip(params, values) if _is_float(v)]
+    wrt = parse_wrt(options.wrt, f, default=[])
+    values = parse_args(tokens, f, wrt, options.seed)  # arguments in wrt become floats
+    if not wrt:  # default: every float argument
+        wrt = [p for p, v in zip(params, values, strict=False) if _is_float(v)]
         if not wrt:
             raise UsageError("no float argument to differentiate with respect to; pass floats or name them with --wrt")
     name = getattr(f, "__name__", options.target)
@@ -143,19 +153,22 @@ def _check(options: argparse.Namespace, out: TextIO) -> int:
         gradients = grad(f, wrt=tuple(wrt))(*values)
     except (BadWrt, WrtTypeError) as exc:
         raise UsageError(str(exc)) from None
-    except SrcdiffError as exc:  # GradientCheckError included
+    except GradientCheckError as exc:
         print(f"srcdiff: FAILED: {exc}", file=sys.stderr)
+        return FAILED
+    except SrcdiffError as exc:
+        print(f"srcdiff: {exc}", file=sys.stderr)
         return FAILED
     except Exception as exc:  # f ran, so this is srcdiff's generated code
         print(f"srcdiff: the generated gradient of {name} raised {type(exc).__name__}: {exc}", file=sys.stderr)
         print("  This is a bug in srcdiff; please report it with this function.", file=sys.stderr)
         return FAILED
     names = [p if isinstance(p, str) else params[p] for p in wrt]
-    print(f"ok: the gradient of {name} with respect to {', '.join(names)} matches central differences "
-          f"(eps={options.eps:g}, rtol={options.rtol:g}, atol={options.atol:g})", file=out)  # fmt: skip
-    for p, v in zip(params, values):
+    tolerances = f"eps={options.eps:g}, rtol={options.rtol:g}, atol={options.atol:g}"
+    print(f"ok: the gradient of {name} with respect to {', '.join(names)} matches central differences ({tolerances})", file=out)
+    for p, v in zip(params, values, strict=False):
         print(f"  {p} = {_short(v)}", file=out)
-    for p, d in zip(names, gradients):
+    for p, d in zip(names, gradients, strict=True):
         print(f"  d{name}/d{p} = {_short(d)}", file=out)
     return OK
 
@@ -222,7 +235,7 @@ def parse_args(tokens: Sequence[str], f: Callable, wrt: Sequence[int | str], see
     rng = np.random.default_rng(seed)
     floats = {params[w] if isinstance(w, int) else w for w in wrt}
     values = []
-    for param, token in zip(params, tokens):
+    for param, token in zip(params, tokens, strict=False):
         value = _value(token, rng)
         if param in floats:
             value = float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
@@ -239,7 +252,7 @@ def _value(token: str, rng: np.random.Generator) -> Any:
     try:
         value = ast.literal_eval(token)
     except (ValueError, SyntaxError):
-        raise UsageError(f"--args: cannot read {token!r}: give a number, a list such as '[1.0, 2.0]', 'rand' or 'rand:3x2'") from None
+        raise UsageError(f"--args: cannot read {token!r}: give a number, a list '[1.0, 2.0]', 'rand' or 'rand:3x2'") from None
     if isinstance(value, (list, tuple)):
         array = np.asarray(value)
         if array.dtype.kind not in "biuf":

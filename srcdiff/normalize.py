@@ -275,7 +275,8 @@ class _Normalizer:
             **({"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}),
         )
         ast.copy_location(fn, self.tree)
-        return ast.fix_missing_locations(fn)
+        _relocate(fn)
+        return fn
 
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         saved, self.out = self.out, []
@@ -642,3 +643,17 @@ def _is_final_break(s: ast.stmt) -> bool:
 
 def _is_range_call(e: ast.expr, locals_: set[str]) -> bool:
     return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "range" and "range" not in locals_
+
+
+def _relocate(fn: ast.FunctionDef) -> None:
+    """Give every node its statement's line (one line per statement; columns are not kept)."""
+
+    def visit(node: ast.AST, line: int) -> None:
+        if isinstance(node, ast.stmt) and getattr(node, "lineno", None):
+            line = node.lineno
+        if "lineno" in node._attributes:
+            node.lineno, node.end_lineno, node.col_offset, node.end_col_offset = line, line, 0, 0
+        for child in ast.iter_child_nodes(node):
+            visit(child, line)
+
+    visit(fn, fn.lineno)

@@ -39,10 +39,10 @@ class Origin:
         )
 
 
-_LOOPS = "Write it as a for loop that appends to a list"
+_APPEND = "Write a for loop that appends to a list"
 
-# Every ast class the transformer meets: None means supported, a string is the advice.
-SYNTAX: dict[type, str | None] = {
+# Every ast class the transformer meets: None means supported; else (what it is, what to do instead).
+SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.Module: None,
     ast.FunctionDef: None,  # only the function itself; nested definitions are refused below
     ast.arguments: None,
@@ -76,36 +76,34 @@ SYNTAX: dict[type, str | None] = {
     ast.Slice: None,
     ast.JoinedStr: None,
     ast.FormattedValue: None,
-    ast.Load: None,
-    ast.Store: None,
     ast.comprehension: None,
     ast.ListComp: None,
-    ast.AsyncFunctionDef: "async functions cannot be differentiated; use a plain def",
-    ast.ClassDef: "define classes outside the differentiated function",
-    ast.Lambda: "define the helper with def at module level; srcdiff transforms it when called",
-    ast.Delete: "del is not supported; let the name go out of use instead",
-    ast.With: "with blocks are not supported; move the context manager outside the function",
-    ast.AsyncWith: "async with is not supported",
-    ast.AsyncFor: "async for is not supported",
-    ast.Try: "try/except is not supported; validate inputs before calling the gradient",
-    ast.Import: "import at module level; the function may use the imported module",
-    ast.ImportFrom: "import at module level; the function may use the imported names",
-    ast.Global: "writing globals is not supported; return the value instead",
-    ast.Nonlocal: "writing enclosing variables is not supported; return the value instead",
-    ast.NamedExpr: "the walrus operator is not supported; use a separate assignment",
-    ast.Dict: "dict values are not supported; use separate variables or a list",
-    ast.Set: "sets are not supported",
-    ast.SetComp: "set comprehensions are not supported",
-    ast.DictComp: "dict comprehensions are not supported",
-    ast.GeneratorExp: f"generator expressions are not supported. {_LOOPS}",
-    ast.Await: "await is not supported",
-    ast.Yield: "generators cannot be differentiated; return a list instead",
-    ast.YieldFrom: "generators cannot be differentiated; return a list instead",
-    ast.Starred: "star-arguments are not supported; pass the arguments one by one",
+    ast.AsyncFunctionDef: ("an async function", "Use a plain def"),
+    ast.ClassDef: ("a class definition", "Define the class outside the differentiated function"),
+    ast.Lambda: ("a lambda", "Define the helper with def at module level; srcdiff transforms it when it is called"),
+    ast.Delete: ("del", "Let the name go out of use instead"),
+    ast.With: ("a with block", "Move the context manager outside the differentiated function"),
+    ast.AsyncWith: ("async with", "Move it outside the differentiated function"),
+    ast.AsyncFor: ("async for", "Use a plain for loop"),
+    ast.Try: ("try/except", "Validate inputs before calling the gradient"),
+    ast.Import: ("import", "Import at module level; the function may use the module"),
+    ast.ImportFrom: ("import", "Import at module level; the function may use the names"),
+    ast.Global: ("writing a global", "Return the value instead"),
+    ast.Nonlocal: ("writing an enclosing function's variable", "Return the value instead"),
+    ast.NamedExpr: ("the walrus operator :=", "Use a separate assignment"),
+    ast.Dict: ("a dict", "Use separate variables or a list"),
+    ast.Set: ("a set", "Use a list"),
+    ast.SetComp: ("a set comprehension", _APPEND),
+    ast.DictComp: ("a dict comprehension", _APPEND),
+    ast.GeneratorExp: ("a generator expression", _APPEND),
+    ast.Await: ("await", "Call the function synchronously"),
+    ast.Yield: ("yield (a generator)", "Return a list instead"),
+    ast.YieldFrom: ("yield from (a generator)", "Return a list instead"),
+    ast.Starred: ("*-unpacking", "Pass the arguments one by one"),
 }
 for _name in ("Match", "TryStar", "TypeAlias"):
     if hasattr(ast, _name):
-        SYNTAX[getattr(ast, _name)] = f"{_name.lower()} statements are not supported"
+        SYNTAX[getattr(ast, _name)] = (f"a {_name} statement", "Rewrite it with if statements and assignments")
 _OPERATOR_CLASSES = (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)
 
 
@@ -147,15 +145,13 @@ def check_syntax(tree: ast.FunctionDef, origin: Origin) -> None:
     """Refuse any construct outside the supported subset, at its line."""
     args = tree.args
     if args.vararg or args.kwarg:
-        raise origin.error(
-            UnsupportedSyntax, tree, "*args/**kwargs parameters are not supported", "Name every parameter."
-        )
+        raise origin.error(UnsupportedSyntax, tree, "*args/**kwargs parameters cannot be differentiated", "Name every parameter.")
     for node in ast.walk(tree):
         if isinstance(node, _OPERATOR_CLASSES):
             continue
-        advice = SYNTAX.get(type(node), f"{type(node).__name__} is not supported")
+        entry = SYNTAX.get(type(node), (type(node).__name__, "Rewrite it with assignments, if and for"))
         if isinstance(node, ast.FunctionDef) and node is not tree:
-            advice = "nested function definitions are not supported; define the helper at module level"
-        if advice is not None:
-            construct = type(node).__name__
-            raise origin.error(UnsupportedSyntax, node, f"{construct} is not supported", advice[0].upper() + advice[1:] + ".")
+            entry = ("a nested function definition", "Define the helper at module level; srcdiff transforms it when it is called")
+        if entry is not None:
+            what, advice = entry
+            raise origin.error(UnsupportedSyntax, node, f"{what} cannot be differentiated", advice + ".")

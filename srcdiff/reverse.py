@@ -426,23 +426,28 @@ class _Reverse:
             out.append(assign(dp, self.call_helper("private_copy", name(dp), name(p))))
         state[p] = True
 
-    def zero(self, p: str) -> ast.stmt:
-        if p in self.indexed:
+    def zero(self, p: str, state: dict[str, bool]) -> ast.stmt:
+        """A zero adjoint for ``p``: private zeros where it is written element by element.
+
+        A name assigned only inside branches or loops may be unbound on this path, so it
+        gets the weak zero, which ``make_private`` turns into zeros where ``p`` is read.
+        """
+        if p in self.indexed and not self.may_be_unbound(p):
+            state[p] = True
             return assign(self.d(p), self.call_helper("zeros_like", name(p)))
+        state[p] = False
         return assign(self.d(p), ast.Constant(0.0))
 
     def backward_stmt(self, s: ast.stmt, state: dict[str, bool]) -> list:
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target = s.targets[0].id
             out: list = []
-            if target in self.act.active and target in state:
-                self.adjoint_of(s, target, state, out)
-                del state[target]
             op = self.act.ops[s.value]
-            if op.kind == POP:  # undo the pop: the value goes back on the list
-                lst = s.value.func.value.id
-                append = ast.Attribute(value=name(lst), attr="append", ctx=ast.Load())
-                out.append(ast.Expr(value=ast.Call(func=append, args=[name(target)], keywords=[])))
+            if op.kind == POP:
+                self.backward_pop(s, target, state, out)
+            elif target in self.act.active and target in state:
+                self.adjoint_of(s, target, state, out)
+            state.pop(target, None)
             out.append(_Restore(s, target))
             return out
         if isinstance(s, ast.Assign):
@@ -471,11 +476,17 @@ class _Reverse:
             self.adjoint_rule(op, target, g, state, out)
         elif op.kind == CALL:
             self.adjoint_call(s, g, state, out)
-        elif op.kind == POP:
-            lst = e.func.value.id
-            if lst in self.act.active:
-                self.make_private(lst, state, out)
-                out.append(ast.Expr(value=ast.Call(func=ast.Attribute(value=name(self.d(lst)), attr="append", ctx=ast.Load()), args=[g], keywords=[])))
+
+    def backward_pop(self, s: ast.Assign, target: str, state: dict[str, bool], out: list) -> None:
+        """``v = L.pop()``: dv goes back on dL (a zero if none), then v goes back on L."""
+        lst = s.value.func.value.id
+        if lst in self.act.active and (lst in state or target in state):
+            self.make_private(lst, state, out)
+            value = name(self.d(target)) if target in state and target in self.act.active else ast.Constant(0.0)
+            append = ast.Attribute(value=name(self.d(lst)), attr="append", ctx=ast.Load())
+            out.append(ast.Expr(value=ast.Call(func=append, args=[value], keywords=[])))
+        append = ast.Attribute(value=name(lst), attr="append", ctx=ast.Load())
+        out.append(ast.Expr(value=ast.Call(func=append, args=[name(target)], keywords=[])))
 
     def adjoint_index(self, e: ast.Subscript, g: ast.expr, state: dict[str, bool], out: list) -> None:
         array = e.value
@@ -608,8 +619,7 @@ class _Reverse:
         orelse = self.backward(s.orelse, else_state)
         for names_here, code, other in ((body_state, body, else_state), (else_state, orelse, body_state)):
             for p in sorted(set(other) - set(names_here)):
-                code.append(self.zero(p))
-                names_here[p] = p in self.indexed
+                code.append(self.zero(p, names_here))
         state.clear()
         state.update({p: body_state[p] and else_state[p] for p in body_state})
         if not body and not orelse:
@@ -624,16 +634,14 @@ class _Reverse:
             inner = dict(entry)
             body = self.backward(s.body, inner)
             for p in resets:
-                body.append(self.zero(p))
-                inner[p] = p in self.indexed
+                body.append(self.zero(p, inner))
             grown = set(inner) - set(entry)
             lost = set(entry) - set(inner)
             privacy = {p for p in entry if entry[p] and not inner.get(p, False)}
             if not grown and not lost and not privacy:
                 break
             for p in sorted(grown):
-                before.append(self.zero(p))
-                state[p] = p in self.indexed
+                before.append(self.zero(p, state))
             resets += sorted(lost)
             for p in privacy:
                 state[p] = False

@@ -56,7 +56,8 @@ def seed(out: Any) -> float:
     """The adjoint 1.0 of a scalar result; anything else is an error (use vjp for arrays)."""
     if np.ndim(out) != 0 or not isinstance(out, (float, int, np.number, np.ndarray)):
         shape = np.shape(out) if isinstance(out, np.ndarray) else type(out).__name__
-        raise NonScalarOutput(f"grad needs a scalar output; got {'shape ' + str(shape) if isinstance(out, np.ndarray) else shape} - use vjp")
+        got = f"shape {shape}" if isinstance(out, np.ndarray) else shape
+        raise NonScalarOutput(f"grad needs a scalar output; got {got} \u2014 use vjp, or reduce it first (np.sum, np.mean)")
     return 1.0
 
 
@@ -152,18 +153,47 @@ def matmul_adjoint_b(g: Any, a: Any, b: Any) -> Any:
     return np.reshape(unbroadcast(db, np.empty((np.shape(b)[0], 1))), np.shape(b)) if b1 else unbroadcast(db, b)
 
 
+def _dot_shape(a: Any, b: Any) -> tuple:
+    """The shape of ``np.dot(a, b)`` (both at least 1-D)."""
+    return np.shape(a)[:-1] + np.shape(b)[:-2] + np.shape(b)[-1:]
+
+
 def dot_adjoint_a(g: Any, a: Any, b: Any) -> Any:
-    """Adjoint of ``a`` in ``np.dot(a, b)`` for scalars, vectors and matrices."""
+    """Adjoint of ``a`` in ``np.dot(a, b)``: scalars, vectors, matrices and N-D (a sum over
+    the last axis of ``a`` and the second-to-last of ``b``)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
-    return matmul_adjoint_a(g, a, b)
+    g = np.broadcast_to(g, _dot_shape(a, b))  # a weak zero becomes zeros
+    free_b = [i for i in range(np.ndim(b)) if i != max(np.ndim(b) - 2, 0)]
+    return np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))), free_b))
 
 
 def dot_adjoint_b(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of ``b`` in ``np.dot(a, b)``."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
-    return matmul_adjoint_b(g, a, b)
+    g = np.broadcast_to(g, _dot_shape(a, b))
+    free_a = list(range(np.ndim(a) - 1))
+    db = np.tensordot(a, g, axes=(free_a, free_a))  # the summed axis first, then b's free axes
+    return np.moveaxis(db, 0, -2) if np.ndim(b) > 1 else db
+
+
+def inner_adjoint_a(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``a`` in ``np.inner(a, b)``, a sum over the last axes of both."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    g = np.broadcast_to(g, np.shape(a)[:-1] + np.shape(b)[:-1])
+    free_b = np.ndim(b) - 1
+    return np.tensordot(g, b, axes=(list(range(np.ndim(g) - free_b, np.ndim(g))), list(range(free_b))))
+
+
+def inner_adjoint_b(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``b`` in ``np.inner(a, b)``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    g = np.broadcast_to(g, np.shape(a)[:-1] + np.shape(b)[:-1])
+    free_a = np.ndim(a) - 1
+    return np.tensordot(g, a, axes=(list(range(free_a)), list(range(free_a))))
 
 
 def unstack(y: Any, arrays: Any, axis: int = 0) -> list:

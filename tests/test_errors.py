@@ -1,0 +1,238 @@
+"""Errors as specifications: source in, error class, the user's file:line and advice out."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import srcdiff
+from srcdiff.errors import (
+    BadWrt,
+    NonScalarOutput,
+    NoDerivativeRule,
+    SourceUnavailable,
+    SrcdiffError,
+    UnsupportedSyntax,
+    WrtTypeError,
+)
+
+G = 1.0
+
+
+def uses_try(x):
+    try:  # <- refused
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def uses_with(x):
+    with open(__file__):  # <- refused
+        y = x
+    return y
+
+
+def uses_yield(x):
+    yield x  # <- refused
+
+
+def writes_global(x):
+    global G  # <- refused
+    G = x
+    return x
+
+
+def uses_del(x):
+    y = x * 2
+    del y  # <- refused
+    return x
+
+
+def defines_class(x):
+    class Local:  # <- refused
+        pass
+
+    return x
+
+
+def star_parameters(*xs):  # <- refused
+    return xs[0]
+
+
+def star_call(x):
+    a = [x, x]
+    return np.add(*a)  # <- refused
+
+
+def no_rule(x):
+    w, v = np.linalg.eigh(x)  # <- refused
+    return np.sum(w)
+
+
+def generator_expression(x):
+    return sum(v for v in x)  # <- refused
+
+
+def nested_definition(x):
+    def inner(y):  # <- refused
+        return y
+
+    return inner(x)
+
+
+def uses_lambda(x):
+    f = lambda y: y * 2  # noqa: E731  # <- refused
+    return f(x)
+
+
+def uses_dict(x):
+    d = {"a": x}  # <- refused
+    return d["a"]
+
+
+def walrus(x):
+    if (y := x * 2) > 1:  # <- refused
+        return y
+    return x
+
+
+def method_without_rule(x):
+    return x.cumprod().sum()  # <- refused
+
+
+def unknown_function(x):
+    return undefined_helper(x)  # noqa: F821  # <- refused
+
+
+def writes_into_global_array(x):
+    ARRAY[0] = x  # <- refused
+    return x
+
+
+ARRAY = np.zeros(3)
+
+
+def discarded_call(x):
+    np.sin(x)  # <- refused
+    return x
+
+
+def for_else(x):
+    for _ in range(3):  # <- refused
+        x = x * 2
+    else:
+        x = x + 1
+    return x
+
+
+CASES = [
+    (uses_try, UnsupportedSyntax, "try/except"),
+    (uses_with, UnsupportedSyntax, "with block"),
+    (uses_yield, UnsupportedSyntax, "generator"),
+    (writes_global, UnsupportedSyntax, "global"),
+    (uses_del, UnsupportedSyntax, "del"),
+    (defines_class, UnsupportedSyntax, "class"),
+    (star_parameters, UnsupportedSyntax, "*args"),
+    (star_call, UnsupportedSyntax, "*-unpacking"),
+    (no_rule, NoDerivativeRule, "np.linalg.eigh"),
+    (generator_expression, UnsupportedSyntax, "generator expression"),
+    (nested_definition, UnsupportedSyntax, "nested function"),
+    (uses_lambda, UnsupportedSyntax, "lambda"),
+    (uses_dict, UnsupportedSyntax, "dict"),
+    (walrus, UnsupportedSyntax, "walrus"),
+    (method_without_rule, NoDerivativeRule, ".cumprod()"),
+    (unknown_function, NoDerivativeRule, "undefined_helper"),
+    (writes_into_global_array, UnsupportedSyntax, "not a local variable"),
+    (discarded_call, UnsupportedSyntax, "discarded"),
+    (for_else, UnsupportedSyntax, "for-else"),
+]
+
+
+def marked_line(f) -> int:
+    lines, first = inspect.getsourcelines(f)
+    return first + next(i for i, line in enumerate(lines) if "# <- refused" in line)
+
+
+@pytest.mark.parametrize("f, cls, words", CASES, ids=[c[0].__name__ for c in CASES])
+def test_refused_at_the_users_line(f, cls, words):
+    with pytest.raises(cls) as info:
+        srcdiff.grad(f)(np.eye(2))
+    error = info.value
+    assert isinstance(error, SrcdiffError)
+    assert error.filename == __file__
+    assert error.line == marked_line(f)
+    text = str(error)
+    assert text.startswith(f"{__file__}:{error.line}: ")
+    assert words in text
+    assert error.suggestion and error.suggestion in text  # says what to do instead
+
+
+def test_unsupported_syntax_is_refused_when_grad_is_called_not_later():
+    with pytest.raises(UnsupportedSyntax):
+        srcdiff.grad(uses_try)
+
+
+def test_errors_derive_from_the_fitting_builtin_exception():
+    assert issubclass(UnsupportedSyntax, NotImplementedError)
+    assert issubclass(NoDerivativeRule, NotImplementedError)
+    assert issubclass(BadWrt, ValueError) and issubclass(NonScalarOutput, ValueError)
+    assert issubclass(WrtTypeError, TypeError) and issubclass(SourceUnavailable, TypeError)
+
+
+def doubles(x, y):
+    return x * 2.0 * y
+
+
+def test_non_scalar_output():
+    with pytest.raises(NonScalarOutput, match=r"grad needs a scalar output; got shape \(2, 3\) — use vjp"):
+        srcdiff.grad(doubles)(np.ones((2, 3)), 1.0)
+
+
+@pytest.mark.parametrize(
+    "wrt, message",
+    [
+        (2, r"wrt=2 is out of range: doubles has 2 parameters \(x, y\)"),
+        (-3, "out of range"),
+        ("z", r"wrt='z' is not a parameter of doubles \(parameters: x, y\)"),
+        ((0, "x"), "twice"),
+        (1.5, "parameter index or name"),
+        (True, "parameter index or name"),
+    ],
+)
+def test_bad_wrt(wrt, message):
+    with pytest.raises(BadWrt, match=message):
+        srcdiff.grad(doubles, wrt=wrt)
+
+
+@pytest.mark.parametrize("value", [3, True, np.int64(2)])
+def test_integer_argument_in_wrt(value):
+    with pytest.raises(WrtTypeError, match="pass a float"):
+        srcdiff.grad(doubles)(value, 1.0)
+
+
+def test_integer_array_in_wrt():
+    with pytest.raises(WrtTypeError, match="integer or bool dtype"):
+        srcdiff.grad(doubles)(np.arange(3), 1.0)
+
+
+def test_integer_argument_not_in_wrt_is_fine():
+    assert srcdiff.grad(doubles)(1.5, 3) == 6.0
+
+
+@pytest.mark.parametrize("f", [len, np.sin, print])
+def test_functions_without_source(f):
+    with pytest.raises(SourceUnavailable, match="not a Python function"):
+        srcdiff.grad(f)
+
+
+def test_lambda():
+    with pytest.raises(SourceUnavailable, match="lambda"):
+        srcdiff.grad(lambda x: x * x)
+
+
+def test_exec_defined_function():
+    namespace: dict = {}
+    exec("def g(x):\n    return x * 2\n", namespace)
+    with pytest.raises(SourceUnavailable, match="cannot read the source"):
+        srcdiff.grad(namespace["g"])
