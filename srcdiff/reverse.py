@@ -378,10 +378,12 @@ class _Reverse:
     def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[str]]:
         op = self.act.ops[s.value]
         func = getattr(op.func, "__srcdiff_function__", None) or op.func
-        bound = inspect.signature(func).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
+        signature = inspect.signature(func)
+        bound = signature.bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
-        scalars = frozenset(p for p, a in bound.arguments.items() if self.act.is_scalar(a))
-        return op.func, wrt, scalars
+        scalars = {p for p, a in bound.arguments.items() if self.act.is_scalar(a)}
+        scalars |= {p.name for p in signature.parameters.values() if p.name not in bound.arguments and type(p.default) in (int, float, bool)}
+        return op.func, wrt, frozenset(scalars)
 
     # --------------------------------------------------------------- backward
     def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:
