@@ -112,11 +112,11 @@ class _Reverse:
         if canonical not in self.helpers:
             value = rules.NAMESPACE[canonical]
             emitted = canonical
-            try:
-                clash = self.act.env.lookup(canonical) is not value
+            try:  # a local of that name, or a global bound to something else, takes the name
+                clash = canonical in self.act.env.locals or self.act.env.lookup(canonical) is not value
             except AttributeError:
                 clash = False
-            if clash or canonical in self.fresh.taken - set(self.act.env.globals) - set(self.act.env.closure):
+            if clash:
                 emitted = self.fresh.like(canonical + "_")
             self.helpers[canonical] = emitted
             self.bindings[emitted] = value
