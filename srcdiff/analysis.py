@@ -101,6 +101,7 @@ def walk_statements(body: list[ast.stmt]):
 def activity(tree: ast.FunctionDef, origin: Origin, env: Env, wrt: tuple[str, ...], scalar_params: frozenset[str]) -> Activity:
     """Classify operations and compute active, scalar and list-valued names."""
     ops = _classify(tree, origin, env)
+    _refuse_aliases(tree, ops, origin)
     result = tree.body[-1].value.id
     flows = list(_flows(tree, ops))  # (target, sources) pairs: target's value depends on sources
     varied = set(wrt)
@@ -122,6 +123,48 @@ def activity(tree: ast.FunctionDef, origin: Origin, env: Env, wrt: tuple[str, ..
         if _assigns_name(s) and (isinstance(s.value, ast.Compare) or (ops.get(s.value) or Op("")).kind == CONSTANT and not isinstance(s.value, ast.Call))
     }
     return Activity(wrt, frozenset(varied & useful), frozenset(scalars), frozenset(scalars | masks), frozenset(lists), ops, env)
+
+
+_VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
+
+
+def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin) -> None:
+    """Refuse a second name for an array or list that is written in place.
+
+    ``y = x; y[0] = v`` changes ``x`` too in Python; srcdiff keeps one adjoint per
+    name, so such aliasing would give a silently wrong gradient. Temporaries made by
+    normalisation never outlive the statement they serve, so only user names count.
+    """
+    locals_ = local_names(tree)
+    written = set()
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+            written.add(s.targets[0].value.id)
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            written.add(s.value.func.value.id)
+        elif isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
+            written.add(s.value.func.value.id)
+    for s in walk_statements(tree.body):
+        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+            continue
+        target, value = s.targets[0].id, s.value
+        source = None
+        if isinstance(value, ast.Name):
+            source = value.id
+        elif isinstance(value, ast.Attribute) and value.attr in _VIEWS and isinstance(value.value, ast.Name):
+            source = value.value.id
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _VIEWS:
+            source = value.func.value.id if isinstance(value.func.value, ast.Name) else None
+        if source is None or source.startswith("_") or target.startswith("_") or source not in locals_:
+            continue
+        if {source, target} & written:
+            array = source if source in written else target
+            raise origin.error(
+                UnsupportedSyntax,
+                s,
+                f"'{target}' would share its data with '{source}', and '{array}' is written in place",
+                f"Take a copy: {target} = {ast.unparse(value)}.copy() (srcdiff keeps one adjoint per name).",
+            )
 
 
 def _assigns_name(s: ast.stmt) -> bool:

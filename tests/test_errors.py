@@ -126,7 +126,30 @@ def for_else(x):
     return x
 
 
+def aliases_an_input(x):
+    y = x  # <- refused
+    y[0] = 5.0
+    return np.sum(x * y)
+
+
+def aliases_through_a_view(x):
+    y = x * 1.0
+    z = y.T  # <- refused
+    y[0] = 2.0
+    return np.sum(z)
+
+
+def aliases_a_list(x):
+    a = [x]
+    b = a  # <- refused
+    b.append(x)
+    return a[0]
+
+
 CASES = [
+    (aliases_an_input, UnsupportedSyntax, "y = x.copy()"),
+    (aliases_through_a_view, UnsupportedSyntax, "share its data"),
+    (aliases_a_list, UnsupportedSyntax, "share its data"),
     (uses_try, UnsupportedSyntax, "try/except"),
     (uses_with, UnsupportedSyntax, "with block"),
     (uses_yield, UnsupportedSyntax, "generator"),
@@ -166,6 +189,16 @@ def test_refused_at_the_users_line(f, cls, words):
     assert text.startswith(f"{__file__}:{error.line}: ")
     assert words in text
     assert error.suggestion and error.suggestion in text  # says what to do instead
+
+
+def copies_before_writing(x):
+    y = x.copy()
+    y[0] = 5.0
+    return np.sum(x * y)
+
+
+def test_a_copy_is_not_an_alias():
+    np.testing.assert_allclose(srcdiff.grad(copies_before_writing)(np.array([1.0, 2.0])), [5.0, 4.0])
 
 
 def test_unsupported_syntax_is_refused_when_grad_is_called_not_later():
