@@ -100,6 +100,7 @@ class _Reverse:
                 if self.act.ops[s.value].kind == CALL and s.targets[0].id in self.act.active:
                     self.saved[id(s)] = self.fresh.temp("_saved")
         self.defs = self._definitions()
+        self.remat = self._rematerializable()
 
     # ------------------------------------------------------------------ names
     def d(self, primal: str) -> str:
@@ -167,9 +168,65 @@ class _Reverse:
         visit(self.body, True)
         return defs
 
+    def _rematerializable(self) -> dict[str, ast.Assign]:
+        """Scalar temporaries in loops that the backward sweep recomputes instead of taping.
+
+        A temporary computed by one scalar operation is cheaper to compute again than to
+        push and pop. It qualifies when it is assigned once, read only later in its own
+        block, and its operands do not change before its last reader (or the last reader
+        of a temporary recomputed from it): then, where the backward sweep first reads
+        it, the restored operands have the values they had when it was computed.
+        """
+        remat: dict[str, ast.Assign] = {}
+        loads = [n.id for n in ast.walk(ast.Module(body=self.body, type_ignores=[])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+
+        def visit(block: list[ast.stmt], in_loop: bool) -> None:
+            for s in block:
+                for f in ("body", "orelse"):
+                    visit(getattr(s, f, []), in_loop or isinstance(s, (ast.For, ast.While)))
+            if not in_loop:
+                return
+            found: dict[str, tuple[int, int, set[str]]] = {}  # temp -> (def index, last reader, operands)
+            for i, s in enumerate(block):
+                if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+                    continue
+                t = s.targets[0].id
+                op = self.act.ops[s.value]
+                if not (t.startswith("_") and t in self.act.scalars and len(self.defs[t]) == 1 and op.kind in (RULE, CONSTANT, COPY)):
+                    continue
+                readers = [j for j in range(i + 1, len(block)) if t in _loaded(block[j])]
+                if not readers or loads.count(t) != sum(_loaded(block[j]).count(t) for j in readers):
+                    continue  # unread, or read outside this block
+                operands = {n.id for n in ast.walk(s.value) if isinstance(n, ast.Name)}
+                if not operands & self.act.lists:
+                    found[t] = (i, readers[-1], operands)
+            while True:  # drop temporaries whose operands change before the last reader of a dependent
+                last = {t: r for t, (_, r, _) in found.items()}
+                for _ in found:
+                    for t, (_, _, operands) in found.items():
+                        for dep in operands & set(found):
+                            last[dep] = max(last[dep], last[t])
+                bad = {t for t, (i, _, operands) in found.items() if any(operands & _stored(block[j]) for j in range(i + 1, last[t] + 1))}
+                if not bad:
+                    break
+                found = {t: v for t, v in found.items() if t not in bad}
+            remat.update({t: block[i] for t, (i, _, _) in found.items()})
+
+        visit(self.body, False)
+        return remat
+
+    def recompute(self, t: str, local: set[str], done: set[str]) -> list[ast.stmt]:
+        """Statements recomputing ``t`` (and first the recomputed temporaries it reads)."""
+        out: list[ast.stmt] = []
+        value = self.remat[t].value
+        for dep in sorted({n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & local - done):
+            out += self.recompute(dep, local, done)
+        done.add(t)
+        return out + [assign(t, copy.deepcopy(value))]
+
     def pushes(self, s: ast.stmt, target: str) -> bool:
         """Can this definition overwrite a value of ``target`` that the backward sweep reads?"""
-        if target not in self.needed:
+        if target not in self.needed or target in self.remat:
             return False
         if target in self.params:
             return True
@@ -234,7 +291,7 @@ class _Reverse:
         return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, self._temporaries())
 
     def _split_functions(self, forward: list[ast.stmt], seed: list[ast.stmt], backward: list[ast.stmt], outputs: list[ast.expr]) -> Transformed:
-        saved_names = sorted(self.needed | ({self.stack} if self._stack_used(forward) else set()))
+        saved_names = sorted((self.needed - set(self.remat)) | ({self.stack} if self._stack_used(forward) else set()))
         tape = ast.Tuple(elts=[name(n) for n in saved_names], ctx=ast.Load())
         fwd_name = self.fresh.like(self.tree.name + "_forward")
         bwd_name = self.fresh.like(self.tree.name + "_backward")
@@ -271,7 +328,7 @@ class _Reverse:
         if pushes_any:
             out.append(assign(self.stack, ast.List(elts=[], ctx=ast.Load())))
         pushed = {n for names in self.push_order.values() for n in names}
-        saved = self.needed if split else pushed  # a split forward returns every needed value
+        saved = self.needed - set(self.remat) if split else pushed  # a split forward returns every needed value
         preinit = sorted(n for n in saved if self.may_be_unbound(n))
         if preinit:
             out.append(ast.Assign(targets=[name(n, True) for n in preinit], value=ast.Constant(None)))
@@ -389,8 +446,15 @@ class _Reverse:
     def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         line = None
+        recomputed: set[str] = set()
+        here = {id(s) for s in body}
+        local_remat = {t for t, d in self.remat.items() if id(d) in here}
         for s in reversed(body):
             code = self.backward_stmt(s, state)
+            first: list[ast.stmt] = []
+            for t in sorted(self._loads(code) & local_remat - recomputed):  # recompute, once, where first read
+                first += self.recompute(t, local_remat, recomputed)
+            code = first + code
             real = any(not isinstance(c, _Restore) for c in code)
             if real and s.lineno != line and not isinstance(s, (ast.If, ast.For, ast.While)):
                 line = s.lineno
@@ -676,6 +740,22 @@ class _Reverse:
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
+
+
+def _loaded(s: ast.stmt) -> list[str]:
+    return [n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+
+
+def _stored(s: ast.stmt) -> set[str]:
+    """Names a statement assigns or writes into (``x[i] = v`` writes x; ``L.append`` writes L)."""
+    found = {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for n in ast.walk(s):
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name):
+            found.add(n.value.id)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("append", "pop"):
+            if isinstance(n.func.value, ast.Name):
+                found.add(n.func.value.id)
+    return found
 
 
 def _is_final_break(s: ast.stmt) -> bool:
