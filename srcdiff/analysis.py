@@ -120,7 +120,12 @@ def activity(tree: ast.FunctionDef, origin: Origin, env: Env, wrt: tuple[str, ..
     masks = {
         s.targets[0].id
         for s in walk_statements(tree.body)
-        if _assigns_name(s) and (isinstance(s.value, ast.Compare) or (ops.get(s.value) or Op("")).kind == CONSTANT and not isinstance(s.value, ast.Call))
+        if _assigns_name(s)
+        and (
+            isinstance(s.value, ast.Compare)
+            or (ops.get(s.value) or Op("")).kind == CONSTANT
+            and not isinstance(s.value, ast.Call)
+        )
     }
     return Activity(wrt, frozenset(varied & useful), frozenset(scalars), frozenset(scalars | masks), frozenset(lists), ops, env)
 
@@ -223,10 +228,17 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             return Op(CONSTANT)
         if e.attr in rules.ATTRIBUTES:
             return _rule_op(rules.ATTRIBUTES[e.attr], [e.value], {}, e, stmt, origin)
-        raise origin.error(NoDerivativeRule, stmt, f"no derivative rule for the attribute .{e.attr}", "Use an equivalent NumPy function, or stop_gradient(...) if it is constant.")
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for the attribute .{e.attr}",
+            "Use an equivalent NumPy function, or stop_gradient(...) if it is constant.",
+        )
     if isinstance(e, ast.Call):
         return _call(e, stmt, origin, env)
-    raise origin.error(UnsupportedSyntax, stmt, f"{type(e).__name__} is not supported here", "Rewrite it with simpler operations.")
+    raise origin.error(
+        UnsupportedSyntax, stmt, f"{type(e).__name__} is not supported here", "Rewrite it with simpler operations."
+    )
 
 
 def _is_global_chain(e: ast.expr, locals_: frozenset[str]) -> bool:
@@ -249,11 +261,21 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             return Op(APPEND, _names(e.args))
         if method in rules.METHODS:
             return _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin)
-        raise origin.error(NoDerivativeRule, stmt, f"no derivative rule for the method .{method}()", "Call the NumPy function instead, or wrap the value in stop_gradient(...).")
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for the method .{method}()",
+            "Call the NumPy function instead, or wrap the value in stop_gradient(...).",
+        )
     try:
         target = env.resolve(func)
     except (AttributeError, TypeError):
-        raise origin.error(NoDerivativeRule, stmt, f"cannot find the function {ast.unparse(func)!r}", "Define it at module level before the gradient is first called.") from None
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"cannot find the function {ast.unparse(func)!r}",
+            "Define it at module level before the gradient is first called.",
+        ) from None
     if rules.is_nondifferentiable(target):
         return Op(CONSTANT)
     rule = rules.lookup(target)
@@ -264,7 +286,9 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         try:
             inspect.signature(user).bind(*e.args, **keywords)
         except TypeError as exc:
-            raise origin.error(UnsupportedSyntax, stmt, f"this call does not match {user.__name__}'s parameters ({exc})", "Fix the arguments.") from None
+            raise origin.error(
+                UnsupportedSyntax, stmt, f"this call does not match {user.__name__}'s parameters ({exc})", "Fix the arguments."
+            ) from None
         return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords)
     name = ast.unparse(func)
     raise origin.error(
@@ -280,7 +304,12 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         return Op(CONSTANT, bound={"args": args})
     rule = rules.lookup(func)
     if rule is None:
-        raise origin.error(NoDerivativeRule, stmt, f"no derivative rule for {getattr(func, '__name__', func)}", "Add one with srcdiff.rules.vjp(...), or wrap it in stop_gradient(...).")
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for {getattr(func, '__name__', func)}",
+            "Add one with srcdiff.rules.vjp(...), or wrap it in stop_gradient(...).",
+        )
     try:
         bound = rule.bind(args, keywords)
     except TypeError as exc:
@@ -307,7 +336,11 @@ def _kinds(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_param
             t = s.targets[0]
             if isinstance(t, ast.Name):
                 assigned.setdefault(t.id, []).append(s.value)
-                if isinstance(s.value, (ast.List, ast.Tuple)) or ops[s.value].kind == RULE and ops[s.value].rule.spelling in ("unstack", "unconcatenate", "unvstack"):
+                if (
+                    isinstance(s.value, (ast.List, ast.Tuple))
+                    or ops[s.value].kind == RULE
+                    and ops[s.value].rule.spelling in ("unstack", "unconcatenate", "unvstack")
+                ):
                     lists.add(t.id)
             else:
                 assigned.setdefault(t.value.id, []).append(None)  # element writes: an array or list
@@ -329,7 +362,11 @@ def _kinds(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_param
         for n, values in assigned.items():
             for v in values:
                 source = v.value if isinstance(v, ast.Subscript) else v
-                if isinstance(source, ast.Name) and source.id in lists or (v is not None and ops.get(v, Op("")).kind in (CALL, POP)):
+                if (
+                    isinstance(source, ast.Name)
+                    and source.id in lists
+                    or (v is not None and ops.get(v, Op("")).kind in (CALL, POP))
+                ):
                     lists.add(n)
     return scalars - lists, lists
 

@@ -9,7 +9,8 @@ broadcasting bookkeeping arrays need.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Iterator, Sequence, Union
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,14 +18,16 @@ from . import analysis, cache, emit, normalize, optimize, parse, reverse
 from .errors import BadWrt, GradientCheckError, WrtTypeError
 from .runtime import stop_gradient
 
-Wrt = Union[int, str, Sequence[Union[int, str]]]
+Wrt = int | str | Sequence[int | str]
 _FLOAT = np.dtype(np.float64)
 _SCALAR_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.bool_)
 
 __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient"]
 
 
-def stages(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str] = frozenset(), mode: str = "grad") -> Iterator[tuple[str, str]]:
+def stages(
+    f: Callable, wrt: tuple[str, ...], scalars: frozenset[str] = frozenset(), mode: str = "grad"
+) -> Iterator[tuple[str, str]]:
     """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
     import ast
 
@@ -90,7 +93,9 @@ def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
             raise BadWrt(f"wrt must be a parameter index or name, not {w!r}")
         if isinstance(w, int):
             if not -len(params) <= w < len(params):
-                raise BadWrt(f"wrt={w} is out of range: {getattr(f, '__name__', f)} has {len(params)} parameters ({', '.join(params)})")
+                raise BadWrt(
+                    f"wrt={w} is out of range: {getattr(f, '__name__', f)} has {len(params)} parameters ({', '.join(params)})"
+                )
             names.append(params[w])
         elif w not in params:
             raise BadWrt(f"wrt={w!r} is not a parameter of {getattr(f, '__name__', f)} (parameters: {', '.join(params)})")
@@ -115,7 +120,8 @@ class Gradient:
         self._compiled: dict[tuple, Callable] = {}
         self.__wrapped__ = f
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
-        self.__doc__ = f"{'Gradient' if mode == 'grad' else 'Value and gradient'} of {getattr(f, '__name__', f)} with respect to {', '.join(self.wrt)}."
+        what = "Gradient" if mode == "grad" else "Value and gradient"
+        self.__doc__ = f"{what} of {getattr(f, '__name__', f)} with respect to {', '.join(self.wrt)}."
 
     def __repr__(self) -> str:
         return f"<srcdiff {self.__name__} wrt={self.wrt}>"
@@ -129,7 +135,9 @@ class Gradient:
                 self._compiled[kinds] = fn
         for i in self.positions:  # integer inputs have no gradient: say so instead of returning zeros
             if i < len(args) and getattr(args[i], "dtype", _FLOAT).kind not in "fc":
-                raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has integer or bool dtype {args[i].dtype}; pass floats")
+                raise WrtTypeError(
+                    f"argument {self.params[i]!r} is in wrt but has integer or bool dtype {args[i].dtype}; pass floats"
+                )
         result = fn(*args, **kwargs)
         if self.many or len(self.wrt) != 1:
             if self.mode == "value":
@@ -143,7 +151,9 @@ class Gradient:
         for w in self.wrt:
             value = bound.get(w)
             if isinstance(value, (bool, int, np.integer, np.bool_)):
-                raise WrtTypeError(f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})")
+                raise WrtTypeError(
+                    f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
+                )
         return frozenset(n for n, v in bound.items() if isinstance(v, _SCALAR_TYPES))
 
     def target(self, scalars: frozenset[str]) -> Callable:

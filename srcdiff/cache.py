@@ -7,7 +7,8 @@ tests can check that nothing is rebuilt needlessly.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from .emit import Emitted
 

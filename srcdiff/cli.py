@@ -167,9 +167,11 @@ def _check(options: argparse.Namespace, out: TextIO) -> int:
     tolerances = f"eps={options.eps:g}, rtol={options.rtol:g}, atol={options.atol:g}"
     print(f"ok: the gradient of {name} with respect to {', '.join(names)} matches central differences ({tolerances})", file=out)
     for p, v in zip(params, values, strict=False):
-        print(f"  {p} = {_short(v)}", file=out)
+        label = f"  {p} = "
+        print(label + _short(v, len(label)), file=out)
     for p, d in zip(names, gradients, strict=True):
-        print(f"  d{name}/d{p} = {_short(d)}", file=out)
+        label = f"  d{name}/d{p} = "
+        print(label + _short(d, len(label)), file=out)
     return OK
 
 
@@ -289,7 +291,12 @@ def _is_float(value: Any) -> bool:
     return isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f")
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, indent: int) -> str:
+    """A value for the report: arrays wrapped under their first line, floats to 6 digits."""
     if isinstance(value, np.ndarray):
-        return np.array2string(value, precision=6, threshold=20, separator=", ").replace("\n", "\n" + " " * 6)
-    return f"{float(value):.6g}" if isinstance(value, (float, np.floating)) else repr(value)
+        text = np.array2string(value, precision=6, threshold=20, separator=", ", max_line_width=100 - indent)
+        return text.replace("\n", "\n" + " " * indent)
+    if isinstance(value, (float, np.floating)):
+        text = f"{float(value):.6g}"
+        return text if any(c in text for c in ".en") else text + ".0"
+    return repr(value)

@@ -107,7 +107,9 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
     outer = sorted(set(callees) | set(user_cells) | set(defined))
     factory = ast.FunctionDef(
         name="__srcdiff_factory__",
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=n) for n in outer if n not in defined], kwonlyargs=[], kw_defaults=[], defaults=[]),
+        args=ast.arguments(
+            posonlyargs=[], args=[ast.arg(arg=n) for n in outer if n not in defined], kwonlyargs=[], kw_defaults=[], defaults=[]
+        ),
         body=parsed.body + [ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in defined], ctx=ast.Load()))],
         decorator_list=[],
         returns=None,
@@ -146,7 +148,9 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
 
 def _same_args(a: types.CodeType, b: types.CodeType) -> bool:
     count = a.co_argcount + a.co_kwonlyargcount
-    return (a.co_argcount, a.co_kwonlyargcount) == (b.co_argcount, b.co_kwonlyargcount) and a.co_varnames[:count] == b.co_varnames[:count]
+    return (a.co_argcount, a.co_kwonlyargcount) == (b.co_argcount, b.co_kwonlyargcount) and a.co_varnames[
+        :count
+    ] == b.co_varnames[:count]
 
 
 def strip_comments(text: str) -> str:

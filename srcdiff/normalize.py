@@ -179,7 +179,9 @@ class _ExitLowering:
         if isinstance(s, (ast.For, ast.While)):
             if s.orelse:
                 kind = "for" if isinstance(s, ast.For) else "while"
-                raise self.origin.error(UnsupportedSyntax, s, f"{kind}-else is not supported", "Use a flag variable instead of else.")
+                raise self.origin.error(
+                    UnsupportedSyntax, s, f"{kind}-else is not supported", "Use a flag variable instead of else."
+                )
             inner = _Loop(self.fresh.like("_stop"), self.fresh.like("_break"))
             body, _ = self.block(s.body, inner)
             node = type(s)(**{**{f: getattr(s, f) for f in s._fields}, "body": body, "orelse": []})
@@ -207,9 +209,7 @@ class _ExitLowering:
         if returns and exits != "always":  # falling off the end returns None
             body.append(ast.copy_location(assign(self.result, ast.Constant(None)), stmts[-1]))
         flag_read = any(
-            isinstance(n, ast.Name) and n.id == self.returned and isinstance(n.ctx, ast.Load)
-            for s in body
-            for n in ast.walk(s)
+            isinstance(n, ast.Name) and n.id == self.returned and isinstance(n.ctx, ast.Load) for s in body for n in ast.walk(s)
         )
         if not flag_read:  # no one asks whether we returned: drop the flag's stores
             body = _drop_stores(body, self.returned)
@@ -419,7 +419,12 @@ class _Normalizer:
 
     def stmt_For(self, s: ast.For) -> None:
         it = s.iter
-        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in _ITERATOR_BUILTINS and it.func.id not in self.locals:
+        if (
+            isinstance(it, ast.Call)
+            and isinstance(it.func, ast.Name)
+            and it.func.id in _ITERATOR_BUILTINS
+            and it.func.id not in self.locals
+        ):
             kind = it.func.id
         else:
             kind = "sequence"
@@ -567,7 +572,9 @@ class _Normalizer:
         if isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
         elif not is_atom(func, self.locals):
-            raise self.fail(e, "calling the result of an expression is not supported", "Assign the function to a name at module level.")
+            raise self.fail(
+                e, "calling the result of an expression is not supported", "Assign the function to a name at module level."
+            )
         elif isinstance(func, ast.Name) and func.id in self.locals:
             raise self.fail(e, f"calling the local variable {func.id!r} is not supported", "Call module-level functions by name.")
         args = [self.atom(a) for a in e.args]
@@ -612,8 +619,16 @@ class _Normalizer:
                 if isinstance(n, ast.Name):
                     renames[n.id] = self.fresh.like(n.id)
         self.locals |= set(renames.values())
-        comp = _Rename(renames).visit(ast.fix_missing_locations(ast.Module(body=[ast.Expr(value=e)], type_ignores=[]))).body[0].value
-        inner: list[ast.stmt] = [ast.Expr(value=ast.Call(func=ast.Attribute(value=name(result), attr="append", ctx=ast.Load()), args=[comp.elt], keywords=[]))]
+        comp = (
+            _Rename(renames).visit(ast.fix_missing_locations(ast.Module(body=[ast.Expr(value=e)], type_ignores=[]))).body[0].value
+        )
+        inner: list[ast.stmt] = [
+            ast.Expr(
+                value=ast.Call(
+                    func=ast.Attribute(value=name(result), attr="append", ctx=ast.Load()), args=[comp.elt], keywords=[]
+                )
+            )
+        ]
         for gen in reversed(comp.generators):
             if gen.is_async:
                 raise self.fail(e, "async comprehensions are not supported", "Use a for loop.")

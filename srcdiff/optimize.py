@@ -163,11 +163,7 @@ def _pure(e: ast.expr) -> bool:
 def _drop_dead(body: list[ast.stmt], reads: Counter) -> list[ast.stmt]:
     out = []
     for s in body:
-        if (
-            isinstance(s, ast.Assign)
-            and all(isinstance(t, ast.Name) and reads[t.id] == 0 for t in s.targets)
-            and _pure(s.value)
-        ):
+        if isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) and reads[t.id] == 0 for t in s.targets) and _pure(s.value):
             continue
         for f in ("body", "orelse"):
             if isinstance(getattr(s, f, None), list) and getattr(s, f):

@@ -34,9 +34,7 @@ class Origin:
         """Build a diagnostic of class ``cls`` pointing at ``node`` in this file."""
         line = getattr(node, "lineno", None) or self.first_line
         construct = self.line_text(line) or None
-        return cls(
-            message, filename=self.filename, line=line, construct=construct, suggestion=suggestion or None
-        )
+        return cls(message, filename=self.filename, line=line, construct=construct, suggestion=suggestion or None)
 
 
 _APPEND = "Write a for loop that appends to a list"

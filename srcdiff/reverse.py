@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .analysis import APPEND, CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, walk_statements
+from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, walk_statements
 from .normalize import Fresh, assign, name, names_in
 from .parse import Origin
 
@@ -178,7 +178,11 @@ class _Reverse:
         it, the restored operands have the values they had when it was computed.
         """
         remat: dict[str, ast.Assign] = {}
-        loads = [n.id for n in ast.walk(ast.Module(body=self.body, type_ignores=[])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        loads = [
+            n.id
+            for n in ast.walk(ast.Module(body=self.body, type_ignores=[]))
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        ]
 
         def visit(block: list[ast.stmt], in_loop: bool) -> None:
             for s in block:
@@ -192,7 +196,9 @@ class _Reverse:
                     continue
                 t = s.targets[0].id
                 op = self.act.ops[s.value]
-                if not (t.startswith("_") and t in self.act.scalars and len(self.defs[t]) == 1 and op.kind in (RULE, CONSTANT, COPY)):
+                if not (
+                    t.startswith("_") and t in self.act.scalars and len(self.defs[t]) == 1 and op.kind in (RULE, CONSTANT, COPY)
+                ):
                     continue
                 readers = [j for j in range(i + 1, len(block)) if t in _loaded(block[j])]
                 if not readers or loads.count(t) != sum(_loaded(block[j]).count(t) for j in readers):
@@ -206,7 +212,11 @@ class _Reverse:
                     for t, (_, _, operands) in found.items():
                         for dep in operands & set(found):
                             last[dep] = max(last[dep], last[t])
-                bad = {t for t, (i, _, operands) in found.items() if any(operands & _stored(block[j]) for j in range(i + 1, last[t] + 1))}
+                bad = {
+                    t
+                    for t, (i, _, operands) in found.items()
+                    if any(operands & _stored(block[j]) for j in range(i + 1, last[t] + 1))
+                }
                 if not bad:
                     break
                 found = {t: v for t, v in found.items() if t not in bad}
@@ -251,8 +261,10 @@ class _Reverse:
         state: dict[str, bool] = {}
         seed: list[ast.stmt] = []
         if result_active:
-            seed_value: ast.expr = name(self.d(self.result)) if split else (
-                ast.Constant(1.0) if scalar_output else self.call_helper("seed", name(self.result))
+            seed_value: ast.expr = (
+                name(self.d(self.result))
+                if split
+                else (ast.Constant(1.0) if scalar_output else self.call_helper("seed", name(self.result)))
             )
             if not split:
                 seed.append(assign(self.d(self.result), seed_value))
@@ -290,7 +302,9 @@ class _Reverse:
         fn = self._function(fn_name, self.tree.args, body)
         return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, self._temporaries())
 
-    def _split_functions(self, forward: list[ast.stmt], seed: list[ast.stmt], backward: list[ast.stmt], outputs: list[ast.expr]) -> Transformed:
+    def _split_functions(
+        self, forward: list[ast.stmt], seed: list[ast.stmt], backward: list[ast.stmt], outputs: list[ast.expr]
+    ) -> Transformed:
         saved_names = sorted((self.needed - set(self.remat)) | ({self.stack} if self._stack_used(forward) else set()))
         tape = ast.Tuple(elts=[name(n) for n in saved_names], ctx=ast.Load())
         fwd_name = self.fresh.like(self.tree.name + "_forward")
@@ -298,11 +312,22 @@ class _Reverse:
         tape_name = self.fresh.like("_tape")
         fwd_body = [self._comment(f"forward: {self._span()}")] + forward
         fwd_body.append(ast.Return(value=ast.Tuple(elts=[name(self.result), tape], ctx=ast.Load())))
-        unpack = ast.Assign(targets=[ast.Tuple(elts=[name(n, True) for n in saved_names], ctx=ast.Store())], value=name(tape_name))
+        unpack = ast.Assign(
+            targets=[ast.Tuple(elts=[name(n, True) for n in saved_names], ctx=ast.Store())], value=name(tape_name)
+        )
         bwd_body: list[ast.stmt] = [unpack] if saved_names else []
         bwd_body += seed + backward + [ast.Return(value=ast.Tuple(elts=outputs, ctx=ast.Load()))]
-        bwd_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=tape_name), ast.arg(arg=self.d(self.result))], kwonlyargs=[], kw_defaults=[], defaults=[])
-        module = ast.Module(body=[self._function(fwd_name, self.tree.args, fwd_body), self._function(bwd_name, bwd_args, bwd_body)], type_ignores=[])
+        bwd_args = ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(arg=tape_name), ast.arg(arg=self.d(self.result))],
+            kwonlyargs=[],
+            kw_defaults=[],
+            defaults=[],
+        )
+        module = ast.Module(
+            body=[self._function(fwd_name, self.tree.args, fwd_body), self._function(bwd_name, bwd_args, bwd_body)],
+            type_ignores=[],
+        )
         return Transformed(module, self.bindings, fwd_name, self._temporaries())
 
     def _temporaries(self) -> frozenset[str]:
@@ -316,7 +341,9 @@ class _Reverse:
 
     def _function(self, fn_name: str, args: ast.arguments, body: list[ast.stmt]) -> ast.FunctionDef:
         extra = {"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}
-        fn = ast.FunctionDef(name=fn_name, args=copy.deepcopy(args), body=body, decorator_list=[], returns=None, type_comment=None, **extra)
+        fn = ast.FunctionDef(
+            name=fn_name, args=copy.deepcopy(args), body=body, decorator_list=[], returns=None, type_comment=None, **extra
+        )
         return ast.fix_missing_locations(ast.copy_location(fn, self.tree))
 
     def _prologue(self, pushes_any: bool, split: bool) -> list[ast.stmt]:
@@ -341,7 +368,12 @@ class _Reverse:
                 found.add(s.targets[0].value.id)
             elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
                 found.add(s.value.func.value.id)
-            elif isinstance(s, ast.Assign) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "pop":
+            elif (
+                isinstance(s, ast.Assign)
+                and isinstance(s.value, ast.Call)
+                and isinstance(s.value.func, ast.Attribute)
+                and s.value.func.attr == "pop"
+            ):
                 found.add(s.value.func.value.id)
         return found
 
@@ -383,7 +415,9 @@ class _Reverse:
             out = [self.push(name(n)) for n in pushed]
             if saved:
                 call = ast.Call(func=name(self._callee_name(s, "forward")), args=s.value.args, keywords=s.value.keywords)
-                out.append(ast.Assign(targets=[ast.Tuple(elts=[name(target, True), name(saved, True)], ctx=ast.Store())], value=call))
+                out.append(
+                    ast.Assign(targets=[ast.Tuple(elts=[name(target, True), name(saved, True)], ctx=ast.Store())], value=call)
+                )
                 return out
             return out + [s]
         if isinstance(s, ast.Assign):  # x[i] = v
@@ -439,7 +473,11 @@ class _Reverse:
         bound = signature.bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
         scalars = {p for p, a in bound.arguments.items() if self.act.is_scalar(a)}
-        scalars |= {p.name for p in signature.parameters.values() if p.name not in bound.arguments and type(p.default) in (int, float, bool)}
+        scalars |= {
+            p.name
+            for p in signature.parameters.values()
+            if p.name not in bound.arguments and type(p.default) in (int, float, bool)
+        }
         return op.func, wrt, frozenset(scalars)
 
     # --------------------------------------------------------------- backward
@@ -652,12 +690,19 @@ class _Reverse:
             dp = self.d(p)
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Load())
             if self.act.is_active(s.value):
-                part: ast.expr = read if (p in self.act.lists or self.act.is_scalar(s.value)) else self.call_helper("private_copy", read)
+                part: ast.expr = (
+                    read if (p in self.act.lists or self.act.is_scalar(s.value)) else self.call_helper("private_copy", read)
+                )
                 if p not in self.act.lists:
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 self.contribute(s.value, part, state, out)
             self.make_private(p, state, out)
-            out.append(ast.Assign(targets=[ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Store())], value=ast.Constant(0.0)))
+            out.append(
+                ast.Assign(
+                    targets=[ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Store())],
+                    value=ast.Constant(0.0),
+                )
+            )
         if p in self.act.active or p in self.needed:
             restore = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
             out.append(ast.Assign(targets=[copy.deepcopy(target)], value=restore))
@@ -676,7 +721,9 @@ class _Reverse:
             else:
                 out.append(ast.Expr(value=pop))
         if lst in self.act.active or lst in self.needed:
-            out.append(ast.Expr(value=ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[])))
+            out.append(
+                ast.Expr(value=ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[]))
+            )
         return out
 
     def backward_if(self, s: ast.If, state: dict[str, bool]) -> list:
@@ -718,13 +765,28 @@ class _Reverse:
             counter = self._counter(s)
             if counter:
                 rng = ast.Subscript(value=rng, slice=ast.Slice(upper=name(counter)), ctx=ast.Load())
-            loop = ast.For(target=copy.deepcopy(s.target), iter=ast.Call(func=name("reversed"), args=[rng], keywords=[]), body=body, orelse=[])
+            loop = ast.For(
+                target=copy.deepcopy(s.target),
+                iter=ast.Call(func=name("reversed"), args=[rng], keywords=[]),
+                body=body,
+                orelse=[],
+            )
             after = []
             if self._loop_target_saved(s):
-                after = [assign(s.target.id, ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[]))]
+                after = [
+                    assign(
+                        s.target.id,
+                        ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[]),
+                    )
+                ]
             return before + [loop] + after
         counter = self._counter(s)
-        loop = ast.For(target=name(self.fresh.like("_"), True), iter=ast.Call(func=name("range"), args=[name(counter)], keywords=[]), body=body, orelse=[])
+        loop = ast.For(
+            target=name(self.fresh.like("_"), True),
+            iter=ast.Call(func=name("range"), args=[name(counter)], keywords=[]),
+            body=body,
+            orelse=[],
+        )
         return before + [loop]
 
     def _finish_restores(self, code: list) -> list:
@@ -774,4 +836,3 @@ def _index_value(index: ast.expr) -> ast.expr:
 
 def _short(filename: str) -> str:
     return filename.rsplit("/", 1)[-1]
-

@@ -27,6 +27,8 @@ __all__ = [
     "matmul_adjoint_b",
     "dot_adjoint_a",
     "dot_adjoint_b",
+    "inner_adjoint_a",
+    "inner_adjoint_b",
     "unstack",
     "unconcatenate",
     "unvstack",
@@ -35,6 +37,9 @@ __all__ = [
     "transpose_adjoint",
     "reduce_extremum_adjoint",
     "einsum_adjoint",
+    "trace_adjoint",
+    "prod_adjoint",
+    "clip_owner",
     "norm_adjoint",
     "moveaxis_adjoint",
     "expand_dims_adjoint",
@@ -155,7 +160,7 @@ def matmul_adjoint_b(g: Any, a: Any, b: Any) -> Any:
 
 def _dot_shape(a: Any, b: Any) -> tuple:
     """The shape of ``np.dot(a, b)`` (both at least 1-D)."""
-    return np.shape(a)[:-1] + np.shape(b)[:-2] + np.shape(b)[-1:]
+    return np.shape(a)[:-1] + (np.shape(b)[:-2] + np.shape(b)[-1:] if np.ndim(b) > 1 else ())
 
 
 def dot_adjoint_a(g: Any, a: Any, b: Any) -> Any:
@@ -254,27 +259,68 @@ def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims
 
 
 def einsum_adjoint(y: Any, subscripts: str, operands: tuple, k: int) -> Any:
-    """Adjoint of operand ``k`` of ``np.einsum(subscripts, *operands)`` (explicit ``->`` form)."""
-    inputs, output = subscripts.replace(" ", "").split("->")
+    """Adjoint of operand ``k`` of ``np.einsum(subscripts, *operands)``."""
+    inputs, output = _einsum_terms(subscripts)
     terms = inputs.split(",")
     others = [t for i, t in enumerate(terms) if i != k]
     wanted = terms[k]
+    letters = "".join(dict.fromkeys(wanted))  # a repeated index (a diagonal) once
     # indices of operand k that appear nowhere else are summed in the primal: broadcast them back
     present = set(output) | set("".join(others))
-    spec = ",".join([output] + others) + "->" + "".join(c for c in wanted if c in present)
+    spec = ",".join([output] + others) + "->" + "".join(c for c in letters if c in present)
     rest = [o for i, o in enumerate(operands) if i != k]
-    part = np.einsum(spec, np.broadcast_to(y, _einsum_shape(output, terms, operands)), *rest)
-    if all(c in present for c in wanted):
+    sizes = _einsum_sizes(terms, operands)
+    part = np.einsum(spec, np.broadcast_to(y, tuple(sizes[c] for c in output)), *rest)
+    index = tuple(slice(None) if c in present else None for c in letters)
+    part = np.broadcast_to(part[index], tuple(sizes[c] for c in letters))
+    if letters == wanted:
         return part
-    index = tuple(slice(None) if c in present else None for c in wanted)
-    return np.broadcast_to(part[index], np.shape(operands[k]))
+    # a repeated index: the adjoint lives on that diagonal; einsum gives a writeable view of it
+    full = np.zeros(np.shape(operands[k]), dtype=np.result_type(part, np.float64))
+    np.einsum(f"{wanted}->{letters}", full)[...] = part
+    return full
 
 
-def _einsum_shape(output: str, terms: list[str], operands: tuple) -> tuple:
+def _einsum_terms(subscripts: str) -> tuple[str, str]:
+    """``(inputs, output)``; implicit mode's output is the indices seen once, sorted."""
+    text = subscripts.replace(" ", "")
+    if "." in text:
+        raise NotImplementedError("srcdiff: np.einsum with '...' has no derivative rule; name every index")
+    if "->" in text:
+        inputs, output = text.split("->")
+        return inputs, output
+    letters = text.replace(",", "")
+    return text, "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+
+
+def _einsum_sizes(terms: list[str], operands: tuple) -> dict[str, int]:
     sizes = {}
     for term, op in zip(terms, operands):
         sizes.update(zip(term, np.shape(op)))
-    return tuple(sizes[c] for c in output)
+    return sizes
+
+
+def trace_adjoint(y: Any, x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """Adjoint of ``np.trace``: ``y`` spread along the (offset) diagonal of axes ``axis1``, ``axis2``."""
+    shape = np.shape(x)
+    diagonal = np.eye(shape[axis1], shape[axis2], offset)
+    spread = np.multiply.outer(y, diagonal)  # the trace's axes last, like np.diagonal's
+    return np.moveaxis(spread, (-2, -1), (axis1, axis2))
+
+
+def prod_adjoint(y: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Adjoint of ``np.prod``: ``y`` times the product of the *other* entries of each reduction,
+    from cumulative products on either side (dividing by ``x`` fails where an entry is 0)."""
+    x = np.asarray(x)
+    axes = range(x.ndim) if axis is None else [axis] if np.ndim(axis) == 0 else axis
+    reduced = [a % x.ndim for a in axes]
+    order = [a for a in range(x.ndim) if a not in reduced] + reduced
+    rows = np.transpose(x, order).reshape(-1, int(np.prod([x.shape[a] for a in reduced])))
+    ones = np.ones((rows.shape[0], 1))
+    before = np.cumprod(np.concatenate([ones, rows[:, :-1]], axis=1), axis=1)
+    after = np.cumprod(np.concatenate([ones, rows[:, :0:-1]], axis=1), axis=1)[:, ::-1]
+    others = np.transpose(np.reshape(before * after, [x.shape[a] for a in order]), np.argsort(order))
+    return unreduce(y, x, axis, keepdims) * others
 
 
 def norm_adjoint(y: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
@@ -296,18 +342,16 @@ def expand_dims_adjoint(y: Any, x: Any) -> Any:
 
 
 def repeat_adjoint(y: Any, x: Any, repeats: Any, axis: Any = None) -> Any:
-    """Adjoint of ``np.repeat``: sum each group of copies."""
+    """Adjoint of ``np.repeat``: each entry of ``x`` gets the sum of its copies (none for 0 repeats)."""
+    if axis is None:  # np.repeat flattens first
+        return np.reshape(repeat_adjoint(y, np.ravel(x), repeats, 0), np.shape(x))
     shape = np.shape(x)
-    if axis is None:
-        flat = np.reshape(np.broadcast_to(y, (np.size(x) * int(np.max(repeats)),)), (np.size(x), -1))
-        if np.ndim(repeats) == 0:
-            return np.reshape(np.sum(flat, axis=1), shape)
-        starts = np.concatenate([[0], np.cumsum(repeats)[:-1]])
-        return np.reshape(np.add.reduceat(np.ravel(y), starts), shape)
     axis = axis % len(shape)
-    counts = np.broadcast_to(repeats, (shape[axis],))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return np.add.reduceat(y, starts, axis=axis)
+    source = np.repeat(np.arange(shape[axis]), repeats)  # the entry of x each copy came from
+    copies = np.broadcast_to(y, shape[:axis] + source.shape + shape[axis + 1 :])
+    total = np.zeros((shape[axis],) + shape[:axis] + shape[axis + 1 :], dtype=np.result_type(copies, np.float64))
+    np.add.at(total, source, np.moveaxis(copies, axis, 0))
+    return np.moveaxis(total, 0, axis)
 
 
 def tile_adjoint(y: Any, x: Any, reps: Any) -> Any:
@@ -322,6 +366,15 @@ def tile_adjoint(y: Any, x: Any, reps: Any) -> Any:
         split += [r, n]
     y = np.reshape(y, split)
     return np.reshape(np.sum(y, axis=tuple(range(0, 2 * ndim, 2))), shape)
+
+
+def clip_owner(x: Any, a_min: Any, a_max: Any) -> Any:
+    """Which argument ``np.clip`` took each entry from: 0 for ``x``, 1 for ``a_min``, 2 for
+    ``a_max`` (NumPy's definition: ``minimum(maximum(x, a_min), a_max)``; None is no bound)."""
+    low = np.zeros(np.shape(x), dtype=bool) if a_min is None else np.less(x, a_min)
+    raised = x if a_min is None else np.maximum(x, a_min)
+    high = np.zeros(np.shape(raised), dtype=bool) if a_max is None else np.greater(raised, a_max)
+    return np.where(high, 2, np.where(low, 1, 0))
 
 
 def add_at(x: Any, index: Any, y: Any) -> Any:

@@ -8,8 +8,8 @@ import pytest
 import srcdiff
 from srcdiff.errors import (
     BadWrt,
-    NonScalarOutput,
     NoDerivativeRule,
+    NonScalarOutput,
     SourceUnavailable,
     SrcdiffError,
     UnsupportedSyntax,

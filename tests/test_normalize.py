@@ -62,7 +62,9 @@ def test_normal_form_invariants(f):
         elif isinstance(s, ast.If):
             test = s.test.operand if isinstance(s.test, ast.UnaryOp) else s.test
             assert is_atom(test, locals_)
-            assert not (isinstance(test, ast.Name) and test.id in local_names(ast.Module(body=s.body + s.orelse, type_ignores=[])))
+            assert not (
+                isinstance(test, ast.Name) and test.id in local_names(ast.Module(body=s.body + s.orelse, type_ignores=[]))
+            )
         elif isinstance(s, ast.For):
             assert isinstance(s.iter, ast.Name) and isinstance(s.target, ast.Name)
         elif isinstance(s, ast.Break):

@@ -54,3 +54,46 @@ def test_float_in_float_out(x):
     g = srcdiff.grad(lambda_free_product)(x)
     assert isinstance(g, float)
     assert g == pytest.approx(2 * x + 3)
+
+
+def mlp_loss(w1, b1, w2, b2, x, y):
+    h = np.maximum(x @ w1 + b1, 0.0)
+    pred = h @ w2 + b2
+    return np.mean((pred - y) ** 2)
+
+
+def mlp_backward_by_hand(w1, b1, w2, b2, x, y):
+    z = x @ w1 + b1
+    h = np.maximum(z, 0.0)
+    pred = h @ w2 + b2
+    dpred = 2.0 * (pred - y) / pred.size
+    dz = (dpred @ w2.T) * (z > 0)
+    return x.T @ dz, dz.sum(axis=0), h.T @ dpred, dpred.sum(axis=0)
+
+
+@pytest.mark.parametrize("batch, hidden", [(16, 8), (1, 3), (64, 32)])
+def test_mlp_generated_gradient_equals_hand_written_backward(batch, hidden):
+    rng = np.random.default_rng(batch)
+    x, y = rng.normal(size=(batch, 5)), rng.normal(size=(batch, 2))
+    params = [rng.normal(size=(5, hidden)), rng.normal(size=hidden), rng.normal(size=(hidden, 2)), rng.normal(size=2)]
+    generated = srcdiff.grad(mlp_loss, wrt=(0, 1, 2, 3))(*params, x, y)
+    for got, expected, p in zip(generated, mlp_backward_by_hand(*params, x, y), params, strict=True):
+        assert got.shape == p.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_check_grad_accepts_a_correct_gradient():
+    params = [np.full((3, 2), 0.3), np.zeros(2), np.ones((2, 1)), np.zeros(1)]
+    assert srcdiff.check_grad(mlp_loss, *params, np.eye(3, 3), np.ones((3, 1)), wrt=(0, 2))
+
+
+def hides_a_dependence(x):
+    return np.sum(x * srcdiff.stop_gradient(x))
+
+
+def test_check_grad_names_the_worst_entry():
+    x = np.array([0.5, -3.0, 1.0])
+    with pytest.raises(srcdiff.SrcdiffError, match=r"at index \(1,\): srcdiff .*-3\.0.*numeric .*-6\.0"):
+        srcdiff.check_grad(hides_a_dependence, x)
+    with pytest.raises(AssertionError):  # GradientCheckError is an AssertionError too
+        srcdiff.check_grad(hides_a_dependence, x)

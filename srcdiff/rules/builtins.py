@@ -2,7 +2,7 @@
 
 from . import ELEMENTWISE, SCALAR, nondifferentiable, vjp
 
-vjp("abs(x)", x="g * np.sign(x)", kind=ELEMENTWISE)
+vjp("abs(x)", x="cast(g * np.sign(x), x)", kind=ELEMENTWISE)  # a float's gradient stays a float
 vjp("float(x)", x="g", kind=SCALAR)
 vjp("max(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 vjp("min(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)

@@ -30,8 +30,9 @@ vjp("np.maximum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, an
 vjp("np.minimum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
 vjp("np.fmax(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
 vjp("np.fmin(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
-vjp("np.clip(x, a_min, a_max)", x="g * ((x >= a_min) & (x <= a_max))", kind=E)
-vjp("np.where(condition, x, y)", x="np.where(condition, g, 0.0)", y="np.where(condition, 0.0, g)", kind=E)
+vjp("np.clip(x, a_min=None, a_max=None)", x="g * (clip_owner(x, a_min, a_max) == 0)",
+    a_min="g * (clip_owner(x, a_min, a_max) == 1)", a_max="g * (clip_owner(x, a_min, a_max) == 2)", kind=E)  # fmt: skip
+vjp("np.where(condition, x, y)", x="cast(np.where(condition, g, 0.0), x)", y="cast(np.where(condition, 0.0, g), y)", kind=E)
 
 # exponentials and logarithms
 vjp("np.exp(x)", x="g * ans", kind=E)
@@ -63,8 +64,7 @@ vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
 vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION)
 vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="unreduce(g, a, axis, keepdims) * (np.size(ans) / np.size(a))", kind=REDUCTION)  # fmt: skip
-vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)",
-    a="unreduce(g * ans, a, axis, keepdims) / a", kind=REDUCTION)  # fmt: skip
+vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION)
 for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
     vjp(f"np.{_extremum.__name__}(a, axis=None, out=None, keepdims=False)",
         a="reduce_extremum_adjoint(g, a, ans, axis, keepdims)", kind=REDUCTION)  # fmt: skip
@@ -75,13 +75,12 @@ vjp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
     a="unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True))"
       " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION)  # fmt: skip
 vjp("np.cumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis)")
-vjp("np.trace(a, offset=0, axis1=0, axis2=1)",
-    a="np.multiply.outer(g, np.eye(np.shape(a)[0], np.shape(a)[1], offset))")  # fmt: skip
+vjp("np.trace(a, offset=0, axis1=0, axis2=1)", a="trace_adjoint(g, a, offset, axis1, axis2)")
 
 # linear algebra
 vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
 vjp("np.dot(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
-vjp("np.inner(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
+vjp("np.inner(a, b)", a="inner_adjoint_a(g, a, b)", b="inner_adjoint_b(g, a, b)")
 vjp("np.vdot(a, b)", a="np.reshape(g * b, np.shape(a))", b="np.reshape(g * a, np.shape(b))", kind=SCALAR)
 vjp("np.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
 vjp("np.einsum(subscripts, *operands)", operands="einsum_adjoint(g, subscripts, operands, k)")
@@ -122,7 +121,7 @@ nondifferentiable(
     np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.linspace,
     np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.shape, np.ndim, np.size,
     np.random.rand, np.random.randn, np.random.normal, np.random.uniform, np.tri,
-    runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, np.argsort,
+    runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner, np.argsort,
     np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted, np.isfinite,
     np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
