@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,8 +99,22 @@ def walk_statements(body: list[ast.stmt]):
             yield from walk_statements(getattr(s, f, []))
 
 
-def activity(tree: ast.FunctionDef, origin: Origin, env: Env, wrt: tuple[str, ...], scalar_params: frozenset[str]) -> Activity:
-    """Classify operations and compute active, scalar and list-valued names."""
+ReturnsScalar = Callable[[Any, frozenset[str]], bool]
+
+
+def activity(
+    tree: ast.FunctionDef,
+    origin: Origin,
+    env: Env,
+    wrt: tuple[str, ...],
+    scalar_params: frozenset[str],
+    returns_scalar: ReturnsScalar | None = None,
+) -> Activity:
+    """Classify operations and compute active, scalar and list-valued names.
+
+    ``returns_scalar(f, scalar_params)`` says whether a called user function returns a
+    scalar given which of its parameters are scalars (without it, call results are arrays).
+    """
     ops = _classify(tree, origin, env)
     _refuse_aliases(tree, ops, origin)
     result = tree.body[-1].value.id
@@ -116,7 +131,7 @@ def activity(tree: ast.FunctionDef, origin: Origin, env: Env, wrt: tuple[str, ..
             if target in useful and not sources <= useful:
                 useful |= sources
                 changed = True
-    scalars, lists = _kinds(tree, ops, env, scalar_params)
+    scalars, lists = _kinds(tree, ops, env, scalar_params, returns_scalar)
     masks = {
         s.targets[0].id
         for s in walk_statements(tree.body)
@@ -327,7 +342,9 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
 # --------------------------------------------------------------------------- kinds
 
 
-def _kinds(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_params: frozenset[str]) -> tuple[set[str], set[str]]:
+def _kinds(
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_params: frozenset[str], returns_scalar: ReturnsScalar | None
+) -> tuple[set[str], set[str]]:
     """Names that are always scalars (optimistic fixpoint), and names holding lists."""
     assigned: dict[str, list[ast.expr | None]] = {}
     lists: set[str] = set()
@@ -354,7 +371,7 @@ def _kinds(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_param
     while changed:
         changed = False
         for n, values in assigned.items():
-            if n in scalars and n not in scalar_params and not all(_scalar(v, ops, scalars, env) for v in values):
+            if n in scalars and n not in scalar_params and not all(_scalar(v, ops, scalars, env, returns_scalar) for v in values):
                 scalars.discard(n)
                 changed = True
     # a copy or element of a list may be a list; a user function may return a tuple
@@ -362,16 +379,22 @@ def _kinds(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_param
         for n, values in assigned.items():
             for v in values:
                 source = v.value if isinstance(v, ast.Subscript) else v
-                if (
-                    isinstance(source, ast.Name)
-                    and source.id in lists
-                    or (v is not None and ops.get(v, Op("")).kind in (CALL, POP))
-                ):
+                maybe_tuple = v is not None and ops.get(v, Op("")).kind in (CALL, POP) and n not in scalars
+                if isinstance(source, ast.Name) and source.id in lists or maybe_tuple:
                     lists.add(n)
     return scalars - lists, lists
 
 
-def _scalar(e: ast.expr | None, ops: dict, scalars: set[str], env: Env) -> bool:
+def call_scalars(func: Any, call: ast.Call, is_scalar: Callable[[ast.expr], bool]) -> frozenset[str]:
+    """The callee's parameters that receive scalars at this call (defaults included)."""
+    signature = inspect.signature(func)
+    bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    found = {p for p, a in bound.arguments.items() if is_scalar(a)}
+    unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)
+    return frozenset(found | {p.name for p in unbound if type(p.default) in (int, float, bool)})
+
+
+def _scalar(e: ast.expr | None, ops: dict, scalars: set[str], env: Env, returns_scalar: ReturnsScalar | None = None) -> bool:
     if e is None:
         return False
     if isinstance(e, ast.Constant):
@@ -398,6 +421,9 @@ def _scalar(e: ast.expr | None, ops: dict, scalars: set[str], env: Env) -> bool:
         return bool(args) and all(_scalar(a, ops, scalars, env) for a in args)
     if op.kind == COPY:
         return _scalar(op.operands[0], ops, scalars, env)
+    if op.kind == CALL and returns_scalar is not None:
+        func = getattr(op.func, "__srcdiff_function__", None) or op.func
+        return returns_scalar(func, call_scalars(func, e, lambda a: _scalar(a, ops, scalars, env)))
     if op.kind == RULE:
         flags = {p: _scalar(a, ops, scalars, env) for p, a in op.bound.items() if isinstance(a, ast.Name)}
         return op.rule.is_scalar(op.bound, flags)

@@ -35,13 +35,28 @@ def stages(
     yield "parse", ast.unparse(tree)
     tree = normalize.normalize(tree, origin)
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars, returns_scalar)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
     transformed = optimize.optimize(transformed)
     text = emit.to_source(transformed, _header(f, origin, wrt, mode))
     yield "optimize", text
+
+
+_returns_scalar: dict[tuple, bool] = {}
+
+
+def returns_scalar(f: Callable, scalars: frozenset[str]) -> bool:
+    """Does ``f`` return a scalar when these parameters are scalars? (Cached; False while unknown.)"""
+    key = (f.__code__, scalars)
+    if key not in _returns_scalar:
+        _returns_scalar[key] = False  # a recursive call asks while we look: assume an array
+        tree, origin = parse.function_ast(f)
+        tree = normalize.normalize(tree, origin)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), (), scalars, returns_scalar)
+        _returns_scalar[key] = tree.body[-1].value.id in act.scalars
+    return _returns_scalar[key]
 
 
 def build(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> emit.Emitted:
@@ -51,7 +66,7 @@ def build(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str], mode: str)
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
         tree = normalize.normalize(tree, origin)
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars, returns_scalar)
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, walk_statements
+from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_scalars, walk_statements
 from .normalize import Fresh, assign, name, names_in
 from .parse import Origin
 
@@ -469,16 +469,9 @@ class _Reverse:
     def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[str]]:
         op = self.act.ops[s.value]
         func = getattr(op.func, "__srcdiff_function__", None) or op.func
-        signature = inspect.signature(func)
-        bound = signature.bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
+        bound = inspect.signature(func).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
-        scalars = {p for p, a in bound.arguments.items() if self.act.is_scalar(a)}
-        scalars |= {
-            p.name
-            for p in signature.parameters.values()
-            if p.name not in bound.arguments and type(p.default) in (int, float, bool)
-        }
-        return op.func, wrt, frozenset(scalars)
+        return op.func, wrt, call_scalars(func, s.value, self.act.is_scalar)
 
     # --------------------------------------------------------------- backward
     def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:
