@@ -132,7 +132,8 @@ class Gradient:
         self.wrt, self.many = _resolve_wrt(f, wrt)
         self.params = _parameters(f)
         self.positions = tuple(self.params.index(w) for w in self.wrt)
-        self._compiled: dict[tuple, Callable] = {}
+        self.single = not self.many and len(self.wrt) == 1  # one gradient, not a tuple
+        self._compiled: dict[tuple, tuple[Callable, tuple[int, ...]]] = {}  # argument types -> (code, arrays to check)
         self.__wrapped__ = f
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
@@ -142,23 +143,25 @@ class Gradient:
         return f"<srcdiff {self.__name__} wrt={self.wrt}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        kinds = tuple([type(a) for a in args])
-        fn = self._compiled.get(kinds) if not kwargs else None
-        if fn is None:
-            fn = self.specialize(args, kwargs)
-            if not kwargs:
-                self._compiled[kinds] = fn
-        for i in self.positions:  # integer inputs have no gradient: say so instead of returning zeros
-            if i < len(args) and getattr(args[i], "dtype", _FLOAT).kind not in "fc":
-                raise WrtTypeError(
-                    f"argument {self.params[i]!r} is in wrt but has integer or bool dtype {args[i].dtype}; pass floats"
-                )
+        # the hot path: the argument types, one dict lookup, then the generated function
+        if kwargs:
+            fn, arrays = self.specialize(args, kwargs), self.positions
+        else:
+            entry = self._compiled.get(tuple(map(type, args)))
+            if entry is None:
+                kinds = tuple(map(type, args))
+                arrays = tuple(i for i in self.positions if i < len(args) and kinds[i] is np.ndarray)
+                entry = self._compiled[kinds] = (self.specialize(args, kwargs), arrays)
+            fn, arrays = entry
+        for i in arrays:  # integer arrays have no gradient: say so instead of returning zeros
+            if i < len(args) and args[i].dtype.kind not in "fc":
+                raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
         result = fn(*args, **kwargs)
-        if self.many or len(self.wrt) != 1:
-            if self.mode == "value":
-                return result[0], tuple(result[1]) if len(self.wrt) > 1 else (result[1],)
-            return tuple(result) if len(self.wrt) > 1 else (result,)
-        return result
+        if self.single:
+            return result
+        if self.mode == "value":
+            return result[0], tuple(result[1]) if len(self.wrt) > 1 else (result[1],)
+        return tuple(result) if len(self.wrt) > 1 else (result,)
 
     def scalar_parameters(self, args: tuple, kwargs: dict) -> frozenset[str]:
         bound = dict(zip(self.params, args))
