@@ -131,7 +131,8 @@ def activity(
             if target in useful and not sources <= useful:
                 useful |= sources
                 changed = True
-    scalars, lists = _kinds(tree, ops, env, scalar_params, returns_scalar)
+    scalars, lists, definite_lists = _kinds(tree, ops, env, scalar_params, returns_scalar)
+    _refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {
         s.targets[0].id
         for s in walk_statements(tree.body)
@@ -185,6 +186,20 @@ def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origi
                 f"'{target}' would share its data with '{source}', and '{array}' is written in place",
                 f"Take a copy: {target} = {ast.unparse(value)}.copy() (srcdiff keeps one adjoint per name).",
             )
+
+
+def _refuse_list_arithmetic(tree: ast.FunctionDef, origin: Origin, active: set[str], lists: set[str]) -> None:
+    """``+`` joins lists and ``*`` repeats them: numeric derivative rules would be silently wrong."""
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.BinOp):
+            operands = {a.id for a in (s.value.left, s.value.right) if isinstance(a, ast.Name)}
+            if operands & lists and (operands | {s.targets[0].id}) & active:
+                raise origin.error(
+                    UnsupportedSyntax,
+                    s,
+                    "arithmetic on a list (+ joins lists, * repeats them) cannot be differentiated",
+                    "Use np.array(...) for numbers, or build the list with a loop that appends.",
+                )
 
 
 def _assigns_name(s: ast.stmt) -> bool:
@@ -297,6 +312,13 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if rule is not None:
         return _rule_op(target, list(e.args), keywords, e, stmt, origin)
     user = getattr(target, "__srcdiff_function__", None) or target
+    if getattr(user, "__module__", None) == "srcdiff.runtime":  # its source is not the derivative's business
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for srcdiff.runtime.{user.__name__} (needed to differentiate generated code again)",
+            "Differentiate once, or add a rule for it with srcdiff.rules.vjp(...).",
+        )
     if inspect.isfunction(user):
         try:
             inspect.signature(user).bind(*e.args, **keywords)
@@ -344,8 +366,8 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
 
 def _kinds(
     tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_params: frozenset[str], returns_scalar: ReturnsScalar | None
-) -> tuple[set[str], set[str]]:
-    """Names that are always scalars (optimistic fixpoint), and names holding lists."""
+) -> tuple[set[str], set[str], set[str]]:
+    """Names that are always scalars (optimistic fixpoint), may hold lists, surely hold lists."""
     assigned: dict[str, list[ast.expr | None]] = {}
     lists: set[str] = set()
     for s in walk_statements(tree.body):
@@ -374,6 +396,7 @@ def _kinds(
             if n in scalars and n not in scalar_params and not all(_scalar(v, ops, scalars, env, returns_scalar) for v in values):
                 scalars.discard(n)
                 changed = True
+    definite = set(lists)
     # a copy or element of a list may be a list; a user function may return a tuple
     for _ in range(3):
         for n, values in assigned.items():
@@ -382,7 +405,7 @@ def _kinds(
                 maybe_tuple = v is not None and ops.get(v, Op("")).kind in (CALL, POP) and n not in scalars
                 if isinstance(source, ast.Name) and source.id in lists or maybe_tuple:
                     lists.add(n)
-    return scalars - lists, lists
+    return scalars - lists, lists, definite
 
 
 def call_scalars(func: Any, call: ast.Call, is_scalar: Callable[[ast.expr], bool]) -> frozenset[str]:

@@ -146,7 +146,14 @@ def aliases_a_list(x):
     return a[0]
 
 
+def joins_lists(x):
+    a = [x, x * 2.0]
+    b = a + [x]  # <- refused
+    return b[2]
+
+
 CASES = [
+    (joins_lists, UnsupportedSyntax, "arithmetic on a list"),
     (aliases_an_input, UnsupportedSyntax, "y = x.copy()"),
     (aliases_through_a_view, UnsupportedSyntax, "share its data"),
     (aliases_a_list, UnsupportedSyntax, "share its data"),

@@ -134,3 +134,45 @@ def test_value_and_grad_of_a_gradient():
 
 def test_autograd_reference_runs_on_anp():
     assert anp is not np  # the reference really is an independent implementation
+
+
+def writes_in_place(x):
+    y = np.zeros(4)
+    for i in range(4):
+        y[i] = np.sin(x * (i + 1))
+    y[1] += x * x
+    y[y < 0] = 0.0
+    return np.sum(y * y)
+
+
+def list_stack(x):
+    acc = []
+    for i in range(3):
+        acc.append(x ** (i + 1))
+    v = acc.pop()
+    return sum(acc) * v + acc[0]
+
+
+def row_loop(x):
+    m = np.outer(np.arange(1.0, 4.0), np.ones(2)) * x
+    s = 0.0
+    for r in m:
+        s = s + np.sum(np.tanh(r) * r)
+    return s
+
+
+@pytest.mark.parametrize("f", [writes_in_place, list_stack, row_loop])
+@pytest.mark.parametrize("x", [0.3, 0.8])
+def test_second_order_through_writes_lists_and_rows(f, x):
+    h = 1e-4  # second central difference of the function itself
+    expected = (f(x + h) - 2 * f(x) + f(x - h)) / h**2
+    assert srcdiff.grad(srcdiff.grad(f))(x) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def uses_matmul(x):
+    return np.sum(np.ones((2, 2)) @ (np.ones(2) * x) * x)
+
+
+def test_second_order_through_a_helper_without_rule_is_refused_clearly():
+    with pytest.raises(srcdiff.SrcdiffError, match="no derivative rule for srcdiff.runtime.matmul_adjoint"):
+        srcdiff.grad(srcdiff.grad(uses_matmul))(0.5)

@@ -7,6 +7,7 @@ vjp("float(x)", x="g", kind=SCALAR)
 vjp("max(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 vjp("min(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 vjp("sum(iterable, start=0)", iterable="sum_adjoint(g, iterable)", start="g")
+vjp("sum_adjoint(y, xs)", y="sum(g) if isinstance(g, list) else unbroadcast(g, y)")  # y was repeated: add back
 vjp("list(iterable)", iterable="g")
 vjp("tuple(iterable)", iterable="g")
 
