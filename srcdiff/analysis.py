@@ -25,7 +25,7 @@ from typing import Any
 
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
-from .normalize import local_names
+from .names import local_names
 from .parse import Origin
 
 INDEX, COPY, PACK, APPEND, POP, CALL, RULE, CONSTANT = "index", "copy", "pack", "append", "pop", "call", "rule", "constant"

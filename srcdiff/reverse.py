@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_scalars, walk_statements
-from .normalize import Fresh, assign, name, names_in
+from .analysis import CALL, COPY, INDEX, PACK, POP, RULE, Activity, call_scalars, walk_statements
+from .names import Fresh, assign, name, names_in
 from .parse import Origin
+from .tape import TapePlan
 
 COMMENT = "__srcdiff_comment__:"  # marker strings that emit turns into comments
 
@@ -88,10 +89,6 @@ class _Reverse:
         self.adjoint_names: dict[str, str] = {}
         self.helpers: dict[str, str] = {}  # canonical helper name -> emitted name
         self.bindings: dict[str, Any] = {}
-        self.needed: set[str] = set()
-        self.indexed = self._indexed_names()
-        self.loop_depth: dict[int, int] = {}
-        self._depths(self.body, 0)
         self.saved: dict[int, str] = {}  # call statement id -> name of its saved tape
         self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
@@ -99,8 +96,7 @@ class _Reverse:
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 if self.act.ops[s.value].kind == CALL and s.targets[0].id in self.act.active:
                     self.saved[id(s)] = self.fresh.temp("_saved")
-        self.defs = self._definitions()
-        self.remat = self._rematerializable()
+        self.tape = TapePlan(self.body, act, self.params, self.saved)
 
     # ------------------------------------------------------------------ names
     def d(self, primal: str) -> str:
@@ -127,131 +123,6 @@ class _Reverse:
         return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
 
     # ------------------------------------------------------------- structure
-    def _indexed_names(self) -> set[str]:
-        """Names whose adjoint is written element by element: it must be a private array or list."""
-        found = set()
-        for s in walk_statements(self.body):
-            if isinstance(s, ast.Assign):
-                t, v = s.targets[0], s.value
-                if isinstance(t, ast.Subscript):
-                    found.add(t.value.id)
-                elif isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name):
-                    found.add(v.value.id)
-                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "pop":
-                    found.add(v.func.value.id)
-            elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-                found.add(s.value.func.value.id)
-        return found | set(self.act.lists)
-
-    def _depths(self, body: list[ast.stmt], depth: int) -> None:
-        for s in body:
-            self.loop_depth[id(s)] = depth
-            inner = depth + 1 if isinstance(s, (ast.For, ast.While)) else depth
-            for f in ("body", "orelse"):
-                self._depths(getattr(s, f, []), inner)
-
-    def _definitions(self) -> dict[str, list[tuple[ast.stmt, bool]]]:
-        """name -> [(defining statement, at top level?)] in source order."""
-        defs: dict[str, list[tuple[ast.stmt, bool]]] = {}
-
-        def visit(body: list[ast.stmt], top: bool) -> None:
-            for s in body:
-                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
-                    defs.setdefault(s.targets[0].id, []).append((s, top))
-                    if id(s) in self.saved:
-                        defs.setdefault(self.saved[id(s)], []).append((s, top))
-                elif isinstance(s, ast.For):
-                    defs.setdefault(s.target.id, []).append((s, False))
-                for f in ("body", "orelse"):
-                    visit(getattr(s, f, []), False)
-
-        visit(self.body, True)
-        return defs
-
-    def _rematerializable(self) -> dict[str, ast.Assign]:
-        """Scalar temporaries in loops that the backward sweep recomputes instead of taping.
-
-        A temporary computed by one scalar operation is cheaper to compute again than to
-        push and pop. It qualifies when it is assigned once, read only later in its own
-        block, and its operands do not change before its last reader (or the last reader
-        of a temporary recomputed from it): then, where the backward sweep first reads
-        it, the restored operands have the values they had when it was computed.
-        """
-        remat: dict[str, ast.Assign] = {}
-        loads = [
-            n.id
-            for n in ast.walk(ast.Module(body=self.body, type_ignores=[]))
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-        ]
-
-        def visit(block: list[ast.stmt], in_loop: bool) -> None:
-            for s in block:
-                for f in ("body", "orelse"):
-                    visit(getattr(s, f, []), in_loop or isinstance(s, (ast.For, ast.While)))
-            if not in_loop:
-                return
-            found: dict[str, tuple[int, int, set[str]]] = {}  # temp -> (def index, last reader, operands)
-            for i, s in enumerate(block):
-                if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
-                    continue
-                t = s.targets[0].id
-                op = self.act.ops[s.value]
-                if not (
-                    t.startswith("_") and t in self.act.scalars and len(self.defs[t]) == 1 and op.kind in (RULE, CONSTANT, COPY)
-                ):
-                    continue
-                readers = [j for j in range(i + 1, len(block)) if t in _loaded(block[j])]
-                if not readers or loads.count(t) != sum(_loaded(block[j]).count(t) for j in readers):
-                    continue  # unread, or read outside this block
-                operands = {n.id for n in ast.walk(s.value) if isinstance(n, ast.Name)}
-                if not operands & self.act.lists:
-                    found[t] = (i, readers[-1], operands)
-            while True:  # drop temporaries whose operands change before the last reader of a dependent
-                last = {t: r for t, (_, r, _) in found.items()}
-                for _ in found:
-                    for t, (_, _, operands) in found.items():
-                        for dep in operands & set(found):
-                            last[dep] = max(last[dep], last[t])
-                bad = {
-                    t
-                    for t, (i, _, operands) in found.items()
-                    if any(operands & _stored(block[j]) for j in range(i + 1, last[t] + 1))
-                }
-                if not bad:
-                    break
-                found = {t: v for t, v in found.items() if t not in bad}
-            remat.update({t: block[i] for t, (i, _, _) in found.items()})
-
-        visit(self.body, False)
-        return remat
-
-    def recompute(self, t: str, local: set[str], done: set[str]) -> list[ast.stmt]:
-        """Statements recomputing ``t`` (and first the recomputed temporaries it reads)."""
-        out: list[ast.stmt] = []
-        value = self.remat[t].value
-        for dep in sorted({n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & local - done):
-            out += self.recompute(dep, local, done)
-        done.add(t)
-        return out + [assign(t, copy.deepcopy(value))]
-
-    def pushes(self, s: ast.stmt, target: str) -> bool:
-        """Can this definition overwrite a value of ``target`` that the backward sweep reads?"""
-        if target not in self.needed or target in self.remat:
-            return False
-        if target in self.params:
-            return True
-        first, top = self.defs[target][0]
-        if first is s and top:  # the first assignment on every path: nothing to overwrite
-            return False
-        return len(self.defs[target]) > 1 or self.loop_depth[id(s)] > 0
-
-    def may_be_unbound(self, target: str) -> bool:
-        """Is there a path on which ``target`` is read (pushed or saved) before any assignment?"""
-        if target in self.params or target not in self.defs:
-            return False
-        first, top = self.defs[target][0]
-        return not top
-
     # -------------------------------------------------------------------- run
     def run(self, *, split: bool, with_value: bool) -> Transformed:
         wrt = self.act.wrt
@@ -279,9 +150,9 @@ class _Reverse:
             else:
                 value = self.call_helper("zeros_like", name(p))
             outputs.append(value)
-        self.needed |= self._loads(backward) | self._loads(outputs)
+        self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = names_in(self.tree) | set(self.saved.values()) | set(self.counters.values())
-        self.needed &= primal - set(self.adjoint_names.values())
+        self.tape.needed &= primal - set(self.adjoint_names.values())
         forward = self.forward(self.body)
         backward = self._finish_restores(backward)
         prologue = self._prologue(self._stack_used(forward), split)
@@ -305,7 +176,7 @@ class _Reverse:
     def _split_functions(
         self, forward: list[ast.stmt], seed: list[ast.stmt], backward: list[ast.stmt], outputs: list[ast.expr]
     ) -> Transformed:
-        saved_names = sorted((self.needed - set(self.remat)) | ({self.stack} if self._stack_used(forward) else set()))
+        saved_names = sorted((self.tape.needed - set(self.tape.remat)) | ({self.stack} if self._stack_used(forward) else set()))
         tape = ast.Tuple(elts=[name(n) for n in saved_names], ctx=ast.Load())
         fwd_name = self.fresh.like(self.tree.name + "_forward")
         bwd_name = self.fresh.like(self.tree.name + "_backward")
@@ -355,8 +226,8 @@ class _Reverse:
         if pushes_any:
             out.append(assign(self.stack, ast.List(elts=[], ctx=ast.Load())))
         pushed = {n for names in self.push_order.values() for n in names}
-        saved = self.needed - set(self.remat) if split else pushed  # a split forward returns every needed value
-        preinit = sorted(n for n in saved if self.may_be_unbound(n))
+        saved = self.tape.needed - set(self.tape.remat) if split else pushed  # a split forward returns every needed value
+        preinit = sorted(n for n in saved if self.tape.may_be_unbound(n))
         if preinit:
             out.append(ast.Assign(targets=[name(n, True) for n in preinit], value=ast.Constant(None)))
         return out
@@ -407,9 +278,9 @@ class _Reverse:
     def forward_stmt(self, s: ast.stmt) -> list[ast.stmt]:
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target = s.targets[0].id
-            pushed = [target] if self.pushes(s, target) else []
+            pushed = [target] if self.tape.pushes(s, target) else []
             saved = self.saved.get(id(s))
-            if saved and self.pushes(s, saved):
+            if saved and self.tape.pushes(s, saved):
                 pushed.append(saved)  # a call's tape, once per iteration
             self.push_order[id(s)] = pushed
             out = [self.push(name(n)) for n in pushed]
@@ -423,7 +294,7 @@ class _Reverse:
         if isinstance(s, ast.Assign):  # x[i] = v
             target = s.targets[0]
             array = target.value.id
-            if array in self.act.active or array in self.needed:
+            if array in self.act.active or array in self.tape.needed:
                 old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.lists else self.call_helper("private_copy", old)
                 return [self.push(saved), s]
@@ -447,7 +318,7 @@ class _Reverse:
         return [s]
 
     def _loop_target_saved(self, s: ast.For) -> bool:
-        return s.target.id in self.needed and len(self.defs[s.target.id]) > 1
+        return s.target.id in self.tape.needed and len(self.tape.defs[s.target.id]) > 1
 
     def _counter(self, s: ast.stmt) -> str | None:
         """Loops that may stop early count their iterations; the backward replays that many."""
@@ -479,12 +350,12 @@ class _Reverse:
         line = None
         recomputed: set[str] = set()
         here = {id(s) for s in body}
-        local_remat = {t for t, d in self.remat.items() if id(d) in here}
+        local_remat = {t for t, d in self.tape.remat.items() if id(d) in here}
         for s in reversed(body):
             code = self.backward_stmt(s, state)
             first: list[ast.stmt] = []
             for t in sorted(self._loads(code) & local_remat - recomputed):  # recompute, once, where first read
-                first += self.recompute(t, local_remat, recomputed)
+                first += self.tape.recompute(t, local_remat, recomputed)
             code = first + code
             real = any(not isinstance(c, _Restore) for c in code)
             if real and s.lineno != line and not isinstance(s, (ast.If, ast.For, ast.While)):
@@ -529,7 +400,7 @@ class _Reverse:
         A name assigned only inside branches or loops may be unbound on this path, so it
         gets the weak zero, which ``make_private`` turns into zeros where ``p`` is read.
         """
-        if p in self.indexed and not self.may_be_unbound(p):
+        if p in self.tape.indexed and not self.tape.may_be_unbound(p):
             state[p] = True
             return assign(self.d(p), self.call_helper("zeros_like", name(p)))
         state[p] = False
@@ -696,10 +567,10 @@ class _Reverse:
                     value=ast.Constant(0.0),
                 )
             )
-        if p in self.act.active or p in self.needed:
+        if p in self.act.active or p in self.tape.needed:
             restore = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
             out.append(ast.Assign(targets=[copy.deepcopy(target)], value=restore))
-            self.needed.add(p)
+            self.tape.needed.add(p)
         return out
 
     def backward_append(self, s: ast.Expr, state: dict[str, bool]) -> list:
@@ -713,7 +584,7 @@ class _Reverse:
                 self.contribute(call.args[0], pop, state, out)
             else:
                 out.append(ast.Expr(value=pop))
-        if lst in self.act.active or lst in self.needed:
+        if lst in self.act.active or lst in self.tape.needed:
             out.append(
                 ast.Expr(value=ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[]))
             )
@@ -795,22 +666,6 @@ class _Reverse:
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
-
-
-def _loaded(s: ast.stmt) -> list[str]:
-    return [n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
-
-
-def _stored(s: ast.stmt) -> set[str]:
-    """Names a statement assigns or writes into (``x[i] = v`` writes x; ``L.append`` writes L)."""
-    found = {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    for n in ast.walk(s):
-        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name):
-            found.add(n.value.id)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("append", "pop"):
-            if isinstance(n.func.value, ast.Name):
-                found.add(n.func.value.id)
-    return found
 
 
 def _is_final_break(s: ast.stmt) -> bool:

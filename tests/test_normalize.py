@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from srcdiff import normalize, parse
-from srcdiff.normalize import is_atom, local_names
+from srcdiff.names import local_names
+from srcdiff.normalize import is_atom
 from tests import programs as P
 from tests.test_reverse import CASES
 
