@@ -78,19 +78,19 @@ def to_source(transformed: Transformed, header: str) -> str:
 
 
 def _import_lines(bindings: dict[str, Any]) -> list[str]:
-    modules, helpers = [], []
+    """``import`` lines that bind every helper the code uses, from the helper's own module."""
+    modules, names = [], {}
     for emitted, value in sorted(bindings.items()):
         if isinstance(value, CalleeRef):
             continue
         if isinstance(value, types.ModuleType):
             alias = "" if emitted == value.__name__ else f" as {emitted}"
             modules.append(f"import {value.__name__}{alias}")
-        else:
-            canonical = next(k for k, v in rules.NAMESPACE.items() if v is value)
-            helpers.append(canonical if emitted == canonical else f"{canonical} as {emitted}")
-    lines = sorted(modules)
-    if helpers:
-        lines.append(f"from {runtime.__name__} import {', '.join(helpers)}")
+            continue
+        canonical = next(k for k, v in rules.NAMESPACE.items() if v is value)
+        module = getattr(value, "__module__", None) or runtime.__name__
+        names.setdefault(module, []).append(canonical if emitted == canonical else f"{canonical} as {emitted}")
+    lines = sorted(modules) + [f"from {m} import {', '.join(n)}" for m, n in sorted(names.items())]
     return lines + ([""] if lines else [])
 
 

@@ -115,8 +115,21 @@ def _parse_template(template: str, allowed: set[str], pattern: str) -> ast.expr:
     return tree
 
 
-def vjp(pattern: str, *, kind: str = ARRAY, **adjoints: str) -> Rule:
-    """Register reverse-mode rules: one adjoint template per differentiable parameter."""
+def _add_names(names: dict[str, Any] | None) -> None:
+    """Let patterns and templates use the caller's own functions (bound in emitted code too)."""
+    for n, value in (names or {}).items():
+        if NAMESPACE.get(n, value) is not value:
+            raise ValueError(f"the rule namespace already binds {n!r} to {NAMESPACE[n]!r}")
+        NAMESPACE[n] = value
+
+
+def vjp(pattern: str, *, kind: str = ARRAY, names: dict[str, Any] | None = None, **adjoints: str) -> Rule:
+    """Register reverse-mode rules: one adjoint template per differentiable parameter.
+
+    ``names`` binds the pattern's function and any helper a template calls, for rules
+    on your own functions: ``vjp("softplus(x)", x="g * sigmoid(x)", names={...})``.
+    """
+    _add_names(names)
     func, spelling, params, defaults, vararg = _parse_pattern(pattern)
     allowed = set(params) | {vararg, "g", "ans", "k"} - {None}
     for p in adjoints:
@@ -129,8 +142,9 @@ def vjp(pattern: str, *, kind: str = ARRAY, **adjoints: str) -> Rule:
     return rule
 
 
-def jvp(pattern: str, **tangents: str) -> Rule:
+def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -> Rule:
     """Register forward-mode rules: the tangent contributed by each parameter's tangent ``t``."""
+    _add_names(names)
     func, spelling, params, defaults, vararg = _parse_pattern(pattern)
     allowed = set(params) | {vararg, "t", "ans", "k"} - {None}
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in tangents.items()}

@@ -1,0 +1,46 @@
+"""Rules for the user's own primitives, registered with srcdiff.rules.vjp(..., names=...)."""
+
+import numpy as np
+
+import srcdiff
+from srcdiff import rules
+
+
+def softplus(x):
+    """Stands for a primitive srcdiff should not look inside (a compiled kernel, say)."""
+    return np.log1p(np.exp(x))
+
+
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+rules.vjp("softplus(x)", x="g * logistic(x)", kind=rules.ELEMENTWISE, names={"softplus": softplus, "logistic": logistic})
+
+
+def uses_softplus(w, x):
+    return np.sum(softplus(x @ w) * 0.5)
+
+
+def test_a_registered_rule_is_used_instead_of_the_source():
+    rng = np.random.default_rng(3)
+    w, x = rng.normal(size=3), rng.normal(size=(4, 3))
+    assert srcdiff.check_grad(uses_softplus, w, x)
+    text = srcdiff.source(srcdiff.grad(uses_softplus))
+    assert f"from {__name__} import logistic" in text  # the helper comes from its own module
+    assert "softplus_forward" not in text  # not transformed as user code
+
+
+def test_a_name_cannot_be_rebound_to_something_else():
+    try:
+        rules.vjp("softplus(x)", x="g", names={"np": softplus})
+    except ValueError as error:
+        assert "already binds 'np'" in str(error)
+    else:
+        raise AssertionError("rebinding np was accepted")
+
+
+def test_a_rule_carries_reverse_and_forward_templates():
+    rule = rules.jvp("softplus(x)", x="t * logistic(x)")
+    assert set(rule.adjoints) == {"x"} and set(rule.tangents) == {"x"}
+    assert rules.lookup(softplus) is rule
