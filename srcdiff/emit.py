@@ -114,7 +114,7 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         decorator_list=[],
         returns=None,
         type_comment=None,
-        **({"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}),
+        **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}),
     )
     ast.copy_location(factory, parsed.body[0])
     code = compile(ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[])), filename, "exec")

@@ -93,7 +93,7 @@ class _Normalizer:
             decorator_list=[],
             returns=None,
             type_comment=None,
-            **({"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}),
+            **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}),
         )
         ast.copy_location(fn, self.tree)
         _relocate(fn)

@@ -211,7 +211,7 @@ class _Reverse:
         return any(isinstance(n, ast.Name) and n.id == self.stack for s in stmts for n in ast.walk(s))
 
     def _function(self, fn_name: str, args: ast.arguments, body: list[ast.stmt]) -> ast.FunctionDef:
-        extra = {"type_params": []} if hasattr(ast.FunctionDef(), "type_params") else {}
+        extra = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
         fn = ast.FunctionDef(
             name=fn_name, args=copy.deepcopy(args), body=body, decorator_list=[], returns=None, type_comment=None, **extra
         )
