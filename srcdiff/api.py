@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, cache, emit, normalize, optimize, parse, reverse
+from . import analysis, cache, emit, normalize, optimize, parse, reverse, rules
 from .errors import BadWrt, GradientCheckError, WrtTypeError
 from .runtime import stop_gradient
 
@@ -49,7 +49,7 @@ _returns_scalar: dict[tuple, bool] = {}
 
 def returns_scalar(f: Callable, scalars: frozenset[str]) -> bool:
     """Does ``f`` return a scalar when these parameters are scalars? (Cached; False while unknown.)"""
-    key = (f.__code__, scalars)
+    key = (f.__code__, scalars, rules.version)
     if key not in _returns_scalar:
         _returns_scalar[key] = False  # a recursive call asks while we look: assume an array
         tree, origin = parse.function_ast(f)

@@ -1,7 +1,8 @@
-"""Cache: (function code, closure, globals, wrt, scalar arguments, mode) -> emitted functions.
+"""Cache: (function code, closure, globals, wrt, scalar arguments, mode, rules) -> emitted functions.
 
 A derivative is built once per key and reused; redefining a function gives it
-a new code object and so a new build. ``transformations`` counts builds, so
+a new code object, and registering a rule changes the table's version: either
+means a new build. ``transformations`` counts builds, so
 tests can check that nothing is rebuilt needlessly.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from . import rules
 from .emit import Emitted
 
 _entries: dict[Hashable, Emitted] = {}
@@ -19,7 +21,7 @@ transformations = 0
 def key(func: Any, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> Hashable:
     # cells are unhashable; their ids stay valid because the entry's functions hold the cells
     cells = tuple(id(c) for c in func.__closure__ or ())
-    return (func.__code__, id(func.__globals__), cells, wrt, scalars, mode)
+    return (func.__code__, id(func.__globals__), cells, wrt, scalars, mode, rules.version)
 
 
 def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:

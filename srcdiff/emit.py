@@ -17,6 +17,7 @@ closure cell: no lookups in dictionaries, no names added to the user's module.
 from __future__ import annotations
 
 import ast
+import copy
 import itertools
 import linecache
 import re
@@ -46,21 +47,30 @@ class Emitted:
 
 def to_source(transformed: Transformed, header: str) -> str:
     """The module as text: header comment, imports, definitions with provenance comments."""
-    module = transformed.module
+    module = copy.deepcopy(transformed.module)  # the caller's tree stays as it was
     comments: dict[str, str] = {}
 
+    def is_marker(s: ast.stmt) -> bool:
+        return isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and str(s.value.value).startswith(COMMENT)
+
     def strip_markers(body: list[ast.stmt]) -> list[ast.stmt]:
-        out = []
-        for s in body:
-            if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and str(s.value.value).startswith(COMMENT):
+        out: list[ast.stmt] = []
+        for i, s in enumerate(body):
+            if is_marker(s):
+                if i + 1 == len(body) or is_marker(body[i + 1]):
+                    continue  # a heading with no code under it
                 token = _TOKEN.format(len(comments))
                 comments[token] = s.value.value[len(COMMENT) :]
                 out.append(ast.Expr(value=ast.Name(id=token, ctx=ast.Load())))
                 continue
             for f in ("body", "orelse"):
-                if isinstance(getattr(s, f, None), list):
-                    setattr(s, f, strip_markers(getattr(s, f)))
+                if isinstance(getattr(s, f, None), list) and getattr(s, f):
+                    setattr(s, f, strip_markers(getattr(s, f)) or [ast.Pass()])
             out.append(s)
+        if out and all(isinstance(s.value, ast.Name) and s.value.id in comments for s in out if isinstance(s, ast.Expr)) and all(
+            isinstance(s, ast.Expr) for s in out
+        ):
+            out.append(ast.Pass())  # a block of comments alone is not a block
         return out
 
     for fn in module.body:

@@ -158,7 +158,7 @@ class _Reverse:
         prologue = self._prologue(self._stack_used(forward), split)
         if split:
             return self._split_functions(prologue + forward, seed, backward, outputs)
-        fn_name = self.fresh.like("grad_" + self.tree.name)
+        fn_name = self.fresh.like(("value_and_grad_" if with_value else "grad_") + self.tree.name)
         grads: ast.expr = outputs[0] if len(outputs) == 1 else ast.Tuple(elts=outputs, ctx=ast.Load())
         ret = ast.Tuple(elts=[name(self.result), grads], ctx=ast.Load()) if with_value else grads
         body = (

@@ -1,7 +1,8 @@
 """Functions that generated code calls. Imports NumPy only.
 
 Each has a derivative rule in ``srcdiff.rules`` (or is listed there as
-non-differentiable), so generated code can be differentiated again. An adjoint
+non-differentiable), so generated code can be differentiated again; ``prod_adjoint``
+and ``einsum_adjoint`` have none yet, and ``grad(grad(f))`` refuses them. An adjoint
 may be a *weak zero*, the float ``0.0``, standing for zeros of any shape: these
 helpers accept it wherever an adjoint is expected.
 """
@@ -36,6 +37,10 @@ __all__ = [
     "cumsum_adjoint",
     "transpose_adjoint",
     "reduce_extremum_adjoint",
+    "extremum_share",
+    "restack",
+    "reconcatenate",
+    "revstack",
     "einsum_adjoint",
     "trace_adjoint",
     "prod_adjoint",
@@ -225,6 +230,26 @@ def unvstack(y: Any, arrays: Any) -> list:
     return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
 
 
+def _pieces(parts: list, arrays: Any) -> list:
+    """List adjoints shaped like ``arrays`` (a weak zero becomes zeros)."""
+    return [np.broadcast_to(p, np.shape(a)) for p, a in zip(parts, arrays)]
+
+
+def restack(parts: list, arrays: Any, axis: int = 0) -> Any:
+    """Adjoint of ``unstack``: the pieces stacked along ``axis`` again."""
+    return np.stack(_pieces(parts, arrays), axis)
+
+
+def reconcatenate(parts: list, arrays: Any, axis: int | None = 0) -> Any:
+    """Adjoint of ``unconcatenate``: the pieces joined along ``axis`` again."""
+    return np.concatenate(_pieces(parts, arrays), axis)
+
+
+def revstack(parts: list, arrays: Any) -> Any:
+    """Adjoint of ``unvstack``: the pieces stacked as rows again."""
+    return np.vstack(_pieces(parts, arrays))
+
+
 def sum_adjoint(y: Any, xs: Any) -> Any:
     """Adjoint of the builtin ``sum(xs)``: ``y`` for every element (list) or row (array)."""
     if isinstance(xs, (list, tuple)):
@@ -241,21 +266,25 @@ def cumsum_adjoint(y: Any, x: Any, axis: int | None = None) -> Any:
     return np.flip(np.cumsum(np.flip(y, axis), axis), axis)
 
 
-def transpose_adjoint(y: Any, axes: Any) -> Any:
-    """Adjoint of ``np.transpose(x, *axes)``: transpose back with the inverse permutation."""
+def transpose_adjoint(y: Any, axes: Any, forward: bool = False) -> Any:
+    """Adjoint of ``np.transpose(x, *axes)``: transpose back with the inverse permutation
+    (``forward``: with the permutation itself, which is this function's own adjoint)."""
     if len(axes) == 1 and (axes[0] is None or np.ndim(axes[0]) == 1):
         axes = axes[0]
     if axes is None or len(axes) == 0:
         return np.transpose(y)
-    return np.transpose(y, np.argsort(axes))
+    return np.transpose(y, axes if forward else np.argsort(axes))
 
 
 def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum."""
-    full = unreduce(ans, x, axis, keepdims)
-    mask = x == full
-    count = unreduce(np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
-    return unreduce(y, x, axis, keepdims) * mask / count
+    return unreduce(y, x, axis, keepdims) * extremum_share(x, ans, axis, keepdims)
+
+
+def extremum_share(x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Each entry's share of a max/min: 1/count where it attains the extremum ``ans``, else 0."""
+    mask = x == unreduce(ans, x, axis, keepdims)
+    return mask / unreduce(np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
 
 
 def einsum_adjoint(y: Any, subscripts: str, operands: tuple, k: int) -> Any:

@@ -99,8 +99,23 @@ def test_generated_names_never_collide_with_user_names():
 
 
 def test_stages_show_every_step():
-    names = [stage for stage, _ in api.stages(P.straight, ("x",))]
-    assert names == ["parse", "normalize", "analysis", "reverse", "optimize"]
+    stages = list(api.stages(P.straight, ("x",)))
+    assert [stage for stage, _ in stages] == ["parse", "normalize", "analysis", "reverse", "optimize"]
+    assert not any("__srcdiff_comment" in text for _, text in stages)
+    assert "# backward" in dict(stages)["reverse"] and "# backward" in dict(stages)["optimize"]
+
+
+def test_value_and_grad_code_is_named_for_what_it_returns():
+    assert "def value_and_grad_straight(x, y):" in srcdiff.source(srcdiff.value_and_grad(P.straight))
+
+
+def triple(a):
+    return a * 3.0
+
+
+def test_no_empty_headings():
+    text = srcdiff.source(srcdiff.grad(triple), 2.0)  # its whole forward sweep is dead code
+    assert "# forward" not in text and "# backward" in text
 
 
 def counted(f, *args):

@@ -86,6 +86,8 @@ CASES = [
     (P.fancy_index, (V3,), 0, True),
     (P.integer_paths, (V3, 3), 0, True),
     (P.method_chain, (R.normal(size=6),), 0, False),  # autograd boxes have no .dot
+    (P.branch_with_empty_adjoint, (2.0,), 0, True),
+    (P.branch_with_empty_adjoint, (-2.0,), 0, True),
 ]
 IDS = [f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)]
 

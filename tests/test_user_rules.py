@@ -44,3 +44,24 @@ def test_a_rule_carries_reverse_and_forward_templates():
     rule = rules.jvp("softplus(x)", x="t * logistic(x)")
     assert set(rule.adjoints) == {"x"} and set(rule.tangents) == {"x"}
     assert rules.lookup(softplus) is rule
+
+
+def halve(x):
+    return x * 0.5
+
+
+def uses_halve(x):
+    return np.sum(halve(x) * x)
+
+
+def test_replacing_a_rule_rebuilds_gradients_that_used_it():
+    rules.vjp("halve(x)", x="g * 2.0", kind=rules.ELEMENTWISE, names={"halve": halve})  # wrong on purpose
+    x = np.array([1.0, 2.0])
+    try:
+        srcdiff.check_grad(uses_halve, x)
+    except srcdiff.SrcdiffError:
+        pass
+    else:
+        raise AssertionError("the wrong rule went unnoticed")
+    rules.vjp("halve(x)", x="g * 0.5", kind=rules.ELEMENTWISE)
+    assert srcdiff.check_grad(uses_halve, x)

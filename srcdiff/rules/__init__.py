@@ -88,6 +88,7 @@ class Rule:
 
 RULES: dict[Any, Rule] = {}
 NONDIFFERENTIABLE: dict[Any, str] = {}  # primitive -> kind of its result
+version = 0  # counts changes to the table; the cache builds anew after one
 
 
 def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, ast.expr], str | None]:
@@ -138,8 +139,14 @@ def vjp(pattern: str, *, kind: str = ARRAY, names: dict[str, Any] | None = None,
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in adjoints.items()}
     old = RULES.get(func)
     rule = Rule(func, spelling, params, defaults, vararg, parsed, old.tangents if old else {}, kind)
-    RULES[func] = rule
+    _register(func, rule)
     return rule
+
+
+def _register(func: Any, rule: Rule) -> None:
+    global version
+    RULES[func] = rule
+    version += 1
 
 
 def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -> Rule:
@@ -151,14 +158,16 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -
     old = RULES.get(func)
     kind = old.kind if old else ARRAY
     rule = Rule(func, spelling, params, defaults, vararg, old.adjoints if old else {}, parsed, kind)
-    RULES[func] = rule
+    _register(func, rule)
     return rule
 
 
 def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
     """Primitives whose result carries no derivative (integers, masks, shapes)."""
+    global version
     for f in funcs:
         NONDIFFERENTIABLE[f] = kind
+    version += 1
 
 
 def lookup(func: Any) -> Rule | None:

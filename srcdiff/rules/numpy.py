@@ -89,7 +89,7 @@ vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g,
 
 # shape manipulation
 vjp("np.reshape(a, *shape)", a="np.reshape(g, np.shape(a))")
-vjp("np.ravel(a)", a="np.reshape(g, np.shape(a))")
+vjp("np.ravel(a, order='C')", a="np.reshape(g, np.shape(a), order=order)")
 vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)")
 vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
 vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)")
@@ -109,21 +109,48 @@ vjp("np.vstack(tup)", tup="unvstack(g, tup)")
 
 # functions generated code calls (rules keep grad(grad(f)) working)
 vjp("unbroadcast(x, like)", x="np.broadcast_to(g, np.shape(x))")
-vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims) if axis is not None else np.sum(g)")
+vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)")
 vjp("astype(x, dtype)", x="g")
 vjp("materialize(y, like)", y="g")
-vjp("add_adjoints(a, b)", a="g", b="g")
+vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
+    b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
 vjp("private_copy(y, like=None)", y="g")
 vjp("cast(y, x)", y="g")
+# adjoint helpers: most are linear in the adjoint ``y``, so their own adjoint is the forward
+# operation again; prod_adjoint and einsum_adjoint have none yet (grad(grad(f)) refuses them)
+vjp("matmul_adjoint_a(y, a, b)", y="np.matmul(g, b)", b="matmul_adjoint_b(y, g, b)")
+vjp("matmul_adjoint_b(y, a, b)", y="np.matmul(a, g)", a="matmul_adjoint_a(y, a, g)")
+vjp("dot_adjoint_a(y, a, b)", y="np.dot(g, b)", b="dot_adjoint_b(y, g, b)")
+vjp("dot_adjoint_b(y, a, b)", y="np.dot(a, g)", a="dot_adjoint_a(y, a, g)")
+vjp("inner_adjoint_a(y, a, b)", y="np.inner(g, b)", b="inner_adjoint_b(y, g, b)")
+vjp("inner_adjoint_b(y, a, b)", y="np.inner(a, g)", a="inner_adjoint_a(y, a, g)")
+vjp("unstack(y, arrays, axis=0)", y="restack(g, arrays, axis)")
+vjp("restack(parts, arrays, axis=0)", parts="unstack(g, arrays, axis)")
+vjp("unconcatenate(y, arrays, axis=0)", y="reconcatenate(g, arrays, axis)")
+vjp("reconcatenate(parts, arrays, axis=0)", parts="unconcatenate(g, arrays, axis)")
+vjp("unvstack(y, arrays)", y="revstack(g, arrays)")
+vjp("revstack(parts, arrays)", parts="unvstack(g, arrays)")
+vjp("cumsum_adjoint(y, x, axis=None)", y="np.cumsum(g, axis)")
+vjp("transpose_adjoint(y, axes, forward=False)", y="transpose_adjoint(g, axes, not forward)")
+vjp("moveaxis_adjoint(y, source, destination)", y="np.moveaxis(g, source, destination)")
+vjp("expand_dims_adjoint(y, x)", y="np.reshape(g, np.shape(y))")
+vjp("repeat_adjoint(y, x, repeats, axis=None)", y="np.repeat(g, repeats, axis)")
+vjp("tile_adjoint(y, x, reps)", y="np.tile(g, reps)")
+vjp("trace_adjoint(y, x, offset=0, axis1=0, axis2=1)", y="np.trace(g, offset, axis1, axis2)")
+vjp("reduce_extremum_adjoint(y, x, extremum, axis=None, keepdims=False)",  # the share is piecewise constant
+    y="np.sum(g * extremum_share(x, extremum, axis, keepdims), axis=axis, keepdims=keepdims)")  # fmt: skip
+vjp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)", y="np.sum(g * x, axis=axis, keepdims=keepdims) / norm",
+    x="norm_adjoint(y, g, norm, ord, axis, keepdims)", norm="-np.sum(g * x, axis=axis, keepdims=keepdims) * y / norm ** 2")  # fmt: skip
+vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)")
 
 # creation, comparison and integer-valued functions: their results are constants
 nondifferentiable(
     np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.linspace,
     np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.shape, np.ndim, np.size,
     np.random.rand, np.random.randn, np.random.normal, np.random.uniform, np.tri,
-    runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner, np.argsort,
-    np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted, np.isfinite,
-    np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
+    runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
+    runtime.extremum_share, np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
+    np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
 )  # fmt: skip
 nondifferentiable(
