@@ -141,15 +141,14 @@ class _Reverse:
                 seed.append(assign(self.d(self.result), seed_value))
             state[self.result] = False
         backward = self.backward(self.body, state)
-        outputs = []
-        for p in wrt:
-            if p in state:
-                value: ast.expr = name(self.d(p))
-                if not split and p not in self.act.scalars:  # a writable array of x's shape
-                    value = self.call_helper("materialize", value, name(p))
-            else:
-                value = self.call_helper("zeros_like", name(p))
-            outputs.append(value)
+        outputs = [name(self.d(p)) if p in state else self.call_helper("zeros_like", name(p)) for p in wrt]
+        arrays = [i for i, p in enumerate(wrt) if p in state and p not in self.act.scalars]
+        if not split and len(arrays) > 1:  # writable arrays shaped like x, and never one array twice
+            likes = ast.Tuple(elts=[name(p) for p in wrt], ctx=ast.Load())
+            outputs = [self.call_helper("materialize_all", ast.Tuple(elts=outputs, ctx=ast.Load()), likes)]
+        elif not split:
+            for i in arrays:
+                outputs[i] = self.call_helper("materialize", outputs[i], name(wrt[i]))
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = names_in(self.tree) | set(self.saved.values()) | set(self.counters.values())
         self.tape.needed &= primal - set(self.adjoint_names.values())

@@ -18,6 +18,7 @@ from .errors import NonScalarOutput  # the only srcdiff import: a plain exceptio
 __all__ = [
     "seed",
     "materialize",
+    "materialize_all",
     "private_copy",
     "unbroadcast",
     "unreduce",
@@ -64,6 +65,8 @@ def stop_gradient(x: Any) -> Any:
 
 def seed(out: Any) -> float:
     """The adjoint 1.0 of a scalar result; anything else is an error (use vjp for arrays)."""
+    if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
+        return 1.0
     if np.ndim(out) != 0 or not isinstance(out, (float, int, np.number, np.ndarray)):
         shape = np.shape(out) if isinstance(out, np.ndarray) else type(out).__name__
         got = f"shape {shape}" if isinstance(out, np.ndarray) else shape
@@ -74,10 +77,22 @@ def seed(out: Any) -> float:
 def materialize(y: Any, like: Any) -> Any:
     """The final gradient of ``like``: a writable array of its shape (or a float for a float)."""
     if isinstance(like, np.ndarray):
-        if isinstance(y, np.ndarray) and y.shape == like.shape and y.flags.writeable and y.base is None:
-            return y
+        if type(y) is np.ndarray and y.shape == like.shape and y.dtype.kind in "fc":
+            # a view may share memory with other values (a broadcast one is read-only): copy it
+            return y if y.base is None and y.flags.writeable else y.copy()
         return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=np.result_type(like.dtype, np.float64))
     return y
+
+
+def materialize_all(ys: tuple, likes: tuple) -> tuple:
+    """Several final gradients: each as ``materialize`` gives it, no two the same array."""
+    out: list = []
+    for y, like in zip(ys, likes):
+        y = materialize(y, like)
+        if isinstance(y, np.ndarray) and any(y is other for other in out):
+            y = y.copy()  # x + y hands both operands the same adjoint array
+        out.append(y)
+    return tuple(out)
 
 
 def private_copy(y: Any, like: Any = None) -> Any:
@@ -93,6 +108,10 @@ def private_copy(y: Any, like: Any = None) -> Any:
 
 def unbroadcast(x: Any, like: Any) -> Any:
     """Sum ``x`` down to the shape of ``like``: the adjoint of NumPy broadcasting."""
+    if not isinstance(x, np.ndarray):
+        return x  # the adjoint of a scalar result: its operands were scalars too (or x is a weak zero)
+    if type(like) is np.ndarray and x.shape == like.shape:
+        return x
     shape = np.shape(like)
     x_shape = np.shape(x)
     if x_shape == shape:

@@ -112,6 +112,7 @@ vjp("unbroadcast(x, like)", x="np.broadcast_to(g, np.shape(x))")
 vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)")
 vjp("astype(x, dtype)", x="g")
 vjp("materialize(y, like)", y="g")
+vjp("materialize_all(ys, likes)", ys="g")
 vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
     b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
 vjp("private_copy(y, like=None)", y="g")
