@@ -5,7 +5,7 @@ each pass keeps the program's meaning and the passes repeat until nothing
 changes. They are deliberately simple and local: a rewrite that needs a proof
 about control flow is not made.
 
-- Constant folding: ``2 - 1`` -> ``1``; ``x ** 1``, ``x * 1``, ``1 * x`` -> ``x``.
+- Constant folding: ``2 - 1`` -> ``1``; ``x ** 1``, ``x * 1``, ``1 * x`` -> ``x``; ``e + e`` -> ``e * 2``.
 - Copy propagation: after ``a = b``, where temporary ``a`` is assigned only there, later
   reads of ``a`` in the same block read ``b`` while ``b`` is unchanged; the copy
   goes when no read of ``a`` is left.
@@ -66,6 +66,8 @@ class _Fold(ast.NodeTransformer):
                 return node
             if type(value) in (int, float) and abs(value) < 1e15:
                 return ast.Constant(value)
+        if isinstance(node.op, ast.Add) and _pure(left) and ast.dump(left) == ast.dump(right):
+            return ast.BinOp(left=left, op=ast.Mult(), right=ast.Constant(2))  # e + e is exactly e * 2
         one = lambda e: _is_number(e) and type(e.value) is int and e.value == 1  # noqa: E731
         if isinstance(node.op, (ast.Pow, ast.Mult)) and one(right):
             return left

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .analysis import CALL, COPY, INDEX, PACK, POP, RULE, Activity, call_scalars, walk_statements
+from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_scalars, walk_statements
 from .names import Fresh, assign, name, names_in
 from .parse import Origin
 from .tape import TapePlan
@@ -153,6 +153,8 @@ class _Reverse:
         primal = names_in(self.tree) | set(self.saved.values()) | set(self.counters.values())
         self.tape.needed &= primal - set(self.adjoint_names.values())
         forward = self.forward(self.body)
+        if not split and not with_value:  # only the gradient is returned: drop what nothing reads
+            forward = self._prune(forward, seed + backward + outputs)
         backward = self._finish_restores(backward)
         prologue = self._prologue(self._stack_used(forward), split)
         if split:
@@ -199,6 +201,37 @@ class _Reverse:
             type_ignores=[],
         )
         return Transformed(module, self.bindings, fwd_name, self._temporaries())
+
+    def _prune(self, forward: list[ast.stmt], rest: list) -> list[ast.stmt]:
+        """Drop forward statements whose result nothing reads, when they only compute values.
+
+        A primitive with a rule, a copy, an index or a comparison has no effect but its value;
+        calls to user functions, list operations and anything impure stay.
+        """
+        pure_kinds = (RULE, COPY, INDEX, PACK)
+
+        def removable(s: ast.stmt, reads: set[str]) -> bool:
+            if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)) or s.targets[0].id in reads:
+                return False
+            op = self.act.ops.get(s.value)
+            return op is not None and (op.kind in pure_kinds or op.kind == CONSTANT and not isinstance(s.value, ast.Call))
+
+        def prune(body: list[ast.stmt], reads: set[str]) -> list[ast.stmt]:
+            out = []
+            for s in body:
+                if removable(s, reads):
+                    continue
+                for f in ("body", "orelse"):
+                    if isinstance(getattr(s, f, None), list) and getattr(s, f):
+                        setattr(s, f, prune(getattr(s, f), reads) or ([ast.Pass()] if f == "body" else []))
+                out.append(s)
+            return out
+
+        while True:  # removing one statement can leave another unread
+            before = ast.dump(ast.Module(body=forward, type_ignores=[]))
+            forward = prune(forward, self._loads(forward) | self._loads(rest))
+            if ast.dump(ast.Module(body=forward, type_ignores=[])) == before:
+                return forward
 
     def _temporaries(self) -> frozenset[str]:
         """Names of normalisation temporaries, their adjoints and adjoint partials."""
@@ -486,24 +519,33 @@ class _Reverse:
 
     def adjoint_rule(self, op, target: str, g: ast.expr, state: dict[str, bool], out: list) -> None:
         rule = op.rule
+        parts: dict[str, tuple[ast.expr, ast.expr]] = {}  # operand name -> (atom, its summed contribution)
+
+        def add(atom: ast.expr, expr: ast.expr) -> None:  # ``x * x``: one contribution, not two
+            if atom.id in parts:
+                expr = ast.BinOp(left=parts[atom.id][1], op=ast.Add(), right=expr)
+            parts[atom.id] = (atom, expr)
+
         for p, template in rule.adjoints.items():
             value = op.bound.get(p)
             if p == rule.vararg and isinstance(value, ast.Tuple):
                 for k, element in enumerate(value.elts):
                     if self.act.is_active(element):
-                        expr = self.instantiate(template, op.bound, g, target, k)
-                        self.contribute(element, expr, state, out)
+                        add(element, self.instantiate(template, op.bound, g, target, k))
                 continue
             if not self.act.is_active(value):
                 continue
             expr = self.instantiate(template, op.bound, g, target, None)
             if rule.kind == rules.ELEMENTWISE and self._may_broadcast(value, op):
                 expr = self.call_helper("unbroadcast", expr, copy.deepcopy(value))
-            self.contribute(value, expr, state, out)
+            add(value, expr)
+        for atom, expr in parts.values():
+            self.contribute(atom, expr, state, out)
 
-    def _may_broadcast(self, operand: ast.expr, op) -> bool:
-        """Can ``operand``'s shape differ from the result's? Not if every other operand is a scalar."""
-        others = [a for a in op.bound.values() if a is not operand and isinstance(a, (ast.Name, ast.Constant))]
+    def _may_broadcast(self, operand: ast.Name, op) -> bool:
+        """Can ``operand``'s shape differ from the result's? Not if every other operand is a scalar or itself."""
+        others = [a for a in op.bound.values() if isinstance(a, (ast.Name, ast.Constant))]
+        others = [a for a in others if not (isinstance(a, ast.Name) and a.id == operand.id)]
         return not all(self.act.is_scalar(a) for a in others)
 
     def instantiate(self, template: ast.expr, bound: dict[str, ast.expr], g: ast.expr, ans: str, k: int | None) -> ast.expr:

@@ -63,7 +63,7 @@ vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
 # reductions
 vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION)
 vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
-    a="unreduce(g, a, axis, keepdims) * (np.size(ans) / np.size(a))", kind=REDUCTION)  # fmt: skip
+    a="unreduce(g, a, axis, keepdims) * (np.size(g) / np.size(a))", kind=REDUCTION)  # size(g) = size(ans); a weak zero g gives 0 anyway
 vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION)
 for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
     vjp(f"np.{_extremum.__name__}(a, axis=None, out=None, keepdims=False)",
