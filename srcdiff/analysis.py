@@ -350,7 +350,8 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
     try:
         bound = rule.bind(args, keywords)
     except TypeError as exc:
-        raise origin.error(UnsupportedSyntax, stmt, str(exc), "Check the call's arguments.") from None
+        advice = "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
+        raise origin.error(UnsupportedSyntax, stmt, str(exc), advice) from None
     operands: list[ast.expr] = []
     for p in rule.adjoints:
         value = bound.get(p)

@@ -145,7 +145,10 @@ class Gradient:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the hot path: the argument types, one dict lookup, then the generated function
         if kwargs:
-            fn, arrays = self.specialize(args, kwargs), self.positions
+            fn, arrays = (
+                self.specialize(args, kwargs),
+                tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray),
+            )
         else:
             entry = self._compiled.get(tuple(map(type, args)))
             if entry is None:

@@ -67,8 +67,10 @@ def to_source(transformed: Transformed, header: str) -> str:
                 if isinstance(getattr(s, f, None), list) and getattr(s, f):
                     setattr(s, f, strip_markers(getattr(s, f)) or [ast.Pass()])
             out.append(s)
-        if out and all(isinstance(s.value, ast.Name) and s.value.id in comments for s in out if isinstance(s, ast.Expr)) and all(
-            isinstance(s, ast.Expr) for s in out
+        if (
+            out
+            and all(isinstance(s.value, ast.Name) and s.value.id in comments for s in out if isinstance(s, ast.Expr))
+            and all(isinstance(s, ast.Expr) for s in out)
         ):
             out.append(ast.Pass())  # a block of comments alone is not a block
         return out

@@ -112,6 +112,8 @@ def unbroadcast(x: Any, like: Any) -> Any:
         return x  # the adjoint of a scalar result: its operands were scalars too (or x is a weak zero)
     if type(like) is np.ndarray and x.shape == like.shape:
         return x
+    if isinstance(like, (float, int, np.generic)):
+        return x.sum()  # a scalar operand was broadcast along every axis
     shape = np.shape(like)
     x_shape = np.shape(x)
     if x_shape == shape:
@@ -168,8 +170,15 @@ def _promote(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any, bool, bool]:
     return g2, a2, b2, a1, b1
 
 
+def _plain(g: Any, a: Any, b: Any) -> bool:
+    """Matrix @ matrix or matrix @ vector, no batch axes: the cases worth a fast path."""
+    return type(g) is type(a) is type(b) is np.ndarray and a.ndim == 2 and b.ndim <= 2 and g.ndim == b.ndim
+
+
 def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of ``a`` in ``a @ b`` (1-D operands and batch broadcasting included)."""
+    if _plain(g, a, b):
+        return g @ b.T if b.ndim == 2 else np.outer(g, b)
     g2, _, b2, a1, _ = _promote(g, a, b)
     da = np.matmul(g2, np.swapaxes(b2, -1, -2))
     return np.reshape(unbroadcast(da, np.empty((1, np.shape(a)[0]))), np.shape(a)) if a1 else unbroadcast(da, a)
@@ -177,6 +186,8 @@ def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:
 
 def matmul_adjoint_b(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of ``b`` in ``a @ b``."""
+    if _plain(g, a, b):
+        return a.T @ g
     g2, a2, _, _, b1 = _promote(g, a, b)
     db = np.matmul(np.swapaxes(a2, -1, -2), g2)
     return np.reshape(unbroadcast(db, np.empty((np.shape(b)[0], 1))), np.shape(b)) if b1 else unbroadcast(db, b)

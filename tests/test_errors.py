@@ -152,7 +152,12 @@ def joins_lists(x):
     return b[2]
 
 
+def undeclared_keyword(x):
+    return np.sum(x, where=x > 0)  # <- refused
+
+
 CASES = [
+    (undeclared_keyword, UnsupportedSyntax, "does not handle the argument where="),
     (joins_lists, UnsupportedSyntax, "arithmetic on a list"),
     (aliases_an_input, UnsupportedSyntax, "y = x.copy()"),
     (aliases_through_a_view, UnsupportedSyntax, "share its data"),
@@ -276,3 +281,14 @@ def test_exec_defined_function():
     exec("def g(x):\n    return x * 2\n", namespace)
     with pytest.raises(SourceUnavailable, match="cannot read the source"):
         srcdiff.grad(namespace["g"])
+
+
+def keyword_call(x, w=1.0):
+    return np.sum(x * w)
+
+
+def test_keyword_arguments_at_the_call():
+    assert srcdiff.grad(keyword_call)(2.0, w=3.0) == 3.0
+    np.testing.assert_array_equal(srcdiff.grad(keyword_call)(np.ones(2), w=3.0), [3.0, 3.0])
+    with pytest.raises(WrtTypeError):
+        srcdiff.grad(keyword_call)(np.arange(2), w=3.0)

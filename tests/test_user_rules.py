@@ -65,3 +65,13 @@ def test_replacing_a_rule_rebuilds_gradients_that_used_it():
         raise AssertionError("the wrong rule went unnoticed")
     rules.vjp("halve(x)", x="g * 0.5", kind=rules.ELEMENTWISE)
     assert srcdiff.check_grad(uses_halve, x)
+
+
+def test_a_parameter_may_not_shadow_a_template_name():
+    for reserved in ("g", "ans", "k"):
+        try:
+            rules.vjp(f"softplus({reserved})", **{reserved: "g"})
+        except NameError as error:
+            assert "would be read as the template's own name" in str(error)
+        else:
+            raise AssertionError(f"a parameter named {reserved} was accepted")

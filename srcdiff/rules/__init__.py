@@ -46,6 +46,7 @@ class Rule:
     params: tuple[str, ...]
     defaults: dict[str, ast.expr]
     vararg: str | None
+    positional: tuple[str, ...]  # parameters a call may pass by position (those after *vararg may not)
     adjoints: dict[str, ast.expr] = field(default_factory=dict)
     tangents: dict[str, ast.expr] = field(default_factory=dict)
     kind: str = ARRAY
@@ -53,7 +54,7 @@ class Rule:
     def bind(self, args: list[ast.expr], keywords: dict[str, ast.expr]) -> dict[str, ast.expr]:
         """Map a call's atoms to parameter names (the vararg gets a Tuple of atoms)."""
         bound: dict[str, ast.expr] = {}
-        positional = list(self.params)
+        positional = list(self.positional)
         for i, a in enumerate(args):
             if i < len(positional):
                 bound[positional[i]] = a
@@ -64,6 +65,8 @@ class Rule:
         for k, v in keywords.items():
             if k in bound:
                 raise TypeError(f"{self.spelling}() got multiple values for argument {k!r}")
+            if k not in self.params:  # an argument the rule does not know could change the result
+                raise TypeError(f"srcdiff's rule for {self.spelling} does not handle the argument {k}=")
             bound[k] = v
         if self.vararg and self.vararg not in bound:
             bound[self.vararg] = ast.Tuple(elts=[], ctx=ast.Load())
@@ -91,7 +94,8 @@ NONDIFFERENTIABLE: dict[Any, str] = {}  # primitive -> kind of its result
 version = 0  # counts changes to the table; the cache builds anew after one
 
 
-def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, ast.expr], str | None]:
+def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, ast.expr], str | None, tuple[str, ...]]:
+    """The function a pattern names, its spelling, parameters, defaults, vararg and positional ones."""
     call = ast.parse(pattern, mode="eval").body
     if not isinstance(call, ast.Call):
         raise ValueError(f"rule pattern must be a call: {pattern!r}")
@@ -104,8 +108,14 @@ def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, a
         else:
             params.append(a.id)
     defaults = {k.arg: k.value for k in call.keywords}
-    params += list(defaults)
-    return func, spelling, tuple(params), defaults, vararg
+    positional = tuple(params) if vararg else tuple(params) + tuple(defaults)  # keywords after *args are keyword-only
+    return func, spelling, tuple(params) + tuple(defaults), defaults, vararg, positional
+
+
+def _check_parameters(pattern: str, params: tuple[str, ...], vararg: str | None, reserved: set[str]) -> None:
+    clash = (set(params) | {vararg}) & reserved
+    if clash:
+        raise NameError(f"rule for {pattern!r}: parameter {sorted(clash)[0]!r} would be read as the template's own name")
 
 
 def _parse_template(template: str, allowed: set[str], pattern: str) -> ast.expr:
@@ -131,14 +141,15 @@ def vjp(pattern: str, *, kind: str = ARRAY, names: dict[str, Any] | None = None,
     on your own functions: ``vjp("softplus(x)", x="g * sigmoid(x)", names={...})``.
     """
     _add_names(names)
-    func, spelling, params, defaults, vararg = _parse_pattern(pattern)
+    func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
+    _check_parameters(pattern, params, vararg, {"g", "ans", "k"})
     allowed = set(params) | {vararg, "g", "ans", "k"} - {None}
     for p in adjoints:
         if p not in params and p != vararg:
             raise NameError(f"rule for {pattern!r}: {p!r} is not a parameter")
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in adjoints.items()}
     old = RULES.get(func)
-    rule = Rule(func, spelling, params, defaults, vararg, parsed, old.tangents if old else {}, kind)
+    rule = Rule(func, spelling, params, defaults, vararg, positional, parsed, old.tangents if old else {}, kind)
     _register(func, rule)
     return rule
 
@@ -152,12 +163,13 @@ def _register(func: Any, rule: Rule) -> None:
 def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -> Rule:
     """Register forward-mode rules: the tangent contributed by each parameter's tangent ``t``."""
     _add_names(names)
-    func, spelling, params, defaults, vararg = _parse_pattern(pattern)
+    func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
+    _check_parameters(pattern, params, vararg, {"t", "ans", "k"})
     allowed = set(params) | {vararg, "t", "ans", "k"} - {None}
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in tangents.items()}
     old = RULES.get(func)
     kind = old.kind if old else ARRAY
-    rule = Rule(func, spelling, params, defaults, vararg, old.adjoints if old else {}, parsed, kind)
+    rule = Rule(func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind)
     _register(func, rule)
     return rule
 

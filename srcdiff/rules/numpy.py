@@ -62,8 +62,8 @@ vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
 
 # reductions
 vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION)
-vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
-    a="unreduce(g, a, axis, keepdims) * (np.size(g) / np.size(a))", kind=REDUCTION)  # size(g) = size(ans); a weak zero g gives 0 anyway
+vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",  # size(g) = size(ans); a weak zero gives 0 anyway
+    a="unreduce(g, a, axis, keepdims) * (np.size(g) / np.size(a))", kind=REDUCTION)  # fmt: skip
 vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION)
 for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
     vjp(f"np.{_extremum.__name__}(a, axis=None, out=None, keepdims=False)",
@@ -88,7 +88,7 @@ vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g,
     kind=REDUCTION)  # fmt: skip
 
 # shape manipulation
-vjp("np.reshape(a, *shape)", a="np.reshape(g, np.shape(a))")
+vjp("np.reshape(a, *shape, order='C')", a="np.reshape(g, np.shape(a), order=order)")
 vjp("np.ravel(a, order='C')", a="np.reshape(g, np.shape(a), order=order)")
 vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)")
 vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")

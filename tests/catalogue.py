@@ -1,0 +1,1524 @@
+"""The derivative-rule catalogue: every primitive of the rule table, with its inputs stated.
+
+A case is a small scalar-valued function ``fn(*inputs, w)``. It applies the primitive
+under test and weighs the result with ``w``, a fixed random array of the result's shape
+(``np.sum(np.sin(x) * w)``), so every entry of the result reaches the output with its own
+weight: a transposed or mis-summed adjoint cannot hide behind a plain sum. Extra,
+non-differentiated arguments (an axis, a shape) come from ``options``, passed by keyword.
+
+``shapes`` lists the examples, one shape per input; ``()`` means a Python float. Inputs
+are drawn from the case's ``domain`` (one domain, or one per input), chosen inside the
+function's domain and away from its kinks and ties. Tolerances live with the case.
+
+The autograd reference runs the same code with ``np`` and ``math`` bound to autograd
+(``autograd_twin``). Where autograd has no derivative, or a wrong one, ``AUTOGRAD_NUMPY``
+puts a stand-in built from functions it does differentiate; a case whose syntax autograd
+cannot run (``x.dot(y)``: its arrays have no ``.dot``) names an equivalent ``reference``.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import autograd.numpy as anp
+import autograd.scipy.special as autograd_special
+import numpy as np
+
+from srcdiff.runtime import (
+    add_adjoints,
+    add_at,
+    astype,
+    cast,
+    cumsum_adjoint,
+    dot_adjoint_a,
+    dot_adjoint_b,
+    expand_dims_adjoint,
+    inner_adjoint_a,
+    inner_adjoint_b,
+    materialize,
+    materialize_all,
+    matmul_adjoint_a,
+    matmul_adjoint_b,
+    moveaxis_adjoint,
+    norm_adjoint,
+    private_copy,
+    reconcatenate,
+    reduce_extremum_adjoint,
+    repeat_adjoint,
+    restack,
+    revstack,
+    sum_adjoint,
+    tile_adjoint,
+    trace_adjoint,
+    transpose_adjoint,
+    unbroadcast,
+    unconcatenate,
+    unreduce,
+    unstack,
+    unvstack,
+)
+
+Shape = tuple[int, ...]
+SCALAR: Shape = ()
+
+
+# --------------------------------------------------------------------------- domains
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where inputs come from: ``uniform`` in ``[low, high]`` (with a random sign if ``signed``),
+    or, if ``grid``, distinct points of a grid that never lands on a kink or on another input."""
+
+    name: str
+    low: float
+    high: float
+    signed: bool = False
+    grid: bool = False
+
+    def sample(self, rng: np.random.Generator, shape: Shape, position: int) -> Any:
+        """Values for the input at ``position``: a float for shape ``()``, else an array."""
+        size = math.prod(shape)
+        if self.grid:
+            # points 0.1 apart, offset by 0.0125 + 0.025 * (position % 4): no ties within an
+            # input or between two of four inputs, and 0.0125 or more from a multiple of 0.05
+            # (where constant bounds such as clip's sit)
+            points = max(40, 2 * size)
+            picks = rng.choice(points, size=size, replace=False)
+            values = self.low + 0.1 * picks + 0.0125 + 0.025 * (position % 4)
+        else:
+            values = rng.uniform(self.low, self.high, size)
+            if self.signed:
+                values *= rng.choice([-1.0, 1.0], size)
+        return float(values[0]) if shape == () else values.reshape(shape)
+
+
+REAL = Domain("real", -2.0, 2.0)
+POSITIVE = Domain("positive", 0.5, 2.0)
+UNIT = Domain("unit", -0.8, 0.8)  # inside (-1, 1): arcsin, arccos, arctanh
+ABOVE_ONE = Domain("above_one", 1.2, 3.0)  # arccosh
+NONZERO = Domain("nonzero", 0.3, 2.0, signed=True)  # away from the kink of abs and the pole of 1/x
+DISTINCT = Domain("distinct", -2.0, 2.0, grid=True)  # max/min/clip/sort-like: no ties, no kinks
+MOD_X = Domain("mod_x", 2.2, 2.9)  # with MOD_Y, x / y stays in (1.1, 1.94): away from the jumps of mod
+MOD_Y = Domain("mod_y", 1.5, 2.0)
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Case:
+    """One function to differentiate, the examples to try, and how close the answers must be."""
+
+    fn: Callable[..., Any]
+    shapes: Sequence[tuple[Shape, ...]]
+    domain: Domain | tuple[Domain, ...] = REAL
+    options: Sequence[Mapping[str, Any]] = ({},)  # non-differentiated keyword arguments
+    wrt: tuple[int, ...] | None = None  # input positions to differentiate; None: all of them
+    fd_rtol: float = 1e-6  # central differences with step 1e-6: error ~1e-9 relative
+    fd_atol: float = 1e-7
+    ag_rtol: float = 1e-9  # autograd computes the same formulas, rounded differently
+    ag_atol: float = 1e-12
+    autograd: bool = True  # False where autograd has no derivative for the function (say why)
+    reference: Callable[..., Any] | None = None  # the function autograd runs, if not ``fn`` itself
+    xfail: str = ""  # a known wrong gradient: "pipeline bug: ..." (strict: a fix makes the tests say so)
+    name: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.fn.__name__)
+
+    def domains(self, n: int) -> tuple[Domain, ...]:
+        return self.domain if isinstance(self.domain, tuple) else (self.domain,) * n
+
+    def examples(self) -> list[tuple[tuple[Shape, ...], Mapping[str, Any]]]:
+        return [(shapes, options) for shapes in self.shapes for options in self.options]
+
+
+# shape sets: each example lists one shape per input
+UNARY = [((3, 2),), ((4,),), ((),)]
+BINARY = [
+    ((3, 2), (3, 2)),
+    ((3, 2), (1, 2)),  # broadcasting along the first axis
+    ((4,), ()),  # an array with a Python float
+    ((), (4,)),
+    ((2, 1, 3), (4, 1)),  # both sides broadcast
+    ((), ()),
+]
+REDUCIBLE = [((3, 4),), ((2, 3, 4),)]
+REDUCE_OPTIONS = [
+    {"axis": None, "keepdims": False},
+    {"axis": None, "keepdims": True},
+    {"axis": 0, "keepdims": False},
+    {"axis": -1, "keepdims": True},
+    {"axis": (0, 1), "keepdims": False},
+    {"axis": (0, -1), "keepdims": True},
+]
+
+
+# ------------------------------------------------------------ elementwise arithmetic
+
+
+def add(x, y, w):
+    return np.sum(np.add(x, y) * w)
+
+
+def subtract(x, y, w):
+    return np.sum(np.subtract(x, y) * w)
+
+
+def multiply(x, y, w):
+    return np.sum(np.multiply(x, y) * w)
+
+
+def divide(x, y, w):
+    return np.sum(np.divide(x, y) * w)
+
+
+def true_divide(x, y, w):
+    return np.sum(np.true_divide(x, y) * w)
+
+
+def power(x, y, w):
+    return np.sum(np.power(x, y) * w)
+
+
+def mod(x, y, w):
+    return np.sum(np.mod(x, y) * w)
+
+
+def negative(x, w):
+    return np.sum(np.negative(x) * w)
+
+
+def positive(x, w):
+    return np.sum(np.positive(x) * w)
+
+
+def square(x, w):
+    return np.sum(np.square(x) * w)
+
+
+def sqrt(x, w):
+    return np.sum(np.sqrt(x) * w)
+
+
+def cbrt(x, w):
+    return np.sum(np.cbrt(x) * w)
+
+
+def reciprocal(x, w):
+    return np.sum(np.reciprocal(x) * w)
+
+
+def abs_(x, w):
+    return np.sum(np.abs(x) * w)
+
+
+def absolute(x, w):
+    return np.sum(np.absolute(x) * w)
+
+
+def fabs(x, w):
+    return np.sum(np.fabs(x) * w)
+
+
+def sign(x, w):  # sign is piecewise constant: only the second factor carries a derivative
+    return np.sum(np.sign(x) * x * w)
+
+
+def hypot(x, y, w):
+    return np.sum(np.hypot(x, y) * w)
+
+
+def maximum(x, y, w):
+    return np.sum(np.maximum(x, y) * w)
+
+
+def minimum(x, y, w):
+    return np.sum(np.minimum(x, y) * w)
+
+
+def fmax(x, y, w):
+    return np.sum(np.fmax(x, y) * w)
+
+
+def fmin(x, y, w):
+    return np.sum(np.fmin(x, y) * w)
+
+
+def clip(x, w):
+    return np.sum(np.clip(x, -0.5, 0.5) * w)
+
+
+def clip_open(x, w):  # one bound left out, as in a ReLU
+    return np.sum(np.clip(x, 0.0, None) * w)
+
+
+def clip_bounds(x, lo, hi, w):  # the bounds are inputs too: where x is clipped, they decide the result
+    return np.sum(np.clip(x, lo, hi) * w)
+
+
+def where(x, y, w):
+    return np.sum(np.where(x > 0.0, np.sin(x), y) * w)
+
+
+# ---------------------------------------------------------- exponentials and logarithms
+
+
+def exp(x, w):
+    return np.sum(np.exp(x) * w)
+
+
+def exp2(x, w):
+    return np.sum(np.exp2(x) * w)
+
+
+def expm1(x, w):
+    return np.sum(np.expm1(x) * w)
+
+
+def log(x, w):
+    return np.sum(np.log(x) * w)
+
+
+def log2(x, w):
+    return np.sum(np.log2(x) * w)
+
+
+def log10(x, w):
+    return np.sum(np.log10(x) * w)
+
+
+def log1p(x, w):
+    return np.sum(np.log1p(x) * w)
+
+
+def logaddexp(x, y, w):
+    return np.sum(np.logaddexp(x, y) * w)
+
+
+def logaddexp2(x, y, w):
+    return np.sum(np.logaddexp2(x, y) * w)
+
+
+# --------------------------------------------------------- trigonometric and hyperbolic
+
+
+def sin(x, w):
+    return np.sum(np.sin(x) * w)
+
+
+def cos(x, w):
+    return np.sum(np.cos(x) * w)
+
+
+def tan(x, w):
+    return np.sum(np.tan(x) * w)
+
+
+def arcsin(x, w):
+    return np.sum(np.arcsin(x) * w)
+
+
+def arccos(x, w):
+    return np.sum(np.arccos(x) * w)
+
+
+def arctan(x, w):
+    return np.sum(np.arctan(x) * w)
+
+
+def arctan2(y, x, w):
+    return np.sum(np.arctan2(y, x) * w)
+
+
+def sinh(x, w):
+    return np.sum(np.sinh(x) * w)
+
+
+def cosh(x, w):
+    return np.sum(np.cosh(x) * w)
+
+
+def tanh(x, w):
+    return np.sum(np.tanh(x) * w)
+
+
+def arcsinh(x, w):
+    return np.sum(np.arcsinh(x) * w)
+
+
+def arccosh(x, w):
+    return np.sum(np.arccosh(x) * w)
+
+
+def arctanh(x, w):
+    return np.sum(np.arctanh(x) * w)
+
+
+# ------------------------------------------------------------------- operator forms
+
+
+def add_operator(x, y, w):
+    return np.sum((x + y) * w)
+
+
+def subtract_operator(x, y, w):
+    return np.sum((x - y) * w)
+
+
+def multiply_operator(x, y, w):
+    return np.sum(x * y * w)
+
+
+def divide_operator(x, y, w):
+    return np.sum(x / y * w)
+
+
+def power_operator(x, y, w):
+    return np.sum(x**y * w)
+
+
+def power_constant(x, w):
+    return np.sum((x**3 + x**0.5 + 2.0**x) * w)
+
+
+def negative_operator(x, w):
+    return np.sum(-x * w)
+
+
+def matmul_operator(a, b, w):
+    return np.sum((a @ b) * w)
+
+
+# ---------------------------------------------------------------------- reductions
+
+
+def sum_(x, axis, keepdims, w):
+    return np.sum(np.sum(x, axis=axis, keepdims=keepdims) * w)
+
+
+def sum_all(x, w):  # axis left out: the scalar-result path
+    return np.sum(x) * w
+
+
+def mean(x, axis, keepdims, w):
+    return np.sum(np.mean(x, axis=axis, keepdims=keepdims) * w)
+
+
+def prod(x, axis, keepdims, w):
+    return np.sum(np.prod(x, axis=axis, keepdims=keepdims) * w)
+
+
+def prod_with_zero(x, axis, w):  # an entry of 0: its derivative is the product of the others, not 0/0
+    z = x * np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    return np.sum(np.prod(z, axis=axis) * w)
+
+
+def max_(x, axis, keepdims, w):
+    return np.sum(np.max(x, axis=axis, keepdims=keepdims) * w)
+
+
+def min_(x, axis, keepdims, w):
+    return np.sum(np.min(x, axis=axis, keepdims=keepdims) * w)
+
+
+def amax(x, w):
+    return np.sum(np.amax(x, axis=0) * w)
+
+
+def amin(x, w):
+    return np.sum(np.amin(x, axis=-1) * w)
+
+
+def nanmax(x, w):
+    return np.sum(np.nanmax(x, axis=0) * w)
+
+
+def nanmin(x, w):
+    return np.sum(np.nanmin(x, axis=1) * w)
+
+
+def max_tied(x, w):  # every maximum is attained twice, yet the function is smooth: max(x, x) = x
+    z = np.concatenate([x, x])
+    return np.sum(np.max(z, axis=0) * w)
+
+
+def maximum_tied(x, w):  # a tie in every entry: the halves must add up to the whole adjoint
+    return np.sum(np.maximum(x, x) * w)
+
+
+def var(x, axis, keepdims, w):
+    return np.sum(np.var(x, axis=axis, keepdims=keepdims) * w)
+
+
+def var_ddof(x, w):
+    return np.sum(np.var(x, axis=0, ddof=1) * w)
+
+
+def std(x, axis, keepdims, w):
+    return np.sum(np.std(x, axis=axis, keepdims=keepdims) * w)
+
+
+def std_ddof(x, w):
+    return np.std(x, ddof=1) * w
+
+
+def cumsum(x, axis, w):
+    return np.sum(np.cumsum(x, axis=axis) * w)
+
+
+# ------------------------------------------------------------------ linear algebra
+
+
+def matmul(a, b, w):
+    return np.sum(np.matmul(a, b) * w)
+
+
+def dot(a, b, w):
+    return np.sum(np.dot(a, b) * w)
+
+
+def inner(a, b, w):
+    return np.sum(np.inner(a, b) * w)
+
+
+def vdot(a, b, w):
+    return np.vdot(a, b) * w
+
+
+def outer(a, b, w):
+    return np.sum(np.outer(a, b) * w)
+
+
+def einsum(a, b, subscripts, w):
+    return np.sum(np.einsum(subscripts, a, b) * w)
+
+
+def einsum_one(a, subscripts, w):
+    return np.sum(np.einsum(subscripts, a) * w)
+
+
+def einsum_diagonal_reference(a, subscripts, w):  # autograd's einsum cannot repeat an index in one operand
+    diagonal = np.sum(a * np.eye(3), axis=1)
+    return np.sum((diagonal if subscripts == "ii->i" else np.sum(diagonal)) * w)
+
+
+def einsum_same_operand(a, w):  # the operand appears twice: both adjoints add up
+    return np.sum(np.einsum("ij,ij->j", a, a) * w)
+
+
+def trace(a, w):
+    return np.trace(a) * w
+
+
+def trace_offset(a, w):
+    return np.trace(a, 1) * w
+
+
+def trace_axes(a, axis1, axis2, w):
+    return np.sum(np.trace(a, 0, axis1, axis2) * w)
+
+
+def trace_axes_reference(a, axis1, axis2, w):  # autograd's trace takes no axes: mask the diagonal instead
+    moved = np.moveaxis(a, (axis1, axis2), (-2, -1))
+    return np.sum(np.sum(moved * np.eye(moved.shape[-2], moved.shape[-1]), axis=(-2, -1)) * w)
+
+
+def norm(x, w):
+    return np.linalg.norm(x) * w
+
+
+def norm_axis(x, axis, keepdims, w):
+    return np.sum(np.linalg.norm(x, axis=axis, keepdims=keepdims) * w)
+
+
+def norm_frobenius(x, w):
+    return np.linalg.norm(x, "fro") * w
+
+
+# ------------------------------------------------------------------ shape manipulation
+
+
+def reshape(x, shape, w):
+    return np.sum(np.reshape(x, shape) * w)
+
+
+def reshape_order(x, order, w):  # Fortran order: the adjoint must reshape back in the same order
+    return np.sum(np.reshape(x, (4, 3), order=order) * w)
+
+
+def transpose(x, w):
+    return np.sum(np.transpose(x) * w)
+
+
+def transpose_axes(x, w):
+    return np.sum(np.transpose(x, (1, 2, 0)) * w)
+
+
+def swapaxes(x, w):
+    return np.sum(np.swapaxes(x, 0, -1) * w)
+
+
+def moveaxis(x, source, destination, w):
+    return np.sum(np.moveaxis(x, source, destination) * w)
+
+
+def squeeze(x, w):
+    return np.sum(np.squeeze(x) * w)
+
+
+def squeeze_axis(x, w):
+    return np.sum(np.squeeze(x, axis=0) * w)
+
+
+def expand_dims(x, axis, w):
+    return np.sum(np.expand_dims(x, axis) * w)
+
+
+def concatenate(x, y, axis, w):
+    return np.sum(np.concatenate([x, y, x], axis=axis) * w)
+
+
+def stack(x, y, axis, w):
+    return np.sum(np.stack([x, y], axis=axis) * w)
+
+
+def hstack(x, y, w):
+    return np.sum(np.hstack([x, y]) * w)
+
+
+def vstack(x, y, w):
+    return np.sum(np.vstack([x, y]) * w)
+
+
+def broadcast_to(x, w):
+    return np.sum(np.broadcast_to(x, (2, 3, 4)) * w)
+
+
+def tile(x, reps, w):
+    return np.sum(np.tile(x, reps) * w)
+
+
+def repeat(x, repeats, axis, w):
+    return np.sum(np.repeat(x, repeats, axis=axis) * w)
+
+
+def flip(x, axis, w):
+    return np.sum(np.flip(x, axis) * w)
+
+
+def ravel(x, w):
+    return np.sum(np.ravel(x) * w)
+
+
+def ravel_order(x, order, w):
+    return np.sum(np.ravel(x, order=order) * w)
+
+
+def copy(x, w):
+    return np.sum(np.copy(x) * w)
+
+
+def asarray(x, w):
+    return np.sum(np.asarray(x) * w)
+
+
+def array_of_floats(x, y, w):
+    return np.sum(np.array([x, y, x]) * w)
+
+
+def array_of_array(x, w):
+    return np.sum(np.array(x) * w)
+
+
+# ------------------------------------------------------------ creation: constants
+
+
+def zeros(x, w):
+    return np.sum((x + np.zeros(np.shape(x))) ** 2 * w)
+
+
+def ones(x, w):
+    return np.sum((x + np.ones((3, 2))) ** 2 * w)
+
+
+def zeros_like(x, w):
+    return np.sum((x * 2.0 + np.zeros_like(x)) ** 2 * w)
+
+
+def ones_like(x, w):
+    return np.sum((x + np.ones_like(x)) ** 2 * w)
+
+
+def full(x, w):
+    return np.sum((x + np.full(np.shape(x), 2.0)) ** 2 * w)
+
+
+def eye(x, w):
+    return np.sum((x + np.eye(3, 2)) ** 2 * w)
+
+
+def arange(x, w):
+    return np.sum((x + np.arange(4.0)) ** 2 * w)
+
+
+def linspace(x, w):
+    return np.sum((x + np.linspace(0.0, 1.0, 4)) ** 2 * w)
+
+
+# ------------------------------------------------------------------- ndarray methods
+
+
+def method_sum(x, w):
+    return np.sum(x.sum(axis=0) * w)
+
+
+def method_mean(x, w):
+    return np.sum(x.mean(axis=-1, keepdims=True) * w)
+
+
+def method_max(x, w):
+    return x.max() * w
+
+
+def method_min(x, w):
+    return np.sum(x.min(axis=1) * w)
+
+
+def method_prod(x, w):
+    return np.sum(x.prod(axis=0) * w)
+
+
+def method_dot(a, b, w):
+    return np.sum(a.dot(b) * w)
+
+
+def method_dot_reference(a, b, w):  # autograd's arrays have no .dot
+    return np.sum(np.dot(a, b) * w)
+
+
+def method_reshape(x, w):
+    return np.sum(x.reshape(4, 3) * w)
+
+
+def method_reshape_tuple(x, w):
+    return np.sum(x.reshape((2, -1)) * w)
+
+
+def method_transpose(x, w):
+    return np.sum(x.transpose() * w)
+
+
+def method_transpose_axes(x, w):
+    return np.sum(x.transpose(2, 0, 1) * w)
+
+
+def method_transpose_axes_reference(x, w):  # autograd's .transpose takes the axes as one tuple
+    return np.sum(x.transpose((2, 0, 1)) * w)
+
+
+def attribute_t(x, w):
+    return np.sum(x.T * w)
+
+
+def method_ravel(x, w):
+    return np.sum(x.ravel() * w)
+
+
+def method_flatten(x, w):
+    return np.sum(x.flatten() * w)
+
+
+def method_flatten_order(x, w):
+    return np.sum(x.flatten(order="F") * w)
+
+
+def method_flatten_order_reference(x, w):  # autograd's arrays have no .flatten
+    return np.sum(np.ravel(x, order="F") * w)
+
+
+def method_squeeze(x, w):
+    return np.sum(x.squeeze() * w)
+
+
+def method_copy(x, w):
+    return np.sum(x.copy() * w)
+
+
+def method_copy_reference(x, w):  # autograd's arrays have no .copy
+    return np.sum(np.array(x) * w)
+
+
+def method_var(x, w):
+    return np.sum(x.var(axis=0) * w)
+
+
+def method_std(x, w):
+    return x.std() * w
+
+
+def method_cumsum(x, w):
+    return np.sum(x.cumsum(axis=1) * w)
+
+
+def method_clip(x, w):
+    return np.sum(x.clip(-0.5, 0.5) * w)
+
+
+def method_swapaxes(x, w):
+    return np.sum(x.swapaxes(0, 1) * w)
+
+
+def method_repeat(x, w):
+    return np.sum(x.repeat(2, axis=0) * w)
+
+
+def method_trace(x, w):
+    return x.trace() * w
+
+
+# ---------------------------------------------------------------- math on Python floats
+
+
+def math_sin(x, w):
+    return math.sin(x) * w
+
+
+def math_cos(x, w):
+    return math.cos(x) * w
+
+
+def math_tan(x, w):
+    return math.tan(x) * w
+
+
+def math_asin(x, w):
+    return math.asin(x) * w
+
+
+def math_acos(x, w):
+    return math.acos(x) * w
+
+
+def math_atan(x, w):
+    return math.atan(x) * w
+
+
+def math_atan2(y, x, w):
+    return math.atan2(y, x) * w
+
+
+def math_sinh(x, w):
+    return math.sinh(x) * w
+
+
+def math_cosh(x, w):
+    return math.cosh(x) * w
+
+
+def math_tanh(x, w):
+    return math.tanh(x) * w
+
+
+def math_asinh(x, w):
+    return math.asinh(x) * w
+
+
+def math_acosh(x, w):
+    return math.acosh(x) * w
+
+
+def math_atanh(x, w):
+    return math.atanh(x) * w
+
+
+def math_exp(x, w):
+    return math.exp(x) * w
+
+
+def math_expm1(x, w):
+    return math.expm1(x) * w
+
+
+def math_log(x, w):
+    return math.log(x) * w
+
+
+def math_log_base(x, base, w):
+    return math.log(x, base) * w
+
+
+def math_log2(x, w):
+    return math.log2(x) * w
+
+
+def math_log10(x, w):
+    return math.log10(x) * w
+
+
+def math_log1p(x, w):
+    return math.log1p(x) * w
+
+
+def math_sqrt(x, w):
+    return math.sqrt(x) * w
+
+
+def math_pow(x, y, w):
+    return math.pow(x, y) * w
+
+
+def math_hypot(x, y, w):
+    return math.hypot(x, y) * w
+
+
+def math_fabs(x, w):
+    return math.fabs(x) * w
+
+
+def math_erf(x, w):
+    return math.erf(x) * w
+
+
+# ------------------------------------------------------------------------- builtins
+
+
+def builtin_abs(x, w):
+    return abs(x) * w
+
+
+def builtin_abs_array(x, w):
+    return np.sum(abs(x) * w)
+
+
+def builtin_max(x, y, w):
+    return max(x, y) * w
+
+
+def builtin_max_tied(x, w):
+    return max(x, x) * w
+
+
+def builtin_min(x, y, w):
+    return min(x, y) * w
+
+
+def builtin_sum(x, y, w):
+    return np.sum(sum([x, y, x]) * w)
+
+
+def builtin_sum_start(x, y, w):
+    return np.sum(sum([x, x], y) * w)
+
+
+def builtin_float(x, w):
+    return float(np.sum(x * x)) * w
+
+
+def builtin_list(x, w):
+    return np.sum(np.stack(list(x)) * w)
+
+
+def builtin_tuple(x, y, w):
+    return np.sum(np.stack(tuple([x, y])) * w)
+
+
+# ------------------------------------------------- runtime helpers (for grad(grad(f)))
+
+
+def helper_unbroadcast(y, like, w):
+    return np.sum(unbroadcast(y, like) * w)
+
+
+def helper_unreduce(y, like, axis, keepdims, w):
+    return np.sum(unreduce(y, like, axis, keepdims) * w)
+
+
+def helper_materialize(y, like, w):
+    return np.sum(materialize(y, like) * w)
+
+
+def helper_materialize_all(y, z, w):  # the same array twice: the results must not share memory
+    out = materialize_all((y, z, y), (y, z, y))
+    return np.sum((out[0] * 2.0 - out[1] + out[2]) * w)
+
+
+def helper_private_copy(y, w):
+    return np.sum(private_copy(y) * w)
+
+
+def helper_cast(y, x, w):
+    return cast(y, x) * w
+
+
+def helper_astype(x, w):
+    return np.sum(astype(x, np.float64) * w)
+
+
+def helper_add_adjoints(a, b, w):
+    return np.sum(add_adjoints(a, b) * w)
+
+
+def helper_sum_adjoint(y, xs, w):
+    return np.sum(sum_adjoint(y, xs) * w)
+
+
+def helper_matmul_adjoint_a(y, a, b, w):
+    return np.sum(matmul_adjoint_a(y, a, b) * w)
+
+
+def helper_matmul_adjoint_b(y, a, b, w):
+    return np.sum(matmul_adjoint_b(y, a, b) * w)
+
+
+def helper_dot_adjoint_a(y, a, b, w):
+    return np.sum(dot_adjoint_a(y, a, b) * w)
+
+
+def helper_dot_adjoint_b(y, a, b, w):
+    return np.sum(dot_adjoint_b(y, a, b) * w)
+
+
+def helper_inner_adjoint_a(y, a, b, w):
+    return np.sum(inner_adjoint_a(y, a, b) * w)
+
+
+def helper_inner_adjoint_b(y, a, b, w):
+    return np.sum(inner_adjoint_b(y, a, b) * w)
+
+
+def helper_unstack(y, a, b, w):
+    parts = unstack(y, [a, b], 1)
+    return np.sum((parts[0] * 2.0 - parts[1]) * w)
+
+
+def helper_restack(a, b, w):
+    return np.sum(restack([a, b], [a, b], -1) * w)
+
+
+def helper_unconcatenate(y, a, b, axis, w):
+    parts = unconcatenate(y, [a, b], axis)
+    return np.sum((parts[0] * 2.0 - parts[1][:2]) * w)
+
+
+def helper_reconcatenate(a, b, axis, w):
+    return np.sum(reconcatenate([a, b], [a, b], axis) * w)
+
+
+def helper_unvstack(y, a, b, w):
+    parts = unvstack(y, [a, b])
+    return np.sum((parts[0] * 2.0 - parts[1][1]) * w)
+
+
+def helper_revstack(a, b, w):
+    return np.sum(revstack([a, b], [a, b]) * w)
+
+
+def helper_cumsum_adjoint(y, x, axis, w):
+    return np.sum(cumsum_adjoint(y, x, axis) * w)
+
+
+def helper_transpose_adjoint(y, forward, w):
+    return np.sum(transpose_adjoint(y, (2, 0, 1), forward) * w)
+
+
+def helper_moveaxis_adjoint(y, w):
+    return np.sum(moveaxis_adjoint(y, 0, -1) * w)
+
+
+def helper_expand_dims_adjoint(y, x, w):
+    return np.sum(expand_dims_adjoint(y, x) * w)
+
+
+def helper_repeat_adjoint(y, x, repeats, axis, w):
+    return np.sum(repeat_adjoint(y, x, repeats, axis) * w)
+
+
+def helper_tile_adjoint(y, x, w):
+    return np.sum(tile_adjoint(y, x, (2, 1)) * w)
+
+
+def helper_trace_adjoint(y, x, w):
+    return np.sum(trace_adjoint(y, x, 1, 0, 2) * w)
+
+
+def helper_reduce_extremum_adjoint(y, x, axis, keepdims, w):  # ans computed here: it must be x's max
+    ans = np.max(x, axis=axis, keepdims=keepdims)
+    return np.sum(reduce_extremum_adjoint(y, x, ans, axis, keepdims) * w)
+
+
+def helper_norm_adjoint(y, x, axis, keepdims, w):  # ans computed here: it must be x's norm
+    ans = np.linalg.norm(x, axis=axis, keepdims=keepdims)
+    return np.sum(norm_adjoint(y, x, ans, None, axis, keepdims) * w)
+
+
+def helper_add_at(x, y, w):  # index 0 twice: the adjoint of a repeated index adds up
+    return np.sum(add_at(x * 1.0, np.array([0, 2, 0]), y) * w)
+
+
+# --------------------------------------------------------------------------- the table
+
+F = SCALAR
+CASES: list[Case] = [
+    # elementwise arithmetic
+    Case(add, BINARY),
+    Case(subtract, BINARY),
+    Case(multiply, BINARY),
+    Case(divide, BINARY, domain=(REAL, NONZERO)),
+    Case(true_divide, BINARY, domain=(REAL, NONZERO)),
+    Case(power, BINARY, domain=(POSITIVE, REAL)),
+    Case(mod, BINARY, domain=(MOD_X, MOD_Y)),
+    Case(negative, UNARY),
+    Case(positive, UNARY),
+    Case(square, UNARY),
+    Case(sqrt, UNARY, domain=POSITIVE),
+    Case(cbrt, UNARY, domain=NONZERO),
+    Case(reciprocal, UNARY, domain=NONZERO),
+    Case(abs_, UNARY, domain=NONZERO, name="abs"),
+    Case(absolute, UNARY, domain=NONZERO),
+    Case(fabs, UNARY, domain=NONZERO),
+    Case(sign, UNARY, domain=NONZERO),
+    Case(hypot, BINARY, domain=NONZERO),
+    Case(maximum, BINARY, domain=DISTINCT),
+    Case(minimum, BINARY, domain=DISTINCT),
+    Case(fmax, BINARY, domain=DISTINCT),
+    Case(fmin, BINARY, domain=DISTINCT),
+    Case(clip, UNARY, domain=DISTINCT),
+    Case(clip_open, UNARY, domain=DISTINCT),
+    Case(clip_bounds, [((3, 2), (1, 2), (3, 1)), ((4,), F, F)], domain=DISTINCT),
+    Case(where, BINARY, domain=(NONZERO, REAL)),
+    # exponentials and logarithms
+    Case(exp, UNARY),
+    Case(exp2, UNARY),
+    Case(expm1, UNARY),
+    Case(log, UNARY, domain=POSITIVE),
+    Case(log2, UNARY, domain=POSITIVE),
+    Case(log10, UNARY, domain=POSITIVE),
+    Case(log1p, UNARY, domain=POSITIVE),
+    Case(logaddexp, BINARY),
+    Case(logaddexp2, BINARY),
+    # trigonometric and hyperbolic
+    Case(sin, UNARY),
+    Case(cos, UNARY),
+    Case(tan, UNARY, domain=UNIT),  # away from the poles at +-pi/2
+    Case(arcsin, UNARY, domain=UNIT),
+    Case(arccos, UNARY, domain=UNIT),
+    Case(arctan, UNARY),
+    Case(arctan2, BINARY, domain=NONZERO),
+    Case(sinh, UNARY),
+    Case(cosh, UNARY),
+    Case(tanh, UNARY),
+    Case(arcsinh, UNARY),
+    Case(arccosh, UNARY, domain=ABOVE_ONE),
+    Case(arctanh, UNARY, domain=UNIT),
+    # operator forms share their function's rule
+    Case(add_operator, BINARY),
+    Case(subtract_operator, BINARY),
+    Case(multiply_operator, BINARY),
+    Case(divide_operator, BINARY, domain=(REAL, NONZERO)),
+    Case(power_operator, BINARY, domain=(POSITIVE, REAL)),
+    Case(power_constant, UNARY, domain=POSITIVE),
+    Case(negative_operator, UNARY),
+    Case(matmul_operator, [((3, 4), (4, 2)), ((4,), (4, 2)), ((2, 3, 4), (4,))]),
+    # reductions
+    Case(sum_, REDUCIBLE, options=REDUCE_OPTIONS, name="sum"),
+    Case(sum_all, [((3, 4),), ((5,),)]),
+    Case(mean, REDUCIBLE, options=REDUCE_OPTIONS),
+    Case(prod, REDUCIBLE, domain=POSITIVE, options=REDUCE_OPTIONS),
+    # autograd divides by x and gets nan where an entry is 0: central differences only
+    Case(prod_with_zero, [((2, 3),)], domain=POSITIVE, options=[{"axis": 1}, {"axis": None}], autograd=False),
+    Case(max_, REDUCIBLE, domain=DISTINCT, options=REDUCE_OPTIONS, name="max"),
+    Case(min_, REDUCIBLE, domain=DISTINCT, options=REDUCE_OPTIONS, name="min"),
+    Case(amax, [((3, 4),)], domain=DISTINCT),
+    Case(amin, [((3, 4),)], domain=DISTINCT),
+    Case(nanmax, [((3, 4),)], domain=DISTINCT),
+    Case(nanmin, [((3, 4),)], domain=DISTINCT),
+    Case(max_tied, [((3, 4),)], domain=DISTINCT),
+    Case(maximum_tied, UNARY),
+    Case(var, REDUCIBLE, options=REDUCE_OPTIONS),
+    Case(var_ddof, [((3, 4),)]),
+    Case(std, REDUCIBLE, options=REDUCE_OPTIONS),
+    Case(std_ddof, [((3, 4),)]),
+    Case(cumsum, [((3, 4),), ((2, 3, 4),)], options=[{"axis": None}, {"axis": 0}, {"axis": -1}]),
+    Case(cumsum, [((5,),)], options=[{"axis": None}, {"axis": 0}], name="cumsum_vector"),
+    # linear algebra
+    Case(
+        matmul,
+        [
+            ((3, 4), (4, 2)),
+            ((4,), (4,)),
+            ((4,), (4, 2)),
+            ((3, 4), (4,)),
+            ((2, 3, 4), (4, 5)),  # batched
+            ((2, 3, 4), (1, 4, 5)),  # batched, broadcasting the batch axis
+            ((4,), (2, 4, 3)),
+            ((2, 1, 3, 4), (5, 4, 2)),
+        ],
+    ),
+    Case(
+        dot,
+        [
+            ((3, 4), (4, 2)),
+            ((4,), (4,)),
+            ((4,), (4, 2)),
+            ((3, 4), (4,)),
+            ((), (3, 2)),
+            ((3,), ()),
+            ((2, 3, 4), (4, 5)),
+            ((2, 3, 4), (3, 4, 5)),
+        ],
+    ),
+    Case(inner, [((4,), (4,)), ((3, 4), (4,)), ((3, 4), (2, 4)), ((2, 3, 4), (5, 4)), ((), (3,))]),
+    Case(vdot, [((4,), (4,)), ((3, 2), (2, 3))]),
+    Case(outer, [((3,), (4,)), ((2, 2), (3,))]),
+    Case(
+        einsum,
+        [((3, 4), (4, 2))],
+        options=[
+            {"subscripts": "ij,jk->ik"},
+            {"subscripts": "ij,jk->ki"},
+            {"subscripts": "ij,jk->"},
+            {"subscripts": "ij,kl->ijkl"},
+        ],
+    ),
+    Case(
+        einsum,
+        [((2, 3, 4), (2, 4, 5))],
+        options=[{"subscripts": "bij,bjk->bik"}, {"subscripts": "bij,bjk->j"}],
+        name="einsum_batched",
+    ),
+    Case(einsum, [((3, 4), (3, 4))], options=[{"subscripts": "ij,ij->i"}], name="einsum_rows"),
+    Case(einsum, [((3, 4), (4, 2))], options=[{"subscripts": "ij,jk"}], name="einsum_implicit"),
+    Case(einsum, [((3, 4), (3, 4))], options=[{"subscripts": "ij,ij"}], name="einsum_implicit_total"),
+    Case(einsum_one, [((3, 4),)], options=[{"subscripts": "ij->ji"}, {"subscripts": "ij->j"}, {"subscripts": "ij->"}]),
+    # a repeated index inside one operand: the diagonal, and its trace
+    Case(
+        einsum_one,
+        [((3, 3),)],
+        options=[{"subscripts": "ii->i"}, {"subscripts": "ii->"}],
+        name="einsum_diagonal",
+        reference=einsum_diagonal_reference,
+    ),
+    Case(einsum_same_operand, [((3, 4),)]),
+    Case(trace, [((3, 3),), ((3, 4),)]),
+    Case(trace_offset, [((3, 4),)]),
+    Case(
+        trace_axes,
+        [((3, 3, 2),), ((2, 3, 4),)],
+        reference=trace_axes_reference,
+        options=[{"axis1": 0, "axis2": 1}, {"axis1": 1, "axis2": 2}, {"axis1": 2, "axis2": 0}],
+    ),
+    Case(norm, [((4,),), ((3, 4),)], domain=NONZERO),
+    Case(
+        norm_axis,
+        [((3, 4),)],
+        domain=NONZERO,
+        options=[{"axis": 0, "keepdims": False}, {"axis": -1, "keepdims": True}, {"axis": (0, 1), "keepdims": False}],
+    ),
+    Case(norm_frobenius, [((3, 4),)], domain=NONZERO),
+    # shape manipulation
+    Case(reshape, [((3, 4),)], options=[{"shape": (4, 3)}, {"shape": (2, -1)}, {"shape": (12,)}, {"shape": (2, 1, 6)}]),
+    Case(reshape_order, [((3, 4),), ((2, 6),)], options=[{"order": "C"}]),
+    Case(
+        reshape_order,
+        [((3, 4),), ((2, 6),)],
+        options=[{"order": "F"}],
+        name="reshape_fortran_order",
+    ),
+    Case(transpose, [((3, 4),), ((2, 3, 4),)]),
+    Case(transpose_axes, [((2, 3, 4),)]),
+    Case(swapaxes, [((3, 4),), ((2, 3, 4),)]),
+    Case(
+        moveaxis,
+        [((2, 3, 4),)],
+        options=[{"source": 0, "destination": -1}, {"source": -1, "destination": 0}, {"source": (0, 1), "destination": (2, 0)}],
+    ),
+    Case(squeeze, [((1, 3, 1, 2),), ((3, 1),)]),
+    Case(squeeze_axis, [((1, 3, 1),)]),
+    Case(expand_dims, [((3, 4),)], options=[{"axis": 0}, {"axis": -1}, {"axis": (0, 2)}]),
+    Case(concatenate, [((2, 3), (2, 3))], options=[{"axis": 0}, {"axis": 1}, {"axis": -1}, {"axis": None}]),
+    Case(concatenate, [((2, 3), (4, 3))], options=[{"axis": 0}], name="concatenate_uneven"),
+    Case(stack, [((2, 3), (2, 3)), ((3,), (3,))], options=[{"axis": 0}, {"axis": -1}]),
+    Case(hstack, [((3,), (2,)), ((3, 2), (3, 1))]),
+    Case(vstack, [((3,), (3,)), ((2, 3), (1, 3)), ((3,), (2, 3))]),
+    Case(broadcast_to, [((3, 4),), ((3, 1),), ((4,),), ((),)]),
+    Case(tile, [((3,),), ((2, 3),)], options=[{"reps": 2}, {"reps": (2, 1)}, {"reps": (2, 1, 3)}]),
+    Case(
+        repeat,
+        [((2, 3),)],
+        options=[
+            {"repeats": 2, "axis": None},
+            {"repeats": 3, "axis": 0},
+            {"repeats": 2, "axis": -1},
+            {"repeats": [1, 0, 2], "axis": 1},
+            {"repeats": [1, 2, 1, 1, 3, 2], "axis": None},
+        ],
+    ),
+    Case(flip, [((3, 4),), ((2, 3, 4),)], options=[{"axis": None}, {"axis": 0}, {"axis": -1}, {"axis": (0, 1)}]),
+    Case(ravel, [((3, 4),), ((4,),)]),
+    Case(ravel_order, [((3, 4),), ((2, 3, 4),)], options=[{"order": "F"}]),
+    Case(copy, [((3, 4),)]),
+    Case(asarray, [((3, 4),)]),
+    Case(array_of_floats, [((), ()), ((3,), (3,))]),
+    Case(array_of_array, [((3, 2),)]),
+    # creation inside the function: constants
+    Case(zeros, [((3, 2),)]),
+    Case(ones, [((3, 2),)]),
+    Case(zeros_like, [((3, 2),)]),
+    Case(ones_like, [((3, 2),)]),
+    Case(full, [((3, 2),)]),
+    Case(eye, [((3, 2),)]),
+    Case(arange, [((4,),), ((2, 4),)]),
+    Case(linspace, [((4,),)]),
+    # ndarray methods and attributes
+    Case(method_sum, [((3, 4),)]),
+    Case(method_mean, [((3, 4),)]),
+    Case(method_max, [((3, 4),)], domain=DISTINCT),
+    Case(method_min, [((3, 4),)], domain=DISTINCT),
+    Case(method_prod, [((3, 4),)], domain=POSITIVE),
+    Case(method_dot, [((3, 4), (4, 2)), ((4,), (4,))], reference=method_dot_reference),
+    Case(method_reshape, [((3, 4),)]),
+    Case(method_reshape_tuple, [((3, 4),)]),
+    Case(method_transpose, [((3, 4),)]),
+    Case(method_transpose_axes, [((2, 3, 4),)], reference=method_transpose_axes_reference),
+    Case(attribute_t, [((3, 4),), ((2, 3, 4),)]),
+    Case(method_ravel, [((3, 4),)]),
+    Case(method_flatten, [((3, 4),)]),
+    Case(method_flatten_order, [((3, 4),)], reference=method_flatten_order_reference),
+    Case(method_squeeze, [((3, 1, 4),)]),
+    Case(method_copy, [((3, 4),)], reference=method_copy_reference),
+    Case(method_var, [((3, 4),)]),
+    Case(method_std, [((3, 4),)]),
+    Case(method_cumsum, [((3, 4),)]),
+    Case(method_clip, [((3, 4),)], domain=DISTINCT),
+    Case(method_swapaxes, [((3, 4),)]),
+    Case(method_repeat, [((3, 4),)]),
+    Case(method_trace, [((3, 4),)]),
+    # math on Python floats: gradients come back as Python floats
+    Case(math_sin, [(F,)]),
+    Case(math_cos, [(F,)]),
+    Case(math_tan, [(F,)], domain=UNIT),
+    Case(math_asin, [(F,)], domain=UNIT),
+    Case(math_acos, [(F,)], domain=UNIT),
+    Case(math_atan, [(F,)]),
+    Case(math_atan2, [(F, F)], domain=NONZERO),
+    Case(math_sinh, [(F,)]),
+    Case(math_cosh, [(F,)]),
+    Case(math_tanh, [(F,)]),
+    Case(math_asinh, [(F,)]),
+    Case(math_acosh, [(F,)], domain=ABOVE_ONE),
+    Case(math_atanh, [(F,)], domain=UNIT),
+    Case(math_exp, [(F,)]),
+    Case(math_expm1, [(F,)]),
+    Case(math_log, [(F,)], domain=POSITIVE),
+    Case(math_log_base, [(F, F)], domain=(POSITIVE, ABOVE_ONE)),
+    Case(math_log2, [(F,)], domain=POSITIVE),
+    Case(math_log10, [(F,)], domain=POSITIVE),
+    Case(math_log1p, [(F,)], domain=POSITIVE),
+    Case(math_sqrt, [(F,)], domain=POSITIVE),
+    Case(math_pow, [(F, F)], domain=(POSITIVE, REAL)),
+    Case(math_hypot, [(F, F)], domain=NONZERO),
+    Case(math_fabs, [(F,)], domain=NONZERO),
+    Case(math_erf, [(F,)]),
+    # builtins
+    Case(builtin_abs, [(F,)], domain=NONZERO),
+    Case(builtin_abs_array, [((3, 2),)], domain=NONZERO),
+    Case(builtin_max, [(F, F)], domain=DISTINCT),
+    Case(builtin_max_tied, [(F,)]),
+    Case(builtin_min, [(F, F)], domain=DISTINCT),
+    Case(builtin_sum, [(F, F), ((3, 2), (3, 2)), ((3, 2), (2,))]),
+    Case(builtin_sum_start, [(F, F), ((3, 2), (2,))]),
+    Case(builtin_float, [((3, 2),)]),
+    Case(builtin_list, [((3, 2),)]),
+    Case(builtin_tuple, [((3, 2), (3, 2))]),
+    # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
+    # their own rules. They call NumPy directly, out of autograd's reach: differences only
+    Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
+    Case(helper_unreduce, [((4,), (3, 4))], options=[{"axis": 0, "keepdims": False}], autograd=False),
+    Case(
+        helper_unreduce,
+        [((3, 1), (3, 4))],
+        options=[{"axis": -1, "keepdims": True}],
+        autograd=False,
+        name="helper_unreduce_keepdims",
+    ),
+    Case(
+        helper_unreduce, [((), (3, 4))], options=[{"axis": None, "keepdims": False}], autograd=False, name="helper_unreduce_total"
+    ),
+    Case(helper_materialize, [((3, 2), (3, 2)), ((1, 2), (3, 2))], autograd=False),
+    Case(helper_materialize_all, [((3, 2), (3, 2))], autograd=False),
+    Case(helper_private_copy, [((3, 2),)], autograd=False),
+    Case(helper_cast, [(F, F)], autograd=False),
+    Case(helper_astype, [((3, 2),)], autograd=False),
+    Case(helper_add_adjoints, [((3, 2), (3, 2)), ((3, 2), ())], autograd=False),
+    Case(helper_sum_adjoint, [((2,), (3, 2))], autograd=False),
+    Case(
+        helper_matmul_adjoint_a,
+        [((3, 2), (3, 4), (4, 2)), ((2,), (4,), (4, 2)), ((3,), (3, 4), (4,)), (F, (4,), (4,)), ((2, 3, 5), (3, 4), (2, 4, 5))],
+        autograd=False,
+    ),
+    Case(
+        helper_matmul_adjoint_b,
+        [((3, 2), (3, 4), (4, 2)), ((2,), (4,), (4, 2)), ((3,), (3, 4), (4,)), (F, (4,), (4,)), ((2, 3, 5), (2, 3, 4), (4, 5))],
+        autograd=False,
+    ),
+    Case(
+        helper_dot_adjoint_a,
+        [((3, 2), (3, 4), (4, 2)), (F, (4,), (4,)), ((3, 2), F, (3, 2)), ((2, 3, 3, 5), (2, 3, 4), (3, 4, 5))],
+        autograd=False,
+    ),
+    Case(
+        helper_dot_adjoint_b,
+        [((3, 2), (3, 4), (4, 2)), (F, (4,), (4,)), ((3, 2), (3, 2), F), ((2, 3, 3, 5), (2, 3, 4), (3, 4, 5))],
+        autograd=False,
+    ),
+    Case(helper_inner_adjoint_a, [((3, 2), (3, 4), (2, 4)), (F, (4,), (4,)), ((2, 3, 5), (2, 3, 4), (5, 4))], autograd=False),
+    Case(helper_inner_adjoint_b, [((3, 2), (3, 4), (2, 4)), (F, (4,), (4,)), ((2, 3, 5), (2, 3, 4), (5, 4))], autograd=False),
+    Case(helper_unstack, [((2, 2, 3), (2, 3), (2, 3))], autograd=False),
+    Case(helper_restack, [((2, 3), (2, 3))], autograd=False),
+    Case(helper_unconcatenate, [((5, 3), (2, 3), (3, 3))], options=[{"axis": 0}], autograd=False),
+    Case(
+        helper_unconcatenate,
+        [((15,), (2, 3), (3, 3))],
+        options=[{"axis": None}],
+        autograd=False,
+        name="helper_unconcatenate_flat",
+    ),
+    Case(helper_reconcatenate, [((2, 3), (3, 3))], options=[{"axis": 0}, {"axis": None}], autograd=False),
+    Case(helper_unvstack, [((3, 3), (3,), (2, 3))], autograd=False),
+    Case(helper_revstack, [((3,), (3,)), ((2, 3), (1, 3))], autograd=False),
+    Case(helper_cumsum_adjoint, [((3, 4), (3, 4))], options=[{"axis": 0}, {"axis": -1}], autograd=False),
+    Case(helper_cumsum_adjoint, [((12,), (3, 4))], options=[{"axis": None}], autograd=False, name="helper_cumsum_adjoint_flat"),
+    Case(helper_transpose_adjoint, [((2, 3, 4),)], options=[{"forward": False}, {"forward": True}], autograd=False),
+    Case(helper_moveaxis_adjoint, [((2, 3, 4),)], autograd=False),
+    Case(helper_expand_dims_adjoint, [((3, 1, 4), (3, 4))], autograd=False),
+    Case(helper_repeat_adjoint, [((2, 3), (2, 3))], options=[{"repeats": [1, 0, 2], "axis": 1}], autograd=False),
+    Case(
+        helper_repeat_adjoint,
+        [((12,), (2, 3))],
+        options=[{"repeats": 2, "axis": None}],
+        autograd=False,
+        name="helper_repeat_adjoint_flat",
+    ),
+    Case(helper_tile_adjoint, [((4, 3), (2, 3))], autograd=False),
+    Case(helper_trace_adjoint, [((2,), (3, 2, 4))], autograd=False),
+    Case(
+        helper_reduce_extremum_adjoint,
+        [((4,), (3, 4))],
+        domain=DISTINCT,
+        options=[{"axis": 0, "keepdims": False}],
+        autograd=False,
+    ),
+    Case(
+        helper_reduce_extremum_adjoint,
+        [(F, (3, 4))],
+        domain=DISTINCT,
+        options=[{"axis": None, "keepdims": False}],
+        autograd=False,
+        name="helper_reduce_extremum_adjoint_total",
+    ),
+    Case(helper_norm_adjoint, [((3, 1), (3, 4))], domain=NONZERO, options=[{"axis": -1, "keepdims": True}], autograd=False),
+    Case(
+        helper_norm_adjoint,
+        [(F, (3, 4))],
+        domain=NONZERO,
+        options=[{"axis": None, "keepdims": False}],
+        autograd=False,
+        name="helper_norm_adjoint_total",
+    ),
+    Case(helper_add_at, [((4,), (3,)), ((4,), F), ((4, 2), (3, 2))], autograd=False),
+]
+
+
+# ------------------------------------------------------------ the autograd reference
+
+
+def _cbrt(x):  # autograd has no VJP for cbrt
+    return anp.sign(x) * anp.abs(x) ** (1.0 / 3.0)
+
+
+def _clip(x, a_min, a_max):  # NumPy's definition; autograd's clip differentiates x only
+    x = x if a_min is None else anp.maximum(x, a_min)
+    return x if a_max is None else anp.minimum(x, a_max)
+
+
+def _flip(m, axis=None):  # autograd has no VJP for flip: reverse by slicing instead
+    axes = range(anp.ndim(m)) if axis is None else [axis] if anp.ndim(axis) == 0 else axis
+    index = [slice(None)] * anp.ndim(m)
+    for a in axes:
+        index[a] = slice(None, None, -1)
+    return m[tuple(index)]
+
+
+def _vdot(a, b):  # autograd has no VJP for vdot
+    return anp.dot(anp.ravel(a), anp.ravel(b))
+
+
+def _where(condition, x, y):  # autograd's where does not sum broadcast adjoints back to x and y
+    return condition * x + (1.0 - condition) * y
+
+
+def _outer(a, b):  # autograd's outer does not reshape the adjoint of an N-D operand (outer flattens)
+    return anp.outer(anp.ravel(a), anp.ravel(b))
+
+
+def _norm(x, ord=None, axis=None, keepdims=False):  # autograd's norm mis-shapes the adjoint with keepdims
+    result = anp.linalg.norm(x, ord, axis)
+    return anp.expand_dims(result, axis) if keepdims else result
+
+
+def _concatenate(arrays, axis=0):  # autograd's concatenate has no axis=None
+    return anp.concatenate([anp.ravel(a) for a in arrays]) if axis is None else anp.concatenate(arrays, axis)
+
+
+def _broadcast_to(x, shape):  # autograd's broadcast_to cannot add leading axes
+    return x * anp.ones(shape)
+
+
+def _tile(x, reps):  # autograd's tile goes wrong when reps has fewer entries than x has axes
+    reps = (reps,) if anp.ndim(reps) == 0 else tuple(reps)
+    return anp.tile(x, (1,) * (anp.ndim(x) - len(reps)) + reps)
+
+
+def _repeat(a, repeats, axis=None):  # autograd's repeat takes no list of repeats and mishandles axis=-1
+    if axis is None:
+        a, axis = anp.ravel(a), 0
+    source = np.repeat(np.arange(anp.shape(a)[axis]), repeats)
+    return anp.moveaxis(anp.moveaxis(a, axis, 0)[source], 0, axis)
+
+
+def _same(x):  # positive, copy and asarray: the identity, which autograd has no VJP for
+    return x
+
+
+# autograd.numpy, except where autograd cannot differentiate the function: there a
+# stand-in built from functions it can differentiate (the inputs hold no NaNs: nanmax is max)
+AUTOGRAD_NUMPY = SimpleNamespace(**{
+    **{n: getattr(anp, n) for n in dir(anp) if not n.startswith("_")},
+    "cbrt": _cbrt, "clip": _clip, "flip": _flip, "vdot": _vdot, "nanmax": anp.max, "nanmin": anp.min,
+    "positive": _same, "copy": _same, "asarray": _same, "where": _where, "outer": _outer,
+    "concatenate": _concatenate, "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat,
+    "linalg": SimpleNamespace(norm=_norm),
+})  # fmt: skip
+AUTOGRAD_MATH = SimpleNamespace(
+    sin=anp.sin, cos=anp.cos, tan=anp.tan, asin=anp.arcsin, acos=anp.arccos, atan=anp.arctan,
+    atan2=anp.arctan2, sinh=anp.sinh, cosh=anp.cosh, tanh=anp.tanh, asinh=anp.arcsinh,
+    acosh=anp.arccosh, atanh=anp.arctanh, exp=anp.exp, expm1=anp.expm1, log2=anp.log2,
+    log10=anp.log10, log1p=anp.log1p, sqrt=anp.sqrt, pow=anp.power, hypot=anp.hypot,
+    fabs=anp.abs, erf=autograd_special.erf, e=math.e, pi=math.pi,
+    log=lambda x, base=math.e: anp.log(x) / anp.log(base),
+)  # fmt: skip
+
+
+def autograd_twin(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with the same code, reading ``np`` and ``math`` from autograd (and ``float``
+    as the identity: autograd's boxes have no ``__float__``)."""
+    names = {**fn.__globals__, "np": AUTOGRAD_NUMPY, "math": AUTOGRAD_MATH, "float": lambda x: x}
+    return types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)

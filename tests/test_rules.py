@@ -1,0 +1,260 @@
+"""Every derivative rule, checked on the catalogue's cases: against central differences,
+against autograd, for the type and shape of what comes back; and tests derived from the
+rule table that fail when a primitive has no case or a runtime helper has no rule."""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import autograd
+import numpy as np
+import pytest
+from catalogue import CASES, Case, Shape, autograd_twin
+
+import srcdiff
+from srcdiff import analysis, normalize, parse, rules, runtime
+
+# ---------------------------------------------------------------------- the checks
+
+
+class _ShapeProbe:
+    """Stands in for ``w`` for one primal call, to learn the shape of what a case weighs."""
+
+    __array_ufunc__ = None  # NumPy defers ``array * probe`` to ``probe.__rmul__``
+
+    def __init__(self) -> None:
+        self.shape: Shape | None = None
+
+    def __mul__(self, other: Any) -> float:
+        self.shape = np.shape(other)
+        return 0.0
+
+    __rmul__ = __mul__
+
+
+def example_inputs(case: Case, shapes: tuple[Shape, ...], options: Mapping[str, Any], seed: int) -> tuple[list[Any], Any]:
+    """The inputs of one example and the weight ``w`` (a float where the case weighs a scalar)."""
+    rng = np.random.default_rng(seed)
+    inputs = [domain.sample(rng, shape, i) for i, (domain, shape) in enumerate(zip(case.domains(len(shapes)), shapes))]
+    probe = _ShapeProbe()
+    case.fn(*inputs, **options, w=probe)
+    assert probe.shape is not None, f"{case.name} does not multiply its result by w"
+    w = rng.uniform(0.5, 1.5, probe.shape) * rng.choice([-1.0, 1.0], probe.shape)
+    return inputs, float(w) if probe.shape == () else w
+
+
+def wrt_of(case: Case, inputs: Sequence[Any]) -> tuple[int, ...]:
+    return case.wrt if case.wrt is not None else tuple(range(len(inputs)))
+
+
+def srcdiff_gradients(case: Case, inputs: Sequence[Any], options: Mapping[str, Any], w: Any) -> tuple[Any, ...]:
+    """srcdiff's gradient with respect to every input in ``wrt``, as a tuple."""
+    return srcdiff.grad(case.fn, wrt=wrt_of(case, inputs))(*inputs, **options, w=w)
+
+
+def check_differences(case: Case, inputs: list[Any], options: Mapping[str, Any], w: Any, seed: int) -> None:
+    """srcdiff's gradient, projected on random directions, matches central differences."""
+    grads = srcdiff_gradients(case, inputs, options, w)
+    wrt = wrt_of(case, inputs)
+    rng = np.random.default_rng(seed + 1)
+    eps = 1e-6
+
+    def at(directions: dict[int, Any], step: float) -> float:
+        moved = list(inputs)
+        for i, d in directions.items():
+            moved[i] = inputs[i] + step * (float(d) if np.ndim(d) == 0 else d)
+        return float(case.fn(*moved, **options, w=w))
+
+    for _ in range(2):  # two directions: one could be orthogonal to an error by chance
+        directions = {i: rng.standard_normal(np.shape(inputs[i])) for i in wrt}
+        numeric = (at(directions, eps) - at(directions, -eps)) / (2 * eps)
+        terms = [np.sum(np.asarray(g) * directions[i]) for i, g in zip(wrt, grads)]
+        analytic = float(np.sum(terms))
+        scale = float(sum(np.sum(np.abs(np.asarray(g) * directions[i])) for i, g in zip(wrt, grads)))
+        assert abs(analytic - numeric) <= case.fd_atol + case.fd_rtol * scale, (
+            f"{case.name}: directional derivative {analytic!r} from srcdiff, {numeric!r} from central differences"
+        )
+
+
+def check_autograd(case: Case, inputs: list[Any], options: Mapping[str, Any], w: Any) -> None:
+    """srcdiff's gradient matches autograd's, input by input."""
+    grads = srcdiff_gradients(case, inputs, options, w)
+    twin = autograd_twin(case.reference or case.fn)
+    for i, ours in zip(wrt_of(case, inputs), grads):
+        with warnings.catch_warnings():  # autograd warns when max(x, y) picks the other input
+            warnings.filterwarnings("ignore", "Output seems independent of input", UserWarning)
+            theirs = autograd.grad(twin, argnum=i)(*inputs, **options, w=w)
+        np.testing.assert_allclose(ours, theirs, rtol=case.ag_rtol, atol=case.ag_atol, err_msg=f"{case.name}: input {i}")
+
+
+# ------------------------------------------------------------------ the catalogue
+
+
+def _example_id(case: Case, shapes: tuple, options: dict) -> str:
+    shown = ",".join("float" if s == () else "x".join(map(str, s)) for s in shapes)
+    extra = ",".join(f"{k}={v}" for k, v in options.items())
+    return f"{case.name}[{shown}{'|' + extra if extra else ''}]"
+
+
+def _examples(test: str) -> list[Any]:
+    """One param per example for ``test`` ("differences", "autograd" or "shape"), with its marks."""
+    params = []
+    for case in CASES:
+        if test == "autograd" and not case.autograd:
+            continue
+        for shapes, options in case.examples():
+            marks = []
+            if case.xfail and test != "shape":  # a wrong value still has the right shape
+                marks.append(pytest.mark.xfail(strict=True, reason=case.xfail))
+            params.append(pytest.param(case, shapes, dict(options), id=_example_id(case, shapes, options), marks=marks))
+    return params
+
+
+def _seed(case: Case, shapes: tuple, options: dict) -> int:
+    """A seed of the example's id: every run draws the same inputs, each example its own."""
+    return zlib.crc32(_example_id(case, shapes, options).encode())
+
+
+@pytest.mark.parametrize(("case", "shapes", "options"), _examples("differences"))
+def test_matches_central_differences(case: Case, shapes: tuple, options: dict) -> None:
+    seed = _seed(case, shapes, options)
+    inputs, w = example_inputs(case, shapes, options, seed)
+    check_differences(case, inputs, options, w, seed)
+
+
+@pytest.mark.parametrize(("case", "shapes", "options"), _examples("autograd"))
+def test_matches_autograd(case: Case, shapes: tuple, options: dict) -> None:
+    inputs, w = example_inputs(case, shapes, options, _seed(case, shapes, options))
+    check_autograd(case, inputs, options, w)
+
+
+@pytest.mark.parametrize(("case", "shapes", "options"), _examples("shape"))
+def test_gradient_is_shaped_like_its_input(case: Case, shapes: tuple, options: dict) -> None:
+    """A float gives a Python float; an array gives a private float64 array of its shape."""
+    inputs, w = example_inputs(case, shapes, options, _seed(case, shapes, options))
+    grads = srcdiff_gradients(case, inputs, options, w)
+    # float code (math, builtins) gives Python floats; NumPy on floats may give its float64
+    float_code = type(case.fn(*inputs, **options, w=w)) is float
+    for i, g in zip(wrt_of(case, inputs), grads):
+        x = inputs[i]
+        if isinstance(x, float):
+            ok = type(g) is float if float_code else isinstance(g, float)  # a 0-d array is not a float
+            assert ok, f"input {i} is a float, its gradient a {type(g).__name__}"
+        else:
+            assert isinstance(g, np.ndarray) and g.shape == x.shape and g.dtype == np.float64, (
+                f"input {i} has shape {x.shape}, its gradient is {type(g).__name__} of shape {np.shape(g)}"
+            )
+            assert g.flags.writeable and not np.shares_memory(g, x)
+
+
+# --------------------------------------------------------------------- rule coverage
+
+# Shipped rules (NumPy, math, builtins, runtime helpers) that need no case of their own.
+# Only aliases belong here: a primitive spelled two ways has one entry in the table.
+ALLOWED_WITHOUT_CASE: dict[str, str] = {}
+
+# Runtime helpers without a derivative rule: grad(grad(f)) refuses them with a clear error.
+HELPERS_WITHOUT_RULE: dict[str, str] = {
+    "prod_adjoint": "its derivative in x is the sum of products of all-but-two entries; not written yet",
+    "einsum_adjoint": "linear in every operand, but its adjoint needs einsum with an operand replaced; not written yet",
+}
+
+
+def differentiated_primitives(fn: Any, wrt: tuple[int, ...]) -> set[str]:
+    """Spellings of the rules srcdiff applies to differentiate ``fn`` (as api.stages runs it)."""
+    tree, origin = parse.function_ast(fn)
+    tree = normalize.normalize(tree, origin)
+    params = [a.arg for a in tree.args.args]
+    act = analysis.activity(tree, origin, analysis.environment(fn, tree), tuple(params[i] for i in wrt), frozenset())
+    found = set()
+    for s in analysis.walk_statements(tree.body):
+        op = act.ops.get(getattr(s, "value", None))
+        if op is not None and op.kind == analysis.RULE and s.targets[0].id in act.active:
+            found.add(op.rule.spelling)
+    return found
+
+
+def shipped_rules() -> set[str]:
+    """Spellings of the differentiable entries srcdiff ships (not rules that tests register)."""
+    found = set()
+    for rule in rules.RULES.values():
+        ours = rule.spelling.startswith(("np.", "math."))
+        ours |= getattr(builtins, rule.spelling, None) is rule.func or getattr(runtime, rule.spelling, None) is rule.func
+        if ours and rule.adjoints:
+            found.add(rule.spelling)
+    return found
+
+
+def test_every_rule_has_a_case() -> None:
+    covered: set[str] = set()
+    for case in CASES:
+        shapes, _ = case.examples()[0]
+        covered |= differentiated_primitives(case.fn, case.wrt or tuple(range(len(shapes))))
+    missing = shipped_rules() - covered - set(ALLOWED_WITHOUT_CASE)
+    assert not missing, f"rules without a catalogue case: {sorted(missing)}"
+    stale = set(ALLOWED_WITHOUT_CASE) - shipped_rules()
+    assert not stale, f"allow-list entries that are not in the rule table: {sorted(stale)}"
+
+
+def test_every_runtime_helper_has_a_rule() -> None:
+    """Generated code calls these; a rule (or a constant result) lets grad(grad(f)) go through."""
+    helpers = {name: getattr(runtime, name) for name in runtime.__all__}
+    missing = {n for n, f in helpers.items() if f not in rules.RULES and f not in rules.NONDIFFERENTIABLE}
+    assert missing == set(HELPERS_WITHOUT_RULE)
+
+
+def test_coverage_sees_the_primitives_of_a_case() -> None:
+    """The coverage test reads the rules srcdiff applies: check it on one known function."""
+
+    def f(x, w):
+        return np.sum(np.sin(x) * w)
+
+    assert differentiated_primitives(f, (0,)) == {"np.sin", "np.multiply", "np.sum"}
+    assert srcdiff.grad(f)(np.zeros(2), np.ones(2)).tolist() == [1.0, 1.0]
+
+
+# ------------------------------------------------------------------- second order
+
+
+def through_linear_algebra(t, a, b):
+    c = np.concatenate([a, t * a], axis=0)
+    return np.sum(np.tanh((t * a) @ b) ** 2) + np.sum((t * a) @ c.T) + np.dot(t * a[0], a[1] * t) + np.trace(t * t * a)
+
+
+def through_shapes(t, a, b):
+    moved = np.moveaxis(t * t * a, 0, 1)
+    stacked = np.stack([t * a, a])[0]
+    return np.sum(moved**2) + np.sum(np.vstack([a, t * a]) ** 3) + np.sum(stacked**2) + np.sum(np.tile(t * b, (2, 1)) ** 3)
+
+
+def through_reductions(t, a, b):
+    spread = np.sum(np.cumsum(t * t * a, axis=1) ** 2) + np.sum(np.repeat(t * a, 2, axis=0) ** 2)
+    return np.max(t * a) + np.linalg.norm(t * b, axis=0)[1] + spread + np.sum(np.transpose(t * b) ** 2)
+
+
+@pytest.mark.parametrize("f", [through_linear_algebra, through_shapes, through_reductions])
+def test_second_derivative_through_the_adjoint_helpers(f: Any) -> None:
+    """grad(grad(f)) differentiates generated code, helpers and all, with the helpers' own rules."""
+    rng = np.random.default_rng(7)
+    a, b = rng.uniform(-1.0, 1.0, (3, 4)), rng.uniform(-1.0, 1.0, (4, 2))
+    ours = srcdiff.grad(srcdiff.grad(f))(0.7, a, b)
+    twin = autograd_twin(f)
+    np.testing.assert_allclose(ours, autograd.grad(autograd.grad(twin))(0.7, a, b), rtol=1e-9)
+
+
+# ---------------------------------------------------------- pipeline bugs seen here
+
+
+def test_an_undeclared_keyword_is_refused_or_honoured() -> None:
+    def f(x):
+        return np.sum(x, where=np.array([True, False]))
+
+    try:
+        g = srcdiff.grad(f)(np.array([1.0, 2.0]))
+    except srcdiff.SrcdiffError:
+        return  # refusing the keyword at the user's line is a fine answer too
+    assert g.tolist() == [1.0, 0.0]
