@@ -407,7 +407,8 @@ class _Reverse:
         dp = self.d(p)
         if p not in state:
             out.append(assign(dp, value))
-            state[p] = False
+            # arithmetic makes a new array (or an immutable scalar): safe to write in place
+            state[p] = isinstance(value, (ast.BinOp, ast.UnaryOp))
             return
         out.append(assign(dp, self.add(p, name(dp), value)))
         state[p] = True
@@ -656,10 +657,14 @@ class _Reverse:
             grown = set(inner) - set(entry)
             lost = set(entry) - set(inner)
             privacy = {p for p in entry if entry[p] and not inner.get(p, False)}
-            if not grown and not lost and not privacy:
+            # written element by element in the body: make it private once, before the loop
+            hoist = {p for p in entry if not entry[p] and inner.get(p) and p in self.tape.indexed}
+            if not grown and not lost and not privacy and not hoist:
                 break
             for p in sorted(grown):
                 before.append(self.zero(p, state))
+            for p in sorted(hoist):
+                self.make_private(p, state, before)
             resets += sorted(lost)
             for p in privacy:
                 state[p] = False

@@ -194,3 +194,34 @@ def test_recursion_reuses_its_own_build():
 def test_emitted_comment_markers_never_remain():
     text = srcdiff.source(srcdiff.grad(P.nested_loops))
     assert emit.COMMENT not in text and "__srcdiff_comment" not in text
+
+
+def recurrence(x):
+    y = np.zeros(x.shape[0])
+    y[0] = x[0]
+    for i in range(1, x.shape[0]):
+        y[i] = 0.5 * y[i - 1] + np.sin(x[i])
+    return np.sum(y * y)
+
+
+def test_element_written_adjoints_are_not_copied_inside_loops():
+    # dy[i] = ... in the backward loop needs a private dy: one copy before the loop, not one per step
+    tree = ast.parse(srcdiff.source(srcdiff.grad(recurrence), np.ones(5)))
+    loops = [n for n in ast.walk(tree) if isinstance(n, ast.For)]
+    copies = [
+        c
+        for loop in loops
+        for c in ast.walk(loop)
+        if isinstance(c, ast.Call) and ast.unparse(c.func) == "private_copy" and len(c.args) == 2
+    ]
+    assert not copies, [ast.unparse(c) for c in copies]
+    np.testing.assert_allclose(srcdiff.grad(recurrence)(np.linspace(0, 1, 6)), _numeric(recurrence, np.linspace(0, 1, 6)))
+
+
+def _numeric(f, x, eps=1e-6):
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = eps
+        out[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return out
