@@ -111,7 +111,7 @@ def _row(problem: Problem, peers: dict, target: float, repeats: int, notes: list
         thunks["srcdiff"] = thunks["generated"] = "unsupported"
     if "generated" not in thunks:
         try:
-            generated = g.specialize(args, {})
+            generated = g.specialize(args, {})[0]
         except Exception as error:  # Gradient.specialize is how we reach the generated function
             notes.append(f"{problem.label}: generated: not reachable ({_reason(error)})")
             thunks["generated"] = "—"

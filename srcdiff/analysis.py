@@ -77,6 +77,7 @@ class Activity:
     wrt: tuple[str, ...]
     active: frozenset[str]
     scalars: frozenset[str]
+    ndims: dict[str, int]  # names whose number of array dimensions is known (0: a scalar)
     index_safe: frozenset[str]  # ints and masks: ``dx[i] += g`` needs no np.add.at
     lists: frozenset[str]  # names that hold (or may hold) Python lists or tuples
     ops: dict[ast.AST, Op]
@@ -84,6 +85,12 @@ class Activity:
 
     def is_active(self, e: ast.expr | None) -> bool:
         return isinstance(e, ast.Name) and e.id in self.active
+
+    def element_is_scalar(self, e: ast.Subscript) -> bool:
+        """Is ``x[i, j]`` one element: integer indices, as many as ``x`` has dimensions?"""
+        parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        base = self.ndims.get(e.value.id) if isinstance(e.value, ast.Name) else None
+        return base == len(parts) and all(not isinstance(p, ast.Slice) and self.is_scalar(p) for p in parts)
 
     def is_scalar(self, e: ast.expr) -> bool:
         if isinstance(e, ast.Constant):
@@ -107,13 +114,14 @@ def activity(
     origin: Origin,
     env: Env,
     wrt: tuple[str, ...],
-    scalar_params: frozenset[str],
+    kinds: frozenset[tuple[str, int]],
     returns_scalar: ReturnsScalar | None = None,
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
-    ``returns_scalar(f, scalar_params)`` says whether a called user function returns a
-    scalar given which of its parameters are scalars (without it, call results are arrays).
+    ``kinds`` gives the parameters' number of dimensions in this specialisation (0 for a
+    scalar); ``returns_scalar(f, kinds)`` says whether a called user function returns a
+    scalar for such arguments (without it, call results are taken to be arrays).
     """
     ops = _classify(tree, origin, env)
     _refuse_aliases(tree, ops, origin)
@@ -131,7 +139,7 @@ def activity(
             if target in useful and not sources <= useful:
                 useful |= sources
                 changed = True
-    scalars, lists, definite_lists = _kinds(tree, ops, env, scalar_params, returns_scalar)
+    scalars, lists, definite_lists, ndims = _kinds(tree, ops, env, dict(kinds), returns_scalar)
     _refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {
         s.targets[0].id
@@ -143,7 +151,8 @@ def activity(
             and not isinstance(s.value, ast.Call)
         )
     }
-    return Activity(wrt, frozenset(varied & useful), frozenset(scalars), frozenset(scalars | masks), frozenset(lists), ops, env)
+    active = frozenset(varied & useful)
+    return Activity(wrt, active, frozenset(scalars), ndims, frozenset(scalars | masks), frozenset(lists), ops, env)
 
 
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
@@ -366,9 +375,10 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
 
 
 def _kinds(
-    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, scalar_params: frozenset[str], returns_scalar: ReturnsScalar | None
-) -> tuple[set[str], set[str], set[str]]:
-    """Names that are always scalars (optimistic fixpoint), may hold lists, surely hold lists."""
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, param_ndims: dict[str, int], returns_scalar: ReturnsScalar | None
+) -> tuple[set[str], set[str], set[str], dict[str, int]]:
+    """Names that are always scalars (optimistic fixpoint), may hold lists, surely hold lists;
+    and the known numbers of dimensions (so ``x[i]`` of a vector is known to be a scalar)."""
     assigned: dict[str, list[ast.expr | None]] = {}
     lists: set[str] = set()
     for s in walk_statements(tree.body):
@@ -389,12 +399,15 @@ def _kinds(
         elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
             lists.add(s.value.func.value.id)
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
-    scalars = set(scalar_params) | (set(assigned) - params)
+    scalar_params = {n for n, d in param_ndims.items() if d == 0}
+    ndims = _array_ndims(assigned, ops, env, param_ndims)
+    scalars = scalar_params | (set(assigned) - params)
     changed = True
     while changed:
         changed = False
         for n, values in assigned.items():
-            if n in scalars and n not in scalar_params and not all(_scalar(v, ops, scalars, env, returns_scalar) for v in values):
+            keeps = all(_scalar(v, ops, scalars, env, returns_scalar, ndims) for v in values)
+            if n in scalars and n not in scalar_params and not keeps:
                 scalars.discard(n)
                 changed = True
     definite = set(lists)
@@ -406,25 +419,92 @@ def _kinds(
                 maybe_tuple = v is not None and ops.get(v, Op("")).kind in (CALL, POP) and n not in scalars
                 if isinstance(source, ast.Name) and source.id in lists or maybe_tuple:
                     lists.add(n)
-    return scalars - lists, lists, definite
+    ndims.update({n: 0 for n in scalars - lists})
+    return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d >= 0}
 
 
-def call_scalars(func: Any, call: ast.Call, is_scalar: Callable[[ast.expr], bool]) -> frozenset[str]:
-    """The callee's parameters that receive scalars at this call (defaults included)."""
+_CREATE = frozenset({"zeros", "ones", "empty", "full"})
+SHAPE = -1  # the "ndim" of a shape: a tuple of ints, whose elements are scalars
+_LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
+
+
+def _array_ndims(assigned: dict[str, list], ops: dict[ast.AST, Op], env: Env, known: dict[str, int]) -> dict[str, int]:
+    """Names whose every definition has a known number of dimensions (a pessimistic pass)."""
+    ndims = dict(known)
+    for _ in range(4):  # a few passes reach names defined from names defined before
+        for n, values in assigned.items():
+            if n not in known:
+                found = {_ndim(v, ndims, ops, env) for v in values if v is not None}  # x[i] = v keeps x's ndim
+                if len(found) == 1 and None not in found:
+                    ndims[n] = found.pop()
+    return ndims
+
+
+def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env: Env) -> int | None:
+    """The number of dimensions of an operation's result, where it follows from its operands."""
+    if isinstance(e, ast.Constant):
+        return 0 if isinstance(e.value, (int, float)) else None
+    if isinstance(e, ast.Name):
+        return ndims.get(e.id)
+    if isinstance(e, ast.Attribute) and e.attr == "shape":
+        return SHAPE
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id) == SHAPE:
+        return 0 if _ndim(e.slice, ndims, ops, env) == 0 else None  # x.shape[0]
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in ndims:
+        parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        ints = sum(1 for p in parts if not isinstance(p, ast.Slice) and _ndim(p, ndims, ops, env) == 0)
+        added = sum(1 for p in parts if isinstance(p, ast.Constant) and p.value is None)
+        if ints + added + sum(isinstance(p, ast.Slice) for p in parts) != len(parts) or ints > ndims[e.value.id]:
+            return None  # an array or mask index: fancy indexing
+        return ndims[e.value.id] - ints + added
+    if isinstance(e, ast.BinOp) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
+        left, right = _ndim(e.left, ndims, ops, env), _ndim(e.right, ndims, ops, env)
+        return None if left is None or right is None else max(left, right)
+    if isinstance(e, ast.Call) and e.args:
+        receiver = e.func.value if isinstance(e.func, ast.Attribute) else None
+        if isinstance(receiver, ast.Name) and receiver.id in env.locals:
+            return ndims.get(receiver.id) if e.func.attr == "copy" else None  # x.copy()
+        func = _safe_resolve(e.func, env)
+        name = getattr(func, "__name__", None) if (getattr(func, "__module__", None) or "").startswith("numpy") else None
+        if name in _CREATE and _ndim(e.args[0], ndims, ops, env) == 0:
+            return 1
+        if name in _LIKE:
+            return _ndim(e.args[0], ndims, ops, env)
+        if name == "shape":
+            return SHAPE
+    return None
+
+
+def op_is_elementwise(op: Op) -> bool:
+    return op.rule is not None and op.rule.kind == rules.ELEMENTWISE
+
+
+def call_kinds(func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None]) -> frozenset[tuple[str, int]]:
+    """The callee's parameters with known dimensions at this call (scalar defaults included)."""
     signature = inspect.signature(func)
     bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
-    found = {p for p, a in bound.arguments.items() if is_scalar(a)}
+    found = {(p, ndim_of(a)) for p, a in bound.arguments.items()}
     unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)
-    return frozenset(found | {p.name for p in unbound if type(p.default) in (int, float, bool)})
+    defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
+    return frozenset({(p, d) for p, d in found if d is not None} | defaults)
 
 
-def _scalar(e: ast.expr | None, ops: dict, scalars: set[str], env: Env, returns_scalar: ReturnsScalar | None = None) -> bool:
+def _scalar(
+    e: ast.expr | None,
+    ops: dict,
+    scalars: set[str],
+    env: Env,
+    returns_scalar: ReturnsScalar | None = None,
+    ndims: dict[str, int] | None = None,
+) -> bool:
     if e is None:
         return False
     if isinstance(e, ast.Constant):
         return isinstance(e.value, (int, float, bool)) or e.value is None
     if isinstance(e, ast.Name):
         return e.id in scalars
+    if isinstance(e, ast.Subscript) and ndims is not None:
+        return _ndim(e, {**ndims, **{n: 0 for n in scalars}}, ops, env) == 0  # x[i] of a vector
     op = ops.get(e)
     if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Subscript)):
         return False
@@ -447,7 +527,8 @@ def _scalar(e: ast.expr | None, ops: dict, scalars: set[str], env: Env, returns_
         return _scalar(op.operands[0], ops, scalars, env)
     if op.kind == CALL and returns_scalar is not None:
         func = getattr(op.func, "__srcdiff_function__", None) or op.func
-        return returns_scalar(func, call_scalars(func, e, lambda a: _scalar(a, ops, scalars, env)))
+        kinds = call_kinds(func, e, lambda a: 0 if _scalar(a, ops, scalars, env) else (ndims or {}).get(getattr(a, "id", None)))
+        return returns_scalar(func, kinds)
     if op.kind == RULE:
         flags = {p: _scalar(a, ops, scalars, env) for p, a in op.bound.items() if isinstance(a, ast.Name)}
         return op.rule.is_scalar(op.bound, flags)

@@ -26,7 +26,7 @@ __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "s
 
 
 def stages(
-    f: Callable, wrt: tuple[str, ...], scalars: frozenset[str] = frozenset(), mode: str = "grad"
+    f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset(), mode: str = "grad"
 ) -> Iterator[tuple[str, str]]:
     """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
     import ast
@@ -35,7 +35,7 @@ def stages(
     yield "parse", ast.unparse(tree)
     tree = normalize.normalize(tree, origin)
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars, returns_scalar)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
@@ -47,32 +47,32 @@ def stages(
 _returns_scalar: dict[tuple, bool] = {}
 
 
-def returns_scalar(f: Callable, scalars: frozenset[str]) -> bool:
-    """Does ``f`` return a scalar when these parameters are scalars? (Cached; False while unknown.)"""
-    key = (f.__code__, scalars, rules.version)
+def returns_scalar(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
+    """Does ``f`` return a scalar for arguments of these kinds? (Cached; False while unknown.)"""
+    key = (f.__code__, kinds, rules.version)
     if key not in _returns_scalar:
         _returns_scalar[key] = False  # a recursive call asks while we look: assume an array
         tree, origin = parse.function_ast(f)
         tree = normalize.normalize(tree, origin)
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), (), scalars, returns_scalar)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), (), kinds, returns_scalar)
         _returns_scalar[key] = tree.body[-1].value.id in act.scalars
     return _returns_scalar[key]
 
 
-def build(f: Callable, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> emit.Emitted:
+def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> emit.Emitted:
     """Parse, normalise, analyse, transform and emit ``f`` (cached, callees included)."""
-    key = cache.key(f, wrt, scalars, mode)
+    key = cache.key(f, wrt, kinds, mode)
 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
         tree = normalize.normalize(tree, origin)
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, scalars, returns_scalar)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar)
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
         cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
         for name, ref in emitted.pending.items():
-            callee = build(ref.func, ref.wrt, ref.scalars, "split")
+            callee = build(ref.func, ref.wrt, ref.kinds, "split")
             emitted.bind(name, callee.functions[_part(callee, ref.part)])
         return emitted
 
@@ -133,7 +133,7 @@ class Gradient:
         self.params = _parameters(f)
         self.positions = tuple(self.params.index(w) for w in self.wrt)
         self.single = not self.many and len(self.wrt) == 1  # one gradient, not a tuple
-        self._compiled: dict[tuple, tuple[Callable, tuple[int, ...]]] = {}  # argument types -> (code, arrays to check)
+        self._compiled: dict[tuple, tuple[Callable, tuple]] = {}  # argument types -> (code, (position, ndim) of arrays)
         self.__wrapped__ = f
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
@@ -143,21 +143,20 @@ class Gradient:
         return f"<srcdiff {self.__name__} wrt={self.wrt}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # the hot path: the argument types, one dict lookup, then the generated function
-        if kwargs:
-            fn, arrays = (
-                self.specialize(args, kwargs),
-                tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray),
-            )
-        else:
-            entry = self._compiled.get(tuple(map(type, args)))
-            if entry is None:
-                kinds = tuple(map(type, args))
-                arrays = tuple(i for i in self.positions if i < len(args) and kinds[i] is np.ndarray)
-                entry = self._compiled[kinds] = (self.specialize(args, kwargs), arrays)
-            fn, arrays = entry
-        for i in arrays:  # integer arrays have no gradient: say so instead of returning zeros
-            if i < len(args) and args[i].dtype.kind not in "fc":
+        # the hot path: the argument types, one dict lookup, the arrays' ndim, then the generated code
+        entry = None if kwargs else self._compiled.get(tuple(map(type, args)))
+        if entry is not None:
+            fn, checks = entry
+            for i, ndim in checks:
+                if args[i].ndim != ndim:  # the same types with other dimensions: code of its own
+                    entry = None
+                    break
+        if entry is None:
+            fn, checks = self.specialize(args, kwargs)
+            if not kwargs:
+                self._compiled[tuple(map(type, args))] = (fn, checks)
+        for i in self.arrays_in_wrt(args):  # integer arrays have no gradient: say so instead of returning zeros
+            if args[i].dtype.kind not in "fc":
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
         result = fn(*args, **kwargs)
         if self.single:
@@ -166,7 +165,11 @@ class Gradient:
             return result[0], tuple(result[1]) if len(self.wrt) > 1 else (result[1],)
         return tuple(result) if len(self.wrt) > 1 else (result,)
 
-    def scalar_parameters(self, args: tuple, kwargs: dict) -> frozenset[str]:
+    def arrays_in_wrt(self, args: tuple) -> tuple[int, ...]:
+        return tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
+
+    def argument_kinds(self, args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
+        """Each scalar or array argument's number of dimensions (0 for a scalar)."""
         bound = dict(zip(self.params, args))
         bound.update(kwargs)
         for w in self.wrt:
@@ -175,23 +178,26 @@ class Gradient:
                 raise WrtTypeError(
                     f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
                 )
-        return frozenset(n for n, v in bound.items() if isinstance(v, _SCALAR_TYPES))
+        kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
+        return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
 
-    def target(self, scalars: frozenset[str]) -> Callable:
+    def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
         """The Python function to transform: for grad(grad(f)), the inner generated code."""
         if isinstance(self.function, Gradient):
-            return self.function.compiled(scalars)
+            return self.function.compiled(kinds)
         return self.function
 
-    def compiled(self, scalars: frozenset[str]) -> Callable:
-        entry = self.entry(scalars)
+    def compiled(self, kinds: frozenset[tuple[str, int]]) -> Callable:
+        entry = self.entry(kinds)
         return entry.functions[entry.entry]
 
-    def entry(self, scalars: frozenset[str]) -> emit.Emitted:
-        return build(self.target(scalars), self.wrt, scalars, self.mode)
+    def entry(self, kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
+        return build(self.target(kinds), self.wrt, kinds, self.mode)
 
-    def specialize(self, args: tuple, kwargs: dict) -> Callable:
-        return self.compiled(self.scalar_parameters(args, kwargs))
+    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple[tuple[int, int], ...]]:
+        """The generated function for these arguments, and the (position, ndim) it assumes."""
+        checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
+        return self.compiled(self.argument_kinds(args, kwargs)), checks
 
 
 def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
@@ -216,14 +222,14 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
     """The generated Python of a derivative (for these example arguments, if given)."""
     if not isinstance(g, Gradient):
         raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
-    scalars = g.scalar_parameters(args, kwargs) if (args or kwargs) else frozenset()
-    entry = g.entry(scalars)
+    kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset()
+    entry = g.entry(kinds)
     texts = [entry.text]
     seen = {id(entry)}
     pending = list(entry.pending.values())
     while pending:  # functions it calls, each once
         ref = pending.pop(0)
-        callee = build(ref.func, ref.wrt, ref.scalars, "split")
+        callee = build(ref.func, ref.wrt, ref.kinds, "split")
         if id(callee) not in seen:
             seen.add(id(callee))
             texts.append(callee.text)

@@ -1,4 +1,4 @@
-"""Cache: (function code, closure, globals, wrt, scalar arguments, mode, rules) -> emitted functions.
+"""Cache: (function code, closure, globals, wrt, argument kinds, mode, rules) -> emitted functions.
 
 A derivative is built once per key and reused; redefining a function gives it
 a new code object, and registering a rule changes the table's version: either
@@ -18,10 +18,10 @@ _entries: dict[Hashable, Emitted] = {}
 transformations = 0
 
 
-def key(func: Any, wrt: tuple[str, ...], scalars: frozenset[str], mode: str) -> Hashable:
+def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> Hashable:
     # cells are unhashable; their ids stay valid because the entry's functions hold the cells
     cells = tuple(id(c) for c in func.__closure__ or ())
-    return (func.__code__, id(func.__globals__), cells, wrt, scalars, mode, rules.version)
+    return (func.__code__, id(func.__globals__), cells, wrt, kinds, mode, rules.version)
 
 
 def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:

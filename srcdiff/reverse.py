@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_scalars, walk_statements
+from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_kinds, walk_statements
 from .names import Fresh, assign, name, names_in
 from .parse import Origin
 from .tape import TapePlan
@@ -43,7 +43,7 @@ class CalleeRef:
 
     func: Any
     wrt: tuple[str, ...]
-    scalars: frozenset[str]
+    kinds: frozenset[tuple[str, int]]  # (parameter, number of dimensions) known at the call
     part: str  # "forward" or "backward"
 
 
@@ -205,10 +205,10 @@ class _Reverse:
     def _prune(self, forward: list[ast.stmt], rest: list) -> list[ast.stmt]:
         """Drop forward statements whose result nothing reads, when they only compute values.
 
-        A primitive with a rule, a copy, an index or a comparison has no effect but its value;
-        calls to user functions, list operations and anything impure stay.
+        A primitive with a rule, a copy or a comparison has no effect but its value; calls to
+        user functions, list operations, indexing (which may raise) and anything impure stay.
         """
-        pure_kinds = (RULE, COPY, INDEX, PACK)
+        pure_kinds = (RULE, COPY, PACK)  # not INDEX: x[i] out of range must still raise
 
         def removable(s: ast.stmt, reads: set[str]) -> bool:
             if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)) or s.targets[0].id in reads:
@@ -361,20 +361,26 @@ class _Reverse:
         return self.counters[id(s)]
 
     def _callee_name(self, s: ast.Assign, part: str) -> str:
-        func, wrt, scalars = self._callee(s)
+        func, wrt, kinds = self._callee(s)
         base = getattr(func, "__name__", "f") + "_" + part
-        key = (id(func), wrt, scalars, part)
+        key = (id(func), wrt, kinds, part)
         if key not in self.helpers:
             self.helpers[key] = self.fresh.like(base)
-            self.bindings[self.helpers[key]] = CalleeRef(func, wrt, scalars, part)
+            self.bindings[self.helpers[key]] = CalleeRef(func, wrt, kinds, part)
         return self.helpers[key]
 
-    def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[str]]:
+    def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[tuple[str, int]]]:
         op = self.act.ops[s.value]
         func = getattr(op.func, "__srcdiff_function__", None) or op.func
         bound = inspect.signature(func).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
-        return op.func, wrt, call_scalars(func, s.value, self.act.is_scalar)
+        return op.func, wrt, call_kinds(func, s.value, self.ndim)
+
+    def ndim(self, atom: ast.expr) -> int | None:
+        """Known number of dimensions of an atom (0 for a scalar), for specialising callees."""
+        if self.act.is_scalar(atom):
+            return 0
+        return self.act.ndims.get(atom.id) if isinstance(atom, ast.Name) else None
 
     # --------------------------------------------------------------- backward
     def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:
@@ -599,7 +605,7 @@ class _Reverse:
                 part: ast.expr = (
                     read if (p in self.act.lists or self.act.is_scalar(s.value)) else self.call_helper("private_copy", read)
                 )
-                if p not in self.act.lists:
+                if p not in self.act.lists and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 self.contribute(s.value, part, state, out)
             self.make_private(p, state, out)

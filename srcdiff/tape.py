@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from .analysis import CONSTANT, COPY, RULE, Activity, walk_statements
+from .analysis import CONSTANT, COPY, INDEX, RULE, Activity, walk_statements
 from .names import assign
 
 
@@ -108,9 +108,8 @@ class TapePlan:
                     continue
                 t = s.targets[0].id
                 op = self.act.ops[s.value]
-                if not (
-                    t.startswith("_") and t in self.act.scalars and len(self.defs[t]) == 1 and op.kind in (RULE, CONSTANT, COPY)
-                ):
+                cheap = op.kind in (RULE, CONSTANT, COPY, INDEX)
+                if not (t.startswith("_") and t in self.act.scalars and len(self.defs[t]) == 1 and cheap):
                     continue
                 readers = [j for j in range(i + 1, len(block)) if t in _loaded(block[j])]
                 if not readers or loads.count(t) != sum(_loaded(block[j]).count(t) for j in readers):
