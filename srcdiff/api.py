@@ -133,7 +133,7 @@ class Gradient:
         self.params = _parameters(f)
         self.positions = tuple(self.params.index(w) for w in self.wrt)
         self.single = not self.many and len(self.wrt) == 1  # one gradient, not a tuple
-        self._compiled: dict[tuple, tuple[Callable, tuple]] = {}  # argument types -> (code, (position, ndim) of arrays)
+        self._compiled: dict[tuple, tuple] = {}  # argument types -> what specialize returns
         self.__wrapped__ = f
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
@@ -146,16 +146,16 @@ class Gradient:
         # the hot path: the argument types, one dict lookup, the arrays' ndim, then the generated code
         entry = None if kwargs else self._compiled.get(tuple(map(type, args)))
         if entry is not None:
-            fn, checks = entry
-            for i, ndim in checks:
+            for i, ndim in entry[1]:
                 if args[i].ndim != ndim:  # the same types with other dimensions: code of its own
                     entry = None
                     break
         if entry is None:
-            fn, checks = self.specialize(args, kwargs)
+            entry = self.specialize(args, kwargs)
             if not kwargs:
-                self._compiled[tuple(map(type, args))] = (fn, checks)
-        for i in self.arrays_in_wrt(args):  # integer arrays have no gradient: say so instead of returning zeros
+                self._compiled[tuple(map(type, args))] = entry
+        fn, _, wrt_arrays = entry
+        for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind not in "fc":
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
         result = fn(*args, **kwargs)
@@ -164,9 +164,6 @@ class Gradient:
         if self.mode == "value":
             return result[0], tuple(result[1]) if len(self.wrt) > 1 else (result[1],)
         return tuple(result) if len(self.wrt) > 1 else (result,)
-
-    def arrays_in_wrt(self, args: tuple) -> tuple[int, ...]:
-        return tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
 
     def argument_kinds(self, args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
         """Each scalar or array argument's number of dimensions (0 for a scalar)."""
@@ -194,10 +191,12 @@ class Gradient:
     def entry(self, kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
         return build(self.target(kinds), self.wrt, kinds, self.mode)
 
-    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple[tuple[int, int], ...]]:
-        """The generated function for these arguments, and the (position, ndim) it assumes."""
+    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, tuple[int, ...]]:
+        """The generated function for these arguments, the (position, ndim) of array arguments
+        it assumes, and the positions of array arguments in wrt (whose dtype is checked)."""
         checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
-        return self.compiled(self.argument_kinds(args, kwargs)), checks
+        wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
+        return self.compiled(self.argument_kinds(args, kwargs)), checks, wrt_arrays
 
 
 def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
