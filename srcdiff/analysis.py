@@ -80,6 +80,7 @@ class Activity:
     ndims: dict[str, int]  # names whose number of array dimensions is known (0: a scalar)
     index_safe: frozenset[str]  # ints and masks: ``dx[i] += g`` needs no np.add.at
     lists: frozenset[str]  # names that hold (or may hold) Python lists or tuples
+    written: frozenset[str]  # arrays and lists changed in place
     ops: dict[ast.AST, Op]
     env: Env
 
@@ -152,10 +153,24 @@ def activity(
         )
     }
     active = frozenset(varied & useful)
-    return Activity(wrt, active, frozenset(scalars), ndims, frozenset(scalars | masks), frozenset(lists), ops, env)
+    written = frozenset(written_in_place(tree.body, ops))
+    return Activity(wrt, active, frozenset(scalars), ndims, frozenset(scalars | masks), frozenset(lists), written, ops, env)
 
 
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
+
+
+def written_in_place(body: list[ast.stmt], ops: dict[ast.AST, Op]) -> set[str]:
+    """Arrays and lists the code changes in place: ``x[i] = v``, ``L.append(v)``, ``L.pop()``."""
+    written = set()
+    for s in walk_statements(body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+            written.add(s.targets[0].value.id)
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            written.add(s.value.func.value.id)
+        elif isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
+            written.add(s.value.func.value.id)
+    return written
 
 
 def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin) -> None:
@@ -166,14 +181,7 @@ def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origi
     normalisation never outlive the statement they serve, so only user names count.
     """
     locals_ = local_names(tree)
-    written = set()
-    for s in walk_statements(tree.body):
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
-            written.add(s.targets[0].value.id)
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-            written.add(s.value.func.value.id)
-        elif isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
-            written.add(s.value.func.value.id)
+    written = written_in_place(tree.body, ops)
     for s in walk_statements(tree.body):
         if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
             continue

@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass
 
 from .errors import UnsupportedSyntax
-from .names import Fresh, assign, name
+from .names import Fresh, assign, drop_statements, name
 from .parse import Origin
 
 
@@ -122,19 +122,11 @@ class ExitLowering:
             isinstance(n, ast.Name) and n.id == self.returned and isinstance(n.ctx, ast.Load) for s in body for n in ast.walk(s)
         )
         if not flag_read:  # no one asks whether we returned: drop the flag's stores
-            body = _drop_stores(body, self.returned)
+            body = drop_statements(body, lambda s: _stores_to(s, self.returned))
         else:
             body.insert(0, ast.copy_location(assign(self.returned, ast.Constant(False)), stmts[0]))
         return body
 
 
-def _drop_stores(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
-    out = []
-    for s in stmts:
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id == flag:
-            continue
-        for f in ("body", "orelse"):
-            if hasattr(s, f):
-                setattr(s, f, _drop_stores(getattr(s, f), flag) or ([ast.Pass()] if f == "body" else []))
-        out.append(s)
-    return out
+def _stores_to(s: ast.stmt, flag: str) -> bool:
+    return isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id == flag

@@ -1,8 +1,9 @@
-"""Names: which identifiers code uses, fresh names that collide with none, AST builders."""
+"""Names: which identifiers code uses, fresh names that collide with none, AST builders and walks."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -58,3 +59,17 @@ def name(id_: str, store: bool = False) -> ast.Name:
 
 def assign(target: str, value: ast.expr) -> ast.Assign:
     return ast.Assign(targets=[name(target, store=True)], value=value)
+
+
+def drop_statements(body: list[ast.stmt], drop: Callable[[ast.stmt], bool]) -> list[ast.stmt]:
+    """``body`` without the statements ``drop`` selects, at any depth (an emptied block gets ``pass``)."""
+    out = []
+    for s in body:
+        if drop(s):
+            continue
+        for f in ("body", "orelse"):
+            block = getattr(s, f, None)
+            if isinstance(block, list) and block:
+                setattr(s, f, drop_statements(block, drop) or ([ast.Pass()] if f == "body" else []))
+        out.append(s)
+    return out

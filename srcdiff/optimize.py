@@ -18,6 +18,7 @@ import ast
 import operator
 from collections import Counter
 
+from .names import drop_statements
 from .reverse import Transformed
 
 _FOLD = {
@@ -129,20 +130,13 @@ def _propagate_copies(fn: ast.FunctionDef, temporaries: frozenset[str]) -> None:
     fn.body = block(fn.body)
     reads = _reads(fn)
 
-    def drop(body: list[ast.stmt]) -> list[ast.stmt]:
-        out = []
-        for s in body:
-            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
-                target = s.targets[0].id
-                if isinstance(s.value, ast.Name) and (s.value.id == target or (counts[target] == 1 and reads[target] == 0)):
-                    continue
-            for f in ("body", "orelse"):
-                if isinstance(getattr(s, f, None), list) and getattr(s, f):
-                    setattr(s, f, drop(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
-            out.append(s)
-        return out
+    def spent_copy(s: ast.stmt) -> bool:  # ``a = a``, or a copy nobody reads any more
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
+            return False
+        target = s.targets[0].id
+        return isinstance(s.value, ast.Name) and (s.value.id == target or (counts[target] == 1 and reads[target] == 0))
 
-    fn.body = drop(fn.body)
+    fn.body = drop_statements(fn.body, spent_copy)
 
 
 class _Substitute(ast.NodeTransformer):
@@ -163,12 +157,8 @@ def _pure(e: ast.expr) -> bool:
 
 
 def _drop_dead(body: list[ast.stmt], reads: Counter) -> list[ast.stmt]:
-    out = []
-    for s in body:
-        if isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) and reads[t.id] == 0 for t in s.targets) and _pure(s.value):
-            continue
-        for f in ("body", "orelse"):
-            if isinstance(getattr(s, f, None), list) and getattr(s, f):
-                setattr(s, f, _drop_dead(getattr(s, f), reads) or ([ast.Pass()] if f == "body" else []))
-        out.append(s)
-    return out
+    def dead(s: ast.stmt) -> bool:
+        unread = all(isinstance(t, ast.Name) and reads[t.id] == 0 for t in getattr(s, "targets", [None]))
+        return isinstance(s, ast.Assign) and unread and _pure(s.value)
+
+    return drop_statements(body, dead)

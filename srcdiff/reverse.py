@@ -30,7 +30,7 @@ from typing import Any
 
 from . import rules
 from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_kinds, walk_statements
-from .names import Fresh, assign, name, names_in
+from .names import Fresh, assign, drop_statements, name, names_in
 from .parse import Origin
 from .tape import TapePlan
 
@@ -216,20 +216,10 @@ class _Reverse:
             op = self.act.ops.get(s.value)
             return op is not None and (op.kind in pure_kinds or op.kind == CONSTANT and not isinstance(s.value, ast.Call))
 
-        def prune(body: list[ast.stmt], reads: set[str]) -> list[ast.stmt]:
-            out = []
-            for s in body:
-                if removable(s, reads):
-                    continue
-                for f in ("body", "orelse"):
-                    if isinstance(getattr(s, f, None), list) and getattr(s, f):
-                        setattr(s, f, prune(getattr(s, f), reads) or ([ast.Pass()] if f == "body" else []))
-                out.append(s)
-            return out
-
         while True:  # removing one statement can leave another unread
             before = ast.dump(ast.Module(body=forward, type_ignores=[]))
-            forward = prune(forward, self._loads(forward) | self._loads(rest))
+            reads = self._loads(forward) | self._loads(rest)
+            forward = drop_statements(forward, lambda s, reads=reads: removable(s, reads))
             if ast.dump(ast.Module(body=forward, type_ignores=[])) == before:
                 return forward
 
@@ -253,7 +243,7 @@ class _Reverse:
         out: list[ast.stmt] = []
         # inputs are never mutated: arrays and lists the function writes into are copied first
         for p in self.params:
-            if p in self._written():
+            if p in self.act.written:
                 out.append(assign(p, self.call_helper("private_copy", name(p))))
         if pushes_any:
             out.append(assign(self.stack, ast.List(elts=[], ctx=ast.Load())))
@@ -263,22 +253,6 @@ class _Reverse:
         if preinit:
             out.append(ast.Assign(targets=[name(n, True) for n in preinit], value=ast.Constant(None)))
         return out
-
-    def _written(self) -> set[str]:
-        found = set()
-        for s in walk_statements(self.body):
-            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
-                found.add(s.targets[0].value.id)
-            elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-                found.add(s.value.func.value.id)
-            elif (
-                isinstance(s, ast.Assign)
-                and isinstance(s.value, ast.Call)
-                and isinstance(s.value.func, ast.Attribute)
-                and s.value.func.attr == "pop"
-            ):
-                found.add(s.value.func.value.id)
-        return found
 
     def _span(self) -> str:
         return f"{_short(self.origin.filename)}:{self.origin.first_line}-{self.origin.last_line}"

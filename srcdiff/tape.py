@@ -41,19 +41,12 @@ class TapePlan:
 
     def _indexed_names(self) -> set[str]:
         """Names whose adjoint is written element by element: it must be a private array or list."""
-        found = set()
-        for s in walk_statements(self.body):
-            if isinstance(s, ast.Assign):
-                t, v = s.targets[0], s.value
-                if isinstance(t, ast.Subscript):
-                    found.add(t.value.id)
-                elif isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name):
-                    found.add(v.value.id)
-                elif isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "pop":
-                    found.add(v.func.value.id)
-            elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-                found.add(s.value.func.value.id)
-        return found | set(self.act.lists)
+        read = {
+            s.value.value.id
+            for s in walk_statements(self.body)
+            if isinstance(s, ast.Assign) and isinstance(s.value, ast.Subscript) and isinstance(s.value.value, ast.Name)
+        }
+        return read | set(self.act.written) | set(self.act.lists)
 
     def _depths(self, body: list[ast.stmt], depth: int) -> None:
         for s in body:
