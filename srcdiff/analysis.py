@@ -328,20 +328,19 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     rule = rules.lookup(target)
     if rule is not None:
         return _rule_op(target, list(e.args), keywords, e, stmt, origin)
-    user = getattr(target, "__srcdiff_function__", None) or target
-    if getattr(user, "__module__", None) == "srcdiff.runtime":  # its source is not the derivative's business
+    if getattr(target, "__module__", None) == "srcdiff.runtime":  # its source is not the derivative's business
         raise origin.error(
             NoDerivativeRule,
             stmt,
-            f"no derivative rule for srcdiff.runtime.{user.__name__} (needed to differentiate generated code again)",
+            f"no derivative rule for srcdiff.runtime.{target.__name__} (needed to differentiate generated code again)",
             "Differentiate once, or add a rule for it with srcdiff.rules.vjp(...).",
         )
-    if inspect.isfunction(user):
+    if inspect.isfunction(target):
         try:
-            inspect.signature(user).bind(*e.args, **keywords)
+            inspect.signature(target).bind(*e.args, **keywords)
         except TypeError as exc:
             raise origin.error(
-                UnsupportedSyntax, stmt, f"this call does not match {user.__name__}'s parameters ({exc})", "Fix the arguments."
+                UnsupportedSyntax, stmt, f"this call does not match {target.__name__}'s parameters ({exc})", "Fix the arguments."
             ) from None
         return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords)
     name = ast.unparse(func)
@@ -534,7 +533,7 @@ def _scalar(
     if op.kind == COPY:
         return _scalar(op.operands[0], ops, scalars, env)
     if op.kind == CALL and returns_scalar is not None:
-        func = getattr(op.func, "__srcdiff_function__", None) or op.func
+        func = op.func
         kinds = call_kinds(func, e, lambda a: 0 if _scalar(a, ops, scalars, env) else (ndims or {}).get(getattr(a, "id", None)))
         return returns_scalar(func, kinds)
     if op.kind == RULE:
