@@ -2,12 +2,14 @@
 
 ``build`` runs the pipeline, one line per stage. A ``Gradient`` builds lazily on
 its first call (so helpers defined later in the module are found) and once per
-combination of scalar/array arguments: floats get float code, without the
-broadcasting bookkeeping arrays need.
+kind of arguments: floats get float code, without the broadcasting bookkeeping
+arrays need, and an array's number of dimensions is known (``x[i]`` of a vector
+is a float too).
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -19,7 +21,6 @@ from .errors import BadWrt, GradientCheckError, WrtTypeError
 from .runtime import stop_gradient
 
 Wrt = int | str | Sequence[int | str]
-_FLOAT = np.dtype(np.float64)
 _SCALAR_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.bool_)
 
 __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient"]
@@ -29,8 +30,6 @@ def stages(
     f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset(), mode: str = "grad"
 ) -> Iterator[tuple[str, str]]:
     """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
-    import ast
-
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
     tree = normalize.normalize(tree, origin)
