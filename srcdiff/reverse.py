@@ -310,7 +310,8 @@ class _Reverse:
         if isinstance(s, ast.For):
             body = self.forward(s.body)
             out = []
-            if self._loop_target_saved(s):
+            if self._loop_target_saved(s):  # another loop reuses the name: keep this one's old value
+                self.push_order[id(s)] = [s.target.id]  # (so it is started at None if still unbound)
                 out.append(self.push(name(s.target.id)))
             counter = self._counter(s)
             if counter:
@@ -660,15 +661,8 @@ class _Reverse:
                 body=body,
                 orelse=[],
             )
-            after = []
-            if self._loop_target_saved(s):
-                after = [
-                    assign(
-                        s.target.id,
-                        ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[]),
-                    )
-                ]
-            return before + [loop] + after
+            # the loop variable's value before the loop, if the forward sweep saved it (known later)
+            return before + [loop, _Restore(s, s.target.id)]
         counter = self._counter(s)
         loop = ast.For(
             target=name(self.fresh.like("_"), True),

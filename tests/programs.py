@@ -274,3 +274,32 @@ def branch_with_empty_adjoint(x):
         else:
             s = s + x
     return s
+
+
+def rnn_loss(wx, wh, b, xs, target):
+    """A small recurrent network: a loop over time, matrix products, a list of states, softmax."""
+    h = np.zeros(wh.shape[0])
+    states = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ wx + h @ wh + b)
+        states.append(h)
+    hs = np.stack(states)
+    logits = hs[-1]
+    p = np.exp(logits - np.max(logits))
+    p = p / np.sum(p)
+    return -np.log(p[target]) + 0.01 * np.sum(hs**2)
+
+
+def rnn_in_place(wx, wh, xs):
+    """States written into one array; the loop variable t is reused by a second loop."""
+    steps = xs.shape[0]
+    states = np.zeros((steps + 1, wh.shape[0]))
+    for t in range(steps):
+        states[t + 1] = np.tanh(xs[t] @ wx + states[t] @ wh)
+    total = 0.0
+    for t in range(1, steps + 1):
+        if np.sum(states[t]) > 0:
+            total = total + np.sum(states[t] ** 2)
+        else:
+            total = total - np.sum(states[t])
+    return total

@@ -86,6 +86,13 @@ CASES = [
     (P.fancy_index, (V3,), 0, True),
     (P.integer_paths, (V3, 3), 0, True),
     (P.method_chain, (R.normal(size=6),), 0, False),  # autograd boxes have no .dot
+    (
+        P.rnn_loss,
+        (R.normal(size=(3, 4)) * 0.5, R.normal(size=(4, 4)) * 0.5, R.normal(size=4) * 0.1, R.normal(size=(6, 3)), 2),
+        (0, 1, 2),
+        True,
+    ),
+    (P.rnn_in_place, (R.normal(size=(3, 4)) * 0.5, R.normal(size=(4, 4)) * 0.5, R.normal(size=(6, 3))), (0, 1), False),
     (P.branch_with_empty_adjoint, (2.0,), 0, True),
     (P.branch_with_empty_adjoint, (-2.0,), 0, True),
 ]
