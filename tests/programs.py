@@ -303,3 +303,68 @@ def rnn_in_place(wx, wh, xs):
         else:
             total = total - np.sum(states[t])
     return total
+
+
+def split_stats(v):
+    m = np.mean(v)
+    return m, np.sum((v - m) ** 2)
+
+
+def uses_tuple_callee(x):
+    s = 0.0
+    for k in range(3):
+        m, q = split_stats(x * (k + 1))
+        s = s + m * q
+    return s
+
+
+def while_break(x):
+    y = x.copy()
+    k = 0
+    while np.sum(y * y) < 50.0:
+        y = y * 1.3 + 0.1
+        k += 1
+        if k > 20:
+            break
+    return np.sum(np.sin(y))
+
+
+def nested_return(x):
+    for _ in range(3):
+        for j in range(3):
+            x = x * 1.2 + 0.05 * j
+            if np.sum(x) > 4.0:
+                return np.sum(x**3)
+    return np.sum(x)
+
+
+def make_pair(a):
+    def inner(z):
+        return z * a
+
+    def outer(z):
+        return inner(z) + np.sin(z) * a
+
+    return outer
+
+
+closure = make_pair(1.7)
+
+
+def calls_closure(x):
+    return np.sum(closure(x) ** 2)
+
+
+def pops_in_loop(x):
+    stack = [x, x * 2.0, x * 3.0, np.cos(x)]
+    while len(stack) > 1:
+        a = stack.pop()
+        b = stack.pop()
+        stack.append(a * b + 1.0)
+    return np.sum(stack[0])
+
+
+def recursive_sum(x, n):
+    if n == 0:
+        return np.sum(x)
+    return np.sum(np.tanh(x)) + recursive_sum(x * 0.9, n - 1)

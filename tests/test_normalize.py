@@ -37,6 +37,15 @@ def statements(body):
             yield from statements(getattr(s, field, []))
 
 
+def own_statements(body):
+    """Statements of a loop body, not those of loops nested in it."""
+    for s in body:
+        yield s
+        if not isinstance(s, (ast.For, ast.While)):
+            for field in ("body", "orelse"):
+                yield from own_statements(getattr(s, field, []))
+
+
 @pytest.mark.parametrize("f", PROGRAMS, ids=lambda f: f.__name__)
 def test_normal_form_invariants(f):
     tree = normal_form(f)
@@ -76,7 +85,7 @@ def test_normal_form_invariants(f):
             assert isinstance(s, (ast.While, ast.Raise, ast.Assert, ast.Pass)), ast.unparse(s)
     for s in statements(body):  # break only as the final `if flag: break` of a loop body
         if isinstance(s, (ast.For, ast.While)):
-            inner = [b for b in statements(s.body) if isinstance(b, ast.Break)]
+            inner = [b for b in own_statements(s.body) if isinstance(b, ast.Break)]
             if inner:
                 last = s.body[-1]
                 assert isinstance(last, ast.If) and isinstance(last.body[0], ast.Break) and len(inner) == 1

@@ -93,6 +93,13 @@ CASES = [
         True,
     ),
     (P.rnn_in_place, (R.normal(size=(3, 4)) * 0.5, R.normal(size=(4, 4)) * 0.5, R.normal(size=(6, 3))), (0, 1), False),
+    (P.uses_tuple_callee, (V3,), 0, True),
+    (P.while_break, (V3,), 0, False),  # autograd boxes have no .copy
+    (P.nested_return, (V3 * 0.5,), 0, True),
+    (P.nested_return, (V3 * 3,), 0, True),
+    (P.calls_closure, (V3,), 0, True),
+    (P.pops_in_loop, (V3,), 0, True),
+    (P.recursive_sum, (V3, 4), 0, True),
     (P.branch_with_empty_adjoint, (2.0,), 0, True),
     (P.branch_with_empty_adjoint, (-2.0,), 0, True),
 ]
