@@ -117,15 +117,16 @@ def activity(
     wrt: tuple[str, ...],
     kinds: frozenset[tuple[str, int]],
     returns_scalar: ReturnsScalar | None = None,
+    augmented: frozenset[str] = frozenset(),
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
     ``kinds`` gives the parameters' number of dimensions in this specialisation (0 for a
     scalar); ``returns_scalar(f, kinds)`` says whether a called user function returns a
     scalar for such arguments (without it, call results are taken to be arrays).
+    ``augmented`` names the user's ``x += v`` targets: on an array that writes in place.
     """
     ops = _classify(tree, origin, env)
-    _refuse_aliases(tree, ops, origin)
     result = tree.body[-1].value.id
     flows = list(_flows(tree, ops))  # (target, sources) pairs: target's value depends on sources
     varied = set(wrt)
@@ -141,6 +142,7 @@ def activity(
                 useful |= sources
                 changed = True
     scalars, lists, definite_lists, ndims = _kinds(tree, ops, env, dict(kinds), returns_scalar)
+    _refuse_aliases(tree, ops, origin, written_in_place(tree.body, ops) | (augmented - scalars))
     _refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {
         s.targets[0].id
@@ -173,7 +175,7 @@ def written_in_place(body: list[ast.stmt], ops: dict[ast.AST, Op]) -> set[str]:
     return written
 
 
-def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin) -> None:
+def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
     """Refuse a second name for an array or list that is written in place.
 
     ``y = x; y[0] = v`` changes ``x`` too in Python; srcdiff keeps one adjoint per
@@ -181,7 +183,6 @@ def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origi
     normalisation never outlive the statement they serve, so only user names count.
     """
     locals_ = local_names(tree)
-    written = written_in_place(tree.body, ops)
     for s in walk_statements(tree.body):
         if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
             continue
@@ -200,7 +201,7 @@ def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origi
             raise origin.error(
                 UnsupportedSyntax,
                 s,
-                f"'{target}' would share its data with '{source}', and '{array}' is written in place",
+                f"'{target}' would share its data with '{source}', and '{array}' is changed in place",
                 f"Take a copy: {target} = {ast.unparse(value)}.copy() (srcdiff keeps one adjoint per name).",
             )
 

@@ -32,9 +32,10 @@ def stages(
     """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
+    augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin)
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
@@ -64,8 +65,9 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
+        augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin)
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar, augmented)
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))

@@ -38,6 +38,11 @@ def normalize(tree: ast.FunctionDef, origin: Origin) -> ast.FunctionDef:
     return _Normalizer(tree, origin).run()
 
 
+def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
+    """Names the user's code changes with ``x += v`` (in place, when x is an array)."""
+    return frozenset(n.target.id for n in ast.walk(tree) if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name))
+
+
 def is_atom(e: ast.expr, locals_: set[str]) -> bool:
     """Names, constants and attributes of non-local names (modules, constants)."""
     if isinstance(e, (ast.Name, ast.Constant)):

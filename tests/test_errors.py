@@ -156,7 +156,15 @@ def undeclared_keyword(x):
     return np.sum(x, where=x > 0)  # <- refused
 
 
+def augments_an_alias(x):
+    a = x * 1.0
+    b = a  # <- refused
+    b += 1.0
+    return np.sum(a * b)
+
+
 CASES = [
+    (augments_an_alias, UnsupportedSyntax, "'b' is changed in place"),
     (undeclared_keyword, UnsupportedSyntax, "does not handle the argument where="),
     (joins_lists, UnsupportedSyntax, "arithmetic on a list"),
     (aliases_an_input, UnsupportedSyntax, "y = x.copy()"),
@@ -207,6 +215,16 @@ def copies_before_writing(x):
     y = x.copy()
     y[0] = 5.0
     return np.sum(x * y)
+
+
+def augments_a_float_copy(x):
+    s = x
+    s += 1.0  # on floats += rebinds: nothing is shared
+    return s * x
+
+
+def test_augmenting_a_copy_of_a_float_is_fine():
+    assert srcdiff.grad(augments_a_float_copy)(2.0) == 5.0
 
 
 def test_a_copy_is_not_an_alias():
