@@ -142,7 +142,10 @@ def activity(
                 useful |= sources
                 changed = True
     scalars, lists, definite_lists, ndims = _kinds(tree, ops, env, dict(kinds), returns_scalar)
-    _refuse_aliases(tree, ops, origin, written_in_place(tree.body, ops) | (augmented - scalars))
+    written = written_in_place(tree.body, ops) | (augmented - scalars)
+    _refuse_aliases(tree, ops, origin, written)
+    if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
+        _refuse_stale_views(tree.body, origin, written, scalars, {}, set())
     _refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {
         s.targets[0].id
@@ -204,6 +207,51 @@ def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origi
                 f"'{target}' would share its data with '{source}', and '{array}' is changed in place",
                 f"Take a copy: {target} = {ast.unparse(value)}.copy() (srcdiff keeps one adjoint per name).",
             )
+
+
+def _refuse_stale_views(
+    body: list[ast.stmt], origin: Origin, written: set[str], scalars: set[str], views: dict[str, str], stale: set[str]
+) -> None:
+    """Refuse reading ``r = y[0]`` after a later in-place change of ``y``.
+
+    Basic indexing returns a view, so ``r`` would follow the change; srcdiff gives ``r``
+    an adjoint of its own and would miss that. ``views`` maps a name to the array it may
+    view; ``stale`` holds the views whose array has since been changed (updated in place,
+    in source order; branches and loop bodies are merged conservatively).
+    """
+    for s in body:
+        read = {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for r in sorted(read & stale):
+            raise origin.error(
+                UnsupportedSyntax,
+                s,
+                f"'{r}' is a view of '{views[r]}', which was changed in place after '{r}' was taken",
+                f"Take a copy when you read it: {r} = {views[r]}[...].copy().",
+            )
+        for f in ("body", "orelse"):
+            _refuse_stale_views(getattr(s, f, []), origin, written, scalars, views, stale)
+        changed = set()
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+            changed.add(s.targets[0].value.id)
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            changed.add(s.value.func.value.id)
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            target, value = s.targets[0].id, s.value
+            views.pop(target, None)
+            stale.discard(target)
+            basic = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in written
+            parts = (value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]) if basic else []
+            if (
+                basic
+                and target not in scalars
+                and all(isinstance(p, (ast.Slice, ast.Constant)) or _names_scalar(p, scalars) for p in parts)
+            ):
+                views[target] = value.value.id  # integers and slices only: a view, not a copy
+        stale |= {r for r, array in views.items() if array in changed}
+
+
+def _names_scalar(e: ast.expr, scalars: set[str]) -> bool:
+    return isinstance(e, ast.Name) and e.id in scalars
 
 
 def _refuse_list_arithmetic(tree: ast.FunctionDef, origin: Origin, active: set[str], lists: set[str]) -> None:
@@ -432,6 +480,7 @@ def _kinds(
 
 
 _CREATE = frozenset({"zeros", "ones", "empty", "full"})
+_SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("unreduce", 1), ("unbroadcast", 1))  # (helper, like argument)
 SHAPE = -1  # the "ndim" of a shape: a tuple of ints, whose elements are scalars
 _LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
 
@@ -473,6 +522,9 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
         if isinstance(receiver, ast.Name) and receiver.id in env.locals:
             return ndims.get(receiver.id) if e.func.attr == "copy" else None  # x.copy()
         func = _safe_resolve(e.func, env)
+        for helper, like in _SHAPED_LIKE:  # generated code's adjoint arrays take a primal's shape
+            if func is rules.NAMESPACE[helper] and len(e.args) > like:
+                return _ndim(e.args[like], ndims, ops, env)
         name = getattr(func, "__name__", None) if (getattr(func, "__module__", None) or "").startswith("numpy") else None
         if name in _CREATE and _ndim(e.args[0], ndims, ops, env) == 0:
             return 1

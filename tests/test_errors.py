@@ -163,7 +163,15 @@ def augments_an_alias(x):
     return np.sum(a * b)
 
 
+def reads_a_stale_view(x):
+    y = np.zeros((2, 3))
+    row = y[0]
+    y[0] = x
+    return np.sum(row * x)  # <- refused
+
+
 CASES = [
+    (reads_a_stale_view, UnsupportedSyntax, "'row' is a view of 'y'"),
     (augments_an_alias, UnsupportedSyntax, "'b' is changed in place"),
     (undeclared_keyword, UnsupportedSyntax, "does not handle the argument where="),
     (joins_lists, UnsupportedSyntax, "arithmetic on a list"),
@@ -225,6 +233,18 @@ def augments_a_float_copy(x):
 
 def test_augmenting_a_copy_of_a_float_is_fine():
     assert srcdiff.grad(augments_a_float_copy)(2.0) == 5.0
+
+
+def reads_a_view_before_writing(x):
+    y = np.ones((2, 3))
+    row = y[0]
+    y[1] = row * x  # the view is read before y changes: fine
+    return np.sum(y * x)
+
+
+def test_a_view_read_before_the_write_is_fine():
+    x = np.array([0.5, -1.0, 2.0])
+    assert srcdiff.check_grad(reads_a_view_before_writing, x)
 
 
 def test_a_copy_is_not_an_alias():
