@@ -26,6 +26,7 @@ from typing import Any
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names
+from .normalize import is_atom
 from .parse import Origin
 
 INDEX, COPY, PACK, APPEND, POP, CALL, RULE, CONSTANT = "index", "copy", "pack", "append", "pop", "call", "rule", "constant"
@@ -145,7 +146,7 @@ def activity(
     written = written_in_place(tree.body, ops) | (augmented - scalars)
     _refuse_aliases(tree, ops, origin, written)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
-        _refuse_stale_views(tree.body, origin, written, scalars, {}, set())
+        _refuse_stale_views(tree.body, ops, origin, written, scalars, {}, set())
     _refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {
         s.targets[0].id
@@ -165,17 +166,20 @@ def activity(
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
 
 
+def changed_in_place(s: ast.stmt, ops: dict[ast.AST, Op]) -> str | None:
+    """The array or list this one statement changes in place: ``x[i] = v``, ``L.append(v)``, ``L.pop()``."""
+    if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+        return s.targets[0].value.id
+    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+        return s.value.func.value.id
+    if isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
+        return s.value.func.value.id
+    return None
+
+
 def written_in_place(body: list[ast.stmt], ops: dict[ast.AST, Op]) -> set[str]:
-    """Arrays and lists the code changes in place: ``x[i] = v``, ``L.append(v)``, ``L.pop()``."""
-    written = set()
-    for s in walk_statements(body):
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
-            written.add(s.targets[0].value.id)
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-            written.add(s.value.func.value.id)
-        elif isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
-            written.add(s.value.func.value.id)
-    return written
+    """Arrays and lists the code changes in place anywhere."""
+    return {changed_in_place(s, ops) for s in walk_statements(body)} - {None}
 
 
 def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
@@ -210,7 +214,13 @@ def _refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origi
 
 
 def _refuse_stale_views(
-    body: list[ast.stmt], origin: Origin, written: set[str], scalars: set[str], views: dict[str, str], stale: set[str]
+    body: list[ast.stmt],
+    ops: dict[ast.AST, Op],
+    origin: Origin,
+    written: set[str],
+    scalars: set[str],
+    views: dict[str, str],
+    stale: set[str],
 ) -> None:
     """Refuse reading ``r = y[0]`` after a later in-place change of ``y``.
 
@@ -229,12 +239,8 @@ def _refuse_stale_views(
                 f"Take a copy when you read it: {r} = {views[r]}[...].copy().",
             )
         for f in ("body", "orelse"):
-            _refuse_stale_views(getattr(s, f, []), origin, written, scalars, views, stale)
-        changed = set()
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
-            changed.add(s.targets[0].value.id)
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-            changed.add(s.value.func.value.id)
+            _refuse_stale_views(getattr(s, f, []), ops, origin, written, scalars, views, stale)
+        changed = changed_in_place(s, ops)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value
             views.pop(target, None)
@@ -247,7 +253,7 @@ def _refuse_stale_views(
                 and all(isinstance(p, (ast.Slice, ast.Constant)) or _names_scalar(p, scalars) for p in parts)
             ):
                 views[target] = value.value.id  # integers and slices only: a view, not a copy
-        stale |= {r for r, array in views.items() if array in changed}
+        stale |= {r for r, array in views.items() if array == changed}
 
 
 def _names_scalar(e: ast.expr, scalars: set[str]) -> bool:
@@ -307,7 +313,7 @@ def _names(atoms) -> tuple[ast.expr, ...]:
 def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if isinstance(e, ast.Name):
         return Op(COPY, (e,))
-    if isinstance(e, (ast.Constant, ast.JoinedStr)) or _is_global_chain(e, env.locals):
+    if isinstance(e, (ast.Constant, ast.JoinedStr)) or _is_global_chain(e, env):
         return Op(CONSTANT)
     if isinstance(e, ast.BinOp):
         return _rule_op(rules.BINARY_OPERATORS.get(type(e.op)), [e.left, e.right], {}, e, stmt, origin)
@@ -337,13 +343,9 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     )
 
 
-def _is_global_chain(e: ast.expr, locals_: frozenset[str]) -> bool:
+def _is_global_chain(e: ast.expr, env: Env) -> bool:
     """``np.pi``, ``np.linalg.norm``: an attribute chain rooted at a non-local name."""
-    if not isinstance(e, ast.Attribute):
-        return False
-    while isinstance(e, ast.Attribute):
-        e = e.value
-    return isinstance(e, ast.Name) and e.id not in locals_
+    return isinstance(e, ast.Attribute) and is_atom(e, env.locals)
 
 
 def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
@@ -571,7 +573,7 @@ def _scalar(
     if op.kind == CONSTANT:
         if isinstance(e, ast.Compare):
             return all(_scalar(a, ops, scalars, env) for a in [e.left, *e.comparators])
-        if isinstance(e, ast.Attribute) and _is_global_chain(e, env.locals):
+        if isinstance(e, ast.Attribute) and _is_global_chain(e, env):
             return isinstance(env.resolve(e), (int, float))
         if isinstance(e, ast.Call):
             target = _safe_resolve(e.func, env)

@@ -236,7 +236,7 @@ class _Normalizer:
         self.emit(assign(cond, test))
         body = self.block(s.body)
         # the test is evaluated again at the end of each iteration, before any final break
-        brk = body.pop() if body and _is_final_break(body[-1]) else None
+        brk = body.pop() if body and is_final_break(body[-1]) else None
         saved, self.out = self.out, []
         self.emit(assign(cond, self.test(s.test)))
         retest, self.out = self.out, saved
@@ -478,7 +478,7 @@ class _Rename(ast.NodeTransformer):
         return ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx)
 
 
-def _is_final_break(s: ast.stmt) -> bool:
+def is_final_break(s: ast.stmt) -> bool:
     return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from . import rules
 from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_kinds, walk_statements
 from .names import Fresh, assign, drop_statements, name, names_in
+from .normalize import is_final_break
 from .parse import Origin
 from .tape import TapePlan
 
@@ -329,7 +330,7 @@ class _Reverse:
 
     def _counter(self, s: ast.stmt) -> str | None:
         """Loops that may stop early count their iterations; the backward replays that many."""
-        if isinstance(s, ast.For) and not (s.body and _is_final_break(s.body[-1])):
+        if isinstance(s, ast.For) and not (s.body and is_final_break(s.body[-1])):
             return None
         if id(s) not in self.counters:
             self.counters[id(s)] = self.fresh.temp("_n")
@@ -685,10 +686,6 @@ class _Reverse:
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
-
-
-def _is_final_break(s: ast.stmt) -> bool:
-    return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
 
 
 def _index_value(index: ast.expr) -> ast.expr:
