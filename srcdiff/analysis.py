@@ -146,7 +146,7 @@ def activity(
     written = written_in_place(tree.body, ops) | (augmented - scalars)
     _refuse_aliases(tree, ops, origin, written)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
-        _refuse_stale_views(tree.body, ops, origin, written, scalars, {}, set())
+        _refuse_stale_views(tree.body, ops, origin, written - lists, scalars, {}, set())  # list items are not views
     _refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {
         s.targets[0].id

@@ -242,6 +242,17 @@ def reads_a_view_before_writing(x):
     return np.sum(y * x)
 
 
+def keeps_a_list_item(x):
+    items = [x, x * 2.0]
+    first = items[0]
+    items.append(x * 3.0)  # a list item is the object itself, not a view of the list
+    return first * items[2]
+
+
+def test_a_list_item_kept_across_an_append_is_fine():
+    assert srcdiff.grad(keeps_a_list_item)(1.5) == pytest.approx(2 * 3.0 * 1.5)
+
+
 def test_a_view_read_before_the_write_is_fine():
     x = np.array([0.5, -1.0, 2.0])
     assert srcdiff.check_grad(reads_a_view_before_writing, x)
