@@ -80,7 +80,8 @@ class Activity:
     scalars: frozenset[str]
     ndims: dict[str, int]  # names whose number of array dimensions is known (0: a scalar)
     index_safe: frozenset[str]  # ints and masks: ``dx[i] += g`` needs no np.add.at
-    lists: frozenset[str]  # names that hold (or may hold) Python lists or tuples
+    lists: frozenset[str]  # names that may hold Python lists, tuples or dicts (or are of unknown kind)
+    containers: frozenset[str]  # names that surely hold a list, tuple or dict
     written: frozenset[str]  # arrays and lists changed in place
     ops: dict[ast.AST, Op]
     env: Env
@@ -108,7 +109,9 @@ def walk_statements(body: list[ast.stmt]):
             yield from walk_statements(getattr(s, f, []))
 
 
-ReturnsScalar = Callable[[Any, frozenset[str]], bool]
+# What a user function returns, for arguments of given kinds (``returns_kind``): the number
+# of dimensions of an array (0: a scalar), CONTAINER, NOT_CONTAINER, or None when unknown.
+ReturnsKind = Callable[[Any, frozenset[tuple[str, int]]], "int | None"]
 
 
 def activity(
@@ -117,14 +120,15 @@ def activity(
     env: Env,
     wrt: tuple[str, ...],
     kinds: frozenset[tuple[str, int]],
-    returns_scalar: ReturnsScalar | None = None,
+    returns_kind: ReturnsKind | None = None,
     augmented: frozenset[str] = frozenset(),
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
     ``kinds`` gives the parameters' number of dimensions in this specialisation (0 for a
-    scalar); ``returns_scalar(f, kinds)`` says whether a called user function returns a
-    scalar for such arguments (without it, call results are taken to be arrays).
+    scalar, CONTAINER for a list, tuple or dict; a parameter not listed is of unknown kind);
+    ``returns_kind(f, kinds)`` says what a called user function returns for such arguments
+    (without it, a call result is of unknown kind).
     ``augmented`` names the user's ``x += v`` targets: on an array that writes in place.
     """
     ops = _classify(tree, origin, env)
@@ -142,7 +146,7 @@ def activity(
             if target in useful and not sources <= useful:
                 useful |= sources
                 changed = True
-    scalars, lists, definite_lists, ndims = _kinds(tree, ops, env, dict(kinds), returns_scalar)
+    scalars, lists, definite_lists, ndims = _kinds(tree, ops, env, dict(kinds), returns_kind)
     written = written_in_place(tree.body, ops) | (augmented - scalars)
     _refuse_aliases(tree, ops, origin, written)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
@@ -160,7 +164,9 @@ def activity(
     }
     active = frozenset(varied & useful)
     written = frozenset(written_in_place(tree.body, ops))
-    return Activity(wrt, active, frozenset(scalars), ndims, frozenset(scalars | masks), frozenset(lists), written, ops, env)
+    return Activity(
+        wrt, active, frozenset(scalars), ndims, frozenset(scalars | masks), frozenset(lists), frozenset(definite_lists), written, ops, env
+    )
 
 
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
@@ -433,10 +439,14 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
 
 
 def _kinds(
-    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, param_ndims: dict[str, int], returns_scalar: ReturnsScalar | None
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, param_ndims: dict[str, int], returns_kind: ReturnsKind | None
 ) -> tuple[set[str], set[str], set[str], dict[str, int]]:
-    """Names that are always scalars (optimistic fixpoint), may hold lists, surely hold lists;
-    and the known numbers of dimensions (so ``x[i]`` of a vector is known to be a scalar)."""
+    """Names that are always scalars (optimistic fixpoint), may hold containers, surely hold
+    containers; and the known numbers of dimensions (so ``x[i]`` of a vector is a scalar).
+
+    "May hold a container" is the unknown end of the lattice: a parameter of unknown kind,
+    an element of a container, or a call result that is not known to be an array or a
+    scalar. The reverse transform gives such names code that is right for any value."""
     assigned: dict[str, list[ast.expr | None]] = {}
     lists: set[str] = set()
     for s in walk_statements(tree.body):
@@ -458,32 +468,53 @@ def _kinds(
             lists.add(s.value.func.value.id)
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     scalar_params = {n for n, d in param_ndims.items() if d == 0}
+    container_params = {n for n, d in param_ndims.items() if d == CONTAINER}
+    lists |= container_params | (params - set(param_ndims))  # a parameter of unknown kind may be one
     ndims = _array_ndims(assigned, ops, env, param_ndims)
     scalars = scalar_params | (set(assigned) - params)
     changed = True
     while changed:
         changed = False
         for n, values in assigned.items():
-            keeps = all(_scalar(v, ops, scalars, env, returns_scalar, ndims) for v in values)
+            keeps = all(_scalar(v, ops, scalars, env, returns_kind, ndims) for v in values)
             if n in scalars and n not in scalar_params and not keeps:
                 scalars.discard(n)
                 changed = True
-    definite = set(lists)
-    # a copy or element of a list may be a list; a user function may return a tuple
+    definite = set(lists) - (params - container_params)
+    for n, values in assigned.items():  # a user function returning a tuple
+        if values and all(v is not None and _call_kind(v, ops, scalars, ndims, returns_kind) == CONTAINER for v in values):
+            definite.add(n)
+    lists |= definite
+    # a copy or element of a container may be a container; so may a value of unknown kind
     for _ in range(3):
         for n, values in assigned.items():
             for v in values:
                 source = v.value if isinstance(v, ast.Subscript) else v
-                maybe_tuple = v is not None and ops.get(v, Op("")).kind in (CALL, POP) and n not in scalars
-                if isinstance(source, ast.Name) and source.id in lists or maybe_tuple:
+                op = ops.get(v, Op("")) if v is not None else Op("")
+                unknown = op.kind == POP or op.kind == CALL and _call_kind(v, ops, scalars, ndims, returns_kind) in (None, CONTAINER)
+                if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars:
                     lists.add(n)
     ndims.update({n: 0 for n in scalars - lists})
-    return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d >= 0}
+    ndims.update({n: CONTAINER for n in definite})
+    return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d >= 0 or d == CONTAINER}
+
+
+def _call_kind(
+    e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int], returns_kind: ReturnsKind | None
+) -> int | None:
+    """What a call to a user function returns (see ``ReturnsKind``); None when unknown."""
+    op = ops.get(e)
+    if op is None or op.kind != CALL or returns_kind is None:
+        return None
+    kinds = call_kinds(op.func, e, lambda a: 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None)))
+    return returns_kind(op.func, kinds)
 
 
 _CREATE = frozenset({"zeros", "ones", "empty", "full"})
 _SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("unreduce", 1), ("unbroadcast", 1))  # (helper, like argument)
 SHAPE = -1  # the "ndim" of a shape: a tuple of ints, whose elements are scalars
+CONTAINER = -2  # the "ndim" of a list, tuple or dict
+NOT_CONTAINER = -3  # an array or a scalar, of unknown dimensions
 _LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
 
 
@@ -509,7 +540,7 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
         return SHAPE
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id) == SHAPE:
         return 0 if _ndim(e.slice, ndims, ops, env) == 0 else None  # x.shape[0]
-    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in ndims:
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id, -1) >= 0:
         parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
         ints = sum(1 for p in parts if not isinstance(p, ast.Slice) and _ndim(p, ndims, ops, env) == 0)
         added = sum(1 for p in parts if isinstance(p, ast.Constant) and p.value is None)
@@ -518,7 +549,7 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
         return ndims[e.value.id] - ints + added
     if isinstance(e, ast.BinOp) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
         left, right = _ndim(e.left, ndims, ops, env), _ndim(e.right, ndims, ops, env)
-        return None if left is None or right is None else max(left, right)
+        return None if left is None or right is None or min(left, right) < 0 else max(left, right)
     if isinstance(e, ast.Call) and e.args:
         receiver = e.func.value if isinstance(e.func, ast.Attribute) else None
         if isinstance(receiver, ast.Name) and receiver.id in env.locals:
@@ -556,7 +587,7 @@ def _scalar(
     ops: dict,
     scalars: set[str],
     env: Env,
-    returns_scalar: ReturnsScalar | None = None,
+    returns_kind: ReturnsKind | None = None,
     ndims: dict[str, int] | None = None,
 ) -> bool:
     if e is None:
@@ -587,10 +618,10 @@ def _scalar(
         return bool(args) and all(_scalar(a, ops, scalars, env) for a in args)
     if op.kind == COPY:
         return _scalar(op.operands[0], ops, scalars, env)
-    if op.kind == CALL and returns_scalar is not None:
+    if op.kind == CALL and returns_kind is not None:
         func = op.func
         kinds = call_kinds(func, e, lambda a: 0 if _scalar(a, ops, scalars, env) else (ndims or {}).get(getattr(a, "id", None)))
-        return returns_scalar(func, kinds)
+        return returns_kind(func, kinds) == 0
     if op.kind == RULE:
         flags = {p: _scalar(a, ops, scalars, env) for p, a in op.bound.items() if isinstance(a, ast.Name)}
         return op.rule.is_scalar(op.bound, flags)

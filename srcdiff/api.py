@@ -35,7 +35,7 @@ def stages(
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin)
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar, augmented)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_kind, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
@@ -44,19 +44,28 @@ def stages(
     yield "optimize", text
 
 
-_returns_scalar: dict[tuple, bool] = {}
+_returns_kind: dict[tuple, int | None] = {}
 
 
-def returns_scalar(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
-    """Does ``f`` return a scalar for arguments of these kinds? (Cached; False while unknown.)"""
+def returns_kind(f: Callable, kinds: frozenset[tuple[str, int]]) -> int | None:
+    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``; cached)."""
     key = (f.__code__, kinds, rules.version)
-    if key not in _returns_scalar:
-        _returns_scalar[key] = False  # a recursive call asks while we look: assume an array
+    if key not in _returns_kind:
+        _returns_kind[key] = None  # a recursive call asks while we look: unknown
         tree, origin = parse.function_ast(f)
         tree = normalize.normalize(tree, origin)
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), (), kinds, returns_scalar)
-        _returns_scalar[key] = tree.body[-1].value.id in act.scalars
-    return _returns_scalar[key]
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), (), kinds, returns_kind)
+        result = tree.body[-1].value.id
+        if result in act.scalars:
+            kind: int | None = 0
+        elif result in act.containers:
+            kind = analysis.CONTAINER
+        elif result in act.lists:
+            kind = None
+        else:
+            kind = act.ndims.get(result, analysis.NOT_CONTAINER)
+        _returns_kind[key] = kind
+    return _returns_kind[key]
 
 
 def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> emit.Emitted:
@@ -67,7 +76,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         tree, origin = parse.function_ast(f)
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin)
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_scalar, augmented)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_kind, augmented)
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
@@ -177,6 +186,7 @@ class Gradient:
                     f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
                 )
         kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
+        kinds |= {(n, analysis.CONTAINER) for n, v in bound.items() if isinstance(v, (list, tuple, dict))}
         return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:

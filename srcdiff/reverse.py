@@ -30,7 +30,7 @@ from typing import Any
 
 from . import rules
 from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_kinds, walk_statements
-from .names import Fresh, assign, drop_statements, name, names_in
+from .names import Fresh, assign, drop_statements, local_names, name, names_in
 from .normalize import is_final_break
 from .parse import Origin
 from .tape import TapePlan
@@ -151,7 +151,7 @@ class _Reverse:
             for i in arrays:
                 outputs[i] = self.call_helper("materialize", outputs[i], name(wrt[i]))
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
-        primal = names_in(self.tree) | set(self.saved.values()) | set(self.counters.values())
+        primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())
         forward = self.forward(self.body)
         if not split and not with_value:  # only the gradient is returned: drop what nothing reads
