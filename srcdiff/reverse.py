@@ -143,7 +143,8 @@ class _Reverse:
             state[self.result] = False
         backward = self.backward(self.body, state)
         outputs = [name(self.d(p)) if p in state else self.call_helper("zeros_like", name(p)) for p in wrt]
-        arrays = [i for i, p in enumerate(wrt) if p in state and p not in self.act.scalars]
+        # arrays, and containers (whose unused leaves need zeros of their shapes)
+        arrays = [i for i, p in enumerate(wrt) if p not in self.act.scalars and (p in state or p in self.act.lists)]
         if not split and len(arrays) > 1:  # writable arrays shaped like x, and never one array twice
             likes = ast.Tuple(elts=[name(p) for p in wrt], ctx=ast.Load())
             outputs = [self.call_helper("materialize_all", ast.Tuple(elts=outputs, ctx=ast.Load()), likes)]
@@ -303,7 +304,7 @@ class _Reverse:
             array = target.value.id
             if array in self.act.active or array in self.tape.needed:
                 old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
-                saved = old if array in self.act.lists else self.call_helper("private_copy", old)
+                saved = old if array in self.act.containers else self.call_helper("private_copy", old)
                 return [self.push(saved), s]
             return [s]
         if isinstance(s, ast.If):
@@ -577,10 +578,13 @@ class _Reverse:
             dp = self.d(p)
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Load())
             if self.act.is_active(s.value):
+                # an element of an array is a view that is zeroed next: copy it, unless it is summed into
+                # a new value anyway; a container's element is a reference, which the zeroing replaces
+                surely_container = p in self.act.containers
                 part: ast.expr = (
-                    read if (p in self.act.lists or self.act.is_scalar(s.value)) else self.call_helper("private_copy", read)
+                    read if (surely_container or self.act.is_scalar(s.value)) else self.call_helper("private_copy", read)
                 )
-                if p not in self.act.lists and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
+                if not surely_container and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 self.contribute(s.value, part, state, out)
             self.make_private(p, state, out)

@@ -67,20 +67,33 @@ def seed(out: Any) -> float:
     """The adjoint 1.0 of a scalar result; anything else is an error (use vjp for arrays)."""
     if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
         return 1.0
-    if np.ndim(out) != 0 or not isinstance(out, (float, int, np.number, np.ndarray)):
-        shape = np.shape(out) if isinstance(out, np.ndarray) else type(out).__name__
-        got = f"shape {shape}" if isinstance(out, np.ndarray) else shape
-        raise NonScalarOutput(f"grad needs a scalar output; got {got} \u2014 use vjp, or reduce it first (np.sum, np.mean)")
+    if not isinstance(out, (float, int, np.number, np.ndarray)) or np.ndim(out) != 0:
+        if isinstance(out, (tuple, list)):
+            raise NonScalarOutput(
+                f"grad needs a scalar output; got a {type(out).__name__} of {len(out)} \u2014 return the loss alone "
+                "(compute auxiliary values in a separate call)"
+            )
+        got = f"shape {np.shape(out)}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise NonScalarOutput(f"grad needs a scalar output; got {got} \u2014 reduce it first (np.sum, np.mean)")
     return 1.0
 
 
 def materialize(y: Any, like: Any) -> Any:
-    """The final gradient of ``like``: a writable array of its shape (or a float for a float)."""
+    """The final gradient of ``like``: a writable array of its shape (or a float for a float);
+    for a list, tuple or dict, the same structure with each leaf materialised (a weak zero
+    becomes zeros of the leaf's shape)."""
     if isinstance(like, np.ndarray):
         if type(y) is np.ndarray and y.shape == like.shape and y.dtype.kind in "fc":
             # a view may share memory with other values (a broadcast one is read-only): copy it
             return y if y.base is None and y.flags.writeable else y.copy()
         return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=np.result_type(like.dtype, np.float64))
+    if isinstance(like, (list, tuple)):
+        parts = y if isinstance(y, (list, tuple)) else [y] * len(like)
+        return type(like)(materialize(p, v) for p, v in zip(parts, like))
+    if isinstance(like, dict):
+        return {k: materialize(y[k] if isinstance(y, dict) else y, v) for k, v in like.items()}
+    if isinstance(like, float) and np.ndim(y) == 0:
+        return float(y)
     return y
 
 
@@ -101,7 +114,9 @@ def private_copy(y: Any, like: Any = None) -> Any:
         return np.array(y)
     if isinstance(y, (list, tuple)):
         return list(y)
-    if like is not None and not isinstance(y, np.generic) and isinstance(like, (np.ndarray, list, tuple)):
+    if isinstance(y, dict):
+        return dict(y)
+    if like is not None and not isinstance(y, np.generic) and isinstance(like, (np.ndarray, list, tuple, dict)):
         return zeros_like(like)
     return y
 
@@ -144,9 +159,14 @@ def zeros_like(x: Any) -> Any:
     """A private, writable zero adjoint for ``x``: an array, a list of weak zeros, or 0.0."""
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
-    if isinstance(x, (list, tuple)):
-        return [zeros_like(e) if isinstance(e, (list, tuple)) else 0.0 for e in x]
+    if isinstance(x, (list, tuple)):  # a list, even for a tuple: adjoints are written element by element
+        return [zeros_like(e) if isinstance(e, _CONTAINERS) else 0.0 for e in x]
+    if isinstance(x, dict):
+        return {k: zeros_like(e) if isinstance(e, _CONTAINERS) else 0.0 for k, e in x.items()}
     return 0.0
+
+
+_CONTAINERS = (list, tuple, dict)
 
 
 def balanced_eq(x: Any, ans: Any, y: Any) -> Any:
@@ -455,11 +475,13 @@ def cast(y: Any, x: Any) -> Any:
 
 
 def add_adjoints(a: Any, b: Any) -> Any:
-    """``a + b`` for adjoints that may be lists (element by element) or weak zeros."""
-    if isinstance(a, list) or isinstance(b, list):
-        if not isinstance(b, list):
+    """``a + b`` for adjoints that may be containers (leaf by leaf) or weak zeros."""
+    if isinstance(a, _CONTAINERS) or isinstance(b, _CONTAINERS):
+        if not isinstance(b, _CONTAINERS):
             return a
-        if not isinstance(a, list):
-            return list(b)
+        if not isinstance(a, _CONTAINERS):
+            return dict(b) if isinstance(b, dict) else list(b)
+        if isinstance(a, dict):
+            return {k: add_adjoints(a[k], b[k]) if k in b else a[k] for k in a} | {k: v for k, v in b.items() if k not in a}
         return [add_adjoints(x, y) for x, y in zip(a, b)]
     return a + b

@@ -279,7 +279,7 @@ def doubles(x, y):
 
 
 def test_non_scalar_output():
-    with pytest.raises(NonScalarOutput, match=r"grad needs a scalar output; got shape \(2, 3\) — use vjp"):
+    with pytest.raises(NonScalarOutput, match=r"grad needs a scalar output; got shape \(2, 3\) — reduce it first"):
         srcdiff.grad(doubles)(np.ones((2, 3)), 1.0)
 
 
