@@ -71,6 +71,7 @@ class Op:
     rule: rules.Rule | None = None
     bound: dict[str, ast.expr] = field(default_factory=dict)  # rule parameter -> atom
     func: Any = None  # the user function, for CALL
+    refusal: Exception | None = None  # raised if a varied value reaches this (constant) operation
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def activity(
             if target in useful and not sources <= useful:
                 useful |= sources
                 changed = True
+    _refuse_unknown(tree, ops, varied)
     scalars, lists, definite_lists, ndims = _kinds(tree, ops, env, dict(kinds), returns_kind)
     written = written_in_place(tree.body, ops) | (augmented - scalars)
     _refuse_aliases(tree, ops, origin, written)
@@ -169,15 +171,47 @@ def activity(
     )
 
 
+def _refuse_unknown(tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str]) -> None:
+    """Raise the refusal of an operation without a rule if a varied value reaches it.
+
+    Without one, it runs as in the original and its result is a constant: ``rng.normal(...)``,
+    ``self.n``, ``math.lgamma(2.5)``, a discarded ``print(x)``. A discarded call that may
+    change what it touches refuses when anything it touches is a local that an operation
+    with a derivative reads (the backward sweep would read the changed value).
+    """
+    read = {a.id for op in ops.values() if op.kind != CONSTANT for a in op.operands if isinstance(a, ast.Name)}
+    for s in walk_statements(tree.body):
+        e = s.value if isinstance(s, (ast.Assign, ast.Expr)) else None
+        op = ops.get(e) if e is not None else None
+        if op is None or op.refusal is None:
+            continue
+        touched = op.bound.get("touched")
+        if touched is not None:
+            names = {a.id for a in touched if isinstance(a, ast.Name)}
+            if names & (varied | read):
+                raise op.refusal
+            continue
+        if {n.id for n in ast.walk(e) if isinstance(n, ast.Name)} & varied:
+            raise op.refusal
+
+
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
+
+
+def appended_to(s: ast.stmt) -> str | None:
+    """The list ``L`` of an ``L.append(v)`` statement."""
+    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+        if s.value.func.attr == "append" and isinstance(s.value.func.value, ast.Name):
+            return s.value.func.value.id
+    return None
 
 
 def changed_in_place(s: ast.stmt, ops: dict[ast.AST, Op]) -> str | None:
     """The array or list this one statement changes in place: ``x[i] = v``, ``L.append(v)``, ``L.pop()``."""
     if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
         return s.targets[0].value.id
-    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-        return s.value.func.value.id
+    if appended_to(s):
+        return appended_to(s)
     if isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
         return s.value.func.value.id
     return None
@@ -293,23 +327,53 @@ def _flows(tree: ast.FunctionDef, ops: dict[ast.AST, Op]):
                 yield target.id, {a.id for a in op.operands if isinstance(a, ast.Name)}
             else:  # x[i] = v
                 yield target.value.id, {s.value.id} if isinstance(s.value, ast.Name) else set()
-        elif isinstance(s, ast.Expr):  # L.append(v)
-            call = s.value
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append":
-                yield call.func.value.id, {a.id for a in call.args if isinstance(a, ast.Name)}
+        elif appended_to(s):  # L.append(v)
+            yield appended_to(s), {a.id for a in s.value.args if isinstance(a, ast.Name)}
 
 
 # ------------------------------------------------------------------ classification
 
 
 def _classify(tree: ast.FunctionDef, origin: Origin, env: Env) -> dict[ast.AST, Op]:
+    """Every operation's ``Op``. An operation without a derivative rule is classified as a
+    constant that carries its refusal: ``_refuse_unknown`` raises it if a varied value reaches it."""
     ops: dict[ast.AST, Op] = {}
     for s in walk_statements(tree.body):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
-            ops[s.value] = _operation(s.value, s, origin, env)
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+            try:
+                ops[s.value] = _operation(s.value, s, origin, env)
+            except NoDerivativeRule as exc:
+                ops[s.value] = Op(CONSTANT, refusal=exc)
+        elif appended_to(s):
             ops[s.value] = Op(APPEND, tuple(s.value.args))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            ops[s.value] = _discarded_call(s, origin, env)
     return ops
+
+
+# Functions that write into an argument: their results are discarded, their effect is not.
+_WRITES_ARGUMENT = frozenset({"shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "at"})
+
+
+def _discarded_call(s: ast.Expr, origin: Origin, env: Env) -> Op:
+    """``f(...)`` whose result is dropped: run in the forward sweep only (``print``, logging,
+    ``rng.normal(...)``), when nothing it touches carries a derivative or may change under it."""
+    call = s.value
+    func = call.func
+    advice = "Assign the result to a name and use it; srcdiff cannot follow calls that work by side effect."
+    refusal = origin.error(UnsupportedSyntax, s, "a call whose result is discarded, on values being differentiated,", advice)
+    mutating = origin.error(
+        UnsupportedSyntax, s, "a call that may change its arguments in place cannot be differentiated", advice
+    )
+    receiver = func.value if isinstance(func, ast.Attribute) else None
+    if isinstance(receiver, ast.Name) and receiver.id in env.locals:  # x.sort(), rng.shuffle(x): may change x
+        return Op(CONSTANT, bound={"touched": [receiver, *call.args]}, refusal=mutating)
+    target = _safe_resolve(func, env)
+    if any(k.arg == "out" for k in call.keywords) or getattr(target, "__name__", None) in _WRITES_ARGUMENT:
+        return Op(CONSTANT, bound={"touched": list(call.args)}, refusal=mutating)
+    if inspect.isfunction(target) and not rules.lookup(target) and getattr(target, "__module__", "") != "srcdiff.runtime":
+        return Op(CONSTANT, refusal=refusal)  # a user function may change what it is given
+    return Op(CONSTANT)  # print, logging, warnings.warn, plotting: output only
 
 
 def _names(atoms) -> tuple[ast.expr, ...]:
@@ -464,8 +528,8 @@ def _kinds(
                 assigned.setdefault(t.value.id, []).append(None)  # element writes: an array or list
         elif isinstance(s, ast.For):
             assigned.setdefault(s.target.id, []).append(ast.Constant(0))
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
-            lists.add(s.value.func.value.id)
+        elif appended_to(s):
+            lists.add(appended_to(s))
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     scalar_params = {n for n, d in param_ndims.items() if d == 0}
     container_params = {n for n, d in param_ndims.items() if d == CONTAINER}

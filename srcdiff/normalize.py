@@ -141,21 +141,12 @@ class _Normalizer:
             return  # a bare string or number does nothing
         if isinstance(call, ast.Call):
             func = call.func
-            if isinstance(func, ast.Name) and func.id == "print" and func.id not in self.locals:
-                self.emit(s)  # output only, never differentiated
+            if isinstance(func, ast.Attribute) and func.attr == "pop" and self._is_local(func.value):
+                self.emit(assign(self.fresh.temp(), self.expr(call)))  # a discarded pop still changes the list
                 return
-            if isinstance(func, ast.Attribute) and func.attr in ("append", "pop") and self._is_local(func.value):
-                value = self.expr(call)
-                if func.attr == "pop":  # a discarded pop still changes the list
-                    self.emit(assign(self.fresh.temp(), value))
-                else:
-                    self.emit(ast.Expr(value=value))
-                return
-        raise self.fail(
-            s,
-            "a call whose result is discarded is not supported",
-            "Assign its result to a name; srcdiff cannot follow calls that work by side effect.",
-        )
+            self.emit(ast.Expr(value=self.expr(call)))  # append, print, logging: analysis decides
+            return
+        raise self.fail(s, "an expression whose value is discarded is not supported", "Assign it to a name.")
 
     def stmt_AnnAssign(self, s: ast.AnnAssign) -> None:
         if s.value is not None:

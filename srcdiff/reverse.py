@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, call_kinds, walk_statements
+from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, appended_to, call_kinds, walk_statements
 from .names import Fresh, assign, drop_statements, local_names, name, names_in
 from .normalize import is_final_break
 from .parse import Origin
@@ -436,7 +436,7 @@ class _Reverse:
             return out
         if isinstance(s, ast.Assign):
             return self.backward_write(s, state)
-        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+        if appended_to(s):
             return self.backward_append(s, state)
         if isinstance(s, ast.If):
             return self.backward_if(s, state)

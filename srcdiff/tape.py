@@ -101,7 +101,7 @@ class TapePlan:
                     continue
                 t = s.targets[0].id
                 op = self.act.ops[s.value]
-                cheap = op.kind in (RULE, CONSTANT, COPY, INDEX)
+                cheap = op.kind in (RULE, CONSTANT, COPY, INDEX) and op.refusal is None  # (not rng.normal())
                 if not (t.startswith("_") and t in self.act.scalars and len(self.defs[t]) == 1 and cheap):
                     continue
                 readers = [j for j in range(i + 1, len(block)) if t in _loaded(block[j])]
