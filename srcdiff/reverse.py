@@ -584,6 +584,10 @@ class _Reverse:
                 part: ast.expr = (
                     read if (surely_container or self.act.is_scalar(s.value)) else self.call_helper("private_copy", read)
                 )
+                if not surely_container and not self._index_safe(target.slice):
+                    # an index array may repeat a position: NumPy keeps the last write there, the others are lost
+                    mask = self.call_helper("last_writes", name(p), _index_value(target.slice))
+                    part = ast.BinOp(left=part, op=ast.Mult(), right=mask)
                 if not surely_container and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 self.contribute(s.value, part, state, out)

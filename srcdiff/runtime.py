@@ -52,6 +52,7 @@ __all__ = [
     "repeat_adjoint",
     "tile_adjoint",
     "add_at",
+    "last_writes",
     "add_adjoints",
     "astype",
     "cast",
@@ -460,6 +461,17 @@ def add_at(x: Any, index: Any, y: Any) -> Any:
     """``x[index] += y`` that also adds repeated indices (``np.add.at``); returns ``x``."""
     np.add.at(x, index, y)
     return x
+
+
+def last_writes(x: Any, index: Any) -> Any:
+    """Where ``x[index] = v`` keeps ``v``: False at an element of ``v`` whose position a later
+    element of ``v`` overwrites (an index array that repeats a position). NumPy decides which
+    write wins; this asks NumPy the same way rather than assuming an order."""
+    tags = np.full(np.shape(x), -1, dtype=np.intp)
+    shape = np.shape(tags[index])
+    order = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
+    tags[index] = order
+    return tags[index] == order
 
 
 def astype(x: Any, dtype: Any) -> Any:

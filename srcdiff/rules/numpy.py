@@ -150,7 +150,7 @@ nondifferentiable(
     np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.shape, np.ndim, np.size,
     np.random.rand, np.random.randn, np.random.normal, np.random.uniform, np.tri,
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
-    runtime.extremum_share, np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
+    runtime.extremum_share, runtime.last_writes, np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
 )  # fmt: skip
