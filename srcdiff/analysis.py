@@ -148,6 +148,7 @@ def activity(
                 useful |= sources
                 changed = True
     _refuse_unknown(tree, ops, varied)
+    _refuse_lost_derivatives(tree, ops, varied, origin)
     scalars, lists, definite_lists, ndims = _kinds(tree, ops, env, dict(kinds), returns_kind)
     written = written_in_place(tree.body, ops) | (augmented - scalars)
     _refuse_aliases(tree, ops, origin, written)
@@ -167,7 +168,16 @@ def activity(
     active = frozenset(varied & useful)
     written = frozenset(written_in_place(tree.body, ops))
     return Activity(
-        wrt, active, frozenset(scalars), ndims, frozenset(scalars | masks), frozenset(lists), frozenset(definite_lists), written, ops, env
+        wrt,
+        active,
+        frozenset(scalars),
+        ndims,
+        frozenset(scalars | masks),
+        frozenset(lists),
+        frozenset(definite_lists),
+        written,
+        ops,
+        env,
     )
 
 
@@ -193,6 +203,40 @@ def _refuse_unknown(tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[s
             continue
         if {n.id for n in ast.walk(e) if isinstance(n, ast.Name)} & varied:
             raise op.refusal
+
+
+def _refuse_lost_derivatives(tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str], origin: Origin) -> None:
+    """Refuse a varied value in a place where no derivative flows: an argument of a rule
+    without an adjoint for it, or an index (``np.r_[x, y]`` indexes an object with data).
+    Comparisons and functions registered as nondifferentiable are piecewise constant."""
+    for s in walk_statements(tree.body):
+        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+            continue
+        op = ops[s.value]
+        lost: set[str] = set()
+        if op.kind == RULE:
+            for p, atom in op.bound.items():
+                if p not in op.rule.adjoints and p not in rules.discrete_parameters(op.rule):
+                    lost |= {n.id for n in ast.walk(atom) if isinstance(n, ast.Name)} & varied
+        elif op.kind == INDEX:
+            lost = {n.id for n in ast.walk(s.value.slice) if isinstance(n, ast.Name)} & varied
+            if lost and not (isinstance(s.value.value, ast.Name) and s.value.value.id in local_names(tree)):
+                what = ast.unparse(s.value.value)
+                raise origin.error(
+                    NoDerivativeRule,
+                    s,
+                    f"no derivative rule for {what}[...] with values being differentiated",
+                    "Use np.concatenate, np.stack or np.array instead.",
+                )
+            continue  # an index computed from the values: piecewise constant (x[int(y)])
+        if lost:
+            name = op.rule.spelling
+            raise origin.error(
+                NoDerivativeRule,
+                s,
+                f"no derivative rule for {name} with respect to its argument holding {', '.join(sorted(lost))}",
+                "Add one with srcdiff.rules.vjp(...), or wrap the value in stop_gradient(...) if it is constant.",
+            )
 
 
 _VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
@@ -555,7 +599,9 @@ def _kinds(
             for v in values:
                 source = v.value if isinstance(v, ast.Subscript) else v
                 op = ops.get(v, Op("")) if v is not None else Op("")
-                unknown = op.kind == POP or op.kind == CALL and _call_kind(v, ops, scalars, ndims, returns_kind) in (None, CONTAINER)
+                unknown = (
+                    op.kind == POP or op.kind == CALL and _call_kind(v, ops, scalars, ndims, returns_kind) in (None, CONTAINER)
+                )
                 if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars:
                     lists.add(n)
     ndims.update({n: 0 for n in scalars - lists})
@@ -563,14 +609,14 @@ def _kinds(
     return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d >= 0 or d == CONTAINER}
 
 
-def _call_kind(
-    e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int], returns_kind: ReturnsKind | None
-) -> int | None:
+def _call_kind(e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int], returns_kind: ReturnsKind | None) -> int | None:
     """What a call to a user function returns (see ``ReturnsKind``); None when unknown."""
     op = ops.get(e)
     if op is None or op.kind != CALL or returns_kind is None:
         return None
-    kinds = call_kinds(op.func, e, lambda a: 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None)))
+    kinds = call_kinds(
+        op.func, e, lambda a: 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
+    )
     return returns_kind(op.func, kinds)
 
 

@@ -189,6 +189,23 @@ def lookup(func: Any) -> Rule | None:
         return None
 
 
+def discrete_parameters(rule: Rule) -> frozenset[str]:
+    """Parameters of ``rule`` that take integers, shapes, flags or index arrays, never floats
+    that carry a derivative (a varied value there is an error, not a zero derivative).
+
+    The runtime's adjoint helpers read their other arguments only for shapes and masks
+    (``unbroadcast(x, like)``), so each parameter without an adjoint counts as discrete."""
+    if getattr(rule.func, "__module__", None) == runtime.__name__:
+        return frozenset(rule.params)
+    return _DISCRETE_NAMES
+
+
+_DISCRETE_NAMES = frozenset(
+    {"axis", "axes", "shape", "order", "keepdims", "dtype", "out", "ddof", "repeats", "reps", "offset", "axis1", "axis2",
+     "source", "destination", "subscripts", "condition", "ord", "num", "endpoint", "index", "like", "forward"}
+)  # fmt: skip
+
+
 def is_nondifferentiable(func: Any) -> bool:
     try:
         return func in NONDIFFERENTIABLE
