@@ -229,10 +229,11 @@ def value_and_grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
 
 
 def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
-    """The generated Python of a derivative (for these example arguments, if given)."""
+    """The generated Python of a derivative (for these example arguments; without them, for arrays)."""
     if not isinstance(g, Gradient):
         raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
-    kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset()
+    # without example arguments, show the code for arrays (a list argument gets code of its own)
+    kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
     entry = g.entry(kinds)
     texts = [entry.text]
     seen = {id(entry)}

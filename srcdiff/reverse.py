@@ -507,8 +507,10 @@ class _Reverse:
 
         def add(atom: ast.expr, expr: ast.expr) -> None:  # ``x * x``: one contribution, not two
             if atom.id in parts:
-                expr = ast.BinOp(left=parts[atom.id][1], op=ast.Add(), right=expr)
+                expr = self.add(atom.id, parts[atom.id][1], expr)
             parts[atom.id] = (atom, expr)
+
+        reads_as_array = (getattr(rule.func, "__module__", None) or "").startswith("numpy")
 
         for p, template in rule.adjoints.items():
             value = op.bound.get(p)
@@ -522,6 +524,8 @@ class _Reverse:
             expr = self.instantiate(template, op.bound, g, target, None)
             if rule.kind == rules.ELEMENTWISE and self._may_broadcast(value, op):
                 expr = self.call_helper("unbroadcast", expr, copy.deepcopy(value))
+            if reads_as_array and value.id in self.act.lists:  # NumPy read a list as an array: its adjoint is a list
+                expr = self.call_helper("structured", expr, copy.deepcopy(value))
             add(value, expr)
         for atom, expr in parts.values():
             self.contribute(atom, expr, state, out)

@@ -53,6 +53,7 @@ __all__ = [
     "tile_adjoint",
     "add_at",
     "last_writes",
+    "structured",
     "add_adjoints",
     "astype",
     "cast",
@@ -89,7 +90,7 @@ def materialize(y: Any, like: Any) -> Any:
             return y if y.base is None and y.flags.writeable else y.copy()
         return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=np.result_type(like.dtype, np.float64))
     if isinstance(like, (list, tuple)):
-        parts = y if isinstance(y, (list, tuple)) else [y] * len(like)
+        parts = y if isinstance(y, (list, tuple)) else list(y) if np.ndim(y) > 0 else [y] * len(like)  # rows, or a weak zero
         return type(like)(materialize(p, v) for p, v in zip(parts, like))
     if isinstance(like, dict):
         return {k: materialize(y[k] if isinstance(y, dict) else y, v) for k, v in like.items()}
@@ -472,6 +473,17 @@ def last_writes(x: Any, index: Any) -> Any:
     order = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)
     tags[index] = order
     return tags[index] == order
+
+
+def structured(g: Any, x: Any) -> Any:
+    """The adjoint ``g`` of a value ``x`` that NumPy read as an array, in ``x``'s structure:
+    a list (row by row, nested as ``x`` is) when ``x`` is a list or tuple."""
+    if isinstance(x, (list, tuple)) and isinstance(g, np.ndarray):
+        g = np.broadcast_to(g, np.shape(x))
+        return [structured(part, element) for part, element in zip(g, x)]
+    if isinstance(g, np.ndarray) and g.ndim == 0 and not isinstance(x, np.ndarray):
+        return g[()]
+    return g
 
 
 def astype(x: Any, dtype: Any) -> Any:

@@ -52,6 +52,7 @@ from srcdiff.runtime import (
     repeat_adjoint,
     restack,
     revstack,
+    structured,
     sum_adjoint,
     tile_adjoint,
     trace_adjoint,
@@ -1021,6 +1022,10 @@ def helper_revstack(a, b, w):
     return np.sum(revstack([a, b], [a, b]) * w)
 
 
+def helper_structured(y, w):  # a (3, 2) adjoint as the nested list it stands for, and back
+    return np.sum(np.array(structured(y, [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])) * w)
+
+
 def helper_cumsum_adjoint(y, x, axis, w):
     return np.sum(cumsum_adjoint(y, x, axis) * w)
 
@@ -1359,6 +1364,7 @@ CASES: list[Case] = [
     Case(helper_astype, [((3, 2),)], autograd=False),
     Case(helper_add_adjoints, [((3, 2), (3, 2)), ((3, 2), ())], autograd=False),
     Case(helper_sum_adjoint, [((2,), (3, 2))], autograd=False),
+    Case(helper_structured, [((3, 2),)], autograd=False),
     Case(
         helper_matmul_adjoint_a,
         [((3, 2), (3, 4), (4, 2)), ((2,), (4,), (4, 2)), ((3,), (3, 4), (4,)), (F, (4,), (4,)), ((2, 3, 5), (3, 4), (2, 4, 5))],

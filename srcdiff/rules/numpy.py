@@ -142,6 +142,7 @@ vjp("reduce_extremum_adjoint(y, x, extremum, axis=None, keepdims=False)",  # the
     y="np.sum(g * extremum_share(x, extremum, axis, keepdims), axis=axis, keepdims=keepdims)")  # fmt: skip
 vjp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)", y="np.sum(g * x, axis=axis, keepdims=keepdims) / norm",
     x="norm_adjoint(y, g, norm, ord, axis, keepdims)", norm="-np.sum(g * x, axis=axis, keepdims=keepdims) * y / norm ** 2")  # fmt: skip
+vjp("structured(y, x)", y="np.broadcast_to(np.array(materialize(g, x), dtype=float), np.shape(y))")
 vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)")
 
 # creation, comparison and integer-valued functions: their results are constants
