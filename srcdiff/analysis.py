@@ -594,19 +594,59 @@ def _kinds(
             definite.add(n)
     lists |= definite
     # a copy or element of a container may be a container; so may a value of unknown kind
-    for _ in range(3):
+    grown = True
+    while grown:  # to a fixpoint: chains of copies are as long as the code
+        grown = False
         for n, values in assigned.items():
             for v in values:
                 source = v.value if isinstance(v, ast.Subscript) else v
                 op = ops.get(v, Op("")) if v is not None else Op("")
                 unknown = (
-                    op.kind == POP or op.kind == CALL and _call_kind(v, ops, scalars, ndims, returns_kind) in (None, CONTAINER)
+                    op.kind == POP
+                    or op.kind == CALL
+                    and _call_kind(v, ops, scalars, ndims, returns_kind) in (None, CONTAINER)
+                    or op.kind != CALL
+                    and _may_return_container(v, env)
                 )
-                if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars:
+                if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars | lists:
                     lists.add(n)
+                    grown = True
     ndims.update({n: 0 for n in scalars - lists})
     ndims.update({n: CONTAINER for n in definite})
     return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d >= 0 or d == CONTAINER}
+
+
+_CONTAINER_HELPERS = frozenset(
+    {
+        "zeros_like",
+        "private_copy",
+        "add_adjoints",
+        "materialize",
+        "materialize_all",
+        "structured",
+        "sum_adjoint",
+        "cast",
+        "unbroadcast",
+    }
+)  # runtime functions that return a container when given one
+_CONTAINER_BUILTINS = frozenset({"sorted", "list", "tuple", "dict", "zip", "enumerate", "reversed", "map", "filter"})
+
+
+def _may_return_container(e: ast.expr | None, env: Env) -> bool:
+    """May this call (not to a user function) return a list, tuple or dict? NumPy and math
+    functions and array methods return arrays and scalars; other calls are of unknown kind."""
+    if not isinstance(e, ast.Call):
+        return False
+    func = e.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals:
+        return func.attr not in rules.METHODS  # x.sum() is an array; rng.normal(...) may be anything
+    target = _safe_resolve(func, env)
+    module = getattr(target, "__module__", None) or ""
+    if module == rules.runtime.__name__:
+        return target.__name__ in _CONTAINER_HELPERS
+    if module == "builtins":
+        return target.__name__ in _CONTAINER_BUILTINS
+    return not (module.startswith("numpy") or module == "math")
 
 
 def _call_kind(e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int], returns_kind: ReturnsKind | None) -> int | None:
@@ -631,12 +671,15 @@ _LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"}
 def _array_ndims(assigned: dict[str, list], ops: dict[ast.AST, Op], env: Env, known: dict[str, int]) -> dict[str, int]:
     """Names whose every definition has a known number of dimensions (a pessimistic pass)."""
     ndims = dict(known)
-    for _ in range(4):  # a few passes reach names defined from names defined before
+    grown = True
+    while grown:  # to a fixpoint: names defined from names defined before
+        grown = False
         for n, values in assigned.items():
-            if n not in known:
+            if n not in ndims:
                 found = {_ndim(v, ndims, ops, env) for v in values if v is not None}  # x[i] = v keeps x's ndim
                 if len(found) == 1 and None not in found:
                     ndims[n] = found.pop()
+                    grown = True
     return ndims
 
 

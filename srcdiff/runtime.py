@@ -54,6 +54,7 @@ __all__ = [
     "add_at",
     "last_writes",
     "structured",
+    "unstructured",
     "add_adjoints",
     "astype",
     "cast",
@@ -484,6 +485,11 @@ def structured(g: Any, x: Any) -> Any:
     if isinstance(g, np.ndarray) and g.ndim == 0 and not isinstance(x, np.ndarray):
         return g[()]
     return g
+
+
+def unstructured(g: Any, x: Any, like: Any) -> Any:
+    """The adjoint of ``structured``: a list adjoint ``g`` of ``x`` as an array shaped like ``like``."""
+    return np.broadcast_to(np.array(materialize(g, x)), np.shape(like))
 
 
 def astype(x: Any, dtype: Any) -> Any:

@@ -61,6 +61,7 @@ from srcdiff.runtime import (
     unconcatenate,
     unreduce,
     unstack,
+    unstructured,
     unvstack,
 )
 
@@ -1026,6 +1027,10 @@ def helper_structured(y, w):  # a (3, 2) adjoint as the nested list it stands fo
     return np.sum(np.array(structured(y, [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])) * w)
 
 
+def helper_unstructured(y, w):  # the nested list of a (3, 2) adjoint, as an array again
+    return np.sum(unstructured(structured(y, [[0.0, 0.0]] * 3), [[0.0, 0.0]] * 3, y) * w)
+
+
 def helper_cumsum_adjoint(y, x, axis, w):
     return np.sum(cumsum_adjoint(y, x, axis) * w)
 
@@ -1365,6 +1370,7 @@ CASES: list[Case] = [
     Case(helper_add_adjoints, [((3, 2), (3, 2)), ((3, 2), ())], autograd=False),
     Case(helper_sum_adjoint, [((2,), (3, 2))], autograd=False),
     Case(helper_structured, [((3, 2),)], autograd=False),
+    Case(helper_unstructured, [((3, 2),)], autograd=False),
     Case(
         helper_matmul_adjoint_a,
         [((3, 2), (3, 4), (4, 2)), ((2,), (4,), (4, 2)), ((3,), (3, 4), (4,)), (F, (4,), (4,)), ((2, 3, 5), (3, 4), (2, 4, 5))],

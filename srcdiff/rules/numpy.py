@@ -108,7 +108,9 @@ vjp("np.hstack(tup)", tup="unconcatenate(g, tup, 0 if np.ndim(tup[0]) == 1 else 
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
 
 # functions generated code calls (rules keep grad(grad(f)) working)
-vjp("unbroadcast(x, like)", x="np.broadcast_to(g, np.shape(x))")
+vjp(
+    "unbroadcast(x, like)", x="g if isinstance(x, (list, tuple, dict)) else np.broadcast_to(g, np.shape(x))"
+)  # lists pass through
 vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)")
 vjp("astype(x, dtype)", x="g")
 vjp("materialize(y, like)", y="g")
@@ -142,7 +144,8 @@ vjp("reduce_extremum_adjoint(y, x, extremum, axis=None, keepdims=False)",  # the
     y="np.sum(g * extremum_share(x, extremum, axis, keepdims), axis=axis, keepdims=keepdims)")  # fmt: skip
 vjp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)", y="np.sum(g * x, axis=axis, keepdims=keepdims) / norm",
     x="norm_adjoint(y, g, norm, ord, axis, keepdims)", norm="-np.sum(g * x, axis=axis, keepdims=keepdims) * y / norm ** 2")  # fmt: skip
-vjp("structured(y, x)", y="np.broadcast_to(np.array(materialize(g, x), dtype=float), np.shape(y))")
+vjp("structured(y, x)", y="unstructured(g, x, y)")
+vjp("unstructured(y, x, like)", y="structured(g, x)")
 vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)")
 
 # creation, comparison and integer-valued functions: their results are constants

@@ -1,0 +1,335 @@
+"""Programs users wrote that once gave silently wrong gradients or crashed (issue 7).
+
+Each is checked against autograd where autograd runs it, else against central
+differences; gradients of containers must mirror the argument's structure.
+"""
+
+from __future__ import annotations
+
+import math
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import srcdiff
+from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax
+
+RNG = np.random.default_rng(7)
+
+
+def same_structure_and_values(got, want, rtol=1e-7, atol=1e-9):
+    """``got`` mirrors ``want``: the same container types, keys, lengths and leaf shapes; close values."""
+    assert type(got) is type(want) or (isinstance(got, float) and np.ndim(want) == 0), (type(got), type(want))
+    if isinstance(want, dict):
+        assert got.keys() == want.keys()
+        for k in want:
+            same_structure_and_values(got[k], want[k], rtol, atol)
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            same_structure_and_values(a, b, rtol, atol)
+    else:
+        assert np.shape(got) == np.shape(want)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+def central_differences(f, args, i, eps=1e-6):
+    """d f / d args[i] for a float or array argument."""
+    x0 = np.array(args[i], dtype=float)
+    out = np.zeros(x0.shape)
+    for idx in np.ndindex(*x0.shape):
+        values = []
+        for step in (eps, -eps):
+            moved = x0.copy()
+            moved[idx] += step
+            new = list(args)
+            new[i] = moved if isinstance(args[i], np.ndarray) else float(moved)
+            values.append(f(*new))
+        out[idx] = (values[0] - values[1]) / (2 * eps)
+    return out if x0.shape else float(out)
+
+
+# ----------------------------------------------------------- results written in place
+
+
+def mix(u, v):
+    return u * v + 0.5 * np.sin(u)
+
+
+def call_result_slice_written(x, y):
+    t2 = np.sum(x**2)
+    t3 = mix(y[0], y)
+    t3[:, 0] = t2  # the adjoint of t2 is a column of dt3, which is zeroed next
+    return np.sum(np.sin(t3))
+
+
+def copy_row_written(x, y):
+    t = y.copy()
+    t[1] = x * 2.0  # a row: its adjoint is a view of dt
+    t[1] += x
+    return np.sum(t * t)
+
+
+@pytest.mark.parametrize("f", [call_result_slice_written, copy_row_written])
+def test_results_written_in_place(f):
+    x, y = RNG.normal(size=4), RNG.normal(size=(4, 4))
+    got = srcdiff.grad(f, wrt=(0, 1))(x, y)
+    for i in (0, 1):
+        np.testing.assert_allclose(got[i], central_differences(f, (x, y), i), rtol=1e-6, atol=1e-7)
+
+
+def repeated_index_add(y, v):
+    y = y.copy()
+    y[np.array([0, 0])] += v  # NumPy adds v[1] once: the last write wins
+    return np.sum(y * y)
+
+
+def repeated_index_set(y, v):
+    y = y.copy()
+    y[np.array([0, 2, 0])] = v * 2.0
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f, n", [(repeated_index_add, 2), (repeated_index_set, 3)])
+def test_repeated_indices_follow_numpy(f, n):
+    y, v = np.array([1.0, 2.0, 3.0]), RNG.normal(size=n)
+    got = srcdiff.grad(f, wrt=(0, 1))(y, v)
+    for i, a in enumerate((y, v)):
+        np.testing.assert_allclose(got[i], central_differences(f, (y, v), i), rtol=1e-6, atol=1e-7)
+        assert got[i].shape == a.shape
+
+
+# --------------------------------------------------------------- second order through calls
+
+SCALE = 1.7
+
+
+def sq(u):
+    return u * u
+
+
+def two(u, v):
+    return (sq(u) + v) * SCALE
+
+
+def through_helpers(x, y):
+    return two(x, y) + sq(sq(y))
+
+
+def rpow(x, n):
+    if n == 0:
+        return 1.0
+    return x * rpow(x, n - 1)
+
+
+def through_recursion(x):
+    return rpow(x, 5) + rpow(x * 0.5, 2)
+
+
+def trig(u):
+    return np.sin(u) * math.cos(1.0) + np.cos(u)
+
+
+def through_trig_helper(x):
+    return trig(x) * x
+
+
+def a_through_helpers(x, y):
+    return (x * x + y) * SCALE + (y * y) * (y * y)
+
+
+def a_through_recursion(x):
+    return x**5 + (x * 0.5) ** 2
+
+
+def a_through_trig_helper(x):
+    return (anp.sin(x) * math.cos(1.0) + anp.cos(x)) * x
+
+
+@pytest.mark.parametrize(
+    "f, reference, args",
+    [
+        (through_helpers, a_through_helpers, (0.8, 1.4)),
+        (through_recursion, a_through_recursion, (0.9,)),
+        (through_trig_helper, a_through_trig_helper, (0.3,)),
+    ],
+)
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_higher_order_through_user_calls(f, reference, args, order):
+    g, a = f, reference
+    for _ in range(order):
+        g, a = srcdiff.grad(g), autograd.grad(a)
+    assert g(*args) == pytest.approx(a(*args), rel=1e-9)
+
+
+def test_true_values_of_the_reported_cases():
+    assert srcdiff.grad(srcdiff.grad(through_helpers))(0.8, 1.4) == pytest.approx(3.4)
+    assert srcdiff.grad(srcdiff.grad(through_recursion))(0.9) == pytest.approx(20 * 0.9**3 + 0.5)
+
+
+# ---------------------------------------------------------------- containers as arguments
+
+
+def nested_lists(p):
+    return p[0][0] * p[0][1] + p[1][0]
+
+
+def unpack_tuple(ps):
+    p, q = ps[0]
+    return p * q
+
+
+def through_list_of_tuples(w, b):
+    return unpack_tuple([(w, b)])
+
+
+def layers(params, x):
+    h = x
+    for W, b in params:
+        h = np.tanh(h @ W + b)
+    return np.sum(h)
+
+
+def list_slice(xs):
+    y = xs[1:3]
+    return y[0] * y[1]
+
+
+def dict_params(p):
+    return np.sum(p["W"] ** 2) * p["b"]
+
+
+def dict_sorted_keys(p):
+    total = 0.0
+    for k in sorted(p):
+        total = total + np.sum(p[k] * p[k])
+    return total
+
+
+def unused_leaf(p):
+    return np.sum(p[0] * 3.0)
+
+
+def list_comprehension_sum(a):
+    return np.sum([i * 3.0 for i in a])
+
+
+def a_layers(params, x):
+    h = x
+    for W, b in params:
+        h = anp.tanh(anp.dot(h, W) + b)
+    return anp.sum(h)
+
+
+def a_dict_params(p):
+    return anp.sum(p["W"] ** 2) * p["b"]
+
+
+def a_dict_sorted_keys(p):
+    total = 0.0
+    for k in sorted(p):
+        total = total + anp.sum(p[k] * p[k])
+    return total
+
+
+def a_unused_leaf(p):
+    return anp.sum(p[0] * 3.0)
+
+
+def a_list_comprehension_sum(a):
+    return anp.sum(anp.array([i * 3.0 for i in a]))
+
+
+CONTAINER_CASES = [
+    (nested_lists, nested_lists, ([[2.0, 3.0], [5.0]],)),
+    (list_slice, list_slice, ([1.0, 2.0, 3.0],)),
+    (
+        layers,
+        a_layers,
+        ([(RNG.normal(size=(3, 3)), RNG.normal(size=3)), (RNG.normal(size=(3, 2)), RNG.normal(size=2))], RNG.normal(size=3)),
+    ),
+    (layers, a_layers, ([[RNG.normal(size=(2, 2)), RNG.normal(size=2)]], RNG.normal(size=2))),
+    (dict_params, a_dict_params, ({"W": RNG.normal(size=3), "b": 1.5},)),
+    (dict_sorted_keys, a_dict_sorted_keys, ({"b": RNG.normal(size=2), "a": RNG.normal(size=(2, 2))},)),
+    (unused_leaf, a_unused_leaf, ((RNG.normal(size=2), RNG.normal(size=(2, 3))),)),
+    (list_comprehension_sum, a_list_comprehension_sum, (RNG.normal(size=3),)),
+]
+
+
+@pytest.mark.parametrize("f, reference, args", CONTAINER_CASES, ids=[c[0].__name__ for c in CONTAINER_CASES])
+def test_container_arguments_match_autograd(f, reference, args):
+    same_structure_and_values(srcdiff.grad(f)(*args), autograd.grad(reference)(*args))
+
+
+def test_list_of_tuples_built_inside():
+    assert srcdiff.grad(through_list_of_tuples, wrt=(0, 1))(2.0, 3.0) == (3.0, 2.0)
+
+
+def test_tuple_argument_gives_a_tuple_with_zeros_for_unused_leaves():
+    g = srcdiff.grad(unused_leaf)((np.ones(2), np.ones((2, 3))))
+    assert isinstance(g, tuple)
+    np.testing.assert_array_equal(g[1], np.zeros((2, 3)))
+
+
+# --------------------------------------------------------------- inactive calls run as written
+
+
+def prints_and_logs(x, rng):
+    print("x is", x)
+    noise = rng.normal(size=3)
+    y = x * 2.0
+    print(f"y = {y}")
+    return np.sum(y * noise)
+
+
+def test_print_and_random_numbers_run_in_the_forward_sweep(capsys):
+    x = RNG.normal(size=3)
+    got = srcdiff.grad(prints_and_logs)(x, np.random.default_rng(3))
+    np.testing.assert_allclose(got, 2.0 * np.random.default_rng(3).normal(size=3))
+    assert "x is" in capsys.readouterr().out
+
+
+class Model:
+    def __init__(self, scale):
+        self.scale = scale
+
+
+def reads_an_attribute(x, model):
+    return np.sum(x * model.scale)
+
+
+def sorts_in_place(x):
+    y = x * 2.0
+    y.sort()
+    return np.sum(y * x)
+
+
+def test_attribute_of_a_constant_object_is_a_constant():
+    x = RNG.normal(size=3)
+    np.testing.assert_allclose(srcdiff.grad(reads_an_attribute)(x, Model(2.5)), np.full(3, 2.5))
+
+
+def test_a_call_that_may_change_a_differentiated_value_is_refused():
+    with pytest.raises(UnsupportedSyntax, match="may change its arguments in place"):
+        srcdiff.grad(sorts_in_place)(RNG.normal(size=3))
+
+
+def concatenates_with_r_(x):
+    return np.sum(np.r_[x, x] ** 2)
+
+
+def test_indexing_an_object_with_differentiated_values_is_refused():
+    with pytest.raises(NoDerivativeRule, match=r"(?s)np\.r_\[\.\.\.\].*Use np\.concatenate"):
+        srcdiff.grad(concatenates_with_r_)(np.ones(2))
+
+
+def returns_loss_and_aux(x):
+    loss = np.sum(x * x)
+    return loss, x * 2.0
+
+
+def test_a_tuple_output_says_what_to_do():
+    with pytest.raises(srcdiff.SrcdiffError, match="return the loss alone"):
+        srcdiff.grad(returns_loss_and_aux)(np.ones(2))
