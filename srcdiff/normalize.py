@@ -245,6 +245,9 @@ class _Normalizer:
             kind = it.func.id
         else:
             kind = "sequence"
+        if _is_dict_view(it, self.locals):  # d.items(), d.keys(), d.values(): a loop over the keys
+            self.dict_loop(s, it.func.value, it.func.attr)
+            return
         if kind == "range":
             if not isinstance(s.target, ast.Name):
                 raise self.fail(s, "a range loop needs a single loop variable", "Write: for i in range(...).")
@@ -282,6 +285,29 @@ class _Normalizer:
         else:
             prologue = [ast.copy_location(ast.Assign(targets=[s.target], value=value), s)]
         self.emit_loop(index, rng, s.body, prologue)
+
+    def dict_loop(self, s: ast.For, d: ast.Name, view: str) -> None:
+        """``for k, v in d.items()`` as an index loop over ``list(d.keys())`` that reads ``d[k]``."""
+        keys = self.atom(ast.Call(func=name("list"), args=[ast.Call(func=ast.Attribute(value=d, attr="keys", ctx=ast.Load()),
+                                                                    args=[], keywords=[])], keywords=[]))  # fmt: skip
+        index = self.fresh.temp("_i")
+        count = self.atom(ast.Call(func=name("len"), args=[keys], keywords=[]))
+        rng = self.atom(ast.Call(func=name("range"), args=[count], keywords=[]))
+        key: ast.expr = ast.Subscript(value=keys, slice=name(index), ctx=ast.Load())
+        if view == "keys":
+            prologue = [ast.Assign(targets=[s.target], value=key)]
+        else:
+            key_name = self.fresh.temp("_key")
+            value = ast.Subscript(value=d, slice=name(key_name), ctx=ast.Load())
+            prologue = [assign(key_name, key)]
+            if view == "values":
+                prologue.append(ast.Assign(targets=[s.target], value=value))
+            elif isinstance(s.target, ast.Tuple) and len(s.target.elts) == 2:
+                prologue += [ast.Assign(targets=[s.target.elts[0]], value=name(key_name)),
+                             ast.Assign(targets=[s.target.elts[1]], value=value)]  # fmt: skip
+            else:
+                prologue.append(ast.Assign(targets=[s.target], value=ast.Tuple(elts=[name(key_name), value], ctx=ast.Load())))
+        self.emit_loop(index, rng, s.body, [ast.copy_location(p, s) for p in prologue])
 
     def emit_loop(self, var: str, rng: ast.expr, body: list[ast.stmt], prologue: list[ast.stmt]) -> None:
         if not isinstance(rng, ast.Name):
@@ -471,6 +497,17 @@ class _Rename(ast.NodeTransformer):
 
 def is_final_break(s: ast.stmt) -> bool:
     return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
+
+
+def _is_dict_view(e: ast.expr, locals_: set[str]) -> bool:
+    return (
+        isinstance(e, ast.Call)
+        and not e.args
+        and isinstance(e.func, ast.Attribute)
+        and e.func.attr in ("items", "keys", "values")
+        and isinstance(e.func.value, ast.Name)
+        and e.func.value.id in locals_
+    )
 
 
 def _is_range_call(e: ast.expr, locals_: set[str]) -> bool:

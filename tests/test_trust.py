@@ -208,6 +208,28 @@ def dict_sorted_keys(p):
     return total
 
 
+def dict_views(p, x):
+    total = 0.0
+    for k, v in p.items():
+        total = total + np.sum(v * x)
+    for v in p.values():
+        total = total + np.sum(v * v)
+    for k in p.keys():
+        total = total + np.sum(p[k]) * 0.5
+    return total
+
+
+def a_dict_views(p, x):
+    total = 0.0
+    for k, v in p.items():
+        total = total + anp.sum(v * x)
+    for v in p.values():
+        total = total + anp.sum(v * v)
+    for k in p.keys():
+        total = total + anp.sum(p[k]) * 0.5
+    return total
+
+
 def unused_leaf(p):
     return np.sum(p[0] * 3.0)
 
@@ -254,6 +276,7 @@ CONTAINER_CASES = [
     (dict_params, a_dict_params, ({"W": RNG.normal(size=3), "b": 1.5},)),
     (dict_sorted_keys, a_dict_sorted_keys, ({"b": RNG.normal(size=2), "a": RNG.normal(size=(2, 2))},)),
     (unused_leaf, a_unused_leaf, ((RNG.normal(size=2), RNG.normal(size=(2, 3))),)),
+    (dict_views, a_dict_views, ({"w": RNG.normal(size=2), "b": RNG.normal(size=2), "c": 0.5}, RNG.normal(size=2))),
     (list_comprehension_sum, a_list_comprehension_sum, (RNG.normal(size=3),)),
 ]
 

@@ -233,7 +233,7 @@ METHODS: dict[str, Any] = {
     "copy": np.copy, "clip": np.clip, "swapaxes": np.swapaxes, "repeat": np.repeat,
     "trace": np.trace, "astype": runtime.astype,
     "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,
-    "argsort": np.argsort,
+    "argsort": np.argsort, "keys": dict.keys,
 }  # fmt: skip
 ATTRIBUTES: dict[str, Any] = {"T": np.transpose}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})

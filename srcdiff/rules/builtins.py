@@ -1,6 +1,6 @@
 """Derivative rules for Python builtins used on numbers, arrays and lists."""
 
-from . import ELEMENTWISE, SCALAR, nondifferentiable, vjp
+from . import ARRAY, ELEMENTWISE, SCALAR, nondifferentiable, vjp
 
 vjp("abs(x)", x="cast(g * np.sign(x), x)", kind=ELEMENTWISE)  # a float's gradient stays a float
 vjp("float(x)", x="g", kind=SCALAR)
@@ -13,3 +13,4 @@ vjp("tuple(iterable)", iterable="g")
 
 nondifferentiable(len, range, int, bool, round, isinstance, print, str, kind=SCALAR)
 nondifferentiable(reversed, enumerate, zip, sorted, type, kind=ELEMENTWISE)
+nondifferentiable(dict.keys, kind=ARRAY)  # d.keys(): names, never numbers
