@@ -211,7 +211,7 @@ def dict_sorted_keys(p):
 def dict_views(p, x):
     total = 0.0
     for k, v in p.items():
-        total = total + np.sum(v * x)
+        total = total + np.sum(v * x) * len(k)
     for v in p.values():
         total = total + np.sum(v * v)
     for k in p.keys():
@@ -222,7 +222,7 @@ def dict_views(p, x):
 def a_dict_views(p, x):
     total = 0.0
     for k, v in p.items():
-        total = total + anp.sum(v * x)
+        total = total + anp.sum(v * x) * len(k)
     for v in p.values():
         total = total + anp.sum(v * v)
     for k in p.keys():
