@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .analysis import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Activity, appended_to, call_kinds, walk_statements
+from .analysis import Activity
+from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in
 from .normalize import is_final_break
+from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, appended_to, walk_statements
 from .parse import Origin
 from .tape import TapePlan
 

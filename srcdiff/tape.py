@@ -22,8 +22,9 @@ from __future__ import annotations
 import ast
 import copy
 
-from .analysis import CONSTANT, COPY, INDEX, RULE, Activity, walk_statements
+from .analysis import Activity
 from .names import assign
+from .operations import CONSTANT, COPY, INDEX, RULE, walk_statements
 
 
 class TapePlan:

@@ -16,7 +16,7 @@ import pytest
 from catalogue import CASES, Case, Shape, autograd_twin
 
 import srcdiff
-from srcdiff import analysis, normalize, parse, rules, runtime
+from srcdiff import analysis, normalize, operations, parse, rules, runtime
 
 # ---------------------------------------------------------------------- the checks
 
@@ -171,9 +171,9 @@ def differentiated_primitives(fn: Any, wrt: tuple[int, ...]) -> set[str]:
     params = [a.arg for a in tree.args.args]
     act = analysis.activity(tree, origin, analysis.environment(fn, tree), tuple(params[i] for i in wrt), frozenset())
     found = set()
-    for s in analysis.walk_statements(tree.body):
+    for s in operations.walk_statements(tree.body):
         op = act.ops.get(getattr(s, "value", None))
-        if op is not None and op.kind == analysis.RULE and s.targets[0].id in act.active:
+        if op is not None and op.kind == operations.RULE and s.targets[0].id in act.active:
             found.add(op.rule.spelling)
     return found
 

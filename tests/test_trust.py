@@ -7,6 +7,7 @@ differences; gradients of containers must mirror the argument's structure.
 from __future__ import annotations
 
 import math
+import statistics
 
 import autograd
 import autograd.numpy as anp
@@ -356,3 +357,19 @@ def returns_loss_and_aux(x):
 def test_a_tuple_output_says_what_to_do():
     with pytest.raises(srcdiff.SrcdiffError, match="return the loss alone"):
         srcdiff.grad(returns_loss_and_aux)(np.ones(2))
+
+
+def library_function_on_values(x):
+    return statistics.fmean([x, 2.0 * x])
+
+
+def library_function_on_data(x, data):
+    return x * statistics.fmean(data)
+
+
+def test_installed_library_source_is_never_read():
+    with pytest.raises(NoDerivativeRule, match=r"no derivative rule for statistics\.fmean .*does not read installed") as info:
+        srcdiff.grad(library_function_on_values)(1.5)
+    assert info.value.filename == __file__
+    assert "return statistics.fmean" in info.value.construct
+    assert srcdiff.grad(library_function_on_data)(1.5, [1.0, 2.0, 4.0]) == pytest.approx(7.0 / 3.0)

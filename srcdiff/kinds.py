@@ -1,0 +1,258 @@
+"""Kinds: what each name holds, for one specialisation of the argument kinds.
+
+On entry: a normalised tree, its operations and the parameters' kinds. On exit: the
+names that always hold a scalar, those that may hold a container (list, tuple, dict:
+the unknown end of the lattice), those that surely do, and the known numbers of
+dimensions of arrays. A kind is an int: an array's ``ndim`` (0: a scalar), ``SHAPE``,
+``CONTAINER`` or ``NOT_CONTAINER``; a name without one is of unknown kind, and the
+reverse transform gives it code that is right for any value.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from . import rules
+from .operations import CALL, CONSTANT, COPY, POP, RULE, Env, Op, appended_to, is_global_chain, safe_resolve, walk_statements
+
+# What a user function returns, for arguments of given kinds (``returns_kind``): the number
+# of dimensions of an array (0: a scalar), CONTAINER, NOT_CONTAINER, or None when unknown.
+ReturnsKind = Callable[[Any, frozenset[tuple[str, int]]], "int | None"]
+
+
+def kinds(
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, param_ndims: dict[str, int], returns_kind: ReturnsKind | None
+) -> tuple[set[str], set[str], set[str], dict[str, int]]:
+    """Names that are always scalars (optimistic fixpoint), may hold containers, surely hold
+    containers; and the known numbers of dimensions (so ``x[i]`` of a vector is a scalar).
+
+    "May hold a container" is the unknown end of the lattice: a parameter of unknown kind,
+    an element of a container, or a call result that is not known to be an array or a
+    scalar. The reverse transform gives such names code that is right for any value."""
+    assigned: dict[str, list[ast.expr | None]] = {}
+    lists: set[str] = set()
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign):
+            t = s.targets[0]
+            if isinstance(t, ast.Name):
+                assigned.setdefault(t.id, []).append(s.value)
+                if (
+                    isinstance(s.value, (ast.List, ast.Tuple))
+                    or ops[s.value].kind == RULE
+                    and ops[s.value].rule.spelling in ("unstack", "unconcatenate", "unvstack")
+                ):
+                    lists.add(t.id)
+            else:
+                assigned.setdefault(t.value.id, []).append(None)  # element writes: an array or list
+        elif isinstance(s, ast.For):
+            assigned.setdefault(s.target.id, []).append(ast.Constant(0))
+        elif appended_to(s):
+            lists.add(appended_to(s))
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    scalar_params = {n for n, d in param_ndims.items() if d == 0}
+    container_params = {n for n, d in param_ndims.items() if d == CONTAINER}
+    lists |= container_params | (params - set(param_ndims))  # a parameter of unknown kind may be one
+    ndims = _array_ndims(assigned, ops, env, param_ndims)
+    scalars = scalar_params | (set(assigned) - params)
+    changed = True
+    while changed:
+        changed = False
+        for n, values in assigned.items():
+            keeps = all(_scalar(v, ops, scalars, env, returns_kind, ndims) for v in values)
+            if n in scalars and n not in scalar_params and not keeps:
+                scalars.discard(n)
+                changed = True
+    definite = set(lists) - (params - container_params)
+    for n, values in assigned.items():  # a user function returning a tuple
+        if values and all(v is not None and _call_kind(v, ops, scalars, ndims, returns_kind) == CONTAINER for v in values):
+            definite.add(n)
+    lists |= definite
+    # a copy or element of a container may be a container; so may a value of unknown kind
+    grown = True
+    while grown:  # to a fixpoint: chains of copies are as long as the code
+        grown = False
+        for n, values in assigned.items():
+            for v in values:
+                source = v.value if isinstance(v, ast.Subscript) else v
+                op = ops.get(v, Op("")) if v is not None else Op("")
+                unknown = (
+                    op.kind == POP
+                    or op.kind == CALL
+                    and _call_kind(v, ops, scalars, ndims, returns_kind) in (None, CONTAINER)
+                    or op.kind != CALL
+                    and _may_return_container(v, env)
+                )
+                if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars | lists:
+                    lists.add(n)
+                    grown = True
+    ndims.update({n: 0 for n in scalars - lists})
+    ndims.update({n: CONTAINER for n in definite})
+    return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d >= 0 or d == CONTAINER}
+
+
+_CONTAINER_HELPERS = frozenset(
+    {
+        "zeros_like",
+        "private_copy",
+        "add_adjoints",
+        "materialize",
+        "materialize_all",
+        "structured",
+        "sum_adjoint",
+        "cast",
+        "unbroadcast",
+    }
+)  # runtime functions that return a container when given one
+_CONTAINER_BUILTINS = frozenset({"sorted", "list", "tuple", "dict", "zip", "enumerate", "reversed", "map", "filter"})
+
+
+def _may_return_container(e: ast.expr | None, env: Env) -> bool:
+    """May this call (not to a user function) return a list, tuple or dict? NumPy and math
+    functions and array methods return arrays and scalars; other calls are of unknown kind."""
+    if not isinstance(e, ast.Call):
+        return False
+    func = e.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals:
+        return func.attr not in rules.METHODS  # x.sum() is an array; rng.normal(...) may be anything
+    target = safe_resolve(func, env)
+    module = getattr(target, "__module__", None) or ""
+    if module == rules.runtime.__name__:
+        return target.__name__ in _CONTAINER_HELPERS
+    if module == "builtins":
+        return target.__name__ in _CONTAINER_BUILTINS
+    return not (module.startswith("numpy") or module == "math")
+
+
+def _call_kind(e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int], returns_kind: ReturnsKind | None) -> int | None:
+    """What a call to a user function returns (see ``ReturnsKind``); None when unknown."""
+    op = ops.get(e)
+    if op is None or op.kind != CALL or returns_kind is None:
+        return None
+    kinds = call_kinds(
+        op.func, e, lambda a: 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
+    )
+    return returns_kind(op.func, kinds)
+
+
+_CREATE = frozenset({"zeros", "ones", "empty", "full"})
+_SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("unreduce", 1), ("unbroadcast", 1))  # (helper, like argument)
+SHAPE = -1  # the "ndim" of a shape: a tuple of ints, whose elements are scalars
+CONTAINER = -2  # the "ndim" of a list, tuple or dict
+NOT_CONTAINER = -3  # an array or a scalar, of unknown dimensions
+_LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
+
+
+def _array_ndims(assigned: dict[str, list], ops: dict[ast.AST, Op], env: Env, known: dict[str, int]) -> dict[str, int]:
+    """Names whose every definition has a known number of dimensions (a pessimistic pass)."""
+    ndims = dict(known)
+    grown = True
+    while grown:  # to a fixpoint: names defined from names defined before
+        grown = False
+        for n, values in assigned.items():
+            if n not in ndims:
+                found = {_ndim(v, ndims, ops, env) for v in values if v is not None}  # x[i] = v keeps x's ndim
+                if len(found) == 1 and None not in found:
+                    ndims[n] = found.pop()
+                    grown = True
+    return ndims
+
+
+def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env: Env) -> int | None:
+    """The number of dimensions of an operation's result, where it follows from its operands."""
+    if isinstance(e, ast.Constant):
+        return 0 if isinstance(e.value, (int, float)) else None
+    if isinstance(e, ast.Name):
+        return ndims.get(e.id)
+    if isinstance(e, ast.Attribute) and e.attr == "shape":
+        return SHAPE
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id) == SHAPE:
+        return 0 if _ndim(e.slice, ndims, ops, env) == 0 else None  # x.shape[0]
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id, -1) >= 0:
+        parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        ints = sum(1 for p in parts if not isinstance(p, ast.Slice) and _ndim(p, ndims, ops, env) == 0)
+        added = sum(1 for p in parts if isinstance(p, ast.Constant) and p.value is None)
+        if ints + added + sum(isinstance(p, ast.Slice) for p in parts) != len(parts) or ints > ndims[e.value.id]:
+            return None  # an array or mask index: fancy indexing
+        return ndims[e.value.id] - ints + added
+    if isinstance(e, ast.BinOp) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
+        left, right = _ndim(e.left, ndims, ops, env), _ndim(e.right, ndims, ops, env)
+        return None if left is None or right is None or min(left, right) < 0 else max(left, right)
+    if isinstance(e, ast.Call) and e.args:
+        receiver = e.func.value if isinstance(e.func, ast.Attribute) else None
+        if isinstance(receiver, ast.Name) and receiver.id in env.locals:
+            return ndims.get(receiver.id) if e.func.attr == "copy" else None  # x.copy()
+        func = safe_resolve(e.func, env)
+        for helper, like in _SHAPED_LIKE:  # generated code's adjoint arrays take a primal's shape
+            if func is rules.NAMESPACE[helper] and len(e.args) > like:
+                return _ndim(e.args[like], ndims, ops, env)
+        name = getattr(func, "__name__", None) if (getattr(func, "__module__", None) or "").startswith("numpy") else None
+        if name in _CREATE and _ndim(e.args[0], ndims, ops, env) == 0:
+            return 1
+        if name in _LIKE:
+            return _ndim(e.args[0], ndims, ops, env)
+        if name == "shape":
+            return SHAPE
+    return None
+
+
+def op_is_elementwise(op: Op) -> bool:
+    return op.rule is not None and op.rule.kind == rules.ELEMENTWISE
+
+
+def call_kinds(func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None]) -> frozenset[tuple[str, int]]:
+    """The callee's parameters with known dimensions at this call (scalar defaults included)."""
+    signature = inspect.signature(func)
+    bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    found = {(p, ndim_of(a)) for p, a in bound.arguments.items()}
+    unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)
+    defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
+    return frozenset({(p, d) for p, d in found if d is not None} | defaults)
+
+
+def _scalar(
+    e: ast.expr | None,
+    ops: dict,
+    scalars: set[str],
+    env: Env,
+    returns_kind: ReturnsKind | None = None,
+    ndims: dict[str, int] | None = None,
+) -> bool:
+    if e is None:
+        return False
+    if isinstance(e, ast.Constant):
+        return isinstance(e.value, (int, float, bool)) or e.value is None
+    if isinstance(e, ast.Name):
+        return e.id in scalars
+    if isinstance(e, ast.Subscript) and ndims is not None:
+        return _ndim(e, {**ndims, **{n: 0 for n in scalars}}, ops, env) == 0  # x[i] of a vector
+    op = ops.get(e)
+    if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Subscript)):
+        return False
+    if op.kind == CONSTANT:
+        if isinstance(e, ast.Compare):
+            return all(_scalar(a, ops, scalars, env) for a in [e.left, *e.comparators])
+        if isinstance(e, ast.Attribute) and is_global_chain(e, env):
+            return isinstance(env.resolve(e), (int, float))
+        if isinstance(e, ast.Call):
+            target = safe_resolve(e.func, env)
+            kind = rules.NONDIFFERENTIABLE.get(target) if target is not None and rules.is_nondifferentiable(target) else None
+            if kind == rules.SCALAR:
+                return True
+            if kind == rules.ELEMENTWISE:
+                return all(_scalar(a, ops, scalars, env) for a in e.args)
+            return False
+        args = op.bound.get("args", [])
+        return bool(args) and all(_scalar(a, ops, scalars, env) for a in args)
+    if op.kind == COPY:
+        return _scalar(op.operands[0], ops, scalars, env)
+    if op.kind == CALL and returns_kind is not None:
+        func = op.func
+        kinds = call_kinds(func, e, lambda a: 0 if _scalar(a, ops, scalars, env) else (ndims or {}).get(getattr(a, "id", None)))
+        return returns_kind(func, kinds) == 0
+    if op.kind == RULE:
+        flags = {p: _scalar(a, ops, scalars, env) for p, a in op.bound.items() if isinstance(a, ast.Name)}
+        return op.rule.is_scalar(op.bound, flags)
+    return False

@@ -1,0 +1,277 @@
+"""Operations: what each operation of a normalised function is.
+
+On entry: a tree in the normal form of ``normalize`` and the function's environment
+(globals and closure, to resolve called functions). On exit: ``classify`` maps every
+operation (keyed by its ast node) to an ``Op``: a primitive with a rule, a constant, a
+call to a user function, an index read, a list append or pop, ... An operation
+without a derivative rule is a constant that carries its refusal: ``safety`` raises
+it if a value being differentiated reaches it. The tree is not modified.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import os
+import sysconfig
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules
+from .errors import NoDerivativeRule, UnsupportedSyntax
+from .names import local_names
+from .normalize import is_atom
+from .parse import Origin
+
+INDEX, COPY, PACK, APPEND, POP, CALL, RULE, CONSTANT = "index", "copy", "pack", "append", "pop", "call", "rule", "constant"
+
+
+@dataclass(frozen=True)
+class Env:
+    """The names a function can read besides its locals."""
+
+    globals: dict
+    closure: dict[str, Any]  # free variable -> cell
+    locals: frozenset[str] = frozenset()  # the function's own names, which shadow the rest
+
+    def lookup(self, name: str) -> Any:
+        if name in self.closure:
+            return self.closure[name].cell_contents
+        if name in self.globals:
+            return self.globals[name]
+        return getattr(builtins, name)
+
+    def resolve(self, expr: ast.expr) -> Any:
+        """The object a non-local Name or attribute chain (``np.linalg.norm``) denotes now."""
+        if isinstance(expr, ast.Name):
+            return self.lookup(expr.id)
+        if isinstance(expr, ast.Attribute):
+            return getattr(self.resolve(expr.value), expr.attr)
+        raise TypeError(f"cannot resolve {ast.unparse(expr)}")
+
+
+def environment(f: Any, tree: ast.FunctionDef) -> Env:
+    code = f.__code__
+    cells = dict(zip(code.co_freevars, f.__closure__ or ()))
+    return Env(f.__globals__, cells, frozenset(local_names(tree)))
+
+
+@dataclass(frozen=True)
+class Op:
+    """What one operation is, and which of its atoms carry derivatives."""
+
+    kind: str
+    operands: tuple[ast.expr, ...] = ()  # atoms whose adjoints the operation produces
+    rule: rules.Rule | None = None
+    bound: dict[str, ast.expr] = field(default_factory=dict)  # rule parameter -> atom
+    func: Any = None  # the user function, for CALL
+    refusal: Exception | None = None  # raised if a varied value reaches this (constant) operation
+
+
+def walk_statements(body: list[ast.stmt]):
+    """Every statement, nested ones included, in source order."""
+    for s in body:
+        yield s
+        for f in ("body", "orelse"):
+            yield from walk_statements(getattr(s, f, []))
+
+
+def appended_to(s: ast.stmt) -> str | None:
+    """The list ``L`` of an ``L.append(v)`` statement."""
+    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+        if s.value.func.attr == "append" and isinstance(s.value.func.value, ast.Name):
+            return s.value.func.value.id
+    return None
+
+
+def classify(tree: ast.FunctionDef, origin: Origin, env: Env) -> dict[ast.AST, Op]:
+    """Every operation's ``Op``. An operation without a derivative rule is classified as a
+    constant that carries its refusal: ``_refuse_unknown`` raises it if a varied value reaches it."""
+    ops: dict[ast.AST, Op] = {}
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            try:
+                ops[s.value] = _operation(s.value, s, origin, env)
+            except NoDerivativeRule as exc:
+                ops[s.value] = Op(CONSTANT, refusal=exc)
+        elif appended_to(s):
+            ops[s.value] = Op(APPEND, tuple(s.value.args))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            ops[s.value] = _discarded_call(s, origin, env)
+    return ops
+
+
+# Functions that write into an argument: their results are discarded, their effect is not.
+_WRITES_ARGUMENT = frozenset({"shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "at"})
+
+
+def _discarded_call(s: ast.Expr, origin: Origin, env: Env) -> Op:
+    """``f(...)`` whose result is dropped: run in the forward sweep only (``print``, logging,
+    ``rng.normal(...)``), when nothing it touches carries a derivative or may change under it."""
+    call = s.value
+    func = call.func
+    advice = "Assign the result to a name and use it; srcdiff cannot follow calls that work by side effect."
+    refusal = origin.error(UnsupportedSyntax, s, "a call whose result is discarded, on values being differentiated,", advice)
+    mutating = origin.error(
+        UnsupportedSyntax, s, "a call that may change its arguments in place cannot be differentiated", advice
+    )
+    receiver = func.value if isinstance(func, ast.Attribute) else None
+    if isinstance(receiver, ast.Name) and receiver.id in env.locals:  # x.sort(), rng.shuffle(x): may change x
+        return Op(CONSTANT, bound={"touched": [receiver, *call.args]}, refusal=mutating)
+    target = safe_resolve(func, env)
+    if any(k.arg == "out" for k in call.keywords) or getattr(target, "__name__", None) in _WRITES_ARGUMENT:
+        return Op(CONSTANT, bound={"touched": list(call.args)}, refusal=mutating)
+    if inspect.isfunction(target) and not rules.lookup(target) and getattr(target, "__module__", "") != "srcdiff.runtime":
+        return Op(CONSTANT, refusal=refusal)  # a user function may change what it is given
+    return Op(CONSTANT)  # print, logging, warnings.warn, plotting: output only
+
+
+def _names(atoms) -> tuple[ast.expr, ...]:
+    return tuple(a for a in atoms if isinstance(a, ast.Name))
+
+
+def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
+    if isinstance(e, ast.Name):
+        return Op(COPY, (e,))
+    if isinstance(e, (ast.Constant, ast.JoinedStr)) or is_global_chain(e, env):
+        return Op(CONSTANT)
+    if isinstance(e, ast.BinOp):
+        return _rule_op(rules.BINARY_OPERATORS.get(type(e.op)), [e.left, e.right], {}, e, stmt, origin)
+    if isinstance(e, ast.UnaryOp):
+        return _rule_op(rules.UNARY_OPERATORS.get(type(e.op)), [e.operand], {}, e, stmt, origin)
+    if isinstance(e, ast.Compare):
+        return Op(CONSTANT)
+    if isinstance(e, (ast.List, ast.Tuple)):
+        return Op(PACK, _names(e.elts))
+    if isinstance(e, ast.Subscript):
+        return Op(INDEX, _names([e.value]))
+    if isinstance(e, ast.Attribute):
+        if e.attr in rules.CONSTANT_ATTRIBUTES:
+            return Op(CONSTANT)
+        if e.attr in rules.ATTRIBUTES:
+            return _rule_op(rules.ATTRIBUTES[e.attr], [e.value], {}, e, stmt, origin)
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for the attribute .{e.attr}",
+            "Use an equivalent NumPy function, or stop_gradient(...) if it is constant.",
+        )
+    if isinstance(e, ast.Call):
+        return _call(e, stmt, origin, env)
+    raise origin.error(
+        UnsupportedSyntax, stmt, f"{type(e).__name__} is not supported here", "Rewrite it with simpler operations."
+    )
+
+
+def is_global_chain(e: ast.expr, env: Env) -> bool:
+    """``np.pi``, ``np.linalg.norm``: an attribute chain rooted at a non-local name."""
+    return isinstance(e, ast.Attribute) and is_atom(e, env.locals)
+
+
+def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
+    func = e.func
+    keywords = {k.arg: k.value for k in e.keywords}
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals:
+        method = func.attr  # a method of a local value
+        if method == "pop":
+            return Op(POP, _names([func.value]))
+        if method == "append":
+            return Op(APPEND, _names(e.args))
+        if method in rules.METHODS:
+            return _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin)
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for the method .{method}()",
+            "Call the NumPy function instead, or wrap the value in stop_gradient(...).",
+        )
+    try:
+        target = env.resolve(func)
+    except (AttributeError, TypeError):
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"cannot find the function {ast.unparse(func)!r}",
+            "Define it at module level before the gradient is first called.",
+        ) from None
+    if rules.is_nondifferentiable(target):
+        return Op(CONSTANT)
+    rule = rules.lookup(target)
+    if rule is not None:
+        return _rule_op(target, list(e.args), keywords, e, stmt, origin)
+    if getattr(target, "__module__", None) == "srcdiff.runtime":  # its source is not the derivative's business
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for srcdiff.runtime.{target.__name__} (needed to differentiate generated code again)",
+            "Differentiate once, or add a rule for it with srcdiff.rules.vjp(...).",
+        )
+    if inspect.isfunction(target) and is_installed_library(target, env):
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for {ast.unparse(func)} (srcdiff does not read installed libraries' source)",
+            "Add one with srcdiff.rules.vjp(...), or wrap the call in stop_gradient(...) if it is constant.",
+        )
+    if inspect.isfunction(target):
+        try:
+            inspect.signature(target).bind(*e.args, **keywords)
+        except TypeError as exc:
+            raise origin.error(
+                UnsupportedSyntax, stmt, f"this call does not match {target.__name__}'s parameters ({exc})", "Fix the arguments."
+            ) from None
+        return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords)
+    name = ast.unparse(func)
+    raise origin.error(
+        NoDerivativeRule,
+        stmt,
+        f"no derivative rule for {name}",
+        "Add one with srcdiff.rules.vjp(...), or wrap the call in stop_gradient(...) if it is constant.",
+    )
+
+
+def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin) -> Op:
+    if func is None or rules.is_nondifferentiable(func):
+        return Op(CONSTANT, bound={"args": args})
+    rule = rules.lookup(func)
+    if rule is None:
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for {getattr(func, '__name__', func)}",
+            "Add one with srcdiff.rules.vjp(...), or wrap it in stop_gradient(...).",
+        )
+    try:
+        bound = rule.bind(args, keywords)
+    except TypeError as exc:
+        advice = "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
+        raise origin.error(UnsupportedSyntax, stmt, str(exc), advice) from None
+    operands: list[ast.expr] = []
+    for p in rule.adjoints:
+        value = bound.get(p)
+        if isinstance(value, ast.Tuple) and p == rule.vararg:
+            operands += _names(value.elts)
+        elif isinstance(value, ast.Name):
+            operands.append(value)
+    return Op(RULE, tuple(operands), rule=rule, bound=bound)
+
+
+_LIBRARY_DIRS = tuple(
+    {os.path.realpath(p) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_path(key))}
+)
+
+
+def is_installed_library(func: Any, env: Env) -> bool:
+    """Is ``func`` from the standard library or an installed package other than the caller's own?"""
+    package = (getattr(func, "__module__", None) or "").partition(".")[0]
+    if package and package == str(env.globals.get("__name__", "")).partition(".")[0]:
+        return False  # an installed package differentiating its own functions
+    return os.path.realpath(func.__code__.co_filename).startswith(_LIBRARY_DIRS)
+
+
+def safe_resolve(func: ast.expr, env: Env) -> Any:
+    try:
+        return env.resolve(func)
+    except (AttributeError, TypeError):
+        return None
