@@ -100,9 +100,10 @@ def written_in_place(body: list[ast.stmt], ops: dict[ast.AST, Op]) -> set[str]:
 def refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
     """Refuse a second name for an array or list that is written in place.
 
-    ``y = x; y[0] = v`` changes ``x`` too in Python; srcdiff keeps one adjoint per
-    name, so such aliasing would give a silently wrong gradient. Temporaries made by
-    normalisation never outlive the statement they serve, so only user names count.
+    ``y = x; y[0] = v`` changes ``x`` too in Python, and so does ``r = x[0]; r[1] = v``
+    (a view of an array, or an element of a list); srcdiff keeps one adjoint per name,
+    so such aliasing would give a silently wrong gradient. Temporaries made by
+    normalisation are never written in place, so only user names count as targets.
     """
     locals_ = local_names(tree)
     for s in walk_statements(tree.body):
@@ -116,6 +117,14 @@ def refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin
             source = value.value.id
         elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _VIEWS:
             source = value.func.value.id if isinstance(value.func.value, ast.Name) else None
+        part_of = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in locals_
+        if part_of and target in written and not target.startswith("_"):  # r = y[0]; r[1] = v writes into y
+            raise origin.error(
+                UnsupportedSyntax,
+                s,
+                f"'{target}' is part of another array or list (a view or an element), and '{target}' is changed in place",
+                f"Take a copy where you read it: {target} = {_readable(value, '...')}.copy() (writing into it changes both).",
+            )
         if source is None or source.startswith("_") or target.startswith("_") or source not in locals_:
             continue
         if {source, target} & written:
@@ -126,6 +135,13 @@ def refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin
                 f"'{target}' would share its data with '{source}', and '{array}' is changed in place",
                 f"Take a copy: {target} = {ast.unparse(value)}.copy() (srcdiff keeps one adjoint per name).",
             )
+
+
+def _readable(e: ast.expr, fallback: str) -> str:
+    """``e`` as the user would write it, or ``fallback`` if it reads normalisation temporaries."""
+    if any(isinstance(n, ast.Name) and n.id.startswith("_") for n in ast.walk(e)):
+        return fallback
+    return ast.unparse(e)
 
 
 def refuse_stale_views(

@@ -373,3 +373,26 @@ def test_installed_library_source_is_never_read():
     assert info.value.filename == __file__
     assert "return statistics.fmean" in info.value.construct
     assert srcdiff.grad(library_function_on_data)(1.5, [1.0, 2.0, 4.0]) == pytest.approx(7.0 / 3.0)
+
+
+def writes_into_a_list_element(L):
+    v = L[0]
+    v[1] = 3.0  # changes L[0]
+    return np.sum(L[0] * L[0])
+
+
+def writes_into_a_row_view(x):
+    y = x * 1.0
+    r = y[0]
+    r[1] = 3.0  # changes y
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize(
+    "f, arg", [(writes_into_a_list_element, [np.ones(2), np.ones(1)]), (writes_into_a_row_view, np.ones((2, 2)))]
+)
+def test_writing_into_part_of_another_value_is_refused(f, arg):
+    before = [np.copy(a) for a in arg] if isinstance(arg, list) else np.copy(arg)
+    with pytest.raises(UnsupportedSyntax, match=r"is part of another array or list.*\n.*\[0\]\.copy\(\)"):
+        srcdiff.grad(f)(arg)
+    np.testing.assert_equal(arg, before)  # the caller's values are untouched
