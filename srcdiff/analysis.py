@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from . import kinds as kinds_
 from . import safety
-from .kinds import CONTAINER, NOT_CONTAINER, ReturnsKind
+from .kinds import CONTAINER, CONTAINERS, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind
 from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements
 from .parse import Origin
 
-__all__ = ["Activity", "activity", "environment", "CONTAINER", "NOT_CONTAINER"]
+__all__ = ["Activity", "activity", "environment", "CONTAINER", "CONTAINERS", "LEAVES", "NOT_CONTAINER", "SCALARS"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,11 @@ class Activity:
         parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
         base = self.ndims.get(e.value.id) if isinstance(e.value, ast.Name) else None
         return base == len(parts) and all(not isinstance(p, ast.Slice) and self.is_scalar(p) for p in parts)
+
+    def element_is_leaf(self, e: ast.Subscript) -> bool:
+        """Is ``xs[i]`` one element (not a slice) of a container of arrays and scalars?"""
+        base = self.ndims.get(e.value.id) if isinstance(e.value, ast.Name) else None
+        return base in (LEAVES, SCALARS) and not isinstance(e.slice, ast.Slice)
 
     def is_scalar(self, e: ast.expr) -> bool:
         if isinstance(e, ast.Constant):

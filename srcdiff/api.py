@@ -22,6 +22,16 @@ from .runtime import stop_gradient
 
 Wrt = int | str | Sequence[int | str]
 _SCALAR_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.bool_)
+_SCALAR_SET = frozenset(_SCALAR_TYPES)
+_LEAF_SET = _SCALAR_SET | {np.ndarray}
+_CONTAINER_TYPES = (list, tuple, dict)
+
+
+def container_kind(value: list | tuple | dict) -> int:
+    """A container's kind: of scalars, of arrays and scalars, or of anything (one level deep)."""
+    types = set(map(type, value.values() if type(value) is dict else value))
+    return analysis.SCALARS if types <= _SCALAR_SET else analysis.LEAVES if types <= _LEAF_SET else analysis.CONTAINER
+
 
 __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient"]
 
@@ -160,11 +170,16 @@ class Gradient:
                 if args[i].ndim != ndim:  # the same types with other dimensions: code of its own
                     entry = None
                     break
+            else:
+                for i, kind in entry[3]:  # lists, tuples and dicts: of scalars, of arrays, of anything
+                    if container_kind(args[i]) != kind:
+                        entry = None
+                        break
         if entry is None:
             entry = self.specialize(args, kwargs)
             if not kwargs:
                 self._compiled[tuple(map(type, args))] = entry
-        fn, _, wrt_arrays = entry
+        fn, _, wrt_arrays, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind not in "fc":
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
@@ -186,7 +201,7 @@ class Gradient:
                     f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
                 )
         kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
-        kinds |= {(n, analysis.CONTAINER) for n, v in bound.items() if isinstance(v, (list, tuple, dict))}
+        kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, (list, tuple, dict))}
         return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
@@ -202,12 +217,14 @@ class Gradient:
     def entry(self, kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
         return build(self.target(kinds), self.wrt, kinds, self.mode)
 
-    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, tuple[int, ...]]:
+    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, tuple[int, ...], tuple]:
         """The generated function for these arguments, the (position, ndim) of array arguments
-        it assumes, and the positions of array arguments in wrt (whose dtype is checked)."""
+        it assumes, the positions of array arguments in wrt (whose dtype is checked), and the
+        (position, kind) of container arguments (see ``container_kind``)."""
         checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
-        return self.compiled(self.argument_kinds(args, kwargs)), checks, wrt_arrays
+        containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
+        return self.compiled(self.argument_kinds(args, kwargs)), checks, wrt_arrays, containers
 
 
 def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:

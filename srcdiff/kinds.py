@@ -4,8 +4,9 @@ On entry: a normalised tree, its operations and the parameters' kinds. On exit: 
 names that always hold a scalar, those that may hold a container (list, tuple, dict:
 the unknown end of the lattice), those that surely do, and the known numbers of
 dimensions of arrays. A kind is an int: an array's ``ndim`` (0: a scalar), ``SHAPE``,
-``CONTAINER`` or ``NOT_CONTAINER``; a name without one is of unknown kind, and the
-reverse transform gives it code that is right for any value.
+``NOT_CONTAINER`` (an array or scalar), or a container: ``SCALARS`` (of scalars),
+``LEAVES`` (of arrays and scalars) or ``CONTAINER`` (of anything). A name without one
+is of unknown kind, and the reverse transform gives it code that is right for any value.
 """
 
 from __future__ import annotations
@@ -52,8 +53,15 @@ def kinds(
         elif appended_to(s):
             lists.add(appended_to(s))
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    statements = list(walk_statements(tree.body))
+    changed_here = {appended_to(s) for s in statements}
+    changed_here |= {
+        s.targets[0].value.id for s in statements if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)
+    }
+    # a container changed here may take elements of other kinds
+    param_ndims = {n: CONTAINER if d in _ELEMENT and n in changed_here else d for n, d in param_ndims.items()}
     scalar_params = {n for n, d in param_ndims.items() if d == 0}
-    container_params = {n for n, d in param_ndims.items() if d == CONTAINER}
+    container_params = {n for n, d in param_ndims.items() if d in CONTAINERS}
     lists |= container_params | (params - set(param_ndims))  # a parameter of unknown kind may be one
     ndims = _array_ndims(assigned, ops, env, param_ndims)
     scalars = scalar_params | (set(assigned) - params)
@@ -85,12 +93,15 @@ def kinds(
                     or op.kind != CALL
                     and _may_return_container(v, env)
                 )
-                if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars | lists:
+                known = ndims.get(n) == NOT_CONTAINER or ndims.get(n, -1) >= 0  # an element of a list of arrays
+                if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars | lists and not known:
                     lists.add(n)
                     grown = True
+    definite |= {n for n, d in ndims.items() if d in CONTAINERS}
+    lists |= definite
     ndims.update({n: 0 for n in scalars - lists})
-    ndims.update({n: CONTAINER for n in definite})
-    return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d >= 0 or d == CONTAINER}
+    ndims.update({n: CONTAINER for n in definite if ndims.get(n) not in CONTAINERS})
+    return scalars - lists, lists, definite, {n: d for n, d in ndims.items() if d != SHAPE}
 
 
 _CONTAINER_HELPERS = frozenset(
@@ -142,6 +153,10 @@ _SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("unreduce", 1), ("unbro
 SHAPE = -1  # the "ndim" of a shape: a tuple of ints, whose elements are scalars
 CONTAINER = -2  # the "ndim" of a list, tuple or dict
 NOT_CONTAINER = -3  # an array or a scalar, of unknown dimensions
+LEAVES = -4  # a list, tuple or dict whose elements are arrays or scalars
+SCALARS = -5  # a list, tuple or dict whose elements are scalars
+CONTAINERS = (CONTAINER, LEAVES, SCALARS)
+_ELEMENT = {LEAVES: NOT_CONTAINER, SCALARS: 0}  # the kind of one element
 _LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
 
 
@@ -170,6 +185,9 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
         return SHAPE
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id) == SHAPE:
         return 0 if _ndim(e.slice, ndims, ops, env) == 0 else None  # x.shape[0]
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id) in _ELEMENT:
+        container = ndims[e.value.id]  # xs[i] is one element; xs[1:3] is a list of the same elements
+        return container if isinstance(e.slice, ast.Slice) else _ELEMENT[container]
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id, -1) >= 0:
         parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
         ints = sum(1 for p in parts if not isinstance(p, ast.Slice) and _ndim(p, ndims, ops, env) == 0)

@@ -482,10 +482,10 @@ class _Reverse:
         self.make_private(p, state, out)
         dp = self.d(p)
         where = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Store())
-        if p in self.act.lists:  # elements may be lists themselves
+        if p in self.act.lists and not self.act.element_is_leaf(e):  # elements (or a slice) may be containers
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=self.call_helper("add_adjoints", read, g)))
-        elif self._index_safe(e.slice):
+        elif p in self.act.containers or self._index_safe(e.slice):  # a list or dict: one key, never an index array
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=ast.BinOp(left=read, op=ast.Add(), right=g)))
         else:  # integer arrays may repeat an index: np.add.at adds every occurrence

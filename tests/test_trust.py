@@ -396,3 +396,17 @@ def test_writing_into_part_of_another_value_is_refused(f, arg):
     with pytest.raises(UnsupportedSyntax, match=r"is part of another array or list.*\n.*\[0\]\.copy\(\)"):
         srcdiff.grad(f)(arg)
     np.testing.assert_equal(arg, before)  # the caller's values are untouched
+
+
+def weighted_total(xs):
+    total = 0.0
+    for i in range(len(xs)):
+        total = total + np.sum(xs[i]) * (i + 1.0)
+    return total
+
+
+def test_one_gradient_for_lists_of_floats_of_arrays_and_of_lists():
+    g = srcdiff.grad(weighted_total)
+    reference = autograd.grad(weighted_total)
+    for xs in ([1.0, 2.0, 3.0], [np.ones(2), 2.0, np.ones((2, 2))], [[1.0, 2.0], [3.0]], [1.0, 2.0], (4.0, np.ones(3))):
+        same_structure_and_values(g(xs), reference(xs))
