@@ -94,8 +94,8 @@ def activity(
             if target in useful and not sources <= useful:
                 useful |= sources
                 changed = True
-    safety.refuse_unknown(tree, ops, varied)
-    safety.refuse_lost_derivatives(tree, ops, varied, origin)
+    safety.refuse_unknown(tree, ops, varied, useful)
+    safety.refuse_lost_derivatives(tree, ops, varied, useful, origin)
     scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
     written = safety.written_in_place(tree.body, ops) | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction

@@ -20,8 +20,9 @@ from .operations import CONSTANT, INDEX, POP, RULE, Op, appended_to, walk_statem
 from .parse import Origin
 
 
-def refuse_unknown(tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str]) -> None:
-    """Raise the refusal of an operation without a rule if a varied value reaches it.
+def refuse_unknown(tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str], useful: set[str]) -> None:
+    """Raise the refusal of an operation without a rule if a varied value reaches it and its
+    result reaches the output (``stop_gradient(f(x))`` needs no rule for ``f``).
 
     Without one, it runs as in the original and its result is a constant: ``rng.normal(...)``,
     ``self.n``, ``math.lgamma(2.5)``, a discarded ``print(x)``. A discarded call that may
@@ -40,16 +41,20 @@ def refuse_unknown(tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[st
             if names & (varied | read):
                 raise op.refusal
             continue
-        if {n.id for n in ast.walk(e) if isinstance(n, ast.Name)} & varied:
+        reaches_output = isinstance(s, ast.Expr) or s.targets[0].id in useful  # a dropped call acts by side effect
+        if {n.id for n in ast.walk(e) if isinstance(n, ast.Name)} & varied and reaches_output:
             raise op.refusal
 
 
-def refuse_lost_derivatives(tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str], origin: Origin) -> None:
-    """Refuse a varied value in a place where no derivative flows: an argument of a rule
-    without an adjoint for it, or an index (``np.r_[x, y]`` indexes an object with data).
-    Comparisons and functions registered as nondifferentiable are piecewise constant."""
+def refuse_lost_derivatives(
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str], useful: set[str], origin: Origin
+) -> None:
+    """Refuse a varied value in a place where no derivative flows, in an operation whose
+    result reaches the output: an argument of a rule without an adjoint for it, or an index
+    (``np.r_[x, y]`` indexes an object with data). Comparisons and functions registered as
+    nondifferentiable are piecewise constant."""
     for s in walk_statements(tree.body):
-        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)) or s.targets[0].id not in useful:
             continue
         op = ops[s.value]
         lost: set[str] = set()

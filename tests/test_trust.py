@@ -330,6 +330,21 @@ def sorts_in_place(x):
     return np.sum(y * x)
 
 
+def scales_in_place(v):
+    v[0] = v[0] * 2.0
+
+
+def calls_for_its_effect(x):
+    y = x * 1.0
+    scales_in_place(y)
+    return np.sum(y)
+
+
+def test_a_dropped_call_to_a_user_function_on_differentiated_values_is_refused():
+    with pytest.raises(UnsupportedSyntax, match="discarded"):
+        srcdiff.grad(calls_for_its_effect)(np.ones(2))
+
+
 def test_attribute_of_a_constant_object_is_a_constant():
     x = RNG.normal(size=3)
     np.testing.assert_allclose(srcdiff.grad(reads_an_attribute)(x, Model(2.5)), np.full(3, 2.5))
@@ -367,12 +382,17 @@ def library_function_on_data(x, data):
     return x * statistics.fmean(data)
 
 
+def library_function_stopped(x):
+    return x * srcdiff.stop_gradient(statistics.fmean([x, 2.0 * x]))
+
+
 def test_installed_library_source_is_never_read():
     with pytest.raises(NoDerivativeRule, match=r"no derivative rule for statistics\.fmean .*does not read installed") as info:
         srcdiff.grad(library_function_on_values)(1.5)
     assert info.value.filename == __file__
     assert "return statistics.fmean" in info.value.construct
     assert srcdiff.grad(library_function_on_data)(1.5, [1.0, 2.0, 4.0]) == pytest.approx(7.0 / 3.0)
+    assert srcdiff.grad(library_function_stopped)(2.0) == pytest.approx(3.0)  # the advice works
 
 
 def writes_into_a_list_element(L):
