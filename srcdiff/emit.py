@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules, runtime
-from .parse import Origin
+from .parse import GENERATED_FROM, Origin
 from .reverse import COMMENT, CalleeRef, Transformed
 
 _counter = itertools.count(1)
@@ -111,6 +111,7 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
     text = to_source(transformed, header)
     filename = f"<srcdiff {origin.name} #{next(_counter)}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    GENERATED_FROM[filename] = origin.filename
     parsed = ast.parse(text, filename)
     user_cells = dict(zip(user_function.__code__.co_freevars, user_function.__closure__ or ()))
     defined = [d.name for d in parsed.body if isinstance(d, ast.FunctionDef)]

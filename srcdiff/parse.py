@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import inspect
 import linecache
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -31,10 +32,32 @@ class Origin:
         return linecache.getline(self.filename, line).strip()
 
     def error(self, cls: type, node: ast.AST | None, message: str, suggestion: str = ""):
-        """Build a diagnostic of class ``cls`` pointing at ``node`` in this file."""
-        line = getattr(node, "lineno", None) or self.first_line
-        construct = self.line_text(line) or None
-        return cls(message, filename=self.filename, line=line, construct=construct, suggestion=suggestion or None)
+        """Build a diagnostic of class ``cls`` pointing at ``node`` in this file; in code srcdiff
+        generated, at the user's line that code came from (found through its comments)."""
+        filename, line = self.filename, getattr(node, "lineno", None) or self.first_line
+        while filename in GENERATED_FROM:
+            source_line = _provenance(filename, line)
+            if source_line is None:
+                break
+            filename, line = GENERATED_FROM[filename], source_line
+            message += " (in the derivative srcdiff generated for this line, differentiated again)"
+        construct = linecache.getline(filename, line).strip() or None
+        return cls(message, filename=filename, line=line, construct=construct, suggestion=suggestion or None)
+
+
+# generated code's file name -> the file of the code it was generated from (emit fills it in)
+GENERATED_FROM: dict[str, str] = {}
+_PROVENANCE = re.compile(r"^\s*# (?:forward: )?\S.*?:(\d+)(?:-\d+)?(?:  |$)")
+
+
+def _provenance(filename: str, line: int) -> int | None:
+    """The source line named by the nearest provenance comment at or above ``line``."""
+    lines = linecache.getlines(filename)
+    for text in reversed(lines[:line]):
+        found = _PROVENANCE.match(text)
+        if found:
+            return int(found.group(1))
+    return None
 
 
 _APPEND = "Write a for loop that appends to a list"

@@ -55,6 +55,7 @@ def programs(draw):
         elif kind == "if":
             test = draw(expressions(names))
             other = draw(expressions(names))
+            other = f"1.0 * {other}" if other in NAMES else other  # (a bare copy, as above)
             lines += [
                 f"{pad}if np.sum({test}) > 0.1:",
                 f"{pad}    {target} = {value}",

@@ -430,3 +430,20 @@ def test_one_gradient_for_lists_of_floats_of_arrays_and_of_lists():
     reference = autograd.grad(weighted_total)
     for xs in ([1.0, 2.0, 3.0], [np.ones(2), 2.0, np.ones((2, 2))], [[1.0, 2.0], [3.0]], [1.0, 2.0], (4.0, np.ones(3))):
         same_structure_and_values(g(xs), reference(xs))
+
+
+def product_of_sines(x):
+    y = np.sin(x)
+    return np.prod(y * x)  # <- the line a second-order refusal names
+
+
+def test_a_refusal_in_generated_code_names_the_users_line():
+    import inspect
+
+    lines, first = inspect.getsourcelines(product_of_sines)
+    line = first + next(i for i, text in enumerate(lines) if "<- the line" in text)
+    try:
+        srcdiff.grad(srcdiff.grad(product_of_sines))(np.array([0.5, 0.7]))
+    except srcdiff.SrcdiffError as error:  # no second-order rule for np.prod yet (issue 8 may add one)
+        assert (error.filename, error.line) == (__file__, line)
+        assert "return np.prod(y * x)" in error.construct
