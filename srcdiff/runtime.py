@@ -505,12 +505,15 @@ def cast(y: Any, x: Any) -> Any:
 
 
 def add_adjoints(a: Any, b: Any) -> Any:
-    """``a + b`` for adjoints that may be containers (leaf by leaf) or weak zeros."""
+    """``a + b`` for adjoints that may be containers (leaf by leaf) or weak zeros; an array
+    added to a list adjoint is added row by row (NumPy read the list as that array)."""
     if isinstance(a, _CONTAINERS) or isinstance(b, _CONTAINERS):
-        if not isinstance(b, _CONTAINERS):
-            return a
         if not isinstance(a, _CONTAINERS):
-            return dict(b) if isinstance(b, dict) else list(b)
+            a, b = b, a  # the container first
+        if not isinstance(b, _CONTAINERS) and np.ndim(b) == 0:
+            if np.any(b):
+                raise TypeError(f"srcdiff: cannot add the scalar adjoint {b!r} to a container's adjoint")
+            return list(a) if isinstance(a, tuple) else a  # b is a weak zero
         if isinstance(a, dict):
             return {k: add_adjoints(a[k], b[k]) if k in b else a[k] for k in a} | {k: v for k, v in b.items() if k not in a}
         return [add_adjoints(x, y) for x, y in zip(a, b)]
