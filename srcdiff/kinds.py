@@ -66,14 +66,14 @@ def kinds(
     ndims = _array_ndims(assigned, ops, env, param_ndims)
     scalars = scalar_params | (set(assigned) - params)
     changed = True
-    while changed:
+    while changed:  # a name (a parameter too) is a scalar if every value it is given is one
         changed = False
         for n, values in assigned.items():
             keeps = all(_scalar(v, ops, scalars, env, returns_kind, ndims) for v in values)
-            if n in scalars and n not in scalar_params and not keeps:
+            if n in scalars and not keeps:
                 scalars.discard(n)
                 changed = True
-    definite = set(lists) - (params - container_params)
+    definite = set(lists) - (params - container_params) - (params & set(assigned))  # (a parameter given another value)
     for n, values in assigned.items():  # a user function returning a tuple
         if values and all(v is not None and _call_kind(v, ops, scalars, ndims, returns_kind) == CONTAINER for v in values):
             definite.add(n)
@@ -161,14 +161,17 @@ _LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"}
 
 
 def _array_ndims(assigned: dict[str, list], ops: dict[ast.AST, Op], env: Env, known: dict[str, int]) -> dict[str, int]:
-    """Names whose every definition has a known number of dimensions (a pessimistic pass)."""
-    ndims = dict(known)
+    """Names whose every definition has a known number of dimensions (a pessimistic pass;
+    a parameter given another value keeps its kind only if the value is of the same kind)."""
+    ndims = {n: d for n, d in known.items() if n not in assigned}
     grown = True
     while grown:  # to a fixpoint: names defined from names defined before
         grown = False
         for n, values in assigned.items():
             if n not in ndims:
                 found = {_ndim(v, ndims, ops, env) for v in values if v is not None}  # x[i] = v keeps x's ndim
+                if n in known:
+                    found.add(known[n])
                 if len(found) == 1 and None not in found:
                     ndims[n] = found.pop()
                     grown = True
