@@ -392,11 +392,12 @@ class _Reverse:
         dp = self.d(p)
         if p not in state:
             out.append(assign(dp, value))
-            # arithmetic makes a new array (or an immutable scalar): safe to write in place
-            state[p] = isinstance(value, (ast.BinOp, ast.UnaryOp))
+            # arithmetic makes a new array, but of p's shape only if an operand has it: a weak
+            # zero times a scalar is a scalar (writing dp[i] needs make_private first)
+            state[p] = False
             return
         out.append(assign(dp, self.add(p, name(dp), value)))
-        state[p] = True
+        state[p] = state[p]  # private + value is a new array of p's shape; weak zero + value is value
 
     def add(self, p: str, total: ast.expr, value: ast.expr) -> ast.expr:
         """``total + value`` for the adjoint of ``p`` (element by element when p is a list)."""
