@@ -174,7 +174,7 @@ def vjp(
         if p not in params and p != vararg:
             raise NameError(f"rule for {pattern!r}: {p!r} is not a parameter")
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in adjoints.items()}
-    _check_discrete(pattern, discrete, set(params) | {vararg} - set(adjoints))
+    _check_discrete(pattern, discrete, (set(params) | {vararg}) - set(adjoints))
     old = RULES.get(func)
     tangents = old.tangents if old else {}
     rule = Rule(func, spelling, params, defaults, vararg, positional, parsed, tangents, kind, frozenset(discrete))
