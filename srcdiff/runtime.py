@@ -374,12 +374,11 @@ def einsum_adjoint(y: Any, args: tuple, position: int) -> Any:
     summed = tuple(i for i, c in enumerate(letters) if own[c] == 1 and sizes[c] != 1)
     if summed:
         part = np.sum(part, axis=summed, keepdims=True)
-    if letters == wanted:
-        return part
-    # a repeated index: the adjoint lives on that diagonal; einsum gives a writeable view of it
-    full = np.zeros(shape, dtype=np.result_type(part, np.float64))
-    np.einsum(f"{wanted}->{letters}", full)[...] = part
-    return full
+    if letters != wanted:  # a repeated index: the adjoint lives on that diagonal (einsum gives a writeable view)
+        full = np.zeros(shape, dtype=np.result_type(part, np.float64))
+        np.einsum(f"{wanted}->{letters}", full)[...] = part
+        part = full
+    return part  # an array even for a list operand: the same list twice adds its adjoints with +
 
 
 def einsum_with(args: tuple, position: int, z: Any) -> Any:
@@ -504,7 +503,12 @@ def norm_adjoint(y: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, k
     ``ord`` of vectors and matrices: ``y`` spread over the reduced axes times the norm's
     (sub)gradient, ``norm_direction``. A list ``x`` gets a list back."""
     scaled = unreduce(y, x, norm_axes(x, ord, axis), keepdims) * norm_direction(x, norm, ord, axis, keepdims)
-    return list(scaled) if isinstance(x, (list, tuple)) else scaled
+    return _shaped_like(scaled, x)
+
+
+def _shaped_like(adjoint: Any, x: Any) -> Any:
+    """An adjoint computed as an array, given as a list where ``x`` is a list (element by element)."""
+    return list(adjoint) if isinstance(x, (list, tuple)) else adjoint
 
 
 def norm_axes(x: Any, ord: Any = None, axis: Any = None) -> tuple[int, ...]:
@@ -571,14 +575,14 @@ def norm_curvature(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None,
                 f"no second derivative for np.linalg.norm with ord={ord!r} (it goes through an SVD)",
                 suggestion="Differentiate once, or use ord='fro'.",
             )
-        return np.zeros(np.shape(x))
+        return _shaped_like(np.zeros(np.shape(x)), x)
     if ord in (0, np.inf, -np.inf):
-        return np.zeros(np.shape(x))
+        return _shaped_like(np.zeros(np.shape(x)), x)
     p = 2.0 if ord in (None, "fro") else float(ord)
     scale = unreduce(norm, x, axes, keepdims)
     with np.errstate(divide="ignore", invalid="ignore"):
         curvature = h * (p - 1.0) * np.abs(x) ** (p - 2.0) * scale ** (1.0 - p)
-    return np.where((x == 0) | (scale == 0), 0.0, curvature)
+    return _shaped_like(np.where((x == 0) | (scale == 0), 0.0, curvature), x)
 
 
 def norm_scale_adjoint(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
@@ -681,6 +685,9 @@ def cast(y: Any, x: Any) -> Any:
 def add_adjoints(a: Any, b: Any) -> Any:
     """``a + b`` for adjoints that may be lists (element by element) or weak zeros."""
     if isinstance(a, list) or isinstance(b, list):
+        # a rule may give a list's adjoint as one array (np.sum([x, y])): one entry per element
+        a = list(a) if isinstance(a, np.ndarray) else a
+        b = list(b) if isinstance(b, np.ndarray) else b
         if not isinstance(b, list):
             return a
         if not isinstance(a, list):

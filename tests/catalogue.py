@@ -9,6 +9,8 @@ non-differentiated arguments (an axis, a shape) come from ``options``, passed by
 ``shapes`` lists the examples, one shape per input; ``()`` means a Python float. Inputs
 are drawn from the case's ``domain`` (one domain, or one per input), chosen inside the
 function's domain and away from its kinks and ties. Tolerances live with the case.
+``order=2`` also checks ``grad(grad(f))`` along a random direction, which differentiates the
+generated gradient with the runtime helpers' own rules (``test_rules.check_second_order``).
 
 The autograd reference runs the same code with ``np`` and ``math`` bound to autograd
 (``autograd_twin``). Where autograd has no derivative, or a wrong one, ``AUTOGRAD_NUMPY``
@@ -1107,6 +1109,11 @@ def builtin_tuple(x, y, w):
     return np.sum(np.stack(tuple([x, y])) * w)
 
 
+def list_into_numpy(x, y, w):  # a list's adjoint from NumPy (one array) and from Python (a list) add up
+    xs = [x, y, x]
+    return (np.sum(xs) * np.prod(xs) + sum(xs) + np.linalg.norm(xs, 3) + np.einsum("i,i", xs, xs)) * w
+
+
 # ------------------------------------------------- runtime helpers (for grad(grad(f)))
 
 
@@ -1413,7 +1420,7 @@ CASES: list[Case] = [
         name="einsum_diagonal",
         reference=einsum_diagonal_reference,
     ),
-    Case(einsum_same_operand, [((3, 4),)]),
+    Case(einsum_same_operand, [((3, 4),)], order=2),
     # '...' broadcast axes, and axes of length 1 that broadcast against a longer one
     Case(
         einsum,
@@ -1503,7 +1510,7 @@ CASES: list[Case] = [
         ],
         name="norm_matrix_axes",
     ),  # fmt: skip
-    Case(norm_of_list, [(F, F)], domain=NONZERO, options=[{"ord": None}, {"ord": 1}, {"ord": np.inf}, {"ord": 3}]),
+    Case(norm_of_list, [(F, F)], domain=NONZERO, options=[{"ord": None}, {"ord": 1}, {"ord": np.inf}, {"ord": 3}], order=2),
     Case(norm_tied, [((3,),)], domain=DISTINCT, options=[{"ord": np.inf}, {"ord": -np.inf}]),
     Case(norm_tied_matrix, [((3,),)], domain=DISTINCT, options=[{"ord": 1}, {"ord": np.inf}]),
     Case(norm_zero_entry, [((4,),)], domain=NONZERO, options=[{"ord": o} for o in (None, 1, 3, np.inf)], order=2),
@@ -1644,6 +1651,7 @@ CASES: list[Case] = [
     Case(builtin_float, [((3, 2),)]),
     Case(builtin_list, [((3, 2),)]),
     Case(builtin_tuple, [((3, 2), (3, 2))]),
+    Case(list_into_numpy, [(F, F)], domain=NONZERO, order=2),
     # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
