@@ -378,6 +378,8 @@ def einsum_adjoint(y: Any, args: tuple, position: int) -> Any:
         full = np.zeros(shape, dtype=np.result_type(part, np.float64))
         np.einsum(f"{wanted}->{letters}", full)[...] = part
         part = full
+    if np.ndim(part) == 0 and not isinstance(operands[which], np.ndarray):
+        return part[()]  # a float operand: a scalar adjoint, not a 0-d array
     return part  # an array even for a list operand: the same list twice adds its adjoints with +
 
 

@@ -1430,6 +1430,8 @@ CASES: list[Case] = [
         name="einsum_ellipsis",
     ),
     Case(einsum, [((2, 3, 4), (4, 5))], options=[{"subscripts": "...ij,jk->...ik"}], order=2, name="einsum_ellipsis_batch"),
+    Case(einsum, [((4,), F)], options=[{"subscripts": "i,->i"}], order=2, name="einsum_float_operand"),
+    Case(einsum, [((2, 3), F), ((), ())], options=[{"subscripts": "...,..."}], order=2, name="einsum_scalars"),
     Case(
         einsum,
         [((1, 3, 2), (4, 2, 5)), ((4, 3, 2), (1, 2, 5))],
