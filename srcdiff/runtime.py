@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff imports: plain exception classes
+from .errors import NonScalarOutput  # the only srcdiff import: a plain exception class
 
 __all__ = [
     "seed",
@@ -569,14 +569,14 @@ def _matrix_norm_direction(x: np.ndarray, ord: Any, axes: tuple[int, ...]) -> An
 def norm_curvature(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
     """The adjoint in ``x`` of ``norm_direction(x, norm, ...)`` for the adjoint ``h``: the
     norm's second derivative with ``norm`` held fixed. 0 where the direction is piecewise
-    constant; refused for the norms that go through an SVD."""
+    constant; through the SVD for the nuclear and spectral norms."""
     axes = norm_axes(x, ord, axis)
     if len(axes) == 2 and ord not in (None, "fro"):
         if ord in ("nuc", 2, -2):
-            raise NoDerivativeRule(
-                f"no second derivative for np.linalg.norm with ord={ord!r} (it goes through an SVD)",
-                suggestion="Differentiate once, or use ord='fro'.",
-            )
+            h, matrices = (np.moveaxis(np.asarray(a, dtype=float), axes, (-2, -1)) for a in (h, x))
+            h = np.broadcast_to(h, matrices.shape)
+            curvature = _polar_adjoint(h, matrices) if ord == "nuc" else _singular_pair_adjoint(h, matrices, ord == 2)
+            return _shaped_like(np.moveaxis(curvature, (-2, -1), axes), x)
         return _shaped_like(np.zeros(np.shape(x)), x)
     if ord in (0, np.inf, -np.inf):
         return _shaped_like(np.zeros(np.shape(x)), x)
@@ -585,6 +585,42 @@ def norm_curvature(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None,
     with np.errstate(divide="ignore", invalid="ignore"):
         curvature = h * (p - 1.0) * np.abs(x) ** (p - 2.0) * scale ** (1.0 - p)
     return _shaped_like(np.where((x == 0) | (scale == 0), 0.0, curvature), x)
+
+
+def _polar_adjoint(h: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The adjoint in ``x`` of ``U @ Vt`` (the nuclear norm's direction, from the thin SVD of
+    each matrix in the last two axes) for the adjoint ``h``; full rank assumed."""
+    if x.shape[-2] < x.shape[-1]:  # U Vt of the transpose is the transpose
+        return np.swapaxes(_polar_adjoint(np.swapaxes(h, -1, -2), np.swapaxes(x, -1, -2)), -1, -2)
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    ut, v = np.swapaxes(u, -1, -2), np.swapaxes(vt, -1, -2)
+    a = ut @ h @ v
+    within = u @ ((a - np.swapaxes(a, -1, -2)) / (s[..., :, None] + s[..., None, :])) @ vt
+    outside = (h - u @ (ut @ h)) @ (v / s[..., None, :]) @ vt  # the part of h off the column space
+    return within + outside
+
+
+def _singular_pair_adjoint(h: np.ndarray, x: np.ndarray, largest: bool) -> np.ndarray:
+    """The adjoint in ``x`` of ``u_k v_k^T`` (the 2-norm's direction: the singular vectors of the
+    largest singular value, or of the smallest for ord -2) for the adjoint ``h``; the singular
+    value must be simple (a tie has no derivative: the result is inf or nan)."""
+    if x.shape[-2] < x.shape[-1]:
+        return np.swapaxes(_singular_pair_adjoint(np.swapaxes(h, -1, -2), np.swapaxes(x, -1, -2), largest), -1, -2)
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    v = np.swapaxes(vt, -1, -2)
+    k = 0 if largest else s.shape[-1] - 1
+    uk, vk, sk = u[..., :, k], v[..., :, k], s[..., k : k + 1]
+    a = np.einsum("...ij,...j->...i", h, vk)  # h v_k
+    b = np.einsum("...ij,...i->...j", h, uk)  # h^T u_k
+    alpha = np.einsum("...ij,...i->...j", u, a)  # u_j . a, for every j
+    beta = np.einsum("...ij,...i->...j", v, b)  # v_j . b
+    with np.errstate(divide="ignore"):
+        gap = np.where(np.arange(s.shape[-1]) == k, 0.0, 1.0 / (sk**2 - s**2))  # j = k: no term
+    left = gap * (alpha * sk + beta * s)  # the coefficient of u_j v_k^T
+    right = gap * (alpha * s + beta * sk)  # the coefficient of u_k v_j^T
+    pairs = np.einsum("...ij,...j,...l->...il", u, left, vk) + np.einsum("...i,...lj,...j->...il", uk, v, right)
+    rest = a - np.einsum("...ij,...j->...i", u, alpha)  # the part of h v_k off the column space
+    return pairs + rest[..., :, None] * vk[..., None, :] / sk[..., None]
 
 
 def norm_scale_adjoint(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:

@@ -1486,21 +1486,22 @@ CASES: list[Case] = [
         order=2,
         name="norm_matrix",
     ),
-    # the singular-value norms: first order only (their second derivative is refused)
+    # the singular-value norms, through the SVD (distinct singular values: random inputs)
     Case(
         norm_ord,
         [((3, 4),), ((4, 3),), ((3, 3),)],
         domain=NONZERO,
         options=[{"ord": o} for o in ("nuc", 2, -2)],
+        order=2,
         name="norm_singular_values",
-    ),  # fmt: skip
+    ),
     Case(
         norm_ord_axis,
         [((3, 4),)],
         domain=NONZERO,
         options=[{"ord": o, "axis": a, "keepdims": k} for o in (None, 1, np.inf, 3, -1) for a, k in ((0, False), (-1, True))],
         order=2,
-    ),  # fmt: skip
+    ),
     Case(
         norm_ord_axis,
         [((2, 3, 4),)],
@@ -1510,8 +1511,9 @@ CASES: list[Case] = [
             for o in (None, "fro", "nuc", 2, -2, 1, -1, np.inf, -np.inf)
             for a, k in (((0, 2), False), ((2, 1), True))
         ],
+        order=2,
         name="norm_matrix_axes",
-    ),  # fmt: skip
+    ),
     Case(norm_of_list, [(F, F)], domain=NONZERO, options=[{"ord": None}, {"ord": 1}, {"ord": np.inf}, {"ord": 3}], order=2),
     Case(norm_tied, [((3,),)], domain=DISTINCT, options=[{"ord": np.inf}, {"ord": -np.inf}]),
     Case(norm_tied_matrix, [((3,),)], domain=DISTINCT, options=[{"ord": 1}, {"ord": np.inf}]),
@@ -1582,7 +1584,7 @@ CASES: list[Case] = [
         options=[{"num": 5, "endpoint": True}, {"num": 4, "endpoint": False}, {"num": 1, "endpoint": True}],
         reference=linspace_ends_reference,
         order=2,
-    ),  # fmt: skip
+    ),
     Case(linspace_axis, [((3,), (2, 3))], reference=linspace_axis_reference, order=2),
     Case(full_value, [(F,), ((2,),), ((3, 1),)], reference=full_value_reference, order=2),
     Case(full_like_value, [((3, 2), F), ((3, 2), (2,))], wrt=(1,), reference=full_like_value_reference, order=2),
