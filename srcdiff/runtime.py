@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NonScalarOutput  # the only srcdiff import: a plain exception class
+from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff imports: plain exception classes
 
 __all__ = [
     "seed",
@@ -65,6 +65,9 @@ __all__ = [
     "tile_adjoint",
     "add_at",
     "add_adjoints",
+    "unsort",
+    "resort",
+    "unreverse",
     "astype",
     "cast",
 ]
@@ -718,6 +721,33 @@ def cast(y: Any, x: Any) -> Any:
     if isinstance(x, float) and np.ndim(y) == 0:
         return float(y)
     return y
+
+
+def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
+    """Adjoint of ``sorted(xs, reverse=reverse)``: each element of ``y`` back to the place its
+    value came from (Python's sort is stable, ties keep their order). A ``key`` is refused."""
+    if key is not None:
+        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
+    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    parts = y if isinstance(y, (list, tuple, np.ndarray)) else [y] * len(order)  # a weak zero
+    out: list = [0.0] * len(order)
+    for position, source in enumerate(order):
+        out[source] = parts[position]
+    return np.array(out) if isinstance(xs, np.ndarray) else out
+
+
+def resort(parts: Any, xs: Any, key: Any = None, reverse: bool = False) -> list:
+    """Adjoint of ``unsort``: the parts in sorted order again."""
+    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    parts = parts if isinstance(parts, (list, tuple, np.ndarray)) else [parts] * len(order)
+    return [parts[source] for source in order]
+
+
+def unreverse(y: Any, seq: Any) -> Any:
+    """Adjoint of ``reversed(seq)`` (and its own adjoint): ``y`` in the opposite order."""
+    if not isinstance(y, (list, tuple, np.ndarray)):
+        return y  # a weak zero
+    return y[::-1] if isinstance(y, np.ndarray) else list(reversed(y))
 
 
 def add_adjoints(a: Any, b: Any) -> Any:

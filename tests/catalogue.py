@@ -58,6 +58,7 @@ from srcdiff.runtime import (
     reconcatenate,
     reduce_extremum_adjoint,
     repeat_adjoint,
+    resort,
     restack,
     revstack,
     sum_adjoint,
@@ -67,6 +68,8 @@ from srcdiff.runtime import (
     unbroadcast,
     unconcatenate,
     unreduce,
+    unreverse,
+    unsort,
     unstack,
     unvstack,
 )
@@ -1109,6 +1112,21 @@ def builtin_tuple(x, y, w):
     return np.sum(np.stack(tuple([x, y])) * w)
 
 
+def builtin_sorted(x, y, reverse, w):  # each value's adjoint goes back to where it came from
+    ys = sorted([x, y * y, x * 0.5], reverse=reverse)
+    return (ys[0] * 2.0 + ys[1] - ys[2] * ys[2]) * w
+
+
+def builtin_sorted_array(x, w):  # sorted over a vector: a list of its elements
+    ys = sorted(x)
+    return (ys[0] * 2.0 + ys[1] ** 2 - ys[-1]) * w
+
+
+def builtin_reversed(x, y, w):
+    zs = list(reversed([x, y * y, x * 0.5]))
+    return (zs[0] * 2.0 + zs[1] - zs[2] * zs[2]) * w
+
+
 def list_into_numpy(x, y, w):  # a list's adjoint from NumPy (one array) and from Python (a list) add up
     xs = [x, y, x]
     return (np.sum(xs) * np.prod(xs) + sum(xs) + np.linalg.norm(xs, 3) + np.einsum("i,i", xs, xs)) * w
@@ -1245,6 +1263,21 @@ def helper_norm_adjoint(y, x, axis, keepdims, w):  # ans computed here: it must 
 
 def helper_add_at(x, y, w):  # index 0 twice: the adjoint of a repeated index adds up
     return np.sum(add_at(x * 1.0, np.array([0, 2, 0]), y) * w)
+
+
+def helper_unsort(a, b, w):  # xs gives the order only
+    xs = [0.3, -1.2, 0.7]
+    parts = unsort([a, b, a * b], xs, None, True)
+    return (parts[0] * 2.0 + parts[1] - parts[2] * 3.0) * w
+
+
+def helper_resort(a, b, w):
+    parts = resort([a, b, a * b], [0.3, -1.2, 0.7])
+    return (parts[0] * 2.0 + parts[1] - parts[2] * 3.0) * w
+
+
+def helper_unreverse(y, w):
+    return np.sum(unreverse(y, y) * w)
 
 
 def helper_einsum_adjoint(y, a, b, w):  # both operands' adjoints, from one y
@@ -1656,6 +1689,9 @@ CASES: list[Case] = [
     Case(builtin_list, [((3, 2),)]),
     Case(builtin_tuple, [((3, 2), (3, 2))]),
     Case(list_into_numpy, [(F, F)], domain=NONZERO, order=2),
+    Case(builtin_sorted, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
+    Case(builtin_sorted_array, [((4,),)], domain=DISTINCT, order=2),
+    Case(builtin_reversed, [(F, F)], order=2),
     # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
@@ -1752,6 +1788,9 @@ CASES: list[Case] = [
         name="helper_norm_adjoint_total",
     ),
     Case(helper_add_at, [((4,), (3,)), ((4,), F), ((4, 2), (3, 2))], autograd=False),
+    Case(helper_unsort, [(F, F)], autograd=False, order=2),
+    Case(helper_resort, [(F, F)], autograd=False, order=2),
+    Case(helper_unreverse, [((4,),), ((3, 2),)], autograd=False, order=2),
     Case(helper_einsum_adjoint, [((3, 2), (3, 4), (4, 2))], autograd=False),
     Case(helper_einsum_with, [((3, 4), (3, 4), (4, 2))], autograd=False),
     Case(helper_prod_adjoint, [((4,), (3, 4))], domain=POSITIVE, options=[{"axis": 0, "keepdims": False}], autograd=False),

@@ -17,10 +17,8 @@ from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax
 # Shipped rule parameters the result varies with, but that have no derivative yet. The
 # analysis refuses a varied value flowing into one of them; anything new here needs a reason.
 ALLOWED_MISSING: dict[tuple[str, str], str] = {
-    ("reversed", "seq"): "reorders its elements: the adjoint would reverse back; not written",
     ("enumerate", "iterable"): "pairs elements with indices; for-loops over it are rewritten before rules apply",
     ("zip", "iterables"): "pairs elements; for-loops over it are rewritten before rules apply",
-    ("sorted", "iterable"): "permutes its elements: the adjoint would unsort; not written",
 }
 
 
@@ -34,7 +32,9 @@ def test_parameter_roles() -> None:
     assert rules.parameter_role(np.heaviside, "x1") == rules.DISCRETE
     assert rules.parameter_role(math.copysign, "y") == rules.DISCRETE
     assert rules.parameter_role(np.einsum, "operands") == rules.ADJOINT  # the vararg: one parameter
-    assert rules.parameter_role(sorted, "iterable") == rules.MISSING
+    assert rules.parameter_role(sorted, "iterable") == rules.ADJOINT
+    assert rules.parameter_role(sorted, "key") == rules.DISCRETE
+    assert rules.parameter_role(zip, "iterables") == rules.MISSING
     assert rules.parameter_role(np.floor, "x") == rules.DISCRETE  # nondifferentiable: every parameter
     assert rules.parameter_role(np.linalg.eigh, "a") is None  # not in the table
 
@@ -63,6 +63,15 @@ def test_discrete_names_a_parameter_without_adjoint() -> None:
 
 
 # --------------------------------------------------------------------- refusals
+
+
+def sorted_by_key(x, y):
+    return sorted([x, y], key=abs)[0]
+
+
+def test_sorted_with_a_key_is_refused() -> None:
+    with pytest.raises(NoDerivativeRule, match=r"no derivative for sorted\(\.\.\., key=\.\.\.\)"):
+        srcdiff.grad(sorted_by_key)(0.5, -0.25)
 
 
 def linspace_with_step(a):

@@ -13,10 +13,14 @@ vjp("tuple(iterable)", iterable="g")
 
 nondifferentiable(len, range, int, bool, round, isinstance, print, str, kind=SCALAR)
 nondifferentiable(type, kind=ELEMENTWISE)
-# These pass their elements' values through (reordered, paired): not constant, and without a
-# derivative yet. ``for`` loops over enumerate/zip/reversed never reach them (normalize.py
-# rewrites those loops); a value that flows into them elsewhere has no derivative: MISSING.
-vjp("reversed(seq)", kind=ELEMENTWISE)
+# reordering: the adjoint puts each element back where its value came from
+vjp("sorted(iterable, key=None, reverse=False)", iterable="unsort(g, iterable, key, reverse)", discrete=("key", "reverse"))
+vjp("reversed(seq)", seq="unreverse(g, seq)")
+vjp("unsort(y, xs, key=None, reverse=False)", y="resort(g, xs, key, reverse)", discrete=("xs", "key", "reverse"))
+vjp("resort(parts, xs, key=None, reverse=False)", parts="unsort(g, xs, key, reverse)", discrete=("xs", "key", "reverse"))
+vjp("unreverse(y, seq)", y="unreverse(g, seq)", discrete=("seq",))
+# These pass their elements' values through, paired: not constant, and without a derivative
+# yet. ``for`` loops over enumerate/zip never reach them (normalize.py rewrites those loops);
+# a value that flows into them elsewhere has no derivative: MISSING (see parameter_role).
 vjp("enumerate(iterable, start=0)", kind=ELEMENTWISE, discrete=("start",))
 vjp("zip(*iterables)", kind=ELEMENTWISE)
-vjp("sorted(iterable, key=None, reverse=False)", kind=ELEMENTWISE, discrete=("key", "reverse"))
