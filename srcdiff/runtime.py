@@ -438,7 +438,7 @@ def _einsum_expand(terms: list[str], output: str, operands: list) -> tuple[list[
     spare = [c for c in _EINSUM_LETTERS if c not in used]
     counts = [np.ndim(o) - len(t.replace("...", "")) if "..." in t else 0 for t, o in zip(terms, operands)]
     broadcast = "".join(spare[: max(counts)])
-    expanded = [t.replace("...", broadcast[len(broadcast) - n :] if n else "") for t, n in zip(terms, counts)]
+    expanded = [t.replace("...", broadcast[len(broadcast) - n :]) for t, n in zip(terms, counts)]
     return expanded, output.replace("...", broadcast)
 
 
