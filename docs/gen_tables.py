@@ -76,6 +76,16 @@ def _templates(templates: dict[str, ast.expr]) -> str:
     return "<br>".join(f"{p}: {_code(ast.unparse(t))}" for p, t in templates.items())
 
 
+def _adjoints(rule: rules.Rule) -> str:
+    """The adjoint templates, then the parameters without a derivative that are not discrete."""
+    params = [*rule.params, *([rule.vararg] if rule.vararg else [])]
+    missing = [p for p in params if rule.role(p) == rules.MISSING]
+    if not missing:
+        return _templates(rule.adjoints)
+    shown = _templates(rule.adjoints) + "<br>" if rule.adjoints else ""
+    return shown + "no derivative yet: " + ", ".join(missing)
+
+
 FAMILIES = (
     "NumPy",
     "math",
@@ -136,7 +146,7 @@ def rules_table() -> str:
         rule_line += " --- |"
     groups: dict[str, list[str]] = {family: [] for family in FAMILIES}
     for func, rule in rules.RULES.items():
-        row = f"| {_code(_signature(rule))} | {rule.kind} | {_templates(rule.adjoints)} |"
+        row = f"| {_code(_signature(rule))} | {rule.kind} | {_adjoints(rule)} |"
         if with_tangents:
             row += f" {_templates(rule.tangents)} |"
         groups.setdefault(_family(func, rule.spelling), []).append(row)

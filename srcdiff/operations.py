@@ -204,7 +204,7 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         raise origin.error(
             NoDerivativeRule,
             stmt,
-            f"no second-order rule for srcdiff.runtime.{target.__name__}",
+            f"no derivative rule for srcdiff.runtime.{target.__name__}",
             "Differentiate once, or add a rule for it with srcdiff.rules.vjp(...).",
         )
     if inspect.isfunction(target) and is_installed_library(target, env):

@@ -35,12 +35,15 @@ class Origin:
         """Build a diagnostic of class ``cls`` pointing at ``node`` in this file; in code srcdiff
         generated, at the user's line that code came from (found through its comments)."""
         filename, line = self.filename, getattr(node, "lineno", None) or self.first_line
+        order = 1
         while filename in GENERATED_FROM:
             source_line = _provenance(filename, line)
             if source_line is None:
                 break
             filename, line = GENERATED_FROM[filename], source_line
-            message += " (in the derivative srcdiff generated for this line, differentiated again)"
+            order += 1
+        if order > 1:
+            message += f" (in srcdiff's code for this line, differentiated to order {order})"
         construct = linecache.getline(filename, line).strip() or None
         return cls(message, filename=filename, line=line, construct=construct, suggestion=suggestion or None)
 

@@ -1,8 +1,9 @@
 """Functions that generated code calls. Imports NumPy only.
 
 Each has a derivative rule in ``srcdiff.rules`` (or is listed there as
-non-differentiable), so generated code can be differentiated again; ``prod_adjoint``
-and ``einsum_adjoint`` have none yet, and ``grad(grad(f))`` refuses them. An adjoint
+non-differentiable), so generated code can be differentiated again; the few that only
+second-order code calls (``einsum_adjoints``, ``prod_curvature``, ``norm_curvature``,
+``norm_scale_adjoint``) have none, so a third derivative through them is refused. An adjoint
 may be a *weak zero*, the float ``0.0``, standing for zeros of any shape: these
 helpers accept it wherever an adjoint is expected.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NonScalarOutput  # the only srcdiff import: a plain exception class
+from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff imports: plain exception classes
 
 __all__ = [
     "seed",
@@ -34,6 +35,7 @@ __all__ = [
     "unstack",
     "unconcatenate",
     "unvstack",
+    "hstack_axis",
     "sum_adjoint",
     "cumsum_adjoint",
     "transpose_adjoint",
@@ -43,11 +45,21 @@ __all__ = [
     "reconcatenate",
     "revstack",
     "einsum_adjoint",
+    "einsum_with",
+    "einsum_adjoints",
     "trace_adjoint",
     "prod_adjoint",
+    "prod_others",
+    "prod_curvature",
     "clip_owner",
     "norm_adjoint",
+    "norm_axes",
+    "norm_direction",
+    "norm_curvature",
+    "norm_scale_adjoint",
     "moveaxis_adjoint",
+    "linspace_weights",
+    "arange_weights",
     "expand_dims_adjoint",
     "repeat_adjoint",
     "tile_adjoint",
@@ -56,6 +68,9 @@ __all__ = [
     "structured",
     "unstructured",
     "add_adjoints",
+    "unsort",
+    "resort",
+    "unreverse",
     "astype",
     "cast",
 ]
@@ -259,46 +274,66 @@ def inner_adjoint_b(g: Any, a: Any, b: Any) -> Any:
     return np.tensordot(g, a, axes=(list(range(free_a)), list(range(free_a))))
 
 
-def unstack(y: Any, arrays: Any, axis: int = 0) -> list:
-    """Adjoint of ``np.stack(arrays, axis)``: the slices of ``y`` along ``axis``, as a list."""
+def unstack(y: Any, arrays: Any, axis: int = 0) -> Any:
+    """Adjoint of ``np.stack(arrays, axis)``: the slices of ``y`` along ``axis``, as a list
+    (an array, if ``arrays`` was one array passed whole)."""
     if np.ndim(y) == 0:
-        return [0.0] * len(arrays)
-    return [np.take(y, i, axis=axis) for i in range(len(arrays))]
+        return _as_arrays([0.0] * len(arrays), arrays)
+    return _as_arrays([np.take(y, i, axis=axis) for i in range(len(arrays))], arrays)
 
 
-def unconcatenate(y: Any, arrays: Any, axis: int | None = 0) -> list:
-    """Adjoint of ``np.concatenate(arrays, axis)``: ``y`` cut back into the input pieces."""
+def unconcatenate(y: Any, arrays: Any, axis: int | None = 0) -> Any:
+    """Adjoint of ``np.concatenate(arrays, axis)`` (and of ``np.hstack``, whose 0-d pieces
+    count as 1-D): ``y`` cut back into pieces shaped like the inputs."""
     if np.ndim(y) == 0:
-        return [0.0] * len(arrays)
+        return _as_arrays([0.0] * len(arrays), arrays)
     if axis is None:
         sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
-        return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes), arrays)]
-    sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
-    return list(np.split(y, sizes, axis=axis))
+        return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes), arrays)], arrays)
+    sizes = np.cumsum([np.shape(np.atleast_1d(a))[axis] for a in arrays])[:-1]
+    return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes, axis=axis), arrays)], arrays)
 
 
-def unvstack(y: Any, arrays: Any) -> list:
-    """Adjoint of ``np.vstack(arrays)``: rows of ``y`` cut back into the (1-D or N-D) inputs."""
-    pieces = unconcatenate(y, [np.atleast_2d(a) for a in arrays], 0)
-    return [np.reshape(p, np.shape(a)) for p, a in zip(pieces, arrays)]
+def unvstack(y: Any, arrays: Any) -> Any:
+    """Adjoint of ``np.vstack(arrays)``: rows of ``y`` cut back into the (0-D, 1-D or N-D) inputs."""
+    if np.ndim(y) == 0:
+        return _as_arrays([0.0] * len(arrays), arrays)
+    sizes = np.cumsum([np.shape(np.atleast_2d(a))[0] for a in arrays])[:-1]
+    return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes), arrays)], arrays)
 
 
-def _pieces(parts: list, arrays: Any) -> list:
+def hstack_axis(arrays: Any) -> int:
+    """The axis ``np.hstack`` joins along: 0 for 1-D (and 0-D) pieces, else 1."""
+    return 0 if np.ndim(arrays[0]) <= 1 else 1
+
+
+def _as_arrays(pieces: list, arrays: Any) -> Any:
+    """Adjoints of the pieces of ``arrays``: a list, or one array if ``arrays`` was an array
+    (NumPy iterates over its first axis); a 0-d piece of a list becomes a scalar."""
+    if isinstance(arrays, np.ndarray):
+        return np.stack([np.broadcast_to(p, arrays.shape[1:]) for p in pieces]) if pieces else np.zeros(arrays.shape)
+    return [p[()] if isinstance(p, np.ndarray) and p.ndim == 0 else p for p in pieces]
+
+
+def _pieces(parts: Any, arrays: Any) -> list:
     """List adjoints shaped like ``arrays`` (a weak zero becomes zeros)."""
+    if not isinstance(parts, (list, tuple, np.ndarray)):  # a weak zero for every piece
+        parts = [parts] * len(arrays)
     return [np.broadcast_to(p, np.shape(a)) for p, a in zip(parts, arrays)]
 
 
-def restack(parts: list, arrays: Any, axis: int = 0) -> Any:
+def restack(parts: Any, arrays: Any, axis: int = 0) -> Any:
     """Adjoint of ``unstack``: the pieces stacked along ``axis`` again."""
     return np.stack(_pieces(parts, arrays), axis)
 
 
-def reconcatenate(parts: list, arrays: Any, axis: int | None = 0) -> Any:
+def reconcatenate(parts: Any, arrays: Any, axis: int | None = 0) -> Any:
     """Adjoint of ``unconcatenate``: the pieces joined along ``axis`` again."""
-    return np.concatenate(_pieces(parts, arrays), axis)
+    pieces = _pieces(parts, arrays)
+    return np.concatenate(pieces if axis is None else [np.atleast_1d(p) for p in pieces], axis)
 
 
-def revstack(parts: list, arrays: Any) -> Any:
+def revstack(parts: Any, arrays: Any) -> Any:
     """Adjoint of ``unvstack``: the pieces stacked as rows again."""
     return np.vstack(_pieces(parts, arrays))
 
@@ -340,45 +375,102 @@ def extremum_share(x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -
     return mask / unreduce(np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
 
 
-def einsum_adjoint(y: Any, subscripts: str, operands: tuple, k: int) -> Any:
-    """Adjoint of operand ``k`` of ``np.einsum(subscripts, *operands)``."""
-    inputs, output = _einsum_terms(subscripts)
-    terms = inputs.split(",")
-    others = [t for i, t in enumerate(terms) if i != k]
-    wanted = terms[k]
-    letters = "".join(dict.fromkeys(wanted))  # a repeated index (a diagonal) once
-    # indices of operand k that appear nowhere else are summed in the primal: broadcast them back
-    present = set(output) | set("".join(others))
-    spec = ",".join([output] + others) + "->" + "".join(c for c in letters if c in present)
-    rest = [o for i, o in enumerate(operands) if i != k]
+def einsum_adjoint(y: Any, args: tuple, position: int) -> Any:
+    """Adjoint of ``args[position]`` in ``np.einsum(*args)``, in either call form (a subscripts
+    string, or operands each followed by its sublist). ``y`` is the result's adjoint.
+
+    Indices of operand k that appear nowhere else were summed in the primal: they come back
+    by broadcasting; a size-1 axis that broadcast against a longer one is summed back; a
+    repeated index (a diagonal) puts the adjoint on that diagonal."""
+    terms, output, positions = _einsum_spec(args)
+    which = positions.index(position)
+    operands = [args[p] for p in positions]
     sizes = _einsum_sizes(terms, operands)
+    wanted = terms[which]
+    others = [t for i, t in enumerate(terms) if i != which]
+    rest = [o for i, o in enumerate(operands) if i != which]
+    letters = "".join(dict.fromkeys(wanted))  # a repeated index (a diagonal) once
+    present = set(output) | set("".join(others))
+    spec = ",".join([output, *others]) + "->" + "".join(c for c in letters if c in present)
     part = np.einsum(spec, np.broadcast_to(y, tuple(sizes[c] for c in output)), *rest)
     index = tuple(slice(None) if c in present else None for c in letters)
     part = np.broadcast_to(part[index], tuple(sizes[c] for c in letters))
-    if letters == wanted:
-        return part
-    # a repeated index: the adjoint lives on that diagonal; einsum gives a writeable view of it
-    full = np.zeros(np.shape(operands[k]), dtype=np.result_type(part, np.float64))
-    np.einsum(f"{wanted}->{letters}", full)[...] = part
-    return full
+    shape = np.shape(operands[which])
+    own = dict(zip(wanted, shape))  # an axis of size 1 here may have broadcast against a longer one
+    summed = tuple(i for i, c in enumerate(letters) if own[c] == 1 and sizes[c] != 1)
+    if summed:
+        part = np.sum(part, axis=summed, keepdims=True)
+    if letters != wanted:  # a repeated index: the adjoint lives on that diagonal (einsum gives a writeable view)
+        full = np.zeros(shape, dtype=np.result_type(part, np.float64))
+        np.einsum(f"{wanted}->{letters}", full)[...] = part
+        part = full
+    if np.ndim(part) == 0 and not isinstance(operands[which], np.ndarray):
+        return part[()]  # a float operand: a scalar adjoint, not a 0-d array
+    return part  # an array even for a list operand: the same list twice adds its adjoints with +
 
 
-def _einsum_terms(subscripts: str) -> tuple[str, str]:
-    """``(inputs, output)``; implicit mode's output is the indices seen once, sorted."""
-    text = subscripts.replace(" ", "")
-    if "." in text:
-        raise NotImplementedError("srcdiff: np.einsum with '...' has no derivative rule; name every index")
-    if "->" in text:
-        inputs, output = text.split("->")
-        return inputs, output
-    letters = text.replace(",", "")
-    return text, "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+def einsum_with(args: tuple, position: int, z: Any) -> Any:
+    """``np.einsum(*args)`` with operand ``args[position]`` replaced by ``z`` (a weak zero: zeros of its
+    shape). Adjoint of ``einsum_adjoint`` in its ``y``: einsum is linear in every operand."""
+    z = np.broadcast_to(z, np.shape(args[position]))
+    return np.einsum(*[z if i == position else a for i, a in enumerate(args)])
 
 
-def _einsum_sizes(terms: list[str], operands: tuple) -> dict[str, int]:
-    sizes = {}
+def einsum_adjoints(z: Any, y: Any, args: tuple, position: int) -> list:
+    """The adjoints of every operand of ``np.einsum(*args)`` but ``args[position]``, with it
+    replaced by ``z`` and ``y`` the result's adjoint; 0.0 for the others (subscripts, sublists,
+    and ``args[position]``, which the functions that call this use for its shape only)."""
+    _, _, positions = _einsum_spec(args)
+    replaced = tuple(np.broadcast_to(z, np.shape(a)) if i == position else a for i, a in enumerate(args))
+    return [einsum_adjoint(y, replaced, i) if i in positions and i != position else 0.0 for i in range(len(args))]
+
+
+_EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # NumPy's sublist labels 0..51, in order
+
+
+def _einsum_spec(args: tuple) -> tuple[list[str], str, list[int]]:
+    """``np.einsum(*args)`` as explicit terms, one letter per axis and no ``...``: (input terms,
+    output term, the positions of the operands in ``args``)."""
+    if isinstance(args[0], str):
+        text = args[0].replace(" ", "")
+        inputs, arrow, output = text.partition("->")
+        terms = inputs.split(",")
+        positions = list(range(1, len(args)))
+        explicit = output if arrow else None
+    else:  # the sublist form: operand, sublist, operand, sublist, ..., [output sublist]
+        positions = list(range(0, len(args) - 1, 2))
+        terms = [_einsum_labels(args[p + 1]) for p in positions]
+        explicit = _einsum_labels(args[-1]) if len(args) % 2 else None
+    if explicit is None:  # implicit output: broadcast axes first, then the indices seen once, sorted
+        letters = "".join(terms).replace(".", "")
+        explicit = ("..." if any("..." in t for t in terms) else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1)
+        )
+    return _einsum_expand(terms, explicit, [args[p] for p in positions]) + (positions,)
+
+
+def _einsum_labels(sublist: Any) -> str:
+    return "".join("..." if s is Ellipsis else _EINSUM_LETTERS[s] for s in sublist)
+
+
+def _einsum_expand(terms: list[str], output: str, operands: list) -> tuple[list[str], str]:
+    """Replace ``...`` by letters of its own: broadcast axes align from the right."""
+    if not any("..." in t for t in terms):
+        return terms, output
+    used = set("".join(terms) + output)
+    spare = [c for c in _EINSUM_LETTERS if c not in used]
+    counts = [np.ndim(o) - len(t.replace("...", "")) if "..." in t else 0 for t, o in zip(terms, operands)]
+    broadcast = "".join(spare[: max(counts)])
+    expanded = [t.replace("...", broadcast[len(broadcast) - n :]) for t, n in zip(terms, counts)]
+    return expanded, output.replace("...", broadcast)
+
+
+def _einsum_sizes(terms: list[str], operands: list) -> dict[str, int]:
+    """Each index's length; an axis of size 1 broadcasts against a longer one."""
+    sizes: dict[str, int] = {}
     for term, op in zip(terms, operands):
-        sizes.update(zip(term, np.shape(op)))
+        for c, n in zip(term, np.shape(op)):
+            sizes[c] = max(sizes.get(c, 1), n)
     return sizes
 
 
@@ -391,26 +483,203 @@ def trace_adjoint(y: Any, x: Any, offset: int = 0, axis1: int = 0, axis2: int = 
 
 
 def prod_adjoint(y: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Adjoint of ``np.prod``: ``y`` times the product of the *other* entries of each reduction,
-    from cumulative products on either side (dividing by ``x`` fails where an entry is 0)."""
-    x = np.asarray(x)
+    """Adjoint of ``np.prod``: ``y`` times the product of the *other* entries of each reduction."""
+    return unreduce(y, x, axis, keepdims) * prod_others(x, axis)
+
+
+def _prod_rows(x: Any, axis: Any) -> tuple[np.ndarray, list[int], list[int]]:
+    """``x`` as a matrix with one reduction per row, the axis order used, and its shape."""
+    x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
     axes = range(x.ndim) if axis is None else [axis] if np.ndim(axis) == 0 else axis
     reduced = [a % x.ndim for a in axes]
     order = [a for a in range(x.ndim) if a not in reduced] + reduced
     rows = np.transpose(x, order).reshape(-1, int(np.prod([x.shape[a] for a in reduced])))
+    return rows, order, [x.shape[a] for a in order]
+
+
+def _others(rows: np.ndarray) -> np.ndarray:
+    """Each entry's product of the other entries of its row, from cumulative products on
+    either side (dividing by the entry fails where it is 0)."""
     ones = np.ones((rows.shape[0], 1))
     before = np.cumprod(np.concatenate([ones, rows[:, :-1]], axis=1), axis=1)
     after = np.cumprod(np.concatenate([ones, rows[:, :0:-1]], axis=1), axis=1)[:, ::-1]
-    others = np.transpose(np.reshape(before * after, [x.shape[a] for a in order]), np.argsort(order))
-    return unreduce(y, x, axis, keepdims) * others
+    return before * after
 
 
-def norm_adjoint(y: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    """Adjoint of ``np.linalg.norm`` for the 2-norm of vectors and the Frobenius norm."""
-    if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
-        raise NotImplementedError(f"srcdiff: np.linalg.norm with ord={ord!r} has no derivative rule")
-    scale = unreduce(y / ans, x, axis, keepdims) if axis is not None else y / ans
-    return scale * x
+def prod_others(x: Any, axis: Any = None) -> Any:
+    """The derivative of ``np.prod(x, axis)`` in ``x``: each entry's product of the others."""
+    rows, order, shape = _prod_rows(x, axis)
+    return np.transpose(np.reshape(_others(rows), shape), np.argsort(order))
+
+
+def prod_curvature(h: Any, x: Any, axis: Any = None) -> Any:
+    """The adjoint in ``x`` of ``prod_others(x, axis)`` for the adjoint ``h``: entry j gets
+    the sum over i != j of ``h_i`` times the product of all entries but i and j."""
+    rows, order, shape = _prod_rows(x, axis)
+    h_rows = np.transpose(np.broadcast_to(h, np.shape(x)), order).reshape(rows.shape)
+    out = np.zeros(rows.shape)
+    for j in range(rows.shape[1]):  # with entry j set to 1, "the others" leave out j as well
+        without = rows.copy()
+        without[:, j] = 1.0
+        pair = _others(without) * h_rows
+        out[:, j] = np.sum(pair, axis=1) - pair[:, j]
+    return np.transpose(np.reshape(out, shape), np.argsort(order))
+
+
+def norm_adjoint(y: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """Adjoint of ``np.linalg.norm(x, ord, axis, keepdims)`` (``norm`` is its result), every
+    ``ord`` of vectors and matrices: ``y`` spread over the reduced axes times the norm's
+    (sub)gradient, ``norm_direction``. A list ``x`` gets a list back."""
+    scaled = unreduce(y, x, norm_axes(x, ord, axis), keepdims) * norm_direction(x, norm, ord, axis, keepdims)
+    return _shaped_like(scaled, x)
+
+
+def _shaped_like(adjoint: Any, x: Any) -> Any:
+    """An adjoint computed as an array, given as a list where ``x`` is a list (element by element)."""
+    return list(adjoint) if isinstance(x, (list, tuple)) else adjoint
+
+
+def norm_axes(x: Any, ord: Any = None, axis: Any = None) -> tuple[int, ...]:
+    """The axes ``np.linalg.norm`` reduces (two, in (row, column) order, for a matrix norm)."""
+    ndim = np.ndim(x)
+    if axis is None:
+        return tuple(range(ndim)) if ord is None or ndim != 1 else (0,)
+    if np.ndim(axis) == 0:
+        return (int(axis) % ndim,)
+    return tuple(int(a) % ndim for a in axis)
+
+
+def norm_direction(x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """The derivative of ``np.linalg.norm`` in ``x``, shaped like ``x``, given its result ``norm``.
+
+    Where it has none it takes autograd's subgradient: 0 at a zero entry (``abs``), an equal
+    share among tied maxima (``inf`` norms); 0 where the norm is 0 or ``ord`` is 0."""
+    x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
+    axes = norm_axes(x, ord, axis)
+    if len(axes) == 2 and ord not in (None, "fro"):
+        return _matrix_norm_direction(x, ord, axes)
+    if ord == 0:
+        return np.zeros(x.shape)
+    if ord in (np.inf, -np.inf):
+        magnitude = np.abs(x)
+        extremum = np.max(magnitude, axis=axes, keepdims=True) if ord > 0 else np.min(magnitude, axis=axes, keepdims=True)
+        mask = magnitude == extremum
+        return np.sign(x) * mask / np.sum(mask, axis=axes, keepdims=True)
+    p = 2.0 if ord in (None, "fro") else float(ord)
+    scale = unreduce(norm, x, axes, keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        direction = np.sign(x) * np.abs(x) ** (p - 1.0) * scale ** (1.0 - p)
+    return np.where((x == 0) | (scale == 0), 0.0, direction)
+
+
+def _matrix_norm_direction(x: np.ndarray, ord: Any, axes: tuple[int, ...]) -> Any:
+    """``norm_direction`` of the matrix norms: induced 1/inf norms (a column or row sum of
+    magnitudes, tied ones sharing) and the singular-value norms (from the SVD)."""
+    rows, columns = axes
+    if ord in ("nuc", 2, -2):
+        u, _, vt = np.linalg.svd(np.moveaxis(x, axes, (-2, -1)), full_matrices=False)
+        if ord == 2:  # the largest singular value's pair; -2: the smallest's
+            u, vt = u[..., :, :1], vt[..., :1, :]
+        elif ord == -2:
+            u, vt = u[..., :, -1:], vt[..., -1:, :]
+        return np.moveaxis(u @ vt, (-2, -1), axes)
+    if ord not in (1, -1, np.inf, -np.inf):
+        raise ValueError(f"invalid norm order {ord!r} for matrices")
+    summed, chosen = (rows, columns) if ord in (1, -1) else (columns, rows)  # ord 1: column sums
+    sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+    extremum = np.max(sums, axis=chosen, keepdims=True) if ord > 0 else np.min(sums, axis=chosen, keepdims=True)
+    mask = sums == extremum
+    return np.sign(x) * (mask / np.sum(mask, axis=chosen, keepdims=True))
+
+
+def norm_curvature(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """The adjoint in ``x`` of ``norm_direction(x, norm, ...)`` for the adjoint ``h``: the
+    norm's second derivative with ``norm`` held fixed. 0 where the direction is piecewise
+    constant; through the SVD for the nuclear and spectral norms."""
+    axes = norm_axes(x, ord, axis)
+    if len(axes) == 2 and ord not in (None, "fro"):
+        if ord in ("nuc", 2, -2):
+            h, matrices = (np.moveaxis(np.asarray(a, dtype=float), axes, (-2, -1)) for a in (h, x))
+            h = np.broadcast_to(h, matrices.shape)
+            curvature = _polar_adjoint(h, matrices) if ord == "nuc" else _singular_pair_adjoint(h, matrices, ord == 2)
+            return _shaped_like(np.moveaxis(curvature, (-2, -1), axes), x)
+        return _shaped_like(np.zeros(np.shape(x)), x)
+    if ord in (0, np.inf, -np.inf):
+        return _shaped_like(np.zeros(np.shape(x)), x)
+    p = 2.0 if ord in (None, "fro") else float(ord)
+    scale = unreduce(norm, x, axes, keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curvature = h * (p - 1.0) * np.abs(x) ** (p - 2.0) * scale ** (1.0 - p)
+    return _shaped_like(np.where((x == 0) | (scale == 0), 0.0, curvature), x)
+
+
+def _polar_adjoint(h: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The adjoint in ``x`` of ``U @ Vt`` (the nuclear norm's direction, from the thin SVD of
+    each matrix in the last two axes) for the adjoint ``h``; full rank assumed."""
+    if x.shape[-2] < x.shape[-1]:  # U Vt of the transpose is the transpose
+        return np.swapaxes(_polar_adjoint(np.swapaxes(h, -1, -2), np.swapaxes(x, -1, -2)), -1, -2)
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    ut, v = np.swapaxes(u, -1, -2), np.swapaxes(vt, -1, -2)
+    a = ut @ h @ v
+    within = u @ ((a - np.swapaxes(a, -1, -2)) / (s[..., :, None] + s[..., None, :])) @ vt
+    outside = (h - u @ (ut @ h)) @ (v / s[..., None, :]) @ vt  # the part of h off the column space
+    return within + outside
+
+
+def _singular_pair_adjoint(h: np.ndarray, x: np.ndarray, largest: bool) -> np.ndarray:
+    """The adjoint in ``x`` of ``u_k v_k^T`` (the 2-norm's direction: the singular vectors of the
+    largest singular value, or of the smallest for ord -2) for the adjoint ``h``; the singular
+    value must be simple (a tie has no derivative: the result is inf or nan)."""
+    if x.shape[-2] < x.shape[-1]:
+        return np.swapaxes(_singular_pair_adjoint(np.swapaxes(h, -1, -2), np.swapaxes(x, -1, -2), largest), -1, -2)
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    v = np.swapaxes(vt, -1, -2)
+    k = 0 if largest else s.shape[-1] - 1
+    uk, vk, sk = u[..., :, k], v[..., :, k], s[..., k : k + 1]
+    a = np.einsum("...ij,...j->...i", h, vk)  # h v_k
+    b = np.einsum("...ij,...i->...j", h, uk)  # h^T u_k
+    alpha = np.einsum("...ij,...i->...j", u, a)  # u_j . a, for every j
+    beta = np.einsum("...ij,...i->...j", v, b)  # v_j . b
+    with np.errstate(divide="ignore"):
+        gap = np.where(np.arange(s.shape[-1]) == k, 0.0, 1.0 / (sk**2 - s**2))  # j = k: no term
+    left = gap * (alpha * sk + beta * s)  # the coefficient of u_j v_k^T
+    right = gap * (alpha * s + beta * sk)  # the coefficient of u_k v_j^T
+    pairs = np.einsum("...ij,...j,...l->...il", u, left, vk) + np.einsum("...i,...lj,...j->...il", uk, v, right)
+    rest = a - np.einsum("...ij,...j->...i", u, alpha)  # the part of h v_k off the column space
+    return pairs + rest[..., :, None] * vk[..., None, :] / sk[..., None]
+
+
+def norm_scale_adjoint(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """The adjoint in ``norm`` of ``norm_direction(x, norm, ...)`` for the adjoint ``h`` (only
+    the p-norms read ``norm``: their direction is ``sign(x) |x|**(p-1) / norm**(p-1)``)."""
+    axes = norm_axes(x, ord, axis)
+    if ord in (0, np.inf, -np.inf, "nuc") or (len(axes) == 2 and ord not in (None, "fro")):
+        return 0.0 * norm
+    p = 2.0 if ord in (None, "fro") else float(ord)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.sum(h * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axes, keepdims=keepdims) * (1.0 - p) * norm**-p
+    return np.where(norm == 0, 0.0, part)
+
+
+def linspace_weights(samples: Any, num: int, endpoint: bool = True, axis: int = 0) -> Any:
+    """How much of ``stop`` each sample of ``np.linspace(start, stop, num, endpoint, axis=axis)``
+    holds (sample i is ``start + (stop - start) * i / div``), shaped to broadcast against the
+    ``samples``: the axis of the samples is ``axis``, every other axis has length 1."""
+    div = num - 1 if endpoint else num
+    weights = np.arange(num) / div if div > 0 else np.zeros(num)
+    shape = [1] * np.ndim(samples)
+    shape[axis] = num
+    return np.reshape(weights, shape)
+
+
+def arange_weights(samples: Any, stop: Any, step: Any, which: str) -> Any:
+    """How much of ``start`` (``which="start"``) or of ``step`` each value of ``np.arange`` holds
+    (value i is ``start + i * step``); ``np.arange(stop)`` alone reads its one argument as
+    ``stop``, whose value only sets the length."""
+    n = np.size(samples)
+    if which == "step":
+        return np.zeros(n) if step is None else np.arange(n, dtype=float)
+    return np.zeros(n) if stop is None else np.ones(n)
 
 
 def moveaxis_adjoint(y: Any, source: Any, destination: Any) -> Any:
@@ -488,7 +757,10 @@ def structured(g: Any, x: Any) -> Any:
 
 
 def unstructured(g: Any, x: Any, like: Any) -> Any:
-    """The adjoint of ``structured``: a list adjoint ``g`` of ``x`` as an array shaped like ``like``."""
+    """The adjoint of ``structured``: a list adjoint ``g`` of ``x`` as an array shaped like ``like``
+    (``like`` is what ``structured`` was given: if that was a list already, it passed through)."""
+    if isinstance(like, (list, tuple)) or not isinstance(g, (list, tuple)):
+        return g
     return np.broadcast_to(np.array(materialize(g, x)), np.shape(like))
 
 
@@ -502,6 +774,33 @@ def cast(y: Any, x: Any) -> Any:
     if isinstance(x, float) and np.ndim(y) == 0:
         return float(y)
     return y
+
+
+def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
+    """Adjoint of ``sorted(xs, reverse=reverse)``: each element of ``y`` back to the place its
+    value came from (Python's sort is stable, ties keep their order). A ``key`` is refused."""
+    if key is not None:
+        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
+    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    parts = y if isinstance(y, (list, tuple, np.ndarray)) else [y] * len(order)  # a weak zero
+    out: list = [0.0] * len(order)
+    for position, source in enumerate(order):
+        out[source] = parts[position]
+    return np.array(out) if isinstance(xs, np.ndarray) else out
+
+
+def resort(parts: Any, xs: Any, key: Any = None, reverse: bool = False) -> list:
+    """Adjoint of ``unsort``: the parts in sorted order again."""
+    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    parts = parts if isinstance(parts, (list, tuple, np.ndarray)) else [parts] * len(order)
+    return [parts[source] for source in order]
+
+
+def unreverse(y: Any, seq: Any) -> Any:
+    """Adjoint of ``reversed(seq)`` (and its own adjoint): ``y`` in the opposite order."""
+    if not isinstance(y, (list, tuple, np.ndarray)):
+        return y  # a weak zero
+    return y[::-1] if isinstance(y, np.ndarray) else list(reversed(y))
 
 
 def add_adjoints(a: Any, b: Any) -> Any:

@@ -60,7 +60,7 @@ def refuse_lost_derivatives(
         lost: set[str] = set()
         if op.kind == RULE:
             for p, atom in op.bound.items():
-                if p not in op.rule.adjoints and p not in rules.discrete_parameters(op.rule):
+                if op.rule.role(p) == rules.MISSING:
                     lost |= {n.id for n in ast.walk(atom) if isinstance(n, ast.Name)} & varied
         elif op.kind == INDEX:
             lost = {n.id for n in ast.walk(s.value.slice) if isinstance(n, ast.Name)} & varied

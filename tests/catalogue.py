@@ -9,6 +9,8 @@ non-differentiated arguments (an axis, a shape) come from ``options``, passed by
 ``shapes`` lists the examples, one shape per input; ``()`` means a Python float. Inputs
 are drawn from the case's ``domain`` (one domain, or one per input), chosen inside the
 function's domain and away from its kinks and ties. Tolerances live with the case.
+``order=2`` also checks ``grad(grad(f))`` along a random direction, which differentiates the
+generated gradient with the runtime helpers' own rules (``test_rules.check_second_order``).
 
 The autograd reference runs the same code with ``np`` and ``math`` bound to autograd
 (``autograd_twin``). Where autograd has no derivative, or a wrong one, ``AUTOGRAD_NUMPY``
@@ -29,6 +31,7 @@ import autograd.numpy as anp
 import autograd.scipy.special as autograd_special
 import numpy as np
 
+from srcdiff import rules
 from srcdiff.runtime import (
     add_adjoints,
     add_at,
@@ -37,6 +40,8 @@ from srcdiff.runtime import (
     cumsum_adjoint,
     dot_adjoint_a,
     dot_adjoint_b,
+    einsum_adjoint,
+    einsum_with,
     expand_dims_adjoint,
     inner_adjoint_a,
     inner_adjoint_b,
@@ -46,10 +51,14 @@ from srcdiff.runtime import (
     matmul_adjoint_b,
     moveaxis_adjoint,
     norm_adjoint,
+    norm_direction,
     private_copy,
+    prod_adjoint,
+    prod_others,
     reconcatenate,
     reduce_extremum_adjoint,
     repeat_adjoint,
+    resort,
     restack,
     revstack,
     structured,
@@ -60,6 +69,8 @@ from srcdiff.runtime import (
     unbroadcast,
     unconcatenate,
     unreduce,
+    unreverse,
+    unsort,
     unstack,
     unstructured,
     unvstack,
@@ -108,6 +119,8 @@ NONZERO = Domain("nonzero", 0.3, 2.0, signed=True)  # away from the kink of abs 
 DISTINCT = Domain("distinct", -2.0, 2.0, grid=True)  # max/min/clip/sort-like: no ties, no kinks
 MOD_X = Domain("mod_x", 2.2, 2.9)  # with MOD_Y, x / y stays in (1.1, 1.94): away from the jumps of mod
 MOD_Y = Domain("mod_y", 1.5, 2.0)
+START = Domain("start", 0.1, 0.2)  # with STEP, np.arange(start, 4.5, step) always has 5 values
+STEP = Domain("step", 0.95, 1.0)
 
 
 # --------------------------------------------------------------------------- cases
@@ -128,6 +141,7 @@ class Case:
     ag_atol: float = 1e-12
     autograd: bool = True  # False where autograd has no derivative for the function (say why)
     reference: Callable[..., Any] | None = None  # the function autograd runs, if not ``fn`` itself
+    order: int = 1  # 2: grad(grad(f)) is checked too, along a random direction (test_rules.check_second_order)
     xfail: str = ""  # a known wrong gradient: "pipeline bug: ..." (strict: a fix makes the tests say so)
     name: str = field(default="")
 
@@ -472,6 +486,14 @@ def std_ddof(x, w):
     return np.std(x, ddof=1) * w
 
 
+def std_no_spread(x, axis, w):  # one entry per reduction: no spread, and a derivative of 0 (not 0/0)
+    return np.sum(np.std(x, axis=axis) * w)
+
+
+def var_no_spread(x, axis, w):
+    return np.sum(np.var(x, axis=axis) * w)
+
+
 def cumsum(x, axis, w):
     return np.sum(np.cumsum(x, axis=axis) * w)
 
@@ -545,6 +567,59 @@ def norm_frobenius(x, w):
     return np.linalg.norm(x, "fro") * w
 
 
+def norm_ord(x, ord, w):
+    return np.linalg.norm(x, ord) * w
+
+
+def norm_ord_axis(x, ord, axis, keepdims, w):
+    return np.sum(np.linalg.norm(x, ord, axis, keepdims) * w)
+
+
+def norm_of_list(x, y, ord, w):  # a Python list: its adjoint is a list too
+    return np.linalg.norm([x, y, x], ord) * w
+
+
+def norm_tied(x, ord, w):  # every largest magnitude is attained twice: the two share it
+    return np.linalg.norm(np.concatenate([x, -x]), ord) * w
+
+
+def norm_tied_matrix(x, ord, w):  # rows x and -x: tied row sums (ord inf), and tied columns in z.T (ord 1)
+    z = np.stack([x, -x])
+    return (np.linalg.norm(z, ord) + np.linalg.norm(z.T, ord)) * w
+
+
+def norm_zero_entry(x, ord, w):  # |x|**(p - 1) at 0: the derivative is 0 (autograd's abs), not nan
+    return np.linalg.norm(x * np.array([1.0, 0.0, 1.0, 1.0]), ord) * w
+
+
+def einsum_sublist(a, b, w):  # operands each followed by a list of axis labels, then the output's
+    return np.sum(np.einsum(a, [0, 1], b, [1, 2], [0, 2]) * w)
+
+
+def einsum_sublist_implicit(a, b, w):
+    return np.sum(np.einsum(a, [0, 1], b, [1, 2]) * w)
+
+
+def einsum_sublist_implicit_reference(a, b, w):  # autograd's einsum needs the output sublist
+    return np.sum(np.einsum("ij,jk->ik", a, b) * w)
+
+
+def einsum_sublist_one(a, w):
+    return np.sum(np.einsum(a, [0, 1], [1, 0]) * w)
+
+
+def einsum_sublist_ellipsis(a, b, w):
+    return np.sum(np.einsum(a, [Ellipsis, 0], b, [0], [Ellipsis]) * w)
+
+
+def einsum_sublist_ellipsis_reference(a, b, w):  # autograd's einsum takes no Ellipsis in a sublist
+    return np.sum(np.einsum("...i,i->...", a, b) * w)
+
+
+def einsum_broadcast_reference(a, b, subscripts, w):  # autograd's einsum does not sum a broadcast axis back
+    return np.sum(np.einsum(subscripts, a * np.ones((2, 1)), b) * w)
+
+
 # ------------------------------------------------------------------ shape manipulation
 
 
@@ -598,6 +673,30 @@ def hstack(x, y, w):
 
 def vstack(x, y, w):
     return np.sum(np.vstack([x, y]) * w)
+
+
+def hstack_array(x, w):  # an array passed whole: NumPy iterates over its first axis
+    return np.sum(np.hstack(x) ** 2 * w)
+
+
+def hstack_floats(x, y, w):  # 0-d pieces count as 1-D
+    return np.sum(np.hstack([x, y, x]) ** 2 * w)
+
+
+def vstack_array(x, w):
+    return np.sum(np.vstack(x) ** 2 * w)
+
+
+def vstack_floats(x, y, w):
+    return np.sum(np.vstack([x, y, x]) ** 2 * w)
+
+
+def concatenate_array(x, w):
+    return np.sum(np.concatenate(x) ** 2 * w)
+
+
+def stack_array(x, axis, w):
+    return np.sum(np.stack(x, axis=axis) ** 2 * w)
 
 
 def broadcast_to(x, w):
@@ -673,6 +772,85 @@ def arange(x, w):
 
 def linspace(x, w):
     return np.sum((x + np.linspace(0.0, 1.0, 4)) ** 2 * w)
+
+
+def linspace_ends(a, b, num, endpoint, w):  # the samples move with their ends
+    return np.sum(np.linspace(a, b, num, endpoint) ** 2 * w)
+
+
+def linspace_ends_reference(a, b, num, endpoint, w):  # autograd's linspace takes no arrays nor endpoint
+    t = np.reshape(np.linspace(0.0, 1.0, num, endpoint), (num,) + (1,) * max(np.ndim(a), np.ndim(b)))
+    return np.sum((a + (b - a) * t) ** 2 * w)
+
+
+def linspace_axis(a, b, w):
+    return np.sum(np.linspace(a, b, 4, axis=-1) ** 2 * w)
+
+
+def linspace_axis_reference(a, b, w):
+    return np.sum((a[..., None] + (b - a)[..., None] * np.linspace(0.0, 1.0, 4)) ** 2 * w)
+
+
+def full_value(v, w):
+    return np.sum(np.full((3, 2), v) ** 2 * w)
+
+
+def full_value_reference(v, w):  # autograd's full does not sum a broadcast value back
+    return np.sum((v * np.ones((3, 2))) ** 2 * w)
+
+
+def full_like_value(x, v, w):  # x gives the shape only
+    return np.sum(np.full_like(x, v) ** 2 * w)
+
+
+def full_like_value_reference(x, v, w):
+    return np.sum((v * np.ones(np.shape(x))) ** 2 * w)
+
+
+def arange_float(a, s, w):  # with START and STEP below, always 5 values: start + i * step
+    return np.sum(np.arange(a, 4.5, s) ** 2 * w)
+
+
+def arange_float_reference(a, s, w):  # autograd's arange has no derivative
+    return np.sum((a + s * np.arange(5.0)) ** 2 * w)
+
+
+def reseeded(shape):
+    """``shape``, after reseeding NumPy's global generator: every call of a case draws the same."""
+    np.random.seed(0)
+    return shape
+
+
+rules.nondifferentiable(reseeded)
+
+
+def random_normal(loc, scale, w):  # the draw is loc + scale * z: differentiable in loc and scale
+    return np.sum(np.random.normal(loc, scale, reseeded((3, 2))) ** 2 * w)
+
+
+def random_normal_reference(loc, scale, w):  # autograd cannot differentiate a draw
+    return np.sum((loc + scale * np.random.normal(0.0, 1.0, reseeded((3, 2)))) ** 2 * w)
+
+
+def random_uniform(low, high, w):
+    return np.sum(np.random.uniform(low, high, reseeded((3, 2))) ** 2 * w)
+
+
+def random_uniform_reference(low, high, w):
+    return np.sum((low + (high - low) * np.random.uniform(0.0, 1.0, reseeded((3, 2)))) ** 2 * w)
+
+
+def copysign(x, y, w):  # |x| with the sign of y: piecewise constant in y only
+    return np.sum(np.copysign(x, y) * w)
+
+
+def heaviside(x1, x2, w):  # x2 is the value where x1 is 0: differentiable there, nowhere else
+    return np.sum(np.heaviside(x1 * np.array([1.0, 0.0, 1.0, 0.0]), x2) * w)
+
+
+def heaviside_reference(x1, x2, w):  # autograd has no derivative for heaviside
+    z = x1 * np.array([1.0, 0.0, 1.0, 0.0])
+    return np.sum(((z > 0) + (z == 0) * x2) * w)
 
 
 # ------------------------------------------------------------------- ndarray methods
@@ -889,6 +1067,10 @@ def math_erf(x, w):
     return math.erf(x) * w
 
 
+def math_copysign(x, y, w):
+    return math.copysign(x, y) * w
+
+
 # ------------------------------------------------------------------------- builtins
 
 
@@ -930,6 +1112,26 @@ def builtin_list(x, w):
 
 def builtin_tuple(x, y, w):
     return np.sum(np.stack(tuple([x, y])) * w)
+
+
+def builtin_sorted(x, y, reverse, w):  # each value's adjoint goes back to where it came from
+    ys = sorted([x, y * y, x * 0.5], reverse=reverse)
+    return (ys[0] * 2.0 + ys[1] - ys[2] * ys[2]) * w
+
+
+def builtin_sorted_array(x, w):  # sorted over a vector: a list of its elements
+    ys = sorted(x)
+    return (ys[0] * 2.0 + ys[1] ** 2 - ys[-1]) * w
+
+
+def builtin_reversed(x, y, w):
+    zs = list(reversed([x, y * y, x * 0.5]))
+    return (zs[0] * 2.0 + zs[1] - zs[2] * zs[2]) * w
+
+
+def list_into_numpy(x, y, w):  # a list's adjoint from NumPy (one array) and from Python (a list) add up
+    xs = [x, y, x]
+    return (np.sum(xs) * np.prod(xs) + sum(xs) + np.linalg.norm(xs, 3) + np.einsum("i,i", xs, xs)) * w
 
 
 # ------------------------------------------------- runtime helpers (for grad(grad(f)))
@@ -1073,6 +1275,41 @@ def helper_add_at(x, y, w):  # index 0 twice: the adjoint of a repeated index ad
     return np.sum(add_at(x * 1.0, np.array([0, 2, 0]), y) * w)
 
 
+def helper_unsort(a, b, w):  # xs gives the order only
+    xs = [0.3, -1.2, 0.7]
+    parts = unsort([a, b, a * b], xs, None, True)
+    return (parts[0] * 2.0 + parts[1] - parts[2] * 3.0) * w
+
+
+def helper_resort(a, b, w):
+    parts = resort([a, b, a * b], [0.3, -1.2, 0.7])
+    return (parts[0] * 2.0 + parts[1] - parts[2] * 3.0) * w
+
+
+def helper_unreverse(y, w):
+    return np.sum(unreverse(y, y) * w)
+
+
+def helper_einsum_adjoint(y, a, b, w):  # both operands' adjoints, from one y
+    return np.sum((einsum_adjoint(y, ("ij,jk->ik", a, b), 1) @ b + a @ einsum_adjoint(y, ("ij,jk->ik", a, b), 2)) * w)
+
+
+def helper_einsum_with(z, a, b, w):
+    return np.sum(einsum_with(("ij,jk->ik", a, b), 1, z) * w)
+
+
+def helper_prod_adjoint(y, x, axis, keepdims, w):
+    return np.sum(prod_adjoint(y, x, axis, keepdims) * w)
+
+
+def helper_prod_others(x, axis, w):
+    return np.sum(prod_others(x, axis) * w)
+
+
+def helper_norm_direction(x, ord, axis, w):  # the norm computed here: it must be x's
+    return np.sum(norm_direction(x, np.linalg.norm(x, ord, axis), ord, axis) * w)
+
+
 # --------------------------------------------------------------------------- the table
 
 F = SCALAR
@@ -1143,7 +1380,7 @@ CASES: list[Case] = [
     Case(mean, REDUCIBLE, options=REDUCE_OPTIONS),
     Case(prod, REDUCIBLE, domain=POSITIVE, options=REDUCE_OPTIONS),
     # autograd divides by x and gets nan where an entry is 0: central differences only
-    Case(prod_with_zero, [((2, 3),)], domain=POSITIVE, options=[{"axis": 1}, {"axis": None}], autograd=False),
+    Case(prod_with_zero, [((2, 3),)], domain=POSITIVE, options=[{"axis": 1}, {"axis": None}], autograd=False, order=2),
     Case(max_, REDUCIBLE, domain=DISTINCT, options=REDUCE_OPTIONS, name="max"),
     Case(min_, REDUCIBLE, domain=DISTINCT, options=REDUCE_OPTIONS, name="min"),
     Case(amax, [((3, 4),)], domain=DISTINCT),
@@ -1156,6 +1393,16 @@ CASES: list[Case] = [
     Case(var_ddof, [((3, 4),)]),
     Case(std, REDUCIBLE, options=REDUCE_OPTIONS),
     Case(std_ddof, [((3, 4),)]),
+    Case(
+        std,
+        [((3, 4),)],
+        options=[{"axis": None, "keepdims": False}, {"axis": 0, "keepdims": True}],
+        order=2,
+        name="std_second_order",
+    ),
+    Case(std_no_spread, [((1,),), ((1, 3),)], options=[{"axis": 0}, {"axis": None}]),
+    Case(var_no_spread, [((1,),), ((1, 3),)], options=[{"axis": 0}, {"axis": None}], order=2),
+    Case(prod, [((3, 4),), ((2, 3, 4),)], domain=POSITIVE, options=REDUCE_OPTIONS[::2], order=2, name="prod_second_order"),
     Case(cumsum, [((3, 4),), ((2, 3, 4),)], options=[{"axis": None}, {"axis": 0}, {"axis": -1}]),
     Case(cumsum, [((5,),)], options=[{"axis": None}, {"axis": 0}], name="cumsum_vector"),
     # linear algebra
@@ -1216,7 +1463,40 @@ CASES: list[Case] = [
         name="einsum_diagonal",
         reference=einsum_diagonal_reference,
     ),
-    Case(einsum_same_operand, [((3, 4),)]),
+    Case(einsum_same_operand, [((3, 4),)], order=2),
+    # '...' broadcast axes, and axes of length 1 that broadcast against a longer one
+    Case(
+        einsum,
+        [((2, 3), (3,)), ((4, 1, 3), (2, 3))],
+        options=[{"subscripts": "...i,...i->..."}, {"subscripts": "...i,...i"}, {"subscripts": "...i,...i->...i"}],
+        order=2,
+        name="einsum_ellipsis",
+    ),
+    Case(einsum, [((2, 3, 4), (4, 5))], options=[{"subscripts": "...ij,jk->...ik"}], order=2, name="einsum_ellipsis_batch"),
+    Case(einsum, [((4,), F)], options=[{"subscripts": "i,->i"}], order=2, name="einsum_float_operand"),
+    Case(einsum, [((2, 3), F), ((), ())], options=[{"subscripts": "...,..."}], order=2, name="einsum_scalars"),
+    Case(
+        einsum,
+        [((1, 3, 2), (4, 2, 5)), ((4, 3, 2), (1, 2, 5))],
+        options=[{"subscripts": "mnd,mdo->mno"}],
+        order=2,
+        name="einsum_broadcast_axis",
+    ),
+    Case(
+        einsum,
+        [((1, 3), (2, 3))],
+        options=[{"subscripts": "ij,ij->ij"}, {"subscripts": "ij,ij->j"}],
+        reference=einsum_broadcast_reference,
+        name="einsum_broadcast_rows",
+    ),
+    Case(einsum, [((3, 4), (4, 2))], options=[{"subscripts": "ij,jk->ik"}], order=2, name="einsum_second_order"),
+    Case(einsum, [((3, 3), (3, 4))], options=[{"subscripts": "ii,ij->j"}], order=2, name="einsum_diagonal_pair", autograd=False),
+    Case(einsum_one, [((3, 4),)], options=[{"subscripts": "ij->j"}], order=2, name="einsum_one_second_order"),
+    # the sublist form: operand, labels, operand, labels, ..., output labels
+    Case(einsum_sublist, [((3, 4), (4, 2))], order=2),
+    Case(einsum_sublist_implicit, [((3, 4), (4, 2))], order=2, reference=einsum_sublist_implicit_reference),
+    Case(einsum_sublist_one, [((3, 4),)]),
+    Case(einsum_sublist_ellipsis, [((2, 3), (3,)), ((4, 2, 3), (3,))], order=2, reference=einsum_sublist_ellipsis_reference),
     Case(trace, [((3, 3),), ((3, 4),)]),
     Case(trace_offset, [((3, 4),)]),
     Case(
@@ -1233,6 +1513,54 @@ CASES: list[Case] = [
         options=[{"axis": 0, "keepdims": False}, {"axis": -1, "keepdims": True}, {"axis": (0, 1), "keepdims": False}],
     ),
     Case(norm_frobenius, [((3, 4),)], domain=NONZERO),
+    # every ord: vectors (p-norms, inf, 0) and matrices (induced 1 and inf, singular values)
+    Case(
+        norm_ord,
+        [((4,),), ((5,),)],
+        domain=NONZERO,
+        options=[{"ord": o} for o in (None, 2, 1, np.inf, -np.inf, 0, 3, 0.5, -1, -2.5)],
+        order=2,
+    ),
+    Case(
+        norm_ord,
+        [((3, 4),), ((4, 3),), ((3, 3),)],
+        domain=NONZERO,
+        options=[{"ord": o} for o in (None, "fro", 1, -1, np.inf, -np.inf)],
+        order=2,
+        name="norm_matrix",
+    ),
+    # the singular-value norms, through the SVD (distinct singular values: random inputs)
+    Case(
+        norm_ord,
+        [((3, 4),), ((4, 3),), ((3, 3),)],
+        domain=NONZERO,
+        options=[{"ord": o} for o in ("nuc", 2, -2)],
+        order=2,
+        name="norm_singular_values",
+    ),
+    Case(
+        norm_ord_axis,
+        [((3, 4),)],
+        domain=NONZERO,
+        options=[{"ord": o, "axis": a, "keepdims": k} for o in (None, 1, np.inf, 3, -1) for a, k in ((0, False), (-1, True))],
+        order=2,
+    ),
+    Case(
+        norm_ord_axis,
+        [((2, 3, 4),)],
+        domain=NONZERO,
+        options=[
+            {"ord": o, "axis": a, "keepdims": k}
+            for o in (None, "fro", "nuc", 2, -2, 1, -1, np.inf, -np.inf)
+            for a, k in (((0, 2), False), ((2, 1), True))
+        ],
+        order=2,
+        name="norm_matrix_axes",
+    ),
+    Case(norm_of_list, [(F, F)], domain=NONZERO, options=[{"ord": None}, {"ord": 1}, {"ord": np.inf}, {"ord": 3}], order=2),
+    Case(norm_tied, [((3,),)], domain=DISTINCT, options=[{"ord": np.inf}, {"ord": -np.inf}]),
+    Case(norm_tied_matrix, [((3,),)], domain=DISTINCT, options=[{"ord": 1}, {"ord": np.inf}]),
+    Case(norm_zero_entry, [((4,),)], domain=NONZERO, options=[{"ord": o} for o in (None, 1, 3, np.inf)], order=2),
     # shape manipulation
     Case(reshape, [((3, 4),)], options=[{"shape": (4, 3)}, {"shape": (2, -1)}, {"shape": (12,)}, {"shape": (2, 1, 6)}]),
     Case(reshape_order, [((3, 4),), ((2, 6),)], options=[{"order": "C"}]),
@@ -1258,6 +1586,12 @@ CASES: list[Case] = [
     Case(stack, [((2, 3), (2, 3)), ((3,), (3,))], options=[{"axis": 0}, {"axis": -1}]),
     Case(hstack, [((3,), (2,)), ((3, 2), (3, 1))]),
     Case(vstack, [((3,), (3,)), ((2, 3), (1, 3)), ((3,), (2, 3))]),
+    Case(hstack_array, [((4,),), ((3, 2),), ((2, 3, 2),)], order=2),
+    Case(hstack_floats, [(F, F), (F, (2,))], order=2),
+    Case(vstack_array, [((4,),), ((3, 2),)], order=2),
+    Case(vstack_floats, [(F, F), ((2,), (2,))], order=2),
+    Case(concatenate_array, [((3, 2),), ((2, 2, 3),)], order=2),
+    Case(stack_array, [((3, 2),)], options=[{"axis": 0}, {"axis": -1}], order=2),
     Case(broadcast_to, [((3, 4),), ((3, 1),), ((4,),), ((),)]),
     Case(tile, [((3,),), ((2, 3),)], options=[{"reps": 2}, {"reps": (2, 1)}, {"reps": (2, 1, 3)}]),
     Case(
@@ -1287,6 +1621,21 @@ CASES: list[Case] = [
     Case(eye, [((3, 2),)]),
     Case(arange, [((4,),), ((2, 4),)]),
     Case(linspace, [((4,),)]),
+    Case(
+        linspace_ends,
+        [(F, F), ((3,), F), ((2, 3), (3,))],
+        options=[{"num": 5, "endpoint": True}, {"num": 4, "endpoint": False}, {"num": 1, "endpoint": True}],
+        reference=linspace_ends_reference,
+        order=2,
+    ),
+    Case(linspace_axis, [((3,), (2, 3))], reference=linspace_axis_reference, order=2),
+    Case(full_value, [(F,), ((2,),), ((3, 1),)], reference=full_value_reference, order=2),
+    Case(full_like_value, [((3, 2), F), ((3, 2), (2,))], wrt=(1,), reference=full_like_value_reference, order=2),
+    Case(arange_float, [(F, F)], domain=(START, STEP), reference=arange_float_reference, order=2),
+    Case(random_normal, [(F, F), ((2,), (3, 1))], domain=(REAL, POSITIVE), reference=random_normal_reference, order=2),
+    Case(random_uniform, [(F, F), ((2,), (3, 1))], domain=(REAL, ABOVE_ONE), reference=random_uniform_reference, order=2),
+    Case(copysign, BINARY, domain=NONZERO, order=2),
+    Case(heaviside, [((4,), (4,)), ((4,), F), ((2, 4), (1, 4))], wrt=(1,), reference=heaviside_reference),
     # ndarray methods and attributes
     Case(method_sum, [((3, 4),)]),
     Case(method_mean, [((3, 4),)]),
@@ -1337,6 +1686,7 @@ CASES: list[Case] = [
     Case(math_hypot, [(F, F)], domain=NONZERO),
     Case(math_fabs, [(F,)], domain=NONZERO),
     Case(math_erf, [(F,)]),
+    Case(math_copysign, [(F, F)], domain=NONZERO, order=2),
     # builtins
     Case(builtin_abs, [(F,)], domain=NONZERO),
     Case(builtin_abs_array, [((3, 2),)], domain=NONZERO),
@@ -1348,6 +1698,10 @@ CASES: list[Case] = [
     Case(builtin_float, [((3, 2),)]),
     Case(builtin_list, [((3, 2),)]),
     Case(builtin_tuple, [((3, 2), (3, 2))]),
+    Case(list_into_numpy, [(F, F)], domain=NONZERO, order=2),
+    Case(builtin_sorted, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
+    Case(builtin_sorted_array, [((4,),)], domain=DISTINCT, order=2),
+    Case(builtin_reversed, [(F, F)], order=2),
     # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
@@ -1446,6 +1800,20 @@ CASES: list[Case] = [
         name="helper_norm_adjoint_total",
     ),
     Case(helper_add_at, [((4,), (3,)), ((4,), F), ((4, 2), (3, 2))], autograd=False),
+    Case(helper_unsort, [(F, F)], autograd=False, order=2),
+    Case(helper_resort, [(F, F)], autograd=False, order=2),
+    Case(helper_unreverse, [((4,),), ((3, 2),)], autograd=False, order=2),
+    Case(helper_einsum_adjoint, [((3, 2), (3, 4), (4, 2))], autograd=False),
+    Case(helper_einsum_with, [((3, 4), (3, 4), (4, 2))], autograd=False),
+    Case(helper_prod_adjoint, [((4,), (3, 4))], domain=POSITIVE, options=[{"axis": 0, "keepdims": False}], autograd=False),
+    Case(helper_prod_others, [((3, 4),)], domain=POSITIVE, options=[{"axis": 0}, {"axis": None}], autograd=False),
+    Case(
+        helper_norm_direction,
+        [((3, 4),)],
+        domain=NONZERO,
+        options=[{"ord": o, "axis": a} for o in (None, 1, 3, np.inf) for a in (0, -1)],
+        autograd=False,
+    ),
 ]
 
 
@@ -1481,9 +1849,38 @@ def _outer(a, b):  # autograd's outer does not reshape the adjoint of an N-D ope
     return anp.outer(anp.ravel(a), anp.ravel(b))
 
 
-def _norm(x, ord=None, axis=None, keepdims=False):  # autograd's norm mis-shapes the adjoint with keepdims
-    result = anp.linalg.norm(x, ord, axis)
-    return anp.expand_dims(result, axis) if keepdims else result
+def _norm(x, ord=None, axis=None, keepdims=False):
+    """np.linalg.norm from functions autograd differentiates: its own norm differentiates
+    only the 2-, p>1 and nuclear norms, and mis-shapes the adjoint with keepdims."""
+    x = anp.array(x) if isinstance(x, (list, tuple)) else x
+    ndim = anp.ndim(x)
+    if axis is None:
+        axes = tuple(range(ndim)) if ord is None or ndim != 1 else (0,)
+    else:
+        axes = (axis % ndim,) if anp.ndim(axis) == 0 else tuple(a % ndim for a in axis)
+    if len(axes) == 2 and ord not in (None, "fro"):
+        rows, columns = axes
+        if ord in ("nuc", 2, -2):  # from the singular values
+            s = anp.linalg.svd(anp.moveaxis(x, axes, (-2, -1)), compute_uv=False)
+            s = anp.sum(s, axis=-1) if ord == "nuc" else anp.max(s, axis=-1) if ord == 2 else anp.min(s, axis=-1)
+            result = anp.expand_dims(s, tuple(sorted(axes)))
+        else:
+            summed, chosen = (rows, columns) if ord in (1, -1) else (columns, rows)
+            sums = anp.sum(anp.abs(x), axis=summed, keepdims=True)
+            result = anp.max(sums, axis=chosen, keepdims=True) if ord > 0 else anp.min(sums, axis=chosen, keepdims=True)
+    elif ord in (None, 2, "fro"):
+        result = anp.sqrt(anp.sum(x * x, axis=axes, keepdims=True))
+    elif ord == anp.inf:
+        result = anp.max(anp.abs(x), axis=axes, keepdims=True)
+    elif ord == -anp.inf:
+        result = anp.min(anp.abs(x), axis=axes, keepdims=True)
+    elif ord == 0:
+        result = anp.sum(x != 0, axis=axes, keepdims=True) * 1.0
+    else:
+        result = anp.sum(anp.abs(x) ** ord, axis=axes, keepdims=True) ** (1.0 / ord)
+    if keepdims:
+        return result
+    return anp.squeeze(result, axis=axes) if anp.ndim(result) else result
 
 
 def _concatenate(arrays, axis=0):  # autograd's concatenate has no axis=None
@@ -1506,6 +1903,12 @@ def _repeat(a, repeats, axis=None):  # autograd's repeat takes no list of repeat
     return anp.moveaxis(anp.moveaxis(a, axis, 0)[source], 0, axis)
 
 
+def _copysign(x, y):  # autograd has no VJP for copysign; the sign of y is piecewise constant
+    while hasattr(y, "_value"):  # unbox y (twice, under a second derivative)
+        y = y._value
+    return anp.abs(x) * anp.where(np.signbit(y), -1.0, 1.0)
+
+
 def _same(x):  # positive, copy and asarray: the identity, which autograd has no VJP for
     return x
 
@@ -1517,14 +1920,14 @@ AUTOGRAD_NUMPY = SimpleNamespace(**{
     "cbrt": _cbrt, "clip": _clip, "flip": _flip, "vdot": _vdot, "nanmax": anp.max, "nanmin": anp.min,
     "positive": _same, "copy": _same, "asarray": _same, "where": _where, "outer": _outer,
     "concatenate": _concatenate, "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat,
-    "linalg": SimpleNamespace(norm=_norm),
+    "linalg": SimpleNamespace(norm=_norm), "copysign": _copysign,
 })  # fmt: skip
 AUTOGRAD_MATH = SimpleNamespace(
     sin=anp.sin, cos=anp.cos, tan=anp.tan, asin=anp.arcsin, acos=anp.arccos, atan=anp.arctan,
     atan2=anp.arctan2, sinh=anp.sinh, cosh=anp.cosh, tanh=anp.tanh, asinh=anp.arcsinh,
     acosh=anp.arccosh, atanh=anp.arctanh, exp=anp.exp, expm1=anp.expm1, log2=anp.log2,
     log10=anp.log10, log1p=anp.log1p, sqrt=anp.sqrt, pow=anp.power, hypot=anp.hypot,
-    fabs=anp.abs, erf=autograd_special.erf, e=math.e, pi=math.pi,
+    fabs=anp.abs, erf=autograd_special.erf, copysign=_copysign, e=math.e, pi=math.pi,
     log=lambda x, base=math.e: anp.log(x) / anp.log(base),
 )  # fmt: skip
 

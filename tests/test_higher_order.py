@@ -181,5 +181,5 @@ def calls_a_helper_without_rule(x):
 
 
 def test_a_runtime_helper_without_rule_is_refused_not_transformed_from_source():
-    with pytest.raises(srcdiff.SrcdiffError, match="no second-order rule for srcdiff.runtime.stand_in_helper"):
+    with pytest.raises(srcdiff.SrcdiffError, match="no derivative rule for srcdiff.runtime.stand_in_helper"):
         srcdiff.grad(calls_a_helper_without_rule)(0.5)

@@ -5,6 +5,8 @@ rule table that fail when a primitive has no case or a runtime helper has no rul
 from __future__ import annotations
 
 import builtins
+import itertools
+import linecache
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
@@ -91,6 +93,68 @@ def check_autograd(case: Case, inputs: list[Any], options: Mapping[str, Any], w:
         np.testing.assert_allclose(ours, theirs, rtol=case.ag_rtol, atol=case.ag_atol, err_msg=f"{case.name}: input {i}")
 
 
+def second_order_probe(case: Case, inputs: Sequence[Any], options: Mapping[str, Any], w: Any) -> Any:
+    """``along(t, *inputs, *directions, w)``: srcdiff's first-order gradient at ``inputs + t *
+    directions``, projected on the directions. Its derivative in ``t`` at 0 is the second
+    directional derivative ``d' H d``; srcdiff computes that by differentiating the generated
+    gradient (adjoint helpers and all) with the helpers' own rules."""
+    wrt = wrt_of(case, inputs)
+    first = srcdiff.grad(case.fn, wrt=wrt)
+    generated = first.compiled(first.argument_kinds(tuple(inputs), {**options, "w": w}))  # one wrt: one gradient
+    moved = [f"x{i} + t * d{i}" if i in wrt else f"x{i}" for i in range(len(inputs))]
+    keywords = "".join(f", {k}=option_{k}" for k in options)
+    params = ", ".join(["t", *(f"x{i}" for i in range(len(inputs))), *(f"d{i}" for i in wrt), "w"])
+    source = (
+        f"def along({params}):\n"
+        f"    {', '.join(f'g{i}' for i in wrt)} = first({', '.join(moved)}, w=w{keywords})\n"
+        f"    return {' + '.join(f'np.sum(g{i} * d{i})' for i in wrt)}\n"
+    )
+    filename = f"<second order probe {next(_PROBES)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # srcdiff reads the source
+    namespace = {"np": np, "first": generated, **{f"option_{k}": v for k, v in options.items()}}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    return namespace["along"]
+
+
+_PROBES = itertools.count()
+
+
+def directions_for(case: Case, inputs: Sequence[Any], seed: int) -> list[Any]:
+    rng = np.random.default_rng(seed + 2)
+    return [float(rng.standard_normal()) if isinstance(inputs[i], float) else rng.standard_normal(np.shape(inputs[i]))
+            for i in wrt_of(case, inputs)]  # fmt: skip
+
+
+def check_second_order(case: Case, inputs: list[Any], options: Mapping[str, Any], w: Any, seed: int) -> None:
+    """grad(grad(f)) along a random direction matches central differences of srcdiff's own
+    first-order gradient and autograd's second derivative (where the case has autograd)."""
+    directions = directions_for(case, inputs, seed)
+    along = second_order_probe(case, inputs, options, w)
+    ours = float(srcdiff.grad(along, wrt=0)(0.0, *inputs, *directions, w))
+    eps = 1e-5
+    numeric = (along(eps, *inputs, *directions, w) - along(-eps, *inputs, *directions, w)) / (2 * eps)
+    scale = abs(numeric) + float(sum(np.sum(np.abs(d)) for d in directions))
+    assert abs(ours - numeric) <= 1e-6 * scale + case.fd_atol, (
+        f"{case.name}: second directional derivative {ours!r} from srcdiff, {numeric!r} from differences of its gradient"
+    )
+    if not case.autograd:
+        return
+    twin = autograd_twin(case.reference or case.fn)
+    wrt = wrt_of(case, inputs)
+
+    def slope(t: Any) -> Any:
+        moved = [x + t * directions[wrt.index(i)] if i in wrt else x for i, x in enumerate(inputs)]
+        total = 0.0
+        for i, d in zip(wrt, directions):
+            total = total + autograd.numpy.sum(autograd.grad(twin, argnum=i)(*moved, **options, w=w) * d)
+        return total
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Output seems independent of input", UserWarning)
+        theirs = autograd.grad(slope)(0.0)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9, err_msg=f"{case.name}: second order")
+
+
 # ------------------------------------------------------------------ the catalogue
 
 
@@ -104,7 +168,7 @@ def _examples(test: str) -> list[Any]:
     """One param per example for ``test`` ("differences", "autograd" or "shape"), with its marks."""
     params = []
     for case in CASES:
-        if test == "autograd" and not case.autograd:
+        if test == "autograd" and not case.autograd or test == "second order" and case.order < 2:
             continue
         for shapes, options in case.examples():
             marks = []
@@ -130,6 +194,13 @@ def test_matches_central_differences(case: Case, shapes: tuple, options: dict) -
 def test_matches_autograd(case: Case, shapes: tuple, options: dict) -> None:
     inputs, w = example_inputs(case, shapes, options, _seed(case, shapes, options))
     check_autograd(case, inputs, options, w)
+
+
+@pytest.mark.parametrize(("case", "shapes", "options"), _examples("second order"))
+def test_second_order(case: Case, shapes: tuple, options: dict) -> None:
+    seed = _seed(case, shapes, options)
+    inputs, w = example_inputs(case, shapes, options, seed)
+    check_second_order(case, inputs, options, w, seed)
 
 
 @pytest.mark.parametrize(("case", "shapes", "options"), _examples("shape"))
@@ -159,8 +230,10 @@ ALLOWED_WITHOUT_CASE: dict[str, str] = {}
 
 # Runtime helpers without a derivative rule: grad(grad(f)) refuses them with a clear error.
 HELPERS_WITHOUT_RULE: dict[str, str] = {
-    "prod_adjoint": "its derivative in x is the sum of products of all-but-two entries; not written yet",
-    "einsum_adjoint": "linear in every operand, but its adjoint needs einsum with an operand replaced; not written yet",
+    "einsum_adjoints": "only second-order code calls it (a list of einsum adjoints): third order is refused",
+    "prod_curvature": "only second-order code calls it (sums of all-but-two products): third order is refused",
+    "norm_curvature": "only second-order code calls it (the norm's second derivative): third order is refused",
+    "norm_scale_adjoint": "only second-order code calls it: third order is refused",
 }
 
 

@@ -432,18 +432,18 @@ def test_one_gradient_for_lists_of_floats_of_arrays_and_of_lists():
         same_structure_and_values(g(xs), reference(xs))
 
 
-def product_of_sines(x):
-    y = np.sin(x)
-    return np.prod(y * x)  # <- the line a second-order refusal names
+def product_of_scaled(t, a):
+    y = np.sin(t) * a
+    return np.prod(y * t)  # <- the line a third-order refusal names
 
 
 def test_a_refusal_in_generated_code_names_the_users_line():
     import inspect
 
-    lines, first = inspect.getsourcelines(product_of_sines)
+    lines, first = inspect.getsourcelines(product_of_scaled)
     line = first + next(i for i, text in enumerate(lines) if "<- the line" in text)
-    try:
-        srcdiff.grad(srcdiff.grad(product_of_sines))(np.array([0.5, 0.7]))
-    except srcdiff.SrcdiffError as error:  # no second-order rule for np.prod yet (issue 8 may add one)
-        assert (error.filename, error.line) == (__file__, line)
-        assert "return np.prod(y * x)" in error.construct
+    third = srcdiff.grad(srcdiff.grad(srcdiff.grad(product_of_scaled)))
+    with pytest.raises(srcdiff.SrcdiffError, match="differentiated to order 3") as info:  # no third-order rule for prod
+        third(0.7, np.array([0.5, 1.5, 2.0]))
+    assert (info.value.filename, info.value.line) == (__file__, line)
+    assert "return np.prod(y * t)" in info.value.construct

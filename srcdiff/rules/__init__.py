@@ -11,6 +11,20 @@ when the table is imported: a name that is neither a parameter nor defined in
 substitutes the call's atoms for the parameters and prints the result into the
 user's adjoint code, so an entry must be an expression a reader understands.
 
+``discrete`` names the parameters the result is piecewise constant in (a shape, an
+axis, an index, a mask, a count): a varied value may flow into them and carry no
+derivative. A parameter with neither an adjoint nor a place in ``discrete`` is one the
+result varies smoothly with but srcdiff cannot differentiate::
+
+    vjp("np.linspace(start, stop, num=50, endpoint=True, axis=0)", start=..., stop=...,
+        discrete=("num", "endpoint", "axis"))
+
+``parameter_role(func, param)`` answers for the analysis: ``ADJOINT`` (differentiate),
+``DISCRETE`` (no derivative is lost) or ``MISSING`` (refuse: the gradient would be silently
+wrong); every parameter of a ``nondifferentiable(...)`` function is ``DISCRETE``, and
+``None`` means ``func`` is not in the table at all. ``nondifferentiable(...)`` is only for
+functions piecewise constant in *every* argument (comparisons, integer rounding, shapes).
+
 ``kind`` says whether the result is a Python/NumPy scalar when the inputs are:
 ``ELEMENTWISE`` (scalar iff every input is; operands broadcast, so each adjoint
 is summed back to its operand's shape), ``SCALAR`` (always), ``REDUCTION``
@@ -30,6 +44,7 @@ import numpy as np
 from .. import runtime
 
 ELEMENTWISE, SCALAR, REDUCTION, ARRAY = "elementwise", "scalar", "reduction", "array"
+ADJOINT, DISCRETE, MISSING = "adjoint", "discrete", "missing"  # parameter roles: see parameter_role
 
 # Names a template may use besides its parameters, and what emitted code binds them to.
 NAMESPACE: dict[str, Any] = {"np": np, "math": python_math}
@@ -50,6 +65,13 @@ class Rule:
     adjoints: dict[str, ast.expr] = field(default_factory=dict)
     tangents: dict[str, ast.expr] = field(default_factory=dict)
     kind: str = ARRAY
+    discrete: frozenset[str] = frozenset()  # parameters the result is piecewise constant in
+
+    def role(self, param: str) -> str:
+        """``ADJOINT``, ``DISCRETE`` or ``MISSING``: see the module docstring."""
+        if param in self.adjoints:
+            return ADJOINT
+        return DISCRETE if param in self.discrete else MISSING
 
     def bind(self, args: list[ast.expr], keywords: dict[str, ast.expr]) -> dict[str, ast.expr]:
         """Map a call's atoms to parameter names (the vararg gets a Tuple of atoms)."""
@@ -134,9 +156,13 @@ def _add_names(names: dict[str, Any] | None) -> None:
         NAMESPACE[n] = value
 
 
-def vjp(pattern: str, *, kind: str = ARRAY, names: dict[str, Any] | None = None, **adjoints: str) -> Rule:
+def vjp(
+    pattern: str, *, kind: str = ARRAY, discrete: tuple[str, ...] = (), names: dict[str, Any] | None = None, **adjoints: str
+) -> Rule:
     """Register reverse-mode rules: one adjoint template per differentiable parameter.
 
+    ``discrete`` lists the parameters the result is piecewise constant in (shapes, axes,
+    flags, masks): the others without an adjoint are ``MISSING`` (see ``parameter_role``).
     ``names`` binds the pattern's function and any helper a template calls, for rules
     on your own functions: ``vjp("softplus(x)", x="g * sigmoid(x)", names={...})``.
     """
@@ -148,10 +174,18 @@ def vjp(pattern: str, *, kind: str = ARRAY, names: dict[str, Any] | None = None,
         if p not in params and p != vararg:
             raise NameError(f"rule for {pattern!r}: {p!r} is not a parameter")
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in adjoints.items()}
+    _check_discrete(pattern, discrete, (set(params) | {vararg}) - set(adjoints))
     old = RULES.get(func)
-    rule = Rule(func, spelling, params, defaults, vararg, positional, parsed, old.tangents if old else {}, kind)
+    tangents = old.tangents if old else {}
+    rule = Rule(func, spelling, params, defaults, vararg, positional, parsed, tangents, kind, frozenset(discrete))
     _register(func, rule)
     return rule
+
+
+def _check_discrete(pattern: str, discrete: tuple[str, ...], candidates: set[str | None]) -> None:
+    for p in discrete:
+        if p not in candidates:
+            raise NameError(f"rule for {pattern!r}: discrete {p!r} is not a parameter without an adjoint")
 
 
 def _register(func: Any, rule: Rule) -> None:
@@ -168,14 +202,15 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -
     allowed = set(params) | {vararg, "t", "ans", "k"} - {None}
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in tangents.items()}
     old = RULES.get(func)
-    kind = old.kind if old else ARRAY
-    rule = Rule(func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind)
+    kind, discrete = (old.kind, old.discrete) if old else (ARRAY, frozenset())
+    rule = Rule(func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind, discrete)
     _register(func, rule)
     return rule
 
 
 def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
-    """Primitives whose result carries no derivative (integers, masks, shapes)."""
+    """Primitives piecewise constant in every argument (integers, masks, shapes): their result
+    carries no derivative. A function smooth in some argument needs a rule (``discrete=``)."""
     global version
     for f in funcs:
         NONDIFFERENTIABLE[f] = kind
@@ -189,28 +224,26 @@ def lookup(func: Any) -> Rule | None:
         return None
 
 
-def discrete_parameters(rule: Rule) -> frozenset[str]:
-    """Parameters of ``rule`` that take integers, shapes, flags or index arrays, never floats
-    that carry a derivative (a varied value there is an error, not a zero derivative).
-
-    The runtime's adjoint helpers read their other arguments only for shapes and masks
-    (``unbroadcast(x, like)``), so each parameter without an adjoint counts as discrete."""
-    if getattr(rule.func, "__module__", None) == runtime.__name__:
-        return frozenset(rule.params)
-    return _DISCRETE_NAMES
-
-
-_DISCRETE_NAMES = frozenset(
-    {"axis", "axes", "shape", "order", "keepdims", "dtype", "out", "ddof", "repeats", "reps", "offset", "axis1", "axis2",
-     "source", "destination", "subscripts", "condition", "ord", "num", "endpoint", "index", "like", "forward"}
-)  # fmt: skip
-
-
 def is_nondifferentiable(func: Any) -> bool:
     try:
         return func in NONDIFFERENTIABLE
     except TypeError:
         return False
+
+
+def parameter_role(func: Any, param: str) -> str | None:
+    """Does a varied value flowing into parameter ``param`` of ``func`` have a derivative?
+
+    ``ADJOINT``: the rule differentiates it. ``DISCRETE``: the result is piecewise constant in
+    it, nothing is lost. ``MISSING``: the result varies with it and srcdiff has no derivative,
+    so differentiating the call would be silently wrong. ``None``: ``func`` is not in the table.
+    ``param`` is the name in the rule's pattern (``Rule.bind`` maps a call's arguments to them;
+    a ``*vararg`` is one parameter); a ``nondifferentiable`` function is ``DISCRETE`` in all.
+    """
+    if is_nondifferentiable(func):
+        return DISCRETE
+    rule = lookup(func)
+    return None if rule is None else rule.role(param)
 
 
 # Python operators share their function form's rule; the emitted code keeps the operator.

@@ -7,10 +7,21 @@ vjp("float(x)", x="g", kind=SCALAR)
 vjp("max(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 vjp("min(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 vjp("sum(iterable, start=0)", iterable="sum_adjoint(g, iterable)", start="g")
-vjp("sum_adjoint(y, xs)", y="sum(g) if isinstance(g, list) else unbroadcast(g, y)")  # y was repeated: add back
+vjp("sum_adjoint(y, xs)", y="sum(g) if isinstance(g, list) else unbroadcast(g, y)", discrete=("xs",))  # y was repeated: add back
 vjp("list(iterable)", iterable="g")
 vjp("tuple(iterable)", iterable="g")
 
 nondifferentiable(len, range, int, bool, round, isinstance, print, str, kind=SCALAR)
-nondifferentiable(reversed, enumerate, zip, sorted, type, kind=ELEMENTWISE)
+nondifferentiable(type, kind=ELEMENTWISE)
+# reordering: the adjoint puts each element back where its value came from
+vjp("sorted(iterable, key=None, reverse=False)", iterable="unsort(g, iterable, key, reverse)", discrete=("key", "reverse"))
+vjp("reversed(seq)", seq="unreverse(g, seq)")
+vjp("unsort(y, xs, key=None, reverse=False)", y="resort(g, xs, key, reverse)", discrete=("xs", "key", "reverse"))
+vjp("resort(parts, xs, key=None, reverse=False)", parts="unsort(g, xs, key, reverse)", discrete=("xs", "key", "reverse"))
+vjp("unreverse(y, seq)", y="unreverse(g, seq)", discrete=("seq",))
+# These pass their elements' values through, paired: not constant, and without a derivative
+# yet. ``for`` loops over enumerate/zip never reach them (normalize.py rewrites those loops);
+# a value that flows into them elsewhere has no derivative: MISSING (see parameter_role).
+vjp("enumerate(iterable, start=0)", kind=ELEMENTWISE, discrete=("start",))
+vjp("zip(*iterables)", kind=ELEMENTWISE)
 nondifferentiable(dict.keys, kind=ARRAY)  # d.keys(): names, never numbers

@@ -32,4 +32,6 @@ vjp("math.hypot(x, y)", x="g * x / ans", y="g * y / ans", kind=S)
 vjp("math.fabs(x)", x="g if x >= 0 else -g", kind=S)
 vjp("math.erf(x)", x="g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)", kind=S)
 
-nondifferentiable(math.floor, math.ceil, math.trunc, math.isfinite, math.isnan, math.isinf, math.copysign, kind=S)
+vjp("math.copysign(x, y)", x="g * float(np.sign(x)) * math.copysign(1.0, y)", kind=S, discrete=("y",))  # |x| signed by y
+
+nondifferentiable(math.floor, math.ceil, math.trunc, math.isfinite, math.isnan, math.isinf, kind=S)

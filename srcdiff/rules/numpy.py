@@ -6,6 +6,7 @@ from .. import runtime
 from . import ARRAY, ELEMENTWISE, REDUCTION, SCALAR, nondifferentiable, vjp
 
 E = ELEMENTWISE
+REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
 
 # elementwise arithmetic (operators share these: a * b is np.multiply(a, b))
 vjp("np.add(x, y)", x="g", y="g", kind=E)
@@ -32,7 +33,8 @@ vjp("np.fmax(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, 
 vjp("np.fmin(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
 vjp("np.clip(x, a_min=None, a_max=None)", x="g * (clip_owner(x, a_min, a_max) == 0)",
     a_min="g * (clip_owner(x, a_min, a_max) == 1)", a_max="g * (clip_owner(x, a_min, a_max) == 2)", kind=E)  # fmt: skip
-vjp("np.where(condition, x, y)", x="cast(np.where(condition, g, 0.0), x)", y="cast(np.where(condition, 0.0, g), y)", kind=E)
+vjp("np.where(condition, x, y)", x="cast(np.where(condition, g, 0.0), x)", y="cast(np.where(condition, 0.0, g), y)", kind=E,
+    discrete=("condition",))  # fmt: skip
 
 # exponentials and logarithms
 vjp("np.exp(x)", x="g * ans", kind=E)
@@ -61,21 +63,25 @@ vjp("np.arccosh(x)", x="g / np.sqrt(x ** 2 - 1.0)", kind=E)
 vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
 
 # reductions
-vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION)
+vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION,
+    discrete=REDUCED)  # fmt: skip
 vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",  # size(g) = size(ans); a weak zero gives 0 anyway
-    a="unreduce(g, a, axis, keepdims) * (np.size(g) / np.size(a))", kind=REDUCTION)  # fmt: skip
-vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION)
+    a="unreduce(g, a, axis, keepdims) * (np.size(g) / np.size(a))", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION,
+    discrete=REDUCED)  # fmt: skip
 for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
     vjp(f"np.{_extremum.__name__}(a, axis=None, out=None, keepdims=False)",
-        a="reduce_extremum_adjoint(g, a, ans, axis, keepdims)", kind=REDUCTION)  # fmt: skip
+        a="reduce_extremum_adjoint(g, a, ans, axis, keepdims)", kind=REDUCTION, discrete=("axis", "out", "keepdims"))  # fmt: skip
 vjp("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
     a="unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True))"
-      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION)  # fmt: skip
+      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
+# no spread (one entry, equal entries): a - mean is 0 and so is the derivative; dividing by ans = 0 made nan
 vjp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
-    a="unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True))"
-      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION)  # fmt: skip
-vjp("np.cumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis)")
-vjp("np.trace(a, offset=0, axis1=0, axis2=1)", a="trace_adjoint(g, a, offset, axis1, axis2)")
+    a="unreduce(g / np.where(ans == 0.0, 1.0, ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True))"
+      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
+vjp("np.cumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis)", discrete=("axis", "dtype", "out"))
+vjp("np.trace(a, offset=0, axis1=0, axis2=1)", a="trace_adjoint(g, a, offset, axis1, axis2)",
+    discrete=("offset", "axis1", "axis2"))  # fmt: skip
 
 # linear algebra
 vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
@@ -83,78 +89,117 @@ vjp("np.dot(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
 vjp("np.inner(a, b)", a="inner_adjoint_a(g, a, b)", b="inner_adjoint_b(g, a, b)")
 vjp("np.vdot(a, b)", a="np.reshape(g * b, np.shape(a))", b="np.reshape(g * a, np.shape(b))", kind=SCALAR)
 vjp("np.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
-vjp("np.einsum(subscripts, *operands)", operands="einsum_adjoint(g, subscripts, operands, k)")
+# either call form: a subscripts string, or each operand followed by its list of axis labels
+vjp("np.einsum(*operands, optimize=False)", operands="einsum_adjoint(g, operands, k)", discrete=("optimize",))
 vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g, x, ans, ord, axis, keepdims)",
-    kind=REDUCTION)  # fmt: skip
+    kind=REDUCTION, discrete=("ord", "axis", "keepdims"))  # fmt: skip
 
 # shape manipulation
-vjp("np.reshape(a, *shape, order='C')", a="np.reshape(g, np.shape(a), order=order)")
-vjp("np.ravel(a, order='C')", a="np.reshape(g, np.shape(a), order=order)")
-vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)")
-vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)")
-vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)")
-vjp("np.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))")
-vjp("np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))")
-vjp("np.broadcast_to(array, shape)", array="unbroadcast(g, array)")
-vjp("np.flip(m, axis=None)", m="np.flip(g, axis)")
-vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)")
-vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)")
+vjp("np.reshape(a, *shape, order='C')", a="np.reshape(g, np.shape(a), order=order)", discrete=("order", "shape"))
+vjp("np.ravel(a, order='C')", a="np.reshape(g, np.shape(a), order=order)", discrete=("order",))
+vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)", discrete=("axes",))
+vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)", discrete=("axis1", "axis2"))
+vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)", discrete=("source", "destination"))
+vjp("np.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", discrete=("axis",))
+vjp("np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", discrete=("axis",))
+vjp("np.broadcast_to(array, shape)", array="unbroadcast(g, array)", discrete=("shape",))
+vjp("np.flip(m, axis=None)", m="np.flip(g, axis)", discrete=("axis",))
+vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
+vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
 vjp("np.asarray(a)", a="g", kind=E)
-vjp("np.stack(arrays, axis=0)", arrays="unstack(g, arrays, axis)")
+vjp("np.stack(arrays, axis=0)", arrays="unstack(g, arrays, axis)", discrete=("axis",))
 vjp("np.array(object)", object="unstack(g, object, 0) if isinstance(object, (list, tuple)) else g")
-vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)")
-vjp("np.hstack(tup)", tup="unconcatenate(g, tup, 0 if np.ndim(tup[0]) == 1 else 1)")
+vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)", discrete=("axis",))
+vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
 
 # functions generated code calls (rules keep grad(grad(f)) working)
 vjp(
-    "unbroadcast(x, like)", x="g if isinstance(x, (list, tuple, dict)) else np.broadcast_to(g, np.shape(x))"
-)  # lists pass through
-vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)")
-vjp("astype(x, dtype)", x="g")
-vjp("materialize(y, like)", y="g")
-vjp("materialize_all(ys, likes)", ys="g")
+    "unbroadcast(x, like)", x="g if isinstance(x, (list, tuple, dict)) else np.broadcast_to(g, np.shape(x))", discrete=("like",)
+)  # fmt: skip  (lists pass through)
+vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)",
+    discrete=("like", "axis", "keepdims"))  # fmt: skip
+vjp("astype(x, dtype)", x="g", discrete=("dtype",))
+vjp("materialize(y, like)", y="g", discrete=("like",))
+vjp("materialize_all(ys, likes)", ys="g", discrete=("likes",))
 vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
     b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
-vjp("private_copy(y, like=None)", y="g")
-vjp("cast(y, x)", y="g")
+vjp("private_copy(y, like=None)", y="g", discrete=("like",))
+vjp("cast(y, x)", y="g", discrete=("x",))
 # adjoint helpers: most are linear in the adjoint ``y``, so their own adjoint is the forward
-# operation again; prod_adjoint and einsum_adjoint have none yet (grad(grad(f)) refuses them)
-vjp("matmul_adjoint_a(y, a, b)", y="np.matmul(g, b)", b="matmul_adjoint_b(y, g, b)")
-vjp("matmul_adjoint_b(y, a, b)", y="np.matmul(a, g)", a="matmul_adjoint_a(y, a, g)")
-vjp("dot_adjoint_a(y, a, b)", y="np.dot(g, b)", b="dot_adjoint_b(y, g, b)")
-vjp("dot_adjoint_b(y, a, b)", y="np.dot(a, g)", a="dot_adjoint_a(y, a, g)")
-vjp("inner_adjoint_a(y, a, b)", y="np.inner(g, b)", b="inner_adjoint_b(y, g, b)")
-vjp("inner_adjoint_b(y, a, b)", y="np.inner(a, g)", a="inner_adjoint_a(y, a, g)")
-vjp("unstack(y, arrays, axis=0)", y="restack(g, arrays, axis)")
-vjp("restack(parts, arrays, axis=0)", parts="unstack(g, arrays, axis)")
-vjp("unconcatenate(y, arrays, axis=0)", y="reconcatenate(g, arrays, axis)")
-vjp("reconcatenate(parts, arrays, axis=0)", parts="unconcatenate(g, arrays, axis)")
-vjp("unvstack(y, arrays)", y="revstack(g, arrays)")
-vjp("revstack(parts, arrays)", parts="unvstack(g, arrays)")
-vjp("cumsum_adjoint(y, x, axis=None)", y="np.cumsum(g, axis)")
-vjp("transpose_adjoint(y, axes, forward=False)", y="transpose_adjoint(g, axes, not forward)")
-vjp("moveaxis_adjoint(y, source, destination)", y="np.moveaxis(g, source, destination)")
-vjp("expand_dims_adjoint(y, x)", y="np.reshape(g, np.shape(y))")
-vjp("repeat_adjoint(y, x, repeats, axis=None)", y="np.repeat(g, repeats, axis)")
-vjp("tile_adjoint(y, x, reps)", y="np.tile(g, reps)")
-vjp("trace_adjoint(y, x, offset=0, axis1=0, axis2=1)", y="np.trace(g, offset, axis1, axis2)")
+# operation again; einsum_adjoints, prod_curvature, norm_curvature and norm_scale_adjoint, which
+# only second-order code calls, have none (a third derivative through them is refused)
+vjp("matmul_adjoint_a(y, a, b)", y="np.matmul(g, b)", b="matmul_adjoint_b(y, g, b)", discrete=("a",))
+vjp("matmul_adjoint_b(y, a, b)", y="np.matmul(a, g)", a="matmul_adjoint_a(y, a, g)", discrete=("b",))
+vjp("dot_adjoint_a(y, a, b)", y="np.dot(g, b)", b="dot_adjoint_b(y, g, b)", discrete=("a",))
+vjp("dot_adjoint_b(y, a, b)", y="np.dot(a, g)", a="dot_adjoint_a(y, a, g)", discrete=("b",))
+vjp("inner_adjoint_a(y, a, b)", y="np.inner(g, b)", b="inner_adjoint_b(y, g, b)", discrete=("a",))
+vjp("inner_adjoint_b(y, a, b)", y="np.inner(a, g)", a="inner_adjoint_a(y, a, g)", discrete=("b",))
+vjp("unstack(y, arrays, axis=0)", y="restack(g, arrays, axis)", discrete=("arrays", "axis"))
+vjp("restack(parts, arrays, axis=0)", parts="unstack(g, arrays, axis)", discrete=("arrays", "axis"))
+vjp("unconcatenate(y, arrays, axis=0)", y="reconcatenate(g, arrays, axis)", discrete=("arrays", "axis"))
+vjp("reconcatenate(parts, arrays, axis=0)", parts="unconcatenate(g, arrays, axis)", discrete=("arrays", "axis"))
+vjp("unvstack(y, arrays)", y="revstack(g, arrays)", discrete=("arrays",))
+vjp("revstack(parts, arrays)", parts="unvstack(g, arrays)", discrete=("arrays",))
+vjp("cumsum_adjoint(y, x, axis=None)", y="np.cumsum(g, axis)", discrete=("x", "axis"))
+vjp("transpose_adjoint(y, axes, forward=False)", y="transpose_adjoint(g, axes, not forward)", discrete=("axes", "forward"))
+vjp("moveaxis_adjoint(y, source, destination)", y="np.moveaxis(g, source, destination)", discrete=("source", "destination"))
+vjp("expand_dims_adjoint(y, x)", y="np.reshape(g, np.shape(y))", discrete=("x",))
+vjp("repeat_adjoint(y, x, repeats, axis=None)", y="np.repeat(g, repeats, axis)", discrete=("x", "repeats", "axis"))
+vjp("tile_adjoint(y, x, reps)", y="np.tile(g, reps)", discrete=("x", "reps"))
+# einsum is linear in each operand: <g, einsum_adjoint(y, args, k)> = <y, einsum with operand k replaced by g>
+vjp("einsum_adjoint(y, args, position)", y="einsum_with(args, position, g)",
+    args="einsum_adjoints(g, y, args, position)", discrete=("position",))  # fmt: skip
+vjp("einsum_with(args, position, z)", z="einsum_adjoint(g, args, position)",
+    args="einsum_adjoints(z, g, args, position)", discrete=("position",))  # fmt: skip
+vjp("prod_adjoint(y, x, axis=None, keepdims=False)", y="np.sum(g * prod_others(x, axis), axis=axis, keepdims=keepdims)",
+    x="prod_curvature(g * unreduce(y, x, axis, keepdims), x, axis)", discrete=("axis", "keepdims"))  # fmt: skip
+vjp("prod_others(x, axis=None)", x="prod_curvature(g, x, axis)", discrete=("axis",))
+vjp("trace_adjoint(y, x, offset=0, axis1=0, axis2=1)", y="np.trace(g, offset, axis1, axis2)",
+    discrete=("x", "offset", "axis1", "axis2"))  # fmt: skip
 vjp("reduce_extremum_adjoint(y, x, extremum, axis=None, keepdims=False)",  # the share is piecewise constant
-    y="np.sum(g * extremum_share(x, extremum, axis, keepdims), axis=axis, keepdims=keepdims)")  # fmt: skip
-vjp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)", y="np.sum(g * x, axis=axis, keepdims=keepdims) / norm",
-    x="norm_adjoint(y, g, norm, ord, axis, keepdims)", norm="-np.sum(g * x, axis=axis, keepdims=keepdims) * y / norm ** 2")  # fmt: skip
-vjp("structured(y, x)", y="unstructured(g, x, y)")
-vjp("unstructured(y, x, like)", y="structured(g, x)")
-vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)")
+    y="np.sum(g * extremum_share(x, extremum, axis, keepdims), axis=axis, keepdims=keepdims)",
+    discrete=("x", "extremum", "axis", "keepdims"))  # fmt: skip
+vjp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)",
+    y="np.sum(g * norm_direction(x, norm, ord, axis, keepdims), axis=norm_axes(x, ord, axis), keepdims=keepdims)",
+    x="norm_curvature(g * unreduce(y, x, norm_axes(x, ord, axis), keepdims), x, norm, ord, axis, keepdims)",
+    norm="norm_scale_adjoint(g * unreduce(y, x, norm_axes(x, ord, axis), keepdims), x, norm, ord, axis, keepdims)",
+    discrete=("ord", "axis", "keepdims"))  # fmt: skip
+vjp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curvature(g, x, norm, ord, axis, keepdims)",
+    norm="norm_scale_adjoint(g, x, norm, ord, axis, keepdims)", discrete=("ord", "axis", "keepdims"))  # fmt: skip
+vjp("structured(y, x)", y="unstructured(g, x, y)", discrete=("x",))
+vjp("unstructured(y, x, like)", y="structured(g, x)", discrete=("x", "like"))
+vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)", discrete=("index",))
+
+# creation with a value: the value is differentiated, the shape and the count are not
+vjp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="unbroadcast(g, fill_value)",
+    discrete=("shape", "dtype", "order"))  # fmt: skip
+vjp("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)", fill_value="unbroadcast(g, fill_value)",
+    discrete=("a", "dtype", "order", "subok", "shape"))  # fmt: skip
+vjp("np.linspace(start, stop, num=50, endpoint=True, axis=0)",
+    start="unbroadcast(np.sum(g * (1.0 - linspace_weights(ans, num, endpoint, axis)), axis=axis), start)",
+    stop="unbroadcast(np.sum(g * linspace_weights(ans, num, endpoint, axis), axis=axis), stop)",
+    discrete=("num", "endpoint", "axis"))  # fmt: skip
+vjp("np.arange(start, stop=None, step=None, dtype=None)", start="np.sum(g * arange_weights(ans, stop, step, 'start'))",
+    step="np.sum(g * arange_weights(ans, stop, step, 'step'))", discrete=("stop", "dtype"))  # fmt: skip
+# random draws: loc + scale * z and low + (high - low) * u, with z and u read back from the draw
+vjp("np.random.normal(loc=0.0, scale=1.0, size=None)", loc="unbroadcast(g, loc)",
+    scale="unbroadcast(g * (ans - loc) / scale, scale)", discrete=("size",))  # fmt: skip
+vjp("np.random.uniform(low=0.0, high=1.0, size=None)", low="unbroadcast(g * (high - ans) / (high - low), low)",
+    high="unbroadcast(g * (ans - low) / (high - low), high)", discrete=("size",))  # fmt: skip
+vjp("np.copysign(x1, x2)", x1="g * np.sign(x1) * np.copysign(1.0, x2)", kind=E, discrete=("x2",))
+vjp("np.heaviside(x1, x2)", x2="g * (x1 == 0)", kind=E, discrete=("x1",))  # x2 is the value where x1 is 0
 
 # creation, comparison and integer-valued functions: their results are constants
 nondifferentiable(
-    np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.linspace,
-    np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.shape, np.ndim, np.size,
-    np.random.rand, np.random.randn, np.random.normal, np.random.uniform, np.tri,
+    np.zeros, np.ones, np.empty, np.eye, np.identity,
+    np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size,
+    np.random.rand, np.random.randn, np.tri,
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
-    runtime.extremum_share, runtime.last_writes, np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
+    runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
+    runtime.last_writes,
+    np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
 )  # fmt: skip
@@ -162,6 +207,6 @@ nondifferentiable(
     np.floor, np.ceil, np.round, np.rint, np.trunc, np.sign, np.floor_divide,
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.invert,
-    np.heaviside, np.any, np.all, np.count_nonzero,
+    np.any, np.all, np.count_nonzero,
     kind=ELEMENTWISE,
 )  # fmt: skip
