@@ -70,6 +70,7 @@ def activity(
     kinds: frozenset[tuple[str, int]],
     returns_kind: ReturnsKind | None = None,
     augmented: frozenset[str] = frozenset(),
+    callee: bool = False,
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
@@ -78,6 +79,8 @@ def activity(
     ``returns_kind(f, kinds)`` says what a called user function returns for such arguments
     (without it, a call result is of unknown kind).
     ``augmented`` names the user's ``x += v`` targets: on an array that writes in place.
+    ``callee``: ``f`` is called from differentiated code, so changing a parameter in place
+    would change the caller's value too.
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
@@ -100,6 +103,8 @@ def activity(
     written = safety.written_in_place(tree.body, ops) | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
         safety.refuse_aliases(tree, ops, origin, written)
+        if callee:
+            safety.refuse_changed_parameters(tree, ops, origin, written)
         safety.refuse_stale_views(tree.body, ops, origin, written - lists, scalars, {}, set())  # list items are not views
     safety.refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {

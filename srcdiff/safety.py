@@ -142,6 +142,33 @@ def refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin
             )
 
 
+def refuse_changed_parameters(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
+    """Refuse a function called from differentiated code that changes a parameter in place:
+    in Python the caller's array or list changes too, and srcdiff's copy would hide that."""
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    for s in walk_statements(tree.body):
+        changed = changed_in_place(s, ops)
+        if changed in params and changed in written:
+            raise origin.error(
+                UnsupportedSyntax,
+                s,
+                f"{tree.name} changes its parameter '{changed}' in place, which changes the caller's value too",
+                f"Copy it first ({changed} = {changed}.copy()) and return what the caller needs.",
+            )
+    for name in sorted(set(params) & written):  # x += v on an array parameter (normalised to x = x + v)
+        where = next((s for s in walk_statements(tree.body) if isinstance(s, ast.Assign) and _assigns(s, name)), tree)
+        raise origin.error(
+            UnsupportedSyntax,
+            where,
+            f"{tree.name} changes its parameter '{name}' in place (+= on an array), which changes the caller's value too",
+            f"Write {name} = {name} + ... instead.",
+        )
+
+
+def _assigns(s: ast.Assign, name: str) -> bool:
+    return isinstance(s.targets[0], ast.Name) and s.targets[0].id == name
+
+
 def _readable(e: ast.expr, fallback: str) -> str:
     """``e`` as the user would write it, or ``fallback`` if it reads normalisation temporaries."""
     if any(isinstance(n, ast.Name) and n.id.startswith("_") for n in ast.walk(e)):

@@ -447,3 +447,40 @@ def test_a_refusal_in_generated_code_names_the_users_line():
         third(0.7, np.array([0.5, 1.5, 2.0]))
     assert (info.value.filename, info.value.line) == (__file__, line)
     assert "return np.prod(y * t)" in info.value.construct
+
+
+def overwrites_its_argument(v):
+    v[0] = 2.0 * v[1]  # the caller's array changes too
+    return np.sum(v)
+
+
+def adds_into_its_argument(v, w):
+    v += w  # in place, on an array
+    return np.sum(v)
+
+
+def calls_a_helper_that_changes_its_argument(x):
+    y = x * 1.0
+    s = overwrites_its_argument(y)
+    return s + np.sum(y * y)
+
+
+def calls_a_helper_that_adds_in_place(x):
+    y = x * 1.0
+    s = adds_into_its_argument(y, x)
+    return s + np.sum(y * y)
+
+
+@pytest.mark.parametrize(
+    "f, helper", [(calls_a_helper_that_changes_its_argument, "v[0] = "), (calls_a_helper_that_adds_in_place, "v += w")]
+)
+def test_a_helper_that_changes_its_argument_is_refused(f, helper):
+    with pytest.raises(UnsupportedSyntax, match="changes its parameter 'v' in place") as info:
+        srcdiff.grad(f)(np.array([1.0, 3.0]))
+    assert helper in info.value.construct
+
+
+def test_the_function_differentiated_may_change_its_own_argument():
+    x = np.array([1.0, 3.0])
+    np.testing.assert_allclose(srcdiff.grad(overwrites_its_argument)(x), [0.0, 3.0])
+    np.testing.assert_array_equal(x, [1.0, 3.0])  # and the caller's array is left alone
