@@ -18,15 +18,19 @@ runs the three analyses, each in its own module:
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from . import kinds as kinds_
 from . import safety
-from .kinds import CONTAINER, CONTAINERS, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind
+from .kinds import CONTAINER, CONTAINERS, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
+from .names import local_names
 from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements
 from .parse import Origin
 
-__all__ = ["Activity", "activity", "environment", "CONTAINER", "CONTAINERS", "LEAVES", "NOT_CONTAINER", "SCALARS"]
+__all__ = ["Activity", "activity", "environment", "returns_own_value"]
+__all__ += ["CONTAINER", "CONTAINERS", "LEAVES", "NOT_CONTAINER", "SCALARS"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ def activity(
     returns_kind: ReturnsKind | None = None,
     augmented: frozenset[str] = frozenset(),
     callee: bool = False,
+    returns_fresh: ReturnsFresh | None = None,
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
@@ -80,7 +85,8 @@ def activity(
     (without it, a call result is of unknown kind).
     ``augmented`` names the user's ``x += v`` targets: on an array that writes in place.
     ``callee``: ``f`` is called from differentiated code, so changing a parameter in place
-    would change the caller's value too.
+    would change the caller's value too. ``returns_fresh(f, kinds)`` says whether a called
+    user function returns a value of its own (not one sharing an argument's data).
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
@@ -102,10 +108,12 @@ def activity(
     scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
     written = safety.written_in_place(tree.body, ops) | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
-        safety.refuse_aliases(tree, ops, origin, written)
+        call_is_fresh = _fresh_calls(ops, scalars, ndims, returns_fresh)
+        safety.refuse_aliases(tree, ops, origin, written, scalars, call_is_fresh)
         if callee:
             safety.refuse_changed_parameters(tree, ops, origin, written)
-        safety.refuse_stale_views(tree.body, ops, origin, written - lists, scalars, {}, set())  # list items are not views
+        locals_ = local_names(tree)  # (a list's element is a reference: changing the list leaves it as it was)
+        safety.refuse_stale_views(tree.body, ops, origin, written - definite_lists, scalars, {}, set(), locals_, call_is_fresh)
     safety.refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     masks = {
         s.targets[0].id
@@ -131,6 +139,34 @@ def activity(
         ops,
         env,
     )
+
+
+ReturnsFresh = Callable[[Any, frozenset[tuple[str, int]]], bool]
+
+
+def _fresh_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_fresh: ReturnsFresh | None) -> safety.CallIsFresh:
+    """Does this call to a user function return a value of its own, for these argument kinds?"""
+
+    def ndim_of(a: ast.expr) -> int | None:
+        return 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
+
+    def fresh(call: ast.Call) -> bool:
+        func = ops[call].func
+        return returns_fresh is not None and returns_fresh(func, call_kinds(func, call, ndim_of))
+
+    return fresh
+
+
+def returns_own_value(tree: ast.FunctionDef, act: Activity, returns_fresh: ReturnsFresh | None) -> bool:
+    """Is the result always a value of its own (never an argument, a view or an element of one)?"""
+    result = tree.body[-1].value.id
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    if result in params:
+        return False
+    call_is_fresh = _fresh_calls(act.ops, act.scalars, act.ndims, returns_fresh)
+    locals_ = local_names(tree)
+    definitions = [s.value for s in walk_statements(tree.body) if _assigns_name(s) and s.targets[0].id == result]
+    return all(not safety.shared_with(v, act.ops[v], locals_, act.scalars, call_is_fresh) for v in definitions)
 
 
 def _assigns_name(s: ast.stmt) -> bool:

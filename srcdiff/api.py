@@ -45,7 +45,9 @@ def stages(
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin)
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, returns_kind, augmented)
+    act = analysis.activity(
+        tree, origin, analysis.environment(f, tree), wrt, kinds, returns_kind, augmented, returns_fresh=returns_fresh
+    )
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
@@ -54,17 +56,19 @@ def stages(
     yield "optimize", text
 
 
-_returns_kind: dict[tuple, int | None] = {}
+_callee_facts: dict[tuple, tuple[int | None, bool]] = {}
 
 
-def returns_kind(f: Callable, kinds: frozenset[tuple[str, int]]) -> int | None:
-    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``; cached)."""
+def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, bool]:
+    """What ``f`` returns for arguments of these kinds, and whether it is a value of its own
+    (cached; while a recursive call asks, unknown and not fresh)."""
     key = (f.__code__, kinds, rules.version)
-    if key not in _returns_kind:
-        _returns_kind[key] = None  # a recursive call asks while we look: unknown
+    if key not in _callee_facts:
+        _callee_facts[key] = (None, False)
         tree, origin = parse.function_ast(f)
         tree = normalize.normalize(tree, origin)
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), (), kinds, returns_kind)
+        env = analysis.environment(f, tree)
+        act = analysis.activity(tree, origin, env, (), kinds, returns_kind, returns_fresh=returns_fresh)
         result = tree.body[-1].value.id
         if result in act.scalars:
             kind: int | None = 0
@@ -74,8 +78,18 @@ def returns_kind(f: Callable, kinds: frozenset[tuple[str, int]]) -> int | None:
             kind = None
         else:
             kind = act.ndims.get(result, analysis.NOT_CONTAINER)
-        _returns_kind[key] = kind
-    return _returns_kind[key]
+        _callee_facts[key] = (kind, analysis.returns_own_value(tree, act, returns_fresh))
+    return _callee_facts[key]
+
+
+def returns_kind(f: Callable, kinds: frozenset[tuple[str, int]]) -> int | None:
+    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``)."""
+    return _facts(f, kinds)[0]
+
+
+def returns_fresh(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
+    """Does ``f`` return a value of its own, sharing no argument's data?"""
+    return _facts(f, kinds)[1]
 
 
 def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> emit.Emitted:
@@ -87,7 +101,9 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin)
         env = analysis.environment(f, tree)
-        act = analysis.activity(tree, origin, env, wrt, kinds, returns_kind, augmented, callee=mode == "split")
+        act = analysis.activity(
+            tree, origin, env, wrt, kinds, returns_kind, augmented, callee=mode == "split", returns_fresh=returns_fresh
+        )
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))

@@ -12,11 +12,14 @@ and arithmetic on lists (``refuse_list_arithmetic``).
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+
+import numpy as np
 
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names
-from .operations import CONSTANT, INDEX, POP, RULE, Op, appended_to, walk_statements
+from .operations import CALL, CONSTANT, COPY, INDEX, POP, RULE, Op, appended_to, walk_statements
 from .parse import Origin
 
 
@@ -83,9 +86,6 @@ def refuse_lost_derivatives(
             )
 
 
-_VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "T"}
-
-
 def changed_in_place(s: ast.stmt, ops: dict[ast.AST, Op]) -> str | None:
     """The array or list this one statement changes in place: ``x[i] = v``, ``L.append(v)``, ``L.pop()``."""
     if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
@@ -102,43 +102,104 @@ def written_in_place(body: list[ast.stmt], ops: dict[ast.AST, Op]) -> set[str]:
     return {changed_in_place(s, ops) for s in walk_statements(body)} - {None}
 
 
-def refuse_aliases(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
-    """Refuse a second name for an array or list that is written in place.
+def _view_functions() -> frozenset:
+    """NumPy functions whose result may be a view of an argument, or the argument itself."""
+    names = """reshape ravel transpose swapaxes moveaxis rollaxis squeeze expand_dims asarray asanyarray
+    ascontiguousarray asfortranarray require atleast_1d atleast_2d atleast_3d diagonal broadcast_to real imag
+    flip fliplr flipud rot90 einsum split array_split hsplit vsplit dsplit""".split()
+    return frozenset(getattr(np, n) for n in names if hasattr(np, n))
 
-    ``y = x; y[0] = v`` changes ``x`` too in Python, and so does ``r = x[0]; r[1] = v``
-    (a view of an array, or an element of a list); srcdiff keeps one adjoint per name,
-    so such aliasing would give a silently wrong gradient. Temporaries made by
-    normalisation are never written in place, so only user names count as targets.
+
+VIEW_FUNCTIONS = _view_functions()
+CallIsFresh = Callable[[ast.Call], bool]
+
+
+def shared_with(value: ast.expr, op: Op, locals_: set[str], scalars: set[str], call_is_fresh: CallIsFresh) -> set[str]:
+    """The local names whose data this operation's result may share (empty: a value of its own).
+
+    Arithmetic and most NumPy functions make new arrays; a copy, an element or slice, a view
+    (``x.T``, ``np.reshape``, ``np.asarray``), a user function that may return what it was
+    given, or a call srcdiff knows nothing about may not.
+    """
+    names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in locals_}
+    if op.kind in (COPY, POP):
+        return names
+    if op.kind == INDEX:  # integers and slices: a view (or a list's element); an index array: a copy
+        base, parts = value.value, value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        basic = all(isinstance(p, (ast.Slice, ast.Constant)) or isinstance(p, ast.Name) and p.id in scalars for p in parts)
+        return {base.id} & locals_ if isinstance(base, ast.Name) and basic else set()
+    if op.kind == RULE:
+        return {a.id for a in op.operands if isinstance(a, ast.Name)} if op.rule.func in VIEW_FUNCTIONS else set()
+    if op.kind == CALL:
+        return set() if call_is_fresh(value) else names
+    if op.kind == CONSTANT and op.refusal is not None:
+        return names  # rng.choice(xs), self.cache[...]: anything
+    return set()
+
+
+def _through_temporaries(
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], locals_: set[str], scalars: set[str], call_is_fresh: CallIsFresh
+) -> Callable[[set[str]], set[str]]:
+    """Sharing a normalisation temporary's data is sharing what it shares: a temporary serves
+    one statement (``y = y.copy()`` is ``_t1 = y.copy(); y = _t1``), so only its sources count."""
+    definitions: dict[str, list[ast.expr]] = {}
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id.startswith("_"):
+            definitions.setdefault(s.targets[0].id, []).append(s.value)
+
+    def resolve(names: set[str], seen: frozenset[str] = frozenset()) -> set[str]:
+        out: set[str] = set()
+        for n in names:
+            if n in definitions and n not in seen:
+                for v in definitions[n]:
+                    out |= resolve(shared_with(v, ops[v], locals_, scalars, call_is_fresh), seen | {n})
+            elif n not in definitions:
+                out.add(n)
+        return out
+
+    return resolve
+
+
+def refuse_aliases(
+    tree: ast.FunctionDef,
+    ops: dict[ast.AST, Op],
+    origin: Origin,
+    written: set[str],
+    scalars: set[str],
+    call_is_fresh: CallIsFresh,
+) -> None:
+    """Refuse writing in place into a value that may share its data with another name.
+
+    ``y = x; y[0] = v`` changes ``x`` too in Python, and so do ``r = x[0]; r[1] = v``,
+    ``y = np.reshape(x, s); y[0] = v`` and ``y = x.T; y += v``; srcdiff keeps one adjoint per
+    name, so such aliasing would give a silently wrong gradient. A second name for an array
+    that is itself changed in place (``y = x`` then ``x[0] = v``) is refused too.
     """
     locals_ = local_names(tree)
+    through_temporaries = _through_temporaries(tree, ops, locals_, scalars, call_is_fresh)
     for s in walk_statements(tree.body):
         if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
             continue
         target, value = s.targets[0].id, s.value
-        source = None
-        if isinstance(value, ast.Name):
-            source = value.id
-        elif isinstance(value, ast.Attribute) and value.attr in _VIEWS and isinstance(value.value, ast.Name):
-            source = value.value.id
-        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _VIEWS:
-            source = value.func.value.id if isinstance(value.func.value, ast.Name) else None
-        part_of = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in locals_
-        if part_of and target in written and not target.startswith("_"):  # r = y[0]; r[1] = v writes into y
+        shared = through_temporaries(shared_with(value, ops[value], locals_, scalars, call_is_fresh)) - {target}
+        if not shared or target in scalars:
+            continue
+        if target in written:
+            others = ", ".join(f"'{n}'" for n in sorted(shared))
             raise origin.error(
                 UnsupportedSyntax,
                 s,
-                f"'{target}' is part of another array or list (a view or an element), and '{target}' is changed in place",
+                f"'{target}' may share its data with {others} (a copy, a view or an element), and '{target}' is changed in place",
                 f"Take a copy where you read it: {target} = {_readable(value, '...')}.copy() (writing into it changes both).",
             )
-        if source is None or source.startswith("_") or target.startswith("_") or source not in locals_:
-            continue
-        if {source, target} & written:
-            array = source if source in written else target
+        copied = ops[value].kind == COPY or ops[value].kind == RULE and ops[value].rule.func in VIEW_FUNCTIONS
+        source = next(iter(sorted(shared & written)), None)
+        if copied and source is not None and not source.startswith("_") and not target.startswith("_"):
             raise origin.error(
                 UnsupportedSyntax,
                 s,
-                f"'{target}' would share its data with '{source}', and '{array}' is changed in place",
-                f"Take a copy: {target} = {ast.unparse(value)}.copy() (srcdiff keeps one adjoint per name).",
+                f"'{target}' would share its data with '{source}', and '{source}' is changed in place",
+                f"Take a copy: {target} = {_readable(value, '...')}.copy() (srcdiff keeps one adjoint per name).",
             )
 
 
@@ -182,45 +243,45 @@ def refuse_stale_views(
     origin: Origin,
     written: set[str],
     scalars: set[str],
-    views: dict[str, str],
+    views: dict[str, tuple[set[str], ast.expr]],
     stale: set[str],
+    locals_: set[str],
+    call_is_fresh: CallIsFresh,
 ) -> None:
-    """Refuse reading ``r = y[0]`` after a later in-place change of ``y``.
+    """Refuse reading ``r = y[0]`` (or any value that may share ``y``'s data) after a later
+    in-place change of ``y``.
 
-    Basic indexing returns a view, so ``r`` would follow the change; srcdiff gives ``r``
-    an adjoint of its own and would miss that. ``views`` maps a name to the array it may
-    view; ``stale`` holds the views whose array has since been changed (updated in place,
-    in source order; branches and loop bodies are merged conservatively).
+    NumPy shows the change through the view, so ``r`` would follow it; srcdiff gives ``r``
+    an adjoint of its own and would miss that. ``views`` maps a name to the arrays whose
+    data it may share (through temporaries too); ``stale`` holds the names whose array has
+    since been changed (in source order; a loop body is walked twice, for the reads of the
+    next iteration, and branches are merged conservatively).
     """
     for s in body:
         read = {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for r in sorted(read & stale):
+            arrays, taken = views[r]
             raise origin.error(
                 UnsupportedSyntax,
                 s,
-                f"'{r}' is a view of '{views[r]}', which was changed in place after '{r}' was taken",
-                f"Take a copy when you read it: {r} = {views[r]}[...].copy().",
+                f"'{r}' is a view of '{sorted(arrays)[0]}' (or shares its data), which was changed in place since",
+                f"Take a copy when you read it: {r} = {_readable(taken, '...')}.copy().",
             )
-        for f in ("body", "orelse"):
-            refuse_stale_views(getattr(s, f, []), ops, origin, written, scalars, views, stale)
+        for _ in range(2 if isinstance(s, (ast.For, ast.While)) else 1):
+            for f in ("body", "orelse"):
+                refuse_stale_views(getattr(s, f, []), ops, origin, written, scalars, views, stale, locals_, call_is_fresh)
         changed = changed_in_place(s, ops)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value
             views.pop(target, None)
             stale.discard(target)
-            basic = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in written
-            parts = (value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]) if basic else []
-            if (
-                basic
-                and target not in scalars
-                and all(isinstance(p, (ast.Slice, ast.Constant)) or _names_scalar(p, scalars) for p in parts)
-            ):
-                views[target] = value.value.id  # integers and slices only: a view, not a copy
-        stale |= {r for r, array in views.items() if array == changed}
-
-
-def _names_scalar(e: ast.expr, scalars: set[str]) -> bool:
-    return isinstance(e, ast.Name) and e.id in scalars
+            if target not in scalars:  # an element of a vector is a number of its own
+                shared = shared_with(value, ops[value], locals_, scalars, call_is_fresh) - {target}
+                roots = set().union(*(views[n][0] if n in views else {n} for n in shared)) & written if shared else set()
+                if roots:
+                    views[target] = (roots, value)
+        if changed is not None:
+            stale |= {r for r, (arrays, _) in views.items() if changed in arrays and r != changed}
 
 
 def refuse_list_arithmetic(tree: ast.FunctionDef, origin: Origin, active: set[str], lists: set[str]) -> None:
