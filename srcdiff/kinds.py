@@ -73,7 +73,8 @@ def kinds(
             if n in scalars and not keeps:
                 scalars.discard(n)
                 changed = True
-    definite = set(lists) - (params - container_params) - (params & set(assigned))  # (a parameter given another value)
+    rebound = {n for n, values in assigned.items() if any(v is not None for v in values)}  # (x[i] = v keeps x)
+    definite = set(lists) - (params - container_params) - (params & rebound)  # a parameter given another value
     for n, values in assigned.items():  # a user function returning a tuple
         if values and all(v is not None and _call_kind(v, ops, scalars, ndims, returns_kind) == CONTAINER for v in values):
             definite.add(n)
