@@ -24,13 +24,13 @@ from typing import Any
 
 from . import kinds as kinds_
 from . import safety
-from .kinds import CONTAINER, CONTAINERS, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
+from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names
 from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements
 from .parse import Origin
 
 __all__ = ["Activity", "activity", "environment", "returns_own_value"]
-__all__ += ["CONTAINER", "CONTAINERS", "LEAVES", "NOT_CONTAINER", "SCALARS"]
+__all__ += ["CONTAINER", "CONTAINERS", "DICT", "LEAVES", "NOT_CONTAINER", "SCALARS"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Activity:
     def element_is_leaf(self, e: ast.Subscript) -> bool:
         """Is ``xs[i]`` one element (not a slice) of a container of arrays and scalars?"""
         base = self.ndims.get(e.value.id) if isinstance(e.value, ast.Name) else None
-        return base in (LEAVES, SCALARS) and not isinstance(e.slice, ast.Slice)
+        return base in (LEAVES, SCALARS, DICT + LEAVES, DICT + SCALARS) and not isinstance(e.slice, ast.Slice)
 
     def is_scalar(self, e: ast.expr) -> bool:
         if isinstance(e, ast.Constant):
@@ -115,6 +115,7 @@ def activity(
         locals_ = local_names(tree)  # (a list's element is a reference: changing the list leaves it as it was)
         safety.refuse_stale_views(tree.body, ops, origin, written - definite_lists, scalars, {}, set(), locals_, call_is_fresh)
     safety.refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
+    safety.refuse_dict_iteration(tree, origin, {n for n, d in ndims.items() if kinds_.is_dict(d)})
     masks = {
         s.targets[0].id
         for s in walk_statements(tree.body)

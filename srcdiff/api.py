@@ -30,7 +30,8 @@ _CONTAINER_TYPES = (list, tuple, dict)
 def container_kind(value: list | tuple | dict) -> int:
     """A container's kind: of scalars, of arrays and scalars, or of anything (one level deep)."""
     types = set(map(type, value.values() if type(value) is dict else value))
-    return analysis.SCALARS if types <= _SCALAR_SET else analysis.LEAVES if types <= _LEAF_SET else analysis.CONTAINER
+    kind = analysis.SCALARS if types <= _SCALAR_SET else analysis.LEAVES if types <= _LEAF_SET else analysis.CONTAINER
+    return kind + analysis.DICT if type(value) is dict else kind
 
 
 __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient"]

@@ -5,7 +5,8 @@ names that always hold a scalar, those that may hold a container (list, tuple, d
 the unknown end of the lattice), those that surely do, and the known numbers of
 dimensions of arrays. A kind is an int: an array's ``ndim`` (0: a scalar), ``SHAPE``,
 ``NOT_CONTAINER`` (an array or scalar), or a container: ``SCALARS`` (of scalars),
-``LEAVES`` (of arrays and scalars) or ``CONTAINER`` (of anything). A name without one
+``LEAVES`` (of arrays and scalars) or ``CONTAINER`` (of anything), each offset by ``DICT``
+for a dict (iterating one gives its keys). A name without one
 is of unknown kind, and the reverse transform gives it code that is right for any value.
 """
 
@@ -59,7 +60,9 @@ def kinds(
         s.targets[0].value.id for s in statements if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)
     }
     # a container changed here may take elements of other kinds
-    param_ndims = {n: CONTAINER if d in _ELEMENT and n in changed_here else d for n, d in param_ndims.items()}
+    param_ndims = {
+        n: (DICT if is_dict(d) else 0) + CONTAINER if d in _ELEMENT and n in changed_here else d for n, d in param_ndims.items()
+    }
     scalar_params = {n for n, d in param_ndims.items() if d == 0}
     container_params = {n for n, d in param_ndims.items() if d in CONTAINERS}
     lists |= container_params | (params - set(param_ndims))  # a parameter of unknown kind may be one
@@ -156,8 +159,15 @@ CONTAINER = -2  # the "ndim" of a list, tuple or dict
 NOT_CONTAINER = -3  # an array or a scalar, of unknown dimensions
 LEAVES = -4  # a list, tuple or dict whose elements are arrays or scalars
 SCALARS = -5  # a list, tuple or dict whose elements are scalars
-CONTAINERS = (CONTAINER, LEAVES, SCALARS)
-_ELEMENT = {LEAVES: NOT_CONTAINER, SCALARS: 0}  # the kind of one element
+DICT = -10  # a dict's kind is its list counterpart plus DICT: DICT + LEAVES is a dict of arrays and scalars
+CONTAINERS = (CONTAINER, LEAVES, SCALARS, DICT + CONTAINER, DICT + LEAVES, DICT + SCALARS)
+_ELEMENT = {LEAVES: NOT_CONTAINER, SCALARS: 0, DICT + LEAVES: NOT_CONTAINER, DICT + SCALARS: 0}  # the kind of one element
+
+
+def is_dict(kind: int | None) -> bool:
+    return kind is not None and kind <= DICT + CONTAINER
+
+
 _LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
 
 

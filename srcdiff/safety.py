@@ -284,6 +284,29 @@ def refuse_stale_views(
             stale |= {r for r, (arrays, _) in views.items() if changed in arrays and r != changed}
 
 
+def refuse_dict_iteration(tree: ast.FunctionDef, origin: Origin, dicts: set[str]) -> None:
+    """Refuse ``for k in d`` over a dict: the loop was lowered to read ``d[i]`` by position
+    (for lists and arrays), which a dict does not have."""
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.For) and s.body and isinstance(s.body[0], ast.Assign):
+            value = s.body[0].value
+            if (
+                isinstance(value, ast.Subscript)
+                and isinstance(value.value, ast.Name)
+                and value.value.id in dicts
+                and isinstance(value.slice, ast.Name)
+                and value.slice.id == s.target.id
+                and s.target.id.startswith("_i")
+            ):
+                d = value.value.id
+                raise origin.error(
+                    UnsupportedSyntax,
+                    s.body[0],  # the loop's own line
+                    f"a loop over the dict '{d}' itself cannot be differentiated yet",
+                    f"Loop over {d}.items(), {d}.keys() or sorted({d}).",
+                )
+
+
 def refuse_list_arithmetic(tree: ast.FunctionDef, origin: Origin, active: set[str], lists: set[str]) -> None:
     """``+`` joins lists and ``*`` repeats them: numeric derivative rules would be silently wrong."""
     for s in walk_statements(tree.body):

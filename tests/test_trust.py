@@ -574,3 +574,18 @@ def test_writing_into_a_helpers_new_array_is_differentiated():
     x = np.arange(1.0, 5.0).reshape(2, 2)
     got = srcdiff.grad(writes_into_a_fresh_helper_result)(x)
     np.testing.assert_allclose(got, central_differences(writes_into_a_fresh_helper_result, (x,), 0), rtol=1e-6)
+
+
+def weight_decay_over_the_dict(p):
+    total = 0.0
+    for k in p:  # <- refused: loop over p.keys()
+        total = total + np.sum(p[k] ** 2)
+    return total
+
+
+def test_a_loop_over_a_dict_itself_is_refused_with_advice_that_works():
+    p = {"a": np.ones(2), "b": 2.0}
+    with pytest.raises(UnsupportedSyntax, match=r"(?s)loop over the dict 'p'.*p\.items\(\), p\.keys\(\)") as info:
+        srcdiff.grad(weight_decay_over_the_dict)(p)
+    assert "for k in p:" in info.value.construct
+    same_structure_and_values(srcdiff.grad(dict_sorted_keys)(p), {"a": 2.0 * np.ones(2), "b": 4.0})
