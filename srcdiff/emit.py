@@ -22,6 +22,7 @@ import itertools
 import linecache
 import re
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ class Emitted:
     entry: str
     pending: dict[str, CalleeRef] = field(default_factory=dict)  # callee name -> what to bind
     cells: dict[str, types.CellType] = field(default_factory=dict)
+    depends: tuple = ()  # cache.Dependency values: the functions this code calls, as found when built
+    callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value
@@ -155,7 +158,21 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
     for n in defined:
         if n in cells:
             cells[n].cell_contents = functions[n]
+    _forget_source_with(filename, list(functions.values()))
     return Emitted(text, functions, transformed.entry, callees, cells)
+
+
+def _forget_source_with(filename: str, functions: list[types.FunctionType]) -> None:
+    """Drop the text from ``linecache`` once none of its functions is alive (cache eviction)."""
+    alive = [len(functions)]
+
+    def release() -> None:
+        alive[0] -= 1
+        if alive[0] == 0:
+            linecache.cache.pop(filename, None)
+
+    for fn in functions:
+        weakref.finalize(fn, release)
 
 
 def _same_args(a: types.CodeType, b: types.CodeType) -> bool:
