@@ -75,12 +75,13 @@ def seed(out: Any) -> float:
 
 
 def materialize(y: Any, like: Any) -> Any:
-    """The final gradient of ``like``: a writable array of its shape (or a float for a float)."""
+    """The final gradient of ``like``: a writable array of its shape and float dtype (or a float for a float)."""
     if isinstance(like, np.ndarray):
-        if type(y) is np.ndarray and y.shape == like.shape and y.dtype.kind in "fc":
+        dtype = like.dtype if like.dtype.kind in "fc" else np.float64  # float32 in, float32 out
+        if type(y) is np.ndarray and y.shape == like.shape and y.dtype == dtype:
             # a view may share memory with other values (a broadcast one is read-only): copy it
             return y if y.base is None and y.flags.writeable else y.copy()
-        return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=np.result_type(like.dtype, np.float64))
+        return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=dtype)
     return y
 
 
