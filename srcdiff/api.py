@@ -4,7 +4,10 @@
 its first call (so helpers defined later in the module are found) and once per
 kind of arguments: floats get float code, without the broadcasting bookkeeping
 arrays need, and an array's number of dimensions is known (``x[i]`` of a vector
-is a float too).
+is a float too). Each specialisation records the guards its code was built
+under: the arrays' dimensions and the functions it calls (``cache.Dependency``).
+A call checks the guards its code has, written out, and takes no lock; only a
+build (``cache.get``) does.
 """
 
 from __future__ import annotations
@@ -82,11 +85,12 @@ def _analyse(
 ) -> tuple[analysis.Activity, tuple[cache.Dependency, ...]]:
     """``analysis.activity``, and the functions its answer depends on (those of callees asked included)."""
     env = analysis.environment(f, tree)
-    _consulted.append([])
-    try:
-        act = analysis.activity(tree, origin, env, wrt, kinds, returns_scalar, augmented)
-    finally:
-        consulted = _consulted.pop()
+    with cache.lock:  # _consulted is shared
+        _consulted.append([])
+        try:
+            act = analysis.activity(tree, origin, env, wrt, kinds, returns_scalar, augmented)
+        finally:
+            consulted = _consulted.pop()
     return act, _called(act) + tuple(consulted)
 
 
@@ -306,12 +310,18 @@ class Gradient:
 
 
 def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple, kwargs: dict) -> tuple:
-    """The wrt arguments analysed as scalars whose gradient must take their type: 0-d arrays
-    (analysed as scalars, returned as 0-d arrays) and float32 scalars. As (k, position or name)."""
+    """The wrt arguments analysed as scalars whose gradient needs converting to their type, as
+    (k, position or name): 0-d arrays (returned as 0-d arrays), float32 scalars, and float64
+    scalars when arrays are about (with a float32 array, their gradient would be np.float32)."""
+    arrays = any(isinstance(a, np.ndarray) or type(a) is np.float32 for a in (*args, *kwargs.values()))
     found = []
     for k, (name, i) in enumerate(zip(wrt, positions)):
         value = args[i] if i < len(args) else kwargs.get(name)
-        if (type(value) is np.ndarray and value.ndim == 0) or type(value) is np.float32:
+        if (
+            (type(value) is np.ndarray and value.ndim == 0)
+            or type(value) is np.float32
+            or (arrays and type(value) in (float, np.float64))
+        ):
             found.append((k, i if i < len(args) else name))
     return tuple(found)
 

@@ -77,6 +77,7 @@ def dependencies(entry: Emitted) -> tuple[Dependency, ...]:
 _entries: OrderedDict[Hashable, Emitted] = OrderedDict()
 lock = threading.RLock()  # reentrant: building a caller builds its callees
 limit = 1000  # entries kept; the least recently used go first
+_building: set[Hashable] = set()  # keys whose build is running: never evicted
 transformations = 0
 
 
@@ -94,7 +95,11 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
         if entry is not None and not current(dependencies(entry)):
             entry = None  # a function it calls was redefined
         if entry is None:
-            entry = build()
+            _building.add(k)
+            try:
+                entry = build()
+            finally:
+                _building.discard(k)
             transformations += 1
         put(k, entry)
         return entry
@@ -106,7 +111,11 @@ def put(k: Hashable, entry: Emitted) -> None:
         _entries[k] = entry
         _entries.move_to_end(k)
         while len(_entries) > limit:
-            _entries.popitem(last=False)
+            # the least recently used, unless it is still being built (recursion must find it)
+            oldest = next((old for old in _entries if old not in _building), None)
+            if oldest is None:
+                break
+            del _entries[oldest]
 
 
 def size() -> int:

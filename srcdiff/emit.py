@@ -2,7 +2,8 @@
 
 On entry: ``Transformed`` (a module of function definitions and the free names
 they use). On exit: ``Emitted``, the source text (registered with ``linecache``
-so tracebacks and ``pdb`` show it) and the compiled functions.
+so tracebacks and ``pdb`` show it, for as long as one of its functions lives)
+and the compiled functions.
 
 The text begins with ordinary ``import`` lines for the helpers it uses, so it
 reads as a self-contained module. To compile it without touching the user's

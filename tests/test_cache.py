@@ -227,3 +227,12 @@ def test_source_stays_in_linecache_while_its_code_is_used(monkeypatch):
         srcdiff.grad(nb[f"other{i}"])(1.0)
     gc.collect()
     assert "return" in "".join(linecache.getlines(fn.__code__.co_filename))
+
+
+def test_recursion_still_finds_its_entries_in_a_tiny_cache(monkeypatch):
+    monkeypatch.setattr(cache, "limit", 1)
+    nb = Notebook()
+    nb.run("def a(x, n):\n    if n > 0:\n        return b(x * 2.0, n - 1)\n    return x\n")
+    nb.run("def b(x, n):\n    return c(x, n)\n")
+    nb.run("def c(x, n):\n    return a(x, n)\n")
+    assert srcdiff.grad(nb["a"])(1.0, 3) == 8.0
