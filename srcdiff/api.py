@@ -219,6 +219,7 @@ class Gradient:
         self.single = not self.many and len(self.wrt) == 1  # one gradient, not a tuple
         # argument types -> what specialize returns; filled without a lock (a dict write is atomic)
         self._compiled: dict[tuple, tuple] = {}
+        self._version = rules.version  # of the derivative table the entries were built with
         self.__wrapped__ = f
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
@@ -230,6 +231,9 @@ class Gradient:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the hot path: the argument types, one dict lookup, then the generated code; arrays'
         # ndim and the called functions' identity are checked only for code that assumes them
+        if self._version != rules.version:  # a rule was registered or replaced: build everything anew
+            self._compiled = {}
+            self._version = rules.version
         entry = None if kwargs else self._compiled.get(tuple(map(type, args)))
         if entry is not None and entry[1]:  # guards, written out here: a call would cost more than they do
             try:

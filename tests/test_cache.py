@@ -236,3 +236,21 @@ def test_recursion_still_finds_its_entries_in_a_tiny_cache(monkeypatch):
     nb.run("def b(x, n):\n    return c(x, n)\n")
     nb.run("def c(x, n):\n    return a(x, n)\n")
     assert srcdiff.grad(nb["a"])(1.0, 3) == 8.0
+
+
+def thirds(x):
+    return x / 3.0
+
+
+def uses_thirds(x):
+    return thirds(x) * 6.0
+
+
+def test_replacing_a_rule_rebuilds_an_existing_gradient():
+    from srcdiff import rules
+
+    rules.vjp("thirds(x)", x="g * 3.0", kind=rules.ELEMENTWISE, names={"thirds": thirds})  # wrong on purpose
+    g = srcdiff.grad(uses_thirds)
+    assert g(1.0) == 18.0
+    rules.vjp("thirds(x)", x="g / 3.0", kind=rules.ELEMENTWISE)
+    assert g(1.0) == 2.0
