@@ -334,6 +334,8 @@ def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Call
     """``fn`` with the gradients listed in ``scalars`` converted to their argument's type and dtype."""
 
     def like(value: Any, arg: Any) -> Any:
+        if np.ndim(value) != 0:  # not a scalar's gradient: leave it for the caller to see
+            return value
         return type(arg)(value) if type(arg) is not np.ndarray else np.array(value, dtype=arg.dtype)
 
     def call(*args: Any, **kwargs: Any) -> Any:

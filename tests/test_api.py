@@ -281,3 +281,21 @@ def test_check_grad_on_a_float_and_a_0d_array():
 )
 def test_check_grad_on_nested_lists_and_tuples():
     assert srcdiff.check_grad(nested, [np.array([1.0, 2.0]), (2.0, 3.0)])
+
+
+# ------------------------------------------------- found while testing this branch
+
+
+def reassigns_its_parameters(x, y):
+    a = 1.0 * x
+    x = 1.0 * y
+    y = 1.0 * a
+    x = x + y
+    return np.sum(a + x + y)  # = sum(3 * x_in) + 3 * y_in for a 3-vector x_in
+
+
+@pytest.mark.xfail(strict=True, reason="reverse: the float parameter y gets the adjoint of the array later named y")
+def test_a_float_parameter_reassigned_to_an_array():
+    dx, dy = srcdiff.grad(reassigns_its_parameters, wrt=(0, 1))(np.array([0.3, -1.1, 0.8]), 0.25)
+    np.testing.assert_array_equal(dx, [3.0, 3.0, 3.0])
+    assert np.shape(dy) == () and dy == 3.0
