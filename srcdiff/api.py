@@ -50,22 +50,22 @@ def stages(
     yield "optimize", text
 
 
-# (code, kinds, rules version) -> (does it return a scalar, the dependencies of that answer)
-_returns_scalar: OrderedDict[tuple, tuple[bool, tuple[cache.Dependency, ...]]] = OrderedDict()
+# cache.key of (f, kinds) -> (does it return a scalar, the dependencies of that answer, f: keeps the key's ids valid)
+_returns_scalar: OrderedDict[tuple, tuple[bool, tuple[cache.Dependency, ...], Any]] = OrderedDict()
 _consulted: list[list[cache.Dependency]] = []  # per analysis running: dependencies of the answers it used
 
 
 def returns_scalar(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
     """Does ``f`` return a scalar for arguments of these kinds? (Cached; False while unknown.)"""
-    key = (f.__code__, kinds, rules.version)
+    key = cache.key(f, (), kinds, "returns_scalar")  # code objects compare by value: globals and cells tell them apart
     with cache.lock:
         found = _returns_scalar.get(key)
         if found is None or not cache.current(found[1]):
-            _returns_scalar[key] = (False, ())  # a recursive call asks while we look: assume an array
+            _returns_scalar[key] = (False, (), f)  # a recursive call asks while we look: assume an array
             tree, origin = parse.function_ast(f)
             tree = normalize.normalize(tree, origin)
             act, depends = _analyse(f, tree, origin, (), kinds)
-            found = (tree.body[-1].value.id in act.scalars, depends)
+            found = (tree.body[-1].value.id in act.scalars, depends, f)
             _returns_scalar[key] = found
         _returns_scalar.move_to_end(key)
         while len(_returns_scalar) > cache.limit:
@@ -91,7 +91,7 @@ def _analyse(
             act = analysis.activity(tree, origin, env, wrt, kinds, returns_scalar, augmented)
         finally:
             consulted = _consulted.pop()
-    return act, _called(act) + tuple(consulted)
+    return act, cache.unique(_called(act) + tuple(consulted))
 
 
 def _called(act: analysis.Activity) -> tuple[cache.Dependency, ...]:
@@ -118,6 +118,11 @@ class _Chain:
     def __init__(self, env: analysis.Env, expr: ast.expr) -> None:
         self.env = env
         self.expr = expr
+        root = expr
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        where = env.closure.get(root.id) if isinstance(root, ast.Name) else None
+        self.key = id(where if where is not None else env.globals)  # with the name: one chain, one key
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -292,7 +297,7 @@ class Gradient:
         depends = cache.dependencies(entry)
         if isinstance(self.function, Gradient):  # our code was made from the inner gradient's
             inner = self.function
-            depends += inner.dependencies(inner.entry(kinds), kinds)
+            depends = cache.unique(depends + inner.dependencies(inner.entry(kinds), kinds))
         return depends
 
     def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple]:

@@ -39,6 +39,7 @@ class Cell:
 
     def __init__(self, cell: Any) -> None:
         self.cell = cell
+        self.key = id(cell)  # two wrappers of one cell are one namespace
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -58,9 +59,17 @@ def current(dependencies: Iterable[Dependency]) -> bool:
     return True
 
 
+def unique(dependencies: Iterable[Dependency]) -> tuple[Dependency, ...]:
+    """Each (namespace, name) once: recursion reaches the same ones again and again."""
+    found: dict[tuple[Any, str], Dependency] = {}
+    for d in dependencies:
+        found.setdefault((getattr(d.namespace, "key", None) or id(d.namespace), d.name), d)
+    return tuple(found.values())
+
+
 def dependencies(entry: Emitted) -> tuple[Dependency, ...]:
-    """The entry's dependencies and those of every callee it binds, transitively (each once)."""
-    found: dict[tuple[int, str], Dependency] = {}
+    """The entry's dependencies and those of every callee it binds, transitively."""
+    found: list[Dependency] = []
     seen: set[int] = set()
     todo = [entry]
     while todo:
@@ -68,10 +77,9 @@ def dependencies(entry: Emitted) -> tuple[Dependency, ...]:
         if id(e) in seen:
             continue  # recursion: an entry may reach itself
         seen.add(id(e))
-        for d in e.depends:
-            found.setdefault((id(d.namespace), d.name), d)
+        found += e.depends
         todo += e.callees
-    return tuple(found.values())
+    return unique(found)
 
 
 _entries: OrderedDict[Hashable, Emitted] = OrderedDict()
@@ -82,9 +90,12 @@ transformations = 0
 
 
 def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> Hashable:
-    # cells are unhashable; their ids stay valid because the entry's functions hold the cells
+    # Code objects compare by value, and defaults are not part of the code: re-running
+    # ``def f(x, k=2.0)`` as ``k=3.0`` gives an equal code object. Cells and defaults may be
+    # unhashable; their ids stay valid because the entry's functions hold them.
     cells = tuple(id(c) for c in func.__closure__ or ())
-    return (func.__code__, id(func.__globals__), cells, wrt, kinds, mode, rules.version)
+    defaults = (id(func.__defaults__), id(func.__kwdefaults__))
+    return (func.__code__, id(func.__globals__), cells, defaults, wrt, kinds, mode, rules.version)
 
 
 def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:

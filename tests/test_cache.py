@@ -135,6 +135,17 @@ def test_code_replaced_in_place_is_seen():
     assert g(2.0) == 12.0
 
 
+def test_a_redefinition_that_changes_only_a_default_is_seen():
+    # the code objects of the two defs compare equal: the defaults tell them apart
+    nb = Notebook()
+    nb.run("def f(x, k=2.0):\n    return x * x * k\n")
+    nb.run("def g(x):\n    return f(x)\n")
+    assert (srcdiff.grad(nb["f"])(1.0), srcdiff.grad(nb["g"])(1.0)) == (4.0, 4.0)
+    g = srcdiff.grad(nb["g"])
+    nb.run("def f(x, k=3.0):\n    return x * x * k\n")
+    assert (srcdiff.grad(nb["f"])(1.0), g(1.0)) == (6.0, 6.0)
+
+
 def test_second_order_sees_the_redefinition():
     nb = Notebook()
     nb.run("def h(x):\n    return x * x * x\n")
@@ -204,7 +215,7 @@ def test_the_cache_is_bounded(monkeypatch):
     cache.clear()
     nb = Notebook()
     before = {k for k in linecache.cache if k.startswith("<srcdiff")}
-    for i in range(200):  # 200 distinct functions and helpers, each with a gradient built and called
+    for i in range(120):  # 120 distinct functions and helpers, each with a gradient built and called
         nb.run(f"def h{i}(x):\n    return x * x\n")
         nb.run(f"def f{i}(x):\n    return h{i}(x) * {i + 1}.0\n")
         assert srcdiff.grad(nb[f"f{i}"])(1.0) == 2.0 * (i + 1)
@@ -229,13 +240,24 @@ def test_source_stays_in_linecache_while_its_code_is_used(monkeypatch):
     assert "return" in "".join(linecache.getlines(fn.__code__.co_filename))
 
 
-def test_recursion_still_finds_its_entries_in_a_tiny_cache(monkeypatch):
-    monkeypatch.setattr(cache, "limit", 1)
+def mutual_recursion() -> Notebook:
     nb = Notebook()
     nb.run("def a(x, n):\n    if n > 0:\n        return b(x * 2.0, n - 1)\n    return x\n")
     nb.run("def b(x, n):\n    return c(x, n)\n")
     nb.run("def c(x, n):\n    return a(x, n)\n")
-    assert srcdiff.grad(nb["a"])(1.0, 3) == 8.0
+    return nb
+
+
+def test_recursion_still_finds_its_entries_in_a_tiny_cache(monkeypatch):
+    monkeypatch.setattr(cache, "limit", 1)
+    assert srcdiff.grad(mutual_recursion()["a"])(1.0, 3) == 8.0
+
+
+def test_mutual_recursion_records_each_dependency_once():
+    g = srcdiff.grad(mutual_recursion()["a"])
+    assert g(1.0, 3) == 8.0
+    (entry,) = g._compiled.values()
+    assert sorted(d.name for d in entry[4]) == ["a", "b", "c"]  # found through each other, kept once
 
 
 def thirds(x):
