@@ -242,13 +242,14 @@ class Gradient:
         entry = None if kwargs else self._compiled.get(tuple(map(type, args)))
         if entry is not None and entry[1]:  # guards, written out here: a call would cost more than they do
             try:
-                if entry[3]:  # an empty loop costs more than the test
+                if entry[3]:  # an empty loop costs more than a test
                     for i, ndim in entry[3]:
                         if args[i].ndim != ndim:  # the same types with other dimensions: code of its own
                             raise LookupError
-                for namespace, name, function, code in entry[4]:  # cache.current
-                    if namespace[name] is not function or function.__code__ is not code:
-                        raise LookupError  # a function it calls was redefined: build again
+                if entry[4]:
+                    for namespace, name, function, code in entry[4]:  # cache.current
+                        if namespace[name] is not function or function.__code__ is not code:
+                            raise LookupError  # a function it calls was redefined: build again
             except LookupError:  # KeyError included: the name is gone
                 entry = None
         if entry is None:
@@ -315,7 +316,8 @@ class Gradient:
         checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
-        return fn, bool(checks or depends), wrt_arrays, checks, depends
+        guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
+        return fn, bool(checks or guards), wrt_arrays, checks, guards
 
 
 def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple, kwargs: dict) -> tuple:

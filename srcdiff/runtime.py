@@ -77,10 +77,10 @@ def seed(out: Any) -> float:
 def materialize(y: Any, like: Any) -> Any:
     """The final gradient of ``like``: a writable array of its shape and float dtype (or a float for a float)."""
     if isinstance(like, np.ndarray):
-        dtype = like.dtype if like.dtype.kind in "fc" else np.float64  # float32 in, float32 out
-        if type(y) is np.ndarray and y.shape == like.shape and y.dtype == dtype:
+        if type(y) is np.ndarray and y.dtype is like.dtype and y.shape == like.shape and y.dtype.kind in "fc":
             # a view may share memory with other values (a broadcast one is read-only): copy it
             return y if y.base is None and y.flags.writeable else y.copy()
+        dtype = like.dtype if like.dtype.kind in "fc" else np.float64  # float32 in, float32 out
         return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=dtype)
     return y
 
