@@ -1,4 +1,4 @@
-"""Cache: (function code, closure, globals, wrt, argument kinds, mode, rules) -> emitted functions.
+"""Cache: (function code, defaults, closure, globals, wrt, argument kinds, mode, rules) -> emitted functions.
 
 A derivative is built once per key and reused. Redefining the function gives
 it a new code object and registering a rule changes the table's version:

@@ -135,6 +135,16 @@ def test_code_replaced_in_place_is_seen():
     assert g(2.0) == 12.0
 
 
+def test_a_recursive_function_sees_its_helper_redefined():
+    nb = Notebook()
+    nb.run("def h(x):\n    return x * 2.0\n")
+    nb.run("def a(x, n):\n    if n > 0:\n        return h(a(x, n - 1))\n    return x\n")
+    g = srcdiff.grad(nb["a"])
+    assert g(1.0, 3) == 8.0
+    nb.run("def h(x):\n    return x * 3.0\n")
+    assert g(1.0, 3) == 27.0
+
+
 def test_a_redefinition_that_changes_only_a_default_is_seen():
     # the code objects of the two defs compare equal: the defaults tell them apart
     nb = Notebook()
