@@ -4,19 +4,25 @@
 its first call (so helpers defined later in the module are found) and once per
 kind of arguments: floats get float code, without the broadcasting bookkeeping
 arrays need, and an array's number of dimensions is known (``x[i]`` of a vector
-is a float too).
+is a float too). Each specialisation records the guards its code was built
+under: the arrays' dimensions and the functions it calls (``cache.Dependency``).
+A call checks the guards its code has, written out, and takes no lock; only a
+build (``cache.get``) does.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
+import functools
 import inspect
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import analysis, cache, emit, normalize, optimize, parse, reverse, rules
+from . import analysis, cache, emit, normalize, operations, optimize, parse, reverse, rules
 from .errors import BadWrt, GradientCheckError, WrtTypeError
 from .runtime import stop_gradient
 
@@ -28,7 +34,8 @@ _CONTAINER_TYPES = (list, tuple, dict)
 
 
 def container_kind(value: list | tuple | dict) -> int:
-    """A container's kind: of scalars, of arrays and scalars, or of anything (one level deep)."""
+    """A container's kind: of scalars, of arrays and scalars, or of anything (one level deep);
+    offset by ``analysis.DICT`` for a dict."""
     types = set(map(type, value.values() if type(value) is dict else value))
     kind = analysis.SCALARS if types <= _SCALAR_SET else analysis.LEAVES if types <= _LEAF_SET else analysis.CONTAINER
     return kind + analysis.DICT if type(value) is dict else kind
@@ -46,9 +53,7 @@ def stages(
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin)
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(
-        tree, origin, analysis.environment(f, tree), wrt, kinds, returns_kind, augmented, returns_fresh=returns_fresh
-    )
+    act, _ = _analyse(f, tree, origin, wrt, kinds, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
@@ -57,30 +62,41 @@ def stages(
     yield "optimize", text
 
 
-_callee_facts: dict[tuple, tuple[int | None, bool]] = {}
+# cache.key of (f, kinds) -> ((what it returns, is that a value of its own), the dependencies of
+# that answer, f: keeps the key's ids valid)
+_callee_facts: OrderedDict[tuple, tuple[tuple[int | None, bool], tuple[cache.Dependency, ...], Any]] = OrderedDict()
+_consulted: list[list[cache.Dependency]] = []  # per analysis running: dependencies of the answers it used
 
 
 def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, bool]:
-    """What ``f`` returns for arguments of these kinds, and whether it is a value of its own
-    (cached; while a recursive call asks, unknown and not fresh)."""
-    key = (f.__code__, kinds, rules.version)
-    if key not in _callee_facts:
-        _callee_facts[key] = (None, False)
-        tree, origin = parse.function_ast(f)
-        tree = normalize.normalize(tree, origin)
-        env = analysis.environment(f, tree)
-        act = analysis.activity(tree, origin, env, (), kinds, returns_kind, returns_fresh=returns_fresh)
-        result = tree.body[-1].value.id
-        if result in act.scalars:
-            kind: int | None = 0
-        elif result in act.containers:
-            kind = analysis.CONTAINER
-        elif result in act.lists:
-            kind = None
-        else:
-            kind = act.ndims.get(result, analysis.NOT_CONTAINER)
-        _callee_facts[key] = (kind, analysis.returns_own_value(tree, act, returns_fresh))
-    return _callee_facts[key]
+    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``), and
+    whether that is a value of its own, never sharing an argument's data. Cached; while a
+    recursive call asks, unknown and not fresh."""
+    key = cache.key(f, (), kinds, "returns")  # code objects compare by value: globals and cells tell them apart
+    with cache.lock:
+        found = _callee_facts.get(key)
+        if found is None or not cache.current(found[1]):
+            _callee_facts[key] = ((None, False), (), f)
+            tree, origin = parse.function_ast(f)
+            tree = normalize.normalize(tree, origin)
+            act, depends = _analyse(f, tree, origin, (), kinds)
+            result = tree.body[-1].value.id
+            if result in act.scalars:
+                kind: int | None = 0
+            elif result in act.containers:
+                kind = analysis.CONTAINER
+            elif result in act.lists:
+                kind = None
+            else:
+                kind = act.ndims.get(result, analysis.NOT_CONTAINER)
+            found = ((kind, analysis.returns_own_value(tree, act, returns_fresh)), depends, f)
+            _callee_facts[key] = found
+        _callee_facts.move_to_end(key)
+        while len(_callee_facts) > cache.limit:
+            _callee_facts.popitem(last=False)
+        if _consulted:
+            _consulted[-1] += found[1]
+        return found[0]
 
 
 def returns_kind(f: Callable, kinds: frozenset[tuple[str, int]]) -> int | None:
@@ -93,6 +109,63 @@ def returns_fresh(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
     return _facts(f, kinds)[1]
 
 
+def _analyse(
+    f: Callable,
+    tree: ast.FunctionDef,
+    origin: parse.Origin,
+    wrt: tuple[str, ...],
+    kinds: frozenset[tuple[str, int]],
+    augmented: frozenset[str] = frozenset(),
+    callee: bool = False,
+) -> tuple[analysis.Activity, tuple[cache.Dependency, ...]]:
+    """``analysis.activity``, and the functions its answer depends on (those of callees asked included)."""
+    env = analysis.environment(f, tree)
+    with cache.lock:  # _consulted is shared
+        _consulted.append([])
+        try:
+            act = analysis.activity(tree, origin, env, wrt, kinds, returns_kind, augmented, callee, returns_fresh)
+        finally:
+            consulted = _consulted.pop()
+    return act, cache.unique(_called(act) + tuple(consulted))
+
+
+def _called(act: analysis.Activity) -> tuple[cache.Dependency, ...]:
+    """Each user function the code calls, with where its name is found (closure, globals, module)."""
+    found = []
+    for node, op in act.ops.items():
+        if op.kind != operations.CALL:
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in act.env.closure:
+            namespace: Any = cache.Cell(act.env.closure[func.id])
+        elif isinstance(func, ast.Name):
+            namespace = act.env.globals if func.id in act.env.globals else builtins.__dict__
+        else:  # module.helper: the chain is looked up again
+            namespace = _Chain(act.env, func)
+        name = func.id if isinstance(func, ast.Name) else ast.unparse(func)
+        found.append(cache.Dependency(namespace, name, op.func, op.func.__code__))
+    return tuple(found)
+
+
+class _Chain:
+    """An attribute chain (``helpers.h``) read like a namespace."""
+
+    def __init__(self, env: operations.Env, expr: ast.expr) -> None:
+        self.env = env
+        self.expr = expr
+        root = expr
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        where = env.closure.get(root.id) if isinstance(root, ast.Name) else None
+        self.key = id(where if where is not None else env.globals)  # with the name: one chain, one key
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.env.resolve(self.expr)
+        except (AttributeError, TypeError):
+            return None
+
+
 def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> emit.Emitted:
     """Parse, normalise, analyse, transform and emit ``f`` (cached, callees included)."""
     key = cache.key(f, wrt, kinds, mode)
@@ -101,17 +174,16 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         tree, origin = parse.function_ast(f)
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin)
-        env = analysis.environment(f, tree)
-        act = analysis.activity(
-            tree, origin, env, wrt, kinds, returns_kind, augmented, callee=mode == "split", returns_fresh=returns_fresh
-        )
+        act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
+        emitted.depends = depends
         cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
         for name, ref in emitted.pending.items():
             callee = build(ref.func, ref.wrt, ref.kinds, "split")
             emitted.bind(name, callee.functions[_part(callee, ref.part)])
+            emitted.callees.append(callee)
         return emitted
 
     return cache.get(key, run)
@@ -128,8 +200,10 @@ def _header(f: Callable, origin: parse.Origin, wrt: tuple[str, ...], mode: str) 
 
 
 def _parameters(f: Callable) -> list[str]:
+    if isinstance(f, Gradient):
+        return f.params
     try:
-        sig = inspect.signature(f)
+        sig = inspect.signature(f, follow_wrapped=False)  # a wrapper's own parameters, not the wrapped function's
     except (TypeError, ValueError):
         return []
     return [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
@@ -160,18 +234,32 @@ def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
 
 
 class Gradient:
-    """The derivative of a Python function, built on first call (see ``grad``)."""
+    """The derivative of a Python function, built on first call (see ``grad``).
+
+    A bound method ``obj.method`` is differentiated as ``method.__func__`` with ``obj``
+    passed first: ``wrt`` counts the parameters after ``self``, and ``obj`` is a constant.
+    """
 
     def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
+        self.receiver: tuple = ()  # (obj,) when f is obj.method
+        if isinstance(f, Gradient):
+            self.receiver = f.receiver
+            self.function: Callable = f
+        elif inspect.ismethod(f):
+            self.receiver = (f.__self__,)
+            self.function = f.__func__
+        else:
+            self.function = f
         if not isinstance(f, Gradient):
-            parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
-        self.function = f
+            parse.function_ast(self.function)  # refuse unreadable source and unsupported syntax now, at its line
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)
-        self.params = _parameters(f)
+        self.params = _parameters(f)  # those the caller passes: a bound method's self is not one
         self.positions = tuple(self.params.index(w) for w in self.wrt)
         self.single = not self.many and len(self.wrt) == 1  # one gradient, not a tuple
-        self._compiled: dict[tuple, tuple] = {}  # argument types -> what specialize returns
+        # argument types -> what specialize returns; filled without a lock (a dict write is atomic)
+        self._compiled: dict[tuple, tuple] = {}
+        self._version = rules.version  # of the derivative table the entries were built with
         self.__wrapped__ = f
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
@@ -181,23 +269,33 @@ class Gradient:
         return f"<srcdiff {self.__name__} wrt={self.wrt}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # the hot path: the argument types, one dict lookup, the arrays' ndim, then the generated code
+        # the hot path: the argument types, one dict lookup, then the generated code; arrays'
+        # ndim and the called functions' identity are checked only for code that assumes them
+        if self._version != rules.version:  # a rule was registered or replaced: build everything anew
+            self._compiled = {}
+            self._version = rules.version
         entry = None if kwargs else self._compiled.get(tuple(map(type, args)))
-        if entry is not None:
-            for i, ndim in entry[1]:
-                if args[i].ndim != ndim:  # the same types with other dimensions: code of its own
-                    entry = None
-                    break
-            else:
-                for i, kind in entry[3]:  # lists, tuples and dicts: of scalars, of arrays, of anything
-                    if container_kind(args[i]) != kind:
-                        entry = None
-                        break
+        if entry is not None and entry[1]:  # guards, written out here: a call would cost more than they do
+            try:
+                if entry[3]:  # an empty loop costs more than a test
+                    for i, ndim in entry[3]:
+                        if args[i].ndim != ndim:  # the same types with other dimensions: code of its own
+                            raise LookupError
+                if entry[4]:
+                    for namespace, name, function, code in entry[4]:  # cache.current
+                        if namespace[name] is not function or function.__code__ is not code:
+                            raise LookupError  # a function it calls was redefined: build again
+                if entry[5]:
+                    for i, kind in entry[5]:  # lists, tuples and dicts: of scalars, of arrays, of anything
+                        if container_kind(args[i]) != kind:
+                            raise LookupError
+            except LookupError:  # KeyError included: the name is gone
+                entry = None
         if entry is None:
             entry = self.specialize(args, kwargs)
             if not kwargs:
                 self._compiled[tuple(map(type, args))] = entry
-        fn, _, wrt_arrays, _ = entry
+        fn, _, wrt_arrays, _, _, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind not in "fc":
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
@@ -219,7 +317,7 @@ class Gradient:
                     f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
                 )
         kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
-        kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, (list, tuple, dict))}
+        kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
         return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
@@ -235,14 +333,70 @@ class Gradient:
     def entry(self, kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
         return build(self.target(kinds), self.wrt, kinds, self.mode)
 
-    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, tuple, tuple[int, ...], tuple]:
-        """The generated function for these arguments, the (position, ndim) of array arguments
-        it assumes, the positions of array arguments in wrt (whose dtype is checked), and the
-        (position, kind) of container arguments (see ``container_kind``)."""
+    def dependencies(self, entry: emit.Emitted, kinds: frozenset[tuple[str, int]]) -> tuple[cache.Dependency, ...]:
+        """What ``entry`` (built by ``self.entry(kinds)``) assumes about the functions it calls."""
+        depends = cache.dependencies(entry)
+        if isinstance(self.function, Gradient):  # our code was made from the inner gradient's
+            inner = self.function
+            depends = cache.unique(depends + inner.dependencies(inner.entry(kinds), kinds))
+        return depends
+
+    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple, tuple]:
+        """The function to call for these arguments (the generated code, for a plain function),
+        whether the entry has guards, the positions of wrt arrays (whose dtype is checked), and the
+        guards: the (position, ndim) of array arguments, the dependencies the code assumes, and
+        the (position, kind) of container arguments (see ``container_kind``)."""
+        kinds = self.argument_kinds(args, kwargs)
+        entry = self.entry(kinds)
+        fn = entry.functions[entry.entry]
+        if self.receiver:
+            fn = functools.partial(fn, *self.receiver)
+        scalars = _scalar_likes(self.wrt, self.positions, args, kwargs)
+        if scalars:
+            fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
         checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
+        depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
+        guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
-        return self.compiled(self.argument_kinds(args, kwargs)), checks, wrt_arrays, containers
+        return fn, bool(checks or guards or containers), wrt_arrays, checks, guards, containers
+
+
+def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple, kwargs: dict) -> tuple:
+    """The wrt arguments analysed as scalars whose gradient needs converting to their type, as
+    (k, position or name): 0-d arrays (returned as 0-d arrays), float32 scalars, and float64
+    scalars when arrays are about (with a float32 array, their gradient would be np.float32)."""
+    arrays = any(isinstance(a, np.ndarray) or type(a) is np.float32 for a in (*args, *kwargs.values()))
+    found = []
+    for k, (name, i) in enumerate(zip(wrt, positions)):
+        value = args[i] if i < len(args) else kwargs.get(name)
+        if (
+            (type(value) is np.ndarray and value.ndim == 0)
+            or type(value) is np.float32
+            or (arrays and type(value) in (float, np.float64))
+        ):
+            found.append((k, i if i < len(args) else name))
+    return tuple(found)
+
+
+def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Callable:
+    """``fn`` with the gradients listed in ``scalars`` converted to their argument's type and dtype."""
+
+    def like(value: Any, arg: Any) -> Any:
+        if np.ndim(value) != 0:  # not a scalar's gradient: leave it for the caller to see
+            return value
+        return type(arg)(value) if type(arg) is not np.ndarray else np.array(value, dtype=arg.dtype)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        value, grads = result if mode == "value" else (None, result)
+        grads = [grads] if count == 1 else list(grads)
+        for k, where in scalars:
+            grads[k] = like(grads[k], args[where] if isinstance(where, int) else kwargs[where])
+        grads = grads[0] if count == 1 else tuple(grads)
+        return (value, grads) if mode == "value" else grads
+
+    return call
 
 
 def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
@@ -286,34 +440,90 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
 def check_grad(f: Callable, *args: Any, wrt: Wrt = 0, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
     """Compare srcdiff's gradient with central finite differences (PyTorch: ``gradcheck``).
 
-    Returns True, or raises ``GradientCheckError`` naming the worst entry.
+    Every float in a ``wrt`` argument is moved in turn: a float, each entry of a float
+    array, and the floats and arrays inside (nested) lists and tuples. Returns True, or
+    raises ``GradientCheckError`` naming the worst entry (or where the gradient's structure
+    differs from the argument's).
     """
     g = grad(f, wrt=wrt)
-    names = g.wrt
     analytic = g(*args)
     if not g.many:
         analytic = (analytic,)
-    args = list(args)
-    for name, computed in zip(names, analytic):
+    fname = getattr(f, "__name__", f)
+    for name, computed in zip(g.wrt, analytic):
         i = g.params.index(name)
         x0 = args[i]
-        base = np.array(x0, dtype=np.float64)
-        numeric = np.zeros(base.shape)
-        for idx in np.ndindex(*base.shape) if base.shape else [()]:
+        worst = None
+        for path in _float_leaves(x0):
             values = []
             for step in (eps, -eps):
-                moved = base.copy()
-                moved[idx] += step
-                args[i] = moved if isinstance(x0, np.ndarray) else float(moved)
-                values.append(float(f(*args)))
-            numeric[idx] = (values[0] - values[1]) / (2 * eps)
-        args[i] = x0
-        error = np.abs(np.asarray(computed, dtype=np.float64) - numeric)
-        bound = atol + rtol * np.abs(numeric)
-        if np.any(~(error <= bound)):
-            worst = np.unravel_index(np.argmax(error - bound), numeric.shape) if numeric.shape else ()
+                moved = list(args)
+                moved[i] = _moved(x0, path, step)
+                values.append(float(f(*moved)))
+            numeric = (values[0] - values[1]) / (2 * eps)
+            got = _leaf(computed, x0, path, f"gradient of {fname} with respect to {name}")
+            excess = abs(got - numeric) - (atol + rtol * abs(numeric))
+            if not excess <= 0:  # NaN fails too
+                excess = np.inf if np.isnan(excess) else excess
+                if worst is None or excess > worst[0]:
+                    worst = (excess, path, got, numeric)
+        if worst is not None:
+            _, path, got, numeric = worst
             raise GradientCheckError(
-                f"gradient of {getattr(f, '__name__', f)} with respect to {name} disagrees with finite differences "
-                f"at index {tuple(int(k) for k in worst)}: srcdiff {np.asarray(computed)[worst]!r}, numeric {numeric[worst]!r}"
+                f"gradient of {fname} with respect to {name} disagrees with finite differences "
+                f"at index {_render(path)}: srcdiff {got!r}, numeric {numeric!r}"
             )
     return True
+
+
+# A leaf's path: list/tuple positions (ints), then an array index (a tuple), if the leaf is in an array.
+def _float_leaves(x: Any, path: tuple = ()) -> Iterator[tuple]:
+    if isinstance(x, (list, tuple)):
+        for k, item in enumerate(x):
+            yield from _float_leaves(item, path + (k,))
+    elif isinstance(x, np.ndarray):
+        if x.dtype.kind == "f":
+            for idx in np.ndindex(*x.shape):
+                yield path + (idx,)
+    elif isinstance(x, (float, np.floating)):
+        yield path
+
+
+def _moved(x: Any, path: tuple, step: float) -> Any:
+    """A copy of ``x`` with the leaf at ``path`` moved by ``step`` (arrays and floats in float64)."""
+    if not path:
+        return float(x) + step
+    if isinstance(path[0], tuple):
+        moved = np.array(x, dtype=np.float64)
+        moved[path[0]] += step
+        return moved
+    k = path[0]
+    item = _moved(x[k], path[1:], step)
+    return [*x[:k], item, *x[k + 1 :]] if isinstance(x, list) else (*x[:k], item, *x[k + 1 :])
+
+
+def _leaf(computed: Any, x: Any, path: tuple, what: str) -> float:
+    """The gradient's entry at ``path``, checking that it is shaped like the argument on the way."""
+    here = computed
+    for depth, part in enumerate(path):
+        if isinstance(part, tuple):
+            here = np.asarray(here)
+            if here.shape != x.shape:
+                raise GradientCheckError(f"{what} has shape {here.shape} at {_render(path[:depth])}; the argument's is {x.shape}")
+            here = here[part]
+        else:
+            if not isinstance(here, (list, tuple)) or len(here) != len(x):
+                got = f"a {type(here).__name__}" + (f" of {len(here)}" if isinstance(here, (list, tuple)) else "")
+                raise GradientCheckError(
+                    f"{what} is {got} at {_render(path[:depth])}; the argument is a {type(x).__name__} of {len(x)}"
+                )
+            here, x = here[part], x[part]
+    if np.ndim(here) != 0 or not isinstance(here, (float, int, np.number, np.ndarray)):
+        raise GradientCheckError(f"{what} is not a number at {_render(path)}: {here!r}")
+    return float(here)
+
+
+def _render(path: tuple) -> str:
+    if len(path) == 1 and isinstance(path[0], tuple):
+        return str(tuple(int(k) for k in path[0]))  # an array argument: (i, j)
+    return "".join(f"[{k}]" if isinstance(k, int) else str(tuple(int(j) for j in k)) for k in path) or "()"

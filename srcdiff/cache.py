@@ -1,44 +1,138 @@
-"""Cache: (function code, closure, globals, wrt, argument kinds, mode, rules) -> emitted functions.
+"""Cache: (function code, defaults, closure, globals, wrt, argument kinds, mode, rules) -> emitted functions.
 
-A derivative is built once per key and reused; redefining a function gives it
-a new code object, and registering a rule changes the table's version: either
-means a new build. ``transformations`` counts builds, so
-tests can check that nothing is rebuilt needlessly.
+A derivative is built once per key and reused. Redefining the function gives
+it a new code object and registering a rule changes the table's version:
+either means a new key. What the key cannot see is the functions the code
+calls, whose derivatives are inlined as generated callees: each entry records
+them as ``Dependency`` values (where the name was found, the object it named,
+that object's code), and an entry whose dependencies (its callees' included)
+no longer hold is built again. ``transformations`` counts builds, so tests can
+check that nothing is rebuilt needlessly.
+
+The cache holds at most ``limit`` entries, dropping the least recently used.
+Builds take a lock (one at a time, so concurrent first calls build once);
+reading a gradient that is already built never does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, NamedTuple
 
 from . import rules
 from .emit import Emitted
 
-_entries: dict[Hashable, Emitted] = {}
+
+class Dependency(NamedTuple):
+    """A called function, as the built code saw it: ``namespace[name] is function``."""
+
+    namespace: Any  # a module's globals dict, or anything read with namespace[name]
+    name: str
+    function: Any
+    code: Any  # function.__code__ when built: redefining in place (autoreload) changes it
+
+
+class Cell:
+    """A closure cell read like a namespace (an empty cell holds nothing)."""
+
+    def __init__(self, cell: Any) -> None:
+        self.cell = cell
+        self.key = id(cell)  # two wrappers of one cell are one namespace
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.cell.cell_contents
+        except ValueError:
+            raise KeyError(name) from None
+
+
+def current(dependencies: Iterable[Dependency]) -> bool:
+    """Does every name still denote the same function, with the same code?"""
+    try:
+        for namespace, name, function, code in dependencies:
+            if namespace[name] is not function or function.__code__ is not code:
+                return False
+    except KeyError:  # the name is gone
+        return False
+    return True
+
+
+def unique(dependencies: Iterable[Dependency]) -> tuple[Dependency, ...]:
+    """Each (namespace, name) once: recursion reaches the same ones again and again."""
+    found: dict[tuple[Any, str], Dependency] = {}
+    for d in dependencies:
+        found.setdefault((getattr(d.namespace, "key", None) or id(d.namespace), d.name), d)
+    return tuple(found.values())
+
+
+def dependencies(entry: Emitted) -> tuple[Dependency, ...]:
+    """The entry's dependencies and those of every callee it binds, transitively."""
+    found: list[Dependency] = []
+    seen: set[int] = set()
+    todo = [entry]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue  # recursion: an entry may reach itself
+        seen.add(id(e))
+        found += e.depends
+        todo += e.callees
+    return unique(found)
+
+
+_entries: OrderedDict[Hashable, Emitted] = OrderedDict()
+lock = threading.RLock()  # reentrant: building a caller builds its callees
+limit = 1000  # entries kept; the least recently used go first
+_building: set[Hashable] = set()  # keys whose build is running: never evicted
 transformations = 0
 
 
 def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> Hashable:
-    # cells are unhashable; their ids stay valid because the entry's functions hold the cells
+    # Code objects compare by value, and defaults are not part of the code: re-running
+    # ``def f(x, k=2.0)`` as ``k=3.0`` gives an equal code object. Cells and defaults may be
+    # unhashable; their ids stay valid because the entry's functions hold them.
     cells = tuple(id(c) for c in func.__closure__ or ())
-    return (func.__code__, id(func.__globals__), cells, wrt, kinds, mode, rules.version)
+    defaults = (id(func.__defaults__), id(func.__kwdefaults__))
+    return (func.__code__, id(func.__globals__), cells, defaults, wrt, kinds, mode, rules.version)
 
 
 def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
-    """The entry for ``k``, built (and counted) on first use."""
+    """The entry for ``k``, built (and counted) on first use or when a dependency changed."""
     global transformations
-    entry = _entries.get(k)
-    if entry is None:
-        entry = build()
-        _entries[k] = entry
-        transformations += 1
-    return entry
+    with lock:
+        entry = _entries.get(k)
+        if entry is not None and not current(dependencies(entry)):
+            entry = None  # a function it calls was redefined
+        if entry is None:
+            _building.add(k)
+            try:
+                entry = build()
+            finally:
+                _building.discard(k)
+            transformations += 1
+        put(k, entry)
+        return entry
 
 
 def put(k: Hashable, entry: Emitted) -> None:
-    """Record an entry before its callees are bound, so recursion finds it."""
-    _entries[k] = entry
+    """Record an entry (before its callees are bound, so recursion finds it); mark it recently used."""
+    with lock:
+        _entries[k] = entry
+        _entries.move_to_end(k)
+        while len(_entries) > limit:
+            # the least recently used, unless it is still being built (recursion must find it)
+            oldest = next((old for old in _entries if old not in _building), None)
+            if oldest is None:
+                break
+            del _entries[oldest]
+
+
+def size() -> int:
+    return len(_entries)
 
 
 def clear() -> None:
-    _entries.clear()
+    with lock:
+        _entries.clear()

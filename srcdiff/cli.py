@@ -231,7 +231,7 @@ def parse_args(tokens: Sequence[str], f: Callable, wrt: Sequence[int | str], see
     """Turn ``--args`` tokens into values; arguments in ``wrt`` become floats."""
     params = _parameters(f)
     try:
-        inspect.signature(f).bind(*tokens)
+        inspect.signature(f, follow_wrapped=False).bind(*tokens)
     except TypeError as exc:
         raise UsageError(f"--args: {f.__name__}({', '.join(params)}) cannot take {len(tokens)} arguments ({exc})") from None
     rng = np.random.default_rng(seed)
@@ -284,7 +284,7 @@ def _wrt_value(wrt: list[int | str]) -> int | str | tuple[int | str, ...]:
 
 
 def _parameters(f: Callable) -> list[str]:
-    return list(inspect.signature(f).parameters)
+    return list(inspect.signature(f, follow_wrapped=False).parameters)
 
 
 def _is_float(value: Any) -> bool:

@@ -2,7 +2,8 @@
 
 On entry: ``Transformed`` (a module of function definitions and the free names
 they use). On exit: ``Emitted``, the source text (registered with ``linecache``
-so tracebacks and ``pdb`` show it) and the compiled functions.
+so tracebacks and ``pdb`` show it, for as long as one of its functions lives)
+and the compiled functions.
 
 The text begins with ordinary ``import`` lines for the helpers it uses, so it
 reads as a self-contained module. To compile it without touching the user's
@@ -22,6 +23,7 @@ import itertools
 import linecache
 import re
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +42,8 @@ class Emitted:
     entry: str
     pending: dict[str, CalleeRef] = field(default_factory=dict)  # callee name -> what to bind
     cells: dict[str, types.CellType] = field(default_factory=dict)
+    depends: tuple = ()  # cache.Dependency values: the functions this code calls, as found when built
+    callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value
@@ -156,7 +160,21 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
     for n in defined:
         if n in cells:
             cells[n].cell_contents = functions[n]
+    _forget_source_with(filename, list(functions.values()))
     return Emitted(text, functions, transformed.entry, callees, cells)
+
+
+def _forget_source_with(filename: str, functions: list[types.FunctionType]) -> None:
+    """Drop the text from ``linecache`` once none of its functions is alive (cache eviction)."""
+    alive = [len(functions)]
+
+    def release() -> None:
+        alive[0] -= 1
+        if alive[0] == 0:
+            linecache.cache.pop(filename, None)
+
+    for fn in functions:
+        weakref.finalize(fn, release)
 
 
 def _same_args(a: types.CodeType, b: types.CodeType) -> bool:

@@ -236,7 +236,7 @@ def op_is_elementwise(op: Op) -> bool:
 
 def call_kinds(func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None]) -> frozenset[tuple[str, int]]:
     """The callee's parameters with known dimensions at this call (scalar defaults included)."""
-    signature = inspect.signature(func)
+    signature = inspect.signature(func, follow_wrapped=False)  # the wrapper's own parameters
     bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
     found = {(p, ndim_of(a)) for p, a in bound.arguments.items()}
     unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)

@@ -216,7 +216,7 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         )
     if inspect.isfunction(target):
         try:
-            inspect.signature(target).bind(*e.args, **keywords)
+            inspect.signature(target, follow_wrapped=False).bind(*e.args, **keywords)
         except TypeError as exc:
             raise origin.error(
                 UnsupportedSyntax, stmt, f"this call does not match {target.__name__}'s parameters ({exc})", "Fix the arguments."

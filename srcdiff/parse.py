@@ -1,5 +1,7 @@
 """Parse: a Python function -> (its ``ast.FunctionDef``, an ``Origin``).
 
+The source read is that of the code object the function runs, so a decorator's
+wrapper is seen as written, never silently replaced by the function it wraps.
 On exit the tree has absolute line numbers (those of the user's file), no
 decorators, and has passed the table of supported syntax below: every ``ast``
 class is either allowed or refused with a message that says what to write
@@ -132,9 +134,13 @@ _OPERATOR_CLASSES = (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_
 
 
 def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
-    """Read ``f``'s source and return its checked ``FunctionDef`` and origin."""
-    name = getattr(f, "__name__", repr(f))
+    """Read the source of the code ``f`` runs and return its checked ``FunctionDef`` and origin.
+
+    The source is that of ``f.__code__``, never of a function it wraps: a decorator's
+    wrapper (``functools.wraps`` sets ``__wrapped__``) is differentiated as written.
+    """
     code = getattr(f, "__code__", None)
+    name = code.co_name if code is not None else getattr(f, "__name__", repr(f))
     if code is None:
         raise SourceUnavailable(
             f"cannot differentiate {name!r}: it is not a Python function (builtins and C functions have no source)",
@@ -146,7 +152,7 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
             suggestion="Define the function with def.",
         )
     try:
-        lines, first_line = inspect.getsourcelines(f)
+        lines, first_line = inspect.getsourcelines(code)  # the code object: inspect would follow __wrapped__ from f
     except (OSError, TypeError) as exc:
         raise SourceUnavailable(
             f"cannot read the source of {name!r} ({exc})",
@@ -155,12 +161,28 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
             suggestion="Define the function in a file (not exec or the interactive prompt).",
         ) from None
     module = ast.parse(textwrap.dedent("".join(lines)))
-    tree = module.body[0]
-    if not isinstance(tree, ast.FunctionDef):
-        raise SourceUnavailable(f"the source of {name!r} is not a def statement", filename=code.co_filename)
-    ast.increment_lineno(tree, first_line - 1)
+    tree = module.body[0] if module.body else None
+    if isinstance(tree, ast.FunctionDef):
+        ast.increment_lineno(tree, first_line - 1)
+    starts = [n.lineno for n in [tree, *tree.decorator_list]] if isinstance(tree, ast.FunctionDef) else []
+    if not starts or tree.name != code.co_name or min(starts) != code.co_firstlineno:
+        raise SourceUnavailable(
+            f"the source found for {name!r} is not its def statement (the file may have changed since it was loaded)",
+            filename=code.co_filename,
+            line=code.co_firstlineno,
+            suggestion="Reload the module (or re-run the cell) that defines it.",
+        )
     tree.decorator_list = []
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
+    if (tree.args.vararg or tree.args.kwarg) and hasattr(f, "__wrapped__"):
+        inner = getattr(f.__wrapped__, "__name__", "the function")
+        raise origin.error(
+            UnsupportedSyntax,
+            tree,
+            f"{name!r} is a decorator's wrapper around {inner!r}; its *args/**kwargs hide what it does with the arguments",
+            f"Differentiate the undecorated {inner} (keep a reference to it before decorating), give the wrapper "
+            "named parameters, or register a rule for the decorated function with srcdiff.rules.vjp(...).",
+        )
     check_syntax(tree, origin)
     return tree, origin
 

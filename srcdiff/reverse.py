@@ -351,7 +351,7 @@ class _Reverse:
     def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[tuple[str, int]]]:
         op = self.act.ops[s.value]
         func = op.func
-        bound = inspect.signature(func).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
+        bound = inspect.signature(func, follow_wrapped=False).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
         return op.func, wrt, call_kinds(func, s.value, self.ndim)
 
@@ -573,7 +573,7 @@ class _Reverse:
         results = [self.fresh.temp("_d") for _ in wrt]
         call = ast.Call(func=name(backward_fn), args=[name(self.saved[id(s)]), g], keywords=[])
         out.append(ast.Assign(targets=[ast.Tuple(elts=[name(r, True) for r in results], ctx=ast.Store())], value=call))
-        bound = inspect.signature(func).bind(*s.value.args, **{kw.arg: kw.value for kw in s.value.keywords})
+        bound = inspect.signature(func, follow_wrapped=False).bind(*s.value.args, **{kw.arg: kw.value for kw in s.value.keywords})
         for param, result in zip(wrt, results):
             self.contribute(bound.arguments[param], name(result), state, out)
 

@@ -97,14 +97,15 @@ def seed(out: Any) -> float:
 
 
 def materialize(y: Any, like: Any) -> Any:
-    """The final gradient of ``like``: a writable array of its shape (or a float for a float);
-    for a list, tuple or dict, the same structure with each leaf materialised (a weak zero
-    becomes zeros of the leaf's shape)."""
+    """The final gradient of ``like``: a writable array of its shape and float dtype (or a float
+    for a float); for a list, tuple or dict, the same structure with each leaf materialised (a
+    weak zero becomes zeros of the leaf's shape)."""
     if isinstance(like, np.ndarray):
-        if type(y) is np.ndarray and y.shape == like.shape and y.dtype.kind in "fc":
+        if type(y) is np.ndarray and y.dtype is like.dtype and y.shape == like.shape and y.dtype.kind in "fc":
             # a view may share memory with other values (a broadcast one is read-only): copy it
             return y if y.base is None and y.flags.writeable else y.copy()
-        return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=np.result_type(like.dtype, np.float64))
+        dtype = like.dtype if like.dtype.kind in "fc" else np.float64  # float32 in, float32 out
+        return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=dtype)
     if isinstance(like, (list, tuple)):
         parts = y if isinstance(y, (list, tuple)) else list(y) if np.ndim(y) > 0 else [y] * len(like)  # rows, or a weak zero
         return type(like)(materialize(p, v) for p, v in zip(parts, like))

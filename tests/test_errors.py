@@ -1,5 +1,6 @@
 """Errors as specifications: source in, error class, the user's file:line and advice out."""
 
+import functools
 import inspect
 
 import numpy as np
@@ -342,3 +343,31 @@ def test_keyword_arguments_at_the_call():
     np.testing.assert_array_equal(srcdiff.grad(keyword_call)(np.ones(2), w=3.0), [3.0, 3.0])
     with pytest.raises(WrtTypeError):
         srcdiff.grad(keyword_call)(np.arange(2), w=3.0)
+
+
+def times_ten(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # <- refused
+        return 10.0 * fn(*args, **kwargs)
+
+    return wrapper
+
+
+@times_ten
+def decorated_cube(x):
+    return x * x * x
+
+
+def calls_decorated_cube(x):
+    return decorated_cube(x) * 2.0
+
+
+@pytest.mark.parametrize("f", [decorated_cube, calls_decorated_cube], ids=["differentiated", "called"])
+def test_a_star_args_wrapper_is_refused_at_its_line_never_unwrapped(f):
+    # unwrapping would differentiate x**3 and drop the wrapper's factor 10: a silently wrong gradient
+    with pytest.raises(UnsupportedSyntax) as info:
+        srcdiff.grad(f)(1.0)
+    error = info.value
+    assert (error.filename, error.line) == (__file__, marked_line(times_ten))
+    assert "'wrapper' is a decorator's wrapper around 'decorated_cube'" in str(error)
+    assert "Differentiate the undecorated decorated_cube" in error.suggestion
