@@ -103,11 +103,22 @@ def _stores(s: ast.stmt) -> set[str]:
 def _propagate_copies(fn: ast.FunctionDef, temporaries: frozenset[str]) -> None:
     counts = _assignment_counts(fn)
 
-    def block(body: list[ast.stmt]) -> list[ast.stmt]:
-        copies: dict[str, str] = {}  # a -> b for ``a = b`` still valid here
+    def block(body: list[ast.stmt], inherited: dict[str, str]) -> list[ast.stmt]:
+        copies = dict(inherited)  # a -> b for ``a = b`` still valid here
         out = []
         for s in body:
-            if copies:
+            nested = [f for f in ("body", "orelse") if isinstance(getattr(s, f, None), list) and getattr(s, f)]
+            if nested:  # substitute into the test here, and into each branch as far as it keeps b unchanged
+                header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
+                for e in header:
+                    _Substitute(copies).visit(e)
+                inner = copies
+                if isinstance(s, (ast.For, ast.While)):  # a write late in the body changes b for the next round
+                    changed = _stores(s)
+                    inner = {a: b for a, b in copies.items() if a not in changed and b not in changed}
+                for f in nested:
+                    setattr(s, f, block(getattr(s, f), inner))
+            elif copies:
                 _Substitute(copies).visit(s)
             for written in _stores(s):  # a write to b ends every copy of b
                 copies = {a: b for a, b in copies.items() if b != written and a != written}
@@ -121,13 +132,10 @@ def _propagate_copies(fn: ast.FunctionDef, temporaries: frozenset[str]) -> None:
             )
             if is_copy and s.targets[0].id != s.value.id:
                 copies[s.targets[0].id] = s.value.id
-            for f in ("body", "orelse"):
-                if isinstance(getattr(s, f, None), list) and getattr(s, f):
-                    setattr(s, f, block(getattr(s, f)))
             out.append(s)
         return out
 
-    fn.body = block(fn.body)
+    fn.body = block(fn.body, {})
     reads = _reads(fn)
 
     def spent_copy(s: ast.stmt) -> bool:  # ``a = a``, or a copy nobody reads any more

@@ -168,7 +168,7 @@ def unbroadcast(x: Any, like: Any) -> Any:
 def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Broadcast a reduction's adjoint ``y`` back to the shape of its input ``like``."""
     shape = np.shape(like)
-    if axis is not None and not keepdims:
+    if axis is not None and not keepdims and np.ndim(y) > 0:  # (a weak zero broadcasts as it is)
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(y, shape)
