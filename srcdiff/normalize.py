@@ -264,6 +264,14 @@ class _Normalizer:
         if kind in ("enumerate", "zip", "reversed") and it.keywords:
             raise self.fail(s, f"{kind}() with keyword arguments is not supported", "Use an index loop.")
         sequences = [self.atom(a) for a in (it.args if kind in ("enumerate", "zip", "reversed") else [it])]
+        rebound = local_names(ast.Module(body=s.body, type_ignores=[])) | {
+            n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)
+        }
+        for k, q in enumerate(sequences):  # the loop walks the object it started with, even if the name is rebound
+            if isinstance(q, ast.Name) and q.id in rebound:
+                held = self.fresh.temp("_seq")
+                self.emit(assign(held, q))
+                sequences[k] = name(held)
         if kind == "enumerate" and len(sequences) != 1:
             raise self.fail(s, "enumerate(seq, start) is not supported", "Use enumerate(seq) or an index loop.")
         lengths = [self.atom(ast.Call(func=name("len"), args=[q], keywords=[])) for q in sequences]

@@ -128,15 +128,18 @@ def materialize_all(ys: tuple, likes: tuple) -> tuple:
 
 
 def private_copy(y: Any, like: Any = None) -> Any:
-    """A copy of ``y`` that may be written in place (weak zeros become zeros shaped like ``like``)."""
-    if isinstance(y, np.ndarray):
+    """A copy of ``y`` that may be written in place, shaped like ``like``: an array's adjoint that
+    is a number (a weak zero, or a product of one) stands for that number everywhere."""
+    if isinstance(y, np.ndarray) and (like is None or not isinstance(like, np.ndarray) or y.shape == like.shape):
         return np.array(y)
+    if isinstance(like, np.ndarray):
+        return np.array(np.broadcast_to(y, like.shape), dtype=np.result_type(like.dtype, np.float64))
     if isinstance(y, (list, tuple)):
         return list(y)
     if isinstance(y, dict):
         return dict(y)
-    if like is not None and not isinstance(y, np.generic) and isinstance(like, (np.ndarray, list, tuple, dict)):
-        return zeros_like(like)
+    if like is not None and isinstance(like, (list, tuple, dict)):
+        return zeros_like(like)  # a weak zero
     return y
 
 
