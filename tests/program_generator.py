@@ -1,52 +1,32 @@
-"""Random programs over the whole of docs/supported-python.md, a checker and a shrinker.
+"""Random programs over the whole of docs/supported-python.md, written as Python source.
 
-``generate(seed)`` writes a module as Python source: a few helper functions (keyword
-arguments, defaults, tuple results, helpers calling helpers, a recursive helper with a
-depth argument) and ``program(...)``, whose parameters mix floats, arrays of broadcasting
-shapes, lists and tuples of arrays and floats, nested lists, lists of pairs and an integer
-count. The body draws from statements of every row of the supported-syntax table: in-place
-index and slice writes on fresh arrays, copies and call results; list append/pop/slices;
-``for`` and ``while`` loops that may run zero times; ``break``/``continue``/early
-``return``; data-dependent branches; discarded calls; elementwise NumPy, reductions,
-matmul and indexing. Every feature is switched on per program with a probability
-(``WEIGHTS``), and the program records the features it really used.
+``generate(seed)`` writes a module: a few helper functions (keyword arguments, defaults,
+tuple results, helpers calling helpers, a recursive helper with a depth argument) and
+``program(...)``, whose parameters mix floats, arrays of broadcasting shapes, lists and
+tuples of arrays and floats, nested lists, lists of pairs and an integer count. The body
+draws from every row of the supported-syntax table: in-place index and slice writes on
+fresh arrays, copies and call results; list append/pop/slices/comprehensions; ``for`` and
+``while`` loops that may run zero times; ``break``/``continue``/early ``return``;
+data-dependent branches; discarded calls; elementwise NumPy, reductions, matmul, indexing.
+Every feature is switched on per program with a probability (``WEIGHTS``), and the program
+records the features it really used. The same seed always gives the same program.
 
-``check(program)`` compares ``srcdiff.grad`` with a reference: autograd on the very same
-source (``np`` bound to ``autograd.numpy``), or central finite differences when the program
-writes into arrays in place (autograd cannot). The gradient's structure must mirror the
-arguments (a tuple stays a tuple, lists keep their length and nesting), arguments must not
-be changed by the gradient, and for float arguments ``grad(grad(f))`` is checked as well.
-A ``srcdiff.SrcdiffError`` is a refusal: acceptable, but counted by feature.
-
-``shrink(program, outcome)`` removes statements, unwraps branches and loops and replaces
-expressions with an operand while the program still fails the same way.
-
-``python -m tests.program_generator START COUNT`` checks seeds START..START+COUNT-1 and
-prints the failures, shrunk.
+The generator tracks each name's shape so every program runs; assigned values are never
+bare names (``1.0 * x``), so no array gets a second name, and nothing writes into an
+argument. tests/program_checker.py checks the programs, tests/program_shrinker.py shrinks
+the failures.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import copy
-import io
 import itertools
 import linecache
 import random
 import re
-import sys
-import time
-import traceback
-import warnings
-from collections import Counter
 from dataclasses import dataclass, field, replace
 
-import autograd
-import autograd.numpy as anp
 import numpy as np
-
-import srcdiff
 
 # Probability that a feature is switched on for one program; CI and deep runs may pass others.
 WEIGHTS: dict[str, float] = {
@@ -146,7 +126,8 @@ def args_repr(args: tuple) -> str:
 
 
 class Generator:
-    def __init__(self, seed: int, weights: dict[str, float]) -> None:
+    def __init__(self, seed: int, weights: dict[str, float], size: int = 7) -> None:
+        self.size = size  # at most this many statements in the program's body, and size // 2 helpers
         self.rng = random.Random(seed)
         self.on = {f for f in FEATURES if self.rng.random() < weights.get(f, 0.0)}
         self.used: set[str] = set()
@@ -510,7 +491,7 @@ class Generator:
 
     def inner_block(self, env, pad, ctx, n=None) -> list[str]:
         """A nested block: it may reassign outer names (keeping their shapes); its new names stay inside."""
-        return self.block(self.scope(env), n or self.rng.randint(1, 3), pad, ctx)
+        return self.block(self.scope(env), n or self.rng.randint(1, min(3, self.size)), pad, ctx)
 
     def branch(self, env, pad, ctx):
         self.use("branch")
@@ -541,7 +522,7 @@ class Generator:
             inner[k] = Var("value", (3,), borrowed=True)
             lines = [f"{pad}for {k} in {name}:"]
             body_ctx = self.inner_context(ctx, loop=True)
-            return lines + self.block(inner, self.rng.randint(1, 3), pad + "    ", body_ctx)
+            return lines + self.block(inner, self.rng.randint(1, min(3, self.size)), pad + "    ", body_ctx)
         lines = [f"{pad}for {k} in {loop}:"]
         body_ctx = self.inner_context(ctx, loop=True)
         names = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
@@ -549,7 +530,7 @@ class Generator:
             name = self.choice(names)
             step = self.exact(inner, env[name].shape, 1, ctx["helpers"])
             lines.append(f"{pad}    {name} = {name} * 0.9 + ({step}) * (0.1 * {k} + 0.2)")
-        lines += self.block(inner, self.rng.randint(1, 3), pad + "    ", body_ctx)
+        lines += self.block(inner, self.rng.randint(1, min(3, self.size)), pad + "    ", body_ctx)
         return lines
 
     def while_loop(self, env, pad, ctx):
@@ -734,7 +715,7 @@ class Generator:
             self.used.add("nested_calls")
         saved, self.helpers = self.helpers, below
         ctx = {"nest": 1, "loop": False, "returns": returns, "helpers": below}
-        body = self.block(env, self.rng.randint(0, 3), "    ", {**ctx, "nest": 0})
+        body = self.block(env, self.rng.randint(0, min(3, self.size)), "    ", {**ctx, "nest": 0})
         lines += body
         lines.append(f"    return {self.returned(env, ctx)}")
         self.helpers = saved
@@ -803,23 +784,23 @@ class Generator:
     def program(self) -> tuple[str, list]:
         chunks = []
         if "helpers" in self.on:
-            for i in range(self.rng.randint(1, 3)):
+            for i in range(self.rng.randint(1, max(1, min(3, self.size // 2)))):
                 chunks.append(self.helper(i))
         if "recursion" in self.on:
             self.on.add("helpers")
             chunks.append(self.recursive_helper())
         names, values, env = self.arguments()
         ctx = {"nest": 0, "loop": False, "returns": "program", "helpers": self.helpers}
-        body = self.block(env, self.rng.randint(2, 7), "    ", ctx)
+        body = self.block(env, self.rng.randint(2, self.size), "    ", ctx)
         body.append(f"    return {self.program_result(env)}")
         chunks.append([f"def program({', '.join(names)}):"] + body)
         source = "import math\n\nimport numpy as np\n\n\n" + "\n\n\n".join("\n".join(c) for c in chunks) + "\n"
         return source, values
 
 
-def generate(seed: int, weights: dict[str, float] | None = None) -> Program:
+def generate(seed: int, weights: dict[str, float] | None = None, size: int = 7) -> Program:
     """The program of this seed: the same seed always writes the same source and arguments."""
-    gen = Generator(seed, WEIGHTS if weights is None else weights)
+    gen = Generator(seed, WEIGHTS if weights is None else weights, size)
     source, values = gen.program()
     used = set(gen.used)
     if any(isinstance(v, float) for v in values) and "second_order" in gen.on:
@@ -842,440 +823,3 @@ def load(source: str, numpy_module=np, name: str = "program"):
     exec(compile(source, filename, "exec"), namespace)
     namespace["np"] = numpy_module
     return namespace[name]
-
-
-# -- checking --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # "pass", "refused", "skipped", "invalid", "fail"
-    signature: str = ""  # for a failure: what kind (shrinking keeps it); for a refusal: the error class
-    detail: str = ""
-
-
-def copy_args(args):
-    return copy.deepcopy(args)
-
-
-def differences(got, expected, like, rtol: float, atol: float, where: str = "") -> list[tuple[str, str]]:
-    """What differs between ``got`` and ``expected`` (shaped like the argument ``like``): (kind, message) pairs.
-
-    Values are compared leaf by leaf even when the structure is off (a list for a tuple, a
-    scalar zero for an array), so a wrong value is reported whatever else is wrong.
-    """
-    problems = []
-    if isinstance(like, (list, tuple)):
-        if not isinstance(got, (list, tuple)):
-            return [("structure: not a sequence", f"gradient{where} is {type(got).__name__}, argument is {type(like).__name__}")]
-        if type(got) is not type(like):
-            problems.append(
-                ("structure: container type", f"gradient{where} is a {type(got).__name__}, argument a {type(like).__name__}")
-            )
-        if len(got) != len(like):
-            return problems + [("structure: length", f"gradient{where} has length {len(got)}, argument {len(like)}")]
-        for i, (g, e, a) in enumerate(zip(got, expected, like)):
-            problems += differences(g, e, a, rtol, atol, f"{where}[{i}]")
-        return problems
-    if isinstance(got, (list, tuple)):
-        return [
-            (
-                "structure: sequence for an array",
-                f"gradient{where} is a {type(got).__name__}, argument has shape {np.shape(like)}",
-            )
-        ]
-    if np.shape(got) != np.shape(like):
-        problems.append(("structure: shape", f"gradient{where} has shape {np.shape(got)}, argument {np.shape(like)}"))
-    try:
-        value = np.broadcast_to(np.asarray(got, dtype=float), np.shape(like))
-    except ValueError:
-        return problems
-    if not np.allclose(value, np.asarray(expected, dtype=float), rtol=rtol, atol=atol):
-        problems.insert(0, ("value", f"gradient{where} is {got!r}, expected {expected!r}"))
-    return problems
-
-
-def leaves(x, path=()):
-    if isinstance(x, (list, tuple)):
-        for i, e in enumerate(x):
-            yield from leaves(e, path + (i,))
-    else:
-        yield path, x
-
-
-def with_leaf(x, path, value):
-    if not path:
-        return value
-    items = list(x)
-    items[path[0]] = with_leaf(items[path[0]], path[1:], value)
-    return type(x)(items)
-
-
-def numeric_gradient(f, args, i: int, h: float):
-    """Central differences of scalar ``f`` along every entry of argument ``i`` (of any structure)."""
-    arg = args[i]
-    result = arg
-    for path, leaf in leaves(arg):
-        base = np.array(leaf, dtype=float)
-        out = np.zeros(base.shape)
-        for idx in np.ndindex(*base.shape):
-            values = []
-            for step in (h, -h):
-                moved = base.copy()
-                moved[idx] += step
-                new = moved if isinstance(leaf, np.ndarray) else float(moved)
-                trial = list(copy_args(args))
-                trial[i] = with_leaf(trial[i], path, new)
-                values.append(float(f(*trial)))
-            out[idx] = (values[0] - values[1]) / (2 * h)
-        result = with_leaf(result, path, out if isinstance(leaf, np.ndarray) else float(out))
-    return result
-
-
-def writes_in_place(source: str) -> bool:
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, (ast.Assign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Subscript) for t in targets):
-                return True
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            return True  # on an array, s += v writes into it (and autograd cannot)
-    return False
-
-
-def as_names(source: str) -> str:
-    """For autograd: s += v as s = s + (v), which is the same on values nobody else holds."""
-    return re.sub(r"^(\s*)(\w+) ([-+*])= (.*)$", r"\1\2 = \2 \3 (\4)", source, flags=re.M)
-
-
-def close(a, b, rtol, atol) -> bool:
-    try:
-        return not differences(a, b, b, rtol, atol)
-    except Exception:
-        return False
-
-
-def reference_gradients(program: Program, f) -> tuple[list, str] | None:
-    """The gradient of every wrt argument: autograd where it can run the program, else differences."""
-    args = program.args
-    if not writes_in_place(program.source) or not writes_in_place(as_names(program.source)):
-        try:
-            g = load(as_names(program.source), anp)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return [autograd.grad(g, i)(*copy_args(args)) for i in program.wrt], "autograd"
-        except Exception:
-            pass
-    grads = []
-    for i in program.wrt:
-        coarse = numeric_gradient(f, args, i, 1e-4)
-        fine = numeric_gradient(f, args, i, 1e-5)
-        if not close(coarse, fine, 1e-4, 1e-6):
-            return None  # a kink or a branch flipping near the point: differences mean nothing here
-        grads.append(fine)
-    return grads, "differences"
-
-
-def finite(x) -> bool:
-    return all(np.all(np.isfinite(leaf)) and np.all(np.abs(leaf) < 1e6) for _, leaf in leaves(x))
-
-
-def check(program: Program) -> Outcome:
-    """Compare srcdiff's first (and, for float arguments, second) derivatives with a reference."""
-    with contextlib.redirect_stdout(io.StringIO()):  # the programs print
-        return _check(program)
-
-
-def _check(program: Program) -> Outcome:
-    try:
-        f = load(program.source)
-        with np.errstate(all="ignore"):
-            value = f(*copy_args(program.args))
-    except Exception as error:
-        return Outcome("invalid", type(error).__name__, str(error))
-    if not np.ndim(value) == 0 or not finite(value):
-        return Outcome("skipped", "not finite")
-    with np.errstate(all="ignore"):
-        reference = reference_gradients(program, f)
-    if reference is None:
-        return Outcome("skipped", "ill-conditioned")
-    expected, how = reference
-    if not finite(expected):
-        return Outcome("skipped", "not finite")
-    rtol, atol = (1e-7, 1e-9) if how == "autograd" else (2e-4, 2e-5)
-    args = copy_args(program.args)
-    try:
-        with np.errstate(all="ignore"):
-            got = srcdiff.grad(f, wrt=program.wrt)(*args)
-    except srcdiff.SrcdiffError as error:
-        return Outcome("refused", type(error).__name__, str(error).splitlines()[0])
-    except Exception as error:
-        return Outcome("fail", f"first order: crash {type(error).__name__}", traceback.format_exc(limit=-3))
-    if not close_args(args, program.args):
-        return Outcome("fail", "first order: arguments changed", "the gradient changed its arguments")
-    problems = []
-    for i, g, e in zip(program.wrt, got, expected):
-        problems += differences(g, e, program.args[i], rtol, atol, f" of {program_parameter(program, i)}")
-    if problems:
-        return failure("first order", problems, how)
-    if "second_order" in program.features:
-        return second_order(program, f, how)
-    return Outcome("pass")
-
-
-def failure(order: str, problems: list[tuple[str, str]], how: str) -> Outcome:
-    """A wrong value outranks a wrong structure; the signature names the first problem's kind."""
-    problems = sorted(problems, key=lambda p: p[0] != "value")
-    kind = problems[0][0]
-    return Outcome("fail", f"{order}: wrong {kind} ({how})", "\n".join(m for _, m in problems[:4]))
-
-
-def program_parameter(program: Program, i: int) -> str:
-    fn = next(n for n in ast.parse(program.source).body if isinstance(n, ast.FunctionDef) and n.name == program.name)
-    return fn.args.args[i].arg
-
-
-def close_args(a, b) -> bool:
-    return all(np.array_equal(x, y) for (_, x), (_, y) in zip(leaves(a), leaves(b)))
-
-
-def second_order(program: Program, f, how: str) -> Outcome:
-    floats = [i for i, a in enumerate(program.args) if isinstance(a, float)]
-    rng = random.Random(program.seed)
-    for i, j in {(rng.choice(floats), rng.choice(floats)) for _ in range(2)}:
-        try:
-            with np.errstate(all="ignore"):
-                got = srcdiff.grad(srcdiff.grad(f, wrt=i), wrt=j)(*copy_args(program.args))
-        except srcdiff.SrcdiffError as error:
-            return Outcome("refused", type(error).__name__, "second order: " + str(error).splitlines()[0])
-        except Exception as error:
-            return Outcome("fail", f"second order: crash {type(error).__name__}", traceback.format_exc(limit=-3))
-        with np.errstate(all="ignore"):
-            if how == "autograd":
-                g = load(as_names(program.source), anp)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    expected = autograd.grad(autograd.grad(g, i), j)(*copy_args(program.args))
-                rtol, atol = 1e-7, 1e-9
-            else:  # differences of the first derivative, which was just checked
-                expected = numeric_gradient(srcdiff.grad(f, wrt=i), program.args, j, 1e-5)
-                rtol, atol = 2e-4, 2e-5
-        if not finite(expected):
-            continue
-        problems = differences(got, expected, program.args[j], rtol, atol, f" d2/d{i}d{j}")
-        if problems:
-            return failure("second order", problems, how)
-    return Outcome("pass")
-
-
-# -- shrinking -------------------------------------------------------------------------------------
-
-
-def _candidates(tree: ast.Module):
-    """Smaller variants of ``tree``: each a fresh tree with one thing removed or simplified."""
-    n = len(list(ast.walk(tree)))
-    for k in range(n):
-        for variant in ("drop", "unwrap_body", "unwrap_else", "operand0", "operand1", "first_arg", "drop_keyword", "smaller"):
-            new = copy.deepcopy(tree)
-            node = list(ast.walk(new))[k]
-            if _apply(new, node, variant):
-                yield new
-
-
-def _apply(tree, node, variant: str) -> bool:
-    parent_lists = [
-        (p, name, body)
-        for p in ast.walk(tree)
-        for name in ("body", "orelse")
-        for body in [getattr(p, name, None)]
-        if isinstance(body, list) and node in body
-    ]
-    if variant == "drop" and parent_lists and isinstance(node, ast.stmt) and not isinstance(node, (ast.Import, ast.ImportFrom)):
-        p, name, body = parent_lists[0]
-        if isinstance(node, ast.FunctionDef) and node.name == "program":
-            return False
-        body.remove(node)
-        if not body and not isinstance(p, ast.Module) and name == "body":
-            body.append(ast.Pass())
-        return True
-    if variant in ("unwrap_body", "unwrap_else") and parent_lists and isinstance(node, (ast.If, ast.For, ast.While)):
-        inner = node.body if variant == "unwrap_body" else node.orelse
-        if not inner:
-            return False
-        p, name, body = parent_lists[0]
-        at = body.index(node)
-        body[at : at + 1] = inner
-        return True
-    if isinstance(node, ast.expr):
-        replacement = None
-        if variant == "operand0" and isinstance(node, ast.BinOp):
-            replacement = node.left
-        elif variant == "operand1" and isinstance(node, ast.BinOp):
-            replacement = node.right
-        elif variant == "operand0" and isinstance(node, ast.UnaryOp):
-            replacement = node.operand
-        elif variant == "operand0" and isinstance(node, ast.BoolOp):
-            replacement = node.values[0]
-        elif variant == "operand1" and isinstance(node, ast.BoolOp):
-            replacement = node.values[-1]
-        elif variant == "first_arg" and isinstance(node, ast.Call) and node.args and not _is_print(node):
-            if isinstance(node.func, ast.Name) and node.func.id == "range":
-                return False
-            replacement = node.args[0]
-        elif variant == "drop_keyword" and isinstance(node, ast.Call) and node.keywords:
-            node.keywords.pop()
-            return True
-        elif variant == "smaller" and isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value > 0:
-            node.value -= 1
-            return True
-        if replacement is not None:
-            return _replace(tree, node, replacement)
-    if variant == "drop" and isinstance(node, ast.FunctionDef) and node.name == "program":
-        return False
-    return False
-
-
-def _is_print(call: ast.Call) -> bool:
-    return isinstance(call.func, ast.Name) and call.func.id == "print"
-
-
-def _replace(tree, old, new) -> bool:
-    for parent in ast.walk(tree):
-        for name, value in ast.iter_fields(parent):
-            if value is old:
-                setattr(parent, name, new)
-                return True
-            if isinstance(value, list) and any(v is old for v in value):
-                value[[i for i, v in enumerate(value) if v is old][0]] = new
-                return True
-    return False
-
-
-def _unused_parameters(program: Program) -> Program | None:
-    tree = ast.parse(program.source)
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "program")
-    used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
-    params = [a.arg for a in fn.args.args]
-    keep = [i for i, p in enumerate(params) if p in used]
-    if len(keep) == len(params) or not keep:
-        return None
-    fn.args.args = [fn.args.args[i] for i in keep]
-    return replace(program, source=ast.unparse(tree) + "\n", args=tuple(program.args[i] for i in keep))
-
-
-def _drop_second_order(program: Program) -> Program | None:
-    if "second_order" not in program.features:
-        return None
-    return replace(program, features=program.features - {"second_order"})
-
-
-def fails_alike(outcome: Outcome):
-    """The shrinker's test: a variant must fail with the same signature (wrong value stays wrong value)."""
-
-    def still_fails(candidate: Program) -> bool:
-        try:
-            found = check(candidate)
-        except Exception:
-            return False
-        return found.status == "fail" and found.signature == outcome.signature
-
-    return still_fails
-
-
-def shrink(program: Program, outcome: Outcome | None = None, budget: float = 60.0, still_fails=None) -> Program:
-    """The smallest variant found within ``budget`` seconds that still fails with the same signature.
-
-    Greedy: try each simplification (drop a statement, unwrap an if or a loop, replace an
-    expression with an operand or a call with its first argument, drop a keyword, lower an
-    integer, drop an unused parameter, drop the second-order check), keep the first that
-    still fails, start again; stop when none does.
-    """
-    deadline = time.monotonic() + budget
-    still_fails = still_fails or fails_alike(outcome)
-
-    best = program
-    progress = True
-    while progress and time.monotonic() < deadline:
-        progress = False
-        for simpler in (_unused_parameters(best), _drop_second_order(best)):
-            if simpler is not None and still_fails(simpler):
-                best, progress = simpler, True
-        tree = ast.parse(best.source)
-        for new in _candidates(tree):
-            if time.monotonic() > deadline:
-                break
-            try:
-                source = ast.unparse(new) + "\n"
-                compile(source, "<shrink>", "exec")
-            except Exception:
-                continue
-            candidate = replace(best, source=source)
-            if len(source) < len(best.source) and still_fails(candidate):
-                best, progress = candidate, True
-                break
-    return best
-
-
-# -- running ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Report:
-    outcomes: Counter = field(default_factory=Counter)
-    refused_by_feature: Counter = field(default_factory=Counter)
-    refused_by_error: Counter = field(default_factory=Counter)
-    failures: list[tuple[Program, Outcome]] = field(default_factory=list)
-    invalid: list[tuple[Program, Outcome]] = field(default_factory=list)
-
-    def add(self, program: Program, outcome: Outcome) -> None:
-        self.outcomes[outcome.status] += 1
-        if outcome.status == "refused":
-            self.refused_by_error[f"{outcome.signature}: {_generic(outcome.detail)}"] += 1
-            for feature in program.features:
-                self.refused_by_feature[feature] += 1
-        elif outcome.status == "fail":
-            self.failures.append((program, outcome))
-        elif outcome.status == "invalid":
-            self.invalid.append((program, outcome))
-
-    def summary(self) -> str:
-        lines = [", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))]
-        if self.refused_by_feature:
-            lines.append("refusals by feature: " + ", ".join(f"{k} {v}" for k, v in self.refused_by_feature.most_common()))
-            lines += [f"  {v} x {k}" for k, v in self.refused_by_error.most_common()]
-        return "\n".join(lines)
-
-
-def _generic(message: str) -> str:
-    """A refusal message without its file, line and construct, to count alike refusals together."""
-    message = re.sub(r"^\S+:\d+: ", "", message)
-    return re.sub(r" in '.*'", "", message)[:100]
-
-
-def run(seeds, weights: dict[str, float] | None = None) -> Report:
-    report = Report()
-    for seed in seeds:
-        program = generate(seed, weights)
-        report.add(program, check(program))
-    return report
-
-
-def main(argv: list[str]) -> None:
-    """``START COUNT [PER_SIGNATURE]``: check the seeds, then shrink a few failures of each signature."""
-    start, count = int(argv[0]), int(argv[1])
-    per_signature = int(argv[2]) if len(argv) > 2 else 2
-    report = run(range(start, start + count))
-    print(report.summary())
-    for program, outcome in report.invalid:
-        print(f"\nINVALID {outcome.signature}: {outcome.detail}\n{program.describe()}")
-    shown: Counter = Counter()
-    for program, outcome in sorted(report.failures, key=lambda f: len(f[0].source)):
-        shown[outcome.signature] += 1
-        if shown[outcome.signature] <= per_signature:
-            small = shrink(program, outcome)
-            print(f"\nFAIL {outcome.signature}\n{check(small).detail}\nshrunk from seed {program.seed}:\n{small.describe()}")
-    print("\nfailures by signature:\n" + "\n".join(f"  {v} x {k}" for k, v in shown.most_common()))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
