@@ -1,0 +1,172 @@
+"""Programs the random generator found srcdiff getting wrong, shrunk to their core.
+
+tests/program_generator.py wrote them; tests/program_shrinker.py cut them down. One test per
+distinct mechanism, each checked exactly as the generator checks its programs (against
+autograd, or central differences where the program writes in place; the gradient's
+structure; ``grad(grad(f))`` for float arguments when ``second_order``). A refusal
+(``srcdiff.SrcdiffError``) would also pass, as it does for generated programs.
+
+Each is ``xfail(strict=True)`` with its symptom: when a fix makes one pass, remove its mark
+(and, if test_generated_programs.KNOWN_FAILING names it, the feature there).
+"""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from tests.program_checker import check
+from tests.program_generator import Program
+
+HEADER = "import math\n\nimport numpy as np\n\n\n"
+
+
+def verify(source: str, *args, second_order: bool = False) -> None:
+    program = Program(
+        0, HEADER + textwrap.dedent(source).strip() + "\n", args, frozenset({"second_order"} if second_order else ())
+    )
+    outcome = check(program)
+    assert outcome.status in ("pass", "refused"), f"{outcome.signature}\n{outcome.detail}"
+
+
+V3 = np.array([0.4, -1.2, 0.9])
+M23 = np.array([[0.5, 0.2, -0.3], [0.1, 0.4, 0.9]])
+
+
+# -- discarded calls ------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="crash: any print(...) in the body raises AttributeError in analysis._kinds")
+def test_print_in_body_crashes():
+    verify(
+        """
+        def program(x):
+            print("total", np.sum(x))
+            return np.sum(x)
+        """,
+        V3,
+    )
+
+
+# -- list and tuple arguments ---------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="wrong structure: the gradient of a tuple argument is a list")
+def test_tuple_argument_gradient_is_a_list():
+    verify(
+        """
+        def program(x, xs):
+            return x * xs[1] * np.sum(xs[0])
+        """,
+        0.5,
+        (V3, 0.7),
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="wrong structure: an array item of a list argument with no gradient gets 0.0, not zeros")
+def test_array_item_of_unused_list_gets_scalar_zero():
+    verify(
+        """
+        def program(x, xs):
+            return x * xs[0]
+        """,
+        0.5,
+        [0.3, V3],
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="wrong structure: a, b = ps[0] of a list of pairs gives each pair a gradient of length 4")
+def test_pairs_gradient_has_four_entries():
+    verify(
+        """
+        def program(x, ps):
+            a, b = ps[0]
+            return x * a * b
+        """,
+        0.5,
+        [(0.3, 0.7)],
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="wrong structure: xs[1:3] of a 2-item list argument makes its gradient 3 long")
+def test_list_slice_past_the_end_lengthens_the_gradient():
+    verify(
+        """
+        def program(y, xs):
+            u = xs[1:3]
+            return u[0] * y
+        """,
+        0.5,
+        [0.3, 0.8],
+    )
+
+
+# -- in-place writes ------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="wrong value: t[:, 0] = v into a helper's result gives v a zero gradient (user report)")
+def test_slice_write_into_call_result_loses_the_written_value():
+    verify(
+        """
+        def mix(a, b):
+            return a * b
+
+        def program(y, t2):
+            t3 = mix(y[0], y)
+            t3[:, 0] = t2
+            return np.sum(t3 * t3)
+        """,
+        M23,
+        np.array([0.3, -0.6]),
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="wrong value: t[1:3] *= w on a helper's result drops the gradient through t[1:3]")
+def test_slice_multiply_into_call_result():
+    verify(
+        """
+        def h(a):
+            return a * 2.0
+
+        def program(x, w):
+            t = h(x)
+            t[1:3] *= w
+            return np.sum(t * t)
+        """,
+        V3,
+        0.7,
+    )
+
+
+# -- names that change kind -----------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="wrong structure: a float parameter rebound to an array gets a gradient shaped like it")
+def test_float_parameter_rebound_to_an_array():
+    verify(
+        """
+        def program(x, y):
+            a = y * 2.0
+            y = x * 1.0
+            return np.sum(a * y)
+        """,
+        V3,
+        0.25,
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="second order, wrong structure: an array written in place, then its name bound to a float")
+def test_second_order_after_written_array_name_is_rebound():
+    verify(
+        """
+        def program(y, z):
+            t = y.copy()
+            t[:, 0] = z
+            s = np.mean(t) * z
+            t = 0.5
+            return s
+        """,
+        np.array([[-0.097, 0.917, -1.104]]),
+        -0.462,
+        second_order=True,
+    )
