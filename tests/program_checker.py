@@ -230,7 +230,8 @@ def close_args(a, b) -> bool:
 def second_order(program: Program, f, how: str) -> Outcome:
     floats = [i for i, a in enumerate(program.args) if isinstance(a, float)]
     rng = random.Random(program.seed)
-    for i, j in {(rng.choice(floats), rng.choice(floats)) for _ in range(2)}:
+    pairs = [(i, j) for i in floats for j in floats]  # every pair when there are few, else three of them
+    for i, j in pairs if len(pairs) <= 4 else rng.sample(pairs, 3):
         try:
             with np.errstate(all="ignore"):
                 got = srcdiff.grad(srcdiff.grad(f, wrt=i), wrt=j)(*copy_args(program.args))

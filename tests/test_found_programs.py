@@ -170,3 +170,57 @@ def test_second_order_after_written_array_name_is_rebound():
         -0.462,
         second_order=True,
     )
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="crash: a helper returns a tuple, the caller drops the part that reads b[0] (IndexError)")
+def test_unused_tuple_part_that_indexes_a_parameter():
+    verify(
+        """
+        def h(b):
+            return 1.0, b[0] * b
+
+        def program(w):
+            p, q = h(w)
+            return p
+        """,
+        V3,
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="wrong shape or crash: t[0] = v into a helper's 2-D result gives v a row as adjoint")
+def test_broadcast_write_into_call_result():
+    verify(
+        """
+        def h(a):
+            return a * 2.0
+
+        def program(x, w):
+            t = h(x)
+            t[0] = w
+            return np.sum(t * t)
+        """,
+        M23,
+        0.7,
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="second order, wrong value: grad(grad(f)) through a helper calling a helper is 0, not 2")
+def test_second_order_through_nested_helpers():
+    verify(
+        """
+        def sq(u):
+            return u ** 2
+
+        def one(a, b):
+            return sq(b) + a
+
+        def program(x, y):
+            return one(x, y)
+        """,
+        0.3,
+        -0.896,
+        second_order=True,
+    )
