@@ -88,6 +88,18 @@ def test_pairs_gradient_has_four_entries():
     )
 
 
+@pytest.mark.xfail(strict=True, reason="wrong structure: the inner lists of a nested list argument get gradients 2-3x too long")
+def test_nested_list_gradient_has_the_wrong_length():
+    verify(
+        """
+        def program(x, p):
+            return x * p[0][0] * p[0][1] + p[1][0]
+        """,
+        0.5,
+        [[0.3, 0.4], [0.5]],
+    )
+
+
 @pytest.mark.xfail(strict=True, reason="wrong structure: xs[1:3] of a 2-item list argument makes its gradient 3 long")
 def test_list_slice_past_the_end_lengthens_the_gradient():
     verify(
@@ -240,5 +252,25 @@ def test_second_order_through_recursion():
             return rec(x, 2)
         """,
         1.03,
+        second_order=True,
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="second order, wrong value: arrays written through slices, one name then rebound")
+def test_second_order_wrong_after_written_array_name_is_rebound():
+    verify(
+        """
+        def program(x, y, z):
+            t0 = y.copy()
+            t0[1:3] *= x
+            t1 = y.copy()
+            t1[1:3] *= y @ (t0 * x)
+            t1[0:2] = z
+            t1 = t0 @ t1
+            return t1
+        """,
+        0.647,
+        np.array([-0.057, -0.743, -0.888]),
+        -0.339,
         second_order=True,
     )
