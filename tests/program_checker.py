@@ -175,6 +175,8 @@ def _check(program: Program) -> Outcome:
         f = load(program.source)
         with np.errstate(all="ignore"):
             value = f(*copy_args(program.args))
+    except OverflowError:  # math.exp of a big value
+        return Outcome("skipped", "not finite")
     except Exception as error:
         return Outcome("invalid", type(error).__name__, str(error))
     if not np.ndim(value) == 0 or not finite(value):
