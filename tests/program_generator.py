@@ -568,7 +568,7 @@ class Generator:
         shapes = ctx["returns"]
         if shapes == "program":
             return self.program_result(env)
-        return ", ".join(self.exact(env, s, 2, ctx["helpers"]) for s in shapes)
+        return ", ".join(unaliased(self.exact(env, s, 2, ctx["helpers"])) for s in shapes)
 
     def discard(self, env, pad, ctx):
         self.use("print")
@@ -728,11 +728,11 @@ class Generator:
         shape = self.choice(ARG_SHAPES)
         env = {"u": Var("value", shape, borrowed=True)}
         h = Helper(name, [("u", shape)], [], [shape], recursive=True)
-        lines = [f"def {name}(u, depth):", "    if depth <= 0:", f"        return {self.exact(env, shape, 2, [])}"]
+        lines = [f"def {name}(u, depth):", "    if depth <= 0:", f"        return {unaliased(self.exact(env, shape, 2, []))}"]
         step = self.exact(env, shape, 1, [])
         lines.append(f"    r = {name}({step}, depth - 1)")
         env["r"] = Var("value", shape, borrowed=True)
-        lines.append(f"    return {self.exact(env, shape, 2, [])}")
+        lines.append(f"    return {unaliased(self.exact(env, shape, 2, []))}")
         self.helpers.append(h)
         return lines
 

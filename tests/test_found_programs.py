@@ -202,6 +202,25 @@ def test_unused_tuple_part_that_indexes_a_parameter():
     )
 
 
+@pytest.mark.xfail(strict=True, reason="crash: a helper's while loop inside an if that is not taken (UnboundLocalError _n1)")
+def test_helper_with_a_while_loop_in_an_untaken_branch():
+    verify(
+        """
+        def h(b):
+            if b > 0.1:
+                k = 0
+                while k < 3:
+                    k += 1
+                    t = b * 2.0
+            return b * b
+
+        def program(z):
+            return h(z)
+        """,
+        -1.088,
+    )
+
+
 @pytest.mark.xfail(strict=True, reason="wrong shape or crash: t[0] = v into a helper's 2-D result gives v a row as adjoint")
 def test_broadcast_write_into_call_result():
     verify(
