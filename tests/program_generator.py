@@ -539,7 +539,7 @@ class Generator:
         names = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
         test = f"{k} < {self.count(env)}"
         if names and self.chance(0.4):
-            test += f" and {self.condition(env)}"
+            test += f" and ({self.condition(env)})"  # the count bounds the loop, whatever the data say
         lines = [f"{pad}{k} = 0", f"{pad}while {test}:", f"{pad}    {k} += 1"]
         inner = self.scope(env)
         inner[k] = Var("int")
