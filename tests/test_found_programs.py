@@ -167,6 +167,19 @@ def test_broadcast_write_into_call_result():
     )
 
 
+@pytest.mark.xfail(strict=True, reason="crash: t[0:2] = s into an array bound by tuple unpacking (a, t = 0.75, np.zeros(3))")
+def test_broadcast_write_into_array_from_tuple_unpacking():
+    verify(
+        """
+        def program(x):
+            a, t = 0.75, np.zeros(3)
+            t[0:2] = np.sum(x)
+            return np.sum(t)
+        """,
+        V3,
+    )
+
+
 # -- names that change kind -----------------------------------------------------------------------
 
 
@@ -181,6 +194,20 @@ def test_float_parameter_rebound_to_an_array():
         """,
         V3,
         0.25,
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="crash: a name bound to a row mean, rebound to a float in a branch (AxisError)")
+def test_array_name_rebound_to_a_float_in_a_branch():
+    verify(
+        """
+        def program(x):
+            v = np.mean(x + 0.0, axis=1)
+            if x[0, 0] > 0.0:
+                v = x[0, 1]
+            return np.sum(v)
+        """,
+        np.array([[1.145, -0.282, -0.259], [-0.567, 0.066, -0.814]]),
     )
 
 
@@ -224,16 +251,15 @@ def test_second_order_wrong_after_written_array_name_is_rebound():
 # -- helpers --------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="crash: a helper returns a tuple, the caller drops the part that reads b[0] (IndexError)")
+@pytest.mark.xfail(
+    strict=True, reason="crash: a, b = 0.3, z[1] * z with b unused (IndexError); the same through a helper's tuple"
+)
 def test_unused_tuple_part_that_indexes_a_parameter():
     verify(
         """
-        def h(b):
-            return 1.0, b[0] * b
-
-        def program(w):
-            p, q = h(w)
-            return p
+        def program(z):
+            a, b = 0.3, z[1] * z
+            return a
         """,
         V3,
     )
