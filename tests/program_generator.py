@@ -255,7 +255,7 @@ class Generator:
             if sa != sb:  # both sides the same shape, whichever is taken
                 a, b = f"({a}) + {zeros(broadcast(sa, sb))}", f"({b}) + {zeros(broadcast(sa, sb))}"
             test = self.expr(env, (), 1, strict, helpers)[0]
-            return f"({a}) if ({test}) > 0.2 else ({b})", broadcast(sa, sb)
+            return f"(({a}) if ({test}) > 0.2 else ({b}))", broadcast(sa, sb)  # parenthesised: padding may follow
         if form == "math":
             inner = self.expr(env, (), depth - 1, strict, helpers)[0]
             return self.choice(["math.sin({})", "math.tanh({})", "math.exp(0.2 * {})"]).format(f"({inner})"), ()
