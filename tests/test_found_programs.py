@@ -211,6 +211,38 @@ def test_array_name_rebound_to_a_float_in_a_branch():
     )
 
 
+@pytest.mark.xfail(strict=True, reason="wrong value: v = v if c else v * x differentiates v * x with the new v (1.35, not 1.5)")
+def test_conditional_expression_that_reassigns_its_operand():
+    verify(
+        """
+        def program(x, y):
+            v = y * 1.0
+            v = v if x > 5.0 else v * x
+            return v
+        """,
+        0.9,
+        1.5,
+    )
+
+
+@pytest.mark.xfail(
+    strict=True, reason="wrong value: rebinding the array a for loop walks (for row in t: t = ...) changes the rows"
+)
+def test_rebinding_the_iterated_array_inside_its_loop():
+    verify(
+        """
+        def program(x):
+            t = x * 2.0
+            s = 0.0
+            for row in t:
+                t = np.zeros((2, 3))
+                s = s + row[1]
+            return s
+        """,
+        M23,
+    )
+
+
 @pytest.mark.xfail(strict=True, reason="second order, wrong structure: an array written in place, then its name bound to a float")
 def test_second_order_after_written_array_name_is_rebound():
     verify(
