@@ -180,6 +180,22 @@ def test_broadcast_write_into_array_from_tuple_unpacking():
     )
 
 
+@pytest.mark.xfail(
+    strict=True, reason="wrong value, not refused: v = x[0]; v -= y[0] writes into x, srcdiff reads it as v = v - y[0]"
+)
+def test_augmented_assignment_on_a_view_of_an_argument():
+    verify(
+        """
+        def program(x, y):
+            v = x[0]
+            v -= y[0]
+            return np.sum(x * x)
+        """,
+        np.array([[-0.417, 0.616, -0.265]]),
+        np.array([[1.129, -0.279, 1.134]]),
+    )
+
+
 # -- names that change kind -----------------------------------------------------------------------
 
 
