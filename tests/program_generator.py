@@ -248,7 +248,10 @@ class Generator:
 
     def misc_expr(self, env, target, depth, strict, helpers):
         self.use("misc")
-        form = self.choice(["ternary", "math", "method"])
+        form = self.choice(["ternary", "math", "method", "global"])
+        if form == "global":  # a module-level constant
+            src, shape = self.expr(env, target, depth - 1, strict, helpers)
+            return f"SCALE * ({src})", shape
         if form == "ternary":
             a, sa = self.expr(env, target, depth - 1, strict, helpers)
             b, sb = self.expr(env, target, depth - 1, strict, helpers)
@@ -404,7 +407,9 @@ class Generator:
 
     def misc_statement(self, env, pad, ctx):
         self.use("misc")
-        form = self.choice(["tuple", "annotated", "assert", "pass"])
+        form = self.choice(["tuple", "annotated", "assert", "pass", "raise"])
+        if form == "raise":  # never taken: the forward sweep keeps it, with no derivative
+            return [f"{pad}if ({self.condition(env)}) and SCALE > 10.0:", f'{pad}    raise ValueError("never")']
         if form == "assert":
             src = self.expr(env, self.target_shape(), 1)[0]
             return [f"{pad}assert np.all(np.isfinite({src})), 'finite'"]
@@ -617,6 +622,11 @@ class Generator:
             inner[item] = Var("value", broadcast(*env[source].elems), borrowed=True, loose=len(set(env[source].elems)) > 1)
             src, shape = self.expr(inner, broadcast(*env[source].elems), 2)
             src = f"({src}) + {zeros(shape)}" if shape else src
+            if self.chance(0.4):  # filtered: its length is unknown, so it is summed at once
+                self.used.add("misc")
+                env[name] = Var("value", shape)
+                test = self.expr(inner, (), 1)[0]
+                return [f"{pad}{name} = sum([{src} for {item} in {source} if {test} > 0.0], {zeros(shape) if shape else '0.0'})"]
             env[name] = Var("list", elems=[shape] * len(env[source].elems))
             return [f"{pad}{name} = [{src} for {item} in {source}]"]
         name = self.fresh("acc")
@@ -794,7 +804,7 @@ class Generator:
         body = self.block(env, self.rng.randint(2, self.size), "    ", ctx)
         body.append(f"    return {self.program_result(env)}")
         chunks.append([f"def program({', '.join(names)}):"] + body)
-        source = "import math\n\nimport numpy as np\n\n\n" + "\n\n\n".join("\n".join(c) for c in chunks) + "\n"
+        source = "import math\n\nimport numpy as np\n\nSCALE = 1.5\n\n\n" + "\n\n\n".join("\n".join(c) for c in chunks) + "\n"
         return source, values
 
 
