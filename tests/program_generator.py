@@ -759,16 +759,19 @@ class Generator:
             elems = [self.choice([(), (3,)]) for _ in range(self.rng.randint(2, 4))]
             seq = [self.number(s) for s in elems]
             names.append("xs")
+            self.use("lists")  # an argument the program may not read still has a gradient to shape
             values.append(seq if kind == "list" else tuple(seq))
             env["xs"] = Var("list", elems=list(elems), container=list if kind == "list" else tuple, borrowed=True)
         if "pairs" in self.on:
             elems = [(self.choice([(), (3,)]), ()) for _ in range(self.rng.randint(1, 3))]
             names.append("ps")
+            self.use("pairs")
             values.append([(self.number(a), self.number(b)) for a, b in elems])
             env["ps"] = Var("pairs", elems=elems, borrowed=True)
         if "nested_lists" in self.on:
             elems = [[() for _ in range(self.rng.randint(1, 2))] for _ in range(2)]
             names.append("p")
+            self.use("nested_lists")
             values.append([[self.number(s) for s in row] for row in elems])
             env["p"] = Var("nested", elems=elems, borrowed=True)
         if {"for", "while", "recursion"} & self.on and self.chance(0.5):
