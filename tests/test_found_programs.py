@@ -196,6 +196,22 @@ def test_augmented_assignment_on_a_view_of_an_argument():
     )
 
 
+@pytest.mark.xfail(strict=True, reason="crash: t[2] += c, then a second array written, then t -= z * y (restoring t[2] fails)")
+def test_augmented_array_assignment_after_interleaved_writes():
+    verify(
+        """
+        def program(y):
+            z = np.zeros(3)
+            t = y.copy()
+            t[2] += 0.5
+            z[1:3] *= 0.5
+            t -= z * y
+            return np.sum(t)
+        """,
+        np.array([0.408, 0.279, 0.441]),
+    )
+
+
 # -- names that change kind -----------------------------------------------------------------------
 
 
