@@ -95,6 +95,7 @@ class _Reverse:
         self.saved: dict[int, str] = {}  # call statement id -> name of its saved tape
         self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
+        self.written_back: set[int] = set()  # ids of x[i] = v statements whose old elements the forward sweep keeps
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 if self.act.ops[s.value].kind == CALL and s.targets[0].id in self.act.active:
@@ -253,7 +254,9 @@ class _Reverse:
             out.append(assign(self.stack, ast.List(elts=[], ctx=ast.Load())))
         pushed = {n for names in self.push_order.values() for n in names}
         saved = self.tape.needed - set(self.tape.remat) if split else pushed  # a split forward returns every needed value
-        preinit = sorted(n for n in saved if self.tape.may_be_unbound(n))
+        top = {id(s) for s in self.body}
+        nested_counters = {n for loop, n in self.counters.items() if loop not in top}  # (in a branch not taken: unbound)
+        preinit = sorted(n for n in saved if self.tape.may_be_unbound(n) or n in nested_counters)
         if preinit:
             out.append(ast.Assign(targets=[name(n, True) for n in preinit], value=ast.Constant(None)))
         return out
@@ -307,6 +310,7 @@ class _Reverse:
             if array in self.act.active or array in self.tape.needed:
                 old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
+                self.written_back.add(id(s))
                 return [self.push(saved), s]
             return [s]
         if isinstance(s, ast.If):
@@ -583,6 +587,7 @@ class _Reverse:
         out: list = []
         if p in self.act.active and p in state:
             dp = self.d(p)
+            self.make_private(p, state, out)  # (it may be a weak zero, and its elements are zeroed below)
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Load())
             if self.act.is_active(s.value):
                 # an element of an array is a view that is zeroed next: copy it, unless it is summed into
@@ -598,17 +603,15 @@ class _Reverse:
                 if not surely_container and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 self.contribute(s.value, part, state, out)
-            self.make_private(p, state, out)
             out.append(
                 ast.Assign(
                     targets=[ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Store())],
                     value=ast.Constant(0.0),
                 )
             )
-        if p in self.act.active or p in self.tape.needed:
-            restore = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
-            out.append(ast.Assign(targets=[copy.deepcopy(target)], value=restore))
+        if p in self.act.active:
             self.tape.needed.add(p)
+        out.append(_Restore(s, p))  # the old elements go back if the forward sweep kept them (decided later)
         return out
 
     def backward_append(self, s: ast.Expr, state: dict[str, bool]) -> list:
@@ -691,6 +694,10 @@ class _Reverse:
     def _finish_restores(self, code: list) -> list:
         out = []
         for s in code:
+            if isinstance(s, _Restore) and id(s.stmt) in self.written_back:  # x[i] = v: its old elements
+                pop = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+                out.append(ast.Assign(targets=[copy.deepcopy(s.stmt.targets[0])], value=pop))
+                continue
             if isinstance(s, _Restore):
                 for n in reversed(self.push_order.get(id(s.stmt), [])):
                     pop = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])

@@ -1,0 +1,838 @@
+"""Random programs over the whole of docs/supported-python.md, written as Python source.
+
+``generate(seed)`` writes a module: a few helper functions (keyword arguments, defaults,
+tuple results, helpers calling helpers, a recursive helper with a depth argument) and
+``program(...)``, whose parameters mix floats, arrays of broadcasting shapes, lists and
+tuples of arrays and floats, nested lists, lists of pairs and an integer count. The body
+draws from every row of the supported-syntax table: in-place index and slice writes on
+fresh arrays, copies and call results; list append/pop/slices/comprehensions; ``for`` and
+``while`` loops that may run zero times; ``break``/``continue``/early ``return``;
+data-dependent branches; discarded calls; elementwise NumPy, reductions, matmul, indexing.
+Every feature is switched on per program with a probability (``WEIGHTS``), and the program
+records the features it really used. The same seed always gives the same program.
+
+The generator tracks each name's shape so every program runs; assigned values are never
+bare names (``1.0 * x``), so no array gets a second name, and nothing writes into an
+argument. tests/program_checker.py checks the programs, tests/program_shrinker.py shrinks
+the failures.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import linecache
+import random
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+# Probability that a feature is switched on for one program; CI and deep runs may pass others.
+WEIGHTS: dict[str, float] = {
+    "helpers": 0.6,  # calls to generated module-level functions
+    "kwargs": 0.5,  # keyword arguments and defaults in those calls
+    "tuple_return": 0.4,  # a helper returning a tuple, unpacked with a, b = h(...)
+    "nested_calls": 0.4,  # a helper calling another helper
+    "recursion": 0.25,  # a recursive helper with a depth argument
+    "inplace": 0.45,  # t[i] = v, t[:, 0] = s, t[i] += v, t[1:3] *= c
+    "lists": 0.4,  # list/tuple arguments of arrays and floats; for v in xs; xs[i], xs[1:3]
+    "nested_lists": 0.25,  # p[0][1] of a list of lists
+    "pairs": 0.3,  # for a, b in ps; a, b = ps[0]
+    "list_ops": 0.35,  # local lists: append, pop, indexing
+    "branch": 0.5,  # if/else on data
+    "for": 0.5,  # for k in range(n), n possibly 0
+    "while": 0.35,  # while loops that may run zero times, temporaries first assigned inside
+    "jumps": 0.35,  # break / continue
+    "early_return": 0.3,  # return inside a loop or branch
+    "print": 0.2,  # calls whose result is discarded: print(...), f-strings, a helper called for nothing
+    "misc": 0.3,  # a if c else b, and/or/not, a, b = e1, e2, z: float = e, assert, pass, docstrings, math.*, methods
+    "augassign": 0.4,  # s += v on names
+    "broadcast": 0.6,  # arguments of shapes (3,), (2, 3), (1, 3) and floats together
+    "elementwise": 0.9,  # sin, cos, exp, tanh, log and sqrt of positive values, ** 2
+    "reduction": 0.6,  # sum, mean, with axis
+    "matmul": 0.35,
+    "index": 0.5,  # x[i], x[:, j], x[i, j], x[1:3]
+    "second_order": 0.5,  # grad(grad(f)) for float arguments
+}
+FEATURES = tuple(WEIGHTS)
+
+FULL = (2, 3)
+SHAPES = [(), (3,), (1, 3), (2, 3), (2,)]
+ARG_SHAPES = [(), (3,), (2, 3), (1, 3)]
+
+
+def broadcast(*shapes: tuple) -> tuple:
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def fits(small: tuple, target: tuple) -> bool:
+    """Does ``small`` broadcast into ``target`` without changing it?"""
+    try:
+        return broadcast(small, target) == target
+    except ValueError:
+        return False
+
+
+def unaliased(src: str) -> str:
+    """A bare name or element as ``1.0 * src``: assigning it as it is would give an array a second name."""
+    return f"1.0 * {src}" if re.fullmatch(r"[\w\[\], :\-]+", src) else src
+
+
+def zeros(shape: tuple) -> str:
+    return f"np.zeros({shape[0]})" if len(shape) == 1 else f"np.zeros({shape})"
+
+
+@dataclass
+class Var:
+    """A name the generator may use: its kind, its shape (the largest it can have), and how it may be used."""
+
+    kind: str  # "value", "list" (elems: shapes), "pairs" (elems: (shape, shape)), "nested" (elems: lists of shapes), "int"
+    shape: tuple = ()
+    elems: list = field(default_factory=list)
+    container: type = list
+    borrowed: bool = False  # an argument or a view of one: never written or augmented
+    loose: bool = False  # its shape may be smaller than ``shape`` (an element of a mixed list)
+
+
+@dataclass
+class Helper:
+    name: str
+    params: list[tuple[str, tuple]]  # positional parameters and their shapes
+    defaults: list[tuple[str, str]]  # float parameters with default values
+    returns: list[tuple]  # one shape, or two for a tuple
+    recursive: bool = False
+
+
+@dataclass
+class Program:
+    seed: int
+    source: str
+    args: tuple
+    features: frozenset
+    name: str = "program"
+
+    @property
+    def wrt(self) -> tuple[int, ...]:
+        return tuple(i for i, a in enumerate(self.args) if not isinstance(a, int))
+
+    def describe(self) -> str:
+        return f"seed {self.seed}, args {args_repr(self.args)}\n{self.source}"
+
+
+def args_repr(args: tuple) -> str:
+    with np.printoptions(precision=17, floatmode="unique"):
+        return repr(args).replace("array(", "np.array(")
+
+
+class Generator:
+    def __init__(self, seed: int, weights: dict[str, float], size: int = 7) -> None:
+        self.size = size  # at most this many statements in the program's body, and size // 2 helpers
+        self.rng = random.Random(seed)
+        self.on = {f for f in FEATURES if self.rng.random() < weights.get(f, 0.0)}
+        self.used: set[str] = set()
+        self.helpers: list[Helper] = []
+        self.counter = itertools.count()
+        self.lines: list[str] = []
+
+    # -- small draws -------------------------------------------------------------------------
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def choice(self, seq):
+        return self.rng.choice(list(seq))
+
+    def weighted(self, options: list[tuple[float, object]]):
+        return self.rng.choices([o for _, o in options], weights=[w for w, _ in options])[0]
+
+    def fresh(self, stem: str) -> str:
+        return f"{stem}{next(self.counter)}"
+
+    def use(self, feature: str) -> bool:
+        """Is ``feature`` on? If so, record that the program uses it."""
+        if feature in self.on:
+            self.used.add(feature)
+            return True
+        return False
+
+    def const(self) -> str:
+        return self.choice(["0.5", "1.5", "-0.75", "2.0", "0.3"])
+
+    # -- expressions: (source, shape), the shape broadcasting into the target --------------------
+
+    def expr(self, env: dict[str, Var], target: tuple, depth: int, strict: bool = False, helpers=None) -> tuple[str, tuple]:
+        helpers = self.helpers if helpers is None else helpers
+        options = [(2.0, self.leaf)]
+        if depth > 0:
+            options += [(3.0, self.binary)]
+            if "elementwise" in self.on:
+                options.append((2.0, self.unary))
+            if "reduction" in self.on:
+                options.append((1.0, self.reduction))
+            if "matmul" in self.on and any(fits(s, target) for s in [(), (2,), (3,)]):
+                options.append((0.7, self.matmul))
+            if "helpers" in self.on and helpers:
+                options.append((1.5, self.call))
+            if "misc" in self.on:
+                options.append((0.7, self.misc_expr))
+        make = self.weighted(options)
+        made = make(env, target, depth, strict, helpers)
+        return made if made is not None else self.leaf(env, target, depth, strict, helpers)
+
+    def exact(self, env, target: tuple, depth: int, helpers=None) -> str:
+        """An expression of exactly this shape (padded with zeros if it came out smaller)."""
+        src, shape = self.expr(env, target, depth, strict=True, helpers=helpers)
+        if shape != target:
+            self.use("broadcast")
+            return f"{src} + {zeros(target)}"
+        return src
+
+    def leaf(self, env, target, depth, strict, helpers):
+        options = [(self.const(), ())]
+        for name, v in env.items():
+            if v.kind == "value" and fits(v.shape, target) and not (strict and v.loose):
+                options += [(name, v.shape)] * 3
+            if v.kind == "value" and not v.loose and "index" in self.on:
+                options += [(f"{name}{ix}", s) for ix, s in self.indices(v.shape) if fits(s, target)]
+            if v.kind == "list" and v.elems:
+                for i, s in enumerate(v.elems):
+                    if fits(s, target):
+                        options.append((f"{name}[{i}]", s))
+                if fits(v.elems[-1], target):
+                    options.append((f"{name}[-1]", v.elems[-1]))
+            if v.kind == "pairs" and v.elems:
+                i = self.rng.randrange(len(v.elems))
+                j = self.rng.randrange(2)
+                if fits(v.elems[i][j], target):
+                    options.append((f"{name}[{i}][{j}]", v.elems[i][j]))
+            if v.kind == "nested":
+                i = self.rng.randrange(len(v.elems))
+                j = self.rng.randrange(len(v.elems[i]))
+                if fits(v.elems[i][j], target):
+                    options.append((f"{name}[{i}][{j}]", v.elems[i][j]))
+        src, shape = self.choice(options)
+        for name, v in env.items():
+            if src.startswith(name + "[") and v.kind in ("list", "pairs", "nested"):
+                self.use({"list": "lists", "pairs": "pairs", "nested": "nested_lists"}[v.kind])
+            elif src.startswith(name + "[") and v.kind == "value":
+                self.use("index")
+        return src, shape
+
+    def indices(self, shape: tuple) -> list[tuple[str, tuple]]:
+        i = self.rng.randrange(2)
+        j = self.rng.randrange(3)
+        return {
+            (3,): [(f"[{j}]", ()), ("[-1]", ()), ("[1:3]", (2,))],
+            (2,): [(f"[{i}]", ())],
+            (2, 3): [(f"[{i}]", (3,)), (f"[:, {j}]", (2,)), (f"[{i}, {j}]", ())],
+            (1, 3): [("[0]", (3,)), (f"[0, {j}]", ()), (f"[:, {j}]", (1,))],
+        }.get(shape, [])
+
+    def unary(self, env, target, depth, strict, helpers):
+        self.use("elementwise")
+        src, shape = self.expr(env, target, depth - 1, strict, helpers)
+        form = self.choice(
+            [
+                "np.sin({})",
+                "np.cos({})",
+                "np.tanh({})",
+                "np.exp(0.3 * {})",
+                "np.log(1.0 + {} ** 2)",
+                "np.sqrt(0.5 + {} ** 2)",
+                "{} ** 2",
+                "-{}",
+            ]
+        )
+        return form.format(f"({src})" if not src.isidentifier() else src), shape
+
+    def misc_expr(self, env, target, depth, strict, helpers):
+        self.use("misc")
+        form = self.choice(["ternary", "math", "method", "global"])
+        if form == "global":  # a module-level constant
+            src, shape = self.expr(env, target, depth - 1, strict, helpers)
+            return f"SCALE * ({src})", shape
+        if form == "ternary":
+            a, sa = self.expr(env, target, depth - 1, strict, helpers)
+            b, sb = self.expr(env, target, depth - 1, strict, helpers)
+            if sa != sb:  # both sides the same shape, whichever is taken
+                a, b = f"({a}) + {zeros(broadcast(sa, sb))}", f"({b}) + {zeros(broadcast(sa, sb))}"
+            test = self.expr(env, (), 1, strict, helpers)[0]
+            return f"(({a}) if ({test}) > 0.2 else ({b}))", broadcast(sa, sb)  # parenthesised: padding may follow
+        if form == "math":
+            inner = self.expr(env, (), depth - 1, strict, helpers)[0]
+            return self.choice(["math.sin({})", "math.tanh({})", "math.exp(0.2 * {})"]).format(f"({inner})"), ()
+        if fits((3,), target):
+            return f"({self.exact(env, FULL, depth - 1, helpers)}).T.sum(axis=1)", (3,)
+        if fits((2,), target):
+            return f"({self.exact(env, FULL, depth - 1, helpers)}).mean(axis=1)", (2,)
+        return None
+
+    def binary(self, env, target, depth, strict, helpers):
+        a, sa = self.expr(env, target, depth - 1, strict, helpers)
+        b, sb = self.expr(env, target, depth - 1, strict, helpers)
+        if sa != sb:
+            self.use("broadcast")
+        op = self.choice(["+", "-", "*", "*", "/"])
+        if op == "/":
+            return f"({a}) / (1.5 + ({b}) ** 2)", broadcast(sa, sb)
+        return f"({a}) {op} ({b})", broadcast(sa, sb)
+
+    def reduction(self, env, target, depth, strict, helpers):
+        self.use("reduction")
+        forms = []
+        if target == () or fits((), target):
+            shape = self.choice(ARG_SHAPES)
+            inner = self.exact(env, shape, depth - 1, helpers) if shape else None
+            if inner:
+                forms += [(f"np.sum({inner})", ()), (f"np.mean({inner})", ()), (f"({inner}).sum()", ())]
+        if fits((3,), target):
+            forms += [(f"np.sum({self.exact(env, FULL, depth - 1, helpers)}, axis=0)", (3,))]
+        if fits((2,), target):
+            forms += [(f"np.mean({self.exact(env, FULL, depth - 1, helpers)}, axis=1)", (2,))]
+        if fits((1, 3), target):
+            forms += [(f"np.sum({self.exact(env, FULL, depth - 1, helpers)}, axis=0, keepdims=True)", (1, 3))]
+        return self.choice(forms) if forms else None
+
+    def matmul(self, env, target, depth, strict, helpers):
+        self.use("matmul")
+        forms = []
+        if fits((), target):
+            forms.append(("({}) @ ({})", (3,), (3,), ()))
+        if fits((2,), target):
+            forms.append(("({}) @ ({})", FULL, (3,), (2,)))
+        if fits((3,), target):
+            forms.append(("({}) @ ({})", (2,), FULL, (3,)))
+        form, sa, sb, shape = self.choice(forms)
+        return form.format(self.exact(env, sa, depth - 1, helpers), self.exact(env, sb, depth - 1, helpers)), shape
+
+    def call(self, env, target, depth, strict, helpers):
+        options = []
+        for h in helpers:
+            for k, r in enumerate(h.returns):
+                if fits(r, target):
+                    options.append((h, k))
+        if not options:
+            return None
+        h, k = self.choice(options)
+        src = self.call_source(h, env, depth, helpers)
+        if len(h.returns) > 1:
+            src = f"{src}[{k}]"
+        return src, h.returns[k]
+
+    def call_source(self, h: Helper, env, depth: int, helpers) -> str:
+        self.use("helpers")
+        below = [g for g in helpers if g is not h] if h.recursive else helpers
+        parts = []
+        keyword = "kwargs" in self.on and self.chance(0.4)
+        for name, shape in h.params:
+            value = self.exact(env, shape, max(depth - 2, 0), below)
+            if keyword and parts:
+                self.use("kwargs")
+                parts.append(f"{name}={value}")
+            else:
+                parts.append(value)
+        if h.recursive:
+            depth_arg = "n" if "n" in env and self.chance(0.5) else str(self.rng.randrange(4))
+            parts.append(f"depth={depth_arg}" if self.chance(0.3) else depth_arg)
+        for name, _ in h.defaults:
+            if self.chance(0.5):
+                self.use("kwargs")
+                parts.append(f"{name}={self.expr(env, (), max(depth - 2, 0), True, below)[0]}")
+        if h.defaults:
+            self.use("kwargs")
+        return f"{h.name}({', '.join(parts)})"
+
+    def value(self, env, target, depth: int = 2) -> tuple[str, tuple]:
+        """An expression to assign: never a bare name or element, which would alias an array."""
+        src, shape = self.expr(env, target, depth)
+        return unaliased(src), shape
+
+    def condition(self, env) -> str:
+        src, shape = self.expr(env, FULL, 1)
+        total = f"np.sum({src})" if shape else src
+        test = f"{total} > {self.choice(['0.1', '-0.2', '0.5', '0.0'])}"
+        if self.use("misc") and self.chance(0.3):
+            other = self.expr(env, (), 1)[0]
+            test = self.choice([f"not {test}", f"{test} and {other} < 0.7", f"{test} or {other} > 0.9"])
+        return test
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def block(self, env: dict[str, Var], n: int, pad: str, ctx: dict) -> list[str]:
+        """``n`` statements; ``env`` gains the names assigned at this level."""
+        lines: list[str] = []
+        for _ in range(n):
+            lines += self.statement(env, pad, ctx)
+        return lines
+
+    def statement(self, env, pad: str, ctx: dict) -> list[str]:
+        nested = ctx["nest"] < 2
+        kinds = [(3.0, self.assign)]
+        checks = [
+            ("augassign", 1.0, self.augassign, True),
+            ("inplace", 2.0, self.inplace, True),
+            ("branch", 1.0, self.branch, nested),
+            ("for", 1.0, self.for_loop, nested),
+            ("while", 1.0, self.while_loop, nested),
+            ("jumps", 1.0, self.jump, ctx["loop"]),
+            ("early_return", 0.7, self.early_return, ctx["returns"] is not None and ctx["nest"] > 0),
+            ("print", 0.5, self.discard, True),
+            ("misc", 0.7, self.misc_statement, True),
+            ("list_ops", 1.0, self.list_op, True),
+            ("lists", 1.0, self.list_loop, nested),
+            ("pairs", 1.0, self.pairs, nested),
+            ("tuple_return", 1.0, self.unpack_call, any(len(h.returns) > 1 for h in ctx["helpers"])),
+        ]
+        kinds += [(w, make) for feature, w, make, ok in checks if ok and feature in self.on]
+        make = self.weighted(kinds)
+        made = make(env, pad, ctx)
+        return made if made is not None else self.assign(env, pad, ctx)
+
+    def target_shape(self) -> tuple:
+        if "broadcast" in self.on:
+            return self.choice(SHAPES)
+        return self.choice([(), (3,)])
+
+    def assign(self, env, pad, ctx):
+        existing = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        if existing and (ctx["nest"] > 0 or self.chance(0.3)):
+            name = self.choice(existing)
+            shape = env[name].shape
+            return [f"{pad}{name} = {unaliased(self.exact(env, shape, 2, ctx['helpers']))}"]
+        name = self.fresh("v")
+        src, shape = self.value(env, self.target_shape())
+        env[name] = Var("value", shape)
+        return [f"{pad}{name} = {src}"]
+
+    def misc_statement(self, env, pad, ctx):
+        self.use("misc")
+        form = self.choice(["tuple", "annotated", "assert", "pass", "raise"])
+        if form == "raise":  # never taken: the forward sweep keeps it, with no derivative
+            return [f"{pad}if ({self.condition(env)}) and SCALE > 10.0:", f'{pad}    raise ValueError("never")']
+        if form == "assert":
+            src = self.expr(env, self.target_shape(), 1)[0]
+            return [f"{pad}assert np.all(np.isfinite({src})), 'finite'"]
+        if form == "pass":
+            return [f"{pad}pass"]
+        if ctx["nest"] > 0:
+            return None
+        if form == "annotated":
+            name = self.fresh("v")
+            src, shape = self.value(env, ())
+            env[name] = Var("value", shape)
+            return [f"{pad}{name}: float = {src}"]
+        a, b = self.fresh("v"), self.fresh("v")
+        (sa, ta), (sb, tb) = self.value(env, self.target_shape()), self.value(env, self.target_shape())
+        env[a], env[b] = Var("value", ta), Var("value", tb)
+        return [f"{pad}{a}, {b} = {sa}, {sb}"]
+
+    def augassign(self, env, pad, ctx):
+        names = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        if not names:
+            return None
+        self.use("augassign")
+        name = self.choice(names)
+        src, _ = self.expr(env, env[name].shape, 2, strict=True)
+        return [f"{pad}{name} {self.choice(['+=', '-=', '*='])} {src}"]
+
+    def owned(self, env, pad, ctx) -> tuple[list[str], str] | None:
+        """A fresh array to write into: np.zeros, a copy of an argument, or a helper's result."""
+        lines = []
+        sources = ["zeros", "copy"]
+        array_helpers = [h for h in ctx["helpers"] if len(h.returns) == 1 and h.returns[0] in ARG_SHAPES[1:]]
+        if array_helpers and "helpers" in self.on:
+            sources += ["call", "call"]
+        how = self.choice(sources)
+        name = self.fresh("t")
+        if how == "call":
+            h = self.choice(array_helpers)
+            shape = h.returns[0]
+            lines.append(f"{pad}{name} = {self.call_source(h, env, 2, ctx['helpers'])}")
+        elif how == "copy":
+            candidates = [n for n, v in env.items() if v.kind == "value" and v.shape in ARG_SHAPES[1:] and not v.loose]
+            if not candidates:
+                return None
+            source = self.choice(candidates)
+            shape = env[source].shape
+            lines.append(f"{pad}{name} = {source}.copy()")
+        else:
+            shape = self.choice(ARG_SHAPES[1:])
+            lines.append(f"{pad}{name} = {zeros(shape)}")
+        env[name] = Var("value", shape)
+        return lines, name
+
+    def inplace(self, env, pad, ctx):
+        writable = [n for n, v in env.items() if v.kind == "value" and not v.borrowed and v.shape in SHAPES[1:]]
+        lines = []
+        if not writable or self.chance(0.5):
+            made = self.owned(env, pad, ctx)
+            if made is None:
+                return None
+            lines, name = made
+        else:
+            name = self.choice(writable)
+        self.use("inplace")
+        shape = env[name].shape
+        i, j = self.rng.randrange(shape[0]), self.rng.randrange(shape[-1])
+        writes = {
+            (3,): [(f"[{j}]", "=", ()), (f"[{j}]", "+=", ()), ("[1:3]", "*=", ()), ("[0:2]", "=", (2,))],
+            (2,): [(f"[{i}]", "=", ()), ("[:]", "+=", (2,))],
+            (2, 3): [(f"[{i}]", "=", (3,)), (f"[:, {j}]", "=", (2,)), (f"[{i}, {j}]", "+=", ()), ("[:, 1:3]", "*=", ())],
+            (1, 3): [(f"[0, {j}]", "=", ()), (f"[:, {j}]", "=", ()), ("[0]", "+=", (3,))],
+        }[shape]
+        for _ in range(self.rng.randint(1, 2)):
+            index, op, value_shape = self.choice(writes)
+            src, _ = self.expr(env, value_shape, 2, strict=True)
+            lines.append(f"{pad}{name}{index} {op} {src}")
+        return lines
+
+    def inner_context(self, ctx, loop: bool | None = None) -> dict:
+        return {**ctx, "nest": ctx["nest"] + 1, "loop": ctx["loop"] if loop is None else loop}
+
+    def scope(self, env) -> dict[str, Var]:
+        """The names of a nested block: the outer ones (lists copied, so appends inside stay inside)."""
+        return {k: copy.deepcopy(v) if v.kind == "list" else v for k, v in env.items()}
+
+    def inner_block(self, env, pad, ctx, n=None) -> list[str]:
+        """A nested block: it may reassign outer names (keeping their shapes); its new names stay inside."""
+        return self.block(self.scope(env), n or self.rng.randint(1, min(3, self.size)), pad, ctx)
+
+    def branch(self, env, pad, ctx):
+        self.use("branch")
+        lines = [f"{pad}if {self.condition(env)}:"]
+        lines += self.inner_block(env, pad + "    ", self.inner_context(ctx))
+        if self.chance(0.3):
+            lines += [f"{pad}elif {self.condition(env)}:"]
+            lines += self.inner_block(env, pad + "    ", self.inner_context(ctx))
+        if self.chance(0.7):
+            lines += [f"{pad}else:"]
+            lines += self.inner_block(env, pad + "    ", self.inner_context(ctx))
+        return lines
+
+    def count(self, env) -> str:
+        return "n" if "n" in env and self.chance(0.4) else str(self.rng.randrange(4))
+
+    def for_loop(self, env, pad, ctx):
+        self.use("for")
+        k = self.fresh("k")
+        inner = self.scope(env)
+        inner[k] = Var("int")
+        loop = f"range({self.count(env)})"
+        if self.use("misc") and self.chance(0.3):
+            loop = f"reversed({loop})"
+        rows = [n for n, v in env.items() if v.kind == "value" and v.shape == FULL and not v.loose]
+        if rows and self.chance(0.25):  # for row in an array
+            name = self.choice(rows)
+            inner[k] = Var("value", (3,), borrowed=True)
+            lines = [f"{pad}for {k} in {name}:"]
+            body_ctx = self.inner_context(ctx, loop=True)
+            return lines + self.block(inner, self.rng.randint(1, min(3, self.size)), pad + "    ", body_ctx)
+        lines = [f"{pad}for {k} in {loop}:"]
+        body_ctx = self.inner_context(ctx, loop=True)
+        names = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        if names:  # the loop carries a value, using the counter
+            name = self.choice(names)
+            step = self.exact(inner, env[name].shape, 1, ctx["helpers"])
+            lines.append(f"{pad}    {name} = {name} * 0.9 + ({step}) * (0.1 * {k} + 0.2)")
+        lines += self.block(inner, self.rng.randint(1, min(3, self.size)), pad + "    ", body_ctx)
+        return lines
+
+    def while_loop(self, env, pad, ctx):
+        self.use("while")
+        k = self.fresh("k")
+        names = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        test = f"{k} < {self.count(env)}"
+        if names and self.chance(0.4):
+            test += f" and ({self.condition(env)})"  # the count bounds the loop, whatever the data say
+        lines = [f"{pad}{k} = 0", f"{pad}while {test}:", f"{pad}    {k} += 1"]
+        inner = self.scope(env)
+        inner[k] = Var("int")
+        body_ctx = self.inner_context(ctx, loop=True)
+        temp = self.fresh("u")  # first assigned inside the loop, which may not run
+        src, shape = self.value(inner, self.target_shape())
+        lines.append(f"{pad}    {temp} = {src}")
+        inner[temp] = Var("value", shape)
+        if names:
+            name = self.choice(names)
+            s = env[name].shape
+            tail = f"np.sum({temp})" if not fits(shape, s) else temp
+            lines.append(f"{pad}    {name} = {name} * 0.8 + np.tanh({tail})")
+        lines += self.block(inner, self.rng.randint(0, 2), pad + "    ", body_ctx)
+        return lines
+
+    def jump(self, env, pad, ctx):
+        self.use("jumps")
+        return [f"{pad}if {self.condition(env)}:", f"{pad}    {self.choice(['break', 'continue'])}"]
+
+    def early_return(self, env, pad, ctx):
+        self.use("early_return")
+        return [f"{pad}if {self.condition(env)}:", f"{pad}    return {self.returned(env, ctx)}"]
+
+    def returned(self, env, ctx) -> str:
+        shapes = ctx["returns"]
+        if shapes == "program":
+            return self.program_result(env)
+        return ", ".join(unaliased(self.exact(env, s, 2, ctx["helpers"])) for s in shapes)
+
+    def discard(self, env, pad, ctx):
+        self.use("print")
+        src, shape = self.expr(env, self.target_shape(), 1)
+        forms = [f'print("value", {src})', f"print(np.sum({src}))", f'print(f"total {{np.sum({src}):.3f}}")']
+        calls = [h for h in ctx["helpers"]]
+        if calls:
+            forms.append(self.call_source(self.choice(calls), env, 1, ctx["helpers"]))
+        return [f"{pad}{self.choice(forms)}"]
+
+    def list_op(self, env, pad, ctx):
+        self.use("list_ops")
+        lists = [n for n, v in env.items() if v.kind == "list" and not v.borrowed]
+        if lists and self.chance(0.6):
+            name = self.choice(lists)
+            v = env[name]
+            if v.elems and ctx["nest"] == 0 and self.chance(0.4):
+                popped = self.fresh("w")
+                shape = v.elems.pop()
+                env[popped] = Var("value", shape, borrowed=True)
+                return [f"{pad}{popped} = {name}.pop()"]
+            src, shape = self.expr(env, v.elems[0] if v.elems else (3,), 2, strict=True)
+            if v.elems and shape != v.elems[0]:
+                src = f"{src} + {zeros(v.elems[0])}" if v.elems[0] else src
+                shape = v.elems[0]
+            v.elems.append(shape)
+            return [f"{pad}{name}.append({src})"]
+        if ctx["nest"] > 0:
+            return None
+        sources = [n for n, v in env.items() if v.kind == "list" and len(v.elems) >= 3]
+        if sources and self.chance(0.3):  # a slice of a list is a list
+            source = self.choice(sources)
+            name = self.fresh("sl")
+            env[name] = Var("list", elems=env[source].elems[1:3], borrowed=True)
+            return [f"{pad}{name} = {source}[1:3]"]
+        owned = [n for n, v in env.items() if v.kind == "list" and v.elems and not v.borrowed]
+        if owned and self.chance(0.3):  # writing an element of a local list
+            name = self.choice(owned)
+            i = self.rng.randrange(len(env[name].elems))
+            return [f"{pad}{name}[{i}] = {self.exact(env, env[name].elems[i], 2, ctx['helpers'])}"]
+        walked = [n for n, v in env.items() if v.kind == "list" and v.elems]
+        if walked and self.chance(0.3):  # a comprehension
+            source = self.choice(walked)
+            name, item = self.fresh("cmp"), self.fresh("e")
+            inner = self.scope(env)
+            inner[item] = Var("value", broadcast(*env[source].elems), borrowed=True, loose=len(set(env[source].elems)) > 1)
+            src, shape = self.expr(inner, broadcast(*env[source].elems), 2)
+            src = f"({src}) + {zeros(shape)}" if shape else src
+            if self.chance(0.4):  # filtered: its length is unknown, so it is summed at once
+                self.used.add("misc")
+                env[name] = Var("value", shape)
+                test = self.expr(inner, (), 1)[0]
+                return [f"{pad}{name} = sum([{src} for {item} in {source} if {test} > 0.0], {zeros(shape) if shape else '0.0'})"]
+            env[name] = Var("list", elems=[shape] * len(env[source].elems))
+            return [f"{pad}{name} = [{src} for {item} in {source}]"]
+        name = self.fresh("acc")
+        shape = self.choice([(), (3,)])
+        items = [self.exact(env, shape, 1, ctx["helpers"]) for _ in range(self.rng.randint(0, 2))]
+        env[name] = Var("list", elems=[shape] * len(items))
+        return [f"{pad}{name} = [{', '.join(items)}]"]
+
+    def list_loop(self, env, pad, ctx):
+        lists = [n for n, v in env.items() if v.kind == "list" and v.elems]
+        targets = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        if not lists or not targets:
+            return None
+        self.use("lists")
+        name = self.choice(lists)
+        v = env[name]
+        item = self.fresh("e")
+        whole = broadcast(*v.elems)
+        inner = self.scope(env)
+        inner[name] = replace(v, borrowed=True)  # appending to the list being walked would never end
+        inner[item] = Var("value", whole, borrowed=True, loose=len(set(v.elems)) > 1)
+        target = self.choice(targets)
+        form = self.choice(["plain", "enumerate", "slice", "zip"])
+        if form == "enumerate":
+            head = f"for i_{item}, {item} in enumerate({name}):"
+            inner[f"i_{item}"] = Var("int")
+        elif form == "zip":
+            head = f"for {item}, d_{item} in zip({name}, {name}[1:]):"
+            inner[f"d_{item}"] = inner[item]
+        elif form == "slice":
+            head = f"for {item} in {name}[1:3]:"
+        else:
+            head = f"for {item} in {name}:"
+        step, _ = self.expr(inner, env[target].shape, 2)
+        lines = [f"{pad}{head}", f"{pad}    {target} = {target} + {step}"]
+        if self.chance(0.3):
+            lines += self.block(inner, 1, pad + "    ", self.inner_context(ctx, loop=True))
+        return lines
+
+    def pairs(self, env, pad, ctx):
+        pairs = [n for n, v in env.items() if v.kind == "pairs"]
+        targets = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        if not pairs:
+            return None
+        self.use("pairs")
+        name = self.choice(pairs)
+        v = env[name]
+        a, b = self.fresh("a"), self.fresh("b")
+        sa, sb = broadcast(*[e[0] for e in v.elems]), broadcast(*[e[1] for e in v.elems])
+        if self.chance(0.4) or not targets:
+            i = self.rng.randrange(len(v.elems))
+            env[a] = Var("value", v.elems[i][0], borrowed=True)
+            env[b] = Var("value", v.elems[i][1], borrowed=True)
+            return [f"{pad}{a}, {b} = {name}[{i}]"]
+        inner = self.scope(env)
+        inner[a] = Var("value", sa, borrowed=True, loose=len({e[0] for e in v.elems}) > 1)
+        inner[b] = Var("value", sb, borrowed=True, loose=len({e[1] for e in v.elems}) > 1)
+        target = self.choice(targets)
+        step, _ = self.expr(inner, env[target].shape, 2)
+        return [f"{pad}for {a}, {b} in {name}:", f"{pad}    {target} = {target} + {step}"]
+
+    def unpack_call(self, env, pad, ctx):
+        pairs = [h for h in ctx["helpers"] if len(h.returns) > 1]
+        h = self.choice(pairs)
+        self.use("tuple_return")
+        a, b = self.fresh("p"), self.fresh("q")
+        src = self.call_source(h, env, 2, ctx["helpers"])
+        if ctx["nest"] == 0:
+            env[a] = Var("value", h.returns[0])
+            env[b] = Var("value", h.returns[1])
+            return [f"{pad}{a}, {b} = {src}"]
+        return None
+
+    # -- functions ------------------------------------------------------------------------------
+
+    def helper(self, index: int) -> list[str]:
+        name = self.fresh("h")
+        below = list(self.helpers) if "nested_calls" in self.on else []
+        params = [
+            (self.fresh("a"), self.target_shape() if "broadcast" in self.on else (3,)) for _ in range(self.rng.randint(1, 2))
+        ]
+        params = [(p, s if s != (2,) else (3,)) for p, s in params]
+        defaults = [("scale", self.choice(["1.5", "0.5", "2.0"]))] if "kwargs" in self.on and self.chance(0.6) else []
+        tuple_result = "tuple_return" in self.on and self.chance(0.5)
+        env = {p: Var("value", s, borrowed=True) for p, s in params}
+        env.update({d: Var("value", (), borrowed=True) for d, _ in defaults})
+        returns = [self.choice(ARG_SHAPES)] * (2 if tuple_result else 1)
+        if tuple_result:
+            returns = [self.choice(ARG_SHAPES), self.choice(ARG_SHAPES)]
+        h = Helper(name, params, defaults, returns)
+        signature = ", ".join([p for p, _ in params] + [f"{d}={v}" for d, v in defaults])
+        lines = [f"def {name}({signature}):"]
+        if self.use("misc") and self.chance(0.3):
+            lines.append('    """A helper."""')
+        if below:
+            self.used.add("nested_calls")
+        saved, self.helpers = self.helpers, below
+        ctx = {"nest": 1, "loop": False, "returns": returns, "helpers": below}
+        body = self.block(env, self.rng.randint(0, min(3, self.size)), "    ", {**ctx, "nest": 0})
+        lines += body
+        lines.append(f"    return {self.returned(env, ctx)}")
+        self.helpers = saved
+        self.helpers.append(h)
+        return lines
+
+    def recursive_helper(self) -> list[str]:
+        self.use("recursion")
+        name = self.fresh("rec")
+        shape = self.choice(ARG_SHAPES)
+        env = {"u": Var("value", shape, borrowed=True)}
+        h = Helper(name, [("u", shape)], [], [shape], recursive=True)
+        lines = [f"def {name}(u, depth):", "    if depth <= 0:", f"        return {unaliased(self.exact(env, shape, 2, []))}"]
+        step = self.exact(env, shape, 1, [])
+        lines.append(f"    r = {name}({step}, depth - 1)")
+        env["r"] = Var("value", shape, borrowed=True)
+        lines.append(f"    return {unaliased(self.exact(env, shape, 2, []))}")
+        self.helpers.append(h)
+        return lines
+
+    def arguments(self) -> tuple[list[str], list, dict[str, Var]]:
+        names, values, env = [], [], {}
+        shapes = ARG_SHAPES if "broadcast" in self.on else [(), (3,)]
+        for name in ["x", "y", "z", "w"][: self.rng.randint(1, 4)]:
+            shape = self.choice(shapes)
+            names.append(name)
+            values.append(self.number(shape))
+            env[name] = Var("value", shape, borrowed=True)
+        if "lists" in self.on:
+            kind = self.choice(["list", "tuple"])
+            elems = [self.choice([(), (3,)]) for _ in range(self.rng.randint(2, 4))]
+            seq = [self.number(s) for s in elems]
+            names.append("xs")
+            self.use("lists")  # an argument the program may not read still has a gradient to shape
+            values.append(seq if kind == "list" else tuple(seq))
+            env["xs"] = Var("list", elems=list(elems), container=list if kind == "list" else tuple, borrowed=True)
+        if "pairs" in self.on:
+            elems = [(self.choice([(), (3,)]), ()) for _ in range(self.rng.randint(1, 3))]
+            names.append("ps")
+            self.use("pairs")
+            values.append([(self.number(a), self.number(b)) for a, b in elems])
+            env["ps"] = Var("pairs", elems=elems, borrowed=True)
+        if "nested_lists" in self.on:
+            elems = [[() for _ in range(self.rng.randint(1, 2))] for _ in range(2)]
+            names.append("p")
+            self.use("nested_lists")
+            values.append([[self.number(s) for s in row] for row in elems])
+            env["p"] = Var("nested", elems=elems, borrowed=True)
+        if {"for", "while", "recursion"} & self.on and self.chance(0.5):
+            names.append("n")
+            values.append(self.rng.randrange(3))
+            env["n"] = Var("int")
+        return names, values, env
+
+    def number(self, shape: tuple):
+        if shape == ():
+            return round(self.rng.choice([-1, 1]) * self.rng.uniform(0.3, 1.2), 3)
+        return np.round(np.array([self.rng.uniform(-1.2, 1.2) for _ in range(int(np.prod(shape)))]).reshape(shape), 3)
+
+    def program_result(self, env) -> str:
+        terms = []
+        for name, v in env.items():
+            if v.kind == "value" and (self.chance(0.6) or not terms):
+                terms.append(f"np.sum({name})" if v.shape or v.loose else name)
+            elif v.kind in ("list", "pairs", "nested") and v.elems and self.chance(0.5):
+                terms.append(f"np.sum({self.leaf(env, FULL, 0, False, [])[0]})")
+        return " + ".join(terms[-5:]) if len(terms) > 5 else " + ".join(terms) or "0.0"
+
+    def program(self) -> tuple[str, list]:
+        chunks = []
+        if "helpers" in self.on:
+            for i in range(self.rng.randint(1, max(1, min(3, self.size // 2)))):
+                chunks.append(self.helper(i))
+        if "recursion" in self.on:
+            self.on.add("helpers")
+            chunks.append(self.recursive_helper())
+        names, values, env = self.arguments()
+        ctx = {"nest": 0, "loop": False, "returns": "program", "helpers": self.helpers}
+        body = self.block(env, self.rng.randint(2, self.size), "    ", ctx)
+        body.append(f"    return {self.program_result(env)}")
+        chunks.append([f"def program({', '.join(names)}):"] + body)
+        source = "import math\n\nimport numpy as np\n\nSCALE = 1.5\n\n\n" + "\n\n\n".join("\n".join(c) for c in chunks) + "\n"
+        return source, values
+
+
+def generate(seed: int, weights: dict[str, float] | None = None, size: int = 7) -> Program:
+    """The program of this seed: the same seed always writes the same source and arguments."""
+    gen = Generator(seed, WEIGHTS if weights is None else weights, size)
+    source, values = gen.program()
+    used = set(gen.used)
+    if any(isinstance(v, float) for v in values) and "second_order" in gen.on:
+        used.add("second_order")
+    if len({np.shape(v) for v in values if isinstance(v, (float, np.ndarray))}) > 1:
+        used.add("broadcast")
+    return Program(seed, source, tuple(values), frozenset(used))
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+_loaded = itertools.count()
+
+
+def load(source: str, numpy_module=np, name: str = "program"):
+    """Compile ``source`` as a module registered with linecache (so inspect.getsource works)."""
+    filename = f"/generated/program_{next(_loaded)}.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": f"generated_{next(_loaded)}", "__file__": filename}
+    exec(compile(source, filename, "exec"), namespace)
+    namespace["np"] = numpy_module
+    return namespace[name]

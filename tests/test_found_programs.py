@@ -1,0 +1,356 @@
+"""Programs the random generator found srcdiff getting wrong, shrunk to their core.
+
+tests/program_generator.py wrote them; tests/program_shrinker.py cut them down. One test per
+distinct mechanism, each checked exactly as the generator checks its programs (against
+autograd, or central differences where the program writes in place; the gradient's
+structure; ``grad(grad(f))`` for float arguments when ``second_order``). A refusal
+(``srcdiff.SrcdiffError``) would also pass, as it does for generated programs.
+
+Each is ``xfail(strict=True)`` with its symptom: when a fix makes one pass, remove its mark
+(and, if test_generated_programs.KNOWN_FAILING names it, the feature there).
+"""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from tests.program_checker import check
+from tests.program_generator import Program
+
+HEADER = "import math\n\nimport numpy as np\n\n\n"
+
+
+def verify(source: str, *args, second_order: bool = False) -> None:
+    program = Program(
+        0, HEADER + textwrap.dedent(source).strip() + "\n", args, frozenset({"second_order"} if second_order else ())
+    )
+    outcome = check(program)
+    assert outcome.status in ("pass", "refused"), f"{outcome.signature}\n{outcome.detail}"
+
+
+V3 = np.array([0.4, -1.2, 0.9])
+M23 = np.array([[0.5, 0.2, -0.3], [0.1, 0.4, 0.9]])
+
+
+# -- discarded calls ------------------------------------------------------------------------------
+
+
+def test_print_in_body_crashes():
+    verify(
+        """
+        def program(x):
+            print("total", np.sum(x))
+            return np.sum(x)
+        """,
+        V3,
+    )
+
+
+# -- list and tuple arguments ---------------------------------------------------------------------
+
+
+def test_tuple_argument_gradient_is_a_list():
+    verify(
+        """
+        def program(x, xs):
+            return x * xs[1] * np.sum(xs[0])
+        """,
+        0.5,
+        (V3, 0.7),
+    )
+
+
+def test_array_item_of_unused_list_gets_scalar_zero():
+    verify(
+        """
+        def program(x, xs):
+            return x * xs[0]
+        """,
+        0.5,
+        [0.3, V3],
+    )
+
+
+def test_pairs_gradient_has_four_entries():
+    verify(
+        """
+        def program(x, ps):
+            a, b = ps[0]
+            return x * a * b
+        """,
+        0.5,
+        [(0.3, 0.7)],
+    )
+
+
+def test_nested_list_gradient_has_the_wrong_length():
+    verify(
+        """
+        def program(x, p):
+            return x * p[0][0] * p[0][1] + p[1][0]
+        """,
+        0.5,
+        [[0.3, 0.4], [0.5]],
+    )
+
+
+def test_list_slice_lengthens_the_gradient():
+    verify(
+        """
+        def program(xs):
+            y = xs[1:3]
+            return y[0] * y[1]
+        """,
+        [1.0, 2.0, 3.0, 4.0],
+    )
+
+
+# -- in-place writes ------------------------------------------------------------------------------
+
+
+def test_slice_write_into_call_result_loses_the_written_value():
+    verify(
+        """
+        def mix(a, b):
+            return a * b
+
+        def program(y, t2):
+            t3 = mix(y[0], y)
+            t3[:, 0] = t2
+            return np.sum(t3 * t3)
+        """,
+        M23,
+        np.array([0.3, -0.6]),
+    )
+
+
+def test_slice_multiply_into_call_result():
+    verify(
+        """
+        def h(a):
+            return a * 2.0
+
+        def program(x, w):
+            t = h(x)
+            t[1:3] *= w
+            return np.sum(t * t)
+        """,
+        V3,
+        0.7,
+    )
+
+
+def test_broadcast_write_into_call_result():
+    verify(
+        """
+        def h(a):
+            return a * 2.0
+
+        def program(x, w):
+            t = h(x)
+            t[0] = w
+            return np.sum(t * t)
+        """,
+        M23,
+        0.7,
+    )
+
+
+def test_broadcast_write_into_array_from_tuple_unpacking():
+    verify(
+        """
+        def program(x):
+            a, t = 0.75, np.zeros(3)
+            t[0:2] = np.sum(x)
+            return np.sum(t)
+        """,
+        V3,
+    )
+
+
+def test_augmented_assignment_on_a_view_of_an_argument():
+    verify(
+        """
+        def program(x, y):
+            v = x[0]
+            v -= y[0]
+            return np.sum(x * x)
+        """,
+        np.array([[-0.417, 0.616, -0.265]]),
+        np.array([[1.129, -0.279, 1.134]]),
+    )
+
+
+def test_augmented_array_assignment_after_interleaved_writes():
+    verify(
+        """
+        def program(y):
+            z = np.zeros(3)
+            t = y.copy()
+            t[2] += 0.5
+            z[1:3] *= 0.5
+            t -= z * y
+            return np.sum(t)
+        """,
+        np.array([0.408, 0.279, 0.441]),
+    )
+
+
+# -- names that change kind -----------------------------------------------------------------------
+
+
+def test_float_parameter_rebound_to_an_array():
+    verify(
+        """
+        def program(x, y):
+            a = y * 2.0
+            y = x * 1.0
+            return np.sum(a * y)
+        """,
+        V3,
+        0.25,
+    )
+
+
+def test_array_name_rebound_to_a_float_in_a_branch():
+    verify(
+        """
+        def program(x):
+            v = np.mean(x + 0.0, axis=1)
+            if x[0, 0] > 0.0:
+                v = x[0, 1]
+            return np.sum(v)
+        """,
+        np.array([[1.145, -0.282, -0.259], [-0.567, 0.066, -0.814]]),
+    )
+
+
+def test_conditional_expression_that_reassigns_its_operand():
+    verify(
+        """
+        def program(x, y):
+            v = y * 1.0
+            v = v if x > 5.0 else v * x
+            return v
+        """,
+        0.9,
+        1.5,
+    )
+
+
+def test_rebinding_the_iterated_array_inside_its_loop():
+    verify(
+        """
+        def program(x):
+            t = x * 2.0
+            s = 0.0
+            for row in t:
+                t = np.zeros((2, 3))
+                s = s + row[1]
+            return s
+        """,
+        M23,
+    )
+
+
+def test_second_order_after_written_array_name_is_rebound():
+    verify(
+        """
+        def program(y, z):
+            t = y.copy()
+            t[:, 0] = z
+            s = np.mean(t) * z
+            t = 0.5
+            return s
+        """,
+        np.array([[-0.097, 0.917, -1.104]]),
+        -0.462,
+        second_order=True,
+    )
+
+
+def test_second_order_wrong_after_written_array_name_is_rebound():
+    verify(
+        """
+        def program(x, y, z):
+            t0 = y.copy()
+            t0[1:3] *= x
+            t1 = y.copy()
+            t1[1:3] *= y @ (t0 * x)
+            t1[0:2] = z
+            t1 = t0 @ t1
+            return t1
+        """,
+        0.647,
+        np.array([-0.057, -0.743, -0.888]),
+        -0.339,
+        second_order=True,
+    )
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def test_unused_tuple_part_that_indexes_a_parameter():
+    verify(
+        """
+        def program(z):
+            a, b = 0.3, z[1] * z
+            return a
+        """,
+        V3,
+    )
+
+
+def test_helper_with_a_while_loop_in_an_untaken_branch():
+    verify(
+        """
+        def h(b):
+            if b > 0.1:
+                k = 0
+                while k < 3:
+                    k += 1
+                    t = b * 2.0
+            return b * b
+
+        def program(z):
+            return h(z)
+        """,
+        -1.088,
+    )
+
+
+def test_second_order_through_nested_helpers():
+    verify(
+        """
+        def sq(u):
+            return u ** 2
+
+        def one(a, b):
+            return sq(b) + a
+
+        def program(x, y):
+            return one(x, y)
+        """,
+        0.3,
+        -0.896,
+        second_order=True,
+    )
+
+
+def test_second_order_through_recursion():
+    verify(
+        """
+        def rec(u, depth):
+            if depth <= 0:
+                return u
+            r = rec(u, depth - 1)
+            return r * u
+
+        def program(x):
+            return rec(x, 2)
+        """,
+        1.03,
+        second_order=True,
+    )
