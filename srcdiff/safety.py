@@ -258,7 +258,9 @@ def refuse_stale_views(
     next iteration, and branches are merged conservatively).
     """
     for s in body:
-        read = {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
+        parts = header if isinstance(s, (ast.If, ast.For, ast.While)) else [s]  # nested blocks: in their turn
+        read = {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for r in sorted(read & stale):
             arrays, taken = views[r]
             raise origin.error(
@@ -267,9 +269,21 @@ def refuse_stale_views(
                 f"'{r}' is a view of '{sorted(arrays)[0]}' (or shares its data), which was changed in place since",
                 f"Take a copy when you read it: {r} = {_readable(taken, '...')}.copy().",
             )
-        for _ in range(2 if isinstance(s, (ast.For, ast.While)) else 1):
-            for f in ("body", "orelse"):
-                refuse_stale_views(getattr(s, f, []), ops, origin, written, scalars, views, stale, locals_, call_is_fresh)
+        if isinstance(s, ast.If):  # each branch from the state before it; after, what either left
+            branches = []
+            for block in (s.body, s.orelse):
+                here, stale_here = dict(views), set(stale)
+                refuse_stale_views(block, ops, origin, written, scalars, here, stale_here, locals_, call_is_fresh)
+                branches.append((here, stale_here))
+            (views_a, stale_a), (views_b, stale_b) = branches
+            views.clear()
+            for r in views_a.keys() | views_b.keys():
+                arrays = views_a.get(r, (set(), None))[0] | views_b.get(r, (set(), None))[0]
+                views[r] = (arrays, (views_a.get(r) or views_b.get(r))[1])
+            stale.clear()
+            stale |= stale_a | stale_b
+        for _ in range(2 if isinstance(s, (ast.For, ast.While)) else 0):  # the reads of the next round too
+            refuse_stale_views(s.body, ops, origin, written, scalars, views, stale, locals_, call_is_fresh)
         changed = changed_in_place(s, ops)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value
