@@ -73,6 +73,7 @@ __all__ = [
     "unreverse",
     "astype",
     "cast",
+    "broadcast_like",
 ]
 
 
@@ -776,6 +777,15 @@ def cast(y: Any, x: Any) -> Any:
     return y
 
 
+def broadcast_like(y: Any, like: Any) -> Any:
+    """A tangent ``y`` with the shape of the result ``like`` it belongs to: an operand that NumPy
+    broadcast against a larger one has a tangent of its own smaller shape (forward mode)."""
+    if type(y) is np.ndarray and type(like) is np.ndarray and y.shape == like.shape:
+        return y
+    shape = np.shape(like)
+    return y if np.shape(y) == shape else np.broadcast_to(y, shape)
+
+
 def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
     """Adjoint of ``sorted(xs, reverse=reverse)``: each element of ``y`` back to the place its
     value came from (Python's sort is stable, ties keep their order). A ``key`` is refused."""
@@ -790,7 +800,9 @@ def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
 
 
 def resort(parts: Any, xs: Any, key: Any = None, reverse: bool = False) -> list:
-    """Adjoint of ``unsort``: the parts in sorted order again."""
+    """Adjoint of ``unsort``, and the tangent of ``sorted``: the parts in sorted order again."""
+    if key is not None:
+        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
     order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
     parts = parts if isinstance(parts, (list, tuple, np.ndarray)) else [parts] * len(order)
     return [parts[source] for source in order]
