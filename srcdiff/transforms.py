@@ -31,9 +31,11 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin)
         act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
-        transformed = forward.transform(tree, act, origin, callee=callee)
+        transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
+        jvp_function = emitted.functions[emitted.entry]  # f's parameters follow the tangents: so do its defaults
+        jvp_function.__defaults__, jvp_function.__kwdefaults__ = f.__defaults__, f.__kwdefaults__
         cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
         for name, ref in emitted.pending.items():
             callee_entry = build(ref.func, ref.wrt, ref.kinds, callee=True)
