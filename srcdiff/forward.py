@@ -236,14 +236,15 @@ class _Forward:
         if not parts:
             return self.zero(target)
         total = parts[0]
+        lists = getattr(rule.func, "__module__", None) == "srcdiff.runtime"  # adjoint helpers may return lists
         for part in parts[1:]:
-            total = self.add(target, total, part)
+            total = self.add(target, total, part, lists)
         if rule.kind == rules.ELEMENTWISE and target not in self.act.scalars and self.may_broadcast(op):
             total = self.call_helper("broadcast_like", total, name(target))
         return total
 
-    def add(self, target: str, total: ast.expr, part: ast.expr) -> ast.expr:
-        if target in self.act.lists:  # tangents of lists add element by element
+    def add(self, target: str, total: ast.expr, part: ast.expr, lists: bool = False) -> ast.expr:
+        if lists or target in self.act.lists:  # tangents of lists add element by element
             return self.call_helper("add_adjoints", total, part)
         return ast.BinOp(left=total, op=ast.Add(), right=part)
 

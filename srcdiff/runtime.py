@@ -74,6 +74,9 @@ __all__ = [
     "astype",
     "cast",
     "broadcast_like",
+    "einsum_adjoint_tangent",
+    "einsum_with_tangent",
+    "norm_scale_tangent",
 ]
 
 
@@ -426,6 +429,27 @@ def einsum_adjoints(z: Any, y: Any, args: tuple, position: int) -> list:
     return [einsum_adjoint(y, replaced, i) if i in positions and i != position else 0.0 for i in range(len(args))]
 
 
+def einsum_adjoint_tangent(y: Any, args: tuple, position: int, tangents: Any) -> Any:
+    """The tangent of ``einsum_adjoint(y, args, position)`` along ``tangents`` of the other
+    operands (forward over reverse): it is linear in each of them, so one term per operand."""
+    return _einsum_terms(args, position, tangents, lambda replaced: einsum_adjoint(y, replaced, position))
+
+
+def einsum_with_tangent(args: tuple, position: int, z: Any, tangents: Any) -> Any:
+    """The tangent of ``einsum_with(args, position, z)`` along ``tangents`` of the other operands."""
+    return _einsum_terms(args, position, tangents, lambda replaced: einsum_with(replaced, position, z))
+
+
+def _einsum_terms(args: tuple, position: int, tangents: Any, term: Any) -> Any:
+    _, _, positions = _einsum_spec(args)
+    total = None
+    for j in positions:
+        if j != position:  # (operand ``position`` is read for its shape only)
+            replaced = tuple(np.broadcast_to(tangents[j], np.shape(a)) if i == j else a for i, a in enumerate(args))
+            total = term(replaced) if total is None else total + term(replaced)
+    return 0.0 * term(args) if total is None else total
+
+
 _EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # NumPy's sublist labels 0..51, in order
 
 
@@ -660,6 +684,20 @@ def norm_scale_adjoint(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = N
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.sum(h * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axes, keepdims=keepdims) * (1.0 - p) * norm**-p
     return np.where(norm == 0, 0.0, part)
+
+
+def norm_scale_tangent(t: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """The tangent of ``norm_direction(x, norm, ...)`` along a tangent ``t`` of ``norm`` (forward
+    over reverse; only the p-norms read ``norm``: ``sign(x) |x|**(p-1) / norm**(p-1)``)."""
+    axes = norm_axes(x, ord, axis)
+    if ord in (0, np.inf, -np.inf, "nuc") or (len(axes) == 2 and ord not in (None, "fro")):
+        return _shaped_like(np.zeros(np.shape(x)), x)
+    x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
+    p = 2.0 if ord in (None, "fro") else float(ord)
+    scale = unreduce(norm, x, axes, keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.sign(x) * np.abs(x) ** (p - 1.0) * (1.0 - p) * scale**-p * unreduce(t, x, axes, keepdims)
+    return np.where((x == 0) | (scale == 0), 0.0, part)
 
 
 def linspace_weights(samples: Any, num: int, endpoint: bool = True, axis: int = 0) -> Any:

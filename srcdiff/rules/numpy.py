@@ -358,13 +358,22 @@ jvp("moveaxis_adjoint(y, source, destination)", y="moveaxis_adjoint(t, source, d
 jvp("expand_dims_adjoint(y, x)", y="expand_dims_adjoint(t, x)")
 jvp("repeat_adjoint(y, x, repeats, axis=None)", y="repeat_adjoint(t, x, repeats, axis)")
 jvp("tile_adjoint(y, x, reps)", y="tile_adjoint(t, x, reps)")
-jvp("einsum_adjoint(y, args, position)", y="einsum_adjoint(t, args, position)")
-jvp("einsum_with(args, position, z)", z="einsum_with(args, position, t)")
-jvp("prod_adjoint(y, x, axis=None, keepdims=False)", y="prod_adjoint(t, x, axis, keepdims)")
+jvp("einsum_adjoint(y, args, position)", y="einsum_adjoint(t, args, position)",
+    args="einsum_adjoint_tangent(y, args, position, t)")  # fmt: skip
+jvp("einsum_with(args, position, z)", z="einsum_with(args, position, t)", args="einsum_with_tangent(args, position, z, t)")
+# the Hessians of prod and of the norms are symmetric: the curvature helpers are their own tangents
+jvp("prod_adjoint(y, x, axis=None, keepdims=False)", y="prod_adjoint(t, x, axis, keepdims)",
+    x="unreduce(y, x, axis, keepdims) * prod_curvature(t, x, axis)")  # fmt: skip
+jvp("prod_others(x, axis=None)", x="prod_curvature(t, x, axis)")
 jvp("trace_adjoint(y, x, offset=0, axis1=0, axis2=1)", y="trace_adjoint(t, x, offset, axis1, axis2)")
 jvp("reduce_extremum_adjoint(y, x, extremum, axis=None, keepdims=False)",
     y="reduce_extremum_adjoint(t, x, extremum, axis, keepdims)")  # fmt: skip
-jvp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)", y="norm_adjoint(t, x, norm, ord, axis, keepdims)")
+jvp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)", y="norm_adjoint(t, x, norm, ord, axis, keepdims)",
+    x="structured(unreduce(y, x, norm_axes(x, ord, axis), keepdims) * norm_curvature(np.asarray(t), x, norm, ord, axis, keepdims), x)",
+    norm="structured(unreduce(y, x, norm_axes(x, ord, axis), keepdims) * norm_scale_tangent(t, x, norm, ord, axis, keepdims),"
+         " x)")  # fmt: skip
+jvp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curvature(np.asarray(t), x, norm, ord, axis, keepdims)",
+    norm="norm_scale_tangent(t, x, norm, ord, axis, keepdims)")  # fmt: skip
 jvp("structured(y, x)", y="structured(t, x)")
 jvp("unstructured(y, x, like)", y="unstructured(t, x, like)")
 jvp("add_at(x, index, y)", x="t", y="add_at(np.zeros(np.shape(ans)), index, t)")
