@@ -64,7 +64,7 @@ class _Forward:
         self.bindings: dict[str, Any] = {}
         self.callee = callee
         self.itself = itself
-        self.fn_name = self.fresh.like(tree.name + "_jvp" if callee else "jvp_" + tree.name)
+        self.fn_name = self.fresh.like(callee_name(tree.name, self.params, act.wrt) if callee else "jvp_" + tree.name)
 
     # ------------------------------------------------------------------ names
     def t(self, primal: str) -> str:
@@ -303,7 +303,8 @@ class _Forward:
         if self.callee and self.itself == (func, kinds) and wrt == self.act.wrt:
             self.helpers[key] = self.fn_name  # recursion: the function being generated calls itself
         if key not in self.helpers:
-            self.helpers[key] = self.fresh.like(getattr(func, "__name__", "f") + "_jvp")
+            params = list(inspect.signature(func).parameters)
+            self.helpers[key] = self.fresh.like(callee_name(getattr(func, "__name__", "f"), params, wrt))
             self.bindings[self.helpers[key]] = CalleeRef(func, wrt, kinds, "jvp")
         tangents = [name(self.t(bound.arguments[p].id)) for p in wrt]
         jvp_call = ast.Call(func=name(self.helpers[key]), args=tangents + list(call.args), keywords=call.keywords)
@@ -314,6 +315,11 @@ class _Forward:
         if self.act.is_scalar(atom):
             return 0
         return self.act.ndims.get(atom.id) if isinstance(atom, ast.Name) else None
+
+
+def callee_name(function: str, params: list[str], wrt: tuple[str, ...]) -> str:
+    """``f_jvp`` with tangents of every parameter, ``f_jvp_x`` with tangents of ``x`` alone."""
+    return f"{function}_jvp" if set(params) <= set(wrt) else f"{function}_jvp_{'_'.join(wrt)}"
 
 
 def _short(filename: str) -> str:
