@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import linecache
 import math
+import re
+import types
 import zlib
 from typing import Any
 
@@ -21,6 +23,9 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from catalogue import Case, autograd_twin
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_generated_programs import EXAMPLES, load, programs
 from test_reverse import CASES as PROGRAMS
 from test_reverse import IDS as PROGRAM_IDS
 from test_rules import _example_id, _examples, example_inputs, shipped_rules, wrt_of
@@ -499,3 +504,28 @@ def test_bad_tangents_are_refused():
     with pytest.raises(BadWrt, match="tuples"):
         srcdiff.jvp(scaled)(2.0, 1.0)
     assert srcdiff.jvp(scaled, [2.0, 3.0], [1.0, 0.0]) == (18.0, 9.0)  # lists, as JAX takes them
+
+
+# ------------------------------------------------------------- random programs
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent of input")  # autograd, for constant programs
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(programs(), st.sampled_from([(0.7, -0.4), (np.array([0.3, -1.1, 0.8]), 0.25)]), st.floats(-2.0, 2.0))
+def test_random_programs_jvp_matches_autograd(tmp_path, source, args, scale):
+    """The grammar of test_generated_programs (reassignments, +=, branches, loops): jvp along
+    (t, scale) against autograd's gradient of the very same code, contracted with it."""
+    f = load(source, tmp_path)
+    valued = re.sub(r"^(\s*)(\w+) \+= (.*)$", r"\1\2 = \2 + (\3)", source, flags=re.M)  # (as that test does)
+    g = load(valued, tmp_path)
+    reference = types.FunctionType(g.__code__, {**g.__globals__, "np": anp}, g.__name__)
+    with np.errstate(all="ignore"):
+        expected = [autograd.grad(reference, i)(*args) for i in (0, 1)]
+    if not all(np.all(np.isfinite(e)) for e in expected):
+        return  # overflow: nothing to compare
+    tangents = (np.linspace(-1.0, 1.0, np.size(args[0])).reshape(np.shape(args[0])) + 0.3, scale)
+    tangents = (float(tangents[0]) if isinstance(args[0], float) else tangents[0], scale)
+    value, tangent = srcdiff.jvp(f, args, tangents)
+    assert np.shape(tangent) == np.shape(value) == (), source
+    contracted = sum(float(np.sum(e * t)) for e, t in zip(expected, tangents))
+    np.testing.assert_allclose(tangent, contracted, rtol=1e-9, atol=1e-10, err_msg=source)
