@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import analysis, api, cache, emit, forward, normalize, optimize, parse
-from .errors import BadWrt, WrtTypeError
+from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "build"]
 
@@ -65,6 +65,11 @@ class Jvp:
     """The Jacobian-vector product of a Python function, built on first call (see ``jvp``)."""
 
     def __init__(self, f: Callable) -> None:
+        if isinstance(f, Jvp):
+            raise SourceUnavailable(
+                f"jvp of {f.__name__} is not supported yet: a jvp cannot be transformed again",
+                suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
+            )
         if not isinstance(f, api.Gradient):
             parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
         self.function = f
@@ -122,7 +127,13 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if isinstance(primal, (list, tuple)):
         if not isinstance(tangent, (list, tuple)) or len(tangent) != len(primal):
             raise BadWrt(f"the tangent of {param!r} must be a list of {len(primal)} tangents, like its primal")
-        return [_checked(f"{param}[{i}]", p, t) for i, (p, t) in enumerate(zip(primal, tangent))]
+        return type(primal)(_checked(f"{param}[{i}]", p, t) for i, (p, t) in enumerate(zip(primal, tangent)))
+    if isinstance(primal, dict):
+        if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
+            raise BadWrt(f"the tangent of {param!r} must be a dict with the keys of its primal")
+        return {k: _checked(f"{param}[{k!r}]", v, tangent[k]) for k, v in primal.items()}
+    if not isinstance(primal, (float, np.floating, np.ndarray)):
+        raise WrtTypeError(f"argument {param!r} is given a tangent but is a {type(primal).__name__}; pass floats")
     if np.shape(tangent) != np.shape(primal):
         raise BadWrt(f"the tangent of {param!r} has shape {np.shape(tangent)}, its primal {np.shape(primal)}")
     if isinstance(primal, _FLOATS):
@@ -134,7 +145,8 @@ def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None
     """Forward mode (JAX: ``jax.jvp``): ``(f(*primals), J @ tangents)``, the value and the
     directional derivative of ``f`` along ``tangents``, one tangent per primal.
 
-    Primals are floats and float arrays (lists of them too); a tangent of ``None`` holds its
+    Primals are floats and float arrays (lists, tuples and dicts of them too, with tangents of
+    the same structure); a tangent of ``None`` holds its
     primal fixed (an integer count, a mask). ``jvp(f)`` alone gives the reusable ``Jvp``
     that ``srcdiff.source`` can print; ``jvp(grad(f), (x,), (v,))`` is a Hessian-vector product.
     """
@@ -174,4 +186,4 @@ def _differentiable(value: Any) -> bool:
         return False
     if isinstance(value, np.ndarray):
         return value.dtype.kind in "fc"
-    return isinstance(value, (float, np.floating, list, tuple))
+    return isinstance(value, (float, np.floating, list, tuple, dict))

@@ -32,7 +32,7 @@ from test_rules import _example_id, _examples, example_inputs, shipped_rules, wr
 
 import srcdiff
 from srcdiff import rules
-from srcdiff.errors import BadWrt, NoDerivativeRule, WrtTypeError
+from srcdiff.errors import BadWrt, NoDerivativeRule, SourceUnavailable, WrtTypeError
 
 # ------------------------------------------------------------------ references
 
@@ -257,6 +257,21 @@ def test_list_primal_gets_a_list_tangent():
     value, tangent = srcdiff.jvp(list_input, (xs, 1.5), (txs, None))
     assert value == pytest.approx(list_input(xs, 1.5))
     assert tangent == pytest.approx(float(differences(list_input, (xs, 1.5), (txs, None))), rel=1e-6)
+
+
+def weighted_items(d, c):
+    total = 0.0
+    for k, v in d.items():
+        total = total + v * c * d[k]
+    return total
+
+
+def test_dict_primal_gets_a_dict_tangent():
+    d, td = {"a": 0.5, "b": np.array([1.0, -2.0])}, {"a": 1.0, "b": np.array([0.5, 0.25])}
+    value, tangent = srcdiff.jvp(weighted_items, (d, 3.0), (td, -1.0))
+    expected = 3.0 * (2 * 0.5 * 1.0 + 2 * np.array([1.0, -2.0]) * [0.5, 0.25]) - (0.25 + np.array([1.0, 4.0]))
+    np.testing.assert_allclose(tangent, expected)
+    assert_shaped_like(tangent, value)
 
 
 def test_a_float_function_stays_float():
@@ -501,6 +516,10 @@ def test_bad_tangents_are_refused():
         srcdiff.jvp(broadcast_scalar, (np.ones(3), 1.0), (np.ones(2), 0.0))
     with pytest.raises(BadWrt, match="one tangent per primal"):
         srcdiff.jvp(scaled, (2.0, 3.0), (1.0,))
+    with pytest.raises(BadWrt, match="keys"):
+        srcdiff.jvp(weighted_items, ({"a": 1.0}, 1.0), ({"b": 1.0}, 0.0))
+    with pytest.raises(SourceUnavailable, match="jvp of jvp_scaled is not supported"):
+        srcdiff.jvp(srcdiff.jvp(scaled), ((2.0, 3.0), (1.0, 1.0)), ((0.0, 0.0), (1.0, 0.0)))
     with pytest.raises(BadWrt, match="tuples"):
         srcdiff.jvp(scaled)(2.0, 1.0)
     assert srcdiff.jvp(scaled, [2.0, 3.0], [1.0, 0.0]) == (18.0, 9.0)  # lists, as JAX takes them
