@@ -9,12 +9,13 @@ gets its own ``f_jvp``, built the same way (recursion included).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, emit, forward, normalize, optimize, parse
+from . import analysis, api, cache, emit, forward, normalize, optimize, parse, rules
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "build"]
@@ -89,7 +90,7 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
-        key = tuple((type(p), _kind(p), t is None) for p, t in zip(primals, tangents))
+        key = (rules.version, *((type(p), _kind(p), t is None) for p, t in zip(primals, tangents)))  # a new rule: build anew
         fn = self._compiled.get(key)
         if fn is None:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
@@ -117,6 +118,11 @@ class Jvp:
 
 def _checked(param: str, primal: Any, tangent: Any) -> Any:
     """The tangent of ``param``, checked against its primal: a float for a float, an array of its shape."""
+    if type(primal) is type(tangent) is float:  # the common cases first, without NumPy calls
+        return tangent
+    if type(primal) is type(tangent) is np.ndarray and primal.shape == tangent.shape and tangent.dtype == np.float64:
+        if primal.dtype.kind in "fc":
+            return tangent
     if isinstance(primal, (bool, int, np.integer, np.bool_)) or (
         isinstance(primal, np.ndarray) and primal.dtype.kind not in "fc"
     ):
@@ -150,10 +156,20 @@ def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None
     primal fixed (an integer count, a mask). ``jvp(f)`` alone gives the reusable ``Jvp``
     that ``srcdiff.source`` can print; ``jvp(grad(f), (x,), (v,))`` is a Hessian-vector product.
     """
-    transform = Jvp(f)
     if primals is None and tangents is None:
-        return transform
+        return Jvp(f)
+    try:  # one Jvp per function: its compiled code is reused by every call
+        transform = _transforms[f]
+    except (KeyError, TypeError):
+        transform = Jvp(f)
+        try:
+            _transforms[f] = transform
+        except TypeError:  # a callable that cannot be weakly referenced: not kept
+            pass
     return transform(tuple(primals or ()), tuple(tangents or ()))
+
+
+_transforms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def source(g: Any, *args: Any, **kwargs: Any) -> str:
