@@ -9,8 +9,9 @@ gets its own ``f_jvp``, built the same way (recursion included).
 
 from __future__ import annotations
 
+import ast
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from . import analysis, api, cache, emit, forward, normalize, optimize, parse, rules
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
-__all__ = ["jvp", "Jvp", "source", "build"]
+__all__ = ["jvp", "Jvp", "source", "build", "stages"]
 
 _FLOATS = (float, np.floating)
 
@@ -44,6 +45,20 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         return emitted
 
     return cache.get(key, run)
+
+
+def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset()) -> Iterator[tuple[str, str]]:
+    """Yield ``(stage, source)`` after each stage of the jvp pipeline (``api.stages`` for grad)."""
+    tree, origin = parse.function_ast(f)
+    yield "parse", ast.unparse(tree)
+    augmented = normalize.augmented_names(tree)
+    tree = normalize.normalize(tree, origin)
+    yield "normalize", ast.unparse(tree)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+    yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
+    transformed = forward.transform(tree, act, origin, itself=(f, kinds))
+    yield "forward", emit.to_source(transformed, _header(origin, wrt))
+    yield "optimize", emit.to_source(optimize.optimize(transformed), _header(origin, wrt))
 
 
 def _header(origin: parse.Origin, wrt: tuple[str, ...]) -> str:

@@ -15,6 +15,7 @@ import linecache
 import math
 import re
 import types
+import warnings
 import zlib
 from typing import Any
 
@@ -310,6 +311,14 @@ def test_generated_code_reads_like_the_conventions():
     assert "# test_forward.py:" in text and "  z = x * y" in text
 
 
+def test_stages_show_the_forward_pipeline():
+    from srcdiff.transforms import stages
+
+    steps = dict(stages(f_doc, ("x",), frozenset({("x", 0), ("y", 0)})))
+    assert list(steps) == ["parse", "normalize", "analysis", "forward", "optimize"]
+    assert "tz = tx * y" in steps["optimize"] and "ty" not in steps["optimize"]  # y has no tangent
+
+
 def test_inactive_values_get_no_tangent_code():
     text = srcdiff.source(srcdiff.jvp(scaled), 2.0, 3.0)
     assert "with tangents of a, b" in text
@@ -389,6 +398,19 @@ def test_catalogue_matches_central_differences(case: Case, shapes: tuple, option
     numeric = float(differences(f, tuple(inputs), tangents))
     scale = float(sum(np.sum(np.abs(t)) for t in tangents if t is not None))
     assert abs(float(tangent) - numeric) <= case.fd_atol + case.fd_rtol * (abs(numeric) + scale), case.name
+
+
+@pytest.mark.parametrize(("case", "shapes", "options"), _examples("autograd"))
+def test_catalogue_matches_autograd(case: Case, shapes: tuple, options: dict) -> None:
+    """jvp along t equals autograd's gradient of the same code (``autograd_twin``) contracted with t."""
+    inputs, tangents, w, _, tangent = catalogue_jvp(case, shapes, options)
+    twin = autograd_twin(case.reference or case.fn)
+    expected = 0.0
+    with warnings.catch_warnings():  # autograd warns when max(x, y) picks the other input
+        warnings.filterwarnings("ignore", "Output seems independent of input", UserWarning)
+        for i in wrt_of(case, inputs):
+            expected += float(np.sum(autograd.grad(twin, argnum=i)(*inputs, **options, w=w) * tangents[i]))
+    np.testing.assert_allclose(tangent, expected, rtol=case.ag_rtol, atol=case.ag_atol, err_msg=case.name)
 
 
 # Primitives with a reverse rule for a parameter but no forward rule for it: jvp refuses a
