@@ -570,3 +570,17 @@ def test_random_programs_jvp_matches_autograd(tmp_path, source, args, scale):
     assert np.shape(tangent) == np.shape(value) == (), source
     contracted = sum(float(np.sum(e * t)) for e, t in zip(expected, tangents))
     np.testing.assert_allclose(tangent, contracted, rtol=1e-9, atol=1e-10, err_msg=source)
+
+
+@pytest.mark.parametrize("f, args, wrt, _", PROGRAMS, ids=PROGRAM_IDS)
+def test_jvp_of_the_gradients_of_programs(f, args, wrt, _):
+    """Forward over reverse on the programs of test_reverse: the generated gradients' stacks,
+    reversed loops, callee pairs and in-place adjoint writes, against differences of the gradient."""
+    rng = np.random.default_rng(zlib.crc32(f.__name__.encode()) + 2)
+    tangents = tangents_for(rng, args, wrt)
+    g = srcdiff.grad(f, wrt=wrt)
+    gradient, hv = srcdiff.jvp(g, _copies(args), tangents)
+    assert_shaped_like(hv, gradient)
+    numeric = differences(lambda *xs: g(*_copies(xs)), _copies(args), tangents, eps=1e-5)
+    for ours, theirs in zip(hv, numeric) if isinstance(wrt, tuple) else [(hv, numeric)]:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
