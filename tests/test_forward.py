@@ -311,6 +311,17 @@ def test_generated_code_reads_like_the_conventions():
     assert "# test_forward.py:" in text and "  z = x * y" in text
 
 
+def clashing(x, tx):
+    ttx = tx * x
+    return ttx + np.sin(x)
+
+
+def test_tangent_names_never_take_the_users_names():
+    text = srcdiff.source(srcdiff.jvp(clashing), 0.5, 2.0)
+    assert "def jvp_clashing(tx_1, ttx_1, x, tx):" in text
+    assert srcdiff.jvp(clashing, (0.5, 2.0), (1.0, 0.5)) == pytest.approx((1.0 + math.sin(0.5), 2.0 + 0.25 + math.cos(0.5)))
+
+
 def test_stages_show_the_forward_pipeline():
     from srcdiff.transforms import stages
 
