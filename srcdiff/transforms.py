@@ -105,13 +105,13 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
+        given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         key = (rules.version, *((type(p), _kind(p), t is None) for p, t in zip(primals, tangents)))  # a new rule: build anew
         fn = self._compiled.get(key)
         if fn is None:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
             fn = self.compiled(wrt, self.argument_kinds(primals))
             self._compiled[key] = fn
-        given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         return fn(*given, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
