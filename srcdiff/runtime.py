@@ -73,6 +73,10 @@ __all__ = [
     "unreverse",
     "astype",
     "cast",
+    "broadcast_like",
+    "einsum_adjoint_tangent",
+    "einsum_with_tangent",
+    "norm_scale_tangent",
 ]
 
 
@@ -429,6 +433,27 @@ def einsum_adjoints(z: Any, y: Any, args: tuple, position: int) -> list:
     return [einsum_adjoint(y, replaced, i) if i in positions and i != position else 0.0 for i in range(len(args))]
 
 
+def einsum_adjoint_tangent(y: Any, args: tuple, position: int, tangents: Any) -> Any:
+    """The tangent of ``einsum_adjoint(y, args, position)`` along ``tangents`` of the other
+    operands (forward over reverse): it is linear in each of them, so one term per operand."""
+    return _einsum_terms(args, position, tangents, lambda replaced: einsum_adjoint(y, replaced, position))
+
+
+def einsum_with_tangent(args: tuple, position: int, z: Any, tangents: Any) -> Any:
+    """The tangent of ``einsum_with(args, position, z)`` along ``tangents`` of the other operands."""
+    return _einsum_terms(args, position, tangents, lambda replaced: einsum_with(replaced, position, z))
+
+
+def _einsum_terms(args: tuple, position: int, tangents: Any, term: Any) -> Any:
+    _, _, positions = _einsum_spec(args)
+    total = None
+    for j in positions:
+        if j != position:  # (operand ``position`` is read for its shape only)
+            replaced = tuple(np.broadcast_to(tangents[j], np.shape(a)) if i == j else a for i, a in enumerate(args))
+            total = term(replaced) if total is None else total + term(replaced)
+    return 0.0 * term(args) if total is None else total
+
+
 _EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # NumPy's sublist labels 0..51, in order
 
 
@@ -665,6 +690,20 @@ def norm_scale_adjoint(h: Any, x: Any, norm: Any, ord: Any = None, axis: Any = N
     return np.where(norm == 0, 0.0, part)
 
 
+def norm_scale_tangent(t: Any, x: Any, norm: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """The tangent of ``norm_direction(x, norm, ...)`` along a tangent ``t`` of ``norm`` (forward
+    over reverse; only the p-norms read ``norm``: ``sign(x) |x|**(p-1) / norm**(p-1)``)."""
+    axes = norm_axes(x, ord, axis)
+    if ord in (0, np.inf, -np.inf, "nuc") or (len(axes) == 2 and ord not in (None, "fro")):
+        return _shaped_like(np.zeros(np.shape(x)), x)
+    x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
+    p = 2.0 if ord in (None, "fro") else float(ord)
+    scale = unreduce(norm, x, axes, keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.sign(x) * np.abs(x) ** (p - 1.0) * (1.0 - p) * scale**-p * unreduce(t, x, axes, keepdims)
+    return np.where((x == 0) | (scale == 0), 0.0, part)
+
+
 def linspace_weights(samples: Any, num: int, endpoint: bool = True, axis: int = 0) -> Any:
     """How much of ``stop`` each sample of ``np.linspace(start, stop, num, endpoint, axis=axis)``
     holds (sample i is ``start + (stop - start) * i / div``), shaped to broadcast against the
@@ -780,6 +819,15 @@ def cast(y: Any, x: Any) -> Any:
     return y
 
 
+def broadcast_like(y: Any, like: Any) -> Any:
+    """A tangent ``y`` with the shape of the result ``like`` it belongs to: an operand that NumPy
+    broadcast against a larger one has a tangent of its own smaller shape (forward mode)."""
+    if type(y) is np.ndarray and type(like) is np.ndarray and y.shape == like.shape:
+        return y
+    shape = np.shape(like)
+    return y if np.shape(y) == shape else np.broadcast_to(y, shape)
+
+
 def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
     """Adjoint of ``sorted(xs, reverse=reverse)``: each element of ``y`` back to the place its
     value came from (Python's sort is stable, ties keep their order). A ``key`` is refused."""
@@ -794,7 +842,9 @@ def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
 
 
 def resort(parts: Any, xs: Any, key: Any = None, reverse: bool = False) -> list:
-    """Adjoint of ``unsort``: the parts in sorted order again."""
+    """Adjoint of ``unsort``, and the tangent of ``sorted``: the parts in sorted order again."""
+    if key is not None:
+        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
     order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
     parts = parts if isinstance(parts, (list, tuple, np.ndarray)) else [parts] * len(order)
     return [parts[source] for source in order]

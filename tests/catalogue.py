@@ -36,6 +36,7 @@ from srcdiff.runtime import (
     add_adjoints,
     add_at,
     astype,
+    broadcast_like,
     cast,
     cumsum_adjoint,
     dot_adjoint_a,
@@ -1141,6 +1142,10 @@ def helper_unbroadcast(y, like, w):
     return np.sum(unbroadcast(y, like) * w)
 
 
+def helper_broadcast_like(y, like, w):  # forward mode: an operand's tangent at the result's shape
+    return np.sum(broadcast_like(y, like) * w)
+
+
 def helper_unreduce(y, like, axis, keepdims, w):
     return np.sum(unreduce(y, like, axis, keepdims) * w)
 
@@ -1705,6 +1710,7 @@ CASES: list[Case] = [
     # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
+    Case(helper_broadcast_like, [((1, 2), (3, 2)), ((), (4,)), ((3,), (2, 3))], wrt=(0,), autograd=False),
     Case(helper_unreduce, [((4,), (3, 4))], options=[{"axis": 0, "keepdims": False}], autograd=False),
     Case(
         helper_unreduce,

@@ -234,6 +234,9 @@ HELPERS_WITHOUT_RULE: dict[str, str] = {
     "prod_curvature": "only second-order code calls it (sums of all-but-two products): third order is refused",
     "norm_curvature": "only second-order code calls it (the norm's second derivative): third order is refused",
     "norm_scale_adjoint": "only second-order code calls it: third order is refused",
+    "einsum_adjoint_tangent": "only jvp(grad(f)) calls it (einsum adjoints along the other operands): third order is refused",
+    "einsum_with_tangent": "only jvp(grad(f)) calls it: third order is refused",
+    "norm_scale_tangent": "only jvp(grad(f)) calls it (a p-norm's direction along its scale): third order is refused",
 }
 
 

@@ -1,6 +1,6 @@
 """Derivative rules for Python builtins used on numbers, arrays and lists."""
 
-from . import ARRAY, ELEMENTWISE, SCALAR, nondifferentiable, vjp
+from . import ARRAY, ELEMENTWISE, SCALAR, jvp, nondifferentiable, vjp
 
 vjp("abs(x)", x="cast(g * np.sign(x), x)", kind=ELEMENTWISE)  # a float's gradient stays a float
 vjp("float(x)", x="g", kind=SCALAR)
@@ -25,3 +25,18 @@ vjp("unreverse(y, seq)", y="unreverse(g, seq)", discrete=("seq",))
 vjp("enumerate(iterable, start=0)", kind=ELEMENTWISE, discrete=("start",))
 vjp("zip(*iterables)", kind=ELEMENTWISE)
 nondifferentiable(dict.keys, kind=ARRAY)  # d.keys(): names, never numbers
+
+# forward mode: ``t`` is the tangent of the parameter
+jvp("abs(x)", x="cast(t * np.sign(x), x)")
+jvp("float(x)", x="float(t)")
+jvp("max(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
+jvp("min(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
+jvp("sum(iterable, start=0)", iterable="sum(t)", start="t")
+jvp("sum_adjoint(y, xs)", y="sum_adjoint(t, xs)")
+jvp("list(iterable)", iterable="list(t)")
+jvp("tuple(iterable)", iterable="tuple(t)")
+jvp("sorted(iterable, key=None, reverse=False)", iterable="resort(t, iterable, key, reverse)")  # key: refused
+jvp("reversed(seq)", seq="unreverse(t, seq)")
+jvp("unsort(y, xs, key=None, reverse=False)", y="unsort(t, xs, key, reverse)")
+jvp("resort(parts, xs, key=None, reverse=False)", parts="resort(t, xs, key, reverse)")
+jvp("unreverse(y, seq)", y="unreverse(t, seq)")

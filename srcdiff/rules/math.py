@@ -2,7 +2,7 @@
 
 import math
 
-from . import SCALAR, nondifferentiable, vjp
+from . import SCALAR, jvp, nondifferentiable, vjp
 
 S = SCALAR
 
@@ -35,3 +35,30 @@ vjp("math.erf(x)", x="g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)", kind=S)
 vjp("math.copysign(x, y)", x="g * float(np.sign(x)) * math.copysign(1.0, y)", kind=S, discrete=("y",))  # |x| signed by y
 
 nondifferentiable(math.floor, math.ceil, math.trunc, math.isfinite, math.isnan, math.isinf, kind=S)
+
+# forward mode: ``t`` is the tangent of the parameter
+jvp("math.sin(x)", x="t * math.cos(x)")
+jvp("math.cos(x)", x="-t * math.sin(x)")
+jvp("math.tan(x)", x="t * (1.0 + ans * ans)")
+jvp("math.asin(x)", x="t / math.sqrt(1.0 - x * x)")
+jvp("math.acos(x)", x="-t / math.sqrt(1.0 - x * x)")
+jvp("math.atan(x)", x="t / (1.0 + x * x)")
+jvp("math.atan2(y, x)", y="t * x / (x * x + y * y)", x="-t * y / (x * x + y * y)")
+jvp("math.sinh(x)", x="t * math.cosh(x)")
+jvp("math.cosh(x)", x="t * math.sinh(x)")
+jvp("math.tanh(x)", x="t * (1.0 - ans * ans)")
+jvp("math.asinh(x)", x="t / math.sqrt(x * x + 1.0)")
+jvp("math.acosh(x)", x="t / math.sqrt(x * x - 1.0)")
+jvp("math.atanh(x)", x="t / (1.0 - x * x)")
+jvp("math.exp(x)", x="t * ans")
+jvp("math.expm1(x)", x="t * (ans + 1.0)")
+jvp("math.log(x, base=math.e)", x="t / (x * math.log(base))", base="-t * ans / (base * math.log(base))")
+jvp("math.log2(x)", x="t / (x * math.log(2.0))")
+jvp("math.log10(x)", x="t / (x * math.log(10.0))")
+jvp("math.log1p(x)", x="t / (1.0 + x)")
+jvp("math.sqrt(x)", x="t * 0.5 / ans")
+jvp("math.pow(x, y)", x="t * y * math.pow(x, y - 1.0)", y="t * ans * math.log(x) if x > 0 else 0.0")
+jvp("math.hypot(x, y)", x="t * x / ans", y="t * y / ans")
+jvp("math.fabs(x)", x="t if x >= 0 else -t")
+jvp("math.erf(x)", x="t * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
+jvp("math.copysign(x, y)", x="t * float(np.sign(x)) * math.copysign(1.0, y)")

@@ -1,9 +1,9 @@
-"""Derivative rules for NumPy. ``g``: incoming adjoint; ``ans``: the primal result."""
+"""Derivative rules for NumPy. ``g``: incoming adjoint; ``t``: incoming tangent; ``ans``: the primal result."""
 
 import numpy as np
 
 from .. import runtime
-from . import ARRAY, ELEMENTWISE, REDUCTION, SCALAR, nondifferentiable, vjp
+from . import ARRAY, ELEMENTWISE, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
 
 E = ELEMENTWISE
 REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
@@ -120,6 +120,7 @@ vjp(
 )  # fmt: skip  (lists pass through)
 vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)",
     discrete=("like", "axis", "keepdims"))  # fmt: skip
+vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
 vjp("astype(x, dtype)", x="g", discrete=("dtype",))
 vjp("materialize(y, like)", y="g", discrete=("like",))
 vjp("materialize_all(ys, likes)", ys="g", discrete=("likes",))
@@ -210,3 +211,169 @@ nondifferentiable(
     np.any, np.all, np.count_nonzero,
     kind=ELEMENTWISE,
 )  # fmt: skip
+
+
+# ----------------------------------------------------------------- forward mode
+# ``t`` is the tangent of the parameter; the result's tangent is the sum over the active
+# parameters. Elementwise entries need no broadcasting of their own: forward.py wraps the
+# sum in ``broadcast_like`` where an operand may be smaller than the result.
+
+# elementwise arithmetic
+jvp("np.add(x, y)", x="t", y="t")
+jvp("np.subtract(x, y)", x="t", y="-t")
+jvp("np.multiply(x, y)", x="t * y", y="x * t")
+jvp("np.true_divide(x, y)", x="t / y", y="-t * ans / y")
+jvp("np.divide(x, y)", x="t / y", y="-t * ans / y")
+jvp("np.power(x, y)", x="t * y * x ** (y - 1 + (y == 0))", y="t * ans * np.log(np.where(x > 0, x, 1.0))")
+jvp("np.mod(x, y)", x="t", y="-t * np.floor_divide(x, y)")
+jvp("np.negative(x)", x="-t")
+jvp("np.positive(x)", x="t")
+jvp("np.square(x)", x="2 * x * t")
+jvp("np.sqrt(x)", x="t * 0.5 / ans")
+jvp("np.cbrt(x)", x="t / (3 * ans ** 2)")
+jvp("np.reciprocal(x)", x="-t * ans ** 2")
+jvp("np.abs(x)", x="t * np.sign(x)")
+jvp("np.absolute(x)", x="t * np.sign(x)")
+jvp("np.fabs(x)", x="t * np.sign(x)")
+jvp("np.hypot(x, y)", x="t * x / ans", y="t * y / ans")
+for _pick in ("maximum", "minimum", "fmax", "fmin"):
+    jvp(f"np.{_pick}(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
+jvp("np.clip(x, a_min=None, a_max=None)", x="t * (clip_owner(x, a_min, a_max) == 0)",
+    a_min="t * (clip_owner(x, a_min, a_max) == 1)", a_max="t * (clip_owner(x, a_min, a_max) == 2)")  # fmt: skip
+jvp("np.where(condition, x, y)", x="np.where(condition, t, 0.0)", y="np.where(condition, 0.0, t)")
+
+# exponentials and logarithms
+jvp("np.exp(x)", x="t * ans")
+jvp("np.exp2(x)", x="t * ans * np.log(2.0)")
+jvp("np.expm1(x)", x="t * (ans + 1.0)")
+jvp("np.log(x)", x="t / x")
+jvp("np.log2(x)", x="t / (x * np.log(2.0))")
+jvp("np.log10(x)", x="t / (x * np.log(10.0))")
+jvp("np.log1p(x)", x="t / (1.0 + x)")
+jvp("np.logaddexp(x, y)", x="t * np.exp(x - ans)", y="t * np.exp(y - ans)")
+jvp("np.logaddexp2(x, y)", x="t * 2.0 ** (x - ans)", y="t * 2.0 ** (y - ans)")
+
+# trigonometric and hyperbolic
+jvp("np.sin(x)", x="t * np.cos(x)")
+jvp("np.cos(x)", x="-t * np.sin(x)")
+jvp("np.tan(x)", x="t * (1.0 + ans ** 2)")
+jvp("np.arcsin(x)", x="t / np.sqrt(1.0 - x ** 2)")
+jvp("np.arccos(x)", x="-t / np.sqrt(1.0 - x ** 2)")
+jvp("np.arctan(x)", x="t / (1.0 + x ** 2)")
+jvp("np.arctan2(y, x)", y="t * x / (x ** 2 + y ** 2)", x="-t * y / (x ** 2 + y ** 2)")
+jvp("np.sinh(x)", x="t * np.cosh(x)")
+jvp("np.cosh(x)", x="t * np.sinh(x)")
+jvp("np.tanh(x)", x="t * (1.0 - ans ** 2)")
+jvp("np.arcsinh(x)", x="t / np.sqrt(x ** 2 + 1.0)")
+jvp("np.arccosh(x)", x="t / np.sqrt(x ** 2 - 1.0)")
+jvp("np.arctanh(x)", x="t / (1.0 - x ** 2)")
+
+# reductions: the same reduction of the tangent, weighted where the result depends on a
+jvp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="np.sum(t, axis=axis, keepdims=keepdims)")
+jvp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", a="np.mean(t, axis=axis, keepdims=keepdims)")
+jvp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="np.sum(t * prod_others(a, axis), axis=axis, keepdims=keepdims)")  # fmt: skip
+for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
+    jvp(f"np.{_extremum.__name__}(a, axis=None, out=None, keepdims=False)",
+        a="np.sum(t * extremum_share(a, ans, axis, keepdims), axis=axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="np.sum(t * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0"
+      " / (np.size(a) / np.size(ans) - ddof)")  # fmt: skip
+jvp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",  # 0 where there is no spread (as vjp)
+    a="np.sum(t * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)"
+      " / (np.where(ans == 0.0, 1.0, ans) * (np.size(a) / np.size(ans) - ddof))")  # fmt: skip
+jvp("np.cumsum(a, axis=None, dtype=None, out=None)", a="np.cumsum(t, axis)")
+jvp("np.trace(a, offset=0, axis1=0, axis2=1)", a="np.trace(t, offset, axis1, axis2)")
+
+# linear algebra: bilinear products take one tangent at a time
+jvp("np.matmul(a, b)", a="t @ b", b="a @ t")
+jvp("np.dot(a, b)", a="np.dot(t, b)", b="np.dot(a, t)")
+jvp("np.inner(a, b)", a="np.inner(t, b)", b="np.inner(a, t)")
+jvp("np.vdot(a, b)", a="np.vdot(t, b)", b="np.vdot(a, t)")
+jvp("np.outer(a, b)", a="np.outer(t, b)", b="np.outer(a, t)")
+jvp("np.einsum(*operands, optimize=False)", operands="einsum_with(operands, k, t)")
+jvp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)",
+    x="np.sum(t * norm_direction(x, ans, ord, axis, keepdims), axis=norm_axes(x, ord, axis), keepdims=keepdims)")  # fmt: skip
+
+# shape manipulation: the same operation on the tangent
+jvp("np.reshape(a, *shape, order='C')", a="np.reshape(t, np.shape(ans), order=order)")
+jvp("np.ravel(a, order='C')", a="np.ravel(t, order=order)")
+jvp("np.transpose(a, *axes)", a="transpose_adjoint(t, axes, True)")
+jvp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(t, axis1, axis2)")
+jvp("np.moveaxis(a, source, destination)", a="np.moveaxis(t, source, destination)")
+jvp("np.squeeze(a, axis=None)", a="np.reshape(t, np.shape(ans))")
+jvp("np.expand_dims(a, axis)", a="np.reshape(t, np.shape(ans))")
+jvp("np.broadcast_to(array, shape)", array="np.broadcast_to(t, np.shape(ans))")
+jvp("np.flip(m, axis=None)", m="np.flip(t, axis)")
+jvp("np.tile(A, reps)", A="np.tile(t, reps)")
+jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(t, repeats, axis)")
+jvp("np.copy(a)", a="t")
+jvp("np.asarray(a)", a="np.asarray(t)")
+jvp("np.stack(arrays, axis=0)", arrays="np.stack(t, axis)")
+jvp("np.array(object)", object="np.array(t)")
+jvp("np.concatenate(arrays, axis=0)", arrays="np.concatenate(t, axis)")
+jvp("np.hstack(tup)", tup="np.hstack(t)")
+jvp("np.vstack(tup)", tup="np.vstack(t)")
+
+# creation with a value
+jvp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="np.broadcast_to(t, np.shape(ans))")
+jvp("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)", fill_value="np.broadcast_to(t, np.shape(ans))")
+jvp("np.linspace(start, stop, num=50, endpoint=True, axis=0)",  # sample i is start + (stop - start) * weight i
+    start="np.expand_dims(t, axis) * (1.0 - linspace_weights(ans, num, endpoint, axis))",
+    stop="np.expand_dims(t, axis) * linspace_weights(ans, num, endpoint, axis)")  # fmt: skip
+jvp("np.arange(start, stop=None, step=None, dtype=None)", start="t * arange_weights(ans, stop, step, 'start')",
+    step="t * arange_weights(ans, stop, step, 'step')")  # fmt: skip
+jvp("np.random.normal(loc=0.0, scale=1.0, size=None)", loc="broadcast_like(t, ans)", scale="t * (ans - loc) / scale")
+jvp("np.random.uniform(low=0.0, high=1.0, size=None)", low="t * (high - ans) / (high - low)",
+    high="t * (ans - low) / (high - low)")  # fmt: skip
+jvp("np.copysign(x1, x2)", x1="t * np.sign(x1) * np.copysign(1.0, x2)")
+jvp("np.heaviside(x1, x2)", x2="t * (x1 == 0)")
+
+# functions generated code calls: jvp(grad(f)) is a Hessian-vector product. Most are linear in
+# their first argument, so their tangent is the same call on the tangent.
+jvp("unbroadcast(x, like)", x="unbroadcast(t, like)")
+jvp("broadcast_like(y, like)", y="broadcast_like(t, like)")
+jvp("unreduce(y, like, axis=None, keepdims=False)", y="unreduce(t, like, axis, keepdims)")
+jvp("astype(x, dtype)", x="astype(t, dtype)")
+jvp("materialize(y, like)", y="materialize(t, like)")
+jvp("materialize_all(ys, likes)", ys="materialize_all(t, likes)")
+jvp("add_adjoints(a, b)", a="t", b="t")  # forward.py adds list tangents with add_adjoints
+jvp("private_copy(y, like=None)", y="private_copy(t, like)")
+jvp("cast(y, x)", y="cast(t, x)")
+jvp("matmul_adjoint_a(y, a, b)", y="matmul_adjoint_a(t, a, b)", b="matmul_adjoint_a(y, a, t)")
+jvp("matmul_adjoint_b(y, a, b)", y="matmul_adjoint_b(t, a, b)", a="matmul_adjoint_b(y, t, b)")
+jvp("dot_adjoint_a(y, a, b)", y="dot_adjoint_a(t, a, b)", b="dot_adjoint_a(y, a, t)")
+jvp("dot_adjoint_b(y, a, b)", y="dot_adjoint_b(t, a, b)", a="dot_adjoint_b(y, t, b)")
+jvp("inner_adjoint_a(y, a, b)", y="inner_adjoint_a(t, a, b)", b="inner_adjoint_a(y, a, t)")
+jvp("inner_adjoint_b(y, a, b)", y="inner_adjoint_b(t, a, b)", a="inner_adjoint_b(y, t, b)")
+jvp("unstack(y, arrays, axis=0)", y="unstack(t, arrays, axis)")
+jvp("restack(parts, arrays, axis=0)", parts="restack(t, arrays, axis)")
+jvp("unconcatenate(y, arrays, axis=0)", y="unconcatenate(t, arrays, axis)")
+jvp("reconcatenate(parts, arrays, axis=0)", parts="reconcatenate(t, arrays, axis)")
+jvp("unvstack(y, arrays)", y="unvstack(t, arrays)")
+jvp("revstack(parts, arrays)", parts="revstack(t, arrays)")
+jvp("cumsum_adjoint(y, x, axis=None)", y="cumsum_adjoint(t, x, axis)")
+jvp("transpose_adjoint(y, axes, forward=False)", y="transpose_adjoint(t, axes, forward)")
+jvp("moveaxis_adjoint(y, source, destination)", y="moveaxis_adjoint(t, source, destination)")
+jvp("expand_dims_adjoint(y, x)", y="expand_dims_adjoint(t, x)")
+jvp("repeat_adjoint(y, x, repeats, axis=None)", y="repeat_adjoint(t, x, repeats, axis)")
+jvp("tile_adjoint(y, x, reps)", y="tile_adjoint(t, x, reps)")
+jvp("einsum_adjoint(y, args, position)", y="einsum_adjoint(t, args, position)",
+    args="einsum_adjoint_tangent(y, args, position, t)")  # fmt: skip
+jvp("einsum_with(args, position, z)", z="einsum_with(args, position, t)", args="einsum_with_tangent(args, position, z, t)")
+# the Hessians of prod and of the norms are symmetric: the curvature helpers are their own tangents
+jvp("prod_adjoint(y, x, axis=None, keepdims=False)", y="prod_adjoint(t, x, axis, keepdims)",
+    x="unreduce(y, x, axis, keepdims) * prod_curvature(t, x, axis)")  # fmt: skip
+jvp("prod_others(x, axis=None)", x="prod_curvature(t, x, axis)")
+jvp("trace_adjoint(y, x, offset=0, axis1=0, axis2=1)", y="trace_adjoint(t, x, offset, axis1, axis2)")
+jvp("reduce_extremum_adjoint(y, x, extremum, axis=None, keepdims=False)",
+    y="reduce_extremum_adjoint(t, x, extremum, axis, keepdims)")  # fmt: skip
+jvp("norm_adjoint(y, x, norm, ord=None, axis=None, keepdims=False)", y="norm_adjoint(t, x, norm, ord, axis, keepdims)",
+    x="structured(unreduce(y, x, norm_axes(x, ord, axis), keepdims) * norm_curvature(np.asarray(t), x, norm, ord, axis, keepdims), x)",
+    norm="structured(unreduce(y, x, norm_axes(x, ord, axis), keepdims) * norm_scale_tangent(t, x, norm, ord, axis, keepdims),"
+         " x)")  # fmt: skip
+jvp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curvature(np.asarray(t), x, norm, ord, axis, keepdims)",
+    norm="norm_scale_tangent(t, x, norm, ord, axis, keepdims)")  # fmt: skip
+jvp("structured(y, x)", y="structured(t, x)")
+jvp("unstructured(y, x, like)", y="unstructured(t, x, like)")
+jvp("add_at(x, index, y)", x="t", y="add_at(np.zeros(np.shape(ans)), index, t)")

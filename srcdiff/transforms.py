@@ -1,0 +1,220 @@
+"""Forward mode's public entry point: ``jvp``, and ``source`` for what it generates.
+
+``build`` runs the same stages as ``api.build``, one line per stage, with the forward
+transform in place of the reverse one: parse, normalise, analyse, ``forward.transform``,
+optimise, emit, cache. A ``Jvp`` builds on its first call and once per kind of arguments
+(floats get float code) and per set of primals given tangents; a user function it calls
+gets its own ``f_jvp``, built the same way (recursion included).
+"""
+
+from __future__ import annotations
+
+import ast
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import analysis, api, cache, emit, forward, normalize, optimize, parse, rules
+from .errors import BadWrt, SourceUnavailable, WrtTypeError
+
+__all__ = ["jvp", "Jvp", "source", "build", "stages"]
+
+_FLOATS = (float, np.floating)
+
+
+def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], callee: bool = False) -> emit.Emitted:
+    """Parse, normalise, analyse, transform and emit the jvp of ``f`` (cached, callees included)."""
+    key = cache.key(f, wrt, kinds, "jvp callee" if callee else "jvp")
+
+    def run() -> emit.Emitted:
+        tree, origin = parse.function_ast(f)
+        augmented = normalize.augmented_names(tree)
+        tree = normalize.normalize(tree, origin)
+        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+        transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
+        transformed = optimize.optimize(transformed)
+        emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
+        jvp_function = emitted.functions[emitted.entry]  # f's parameters follow the tangents: so do its defaults
+        jvp_function.__defaults__, jvp_function.__kwdefaults__ = f.__defaults__, f.__kwdefaults__
+        cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
+        for name, ref in emitted.pending.items():
+            callee_entry = build(ref.func, ref.wrt, ref.kinds, callee=True)
+            emitted.bind(name, callee_entry.functions[callee_entry.entry])
+        return emitted
+
+    return cache.get(key, run)
+
+
+def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset()) -> Iterator[tuple[str, str]]:
+    """Yield ``(stage, source)`` after each stage of the jvp pipeline (``api.stages`` for grad)."""
+    tree, origin = parse.function_ast(f)
+    yield "parse", ast.unparse(tree)
+    augmented = normalize.augmented_names(tree)
+    tree = normalize.normalize(tree, origin)
+    yield "normalize", ast.unparse(tree)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+    yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
+    transformed = forward.transform(tree, act, origin, itself=(f, kinds))
+    yield "forward", emit.to_source(transformed, _header(origin, wrt))
+    yield "optimize", emit.to_source(optimize.optimize(transformed), _header(origin, wrt))
+
+
+def _header(origin: parse.Origin, wrt: tuple[str, ...]) -> str:
+    file = origin.filename.rsplit("/", 1)[-1]
+    return f"srcdiff: jvp of {origin.name} ({file}:{origin.first_line}) with tangents of {', '.join(wrt) or 'nothing'}"
+
+
+def _kind(value: Any) -> int | None:
+    """A primal's kind, as ``api.Gradient.argument_kinds`` gives it (None: of unknown kind)."""
+    if isinstance(value, api._SCALAR_TYPES):
+        return 0
+    if type(value) is np.ndarray:
+        return value.ndim
+    if isinstance(value, api._CONTAINER_TYPES):
+        return api.container_kind(value)
+    return None
+
+
+class Jvp:
+    """The Jacobian-vector product of a Python function, built on first call (see ``jvp``)."""
+
+    def __init__(self, f: Callable) -> None:
+        if isinstance(f, Jvp):
+            raise SourceUnavailable(
+                f"jvp of {f.__name__} is not supported yet: a jvp cannot be transformed again",
+                suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
+            )
+        if not isinstance(f, api.Gradient):
+            parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
+        self.function = f
+        self.params = f.params if isinstance(f, api.Gradient) else api._parameters(f)
+        self._compiled: dict[tuple, Callable] = {}
+        self.__wrapped__ = f
+        self.__name__ = "jvp_" + getattr(f, "__name__", "f")
+
+    def __repr__(self) -> str:
+        return f"<srcdiff {self.__name__}>"
+
+    def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
+        """``(f(*primals), J @ tangents)``: one tangent per primal (None: that primal is held fixed)."""
+        if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+            raise BadWrt(f"jvp takes primals and tangents as tuples, not {type(primals).__name__} and {type(tangents).__name__}")
+        if len(primals) != len(tangents):
+            raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
+        if len(primals) > len(self.params):
+            raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
+        given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
+        key = (rules.version, *((type(p), _kind(p), t is None) for p, t in zip(primals, tangents)))  # a new rule: build anew
+        fn = self._compiled.get(key)
+        if fn is None:
+            wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
+            fn = self.compiled(wrt, self.argument_kinds(primals))
+            self._compiled[key] = fn
+        return fn(*given, *primals)
+
+    def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
+        return frozenset((n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None)
+
+    def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
+        """The Python function to transform: for jvp(grad(f)), the generated gradient."""
+        if isinstance(self.function, api.Gradient):
+            return self.function.compiled(kinds)
+        return self.function
+
+    def entry(self, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
+        return build(self.target(kinds), wrt, kinds)
+
+    def compiled(self, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]]) -> Callable:
+        entry = self.entry(wrt, kinds)
+        return entry.functions[entry.entry]
+
+
+def _checked(param: str, primal: Any, tangent: Any) -> Any:
+    """The tangent of ``param``, checked against its primal: a float for a float, an array of its shape."""
+    if type(primal) is type(tangent) is float:  # the common cases first, without NumPy calls
+        return tangent
+    if type(primal) is type(tangent) is np.ndarray and primal.shape == tangent.shape and tangent.dtype == np.float64:
+        if primal.dtype.kind in "fc":
+            return tangent
+    if isinstance(primal, (bool, int, np.integer, np.bool_)) or (
+        isinstance(primal, np.ndarray) and primal.dtype.kind not in "fc"
+    ):
+        raise WrtTypeError(
+            f"argument {param!r} is given a tangent but is {type(primal).__name__} {primal!r}; "
+            "pass floats, or None as its tangent to hold it fixed"
+        )
+    if isinstance(primal, (list, tuple)):
+        if not isinstance(tangent, (list, tuple)) or len(tangent) != len(primal):
+            raise BadWrt(f"the tangent of {param!r} must be a list of {len(primal)} tangents, like its primal")
+        return type(primal)(_checked(f"{param}[{i}]", p, t) for i, (p, t) in enumerate(zip(primal, tangent)))
+    if isinstance(primal, dict):
+        if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
+            raise BadWrt(f"the tangent of {param!r} must be a dict with the keys of its primal")
+        return {k: _checked(f"{param}[{k!r}]", v, tangent[k]) for k, v in primal.items()}
+    if not isinstance(primal, (float, np.floating, np.ndarray)):
+        raise WrtTypeError(f"argument {param!r} is given a tangent but is a {type(primal).__name__}; pass floats")
+    if np.shape(tangent) != np.shape(primal):
+        raise BadWrt(f"the tangent of {param!r} has shape {np.shape(tangent)}, its primal {np.shape(primal)}")
+    if isinstance(primal, _FLOATS):
+        return float(tangent)
+    return np.asarray(tangent, dtype=np.result_type(primal.dtype, np.float64))
+
+
+def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None) -> Any:
+    """Forward mode (JAX: ``jax.jvp``): ``(f(*primals), J @ tangents)``, the value and the
+    directional derivative of ``f`` along ``tangents``, one tangent per primal.
+
+    Primals are floats and float arrays (lists, tuples and dicts of them too, with tangents of
+    the same structure); a tangent of ``None`` holds its
+    primal fixed (an integer count, a mask). ``jvp(f)`` alone gives the reusable ``Jvp``
+    that ``srcdiff.source`` can print; ``jvp(grad(f), (x,), (v,))`` is a Hessian-vector product.
+    """
+    if primals is None and tangents is None:
+        return Jvp(f)
+    try:  # one Jvp per function: its compiled code is reused by every call
+        transform = _transforms[f]
+    except (KeyError, TypeError):
+        transform = Jvp(f)
+        try:
+            _transforms[f] = transform
+        except TypeError:  # a callable that cannot be weakly referenced: not kept
+            pass
+    return transform(tuple(primals or ()), tuple(tangents or ()))
+
+
+_transforms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def source(g: Any, *args: Any, **kwargs: Any) -> str:
+    """The generated Python of a derivative made by ``grad``, ``value_and_grad`` or ``jvp``.
+
+    For a ``Jvp``, ``args`` are example primals: the float and float-array ones are given
+    tangents (without them, every parameter is, as an array)."""
+    if not isinstance(g, Jvp):
+        return api.source(g, *args, **kwargs)
+    if args:
+        kinds = g.argument_kinds(args)
+        wrt = tuple(g.params[i] for i, a in enumerate(args) if _differentiable(a))
+    else:
+        kinds = frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
+        wrt = tuple(g.params)
+    entry = g.entry(wrt, kinds)
+    texts, seen, pending = [entry.text], {id(entry)}, list(entry.pending.values())
+    while pending:  # functions it calls, each once
+        ref = pending.pop(0)
+        callee = build(ref.func, ref.wrt, ref.kinds, callee=True)
+        if id(callee) not in seen:
+            seen.add(id(callee))
+            texts.append(callee.text)
+            pending += list(callee.pending.values())
+    return "\n\n".join(texts)
+
+
+def _differentiable(value: Any) -> bool:
+    if isinstance(value, (bool, int, np.integer, np.bool_)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "fc"
+    return isinstance(value, (float, np.floating, list, tuple, dict))
