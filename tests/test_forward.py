@@ -13,8 +13,7 @@ from __future__ import annotations
 import itertools
 import linecache
 import math
-import re
-import types
+import os
 import warnings
 import zlib
 from typing import Any
@@ -24,9 +23,6 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from catalogue import Case, autograd_twin
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from test_generated_programs import EXAMPLES, load, programs
 from test_reverse import CASES as PROGRAMS
 from test_reverse import IDS as PROGRAM_IDS
 from test_rules import _example_id, _examples, example_inputs, shipped_rules, wrt_of
@@ -34,6 +30,7 @@ from test_rules import _example_id, _examples, example_inputs, shipped_rules, wr
 import srcdiff
 from srcdiff import rules
 from srcdiff.errors import BadWrt, NoDerivativeRule, SourceUnavailable, WrtTypeError
+from tests import program_generator
 
 # ------------------------------------------------------------------ references
 
@@ -561,26 +558,41 @@ def test_bad_tangents_are_refused():
 # ------------------------------------------------------------- random programs
 
 
-@pytest.mark.filterwarnings("ignore:Output seems independent of input")  # autograd, for constant programs
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(programs(), st.sampled_from([(0.7, -0.4), (np.array([0.3, -1.1, 0.8]), 0.25)]), st.floats(-2.0, 2.0))
-def test_random_programs_jvp_matches_autograd(tmp_path, source, args, scale):
-    """The grammar of test_generated_programs (reassignments, +=, branches, loops): jvp along
-    (t, scale) against autograd's gradient of the very same code, contracted with it."""
-    f = load(source, tmp_path)
-    valued = re.sub(r"^(\s*)(\w+) \+= (.*)$", r"\1\2 = \2 + (\3)", source, flags=re.M)  # (as that test does)
-    g = load(valued, tmp_path)
-    reference = types.FunctionType(g.__code__, {**g.__globals__, "np": anp}, g.__name__)
-    with np.errstate(all="ignore"):
-        expected = [autograd.grad(reference, i)(*args) for i in (0, 1)]
-    if not all(np.all(np.isfinite(e)) for e in expected):
-        return  # overflow: nothing to compare
-    tangents = (np.linspace(-1.0, 1.0, np.size(args[0])).reshape(np.shape(args[0])) + 0.3, scale)
-    tangents = (float(tangents[0]) if isinstance(args[0], float) else tangents[0], scale)
-    value, tangent = srcdiff.jvp(f, args, tangents)
-    assert np.shape(tangent) == np.shape(value) == (), source
-    contracted = sum(float(np.sum(e * t)) for e, t in zip(expected, tangents))
-    np.testing.assert_allclose(tangent, contracted, rtol=1e-9, atol=1e-10, err_msg=source)
+def _random_like(rng: np.random.Generator, x):
+    """A tangent with the structure of ``x``: a float, an array, or a list/tuple of them."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(_random_like(rng, e) for e in x)
+    if isinstance(x, np.ndarray):
+        return rng.normal(size=x.shape)
+    return float(rng.normal())
+
+
+def _contract(gradient, tangent) -> float:
+    if isinstance(tangent, (list, tuple)):
+        return sum(_contract(g, t) for g, t in zip(gradient, tangent))
+    return float(np.sum(np.asarray(gradient) * tangent))
+
+
+JVP_PROGRAMS = int(os.environ.get("SRCDIFF_PROGRAMS", "60"))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("seed", range(JVP_PROGRAMS))
+def test_random_programs_jvp_matches_the_gradient(seed):
+    """Programs of tests/program_generator.py (helpers, in-place writes, containers, loops,
+    branches, exits): jvp along a random direction equals the gradient contracted with it."""
+    program = program_generator.generate(seed, size=5)
+    f = program_generator.load(program.source)
+    wrt = program.wrt
+    try:
+        gradient = srcdiff.grad(f, wrt=wrt)(*program.args)
+        rng = np.random.default_rng(seed)
+        tangents = tuple(_random_like(rng, a) if i in wrt else None for i, a in enumerate(program.args))
+        value, tangent = srcdiff.jvp(f, program.args, tangents)
+    except srcdiff.SrcdiffError:
+        return  # refused (counted by the generator's own test)
+    expected = sum(_contract(g, tangents[i]) for g, i in zip(gradient, wrt))
+    np.testing.assert_allclose(tangent, expected, rtol=1e-8, atol=1e-9, err_msg=program.describe())
 
 
 @pytest.mark.parametrize("f, args, wrt, _", PROGRAMS, ids=PROGRAM_IDS)
