@@ -141,6 +141,11 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
     """
     code = getattr(f, "__code__", None)
     name = code.co_name if code is not None else getattr(f, "__name__", repr(f))
+    if code is None and getattr(f, "srcdiff_transform", None):  # a jvp: generated on demand, not yet differentiable
+        raise SourceUnavailable(
+            f"cannot differentiate {name!r}: a {f.srcdiff_transform} cannot be differentiated again yet",
+            suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
+        )
     if code is None:
         raise SourceUnavailable(
             f"cannot differentiate {name!r}: it is not a Python function (builtins and C functions have no source)",

@@ -80,6 +80,8 @@ def _kind(value: Any) -> int | None:
 class Jvp:
     """The Jacobian-vector product of a Python function, built on first call (see ``jvp``)."""
 
+    srcdiff_transform = "jvp"  # what parse says when asked to differentiate one
+
     def __init__(self, f: Callable) -> None:
         if isinstance(f, Jvp):
             raise SourceUnavailable(

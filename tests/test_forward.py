@@ -607,3 +607,12 @@ def test_jvp_of_the_gradients_of_programs(f, args, wrt, _):
     numeric = differences(lambda *xs: g(*_copies(xs)), _copies(args), tangents, eps=1e-5)
     for ours, theirs in zip(hv, numeric) if isinstance(wrt, tuple) else [(hv, numeric)]:
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def cube(x):
+    return x * x * x
+
+
+def test_grad_of_a_jvp_is_refused_with_advice():
+    with pytest.raises(srcdiff.SrcdiffError, match=r"(?s)a jvp cannot be differentiated again.*jvp\(grad\(f\)"):
+        srcdiff.grad(srcdiff.jvp(cube))
