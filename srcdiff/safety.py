@@ -4,8 +4,10 @@ On entry: a normalised tree, its operations (``operations.classify``), and which
 are varied (depend on ``wrt``) and of which kinds. Each check raises a diagnostic at
 the user's line, or returns: a value being differentiated that reaches an operation
 without a rule (``refuse_unknown``) or a place where no derivative flows
-(``refuse_lost_derivatives``), a second name for an array changed in place
-(``refuse_aliases``), a view read after its array changed (``refuse_stale_views``),
+(``refuse_lost_derivatives``); writing in place into a value that shares another's
+data (``refuse_aliases``, through ``shared_with``); a view read after its array changed
+(``refuse_stale_views``); a helper that changes its caller's value
+(``refuse_changed_parameters``); a loop over a dict itself (``refuse_dict_iteration``);
 and arithmetic on lists (``refuse_list_arithmetic``).
 """
 
