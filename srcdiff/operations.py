@@ -112,7 +112,9 @@ def _discarded_call(s: ast.Expr, origin: Origin, env: Env) -> Op:
     call = s.value
     func = call.func
     advice = "Assign the result to a name and use it; srcdiff cannot follow calls that work by side effect."
-    refusal = origin.error(UnsupportedSyntax, s, "a call whose result is discarded, on values being differentiated,", advice)
+    refusal = origin.error(
+        UnsupportedSyntax, s, "a call to your own function whose result is discarded cannot be differentiated", advice
+    )
     mutating = origin.error(
         UnsupportedSyntax, s, "a call that may change its arguments in place cannot be differentiated", advice
     )

@@ -223,6 +223,8 @@ def _plain(g: Any, a: Any, b: Any) -> bool:
 
 def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of ``a`` in ``a @ b`` (1-D operands and batch broadcasting included)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:  # matmul takes no scalars: a weak zero (an adjoint, at second order)
+        return 0.0
     if _plain(g, a, b):
         return g @ b.T if b.ndim == 2 else np.outer(g, b)
     g2, _, b2, a1, _ = _promote(g, a, b)
@@ -232,6 +234,8 @@ def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:
 
 def matmul_adjoint_b(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of ``b`` in ``a @ b``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:  # matmul takes no scalars: a weak zero (an adjoint, at second order)
+        return 0.0
     if _plain(g, a, b):
         return a.T @ g
     g2, a2, _, _, b1 = _promote(g, a, b)

@@ -291,6 +291,10 @@ def refuse_stale_views(
             target, value = s.targets[0].id, s.value
             views.pop(target, None)
             stale.discard(target)
+            for r in list(views):  # views of the object target named before keep viewing that object, not the new one
+                arrays, taken = views[r]
+                if target in arrays:
+                    views[r] = (arrays - {target}, taken)
             if target not in scalars:  # an element of a vector is a number of its own
                 shared = shared_with(value, ops[value], locals_, scalars, call_is_fresh) - {target}
                 roots = set().union(*(views[n][0] if n in views else {n} for n in shared)) & written if shared else set()
