@@ -65,6 +65,7 @@ __all__ = [
     "tile_adjoint",
     "add_at",
     "last_writes",
+    "rebroadcast",
     "structured",
     "unstructured",
     "add_adjoints",
@@ -179,6 +180,17 @@ def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(y, shape)
+
+
+def rebroadcast(g: Any, x: Any) -> Any:
+    """The adjoint of ``unbroadcast``: ``g`` spread back over the shape of ``x``, and summed down
+    where ``x`` is smaller (a scalar that ``unbroadcast`` passed through); lists pass through."""
+    if isinstance(x, (list, tuple, dict)) or isinstance(g, (list, tuple, dict)):
+        return g
+    g_shape, x_shape = np.shape(g), np.shape(x)
+    if g_shape == x_shape:
+        return g
+    return unbroadcast(np.broadcast_to(g, np.broadcast_shapes(g_shape, x_shape)), x)
 
 
 def zeros_like(x: Any) -> Any:

@@ -56,6 +56,7 @@ from srcdiff.runtime import (
     private_copy,
     prod_adjoint,
     prod_others,
+    rebroadcast,
     reconcatenate,
     reduce_extremum_adjoint,
     repeat_adjoint,
@@ -1138,6 +1139,10 @@ def list_into_numpy(x, y, w):  # a list's adjoint from NumPy (one array) and fro
 # ------------------------------------------------- runtime helpers (for grad(grad(f)))
 
 
+def helper_rebroadcast(y, x, w):  # spread back, or summed where x is smaller
+    return np.sum(rebroadcast(y, x) * w)
+
+
 def helper_unbroadcast(y, like, w):
     return np.sum(unbroadcast(y, like) * w)
 
@@ -1710,6 +1715,7 @@ CASES: list[Case] = [
     # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
+    Case(helper_rebroadcast, [((1, 2), (3, 2)), ((), (4,)), ((3, 2), ()), ((2, 3), (2, 3))], autograd=False),
     Case(helper_broadcast_like, [((1, 2), (3, 2)), ((), (4,)), ((3,), (2, 3))], wrt=(0,), autograd=False),
     Case(helper_unreduce, [((4,), (3, 4))], options=[{"axis": 0, "keepdims": False}], autograd=False),
     Case(

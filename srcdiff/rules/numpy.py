@@ -115,9 +115,8 @@ vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
 
 # functions generated code calls (rules keep grad(grad(f)) working)
-vjp(
-    "unbroadcast(x, like)", x="g if isinstance(x, (list, tuple, dict)) else np.broadcast_to(g, np.shape(x))", discrete=("like",)
-)  # fmt: skip  (lists pass through)
+vjp("unbroadcast(x, like)", x="rebroadcast(g, x)", discrete=("like",))
+vjp("rebroadcast(y, x)", y="rebroadcast(g, y)", discrete=("x",))  # its own transpose
 vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)",
     discrete=("like", "axis", "keepdims"))  # fmt: skip
 vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
@@ -332,6 +331,7 @@ jvp("np.heaviside(x1, x2)", x2="t * (x1 == 0)")
 # functions generated code calls: jvp(grad(f)) is a Hessian-vector product. Most are linear in
 # their first argument, so their tangent is the same call on the tangent.
 jvp("unbroadcast(x, like)", x="unbroadcast(t, like)")
+jvp("rebroadcast(y, x)", y="rebroadcast(t, x)")
 jvp("broadcast_like(y, like)", y="broadcast_like(t, like)")
 jvp("unreduce(y, like, axis=None, keepdims=False)", y="unreduce(t, like, axis, keepdims)")
 jvp("astype(x, dtype)", x="astype(t, dtype)")
