@@ -65,6 +65,7 @@ __all__ = [
     "tile_adjoint",
     "add_at",
     "last_writes",
+    "adjoint_matmul",
     "rebroadcast",
     "structured",
     "unstructured",
@@ -231,6 +232,13 @@ def _promote(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any, bool, bool]:
 def _plain(g: Any, a: Any, b: Any) -> bool:
     """Matrix @ matrix or matrix @ vector, no batch axes: the cases worth a fast path."""
     return type(g) is type(a) is type(b) is np.ndarray and a.ndim == 2 and b.ndim <= 2 and g.ndim == b.ndim
+
+
+def adjoint_matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` where either may be an adjoint's weak zero (the float 0.0): then 0.0."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return 0.0
+    return np.matmul(a, b)
 
 
 def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:

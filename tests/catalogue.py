@@ -35,6 +35,7 @@ from srcdiff import rules
 from srcdiff.runtime import (
     add_adjoints,
     add_at,
+    adjoint_matmul,
     astype,
     broadcast_like,
     cast,
@@ -1143,6 +1144,10 @@ def helper_rebroadcast(y, x, w):  # spread back, or summed where x is smaller
     return np.sum(rebroadcast(y, x) * w)
 
 
+def helper_adjoint_matmul(a, b, w):
+    return np.sum(adjoint_matmul(a, b) * w)
+
+
 def helper_unbroadcast(y, like, w):
     return np.sum(unbroadcast(y, like) * w)
 
@@ -1715,6 +1720,7 @@ CASES: list[Case] = [
     # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
+    Case(helper_adjoint_matmul, [((3, 2), (2, 4)), ((2,), (2, 3))], autograd=False),
     Case(helper_rebroadcast, [((1, 2), (3, 2)), ((), (4,)), ((3, 2), ()), ((2, 3), (2, 3))], autograd=False),
     Case(helper_broadcast_like, [((1, 2), (3, 2)), ((), (4,)), ((3,), (2, 3))], wrt=(0,), autograd=False),
     Case(helper_unreduce, [((4,), (3, 4))], options=[{"axis": 0, "keepdims": False}], autograd=False),

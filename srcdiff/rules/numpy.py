@@ -130,8 +130,9 @@ vjp("cast(y, x)", y="g", discrete=("x",))
 # adjoint helpers: most are linear in the adjoint ``y``, so their own adjoint is the forward
 # operation again; einsum_adjoints, prod_curvature, norm_curvature and norm_scale_adjoint, which
 # only second-order code calls, have none (a third derivative through them is refused)
-vjp("matmul_adjoint_a(y, a, b)", y="np.matmul(g, b)", b="matmul_adjoint_b(y, g, b)", discrete=("a",))
-vjp("matmul_adjoint_b(y, a, b)", y="np.matmul(a, g)", a="matmul_adjoint_a(y, a, g)", discrete=("b",))
+vjp("matmul_adjoint_a(y, a, b)", y="adjoint_matmul(g, b)", b="matmul_adjoint_b(y, g, b)", discrete=("a",))
+vjp("matmul_adjoint_b(y, a, b)", y="adjoint_matmul(a, g)", a="matmul_adjoint_a(y, a, g)", discrete=("b",))
+vjp("adjoint_matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
 vjp("dot_adjoint_a(y, a, b)", y="np.dot(g, b)", b="dot_adjoint_b(y, g, b)", discrete=("a",))
 vjp("dot_adjoint_b(y, a, b)", y="np.dot(a, g)", a="dot_adjoint_a(y, a, g)", discrete=("b",))
 vjp("inner_adjoint_a(y, a, b)", y="np.inner(g, b)", b="inner_adjoint_b(y, g, b)", discrete=("a",))
@@ -286,6 +287,7 @@ jvp("np.trace(a, offset=0, axis1=0, axis2=1)", a="np.trace(t, offset, axis1, axi
 
 # linear algebra: bilinear products take one tangent at a time
 jvp("np.matmul(a, b)", a="t @ b", b="a @ t")
+jvp("adjoint_matmul(a, b)", a="adjoint_matmul(t, b)", b="adjoint_matmul(a, t)")
 jvp("np.dot(a, b)", a="np.dot(t, b)", b="np.dot(a, t)")
 jvp("np.inner(a, b)", a="np.inner(t, b)", b="np.inner(a, t)")
 jvp("np.vdot(a, b)", a="np.vdot(t, b)", b="np.vdot(a, t)")
