@@ -193,6 +193,9 @@ class _Reverse:
             targets=[ast.Tuple(elts=[name(n, True) for n in saved_names], ctx=ast.Store())], value=name(tape_name)
         )
         bwd_body: list[ast.stmt] = [unpack] if saved_names else []
+        if self.stack in saved_names:  # pop from a copy: the tape stays as the forward sweep left it
+            copied = ast.Call(func=name("list"), args=[name(self.stack)], keywords=[])
+            bwd_body.append(assign(self.stack, copied))
         bwd_body += seed + backward + [ast.Return(value=ast.Tuple(elts=outputs, ctx=ast.Load()))]
         bwd_args = ast.arguments(
             posonlyargs=[],

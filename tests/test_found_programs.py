@@ -353,3 +353,64 @@ def test_second_order_through_recursion():
         1.03,
         second_order=True,
     )
+
+
+# -- the 10,000-program run (seeds 10000-19999) --------------------------------------------------
+
+
+def test_second_order_matmul_with_a_weak_zero_adjoint():
+    verify(
+        """
+        def program(x, y):
+            acc8 = [y, x]
+            v13 = acc8[0] @ (x + np.zeros(3))
+            return v13
+        """,
+        -0.514,
+        np.array([-1.058, 0.464, 1.056]),
+        second_order=True,
+    )
+
+
+def test_second_order_unbroadcast_of_a_weak_zero():
+    verify(
+        """
+        def h5(a6, a7):
+            v8 = a7[0]
+            return (a7[0, 2] * a7, v8[1])
+
+        def program(x, xs):
+            v13 = h5(xs[2], x + np.zeros((1, 3)))[1]
+            return v13
+        """,
+        0.493,
+        (-0.507, -0.354, -0.683, np.array([-0.772, 1.029, 0.036])),
+        second_order=True,
+    )
+
+
+def test_second_order_through_a_helper_that_pushes():
+    verify(
+        """
+        def h3(a4, a5):
+            v6 = 1.5
+            u9 = a5
+            v6 = np.tanh(np.sum(u9))
+            return np.tanh(-0.75) * ((v6 + np.zeros(3)) @ (v6 + np.zeros(3)))
+
+        def h12(a13, a14):
+            return -a14 * a14
+
+        def program(x, y, z, w):
+            v16 = 1.0 * w
+            v17 = (h12(w, x) + np.zeros((2, 3))) @ (h3(y + np.zeros((2, 3)), v16 + np.zeros((1, 3))) + np.zeros(3))
+            u19 = np.sin(v17)
+            v16 = v16 * 0.8 + np.tanh(np.sum(u19))
+            return np.sum(y) + z + np.sum(w) + np.sum(v16) + np.sum(v17)
+        """,
+        -1.143,
+        np.array([[0.839, 0.0, -0.187]]),
+        1.179,
+        np.array([-0.314, 0.897, -0.345]),
+        second_order=True,
+    )
