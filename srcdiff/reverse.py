@@ -326,14 +326,22 @@ class _Reverse:
                 out.append(self.push(name(s.target.id)))
             counter = self._counter(s)
             if counter:
-                out.append(assign(counter, ast.Constant(0)))
+                out += self._keep_counter(s, counter) + [assign(counter, ast.Constant(0))]
                 body.insert(0, assign(counter, ast.BinOp(left=name(counter), op=ast.Add(), right=ast.Constant(1))))
             return out + [ast.For(target=s.target, iter=s.iter, body=body, orelse=[])]
         if isinstance(s, ast.While):
             counter = self._counter(s)
             body = [assign(counter, ast.BinOp(left=name(counter), op=ast.Add(), right=ast.Constant(1)))] + self.forward(s.body)
-            return [assign(counter, ast.Constant(0)), ast.While(test=s.test, body=body, orelse=[])]
+            start = assign(counter, ast.Constant(0))
+            return self._keep_counter(s, counter) + [start, ast.While(test=s.test, body=body, orelse=[])]
         return [s]
+
+    def _keep_counter(self, s: ast.stmt, counter: str) -> list[ast.stmt]:
+        """In an enclosing loop, a loop's count is one per round of it: push the last round's."""
+        if self.tape.loop_depth[id(s)] == 0:
+            return []
+        self.push_order.setdefault(id(s), []).append(counter)
+        return [self.push(name(counter))]
 
     def _loop_target_saved(self, s: ast.For) -> bool:
         return s.target.id in self.tape.needed and len(self.tape.defs[s.target.id]) > 1
@@ -692,7 +700,7 @@ class _Reverse:
             body=body,
             orelse=[],
         )
-        return before + [loop]
+        return before + [loop, _Restore(s, counter)]  # the count of the round before, if it was kept
 
     def _finish_restores(self, code: list) -> list:
         out = []

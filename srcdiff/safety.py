@@ -293,7 +293,7 @@ def refuse_stale_views(
             stale.discard(target)
             for r in list(views):  # views of the object target named before keep viewing that object, not the new one
                 arrays, taken = views[r]
-                if target in arrays:
+                if target in arrays and r not in stale:
                     views[r] = (arrays - {target}, taken)
             if target not in scalars:  # an element of a vector is a number of its own
                 shared = shared_with(value, ops[value], locals_, scalars, call_is_fresh) - {target}

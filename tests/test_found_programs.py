@@ -414,3 +414,39 @@ def test_second_order_through_a_helper_that_pushes():
         np.array([-0.314, 0.897, -0.345]),
         second_order=True,
     )
+
+
+def test_a_while_loop_inside_a_for_loop_replays_each_rounds_count():
+    verify(
+        """
+        def program(y, z, xs):
+            v5 = y + (-z)
+            for e6 in xs:
+                k7 = 0
+                while k7 < 3 and (np.mean(v5) > 0.0 or math.exp(0.2 * z) > 0.9):
+                    k7 += 1
+                    v5 = v5 * 0.8 + np.tanh(1.0 * xs[-1])
+            return np.sum(v5)
+        """,
+        np.array([0.206, 0.261, 0.252]),
+        -0.959,
+        (np.array([0.053, -1.084, 0.573]), 1.014, np.array([0.089, -1.088, 1.06]), -0.463),
+    )
+
+
+def test_a_loop_that_breaks_inside_a_loop_replays_each_rounds_count():
+    verify(
+        """
+        def program(x, n):
+            total = 0.0
+            for i in range(4):
+                for j in range(5):
+                    if j > i:
+                        break
+                    total = total + x * (j + 1.0)
+            return total * x
+        """,
+        0.7,
+        3,
+        second_order=True,
+    )
