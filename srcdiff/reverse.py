@@ -193,9 +193,13 @@ class _Reverse:
             targets=[ast.Tuple(elts=[name(n, True) for n in saved_names], ctx=ast.Store())], value=name(tape_name)
         )
         bwd_body: list[ast.stmt] = [unpack] if saved_names else []
-        if self.stack in saved_names:  # pop from a copy: the tape stays as the forward sweep left it
-            copied = ast.Call(func=name("list"), args=[name(self.stack)], keywords=[])
-            bwd_body.append(assign(self.stack, copied))
+        # pop and restore into copies: the tape stays as the forward sweep left it (it is read again
+        # when this backward sweep is itself differentiated)
+        if self.stack in saved_names:
+            bwd_body.append(assign(self.stack, ast.Call(func=name("list"), args=[name(self.stack)], keywords=[])))
+        for n in saved_names:
+            if n in self.act.written:
+                bwd_body.append(assign(n, self.call_helper("private_copy", name(n))))
         bwd_body += seed + backward + [ast.Return(value=ast.Tuple(elts=outputs, ctx=ast.Load()))]
         bwd_args = ast.arguments(
             posonlyargs=[],

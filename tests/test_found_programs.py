@@ -450,3 +450,22 @@ def test_a_loop_that_breaks_inside_a_loop_replays_each_rounds_count():
         3,
         second_order=True,
     )
+
+
+def test_second_order_through_a_helper_that_writes_an_array_it_keeps():
+    verify(
+        """
+        def h0(a1, scale=2.0):
+            t2 = np.zeros((2, 3))
+            t2[1, 1] += a1[2]
+            return t2[1] * scale @ (scale + np.zeros(3))
+
+        def program(y):
+            v3 = y
+            v5 = v3
+            t6 = h0(v5 + np.zeros(3), scale=y)
+            return t6
+        """,
+        0.838,
+        second_order=True,
+    )
