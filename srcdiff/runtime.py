@@ -144,7 +144,7 @@ def private_copy(y: Any, like: Any = None) -> Any:
         return list(y)
     if isinstance(y, dict):
         return dict(y)
-    if like is not None and isinstance(like, (list, tuple, dict)):
+    if like is not None and isinstance(like, (list, tuple, dict, range)):
         return zeros_like(like)  # a weak zero
     return y
 
@@ -202,6 +202,8 @@ def zeros_like(x: Any) -> Any:
         return [zeros_like(e) if isinstance(e, _CONTAINERS) else 0.0 for e in x]
     if isinstance(x, dict):
         return {k: zeros_like(e) if isinstance(e, _CONTAINERS) else 0.0 for k, e in x.items()}
+    if isinstance(x, range):  # a loop's range in generated code, differentiated again: its numbers are constants
+        return [0.0] * len(x)
     return 0.0
 
 

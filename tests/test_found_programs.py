@@ -469,3 +469,20 @@ def test_second_order_through_a_helper_that_writes_an_array_it_keeps():
         0.838,
         second_order=True,
     )
+
+
+def test_second_order_through_a_loop_over_a_range_in_a_helper():
+    verify(
+        """
+        def h4(a5, scale=1.5):
+            for k7 in range(2):
+                v6 = np.sum(a5 + np.zeros((2, 3)), axis=0) * k7
+            return v6[1]
+
+        def program(z):
+            t14 = h4(z)
+            return t14
+        """,
+        0.846,
+        second_order=True,
+    )
