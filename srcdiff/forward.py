@@ -33,7 +33,7 @@ from .kinds import call_kinds
 from .names import Fresh, assign, name, names_in
 from .operations import CALL, COPY, INDEX, PACK, POP, RULE, appended_to
 from .parse import Origin
-from .reverse import COMMENT, CalleeRef, Transformed
+from .reverse import COMMENT, CalleeRef, CodeWriter, Transformed, short
 
 __all__ = ["transform"]
 
@@ -48,7 +48,7 @@ def transform(
     return _Forward(tree, act, origin, callee, itself).run()
 
 
-class _Forward:
+class _Forward(CodeWriter):
     def __init__(
         self, tree: ast.FunctionDef, act: Activity, origin: Origin, callee: bool, itself: tuple[Any, frozenset] | None
     ) -> None:
@@ -71,24 +71,6 @@ class _Forward:
         if primal not in self.tangent_names:
             self.tangent_names[primal] = self.fresh.like("t" + primal.lstrip("_"))
         return self.tangent_names[primal]
-
-    def helper(self, canonical: str) -> str:
-        """The emitted name for a helper (np, math, zeros_like, ...), avoiding the user's names."""
-        if canonical not in self.helpers:
-            value = rules.NAMESPACE[canonical]
-            emitted = canonical
-            try:  # a local of that name, or a global bound to something else, takes the name
-                clash = canonical in self.act.env.locals or self.act.env.lookup(canonical) is not value
-            except AttributeError:
-                clash = False
-            if clash:
-                emitted = self.fresh.like(canonical + "_")
-            self.helpers[canonical] = emitted
-            self.bindings[emitted] = value
-        return self.helpers[canonical]
-
-    def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
-        return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
 
     # -------------------------------------------------------------------- run
     def run(self) -> Transformed:
@@ -134,7 +116,7 @@ class _Forward:
             compound = isinstance(s, (ast.If, ast.For, ast.While))
             if not compound and s.lineno != line and not isinstance(s, (ast.Break, ast.Continue, ast.Pass)):
                 line = s.lineno
-                text = f"{_short(self.origin.filename)}:{s.lineno}  {self.origin.line_text(s.lineno)}"
+                text = f"{short(self.origin.filename)}:{s.lineno}  {self.origin.line_text(s.lineno)}"
                 out.append(ast.Expr(value=ast.Constant(COMMENT + text)))
             elif compound:
                 line = None
@@ -262,48 +244,26 @@ class _Forward:
         self, template: ast.expr, bound: dict[str, ast.expr], defaults: dict[str, ast.expr], t: ast.expr, ans: str, k: int | None
     ) -> ast.expr:
         """The template with the call's atoms; ``axis=axis`` goes where the call left it at its default."""
-        helpers = set(rules.NAMESPACE)
-
-        def at_default(e: ast.expr) -> bool:
-            return isinstance(e, ast.Name) and e.id in defaults and bound.get(e.id) is defaults[e.id]
-
-        def swap(node: ast.AST) -> ast.AST:
+        template = copy.deepcopy(template)
+        for node in ast.walk(template):
             if isinstance(node, ast.Call):  # ``np.sum(t, axis=axis)`` of ``np.sum(x)`` is ``np.sum(t)``
-                node.keywords = [kw for kw in node.keywords if not at_default(kw.value)]
-            if isinstance(node, ast.Name):
-                if node.id == "t":
-                    return copy.deepcopy(t)
-                if node.id == "ans":
-                    return name(ans)
-                if node.id == "k" and k is not None:
-                    return ast.Constant(k)
-                if node.id in bound:
-                    return copy.deepcopy(bound[node.id])
-                if node.id in helpers:
-                    return name(self.helper(node.id))
-                return node
-            for f, v in ast.iter_fields(node):
-                if isinstance(v, list):
-                    setattr(node, f, [swap(x) if isinstance(x, ast.AST) else x for x in v])
-                elif isinstance(v, ast.AST):
-                    setattr(node, f, swap(v))
-            return node
-
-        return swap(copy.deepcopy(template))
+                node.keywords = [kw for kw in node.keywords if not _at_default(kw.value, bound, defaults)]
+        values = {**bound, "t": t, "ans": name(ans)}
+        return self.fill(template, values if k is None else {**values, "k": ast.Constant(k)})
 
     # ------------------------------------------------------------------ calls
     def call(self, s: ast.Assign, target: str) -> ast.stmt:
         """``y = g(a, b)`` becomes ``y, ty = g_jvp(ta, a, b)``: tangents of g's active parameters first."""
         call = s.value
         func = self.act.ops[call].func
-        bound = inspect.signature(func).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        bound = inspect.signature(func, follow_wrapped=False).bind(*call.args, **{k.arg: k.value for k in call.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
         kinds = call_kinds(func, call, self.ndim)
         key = (id(func), wrt, kinds, "jvp")
         if self.callee and self.itself == (func, kinds) and wrt == self.act.wrt:
             self.helpers[key] = self.fn_name  # recursion: the function being generated calls itself
         if key not in self.helpers:
-            params = list(inspect.signature(func).parameters)
+            params = list(inspect.signature(func, follow_wrapped=False).parameters)
             self.helpers[key] = self.fresh.like(callee_name(getattr(func, "__name__", "f"), params, wrt))
             self.bindings[self.helpers[key]] = CalleeRef(func, wrt, kinds, "jvp")
         tangents = [name(self.t(bound.arguments[p].id)) for p in wrt]
@@ -311,16 +271,11 @@ class _Forward:
         targets = ast.Tuple(elts=[name(target, True), name(self.t(target), True)], ctx=ast.Store())
         return ast.Assign(targets=[targets], value=jvp_call)
 
-    def ndim(self, atom: ast.expr) -> int | None:
-        if self.act.is_scalar(atom):
-            return 0
-        return self.act.ndims.get(atom.id) if isinstance(atom, ast.Name) else None
+
+def _at_default(e: ast.expr, bound: dict[str, ast.expr], defaults: dict[str, ast.expr]) -> bool:
+    return isinstance(e, ast.Name) and e.id in defaults and bound.get(e.id) is defaults[e.id]
 
 
 def callee_name(function: str, params: list[str], wrt: tuple[str, ...]) -> str:
     """``f_jvp`` with tangents of every parameter, ``f_jvp_x`` with tangents of ``x`` alone."""
     return f"{function}_jvp" if set(params) <= set(wrt) else f"{function}_jvp_{'_'.join(wrt)}"
-
-
-def _short(filename: str) -> str:
-    return filename.rsplit("/", 1)[-1]

@@ -70,6 +70,59 @@ def transform(
     return _Reverse(tree, act, origin).run(split=split, with_value=with_value)
 
 
+class CodeWriter:
+    """What both transforms need to write code: the helpers it calls, bound under names that
+    avoid the user's, and the known dimensions of atoms (to specialise callees)."""
+
+    act: Activity
+    fresh: Fresh
+    helpers: dict[Any, str]  # canonical helper name (or a callee's key) -> emitted name
+    bindings: dict[str, Any]  # emitted name -> object (or CalleeRef)
+
+    def helper(self, canonical: str) -> str:
+        """The emitted name for a helper (np, math, unbroadcast, ...), avoiding user names."""
+        if canonical not in self.helpers:
+            value = rules.NAMESPACE[canonical]
+            emitted = canonical
+            try:  # a local of that name, or a global bound to something else, takes the name
+                clash = canonical in self.act.env.locals or self.act.env.lookup(canonical) is not value
+            except AttributeError:
+                clash = False
+            if clash:
+                emitted = self.fresh.like(canonical + "_")
+            self.helpers[canonical] = emitted
+            self.bindings[emitted] = value
+        return self.helpers[canonical]
+
+    def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
+        return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
+
+    def ndim(self, atom: ast.expr) -> int | None:
+        """Known number of dimensions of an atom (0 for a scalar), for specialising callees."""
+        if self.act.is_scalar(atom):
+            return 0
+        return self.act.ndims.get(atom.id) if isinstance(atom, ast.Name) else None
+
+    def fill(self, template: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
+        """A rule's template with ``values`` for its names (``g``/``t``, ``ans``, ``k``, the
+        call's atoms) and the emitted names of the helpers it calls."""
+        helpers = set(rules.NAMESPACE)
+
+        def swap(node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.Name):
+                if node.id in values:
+                    return copy.deepcopy(values[node.id])
+                return name(self.helper(node.id)) if node.id in helpers else node
+            for f, v in ast.iter_fields(node):
+                if isinstance(v, list):
+                    setattr(node, f, [swap(x) if isinstance(x, ast.AST) else x for x in v])
+                elif isinstance(v, ast.AST):
+                    setattr(node, f, swap(v))
+            return node
+
+        return swap(copy.deepcopy(template))
+
+
 @dataclass
 class _Restore:
     """Placeholder in the backward code: pop ``target`` if its statement pushed."""
@@ -78,7 +131,7 @@ class _Restore:
     target: str
 
 
-class _Reverse:
+class _Reverse(CodeWriter):
     def __init__(self, tree: ast.FunctionDef, act: Activity, origin: Origin) -> None:
         self.tree = tree
         self.act = act
@@ -107,24 +160,6 @@ class _Reverse:
         if primal not in self.adjoint_names:
             self.adjoint_names[primal] = self.fresh.like("d" + primal.lstrip("_") if primal.startswith("_") else "d" + primal)
         return self.adjoint_names[primal]
-
-    def helper(self, canonical: str) -> str:
-        """The emitted name for a helper (np, math, unbroadcast, ...), avoiding user names."""
-        if canonical not in self.helpers:
-            value = rules.NAMESPACE[canonical]
-            emitted = canonical
-            try:  # a local of that name, or a global bound to something else, takes the name
-                clash = canonical in self.act.env.locals or self.act.env.lookup(canonical) is not value
-            except AttributeError:
-                clash = False
-            if clash:
-                emitted = self.fresh.like(canonical + "_")
-            self.helpers[canonical] = emitted
-            self.bindings[emitted] = value
-        return self.helpers[canonical]
-
-    def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
-        return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
 
     # ------------------------------------------------------------- structure
     # -------------------------------------------------------------------- run
@@ -269,7 +304,7 @@ class _Reverse:
         return out
 
     def _span(self) -> str:
-        return f"{_short(self.origin.filename)}:{self.origin.first_line}-{self.origin.last_line}"
+        return f"{short(self.origin.filename)}:{self.origin.first_line}-{self.origin.last_line}"
 
     def _comment(self, text: str) -> ast.Expr:
         return ast.Expr(value=ast.Constant(COMMENT + text))
@@ -374,12 +409,6 @@ class _Reverse:
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
         return op.func, wrt, call_kinds(func, s.value, self.ndim)
 
-    def ndim(self, atom: ast.expr) -> int | None:
-        """Known number of dimensions of an atom (0 for a scalar), for specialising callees."""
-        if self.act.is_scalar(atom):
-            return 0
-        return self.act.ndims.get(atom.id) if isinstance(atom, ast.Name) else None
-
     # --------------------------------------------------------------- backward
     def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -397,7 +426,7 @@ class _Reverse:
             if real and s.lineno != line and not isinstance(s, (ast.If, ast.For, ast.While)):
                 line = s.lineno
                 text = self.origin.line_text(s.lineno)
-                out.append(self._comment(f"{_short(self.origin.filename)}:{s.lineno}  {text}"))
+                out.append(self._comment(f"{short(self.origin.filename)}:{s.lineno}  {text}"))
             elif isinstance(s, (ast.If, ast.For, ast.While)):
                 line = None
             out += code
@@ -559,30 +588,8 @@ class _Reverse:
         return not all(self.act.is_scalar(a) for a in others)
 
     def instantiate(self, template: ast.expr, bound: dict[str, ast.expr], g: ast.expr, ans: str, k: int | None) -> ast.expr:
-        fresh = copy.deepcopy(template)
-        helpers = set(rules.NAMESPACE)
-
-        def swap(node: ast.AST) -> ast.AST:
-            if isinstance(node, ast.Name):
-                if node.id == "g":
-                    return copy.deepcopy(g)
-                if node.id == "ans":
-                    return name(ans)
-                if node.id == "k" and k is not None:
-                    return ast.Constant(k)
-                if node.id in bound:
-                    return copy.deepcopy(bound[node.id])
-                if node.id in helpers:
-                    return name(self.helper(node.id))
-                return node
-            for f, v in ast.iter_fields(node):
-                if isinstance(v, list):
-                    setattr(node, f, [swap(x) if isinstance(x, ast.AST) else x for x in v])
-                elif isinstance(v, ast.AST):
-                    setattr(node, f, swap(v))
-            return node
-
-        return swap(fresh)
+        values = {**bound, "g": g, "ans": name(ans)}
+        return self.fill(template, values if k is None else {**values, "k": ast.Constant(k)})
 
     def adjoint_call(self, s: ast.Assign, g: ast.expr, state: dict[str, bool], out: list) -> None:
         func, wrt, _ = self._callee(s)
@@ -735,5 +742,5 @@ def _index_value(index: ast.expr) -> ast.expr:
     return copy.deepcopy(index)
 
 
-def _short(filename: str) -> str:
+def short(filename: str) -> str:
     return filename.rsplit("/", 1)[-1]
