@@ -26,7 +26,7 @@ from . import kinds as kinds_
 from . import safety
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names
-from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements
+from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
 from .parse import Origin
 
 __all__ = ["Activity", "activity", "environment", "returns_own_value"]
@@ -106,7 +106,7 @@ def activity(
     safety.refuse_unknown(tree, ops, varied, useful)
     safety.refuse_lost_derivatives(tree, ops, varied, useful, origin)
     scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
-    written = safety.written_in_place(tree.body, ops) | (augmented - scalars)
+    written = written_in_place(tree.body, ops) | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
         call_is_fresh = _fresh_calls(ops, scalars, ndims, returns_fresh)
         safety.refuse_aliases(tree, ops, origin, written, scalars, call_is_fresh)
@@ -127,7 +127,7 @@ def activity(
         )
     }
     active = frozenset(varied & useful)
-    written = frozenset(safety.written_in_place(tree.body, ops))
+    written = frozenset(written_in_place(tree.body, ops))
     return Activity(
         wrt,
         active,

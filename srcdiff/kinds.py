@@ -18,7 +18,20 @@ from collections.abc import Callable
 from typing import Any
 
 from . import rules
-from .operations import CALL, CONSTANT, COPY, POP, RULE, Env, Op, appended_to, is_global_chain, safe_resolve, walk_statements
+from .operations import (
+    CALL,
+    CONSTANT,
+    COPY,
+    POP,
+    RULE,
+    Env,
+    Op,
+    appended_to,
+    is_global_chain,
+    safe_resolve,
+    walk_statements,
+    written_in_place,
+)
 
 # What a user function returns, for arguments of given kinds (``returns_kind``): the number
 # of dimensions of an array (0: a scalar), CONTAINER, NOT_CONTAINER, or None when unknown.
@@ -54,11 +67,7 @@ def kinds(
         elif appended_to(s):
             lists.add(appended_to(s))
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
-    statements = list(walk_statements(tree.body))
-    changed_here = {appended_to(s) for s in statements}
-    changed_here |= {
-        s.targets[0].value.id for s in statements if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)
-    }
+    changed_here = written_in_place(tree.body, ops)
     # a container changed here may take elements of other kinds
     param_ndims = {
         n: (DICT if is_dict(d) else 0) + CONTAINER if d in _ELEMENT and n in changed_here else d for n, d in param_ndims.items()

@@ -85,6 +85,22 @@ def appended_to(s: ast.stmt) -> str | None:
     return None
 
 
+def changed_in_place(s: ast.stmt, ops: dict[ast.AST, Op]) -> str | None:
+    """The array or list this one statement changes in place: ``x[i] = v``, ``L.append(v)``, ``L.pop()``."""
+    if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+        return s.targets[0].value.id
+    if appended_to(s):
+        return appended_to(s)
+    if isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
+        return s.value.func.value.id
+    return None
+
+
+def written_in_place(body: list[ast.stmt], ops: dict[ast.AST, Op]) -> set[str]:
+    """Arrays and lists the code changes in place anywhere."""
+    return {changed_in_place(s, ops) for s in walk_statements(body)} - {None}
+
+
 def classify(tree: ast.FunctionDef, origin: Origin, env: Env) -> dict[ast.AST, Op]:
     """Every operation's ``Op``. An operation without a derivative rule is classified as a
     constant that carries its refusal: ``_refuse_unknown`` raises it if a varied value reaches it."""

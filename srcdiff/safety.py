@@ -21,7 +21,7 @@ import numpy as np
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names
-from .operations import CALL, CONSTANT, COPY, INDEX, POP, RULE, Op, appended_to, walk_statements
+from .operations import CALL, CONSTANT, COPY, INDEX, POP, RULE, Op, changed_in_place, walk_statements
 from .parse import Origin
 
 
@@ -86,22 +86,6 @@ def refuse_lost_derivatives(
                 f"no derivative rule for {name} with respect to its argument holding {', '.join(sorted(lost))}",
                 "Add one with srcdiff.rules.vjp(...), or wrap the value in stop_gradient(...) if it is constant.",
             )
-
-
-def changed_in_place(s: ast.stmt, ops: dict[ast.AST, Op]) -> str | None:
-    """The array or list this one statement changes in place: ``x[i] = v``, ``L.append(v)``, ``L.pop()``."""
-    if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
-        return s.targets[0].value.id
-    if appended_to(s):
-        return appended_to(s)
-    if isinstance(s, ast.Assign) and ops.get(s.value, Op("")).kind == POP:
-        return s.value.func.value.id
-    return None
-
-
-def written_in_place(body: list[ast.stmt], ops: dict[ast.AST, Op]) -> set[str]:
-    """Arrays and lists the code changes in place anywhere."""
-    return {changed_in_place(s, ops) for s in walk_statements(body)} - {None}
 
 
 def _view_functions() -> frozenset:
