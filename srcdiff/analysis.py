@@ -25,7 +25,7 @@ from typing import Any
 from . import kinds as kinds_
 from . import safety
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
-from .names import local_names
+from .names import local_names, parameters
 from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
 from .parse import Origin
 
@@ -161,7 +161,7 @@ def _fresh_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_fr
 def returns_own_value(tree: ast.FunctionDef, act: Activity, returns_fresh: ReturnsFresh | None) -> bool:
     """Is the result always a value of its own (never an argument, a view or an element of one)?"""
     result = tree.body[-1].value.id
-    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    params = set(parameters(tree))
     if result in params:
         return False
     call_is_fresh = _fresh_calls(act.ops, act.scalars, act.ndims, returns_fresh)

@@ -30,7 +30,7 @@ from . import rules
 from .analysis import Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
-from .names import Fresh, assign, name, names_in
+from .names import Fresh, assign, name, names_in, parameters
 from .operations import CALL, COPY, INDEX, PACK, POP, RULE, appended_to
 from .parse import Origin
 from .reverse import COMMENT, CalleeRef, CodeWriter, Transformed, short
@@ -57,7 +57,7 @@ class _Forward(CodeWriter):
         self.origin = origin
         self.body = tree.body[:-1]
         self.result = tree.body[-1].value.id
-        self.params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+        self.params = parameters(tree)
         self.fresh = Fresh(names_in(tree) | set(act.env.globals) | set(act.env.closure))
         self.tangent_names: dict[str, str] = {}
         self.helpers: dict[Any, str] = {}  # canonical helper name (or callee key) -> emitted name

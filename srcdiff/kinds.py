@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import rules
+from .names import parameters
 from .operations import (
     CALL,
     CONSTANT,
@@ -66,7 +67,7 @@ def kinds(
             assigned.setdefault(s.target.id, []).append(ast.Constant(0))
         elif appended_to(s):
             lists.add(appended_to(s))
-    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    params = set(parameters(tree))
     changed_here = written_in_place(tree.body, ops)
     # a container changed here may take elements of other kinds
     param_ndims = {

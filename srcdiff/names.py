@@ -14,6 +14,11 @@ def names_in(node: ast.AST) -> set[str]:
     return found
 
 
+def parameters(tree: ast.FunctionDef) -> list[str]:
+    """The names of a function's parameters, in order (not ``*args``/``**kwargs``, which parse refuses)."""
+    return [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+
+
 def local_names(tree: ast.AST) -> set[str]:
     """Parameters and every name the code assigns (Python's rule for locals)."""
     found = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}

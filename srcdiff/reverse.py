@@ -31,7 +31,7 @@ from typing import Any
 from . import rules
 from .analysis import Activity
 from .kinds import call_kinds
-from .names import Fresh, assign, drop_statements, local_names, name, names_in
+from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
 from .normalize import is_final_break
 from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, appended_to, walk_statements
 from .parse import Origin
@@ -138,7 +138,7 @@ class _Reverse(CodeWriter):
         self.origin = origin
         self.body = tree.body[:-1]
         self.result = tree.body[-1].value.id
-        self.params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+        self.params = parameters(tree)
         user_names = names_in(tree) | set(act.env.globals) | set(act.env.closure)
         self.fresh = Fresh(set(user_names))
         self.stack = self.fresh.like("_stack")

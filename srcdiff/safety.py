@@ -20,7 +20,7 @@ import numpy as np
 
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
-from .names import local_names
+from .names import local_names, parameters
 from .operations import CALL, CONSTANT, COPY, INDEX, POP, RULE, Op, changed_in_place, walk_statements
 from .parse import Origin
 
@@ -192,7 +192,7 @@ def refuse_aliases(
 def refuse_changed_parameters(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
     """Refuse a function called from differentiated code that changes a parameter in place:
     in Python the caller's array or list changes too, and srcdiff's copy would hide that."""
-    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = parameters(tree)
     for s in walk_statements(tree.body):
         changed = changed_in_place(s, ops)
         if changed in params and changed in written:
