@@ -228,13 +228,11 @@ class _Reverse(CodeWriter):
             targets=[ast.Tuple(elts=[name(n, True) for n in saved_names], ctx=ast.Store())], value=name(tape_name)
         )
         bwd_body: list[ast.stmt] = [unpack] if saved_names else []
-        # pop and restore into copies: the tape stays as the forward sweep left it (it is read again
-        # when this backward sweep is itself differentiated)
+        # pop from a copy: the tape's stack stays as the forward sweep left it (it is read again when
+        # this backward sweep is itself differentiated). Arrays written in place are restored in
+        # place, not in copies: the tape's views of them (``_t = y[1:3]``) must see the restored values.
         if self.stack in saved_names:
             bwd_body.append(assign(self.stack, ast.Call(func=name("list"), args=[name(self.stack)], keywords=[])))
-        for n in saved_names:
-            if n in self.act.written:
-                bwd_body.append(assign(n, self.call_helper("private_copy", name(n))))
         bwd_body += seed + backward + [ast.Return(value=ast.Tuple(elts=outputs, ctx=ast.Load()))]
         bwd_args = ast.arguments(
             posonlyargs=[],
