@@ -192,6 +192,7 @@ class _Reverse(CodeWriter):
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())
+        self.tape.needed |= self.tape.kept_in_place(self.tree)  # (a restore writes into the array it reads)
         forward = self.forward(self.body)
         if not split and not with_value:  # only the gradient is returned: drop what nothing reads
             forward = self._prune(forward, seed + backward + outputs)
@@ -347,7 +348,7 @@ class _Reverse(CodeWriter):
         if isinstance(s, ast.Assign):  # x[i] = v
             target = s.targets[0]
             array = target.value.id
-            if array in self.act.active or array in self.tape.needed:
+            if array in self.tape.needed:  # (see TapePlan.kept_in_place)
                 old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
                 self.written_back.add(id(s))
@@ -623,10 +624,13 @@ class _Reverse(CodeWriter):
                 if not surely_container and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 self.contribute(s.value, part, state, out)
+            zero: ast.expr = ast.Constant(0.0)
+            if isinstance(target.slice, ast.Slice) and not self.act.ndims.get(p, -1) >= 1:  # a list's slice takes a list
+                zero = self.call_helper("zeros_like", copy.deepcopy(read))
             out.append(
                 ast.Assign(
                     targets=[ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Store())],
-                    value=ast.Constant(0.0),
+                    value=zero,
                 )
             )
         if p in self.act.active:

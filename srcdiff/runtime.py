@@ -152,7 +152,11 @@ def private_copy(y: Any, like: Any = None) -> Any:
 def unbroadcast(x: Any, like: Any) -> Any:
     """Sum ``x`` down to the shape of ``like``: the adjoint of NumPy broadcasting."""
     if not isinstance(x, np.ndarray):
-        return x  # the adjoint of a scalar result: its operands were scalars too (or x is a weak zero)
+        if isinstance(like, np.ndarray) and like.ndim and isinstance(x, (float, int, np.generic)):
+            # a weak zero (or a number standing for itself everywhere) for an array: shape it, so
+            # that rules which move elements (reshape, transpose, ...) see the array's shape
+            return np.full(like.shape, x, dtype=np.result_type(like.dtype, np.float64))
+        return x  # the adjoint of a scalar result: its operands were scalars too
     if type(like) is np.ndarray and x.shape == like.shape:
         return x
     if isinstance(like, (float, int, np.generic)):
@@ -806,7 +810,10 @@ def add_at(x: Any, index: Any, y: Any) -> Any:
 def last_writes(x: Any, index: Any) -> Any:
     """Where ``x[index] = v`` keeps ``v``: False at an element of ``v`` whose position a later
     element of ``v`` overwrites (an index array that repeats a position). NumPy decides which
-    write wins; this asks NumPy the same way rather than assuming an order."""
+    write wins; this asks NumPy the same way rather than assuming an order. A list's index
+    is an integer or a slice: every write is kept."""
+    if isinstance(x, (list, tuple)):
+        return True
     tags = np.full(np.shape(x), -1, dtype=np.intp)
     shape = np.shape(tags[index])
     order = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)

@@ -273,6 +273,8 @@ def refuse_stale_views(
         changed = changed_in_place(s, ops)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value
+            if getattr(s, "in_place", False) and target not in scalars:  # x += v: x's views see the change
+                stale |= {r for r, (arrays, _) in views.items() if target in arrays and r != target}
             views.pop(target, None)
             stale.discard(target)
             for r in list(views):  # views of the object target named before keep viewing that object, not the new one
