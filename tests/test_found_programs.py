@@ -13,7 +13,6 @@ Each is ``xfail(strict=True)`` with its symptom: when a fix makes one pass, remo
 import textwrap
 
 import numpy as np
-import pytest
 
 from tests.program_checker import check
 from tests.program_generator import Program
