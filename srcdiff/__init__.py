@@ -1,9 +1,9 @@
 """srcdiff: reverse-mode automatic differentiation of Python/NumPy by source transformation."""
 
 from .api import check_grad, grad, stop_gradient, value_and_grad
-from .derived import hessian, hvp, jacobian, vjp
+from .derived import hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
 from .errors import SrcdiffError
-from .transforms import jvp, source  # source prints what grad and jvp generate
+from .transforms import jvp
 
 __all__ = [
     "grad",

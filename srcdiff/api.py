@@ -514,11 +514,15 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
         raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
     # without example arguments, show the code for arrays (a list argument gets code of its own)
     kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
-    entry = g.entry(kinds)
+    return with_callees(g.entry(kinds))
+
+
+def with_callees(entry: emit.Emitted) -> str:
+    """The generated source of ``entry`` and of the split pairs of the functions it calls, each once."""
     texts = [entry.text]
     seen = {id(entry)}
     pending = list(entry.pending.values())
-    while pending:  # functions it calls, each once
+    while pending:
         ref = pending.pop(0)
         callee = build(ref.func, ref.wrt, ref.kinds, "split")
         if id(callee) not in seen:

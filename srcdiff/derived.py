@@ -28,7 +28,7 @@ from . import api, emit, transforms, trees
 from .errors import BadArgument, SourceUnavailable
 from .runtime import materialize_all
 
-__all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "hessian", "hvp", "Hvp"]
+__all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "hessian", "hvp", "Hvp", "source"]
 
 MODES = ("auto", "rev", "fwd")
 
@@ -41,8 +41,10 @@ class Pullback:
     write overwrote) runs once per tape: later calls replay the forward sweep for a new one.
     """
 
-    def __init__(self, out: Any, aux: Any, has_aux: bool, sweeps: tuple[Callable, Callable, Any], call: tuple) -> None:
-        self.out, self.aux, self.has_aux = out, aux, has_aux
+    def __init__(
+        self, out: Any, aux: Any, has_aux: bool, sweeps: tuple[Callable, Callable, Any], call: tuple, entry: emit.Emitted
+    ) -> None:
+        self.out, self.aux, self.has_aux, self.entry = out, aux, has_aux, entry
         self.forward, self.backward, self.tape = sweeps
         self.args, self.primals, self.positions, self.replay = call
 
@@ -99,7 +101,7 @@ def _vjp(f: Callable, primals: tuple, positions: tuple[int, ...], has_aux: bool)
     changes_tape = emit.changes_tape(entry)
     if changes_tape:  # the backward sweep restores values the output may share: keep them as returned
         out, aux = trees.copy_arrays(out), trees.copy_arrays(aux)
-    pullback = Pullback(out, aux, has_aux, (forward, backward, tape), (args, primals, positions, changes_tape))
+    pullback = Pullback(out, aux, has_aux, (forward, backward, tape), (args, primals, positions, changes_tape), entry)
     return (out, pullback, aux) if has_aux else (out, pullback)
 
 
@@ -263,6 +265,18 @@ def hvp(f: Callable, wrt: api.Wrt = 0) -> Hvp:
     ``jax.jvp(jax.grad(f), (x,), (v,))[1]``): ``hvp(f)(*args, v)``, at about the cost of a
     few gradients whatever the size of ``x``."""
     return Hvp(f, wrt)
+
+
+def source(g: Any, *args: Any, **kwargs: Any) -> str:
+    """The generated Python behind a derivative: ``grad``, ``value_and_grad`` and ``jvp`` as
+    ``transforms.source`` prints them; a vjp's pullback (the forward sweep and the backward
+    sweep it runs); an ``hvp`` for example arguments of ``f`` (the jvp of the generated gradient,
+    with tangents of the wrt arguments)."""
+    if isinstance(g, Pullback):
+        return api.with_callees(g.entry)
+    if isinstance(g, Hvp):
+        return transforms.with_callees(g.tangents.entry(g.gradient.wrt, g.tangents.argument_kinds(args)))
+    return transforms.source(g, *args, **kwargs)
 
 
 def _describe(tree: Any) -> str:

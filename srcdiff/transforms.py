@@ -19,7 +19,7 @@ import numpy as np
 from . import analysis, api, cache, emit, forward, normalize, optimize, parse, rules
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
-__all__ = ["jvp", "Jvp", "source", "build", "stages"]
+__all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
 
 _FLOATS = (float, np.floating)
 
@@ -202,7 +202,11 @@ def source(g: Any, *args: Any, **kwargs: Any) -> str:
     else:
         kinds = frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
         wrt = tuple(g.params)
-    entry = g.entry(wrt, kinds)
+    return with_callees(g.entry(wrt, kinds))
+
+
+def with_callees(entry: emit.Emitted) -> str:
+    """The generated source of a jvp's ``entry`` and of the jvps of the functions it calls, each once."""
     texts, seen, pending = [entry.text], {id(entry)}, list(entry.pending.values())
     while pending:  # functions it calls, each once
         ref = pending.pop(0)
