@@ -88,6 +88,11 @@ class Jvp:
                 f"jvp of {f.__name__} is not supported yet: a jvp cannot be transformed again",
                 suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
             )
+        if isinstance(f, api.AuxGradient):
+            raise SourceUnavailable(
+                f"jvp of {f.__name__} is not supported: it was made with has_aux=True",
+                suggestion="Take the jvp of grad(f) for a function f that returns the output alone.",
+            )
         if not isinstance(f, api.Gradient):
             parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
         self.function = f

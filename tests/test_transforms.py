@@ -533,6 +533,11 @@ def test_grad_of_a_pair_points_at_has_aux():
         srcdiff.grad(loss_with_aux)(X4, 2)
 
 
-def test_a_gradient_with_aux_is_not_differentiated_again():
+@pytest.mark.parametrize(
+    "transform",
+    [srcdiff.grad, srcdiff.jvp, lambda g: srcdiff.vjp(g, X4, 2), lambda g: srcdiff.jacobian(g, mode="rev")(X4, 2)],
+    ids=["grad", "jvp", "vjp", "jacobian"],
+)
+def test_a_gradient_with_aux_is_not_differentiated_again(transform):
     with pytest.raises(SourceUnavailable, match="has_aux=True"):
-        srcdiff.grad(srcdiff.grad(loss_with_aux, has_aux=True))
+        transform(srcdiff.grad(loss_with_aux, has_aux=True))
