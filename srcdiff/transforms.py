@@ -10,6 +10,7 @@ gets its own ``f_jvp``, built the same way (recursion included).
 from __future__ import annotations
 
 import ast
+import inspect
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -95,7 +96,9 @@ class Jvp:
             )
         if not isinstance(f, api.Gradient):
             parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
-        self.function = f
+        # a bound method obj.method is transformed as method.__func__, obj passed first (as grad does)
+        self.receiver: tuple = f.receiver if isinstance(f, api.Gradient) else (f.__self__,) if inspect.ismethod(f) else ()
+        self.function = f.__func__ if inspect.ismethod(f) else f
         self.params = f.params if isinstance(f, api.Gradient) else api._parameters(f)
         self._compiled: dict[tuple, Callable] = {}
         self.__wrapped__ = f
@@ -119,7 +122,7 @@ class Jvp:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
             fn = self.compiled(wrt, self.argument_kinds(primals))
             self._compiled[key] = fn
-        return fn(*given, *primals)
+        return fn(*given, *self.receiver, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
         return frozenset((n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None)

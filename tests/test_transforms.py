@@ -541,3 +541,27 @@ def test_grad_of_a_pair_points_at_has_aux():
 def test_a_gradient_with_aux_is_not_differentiated_again(transform):
     with pytest.raises(SourceUnavailable, match="has_aux=True"):
         transform(srcdiff.grad(loss_with_aux, has_aux=True))
+
+
+class Model:
+    """Bound methods: the receiver is a constant, as for grad."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def predict(self, x):
+        return np.sin(x) * self.scale
+
+    def loss(self, x):
+        return np.sum(np.sin(x) * x) * self.scale
+
+
+def test_bound_methods_in_every_transform():
+    model, x = Model(3.0), R.normal(size=3)
+    expected = np.diag(3.0 * np.cos(x))
+    np.testing.assert_allclose(srcdiff.vjp(model.predict, x)[1](np.ones(3))[0], np.diag(expected))
+    for mode in derived.MODES:
+        np.testing.assert_allclose(srcdiff.jacobian(model.predict, mode=mode)(x), expected)
+    hessian = 3.0 * np.diag(2.0 * np.cos(x) - x * np.sin(x))
+    np.testing.assert_allclose(srcdiff.hessian(model.loss)(x), hessian, rtol=1e-12)
+    np.testing.assert_allclose(srcdiff.hvp(model.loss)(x, np.ones(3)), hessian @ np.ones(3), rtol=1e-12)
