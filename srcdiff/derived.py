@@ -221,12 +221,15 @@ def jacobian(f: Callable, wrt: api.Wrt = 0, mode: str = "auto", has_aux: bool = 
     return Jacobian(f, wrt, mode, has_aux)
 
 
-def hessian(f: Callable, wrt: api.Wrt = 0) -> Jacobian:
+def hessian(f: Callable, wrt: api.Wrt = 0) -> Callable:
     """The Hessian of scalar-valued ``f`` (JAX: ``jax.hessian``): forward over reverse, one jvp of
     the generated gradient per number in the ``wrt`` arguments. Shape ``arg.shape + arg.shape``;
     a tuple ``wrt`` gives the blocks as a tuple of tuples."""
     names, many = api._resolve_wrt(f, wrt)
-    return Jacobian(api.grad(f, wrt=names if many and len(names) > 1 else names[0]), names if many else names[0], "fwd", False)
+    if many and len(names) == 1:  # the generated gradient returns its one gradient bare: nest the block as for several
+        one = Jacobian(api.grad(f, wrt=names[0]), names, "fwd", False)
+        return lambda *args: (one(*args),)
+    return Jacobian(api.grad(f, wrt=names if many else names[0]), names if many else names[0], "fwd", False)
 
 
 class Hvp:

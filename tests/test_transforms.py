@@ -376,6 +376,8 @@ def test_hessian_of_a_tuple_wrt_gives_blocks():
     np.testing.assert_allclose(hwb, autograd.jacobian(autograd.grad(twin(two_arguments), 0), 1)(w, b), rtol=1e-9)
     np.testing.assert_allclose(hbw, np.moveaxis(hwb, -1, 0), rtol=1e-9)  # the mixed blocks are transposes
     np.testing.assert_allclose(hbb, autograd.hessian(twin(two_arguments), 1)(w, b), rtol=1e-9)
+    ((only,),) = srcdiff.hessian(two_arguments, wrt=(1,))(w, b)  # a tuple of one: still a tuple of tuples
+    np.testing.assert_allclose(only, hbb, rtol=1e-12)
 
 
 @pytest.mark.parametrize("f, args, floats, reference", SCALAR_FUNCTIONS, ids=SCALAR_IDS)
