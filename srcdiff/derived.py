@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ __all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "hessian", "hvp", "Hvp", "
 MODES = ("auto", "rev", "fwd")
 
 
+@dataclass
 class Pullback:
     """``pullback(cotangent)``: the cotangent of each primal, from the tape of one forward sweep.
 
@@ -41,12 +43,17 @@ class Pullback:
     write overwrote) runs once per tape: later calls replay the forward sweep for a new one.
     """
 
-    def __init__(
-        self, out: Any, aux: Any, has_aux: bool, sweeps: tuple[Callable, Callable, Any], call: tuple, entry: emit.Emitted
-    ) -> None:
-        self.out, self.aux, self.has_aux, self.entry = out, aux, has_aux, entry
-        self.forward, self.backward, self.tape = sweeps
-        self.args, self.primals, self.positions, self.replay = call
+    out: Any  # the output (a copy, when the backward sweep changes the tape it may share)
+    aux: Any  # with has_aux: the aux the function returned, which gets a zero adjoint
+    has_aux: bool
+    forward: Callable  # the generated sweeps, and the entry they come from (for source())
+    backward: Callable
+    entry: emit.Emitted
+    tape: Any  # None once a backward sweep that changes it has used it
+    args: tuple  # what the forward sweep is called with: the receiver of a bound method, then the primals
+    primals: tuple
+    positions: tuple[int, ...]  # of the primals given cotangents
+    replay: bool  # the backward sweep changes the tape: one use per tape
 
     def __call__(self, cotangent: Any) -> tuple:
         if not trees.same_structure(self.out, cotangent):
@@ -82,7 +89,8 @@ def _vjp(f: Callable, primals: tuple, positions: tuple[int, ...], has_aux: bool)
     """``vjp`` with respect to the primals at ``positions``."""
     if isinstance(f, api.AuxGradient):
         raise SourceUnavailable(f"{f.__name__} was made with has_aux=True: it cannot be differentiated again")
-    receiver: tuple = (f.__self__,) if inspect.ismethod(f) else ()
+    # a bound method obj.method is differentiated as method.__func__, obj passed first (as grad does)
+    receiver: tuple = f.receiver if isinstance(f, api.Gradient) else (f.__self__,) if inspect.ismethod(f) else ()
     function = f.__func__ if inspect.ismethod(f) else f
     params = api._parameters(f)
     if len(primals) > len(params):
@@ -101,7 +109,7 @@ def _vjp(f: Callable, primals: tuple, positions: tuple[int, ...], has_aux: bool)
     changes_tape = emit.changes_tape(entry)
     if changes_tape:  # the backward sweep restores values the output may share: keep them as returned
         out, aux = trees.copy_arrays(out), trees.copy_arrays(aux)
-    pullback = Pullback(out, aux, has_aux, (forward, backward, tape), (args, primals, positions, changes_tape), entry)
+    pullback = Pullback(out, aux, has_aux, forward, backward, entry, tape, args, tuple(primals), positions, changes_tape)
     return (out, pullback, aux) if has_aux else (out, pullback)
 
 

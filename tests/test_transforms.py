@@ -582,3 +582,5 @@ def test_bound_methods_in_every_transform():
     hessian = 3.0 * np.diag(2.0 * np.cos(x) - x * np.sin(x))
     np.testing.assert_allclose(srcdiff.hessian(model.loss)(x), hessian, rtol=1e-12)
     np.testing.assert_allclose(srcdiff.hvp(model.loss)(x, np.ones(3)), hessian @ np.ones(3), rtol=1e-12)
+    np.testing.assert_allclose(srcdiff.vjp(srcdiff.grad(model.loss), x)[1](np.ones(3))[0], hessian @ np.ones(3), rtol=1e-12)
+    np.testing.assert_allclose(srcdiff.jacobian(srcdiff.grad(model.loss), mode="rev")(x), hessian, rtol=1e-12)
