@@ -44,9 +44,24 @@ class Emitted:
     cells: dict[str, types.CellType] = field(default_factory=dict)
     depends: tuple = ()  # cache.Dependency values: the functions this code calls, as found when built
     callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
+    backward_changes_tape: bool = False  # see reverse.Transformed: a pullback replays the forward sweep first
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value
+
+
+def changes_tape(entry: Emitted) -> bool:
+    """Does running ``entry``'s backward sweep (or a callee's it calls) change the tape it reads?"""
+    seen, pending = set(), [entry]
+    while pending:  # callees, recursion included, each once
+        e = pending.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if e.backward_changes_tape:
+            return True
+        pending += e.callees
+    return False
 
 
 def to_source(transformed: Transformed, header: str) -> str:
@@ -161,7 +176,7 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         if n in cells:
             cells[n].cell_contents = functions[n]
     _forget_source_with(filename, list(functions.values()))
-    return Emitted(text, functions, transformed.entry, callees, cells)
+    return Emitted(text, functions, transformed.entry, callees, cells, backward_changes_tape=transformed.backward_changes_tape)
 
 
 def _forget_source_with(filename: str, functions: list[types.FunctionType]) -> None:

@@ -56,6 +56,9 @@ class Transformed:
     bindings: dict[str, Any] = field(default_factory=dict)  # free name -> object or CalleeRef
     entry: str = ""  # name of the function that api calls
     temporaries: frozenset[str] = frozenset()  # generated names the optimiser may rename away
+    # the backward sweep writes into values on the tape (restores array elements, lists'
+    # elements): a second run over the same tape would start from the wrong values
+    backward_changes_tape: bool = False
 
 
 def transform(
@@ -199,7 +202,10 @@ class _Reverse(CodeWriter):
         backward = self._finish_restores(backward)
         prologue = self._prologue(self._stack_used(forward), split)
         if split:
-            return self._split_functions(prologue + forward, seed, backward, outputs)
+            transformed = self._split_functions(prologue + forward, seed, backward, outputs)
+            changed = _changed_in_place(backward) - set(self.adjoint_names.values()) - {self.stack}  # the stack is copied
+            transformed.backward_changes_tape = bool(changed)
+            return transformed
         fn_name = self.fresh.like(("value_and_grad_" if with_value else "grad_") + self.tree.name)
         grads: ast.expr = outputs[0] if len(outputs) == 1 else ast.Tuple(elts=outputs, ctx=ast.Load())
         ret = ast.Tuple(elts=[name(self.result), grads], ctx=ast.Load()) if with_value else grads
@@ -732,6 +738,21 @@ class _Reverse(CodeWriter):
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
+
+
+_LIST_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"})
+
+
+def _changed_in_place(code: list[ast.stmt]) -> set[str]:
+    """Names whose values ``code`` changes in place: ``x[i] = v`` targets and lists it appends to or pops."""
+    changed = set()
+    for node in (n for s in code for n in ast.walk(s)):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
+            changed.add(node.value.id)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            if node.func.attr in _LIST_MUTATORS:
+                changed.add(node.func.value.id)
+    return changed
 
 
 def _index_value(index: ast.expr) -> ast.expr:

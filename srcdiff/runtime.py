@@ -88,17 +88,20 @@ def stop_gradient(x: Any) -> Any:
 
 
 def seed(out: Any) -> float:
-    """The adjoint 1.0 of a scalar result; anything else is an error (use vjp for arrays)."""
+    """The adjoint 1.0 of a scalar result; anything else is an error (vjp and jacobian take arrays)."""
     if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
         return 1.0
     if not isinstance(out, (float, int, np.number, np.ndarray)) or np.ndim(out) != 0:
         if isinstance(out, (tuple, list)):
             raise NonScalarOutput(
-                f"grad needs a scalar output; got a {type(out).__name__} of {len(out)} \u2014 return the loss alone "
-                "(compute auxiliary values in a separate call)"
+                f"grad needs a scalar output; got a {type(out).__name__} of {len(out)} \u2014 for `return loss, aux` "
+                "pass has_aux=True (the gradient comes with aux); for several outputs use srcdiff.vjp or srcdiff.jacobian"
             )
         got = f"shape {np.shape(out)}" if isinstance(out, np.ndarray) else type(out).__name__
-        raise NonScalarOutput(f"grad needs a scalar output; got {got} \u2014 reduce it first (np.sum, np.mean)")
+        raise NonScalarOutput(
+            f"grad needs a scalar output; got {got} \u2014 reduce it first (np.sum, np.mean), or use srcdiff.vjp "
+            "(a vector-Jacobian product) or srcdiff.jacobian (every output's derivative)"
+        )
     return 1.0
 
 
