@@ -103,7 +103,11 @@ def _import_lines(bindings: dict[str, Any]) -> list[str]:
             alias = "" if emitted == value.__name__ else f" as {emitted}"
             modules.append(f"import {value.__name__}{alias}")
             continue
-        canonical = next(k for k, v in rules.NAMESPACE.items() if v is value)
+        canonical = next((k for k, v in rules.NAMESPACE.items() if v is value), None)
+        if canonical is None:  # a function a rule names itself (a custom function's fwd): by its own name
+            canonical = getattr(value, "__name__", "")
+            if not canonical.isidentifier():  # a lambda cannot be imported by name; its cell binds it all the same
+                continue
         module = getattr(value, "__module__", None) or runtime.__name__
         names.setdefault(module, []).append(canonical if emitted == canonical else f"{canonical} as {emitted}")
     lines = sorted(modules) + [f"from {m} import {', '.join(n)}" for m, n in sorted(names.items())]

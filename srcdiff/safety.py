@@ -84,7 +84,7 @@ def refuse_lost_derivatives(
                 NoDerivativeRule,
                 s,
                 f"no derivative rule for {name} with respect to its argument holding {', '.join(sorted(lost))}",
-                "Add one with srcdiff.rules.vjp(...), or wrap the value in stop_gradient(...) if it is constant.",
+                op.rule.how_to_add("vjp"),
             )
 
 
