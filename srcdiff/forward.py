@@ -214,7 +214,7 @@ class _Forward(CodeWriter):
                         NoDerivativeRule,
                         s,
                         f"no forward-mode (tangent) rule for {rule.spelling} in its argument {p!r}",
-                        rule.advice.get("jvp", "Add one with srcdiff.rules.jvp(...), or use srcdiff.grad, which has a rule for it."),
+                        rule.how_to_add("jvp"),
                     )
                 parts.append(self.instantiate(template, op.bound, rule.defaults, name(self.t(atom.id)), target, k))
         if not parts:

@@ -99,8 +99,12 @@ class Rule:
 
     def how_to_add(self, mode: str) -> str:
         """What an error says to do when this rule lacks ``mode`` ("vjp" or "jvp")."""
-        default = f"Add one with srcdiff.rules.{mode}(...)"
-        return self.advice.get(mode, default + ", or wrap the value in stop_gradient(...) if it is constant.")
+        instead = (
+            "use srcdiff.grad, which has a rule for it"
+            if mode == "jvp"
+            else "wrap the value in stop_gradient(...) if it is constant"
+        )
+        return self.advice.get(mode, f"Add one with srcdiff.rules.{mode}(...), or {instead}.")
 
     def bind(self, args: list[ast.expr], keywords: dict[str, ast.expr]) -> dict[str, ast.expr]:
         """Map a call's atoms to parameter names (the vararg gets a Tuple of atoms)."""
