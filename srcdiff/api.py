@@ -242,6 +242,7 @@ class Gradient:
 
     def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
         self.receiver: tuple = ()  # (obj,) when f is obj.method
+        f = getattr(f, "srcdiff_caller", f)  # a custom_vjp function: differentiated by its own rules
         if isinstance(f, Gradient):
             self.receiver = f.receiver
             self.function: Callable = f

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import linecache
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,21 @@ class CustomFunction:
 
     def __repr__(self) -> str:
         return f"<srcdiff.{self.decorator} {self.__name__}>"
+
+    @functools.cached_property
+    def srcdiff_caller(self) -> Callable:
+        """A Python function that only calls this one: what ``grad(f)`` and ``jvp(f)`` differentiate,
+        so that ``f``'s own rules are used (its source is written here and kept in ``linecache``)."""
+        name = self.__name__
+        params = ", ".join(p if p not in self.defaults else f"{p}={self.defaults[p].value!r}" for p in self.params)
+        text = f"def {name}({params}):\n    return {name}({', '.join(self.params)})\n"
+        filename = f"<srcdiff {self.decorator} {name}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace: dict[str, Any] = {}
+        exec(compile(text, filename, "exec"), namespace)  # noqa: S102  (text built above from identifiers)
+        caller = namespace[name]
+        namespace[name] = self  # the name it calls: this function, not the caller
+        return caller
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         """Reverse mode: ``fwd(*args) -> (out, residuals)``, ``bwd(residuals, g) -> one cotangent per argument``."""
@@ -84,7 +100,8 @@ class CustomFunction:
             with_tangent = _call(_JVP, ast.Tuple(elts=params, ctx=ast.Load()), _name(rules.TANGENTS))
         name = self.__name__
         advice = {
-            "vjp": f"Define one with {name}.defvjp(fwd, bwd) (srcdiff does not derive reverse mode from a jvp rule).",
+            "vjp": f"Define one with {name}.defvjp(fwd, bwd)"
+            + (" (srcdiff does not derive reverse mode from the jvp rule)." if self.jvp else "."),
             "jvp": f"Define one with @{name}.defjvp on rule(primals, tangents) -> (out, tangent_out).",
         }
         return rules.Rule(
