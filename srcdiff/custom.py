@@ -56,7 +56,7 @@ class CustomFunction:
     def srcdiff_caller(self) -> Callable:
         """A Python function that only calls this one: what ``grad(f)`` and ``jvp(f)`` differentiate,
         so that ``f``'s own rules are used (its source is written here and kept in ``linecache``)."""
-        name = self.__name__
+        name = self.__name__ if self.__name__.isidentifier() else "custom_function"  # a lambda's is "<lambda>"
         params = ", ".join(p if p not in self.defaults else f"{p}={self.defaults[p].value!r}" for p in self.params)
         text = f"def {name}({params}):\n    return {name}({', '.join(self.params)})\n"
         filename = f"<srcdiff {self.decorator} {name}>"

@@ -368,3 +368,14 @@ def test_defining_the_rules_again_rebuilds_gradients_that_use_them():
     scale.defvjp(lambda x: (2.0 * x, None), lambda res, g: (0.0 * g,))  # a stop-gradient on scale's input
     assert g(3.0) == pytest.approx(6.0)
     assert cache.transformations > before
+
+
+def writes_into_the_result(x):
+    y = clip_gradient(x, 1.0)
+    y[0] = 5.0
+    return np.sum(y * x)
+
+
+def test_a_custom_functions_result_may_share_its_arguments_data():
+    with pytest.raises(srcdiff.SrcdiffError, match="'y' may share its data with 'x'"):
+        srcdiff.grad(writes_into_the_result)(np.array([1.0, 2.0]))
