@@ -15,6 +15,8 @@ assigned an inactive value gets a zero tangent: ``0.0`` for a scalar, ``zeros_li
 otherwise (``tx[i] = ...`` and ``np.sum(tx, axis=0)`` need the shape). A rule's tangent is
 the sum over its active operands of the rule's ``jvp`` template; an elementwise rule whose
 operands may broadcast wraps it in ``broadcast_like``, so the tangent has the result's shape.
+A rule that computes the value and its tangent at once (``with_tangent``: a custom_jvp
+function's rule) replaces the call: ``y, ty = f_jvp((a, b), (ta, 0.0))``.
 A name written in place gets a private tangent where it is assigned (``private_copy``), so
 ``tx[i] = tv`` never writes into the tangent of another value or into the caller's arrays.
 """

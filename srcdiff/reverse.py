@@ -13,6 +13,11 @@ right after that statement's adjoint. Straight-line code that assigns each name
 once therefore pushes nothing; loops push per iteration exactly what their
 adjoint reads.
 
+A call to a user function becomes ``y, _saved1 = f_forward(...)`` in the primal sweep and
+``f_backward(_saved1, dy)`` in the backward sweep; a rule that replaces its call (``primal``
+and ``cotangents``: a custom_vjp function's ``fwd`` and ``bwd``) is written the same way,
+its residuals ``_res1`` kept like a callee's tape.
+
 Adjoints: ``dx`` is assigned on its first contribution and accumulated as
 ``dx = dx + c`` after (never ``+=``: adjoints may share arrays). Where control
 flow merges and only one path contributed, the other path sets a zero: the
