@@ -243,7 +243,15 @@ def test_grad_of_grad_differentiates_fwd_and_bwd_as_python():
     assert hvp == pytest.approx(6 * 0.7 * 1.3**3)
 
 
-def test_grad_of_grad_through_an_unreadable_bwd_is_refused_clearly():
+def test_hessian_vector_products_through_fwd_and_bwd_match_autograd():
+    w, x, v = RNG.normal(size=3), RNG.normal(size=(4, 3)), RNG.normal(size=3)
+    hvp = srcdiff.jvp(srcdiff.grad(softmax_loss), (w, x), (v, None))[1]
+    np.testing.assert_allclose(hvp, autograd.hessian(naive_loss)(w, x) @ v, rtol=1e-9)
+    hvp = srcdiff.jvp(srcdiff.grad(looped), (w, 3), (v, None))[1]  # residuals of a loop, on the tape
+    np.testing.assert_allclose(hvp, autograd.hessian(looped_reference)(w, 3) @ v, rtol=1e-9)
+
+
+def test_grad_of_grad_through_an_unreadable_fwd_is_refused_at_that_function():
     with pytest.raises(srcdiff.SrcdiffError, match="softplus_kernel"):
         srcdiff.grad(srcdiff.grad(twice_softplus))(0.3)
 
