@@ -94,7 +94,9 @@ class CustomFunction:
         if self.fwd is not None:
             names.update({_FWD: self.fwd, _BWD: self.bwd})
             primal = _call(_FWD, *params)  # fwd(x, b)
-            cotangents = _call(_BWD, _name(rules.RESIDUALS), _name("g"))  # bwd(residuals, g)
+            # cotangents(bwd(residuals, g), 2): checked, None read as a zero
+            returned = _call(_BWD, _name(rules.RESIDUALS), _name("g"))
+            cotangents = _call("cotangents", returned, ast.Constant(len(self.params)))
         if self.jvp is not None:
             names[_JVP] = self.jvp
             with_tangent = _call(_JVP, ast.Tuple(elts=params, ctx=ast.Load()), _name(rules.TANGENTS))

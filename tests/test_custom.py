@@ -70,7 +70,7 @@ def test_generated_code_calls_fwd_and_bwd_by_name_and_never_reads_the_function()
     text = srcdiff.source(srcdiff.grad(softmax_loss), np.ones(3), np.ones((2, 3)))
     assert f"from {__name__} import logsumexp_bwd, logsumexp_fwd" in text
     assert ", _res1 = logsumexp_fwd(_t1)" in text  # the residuals, kept like any saved value
-    assert "= logsumexp_bwd(_res1, " in text
+    assert "= cotangents(logsumexp_bwd(_res1, dt2), 1)" in text  # checked: one cotangent per argument
     assert "np.exp" not in text  # logsumexp's own body is not differentiated
 
 
@@ -144,6 +144,34 @@ def clipped(x):
     return np.sum(y * y * 3.0)
 
 
+def scaled_by_bound(x, bound):
+    return np.sum(clip_gradient(x, bound) * bound)
+
+
+def test_a_none_cotangent_is_a_zero():
+    x = np.array([0.5, 2.0])
+    dx, dbound = srcdiff.grad(scaled_by_bound, wrt=(0, 1))(x, 0.5)
+    np.testing.assert_allclose(dx, [0.5, 0.5])  # 0.5 per element, clipped to the bound 0.5
+    assert dbound == pytest.approx(np.sum(x))  # only the direct use: bwd said None for clip_gradient's
+
+
+@srcdiff.custom_vjp
+def miscounted(x, y):
+    return x * y
+
+
+miscounted.defvjp(lambda x, y: (x * y, (x, y)), lambda res, g: g * res[1])
+
+
+def test_a_bwd_that_does_not_return_one_cotangent_per_argument_is_reported():
+    with pytest.raises(TypeError, match="bwd must return a tuple of 2 cotangents, one per argument"):
+        srcdiff.grad(uses_miscounted)(1.5, 2.0)
+
+
+def uses_miscounted(x, y):
+    return miscounted(x, y) * 2.0
+
+
 def test_bwd_can_change_the_gradient_clip_it_here():
     x = np.array([0.1, -0.05, 2.0, -3.0])
     assert clipped(x) == pytest.approx(np.sum(3.0 * x * x))  # the value is untouched
@@ -209,7 +237,7 @@ def test_lambdas_are_called_through_their_cells():
     x = RNG.normal(size=3)
     np.testing.assert_allclose(srcdiff.grad(uses_halve)(x), x)
     text = srcdiff.source(srcdiff.grad(uses_halve), x)
-    assert "= fwd(x)" in text and "= bwd(_res1, " in text  # a lambda is named for its role
+    assert "= fwd(x)" in text and "(bwd(_res1, " in text  # a lambda is named for its role
     assert "import <lambda>" not in text
 
 
