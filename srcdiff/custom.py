@@ -125,7 +125,7 @@ def custom_vjp(f: Callable) -> CustomFunction:
     """Give ``f`` a reverse-mode rule of its own (JAX: ``jax.custom_vjp``); then ``f.defvjp(fwd, bwd)``.
 
     ``fwd(*args)`` returns ``(out, residuals)``; ``bwd(residuals, g)`` returns a tuple with one
-    cotangent per argument of ``f`` (``None`` for an argument without one). Gradients of code
+    cotangent per argument of ``f`` (``None`` for an argument without one: a zero). Gradients of code
     that calls ``f`` call ``fwd`` in the forward sweep and ``bwd`` in the backward sweep, and
     never read ``f``'s source: wrap code srcdiff cannot read, or change a derivative (clip it,
     compute it stably). ``f.defjvp`` adds a forward-mode rule too.
