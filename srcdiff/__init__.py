@@ -1,6 +1,7 @@
 """srcdiff: reverse-mode automatic differentiation of Python/NumPy by source transformation."""
 
 from .api import check_grad, grad, stop_gradient, value_and_grad
+from .custom import custom_jvp, custom_vjp
 from .derived import hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
 from .errors import SrcdiffError
 from .transforms import jvp
@@ -16,6 +17,8 @@ __all__ = [
     "source",
     "check_grad",
     "stop_gradient",
+    "custom_vjp",
+    "custom_jvp",
     "SrcdiffError",
 ]
 __version__ = "0.1.0"

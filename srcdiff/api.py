@@ -261,6 +261,7 @@ class Gradient:
 
     def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
         self.receiver: tuple = ()  # (obj,) when f is obj.method
+        f = getattr(f, "srcdiff_caller", f)  # a custom_vjp function: differentiated by its own rules
         if isinstance(f, AuxGradient):
             raise SourceUnavailable(
                 f"{f.__name__} was made with has_aux=True: it cannot be differentiated again",

@@ -121,6 +121,7 @@ def kinds(
 _CONTAINER_HELPERS = frozenset(
     {
         "zeros_like",
+        "cotangents",
         "private_copy",
         "add_adjoints",
         "materialize",

@@ -266,7 +266,9 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         advice = "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
         raise origin.error(UnsupportedSyntax, stmt, str(exc), advice) from None
     operands: list[ast.expr] = []
-    for p in rule.adjoints:
+    for p in (*rule.params, *([rule.vararg] if rule.vararg else [])):
+        if rule.role(p) != rules.ADJOINT:  # differentiated in either mode; a transform refuses its missing one
+            continue
         value = bound.get(p)
         if isinstance(value, ast.Tuple) and p == rule.vararg:
             operands += _names(value.elts)

@@ -18,6 +18,7 @@ from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff import
 
 __all__ = [
     "seed",
+    "cotangents",
     "materialize",
     "materialize_all",
     "private_copy",
@@ -103,6 +104,14 @@ def seed(out: Any) -> float:
             "(a vector-Jacobian product) or srcdiff.jacobian (every output's derivative)"
         )
     return 1.0
+
+
+def cotangents(values: Any, count: int) -> tuple:
+    """What a custom_vjp function's ``bwd`` returned, checked: one cotangent per argument
+    (``count``), ``None`` (an argument without one) read as the weak zero ``0.0``."""
+    if not isinstance(values, (tuple, list)) or len(values) != count:
+        raise TypeError(f"srcdiff: bwd must return a tuple of {count} cotangents, one per argument, not {values!r}")
+    return tuple(0.0 if v is None else v for v in values)
 
 
 def materialize(y: Any, like: Any) -> Any:

@@ -89,6 +89,7 @@ class Jvp:
                 f"jvp of {f.__name__} is not supported yet: a jvp cannot be transformed again",
                 suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
             )
+        f = getattr(f, "srcdiff_caller", f)  # a custom_jvp function: differentiated by its own rules
         if isinstance(f, api.AuxGradient):
             raise SourceUnavailable(
                 f"jvp of {f.__name__} is not supported: it was made with has_aux=True",

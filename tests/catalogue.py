@@ -39,6 +39,7 @@ from srcdiff.runtime import (
     astype,
     broadcast_like,
     cast,
+    cotangents,
     cumsum_adjoint,
     dot_adjoint_a,
     dot_adjoint_b,
@@ -1169,6 +1170,11 @@ def helper_materialize_all(y, z, w):  # the same array twice: the results must n
     return np.sum((out[0] * 2.0 - out[1] + out[2]) * w)
 
 
+def helper_cotangents(y, z, w):  # a custom_vjp bwd's result: None is a zero
+    out = cotangents((y, None, z), 3)
+    return np.sum((out[0] * 2.0 - out[2]) * w) + out[1]
+
+
 def helper_private_copy(y, w):
     return np.sum(private_copy(y) * w)
 
@@ -1736,6 +1742,7 @@ CASES: list[Case] = [
     ),
     Case(helper_materialize, [((3, 2), (3, 2)), ((1, 2), (3, 2))], autograd=False),
     Case(helper_materialize_all, [((3, 2), (3, 2))], autograd=False),
+    Case(helper_cotangents, [((3, 2), (3, 2))], autograd=False),
     Case(helper_private_copy, [((3, 2),)], autograd=False),
     Case(helper_cast, [(F, F)], autograd=False),
     Case(helper_astype, [((3, 2),)], autograd=False),
