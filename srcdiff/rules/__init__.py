@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import builtins as python_builtins
 import math as python_math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,3 +275,25 @@ CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+
+# Rules for optional libraries load only where the library is: srcdiff itself needs NumPy
+# alone. A library whose rules are absent keeps the advice a refused call into it gives.
+MISSING_RULES: dict[str, str] = {}  # top-level package -> how to get srcdiff's rules for it
+try:
+    from . import scipy as _scipy  # noqa: E402,F401
+except ImportError as exc:
+    if not (exc.name or "").startswith("scipy"):
+        raise  # a broken rule module, not a missing library
+    MISSING_RULES["scipy"] = "pip install 'srcdiff[scipy]' (SciPy 1.8 or later)"
+
+
+def missing_rules_advice(func: Any) -> str | None:
+    """How to install srcdiff's rules for the library ``func`` belongs to, if they are not loaded."""
+    for package, advice in MISSING_RULES.items():
+        if (getattr(func, "__module__", None) or "").partition(".")[0] == package:
+            return advice
+        # ufuncs have no __module__: look for func in the package's loaded modules
+        modules = [m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")]
+        if any(getattr(m, getattr(func, "__name__", ""), None) is func for m in modules):
+            return advice
+    return None
