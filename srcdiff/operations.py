@@ -230,8 +230,8 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         raise origin.error(
             NoDerivativeRule,
             stmt,
-            f"no derivative rule for {ast.unparse(func)}: srcdiff's rules for it were not loaded",
-            f"Install them with {advice}, or wrap the call in stop_gradient(...) if it is constant.",
+            f"no derivative rule for {ast.unparse(func)}",
+            f"{advice}; or wrap the call in stop_gradient(...) if it is constant.",
         )
     if inspect.isfunction(target) and is_installed_library(target, env):
         raise origin.error(

@@ -225,6 +225,15 @@ def lookup(func: Any) -> Rule | None:
         return None
 
 
+def reads_lists_as_arrays(func: Any) -> bool:
+    """Is ``func`` NumPy-like: reads a list as an array, returns an array or a scalar (never a list)?
+    NumPy's functions, and those whose rules are spelled from SciPy (its ufuncs have no module)."""
+    if (getattr(func, "__module__", None) or "").startswith("numpy"):
+        return True
+    rule = lookup(func)
+    return rule is not None and rule.spelling.startswith("scipy.")
+
+
 def is_nondifferentiable(func: Any) -> bool:
     try:
         return func in NONDIFFERENTIABLE
@@ -284,16 +293,16 @@ try:
 except ImportError as exc:
     if not (exc.name or "").startswith("scipy"):
         raise  # a broken rule module, not a missing library
-    MISSING_RULES["scipy"] = "pip install 'srcdiff[scipy]' (SciPy 1.8 or later)"
+    MISSING_RULES["scipy"] = "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"
 
 
 def missing_rules_advice(func: Any) -> str | None:
-    """How to install srcdiff's rules for the library ``func`` belongs to, if they are not loaded."""
+    """How to get srcdiff's rules for the library ``func`` belongs to, if they are not loaded."""
     for package, advice in MISSING_RULES.items():
         if (getattr(func, "__module__", None) or "").partition(".")[0] == package:
             return advice
         # ufuncs have no __module__: look for func in the package's loaded modules
         modules = [m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")]
-        if any(getattr(m, getattr(func, "__name__", ""), None) is func for m in modules):
+        if any(value is func for m in modules for value in list(getattr(m, "__dict__", {}).values())):
             return advice
     return None

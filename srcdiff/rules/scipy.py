@@ -62,7 +62,9 @@ elementwise("scipy.special.polygamma(n, x)", x="scipy.special.polygamma(n + 1, x
 # log of the multivariate gamma: a sum of gammaln(a - j / 2) over j < d
 elementwise("scipy.special.multigammaln(a, d)", a=f"np.sum({DIGAMMA}(np.expand_dims(a, -1) - np.arange(d) / 2.0), axis=-1)",
             discrete=("d",))  # fmt: skip
-elementwise("scipy.special.beta(a, b)", a=f"ans * ({DIGAMMA}(a) - {DIGAMMA}(a + b))", b=f"ans * ({DIGAMMA}(b) - {DIGAMMA}(a + b))")
+elementwise(
+    "scipy.special.beta(a, b)", a=f"ans * ({DIGAMMA}(a) - {DIGAMMA}(a + b))", b=f"ans * ({DIGAMMA}(b) - {DIGAMMA}(a + b))"
+)
 elementwise("scipy.special.betaln(a, b)", a=f"{DIGAMMA}(a) - {DIGAMMA}(a + b)", b=f"{DIGAMMA}(b) - {DIGAMMA}(a + b)")
 # Bessel functions: I'_v = (I_{v-1} + I_{v+1}) / 2, J'_v = (J_{v-1} - J_{v+1}) / 2, likewise Y;
 # the exponentially scaled ive = iv * exp(-|x|) loses sign(x) * ive. No derivative in the order v.
