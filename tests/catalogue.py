@@ -31,6 +31,7 @@ import autograd.numpy as anp
 import autograd.scipy.special as autograd_special
 import autograd.scipy.stats as autograd_stats
 import numpy as np
+import scipy.linalg
 import scipy.special
 import scipy.stats
 
@@ -1554,6 +1555,15 @@ def dirichlet_logpdf(v, alpha, w):  # x on the simplex, column by column: a soft
     return np.sum(scipy.stats.dirichlet.logpdf(x, alpha) * w)
 
 
+def multivariate_normal_logpdf(x, mean, root, w):  # cov = root @ root.T + I: symmetric, positive definite
+    cov = root @ root.T + np.eye(3)
+    return np.sum(scipy.stats.multivariate_normal.logpdf(x, mean, cov) * w)
+
+
+def linalg_inv(a, w):  # a + 4 I: well away from singular for entries in [-2, 2]
+    return np.sum(scipy.linalg.inv(a + 4.0 * np.eye(3)) * w)
+
+
 # --------------------------------------------------------------------------- the table
 
 F = SCALAR
@@ -2126,6 +2136,9 @@ CASES: list[Case] = [
     Case(poisson_logpmf, [((4,),), ((),)], domain=POSITIVE, options=[{"k": np.array([0.0, 1.0, 3.0, 2.0])}], order=2),
     Case(poisson_pmf, [((4,),), ((),)], domain=POSITIVE, options=[{"k": np.array([0.0, 1.0, 3.0, 2.0])}], order=2),
     Case(dirichlet_logpdf, [((4,), (4,)), ((3, 5), (3,))], domain=(REAL, POSITIVE), order=2),
+    # a single point (3,), points by rows (5, 3), and one row (1, 3), whose result SciPy squeezes to a float
+    Case(multivariate_normal_logpdf, [((3,), (3,), (3, 3)), ((5, 3), (3,), (3, 3)), ((1, 3), (3,), (3, 3))], order=2),
+    Case(linalg_inv, [((3, 3),)], order=2),
 ]
 
 
@@ -2290,8 +2303,9 @@ AUTOGRAD_SCIPY = SimpleNamespace(
         gamma=SimpleNamespace(logpdf=_gamma_logpdf, pdf=_density(_gamma_logpdf)),
         beta=SimpleNamespace(logpdf=_beta_logpdf, pdf=_density(_beta_logpdf)),
         chi2=SimpleNamespace(logpdf=_chi2_logpdf, pdf=_density(_chi2_logpdf)),
-        dirichlet=SimpleNamespace(logpdf=_dirichlet_logpdf),
+        dirichlet=SimpleNamespace(logpdf=_dirichlet_logpdf), multivariate_normal=autograd_stats.multivariate_normal,
     ),
+    linalg=SimpleNamespace(inv=anp.linalg.inv),
 )  # fmt: skip
 
 

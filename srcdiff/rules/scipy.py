@@ -13,6 +13,7 @@ makes a new method object, but bound methods of one instance compare and hash eq
 from __future__ import annotations
 
 import scipy
+import scipy.linalg
 import scipy.special
 import scipy.stats
 
@@ -123,3 +124,19 @@ vjp("scipy.stats.dirichlet.logpdf(x, alpha)", x="np.reshape(np.outer(alpha - 1.0
     alpha=f"np.sum(g) * ({DIGAMMA}(np.sum(alpha)) - {DIGAMMA}(alpha)) + np.dot(np.log(x), g)")  # fmt: skip
 jvp("scipy.stats.dirichlet.logpdf(x, alpha)", x="np.dot(alpha - 1.0, t / x)",
     alpha=f"np.dot(t, {DIGAMMA}(np.sum(alpha)) - {DIGAMMA}(alpha)) + np.dot(t, np.log(x))")  # fmt: skip
+
+# the multivariate normal: x holds one point per row ((d,) or (n, d)); cov is symmetric, and
+# its adjoint is the symmetric one, right along every symmetric change (cov = L @ L.T stays so)
+POINTS = "np.reshape(x - mean, (-1, np.size(mean)))"  # (n, d): the rows r = x - mean
+WHITENED = f"{POINTS} @ scipy.linalg.inv(cov)"  # the rows r cov^-1
+WEIGHTS = "np.reshape(g, (-1, 1))"  # g has one entry per point (a float for one point)
+vjp("scipy.stats.multivariate_normal.logpdf(x, mean, cov)", x=f"np.reshape(-{WEIGHTS} * ({WHITENED}), np.shape(x))",
+    mean=f"np.sum({WEIGHTS} * ({WHITENED}), axis=0)",
+    cov=f"0.5 * (np.transpose({WHITENED}) @ ({WEIGHTS} * ({WHITENED})) - np.sum(g) * scipy.linalg.inv(cov))")  # fmt: skip
+jvp("scipy.stats.multivariate_normal.logpdf(x, mean, cov)",
+    x=f"np.reshape(-np.sum(np.reshape(t, (-1, np.size(mean))) * ({WHITENED}), axis=-1), np.shape(ans))",
+    mean=f"np.reshape(np.sum(t * ({WHITENED}), axis=-1), np.shape(ans))",
+    cov=f"np.reshape(0.5 * (np.sum(({WHITENED}) @ t * ({WHITENED}), axis=-1) - np.sum(scipy.linalg.inv(cov) * t)), np.shape(ans))")  # fmt: skip
+# which that rule calls: d(A^-1) = -A^-1 dA A^-1 (overwrite_a is left out, so refused)
+vjp("scipy.linalg.inv(a, check_finite=True)", a="-np.transpose(ans) @ g @ np.transpose(ans)", discrete=("check_finite",))
+jvp("scipy.linalg.inv(a, check_finite=True)", a="-ans @ t @ ans")
