@@ -99,3 +99,11 @@ def test_without_scipy_its_rules_are_absent_and_a_call_says_what_to_install(tmp_
     assert lines[0] == str(np.cos([0.5, 1.0]).tolist())
     assert "model.py:6: no derivative rule for special.erf" in lines[1]
     assert "pip install 'srcdiff[scipy]'" in run.stdout
+
+
+def test_a_scipy_older_than_1_8_counts_as_absent():
+    program = "import scipy\nscipy.__version__ = '1.7.3'\nfrom srcdiff import rules\nprint(rules.MISSING_RULES['scipy'])\n"
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "SciPy 1.8 or later" in run.stdout

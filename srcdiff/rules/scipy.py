@@ -19,6 +19,8 @@ import scipy.stats
 
 from . import ARRAY, ELEMENTWISE, NAMESPACE, REDUCTION, jvp, vjp
 
+if tuple(int(part) for part in scipy.__version__.split(".")[:2]) < (1, 8):  # older: as if not installed
+    raise ImportError(f"srcdiff's SciPy rules need SciPy 1.8 or later, not {scipy.__version__}", name="scipy")
 NAMESPACE["scipy"] = scipy  # templates call scipy.special.digamma(x), scipy.stats.norm.pdf(...)
 
 
