@@ -225,6 +225,14 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             f"no derivative rule for srcdiff.runtime.{target.__name__}",
             "Differentiate once, or add a rule for it with srcdiff.rules.vjp(...).",
         )
+    advice = rules.missing_rules_advice(target)
+    if advice is not None:  # a library whose rules srcdiff loads only when it is installed
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for {ast.unparse(func)}",
+            f"{advice}; or wrap the call in stop_gradient(...) if it is constant.",
+        )
     if inspect.isfunction(target) and is_installed_library(target, env):
         raise origin.error(
             NoDerivativeRule,

@@ -617,7 +617,7 @@ class _Reverse(CodeWriter):
                 expr = self.add(atom.id, parts[atom.id][1], expr)
             parts[atom.id] = (atom, expr)
 
-        reads_as_array = (getattr(rule.func, "__module__", None) or "").startswith("numpy")
+        reads_as_array = rules.reads_lists_as_arrays(rule.func)
 
         for p, template in rule.adjoints.items():
             value = op.bound.get(p)

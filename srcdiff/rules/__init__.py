@@ -45,6 +45,7 @@ from __future__ import annotations
 import ast
 import builtins as python_builtins
 import math as python_math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,6 +269,15 @@ def lookup(func: Any) -> Rule | None:
     return found
 
 
+def reads_lists_as_arrays(func: Any) -> bool:
+    """Is ``func`` NumPy-like: reads a list as an array, returns an array or a scalar (never a list)?
+    NumPy's functions, and those whose rules are spelled from SciPy (its ufuncs have no module)."""
+    if (getattr(func, "__module__", None) or "").startswith("numpy"):
+        return True
+    rule = lookup(func)
+    return rule is not None and rule.spelling.startswith("scipy.")
+
+
 def is_nondifferentiable(func: Any) -> bool:
     try:
         return func in NONDIFFERENTIABLE
@@ -318,3 +328,25 @@ CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+
+# Rules for optional libraries load only where the library is: srcdiff itself needs NumPy
+# alone. A library whose rules are absent keeps the advice a refused call into it gives.
+MISSING_RULES: dict[str, str] = {}  # top-level package -> how to get srcdiff's rules for it
+try:
+    from . import scipy as _scipy  # noqa: E402,F401
+except ImportError as exc:
+    if not (exc.name or "").startswith("scipy"):
+        raise  # a broken rule module, not a missing library
+    MISSING_RULES["scipy"] = "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"
+
+
+def missing_rules_advice(func: Any) -> str | None:
+    """How to get srcdiff's rules for the library ``func`` belongs to, if they are not loaded."""
+    for package, advice in MISSING_RULES.items():
+        if (getattr(func, "__module__", None) or "").partition(".")[0] == package:
+            return advice
+        # ufuncs have no __module__: look for func in the package's loaded modules
+        modules = [m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")]
+        if any(value is func for m in modules for value in list(getattr(m, "__dict__", {}).values())):
+            return advice
+    return None
