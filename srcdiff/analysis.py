@@ -180,6 +180,9 @@ def _flows(tree: ast.FunctionDef, ops: dict[ast.AST, Op]):
             target = s.targets[0]
             if isinstance(target, ast.Name):
                 op = ops[s.value]
+                if op.refusal is not None:  # no rule: its result may vary with anything it reads
+                    yield target.id, {n.id for n in ast.walk(s.value) if isinstance(n, ast.Name)}
+                    continue
                 yield target.id, {a.id for a in op.operands if isinstance(a, ast.Name)}
             else:  # x[i] = v
                 yield target.value.id, {s.value.id} if isinstance(s.value, ast.Name) else set()

@@ -109,6 +109,9 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
             _building.add(k)
             try:
                 entry = build()
+            except BaseException:
+                _entries.pop(k, None)  # put before its callees were bound: half built, never to be found again
+                raise
             finally:
                 _building.discard(k)
             transformations += 1

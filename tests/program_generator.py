@@ -49,7 +49,7 @@ WEIGHTS: dict[str, float] = {
     "jumps": 0.35,  # break / continue
     "early_return": 0.3,  # return inside a loop or branch
     "print": 0.2,  # calls whose result is discarded: print(...), f-strings, a helper called for nothing
-    "misc": 0.3,  # a if c else b, and/or/not, a, b = e1, e2, z: float = e, assert, pass, docstrings, math.*, methods
+    "misc": 0.3,  # a if c else b, and/or/not, a, b = e1, e2, z: float = e, assert, pass, math.*, methods, no-rule calls
     "augassign": 0.4,  # s += v on names
     "broadcast": 0.6,  # arguments of shapes (3,), (2, 3), (1, 3) and floats together
     "elementwise": 0.9,  # sin, cos, exp, tanh, log and sqrt of positive values, ** 2
@@ -251,10 +251,13 @@ class Generator:
 
     def misc_expr(self, env, target, depth, strict, helpers):
         self.use("misc")
-        form = self.choice(["ternary", "math", "method", "global"])
+        form = self.choice(["ternary", "math", "method", "global", "opaque"])
         if form == "global":  # a module-level constant
             src, shape = self.expr(env, target, depth - 1, strict, helpers)
             return f"SCALE * ({src})", shape
+        if form == "opaque":  # a function without a rule (alone or in a chain): refused where it matters
+            src, shape = self.expr(env, target, depth - 1, strict, helpers)
+            return (f"OPAQUE(OPAQUE({src}))" if self.chance(0.5) else f"OPAQUE({src})"), shape
         if form == "ternary":
             a, sa = self.expr(env, target, depth - 1, strict, helpers)
             b, sb = self.expr(env, target, depth - 1, strict, helpers)
@@ -831,7 +834,8 @@ class Generator:
         body = self.block(env, self.rng.randint(2, self.size), "    ", ctx)
         body.append(f"    return {self.program_result(env)}")
         chunks.append([f"def program({', '.join(names)}):"] + body)
-        source = "import math\n\nimport numpy as np\n\nSCALE = 1.5\n\n\n" + "\n\n\n".join("\n".join(c) for c in chunks) + "\n"
+        header = "import math\n\nimport numpy as np\n\nSCALE = 1.5\nOPAQUE = np.vectorize(math.sin)  # no rule\n\n\n"
+        source = header + "\n\n\n".join("\n".join(c) for c in chunks) + "\n"
         return source, values
 
 

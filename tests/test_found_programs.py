@@ -550,6 +550,19 @@ def test_second_order_through_a_reshaped_element_of_a_helpers_tuple():
     )
 
 
+def test_a_chain_of_calls_without_rules_is_refused():
+    verify(  # the inner call's result was a constant, so neither call was refused: a zero gradient
+        """
+        OPAQUE = np.vectorize(math.sin)
+
+        def program(x):
+            v1 = OPAQUE(OPAQUE(x * 2.0))
+            return np.sum(v1) + np.sum(x)
+        """,
+        V3,
+    )
+
+
 def test_second_order_through_a_loop_over_a_range_in_a_helper():
     verify(
         """
