@@ -747,8 +747,9 @@ class _Reverse(CodeWriter):
             entry = dict(state)
             inner = dict(entry)
             body = self.backward(s.body, inner)
-            for p in resets:
-                body.append(self.zero(p, inner))
+            for p in resets:  # lost in the body on an earlier pass: zero for the round before, if still lost
+                if p not in inner:  # (an adjoint the body now gives must flow on, not be zeroed)
+                    body.append(self.zero(p, inner))
             grown = set(inner) - set(entry)
             lost = set(entry) - set(inner)
             privacy = {p for p in entry if entry[p] and not inner.get(p, False)}

@@ -550,6 +550,25 @@ def test_second_order_through_a_reshaped_element_of_a_helpers_tuple():
     )
 
 
+def test_a_loop_whose_adjoints_reach_a_name_only_on_a_later_pass():
+    verify(  # the loop's first pass lost v1's adjoint and zeroed it at the end of every round after
+        """
+        def program(x, z):
+            v0 = x + np.zeros((2, 3))
+            v1 = 1.0
+            for k2 in range(3):
+                v1 = v1 * 0.9 + (np.log(1.0 + z ** 2) + np.zeros((1, 3))) * (0.1 * k2 + 0.2)
+                t3 = np.zeros((1, 3))
+                t3[0] += v0[1]
+                v0[:] += v1[0, 0]
+                v1 = 0.3 * t3[:, 1]
+            return np.sum(v1)
+        """,
+        np.array([-1.142, 0.473, -1.011]),
+        -0.57,
+    )
+
+
 def test_a_chain_of_calls_without_rules_is_refused():
     verify(  # the inner call's result was a constant, so neither call was refused: a zero gradient
         """
