@@ -274,3 +274,4 @@ CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+from . import linalg as _linalg  # noqa: E402,F401
