@@ -28,6 +28,8 @@ __all__ = [
     "cholesky_tangent",
     "eigh_adjoint",
     "eigh_tangent",
+    "singular_values_adjoint",
+    "singular_values_tangent",
     "svd_adjoint",
     "svd_tangent",
     "pinv_adjoint",
@@ -107,10 +109,9 @@ def cholesky_tangent(t: Any, ans: Any) -> Any:
     return ans @ _lower_half_diagonal(inverse @ symmetric_from(t) @ _transposed(inverse))
 
 
-def eigh_adjoint(g: Any, ans: Any, UPLO: str = "L") -> Any:  # noqa: N803
+def eigh_adjoint(g: Any, w: Any, v: Any, UPLO: str = "L") -> Any:  # noqa: N803
     """The adjoint of ``a`` in ``w, v = np.linalg.eigh(a)``, for distinct eigenvalues: with
     ``p = v^T da v``, ``dw = diag(p)`` and ``dv = v (inverse_gaps(w) * p)``."""
-    w, v = ans[0], ans[1]
     gw, gv = g[0], g[1]
     inner = _as_diagonal(gw, np.shape(v)[-1])
     if not _is_weak_zero(gv):
@@ -118,18 +119,22 @@ def eigh_adjoint(g: Any, ans: Any, UPLO: str = "L") -> Any:  # noqa: N803
     return symmetric_from_adjoint(v @ inner @ _transposed(v), UPLO)
 
 
-def eigh_tangent(t: Any, ans: Any, UPLO: str = "L") -> tuple:  # noqa: N803
-    w, v = ans[0], ans[1]
+def eigh_tangent(t: Any, w: Any, v: Any, UPLO: str = "L") -> tuple:  # noqa: N803
     p = _transposed(v) @ symmetric_from(t, UPLO) @ v
     return (_diagonal(p), v @ (inverse_gaps(w) * p))
 
 
-def _thin(ans: Any, full_matrices: bool) -> tuple:
+def _thin(u: Any, s: Any, vh: Any, full_matrices: bool, gu: Any = None, gvh: Any = None) -> tuple:
     """``u, s, vh`` of the thin SVD (k = min(m, n) singular vectors): full matrices square
-    ones; the extra columns of a non-square one are arbitrary and have no derivative."""
-    u, s, vh = ans[0], ans[1], ans[2]
+    ones. The extra singular vectors of a non-square matrix are an arbitrary basis and have no
+    derivative: refused where their adjoints ``gu``, ``gvh`` are read (always, for tangents: None)."""
     k = np.shape(s)[-1]
-    if full_matrices and np.shape(u)[-1] != np.shape(vh)[-2]:
+    extra_read = gu is None
+    if gu is not None and not _is_weak_zero(gu):
+        extra_read = np.any(gu[..., :, k:] != 0)
+    if gvh is not None and not _is_weak_zero(gvh) and np.any(gvh[..., k:, :] != 0):
+        extra_read = True
+    if full_matrices and extra_read and np.shape(u)[-1] != np.shape(vh)[-2]:
         raise NoDerivativeRule(
             "no derivative for the extra singular vectors of np.linalg.svd(a, full_matrices=True) of a non-square a",
             suggestion="Pass full_matrices=False (or compute_uv=False for the singular values alone).",
@@ -137,15 +142,23 @@ def _thin(ans: Any, full_matrices: bool) -> tuple:
     return u[..., :, :k], s, vh[..., :k, :]
 
 
-def svd_adjoint(g: Any, a: Any, ans: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
-    """The adjoint of ``a`` in ``np.linalg.svd(a, ...)``, for distinct nonzero singular values
-    (the singular values alone need neither). With ``p = u^T da v`` and ``f = inverse_gaps(s**2)``:
-    ``ds = diag(p)``, ``du = u (f * (p s + s p^T)) + (da v - u p) / s``, ``dv`` likewise."""
-    if not compute_uv:  # the singular values: ds = diag(u^T da v)
-        thin = np.linalg.svd(a, full_matrices=False)
-        return (thin[0] * np.expand_dims(g, -2)) @ thin[2]
+def singular_values_adjoint(g: Any, a: Any) -> Any:
+    """The adjoint of ``a`` in ``np.linalg.svd(a, compute_uv=False)``: ``ds = diag(u^T da v)``."""
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return (u * np.expand_dims(g, -2)) @ vh
+
+
+def singular_values_tangent(t: Any, a: Any) -> Any:
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return _diagonal(_transposed(u) @ t @ _transposed(vh))
+
+
+def svd_adjoint(g: Any, u: Any, s: Any, vh: Any, full_matrices: bool = True) -> Any:
+    """The adjoint of ``a`` in ``u, s, vh = np.linalg.svd(a, ...)``, for distinct nonzero singular
+    values. With ``p = u^T da v`` and ``f = inverse_gaps(s**2)``: ``ds = diag(p)``,
+    ``du = u (f * (p s + s p^T)) + (da v - u p) / s``, and ``dv`` likewise."""
     gu, gs, gvh = g[0], g[1], g[2]
-    u, s, vh = _thin(ans, full_matrices)
+    u, s, vh = _thin(u, s, vh, full_matrices, gu, gvh)
     k = np.shape(s)[-1]
     f = inverse_gaps(s**2)
     inner = _as_diagonal(gs, k)
@@ -161,11 +174,8 @@ def svd_adjoint(g: Any, a: Any, ans: Any, full_matrices: bool = True, compute_uv
     return u @ inner @ vh + outside
 
 
-def svd_tangent(t: Any, a: Any, ans: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
-    if not compute_uv:
-        thin = np.linalg.svd(a, full_matrices=False)
-        return _diagonal(_transposed(thin[0]) @ t @ _transposed(thin[2]))
-    u, s, vh = _thin(ans, full_matrices)
+def svd_tangent(t: Any, u: Any, s: Any, vh: Any, full_matrices: bool = True) -> tuple:
+    u, s, vh = _thin(u, s, vh, full_matrices)
     v = _transposed(vh)
     p = _transposed(u) @ t @ v
     f = inverse_gaps(s**2)
@@ -188,7 +198,7 @@ def pinv_tangent(t: Any, a: Any, ans: Any) -> Any:
     return -p @ t @ p + (p @ pt) @ (tt - (tt @ a) @ p) + (tt - p @ (a @ tt)) @ (pt @ p)
 
 
-def _qr_factors(a: Any, ans: Any, mode: str) -> tuple:
+def _qr_factors(a: Any, q: Any, r: Any, mode: str) -> tuple:
     """``q, r`` of ``np.linalg.qr(a, mode)``, where they have a derivative: a wide matrix's
     ``r`` is not triangular in the way the formulas need, and other modes return other things."""
     m, n = np.shape(a)[-2], np.shape(a)[-1]
@@ -197,14 +207,14 @@ def _qr_factors(a: Any, ans: Any, mode: str) -> tuple:
             f"no derivative for np.linalg.qr(a, mode={mode!r}) of a {m}x{n} matrix",
             suggestion="Differentiate mode='reduced' of a matrix with at least as many rows as columns.",
         )
-    return ans[0], ans[1]
+    return q, r
 
 
-def qr_adjoint(g: Any, a: Any, ans: Any, mode: str = "reduced") -> Any:
+def qr_adjoint(g: Any, a: Any, q: Any, r: Any, mode: str = "reduced") -> Any:
     """The adjoint of ``a`` in ``q, r = np.linalg.qr(a)`` (full column rank, m >= n): with
     ``m = r gr^T - gq^T q``, ``ga = (gq + q sym(m)) r^-T``, where ``sym`` copies the lower
     triangle of ``m`` onto the upper."""
-    q, r = _qr_factors(a, ans, mode)
+    q, r = _qr_factors(a, q, r, mode)
     gq, gr = g[0], g[1]
     m = 0.0
     if not _is_weak_zero(gr):
@@ -216,10 +226,10 @@ def qr_adjoint(g: Any, a: Any, ans: Any, mode: str = "reduced") -> Any:
     return (gq + q @ inner) @ _transposed(np.linalg.inv(r))
 
 
-def qr_tangent(t: Any, a: Any, ans: Any, mode: str = "reduced") -> tuple:
+def qr_tangent(t: Any, a: Any, q: Any, r: Any, mode: str = "reduced") -> tuple:
     """With ``x = q^T da r^-1`` and ``omega`` the skew matrix of its strictly lower triangle:
     ``dr = (x - omega) r`` and ``dq = da r^-1 - q (x - omega)``."""
-    q, r = _qr_factors(a, ans, mode)
+    q, r = _qr_factors(a, q, r, mode)
     r_inverse = np.linalg.inv(r)
     x = _transposed(q) @ t @ r_inverse
     lower = np.tril(x, -1)

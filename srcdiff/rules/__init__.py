@@ -272,6 +272,6 @@ ATTRIBUTES: dict[str, Any] = {"T": np.transpose}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
 
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
+from . import linalg as _linalg  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
-from . import linalg as _linalg  # noqa: E402,F401

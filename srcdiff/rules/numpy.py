@@ -104,8 +104,10 @@ vjp("np.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", discrete=("axis"
 vjp("np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", discrete=("axis",))
 vjp("np.broadcast_to(array, shape)", array="unbroadcast(g, array)", discrete=("shape",))
 vjp("np.flip(m, axis=None)", m="np.flip(g, axis)", discrete=("axis",))
-vjp("np.tril(m, offset=0)", m="np.tril(g, offset)", discrete=("offset",))  # (k is the templates' own name: pass it by position)
-vjp("np.triu(m, offset=0)", m="np.triu(g, offset)", discrete=("offset",))
+# triangles: a weak zero g becomes zeros first (np.tril needs a matrix); NumPy's k is the
+# templates' own name, so the pattern calls it offset: np.tril(x, -1) passes it by position
+vjp("np.tril(m, offset=0)", m="np.tril(broadcast_like(g, m), offset)", discrete=("offset",))
+vjp("np.triu(m, offset=0)", m="np.triu(broadcast_like(g, m), offset)", discrete=("offset",))
 vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
 vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
