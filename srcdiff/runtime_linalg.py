@@ -124,15 +124,15 @@ def eigh_tangent(t: Any, w: Any, v: Any, UPLO: str = "L") -> tuple:  # noqa: N80
     return (_diagonal(p), v @ (inverse_gaps(w) * p))
 
 
-def _thin(u: Any, s: Any, vh: Any, full_matrices: bool, gu: Any = None, gvh: Any = None) -> tuple:
+def _thin(u: Any, s: Any, vh: Any, full_matrices: bool, gu: Any, gvh: Any) -> tuple:
     """``u, s, vh`` of the thin SVD (k = min(m, n) singular vectors): full matrices square
     ones. The extra singular vectors of a non-square matrix are an arbitrary basis and have no
-    derivative: refused where their adjoints ``gu``, ``gvh`` are read (always, for tangents: None)."""
+    derivative: refused where their adjoints ``gu``, ``gvh`` are read."""
     k = np.shape(s)[-1]
-    extra_read = gu is None
-    if gu is not None and not _is_weak_zero(gu):
-        extra_read = np.any(gu[..., :, k:] != 0)
-    if gvh is not None and not _is_weak_zero(gvh) and np.any(gvh[..., k:, :] != 0):
+    extra_read = False
+    if not _is_weak_zero(gu) and np.any(gu[..., :, k:] != 0):
+        extra_read = True
+    if not _is_weak_zero(gvh) and np.any(gvh[..., k:, :] != 0):
         extra_read = True
     if full_matrices and extra_read and np.shape(u)[-1] != np.shape(vh)[-2]:
         raise NoDerivativeRule(
@@ -175,14 +175,22 @@ def svd_adjoint(g: Any, u: Any, s: Any, vh: Any, full_matrices: bool = True) -> 
 
 
 def svd_tangent(t: Any, u: Any, s: Any, vh: Any, full_matrices: bool = True) -> tuple:
-    u, s, vh = _thin(u, s, vh, full_matrices)
+    """Tangents of ``u, s, vh``; those of the extra singular vectors of full matrices of a
+    non-square ``a`` are nan (they have none), so only what reads them turns nan."""
+    m, n = np.shape(u)[-2], np.shape(vh)[-1]
+    u, s, vh = _thin(u, s, vh, full_matrices, 0.0, 0.0)
     v = _transposed(vh)
     p = _transposed(u) @ t @ v
     f = inverse_gaps(s**2)
     du = u @ (f * (p * s[..., None, :] + s[..., :, None] * _transposed(p))) + (t @ v - u @ p) / s[..., None, :]
     dv = v @ (f * (s[..., :, None] * p + _transposed(p) * s[..., None, :]))
     dv = dv + (_transposed(t) @ u - v @ _transposed(p)) / s[..., None, :]
-    return (du, _diagonal(p), _transposed(dv))
+    dvh = _transposed(dv)
+    if full_matrices and m != n:
+        k = np.shape(s)[-1]
+        du = np.concatenate([du, np.full(np.shape(du)[:-1] + (m - k,), np.nan)], axis=-1)
+        dvh = np.concatenate([dvh, np.full(np.shape(dvh)[:-2] + (n - k, n), np.nan)], axis=-2)
+    return (du, _diagonal(p), dvh)
 
 
 def pinv_adjoint(g: Any, a: Any, ans: Any) -> Any:

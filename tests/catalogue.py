@@ -1237,6 +1237,17 @@ def linalg_svd_full_reference(a, full_matrices, w):  # autograd refuses full_mat
     return np.sum((u**2 * s[..., None, :]) @ vh**2 * w)
 
 
+def linalg_svd_full_rectangular(a, w):  # full matrices of a non-square a: the extra singular vectors go unread
+    u, s, vh = np.linalg.svd(a)
+    k = s.shape[-1]
+    return np.sum((u[..., :, :k] ** 2 * s[..., None, :]) @ vh[..., :k, :] ** 2 * w)
+
+
+def linalg_svd_full_rectangular_reference(a, w):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum((u**2 * s[..., None, :]) @ vh**2 * w)
+
+
 def linalg_qr(a, w):
     q, r = np.linalg.qr(a)
     return np.sum(np.concatenate([q, np.swapaxes(r, -1, -2)], axis=-2) * w)
@@ -1856,6 +1867,13 @@ CASES: list[Case] = [
         order=2,
         reference=linalg_svd_full_reference,
         name="linalg_svd_full",
+    ),
+    Case(
+        linalg_svd_full_rectangular,
+        [((4, 3),), ((3, 4),), ((2, 4, 3),)],
+        domain=MATRIX,
+        order=2,
+        reference=linalg_svd_full_rectangular_reference,
     ),
     Case(linalg_svd_vectors, RECTANGULAR, domain=MATRIX, order=2),
     Case(linalg_svd_values, RECTANGULAR, domain=MATRIX, order=2),
