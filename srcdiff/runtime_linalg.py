@@ -105,6 +105,7 @@ def cholesky_adjoint(g: Any, ans: Any) -> Any:
 
 
 def cholesky_tangent(t: Any, ans: Any) -> Any:
+    """The tangent of ``l = np.linalg.cholesky(a)`` along ``t``: ``l phi(l^-1 t l^-T)``."""
     inverse = np.linalg.inv(ans)
     return ans @ _lower_half_diagonal(inverse @ symmetric_from(t) @ _transposed(inverse))
 
@@ -120,6 +121,7 @@ def eigh_adjoint(g: Any, w: Any, v: Any, UPLO: str = "L") -> Any:  # noqa: N803
 
 
 def eigh_tangent(t: Any, w: Any, v: Any, UPLO: str = "L") -> tuple:  # noqa: N803
+    """The tangents of ``w, v = np.linalg.eigh(a)`` along ``t`` (see ``eigh_adjoint``)."""
     p = _transposed(v) @ symmetric_from(t, UPLO) @ v
     return (_diagonal(p), v @ (inverse_gaps(w) * p))
 
@@ -149,6 +151,7 @@ def singular_values_adjoint(g: Any, a: Any) -> Any:
 
 
 def singular_values_tangent(t: Any, a: Any) -> Any:
+    """The tangent of ``np.linalg.svd(a, compute_uv=False)`` along ``t``."""
     u, _, vh = np.linalg.svd(a, full_matrices=False)
     return _diagonal(_transposed(u) @ t @ _transposed(vh))
 
@@ -202,6 +205,7 @@ def pinv_adjoint(g: Any, a: Any, ans: Any) -> Any:
 
 
 def pinv_tangent(t: Any, a: Any, ans: Any) -> Any:
+    """The tangent of ``p = np.linalg.pinv(a)`` along ``t`` (see ``pinv_adjoint``)."""
     p, pt, tt = ans, _transposed(ans), _transposed(t)
     return -p @ t @ p + (p @ pt) @ (tt - (tt @ a) @ p) + (tt - p @ (a @ tt)) @ (pt @ p)
 
