@@ -411,3 +411,20 @@ def test_tangents_of_extra_singular_vectors_are_nan() -> None:
 def _svd_parts(a):
     u, s, vh = np.linalg.svd(a)
     return u * 1.0, s * 1.0, vh * 1.0
+
+
+def eigenvectors_of(result):
+    return result[1]
+
+
+def eigenvector_cubes_through_a_helper(a, w):
+    return np.sum(eigenvectors_of(np.linalg.eigh(a)) ** 3 * w)
+
+
+def test_a_factorisation_passed_whole_to_a_function() -> None:
+    """The adjoint of ``eigh(a)`` is a list: its contributions add part by part (``+`` would
+    concatenate the lists and lose the helper's part), at first and at second order."""
+    case = Case(eigenvector_cubes_through_a_helper, [((3, 3),)])
+    inputs, w = [_spd()], np.random.default_rng(8).uniform(0.5, 1.5, (3, 3))
+    check_differences(case, inputs, {}, w, seed=8)
+    check_second_order(case, inputs, {}, w, seed=8)

@@ -28,7 +28,10 @@ functions piecewise constant in *every* argument (comparisons, integer rounding,
 ``kind`` says whether the result is a Python/NumPy scalar when the inputs are:
 ``ELEMENTWISE`` (scalar iff every input is; operands broadcast, so each adjoint
 is summed back to its operand's shape), ``SCALAR`` (always), ``REDUCTION``
-(scalar iff ``axis`` is None) or ``ARRAY`` (assume an array).
+(scalar iff ``axis`` is None), ``ARRAY`` (assume an array) or ``PARTS`` (a tuple or list, as
+``np.linalg.eigh``'s ``(w, v)``: its adjoint is a list with one adjoint per part, added part
+by part; a part nothing read has a weak zero; ``compute_uv=False`` makes it an array, as for
+``np.linalg.svd``).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import numpy as np
 
 from .. import runtime
 
-ELEMENTWISE, SCALAR, REDUCTION, ARRAY = "elementwise", "scalar", "reduction", "array"
+ELEMENTWISE, SCALAR, REDUCTION, ARRAY, PARTS = "elementwise", "scalar", "reduction", "array", "parts"
 ADJOINT, DISCRETE, MISSING = "adjoint", "discrete", "missing"  # parameter roles: see parameter_role
 
 # Names a template may use besides its parameters, and what emitted code binds them to.
@@ -98,6 +101,11 @@ class Rule:
                     raise TypeError(f"{self.spelling}() missing argument {p!r}")
                 bound[p] = self.defaults[p]
         return bound
+
+    def returns_parts(self, bound: dict[str, ast.expr]) -> bool:
+        """Is the result a tuple or list of parts (``PARTS``), given the call's bound atoms?"""
+        only_values = bound.get("compute_uv")
+        return self.kind == PARTS and not (isinstance(only_values, ast.Constant) and only_values.value is False)
 
     def is_scalar(self, bound: dict[str, ast.expr], scalar_args: dict[str, bool]) -> bool:
         """Is the result a scalar, given which bound parameters are scalars?"""

@@ -7,7 +7,7 @@ functions srcdiff differentiates from their source for ``grad(grad(f))``.
 """
 
 from .. import runtime_linalg
-from . import NAMESPACE, jvp, vjp
+from . import NAMESPACE, PARTS, jvp, vjp
 
 # what the templates below call, bound in emitted code like runtime's helpers
 NAMESPACE.update({n: getattr(runtime_linalg, n) for n in runtime_linalg.__all__})
@@ -20,17 +20,17 @@ vjp("np.linalg.solve(a, b)",
     b="matmul_adjoint_b(g, np.linalg.inv(a), b)")  # fmt: skip
 vjp("np.linalg.det(a)", a="np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)")
 # the sign is piecewise constant: only the log of the magnitude, part 1, has an adjoint
-vjp("np.linalg.slogdet(a)", a="np.expand_dims(g[1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)")
+vjp("np.linalg.slogdet(a)", a="np.expand_dims(g[1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)", kind=PARTS)
 vjp("np.linalg.matrix_power(a, n)", a="matrix_power_derivative(np.swapaxes(a, -1, -2), g, n)", discrete=("n",))
 vjp("np.linalg.pinv(a, rcond=None)", a="pinv_adjoint(g, a, ans)", discrete=("rcond",))
 
 # factorisations (eigh and cholesky read one triangle of a, as NumPy does)
 vjp("np.linalg.cholesky(a)", a="cholesky_adjoint(g, ans)")
-vjp("np.linalg.eigh(a, UPLO='L')", a="eigh_adjoint(g, ans[0], ans[1], UPLO)", discrete=("UPLO",))
+vjp("np.linalg.eigh(a, UPLO='L')", a="eigh_adjoint(g, ans[0], ans[1], UPLO)", kind=PARTS, discrete=("UPLO",))
 vjp("np.linalg.svd(a, full_matrices=True, compute_uv=True)",
     a="svd_adjoint(g, ans[0], ans[1], ans[2], full_matrices) if compute_uv else singular_values_adjoint(g, a)",
-    discrete=("full_matrices", "compute_uv"))  # fmt: skip
-vjp("np.linalg.qr(a, mode='reduced')", a="qr_adjoint(g, a, ans[0], ans[1], mode)", discrete=("mode",))
+    kind=PARTS, discrete=("full_matrices", "compute_uv"))  # fmt: skip
+vjp("np.linalg.qr(a, mode='reduced')", a="qr_adjoint(g, a, ans[0], ans[1], mode)", kind=PARTS, discrete=("mode",))
 
 # ----------------------------------------------------------------- forward mode
 jvp("np.linalg.inv(a)", a="-ans @ t @ ans")
