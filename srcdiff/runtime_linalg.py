@@ -100,6 +100,8 @@ def _lower_half_diagonal(x: Any) -> Any:
 def cholesky_adjoint(g: Any, ans: Any) -> Any:
     """The adjoint of ``a`` in ``l = np.linalg.cholesky(a)``: from ``dl = l phi(l^-1 da l^-T)``,
     where ``phi`` keeps the lower triangle and half the diagonal."""
+    if _is_weak_zero(g):
+        return np.zeros(np.shape(ans))
     inverse = np.linalg.inv(ans)
     return symmetric_from_adjoint(_transposed(inverse) @ _lower_half_diagonal(_transposed(ans) @ g) @ inverse)
 
@@ -199,6 +201,8 @@ def svd_tangent(t: Any, u: Any, s: Any, vh: Any, full_matrices: bool = True) -> 
 def pinv_adjoint(g: Any, a: Any, ans: Any) -> Any:
     """The adjoint of ``a`` in ``p = np.linalg.pinv(a)``, where the rank does not change:
     ``dp = -p da p + p p^T da^T (1 - a p) + (1 - p a) da^T p^T p``."""
+    if _is_weak_zero(g):
+        return np.zeros(np.shape(a))
     p, pt, gt = ans, _transposed(ans), _transposed(g)
     left = -pt @ g @ pt
     return left + (gt - a @ (p @ gt)) @ (p @ pt) + (pt @ p) @ (gt - (gt @ p) @ a)

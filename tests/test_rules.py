@@ -428,3 +428,33 @@ def test_a_factorisation_passed_whole_to_a_function() -> None:
     inputs, w = [_spd()], np.random.default_rng(8).uniform(0.5, 1.5, (3, 3))
     check_differences(case, inputs, {}, w, seed=8)
     check_second_order(case, inputs, {}, w, seed=8)
+
+
+def linalg_results_read_on_one_branch(a, b, flag):
+    x = np.linalg.inv(a)
+    y = np.linalg.solve(a, b)
+    d = np.linalg.det(a)
+    sign, logdet = np.linalg.slogdet(a)
+    m = np.linalg.matrix_power(a, 2)
+    p = np.linalg.pinv(a)
+    c = np.linalg.cholesky(a)
+    w, v = np.linalg.eigh(a)
+    u, s, vh = np.linalg.svd(a)
+    q, r = np.linalg.qr(a)
+    if flag > 0:
+        total = np.sum(x) + np.sum(y) + d + logdet + np.sum(m) + np.sum(p) + np.sum(c) + np.sum(w) + np.sum(v**2)
+        return total + np.sum(u**2 * s) + np.sum(vh**2) + np.sum(q) + np.sum(r)
+    return np.sum(a) * np.sum(b)
+
+
+def test_results_that_one_branch_does_not_read() -> None:
+    """On the branch that reads none of them, every adjoint is a weak zero: no rule may fail on one."""
+    a, b = _spd(), np.array([0.5, -1.0, 2.0])
+    da, db = srcdiff.grad(linalg_results_read_on_one_branch, wrt=(0, 1))(a, b, -1.0)
+    np.testing.assert_allclose(da, np.full((3, 3), np.sum(b)))
+    np.testing.assert_allclose(db, np.full(3, np.sum(a)))
+    direction = np.random.default_rng(9).standard_normal((3, 3))
+    da, _ = srcdiff.grad(linalg_results_read_on_one_branch, wrt=(0, 1))(a, b, 1.0)
+    eps = 1e-6
+    moved = [linalg_results_read_on_one_branch(a + step * direction, b, 1.0) for step in (eps, -eps)]
+    assert np.sum(da * direction) == pytest.approx((moved[0] - moved[1]) / (2 * eps), rel=1e-6)

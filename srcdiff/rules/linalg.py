@@ -13,7 +13,8 @@ from . import NAMESPACE, PARTS, jvp, vjp
 NAMESPACE.update({n: getattr(runtime_linalg, n) for n in runtime_linalg.__all__})
 
 # inverses and determinants: d(a^-1) = -a^-1 da a^-1, d(det a) = det(a) tr(a^-1 da)
-vjp("np.linalg.inv(a)", a="-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)")
+# (broadcast_like: an adjoint that is a weak zero, from a branch that did not read ans, becomes zeros for @)
+vjp("np.linalg.inv(a)", a="-np.swapaxes(ans, -1, -2) @ broadcast_like(g, ans) @ np.swapaxes(ans, -1, -2)")
 # solve(a, b) is inv(a) @ b, with matmul's reading of a vector b and of stacks: the chain rule through both
 vjp("np.linalg.solve(a, b)",
     a="-np.swapaxes(np.linalg.inv(a), -1, -2) @ matmul_adjoint_a(g, np.linalg.inv(a), b) @ np.swapaxes(np.linalg.inv(a), -1, -2)",
