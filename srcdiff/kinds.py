@@ -55,11 +55,8 @@ def kinds(
             t = s.targets[0]
             if isinstance(t, ast.Name):
                 assigned.setdefault(t.id, []).append(s.value)
-                if (
-                    isinstance(s.value, (ast.List, ast.Tuple))
-                    or ops[s.value].kind == RULE
-                    and ops[s.value].rule.spelling in ("unstack", "unconcatenate", "unvstack")
-                ):
+                op = ops[s.value]
+                if isinstance(s.value, (ast.List, ast.Tuple)) or op.kind == RULE and op.rule.returns_parts(op.bound):
                     lists.add(t.id)
             else:
                 assigned.setdefault(t.value.id, []).append(None)  # element writes: an array or list

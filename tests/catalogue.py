@@ -101,6 +101,11 @@ class Domain:
     high: float
     signed: bool = False
     grid: bool = False
+    # matrices (the last two axes): mirrored across the diagonal if ``symmetric``, then ``diagonal``
+    # times 1, 2, 3, ... added along it: near a diagonal matrix with distinct, well separated entries,
+    # so well conditioned, with distinct eigenvalues and singular values (and positive definite)
+    symmetric: bool = False
+    diagonal: float = 0.0
 
     def sample(self, rng: np.random.Generator, shape: Shape, position: int) -> Any:
         """Values for the input at ``position``: a float for shape ``()``, else an array."""
@@ -116,7 +121,15 @@ class Domain:
             values = rng.uniform(self.low, self.high, size)
             if self.signed:
                 values *= rng.choice([-1.0, 1.0], size)
-        return float(values[0]) if shape == () else values.reshape(shape)
+        if shape == ():
+            return float(values[0])
+        values = values.reshape(shape)
+        if self.symmetric:
+            values = values + np.swapaxes(values, -1, -2)
+        if self.diagonal:
+            rows, columns = shape[-2:]
+            values = values + self.diagonal * np.eye(rows, columns) * np.arange(1, columns + 1)
+        return values
 
 
 REAL = Domain("real", -2.0, 2.0)
@@ -135,6 +148,8 @@ BELOW = Domain("below", -1.0, 0.3)  # a loc below POSITIVE's x: gamma and chi2 d
 BETA_X = Domain("beta_x", 0.2, 2.0)  # with BETA_LOC and BETA_SCALE, (x - loc) / scale stays in (0.1, 0.92)
 BETA_LOC = Domain("beta_loc", -0.3, -0.1)
 BETA_SCALE = Domain("beta_scale", 2.5, 3.0)
+MATRIX = Domain("matrix", -0.5, 0.5, diagonal=2.0)  # well conditioned, distinct singular values
+SYMMETRIC = Domain("symmetric", -0.5, 0.5, symmetric=True, diagonal=2.0)  # positive definite, distinct eigenvalues
 
 
 # --------------------------------------------------------------------------- cases
@@ -184,6 +199,8 @@ REDUCIBLE = [((3, 4),), ((2, 3, 4),)]
 # x, loc, scale (and x, a shape parameter, loc, scale), broadcasting together
 LOCATION_SCALE = [((3, 2), (1, 2), (3, 1)), ((4,), (), ()), ((), (), ())]
 SHAPED_LOCATION_SCALE = [((3, 2), (1, 2), (3, 1), ()), ((4,), (), (4,), ()), ((), (), (), ())]
+SQUARE = [((3, 3),), ((2, 3, 3),), ((2, 1, 4, 4),)]  # a matrix, and stacks of them
+RECTANGULAR = [((4, 3),), ((3, 4),), ((2, 4, 3),), ((3, 3),)]
 REDUCE_OPTIONS = [
     {"axis": None, "keepdims": False},
     {"axis": None, "keepdims": True},
@@ -1151,6 +1168,110 @@ def list_into_numpy(x, y, w):  # a list's adjoint from NumPy (one array) and fro
     return (np.sum(xs) * np.prod(xs) + sum(xs) + np.linalg.norm(xs, 3) + np.einsum("i,i", xs, xs)) * w
 
 
+# ------------------------------------------------------------------- np.linalg
+
+
+def tril(x, k, w):
+    return np.sum(np.tril(x, k) * w)
+
+
+def triu(x, k, w):
+    return np.sum(np.triu(x, k) * w)
+
+
+def linalg_inv(a, w):
+    return np.sum(np.linalg.inv(a) * w)
+
+
+def linalg_solve(a, b, w):
+    return np.sum(np.linalg.solve(a, b) * w)
+
+
+def linalg_det(a, w):
+    return np.sum(np.linalg.det(a) * w)
+
+
+def linalg_slogdet(a, w):  # the sign is unread: its adjoint is a weak zero
+    sign, logdet = np.linalg.slogdet(a)
+    return np.sum(logdet * w)
+
+
+def linalg_slogdet_indexed(a, w):  # both parts read, by index: the sign is a constant factor
+    result = np.linalg.slogdet(-a)
+    return np.sum(result[0] * result[1] * w)
+
+
+def linalg_matrix_power(a, n, w):
+    return np.sum(np.linalg.matrix_power(a, n) * w)
+
+
+def linalg_pinv(a, w):
+    return np.sum(np.linalg.pinv(a) * w)
+
+
+def linalg_cholesky(a, w):  # a + a^T: symmetric as autograd's rule assumes
+    return np.sum(np.linalg.cholesky(a + np.swapaxes(a, -1, -2)) * w)
+
+
+def linalg_cholesky_lower(a, w):  # NumPy reads the lower triangle only: the upper gets no derivative
+    return np.sum(np.linalg.cholesky(a) * w)
+
+
+def linalg_eigh(a, w):  # v * v[..., :1, :] does not change when an eigenvector changes sign
+    values, vectors = np.linalg.eigh(a + np.swapaxes(a, -1, -2))
+    return np.sum((vectors * vectors[..., :1, :] + values[..., None, :]) * w)
+
+
+def linalg_eigh_values(a, w):
+    values, _ = np.linalg.eigh(a + np.swapaxes(a, -1, -2))
+    return np.sum(values * w)
+
+
+def linalg_eigh_triangle(a, uplo, w):  # one triangle read: the other gets no derivative
+    values, vectors = np.linalg.eigh(a, UPLO=uplo)
+    return np.sum((vectors**2 + values[..., None, :]) * w)
+
+
+def linalg_svd(a, full_matrices, w):  # squares: a pair of singular vectors may change sign together
+    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    return np.sum((u**2 * s[..., None, :]) @ vh**2 * w)
+
+
+def linalg_svd_vectors(a, w):  # u alone, then vh alone: the other parts' adjoints are weak zeros
+    result = np.linalg.svd(a, full_matrices=False)
+    return np.sum(result[0] ** 2 * w) + np.sum(result[2][..., :1, :] * result[2])
+
+
+def linalg_svd_values(a, w):
+    return np.sum(np.linalg.svd(a, compute_uv=False) * w)
+
+
+def linalg_svd_full_reference(a, full_matrices, w):  # autograd refuses full_matrices=True, the same for a square a
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum((u**2 * s[..., None, :]) @ vh**2 * w)
+
+
+def linalg_svd_full_rectangular(a, w):  # full matrices of a non-square a: the extra singular vectors go unread
+    u, s, vh = np.linalg.svd(a)
+    k = s.shape[-1]
+    return np.sum((u[..., :, :k] ** 2 * s[..., None, :]) @ vh[..., :k, :] ** 2 * w)
+
+
+def linalg_svd_full_rectangular_reference(a, w):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum((u**2 * s[..., None, :]) @ vh**2 * w)
+
+
+def linalg_qr(a, w):
+    q, r = np.linalg.qr(a)
+    return np.sum(np.concatenate([q, np.swapaxes(r, -1, -2)], axis=-2) * w)
+
+
+def linalg_qr_r(a, w):
+    q, r = np.linalg.qr(a)
+    return np.sum(r * w)
+
+
 # ------------------------------------------------- runtime helpers (for grad(grad(f)))
 
 
@@ -1566,7 +1687,7 @@ def multivariate_normal_logpdf(x, mean, root, w):  # cov = root @ root.T + I: sy
     return np.sum(scipy.stats.multivariate_normal.logpdf(x, mean, cov) * w)
 
 
-def linalg_inv(a, w):  # a + 4 I: well away from singular for entries in [-2, 2]
+def scipy_linalg_inv(a, w):  # a + 4 I: well away from singular for entries in [-2, 2]
     return np.sum(scipy.linalg.inv(a + 4.0 * np.eye(3)) * w)
 
 
@@ -2017,6 +2138,48 @@ CASES: list[Case] = [
     Case(builtin_sorted, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
     Case(builtin_sorted_array, [((4,),)], domain=DISTINCT, order=2),
     Case(builtin_reversed, [(F, F)], order=2),
+    # np.linalg: square inputs near a diagonal matrix (MATRIX, SYMMETRIC), single and stacked
+    Case(tril, [((3, 4),), ((2, 3, 3),)], options=[{"k": 0}, {"k": -1}, {"k": 1}]),
+    Case(triu, [((3, 4),), ((2, 3, 3),)], options=[{"k": 0}, {"k": -1}, {"k": 1}]),
+    Case(linalg_inv, SQUARE, domain=MATRIX, order=2),
+    Case(
+        linalg_solve,
+        [((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 2)), ((2, 3, 3), (3,)), ((3, 3), (2, 3, 4))],
+        domain=(MATRIX, REAL),
+        order=2,
+    ),
+    Case(linalg_det, SQUARE, domain=MATRIX, order=2),
+    Case(linalg_slogdet, SQUARE, domain=MATRIX, order=2),
+    Case(linalg_slogdet_indexed, SQUARE, domain=MATRIX, order=2),
+    Case(linalg_matrix_power, SQUARE, domain=MATRIX, options=[{"n": 3}, {"n": 1}, {"n": 0}, {"n": -2}], order=2),
+    Case(linalg_pinv, RECTANGULAR, domain=MATRIX, order=2),
+    Case(linalg_cholesky, SQUARE, domain=SYMMETRIC, order=2),
+    Case(linalg_cholesky_lower, SQUARE, domain=SYMMETRIC, autograd=False, order=2),
+    Case(linalg_eigh, SQUARE, domain=SYMMETRIC, order=2),
+    Case(linalg_eigh_values, SQUARE, domain=SYMMETRIC, order=2),
+    Case(linalg_eigh_triangle, SQUARE, domain=SYMMETRIC, options=[{"uplo": "L"}, {"uplo": "U"}], autograd=False, order=2),
+    Case(linalg_svd, RECTANGULAR, domain=MATRIX, options=[{"full_matrices": False}], order=2),
+    Case(
+        linalg_svd,
+        SQUARE,
+        domain=MATRIX,
+        options=[{"full_matrices": True}],
+        order=2,
+        reference=linalg_svd_full_reference,
+        name="linalg_svd_full",
+    ),
+    Case(
+        linalg_svd_full_rectangular,
+        [((4, 3),), ((3, 4),), ((2, 4, 3),)],
+        domain=MATRIX,
+        order=2,
+        reference=linalg_svd_full_rectangular_reference,
+    ),
+    Case(linalg_svd_vectors, RECTANGULAR, domain=MATRIX, order=2),
+    Case(linalg_svd_values, RECTANGULAR, domain=MATRIX, order=2),
+    # autograd has no derivative for qr: central differences only
+    Case(linalg_qr, [((3, 3),), ((4, 3),), ((2, 4, 3),)], domain=MATRIX, autograd=False, order=2),
+    Case(linalg_qr_r, [((4, 3),)], domain=MATRIX, autograd=False, order=2),
     # runtime helpers: generated code calls them, so grad(grad(f)) differentiates them with
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
@@ -2200,7 +2363,7 @@ CASES: list[Case] = [
     Case(dirichlet_logpdf, [((4,), (4,)), ((3, 5), (3,))], domain=(REAL, POSITIVE), order=2),
     # a single point (3,), points by rows (5, 3), and one row (1, 3), whose result SciPy squeezes to a float
     Case(multivariate_normal_logpdf, [((3,), (3,), (3, 3)), ((5, 3), (3,), (3, 3)), ((1, 3), (3,), (3, 3))], order=2),
-    Case(linalg_inv, [((3, 3),)], order=2),
+    Case(scipy_linalg_inv, [((3, 3),)], order=2),
     Case(yn, UNARY, domain=POSITIVE, options=[{"n": 0}, {"n": 2}], order=2),
     Case(incomplete_gamma, UNARY, domain=POSITIVE, options=[{"a": 0.7}, {"a": 2.5}], order=2),
     Case(incomplete_gamma_complement, UNARY, domain=POSITIVE, options=[{"a": 1.5}], order=2),
@@ -2309,6 +2472,18 @@ def _copysign(x, y):  # autograd has no VJP for copysign; the sign of y is piece
     return anp.abs(x) * anp.where(np.signbit(y), -1.0, 1.0)
 
 
+def _solve(a, b):  # autograd's solve neither reads a vector b against a stack nor sums a broadcast a back
+    return anp.matmul(anp.linalg.inv(a), b)
+
+
+def _matrix_power(a, n):  # autograd has no derivative for matrix_power: repeated products
+    base = anp.linalg.inv(a) if n < 0 else a
+    result = np.broadcast_to(np.eye(anp.shape(a)[-1]), anp.shape(a))
+    for _ in range(abs(n)):
+        result = anp.matmul(result, base)
+    return result
+
+
 def _same(x):  # positive, copy and asarray: the identity, which autograd has no VJP for
     return x
 
@@ -2320,7 +2495,8 @@ AUTOGRAD_NUMPY = SimpleNamespace(**{
     "cbrt": _cbrt, "clip": _clip, "flip": _flip, "vdot": _vdot, "nanmax": anp.max, "nanmin": anp.min,
     "positive": _same, "copy": _same, "asarray": _same, "where": _where, "outer": _outer,
     "concatenate": _concatenate, "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat,
-    "linalg": SimpleNamespace(norm=_norm), "copysign": _copysign,
+    "linalg": SimpleNamespace(**{**{n: getattr(anp.linalg, n) for n in dir(anp.linalg) if not n.startswith("_")},
+                                  "norm": _norm, "solve": _solve, "matrix_power": _matrix_power}), "copysign": _copysign,
 })  # fmt: skip
 AUTOGRAD_MATH = SimpleNamespace(
     sin=anp.sin, cos=anp.cos, tan=anp.tan, asin=anp.arcsin, acos=anp.arccos, atan=anp.arctan,

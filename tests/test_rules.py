@@ -18,7 +18,7 @@ import pytest
 from catalogue import CASES, Case, Shape, autograd_twin
 
 import srcdiff
-from srcdiff import analysis, normalize, operations, parse, rules, runtime
+from srcdiff import analysis, normalize, operations, parse, rules, runtime, runtime_linalg
 
 # ---------------------------------------------------------------------- the checks
 
@@ -334,3 +334,127 @@ def test_an_undeclared_keyword_is_refused_or_honoured() -> None:
     except srcdiff.SrcdiffError:
         return  # refusing the keyword at the user's line is a fine answer too
     assert g.tolist() == [1.0, 0.0]
+
+
+# -------------------------------------------------------------------- np.linalg
+
+
+def _spd(n: int = 3) -> Any:
+    """A symmetric positive definite matrix with well separated eigenvalues."""
+    x = np.random.default_rng(3).uniform(-0.5, 0.5, (n, n))
+    return x + x.T + np.diag(2.0 * np.arange(1.0, n + 1.0))
+
+
+def test_factorisation_helpers_are_differentiated_from_their_source() -> None:
+    """runtime_linalg's functions have no rules: grad(grad(f)) reads their source instead."""
+    helpers = [getattr(runtime_linalg, n) for n in runtime_linalg.__all__]
+    assert not [f.__name__ for f in helpers if f in rules.RULES or f in rules.NONDIFFERENTIABLE]
+
+
+def eigenvalue_cubes(a):
+    return np.sum(np.linalg.eigh(a)[0] ** 3)
+
+
+def test_third_derivative_through_eigh() -> None:
+    """Each order differentiates the code of the one before, factorisation adjoints included."""
+    a, d = _spd(), np.random.default_rng(4).standard_normal((3, 3))
+    first = srcdiff.grad(eigenvalue_cubes)
+    first_code = first.compiled(first.argument_kinds((a,), {}))
+
+    def second_along(a, d):
+        return np.sum(first_code(a) * d)
+
+    second = srcdiff.grad(second_along)
+    second_code = second.compiled(second.argument_kinds((a, d), {}))
+
+    def third_along(a, d):
+        return np.sum(second_code(a, d) * d)
+
+    ours = np.sum(srcdiff.grad(third_along)(a, d) * d)
+    eps = 1e-5
+    numeric = np.sum((second(a + eps * d, d) - second(a - eps * d, d)) * d) / (2 * eps)
+    assert ours == pytest.approx(numeric, rel=1e-6)
+
+
+def reads_extra_singular_vectors(a):
+    u, s, vh = np.linalg.svd(a)  # full matrices: u is 4x4 for a 4x3 a
+    return np.sum(u[:, 3] ** 3)
+
+
+def qr_of_a_wide_matrix(a):
+    q, r = np.linalg.qr(a)
+    return np.sum(r)
+
+
+def hermitian_svd(a):
+    return np.sum(np.linalg.svd(a, hermitian=True)[1])  # line: refused here
+
+
+def test_what_has_no_derivative_is_refused() -> None:
+    x = np.random.default_rng(5).standard_normal((4, 3))
+    with pytest.raises(srcdiff.errors.NoDerivativeRule, match="extra singular vectors"):
+        srcdiff.grad(reads_extra_singular_vectors)(x)
+    with pytest.raises(srcdiff.errors.NoDerivativeRule, match="qr"):
+        srcdiff.grad(qr_of_a_wide_matrix)(x.T)
+    with pytest.raises(srcdiff.errors.UnsupportedSyntax, match="hermitian=") as refusal:
+        srcdiff.grad(hermitian_svd)(_spd())
+    assert refusal.value.line == hermitian_svd.__code__.co_firstlineno + 1
+
+
+def test_tangents_of_extra_singular_vectors_are_nan() -> None:
+    """Forward mode cannot see what reads them: they get nan, the thin part its tangent."""
+    x = np.random.default_rng(6).standard_normal((4, 3))
+    (u, s, vh), (du, ds, dvh) = srcdiff.jvp(_svd_parts, (x,), (np.ones((4, 3)),))
+    assert np.isnan(du[:, 3]).all() and not np.isnan(du[:, :3]).any() and not np.isnan(ds).any()
+
+
+def _svd_parts(a):
+    u, s, vh = np.linalg.svd(a)
+    return u * 1.0, s * 1.0, vh * 1.0
+
+
+def eigenvectors_of(result):
+    return result[1]
+
+
+def eigenvector_cubes_through_a_helper(a, w):
+    return np.sum(eigenvectors_of(np.linalg.eigh(a)) ** 3 * w)
+
+
+def test_a_factorisation_passed_whole_to_a_function() -> None:
+    """The adjoint of ``eigh(a)`` is a list: its contributions add part by part (``+`` would
+    concatenate the lists and lose the helper's part), at first and at second order."""
+    case = Case(eigenvector_cubes_through_a_helper, [((3, 3),)])
+    inputs, w = [_spd()], np.random.default_rng(8).uniform(0.5, 1.5, (3, 3))
+    check_differences(case, inputs, {}, w, seed=8)
+    check_second_order(case, inputs, {}, w, seed=8)
+
+
+def linalg_results_read_on_one_branch(a, b, flag):
+    x = np.linalg.inv(a)
+    y = np.linalg.solve(a, b)
+    d = np.linalg.det(a)
+    sign, logdet = np.linalg.slogdet(a)
+    m = np.linalg.matrix_power(a, 2)
+    p = np.linalg.pinv(a)
+    c = np.linalg.cholesky(a)
+    w, v = np.linalg.eigh(a)
+    u, s, vh = np.linalg.svd(a)
+    q, r = np.linalg.qr(a)
+    if flag > 0:
+        total = np.sum(x) + np.sum(y) + d + logdet + np.sum(m) + np.sum(p) + np.sum(c) + np.sum(w) + np.sum(v**2)
+        return total + np.sum(u**2 * s) + np.sum(vh**2) + np.sum(q) + np.sum(r)
+    return np.sum(a) * np.sum(b)
+
+
+def test_results_that_one_branch_does_not_read() -> None:
+    """On the branch that reads none of them, every adjoint is a weak zero: no rule may fail on one."""
+    a, b = _spd(), np.array([0.5, -1.0, 2.0])
+    da, db = srcdiff.grad(linalg_results_read_on_one_branch, wrt=(0, 1))(a, b, -1.0)
+    np.testing.assert_allclose(da, np.full((3, 3), np.sum(b)))
+    np.testing.assert_allclose(db, np.full(3, np.sum(a)))
+    direction = np.random.default_rng(9).standard_normal((3, 3))
+    da, _ = srcdiff.grad(linalg_results_read_on_one_branch, wrt=(0, 1))(a, b, 1.0)
+    eps = 1e-6
+    moved = [linalg_results_read_on_one_branch(a + step * direction, b, 1.0) for step in (eps, -eps)]
+    assert np.sum(da * direction) == pytest.approx((moved[0] - moved[1]) / (2 * eps), rel=1e-6)

@@ -37,7 +37,10 @@ Their templates name the rule's own functions through ``names`` (placeholder -> 
 ``kind`` says whether the result is a Python/NumPy scalar when the inputs are:
 ``ELEMENTWISE`` (scalar iff every input is; operands broadcast, so each adjoint
 is summed back to its operand's shape), ``SCALAR`` (always), ``REDUCTION``
-(scalar iff ``axis`` is None) or ``ARRAY`` (assume an array).
+(scalar iff ``axis`` is None), ``ARRAY`` (assume an array) or ``PARTS`` (a tuple or list, as
+``np.linalg.eigh``'s ``(w, v)``: its adjoint is a list with one adjoint per part, added part
+by part; a part nothing read has a weak zero; ``compute_uv=False`` makes it an array, as for
+``np.linalg.svd``).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ import numpy as np
 
 from .. import runtime
 
-ELEMENTWISE, SCALAR, REDUCTION, ARRAY = "elementwise", "scalar", "reduction", "array"
+ELEMENTWISE, SCALAR, REDUCTION, ARRAY, PARTS = "elementwise", "scalar", "reduction", "array", "parts"
 ADJOINT, DISCRETE, MISSING = "adjoint", "discrete", "missing"  # parameter roles: see parameter_role
 # Placeholders in whole-call templates (never a parameter's name: they are not identifiers).
 RESIDUALS, TANGENTS = "<residuals>", "<tangents>"
@@ -132,6 +135,11 @@ class Rule:
                     raise TypeError(f"{self.spelling}() missing argument {p!r}")
                 bound[p] = self.defaults[p]
         return bound
+
+    def returns_parts(self, bound: dict[str, ast.expr]) -> bool:
+        """Is the result a tuple or list of parts (``PARTS``), given the call's bound atoms?"""
+        only_values = bound.get("compute_uv")
+        return self.kind == PARTS and not (isinstance(only_values, ast.Constant) and only_values.value is False)
 
     def is_scalar(self, bound: dict[str, ast.expr], scalar_args: dict[str, bool]) -> bool:
         """Is the result a scalar, given which bound parameters are scalars?"""
@@ -326,6 +334,7 @@ ATTRIBUTES: dict[str, Any] = {"T": np.transpose}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
 
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
+from . import linalg as _linalg  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
 

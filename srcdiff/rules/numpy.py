@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import runtime
-from . import ARRAY, ELEMENTWISE, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
+from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
 
 E = ELEMENTWISE
 REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
@@ -104,6 +104,10 @@ vjp("np.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", discrete=("axis"
 vjp("np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", discrete=("axis",))
 vjp("np.broadcast_to(array, shape)", array="unbroadcast(g, array)", discrete=("shape",))
 vjp("np.flip(m, axis=None)", m="np.flip(g, axis)", discrete=("axis",))
+# triangles: a weak zero g becomes zeros first (np.tril needs a matrix); NumPy's k is the
+# templates' own name, so the pattern calls it offset: np.tril(x, -1) passes it by position
+vjp("np.tril(m, offset=0)", m="np.tril(broadcast_like(g, m), offset)", discrete=("offset",))
+vjp("np.triu(m, offset=0)", m="np.triu(broadcast_like(g, m), offset)", discrete=("offset",))
 vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
 vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
@@ -138,11 +142,11 @@ vjp("dot_adjoint_a(y, a, b)", y="np.dot(g, b)", b="dot_adjoint_b(y, g, b)", disc
 vjp("dot_adjoint_b(y, a, b)", y="np.dot(a, g)", a="dot_adjoint_a(y, a, g)", discrete=("b",))
 vjp("inner_adjoint_a(y, a, b)", y="np.inner(g, b)", b="inner_adjoint_b(y, g, b)", discrete=("a",))
 vjp("inner_adjoint_b(y, a, b)", y="np.inner(a, g)", a="inner_adjoint_a(y, a, g)", discrete=("b",))
-vjp("unstack(y, arrays, axis=0)", y="restack(g, arrays, axis)", discrete=("arrays", "axis"))
+vjp("unstack(y, arrays, axis=0)", y="restack(g, arrays, axis)", kind=PARTS, discrete=("arrays", "axis"))
 vjp("restack(parts, arrays, axis=0)", parts="unstack(g, arrays, axis)", discrete=("arrays", "axis"))
-vjp("unconcatenate(y, arrays, axis=0)", y="reconcatenate(g, arrays, axis)", discrete=("arrays", "axis"))
+vjp("unconcatenate(y, arrays, axis=0)", y="reconcatenate(g, arrays, axis)", kind=PARTS, discrete=("arrays", "axis"))
 vjp("reconcatenate(parts, arrays, axis=0)", parts="unconcatenate(g, arrays, axis)", discrete=("arrays", "axis"))
-vjp("unvstack(y, arrays)", y="revstack(g, arrays)", discrete=("arrays",))
+vjp("unvstack(y, arrays)", y="revstack(g, arrays)", kind=PARTS, discrete=("arrays",))
 vjp("revstack(parts, arrays)", parts="unvstack(g, arrays)", discrete=("arrays",))
 vjp("cumsum_adjoint(y, x, axis=None)", y="np.cumsum(g, axis)", discrete=("x", "axis"))
 vjp("transpose_adjoint(y, axes, forward=False)", y="transpose_adjoint(g, axes, not forward)", discrete=("axes", "forward"))
@@ -304,9 +308,11 @@ jvp("np.transpose(a, *axes)", a="transpose_adjoint(t, axes, True)")
 jvp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(t, axis1, axis2)")
 jvp("np.moveaxis(a, source, destination)", a="np.moveaxis(t, source, destination)")
 jvp("np.squeeze(a, axis=None)", a="np.reshape(t, np.shape(ans))")
-jvp("np.expand_dims(a, axis)", a="np.reshape(t, np.shape(ans))")
+jvp("np.expand_dims(a, axis)", a="np.expand_dims(t, axis)")  # (a weak-zero t gives zeros that broadcast)
 jvp("np.broadcast_to(array, shape)", array="np.broadcast_to(t, np.shape(ans))")
 jvp("np.flip(m, axis=None)", m="np.flip(t, axis)")
+jvp("np.tril(m, offset=0)", m="np.tril(t, offset)")
+jvp("np.triu(m, offset=0)", m="np.triu(t, offset)")
 jvp("np.tile(A, reps)", A="np.tile(t, reps)")
 jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(t, repeats, axis)")
 jvp("np.copy(a)", a="t")
