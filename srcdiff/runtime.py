@@ -79,6 +79,17 @@ __all__ = [
     "einsum_adjoint_tangent",
     "einsum_with_tangent",
     "norm_scale_tangent",
+    "positions",
+    "scatter",
+    "gather",
+    "pad_sources",
+    "permutation_sources",
+    "diff_adjoint",
+    "diff_along",
+    "tensordot_adjoint_a",
+    "tensordot_adjoint_b",
+    "kron_adjoint_a",
+    "kron_adjoint_b",
 ]
 
 
@@ -897,3 +908,166 @@ def add_adjoints(a: Any, b: Any) -> Any:
             return {k: add_adjoints(a[k], b[k]) if k in b else a[k] for k in a} | {k: v for k, v in b.items() if k not in a}
         return [add_adjoints(x, y) for x, y in zip(a, b)]
     return a + b
+
+
+# Selections: functions whose every result entry is one input entry (or a constant). The same
+# call on ``positions(x)`` says where each entry came from; the adjoint adds ``g`` back there.
+
+
+def positions(x: Any, only: int | None = None) -> Any:
+    """Where each entry of ``x`` sits, as 1 + its flat index, in an int array shaped like ``x``
+    (0 is kept for "no entry": padding, an off-diagonal zero). For a list or tuple, one array
+    per element, numbered on from one element to the next; with ``only=k``, element k alone
+    is numbered and the others are all 0 (the result's parts that come from the others)."""
+    if isinstance(x, (list, tuple)):
+        out, start = [], 1
+        for i, element in enumerate(x):
+            if only is None or i == only:
+                out.append(np.arange(start, start + np.size(element)).reshape(np.shape(element)))
+                start += np.size(element)
+            else:
+                out.append(np.zeros(np.shape(element), int))
+        return out
+    return np.arange(1, np.size(x) + 1).reshape(np.shape(x))
+
+
+def scatter(y: Any, like: Any, source: Any) -> Any:
+    """Adjoint of a selection whose entries came from ``source`` (``positions`` numbering): each
+    entry of ``y`` added back where it came from, shaped like ``like`` (a list for a list).
+    ``y`` and ``source`` may be lists of parts (a function that returns several arrays); a part
+    of ``y`` that is a weak zero adds nothing."""
+    ys, sources = (y, source) if isinstance(source, (list, tuple)) else ([y], [source])
+    total = np.zeros(1 + (sum(np.size(e) for e in like) if isinstance(like, (list, tuple)) else np.size(like)))
+    for part, where in zip(ys, sources):
+        if np.ndim(part) == 0 and not isinstance(part, np.ndarray) and part == 0.0:
+            continue
+        where = np.asarray(where)
+        total += np.bincount(where.ravel(), np.broadcast_to(part, where.shape).ravel(), minlength=total.size)
+    if isinstance(like, (list, tuple)):
+        bounds = np.cumsum([1] + [np.size(e) for e in like])
+        return [_like(total[lo:hi], e) for lo, hi, e in zip(bounds[:-1], bounds[1:], like)]
+    return _like(total[1:], like)
+
+
+def _like(flat: np.ndarray, x: Any) -> Any:
+    """Entries for ``x`` in a flat array, as ``x``'s adjoint: its shape, a float for a float."""
+    return float(flat[0]) if isinstance(x, (float, int)) else np.reshape(flat, np.shape(x))
+
+
+def gather(x: Any, source: Any, like: Any = None) -> Any:
+    """The selection itself: the entries of ``x`` at ``source`` (``positions`` numbering, 0 gives
+    0.0), for the tangent of a selection and the adjoint of ``scatter``. ``x`` may be a list
+    (numbered on, element by element, shaped like the elements of ``like``: an element may be a
+    weak zero); ``source`` may be a list of parts, and then so is the result."""
+    if np.ndim(x) == 0 and not isinstance(x, np.ndarray) and x == 0.0:  # a weak zero (or a zero float)
+        return [np.zeros(np.shape(s)) for s in source] if isinstance(source, (list, tuple)) else np.zeros(np.shape(source))
+    parts = x if isinstance(x, (list, tuple)) else [x]
+    if isinstance(like, (list, tuple)):
+        parts = [np.broadcast_to(p, np.shape(e)) for p, e in zip(parts, like)]
+    flat = np.concatenate([[0.0]] + [np.ravel(p) for p in parts])
+    if isinstance(source, (list, tuple)):
+        return [flat[np.asarray(s)] for s in source]
+    return flat[np.asarray(source)]
+
+
+_SELECTING_PADS = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
+
+
+def pad_sources(array: Any, pad_width: Any, mode: Any = "constant") -> Any:
+    """Where each entry of ``np.pad(array, pad_width, mode)`` came from (0: a constant). Only the
+    modes that copy entries are selections; the others (a mean, a ramp) are refused."""
+    if not isinstance(mode, str) or mode not in _SELECTING_PADS:
+        raise NoDerivativeRule(
+            f"no derivative for np.pad(..., mode={mode!r})",
+            suggestion=f"Use one of the modes {', '.join(_SELECTING_PADS)}, or wrap the call in stop_gradient(...).",
+        )
+    return np.pad(positions(array), pad_width, "constant" if mode == "empty" else mode)
+
+
+def permutation_sources(a: Any, ans: Any, axis: Any = -1) -> Any:
+    """Where each entry of ``ans``, a reordering of ``a`` along ``axis`` (``np.sort``,
+    ``np.partition``; ``axis=None``: of the flattened ``a``), came from. Read from the values
+    themselves, so it agrees with whatever order NumPy chose; tied values are interchangeable."""
+    source = positions(a)
+    if axis is None:
+        a, source, axis = np.ravel(a), np.ravel(source), 0
+    from_a = np.argsort(a, axis=axis, kind="stable")  # the k-th smallest of a ...
+    in_ans = np.argsort(ans, axis=axis, kind="stable")  # ... sits here in ans
+    out = np.empty_like(source)
+    np.put_along_axis(out, in_ans, np.take_along_axis(source, from_a, axis), axis)
+    return out
+
+
+def diff_along(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
+    """``np.diff`` of a tangent or an adjoint ``x`` of ``a`` in ``np.diff(a, n, axis, prepend,
+    append)``: constant ends contribute nothing, so they are zeros here."""
+    ends = {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+    return np.diff(x, n, axis, **ends)
+
+
+def diff_adjoint(y: Any, a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
+    """Adjoint of ``a`` in ``np.diff(a, n, axis, prepend, append)``: each difference gives back
+    ``-np.diff`` of the adjoint with a zero at each end; the ends' part is cut off."""
+    a = np.asarray(a)
+    axis = axis % max(a.ndim, 1)
+    ends = [np.shape(np.broadcast_to(v, a.shape[:axis] + (np.size(v) if np.ndim(v) else 1,) + a.shape[axis + 1 :]))[axis]
+            if v is not None else 0 for v in (prepend, append)]  # fmt: skip
+    length = a.shape[axis] + sum(ends)
+    y = np.broadcast_to(y, a.shape[:axis] + (length - n,) + a.shape[axis + 1 :])
+    for _ in range(n):
+        y = -np.diff(y, axis=axis, prepend=0.0, append=0.0)
+    return np.take(y, np.arange(ends[0], ends[0] + a.shape[axis]), axis=axis)
+
+
+def _tensordot_labels(a: Any, b: Any, axes: Any) -> tuple[list[int], list[int], list[int]]:
+    """``np.tensordot(a, b, axes)`` as einsum sublists: a's labels, b's, the result's."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if np.ndim(axes) == 0:
+        summed_a, summed_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        summed_a, summed_b = ([x] if np.ndim(x) == 0 else list(x) for x in axes)
+    summed_a, summed_b = [x % na for x in summed_a], [x % nb for x in summed_b]
+    labels_a = list(range(na))
+    labels_b = [labels_a[summed_a[summed_b.index(j)]] if j in summed_b else na + j for j in range(nb)]
+    out = [i for i in labels_a if i not in summed_a] + [na + j for j in range(nb) if j not in summed_b]
+    return labels_a, labels_b, out
+
+
+def tensordot_adjoint_a(y: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+    """Adjoint of ``a`` in ``np.tensordot(a, b, axes)``."""
+    labels_a, labels_b, out = _tensordot_labels(a, b, axes)
+    y = np.broadcast_to(y, np.shape(np.tensordot(np.zeros(np.shape(a)), np.zeros(np.shape(b)), axes)))  # a weak zero too
+    return np.einsum(y, out, b, labels_b, labels_a)
+
+
+def tensordot_adjoint_b(y: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+    """Adjoint of ``b`` in ``np.tensordot(a, b, axes)``."""
+    labels_a, labels_b, out = _tensordot_labels(a, b, axes)
+    y = np.broadcast_to(y, np.shape(np.tensordot(np.zeros(np.shape(a)), np.zeros(np.shape(b)), axes)))
+    return np.einsum(a, labels_a, y, out, labels_b)
+
+
+def _kron_blocks(y: Any, a: Any, b: Any) -> tuple[Any, tuple, tuple]:
+    """The result of ``np.kron(a, b)`` (or its adjoint ``y``) with each axis split into an
+    (a, b) pair, and the shapes of a and b padded to the same number of axes."""
+    ndim = max(np.ndim(a), np.ndim(b))
+    shape_a = (1,) * (ndim - np.ndim(a)) + np.shape(a)
+    shape_b = (1,) * (ndim - np.ndim(b)) + np.shape(b)
+    split = [n for pair in zip(shape_a, shape_b) for n in pair]
+    return np.reshape(np.broadcast_to(y, tuple(p * q for p, q in zip(shape_a, shape_b))), split), shape_a, shape_b
+
+
+def kron_adjoint_a(y: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``a`` in ``np.kron(a, b)``: each block of ``y`` weighed by ``b`` and summed."""
+    blocks, shape_a, shape_b = _kron_blocks(y, a, b)
+    ndim = len(shape_a)
+    weighed = blocks * np.reshape(b, [n for m in shape_b for n in (1, m)])
+    return np.reshape(np.sum(weighed, axis=tuple(range(1, 2 * ndim, 2))), np.shape(a))
+
+
+def kron_adjoint_b(y: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``b`` in ``np.kron(a, b)``: the blocks of ``y``, each weighed by its entry of ``a``."""
+    blocks, shape_a, shape_b = _kron_blocks(y, a, b)
+    ndim = len(shape_a)
+    weighed = blocks * np.reshape(a, [n for m in shape_a for n in (m, 1)])
+    return np.reshape(np.sum(weighed, axis=tuple(range(0, 2 * ndim, 2))), np.shape(b))

@@ -7,6 +7,7 @@ from . import ARRAY, ELEMENTWISE, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
 
 E = ELEMENTWISE
 REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
+ANGLE_UNITS = (("deg2rad", "np.pi / 180"), ("radians", "np.pi / 180"), ("rad2deg", "180 / np.pi"), ("degrees", "180 / np.pi"))
 
 # elementwise arithmetic (operators share these: a * b is np.multiply(a, b))
 vjp("np.add(x, y)", x="g", y="g", kind=E)
@@ -114,6 +115,63 @@ vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)", d
 vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
 
+# selections: each result entry is one input entry (or a constant). The same call on
+# positions(x) says which; the adjoint adds g back there (runtime.scatter)
+vjp("np.roll(a, shift, axis=None)", a="scatter(g, a, np.roll(positions(a), shift, axis))", discrete=("shift", "axis"))
+vjp("np.take(a, indices, axis=None, out=None, mode='raise')", a="scatter(g, a, np.take(positions(a), indices, axis, mode=mode))",
+    discrete=("indices", "axis", "out", "mode"))  # fmt: skip
+vjp("np.take_along_axis(arr, indices, axis=-1)", arr="scatter(g, arr, np.take_along_axis(positions(arr), indices, axis))",
+    discrete=("indices", "axis"))  # fmt: skip
+vjp("np.tril(m, k=0)", m="scatter(g, m, np.tril(positions(m), k))", discrete=("k",))
+vjp("np.triu(m, k=0)", m="scatter(g, m, np.triu(positions(m), k))", discrete=("k",))
+vjp("np.diag(v, k=0)", v="scatter(g, v, np.diag(positions(v), k))", discrete=("k",))
+vjp("np.diagonal(a, offset=0, axis1=0, axis2=1)", a="scatter(g, a, np.diagonal(positions(a), offset, axis1, axis2))",
+    discrete=("offset", "axis1", "axis2"))  # fmt: skip
+vjp("np.fliplr(m)", m="scatter(g, m, np.fliplr(positions(m)))")
+vjp("np.flipud(m)", m="scatter(g, m, np.flipud(positions(m)))")
+vjp("np.rot90(m, k=1, axes=(0, 1))", m="scatter(g, m, np.rot90(positions(m), k, axes))", discrete=("k", "axes"))
+vjp("np.rollaxis(a, axis, start=0)", a="scatter(g, a, np.rollaxis(positions(a), axis, start))", discrete=("axis", "start"))
+for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):  # several arrays in: a tuple out
+    vjp(f"np.{_atleast}(*arys)", arys=f"scatter(g, arys[k], np.{_atleast}(*positions(arys, k)))")
+for _split in ("split", "array_split"):  # one array in, a list out: g is a list of the parts' adjoints
+    vjp(f"np.{_split}(ary, indices_or_sections, axis=0)",
+        ary=f"scatter(g, ary, np.{_split}(positions(ary), indices_or_sections, axis))", discrete=("indices_or_sections", "axis"))  # fmt: skip
+for _split in ("hsplit", "vsplit", "dsplit"):
+    vjp(f"np.{_split}(ary, indices_or_sections)", ary=f"scatter(g, ary, np.{_split}(positions(ary), indices_or_sections))",
+        discrete=("indices_or_sections",))  # fmt: skip
+vjp("np.column_stack(tup)", tup="scatter(g, tup, np.column_stack(positions(tup)))")
+vjp("np.append(arr, values, axis=None)", arr="scatter(g, arr, np.append(*positions([arr, values], 0), axis))",
+    values="scatter(g, values, np.append(*positions([arr, values], 1), axis))", discrete=("axis",))  # fmt: skip
+vjp("np.select(condlist, choicelist, default=0)", choicelist="scatter(g, choicelist, np.select(condlist, positions(choicelist), 0))",
+    default="scatter(g, default, np.select(condlist, [0] * len(choicelist), positions(default)))", discrete=("condlist",))  # fmt: skip
+# constant_values has no adjoint yet: a varied fill value is refused
+vjp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="scatter(g, array, pad_sources(array, pad_width, mode))",
+    discrete=("pad_width", "mode"))  # fmt: skip
+# reorderings: where each value went is read from the values (ties are interchangeable)
+vjp("np.sort(a, axis=-1, kind=None, order=None)", a="scatter(g, a, permutation_sources(a, ans, axis))",
+    discrete=("axis", "kind", "order"))  # fmt: skip
+vjp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="scatter(g, a, permutation_sources(a, ans, axis))",
+    discrete=("kth", "axis", "kind", "order"))  # fmt: skip
+
+# more linear and bilinear functions
+# varied prepend/append values are refused (no adjoint yet); constant ones are fine
+vjp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_adjoint(g, a, n, axis, prepend, append)",
+    discrete=("n", "axis"))  # fmt: skip
+vjp("np.tensordot(a, b, axes=2)", a="tensordot_adjoint_a(g, a, b, axes)", b="tensordot_adjoint_b(g, a, b, axes)",
+    discrete=("axes",))  # fmt: skip
+vjp("np.kron(a, b)", a="kron_adjoint_a(g, a, b)", b="kron_adjoint_b(g, a, b)")
+for _name, _scale in ANGLE_UNITS:
+    vjp(f"np.{_name}(x)", x=f"g * ({_scale})", kind=E)
+vjp("np.real(val)", val="g", kind=E)  # real inputs: the identity; complex ones: autograd's convention
+vjp("np.conj(x)", x="np.conj(g)", kind=E)
+# NaN and infinite entries are replaced by constants (varied replacement values are refused)
+vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.isfinite(x)", kind=E, discrete=("copy",))
+vjp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
+    kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+vjp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="unreduce(g / np.sum(~np.isnan(a), axis=axis, keepdims=keepdims), a, axis, keepdims) * ~np.isnan(a)",
+    kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+
 # functions generated code calls (rules keep grad(grad(f)) working)
 vjp("unbroadcast(x, like)", x="rebroadcast(g, x)", discrete=("like",))
 vjp("rebroadcast(y, x)", y="rebroadcast(g, y)", discrete=("x",))  # its own transpose
@@ -172,6 +230,18 @@ vjp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curv
 vjp("structured(y, x)", y="unstructured(g, x, y)", discrete=("x",))
 vjp("unstructured(y, x, like)", y="structured(g, x)", discrete=("x", "like"))
 vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)", discrete=("index",))
+vjp("scatter(y, like, source)", y="gather(g, source, like)", discrete=("like", "source"))
+vjp("gather(x, source, like=None)", x="scatter(g, x, source)", discrete=("source", "like"))
+vjp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None)", y="diff_along(g, n, axis, prepend, append)",
+    discrete=("a", "n", "axis", "prepend", "append"))  # fmt: skip
+vjp("diff_along(x, n=1, axis=-1, prepend=None, append=None)", x="diff_adjoint(g, x, n, axis, prepend, append)",
+    discrete=("n", "axis", "prepend", "append"))  # fmt: skip
+vjp("tensordot_adjoint_a(y, a, b, axes=2)", y="np.tensordot(g, b, axes)", b="tensordot_adjoint_b(y, g, b, axes)",
+    discrete=("a", "axes"))  # fmt: skip
+vjp("tensordot_adjoint_b(y, a, b, axes=2)", y="np.tensordot(a, g, axes)", a="tensordot_adjoint_a(y, a, g, axes)",
+    discrete=("b", "axes"))  # fmt: skip
+vjp("kron_adjoint_a(y, a, b)", y="np.kron(g, b)", b="kron_adjoint_b(y, g, b)", discrete=("a",))
+vjp("kron_adjoint_b(y, a, b)", y="np.kron(a, g)", a="kron_adjoint_a(y, g, b)", discrete=("b",))
 
 # creation with a value: the value is differentiated, the shape and the count are not
 vjp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="unbroadcast(g, fill_value)",
@@ -199,7 +269,7 @@ nondifferentiable(
     np.random.rand, np.random.randn, np.tri,
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
-    runtime.last_writes,
+    runtime.last_writes, runtime.positions, runtime.pad_sources, runtime.permutation_sources,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -316,6 +386,47 @@ jvp("np.concatenate(arrays, axis=0)", arrays="np.concatenate(t, axis)")
 jvp("np.hstack(tup)", tup="np.hstack(t)")
 jvp("np.vstack(tup)", tup="np.vstack(t)")
 
+# selections: the same selection of the tangent
+jvp("np.roll(a, shift, axis=None)", a="np.roll(t, shift, axis)")
+jvp("np.take(a, indices, axis=None, out=None, mode='raise')", a="np.take(t, indices, axis, mode=mode)")
+jvp("np.take_along_axis(arr, indices, axis=-1)", arr="np.take_along_axis(t, indices, axis)")
+jvp("np.tril(m, k=0)", m="np.tril(t, k)")
+jvp("np.triu(m, k=0)", m="np.triu(t, k)")
+jvp("np.diag(v, k=0)", v="np.diag(t, k)")
+jvp("np.diagonal(a, offset=0, axis1=0, axis2=1)", a="np.diagonal(t, offset, axis1, axis2)")
+jvp("np.fliplr(m)", m="np.fliplr(t)")
+jvp("np.flipud(m)", m="np.flipud(t)")
+jvp("np.rot90(m, k=1, axes=(0, 1))", m="np.rot90(t, k, axes)")
+jvp("np.rollaxis(a, axis, start=0)", a="np.rollaxis(t, axis, start)")
+for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):  # t: element k's tangent, zeros in the other parts
+    jvp(f"np.{_atleast}(*arys)", arys=f"gather(t, np.{_atleast}(*positions(arys, k)))")
+for _split in ("split", "array_split"):
+    jvp(f"np.{_split}(ary, indices_or_sections, axis=0)", ary=f"np.{_split}(t, indices_or_sections, axis)")
+for _split in ("hsplit", "vsplit", "dsplit"):
+    jvp(f"np.{_split}(ary, indices_or_sections)", ary=f"np.{_split}(t, indices_or_sections)")
+jvp("np.column_stack(tup)", tup="np.column_stack(t)")
+jvp("np.append(arr, values, axis=None)", arr="gather(t, np.append(*positions([arr, values], 0), axis))",
+    values="gather(t, np.append(*positions([arr, values], 1), axis))")  # fmt: skip
+jvp("np.select(condlist, choicelist, default=0)", choicelist="gather(t, np.select(condlist, positions(choicelist), 0), choicelist)",
+    default="gather(t, np.select(condlist, [0] * len(choicelist), positions(default)))")  # fmt: skip
+jvp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="gather(t, pad_sources(array, pad_width, mode))")
+jvp("np.sort(a, axis=-1, kind=None, order=None)", a="gather(t, permutation_sources(a, ans, axis))")
+jvp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="gather(t, permutation_sources(a, ans, axis))")
+
+# more linear and bilinear functions
+jvp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_along(t, n, axis, prepend, append)")
+jvp("np.tensordot(a, b, axes=2)", a="np.tensordot(t, b, axes)", b="np.tensordot(a, t, axes)")
+jvp("np.kron(a, b)", a="np.kron(t, b)", b="np.kron(a, t)")
+for _name, _scale in ANGLE_UNITS:
+    jvp(f"np.{_name}(x)", x=f"t * ({_scale})")
+jvp("np.real(val)", val="np.real(t)")
+jvp("np.conj(x)", x="np.conj(t)")
+jvp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="t * np.isfinite(x)")
+jvp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims) / np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)")  # fmt: skip
+
 # creation with a value
 jvp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="np.broadcast_to(t, np.shape(ans))")
 jvp("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)", fill_value="np.broadcast_to(t, np.shape(ans))")
@@ -379,3 +490,11 @@ jvp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curv
 jvp("structured(y, x)", y="structured(t, x)")
 jvp("unstructured(y, x, like)", y="unstructured(t, x, like)")
 jvp("add_at(x, index, y)", x="t", y="add_at(np.zeros(np.shape(ans)), index, t)")
+jvp("scatter(y, like, source)", y="scatter(t, like, source)")
+jvp("gather(x, source, like=None)", x="gather(t, source, like)")
+jvp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None)", y="diff_adjoint(t, a, n, axis, prepend, append)")
+jvp("diff_along(x, n=1, axis=-1, prepend=None, append=None)", x="diff_along(t, n, axis, prepend, append)")
+jvp("tensordot_adjoint_a(y, a, b, axes=2)", y="tensordot_adjoint_a(t, a, b, axes)", b="tensordot_adjoint_a(y, a, t, axes)")
+jvp("tensordot_adjoint_b(y, a, b, axes=2)", y="tensordot_adjoint_b(t, a, b, axes)", a="tensordot_adjoint_b(y, t, b, axes)")
+jvp("kron_adjoint_a(y, a, b)", y="kron_adjoint_a(t, a, b)", b="kron_adjoint_a(y, a, t)")
+jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y, t, b)")
