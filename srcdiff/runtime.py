@@ -914,19 +914,15 @@ def add_adjoints(a: Any, b: Any) -> Any:
 # call on ``positions(x)`` says where each entry came from; the adjoint adds ``g`` back there.
 
 
-def positions(x: Any, only: int | None = None) -> Any:
+def positions(x: Any) -> Any:
     """Where each entry of ``x`` sits, as 1 + its flat index, in an int array shaped like ``x``
     (0 is kept for "no entry": padding, an off-diagonal zero). For a list or tuple, one array
-    per element, numbered on from one element to the next; with ``only=k``, element k alone
-    is numbered and the others are all 0 (the result's parts that come from the others)."""
+    per element, numbered on from one element to the next."""
     if isinstance(x, (list, tuple)):
         out, start = [], 1
-        for i, element in enumerate(x):
-            if only is None or i == only:
-                out.append(np.arange(start, start + np.size(element)).reshape(np.shape(element)))
-                start += np.size(element)
-            else:
-                out.append(np.zeros(np.shape(element), int))
+        for element in x:
+            out.append(np.arange(start, start + np.size(element)).reshape(np.shape(element)))
+            start += np.size(element)
         return out
     return np.arange(1, np.size(x) + 1).reshape(np.shape(x))
 
@@ -939,7 +935,7 @@ def scatter(y: Any, like: Any, source: Any) -> Any:
     ys, sources = (y, source) if isinstance(source, (list, tuple)) else ([y], [source])
     total = np.zeros(1 + (sum(np.size(e) for e in like) if isinstance(like, (list, tuple)) else np.size(like)))
     for part, where in zip(ys, sources):
-        if np.ndim(part) == 0 and not isinstance(part, np.ndarray) and part == 0.0:
+        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
             continue
         where = np.asarray(where)
         total += np.bincount(where.ravel(), np.broadcast_to(part, where.shape).ravel(), minlength=total.size)
@@ -959,7 +955,7 @@ def gather(x: Any, source: Any, like: Any = None) -> Any:
     0.0), for the tangent of a selection and the adjoint of ``scatter``. ``x`` may be a list
     (numbered on, element by element, shaped like the elements of ``like``: an element may be a
     weak zero); ``source`` may be a list of parts, and then so is the result."""
-    if np.ndim(x) == 0 and not isinstance(x, np.ndarray) and x == 0.0:  # a weak zero (or a zero float)
+    if isinstance(x, (float, int)) and x == 0.0:  # a weak zero (or a zero float: the same zeros)
         return [np.zeros(np.shape(s)) for s in source] if isinstance(source, (list, tuple)) else np.zeros(np.shape(source))
     parts = x if isinstance(x, (list, tuple)) else [x]
     if isinstance(like, (list, tuple)):
@@ -1010,8 +1006,7 @@ def diff_adjoint(y: Any, a: Any, n: int = 1, axis: int = -1, prepend: Any = None
     ``-np.diff`` of the adjoint with a zero at each end; the ends' part is cut off."""
     a = np.asarray(a)
     axis = axis % max(a.ndim, 1)
-    ends = [np.shape(np.broadcast_to(v, a.shape[:axis] + (np.size(v) if np.ndim(v) else 1,) + a.shape[axis + 1 :]))[axis]
-            if v is not None else 0 for v in (prepend, append)]  # fmt: skip
+    ends = [0 if v is None else 1 if np.ndim(v) == 0 else np.shape(v)[axis] for v in (prepend, append)]  # as np.diff reads them
     length = a.shape[axis] + sum(ends)
     y = np.broadcast_to(y, a.shape[:axis] + (length - n,) + a.shape[axis + 1 :])
     for _ in range(n):

@@ -276,8 +276,10 @@ METHODS: dict[str, Any] = {
     "trace": np.trace, "astype": runtime.astype,
     "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,
     "argsort": np.argsort, "keys": dict.keys,
+    "diagonal": np.diagonal, "take": np.take, "conj": np.conj, "conjugate": np.conj, "round": np.round,
 }  # fmt: skip
-ATTRIBUTES: dict[str, Any] = {"T": np.transpose}
+# (not .sort and .partition: they reorder the array in place and return None)
+ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
 
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)

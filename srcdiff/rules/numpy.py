@@ -131,8 +131,8 @@ vjp("np.fliplr(m)", m="scatter(g, m, np.fliplr(positions(m)))")
 vjp("np.flipud(m)", m="scatter(g, m, np.flipud(positions(m)))")
 vjp("np.rot90(m, k=1, axes=(0, 1))", m="scatter(g, m, np.rot90(positions(m), k, axes))", discrete=("k", "axes"))
 vjp("np.rollaxis(a, axis, start=0)", a="scatter(g, a, np.rollaxis(positions(a), axis, start))", discrete=("axis", "start"))
-for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):  # several arrays in: a tuple out
-    vjp(f"np.{_atleast}(*arys)", arys=f"scatter(g, arys[k], np.{_atleast}(*positions(arys, k)))")
+for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):  # one array at a time (several give a tuple: refused)
+    vjp(f"np.{_atleast}(ary)", ary=f"scatter(g, ary, np.{_atleast}(positions(ary)))")
 for _split in ("split", "array_split"):  # one array in, a list out: g is a list of the parts' adjoints
     vjp(f"np.{_split}(ary, indices_or_sections, axis=0)",
         ary=f"scatter(g, ary, np.{_split}(positions(ary), indices_or_sections, axis))", discrete=("indices_or_sections", "axis"))  # fmt: skip
@@ -140,8 +140,8 @@ for _split in ("hsplit", "vsplit", "dsplit"):
     vjp(f"np.{_split}(ary, indices_or_sections)", ary=f"scatter(g, ary, np.{_split}(positions(ary), indices_or_sections))",
         discrete=("indices_or_sections",))  # fmt: skip
 vjp("np.column_stack(tup)", tup="scatter(g, tup, np.column_stack(positions(tup)))")
-vjp("np.append(arr, values, axis=None)", arr="scatter(g, arr, np.append(*positions([arr, values], 0), axis))",
-    values="scatter(g, values, np.append(*positions([arr, values], 1), axis))", discrete=("axis",))  # fmt: skip
+vjp("np.append(arr, values, axis=None)", arr="scatter(g, arr, np.append(positions(arr), 0 * positions(values), axis))",
+    values="scatter(g, values, np.append(0 * positions(arr), positions(values), axis))", discrete=("axis",))  # fmt: skip
 vjp("np.select(condlist, choicelist, default=0)", choicelist="scatter(g, choicelist, np.select(condlist, positions(choicelist), 0))",
     default="scatter(g, default, np.select(condlist, [0] * len(choicelist), positions(default)))", discrete=("condlist",))  # fmt: skip
 # constant_values has no adjoint yet: a varied fill value is refused
@@ -241,7 +241,7 @@ vjp("tensordot_adjoint_a(y, a, b, axes=2)", y="np.tensordot(g, b, axes)", b="ten
 vjp("tensordot_adjoint_b(y, a, b, axes=2)", y="np.tensordot(a, g, axes)", a="tensordot_adjoint_a(y, a, g, axes)",
     discrete=("b", "axes"))  # fmt: skip
 vjp("kron_adjoint_a(y, a, b)", y="np.kron(g, b)", b="kron_adjoint_b(y, g, b)", discrete=("a",))
-vjp("kron_adjoint_b(y, a, b)", y="np.kron(a, g)", a="kron_adjoint_a(y, g, b)", discrete=("b",))
+vjp("kron_adjoint_b(y, a, b)", y="np.kron(a, g)", a="kron_adjoint_a(y, a, g)", discrete=("b",))
 
 # creation with a value: the value is differentiated, the shape and the count are not
 vjp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="unbroadcast(g, fill_value)",
@@ -398,15 +398,15 @@ jvp("np.fliplr(m)", m="np.fliplr(t)")
 jvp("np.flipud(m)", m="np.flipud(t)")
 jvp("np.rot90(m, k=1, axes=(0, 1))", m="np.rot90(t, k, axes)")
 jvp("np.rollaxis(a, axis, start=0)", a="np.rollaxis(t, axis, start)")
-for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):  # t: element k's tangent, zeros in the other parts
-    jvp(f"np.{_atleast}(*arys)", arys=f"gather(t, np.{_atleast}(*positions(arys, k)))")
+for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):
+    jvp(f"np.{_atleast}(ary)", ary=f"np.{_atleast}(t)")
 for _split in ("split", "array_split"):
     jvp(f"np.{_split}(ary, indices_or_sections, axis=0)", ary=f"np.{_split}(t, indices_or_sections, axis)")
 for _split in ("hsplit", "vsplit", "dsplit"):
     jvp(f"np.{_split}(ary, indices_or_sections)", ary=f"np.{_split}(t, indices_or_sections)")
 jvp("np.column_stack(tup)", tup="np.column_stack(t)")
-jvp("np.append(arr, values, axis=None)", arr="gather(t, np.append(*positions([arr, values], 0), axis))",
-    values="gather(t, np.append(*positions([arr, values], 1), axis))")  # fmt: skip
+jvp("np.append(arr, values, axis=None)", arr="gather(t, np.append(positions(arr), 0 * positions(values), axis))",
+    values="gather(t, np.append(0 * positions(arr), positions(values), axis))")  # fmt: skip
 jvp("np.select(condlist, choicelist, default=0)", choicelist="gather(t, np.select(condlist, positions(choicelist), 0), choicelist)",
     default="gather(t, np.select(condlist, [0] * len(choicelist), positions(default)))")  # fmt: skip
 jvp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="gather(t, pad_sources(array, pad_width, mode))")
