@@ -3,7 +3,8 @@
 Each has a derivative rule in ``srcdiff.rules`` (or is listed there as
 non-differentiable), so generated code can be differentiated again; the few that only
 second-order code calls (``einsum_adjoints``, ``prod_curvature``, ``norm_curvature``,
-``norm_scale_adjoint``) have none, so a third derivative through them is refused. An adjoint
+``norm_scale_adjoint``, ``cumprod_curvature``, ``cumprod_second``, ``sinc_curvature``) have
+none, so a third derivative through them is refused. An adjoint
 may be a *weak zero*, the float ``0.0``, standing for zeros of any shape: these
 helpers accept it wherever an adjoint is expected.
 """
@@ -90,6 +91,12 @@ __all__ = [
     "tensordot_adjoint_b",
     "kron_adjoint_a",
     "kron_adjoint_b",
+    "cumprod_adjoint",
+    "cumprod_tangent",
+    "cumprod_curvature",
+    "cumprod_second",
+    "sinc_slope",
+    "sinc_curvature",
 ]
 
 
@@ -1066,3 +1073,92 @@ def kron_adjoint_b(y: Any, a: Any, b: Any) -> Any:
     ndim = len(shape_a)
     weighed = blocks * np.reshape(a, [n for m in shape_a for n in (m, 1)])
     return np.reshape(np.sum(weighed, axis=tuple(range(0, 2 * ndim, 2))), np.shape(b))
+
+
+# np.cumprod: result j is the product of x_0..x_j. Its derivatives are products that leave
+# out one or two factors, built here by multiplying with 1 in their place (never dividing, so
+# zeros are exact); lanes of length n cost n**2 (first order) and n**3 (second order).
+
+
+def _lanes(x: Any, axis: Any) -> tuple[np.ndarray, int]:
+    """``x`` as float lanes along the last axis (flattened first for ``axis=None``), and that axis."""
+    x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
+    if axis is None:
+        return np.ravel(x), 0
+    return np.moveaxis(x, axis, -1), axis % x.ndim
+
+
+def _cumprod_jacobian(lanes: np.ndarray) -> np.ndarray:
+    """``J[..., i, j]``: the derivative of cumprod's result j in entry i of each lane."""
+    n = lanes.shape[-1]
+    factors = np.array(np.broadcast_to(lanes[..., None, :], lanes.shape[:-1] + (n, n)))
+    factors[..., np.arange(n), np.arange(n)] = 1.0
+    return np.cumprod(factors, axis=-1) * np.triu(np.ones((n, n)))
+
+
+def _cumprod_hessian(lanes: np.ndarray) -> np.ndarray:
+    """``H[..., i, m, j]``: the second derivative of cumprod's result j in entries i and m."""
+    n = lanes.shape[-1]
+    factors = np.array(np.broadcast_to(lanes[..., None, None, :], lanes.shape[:-1] + (n, n, n)))
+    i, m, k = np.ogrid[:n, :n, :n]
+    factors[..., (k == i) | (k == m)] = 1.0
+    reached = (i != m) & (k >= i) & (k >= m)  # k is the result index j here
+    return np.cumprod(factors, axis=-1) * reached
+
+
+def _from_lanes(lanes: np.ndarray, x: Any, axis: Any, flat: bool) -> np.ndarray:
+    """Lanes back to ``x``'s axes: ``x``'s shape, or a flat vector for ``axis=None`` if ``flat``."""
+    if axis is None:
+        return lanes if flat else np.reshape(lanes, np.shape(x))
+    return np.moveaxis(lanes, -1, axis)
+
+
+def cumprod_adjoint(y: Any, x: Any, axis: Any = None) -> Any:
+    """Adjoint of ``x`` in ``np.cumprod(x, axis)`` for the result's adjoint ``y``."""
+    lanes, _ = _lanes(x, axis)
+    y_lanes = np.broadcast_to(_lanes(y, axis)[0] if np.ndim(y) else y, lanes.shape)  # a weak zero too
+    return _from_lanes(np.einsum("...ij,...j->...i", _cumprod_jacobian(lanes), y_lanes), x, axis, False)
+
+
+def cumprod_tangent(z: Any, x: Any, axis: Any = None) -> Any:
+    """The tangent of ``np.cumprod(x, axis)`` along ``z``; the adjoint of ``cumprod_adjoint`` in ``y``."""
+    lanes, _ = _lanes(x, axis)
+    z_lanes = np.broadcast_to(_lanes(z, axis)[0] if np.ndim(z) else z, lanes.shape)
+    return _from_lanes(np.einsum("...ij,...i->...j", _cumprod_jacobian(lanes), z_lanes), x, axis, True)
+
+
+def cumprod_curvature(h: Any, y: Any, x: Any, axis: Any = None) -> Any:
+    """``sum over i, j of h_i y_j H[i, m, j]`` for each entry m of ``x`` (shaped like ``x``): the
+    adjoint in ``x`` of ``cumprod_adjoint(y, x)`` for the adjoint ``h``, and its tangent along
+    ``h`` (H is symmetric in i and m)."""
+    lanes, _ = _lanes(x, axis)
+    h_lanes = np.broadcast_to(_lanes(h, axis)[0] if np.ndim(h) else h, lanes.shape)
+    y_lanes = np.broadcast_to(_lanes(y, axis)[0] if np.ndim(y) else y, lanes.shape)
+    return _from_lanes(np.einsum("...i,...j,...imj->...m", h_lanes, y_lanes, _cumprod_hessian(lanes)), x, axis, False)
+
+
+def cumprod_second(z: Any, t: Any, x: Any, axis: Any = None) -> Any:
+    """``sum over i, m of z_i t_m H[i, m, j]`` for each result j: the tangent of
+    ``cumprod_tangent(z, x)`` along a tangent ``t`` of ``x``."""
+    lanes, _ = _lanes(x, axis)
+    z_lanes = np.broadcast_to(_lanes(z, axis)[0] if np.ndim(z) else z, lanes.shape)
+    t_lanes = np.broadcast_to(_lanes(t, axis)[0] if np.ndim(t) else t, lanes.shape)
+    return _from_lanes(np.einsum("...i,...m,...imj->...j", z_lanes, t_lanes, _cumprod_hessian(lanes)), x, axis, True)
+
+
+# np.sinc(x) = sin(pi x) / (pi x): near 0 its derivatives are quotients of small numbers, so
+# there they come from the Taylor series instead (the error is below 1e-12 at |x| < 1e-3).
+
+
+def sinc_slope(x: Any) -> Any:
+    """The derivative of ``np.sinc`` at ``x``: ``(cos(pi x) - sinc(x)) / x``, and -pi**2 x / 3 near 0."""
+    small = np.abs(x) < 1e-3
+    safe = np.where(small, 1.0, x)
+    return np.where(small, -(np.pi**2) * x / 3 + np.pi**4 * x**3 / 30, (np.cos(np.pi * safe) - np.sinc(safe)) / safe)
+
+
+def sinc_curvature(x: Any) -> Any:
+    """The second derivative of ``np.sinc``: ``-pi**2 sinc(x) - 2 sinc'(x) / x``, -pi**2 / 3 at 0."""
+    small = np.abs(x) < 1e-3
+    safe = np.where(small, 1.0, x)
+    return np.where(small, -(np.pi**2) / 3 + np.pi**4 * x**2 / 10, -(np.pi**2) * np.sinc(safe) - 2 * sinc_slope(safe) / safe)

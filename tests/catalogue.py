@@ -39,6 +39,8 @@ from srcdiff.runtime import (
     astype,
     broadcast_like,
     cast,
+    cumprod_adjoint,
+    cumprod_tangent,
     cumsum_adjoint,
     diff_adjoint,
     diff_along,
@@ -70,6 +72,7 @@ from srcdiff.runtime import (
     restack,
     revstack,
     scatter,
+    sinc_slope,
     structured,
     sum_adjoint,
     tensordot_adjoint_a,
@@ -509,6 +512,26 @@ def cumsum(x, axis, w):
     return np.sum(np.cumsum(x, axis=axis) * w)
 
 
+def cumprod(x, axis, w):
+    return np.sum(np.cumprod(x, axis=axis) * w)
+
+
+def cumprod_with_zero(x, axis, w):  # a zero factor: its derivative is the product of the others, not 0/0
+    return np.sum(np.cumprod(x * np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]]), axis=axis) * w)
+
+
+def method_cumprod(x, w):
+    return np.sum(x.cumprod(axis=1) * w)
+
+
+def method_cumprod_reference(x, w):  # autograd's arrays have no .cumprod
+    return np.sum(np.cumprod(x, axis=1) * w)
+
+
+def nanprod(x, axis, keepdims, w):
+    return np.sum(np.nanprod(x + NANS, axis=axis, keepdims=keepdims) * w)
+
+
 # ------------------------------------------------------------------ linear algebra
 
 
@@ -935,6 +958,14 @@ def rad2deg(x, w):
 
 def degrees(x, w):
     return np.sum(np.degrees(x) ** 2 * w)
+
+
+def sinc(x, w):
+    return np.sum(np.sinc(x) * w)
+
+
+def sinc_at_zero(x, w):  # sinc's derivatives at 0 come from its Taylor series
+    return np.sum(np.sinc(x * np.array([1.0, 0.0, 1e-4, 1.0])) ** 2 * w)
 
 
 def real(x, w):
@@ -1610,6 +1641,18 @@ def helper_tensordot_adjoint_b(y, a, b, w):
     return np.sum(tensordot_adjoint_b(y, a, b, ([1, 2], [1, 0])) * w)
 
 
+def helper_cumprod_adjoint(y, x, axis, w):
+    return np.sum(cumprod_adjoint(y, x, axis) * w)
+
+
+def helper_cumprod_tangent(z, x, axis, w):
+    return np.sum(cumprod_tangent(z, x, axis) * w)
+
+
+def helper_sinc_slope(x, w):
+    return np.sum(sinc_slope(x) * w)
+
+
 def helper_kron_adjoint_a(y, a, b, w):
     return np.sum(kron_adjoint_a(y, a, b) * w)
 
@@ -1713,6 +1756,11 @@ CASES: list[Case] = [
     Case(prod, [((3, 4),), ((2, 3, 4),)], domain=POSITIVE, options=REDUCE_OPTIONS[::2], order=2, name="prod_second_order"),
     Case(cumsum, [((3, 4),), ((2, 3, 4),)], options=[{"axis": None}, {"axis": 0}, {"axis": -1}]),
     Case(cumsum, [((5,),)], options=[{"axis": None}, {"axis": 0}], name="cumsum_vector"),
+    Case(cumprod, [((3, 4),), ((2, 3, 2),)], domain=NONZERO, options=[{"axis": None}, {"axis": 0}, {"axis": -1}], order=2),
+    # autograd's prod divides by each factor: nan at a zero; central differences only
+    Case(cumprod_with_zero, [((2, 4),)], options=[{"axis": None}, {"axis": 1}, {"axis": 0}], autograd=False, order=2),
+    Case(method_cumprod, [((3, 4),)], reference=method_cumprod_reference),
+    Case(nanprod, [((3, 4),)], domain=NONZERO, options=REDUCE_OPTIONS, order=2),
     # linear algebra
     Case(
         matmul,
@@ -2018,6 +2066,8 @@ CASES: list[Case] = [
     Case(radians, UNARY),
     Case(rad2deg, UNARY),
     Case(degrees, UNARY, order=2),
+    Case(sinc, UNARY, order=2),
+    Case(sinc_at_zero, [((4,),)], autograd=False, order=2),  # autograd's sinc has no derivative at 0
     Case(real, UNARY),
     Case(conj, UNARY),
     Case(nan_to_num, [((4,),)], order=2),
@@ -2240,6 +2290,17 @@ CASES: list[Case] = [
     Case(helper_diff_along, [((3, 4),)], autograd=False, order=2),
     Case(helper_tensordot_adjoint_a, [((2, 5), (2, 3, 4), (4, 3, 5))], autograd=False, order=2),
     Case(helper_tensordot_adjoint_b, [((2, 5), (2, 3, 4), (4, 3, 5))], autograd=False, order=2),
+    Case(helper_cumprod_adjoint, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 1}], autograd=False),
+    Case(
+        helper_cumprod_adjoint,
+        [((12,), (3, 4))],
+        domain=NONZERO,
+        options=[{"axis": None}],
+        autograd=False,
+        name="helper_cumprod_adjoint_flat",
+    ),
+    Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
+    Case(helper_sinc_slope, [((4,),)], autograd=False),
     Case(helper_kron_adjoint_a, [((6, 6), (2, 3), (3, 2))], autograd=False, order=2),
     Case(helper_kron_adjoint_b, [((6, 6), (2, 3), (3, 2))], autograd=False, order=2),
 ]
@@ -2384,6 +2445,16 @@ def _rollaxis(a, axis, start=0):  # autograd's takes no negative axis: as the mo
     return anp.moveaxis(a, axis, start - 1 if axis < start else start)
 
 
+def _cumprod(a, axis=None, dtype=None, out=None):  # autograd has no VJP for cumprod: products of prefixes
+    if axis is None:
+        a, axis = anp.ravel(a), 0
+    return anp.stack([anp.prod(_take(a, np.arange(k + 1), axis), axis=axis) for k in range(anp.shape(a)[axis])], axis=axis)
+
+
+def _nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
+    return anp.prod(anp.where(anp.isnan(a), 1.0, a), axis=axis, keepdims=keepdims)
+
+
 def _same(x):  # positive, copy and asarray: the identity, which autograd has no VJP for
     return x
 
@@ -2397,7 +2468,8 @@ AUTOGRAD_NUMPY = SimpleNamespace(**{
     "concatenate": _concatenate, "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat,
     "linalg": SimpleNamespace(norm=_norm), "copysign": _copysign,
     "take": _take, "take_along_axis": _take_along_axis,
-    "diagonal": _diagonal, "rot90": _rot90, "rollaxis": _rollaxis, "nansum": _nansum, "nanmean": _nanmean,
+    "diagonal": _diagonal, "rot90": _rot90, "rollaxis": _rollaxis, "cumprod": _cumprod, "nanprod": _nanprod,
+    "nansum": _nansum, "nanmean": _nanmean,
 })  # fmt: skip
 AUTOGRAD_MATH = SimpleNamespace(
     sin=anp.sin, cos=anp.cos, tan=anp.tan, asin=anp.arcsin, acos=anp.arccos, atan=anp.arctan,

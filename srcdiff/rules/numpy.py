@@ -83,6 +83,9 @@ vjp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
 vjp("np.cumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis)", discrete=("axis", "dtype", "out"))
 vjp("np.trace(a, offset=0, axis1=0, axis2=1)", a="trace_adjoint(g, a, offset, axis1, axis2)",
     discrete=("offset", "axis1", "axis2"))  # fmt: skip
+vjp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_adjoint(g, a, axis)", discrete=("axis", "dtype", "out"))
+vjp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",  # NaNs count as 1
+    a="prod_adjoint(g, np.where(np.isnan(a), 1.0, a), axis, keepdims) * ~np.isnan(a)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 
 # linear algebra
 vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
@@ -164,6 +167,7 @@ for _name, _scale in ANGLE_UNITS:
     vjp(f"np.{_name}(x)", x=f"g * ({_scale})", kind=E)
 vjp("np.real(val)", val="g", kind=E)  # real inputs: the identity; complex ones: autograd's convention
 vjp("np.conj(x)", x="np.conj(g)", kind=E)
+vjp("np.sinc(x)", x="g * sinc_slope(x)", kind=E)
 # NaN and infinite entries are replaced by constants (varied replacement values are refused)
 vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.isfinite(x)", kind=E, discrete=("copy",))
 vjp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
@@ -242,6 +246,10 @@ vjp("tensordot_adjoint_b(y, a, b, axes=2)", y="np.tensordot(a, g, axes)", a="ten
     discrete=("b", "axes"))  # fmt: skip
 vjp("kron_adjoint_a(y, a, b)", y="np.kron(g, b)", b="kron_adjoint_b(y, g, b)", discrete=("a",))
 vjp("kron_adjoint_b(y, a, b)", y="np.kron(a, g)", a="kron_adjoint_a(y, a, g)", discrete=("b",))
+# cumprod_curvature and cumprod_second, which only second-order code calls, have no rule
+vjp("cumprod_adjoint(y, x, axis=None)", y="cumprod_tangent(g, x, axis)", x="cumprod_curvature(g, y, x, axis)", discrete=("axis",))
+vjp("cumprod_tangent(z, x, axis=None)", z="cumprod_adjoint(g, x, axis)", x="cumprod_curvature(z, g, x, axis)", discrete=("axis",))
+vjp("sinc_slope(x)", x="g * sinc_curvature(x)", kind=E)
 
 # creation with a value: the value is differentiated, the shape and the count are not
 vjp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="unbroadcast(g, fill_value)",
@@ -354,6 +362,9 @@ jvp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",  # 0 w
       " / (np.where(ans == 0.0, 1.0, ans) * (np.size(a) / np.size(ans) - ddof))")  # fmt: skip
 jvp("np.cumsum(a, axis=None, dtype=None, out=None)", a="np.cumsum(t, axis)")
 jvp("np.trace(a, offset=0, axis1=0, axis2=1)", a="np.trace(t, offset, axis1, axis2)")
+jvp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_tangent(t, a, axis)")
+jvp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="np.sum(np.where(np.isnan(a), 0.0, t) * prod_others(np.where(np.isnan(a), 1.0, a), axis), axis=axis, keepdims=keepdims)")  # fmt: skip
 
 # linear algebra: bilinear products take one tangent at a time
 jvp("np.matmul(a, b)", a="t @ b", b="a @ t")
@@ -421,6 +432,7 @@ for _name, _scale in ANGLE_UNITS:
     jvp(f"np.{_name}(x)", x=f"t * ({_scale})")
 jvp("np.real(val)", val="np.real(t)")
 jvp("np.conj(x)", x="np.conj(t)")
+jvp("np.sinc(x)", x="t * sinc_slope(x)")
 jvp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="t * np.isfinite(x)")
 jvp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims)")  # fmt: skip
@@ -498,3 +510,6 @@ jvp("tensordot_adjoint_a(y, a, b, axes=2)", y="tensordot_adjoint_a(t, a, b, axes
 jvp("tensordot_adjoint_b(y, a, b, axes=2)", y="tensordot_adjoint_b(t, a, b, axes)", a="tensordot_adjoint_b(y, t, b, axes)")
 jvp("kron_adjoint_a(y, a, b)", y="kron_adjoint_a(t, a, b)", b="kron_adjoint_a(y, a, t)")
 jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y, t, b)")
+jvp("cumprod_adjoint(y, x, axis=None)", y="cumprod_adjoint(t, x, axis)", x="cumprod_curvature(t, y, x, axis)")
+jvp("cumprod_tangent(z, x, axis=None)", z="cumprod_tangent(t, x, axis)", x="cumprod_second(z, t, x, axis)")
+jvp("sinc_slope(x)", x="t * sinc_curvature(x)")
