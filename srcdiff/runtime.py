@@ -97,6 +97,9 @@ __all__ = [
     "cumprod_second",
     "sinc_slope",
     "sinc_curvature",
+    "cross_adjoint",
+    "gradient_along",
+    "gradient_adjoint",
 ]
 
 
@@ -1162,3 +1165,52 @@ def sinc_curvature(x: Any) -> Any:
     small = np.abs(x) < 1e-3
     safe = np.where(small, 1.0, x)
     return np.where(small, -(np.pi**2) / 3 + np.pi**4 * x**2 / 10, -(np.pi**2) * np.sinc(safe) - 2 * sinc_slope(safe) / safe)
+
+
+def cross_adjoint(y: Any, a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None) -> Any:
+    """Adjoint of ``a`` in ``np.cross(a, b, axisa, axisb, axisc, axis)`` for the result's adjoint
+    ``y``: ``b x y`` (the triple product is cyclic), summed back where ``a`` was broadcast.
+    Only 3-vectors: NumPy deprecates the 2-vector forms."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    vectors_a, vectors_b = np.moveaxis(np.asarray(a), axisa, -1), np.moveaxis(np.asarray(b), axisb, -1)
+    if vectors_a.shape[-1] != 3 or vectors_b.shape[-1] != 3:
+        raise NoDerivativeRule("no derivative for np.cross of 2-vectors", suggestion="Give both vectors 3 components.")
+    if isinstance(y, (float, int)) and y == 0.0:  # a weak zero
+        return np.zeros(np.shape(a))
+    part = np.cross(vectors_b, np.moveaxis(y, axisc, -1))
+    return np.moveaxis(unbroadcast(part, vectors_a), -1, axisa)
+
+
+def _gradient_axes(x: Any, axis: Any) -> list[int]:
+    ndim = np.ndim(x)
+    if axis is None:
+        return list(range(ndim))
+    return [a % ndim for a in ((axis,) if np.ndim(axis) == 0 else axis)]
+
+
+def _gradient_matrix(n: int, spacing: Any, edge_order: int) -> np.ndarray:
+    """``np.gradient`` along an axis of length n is a matrix: column j is the gradient of e_j."""
+    return np.gradient(np.eye(n), spacing, axis=0, edge_order=edge_order)
+
+
+def gradient_along(x: Any, varargs: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """``np.gradient(x, *varargs, axis=axis, edge_order=edge_order)``: a function of one argument
+    for the spacings, so generated code can call it without unpacking."""
+    return np.gradient(x, *varargs, axis=axis, edge_order=edge_order)
+
+
+def gradient_adjoint(y: Any, x: Any, varargs: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """Adjoint of ``x`` in ``np.gradient(x, *varargs, axis=axis, edge_order=edge_order)``: each
+    axis's part of ``y`` (one array, or one per axis) through the transpose of its matrix."""
+    axes = _gradient_axes(x, axis)
+    spacings = list(varargs) * len(axes) if len(varargs) == 1 else list(varargs) or [1.0] * len(axes)
+    parts = [y] if len(axes) == 1 else (y if isinstance(y, (list, tuple)) else [y] * len(axes))
+    total = np.zeros(np.shape(x))
+    for part, a, spacing in zip(parts, axes, spacings):
+        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
+            continue
+        matrix = _gradient_matrix(np.shape(x)[a], spacing, edge_order)
+        moved = np.moveaxis(np.broadcast_to(part, np.shape(x)), a, 0)
+        total += np.moveaxis(np.tensordot(matrix.T, moved, 1), 0, a)
+    return total

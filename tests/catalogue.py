@@ -39,6 +39,7 @@ from srcdiff.runtime import (
     astype,
     broadcast_like,
     cast,
+    cross_adjoint,
     cumprod_adjoint,
     cumprod_tangent,
     cumsum_adjoint,
@@ -50,6 +51,8 @@ from srcdiff.runtime import (
     einsum_with,
     expand_dims_adjoint,
     gather,
+    gradient_adjoint,
+    gradient_along,
     inner_adjoint_a,
     inner_adjoint_b,
     kron_adjoint_a,
@@ -944,6 +947,27 @@ def kron(a, b, w):
     return np.sum(np.kron(a, b) * w)
 
 
+def cross(a, b, w):
+    return np.sum(np.cross(a, b) * w)
+
+
+def cross_axes(a, b, w):  # a's vectors, and the result's, along the first axis
+    return np.sum(np.cross(a, b, axisa=0, axisc=0) * w)
+
+
+def gradient(x, axis, edge_order, w):
+    return np.sum(np.gradient(x, axis=axis, edge_order=edge_order) ** 2 * w)
+
+
+def gradient_all(x, w):  # every axis, each with its spacing: a tuple of arrays
+    gy, gx = np.gradient(x, 0.5, 2.0)
+    return np.sum((gy * 2.0 + gx**2) * w)
+
+
+def gradient_coordinates(x, w):  # uneven sample coordinates
+    return np.sum(np.gradient(x, np.array([0.0, 0.3, 1.0, 1.2, 2.0])) ** 2 * w)
+
+
 def deg2rad(x, w):
     return np.sum(np.sin(np.deg2rad(x)) * w)
 
@@ -1653,6 +1677,18 @@ def helper_sinc_slope(x, w):
     return np.sum(sinc_slope(x) * w)
 
 
+def helper_cross_adjoint(y, a, b, w):
+    return np.sum(cross_adjoint(y, a, b) * w)
+
+
+def helper_gradient_along(x, w):
+    return np.sum(gradient_along(x, (0.5,), 1, 1) * w)
+
+
+def helper_gradient_adjoint(y, x, w):
+    return np.sum(gradient_adjoint(y, x, (), 0, 2) * w)
+
+
 def helper_kron_adjoint_a(y, a, b, w):
     return np.sum(kron_adjoint_a(y, a, b) * w)
 
@@ -2062,6 +2098,12 @@ CASES: list[Case] = [
     Case(tensordot, [((2, 3, 4), (3, 4, 5))], options=[{"axes": 2}], order=2, name="tensordot_two"),
     Case(tensordot, [((2, 3, 4), (4, 3, 5))], options=[{"axes": ([1, 2], [1, 0])}, {"axes": ([2], [0])}], name="tensordot_lists"),
     Case(kron, [((2, 3), (3, 2)), ((3,), (2, 2)), ((2,), (3,)), ((2, 2, 1), (1, 3))], order=2),
+    Case(cross, [((3,), (3,)), ((4, 3), (3,)), ((2, 1, 3), (4, 3))], order=2),
+    Case(cross_axes, [((3, 4), (4, 3)), ((3, 1), (4, 3))], order=2),
+    Case(gradient, [((6,),)], options=[{"axis": None, "edge_order": 1}, {"axis": 0, "edge_order": 2}], order=2),
+    Case(gradient, [((4, 5),)], options=[{"axis": 1, "edge_order": 1}, {"axis": -2, "edge_order": 2}], name="gradient_matrix"),
+    Case(gradient_all, [((4, 5),)], order=2),
+    Case(gradient_coordinates, [((5,),)], options=[{}], order=2),
     Case(deg2rad, UNARY),
     Case(radians, UNARY),
     Case(rad2deg, UNARY),
@@ -2301,6 +2343,9 @@ CASES: list[Case] = [
     ),
     Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
     Case(helper_sinc_slope, [((4,),)], autograd=False),
+    Case(helper_cross_adjoint, [((4, 3), (4, 3), (3,))], autograd=False, order=2),
+    Case(helper_gradient_along, [((3, 4),)], autograd=False, order=2),
+    Case(helper_gradient_adjoint, [((5, 3), (5, 3))], autograd=False, order=2),
     Case(helper_kron_adjoint_a, [((6, 6), (2, 3), (3, 2))], autograd=False, order=2),
     Case(helper_kron_adjoint_b, [((6, 6), (2, 3), (3, 2))], autograd=False, order=2),
 ]
@@ -2455,6 +2500,24 @@ def _nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
     return anp.prod(anp.where(anp.isnan(a), 1.0, a), axis=axis, keepdims=keepdims)
 
 
+def _gradient(f, *varargs, axis=None, edge_order=1):  # autograd has no VJP for gradient: its matrices
+    axes = list(range(anp.ndim(f))) if axis is None else [a % anp.ndim(f) for a in np.atleast_1d(axis)]
+    spacings = list(varargs) * len(axes) if len(varargs) == 1 else list(varargs) or [1.0] * len(axes)
+    parts = []
+    for a, spacing in zip(axes, spacings):
+        matrix = np.gradient(np.eye(anp.shape(f)[a]), spacing, axis=0, edge_order=edge_order)
+        parts.append(anp.moveaxis(anp.tensordot(matrix, anp.moveaxis(f, a, 0), 1), 0, a))
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):  # autograd's cross does not sum broadcast adjoints back
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = anp.moveaxis(a, axisa, -1), anp.moveaxis(b, axisb, -1)
+    ones = np.ones(np.broadcast_shapes(anp.shape(a), anp.shape(b)))
+    return anp.moveaxis(anp.cross(a * ones, b * ones), -1, axisc)
+
+
 def _same(x):  # positive, copy and asarray: the identity, which autograd has no VJP for
     return x
 
@@ -2469,7 +2532,7 @@ AUTOGRAD_NUMPY = SimpleNamespace(**{
     "linalg": SimpleNamespace(norm=_norm), "copysign": _copysign,
     "take": _take, "take_along_axis": _take_along_axis,
     "diagonal": _diagonal, "rot90": _rot90, "rollaxis": _rollaxis, "cumprod": _cumprod, "nanprod": _nanprod,
-    "nansum": _nansum, "nanmean": _nanmean,
+    "nansum": _nansum, "nanmean": _nanmean, "gradient": _gradient, "cross": _cross,
 })  # fmt: skip
 AUTOGRAD_MATH = SimpleNamespace(
     sin=anp.sin, cos=anp.cos, tan=anp.tan, asin=anp.arcsin, acos=anp.arccos, atan=anp.arctan,

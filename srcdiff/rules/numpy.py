@@ -163,6 +163,11 @@ vjp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_adjoint(g, a,
 vjp("np.tensordot(a, b, axes=2)", a="tensordot_adjoint_a(g, a, b, axes)", b="tensordot_adjoint_b(g, a, b, axes)",
     discrete=("axes",))  # fmt: skip
 vjp("np.kron(a, b)", a="kron_adjoint_a(g, a, b)", b="kron_adjoint_b(g, a, b)")
+vjp("np.cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", a="cross_adjoint(g, a, b, axisa, axisb, axisc, axis)",
+    b="cross_adjoint(-g, b, a, axisb, axisa, axisc, axis)", discrete=("axisa", "axisb", "axisc", "axis"))  # fmt: skip
+# varied spacings are refused (no adjoint yet); constant ones, and coordinates, are fine
+vjp("np.gradient(f, *varargs, axis=None, edge_order=1)", f="gradient_adjoint(g, f, varargs, axis, edge_order)",
+    discrete=("axis", "edge_order"))  # fmt: skip
 for _name, _scale in ANGLE_UNITS:
     vjp(f"np.{_name}(x)", x=f"g * ({_scale})", kind=E)
 vjp("np.real(val)", val="g", kind=E)  # real inputs: the identity; complex ones: autograd's convention
@@ -246,6 +251,13 @@ vjp("tensordot_adjoint_b(y, a, b, axes=2)", y="np.tensordot(a, g, axes)", a="ten
     discrete=("b", "axes"))  # fmt: skip
 vjp("kron_adjoint_a(y, a, b)", y="np.kron(g, b)", b="kron_adjoint_b(y, g, b)", discrete=("a",))
 vjp("kron_adjoint_b(y, a, b)", y="np.kron(a, g)", a="kron_adjoint_a(y, a, g)", discrete=("b",))
+# <z, b x y> = <y, z x b> = <b, y x z>: the adjoint in b is the same helper with the roles turned
+vjp("cross_adjoint(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", y="np.cross(g, b, axisa, axisb, axisc, axis)",
+    b="cross_adjoint(g, b, y, axisb, axisc, axisa, axis)", discrete=("a", "axisa", "axisb", "axisc", "axis"))  # fmt: skip
+vjp("gradient_along(x, varargs=(), axis=None, edge_order=1)", x="gradient_adjoint(g, x, varargs, axis, edge_order)",
+    discrete=("varargs", "axis", "edge_order"))  # fmt: skip
+vjp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_along(g, varargs, axis, edge_order)",
+    discrete=("x", "varargs", "axis", "edge_order"))  # fmt: skip
 # cumprod_curvature and cumprod_second, which only second-order code calls, have no rule
 vjp("cumprod_adjoint(y, x, axis=None)", y="cumprod_tangent(g, x, axis)", x="cumprod_curvature(g, y, x, axis)", discrete=("axis",))
 vjp("cumprod_tangent(z, x, axis=None)", z="cumprod_adjoint(g, x, axis)", x="cumprod_curvature(z, g, x, axis)", discrete=("axis",))
@@ -428,6 +440,9 @@ jvp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="gather(t
 jvp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_along(t, n, axis, prepend, append)")
 jvp("np.tensordot(a, b, axes=2)", a="np.tensordot(t, b, axes)", b="np.tensordot(a, t, axes)")
 jvp("np.kron(a, b)", a="np.kron(t, b)", b="np.kron(a, t)")
+jvp("np.cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", a="np.cross(t, b, axisa, axisb, axisc, axis)",
+    b="np.cross(a, t, axisa, axisb, axisc, axis)")  # fmt: skip
+jvp("np.gradient(f, *varargs, axis=None, edge_order=1)", f="gradient_along(t, varargs, axis, edge_order)")
 for _name, _scale in ANGLE_UNITS:
     jvp(f"np.{_name}(x)", x=f"t * ({_scale})")
 jvp("np.real(val)", val="np.real(t)")
@@ -513,3 +528,7 @@ jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y,
 jvp("cumprod_adjoint(y, x, axis=None)", y="cumprod_adjoint(t, x, axis)", x="cumprod_curvature(t, y, x, axis)")
 jvp("cumprod_tangent(z, x, axis=None)", z="cumprod_tangent(t, x, axis)", x="cumprod_second(z, t, x, axis)")
 jvp("sinc_slope(x)", x="t * sinc_curvature(x)")
+jvp("cross_adjoint(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", y="cross_adjoint(t, a, b, axisa, axisb, axisc, axis)",
+    b="cross_adjoint(y, a, t, axisa, axisb, axisc, axis)")  # fmt: skip
+jvp("gradient_along(x, varargs=(), axis=None, edge_order=1)", x="gradient_along(t, varargs, axis, edge_order)")
+jvp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_adjoint(t, x, varargs, axis, edge_order)")
