@@ -994,6 +994,7 @@ def permutation_sources(a: Any, ans: Any, axis: Any = -1) -> Any:
     """Where each entry of ``ans``, a reordering of ``a`` along ``axis`` (``np.sort``,
     ``np.partition``; ``axis=None``: of the flattened ``a``), came from. Read from the values
     themselves, so it agrees with whatever order NumPy chose; tied values are interchangeable."""
+    a = np.asarray(a)  # a list: its elements are numbered on, as np.asarray(a)'s entries
     source = positions(a)
     if axis is None:
         a, source, axis = np.ravel(a), np.ravel(source), 0

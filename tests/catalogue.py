@@ -531,6 +531,18 @@ def method_cumprod_reference(x, w):  # autograd's arrays have no .cumprod
     return np.sum(np.cumprod(x, axis=1) * w)
 
 
+def nanvar(x, axis, keepdims, w):
+    return np.sum(np.nanvar(x + NANS, axis=axis, keepdims=keepdims) * w)
+
+
+def nanstd(x, axis, keepdims, w):
+    return np.sum(np.nanstd(x + NANS, axis=axis, keepdims=keepdims, ddof=1) * w)
+
+
+def sort_list(x, y, w):  # a list of floats: its adjoint is a list
+    return np.sum(np.sort([x, y * 2.0, 0.3]) * w)
+
+
 def nanprod(x, axis, keepdims, w):
     return np.sum(np.nanprod(x + NANS, axis=axis, keepdims=keepdims) * w)
 
@@ -998,6 +1010,17 @@ def real(x, w):
 
 def conj(x, w):
     return np.sum(np.conj(x) ** 2 * w)
+
+
+def nan_to_num_values(x, v, w):  # the replacement values are inputs too
+    z = np.where(np.array([True, False, True, False, False]), x, np.array([0.0, np.nan, 0.0, np.inf, -np.inf]))
+    return np.sum(np.nan_to_num(z, nan=v, posinf=2.0 * v, neginf=v * v) ** 2 * w)
+
+
+def nan_to_num_values_reference(x, v, w):  # autograd's nan_to_num takes no replacement values
+    z = np.where(np.array([True, False, True, False, False]), x, 0.0)
+    return np.sum((z + v * np.array([0.0, 1.0, 0.0, 0.0, 0.0]) + 2.0 * v * np.array([0.0, 0.0, 0.0, 1.0, 0.0])
+                   + v * v * np.array([0.0, 0.0, 0.0, 0.0, 1.0])) ** 2 * w)  # fmt: skip
 
 
 NANS = np.where([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]], np.nan, 0.0)  # one NaN in each row, at most one in each column
@@ -1795,8 +1818,10 @@ CASES: list[Case] = [
     Case(cumprod, [((3, 4),), ((2, 3, 2),)], domain=NONZERO, options=[{"axis": None}, {"axis": 0}, {"axis": -1}], order=2),
     # autograd's prod divides by each factor: nan at a zero; central differences only
     Case(cumprod_with_zero, [((2, 4),)], options=[{"axis": None}, {"axis": 1}, {"axis": 0}], autograd=False, order=2),
-    Case(method_cumprod, [((3, 4),)], reference=method_cumprod_reference),
+    Case(method_cumprod, [((3, 4),)], reference=method_cumprod_reference, order=2),
     Case(nanprod, [((3, 4),)], domain=NONZERO, options=REDUCE_OPTIONS, order=2),
+    Case(nanvar, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
+    Case(nanstd, [((3, 4),)], options=REDUCE_OPTIONS[::2], order=2),
     # linear algebra
     Case(
         matmul,
@@ -2017,6 +2042,7 @@ CASES: list[Case] = [
         options=[{"shift": (1, 2), "axis": (0, 1)}, {"shift": (-1, 5), "axis": (1, -1)}],
         reference=roll_axes_reference,
         name="roll_axes",
+        order=2,
     ),
     Case(
         take,
@@ -2024,13 +2050,13 @@ CASES: list[Case] = [
         options=[{"indices": [0, 2, 2], "axis": 1}, {"indices": [[0, 5], [11, 5]], "axis": None}, {"indices": 1, "axis": 0}],
         order=2,
     ),
-    Case(take_mode, [((3, 4),)], options=[{"mode": "wrap"}, {"mode": "clip"}]),
-    Case(take_along_axis, [((3, 4),)], domain=DISTINCT, options=[{"axis": 0}, {"axis": -1}, {"axis": None}]),
-    Case(tril, [((3, 4),), ((2, 3, 3),)], options=[{"k": 0}, {"k": 1}, {"k": -1}]),
-    Case(triu, [((3, 4),), ((4, 3),)], options=[{"k": 0}, {"k": 2}, {"k": -1}]),
+    Case(take_mode, [((3, 4),)], options=[{"mode": "wrap"}, {"mode": "clip"}], order=2),
+    Case(take_along_axis, [((3, 4),)], domain=DISTINCT, options=[{"axis": 0}, {"axis": -1}, {"axis": None}], order=2),
+    Case(tril, [((3, 4),), ((2, 3, 3),)], options=[{"k": 0}, {"k": 1}, {"k": -1}], order=2),
+    Case(triu, [((3, 4),), ((4, 3),)], options=[{"k": 0}, {"k": 2}, {"k": -1}], order=2),
     Case(diag, [((4,),), ((4, 4),)], options=[{"k": 0}, {"k": 1}, {"k": -2}], order=2),
     # autograd's diag of a rectangular matrix gives a square adjoint: differences only
-    Case(diag, [((3, 4),), ((4, 2),)], options=[{"k": 0}, {"k": 1}, {"k": -2}], autograd=False, name="diag_rectangular"),
+    Case(diag, [((3, 4),), ((4, 2),)], options=[{"k": 0}, {"k": 1}, {"k": -2}], autograd=False, name="diag_rectangular", order=2),
     Case(
         diagonal,
         [((3, 4),)],
@@ -2039,20 +2065,22 @@ CASES: list[Case] = [
             {"offset": 1, "axis1": 0, "axis2": 1},
             {"offset": -1, "axis1": 1, "axis2": 0},
         ],
+        order=2,
     ),
     Case(
         diagonal,
         [((2, 3, 4),)],
         options=[{"offset": 1, "axis1": 1, "axis2": 2}, {"offset": 0, "axis1": 2, "axis2": 0}],
         name="diagonal_3d",
+        order=2,
     ),
-    Case(fliplr, [((3, 4),), ((3, 4, 2),)]),
-    Case(flipud, [((3, 4),), ((4,),)]),
-    Case(rot90, [((3, 4),)], options=[{"k": k, "axes": (0, 1)} for k in (1, 2, 3, -1)]),
-    Case(rot90, [((2, 3, 4),)], options=[{"k": 1, "axes": (1, 2)}, {"k": 3, "axes": (2, 0)}], name="rot90_3d"),
-    Case(rollaxis, [((2, 3, 4),)], options=[{"axis": 2, "start": 0}, {"axis": 0, "start": 3}, {"axis": -1, "start": 1}]),
-    Case(atleast_1d, [(F,), ((3,),), ((2, 3),)]),
-    Case(atleast_2d, [(F,), ((3,),), ((2, 3),)]),
+    Case(fliplr, [((3, 4),), ((3, 4, 2),)], order=2),
+    Case(flipud, [((3, 4),), ((4,),)], order=2),
+    Case(rot90, [((3, 4),)], options=[{"k": k, "axes": (0, 1)} for k in (1, 2, 3, -1)], order=2),
+    Case(rot90, [((2, 3, 4),)], options=[{"k": 1, "axes": (1, 2)}, {"k": 3, "axes": (2, 0)}], name="rot90_3d", order=2),
+    Case(rollaxis, [((2, 3, 4),)], options=[{"axis": 2, "start": 0}, {"axis": 0, "start": 3}, {"axis": -1, "start": 1}], order=2),
+    Case(atleast_1d, [(F,), ((3,),), ((2, 3),)], order=2),
+    Case(atleast_2d, [(F,), ((3,),), ((2, 3),)], order=2),
     Case(atleast_3d, [(F,), ((3,),), ((2, 3),), ((2, 3, 2),)], order=2),
     Case(
         split,
@@ -2060,13 +2088,13 @@ CASES: list[Case] = [
         options=[{"sections": 2, "axis": 1}, {"sections": [1, 3], "axis": 1}, {"sections": 3, "axis": 0}],
         order=2,
     ),
-    Case(array_split, [((3, 4),)]),
-    Case(hsplit, [((3, 4),)]),
-    Case(vsplit, [((4, 3),)]),
-    Case(dsplit, [((2, 3, 3),)]),
+    Case(array_split, [((3, 4),)], order=2),
+    Case(hsplit, [((3, 4),)], order=2),
+    Case(vsplit, [((4, 3),)], order=2),
+    Case(dsplit, [((2, 3, 3),)], order=2),
     Case(column_stack, [((3,), (3,)), ((3,), (3, 2)), ((3, 2), (3, 1))], order=2),
     Case(append, [((3,), (2,)), ((2, 3), (4,))], options=[{"axis": None}], order=2),
-    Case(append, [((2, 3), (1, 3))], options=[{"axis": 0}], name="append_axis"),
+    Case(append, [((2, 3), (1, 3))], options=[{"axis": 0}], name="append_axis", order=2),
     Case(select, [((3, 2), (3, 2)), ((3, 2), (1, 2)), ((4,), F)], domain=(DISTINCT, REAL), order=2),
     Case(select_default, [((3, 2), F), ((3, 2), (3, 1))], domain=(DISTINCT, REAL), order=2),
     Case(
@@ -2076,8 +2104,8 @@ CASES: list[Case] = [
         reference=pad_reference,
         order=2,
     ),
-    Case(pad, [((3, 4),)], options=[{"pad_width": ((1, 0), (2, 1)), "mode": "constant"}], name="pad_constant"),
-    Case(pad_constant_value, [((3, 4),), ((2,),)], reference=pad_constant_value_reference),
+    Case(pad, [((3, 4),)], options=[{"pad_width": ((1, 0), (2, 1)), "mode": "constant"}], name="pad_constant", order=2),
+    Case(pad_constant_value, [((3, 4),), ((2,),)], reference=pad_constant_value_reference, order=2),
     Case(sort, [((5,),)], domain=DISTINCT, options=[{"axis": -1}, {"axis": 0}, {"axis": None}], order=2),
     Case(
         sort,
@@ -2086,39 +2114,61 @@ CASES: list[Case] = [
         options=[{"axis": -1}, {"axis": 0}, {"axis": None}],
         reference=sort_reference,
         name="sort_matrix",
+        order=2,
     ),
+    Case(sort_list, [(F, F)], domain=DISTINCT, order=2),
     Case(partition, [((6,),)], domain=DISTINCT, options=[{"kth": 2}, {"kth": (1, 4)}], order=2),
-    Case(partition_matrix, [((3, 4),)], domain=DISTINCT, options=[{"axis": 0}, {"axis": -1}, {"axis": None}], autograd=False),
+    Case(
+        partition_matrix,
+        [((3, 4),)],
+        domain=DISTINCT,
+        options=[{"axis": 0}, {"axis": -1}, {"axis": None}],
+        autograd=False,
+        order=2,
+    ),
     # more linear and bilinear functions
     Case(diff, [((3, 5),)], options=[{"n": n, "axis": a} for n, a in ((1, -1), (2, -1), (1, 0), (3, 1))], order=2),
-    Case(diff, [((5,),)], options=[{"n": 1, "axis": -1}, {"n": 0, "axis": 0}], name="diff_vector"),
+    Case(diff, [((5,),)], options=[{"n": 1, "axis": -1}, {"n": 0, "axis": 0}], name="diff_vector", order=2),
     Case(diff_ends, [((3, 4),)], reference=diff_ends_reference, order=2),
     Case(tensordot, [((3, 4), (4, 2))], options=[{"axes": 1}], order=2),
-    Case(tensordot, [((3,), (4,))], options=[{"axes": 0}], name="tensordot_outer"),
+    Case(tensordot, [((3,), (4,))], options=[{"axes": 0}], name="tensordot_outer", order=2),
     Case(tensordot, [((2, 3, 4), (3, 4, 5))], options=[{"axes": 2}], order=2, name="tensordot_two"),
-    Case(tensordot, [((2, 3, 4), (4, 3, 5))], options=[{"axes": ([1, 2], [1, 0])}, {"axes": ([2], [0])}], name="tensordot_lists"),
+    Case(
+        tensordot,
+        [((2, 3, 4), (4, 3, 5))],
+        options=[{"axes": ([1, 2], [1, 0])}, {"axes": ([2], [0])}],
+        name="tensordot_lists",
+        order=2,
+    ),
     Case(kron, [((2, 3), (3, 2)), ((3,), (2, 2)), ((2,), (3,)), ((2, 2, 1), (1, 3))], order=2),
     Case(cross, [((3,), (3,)), ((4, 3), (3,)), ((2, 1, 3), (4, 3))], order=2),
     Case(cross_axes, [((3, 4), (4, 3)), ((3, 1), (4, 3))], order=2),
     Case(gradient, [((6,),)], options=[{"axis": None, "edge_order": 1}, {"axis": 0, "edge_order": 2}], order=2),
-    Case(gradient, [((4, 5),)], options=[{"axis": 1, "edge_order": 1}, {"axis": -2, "edge_order": 2}], name="gradient_matrix"),
+    Case(
+        gradient,
+        [((4, 5),)],
+        options=[{"axis": 1, "edge_order": 1}, {"axis": -2, "edge_order": 2}],
+        name="gradient_matrix",
+        order=2,
+    ),
     Case(gradient_all, [((4, 5),)], order=2),
     Case(gradient_coordinates, [((5,),)], options=[{}], order=2),
-    Case(deg2rad, UNARY),
-    Case(radians, UNARY),
-    Case(rad2deg, UNARY),
+    Case(deg2rad, UNARY, order=2),
+    Case(radians, UNARY, order=2),
+    Case(rad2deg, UNARY, order=2),
     Case(degrees, UNARY, order=2),
     Case(sinc, UNARY, order=2),
     Case(sinc_at_zero, [((4,),)], autograd=False, order=2),  # autograd's sinc has no derivative at 0
-    Case(real, UNARY),
-    Case(conj, UNARY),
+    Case(real, UNARY, order=2),
+    Case(conj, UNARY, order=2),
     Case(nan_to_num, [((4,),)], order=2),
+    Case(nan_to_num_values, [((5,), F)], reference=nan_to_num_values_reference, order=2),
     Case(nansum, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
     Case(nanmean, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
-    Case(method_diagonal, [((3, 4),)], reference=method_diagonal_reference),
-    Case(method_take, [((3, 4),)], reference=method_take_reference),
-    Case(method_conj, [((3, 4),)], reference=method_conj_reference),
-    Case(attribute_real, [((3, 4),)], reference=attribute_real_reference),
+    Case(method_diagonal, [((3, 4),)], reference=method_diagonal_reference, order=2),
+    Case(method_take, [((3, 4),)], reference=method_take_reference, order=2),
+    Case(method_conj, [((3, 4),)], reference=method_conj_reference, order=2),
+    Case(attribute_real, [((3, 4),)], reference=attribute_real_reference, order=2),
     # creation inside the function: constants
     Case(zeros, [((3, 2),)]),
     Case(ones, [((3, 2),)]),
@@ -2518,6 +2568,16 @@ def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):  # autograd's cross d
     return anp.moveaxis(anp.cross(a * ones, b * ones), -1, axisc)
 
 
+def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = anp.sum(~anp.isnan(a), axis=axis, keepdims=True)
+    spread = anp.where(anp.isnan(a), 0.0, a - _nansum(a, axis, keepdims=True) / count)
+    return anp.sum(spread**2, axis=axis, keepdims=keepdims) / (anp.sum(~anp.isnan(a), axis=axis, keepdims=keepdims) - ddof)
+
+
+def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return anp.sqrt(_nanvar(a, axis, ddof=ddof, keepdims=keepdims))
+
+
 def _same(x):  # positive, copy and asarray: the identity, which autograd has no VJP for
     return x
 
@@ -2533,6 +2593,7 @@ AUTOGRAD_NUMPY = SimpleNamespace(**{
     "take": _take, "take_along_axis": _take_along_axis,
     "diagonal": _diagonal, "rot90": _rot90, "rollaxis": _rollaxis, "cumprod": _cumprod, "nanprod": _nanprod,
     "nansum": _nansum, "nanmean": _nanmean, "gradient": _gradient, "cross": _cross,
+    "nanvar": _nanvar, "nanstd": _nanstd,
 })  # fmt: skip
 AUTOGRAD_MATH = SimpleNamespace(
     sin=anp.sin, cos=anp.cos, tan=anp.tan, asin=anp.arcsin, acos=anp.arccos, atan=anp.arctan,

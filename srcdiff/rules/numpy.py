@@ -173,13 +173,20 @@ for _name, _scale in ANGLE_UNITS:
 vjp("np.real(val)", val="g", kind=E)  # real inputs: the identity; complex ones: autograd's convention
 vjp("np.conj(x)", x="np.conj(g)", kind=E)
 vjp("np.sinc(x)", x="g * sinc_slope(x)", kind=E)
-# NaN and infinite entries are replaced by constants (varied replacement values are refused)
-vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.isfinite(x)", kind=E, discrete=("copy",))
+# NaN and infinite entries are replaced by the values nan, posinf and neginf (None: NumPy's own)
+vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.isfinite(x)", nan="np.sum(g * np.isnan(x))",
+    posinf="np.sum(g * (x == np.inf))", neginf="np.sum(g * (x == -np.inf))", kind=E, discrete=("copy",))  # fmt: skip
 vjp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
     kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 vjp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="unreduce(g / np.sum(~np.isnan(a), axis=axis, keepdims=keepdims), a, axis, keepdims) * ~np.isnan(a)",
     kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+vjp("np.nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="unreduce(g, a, axis, keepdims) * 2.0 * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True))"
+      " / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
+vjp("np.nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",  # 0 where there is no spread (as np.std)
+    a="unreduce(g / np.where(ans == 0.0, 1.0, ans), a, axis, keepdims) * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis,"
+      " keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
 
 # functions generated code calls (rules keep grad(grad(f)) working)
 vjp("unbroadcast(x, like)", x="rebroadcast(g, x)", discrete=("like",))
@@ -448,11 +455,18 @@ for _name, _scale in ANGLE_UNITS:
 jvp("np.real(val)", val="np.real(t)")
 jvp("np.conj(x)", x="np.conj(t)")
 jvp("np.sinc(x)", x="t * sinc_slope(x)")
-jvp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="t * np.isfinite(x)")
+jvp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="t * np.isfinite(x)", nan="t * np.isnan(x)",
+    posinf="t * (x == np.inf)", neginf="t * (x == -np.inf)")  # fmt: skip
 jvp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims)")  # fmt: skip
 jvp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims) / np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="np.sum(t * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0"
+      " / (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof)")  # fmt: skip
+jvp("np.nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="np.sum(t * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)"
+      " / (np.where(ans == 0.0, 1.0, ans) * (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof))")  # fmt: skip
 
 # creation with a value
 jvp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="np.broadcast_to(t, np.shape(ans))")
