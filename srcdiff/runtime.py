@@ -1005,24 +1005,38 @@ def permutation_sources(a: Any, ans: Any, axis: Any = -1) -> Any:
     return out
 
 
-def diff_along(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
-    """``np.diff`` of a tangent or an adjoint ``x`` of ``a`` in ``np.diff(a, n, axis, prepend,
-    append)``: constant ends contribute nothing, so they are zeros here."""
-    ends = {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in (("prepend", prepend), ("append", append)) if v is not None}
-    return np.diff(x, n, axis, **ends)
+def _diff_pieces(a: Any, axis: int, prepend: Any, append: Any) -> list[tuple[str, Any, tuple]]:
+    """What ``np.diff`` joins along ``axis`` before differencing: (name, value, shape) for
+    prepend, a and append (a scalar end counts as one slab, as NumPy broadcasts it)."""
+    shape = np.shape(a)
+    slab = shape[:axis] + (1,) + shape[axis + 1 :]
+    pieces = [("prepend", prepend), ("a", a), ("append", append)]
+    return [(name, v, shape if name == "a" else slab if np.ndim(v) == 0 else np.shape(v)) for name, v in pieces if v is not None]
 
 
-def diff_adjoint(y: Any, a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
-    """Adjoint of ``a`` in ``np.diff(a, n, axis, prepend, append)``: each difference gives back
-    ``-np.diff`` of the adjoint with a zero at each end; the ends' part is cut off."""
-    a = np.asarray(a)
-    axis = axis % max(a.ndim, 1)
-    ends = [0 if v is None else 1 if np.ndim(v) == 0 else np.shape(v)[axis] for v in (prepend, append)]  # as np.diff reads them
-    length = a.shape[axis] + sum(ends)
-    y = np.broadcast_to(y, a.shape[:axis] + (length - n,) + a.shape[axis + 1 :])
+def diff_along(x: Any, a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None, part: str = "a") -> Any:
+    """``np.diff(a, n, axis, prepend, append)`` along a tangent (or an adjoint) ``x`` of one
+    ``part`` of it ("a", "prepend" or "append"): the other parts are zeros."""
+    axis = axis % max(np.ndim(a), 1)
+    pieces = [
+        np.broadcast_to(x, shape) if name == part else np.zeros(shape)
+        for name, _, shape in _diff_pieces(a, axis, prepend, append)
+    ]
+    return np.diff(np.concatenate(pieces, axis), n, axis)
+
+
+def diff_adjoint(y: Any, a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None, part: str = "a") -> Any:
+    """Adjoint of one ``part`` of ``np.diff(a, n, axis, prepend, append)``: each difference gives
+    back ``-np.diff`` of the adjoint with a zero at each end; then that part's slab is cut out."""
+    axis = axis % max(np.ndim(a), 1)
+    pieces = _diff_pieces(a, axis, prepend, append)
+    bounds = np.cumsum([0] + [shape[axis] for _, _, shape in pieces])
+    joined = np.shape(a)[:axis] + (bounds[-1] - n,) + np.shape(a)[axis + 1 :]
+    y = np.broadcast_to(y, joined)
     for _ in range(n):
         y = -np.diff(y, axis=axis, prepend=0.0, append=0.0)
-    return np.take(y, np.arange(ends[0], ends[0] + a.shape[axis]), axis=axis)
+    ((start, stop, value),) = [(lo, hi, v) for (name, v, _), lo, hi in zip(pieces, bounds[:-1], bounds[1:]) if name == part]
+    return unbroadcast(np.take(y, np.arange(start, stop), axis=axis), value)  # a scalar end was one slab: summed
 
 
 def _tensordot_labels(a: Any, b: Any, axes: Any) -> tuple[list[int], list[int], list[int]]:

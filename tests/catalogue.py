@@ -947,6 +947,14 @@ def diff_ends(x, w):  # constant values put before and after
     return np.sum(np.diff(x, 2, axis=-1, prepend=0.5, append=np.ones((3, 2))) ** 2 * w)
 
 
+def diff_ends_values(x, p, q, w):  # the values put before and after are inputs too
+    return np.sum(np.diff(x, 2, axis=-1, prepend=p, append=q) ** 2 * w)
+
+
+def diff_ends_values_reference(x, p, q, w):
+    return np.sum(np.diff(np.concatenate([p * np.ones((3, 1)), x, q], axis=1), 2) ** 2 * w)
+
+
 def diff_ends_reference(x, w):
     return np.sum(np.diff(np.concatenate([np.full((3, 1), 0.5), x, np.ones((3, 2))], axis=1), 2) ** 2 * w)
 
@@ -1672,12 +1680,12 @@ def helper_gather_parts(x, y, w):  # from a list, into a list of parts
     return np.sum(np.concatenate([parts[0], np.ravel(parts[1])]) * w)
 
 
-def helper_diff_adjoint(y, x, w):
-    return np.sum(diff_adjoint(y, x, 2, 0) * w)
+def helper_diff_adjoint(y, x, part, w):  # a (4, 3) between a scalar end and a (1, 3) end, differenced twice
+    return np.sum(diff_adjoint(y, x, 2, 0, 0.5, np.ones((1, 3)), part) * w)
 
 
-def helper_diff_along(x, w):
-    return np.sum(diff_along(x, 1, -1, 0.5, None) * w)
+def helper_diff_along(x, part, w):
+    return np.sum(diff_along(x, np.zeros((3, 4)), 1, -1, 0.5, None, part) * w)
 
 
 def helper_tensordot_adjoint_a(y, a, b, w):
@@ -2130,6 +2138,7 @@ CASES: list[Case] = [
     Case(diff, [((3, 5),)], options=[{"n": n, "axis": a} for n, a in ((1, -1), (2, -1), (1, 0), (3, 1))], order=2),
     Case(diff, [((5,),)], options=[{"n": 1, "axis": -1}, {"n": 0, "axis": 0}], name="diff_vector", order=2),
     Case(diff_ends, [((3, 4),)], reference=diff_ends_reference, order=2),
+    Case(diff_ends_values, [((3, 4), F, (3, 2))], reference=diff_ends_values_reference, order=2),
     Case(tensordot, [((3, 4), (4, 2))], options=[{"axes": 1}], order=2),
     Case(tensordot, [((3,), (4,))], options=[{"axes": 0}], name="tensordot_outer", order=2),
     Case(tensordot, [((2, 3, 4), (3, 4, 5))], options=[{"axes": 2}], order=2, name="tensordot_two"),
@@ -2378,8 +2387,16 @@ CASES: list[Case] = [
     Case(helper_scatter_parts, [((1, 2), (3,))], autograd=False, order=2),
     Case(helper_gather, [((2, 3),)], autograd=False, order=2),
     Case(helper_gather_parts, [((2,), (2, 2)), (F, (5,))], autograd=False, order=2),
-    Case(helper_diff_adjoint, [((2, 3), (4, 3))], autograd=False, order=2),
-    Case(helper_diff_along, [((3, 4),)], autograd=False, order=2),
+    Case(
+        helper_diff_adjoint,
+        [((4, 3), (4, 3))],
+        options=[{"part": p} for p in ("a", "prepend", "append")],
+        wrt=(0,),
+        autograd=False,
+        order=2,
+    ),
+    Case(helper_diff_along, [((3, 4),)], options=[{"part": "a"}], autograd=False, order=2),
+    Case(helper_diff_along, [(F,)], options=[{"part": "prepend"}], autograd=False, order=2, name="helper_diff_along_end"),
     Case(helper_tensordot_adjoint_a, [((2, 5), (2, 3, 4), (4, 3, 5))], autograd=False, order=2),
     Case(helper_tensordot_adjoint_b, [((2, 5), (2, 3, 4), (4, 3, 5))], autograd=False, order=2),
     Case(helper_cumprod_adjoint, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 1}], autograd=False),

@@ -157,9 +157,9 @@ vjp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="scatter(
     discrete=("kth", "axis", "kind", "order"))  # fmt: skip
 
 # more linear and bilinear functions
-# varied prepend/append values are refused (no adjoint yet); constant ones are fine
 vjp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_adjoint(g, a, n, axis, prepend, append)",
-    discrete=("n", "axis"))  # fmt: skip
+    prepend="diff_adjoint(g, a, n, axis, prepend, append, 'prepend')",
+    append="diff_adjoint(g, a, n, axis, prepend, append, 'append')", discrete=("n", "axis"))  # fmt: skip
 vjp("np.tensordot(a, b, axes=2)", a="tensordot_adjoint_a(g, a, b, axes)", b="tensordot_adjoint_b(g, a, b, axes)",
     discrete=("axes",))  # fmt: skip
 vjp("np.kron(a, b)", a="kron_adjoint_a(g, a, b)", b="kron_adjoint_b(g, a, b)")
@@ -248,10 +248,10 @@ vjp("unstructured(y, x, like)", y="structured(g, x)", discrete=("x", "like"))
 vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)", discrete=("index",))
 vjp("scatter(y, like, source)", y="gather(g, source, like)", discrete=("like", "source"))
 vjp("gather(x, source, like=None)", x="scatter(g, x, source)", discrete=("source", "like"))
-vjp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None)", y="diff_along(g, n, axis, prepend, append)",
-    discrete=("a", "n", "axis", "prepend", "append"))  # fmt: skip
-vjp("diff_along(x, n=1, axis=-1, prepend=None, append=None)", x="diff_adjoint(g, x, n, axis, prepend, append)",
-    discrete=("n", "axis", "prepend", "append"))  # fmt: skip
+vjp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    y="diff_along(g, a, n, axis, prepend, append, part)", discrete=("a", "n", "axis", "prepend", "append", "part"))  # fmt: skip
+vjp("diff_along(x, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    x="diff_adjoint(g, a, n, axis, prepend, append, part)", discrete=("a", "n", "axis", "prepend", "append", "part"))  # fmt: skip
 vjp("tensordot_adjoint_a(y, a, b, axes=2)", y="np.tensordot(g, b, axes)", b="tensordot_adjoint_b(y, g, b, axes)",
     discrete=("a", "axes"))  # fmt: skip
 vjp("tensordot_adjoint_b(y, a, b, axes=2)", y="np.tensordot(a, g, axes)", a="tensordot_adjoint_a(y, a, g, axes)",
@@ -444,7 +444,9 @@ jvp("np.sort(a, axis=-1, kind=None, order=None)", a="gather(t, permutation_sourc
 jvp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="gather(t, permutation_sources(a, ans, axis))")
 
 # more linear and bilinear functions
-jvp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_along(t, n, axis, prepend, append)")
+jvp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_along(t, a, n, axis, prepend, append)",
+    prepend="diff_along(t, a, n, axis, prepend, append, 'prepend')",
+    append="diff_along(t, a, n, axis, prepend, append, 'append')")  # fmt: skip
 jvp("np.tensordot(a, b, axes=2)", a="np.tensordot(t, b, axes)", b="np.tensordot(a, t, axes)")
 jvp("np.kron(a, b)", a="np.kron(t, b)", b="np.kron(a, t)")
 jvp("np.cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", a="np.cross(t, b, axisa, axisb, axisc, axis)",
@@ -533,8 +535,8 @@ jvp("unstructured(y, x, like)", y="unstructured(t, x, like)")
 jvp("add_at(x, index, y)", x="t", y="add_at(np.zeros(np.shape(ans)), index, t)")
 jvp("scatter(y, like, source)", y="scatter(t, like, source)")
 jvp("gather(x, source, like=None)", x="gather(t, source, like)")
-jvp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None)", y="diff_adjoint(t, a, n, axis, prepend, append)")
-jvp("diff_along(x, n=1, axis=-1, prepend=None, append=None)", x="diff_along(t, n, axis, prepend, append)")
+jvp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None, part='a')", y="diff_adjoint(t, a, n, axis, prepend, append, part)")
+jvp("diff_along(x, a, n=1, axis=-1, prepend=None, append=None, part='a')", x="diff_along(t, a, n, axis, prepend, append, part)")
 jvp("tensordot_adjoint_a(y, a, b, axes=2)", y="tensordot_adjoint_a(t, a, b, axes)", b="tensordot_adjoint_a(y, a, t, axes)")
 jvp("tensordot_adjoint_b(y, a, b, axes=2)", y="tensordot_adjoint_b(t, a, b, axes)", a="tensordot_adjoint_b(y, t, b, axes)")
 jvp("kron_adjoint_a(y, a, b)", y="kron_adjoint_a(t, a, b)", b="kron_adjoint_a(y, a, t)")
