@@ -84,6 +84,7 @@ __all__ = [
     "scatter",
     "gather",
     "pad_sources",
+    "pad_fill_sources",
     "permutation_sources",
     "diff_adjoint",
     "diff_along",
@@ -988,6 +989,14 @@ def pad_sources(array: Any, pad_width: Any, mode: Any = "constant") -> Any:
             suggestion=f"Use one of the modes {', '.join(_SELECTING_PADS)}, or wrap the call in stop_gradient(...).",
         )
     return np.pad(positions(array), pad_width, "constant" if mode == "empty" else mode)
+
+
+def pad_fill_sources(array: Any, pad_width: Any, constant_values: Any) -> Any:
+    """Which entry of ``constant_values`` (``positions`` numbering; 0: an entry of ``array``) fills
+    each entry of ``np.pad(array, pad_width, constant_values=constant_values)``: NumPy pads
+    numbered fill values itself, so corners go wherever NumPy puts them."""
+    numbered = np.broadcast_to(np.array(positions(constant_values)), (np.ndim(array), 2))  # NumPy's (before, after) per axis
+    return np.pad(np.zeros(np.shape(array), dtype=int), pad_width, constant_values=numbered)
 
 
 def permutation_sources(a: Any, ans: Any, axis: Any = -1) -> Any:

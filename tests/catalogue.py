@@ -914,6 +914,19 @@ def pad_constant_value(x, w):  # a constant fill value
     return np.sum(np.pad(x, 1, constant_values=0.5) ** 2 * w)
 
 
+def pad_fill(x, v, w):  # the fill value is an input
+    return np.sum(np.pad(x, ((1, 0), (2, 1)), constant_values=v) ** 2 * w)
+
+
+def pad_fill_pairs(x, a, b, w):  # one (before, after) pair per axis: NumPy decides who fills the corners
+    return np.sum(np.pad(x, 1, constant_values=((a, b), (b * b, 0.5))) ** 2 * w)
+
+
+def pad_fill_reference(x, v, w):  # autograd pads with zeros only: add the fill where the padding is
+    where = np.pad(np.zeros(np.shape(x)), ((1, 0), (2, 1)), "constant", constant_values=1.0)
+    return np.sum((np.pad(x, ((1, 0), (2, 1)), "constant") + v * where) ** 2 * w)
+
+
 def pad_constant_value_reference(x, w):  # autograd pads with zeros only
     return np.sum((np.pad(x - 0.5, 1, "constant") + 0.5) ** 2 * w)
 
@@ -2113,6 +2126,8 @@ CASES: list[Case] = [
         order=2,
     ),
     Case(pad, [((3, 4),)], options=[{"pad_width": ((1, 0), (2, 1)), "mode": "constant"}], name="pad_constant", order=2),
+    Case(pad_fill, [((3, 4), F), ((3, 4), (1, 1))], reference=pad_fill_reference, order=2),
+    Case(pad_fill_pairs, [((2, 3), F, F)], autograd=False, order=2),
     Case(pad_constant_value, [((3, 4),), ((2,),)], reference=pad_constant_value_reference, order=2),
     Case(sort, [((5,),)], domain=DISTINCT, options=[{"axis": -1}, {"axis": 0}, {"axis": None}], order=2),
     Case(

@@ -19,7 +19,6 @@ from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax
 ALLOWED_MISSING: dict[tuple[str, str], str] = {
     ("enumerate", "iterable"): "pairs elements with indices; for-loops over it are rewritten before rules apply",
     ("zip", "iterables"): "pairs elements; for-loops over it are rewritten before rules apply",
-    ("np.pad", "constant_values"): "no adjoint yet for the fill values (a scalar, or a pair per axis); constant ones are fine",
     ("np.gradient", "varargs"): "no adjoint yet for the spacings or coordinates; constant ones are fine",
 }
 

@@ -147,8 +147,8 @@ vjp("np.append(arr, values, axis=None)", arr="scatter(g, arr, np.append(position
     values="scatter(g, values, np.append(0 * positions(arr), positions(values), axis))", discrete=("axis",))  # fmt: skip
 vjp("np.select(condlist, choicelist, default=0)", choicelist="scatter(g, choicelist, np.select(condlist, positions(choicelist), 0))",
     default="scatter(g, default, np.select(condlist, [0] * len(choicelist), positions(default)))", discrete=("condlist",))  # fmt: skip
-# constant_values has no adjoint yet: a varied fill value is refused
 vjp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="scatter(g, array, pad_sources(array, pad_width, mode))",
+    constant_values="scatter(g, constant_values, pad_fill_sources(array, pad_width, constant_values))",
     discrete=("pad_width", "mode"))  # fmt: skip
 # reorderings: where each value went is read from the values (ties are interchangeable)
 vjp("np.sort(a, axis=-1, kind=None, order=None)", a="scatter(g, a, permutation_sources(a, ans, axis))",
@@ -296,7 +296,8 @@ nondifferentiable(
     np.random.rand, np.random.randn, np.tri,
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
-    runtime.last_writes, runtime.positions, runtime.pad_sources, runtime.permutation_sources,
+    runtime.last_writes, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
+    runtime.permutation_sources,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -439,7 +440,8 @@ jvp("np.append(arr, values, axis=None)", arr="gather(t, np.append(positions(arr)
     values="gather(t, np.append(0 * positions(arr), positions(values), axis))")  # fmt: skip
 jvp("np.select(condlist, choicelist, default=0)", choicelist="gather(t, np.select(condlist, positions(choicelist), 0), choicelist)",
     default="gather(t, np.select(condlist, [0] * len(choicelist), positions(default)))")  # fmt: skip
-jvp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="gather(t, pad_sources(array, pad_width, mode))")
+jvp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="gather(t, pad_sources(array, pad_width, mode))",
+    constant_values="gather(t, pad_fill_sources(array, pad_width, constant_values))")  # fmt: skip
 jvp("np.sort(a, axis=-1, kind=None, order=None)", a="gather(t, permutation_sources(a, ans, axis))")
 jvp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="gather(t, permutation_sources(a, ans, axis))")
 
