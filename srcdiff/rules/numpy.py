@@ -539,8 +539,10 @@ jvp("unstructured(y, x, like)", y="unstructured(t, x, like)")
 jvp("add_at(x, index, y)", x="t", y="add_at(np.zeros(np.shape(ans)), index, t)")
 jvp("scatter(y, like, source)", y="scatter(t, like, source)")
 jvp("gather(x, source, like=None)", x="gather(t, source, like)")
-jvp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None, part='a')", y="diff_adjoint(t, a, n, axis, prepend, append, part)")
-jvp("diff_along(x, a, n=1, axis=-1, prepend=None, append=None, part='a')", x="diff_along(t, a, n, axis, prepend, append, part)")
+jvp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    y="diff_adjoint(t, a, n, axis, prepend, append, part)")  # fmt: skip
+jvp("diff_along(x, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    x="diff_along(t, a, n, axis, prepend, append, part)")  # fmt: skip
 jvp("tensordot_adjoint_a(y, a, b, axes=2)", y="tensordot_adjoint_a(t, a, b, axes)", b="tensordot_adjoint_a(y, a, t, axes)")
 jvp("tensordot_adjoint_b(y, a, b, axes=2)", y="tensordot_adjoint_b(t, a, b, axes)", a="tensordot_adjoint_b(y, t, b, axes)")
 jvp("kron_adjoint_a(y, a, b)", y="kron_adjoint_a(t, a, b)", b="kron_adjoint_a(y, a, t)")
