@@ -1986,6 +1986,61 @@ def linalg_inv(a, w):  # a + 4 I: well away from singular for entries in [-2, 2]
     return np.sum(scipy.linalg.inv(a + 4.0 * np.eye(3)) * w)
 
 
+def yn(x, w, n):
+    return np.sum(scipy.special.yn(n, x) * w)
+
+
+def incomplete_gamma(x, w, a):  # the shape a is an option: it has no derivative
+    return np.sum(scipy.special.gammainc(a, x) * w)
+
+
+def incomplete_gamma_complement(x, w, a):
+    return np.sum(scipy.special.gammaincc(a, x) * w)
+
+
+def incomplete_beta(x, w, a, b):
+    return np.sum(scipy.special.betainc(a, b, x) * w)
+
+
+def t_cdf(x, loc, scale, w, df):  # distribution functions: the shape parameter is an option
+    return np.sum(scipy.stats.t.cdf(x, df, loc, scale) * w)
+
+
+def t_logcdf(x, loc, scale, w, df):
+    return np.sum(scipy.stats.t.logcdf(x, df, loc, scale) * w)
+
+
+def gamma_cdf(x, loc, scale, w, a):
+    return np.sum(scipy.stats.gamma.cdf(x, a, loc, scale) * w)
+
+
+def beta_cdf(x, loc, scale, w, a, b):
+    return np.sum(scipy.stats.beta.cdf(x, a, b, loc, scale) * w)
+
+
+def chi2_cdf(x, loc, scale, w, df):
+    return np.sum(scipy.stats.chi2.cdf(x, df, loc, scale) * w)
+
+
+def poisson_cdf(mu, k, w):
+    return np.sum(scipy.stats.poisson.cdf(k, mu) * w)
+
+
+def dirichlet_pdf(v, alpha, w):
+    x = np.exp(v) / np.sum(np.exp(v), axis=0)
+    return np.sum(scipy.stats.dirichlet.pdf(x, alpha) * w)
+
+
+def multivariate_normal_pdf(x, mean, root, w):
+    cov = root @ root.T + np.eye(3)
+    return np.sum(scipy.stats.multivariate_normal.pdf(x, mean, cov) * w)
+
+
+def multivariate_normal_entropy(root, w):
+    cov = root @ root.T + np.eye(3)
+    return scipy.stats.multivariate_normal.entropy(np.zeros(3), cov) * w
+
+
 # --------------------------------------------------------------------------- the table
 
 F = SCALAR
@@ -2744,6 +2799,19 @@ CASES: list[Case] = [
     # a single point (3,), points by rows (5, 3), and one row (1, 3), whose result SciPy squeezes to a float
     Case(multivariate_normal_logpdf, [((3,), (3,), (3, 3)), ((5, 3), (3,), (3, 3)), ((1, 3), (3,), (3, 3))], order=2),
     Case(linalg_inv, [((3, 3),)], order=2),
+    Case(yn, UNARY, domain=POSITIVE, options=[{"n": 0}, {"n": 2}], order=2),
+    Case(incomplete_gamma, UNARY, domain=POSITIVE, options=[{"a": 0.7}, {"a": 2.5}], order=2),
+    Case(incomplete_gamma_complement, UNARY, domain=POSITIVE, options=[{"a": 1.5}], order=2),
+    Case(incomplete_beta, UNARY, domain=PROBABILITY, options=[{"a": 2.0, "b": 3.0}, {"a": 0.8, "b": 1.5}], order=2),
+    Case(t_cdf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), options=[{"df": 2.5}], order=2),
+    Case(t_logcdf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), options=[{"df": 4.0}], order=2),
+    Case(gamma_cdf, LOCATION_SCALE, domain=(POSITIVE, BELOW, POSITIVE), options=[{"a": 1.7}], order=2),
+    Case(beta_cdf, LOCATION_SCALE, domain=(BETA_X, BETA_LOC, BETA_SCALE), options=[{"a": 2.0, "b": 1.5}], order=2),
+    Case(chi2_cdf, LOCATION_SCALE, domain=(POSITIVE, BELOW, POSITIVE), options=[{"df": 3.0}], order=2),
+    Case(poisson_cdf, [((4,),), ((),)], domain=POSITIVE, options=[{"k": np.array([0.0, 1.0, 3.0, 2.5])}], order=2),
+    Case(dirichlet_pdf, [((4,), (4,)), ((3, 5), (3,))], domain=(REAL, POSITIVE), order=2),
+    Case(multivariate_normal_pdf, [((3,), (3,), (3, 3)), ((5, 3), (3,), (3, 3))], order=2),
+    Case(multivariate_normal_entropy, [((3, 3),)], order=2),
 ]
 
 
@@ -2984,6 +3052,11 @@ def _density(log_density):
     return lambda *args: anp.exp(log_density(*args))
 
 
+def _standardised(cdf):
+    """A distribution function of x alone (autograd's), with loc and scale as arithmetic on x."""
+    return lambda x, *shape_loc_scale: cdf((x - shape_loc_scale[-2]) / shape_loc_scale[-1], *shape_loc_scale[:-2])
+
+
 AUTOGRAD_SCIPY = SimpleNamespace(
     special=SimpleNamespace(**{
         **{n: getattr(autograd_special, n) for n in dir(autograd_special) if not n.startswith("_")},
@@ -2993,11 +3066,14 @@ AUTOGRAD_SCIPY = SimpleNamespace(
         "jv": autograd_special.jn, "yv": autograd_special.yn,  # the cases take integer orders
     }),
     stats=SimpleNamespace(
-        norm=autograd_stats.norm, t=autograd_stats.t, poisson=autograd_stats.poisson,
-        gamma=SimpleNamespace(logpdf=_gamma_logpdf, pdf=_density(_gamma_logpdf)),
-        beta=SimpleNamespace(logpdf=_beta_logpdf, pdf=_density(_beta_logpdf)),
-        chi2=SimpleNamespace(logpdf=_chi2_logpdf, pdf=_density(_chi2_logpdf)),
-        dirichlet=SimpleNamespace(logpdf=_dirichlet_logpdf), multivariate_normal=autograd_stats.multivariate_normal,
+        norm=autograd_stats.norm, poisson=autograd_stats.poisson,
+        t=SimpleNamespace(logpdf=autograd_stats.t.logpdf, pdf=autograd_stats.t.pdf,
+                          cdf=_standardised(autograd_stats.t.cdf), logcdf=_standardised(autograd_stats.t.logcdf)),
+        gamma=SimpleNamespace(logpdf=_gamma_logpdf, pdf=_density(_gamma_logpdf), cdf=_standardised(autograd_stats.gamma.cdf)),
+        beta=SimpleNamespace(logpdf=_beta_logpdf, pdf=_density(_beta_logpdf), cdf=_standardised(autograd_stats.beta.cdf)),
+        chi2=SimpleNamespace(logpdf=_chi2_logpdf, pdf=_density(_chi2_logpdf), cdf=_standardised(autograd_stats.chi2.cdf)),
+        dirichlet=SimpleNamespace(logpdf=_dirichlet_logpdf, pdf=_density(_dirichlet_logpdf)),
+        multivariate_normal=autograd_stats.multivariate_normal,
     ),
     linalg=SimpleNamespace(inv=anp.linalg.inv),
 )  # fmt: skip

@@ -17,7 +17,7 @@ import scipy.linalg
 import scipy.special
 import scipy.stats
 
-from . import ARRAY, ELEMENTWISE, NAMESPACE, REDUCTION, jvp, vjp
+from . import ARRAY, ELEMENTWISE, NAMESPACE, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
 
 if tuple(int(part) for part in scipy.__version__.split(".")[:2]) < (1, 8):  # older: as if not installed
     raise ImportError(f"srcdiff's SciPy rules need SciPy 1.8 or later, not {scipy.__version__}", name="scipy")
@@ -83,6 +83,14 @@ elementwise("scipy.special.jv(v, x)", x="(scipy.special.jv(v - 1, x) - scipy.spe
 elementwise("scipy.special.y0(x)", x="-scipy.special.y1(x)")
 elementwise("scipy.special.y1(x)", x="(scipy.special.y0(x) - scipy.special.yv(2, x)) / 2.0")
 elementwise("scipy.special.yv(v, x)", x="(scipy.special.yv(v - 1, x) - scipy.special.yv(v + 1, x)) / 2.0")
+elementwise("scipy.special.yn(n, x)", x="(scipy.special.yn(n - 1, x) - scipy.special.yn(n + 1, x)) / 2.0", discrete=("n",))
+# regularised incomplete gamma and beta functions, differentiated in x: the integrand at x.
+# Their shape parameters have no closed-form derivative, so a varied one is refused.
+X_POWER = "(a - 1.0) * np.log(x)"
+elementwise("scipy.special.gammainc(a, x)", x=f"np.exp({X_POWER} - x - scipy.special.gammaln(a))")
+elementwise("scipy.special.gammaincc(a, x)", x=f"-np.exp({X_POWER} - x - scipy.special.gammaln(a))")
+elementwise("scipy.special.betainc(a, b, x)", x=f"np.exp({X_POWER} + (b - 1.0) * np.log1p(-x) - scipy.special.betaln(a, b))")
+nondifferentiable(scipy.special.gammasgn, kind=ELEMENTWISE)
 
 # normalisations along an axis. logsumexp's weights b * exp(a - ans) are the softmax of a
 # (b broadcasts to a's shape, as SciPy requires); return_sign is not in the pattern, so refused
@@ -117,15 +125,29 @@ log_density("scipy.stats.beta", "x, a, b, loc=0.0, scale=1.0", x="(a - 1.0) / (x
             b=f"np.log1p((loc - x) / scale) - {DIGAMMA}(b) + {DIGAMMA}(a + b)")  # fmt: skip
 log_density("scipy.stats.chi2", "x, df, loc=0.0, scale=1.0", x="(df / 2.0 - 1.0) / (x - loc) - 0.5 / scale",
             df=f"(np.log((x - loc) / (2.0 * scale)) - {DIGAMMA}(df / 2.0)) / 2.0")  # fmt: skip
+# distribution functions: the density is the partial in x (none in the shape parameters, refused)
+location_scale("scipy.stats.t.cdf(x, df, loc=0.0, scale=1.0)", x="scipy.stats.t.pdf(x, df, loc, scale)")
+location_scale("scipy.stats.t.logcdf(x, df, loc=0.0, scale=1.0)", x="np.exp(scipy.stats.t.logpdf(x, df, loc, scale) - ans)")
+location_scale("scipy.stats.gamma.cdf(x, a, loc=0.0, scale=1.0)", x="scipy.stats.gamma.pdf(x, a, loc, scale)")
+location_scale("scipy.stats.beta.cdf(x, a, b, loc=0.0, scale=1.0)", x="scipy.stats.beta.pdf(x, a, b, loc, scale)")
+location_scale("scipy.stats.chi2.cdf(x, df, loc=0.0, scale=1.0)", x="scipy.stats.chi2.pdf(x, df, loc, scale)")
 # the count (SciPy's k, a name templates reserve) and its integer shift loc are discrete
 elementwise("scipy.stats.poisson.logpmf(count, mu, loc=0)", mu="(count - loc) / mu - 1.0", discrete=("count", "loc"))
 elementwise("scipy.stats.poisson.pmf(count, mu, loc=0)", mu="ans * ((count - loc) / mu - 1.0)", discrete=("count", "loc"))
+# P(X <= k) loses the mass of floor(k) as mu grows
+elementwise("scipy.stats.poisson.cdf(count, mu, loc=0)", mu="-scipy.stats.poisson.pmf(np.floor(count - loc), mu)",
+            discrete=("count", "loc"))  # fmt: skip
 # x holds one point per column (shape (K,) or (K, n)) and lies on the simplex: its adjoint is
 # the unconstrained one, which moves x off it (reparametrise, e.g. by a softmax, to stay on)
 vjp("scipy.stats.dirichlet.logpdf(x, alpha)", x="np.reshape(np.outer(alpha - 1.0, g), np.shape(x)) / x",
     alpha=f"np.sum(g) * ({DIGAMMA}(np.sum(alpha)) - {DIGAMMA}(alpha)) + np.dot(np.log(x), g)")  # fmt: skip
 jvp("scipy.stats.dirichlet.logpdf(x, alpha)", x="np.dot(alpha - 1.0, t / x)",
     alpha=f"np.dot(t, {DIGAMMA}(np.sum(alpha)) - {DIGAMMA}(alpha)) + np.dot(t, np.log(x))")  # fmt: skip
+# the density: ans times the log density's partials
+vjp("scipy.stats.dirichlet.pdf(x, alpha)", x="np.reshape(np.outer(alpha - 1.0, g * ans), np.shape(x)) / x",
+    alpha=f"np.sum(g * ans) * ({DIGAMMA}(np.sum(alpha)) - {DIGAMMA}(alpha)) + np.dot(np.log(x), g * ans)")  # fmt: skip
+jvp("scipy.stats.dirichlet.pdf(x, alpha)", x="ans * np.dot(alpha - 1.0, t / x)",
+    alpha=f"ans * (np.dot(t, {DIGAMMA}(np.sum(alpha)) - {DIGAMMA}(alpha)) + np.dot(t, np.log(x)))")  # fmt: skip
 
 # the multivariate normal: x holds one point per row ((d,) or (n, d)); cov is symmetric, and
 # its adjoint is the symmetric one, right along every symmetric change (cov = L @ L.T stays so)
@@ -139,6 +161,20 @@ jvp("scipy.stats.multivariate_normal.logpdf(x, mean, cov)",
     x=f"np.reshape(-np.sum(np.reshape(t, (-1, np.size(mean))) * ({WHITENED}), axis=-1), np.shape(ans))",
     mean=f"np.reshape(np.sum(t * ({WHITENED}), axis=-1), np.shape(ans))",
     cov=f"np.reshape(0.5 * (np.sum(({WHITENED}) @ t * ({WHITENED}), axis=-1) - np.sum(scipy.linalg.inv(cov) * t)), np.shape(ans))")  # fmt: skip
-# which that rule calls: d(A^-1) = -A^-1 dA A^-1 (overwrite_a is left out, so refused)
+# the density: the same with g * ans for g, and ans times the tangent
+DENSITY_WEIGHTS = "np.reshape(g * ans, (-1, 1))"
+vjp("scipy.stats.multivariate_normal.pdf(x, mean, cov)", x=f"np.reshape(-{DENSITY_WEIGHTS} * ({WHITENED}), np.shape(x))",
+    mean=f"np.sum({DENSITY_WEIGHTS} * ({WHITENED}), axis=0)",
+    cov=f"0.5 * (np.transpose({WHITENED}) @ ({DENSITY_WEIGHTS} * ({WHITENED})) - np.sum(g * ans) * scipy.linalg.inv(cov))")  # fmt: skip
+jvp("scipy.stats.multivariate_normal.pdf(x, mean, cov)",
+    x=f"ans * np.reshape(-np.sum(np.reshape(t, (-1, np.size(mean))) * ({WHITENED}), axis=-1), np.shape(ans))",
+    mean=f"ans * np.reshape(np.sum(t * ({WHITENED}), axis=-1), np.shape(ans))",
+    cov=f"ans * np.reshape(0.5 * (np.sum(({WHITENED}) @ t * ({WHITENED}), axis=-1) - np.sum(scipy.linalg.inv(cov) * t)),"
+        " np.shape(ans))")  # fmt: skip
+# the entropy, half the log determinant of 2 pi e cov: its symmetric adjoint is cov^-1 / 2 (a matrix cov)
+vjp("scipy.stats.multivariate_normal.entropy(mean=None, cov=1)", cov="0.5 * g * scipy.linalg.inv(cov)", kind=SCALAR,
+    discrete=("mean",))  # fmt: skip
+jvp("scipy.stats.multivariate_normal.entropy(mean=None, cov=1)", cov="0.5 * np.sum(scipy.linalg.inv(cov) * t)")
+# which these rules call: d(A^-1) = -A^-1 dA A^-1 (overwrite_a is left out, so refused)
 vjp("scipy.linalg.inv(a, check_finite=True)", a="-np.transpose(ans) @ g @ np.transpose(ans)", discrete=("check_finite",))
 jvp("scipy.linalg.inv(a, check_finite=True)", a="-ans @ t @ ans")
