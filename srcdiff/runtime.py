@@ -3,7 +3,8 @@
 Each has a derivative rule in ``srcdiff.rules`` (or is listed there as
 non-differentiable), so generated code can be differentiated again; the few that only
 second-order code calls (``einsum_adjoints``, ``prod_curvature``, ``norm_curvature``,
-``norm_scale_adjoint``) have none, so a third derivative through them is refused. An adjoint
+``norm_scale_adjoint``, ``cumprod_curvature``, ``cumprod_second``, ``sinc_curvature``) have
+none, so a third derivative through them is refused. An adjoint
 may be a *weak zero*, the float ``0.0``, standing for zeros of any shape: these
 helpers accept it wherever an adjoint is expected.
 """
@@ -80,6 +81,27 @@ __all__ = [
     "einsum_adjoint_tangent",
     "einsum_with_tangent",
     "norm_scale_tangent",
+    "positions",
+    "scatter",
+    "gather",
+    "pad_sources",
+    "pad_fill_sources",
+    "permutation_sources",
+    "diff_adjoint",
+    "diff_along",
+    "tensordot_adjoint_a",
+    "tensordot_adjoint_b",
+    "kron_adjoint_a",
+    "kron_adjoint_b",
+    "cumprod_adjoint",
+    "cumprod_tangent",
+    "cumprod_curvature",
+    "cumprod_second",
+    "sinc_slope",
+    "sinc_curvature",
+    "cross_adjoint",
+    "gradient_along",
+    "gradient_adjoint",
 ]
 
 
@@ -916,3 +938,322 @@ def add_adjoints(a: Any, b: Any) -> Any:
             return {k: add_adjoints(a[k], b[k]) if k in b else a[k] for k in a} | {k: v for k, v in b.items() if k not in a}
         return [add_adjoints(x, y) for x, y in zip(a, b)]
     return a + b
+
+
+# Selections: functions whose every result entry is one input entry (or a constant). The same
+# call on ``positions(x)`` says where each entry came from; the adjoint adds ``g`` back there.
+
+
+def positions(x: Any) -> Any:
+    """Where each entry of ``x`` sits, as 1 + its flat index, in an int array shaped like ``x``
+    (0 is kept for "no entry": padding, an off-diagonal zero). For a list or tuple, one array
+    per element, numbered on from one element to the next."""
+    if isinstance(x, (list, tuple)):
+        out, start = [], 1
+        for element in x:
+            out.append(np.arange(start, start + np.size(element)).reshape(np.shape(element)))
+            start += np.size(element)
+        return out
+    return np.arange(1, np.size(x) + 1).reshape(np.shape(x))
+
+
+def scatter(y: Any, like: Any, source: Any) -> Any:
+    """Adjoint of a selection whose entries came from ``source`` (``positions`` numbering): each
+    entry of ``y`` added back where it came from, shaped like ``like`` (a list for a list).
+    ``y`` and ``source`` may be lists of parts (a function that returns several arrays); a part
+    of ``y`` that is a weak zero adds nothing."""
+    ys, sources = (y, source) if isinstance(source, (list, tuple)) else ([y], [source])
+    total = np.zeros(1 + (sum(np.size(e) for e in like) if isinstance(like, (list, tuple)) else np.size(like)))
+    for part, where in zip(ys, sources):
+        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
+            continue
+        where = np.asarray(where)
+        total += np.bincount(where.ravel(), np.broadcast_to(part, where.shape).ravel(), minlength=total.size)
+    if isinstance(like, (list, tuple)):
+        bounds = np.cumsum([1] + [np.size(e) for e in like])
+        return [_like(total[lo:hi], e) for lo, hi, e in zip(bounds[:-1], bounds[1:], like)]
+    return _like(total[1:], like)
+
+
+def _like(flat: np.ndarray, x: Any) -> Any:
+    """Entries for ``x`` in a flat array, as ``x``'s adjoint: its shape, a float for a float."""
+    return float(flat[0]) if isinstance(x, (float, int)) else np.reshape(flat, np.shape(x))
+
+
+def gather(x: Any, source: Any, like: Any = None) -> Any:
+    """The selection itself: the entries of ``x`` at ``source`` (``positions`` numbering, 0 gives
+    0.0), for the tangent of a selection and the adjoint of ``scatter``. ``x`` may be a list
+    (numbered on, element by element, shaped like the elements of ``like``: an element may be a
+    weak zero); ``source`` may be a list of parts, and then so is the result."""
+    if isinstance(x, (float, int)) and x == 0.0:  # a weak zero (or a zero float: the same zeros)
+        return [np.zeros(np.shape(s)) for s in source] if isinstance(source, (list, tuple)) else np.zeros(np.shape(source))
+    parts = x if isinstance(x, (list, tuple)) else [x]
+    if isinstance(like, (list, tuple)):
+        parts = [np.broadcast_to(p, np.shape(e)) for p, e in zip(parts, like)]
+    flat = np.concatenate([[0.0]] + [np.ravel(p) for p in parts])
+    if isinstance(source, (list, tuple)):
+        return [flat[np.asarray(s)] for s in source]
+    return flat[np.asarray(source)]
+
+
+_SELECTING_PADS = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
+
+
+def pad_sources(array: Any, pad_width: Any, mode: Any = "constant") -> Any:
+    """Where each entry of ``np.pad(array, pad_width, mode)`` came from (0: a constant). Only the
+    modes that copy entries are selections; the others (a mean, a ramp) are refused."""
+    if not isinstance(mode, str) or mode not in _SELECTING_PADS:
+        raise NoDerivativeRule(
+            f"no derivative for np.pad(..., mode={mode!r})",
+            suggestion=f"Use one of the modes {', '.join(_SELECTING_PADS)}, or wrap the call in stop_gradient(...).",
+        )
+    return np.pad(positions(array), pad_width, "constant" if mode == "empty" else mode)
+
+
+def pad_fill_sources(array: Any, pad_width: Any, constant_values: Any) -> Any:
+    """Which entry of ``constant_values`` (``positions`` numbering; 0: an entry of ``array``) fills
+    each entry of ``np.pad(array, pad_width, constant_values=constant_values)``: NumPy pads
+    numbered fill values itself, so corners go wherever NumPy puts them."""
+    numbered = np.broadcast_to(np.array(positions(constant_values)), (np.ndim(array), 2))  # NumPy's (before, after) per axis
+    return np.pad(np.zeros(np.shape(array), dtype=int), pad_width, constant_values=numbered)
+
+
+def permutation_sources(a: Any, ans: Any, axis: Any = -1) -> Any:
+    """Where each entry of ``ans``, a reordering of ``a`` along ``axis`` (``np.sort``,
+    ``np.partition``; ``axis=None``: of the flattened ``a``), came from. Read from the values
+    themselves, so it agrees with whatever order NumPy chose; tied values are interchangeable."""
+    a = np.asarray(a)  # a list: its elements are numbered on, as np.asarray(a)'s entries
+    source = positions(a)
+    if axis is None:
+        a, source, axis = np.ravel(a), np.ravel(source), 0
+    from_a = np.argsort(a, axis=axis, kind="stable")  # the k-th smallest of a ...
+    in_ans = np.argsort(ans, axis=axis, kind="stable")  # ... sits here in ans
+    out = np.empty_like(source)
+    np.put_along_axis(out, in_ans, np.take_along_axis(source, from_a, axis), axis)
+    return out
+
+
+def _diff_pieces(a: Any, axis: int, prepend: Any, append: Any) -> list[tuple[str, Any, tuple]]:
+    """What ``np.diff`` joins along ``axis`` before differencing: (name, value, shape) for
+    prepend, a and append (a scalar end counts as one slab, as NumPy broadcasts it)."""
+    shape = np.shape(a)
+    slab = shape[:axis] + (1,) + shape[axis + 1 :]
+    pieces = [("prepend", prepend), ("a", a), ("append", append)]
+    return [(name, v, shape if name == "a" else slab if np.ndim(v) == 0 else np.shape(v)) for name, v in pieces if v is not None]
+
+
+def diff_along(x: Any, a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None, part: str = "a") -> Any:
+    """``np.diff(a, n, axis, prepend, append)`` along a tangent (or an adjoint) ``x`` of one
+    ``part`` of it ("a", "prepend" or "append"): the other parts are zeros."""
+    axis = axis % max(np.ndim(a), 1)
+    pieces = [
+        np.broadcast_to(x, shape) if name == part else np.zeros(shape)
+        for name, _, shape in _diff_pieces(a, axis, prepend, append)
+    ]
+    return np.diff(np.concatenate(pieces, axis), n, axis)
+
+
+def diff_adjoint(y: Any, a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None, part: str = "a") -> Any:
+    """Adjoint of one ``part`` of ``np.diff(a, n, axis, prepend, append)``: each difference gives
+    back ``-np.diff`` of the adjoint with a zero at each end; then that part's slab is cut out."""
+    axis = axis % max(np.ndim(a), 1)
+    pieces = _diff_pieces(a, axis, prepend, append)
+    bounds = np.cumsum([0] + [shape[axis] for _, _, shape in pieces])
+    joined = np.shape(a)[:axis] + (bounds[-1] - n,) + np.shape(a)[axis + 1 :]
+    y = np.broadcast_to(y, joined)
+    for _ in range(n):
+        y = -np.diff(y, axis=axis, prepend=0.0, append=0.0)
+    ((start, stop, value),) = [(lo, hi, v) for (name, v, _), lo, hi in zip(pieces, bounds[:-1], bounds[1:]) if name == part]
+    return unbroadcast(np.take(y, np.arange(start, stop), axis=axis), value)  # a scalar end was one slab: summed
+
+
+def _tensordot_labels(a: Any, b: Any, axes: Any) -> tuple[list[int], list[int], list[int]]:
+    """``np.tensordot(a, b, axes)`` as einsum sublists: a's labels, b's, the result's."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if np.ndim(axes) == 0:
+        summed_a, summed_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        summed_a, summed_b = ([x] if np.ndim(x) == 0 else list(x) for x in axes)
+    summed_a, summed_b = [x % na for x in summed_a], [x % nb for x in summed_b]
+    labels_a = list(range(na))
+    labels_b = [labels_a[summed_a[summed_b.index(j)]] if j in summed_b else na + j for j in range(nb)]
+    out = [i for i in labels_a if i not in summed_a] + [na + j for j in range(nb) if j not in summed_b]
+    return labels_a, labels_b, out
+
+
+def tensordot_adjoint_a(y: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+    """Adjoint of ``a`` in ``np.tensordot(a, b, axes)``."""
+    labels_a, labels_b, out = _tensordot_labels(a, b, axes)
+    y = np.broadcast_to(y, np.shape(np.tensordot(np.zeros(np.shape(a)), np.zeros(np.shape(b)), axes)))  # a weak zero too
+    return np.einsum(y, out, b, labels_b, labels_a)
+
+
+def tensordot_adjoint_b(y: Any, a: Any, b: Any, axes: Any = 2) -> Any:
+    """Adjoint of ``b`` in ``np.tensordot(a, b, axes)``."""
+    labels_a, labels_b, out = _tensordot_labels(a, b, axes)
+    y = np.broadcast_to(y, np.shape(np.tensordot(np.zeros(np.shape(a)), np.zeros(np.shape(b)), axes)))
+    return np.einsum(a, labels_a, y, out, labels_b)
+
+
+def _kron_blocks(y: Any, a: Any, b: Any) -> tuple[Any, tuple, tuple]:
+    """The result of ``np.kron(a, b)`` (or its adjoint ``y``) with each axis split into an
+    (a, b) pair, and the shapes of a and b padded to the same number of axes."""
+    ndim = max(np.ndim(a), np.ndim(b))
+    shape_a = (1,) * (ndim - np.ndim(a)) + np.shape(a)
+    shape_b = (1,) * (ndim - np.ndim(b)) + np.shape(b)
+    split = [n for pair in zip(shape_a, shape_b) for n in pair]
+    return np.reshape(np.broadcast_to(y, tuple(p * q for p, q in zip(shape_a, shape_b))), split), shape_a, shape_b
+
+
+def kron_adjoint_a(y: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``a`` in ``np.kron(a, b)``: each block of ``y`` weighed by ``b`` and summed."""
+    blocks, shape_a, shape_b = _kron_blocks(y, a, b)
+    ndim = len(shape_a)
+    weighed = blocks * np.reshape(b, [n for m in shape_b for n in (1, m)])
+    return np.reshape(np.sum(weighed, axis=tuple(range(1, 2 * ndim, 2))), np.shape(a))
+
+
+def kron_adjoint_b(y: Any, a: Any, b: Any) -> Any:
+    """Adjoint of ``b`` in ``np.kron(a, b)``: the blocks of ``y``, each weighed by its entry of ``a``."""
+    blocks, shape_a, shape_b = _kron_blocks(y, a, b)
+    ndim = len(shape_a)
+    weighed = blocks * np.reshape(a, [n for m in shape_a for n in (m, 1)])
+    return np.reshape(np.sum(weighed, axis=tuple(range(0, 2 * ndim, 2))), np.shape(b))
+
+
+# np.cumprod: result j is the product of x_0..x_j. Its derivatives are products that leave
+# out one or two factors, built here by multiplying with 1 in their place (never dividing, so
+# zeros are exact); lanes of length n cost n**2 (first order) and n**3 (second order).
+
+
+def _lanes(x: Any, axis: Any) -> tuple[np.ndarray, int]:
+    """``x`` as float lanes along the last axis (flattened first for ``axis=None``), and that axis."""
+    x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float64))
+    if axis is None:
+        return np.ravel(x), 0
+    return np.moveaxis(x, axis, -1), axis % x.ndim
+
+
+def _cumprod_jacobian(lanes: np.ndarray) -> np.ndarray:
+    """``J[..., i, j]``: the derivative of cumprod's result j in entry i of each lane."""
+    n = lanes.shape[-1]
+    factors = np.array(np.broadcast_to(lanes[..., None, :], lanes.shape[:-1] + (n, n)))
+    factors[..., np.arange(n), np.arange(n)] = 1.0
+    return np.cumprod(factors, axis=-1) * np.triu(np.ones((n, n)))
+
+
+def _cumprod_hessian(lanes: np.ndarray) -> np.ndarray:
+    """``H[..., i, m, j]``: the second derivative of cumprod's result j in entries i and m."""
+    n = lanes.shape[-1]
+    factors = np.array(np.broadcast_to(lanes[..., None, None, :], lanes.shape[:-1] + (n, n, n)))
+    i, m, k = np.ogrid[:n, :n, :n]
+    factors[..., (k == i) | (k == m)] = 1.0
+    reached = (i != m) & (k >= i) & (k >= m)  # k is the result index j here
+    return np.cumprod(factors, axis=-1) * reached
+
+
+def _from_lanes(lanes: np.ndarray, x: Any, axis: Any, flat: bool) -> np.ndarray:
+    """Lanes back to ``x``'s axes: ``x``'s shape, or a flat vector for ``axis=None`` if ``flat``."""
+    if axis is None:
+        return lanes if flat else np.reshape(lanes, np.shape(x))
+    return np.moveaxis(lanes, -1, axis)
+
+
+def cumprod_adjoint(y: Any, x: Any, axis: Any = None) -> Any:
+    """Adjoint of ``x`` in ``np.cumprod(x, axis)`` for the result's adjoint ``y``."""
+    lanes, _ = _lanes(x, axis)
+    y_lanes = np.broadcast_to(_lanes(y, axis)[0] if np.ndim(y) else y, lanes.shape)  # a weak zero too
+    return _from_lanes(np.einsum("...ij,...j->...i", _cumprod_jacobian(lanes), y_lanes), x, axis, False)
+
+
+def cumprod_tangent(z: Any, x: Any, axis: Any = None) -> Any:
+    """The tangent of ``np.cumprod(x, axis)`` along ``z``; the adjoint of ``cumprod_adjoint`` in ``y``."""
+    lanes, _ = _lanes(x, axis)
+    z_lanes = np.broadcast_to(_lanes(z, axis)[0] if np.ndim(z) else z, lanes.shape)
+    return _from_lanes(np.einsum("...ij,...i->...j", _cumprod_jacobian(lanes), z_lanes), x, axis, True)
+
+
+def cumprod_curvature(h: Any, y: Any, x: Any, axis: Any = None) -> Any:
+    """``sum over i, j of h_i y_j H[i, m, j]`` for each entry m of ``x`` (shaped like ``x``): the
+    adjoint in ``x`` of ``cumprod_adjoint(y, x)`` for the adjoint ``h``, and its tangent along
+    ``h`` (H is symmetric in i and m)."""
+    lanes, _ = _lanes(x, axis)
+    h_lanes = np.broadcast_to(_lanes(h, axis)[0] if np.ndim(h) else h, lanes.shape)
+    y_lanes = np.broadcast_to(_lanes(y, axis)[0] if np.ndim(y) else y, lanes.shape)
+    return _from_lanes(np.einsum("...i,...j,...imj->...m", h_lanes, y_lanes, _cumprod_hessian(lanes)), x, axis, False)
+
+
+def cumprod_second(z: Any, t: Any, x: Any, axis: Any = None) -> Any:
+    """``sum over i, m of z_i t_m H[i, m, j]`` for each result j: the tangent of
+    ``cumprod_tangent(z, x)`` along a tangent ``t`` of ``x``."""
+    lanes, _ = _lanes(x, axis)
+    z_lanes = np.broadcast_to(_lanes(z, axis)[0] if np.ndim(z) else z, lanes.shape)
+    t_lanes = np.broadcast_to(_lanes(t, axis)[0] if np.ndim(t) else t, lanes.shape)
+    return _from_lanes(np.einsum("...i,...m,...imj->...j", z_lanes, t_lanes, _cumprod_hessian(lanes)), x, axis, True)
+
+
+# np.sinc(x) = sin(pi x) / (pi x): near 0 its derivatives are quotients of small numbers, so
+# there they come from the Taylor series instead (the error is below 1e-12 at |x| < 1e-3).
+
+
+def sinc_slope(x: Any) -> Any:
+    """The derivative of ``np.sinc`` at ``x``: ``(cos(pi x) - sinc(x)) / x``, and -pi**2 x / 3 near 0."""
+    small = np.abs(x) < 1e-3
+    safe = np.where(small, 1.0, x)
+    return np.where(small, -(np.pi**2) * x / 3 + np.pi**4 * x**3 / 30, (np.cos(np.pi * safe) - np.sinc(safe)) / safe)
+
+
+def sinc_curvature(x: Any) -> Any:
+    """The second derivative of ``np.sinc``: ``-pi**2 sinc(x) - 2 sinc'(x) / x``, -pi**2 / 3 at 0."""
+    small = np.abs(x) < 1e-3
+    safe = np.where(small, 1.0, x)
+    return np.where(small, -(np.pi**2) / 3 + np.pi**4 * x**2 / 10, -(np.pi**2) * np.sinc(safe) - 2 * sinc_slope(safe) / safe)
+
+
+def cross_adjoint(y: Any, a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None) -> Any:
+    """Adjoint of ``a`` in ``np.cross(a, b, axisa, axisb, axisc, axis)`` for the result's adjoint
+    ``y``: ``b x y`` (the triple product is cyclic), summed back where ``a`` was broadcast.
+    Only 3-vectors: NumPy deprecates the 2-vector forms."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    vectors_a, vectors_b = np.moveaxis(np.asarray(a), axisa, -1), np.moveaxis(np.asarray(b), axisb, -1)
+    if vectors_a.shape[-1] != 3 or vectors_b.shape[-1] != 3:
+        raise NoDerivativeRule("no derivative for np.cross of 2-vectors", suggestion="Give both vectors 3 components.")
+    if isinstance(y, (float, int)) and y == 0.0:  # a weak zero
+        return np.zeros(np.shape(a))
+    part = np.cross(vectors_b, np.moveaxis(y, axisc, -1))
+    return np.moveaxis(unbroadcast(part, vectors_a), -1, axisa)
+
+
+def _gradient_axes(x: Any, axis: Any) -> list[int]:
+    ndim = np.ndim(x)
+    if axis is None:
+        return list(range(ndim))
+    return [a % ndim for a in ((axis,) if np.ndim(axis) == 0 else axis)]
+
+
+def _gradient_matrix(n: int, spacing: Any, edge_order: int) -> np.ndarray:
+    """``np.gradient`` along an axis of length n is a matrix: column j is the gradient of e_j."""
+    return np.gradient(np.eye(n), spacing, axis=0, edge_order=edge_order)
+
+
+def gradient_along(x: Any, varargs: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """``np.gradient(x, *varargs, axis=axis, edge_order=edge_order)``: a function of one argument
+    for the spacings, so generated code can call it without unpacking."""
+    return np.gradient(x, *varargs, axis=axis, edge_order=edge_order)
+
+
+def gradient_adjoint(y: Any, x: Any, varargs: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """Adjoint of ``x`` in ``np.gradient(x, *varargs, axis=axis, edge_order=edge_order)``: each
+    axis's part of ``y`` (one array, or one per axis) through the transpose of its matrix."""
+    axes = _gradient_axes(x, axis)
+    spacings = list(varargs) * len(axes) if len(varargs) == 1 else list(varargs) or [1.0] * len(axes)
+    parts = [y] if len(axes) == 1 else (y if isinstance(y, (list, tuple)) else [y] * len(axes))
+    total = np.zeros(np.shape(x))
+    for part, a, spacing in zip(parts, axes, spacings):
+        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
+            continue
+        matrix = _gradient_matrix(np.shape(x)[a], spacing, edge_order)
+        moved = np.moveaxis(np.broadcast_to(part, np.shape(x)), a, 0)
+        total += np.moveaxis(np.tensordot(matrix.T, moved, 1), 0, a)
+    return total

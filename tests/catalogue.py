@@ -44,14 +44,24 @@ from srcdiff.runtime import (
     broadcast_like,
     cast,
     cotangents,
+    cross_adjoint,
+    cumprod_adjoint,
+    cumprod_tangent,
     cumsum_adjoint,
+    diff_adjoint,
+    diff_along,
     dot_adjoint_a,
     dot_adjoint_b,
     einsum_adjoint,
     einsum_with,
     expand_dims_adjoint,
+    gather,
+    gradient_adjoint,
+    gradient_along,
     inner_adjoint_a,
     inner_adjoint_b,
+    kron_adjoint_a,
+    kron_adjoint_b,
     materialize,
     materialize_all,
     matmul_adjoint_a,
@@ -69,8 +79,12 @@ from srcdiff.runtime import (
     resort,
     restack,
     revstack,
+    scatter,
+    sinc_slope,
     structured,
     sum_adjoint,
+    tensordot_adjoint_a,
+    tensordot_adjoint_b,
     tile_adjoint,
     trace_adjoint,
     transpose_adjoint,
@@ -532,6 +546,38 @@ def cumsum(x, axis, w):
     return np.sum(np.cumsum(x, axis=axis) * w)
 
 
+def cumprod(x, axis, w):
+    return np.sum(np.cumprod(x, axis=axis) * w)
+
+
+def cumprod_with_zero(x, axis, w):  # a zero factor: its derivative is the product of the others, not 0/0
+    return np.sum(np.cumprod(x * np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]]), axis=axis) * w)
+
+
+def method_cumprod(x, w):
+    return np.sum(x.cumprod(axis=1) * w)
+
+
+def method_cumprod_reference(x, w):  # autograd's arrays have no .cumprod
+    return np.sum(np.cumprod(x, axis=1) * w)
+
+
+def nanvar(x, axis, keepdims, w):
+    return np.sum(np.nanvar(x + NANS, axis=axis, keepdims=keepdims) * w)
+
+
+def nanstd(x, axis, keepdims, w):
+    return np.sum(np.nanstd(x + NANS, axis=axis, keepdims=keepdims, ddof=1) * w)
+
+
+def sort_list(x, y, w):  # a list of floats: its adjoint is a list
+    return np.sum(np.sort([x, y * 2.0, 0.3]) * w)
+
+
+def nanprod(x, axis, keepdims, w):
+    return np.sum(np.nanprod(x + NANS, axis=axis, keepdims=keepdims) * w)
+
+
 # ------------------------------------------------------------------ linear algebra
 
 
@@ -771,6 +817,310 @@ def array_of_floats(x, y, w):
 
 def array_of_array(x, w):
     return np.sum(np.array(x) * w)
+
+
+# ---------------------------------------------------------------------- selections
+
+
+def roll(x, shift, axis, w):
+    return np.sum(np.roll(x, shift, axis) * w)
+
+
+def roll_axes_reference(x, shift, axis, w):  # autograd rolls along one axis at a time
+    for s, a in zip(shift, axis):
+        x = np.roll(x, s, a)
+    return np.sum(x * w)
+
+
+def take(x, indices, axis, w):  # a repeated index: its adjoints add up
+    return np.sum(np.take(x, indices, axis) * w)
+
+
+def take_mode(x, mode, w):  # out-of-range indices wrap around or are clipped
+    return np.sum(np.take(x, [4, -6, 1], axis=1, mode=mode) * w)
+
+
+def take_along_axis(x, axis, w):
+    return np.sum(np.take_along_axis(x, np.argsort(x, axis=axis), axis) * w)
+
+
+def tril(x, k, w):
+    return np.sum(np.tril(x, k) * w)
+
+
+def triu(x, k, w):
+    return np.sum(np.triu(x, k) * w)
+
+
+def diag(x, k, w):  # a vector onto a diagonal, or a matrix's diagonal out
+    return np.sum(np.diag(x, k) ** 2 * w)
+
+
+def diagonal(x, offset, axis1, axis2, w):
+    return np.sum(np.diagonal(x, offset, axis1, axis2) * w)
+
+
+def fliplr(x, w):
+    return np.sum(np.fliplr(x) * w)
+
+
+def flipud(x, w):
+    return np.sum(np.flipud(x) * w)
+
+
+def rot90(x, k, axes, w):
+    return np.sum(np.rot90(x, k, axes) * w)
+
+
+def rollaxis(x, axis, start, w):
+    return np.sum(np.rollaxis(x, axis, start) * w)
+
+
+def atleast_1d(x, w):
+    return np.sum(np.atleast_1d(x) * w)
+
+
+def atleast_2d(x, w):
+    return np.sum(np.atleast_2d(x) * w)
+
+
+def atleast_3d(x, w):
+    return np.sum(np.atleast_3d(x) * w)
+
+
+def split(x, sections, axis, w):  # the middle part, when there is one, is never read: a weak zero
+    parts = np.split(x, sections, axis)
+    return np.sum((parts[0] * 2.0 - parts[-1] ** 2) * w)
+
+
+def array_split(x, w):  # uneven parts
+    parts = np.array_split(x, 3, axis=1)
+    return np.sum((parts[1] * 2.0 - parts[2] ** 2) * w)
+
+
+def hsplit(x, w):
+    a, b = np.hsplit(x, 2)
+    return np.sum(a * b * w)
+
+
+def vsplit(x, w):
+    a, b = np.vsplit(x, 2)
+    return np.sum(a * b * w)
+
+
+def dsplit(x, w):
+    a, b = np.dsplit(x, [1])
+    return np.sum(a * b[..., 1:2] * w)
+
+
+def column_stack(x, y, w):
+    return np.sum(np.column_stack([x, y**2, x]) * w)
+
+
+def append(x, y, axis, w):
+    return np.sum(np.append(x, y**2, axis) * w)
+
+
+def select(x, y, w):  # the first true condition picks; y broadcasts; 0.25 where none is true
+    return np.sum(np.select([x > 0.5, x < -0.5], [x**2, y], 0.25) * w)
+
+
+def select_default(x, d, w):  # the default is an input too
+    return np.sum(np.select([x > 0.5, x < -0.5], [x**2, -x], d) * w)
+
+
+PAD_MODES = ((1, "constant"), (2, "edge"), (1, "reflect"), ((1, 2), "symmetric"), (2, "wrap"))  # the selecting modes
+
+
+def pad(x, pad_width, mode, w):
+    return np.sum(np.pad(x, pad_width, mode) * w)
+
+
+def pad_reference(x, pad_width, mode, w):  # autograd pads in constant mode only: index by padded positions
+    source = np.pad(np.arange(1, np.size(x) + 1).reshape(np.shape(x)), pad_width, mode)
+    return np.sum(np.concatenate([np.zeros(1), np.ravel(x)])[source] * w)
+
+
+def pad_constant_value(x, w):  # a constant fill value
+    return np.sum(np.pad(x, 1, constant_values=0.5) ** 2 * w)
+
+
+def pad_fill(x, v, w):  # the fill value is an input
+    return np.sum(np.pad(x, ((1, 0), (2, 1)), constant_values=v) ** 2 * w)
+
+
+def pad_fill_pairs(x, a, b, w):  # one (before, after) pair per axis: NumPy decides who fills the corners
+    return np.sum(np.pad(x, 1, constant_values=((a, b), (b * b, 0.5))) ** 2 * w)
+
+
+def pad_fill_reference(x, v, w):  # autograd pads with zeros only: add the fill where the padding is
+    where = np.pad(np.zeros(np.shape(x)), ((1, 0), (2, 1)), "constant", constant_values=1.0)
+    return np.sum((np.pad(x, ((1, 0), (2, 1)), "constant") + v * where) ** 2 * w)
+
+
+def pad_constant_value_reference(x, w):  # autograd pads with zeros only
+    return np.sum((np.pad(x - 0.5, 1, "constant") + 0.5) ** 2 * w)
+
+
+def sort(x, axis, w):
+    return np.sum(np.sort(x, axis) * w)
+
+
+def sort_reference(x, axis, w):  # autograd sorts vectors only
+    if axis is None:
+        return np.sum(np.take_along_axis(np.ravel(x), np.argsort(np.ravel(x)), 0) * w)
+    return np.sum(np.take_along_axis(x, np.argsort(x, axis=axis), axis) * w)
+
+
+def partition(x, kth, w):
+    return np.sum(np.partition(x, kth) * w)
+
+
+def partition_matrix(x, axis, w):  # (no reference: where NumPy puts the other values is its own choice)
+    return np.sum(np.partition(x, 1, axis) * w)
+
+
+# ------------------------------------------------------- more linear and bilinear
+
+
+def diff(x, n, axis, w):
+    return np.sum(np.diff(x, n, axis) * w)
+
+
+def diff_ends(x, w):  # constant values put before and after
+    return np.sum(np.diff(x, 2, axis=-1, prepend=0.5, append=np.ones((3, 2))) ** 2 * w)
+
+
+def diff_ends_values(x, p, q, w):  # the values put before and after are inputs too
+    return np.sum(np.diff(x, 2, axis=-1, prepend=p, append=q) ** 2 * w)
+
+
+def diff_ends_values_reference(x, p, q, w):
+    return np.sum(np.diff(np.concatenate([p * np.ones((3, 1)), x, q], axis=1), 2) ** 2 * w)
+
+
+def diff_ends_reference(x, w):
+    return np.sum(np.diff(np.concatenate([np.full((3, 1), 0.5), x, np.ones((3, 2))], axis=1), 2) ** 2 * w)
+
+
+def tensordot(a, b, axes, w):
+    return np.sum(np.tensordot(a, b, axes) * w)
+
+
+def kron(a, b, w):
+    return np.sum(np.kron(a, b) * w)
+
+
+def cross(a, b, w):
+    return np.sum(np.cross(a, b) * w)
+
+
+def cross_axes(a, b, w):  # a's vectors, and the result's, along the first axis
+    return np.sum(np.cross(a, b, axisa=0, axisc=0) * w)
+
+
+def gradient(x, axis, edge_order, w):
+    return np.sum(np.gradient(x, axis=axis, edge_order=edge_order) ** 2 * w)
+
+
+def gradient_all(x, w):  # every axis, each with its spacing: a tuple of arrays
+    gy, gx = np.gradient(x, 0.5, 2.0)
+    return np.sum((gy * 2.0 + gx**2) * w)
+
+
+def gradient_coordinates(x, w):  # uneven sample coordinates
+    return np.sum(np.gradient(x, np.array([0.0, 0.3, 1.0, 1.2, 2.0])) ** 2 * w)
+
+
+def deg2rad(x, w):
+    return np.sum(np.sin(np.deg2rad(x)) * w)
+
+
+def radians(x, w):
+    return np.sum(np.radians(x) ** 2 * w)
+
+
+def rad2deg(x, w):
+    return np.sum(np.rad2deg(x) * w)
+
+
+def degrees(x, w):
+    return np.sum(np.degrees(x) ** 2 * w)
+
+
+def sinc(x, w):
+    return np.sum(np.sinc(x) * w)
+
+
+def sinc_at_zero(x, w):  # sinc's derivatives at 0 come from its Taylor series
+    return np.sum(np.sinc(x * np.array([1.0, 0.0, 1e-4, 1.0])) ** 2 * w)
+
+
+def real(x, w):
+    return np.sum(np.real(x) ** 2 * w)
+
+
+def conj(x, w):
+    return np.sum(np.conj(x) ** 2 * w)
+
+
+def nan_to_num_values(x, v, w):  # the replacement values are inputs too
+    z = np.where(np.array([True, False, True, False, False]), x, np.array([0.0, np.nan, 0.0, np.inf, -np.inf]))
+    return np.sum(np.nan_to_num(z, nan=v, posinf=2.0 * v, neginf=v * v) ** 2 * w)
+
+
+def nan_to_num_values_reference(x, v, w):  # autograd's nan_to_num takes no replacement values
+    z = np.where(np.array([True, False, True, False, False]), x, 0.0)
+    return np.sum((z + v * np.array([0.0, 1.0, 0.0, 0.0, 0.0]) + 2.0 * v * np.array([0.0, 0.0, 0.0, 1.0, 0.0])
+                   + v * v * np.array([0.0, 0.0, 0.0, 0.0, 1.0])) ** 2 * w)  # fmt: skip
+
+
+NANS = np.where([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]], np.nan, 0.0)  # one NaN in each row, at most one in each column
+
+
+def nan_to_num(x, w):  # NaN and inf entries become constants (minimum keeps the largest float out of the square)
+    z = np.where(np.array([True, False, True, False]), x, np.array([0.0, np.nan, 0.0, np.inf]))
+    return np.sum(np.minimum(np.nan_to_num(z), 3.0) ** 2 * w)
+
+
+def nansum(x, axis, keepdims, w):
+    return np.sum(np.nansum(x + NANS, axis=axis, keepdims=keepdims) ** 2 * w)
+
+
+def nanmean(x, axis, keepdims, w):
+    return np.sum(np.nanmean(x + NANS, axis=axis, keepdims=keepdims) ** 2 * w)
+
+
+def method_diagonal(x, w):
+    return np.sum(x.diagonal(1) * w)
+
+
+def method_diagonal_reference(x, w):  # autograd's arrays have no .diagonal, .take or .real
+    return np.sum(np.diagonal(x, 1) * w)
+
+
+def method_take(x, w):
+    return np.sum(x.take([2, 0, 2]) * w)
+
+
+def method_take_reference(x, w):
+    return np.sum(np.take(x, [2, 0, 2]) * w)
+
+
+def method_conj(x, w):
+    return np.sum(x.conj() * x.conjugate() * w)
+
+
+def method_conj_reference(x, w):  # autograd's arrays have no .conj
+    return np.sum(np.conj(x) * np.conj(x) * w)
+
+
+def attribute_real(x, w):
+    return np.sum(x.real**2 * w)
+
+
+def attribute_real_reference(x, w):
+    return np.sum(np.real(x) ** 2 * w)
 
 
 # ------------------------------------------------------------ creation: constants
@@ -1171,14 +1521,6 @@ def list_into_numpy(x, y, w):  # a list's adjoint from NumPy (one array) and fro
 # ------------------------------------------------------------------- np.linalg
 
 
-def tril(x, k, w):
-    return np.sum(np.tril(x, k) * w)
-
-
-def triu(x, k, w):
-    return np.sum(np.triu(x, k) * w)
-
-
 def linalg_inv(a, w):
     return np.sum(np.linalg.inv(a) * w)
 
@@ -1463,6 +1805,72 @@ def helper_prod_others(x, axis, w):
 
 def helper_norm_direction(x, ord, axis, w):  # the norm computed here: it must be x's
     return np.sum(norm_direction(x, np.linalg.norm(x, ord, axis), ord, axis) * w)
+
+
+def helper_scatter(y, w):  # entry 3 twice, entry 5 never, and a part from no entry (0)
+    return np.sum(scatter(y, np.zeros((3, 2)), np.array([[1, 0], [3, 3], [6, 2]])) * w)
+
+
+def helper_scatter_parts(y, z, w):  # a list of parts into a list of arrays
+    out = scatter([y, z], [np.zeros(2), np.zeros((2, 2))], [np.array([[1, 3]]), np.array([6, 2, 3])])
+    return np.sum(np.concatenate([out[0], np.ravel(out[1])]) * w)
+
+
+def helper_gather(x, w):
+    return np.sum(gather(x, np.array([[1, 0], [3, 3], [6, 2]])) * w)
+
+
+def helper_gather_parts(x, y, w):  # from a list, into a list of parts
+    parts = gather([x, y], [np.array([1, 5, 0]), np.array([[2, 2], [4, 6]])], [x, y])
+    return np.sum(np.concatenate([parts[0], np.ravel(parts[1])]) * w)
+
+
+def helper_diff_adjoint(y, x, part, w):  # a (4, 3) between a scalar end and a (1, 3) end, differenced twice
+    return np.sum(diff_adjoint(y, x, 2, 0, 0.5, np.ones((1, 3)), part) * w)
+
+
+def helper_diff_along(x, part, w):
+    return np.sum(diff_along(x, np.zeros((3, 4)), 1, -1, 0.5, None, part) * w)
+
+
+def helper_tensordot_adjoint_a(y, a, b, w):
+    return np.sum(tensordot_adjoint_a(y, a, b, ([1, 2], [1, 0])) * w)
+
+
+def helper_tensordot_adjoint_b(y, a, b, w):
+    return np.sum(tensordot_adjoint_b(y, a, b, ([1, 2], [1, 0])) * w)
+
+
+def helper_cumprod_adjoint(y, x, axis, w):
+    return np.sum(cumprod_adjoint(y, x, axis) * w)
+
+
+def helper_cumprod_tangent(z, x, axis, w):
+    return np.sum(cumprod_tangent(z, x, axis) * w)
+
+
+def helper_sinc_slope(x, w):
+    return np.sum(sinc_slope(x) * w)
+
+
+def helper_cross_adjoint(y, a, b, w):
+    return np.sum(cross_adjoint(y, a, b) * w)
+
+
+def helper_gradient_along(x, w):
+    return np.sum(gradient_along(x, (0.5,), 1, 1) * w)
+
+
+def helper_gradient_adjoint(y, x, w):
+    return np.sum(gradient_adjoint(y, x, (), 0, 2) * w)
+
+
+def helper_kron_adjoint_a(y, a, b, w):
+    return np.sum(kron_adjoint_a(y, a, b) * w)
+
+
+def helper_kron_adjoint_b(y, a, b, w):
+    return np.sum(kron_adjoint_b(y, a, b) * w)
 
 
 # --------------------------------------------------------- SciPy (srcdiff/rules/scipy.py)
@@ -1841,6 +2249,13 @@ CASES: list[Case] = [
     Case(prod, [((3, 4),), ((2, 3, 4),)], domain=POSITIVE, options=REDUCE_OPTIONS[::2], order=2, name="prod_second_order"),
     Case(cumsum, [((3, 4),), ((2, 3, 4),)], options=[{"axis": None}, {"axis": 0}, {"axis": -1}]),
     Case(cumsum, [((5,),)], options=[{"axis": None}, {"axis": 0}], name="cumsum_vector"),
+    Case(cumprod, [((3, 4),), ((2, 3, 2),)], domain=NONZERO, options=[{"axis": None}, {"axis": 0}, {"axis": -1}], order=2),
+    # autograd's prod divides by each factor: nan at a zero; central differences only
+    Case(cumprod_with_zero, [((2, 4),)], options=[{"axis": None}, {"axis": 1}, {"axis": 0}], autograd=False, order=2),
+    Case(method_cumprod, [((3, 4),)], reference=method_cumprod_reference, order=2),
+    Case(nanprod, [((3, 4),)], domain=NONZERO, options=REDUCE_OPTIONS, order=2),
+    Case(nanvar, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
+    Case(nanstd, [((3, 4),)], options=REDUCE_OPTIONS[::2], order=2),
     # linear algebra
     Case(
         matmul,
@@ -2048,6 +2463,149 @@ CASES: list[Case] = [
     Case(asarray, [((3, 4),)]),
     Case(array_of_floats, [((), ()), ((3,), (3,))]),
     Case(array_of_array, [((3, 2),)]),
+    # selections: the adjoint adds g back where each entry came from
+    Case(
+        roll,
+        [((3, 4),), ((5,),)],
+        options=[{"shift": 1, "axis": None}, {"shift": -2, "axis": 0}, {"shift": 5, "axis": -1}],
+        order=2,
+    ),
+    Case(
+        roll,
+        [((3, 4),)],
+        options=[{"shift": (1, 2), "axis": (0, 1)}, {"shift": (-1, 5), "axis": (1, -1)}],
+        reference=roll_axes_reference,
+        name="roll_axes",
+        order=2,
+    ),
+    Case(
+        take,
+        [((3, 4),)],
+        options=[{"indices": [0, 2, 2], "axis": 1}, {"indices": [[0, 5], [11, 5]], "axis": None}, {"indices": 1, "axis": 0}],
+        order=2,
+    ),
+    Case(take_mode, [((3, 4),)], options=[{"mode": "wrap"}, {"mode": "clip"}], order=2),
+    Case(take_along_axis, [((3, 4),)], domain=DISTINCT, options=[{"axis": 0}, {"axis": -1}, {"axis": None}], order=2),
+    Case(tril, [((3, 4),), ((2, 3, 3),)], options=[{"k": 0}, {"k": 1}, {"k": -1}], order=2),
+    Case(triu, [((3, 4),), ((4, 3),), ((2, 3, 3),)], options=[{"k": 0}, {"k": 2}, {"k": -1}], order=2),
+    Case(diag, [((4,),), ((4, 4),)], options=[{"k": 0}, {"k": 1}, {"k": -2}], order=2),
+    # autograd's diag of a rectangular matrix gives a square adjoint: differences only
+    Case(diag, [((3, 4),), ((4, 2),)], options=[{"k": 0}, {"k": 1}, {"k": -2}], autograd=False, name="diag_rectangular", order=2),
+    Case(
+        diagonal,
+        [((3, 4),)],
+        options=[
+            {"offset": 0, "axis1": 0, "axis2": 1},
+            {"offset": 1, "axis1": 0, "axis2": 1},
+            {"offset": -1, "axis1": 1, "axis2": 0},
+        ],
+        order=2,
+    ),
+    Case(
+        diagonal,
+        [((2, 3, 4),)],
+        options=[{"offset": 1, "axis1": 1, "axis2": 2}, {"offset": 0, "axis1": 2, "axis2": 0}],
+        name="diagonal_3d",
+        order=2,
+    ),
+    Case(fliplr, [((3, 4),), ((3, 4, 2),)], order=2),
+    Case(flipud, [((3, 4),), ((4,),)], order=2),
+    Case(rot90, [((3, 4),)], options=[{"k": k, "axes": (0, 1)} for k in (1, 2, 3, -1)], order=2),
+    Case(rot90, [((2, 3, 4),)], options=[{"k": 1, "axes": (1, 2)}, {"k": 3, "axes": (2, 0)}], name="rot90_3d", order=2),
+    Case(rollaxis, [((2, 3, 4),)], options=[{"axis": 2, "start": 0}, {"axis": 0, "start": 3}, {"axis": -1, "start": 1}], order=2),
+    Case(atleast_1d, [(F,), ((3,),), ((2, 3),)], order=2),
+    Case(atleast_2d, [(F,), ((3,),), ((2, 3),)], order=2),
+    Case(atleast_3d, [(F,), ((3,),), ((2, 3),), ((2, 3, 2),)], order=2),
+    Case(
+        split,
+        [((3, 4),)],
+        options=[{"sections": 2, "axis": 1}, {"sections": [1, 3], "axis": 1}, {"sections": 3, "axis": 0}],
+        order=2,
+    ),
+    Case(array_split, [((3, 4),)], order=2),
+    Case(hsplit, [((3, 4),)], order=2),
+    Case(vsplit, [((4, 3),)], order=2),
+    Case(dsplit, [((2, 3, 3),)], order=2),
+    Case(column_stack, [((3,), (3,)), ((3,), (3, 2)), ((3, 2), (3, 1))], order=2),
+    Case(append, [((3,), (2,)), ((2, 3), (4,))], options=[{"axis": None}], order=2),
+    Case(append, [((2, 3), (1, 3))], options=[{"axis": 0}], name="append_axis", order=2),
+    Case(select, [((3, 2), (3, 2)), ((3, 2), (1, 2)), ((4,), F)], domain=(DISTINCT, REAL), order=2),
+    Case(select_default, [((3, 2), F), ((3, 2), (3, 1))], domain=(DISTINCT, REAL), order=2),
+    Case(
+        pad,
+        [((3, 4),), ((5,),)],
+        options=[{"pad_width": w, "mode": m} for w, m in PAD_MODES],
+        reference=pad_reference,
+        order=2,
+    ),
+    Case(pad, [((3, 4),)], options=[{"pad_width": ((1, 0), (2, 1)), "mode": "constant"}], name="pad_constant", order=2),
+    Case(pad_fill, [((3, 4), F), ((3, 4), (1, 1))], reference=pad_fill_reference, order=2),
+    Case(pad_fill_pairs, [((2, 3), F, F)], autograd=False, order=2),
+    Case(pad_constant_value, [((3, 4),), ((2,),)], reference=pad_constant_value_reference, order=2),
+    Case(sort, [((5,),)], domain=DISTINCT, options=[{"axis": -1}, {"axis": 0}, {"axis": None}], order=2),
+    Case(
+        sort,
+        [((3, 4),)],
+        domain=DISTINCT,
+        options=[{"axis": -1}, {"axis": 0}, {"axis": None}],
+        reference=sort_reference,
+        name="sort_matrix",
+        order=2,
+    ),
+    Case(sort_list, [(F, F)], domain=DISTINCT, order=2),
+    Case(partition, [((6,),)], domain=DISTINCT, options=[{"kth": 2}, {"kth": (1, 4)}], order=2),
+    Case(
+        partition_matrix,
+        [((3, 4),)],
+        domain=DISTINCT,
+        options=[{"axis": 0}, {"axis": -1}, {"axis": None}],
+        autograd=False,
+        order=2,
+    ),
+    # more linear and bilinear functions
+    Case(diff, [((3, 5),)], options=[{"n": n, "axis": a} for n, a in ((1, -1), (2, -1), (1, 0), (3, 1))], order=2),
+    Case(diff, [((5,),)], options=[{"n": 1, "axis": -1}, {"n": 0, "axis": 0}], name="diff_vector", order=2),
+    Case(diff_ends, [((3, 4),)], reference=diff_ends_reference, order=2),
+    Case(diff_ends_values, [((3, 4), F, (3, 2))], reference=diff_ends_values_reference, order=2),
+    Case(tensordot, [((3, 4), (4, 2))], options=[{"axes": 1}], order=2),
+    Case(tensordot, [((3,), (4,))], options=[{"axes": 0}], name="tensordot_outer", order=2),
+    Case(tensordot, [((2, 3, 4), (3, 4, 5))], options=[{"axes": 2}], order=2, name="tensordot_two"),
+    Case(
+        tensordot,
+        [((2, 3, 4), (4, 3, 5))],
+        options=[{"axes": ([1, 2], [1, 0])}, {"axes": ([2], [0])}],
+        name="tensordot_lists",
+        order=2,
+    ),
+    Case(kron, [((2, 3), (3, 2)), ((3,), (2, 2)), ((2,), (3,)), ((2, 2, 1), (1, 3))], order=2),
+    Case(cross, [((3,), (3,)), ((4, 3), (3,)), ((2, 1, 3), (4, 3))], order=2),
+    Case(cross_axes, [((3, 4), (4, 3)), ((3, 1), (4, 3))], order=2),
+    Case(gradient, [((6,),)], options=[{"axis": None, "edge_order": 1}, {"axis": 0, "edge_order": 2}], order=2),
+    Case(
+        gradient,
+        [((4, 5),)],
+        options=[{"axis": 1, "edge_order": 1}, {"axis": -2, "edge_order": 2}],
+        name="gradient_matrix",
+        order=2,
+    ),
+    Case(gradient_all, [((4, 5),)], order=2),
+    Case(gradient_coordinates, [((5,),)], options=[{}], order=2),
+    Case(deg2rad, UNARY, order=2),
+    Case(radians, UNARY, order=2),
+    Case(rad2deg, UNARY, order=2),
+    Case(degrees, UNARY, order=2),
+    Case(sinc, UNARY, order=2),
+    Case(sinc_at_zero, [((4,),)], autograd=False, order=2),  # autograd's sinc has no derivative at 0
+    Case(real, UNARY, order=2),
+    Case(conj, UNARY, order=2),
+    Case(nan_to_num, [((4,),)], order=2),
+    Case(nan_to_num_values, [((5,), F)], reference=nan_to_num_values_reference, order=2),
+    Case(nansum, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
+    Case(nanmean, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
+    Case(method_diagonal, [((3, 4),)], reference=method_diagonal_reference, order=2),
+    Case(method_take, [((3, 4),)], reference=method_take_reference, order=2),
+    Case(method_conj, [((3, 4),)], reference=method_conj_reference, order=2),
+    Case(attribute_real, [((3, 4),)], reference=attribute_real_reference, order=2),
     # creation inside the function: constants
     Case(zeros, [((3, 2),)]),
     Case(ones, [((3, 2),)]),
@@ -2139,8 +2697,6 @@ CASES: list[Case] = [
     Case(builtin_sorted_array, [((4,),)], domain=DISTINCT, order=2),
     Case(builtin_reversed, [(F, F)], order=2),
     # np.linalg: square inputs near a diagonal matrix (MATRIX, SYMMETRIC), single and stacked
-    Case(tril, [((3, 4),), ((2, 3, 3),)], options=[{"k": 0}, {"k": -1}, {"k": 1}]),
-    Case(triu, [((3, 4),), ((2, 3, 3),)], options=[{"k": 0}, {"k": -1}, {"k": 1}]),
     Case(linalg_inv, SQUARE, domain=MATRIX, order=2),
     Case(
         linalg_solve,
@@ -2296,6 +2852,38 @@ CASES: list[Case] = [
         options=[{"ord": o, "axis": a} for o in (None, 1, 3, np.inf) for a in (0, -1)],
         autograd=False,
     ),
+    Case(helper_scatter, [((3, 2),)], autograd=False, order=2),
+    Case(helper_scatter_parts, [((1, 2), (3,))], autograd=False, order=2),
+    Case(helper_gather, [((2, 3),)], autograd=False, order=2),
+    Case(helper_gather_parts, [((2,), (2, 2)), (F, (5,))], autograd=False, order=2),
+    Case(
+        helper_diff_adjoint,
+        [((4, 3), (4, 3))],
+        options=[{"part": p} for p in ("a", "prepend", "append")],
+        wrt=(0,),
+        autograd=False,
+        order=2,
+    ),
+    Case(helper_diff_along, [((3, 4),)], options=[{"part": "a"}], autograd=False, order=2),
+    Case(helper_diff_along, [(F,)], options=[{"part": "prepend"}], autograd=False, order=2, name="helper_diff_along_end"),
+    Case(helper_tensordot_adjoint_a, [((2, 5), (2, 3, 4), (4, 3, 5))], autograd=False, order=2),
+    Case(helper_tensordot_adjoint_b, [((2, 5), (2, 3, 4), (4, 3, 5))], autograd=False, order=2),
+    Case(helper_cumprod_adjoint, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 1}], autograd=False),
+    Case(
+        helper_cumprod_adjoint,
+        [((12,), (3, 4))],
+        domain=NONZERO,
+        options=[{"axis": None}],
+        autograd=False,
+        name="helper_cumprod_adjoint_flat",
+    ),
+    Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
+    Case(helper_sinc_slope, [((4,),)], autograd=False),
+    Case(helper_cross_adjoint, [((4, 3), (4, 3), (3,))], autograd=False, order=2),
+    Case(helper_gradient_along, [((3, 4),)], autograd=False, order=2),
+    Case(helper_gradient_adjoint, [((5, 3), (5, 3))], autograd=False, order=2),
+    Case(helper_kron_adjoint_a, [((6, 6), (2, 3), (3, 2))], autograd=False, order=2),
+    Case(helper_kron_adjoint_b, [((6, 6), (2, 3), (3, 2))], autograd=False, order=2),
     # SciPy special functions (srcdiff/rules/scipy.py)
     Case(expit, UNARY, order=2),
     Case(logit, UNARY, domain=PROBABILITY, order=2),
@@ -2484,6 +3072,91 @@ def _matrix_power(a, n):  # autograd has no derivative for matrix_power: repeate
     return result
 
 
+def _take(a, indices, axis=None, mode="raise"):  # autograd has no VJP for take: index instead
+    if axis is None:
+        a, axis = anp.ravel(a), 0
+    chosen = np.take(np.arange(anp.shape(a)[axis]), indices, mode=mode)
+    moved = anp.moveaxis(a, axis, 0)[chosen]
+    return anp.moveaxis(moved, tuple(range(np.ndim(chosen))), tuple(range(axis, axis + np.ndim(chosen))))
+
+
+def _take_along_axis(arr, indices, axis=-1):  # nor for take_along_axis
+    if axis is None:
+        arr, axis = anp.ravel(arr), 0
+    grid = list(np.ix_(*[np.arange(n) for n in np.shape(indices)]))
+    grid[axis % anp.ndim(arr)] = indices
+    return arr[tuple(grid)]
+
+
+def _nansum(a, axis=None, dtype=None, out=None, keepdims=False):  # nor for the NaN-skipping reductions
+    return anp.sum(anp.where(anp.isnan(a), 0.0, a), axis=axis, keepdims=keepdims)
+
+
+def _nanmean(a, axis=None, dtype=None, out=None, keepdims=False):
+    return _nansum(a, axis, keepdims=keepdims) / anp.sum(~anp.isnan(a), axis=axis, keepdims=keepdims)
+
+
+def _diagonal(a, offset=0, axis1=0, axis2=1):  # autograd's takes no offset nor axes: index instead
+    moved = anp.moveaxis(a, (axis1, axis2), (-2, -1))
+    n, m = anp.shape(moved)[-2:]
+    rows = np.arange(max(0, -offset), min(n, m - offset))
+    return moved[..., rows, rows + offset]
+
+
+def _rot90(m, k=1, axes=(0, 1)):  # autograd's rot90 fails: NumPy's definition from flips and a swap
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return _flip(_flip(m, axes[0]), axes[1])
+    swapped = anp.swapaxes(m, axes[0], axes[1])
+    return _flip(swapped, axes[1]) if k == 3 else anp.swapaxes(_flip(m, axes[1]), axes[0], axes[1])
+
+
+def _rollaxis(a, axis, start=0):  # autograd's takes no negative axis: as the moveaxis it stands for
+    n = anp.ndim(a)
+    axis, start = axis % n, start + n if start < 0 else start
+    return anp.moveaxis(a, axis, start - 1 if axis < start else start)
+
+
+def _cumprod(a, axis=None, dtype=None, out=None):  # autograd has no VJP for cumprod: products of prefixes
+    if axis is None:
+        a, axis = anp.ravel(a), 0
+    return anp.stack([anp.prod(_take(a, np.arange(k + 1), axis), axis=axis) for k in range(anp.shape(a)[axis])], axis=axis)
+
+
+def _nanprod(a, axis=None, dtype=None, out=None, keepdims=False):
+    return anp.prod(anp.where(anp.isnan(a), 1.0, a), axis=axis, keepdims=keepdims)
+
+
+def _gradient(f, *varargs, axis=None, edge_order=1):  # autograd has no VJP for gradient: its matrices
+    axes = list(range(anp.ndim(f))) if axis is None else [a % anp.ndim(f) for a in np.atleast_1d(axis)]
+    spacings = list(varargs) * len(axes) if len(varargs) == 1 else list(varargs) or [1.0] * len(axes)
+    parts = []
+    for a, spacing in zip(axes, spacings):
+        matrix = np.gradient(np.eye(anp.shape(f)[a]), spacing, axis=0, edge_order=edge_order)
+        parts.append(anp.moveaxis(anp.tensordot(matrix, anp.moveaxis(f, a, 0), 1), 0, a))
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):  # autograd's cross does not sum broadcast adjoints back
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = anp.moveaxis(a, axisa, -1), anp.moveaxis(b, axisb, -1)
+    ones = np.ones(np.broadcast_shapes(anp.shape(a), anp.shape(b)))
+    return anp.moveaxis(anp.cross(a * ones, b * ones), -1, axisc)
+
+
+def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = anp.sum(~anp.isnan(a), axis=axis, keepdims=True)
+    spread = anp.where(anp.isnan(a), 0.0, a - _nansum(a, axis, keepdims=True) / count)
+    return anp.sum(spread**2, axis=axis, keepdims=keepdims) / (anp.sum(~anp.isnan(a), axis=axis, keepdims=keepdims) - ddof)
+
+
+def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return anp.sqrt(_nanvar(a, axis, ddof=ddof, keepdims=keepdims))
+
+
 def _same(x):  # positive, copy and asarray: the identity, which autograd has no VJP for
     return x
 
@@ -2497,6 +3170,10 @@ AUTOGRAD_NUMPY = SimpleNamespace(**{
     "concatenate": _concatenate, "broadcast_to": _broadcast_to, "tile": _tile, "repeat": _repeat,
     "linalg": SimpleNamespace(**{**{n: getattr(anp.linalg, n) for n in dir(anp.linalg) if not n.startswith("_")},
                                   "norm": _norm, "solve": _solve, "matrix_power": _matrix_power}), "copysign": _copysign,
+    "take": _take, "take_along_axis": _take_along_axis,
+    "diagonal": _diagonal, "rot90": _rot90, "rollaxis": _rollaxis, "cumprod": _cumprod, "nanprod": _nanprod,
+    "nansum": _nansum, "nanmean": _nanmean, "gradient": _gradient, "cross": _cross,
+    "nanvar": _nanvar, "nanstd": _nanstd,
 })  # fmt: skip
 AUTOGRAD_MATH = SimpleNamespace(
     sin=anp.sin, cos=anp.cos, tan=anp.tan, asin=anp.arcsin, acos=anp.arccos, atan=anp.arctan,

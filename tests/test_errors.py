@@ -99,7 +99,7 @@ def walrus(x):
 
 
 def method_without_rule(x):
-    return x.cumprod().sum()  # <- refused
+    return x.compress([True, False]).sum()  # <- refused
 
 
 def unknown_function(x):
@@ -194,7 +194,7 @@ CASES = [
     (uses_lambda, UnsupportedSyntax, "lambda"),
     (uses_dict, UnsupportedSyntax, "dict"),
     (walrus, UnsupportedSyntax, "walrus"),
-    (method_without_rule, NoDerivativeRule, ".cumprod()"),
+    (method_without_rule, NoDerivativeRule, ".compress("),
     (unknown_function, NoDerivativeRule, "undefined_helper"),
     (writes_into_global_array, UnsupportedSyntax, "not a local variable"),
     (discarded_call, UnsupportedSyntax, "may change its arguments in place"),

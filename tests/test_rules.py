@@ -237,6 +237,9 @@ HELPERS_WITHOUT_RULE: dict[str, str] = {
     "einsum_adjoint_tangent": "only jvp(grad(f)) calls it (einsum adjoints along the other operands): third order is refused",
     "einsum_with_tangent": "only jvp(grad(f)) calls it: third order is refused",
     "norm_scale_tangent": "only jvp(grad(f)) calls it (a p-norm's direction along its scale): third order is refused",
+    "cumprod_curvature": "only second-order code calls it (products that leave out two factors): third order is refused",
+    "cumprod_second": "only jvp of second-order code calls it: third order is refused",
+    "sinc_curvature": "only second-order code calls it (sinc's second derivative): third order is refused",
 }
 
 

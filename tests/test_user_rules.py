@@ -68,9 +68,9 @@ def test_replacing_a_rule_rebuilds_gradients_that_used_it():
 
 
 def test_a_parameter_may_not_shadow_a_template_name():
-    for reserved in ("g", "ans", "k"):
+    for reserved in ("g", "ans", "k"):  # k: the element's position, in a pattern with a *vararg
         try:
-            rules.vjp(f"softplus({reserved})", **{reserved: "g"})
+            rules.vjp(f"softplus({reserved}, *rest)", **{reserved: "g"})
         except NameError as error:
             assert "would be read as the template's own name" in str(error)
         else:

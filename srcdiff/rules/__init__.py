@@ -5,7 +5,9 @@ An entry reads like the call it differentiates::
     vjp("np.multiply(x, y)", x="g * y", y="g * x", kind=ELEMENTWISE)
 
 ``g`` is the incoming adjoint (``t`` the incoming tangent, for ``jvp``), ``ans``
-the primal result, other names the pattern's parameters. Templates are parsed
+the primal result, other names the pattern's parameters. In a pattern with a ``*vararg``,
+``k`` is the position of the vararg's element being differentiated (so only there is ``k``
+reserved: ``np.tril(m, k=0)`` keeps NumPy's own name). Templates are parsed
 when the table is imported: a name that is neither a parameter nor defined in
 ``NAMESPACE`` fails the import, never a user's call. The reverse transform
 substitutes the call's atoms for the parameters and prints the result into the
@@ -176,6 +178,11 @@ def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, a
     return func, spelling, tuple(params) + tuple(defaults), defaults, vararg, positional
 
 
+def _template_names(vararg: str | None, incoming: str) -> set[str]:
+    """The names a template reads besides the pattern's parameters: ``k`` only with a vararg."""
+    return {incoming, "ans", "k"} if vararg else {incoming, "ans"}
+
+
 def _check_parameters(pattern: str, params: tuple[str, ...], vararg: str | None, reserved: set[str]) -> None:
     clash = (set(params) | {vararg}) & reserved
     if clash:
@@ -210,8 +217,9 @@ def vjp(
     """
     _add_names(names)
     func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
-    _check_parameters(pattern, params, vararg, {"g", "ans", "k"})
-    allowed = set(params) | {vararg, "g", "ans", "k"} - {None}
+    reserved = _template_names(vararg, "g")
+    _check_parameters(pattern, params, vararg, reserved)
+    allowed = (set(params) | {vararg} | reserved) - {None}
     for p in adjoints:
         if p not in params and p != vararg:
             raise NameError(f"rule for {pattern!r}: {p!r} is not a parameter")
@@ -240,8 +248,9 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -
     """Register forward-mode rules: the tangent contributed by each parameter's tangent ``t``."""
     _add_names(names)
     func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
-    _check_parameters(pattern, params, vararg, {"t", "ans", "k"})
-    allowed = set(params) | {vararg, "t", "ans", "k"} - {None}
+    reserved = _template_names(vararg, "t")
+    _check_parameters(pattern, params, vararg, reserved)
+    allowed = (set(params) | {vararg} | reserved) - {None}
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in tangents.items()}
     old = RULES.get(func)
     kind, discrete = (old.kind, old.discrete) if old else (ARRAY, frozenset())
@@ -329,8 +338,11 @@ METHODS: dict[str, Any] = {
     "trace": np.trace, "astype": runtime.astype,
     "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,
     "argsort": np.argsort, "keys": dict.keys,
+    "diagonal": np.diagonal, "take": np.take, "conj": np.conj, "conjugate": np.conj, "round": np.round,
+    "cumprod": np.cumprod,
 }  # fmt: skip
-ATTRIBUTES: dict[str, Any] = {"T": np.transpose}
+# (not .sort and .partition: they reorder the array in place and return None)
+ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
 
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)

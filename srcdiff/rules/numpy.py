@@ -7,6 +7,7 @@ from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiab
 
 E = ELEMENTWISE
 REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
+ANGLE_UNITS = (("deg2rad", "np.pi / 180"), ("radians", "np.pi / 180"), ("rad2deg", "180 / np.pi"), ("degrees", "180 / np.pi"))
 
 # elementwise arithmetic (operators share these: a * b is np.multiply(a, b))
 vjp("np.add(x, y)", x="g", y="g", kind=E)
@@ -82,6 +83,9 @@ vjp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
 vjp("np.cumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis)", discrete=("axis", "dtype", "out"))
 vjp("np.trace(a, offset=0, axis1=0, axis2=1)", a="trace_adjoint(g, a, offset, axis1, axis2)",
     discrete=("offset", "axis1", "axis2"))  # fmt: skip
+vjp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_adjoint(g, a, axis)", discrete=("axis", "dtype", "out"))
+vjp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",  # NaNs count as 1
+    a="prod_adjoint(g, np.where(np.isnan(a), 1.0, a), axis, keepdims) * ~np.isnan(a)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 
 # linear algebra
 vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
@@ -104,10 +108,6 @@ vjp("np.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", discrete=("axis"
 vjp("np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", discrete=("axis",))
 vjp("np.broadcast_to(array, shape)", array="unbroadcast(g, array)", discrete=("shape",))
 vjp("np.flip(m, axis=None)", m="np.flip(g, axis)", discrete=("axis",))
-# triangles: a weak zero g becomes zeros first (np.tril needs a matrix); NumPy's k is the
-# templates' own name, so the pattern calls it offset: np.tril(x, -1) passes it by position
-vjp("np.tril(m, offset=0)", m="np.tril(broadcast_like(g, m), offset)", discrete=("offset",))
-vjp("np.triu(m, offset=0)", m="np.triu(broadcast_like(g, m), offset)", discrete=("offset",))
 vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
 vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
@@ -117,6 +117,77 @@ vjp("np.array(object)", object="unstack(g, object, 0) if isinstance(object, (lis
 vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)", discrete=("axis",))
 vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
+
+# selections: each result entry is one input entry (or a constant). The same call on
+# positions(x) says which; the adjoint adds g back there (runtime.scatter)
+vjp("np.roll(a, shift, axis=None)", a="scatter(g, a, np.roll(positions(a), shift, axis))", discrete=("shift", "axis"))
+vjp("np.take(a, indices, axis=None, out=None, mode='raise')", a="scatter(g, a, np.take(positions(a), indices, axis, mode=mode))",
+    discrete=("indices", "axis", "out", "mode"))  # fmt: skip
+vjp("np.take_along_axis(arr, indices, axis=-1)", arr="scatter(g, arr, np.take_along_axis(positions(arr), indices, axis))",
+    discrete=("indices", "axis"))  # fmt: skip
+# triangles keep entries in place: their own adjoints (a weak zero g becomes zeros first)
+vjp("np.tril(m, k=0)", m="np.tril(broadcast_like(g, m), k)", discrete=("k",))
+vjp("np.triu(m, k=0)", m="np.triu(broadcast_like(g, m), k)", discrete=("k",))
+vjp("np.diag(v, k=0)", v="scatter(g, v, np.diag(positions(v), k))", discrete=("k",))
+vjp("np.diagonal(a, offset=0, axis1=0, axis2=1)", a="scatter(g, a, np.diagonal(positions(a), offset, axis1, axis2))",
+    discrete=("offset", "axis1", "axis2"))  # fmt: skip
+vjp("np.fliplr(m)", m="scatter(g, m, np.fliplr(positions(m)))")
+vjp("np.flipud(m)", m="scatter(g, m, np.flipud(positions(m)))")
+vjp("np.rot90(m, k=1, axes=(0, 1))", m="scatter(g, m, np.rot90(positions(m), k, axes))", discrete=("k", "axes"))
+vjp("np.rollaxis(a, axis, start=0)", a="scatter(g, a, np.rollaxis(positions(a), axis, start))", discrete=("axis", "start"))
+for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):  # one array at a time (several give a tuple: refused)
+    vjp(f"np.{_atleast}(ary)", ary=f"scatter(g, ary, np.{_atleast}(positions(ary)))")
+for _split in ("split", "array_split"):  # one array in, a list out: g is a list of the parts' adjoints
+    vjp(f"np.{_split}(ary, indices_or_sections, axis=0)",
+        ary=f"scatter(g, ary, np.{_split}(positions(ary), indices_or_sections, axis))", discrete=("indices_or_sections", "axis"))  # fmt: skip
+for _split in ("hsplit", "vsplit", "dsplit"):
+    vjp(f"np.{_split}(ary, indices_or_sections)", ary=f"scatter(g, ary, np.{_split}(positions(ary), indices_or_sections))",
+        discrete=("indices_or_sections",))  # fmt: skip
+vjp("np.column_stack(tup)", tup="scatter(g, tup, np.column_stack(positions(tup)))")
+vjp("np.append(arr, values, axis=None)", arr="scatter(g, arr, np.append(positions(arr), 0 * positions(values), axis))",
+    values="scatter(g, values, np.append(0 * positions(arr), positions(values), axis))", discrete=("axis",))  # fmt: skip
+vjp("np.select(condlist, choicelist, default=0)", choicelist="scatter(g, choicelist, np.select(condlist, positions(choicelist), 0))",
+    default="scatter(g, default, np.select(condlist, [0] * len(choicelist), positions(default)))", discrete=("condlist",))  # fmt: skip
+vjp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="scatter(g, array, pad_sources(array, pad_width, mode))",
+    constant_values="scatter(g, constant_values, pad_fill_sources(array, pad_width, constant_values))",
+    discrete=("pad_width", "mode"))  # fmt: skip
+# reorderings: where each value went is read from the values (ties are interchangeable)
+vjp("np.sort(a, axis=-1, kind=None, order=None)", a="scatter(g, a, permutation_sources(a, ans, axis))",
+    discrete=("axis", "kind", "order"))  # fmt: skip
+vjp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="scatter(g, a, permutation_sources(a, ans, axis))",
+    discrete=("kth", "axis", "kind", "order"))  # fmt: skip
+
+# more linear and bilinear functions
+vjp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_adjoint(g, a, n, axis, prepend, append)",
+    prepend="diff_adjoint(g, a, n, axis, prepend, append, 'prepend')",
+    append="diff_adjoint(g, a, n, axis, prepend, append, 'append')", discrete=("n", "axis"))  # fmt: skip
+vjp("np.tensordot(a, b, axes=2)", a="tensordot_adjoint_a(g, a, b, axes)", b="tensordot_adjoint_b(g, a, b, axes)",
+    discrete=("axes",))  # fmt: skip
+vjp("np.kron(a, b)", a="kron_adjoint_a(g, a, b)", b="kron_adjoint_b(g, a, b)")
+vjp("np.cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", a="cross_adjoint(g, a, b, axisa, axisb, axisc, axis)",
+    b="cross_adjoint(-g, b, a, axisb, axisa, axisc, axis)", discrete=("axisa", "axisb", "axisc", "axis"))  # fmt: skip
+# varied spacings are refused (no adjoint yet); constant ones, and coordinates, are fine
+vjp("np.gradient(f, *varargs, axis=None, edge_order=1)", f="gradient_adjoint(g, f, varargs, axis, edge_order)",
+    discrete=("axis", "edge_order"))  # fmt: skip
+for _name, _scale in ANGLE_UNITS:
+    vjp(f"np.{_name}(x)", x=f"g * ({_scale})", kind=E)
+vjp("np.real(val)", val="g", kind=E)  # real inputs: the identity; complex ones: autograd's convention
+vjp("np.conj(x)", x="np.conj(g)", kind=E)
+vjp("np.sinc(x)", x="g * sinc_slope(x)", kind=E)
+# NaN and infinite entries are replaced by the values nan, posinf and neginf (None: NumPy's own)
+vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.isfinite(x)", nan="np.sum(g * np.isnan(x))",
+    posinf="np.sum(g * (x == np.inf))", neginf="np.sum(g * (x == -np.inf))", kind=E, discrete=("copy",))  # fmt: skip
+vjp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
+    kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+vjp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="unreduce(g / np.sum(~np.isnan(a), axis=axis, keepdims=keepdims), a, axis, keepdims) * ~np.isnan(a)",
+    kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+vjp("np.nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="unreduce(g, a, axis, keepdims) * 2.0 * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True))"
+      " / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
+vjp("np.nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",  # 0 where there is no spread (as np.std)
+    a="unreduce(g / np.where(ans == 0.0, 1.0, ans), a, axis, keepdims) * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis,"
+      " keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
 
 # functions generated code calls (rules keep grad(grad(f)) working)
 vjp("unbroadcast(x, like)", x="rebroadcast(g, x)", discrete=("like",))
@@ -177,6 +248,29 @@ vjp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curv
 vjp("structured(y, x)", y="unstructured(g, x, y)", discrete=("x",))
 vjp("unstructured(y, x, like)", y="structured(g, x)", discrete=("x", "like"))
 vjp("add_at(x, index, y)", x="g", y="unbroadcast(g[index], y)", discrete=("index",))
+vjp("scatter(y, like, source)", y="gather(g, source, like)", discrete=("like", "source"))
+vjp("gather(x, source, like=None)", x="scatter(g, x, source)", discrete=("source", "like"))
+vjp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    y="diff_along(g, a, n, axis, prepend, append, part)", discrete=("a", "n", "axis", "prepend", "append", "part"))  # fmt: skip
+vjp("diff_along(x, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    x="diff_adjoint(g, a, n, axis, prepend, append, part)", discrete=("a", "n", "axis", "prepend", "append", "part"))  # fmt: skip
+vjp("tensordot_adjoint_a(y, a, b, axes=2)", y="np.tensordot(g, b, axes)", b="tensordot_adjoint_b(y, g, b, axes)",
+    discrete=("a", "axes"))  # fmt: skip
+vjp("tensordot_adjoint_b(y, a, b, axes=2)", y="np.tensordot(a, g, axes)", a="tensordot_adjoint_a(y, a, g, axes)",
+    discrete=("b", "axes"))  # fmt: skip
+vjp("kron_adjoint_a(y, a, b)", y="np.kron(g, b)", b="kron_adjoint_b(y, g, b)", discrete=("a",))
+vjp("kron_adjoint_b(y, a, b)", y="np.kron(a, g)", a="kron_adjoint_a(y, a, g)", discrete=("b",))
+# <z, b x y> = <y, z x b> = <b, y x z>: the adjoint in b is the same helper with the roles turned
+vjp("cross_adjoint(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", y="np.cross(g, b, axisa, axisb, axisc, axis)",
+    b="cross_adjoint(g, b, y, axisb, axisc, axisa, axis)", discrete=("a", "axisa", "axisb", "axisc", "axis"))  # fmt: skip
+vjp("gradient_along(x, varargs=(), axis=None, edge_order=1)", x="gradient_adjoint(g, x, varargs, axis, edge_order)",
+    discrete=("varargs", "axis", "edge_order"))  # fmt: skip
+vjp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_along(g, varargs, axis, edge_order)",
+    discrete=("x", "varargs", "axis", "edge_order"))  # fmt: skip
+# cumprod_curvature and cumprod_second, which only second-order code calls, have no rule
+vjp("cumprod_adjoint(y, x, axis=None)", y="cumprod_tangent(g, x, axis)", x="cumprod_curvature(g, y, x, axis)", discrete=("axis",))
+vjp("cumprod_tangent(z, x, axis=None)", z="cumprod_adjoint(g, x, axis)", x="cumprod_curvature(z, g, x, axis)", discrete=("axis",))
+vjp("sinc_slope(x)", x="g * sinc_curvature(x)", kind=E)
 
 # creation with a value: the value is differentiated, the shape and the count are not
 vjp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="unbroadcast(g, fill_value)",
@@ -204,7 +298,8 @@ nondifferentiable(
     np.random.rand, np.random.randn, np.tri,
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
-    runtime.last_writes,
+    runtime.last_writes, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
+    runtime.permutation_sources,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -289,6 +384,9 @@ jvp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",  # 0 w
       " / (np.where(ans == 0.0, 1.0, ans) * (np.size(a) / np.size(ans) - ddof))")  # fmt: skip
 jvp("np.cumsum(a, axis=None, dtype=None, out=None)", a="np.cumsum(t, axis)")
 jvp("np.trace(a, offset=0, axis1=0, axis2=1)", a="np.trace(t, offset, axis1, axis2)")
+jvp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_tangent(t, a, axis)")
+jvp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="np.sum(np.where(np.isnan(a), 0.0, t) * prod_others(np.where(np.isnan(a), 1.0, a), axis), axis=axis, keepdims=keepdims)")  # fmt: skip
 
 # linear algebra: bilinear products take one tangent at a time
 jvp("np.matmul(a, b)", a="t @ b", b="a @ t")
@@ -311,8 +409,6 @@ jvp("np.squeeze(a, axis=None)", a="np.reshape(t, np.shape(ans))")
 jvp("np.expand_dims(a, axis)", a="np.expand_dims(t, axis)")  # (a weak-zero t gives zeros that broadcast)
 jvp("np.broadcast_to(array, shape)", array="np.broadcast_to(t, np.shape(ans))")
 jvp("np.flip(m, axis=None)", m="np.flip(t, axis)")
-jvp("np.tril(m, offset=0)", m="np.tril(t, offset)")
-jvp("np.triu(m, offset=0)", m="np.triu(t, offset)")
 jvp("np.tile(A, reps)", A="np.tile(t, reps)")
 jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(t, repeats, axis)")
 jvp("np.copy(a)", a="t")
@@ -322,6 +418,61 @@ jvp("np.array(object)", object="np.array(t)")
 jvp("np.concatenate(arrays, axis=0)", arrays="np.concatenate(t, axis)")
 jvp("np.hstack(tup)", tup="np.hstack(t)")
 jvp("np.vstack(tup)", tup="np.vstack(t)")
+
+# selections: the same selection of the tangent
+jvp("np.roll(a, shift, axis=None)", a="np.roll(t, shift, axis)")
+jvp("np.take(a, indices, axis=None, out=None, mode='raise')", a="np.take(t, indices, axis, mode=mode)")
+jvp("np.take_along_axis(arr, indices, axis=-1)", arr="np.take_along_axis(t, indices, axis)")
+jvp("np.tril(m, k=0)", m="np.tril(t, k)")
+jvp("np.triu(m, k=0)", m="np.triu(t, k)")
+jvp("np.diag(v, k=0)", v="np.diag(t, k)")
+jvp("np.diagonal(a, offset=0, axis1=0, axis2=1)", a="np.diagonal(t, offset, axis1, axis2)")
+jvp("np.fliplr(m)", m="np.fliplr(t)")
+jvp("np.flipud(m)", m="np.flipud(t)")
+jvp("np.rot90(m, k=1, axes=(0, 1))", m="np.rot90(t, k, axes)")
+jvp("np.rollaxis(a, axis, start=0)", a="np.rollaxis(t, axis, start)")
+for _atleast in ("atleast_1d", "atleast_2d", "atleast_3d"):
+    jvp(f"np.{_atleast}(ary)", ary=f"np.{_atleast}(t)")
+for _split in ("split", "array_split"):
+    jvp(f"np.{_split}(ary, indices_or_sections, axis=0)", ary=f"np.{_split}(t, indices_or_sections, axis)")
+for _split in ("hsplit", "vsplit", "dsplit"):
+    jvp(f"np.{_split}(ary, indices_or_sections)", ary=f"np.{_split}(t, indices_or_sections)")
+jvp("np.column_stack(tup)", tup="np.column_stack(t)")
+jvp("np.append(arr, values, axis=None)", arr="gather(t, np.append(positions(arr), 0 * positions(values), axis))",
+    values="gather(t, np.append(0 * positions(arr), positions(values), axis))")  # fmt: skip
+jvp("np.select(condlist, choicelist, default=0)", choicelist="gather(t, np.select(condlist, positions(choicelist), 0), choicelist)",
+    default="gather(t, np.select(condlist, [0] * len(choicelist), positions(default)))")  # fmt: skip
+jvp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="gather(t, pad_sources(array, pad_width, mode))",
+    constant_values="gather(t, pad_fill_sources(array, pad_width, constant_values))")  # fmt: skip
+jvp("np.sort(a, axis=-1, kind=None, order=None)", a="gather(t, permutation_sources(a, ans, axis))")
+jvp("np.partition(a, kth, axis=-1, kind='introselect', order=None)", a="gather(t, permutation_sources(a, ans, axis))")
+
+# more linear and bilinear functions
+jvp("np.diff(a, n=1, axis=-1, prepend=None, append=None)", a="diff_along(t, a, n, axis, prepend, append)",
+    prepend="diff_along(t, a, n, axis, prepend, append, 'prepend')",
+    append="diff_along(t, a, n, axis, prepend, append, 'append')")  # fmt: skip
+jvp("np.tensordot(a, b, axes=2)", a="np.tensordot(t, b, axes)", b="np.tensordot(a, t, axes)")
+jvp("np.kron(a, b)", a="np.kron(t, b)", b="np.kron(a, t)")
+jvp("np.cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", a="np.cross(t, b, axisa, axisb, axisc, axis)",
+    b="np.cross(a, t, axisa, axisb, axisc, axis)")  # fmt: skip
+jvp("np.gradient(f, *varargs, axis=None, edge_order=1)", f="gradient_along(t, varargs, axis, edge_order)")
+for _name, _scale in ANGLE_UNITS:
+    jvp(f"np.{_name}(x)", x=f"t * ({_scale})")
+jvp("np.real(val)", val="np.real(t)")
+jvp("np.conj(x)", x="np.conj(t)")
+jvp("np.sinc(x)", x="t * sinc_slope(x)")
+jvp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="t * np.isfinite(x)", nan="t * np.isnan(x)",
+    posinf="t * (x == np.inf)", neginf="t * (x == -np.inf)")  # fmt: skip
+jvp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims) / np.sum(~np.isnan(a), axis=axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="np.sum(t * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0"
+      " / (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof)")  # fmt: skip
+jvp("np.nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+    a="np.sum(t * np.where(np.isnan(a), 0.0, a - np.nanmean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)"
+      " / (np.where(ans == 0.0, 1.0, ans) * (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof))")  # fmt: skip
 
 # creation with a value
 jvp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="np.broadcast_to(t, np.shape(ans))")
@@ -387,3 +538,20 @@ jvp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curv
 jvp("structured(y, x)", y="structured(t, x)")
 jvp("unstructured(y, x, like)", y="unstructured(t, x, like)")
 jvp("add_at(x, index, y)", x="t", y="add_at(np.zeros(np.shape(ans)), index, t)")
+jvp("scatter(y, like, source)", y="scatter(t, like, source)")
+jvp("gather(x, source, like=None)", x="gather(t, source, like)")
+jvp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    y="diff_adjoint(t, a, n, axis, prepend, append, part)")  # fmt: skip
+jvp("diff_along(x, a, n=1, axis=-1, prepend=None, append=None, part='a')",
+    x="diff_along(t, a, n, axis, prepend, append, part)")  # fmt: skip
+jvp("tensordot_adjoint_a(y, a, b, axes=2)", y="tensordot_adjoint_a(t, a, b, axes)", b="tensordot_adjoint_a(y, a, t, axes)")
+jvp("tensordot_adjoint_b(y, a, b, axes=2)", y="tensordot_adjoint_b(t, a, b, axes)", a="tensordot_adjoint_b(y, t, b, axes)")
+jvp("kron_adjoint_a(y, a, b)", y="kron_adjoint_a(t, a, b)", b="kron_adjoint_a(y, a, t)")
+jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y, t, b)")
+jvp("cumprod_adjoint(y, x, axis=None)", y="cumprod_adjoint(t, x, axis)", x="cumprod_curvature(t, y, x, axis)")
+jvp("cumprod_tangent(z, x, axis=None)", z="cumprod_tangent(t, x, axis)", x="cumprod_second(z, t, x, axis)")
+jvp("sinc_slope(x)", x="t * sinc_curvature(x)")
+jvp("cross_adjoint(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", y="cross_adjoint(t, a, b, axisa, axisb, axisc, axis)",
+    b="cross_adjoint(y, a, t, axisa, axisb, axisc, axis)")  # fmt: skip
+jvp("gradient_along(x, varargs=(), axis=None, edge_order=1)", x="gradient_along(t, varargs, axis, edge_order)")
+jvp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_adjoint(t, x, varargs, axis, edge_order)")
