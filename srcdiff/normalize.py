@@ -16,14 +16,18 @@ An atom is a Name, a Constant, or an attribute of a non-local name (``np.pi``).
 An operation is a BinOp, UnaryOp or single Compare of atoms, a Call whose
 arguments are atoms, a Subscript or Attribute of an atom, or a List/Tuple of
 atoms. No statement reads the name it assigns. ``return``/``break``/``continue`` (exits.py)
-become flags and guarded blocks; ``for`` over rows, lists, ``enumerate`` and
-``zip`` becomes an index loop; comprehensions become loops that append. Every
+become flags and guarded blocks (``for``/``while ... else`` too); ``for`` over rows,
+lists, ``enumerate``, ``zip`` and ``reversed``, nested, becomes an index loop;
+comprehensions become loops that append, and a generator expression, ``map`` or
+``filter`` that a builtin walks to its end becomes a comprehension; ``max(xs)``
+becomes a loop (``desugar`` writes such rewrites as Python source). Every
 statement keeps the line number of the user's statement it came from.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
@@ -31,6 +35,8 @@ from .names import Fresh, assign, local_names, name, names_in
 from .parse import Origin
 
 _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
+# builtins that walk an iterable argument to its end: a generator or map there may become a list
+_CONSUMERS = ("sum", "max", "min", "list", "tuple", "sorted", "any", "all", "enumerate", "zip")
 
 
 def normalize(tree: ast.FunctionDef, origin: Origin) -> ast.FunctionDef:
@@ -221,8 +227,6 @@ class _Normalizer:
 
     def stmt_While(self, s: ast.While) -> None:
         test = self.test(s.test)
-        if isinstance(test, ast.Constant):
-            raise self.fail(s, "'while True' loops are not supported", "Write the exit test in the while condition.")
         cond = self.fresh.temp("_more")
         self.emit(assign(cond, test))
         body = self.block(s.body)
@@ -235,16 +239,8 @@ class _Normalizer:
         self.emit(ast.While(test=name(cond), body=body, orelse=[]))
 
     def stmt_For(self, s: ast.For) -> None:
-        it = s.iter
-        if (
-            isinstance(it, ast.Call)
-            and isinstance(it.func, ast.Name)
-            and it.func.id in _ITERATOR_BUILTINS
-            and it.func.id not in self.locals
-        ):
-            kind = it.func.id
-        else:
-            kind = "sequence"
+        it = self.as_sequence(s.iter)
+        kind = it.func.id if _is_builtin_call(it, _ITERATOR_BUILTINS, self.locals) else "sequence"
         if _is_dict_view(it, self.locals):  # d.items(), d.keys(), d.values(): a loop over the keys
             self.dict_loop(s, it.func.value, it.func.attr)
             return
@@ -261,38 +257,54 @@ class _Normalizer:
             rev = self.atom(ast.Subscript(value=rng, slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
             self.emit_loop(s.target.id, rev, s.body, prologue=[])
             return
-        if kind in ("enumerate", "zip", "reversed") and it.keywords:
-            raise self.fail(s, f"{kind}() with keyword arguments is not supported", "Use an index loop.")
-        sequences = [self.atom(a) for a in (it.args if kind in ("enumerate", "zip", "reversed") else [it])]
         rebound = local_names(ast.Module(body=s.body, type_ignores=[])) | {
             n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)
         }
-        for k, q in enumerate(sequences):  # the loop walks the object it started with, even if the name is rebound
-            if isinstance(q, ast.Name) and q.id in rebound:
-                held = self.fresh.temp("_seq")
-                self.emit(assign(held, q))
-                sequences[k] = name(held)
-        if kind == "enumerate" and len(sequences) != 1:
-            raise self.fail(s, "enumerate(seq, start) is not supported", "Use enumerate(seq) or an index loop.")
+        if kind == "reversed":
+            if it.keywords or len(it.args) != 1:
+                raise self.fail(s, "reversed() takes one sequence", "Write: for v in reversed(seq).")
+            sequences, item = self.walked_in_step(it.args[0], rebound, nested=False)
+        else:
+            sequences, item = self.walked_in_step(it, rebound, nested=True)
         lengths = [self.atom(ast.Call(func=name("len"), args=[q], keywords=[])) for q in sequences]
         count = lengths[0] if len(lengths) == 1 else self.atom(ast.Call(func=name("min"), args=lengths, keywords=[]))
         index = self.fresh.temp("_i")
         rng = self.atom(ast.Call(func=name("range"), args=[count], keywords=[]))
         if kind == "reversed":
             rng = self.atom(ast.Subscript(value=rng, slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
-        items = [ast.Subscript(value=q, slice=name(index), ctx=ast.Load()) for q in sequences]
-        if kind == "enumerate":
-            value: ast.expr = ast.Tuple(elts=[name(index), items[0]], ctx=ast.Load())
-        elif kind == "zip":
-            value = ast.Tuple(elts=items, ctx=ast.Load())
-        else:
-            value = items[0]
-        if isinstance(value, ast.Tuple) and isinstance(s.target, ast.Tuple) and len(s.target.elts) == len(value.elts):
-            pairs = zip(s.target.elts, value.elts)  # ``for i, x in enumerate(xs)``: no tuple in between
-            prologue = [ast.copy_location(ast.Assign(targets=[t], value=v), s) for t, v in pairs]
-        else:
-            prologue = [ast.copy_location(ast.Assign(targets=[s.target], value=value), s)]
+        prologue = [ast.copy_location(a, s) for a in _bind(s.target, item(name(index)))]
         self.emit_loop(index, rng, s.body, prologue)
+
+    def walked_in_step(self, it: ast.expr, rebound: set[str], nested: bool) -> tuple[list[ast.expr], Callable]:
+        """The sequences a loop over ``it`` indexes in step (``zip`` and ``enumerate``, nested as
+        you like, walk several), and a function from the index to the loop's item."""
+        it = self.as_sequence(it)
+        if nested and _is_builtin_call(it, ("zip", "enumerate"), self.locals):
+            kind = it.func.id
+            if kind == "zip" and it.keywords:
+                raise self.fail(it, "zip() with keyword arguments is not supported", "Use an index loop.")
+            if kind == "enumerate":
+                start = [k.value for k in it.keywords if k.arg == "start"] + it.args[1:]
+                if len(it.args) not in (1, 2) or len(start) + 1 != len(it.args) + len(it.keywords):
+                    raise self.fail(it, "enumerate() takes a sequence and a start", "Write: enumerate(seq) or enumerate(seq, 1).")
+                offset = self.atom(start[0]) if start else None
+                sequences, inner = self.walked_in_step(it.args[0], rebound, nested=True)
+
+                def counted(index: ast.expr) -> ast.expr:
+                    count = index if offset is None else ast.BinOp(left=index, op=ast.Add(), right=offset)
+                    return ast.Tuple(elts=[count, inner(index)], ctx=ast.Load())
+
+                return sequences, counted
+            parts = [self.walked_in_step(a, rebound, nested=True) for a in it.args]
+            return [q for qs, _ in parts for q in qs], lambda index: ast.Tuple(elts=[f(index) for _, f in parts], ctx=ast.Load())
+        if _is_builtin_call(it, ("reversed",), self.locals) and len(it.args) == 1 and not it.keywords:
+            it = ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load())  # a reversed copy
+        q = self.atom(it)
+        if isinstance(q, ast.Name) and q.id in rebound:  # the loop walks the object it started with, even if the name is rebound
+            held = self.fresh.temp("_seq")
+            self.emit(assign(held, q))
+            q = name(held)
+        return [q], lambda index: ast.Subscript(value=q, slice=index, ctx=ast.Load())
 
     def dict_loop(self, s: ast.For, d: ast.Name, view: str) -> None:
         """``for k, v in d.items()`` as an index loop over ``list(d.keys())`` that reads ``d[k]``."""
@@ -420,6 +432,10 @@ class _Normalizer:
 
     def expr_Call(self, e: ast.Call) -> ast.expr:
         func = e.func
+        if _is_builtin_call(e, ("max", "min"), self.locals) and not e.keywords and len(e.args) != 2:
+            return self.extremum(e)
+        if _is_builtin_call(e, _CONSUMERS, self.locals):  # they walk a generator to its end: a list does the same
+            e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
         if isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
         elif not is_atom(func, self.locals):
@@ -460,6 +476,57 @@ class _Normalizer:
     def expr_JoinedStr(self, e: ast.JoinedStr) -> ast.expr:
         return e  # strings only feed print/raise; never differentiated
 
+    def as_sequence(self, e: ast.expr) -> ast.expr:
+        """``e``, or where it is a lazy iterator that its consumer walks to the end (a generator
+        expression, ``map``, ``filter``), the list comprehension that gives the same items."""
+        if isinstance(e, ast.GeneratorExp):
+            return ast.copy_location(ast.ListComp(elt=e.elt, generators=e.generators), e)
+        if not (_is_builtin_call(e, ("map", "filter"), self.locals) and not e.keywords and len(e.args) >= 2):
+            return e
+        items = [self.fresh.temp("_v") for _ in e.args[1:]]
+        if e.func.id == "filter" and len(items) != 1:
+            raise self.fail(e, "filter() takes a function and one iterable", "Write a list comprehension with an if.")
+        source = e.args[1] if len(items) == 1 else ast.Call(func=name("zip"), args=e.args[1:], keywords=[])
+        targets = [name(v, store=True) for v in items]
+        target = targets[0] if len(items) == 1 else ast.Tuple(elts=targets, ctx=ast.Store())
+        generator = ast.comprehension(target=target, iter=source, ifs=[], is_async=0)
+        if e.func.id == "map":
+            call = ast.Call(func=e.args[0], args=[name(v) for v in items], keywords=[])
+            return ast.copy_location(ast.ListComp(elt=call, generators=[generator]), e)
+        test = name(items[0]) if _is_none(e.args[0]) else ast.Call(func=e.args[0], args=[name(items[0])], keywords=[])
+        generator.ifs = [test]
+        return ast.copy_location(ast.ListComp(elt=name(items[0]), generators=[generator]), e)
+
+    def expr_GeneratorExp(self, e: ast.GeneratorExp) -> ast.expr:
+        raise self.fail(
+            e,
+            "a generator expression is supported only where it is walked to its end at once (sum, max, min, "
+            "list, tuple, sorted, any, all, a for loop)",
+            "Write a list comprehension [...] instead (np.array of a generator is an object array).",
+        )
+
+    def extremum(self, e: ast.Call) -> ast.expr:
+        """``max(xs)``, ``max(a, b, c)``: a loop that keeps the first largest item, as Python does."""
+        sequence = e.args[0] if len(e.args) == 1 else ast.List(elts=e.args, ctx=ast.Load())
+        held, best, item = self.fresh.temp("_seq"), self.fresh.temp("_best"), self.fresh.temp("_v")
+        beats = ">" if e.func.id == "max" else "<"
+        self.desugar(
+            f"{held} = SEQUENCE\n{best} = {held}[0]\n"
+            f"for {item} in {held}[1:]:\n    if {item} {beats} {best}:\n        {best} = {item}",
+            SEQUENCE=self.as_sequence(sequence),
+        )
+        return name(best)
+
+    def desugar(self, template: str, **parts: ast.expr) -> None:
+        """Normalise the statements of ``template``, Python source written in constructs this
+        stage already supports, with each placeholder name in ``parts`` replaced by its expression."""
+        for s in ast.parse(template).body:
+            s = _Substitute(parts).visit(s)
+            for n in ast.walk(s):
+                if isinstance(n, ast.stmt):
+                    n.lineno = self.line
+            self.stmt(ast.fix_missing_locations(s))
+
     def expr_ListComp(self, e: ast.ListComp) -> ast.expr:
         result = self.fresh.temp("_list")
         self.locals.add(result)
@@ -495,12 +562,38 @@ class _Normalizer:
         return name(result)
 
 
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, parts: dict[str, ast.expr]) -> None:
+        self.parts = parts
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.parts.get(node.id, node)
+
+
+def _is_none(e: ast.expr) -> bool:
+    return isinstance(e, ast.Constant) and e.value is None
+
+
 class _Rename(ast.NodeTransformer):
     def __init__(self, renames: dict[str, str]) -> None:
         self.renames = renames
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
         return ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx)
+
+
+def _bind(target: ast.expr, value: ast.expr) -> list[ast.stmt]:
+    """``target = value`` as assignments; a tuple value unpacked into a tuple target pairs up
+    element by element (``for i, (a, b) in enumerate(zip(xs, ys))``: no tuples in between)."""
+    if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+        if not any(isinstance(t, ast.Starred) for t in target.elts):
+            return [a for t, v in zip(target.elts, value.elts) for a in _bind(t, v)]
+    return [ast.Assign(targets=[target], value=value)]
+
+
+def _is_builtin_call(e: ast.expr, names: tuple[str, ...], locals_: set[str]) -> bool:
+    """Is ``e`` a call of one of the builtins ``names`` (not shadowed by a local)?"""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in names and e.func.id not in locals_
 
 
 def is_final_break(s: ast.stmt) -> bool:

@@ -104,6 +104,7 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.FormattedValue: None,
     ast.comprehension: None,
     ast.ListComp: None,
+    ast.GeneratorExp: None,  # where it is walked at once (sum, max, ...): normalize makes it a list
     ast.AsyncFunctionDef: ("an async function", "Use a plain def"),
     ast.ClassDef: ("a class definition", "Define the class outside the differentiated function"),
     ast.Lambda: ("a lambda", "Define the helper with def at module level; srcdiff transforms it when it is called"),
@@ -121,7 +122,6 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.Set: ("a set", "Use a list"),
     ast.SetComp: ("a set comprehension", _APPEND),
     ast.DictComp: ("a dict comprehension", _APPEND),
-    ast.GeneratorExp: ("a generator expression", _APPEND),
     ast.Await: ("await", "Call the function synchronously"),
     ast.Yield: ("yield (a generator)", "Return a list instead"),
     ast.YieldFrom: ("yield from (a generator)", "Return a list instead"),
