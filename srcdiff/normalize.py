@@ -27,6 +27,7 @@ statement keeps the line number of the user's statement it came from.
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Callable
 
 from .errors import UnsupportedSyntax
@@ -73,6 +74,10 @@ class _Normalizer:
         self.fresh = Fresh(names_in(tree), record=self.locals)
         self.out: list[ast.stmt] = []
         self.line = tree.lineno
+        # local functions (``def``/``lambda`` at the top of the body), inlined where called;
+        # ``defined``: those whose definition has run, with the atoms holding their defaults
+        self.local_functions = _local_functions(tree, origin)
+        self.defined: dict[str, dict[str, ast.expr]] = {}
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         return self.origin.error(UnsupportedSyntax, node, message, advice)
@@ -94,6 +99,7 @@ class _Normalizer:
             body = ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True)
         self.locals |= local_names(ast.Module(body=body, type_ignores=[])) | {result}
         new_body = self.block(body)
+        self.refuse_escaping_functions(new_body)
         ret = ast.Return(value=name(result))
         ret.lineno = last.lineno
         new_body.append(ret)
@@ -158,7 +164,13 @@ class _Normalizer:
         if s.value is not None:
             self.stmt_Assign(ast.Assign(targets=[s.target], value=s.value, lineno=s.lineno))
 
+    def stmt_FunctionDef(self, s: ast.FunctionDef) -> None:
+        self.define(s.name, s)
+
     def stmt_Assign(self, s: ast.Assign) -> None:
+        if isinstance(s.value, ast.Lambda) and _single_name(s.targets):
+            self.define(s.targets[0].id, s.value)
+            return
         if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
             self.assign_name(s.targets[0].id, s.value)
             return
@@ -432,6 +444,12 @@ class _Normalizer:
 
     def expr_Call(self, e: ast.Call) -> ast.expr:
         func = e.func
+        if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
+            return self.inline(func, self.defaults(func), e)
+        if isinstance(func, ast.Name) and func.id in self.local_functions:
+            if func.id not in self.defined:
+                raise self.fail(e, f"{func.id!r} is called before it is defined", f"Define {func.id} before calling it.")
+            return self.inline(self.local_functions[func.id], self.defined[func.id], e)
         if _is_builtin_call(e, ("max", "min"), self.locals) and not e.keywords and len(e.args) != 2:
             return self.extremum(e)
         if _is_builtin_call(e, _CONSUMERS, self.locals):  # they walk a generator to its end: a list does the same
@@ -496,6 +514,89 @@ class _Normalizer:
         test = name(items[0]) if _is_none(e.args[0]) else ast.Call(func=e.args[0], args=[name(items[0])], keywords=[])
         generator.ifs = [test]
         return ast.copy_location(ast.ListComp(elt=name(items[0]), generators=[generator]), e)
+
+    # -- local functions: inlined at each call, reading the caller's variables as a closure does
+    def define(self, function_name: str, node: ast.FunctionDef | ast.Lambda) -> None:
+        if self.local_functions.get(function_name) is not node:
+            raise self.fail(
+                node,
+                "a local function defined inside a block, or bound to a name that is assigned again, is not supported",
+                "Define it once, at the top level of the function body (not inside if, for or another function).",
+            )
+        self.defined[function_name] = self.defaults(node)
+
+    def defaults(self, node: ast.FunctionDef | ast.Lambda) -> dict[str, ast.expr]:
+        """Evaluate a local function's defaults where it is defined, as Python does; return
+        each parameter's atom holding its default."""
+        args = node.args
+        if isinstance(node, ast.FunctionDef) and node.decorator_list:
+            raise self.fail(node, "a decorated local function is not supported", "Call the decorator's result at module level.")
+        if args.vararg or args.kwarg:
+            raise self.fail(node, "*args/**kwargs parameters of a local function are not supported", "Name every parameter.")
+        positional = args.posonlyargs + args.args
+        pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        held = {}
+        for parameter, default in pairs:
+            value = self.atom(default)
+            if isinstance(value, ast.Name) and value.id in self.locals:  # a later assignment must not change it
+                keep = self.fresh.temp("_default")
+                self.emit(assign(keep, value))
+                value = name(keep)
+            held[parameter.arg] = value
+        return held
+
+    def inline(self, node: ast.FunctionDef | ast.Lambda, defaults: dict[str, ast.expr], call: ast.Call) -> ast.expr:
+        """The body of the local function ``node`` at this call, its names made fresh; its free
+        names read the caller's variables as they are now, which is what a closure reads."""
+        what = getattr(node, "name", "lambda")
+        args = node.args
+        positional = [a.arg for a in args.posonlyargs + args.args]
+        keyword_only = [a.arg for a in args.kwonlyargs]
+        if len(call.args) > len(positional):
+            raise self.fail(call, f"{what}() takes {len(positional)} positional arguments", "Pass the arguments it names.")
+        given = dict(zip(positional, call.args))
+        for k in call.keywords:
+            if k.arg is None or k.arg not in positional + keyword_only or k.arg in given:
+                raise self.fail(call, f"{what}() has no parameter for this argument", "Pass the arguments it names.")
+            given[k.arg] = k.value
+        values = {p: self.atom(v) for p, v in given.items()}  # the arguments first, in the order written
+        for p in positional + keyword_only:
+            if p not in values:
+                if p not in defaults:
+                    raise self.fail(call, f"{what}() is missing the argument {p!r}", "Pass every parameter without a default.")
+                values[p] = defaults[p]
+        body = list(node.body) if isinstance(node, ast.FunctionDef) else [ast.Return(value=node.body, lineno=node.lineno)]
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:] or [ast.Pass(lineno=body[0].lineno)]  # docstring
+        inner = local_names(ast.Module(body=body, type_ignores=[])) | set(values)
+        renames = {n: self.fresh.like(n) for n in sorted(inner)}
+        body = [_Rename(renames).visit(ast.fix_missing_locations(copy.deepcopy(s))) for s in body]  # inlined again later
+        result = self.fresh.temp("_result")
+        line = self.line
+        for p, value in values.items():
+            self.emit(assign(renames[p], value))
+        self.out += self.block(ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True))
+        self.line = line
+        return name(result)
+
+    def refuse_escaping_functions(self, body: list[ast.stmt]) -> None:
+        """A local function is inlined where it is called; any other use of it is refused."""
+        for s in body:
+            for n in ast.walk(s):
+                if isinstance(n, ast.Name) and n.id in self.local_functions and not isinstance(n.ctx, ast.Store):
+                    raise self.fail(
+                        s,
+                        f"the local function {n.id!r} is used other than by calling it",
+                        "Call it directly (or through map/filter); to pass a function on, define it at module level.",
+                    )
+
+    def expr_Lambda(self, e: ast.Lambda) -> ast.expr:
+        raise self.fail(
+            e,
+            "a lambda is supported when called, assigned to a name at the top level of the function, or given to map/filter",
+            "Define the helper with def at module level to pass it on; srcdiff transforms it when it is called.",
+        )
 
     def expr_GeneratorExp(self, e: ast.GeneratorExp) -> ast.expr:
         raise self.fail(
@@ -570,6 +671,10 @@ class _Substitute(ast.NodeTransformer):
         return self.parts.get(node.id, node)
 
 
+def _single_name(targets: list[ast.expr]) -> bool:
+    return len(targets) == 1 and isinstance(targets[0], ast.Name)
+
+
 def _is_none(e: ast.expr) -> bool:
     return isinstance(e, ast.Constant) and e.value is None
 
@@ -579,7 +684,29 @@ class _Rename(ast.NodeTransformer):
         self.renames = renames
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
-        return ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx)
+        return ast.copy_location(ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx), node)
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:  # a lambda's parameter and the names it binds stay one name
+        return ast.copy_location(ast.arg(arg=self.renames.get(node.arg, node.arg), annotation=None), node)
+
+
+def _local_functions(tree: ast.FunctionDef, origin: Origin) -> dict[str, ast.FunctionDef | ast.Lambda]:
+    """The ``def`` and ``name = lambda ...`` statements at the top level of ``tree``'s body whose
+    name is bound nowhere else: calls to them are inlined. Others are refused where defined."""
+    found: dict[str, ast.FunctionDef | ast.Lambda] = {}
+    for s in tree.body:
+        if isinstance(s, ast.FunctionDef):
+            found.setdefault(s.name, s)
+        elif isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda) and _single_name(s.targets):
+            found.setdefault(s.targets[0].id, s.value)
+    bindings: dict[str, int] = {}
+    for n in ast.walk(tree):
+        bound = n.name if isinstance(n, ast.FunctionDef) and n is not tree else None
+        bound = n.id if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) else bound
+        bound = n.arg if isinstance(n, ast.arg) and any(n is a for a in ast.walk(tree.args)) else bound
+        if bound is not None:
+            bindings[bound] = bindings.get(bound, 0) + 1
+    return {k: v for k, v in found.items() if bindings.get(k) == 1}
 
 
 def _bind(target: ast.expr, value: ast.expr) -> list[ast.stmt]:

@@ -8,6 +8,8 @@ uses only constructs the transforms already differentiate.
 
 from __future__ import annotations
 
+import inspect
+
 import autograd
 import numpy as np
 import pytest
@@ -275,3 +277,151 @@ def reversed_list(x):
 )
 def test_loop_forms(f, args):
     agrees(f, *args)
+
+
+def return_inside_a_loop_then_fall_off(x):
+    for k in range(3):
+        if k == 1:
+            return x * x * k
+
+
+def test_a_return_inside_a_loop_is_not_overwritten_by_falling_off_the_end():
+    agrees(return_inside_a_loop_then_fall_off, 0.8)  # the None of falling off once overwrote it: gradient 0
+
+
+# ---------------------------------------------------------------- lambdas and local functions
+
+
+def lambda_called(x):
+    square = lambda v: v * v  # noqa: E731
+    return np.sum(square(x) + square(np.sin(x)))
+
+
+def closure_over_locals(x):
+    scale = 2.0 * x[0]
+
+    def weigh(v, power=2):
+        """Reads scale as it is when called."""
+        return scale * v**power
+
+    first = weigh(x)
+    scale = np.cos(x[1])  # a closure reads the current value
+    return np.sum(first) + np.sum(weigh(x, power=3))
+
+
+def local_function_with_loops_and_returns(x):
+    def clipped_sum(v, limit):
+        total = 0.0
+        for u in v:
+            if total > limit:
+                return total * 0.5
+            total = total + u * u
+        return total
+
+    out = 0.0
+    for k in range(3):
+        out = out + clipped_sum(x * k, 1.0)
+    return out
+
+
+def lambda_in_map_and_comprehension(x):
+    shift = np.tanh(x[0])
+    return sum(map(lambda v: (v - shift) ** 2, x)) + sum([(lambda v: v * u)(u) for u in x])
+
+
+def lambda_parameter_shadows_comprehension_variable(x):
+    return sum([(lambda v: v * 3.0)(x[0]) * v for v in x])
+
+
+def default_evaluated_at_definition(x):
+    factor = x[0]
+    times = lambda v, by=factor: v * by  # noqa: E731
+    factor = 100.0
+    return np.sum(times(x)) + factor * 0.0
+
+
+def local_helpers_call_each_other(x):
+    def inner(v):
+        return np.sin(v) * v
+
+    def outer(v):
+        return inner(v) + inner(2.0 * v)
+
+    return np.sum(outer(x))
+
+
+def called_immediately(x):
+    return (lambda a, b: np.sum(a * b))(x, np.exp(x))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda_called,
+        closure_over_locals,
+        local_function_with_loops_and_returns,
+        lambda_in_map_and_comprehension,
+        lambda_parameter_shadows_comprehension_variable,
+        default_evaluated_at_definition,
+        local_helpers_call_each_other,
+        called_immediately,
+    ],
+)
+def test_local_functions(f):
+    agrees(f, X)
+
+
+def test_grad_of_a_lambda():
+    a = 1.5
+    f, g = (lambda v: a * np.sin(v)), (lambda v: np.sum(v**3))  # two on one line: told apart by column
+    assert srcdiff.grad(f)(0.3) == pytest.approx(a * np.cos(0.3))
+    np.testing.assert_allclose(srcdiff.grad(g)(X), 3 * X**2)
+    assert srcdiff.grad(srcdiff.grad(lambda v: v**3))(2.0) == pytest.approx(12.0)
+    assert srcdiff.jvp(lambda v: v**3, (2.0,), (1.0,))[1] == pytest.approx(12.0)
+
+
+def passes_a_local_function_on(x):
+    f = lambda v: v * 2.0  # noqa: E731
+    return np.sum(np.apply_along_axis(f, 0, x))  # <- refused
+
+
+def calls_before_definition(x):
+    y = later(x)  # noqa: F821  # <- refused
+
+    def later(v):
+        return v
+
+    return np.sum(y)
+
+
+def defines_in_a_branch(x):
+    if x[0] > 0:
+
+        def g(v):  # <- refused
+            return v
+
+        return np.sum(g(x))
+    return np.sum(x)
+
+
+def rebinds_a_local_function(x):
+    f = lambda v: v  # noqa: E731  # <- refused: it is bound twice
+    y = f(x)
+    f = lambda v: 2 * v  # noqa: E731
+    return np.sum(f(y))
+
+
+@pytest.mark.parametrize(
+    "f, words",
+    [
+        (passes_a_local_function_on, "used other than by calling it"),
+        (calls_before_definition, "called before it is defined"),
+        (defines_in_a_branch, "at the top level"),
+        (rebinds_a_local_function, "at the top level"),
+    ],
+)
+def test_local_functions_refused(f, words):
+    with pytest.raises(UnsupportedSyntax, match=words) as info:
+        srcdiff.grad(f)(X)
+    lines, first = inspect.getsourcelines(f)
+    assert info.value.line == first + next(i for i, text in enumerate(lines) if "# <- refused" in text)
