@@ -78,6 +78,7 @@ class _Normalizer:
         # ``defined``: those whose definition has run, with the atoms holding their defaults
         self.local_functions = _local_functions(tree, origin)
         self.defined: dict[str, dict[str, ast.expr]] = {}
+        self.fixed_lengths = _fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         return self.origin.error(UnsupportedSyntax, node, message, advice)
@@ -193,9 +194,11 @@ class _Normalizer:
         if isinstance(target, ast.Name):
             self.assign_name(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            starred = [k for k, element in enumerate(target.elts) if isinstance(element, ast.Starred)]
+            if starred:
+                self.store_starred(target.elts, starred[0], value)
+                return
             for k, element in enumerate(target.elts):
-                if isinstance(element, ast.Starred):
-                    raise self.fail(target, "starred unpacking is not supported", "Index the sequence instead.")
                 self.store(element, self.atom(ast.Subscript(value=value, slice=ast.Constant(k), ctx=ast.Load())))
         elif isinstance(target, ast.Subscript):
             if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
@@ -208,6 +211,54 @@ class _Normalizer:
             self.emit(ast.Assign(targets=[ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Store())], value=value))
         else:
             raise self.fail(target, f"assigning to {type(target).__name__} is not supported", "Assign to a local name.")
+
+    def store_starred(self, targets: list[ast.expr], star: int, value: ast.expr) -> None:
+        """``a, *rest, b = value``: the ends by index (negative after the star), ``rest`` a list
+        of the middle; too few values raise ValueError, as in Python."""
+        after = len(targets) - star - 1
+        self.desugar(
+            f"if len(VALUE) < {len(targets) - 1}:\n"
+            f"    raise ValueError('not enough values to unpack (expected at least {len(targets) - 1})')",
+            VALUE=value,
+        )
+        for k, element in enumerate(targets):
+            if k == star:
+                middle = ast.Slice(lower=ast.Constant(star), upper=ast.Constant(-after) if after else None)
+                item = self.fresh.temp("_v")
+                rest = ast.ListComp(
+                    elt=name(item),
+                    generators=[
+                        ast.comprehension(
+                            target=name(item, store=True),
+                            iter=ast.Subscript(value=value, slice=middle, ctx=ast.Load()),
+                            ifs=[],
+                            is_async=0,
+                        )
+                    ],
+                )
+                self.store(element.value, self.atom(rest))
+            else:
+                index = k if k < star else k - len(targets)
+                self.store(element, self.atom(ast.Subscript(value=value, slice=ast.Constant(index), ctx=ast.Load())))
+
+    def unstarred(self, elements: list[ast.expr]) -> list[ast.expr] | None:
+        """``elements`` with each ``*seq`` spelled out (``seq[0], seq[1], ...``) where the length
+        of ``seq`` is known here: a tuple or list written out; else None."""
+        out: list[ast.expr] = []
+        for e in elements:
+            if not isinstance(e, ast.Starred):
+                out.append(e)
+            elif isinstance(e.value, (ast.Tuple, ast.List)):
+                inner = self.unstarred(e.value.elts)
+                if inner is None:
+                    return None
+                out += inner
+            elif isinstance(e.value, ast.Name) and e.value.id in self.fixed_lengths:
+                length = self.fixed_lengths[e.value.id]
+                out += [ast.Subscript(value=e.value, slice=ast.Constant(k), ctx=ast.Load()) for k in range(length)]
+            else:
+                return None
+        return out
 
     def stmt_AugAssign(self, s: ast.AugAssign) -> None:
         target = s.target
@@ -443,6 +494,16 @@ class _Normalizer:
         return name(result)
 
     def expr_Call(self, e: ast.Call) -> ast.expr:
+        if any(isinstance(a, ast.Starred) for a in e.args):
+            args = self.unstarred(e.args)
+            if args is None:
+                raise self.fail(
+                    e,
+                    "*-unpacking in a call needs a sequence whose length is seen where the function is written",
+                    "Unpack a tuple or list written out in the function (args = (a, b); f(*args)), or pass the arguments "
+                    "one by one.",
+                )
+            e = ast.Call(func=e.func, args=args, keywords=e.keywords)
         func = e.func
         if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
             return self.inline(func, self.defaults(func), e)
@@ -486,10 +547,31 @@ class _Normalizer:
         return self.atom(s)
 
     def expr_List(self, e: ast.List) -> ast.expr:
-        return ast.List(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+        elements = self.unstarred(e.elts)
+        if elements is None:
+            return self.gathered(e.elts)
+        return ast.List(elts=[self.atom(x) for x in elements], ctx=ast.Load())
 
     def expr_Tuple(self, e: ast.Tuple) -> ast.expr:
-        return ast.Tuple(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+        elements = self.unstarred(e.elts)
+        if elements is None:
+            return ast.Call(func=name("tuple"), args=[self.gathered(e.elts)], keywords=[])
+        return ast.Tuple(elts=[self.atom(x) for x in elements], ctx=ast.Load())
+
+    def gathered(self, elements: list[ast.expr]) -> ast.expr:
+        """``[a, *seq, b]`` where the length of ``seq`` is known only when it runs: a list that
+        a loop over ``seq`` appends to."""
+        result = self.fresh.temp("_list")
+        self.emit(assign(result, ast.List(elts=[], ctx=ast.Load())))
+        for e in elements:
+            append = ast.Attribute(value=name(result), attr="append", ctx=ast.Load())
+            if isinstance(e, ast.Starred):
+                item = self.fresh.temp("_v")
+                add = ast.Expr(value=ast.Call(func=append, args=[name(item)], keywords=[]))
+                self.stmt(ast.For(target=name(item, store=True), iter=e.value, body=[add], orelse=[], lineno=self.line))
+            else:
+                self.emit(ast.Expr(value=ast.Call(func=append, args=[self.atom(e)], keywords=[])))
+        return name(result)
 
     def expr_JoinedStr(self, e: ast.JoinedStr) -> ast.expr:
         return e  # strings only feed print/raise; never differentiated
@@ -669,6 +751,34 @@ class _Substitute(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
         return self.parts.get(node.id, node)
+
+
+def _fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
+    """Names bound once, to a tuple or list written out, whose length nothing changes: a list
+    is only read by index, ``len``, a loop or ``*name`` (no method call, no call may append)."""
+    bindings: dict[str, list[ast.AST]] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.arg):
+            bindings.setdefault(n.arg, []).append(n)
+        elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            bindings.setdefault(n.id, []).append(n)
+    displays = {}
+    for s in ast.walk(tree):
+        if isinstance(s, ast.Assign) and _single_name(s.targets) and isinstance(s.value, (ast.Tuple, ast.List)):
+            if not any(isinstance(e, ast.Starred) for e in s.value.elts) and len(bindings[s.targets[0].id]) == 1:
+                displays[s.targets[0].id] = s.value
+    safe_reads: set[int] = set()  # ids of the Name nodes read in ways that keep a list's length
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.Subscript, ast.Starred)) and isinstance(n.value, ast.Name):
+            safe_reads.add(id(n.value))
+        elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name):
+            safe_reads.add(id(n.iter))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
+            safe_reads.add(id(n.args[0]))
+    changeable = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in safe_reads
+    }
+    return {k: len(v.elts) for k, v in displays.items() if isinstance(v, ast.Tuple) or k not in changeable}
 
 
 def _single_name(targets: list[ast.expr]) -> bool:

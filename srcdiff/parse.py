@@ -106,6 +106,7 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.comprehension: None,
     ast.ListComp: None,
     ast.GeneratorExp: None,  # where it is walked at once (sum, max, ...): normalize makes it a list
+    ast.Starred: None,  # normalize spells it out, or refuses where the length is not known
     ast.AsyncFunctionDef: ("an async function", "Use a plain def"),
     ast.ClassDef: ("a class definition", "Define the class outside the differentiated function"),
     ast.Delete: ("del", "Let the name go out of use instead"),
@@ -125,7 +126,6 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.Await: ("await", "Call the function synchronously"),
     ast.Yield: ("yield (a generator)", "Return a list instead"),
     ast.YieldFrom: ("yield from (a generator)", "Return a list instead"),
-    ast.Starred: ("*-unpacking", "Pass the arguments one by one"),
 }
 for _name in ("Match", "TryStar", "TypeAlias"):
     if hasattr(ast, _name):

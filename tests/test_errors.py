@@ -62,8 +62,7 @@ def star_parameters(*xs):  # <- refused
 
 
 def star_call(x):
-    a = [x, x]
-    return np.add(*a)  # <- refused
+    return np.add(*x)  # <- refused: the length of x is not seen in the function
 
 
 def no_rule(x):
@@ -180,7 +179,7 @@ CASES = [
     (uses_del, UnsupportedSyntax, "del"),
     (defines_class, UnsupportedSyntax, "class"),
     (star_parameters, UnsupportedSyntax, "*args"),
-    (star_call, UnsupportedSyntax, "*-unpacking"),
+    (star_call, UnsupportedSyntax, "*-unpacking in a call"),
     (no_rule, NoDerivativeRule, "np.linalg.eigh"),
     (generator_expression, UnsupportedSyntax, "generator expression"),
     (nested_definition, UnsupportedSyntax, "local function defined inside a block"),

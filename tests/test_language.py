@@ -425,3 +425,68 @@ def test_local_functions_refused(f, words):
         srcdiff.grad(f)(X)
     lines, first = inspect.getsourcelines(f)
     assert info.value.line == first + next(i for i, text in enumerate(lines) if "# <- refused" in text)
+
+
+# ---------------------------------------------------------------- *-unpacking
+
+
+def weighted(a, b, c=1.0):
+    return a * b + np.sin(c)
+
+
+def star_into_a_primitive_and_a_helper(x):
+    pair = (x, np.cos(x))
+    triple = [x[0], x[1], x[2]]
+    return np.sum(np.multiply(*pair)) + weighted(*triple) + weighted(*[x[3], x[0]], c=x[1])
+
+
+def star_into_a_list_display(x):
+    rows = [x * 2.0, np.sin(x)]
+    return np.sum(np.stack([*rows, x**2]) ** 2)
+
+
+def star_of_a_parameter_in_a_list(x, ys):
+    return np.sum(np.stack([x, *ys, x * 3.0]) * 1.5)
+
+
+def star_of_a_comprehension(x):
+    return sum((*[v * v for v in x], x[0]))
+
+
+def starred_targets(x):
+    first, *middle, last = x
+    head, *tail = [np.sin(v) for v in x]
+    total = first * last + sum(middle) * 2.0 + head * np.sum(np.array(tail))
+    for a, *others in [x[:2], x[2:]]:
+        total = total + a * others[0]
+    return total
+
+
+@pytest.mark.parametrize(
+    "f", [star_into_a_primitive_and_a_helper, star_into_a_list_display, star_of_a_comprehension, starred_targets]
+)
+def test_star_unpacking(f):
+    agrees(f, X)
+
+
+def test_star_of_a_list_parameter():
+    ys = [RNG.normal(size=4), RNG.normal(size=4)]
+    agrees(star_of_a_parameter_in_a_list, X, ys)
+    got = srcdiff.grad(star_of_a_parameter_in_a_list, wrt=1)(X, ys)
+    same_structure_and_values(got, autograd.grad(autograd_twin(star_of_a_parameter_in_a_list), 1)(X, ys))
+
+
+def too_few_to_unpack(x):
+    a, *rest, b = [x[0]]
+    return a * b * len(rest)
+
+
+def star_call_of_unknown_length(x, ys):
+    return np.sum(np.add(*ys)) * x  # <- refused
+
+
+def test_star_unpacking_refusals():
+    with pytest.raises(ValueError, match="not enough values to unpack"):
+        srcdiff.grad(too_few_to_unpack)(X)
+    with pytest.raises(UnsupportedSyntax, match="length is seen where the function is written"):
+        srcdiff.grad(star_call_of_unknown_length)(1.0, [X, X])
