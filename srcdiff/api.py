@@ -44,6 +44,11 @@ def container_kind(value: list | tuple | dict) -> int:
 __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient"]
 
 
+def dict_parameters(kinds: frozenset[tuple[str, int]]) -> frozenset[str]:
+    """The parameters that hold a dict, for arguments of these kinds (normalize lowers loops over them)."""
+    return frozenset(n for n, kind in kinds if kind <= analysis.DICT + analysis.CONTAINER)
+
+
 def stages(
     f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset(), mode: str = "grad"
 ) -> Iterator[tuple[str, str]]:
@@ -51,7 +56,7 @@ def stages(
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin)
+    tree = normalize.normalize(tree, origin, dict_parameters(kinds))
     yield "normalize", ast.unparse(tree)
     act, _ = _analyse(f, tree, origin, wrt, kinds, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
@@ -78,7 +83,7 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
         if found is None or not cache.current(found[1]):
             _callee_facts[key] = ((None, False), (), f)
             tree, origin = parse.function_ast(f)
-            tree = normalize.normalize(tree, origin)
+            tree = normalize.normalize(tree, origin, dict_parameters(kinds))
             act, depends = _analyse(f, tree, origin, (), kinds)
             result = tree.body[-1].value.id
             if result in act.scalars:
@@ -173,7 +178,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin)
+        tree = normalize.normalize(tree, origin, dict_parameters(kinds))
         act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
         transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
         transformed = optimize.optimize(transformed)

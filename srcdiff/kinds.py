@@ -56,7 +56,7 @@ def kinds(
             if isinstance(t, ast.Name):
                 assigned.setdefault(t.id, []).append(s.value)
                 if (
-                    isinstance(s.value, (ast.List, ast.Tuple))
+                    isinstance(s.value, (ast.List, ast.Tuple, ast.Dict))
                     or ops[s.value].kind == RULE
                     and ops[s.value].rule.spelling in ("unstack", "unconcatenate", "unvstack")
                 ):
@@ -271,7 +271,7 @@ def _scalar(
     if isinstance(e, ast.Subscript) and ndims is not None:
         return _ndim(e, {**ndims, **{n: 0 for n in scalars}}, ops, env) == 0  # x[i] of a vector
     op = ops.get(e)
-    if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Subscript)):
+    if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Dict, ast.Subscript)):
         return False
     if op.kind == CONSTANT:
         if isinstance(e, ast.Compare):

@@ -40,9 +40,12 @@ _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
 _CONSUMERS = ("sum", "max", "min", "list", "tuple", "sorted", "any", "all", "enumerate", "zip")
 
 
-def normalize(tree: ast.FunctionDef, origin: Origin) -> ast.FunctionDef:
-    """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified)."""
-    return _Normalizer(tree, origin).run()
+def normalize(tree: ast.FunctionDef, origin: Origin, dict_parameters: frozenset[str] = frozenset()) -> ast.FunctionDef:
+    """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified).
+
+    ``dict_parameters``: the parameters that hold a dict in this call (a loop over one walks
+    its keys); dicts the function builds itself are recognised here."""
+    return _Normalizer(tree, origin, dict_parameters).run()
 
 
 def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
@@ -67,7 +70,7 @@ def is_flag_test(e: ast.expr) -> bool:
 
 
 class _Normalizer:
-    def __init__(self, tree: ast.FunctionDef, origin: Origin) -> None:
+    def __init__(self, tree: ast.FunctionDef, origin: Origin, dict_parameters: frozenset[str] = frozenset()) -> None:
         self.tree = tree
         self.origin = origin
         self.locals = local_names(tree)
@@ -79,6 +82,7 @@ class _Normalizer:
         self.local_functions = _local_functions(tree, origin)
         self.defined: dict[str, dict[str, ast.expr]] = {}
         self.fixed_lengths = _fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
+        self.dicts = _dict_names(tree, dict_parameters)  # names that surely hold a dict: ``for k in d`` walks keys
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         return self.origin.error(UnsupportedSyntax, node, message, advice)
@@ -302,11 +306,15 @@ class _Normalizer:
         self.emit(ast.While(test=name(cond), body=body, orelse=[]))
 
     def stmt_For(self, s: ast.For) -> None:
-        it = self.as_sequence(s.iter)
-        kind = it.func.id if _is_builtin_call(it, _ITERATOR_BUILTINS, self.locals) else "sequence"
+        it = s.iter
         if _is_dict_view(it, self.locals):  # d.items(), d.keys(), d.values(): a loop over the keys
             self.dict_loop(s, it.func.value, it.func.attr)
             return
+        if isinstance(it, ast.Name) and it.id in self.dicts:  # ``for k in d``
+            self.dict_loop(s, it, "keys")
+            return
+        it = self.as_sequence(it)
+        kind = it.func.id if _is_builtin_call(it, _ITERATOR_BUILTINS, self.locals) else "sequence"
         if kind == "range":
             if not isinstance(s.target, ast.Name):
                 raise self.fail(s, "a range loop needs a single loop variable", "Write: for i in range(...).")
@@ -360,6 +368,8 @@ class _Normalizer:
                 return sequences, counted
             parts = [self.walked_in_step(a, rebound, nested=True) for a in it.args]
             return [q for qs, _ in parts for q in qs], lambda index: ast.Tuple(elts=[f(index) for _, f in parts], ctx=ast.Load())
+        if _is_dict_view(it, self.locals):  # d.keys(): a list of them can be indexed
+            it = ast.Call(func=name("list"), args=[it], keywords=[])
         if _is_builtin_call(it, ("reversed",), self.locals) and len(it.args) == 1 and not it.keywords:
             it = ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load())  # a reversed copy
         q = self.atom(it)
@@ -505,6 +515,15 @@ class _Normalizer:
                 )
             e = ast.Call(func=e.func, args=args, keywords=e.keywords)
         func = e.func
+        if isinstance(func, ast.Attribute) and func.attr == "get" and self._is_local(func.value) and len(e.args) in (1, 2):
+            if not e.keywords:  # ``d.get(k, default)``: d[k] if k in d else default
+                key = self.atom(e.args[0])
+                found = ast.Compare(left=key, ops=[ast.In()], comparators=[func.value])
+                default = e.args[1] if len(e.args) == 2 else ast.Constant(None)
+                read = ast.Subscript(value=func.value, slice=key, ctx=ast.Load())
+                return self.expr(ast.IfExp(test=found, body=read, orelse=default))
+        if _is_builtin_call(e, ("dict",), self.locals) and not e.args and all(k.arg for k in e.keywords):
+            return self.expr(ast.Dict(keys=[ast.Constant(k.arg) for k in e.keywords], values=[k.value for k in e.keywords]))
         if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
             return self.inline(func, self.defaults(func), e)
         if isinstance(func, ast.Name) and func.id in self.local_functions:
@@ -573,6 +592,20 @@ class _Normalizer:
                 self.emit(ast.Expr(value=ast.Call(func=append, args=[self.atom(e)], keywords=[])))
         return name(result)
 
+    def expr_Dict(self, e: ast.Dict) -> ast.expr:
+        """``{"w": a, "b": b}``: keys are constants, so which value each key keeps is known here
+        (a repeated key keeps the last value, as in Python; the earlier ones are still evaluated)."""
+        last: dict = {}
+        for k, key in enumerate(e.keys):
+            if key is None:
+                raise self.fail(e, "**-unpacking in a dict is not supported", "Write each entry.")
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, (str, int, float, bool, tuple))):
+                raise self.fail(e, "a dict whose keys are not constants is not supported", "Use constant keys ({'w': w}).")
+            last[key.value] = k
+        values = [self.atom(v) for v in e.values]
+        kept = sorted(last.values())
+        return ast.Dict(keys=[e.keys[k] for k in kept], values=[values[k] for k in kept])
+
     def expr_JoinedStr(self, e: ast.JoinedStr) -> ast.expr:
         return e  # strings only feed print/raise; never differentiated
 
@@ -581,6 +614,15 @@ class _Normalizer:
         expression, ``map``, ``filter``), the list comprehension that gives the same items."""
         if isinstance(e, ast.GeneratorExp):
             return ast.copy_location(ast.ListComp(elt=e.elt, generators=e.generators), e)
+        if isinstance(e, ast.Name) and e.id in self.dicts:  # a dict walks its keys
+            return ast.Call(func=name("list"), args=[_keys(e)], keywords=[])
+        if _is_dict_view(e, self.locals) and e.func.attr != "keys":  # d.values(), d.items(): read by key
+            d, key = e.func.value, self.fresh.temp("_key")
+            keys = ast.Call(func=name("list"), args=[_keys(d)], keywords=[])
+            value = ast.Subscript(value=d, slice=name(key), ctx=ast.Load())
+            item = value if e.func.attr == "values" else ast.Tuple(elts=[name(key), value], ctx=ast.Load())
+            generator = ast.comprehension(target=name(key, store=True), iter=keys, ifs=[], is_async=0)
+            return ast.copy_location(ast.ListComp(elt=item, generators=[generator]), e)
         if not (_is_builtin_call(e, ("map", "filter"), self.locals) and not e.keywords and len(e.args) >= 2):
             return e
         items = [self.fresh.temp("_v") for _ in e.args[1:]]
@@ -779,6 +821,28 @@ def _fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in safe_reads
     }
     return {k: len(v.elts) for k, v in displays.items() if isinstance(v, ast.Tuple) or k not in changeable}
+
+
+def _dict_names(tree: ast.FunctionDef, dict_parameters: frozenset[str]) -> set[str]:
+    """Names bound once, to a dict display or ``dict(k=v, ...)``, or a parameter that holds a
+    dict and is never rebound."""
+    bindings: dict[str, list[ast.AST]] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.arg):
+            bindings.setdefault(n.arg, []).append(n)
+        elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            bindings.setdefault(n.id, []).append(n)
+    found = {p for p in dict_parameters if len(bindings.get(p, [])) == 1}
+    for s in ast.walk(tree):
+        if isinstance(s, ast.Assign) and _single_name(s.targets) and len(bindings[s.targets[0].id]) == 1:
+            value = s.value
+            if isinstance(value, ast.Dict) or _is_builtin_call(value, ("dict",), set()) and not value.args:
+                found.add(s.targets[0].id)
+    return found
+
+
+def _keys(d: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Attribute(value=d, attr="keys", ctx=ast.Load()), args=[], keywords=[])
 
 
 def _single_name(targets: list[ast.expr]) -> bool:

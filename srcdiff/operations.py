@@ -162,6 +162,8 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         return Op(CONSTANT)
     if isinstance(e, (ast.List, ast.Tuple)):
         return Op(PACK, _names(e.elts))
+    if isinstance(e, ast.Dict):  # keys are constants (normalize): the values are packed
+        return Op(PACK, _names(e.values))
     if isinstance(e, ast.Subscript):
         return Op(INDEX, _names([e.value]))
     if isinstance(e, ast.Attribute):

@@ -105,6 +105,7 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.FormattedValue: None,
     ast.comprehension: None,
     ast.ListComp: None,
+    ast.Dict: None,  # with constant keys
     ast.GeneratorExp: None,  # where it is walked at once (sum, max, ...): normalize makes it a list
     ast.Starred: None,  # normalize spells it out, or refuses where the length is not known
     ast.AsyncFunctionDef: ("an async function", "Use a plain def"),
@@ -119,7 +120,6 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.Global: ("writing a global", "Return the value instead"),
     ast.Nonlocal: ("writing an enclosing function's variable", "Return the value instead"),
     ast.NamedExpr: ("the walrus operator :=", "Use a separate assignment"),
-    ast.Dict: ("a dict", "Use separate variables or a list"),
     ast.Set: ("a set", "Use a list"),
     ast.SetComp: ("a set comprehension", _APPEND),
     ast.DictComp: ("a dict comprehension", _APPEND),

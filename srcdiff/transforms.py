@@ -31,7 +31,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin)
+        tree = normalize.normalize(tree, origin, api.dict_parameters(kinds))
         act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
@@ -52,7 +52,7 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin)
+    tree = normalize.normalize(tree, origin, api.dict_parameters(kinds))
     yield "normalize", ast.unparse(tree)
     act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"

@@ -490,3 +490,71 @@ def test_star_unpacking_refusals():
         srcdiff.grad(too_few_to_unpack)(X)
     with pytest.raises(UnsupportedSyntax, match="length is seen where the function is written"):
         srcdiff.grad(star_call_of_unknown_length)(1.0, [X, X])
+
+
+# ---------------------------------------------------------------- dicts
+
+
+def dict_display(x):
+    d = {"a": x, "b": np.sin(x), "a2": x[0] ** 2}
+    return np.sum(d["a"] * d["b"]) + d["a2"]
+
+
+def dict_repeated_key_keeps_the_last(x):
+    d = {"w": x, "v": x * x, "w": 3.0 * x}  # noqa: F601
+    return sum(np.sum(v) * len(k) for k, v in d.items())
+
+
+def dict_call_and_get(x):
+    d = dict(a=x, b=np.cos(x))
+    return np.sum(d.get("a") * d.get("b", 1.0) + d.get("c", 2.0) * x)
+
+
+def dict_loops(x):
+    d = {"first": x[:2], "second": x[2:] ** 2}
+    total = 0.0
+    for k in d:
+        total = total + np.sum(d[k] * np.sin(d[k]))
+    for v in d.values():
+        total = total + np.sum(v) ** 2
+    return total + sum(np.prod(d[k]) for k in d.keys()) + max(np.sum(v) for v in d.values())
+
+
+def dict_written_then_read_in_a_loop(x):
+    d = {"acc": 0.0 * x[0], "scale": x[1]}
+    for v in x:
+        d["acc"] = d["acc"] + v * d["scale"]
+    return d["acc"]
+
+
+@pytest.mark.parametrize(
+    "f", [dict_display, dict_repeated_key_keeps_the_last, dict_call_and_get, dict_loops, dict_written_then_read_in_a_loop]
+)
+def test_dicts(f):
+    agrees(f, X)
+
+
+def regularised(params, x):
+    total = 0.0
+    for name in params:
+        total = total + np.sum(params[name] * x)
+    return total + sum(np.sum(params[k] ** 2) for k in params) + sum(np.sum(v) for v in params.values())
+
+
+def test_loops_over_a_dict_parameter():
+    params = {"w": RNG.normal(size=4), "b": RNG.normal(size=4)}
+    got = srcdiff.grad(regularised)(params, X)
+    same_structure_and_values(got, autograd.grad(autograd_twin(regularised))(params, X))
+    assert srcdiff.check_grad(regularised, params, X)
+    got = srcdiff.grad(regularised, wrt=1)(params, X)
+    np.testing.assert_allclose(got, params["w"] + params["b"])
+
+
+def dict_with_a_computed_key(x):
+    k = "a"
+    return {k: x}[k]  # <- refused
+
+
+def test_dict_with_computed_keys_is_refused():
+    with pytest.raises(UnsupportedSyntax, match="keys are not constants"):
+        srcdiff.grad(dict_with_a_computed_key)(1.0)
