@@ -81,6 +81,7 @@ class _Normalizer:
         # ``defined``: those whose definition has run, with the atoms holding their defaults
         self.local_functions = _local_functions(tree, origin)
         self.defined: dict[str, dict[str, ast.expr]] = {}
+        self.inlining: list[ast.AST] = []  # the local functions being inlined: one calling itself is refused
         self.fixed_lengths = _fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
         self.dicts = _dict_names(tree, dict_parameters)  # names that surely hold a dict: ``for k in d`` walks keys
 
@@ -674,6 +675,8 @@ class _Normalizer:
         """The body of the local function ``node`` at this call, its names made fresh; its free
         names read the caller's variables as they are now, which is what a closure reads."""
         what = getattr(node, "name", "lambda")
+        if node in self.inlining:
+            raise self.fail(call, f"the local function {what!r} calls itself", "Define a recursive helper at module level.")
         args = node.args
         positional = [a.arg for a in args.posonlyargs + args.args]
         keyword_only = [a.arg for a in args.kwonlyargs]
@@ -700,7 +703,9 @@ class _Normalizer:
         line = self.line
         for p, value in values.items():
             self.emit(assign(renames[p], value))
+        self.inlining.append(node)
         self.out += self.block(ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True))
+        self.inlining.pop()
         self.line = line
         return name(result)
 

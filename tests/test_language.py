@@ -558,3 +558,27 @@ def dict_with_a_computed_key(x):
 def test_dict_with_computed_keys_is_refused():
     with pytest.raises(UnsupportedSyntax, match="keys are not constants"):
         srcdiff.grad(dict_with_a_computed_key)(1.0)
+
+
+def recursive_local_function(x):
+    def power(v, n):
+        return 1.0 if n == 0 else v * power(v, n - 1)  # <- refused
+
+    return power(x, 3)
+
+
+def test_a_local_function_calling_itself_is_refused():
+    with pytest.raises(UnsupportedSyntax, match="calls itself") as info:
+        srcdiff.grad(recursive_local_function)(1.5)
+    lines, first = inspect.getsourcelines(recursive_local_function)
+    assert info.value.line == first + 2
+
+
+def make_scaled_loss(scale):
+    offset = np.ones(4)
+    return lambda w: scale * np.sum((w - offset) ** 2)
+
+
+def test_grad_of_a_closure_lambda():
+    loss = make_scaled_loss(3.0)
+    np.testing.assert_allclose(srcdiff.grad(loss)(X), 6.0 * (X - 1.0))
