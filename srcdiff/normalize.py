@@ -162,7 +162,9 @@ class _Normalizer:
             if isinstance(func, ast.Attribute) and func.attr == "pop" and self._is_local(func.value):
                 self.emit(assign(self.fresh.temp(), self.expr(call)))  # a discarded pop still changes the list
                 return
-            self.emit(ast.Expr(value=self.expr(call)))  # append, print, logging: analysis decides
+            value = self.expr(call)
+            if not is_atom(value, self.locals):  # an inlined local function leaves only its result
+                self.emit(ast.Expr(value=value))  # append, print, logging: analysis decides
             return
         raise self.fail(s, "an expression whose value is discarded is not supported", "Assign it to a name.")
 

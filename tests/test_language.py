@@ -582,3 +582,53 @@ def make_scaled_loss(scale):
 def test_grad_of_a_closure_lambda():
     loss = make_scaled_loss(3.0)
     np.testing.assert_allclose(srcdiff.grad(loss)(X), 6.0 * (X - 1.0))
+
+
+def local_function_appends_to_an_enclosing_list(x):
+    acc = []
+
+    def add(v):
+        acc.append(v * 2.0)
+
+    for v in x:
+        add(np.sin(v))
+    return sum(acc)
+
+
+def lambdas_binding_a_loop_variable_by_default(x):
+    return sum([(lambda v, k=k: v * k)(x[k]) for k in range(4)]) + sum(map(lambda a, b: a * b, x, x[1:]))
+
+
+def while_true_inside_a_for_with_continue(x):
+    s = 0.0
+    for v in x:
+        n = 0
+        while True:
+            n += 1
+            if n > 3:
+                break
+            if v < 0:
+                continue
+            s = s + v * n
+    return s
+
+
+def dict_with_integer_keys(x):
+    d = {0: x[1], 1: x[0] * 3.0}
+    s = 0.0
+    for k in d:
+        s = s + d[k] * (k + 1)
+    return s
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        local_function_appends_to_an_enclosing_list,
+        lambdas_binding_a_loop_variable_by_default,
+        while_true_inside_a_for_with_continue,
+        dict_with_integer_keys,
+    ],
+)
+def test_mixed_forms(f):
+    agrees(f, X)
