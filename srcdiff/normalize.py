@@ -14,14 +14,17 @@ On entry: a checked ``FunctionDef`` from ``parse``. On exit its body holds only
 
 An atom is a Name, a Constant, or an attribute of a non-local name (``np.pi``).
 An operation is a BinOp, UnaryOp or single Compare of atoms, a Call whose
-arguments are atoms, a Subscript or Attribute of an atom, or a List/Tuple of
-atoms. No statement reads the name it assigns. ``return``/``break``/``continue`` (exits.py)
+arguments are atoms, a Subscript or Attribute of an atom, a List/Tuple of
+atoms, or a Dict of atoms with constant keys. No statement reads the name it assigns. ``return``/``break``/``continue`` (exits.py)
 become flags and guarded blocks (``for``/``while ... else`` too); ``for`` over rows,
 lists, ``enumerate``, ``zip`` and ``reversed``, nested, becomes an index loop;
 comprehensions become loops that append, and a generator expression, ``map`` or
 ``filter`` that a builtin walks to its end becomes a comprehension; ``max(xs)``
-becomes a loop (``desugar`` writes such rewrites as Python source). Every
-statement keeps the line number of the user's statement it came from.
+becomes a loop (``desugar`` writes such rewrites as Python source). A local ``def``
+or ``lambda`` is inlined at each call, with fresh names (``bindings`` says which names
+are local functions, lists of known length and dicts); ``*seq`` is spelled out or
+gathered by a loop; ``d.get`` becomes a test. Every statement keeps the line number
+of the user's statement it came from (an inlined body keeps its own lines).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import ast
 import copy
 from collections.abc import Callable
 
+from .bindings import dict_names, fixed_lengths, local_functions, single_name
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
 from .names import Fresh, assign, local_names, name, names_in
@@ -79,11 +83,11 @@ class _Normalizer:
         self.line = tree.lineno
         # local functions (``def``/``lambda`` at the top of the body), inlined where called;
         # ``defined``: those whose definition has run, with the atoms holding their defaults
-        self.local_functions = _local_functions(tree, origin)
+        self.local_functions = local_functions(tree)
         self.defined: dict[str, dict[str, ast.expr]] = {}
         self.inlining: list[ast.AST] = []  # the local functions being inlined: one calling itself is refused
-        self.fixed_lengths = _fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
-        self.dicts = _dict_names(tree, dict_parameters)  # names that surely hold a dict: ``for k in d`` walks keys
+        self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
+        self.dicts = dict_names(tree, dict_parameters)  # names that surely hold a dict: ``for k in d`` walks keys
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         return self.origin.error(UnsupportedSyntax, node, message, advice)
@@ -176,7 +180,7 @@ class _Normalizer:
         self.define(s.name, s)
 
     def stmt_Assign(self, s: ast.Assign) -> None:
-        if isinstance(s.value, ast.Lambda) and _single_name(s.targets):
+        if isinstance(s.value, ast.Lambda) and single_name(s.targets):
             self.define(s.targets[0].id, s.value)
             return
         if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
@@ -802,58 +806,8 @@ class _Substitute(ast.NodeTransformer):
         return self.parts.get(node.id, node)
 
 
-def _fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
-    """Names bound once, to a tuple or list written out, whose length nothing changes: a list
-    is only read by index, ``len``, a loop or ``*name`` (no method call, no call may append)."""
-    bindings: dict[str, list[ast.AST]] = {}
-    for n in ast.walk(tree):
-        if isinstance(n, ast.arg):
-            bindings.setdefault(n.arg, []).append(n)
-        elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            bindings.setdefault(n.id, []).append(n)
-    displays = {}
-    for s in ast.walk(tree):
-        if isinstance(s, ast.Assign) and _single_name(s.targets) and isinstance(s.value, (ast.Tuple, ast.List)):
-            if not any(isinstance(e, ast.Starred) for e in s.value.elts) and len(bindings[s.targets[0].id]) == 1:
-                displays[s.targets[0].id] = s.value
-    safe_reads: set[int] = set()  # ids of the Name nodes read in ways that keep a list's length
-    for n in ast.walk(tree):
-        if isinstance(n, (ast.Subscript, ast.Starred)) and isinstance(n.value, ast.Name):
-            safe_reads.add(id(n.value))
-        elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name):
-            safe_reads.add(id(n.iter))
-        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
-            safe_reads.add(id(n.args[0]))
-    changeable = {
-        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in safe_reads
-    }
-    return {k: len(v.elts) for k, v in displays.items() if isinstance(v, ast.Tuple) or k not in changeable}
-
-
-def _dict_names(tree: ast.FunctionDef, dict_parameters: frozenset[str]) -> set[str]:
-    """Names bound once, to a dict display or ``dict(k=v, ...)``, or a parameter that holds a
-    dict and is never rebound."""
-    bindings: dict[str, list[ast.AST]] = {}
-    for n in ast.walk(tree):
-        if isinstance(n, ast.arg):
-            bindings.setdefault(n.arg, []).append(n)
-        elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            bindings.setdefault(n.id, []).append(n)
-    found = {p for p in dict_parameters if len(bindings.get(p, [])) == 1}
-    for s in ast.walk(tree):
-        if isinstance(s, ast.Assign) and _single_name(s.targets) and len(bindings[s.targets[0].id]) == 1:
-            value = s.value
-            if isinstance(value, ast.Dict) or _is_builtin_call(value, ("dict",), set()) and not value.args:
-                found.add(s.targets[0].id)
-    return found
-
-
 def _keys(d: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Attribute(value=d, attr="keys", ctx=ast.Load()), args=[], keywords=[])
-
-
-def _single_name(targets: list[ast.expr]) -> bool:
-    return len(targets) == 1 and isinstance(targets[0], ast.Name)
 
 
 def _is_none(e: ast.expr) -> bool:
@@ -869,25 +823,6 @@ class _Rename(ast.NodeTransformer):
 
     def visit_arg(self, node: ast.arg) -> ast.arg:  # a lambda's parameter and the names it binds stay one name
         return ast.copy_location(ast.arg(arg=self.renames.get(node.arg, node.arg), annotation=None), node)
-
-
-def _local_functions(tree: ast.FunctionDef, origin: Origin) -> dict[str, ast.FunctionDef | ast.Lambda]:
-    """The ``def`` and ``name = lambda ...`` statements at the top level of ``tree``'s body whose
-    name is bound nowhere else: calls to them are inlined. Others are refused where defined."""
-    found: dict[str, ast.FunctionDef | ast.Lambda] = {}
-    for s in tree.body:
-        if isinstance(s, ast.FunctionDef):
-            found.setdefault(s.name, s)
-        elif isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda) and _single_name(s.targets):
-            found.setdefault(s.targets[0].id, s.value)
-    bindings: dict[str, int] = {}
-    for n in ast.walk(tree):
-        bound = n.name if isinstance(n, ast.FunctionDef) and n is not tree else None
-        bound = n.id if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) else bound
-        bound = n.arg if isinstance(n, ast.arg) and any(n is a for a in ast.walk(tree.args)) else bound
-        if bound is not None:
-            bindings[bound] = bindings.get(bound, 0) + 1
-    return {k: v for k, v in found.items() if bindings.get(k) == 1}
 
 
 def _bind(target: ast.expr, value: ast.expr) -> list[ast.stmt]:
