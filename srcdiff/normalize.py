@@ -539,7 +539,8 @@ class _Normalizer:
             return self.inline(self.local_functions[func.id], self.defined[func.id], e)
         if _is_builtin_call(e, ("max", "min"), self.locals) and not e.keywords and len(e.args) != 2:
             return self.extremum(e)
-        if _is_builtin_call(e, _CONSUMERS, self.locals):  # they walk a generator to its end: a list does the same
+        joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
+        if _is_builtin_call(e, _CONSUMERS, self.locals) or joins:  # they walk a generator to its end: a list does the same
             e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
         if isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())

@@ -632,3 +632,13 @@ def dict_with_integer_keys(x):
 )
 def test_mixed_forms(f):
     agrees(f, X)
+
+
+def prints_a_joined_generator(x):
+    print(", ".join(f"{v:.2f}" for v in x))
+    return np.sum(x * x)
+
+
+def test_str_join_walks_a_generator(capsys):
+    np.testing.assert_allclose(srcdiff.grad(prints_a_joined_generator)(X), 2 * X)
+    assert capsys.readouterr().out == "0.30, -0.70, 1.20, 0.45\n"
