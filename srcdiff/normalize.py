@@ -90,6 +90,8 @@ class _Normalizer:
         self.dicts = dict_names(tree, dict_parameters)  # names that surely hold a dict: ``for k in d`` walks keys
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
+        if getattr(node, "lineno", None) is None:  # a node this stage built: the statement being normalised
+            node = ast.Pass(lineno=self.line)
         return self.origin.error(UnsupportedSyntax, node, message, advice)
 
     # -- entry

@@ -642,3 +642,15 @@ def prints_a_joined_generator(x):
 def test_str_join_walks_a_generator(capsys):
     np.testing.assert_allclose(srcdiff.grad(prints_a_joined_generator)(X), 2 * X)
     assert capsys.readouterr().out == "0.30, -0.70, 1.20, 0.45\n"
+
+
+def star_and_double_star_call(x):
+    args = (x[0], x[1])
+    options = {"c": x[2]}
+    return weighted(*args, **options)  # <- refused: **options
+
+
+def test_a_refusal_inside_a_rewritten_call_names_the_users_line():
+    with pytest.raises(UnsupportedSyntax, match=r"\*\*kwargs") as info:
+        srcdiff.grad(star_and_double_star_call)(X)
+    assert "return weighted(*args, **options)" in info.value.construct
