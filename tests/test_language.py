@@ -9,13 +9,14 @@ uses only constructs the transforms already differentiate.
 from __future__ import annotations
 
 import inspect
+from typing import NamedTuple
 
 import autograd
 import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff.errors import UnsupportedSyntax
+from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax
 from tests.catalogue import autograd_twin
 from tests.test_trust import central_differences, same_structure_and_values
 
@@ -654,3 +655,32 @@ def test_a_refusal_inside_a_rewritten_call_names_the_users_line():
     with pytest.raises(UnsupportedSyntax, match=r"\*\*kwargs") as info:
         srcdiff.grad(star_and_double_star_call)(X)
     assert "return weighted(*args, **options)" in info.value.construct
+
+
+# ---------------------------------------------------------------- records
+
+
+class Layer(NamedTuple):
+    W: np.ndarray
+    b: float
+
+
+def layer_loss(layer, x):
+    W, b = layer
+    return np.sum(np.tanh(x @ W) * b) + layer[1] ** 2
+
+
+def layer_loss_by_attribute(layer, x):
+    return np.sum(x @ layer.W)  # <- refused
+
+
+def test_named_tuple_parameters():
+    layer = Layer(RNG.normal(size=(4, 2)), 0.7)
+    got = srcdiff.grad(layer_loss)(layer, X)
+    assert type(got) is Layer
+    want = autograd.grad(autograd_twin(layer_loss))(tuple(layer), X)
+    np.testing.assert_allclose(got.W, want[0])
+    assert got.b == pytest.approx(want[1])
+    assert srcdiff.check_grad(layer_loss, layer, X)
+    with pytest.raises(NoDerivativeRule, match=r"(?s)attribute \.W.*W, b = params"):
+        srcdiff.grad(layer_loss_by_attribute)(layer, X)
