@@ -31,25 +31,28 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
-from .bindings import dict_names, fixed_lengths, local_functions, single_name
+from .bindings import binding_counts, dict_names, fixed_lengths, local_functions, single_name
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
 from .names import Fresh, assign, local_names, name, names_in
 from .parse import Origin
 
 _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
+_SEQUENCE_ATTRIBUTES = frozenset(dir(list)) | frozenset(dir(tuple)) | {"_fields", "_field_defaults"}
 # builtins that walk an iterable argument to its end: a generator or map there may become a list
 _CONSUMERS = ("sum", "max", "min", "list", "tuple", "sorted", "any", "all", "enumerate", "zip")
 
 
-def normalize(tree: ast.FunctionDef, origin: Origin, dict_parameters: frozenset[str] = frozenset()) -> ast.FunctionDef:
+def normalize(tree: ast.FunctionDef, origin: Origin, containers: Mapping[str, str] = MappingProxyType({})) -> ast.FunctionDef:
     """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified).
 
-    ``dict_parameters``: the parameters that hold a dict in this call (a loop over one walks
-    its keys); dicts the function builds itself are recognised here."""
-    return _Normalizer(tree, origin, dict_parameters).run()
+    ``containers``: the parameters that hold a ``"dict"`` in this call (a loop over one walks
+    its keys) or a ``"sequence"`` (``record.field`` of a NamedTuple reads it by position);
+    dicts the function builds itself are recognised here."""
+    return _Normalizer(tree, origin, containers).run()
 
 
 def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
@@ -74,7 +77,7 @@ def is_flag_test(e: ast.expr) -> bool:
 
 
 class _Normalizer:
-    def __init__(self, tree: ast.FunctionDef, origin: Origin, dict_parameters: frozenset[str] = frozenset()) -> None:
+    def __init__(self, tree: ast.FunctionDef, origin: Origin, containers: Mapping[str, str]) -> None:
         self.tree = tree
         self.origin = origin
         self.locals = local_names(tree)
@@ -87,7 +90,9 @@ class _Normalizer:
         self.defined: dict[str, dict[str, ast.expr]] = {}
         self.inlining: list[ast.AST] = []  # the local functions being inlined: one calling itself is refused
         self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
-        self.dicts = dict_names(tree, dict_parameters)  # names that surely hold a dict: ``for k in d`` walks keys
+        self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
+        counts = binding_counts(tree)
+        self.records = {p for p, c in containers.items() if c == "sequence" and counts[p] == 1}  # may be NamedTuples
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         if getattr(node, "lineno", None) is None:  # a node this stage built: the statement being normalised
@@ -561,6 +566,14 @@ class _Normalizer:
         return ast.Call(func=func, args=args, keywords=keywords)
 
     def expr_Attribute(self, e: ast.Attribute) -> ast.expr:
+        record = e.value
+        if isinstance(record, ast.Name) and record.id in self.records and e.attr not in _SEQUENCE_ATTRIBUTES:
+            # ``layer.W`` of a NamedTuple: the field at its position, found when it runs (any other
+            # list or tuple has no such attribute, and raises AttributeError there, as in Python)
+            kind = ast.Call(func=name("type"), args=[record], keywords=[])
+            fields = ast.Attribute(value=ast.Attribute(value=kind, attr="_fields", ctx=ast.Load()), attr="index", ctx=ast.Load())
+            position = ast.Call(func=fields, args=[ast.Constant(e.attr)], keywords=[])
+            return self.expr(ast.Subscript(value=record, slice=position, ctx=ast.Load()))
         return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
 
     def expr_Subscript(self, e: ast.Subscript) -> ast.expr:

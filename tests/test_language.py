@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax
+from srcdiff.errors import UnsupportedSyntax
 from tests.catalogue import autograd_twin
 from tests.test_trust import central_differences, same_structure_and_values
 
@@ -671,16 +671,35 @@ def layer_loss(layer, x):
 
 
 def layer_loss_by_attribute(layer, x):
-    return np.sum(x @ layer.W)  # <- refused
+    return np.sum(np.tanh(x @ layer.W) * layer.b) + layer.b**2
 
 
 def test_named_tuple_parameters():
     layer = Layer(RNG.normal(size=(4, 2)), 0.7)
-    got = srcdiff.grad(layer_loss)(layer, X)
-    assert type(got) is Layer
     want = autograd.grad(autograd_twin(layer_loss))(tuple(layer), X)
-    np.testing.assert_allclose(got.W, want[0])
-    assert got.b == pytest.approx(want[1])
-    assert srcdiff.check_grad(layer_loss, layer, X)
-    with pytest.raises(NoDerivativeRule, match=r"(?s)attribute \.W.*W, b = params"):
-        srcdiff.grad(layer_loss_by_attribute)(layer, X)
+    for f in (layer_loss, layer_loss_by_attribute):
+        got = srcdiff.grad(f)(layer, X)
+        assert type(got) is Layer
+        np.testing.assert_allclose(got.W, want[0])
+        assert got.b == pytest.approx(want[1])
+        assert srcdiff.check_grad(f, layer, X)
+    np.testing.assert_allclose(srcdiff.grad(layer_loss_by_attribute, wrt=1)(layer, X), autograd.grad(layer_loss, 1)(layer, X))
+    # forward mode and a Hessian-vector product through the fields
+    direction = Layer(RNG.normal(size=(4, 2)), 0.3)
+    _, tangent = srcdiff.jvp(layer_loss_by_attribute, (layer, X), (direction, None))
+    assert tangent == pytest.approx(np.sum(want[0] * direction.W) + want[1] * direction.b)
+    _, hessian_direction = srcdiff.jvp(srcdiff.grad(layer_loss_by_attribute), (layer, X), (direction, None))
+    eps = 1e-6
+    gradient = srcdiff.grad(layer_loss_by_attribute)
+    moved = [gradient(Layer(layer.W + s * direction.W, layer.b + s * direction.b), X) for s in (eps, -eps)]
+    np.testing.assert_allclose(hessian_direction.W, (moved[0].W - moved[1].W) / (2 * eps), rtol=1e-5, atol=1e-7)
+    assert hessian_direction.b == pytest.approx((moved[0].b - moved[1].b) / (2 * eps), rel=1e-5)
+
+
+def reads_a_field_of_a_plain_tuple(pair):
+    return pair.W * 2.0
+
+
+def test_an_attribute_of_a_plain_tuple_raises_as_in_python():
+    with pytest.raises(AttributeError):
+        srcdiff.grad(reads_a_field_of_a_plain_tuple)((1.0, 2.0))
