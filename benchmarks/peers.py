@@ -1,5 +1,9 @@
 """The same problems written for the peers: autograd, jax (jit-compiled) and torch (eager).
 
+The Hessian-vector product ("hvp") is each library's own way: autograd's
+``hessian_vector_product``, ``jax.jit`` of ``jax.jvp`` over ``jax.grad``, and
+``torch.func.jvp`` over ``torch.func.grad``.
+
 Each peer is imported only when asked for. ``PEERS`` maps a column name to a
 ``Peer``: ``load()`` imports the library and returns its version (raising
 ``ImportError`` when it is not installed), and ``setup(key, args)`` returns a
@@ -70,6 +74,10 @@ def _autograd_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]
     def square(x):
         return x * x
 
+    def logistic(w, x, y):
+        m = y * anp.dot(x, w)
+        return anp.mean(anp.logaddexp(0.0, -m)) + 0.05 * anp.sum(w * w)
+
     table = {
         "scalar_loop": (scalar_loop, (0, 1)),
         "horner": (horner, 0),
@@ -79,6 +87,9 @@ def _autograd_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]
     }
     if key == "recurrence":
         raise Unsupported("autograd cannot differentiate assignment into an array, y[i] = ...")
+    if key == "hvp":  # autograd's own: the gradient of <grad f, v> (reverse over reverse)
+        hvp = autograd.hessian_vector_product(logistic)
+        return (lambda: hvp(*args)), _numpy
     f, wrt = _lookup(table, key)
     g = autograd.grad(f, argnum=wrt)
     return (lambda: g(*args)), _numpy
@@ -127,6 +138,13 @@ def _jax_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]:
             y = y.at[i].set(0.5 * y[i - 1] + jnp.sin(x[i]))
         return jnp.sum(y * y)
 
+    def logistic(w, x, y):
+        m = y * (x @ w)
+        return jnp.mean(jnp.logaddexp(0.0, -m)) + 0.05 * jnp.sum(w * w)
+
+    def logistic_hvp(w, x, y, v):  # forward over reverse, as JAX's documentation writes it
+        return jax.jvp(lambda w: jax.grad(logistic)(w, x, y), (w,), (v,))[1]
+
     table = {
         "scalar_loop": (scalar_loop, (0, 1)),
         "horner": (horner, 0),
@@ -135,9 +153,12 @@ def _jax_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]:
         "square": (square, 0),
         "recurrence": (recurrence, 0),
     }
+    jargs = tuple(jnp.asarray(a, dtype=jnp.float64) for a in args)
+    if key == "hvp":
+        hvp = jax.jit(logistic_hvp)
+        return (lambda: jax.block_until_ready(hvp(*jargs))), _numpy
     f, wrt = _lookup(table, key)
     g = jax.jit(jax.grad(f, argnums=wrt))
-    jargs = tuple(jnp.asarray(a, dtype=jnp.float64) for a in args)
     return (lambda: jax.block_until_ready(g(*jargs))), _numpy
 
 
@@ -184,6 +205,10 @@ def _torch_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]:
             y[i] = 0.5 * y[i - 1] + torch.sin(x[i])
         return torch.sum(y * y)
 
+    def logistic(w, x, y):
+        m = y * (x @ w)
+        return torch.mean(torch.logaddexp(torch.zeros_like(m), -m)) + 0.05 * torch.sum(w * w)
+
     table = {
         "scalar_loop": (scalar_loop, (0, 1)),
         "horner": (horner, 0),
@@ -192,6 +217,11 @@ def _torch_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]:
         "square": (square, 0),
         "recurrence": (recurrence, 0),
     }
+    if key == "hvp":  # torch.func, forward over reverse
+        import torch.func
+
+        w, x, y, v = (torch.tensor(a, dtype=torch.float64) for a in args)
+        return (lambda: torch.func.jvp(lambda w: torch.func.grad(logistic)(w, x, y), (w,), (v,))[1]), _numpy
     f, wrt = _lookup(table, key)
     positions = wrt if isinstance(wrt, tuple) else (wrt,)
     targs = [a if isinstance(a, list) else torch.tensor(a, dtype=torch.float64) for a in args]

@@ -4,7 +4,9 @@ The primal functions are what a user would hand to ``srcdiff.grad``; the
 backward passes are what a careful person writes instead, with the same
 arithmetic and a Python list as the tape where the primal loops. Every backward
 returns what ``srcdiff.grad(f, wrt=...)`` returns: a tuple for a tuple ``wrt``,
-a bare gradient for a single index. Peers (autograd, jax, torch) live in ``peers.py``.
+a bare gradient for a single index. A problem whose ``derivative`` is "hvp" asks
+for a Hessian-vector product instead: its inputs end with the vector, and its
+hand-written pass returns H @ v. Peers (autograd, jax, torch) live in ``peers.py``.
 """
 
 from __future__ import annotations
@@ -137,6 +139,20 @@ def recurrence_backward(x):
     return dx
 
 
+# (7) a Hessian-vector product: L2-regularised logistic regression, as in Newton-CG
+
+
+def logistic(w, x, y):
+    m = y * (x @ w)
+    return np.mean(np.logaddexp(0.0, -m)) + 0.05 * np.sum(w * w)
+
+
+def logistic_hvp(w, x, y, v):
+    # the loss is a mean of softplus(-m): its Hessian is x^T diag(s (1 - s) / n) x + 0.1 I
+    s = 1.0 / (1.0 + np.exp(-y * (x @ w)))
+    return x.T @ (s * (1.0 - s) * (x @ v)) / y.size + 0.1 * v
+
+
 @dataclass(frozen=True)
 class Problem:
     """One row of the table."""
@@ -145,8 +161,9 @@ class Problem:
     label: str  # the row label
     f: Callable
     wrt: int | tuple[int, ...]  # as given to srcdiff.grad
-    backward: Callable
+    backward: Callable  # computes the derivative by hand: the gradient, or H @ v
     inputs: Callable[[], tuple[Any, ...]]
+    derivative: str = "grad"  # or "hvp": the inputs end with v, and the derivative is H @ v
 
 
 def _linear_inputs() -> tuple:
@@ -169,6 +186,13 @@ def _horner_inputs() -> tuple:
     return 0.97, [float(v) for v in rng.normal(size=DEGREE + 1)]
 
 
+def _logistic_inputs() -> tuple:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(200, 20))
+    y = np.sign(x @ rng.normal(size=20) + 0.5 * rng.normal(size=200))
+    return 0.1 * rng.normal(size=20), x, y, rng.normal(size=20)
+
+
 PROBLEMS = (
     Problem("scalar_loop", f"scalar loop ({STEPS} steps, floats)", scalar_loop, (0, 1), scalar_loop_backward, lambda: (0.3, 1.0)),
     Problem("horner", f"Horner, degree {DEGREE} (floats)", horner, 0, horner_backward, _horner_inputs),
@@ -183,4 +207,5 @@ PROBLEMS = (
         recurrence_backward,
         lambda: (np.random.default_rng(3).normal(size=RECURRENCE),),
     ),
+    Problem("hvp", "Hessian-vector product, logistic (200, 20)", logistic, 0, logistic_hvp, _logistic_inputs, "hvp"),
 )

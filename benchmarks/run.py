@@ -99,26 +99,26 @@ def _row(problem: Problem, peers: dict, target: float, repeats: int, notes: list
             return "wrong gradient"
         return thunk
 
-    build = "—"
+    srcdiff_ways = _hvp_ways if problem.derivative == "hvp" else _grad_ways
+    build, extras = "—", {}
     try:
-        g = srcdiff.grad(problem.f, wrt=problem.wrt)
         start = time.perf_counter()
-        g(*args)
+        thunk, generated, extras = srcdiff_ways(problem, args)
+        thunk()
         build = f"{(time.perf_counter() - start) * 1e3:.1f}"
-        thunks["srcdiff"] = check("srcdiff", lambda: g(*args))
+        thunks["srcdiff"] = check("srcdiff", thunk)
     except Exception as error:  # a srcdiff failure is a result to report, not a crash
         notes.append(f"{problem.label}: srcdiff: unsupported ({_reason(error)})")
         thunks["srcdiff"] = thunks["generated"] = "unsupported"
     if "generated" not in thunks:
         try:
-            generated = g.specialize(args, {})[0]
+            generated_thunk, as_expected = generated()
         except Exception as error:  # Gradient.specialize is how we reach the generated function
             notes.append(f"{problem.label}: generated: not reachable ({_reason(error)})")
             thunks["generated"] = "—"
         else:
-            wrap = isinstance(problem.wrt, tuple)  # for a tuple of one wrt, grad makes the tuple, not the generated code
-            as_grad = lambda r: (r,) if wrap and type(r) is not tuple else r
-            thunks["generated"] = check("generated", lambda: generated(*args), as_grad)
+            thunks["generated"] = check("generated", generated_thunk, as_expected)
+    extras = {name: check(name, thunk, to_numpy) if to_numpy else thunk for name, (thunk, to_numpy) in extras.items()}
     for name, peer in peers.items():
         try:
             thunk, to_numpy = peer.setup(problem.key, args)
@@ -130,12 +130,56 @@ def _row(problem: Problem, peers: dict, target: float, repeats: int, notes: list
             notes.append(f"{problem.label}: {name}: failed ({_reason(error)})")
             thunks[name] = "failed"
 
-    times = _time({k: t for k, t in thunks.items() if callable(t)}, target, repeats)
+    timed = {k: t for k, t in thunks.items() if callable(t)}
+    times = _time({**timed, **{k: t for k, t in extras.items() if callable(t)}}, target, repeats)
     hand = times["hand-written"]
+    if "srcdiff" in timed:  # the other srcdiff ways, timed in the same rounds: a note each
+        for name in (n for n in extras if n in times):
+            ratio = times["srcdiff"] / times[name]
+            notes.append(f"{problem.label}: {name}: {_us(times[name])} µs; the srcdiff column is {ratio:.2f}× it")
     cells = [_us(hand)]
     for name, thunk in list(thunks.items())[1:]:
         cells.append(thunk if isinstance(thunk, str) else f"{_us(times[name])} ({times[name] / hand:.2f}×)")
     return [*cells, build]
+
+
+# How srcdiff computes a problem's derivative: (the thunk a user writes, a function giving the
+# generated code's thunk and how its result reads as the derivative, and other srcdiff ways
+# to time alongside as name -> (thunk, how to read its result as the derivative, or None: not
+# the same derivative, not checked)).
+Ways = tuple[Callable[[], Any], Callable[[], tuple[Callable[[], Any], Callable[[Any], Any]]], dict]
+
+
+def _grad_ways(problem: Problem, args: tuple) -> Ways:
+    g = srcdiff.grad(problem.f, wrt=problem.wrt)
+
+    def generated() -> tuple[Callable[[], Any], Callable[[Any], Any]]:
+        fn = g.specialize(args, {})[0]
+        wrap = isinstance(problem.wrt, tuple)  # for a tuple of one wrt, grad makes the tuple, not the generated code
+        return (lambda: fn(*args)), (lambda r: (r,) if wrap and type(r) is not tuple else r)
+
+    return (lambda: g(*args)), generated, {}
+
+
+def _hvp_ways(problem: Problem, args: tuple) -> Ways:
+    """srcdiff.hvp (forward over reverse); alongside, reverse over reverse (the pullback of the
+    generated gradient, along v) and one gradient, the cost the hvp is measured against."""
+    h = srcdiff.hvp(problem.f, wrt=problem.wrt)
+    *primals, v = args
+    gradient = srcdiff.grad(problem.f, wrt=problem.wrt)
+
+    def generated() -> tuple[Callable[[], Any], Callable[[Any], Any]]:
+        fn = h.tangents.compiled(h.gradient.wrt, h.tangents.argument_kinds(tuple(primals)))
+        return (lambda: fn(v, *primals)), (lambda r: r[1])  # (the gradient, H @ v)
+
+    def reverse_over_reverse() -> Any:
+        return srcdiff.vjp(gradient, *primals)[1](v)[problem.wrt]
+
+    extras = {
+        "reverse over reverse, vjp(grad(f)) along v": (reverse_over_reverse, lambda r: r),
+        "one gradient, grad(f)": ((lambda: gradient(*primals)), None),
+    }
+    return (lambda: h(*args)), generated, extras
 
 
 def _us(t: float) -> str:

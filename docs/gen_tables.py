@@ -88,6 +88,7 @@ def _adjoints(rule: rules.Rule) -> str:
 
 FAMILIES = (
     "NumPy",
+    "SciPy (loaded when SciPy is installed: pip install 'srcdiff[scipy]')",
     "math",
     "Python builtins",
     "srcdiff.runtime (helpers that generated code calls, so it can be differentiated again)",
@@ -99,11 +100,13 @@ NEWER_SYNTAX = frozenset({"TryStar", "TypeAlias", "TypeVar", "ParamSpec", "TypeV
 def _family(func: Any, text: str) -> str:
     if text.startswith("np."):
         return FAMILIES[0]
-    if text.startswith("math."):
+    if text.startswith("scipy."):
         return FAMILIES[1]
+    if text.startswith("math."):
+        return FAMILIES[2]
     if getattr(runtime, text.rsplit(".", 1)[-1], None) is func:
-        return FAMILIES[3]
-    return FAMILIES[2]
+        return FAMILIES[4]
+    return FAMILIES[3]
 
 
 def syntax_table() -> str:

@@ -1,8 +1,24 @@
 """srcdiff: reverse-mode automatic differentiation of Python/NumPy by source transformation."""
 
 from .api import check_grad, grad, stop_gradient, value_and_grad
+from .custom import custom_jvp, custom_vjp
+from .derived import hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
 from .errors import SrcdiffError
-from .transforms import jvp, source  # source prints what grad and jvp generate
+from .transforms import jvp
 
-__all__ = ["grad", "value_and_grad", "jvp", "source", "check_grad", "stop_gradient", "SrcdiffError"]
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "jvp",
+    "vjp",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "source",
+    "check_grad",
+    "stop_gradient",
+    "custom_vjp",
+    "custom_jvp",
+    "SrcdiffError",
+]
 __version__ = "0.1.0"

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, cache, emit, normalize, operations, optimize, parse, reverse, rules
-from .errors import BadWrt, GradientCheckError, WrtTypeError
-from .runtime import stop_gradient
+from . import analysis, cache, emit, normalize, operations, optimize, parse, reverse, rules, trees
+from .errors import BadAux, BadWrt, GradientCheckError, SourceUnavailable, WrtTypeError
+from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
 _SCALAR_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.bool_)
@@ -41,7 +41,7 @@ def container_kind(value: list | tuple | dict) -> int:
     return kind + analysis.DICT if type(value) is dict else kind
 
 
-__all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient"]
+__all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient", "AuxGradient"]
 
 
 def container_parameters(kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...]) -> dict[str, str]:
@@ -67,7 +67,7 @@ def stages(
     yield "normalize", ast.unparse(tree)
     act, _ = _analyse(f, tree, origin, wrt, kinds, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
-    transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
+    transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
     transformed = optimize.optimize(transformed)
     text = emit.to_source(transformed, _header(f, origin, wrt, mode))
@@ -178,8 +178,16 @@ class _Chain:
             return None
 
 
+# Modes whose code is a forward sweep returning (value, tape) and a backward sweep taking
+# (tape, adjoint of the value): "split" for a function called from differentiated code,
+# "pullback" for vjp and has_aux, called by the user (so not refused for changing its arguments).
+_SPLIT_MODES = ("split", "pullback")
+
+
 def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> emit.Emitted:
-    """Parse, normalise, analyse, transform and emit ``f`` (cached, callees included)."""
+    """Parse, normalise, analyse, transform and emit ``f`` (cached, callees included).
+
+    ``mode``: "grad", "value" (value and gradient), or one of ``_SPLIT_MODES``."""
     key = cache.key(f, wrt, kinds, mode)
 
     def run() -> emit.Emitted:
@@ -187,7 +195,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
         act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
-        transformed = reverse.transform(tree, act, origin, split=mode == "split", with_value=mode == "value")
+        transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
         emitted.depends = depends
@@ -201,12 +209,23 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     return cache.get(key, run)
 
 
+def split_pair(entry: emit.Emitted) -> tuple[Callable, Callable]:
+    """The forward sweep ``(*args) -> (value, tape)`` and the backward sweep
+    ``(tape, adjoint of value) -> adjoints of wrt`` of an entry built in a split mode."""
+    return entry.functions[_part(entry, "forward")], entry.functions[_part(entry, "backward")]
+
+
 def _part(entry: emit.Emitted, part: str) -> str:
     return next(n for n in entry.functions if (n == entry.entry) == (part == "forward"))
 
 
 def _header(f: Callable, origin: parse.Origin, wrt: tuple[str, ...], mode: str) -> str:
-    what = {"grad": "gradient", "value": "value and gradient", "split": "forward and backward sweeps"}[mode]
+    what = {
+        "grad": "gradient",
+        "value": "value and gradient",
+        "split": "forward and backward sweeps",
+        "pullback": "forward sweep and pullback",
+    }[mode]
     file = origin.filename.rsplit("/", 1)[-1]
     return f"srcdiff: {what} of {origin.name} ({file}:{origin.first_line}) with respect to {', '.join(wrt) or 'nothing'}"
 
@@ -254,6 +273,12 @@ class Gradient:
 
     def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
         self.receiver: tuple = ()  # (obj,) when f is obj.method
+        f = getattr(f, "srcdiff_caller", f)  # a custom_vjp function: differentiated by its own rules
+        if isinstance(f, AuxGradient):
+            raise SourceUnavailable(
+                f"{f.__name__} was made with has_aux=True: it cannot be differentiated again",
+                suggestion="Differentiate a function that returns the output alone (grad(grad(f)) works).",
+            )
         if isinstance(f, Gradient):
             self.receiver = f.receiver
             self.function: Callable = f
@@ -320,17 +345,7 @@ class Gradient:
 
     def argument_kinds(self, args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
         """Each scalar or array argument's number of dimensions (0 for a scalar)."""
-        bound = dict(zip(self.params, args))
-        bound.update(kwargs)
-        for w in self.wrt:
-            value = bound.get(w)
-            if isinstance(value, (bool, int, np.integer, np.bool_)):
-                raise WrtTypeError(
-                    f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
-                )
-        kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
-        kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
-        return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
+        return argument_kinds(self.params, self.wrt, args, kwargs)
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
         """The Python function to transform: for grad(grad(f)), the inner generated code."""
@@ -344,6 +359,10 @@ class Gradient:
 
     def entry(self, kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
         return build(self.target(kinds), self.wrt, kinds, self.mode)
+
+    def generated(self, entry: emit.Emitted) -> Callable:
+        """The function that computes this derivative, from the entry ``self.entry`` built."""
+        return entry.functions[entry.entry]
 
     def dependencies(self, entry: emit.Emitted, kinds: frozenset[tuple[str, int]]) -> tuple[cache.Dependency, ...]:
         """What ``entry`` (built by ``self.entry(kinds)``) assumes about the functions it calls."""
@@ -360,7 +379,7 @@ class Gradient:
         the (position, kind) of container arguments (see ``container_kind``)."""
         kinds = self.argument_kinds(args, kwargs)
         entry = self.entry(kinds)
-        fn = entry.functions[entry.entry]
+        fn = self.generated(entry)
         if self.receiver:
             fn = functools.partial(fn, *self.receiver)
         scalars = _scalar_likes(self.wrt, self.positions, args, kwargs)
@@ -372,6 +391,72 @@ class Gradient:
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
         return fn, bool(checks or guards or containers), wrt_arrays, checks, guards, containers
+
+
+def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
+    """Each argument's kind: 0 for a scalar, an array's number of dimensions, a container's
+    ``container_kind``. An integer in ``wrt`` is refused: it has no gradient."""
+    bound = dict(zip(params, args))
+    bound.update(kwargs)
+    for w in wrt:
+        value = bound.get(w)
+        if isinstance(value, (bool, int, np.integer, np.bool_)):
+            raise WrtTypeError(
+                f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
+            )
+    kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
+    kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
+    return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
+
+
+class AuxGradient(Gradient):
+    """``grad`` or ``value_and_grad`` with ``has_aux=True``: ``f`` returns ``(output, aux)``.
+
+    Built in "pullback" mode: the forward sweep returns the pair; the backward sweep is seeded
+    with the adjoint of the pair, 1.0 for the output and a zero for every leaf of ``aux``, so
+    ``aux`` (any structure: counts, strings, arrays) passes through and gets no adjoint code.
+    """
+
+    def __init__(self, f: Callable, wrt: Wrt, returns: str) -> None:
+        super().__init__(f, wrt, "value")  # the generated part returns (pair, gradients)
+        self.returns = returns
+        self.__name__ = ("grad_" if returns == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        (value, aux), grads = super().__call__(*args, **kwargs)
+        return (grads, aux) if self.returns == "grad" else ((value, aux), grads)
+
+    def entry(self, kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
+        return build(self.target(kinds), self.wrt, kinds, "pullback")
+
+    def generated(self, entry: emit.Emitted) -> Callable:
+        forward, backward = split_pair(entry)
+        name, positions, count = getattr(self.function, "__name__", "f"), self.positions, len(self.wrt)
+        offset = len(self.receiver)  # the receiver comes first when f is a bound method
+        wrt, changes_tape = self.wrt, emit.changes_tape(entry)
+
+        def value_and_grad_with_aux(*args: Any, **kwargs: Any) -> tuple:
+            pair, tape = forward(*args, **kwargs)
+            value, aux = aux_pair(pair, name)
+            if changes_tape:  # the backward sweep restores values aux may share: keep them as returned
+                aux = trees.copy_arrays(aux)
+            grads = backward(tape, (seed(value), trees.zeros(aux)))
+            likes = tuple(args[offset + i] if offset + i < len(args) else kwargs[w] for i, w in zip(positions, wrt))
+            grads = materialize_all(grads, likes)
+            return (value, aux), (grads[0] if count == 1 else grads)
+
+        return value_and_grad_with_aux
+
+
+def aux_pair(result: Any, name: str) -> tuple[Any, Any]:
+    """``(output, aux)`` from what a function called with ``has_aux=True`` returned."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        got = f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list)) else type(result).__name__
+        raise BadAux(
+            f"has_aux=True needs {name} to return a pair (output, aux); it returned {got}",
+            suggestion="Return `output, aux`, or drop has_aux=True.",
+        )
+    return result[0], result[1]
 
 
 def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple, kwargs: dict) -> tuple:
@@ -411,22 +496,29 @@ def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Call
     return call
 
 
-def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
+def grad(f: Callable | None = None, wrt: Wrt = 0, has_aux: bool = False) -> Any:
     """The gradient of scalar-valued ``f`` with respect to ``wrt`` (index, name or tuple).
 
     Use as ``grad(f)``, ``@grad`` or ``@grad(wrt=...)``. A single ``wrt`` gives one
-    gradient shaped like its argument; a tuple gives a tuple of gradients.
+    gradient shaped like its argument; a tuple gives a tuple of gradients. With
+    ``has_aux=True``, ``f`` returns ``(output, aux)`` and the gradient is ``(gradient, aux)``:
+    ``aux`` is passed through, not differentiated.
     """
     if f is None:
-        return lambda g: Gradient(g, wrt, "grad")
-    return Gradient(f, wrt, "grad")
+        return lambda g: _gradient(g, wrt, "grad", has_aux)
+    return _gradient(f, wrt, "grad", has_aux)
 
 
-def value_and_grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
-    """Like ``grad`` but returns ``(f(...), gradient)`` from one forward sweep."""
+def value_and_grad(f: Callable | None = None, wrt: Wrt = 0, has_aux: bool = False) -> Any:
+    """Like ``grad`` but returns ``(f(...), gradient)`` from one forward sweep; with
+    ``has_aux=True``, ``((output, aux), gradient)``."""
     if f is None:
-        return lambda g: Gradient(g, wrt, "value")
-    return Gradient(f, wrt, "value")
+        return lambda g: _gradient(g, wrt, "value", has_aux)
+    return _gradient(f, wrt, "value", has_aux)
+
+
+def _gradient(f: Callable, wrt: Wrt, mode: str, has_aux: bool) -> Gradient:
+    return AuxGradient(f, wrt, mode) if has_aux else Gradient(f, wrt, mode)
 
 
 def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
@@ -435,11 +527,15 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
         raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
     # without example arguments, show the code for arrays (a list argument gets code of its own)
     kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
-    entry = g.entry(kinds)
+    return with_callees(g.entry(kinds))
+
+
+def with_callees(entry: emit.Emitted) -> str:
+    """The generated source of ``entry`` and of the split pairs of the functions it calls, each once."""
     texts = [entry.text]
     seen = {id(entry)}
     pending = list(entry.pending.values())
-    while pending:  # functions it calls, each once
+    while pending:
         ref = pending.pop(0)
         callee = build(ref.func, ref.wrt, ref.kinds, "split")
         if id(callee) not in seen:

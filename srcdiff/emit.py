@@ -44,9 +44,24 @@ class Emitted:
     cells: dict[str, types.CellType] = field(default_factory=dict)
     depends: tuple = ()  # cache.Dependency values: the functions this code calls, as found when built
     callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
+    backward_changes_tape: bool = False  # see reverse.Transformed: a pullback replays the forward sweep first
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value
+
+
+def changes_tape(entry: Emitted) -> bool:
+    """Does running ``entry``'s backward sweep (or a callee's it calls) change the tape it reads?"""
+    seen, pending = set(), [entry]
+    while pending:  # callees, recursion included, each once
+        e = pending.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if e.backward_changes_tape:
+            return True
+        pending += e.callees
+    return False
 
 
 def to_source(transformed: Transformed, header: str) -> str:
@@ -103,11 +118,22 @@ def _import_lines(bindings: dict[str, Any]) -> list[str]:
             alias = "" if emitted == value.__name__ else f" as {emitted}"
             modules.append(f"import {value.__name__}{alias}")
             continue
-        canonical = next(k for k, v in rules.NAMESPACE.items() if v is value)
+        canonical = _import_name(value)
+        if canonical is None:
+            continue
         module = getattr(value, "__module__", None) or runtime.__name__
         names.setdefault(module, []).append(canonical if emitted == canonical else f"{canonical} as {emitted}")
     lines = sorted(modules) + [f"from {m} import {', '.join(n)}" for m, n in sorted(names.items())]
     return lines + ([""] if lines else [])
+
+
+def _import_name(value: Any) -> str | None:
+    """The name a helper is imported by: its name in the rule namespace, or for a function a rule
+    names itself (a custom function's fwd), its own; None for a lambda, which cannot be imported."""
+    canonical = next((k for k, v in rules.NAMESPACE.items() if v is value), None)
+    if canonical is None:
+        canonical = getattr(value, "__name__", "")
+    return canonical if canonical.isidentifier() else None
 
 
 def to_function(transformed: Transformed, origin: Origin, user_function: Any, header: str) -> Emitted:
@@ -120,8 +146,11 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
     user_cells = dict(zip(user_function.__code__.co_freevars, user_function.__closure__ or ()))
     defined = [d.name for d in parsed.body if isinstance(d, ast.FunctionDef)]
     callees = {n: v for n, v in transformed.bindings.items() if isinstance(v, CalleeRef)}
+    unimported = {
+        n for n, v in transformed.bindings.items() if not isinstance(v, (CalleeRef, types.ModuleType)) and _import_name(v) is None
+    }
     # the factory's parameters: every name the definitions may take from outside
-    outer = sorted(set(callees) | set(user_cells) | set(defined))
+    outer = sorted(set(callees) | set(user_cells) | set(defined) | unimported)
     factory = ast.FunctionDef(
         name="__srcdiff_factory__",
         args=ast.arguments(
@@ -161,7 +190,7 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         if n in cells:
             cells[n].cell_contents = functions[n]
     _forget_source_with(filename, list(functions.values()))
-    return Emitted(text, functions, transformed.entry, callees, cells)
+    return Emitted(text, functions, transformed.entry, callees, cells, backward_changes_tape=transformed.backward_changes_tape)
 
 
 def _forget_source_with(filename: str, functions: list[types.FunctionType]) -> None:

@@ -67,5 +67,14 @@ class NonScalarOutput(SrcdiffError, ValueError):
     """``grad`` of a function whose result is not a scalar."""
 
 
+class BadAux(SrcdiffError, TypeError):
+    """``has_aux=True`` on a function that does not return a pair ``(output, aux)``."""
+
+
+class BadArgument(SrcdiffError, ValueError):
+    """A transform's option or input that it does not take: an unknown ``mode``, a cotangent
+    or vector not shaped like the value it goes with."""
+
+
 class GradientCheckError(SrcdiffError, AssertionError):
     """``check_grad`` found a gradient that disagrees with finite differences."""

@@ -15,6 +15,8 @@ assigned an inactive value gets a zero tangent: ``0.0`` for a scalar, ``zeros_li
 otherwise (``tx[i] = ...`` and ``np.sum(tx, axis=0)`` need the shape). A rule's tangent is
 the sum over its active operands of the rule's ``jvp`` template; an elementwise rule whose
 operands may broadcast wraps it in ``broadcast_like``, so the tangent has the result's shape.
+A rule that computes the value and its tangent at once (``with_tangent``: a custom_jvp
+function's rule) replaces the call: ``y, ty = f_jvp((a, b), (ta, 0.0))``.
 A name written in place gets a private tangent where it is assigned (``private_copy``), so
 ``tx[i] = tv`` never writes into the tangent of another value or into the caller's arrays.
 """
@@ -144,6 +146,8 @@ class _Forward(CodeWriter):
         op = self.act.ops[s.value]
         if op.kind == CALL:
             return [self.call(s, target)]
+        if op.kind == RULE and op.rule.with_tangent is not None:
+            return [self.with_tangent(op, target)]
         tangent = self.tangent(s, op, target)
         zeros = self.helpers.get("zeros_like")
         made = isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Name) and tangent.func.id == zeros
@@ -208,13 +212,13 @@ class _Forward(CodeWriter):
                     continue
                 template = rule.tangents.get(p)
                 if template is None:
-                    if p not in rule.adjoints:
+                    if rule.role(p) != rules.ADJOINT:
                         continue  # a discrete parameter (a shape, an axis): no derivative to carry
                     raise self.origin.error(
                         NoDerivativeRule,
                         s,
                         f"no forward-mode (tangent) rule for {rule.spelling} in its argument {p!r}",
-                        "Add one with srcdiff.rules.jvp(...), or use srcdiff.grad, which has a rule for it.",
+                        rule.how_to_add("jvp"),
                     )
                 parts.append(self.instantiate(template, op.bound, rule.defaults, name(self.t(atom.id)), target, k))
         if not parts:
@@ -226,6 +230,13 @@ class _Forward(CodeWriter):
         if rule.kind == rules.ELEMENTWISE and target not in self.act.scalars and self.may_broadcast(op):
             total = self.call_helper("broadcast_like", total, name(target))
         return total
+
+    def with_tangent(self, op, target: str) -> ast.stmt:
+        """``y, ty = f_jvp((a, b), (ta, 0.0))``: the rule computes the value and its tangent at once."""
+        tangents = ast.Tuple(elts=[self.of(op.bound[p]) for p in op.rule.params], ctx=ast.Load())
+        values = {**self.rule_values(op.rule, op.bound), rules.TANGENTS: tangents}
+        targets = ast.Tuple(elts=[name(target, True), name(self.t(target), True)], ctx=ast.Store())
+        return ast.Assign(targets=[targets], value=self.fill(op.rule.with_tangent, values))
 
     def add(self, target: str, total: ast.expr, part: ast.expr, lists: bool = False) -> ast.expr:
         if lists or target in self.act.lists:  # tangents of lists add element by element

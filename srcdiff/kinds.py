@@ -121,6 +121,7 @@ def kinds(
 _CONTAINER_HELPERS = frozenset(
     {
         "zeros_like",
+        "cotangents",
         "private_copy",
         "add_adjoints",
         "materialize",
@@ -148,7 +149,7 @@ def _may_return_container(e: ast.expr | None, env: Env) -> bool:
         return target.__name__ in _CONTAINER_HELPERS
     if module == "builtins":
         return target.__name__ in _CONTAINER_BUILTINS
-    return not (module.startswith("numpy") or module == "math")
+    return not (rules.reads_lists_as_arrays(target) or module == "math")
 
 
 def _call_kind(e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int], returns_kind: ReturnsKind | None) -> int | None:

@@ -283,6 +283,8 @@ class _Normalizer:
         if isinstance(target, ast.Name):
             read = name(target.id)
             self.assign_name(target.id, ast.BinOp(left=read, op=s.op, right=s.value))
+            if self.out and isinstance(self.out[-1], ast.Assign) and self.out[-1].targets[0].id == target.id:
+                self.out[-1].in_place = True  # on an array, Python changes it in place: its views see it (safety.py)
         elif isinstance(target, ast.Subscript) and self._is_local(target.value):
             index = self.index(target.slice)
             old = self.atom(ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Load()))

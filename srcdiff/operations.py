@@ -228,6 +228,14 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             f"no derivative rule for srcdiff.runtime.{target.__name__}",
             "Differentiate once, or add a rule for it with srcdiff.rules.vjp(...).",
         )
+    advice = rules.missing_rules_advice(target)
+    if advice is not None:  # a library whose rules srcdiff loads only when it is installed
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            f"no derivative rule for {ast.unparse(func)}",
+            f"{advice}; or wrap the call in stop_gradient(...) if it is constant.",
+        )
     if inspect.isfunction(target) and is_installed_library(target, env):
         raise origin.error(
             NoDerivativeRule,
@@ -269,7 +277,9 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         advice = "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
         raise origin.error(UnsupportedSyntax, stmt, str(exc), advice) from None
     operands: list[ast.expr] = []
-    for p in rule.adjoints:
+    for p in (*rule.params, *([rule.vararg] if rule.vararg else [])):
+        if rule.role(p) != rules.ADJOINT:  # differentiated in either mode; a transform refuses its missing one
+            continue
         value = bound.get(p)
         if isinstance(value, ast.Tuple) and p == rule.vararg:
             operands += _names(value.elts)

@@ -5,7 +5,8 @@ each pass keeps the program's meaning and the passes repeat until nothing
 changes. They are deliberately simple and local: a rewrite that needs a proof
 about control flow is not made.
 
-- Constant folding: ``2 - 1`` -> ``1``; ``x ** 1``, ``x * 1``, ``1 * x`` -> ``x``; ``e + e`` -> ``e * 2``.
+- Constant folding: ``2 - 1`` -> ``1``; ``x ** 1``, ``x * 1``, ``1 * x`` -> ``x``; ``e + e`` -> ``e * 2``;
+  ``a if None is None else b`` -> ``a``.
 - Copy propagation: after ``a = b``, where temporary ``a`` is assigned only there, later
   reads of ``a`` in the same block read ``b`` while ``b`` is unchanged; the copy
   goes when no read of ``a`` is left.
@@ -81,7 +82,22 @@ class _Fold(ast.NodeTransformer):
         fold = _FOLD.get(type(node.ops[0]))
         if len(node.ops) == 1 and fold and _is_number(node.left) and _is_number(node.comparators[0]):
             return ast.Constant(fold(node.left.value, node.comparators[0].value))
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)) and _is_none(node.left):
+            # ``None is None``: a rule's default filled into ``1.0 if b is None else b``
+            right = node.comparators[0]
+            if isinstance(right, ast.Constant):
+                return ast.Constant(_is_none(right) == isinstance(node.ops[0], ast.Is))
         return node
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant):
+            return node.body if node.test.value else node.orelse
+        return node
+
+
+def _is_none(e: ast.expr) -> bool:
+    return isinstance(e, ast.Constant) and e.value is None
 
 
 def _assignment_counts(fn: ast.FunctionDef) -> Counter:

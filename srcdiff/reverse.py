@@ -13,6 +13,11 @@ right after that statement's adjoint. Straight-line code that assigns each name
 once therefore pushes nothing; loops push per iteration exactly what their
 adjoint reads.
 
+A call to a user function becomes ``y, _saved1 = f_forward(...)`` in the primal sweep and
+``f_backward(_saved1, dy)`` in the backward sweep; a rule that replaces its call (``primal``
+and ``cotangents``: a custom_vjp function's ``fwd`` and ``bwd``) is written the same way,
+its residuals ``_res1`` kept like a callee's tape.
+
 Adjoints: ``dx`` is assigned on its first contribution and accumulated as
 ``dx = dx + c`` after (never ``+=``: adjoints may share arrays). Where control
 flow merges and only one path contributed, the other path sets a zero: the
@@ -30,6 +35,7 @@ from typing import Any
 
 from . import rules
 from .analysis import Activity
+from .errors import NoDerivativeRule
 from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
 from .normalize import is_final_break
@@ -56,6 +62,9 @@ class Transformed:
     bindings: dict[str, Any] = field(default_factory=dict)  # free name -> object or CalleeRef
     entry: str = ""  # name of the function that api calls
     temporaries: frozenset[str] = frozenset()  # generated names the optimiser may rename away
+    # the backward sweep writes into values on the tape (restores array elements, lists'
+    # elements): a second run over the same tape would start from the wrong values
+    backward_changes_tape: bool = False
 
 
 def transform(
@@ -93,6 +102,29 @@ class CodeWriter:
             self.helpers[canonical] = emitted
             self.bindings[emitted] = value
         return self.helpers[canonical]
+
+    def object_name(self, value: Any, fallback: str) -> str:
+        """The emitted name of a function a rule names itself (a custom function's ``fwd``):
+        its own name, unless the user's code means something else by it."""
+        key = ("object", id(value))
+        if key not in self.helpers:
+            emitted = getattr(value, "__name__", "")
+            emitted = emitted if emitted.isidentifier() else fallback
+            try:
+                clash = emitted in self.act.env.locals or self.act.env.lookup(emitted) is not value
+            except AttributeError:
+                clash = emitted in self.fresh.taken
+            if clash:
+                emitted = self.fresh.like(emitted + "_")
+            self.fresh.taken.add(emitted)
+            self.helpers[key] = emitted
+            self.bindings[emitted] = value
+        return self.helpers[key]
+
+    def rule_values(self, rule: rules.Rule, bound: dict[str, ast.expr]) -> dict[str, ast.expr]:
+        """A call's atoms by parameter name, and the emitted names of the rule's own functions."""
+        objects = {p: name(self.object_name(v, p.strip("<>"))) for p, v in rule.names.items()}
+        return {**bound, **objects}
 
     def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
         return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
@@ -151,8 +183,11 @@ class _Reverse(CodeWriter):
         self.written_back: set[int] = set()  # ids of x[i] = v statements whose old elements the forward sweep keeps
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
-                if self.act.ops[s.value].kind == CALL and s.targets[0].id in self.act.active:
+                op = self.act.ops[s.value]
+                if op.kind == CALL and s.targets[0].id in self.act.active:
                     self.saved[id(s)] = self.fresh.temp("_saved")
+                elif op.kind == RULE and op.rule.primal is not None and s.targets[0].id in self.act.active:
+                    self.saved[id(s)] = self.fresh.temp("_res")  # the residuals its primal replacement keeps
         self.tape = TapePlan(self.body, act, self.params, self.saved)
 
     # ------------------------------------------------------------------ names
@@ -192,13 +227,17 @@ class _Reverse(CodeWriter):
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())
+        self.tape.needed |= self.tape.kept_in_place(self.tree)  # (a restore writes into the array it reads)
         forward = self.forward(self.body)
         if not split and not with_value:  # only the gradient is returned: drop what nothing reads
             forward = self._prune(forward, seed + backward + outputs)
         backward = self._finish_restores(backward)
         prologue = self._prologue(self._stack_used(forward), split)
         if split:
-            return self._split_functions(prologue + forward, seed, backward, outputs)
+            transformed = self._split_functions(prologue + forward, seed, backward, outputs)
+            changed = _changed_in_place(backward) - set(self.adjoint_names.values()) - {self.stack}  # the stack is copied
+            transformed.backward_changes_tape = bool(changed)
+            return transformed
         fn_name = self.fresh.like(("value_and_grad_" if with_value else "grad_") + self.tree.name)
         grads: ast.expr = outputs[0] if len(outputs) == 1 else ast.Tuple(elts=outputs, ctx=ast.Load())
         ret = ast.Tuple(elts=[name(self.result), grads], ctx=ast.Load()) if with_value else grads
@@ -338,7 +377,7 @@ class _Reverse(CodeWriter):
             self.push_order[id(s)] = pushed
             out = [self.push(name(n)) for n in pushed]
             if saved:
-                call = ast.Call(func=name(self._callee_name(s, "forward")), args=s.value.args, keywords=s.value.keywords)
+                call = self._primal_replacement(s)
                 out.append(
                     ast.Assign(targets=[ast.Tuple(elts=[name(target, True), name(saved, True)], ctx=ast.Store())], value=call)
                 )
@@ -347,7 +386,7 @@ class _Reverse(CodeWriter):
         if isinstance(s, ast.Assign):  # x[i] = v
             target = s.targets[0]
             array = target.value.id
-            if array in self.act.active or array in self.tape.needed:
+            if array in self.tape.needed:  # (see TapePlan.kept_in_place)
                 old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
                 self.written_back.add(id(s))
@@ -372,6 +411,14 @@ class _Reverse(CodeWriter):
             start = assign(counter, ast.Constant(0))
             return self._keep_counter(s, counter) + [start, ast.While(test=s.test, body=body, orelse=[])]
         return [s]
+
+    def _primal_replacement(self, s: ast.Assign) -> ast.expr:
+        """What the primal sweep calls instead of ``s``'s call, returning (value, what the adjoint
+        reads): a user function's generated forward sweep, or a rule's ``primal`` template."""
+        op = self.act.ops[s.value]
+        if op.kind == RULE:
+            return self.fill(op.rule.primal, self.rule_values(op.rule, op.bound))
+        return ast.Call(func=name(self._callee_name(s, "forward")), args=s.value.args, keywords=s.value.keywords)
 
     def _keep_counter(self, s: ast.stmt, counter: str) -> list[ast.stmt]:
         """In an enclosing loop, a loop's count is one per round of it: push the last round's."""
@@ -507,7 +554,7 @@ class _Reverse(CodeWriter):
         elif op.kind == INDEX:
             self.adjoint_index(e, g, state, out)
         elif op.kind == RULE:
-            self.adjoint_rule(op, target, g, state, out)
+            self.adjoint_rule(s, op, target, g, state, out)
         elif op.kind == CALL:
             self.adjoint_call(s, g, state, out)
 
@@ -551,8 +598,19 @@ class _Reverse(CodeWriter):
             return False
         return True
 
-    def adjoint_rule(self, op, target: str, g: ast.expr, state: dict[str, bool], out: list) -> None:
+    def adjoint_rule(self, s: ast.Assign, op, target: str, g: ast.expr, state: dict[str, bool], out: list) -> None:
         rule = op.rule
+        if rule.cotangents is not None:
+            self.adjoint_all_at_once(s, op, g, state, out)
+            return
+        for p, value in op.bound.items():
+            if rule.role(p) == rules.ADJOINT and p not in rule.adjoints and self._any_active(value):
+                raise self.origin.error(
+                    NoDerivativeRule,
+                    s,
+                    f"no reverse-mode (adjoint) rule for {rule.spelling} in its argument {p!r}",
+                    rule.how_to_add("vjp"),
+                )
         parts: dict[str, tuple[ast.expr, ast.expr]] = {}  # operand name -> (atom, its summed contribution)
 
         def add(atom: ast.expr, expr: ast.expr) -> None:  # ``x * x``: one contribution, not two
@@ -560,7 +618,7 @@ class _Reverse(CodeWriter):
                 expr = self.add(atom.id, parts[atom.id][1], expr)
             parts[atom.id] = (atom, expr)
 
-        reads_as_array = (getattr(rule.func, "__module__", None) or "").startswith("numpy")
+        reads_as_array = rules.reads_lists_as_arrays(rule.func)
 
         for p, template in rule.adjoints.items():
             value = op.bound.get(p)
@@ -579,6 +637,21 @@ class _Reverse(CodeWriter):
             add(value, expr)
         for atom, expr in parts.values():
             self.contribute(atom, expr, state, out)
+
+    def _any_active(self, value: ast.expr) -> bool:
+        return any(self.act.is_active(n) for n in ast.walk(value) if isinstance(n, ast.Name))
+
+    def adjoint_all_at_once(self, s: ast.Assign, op, g: ast.expr, state: dict[str, bool], out: list) -> None:
+        """``_d1, _d2 = bwd(_res1, dy)``: one call gives every parameter's adjoint (``rule.cotangents``)."""
+        rule = op.rule
+        values = {**self.rule_values(rule, op.bound), "g": g, "ans": name(s.targets[0].id)}
+        if id(s) in self.saved:
+            values[rules.RESIDUALS] = name(self.saved[id(s)])
+        results = [self.fresh.temp("_d") for _ in rule.params]
+        unpack = ast.Tuple(elts=[name(r, True) for r in results], ctx=ast.Store())
+        out.append(ast.Assign(targets=[unpack], value=self.fill(rule.cotangents, values)))
+        for p, result in zip(rule.params, results):
+            self.contribute(op.bound[p], name(result), state, out)
 
     def _may_broadcast(self, operand: ast.Name, op) -> bool:
         """Can ``operand``'s shape differ from the result's? Not if every other operand is a scalar or itself."""
@@ -624,10 +697,13 @@ class _Reverse(CodeWriter):
                 if not surely_container and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 self.contribute(s.value, part, state, out)
+            zero: ast.expr = ast.Constant(0.0)
+            if isinstance(target.slice, ast.Slice) and not self.act.ndims.get(p, -1) >= 1:  # a list's slice takes a list
+                zero = self.call_helper("zeros_like", copy.deepcopy(read))
             out.append(
                 ast.Assign(
                     targets=[ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Store())],
-                    value=ast.Constant(0.0),
+                    value=zero,
                 )
             )
         if p in self.act.active:
@@ -729,6 +805,21 @@ class _Reverse(CodeWriter):
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
+
+
+_LIST_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"})
+
+
+def _changed_in_place(code: list[ast.stmt]) -> set[str]:
+    """Names whose values ``code`` changes in place: ``x[i] = v`` targets and lists it appends to or pops."""
+    changed = set()
+    for node in (n for s in code for n in ast.walk(s)):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
+            changed.add(node.value.id)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            if node.func.attr in _LIST_MUTATORS:
+                changed.add(node.func.value.id)
+    return changed
 
 
 def _index_value(index: ast.expr) -> ast.expr:

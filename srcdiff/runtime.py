@@ -18,6 +18,7 @@ from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff import
 
 __all__ = [
     "seed",
+    "cotangents",
     "materialize",
     "materialize_all",
     "private_copy",
@@ -88,18 +89,29 @@ def stop_gradient(x: Any) -> Any:
 
 
 def seed(out: Any) -> float:
-    """The adjoint 1.0 of a scalar result; anything else is an error (use vjp for arrays)."""
+    """The adjoint 1.0 of a scalar result; anything else is an error (vjp and jacobian take arrays)."""
     if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
         return 1.0
     if not isinstance(out, (float, int, np.number, np.ndarray)) or np.ndim(out) != 0:
         if isinstance(out, (tuple, list)):
             raise NonScalarOutput(
-                f"grad needs a scalar output; got a {type(out).__name__} of {len(out)} \u2014 return the loss alone "
-                "(compute auxiliary values in a separate call)"
+                f"grad needs a scalar output; got a {type(out).__name__} of {len(out)} \u2014 for `return loss, aux` "
+                "pass has_aux=True (the gradient comes with aux); for several outputs use srcdiff.vjp or srcdiff.jacobian"
             )
         got = f"shape {np.shape(out)}" if isinstance(out, np.ndarray) else type(out).__name__
-        raise NonScalarOutput(f"grad needs a scalar output; got {got} \u2014 reduce it first (np.sum, np.mean)")
+        raise NonScalarOutput(
+            f"grad needs a scalar output; got {got} \u2014 reduce it first (np.sum, np.mean), or use srcdiff.vjp "
+            "(a vector-Jacobian product) or srcdiff.jacobian (every output's derivative)"
+        )
     return 1.0
+
+
+def cotangents(values: Any, count: int) -> tuple:
+    """What a custom_vjp function's ``bwd`` returned, checked: one cotangent per argument
+    (``count``), ``None`` (an argument without one) read as the weak zero ``0.0``."""
+    if not isinstance(values, (tuple, list)) or len(values) != count:
+        raise TypeError(f"srcdiff: bwd must return a tuple of {count} cotangents, one per argument, not {values!r}")
+    return tuple(0.0 if v is None else v for v in values)
 
 
 def materialize(y: Any, like: Any) -> Any:
@@ -153,7 +165,11 @@ def private_copy(y: Any, like: Any = None) -> Any:
 def unbroadcast(x: Any, like: Any) -> Any:
     """Sum ``x`` down to the shape of ``like``: the adjoint of NumPy broadcasting."""
     if not isinstance(x, np.ndarray):
-        return x  # the adjoint of a scalar result: its operands were scalars too (or x is a weak zero)
+        if isinstance(like, np.ndarray) and like.ndim and isinstance(x, (float, int, np.generic)):
+            # a weak zero (or a number standing for itself everywhere) for an array: shape it, so
+            # that rules which move elements (reshape, transpose, ...) see the array's shape
+            return np.full(like.shape, x, dtype=np.result_type(like.dtype, np.float64))
+        return x  # the adjoint of a scalar result: its operands were scalars too
     if type(like) is np.ndarray and x.shape == like.shape:
         return x
     if isinstance(like, (float, int, np.generic)):
@@ -807,7 +823,10 @@ def add_at(x: Any, index: Any, y: Any) -> Any:
 def last_writes(x: Any, index: Any) -> Any:
     """Where ``x[index] = v`` keeps ``v``: False at an element of ``v`` whose position a later
     element of ``v`` overwrites (an index array that repeats a position). NumPy decides which
-    write wins; this asks NumPy the same way rather than assuming an order."""
+    write wins; this asks NumPy the same way rather than assuming an order. A list's index
+    is an integer or a slice: every write is kept."""
+    if isinstance(x, (list, tuple)):
+        return True
     tags = np.full(np.shape(x), -1, dtype=np.intp)
     shape = np.shape(tags[index])
     order = np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape)

@@ -84,7 +84,7 @@ def refuse_lost_derivatives(
                 NoDerivativeRule,
                 s,
                 f"no derivative rule for {name} with respect to its argument holding {', '.join(sorted(lost))}",
-                "Add one with srcdiff.rules.vjp(...), or wrap the value in stop_gradient(...) if it is constant.",
+                op.rule.how_to_add("vjp"),
             )
 
 
@@ -114,8 +114,9 @@ def shared_with(value: ast.expr, op: Op, locals_: set[str], scalars: set[str], c
         base, parts = value.value, value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
         basic = all(isinstance(p, (ast.Slice, ast.Constant)) or isinstance(p, ast.Name) and p.id in scalars for p in parts)
         return {base.id} & locals_ if isinstance(base, ast.Name) and basic else set()
-    if op.kind == RULE:
-        return {a.id for a in op.operands if isinstance(a, ast.Name)} if op.rule.func in VIEW_FUNCTIONS else set()
+    if op.kind == RULE:  # a view, or a function with rules of its own (custom_vjp): it may return what it was given
+        own = op.rule.primal is not None or op.rule.with_tangent is not None
+        return {a.id for a in op.operands if isinstance(a, ast.Name)} if op.rule.func in VIEW_FUNCTIONS or own else set()
     if op.kind == CALL:
         return set() if call_is_fresh(value) else names
     if op.kind == CONSTANT and op.refusal is not None:
@@ -273,6 +274,8 @@ def refuse_stale_views(
         changed = changed_in_place(s, ops)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value
+            if getattr(s, "in_place", False) and target not in scalars:  # x += v: x's views see the change
+                stale |= {r for r, (arrays, _) in views.items() if target in arrays and r != target}
             views.pop(target, None)
             stale.discard(target)
             for r in list(views):  # views of the object target named before keep viewing that object, not the new one

@@ -12,6 +12,9 @@ reverse transform, questions about the primal code (nothing here writes code):
   of taped (``recompute`` writes the statements).
 - ``indexed``: names whose adjoint is written element by element, so it must be
   a private array or list rather than a shared or weak zero.
+- ``kept_in_place()``: arrays written in place (``x[i] = v``) whose old elements the
+  forward sweep keeps, so that the backward sweep can put them back: those the
+  backward reads, directly or through a name that may share their data.
 
 ``needed``, the names the backward sweep reads, is known only once the backward
 code exists; the reverse transform fills it in before asking ``pushes``.
@@ -23,8 +26,9 @@ import ast
 import copy
 
 from .analysis import Activity
-from .names import assign
+from .names import assign, local_names
 from .operations import CONSTANT, COPY, INDEX, RULE, walk_statements
+from .safety import shared_with
 
 
 class TapePlan:
@@ -149,6 +153,50 @@ class TapePlan:
         if first is s and top:  # the first assignment on every path: nothing to overwrite
             return False
         return len(self.defs[target]) > 1 or self.loop_depth[id(s)] > 0
+
+    def kept_in_place(self, tree: ast.FunctionDef) -> set[str]:
+        """Arrays written in place whose old elements go back in the backward sweep: each one
+        the backward sweep reads, directly or through a view, an element, a parameter (the
+        caller's values may share data) or a callee's tape that may share its data."""
+        written = {
+            s.targets[0].value.id
+            for s in walk_statements(self.body)
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)
+        }
+        if not written:
+            return set()
+        group = self._sharing_groups(tree)
+        read = {group(n) for n in self.needed}
+        return {x for x in written if x in self.act.active or group(x) in read}
+
+    def _sharing_groups(self, tree: ast.FunctionDef):
+        """A function naming, for each local, its group of names that may share data."""
+        parent: dict[str, str] = {}
+
+        def find(n: str) -> str:
+            while parent.get(n, n) != n:
+                n = parent[n]
+            return n
+
+        def join(a: str, b: str) -> None:
+            parent[find(a)] = find(b)
+
+        locals_ = local_names(tree)
+        for p in self.params[1:]:
+            join(p, self.params[0])
+        for s in walk_statements(self.body):
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                target = s.targets[0].id
+                shared = shared_with(s.value, self.act.ops[s.value], locals_, set(self.act.scalars), lambda call: False)
+                for n in shared | ({self.saved[id(s)]} if id(s) in self.saved else set()):
+                    join(n, target)
+                if id(s) in self.saved:  # a callee's tape may hold its arguments and views of them
+                    for n in {a.id for a in ast.walk(s.value) if isinstance(a, ast.Name) and a.id in locals_}:
+                        join(n, target)
+            elif isinstance(s, ast.For):  # an element of a list is a reference to it
+                for n in {a.id for a in ast.walk(s.iter) if isinstance(a, ast.Name) and a.id in locals_}:
+                    join(n, s.target.id)
+        return find
 
     def may_be_unbound(self, target: str) -> bool:
         """Is there a path on which ``target`` is read (pushed or saved) before any assignment?"""

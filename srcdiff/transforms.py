@@ -10,6 +10,7 @@ gets its own ``f_jvp``, built the same way (recursion included).
 from __future__ import annotations
 
 import ast
+import inspect
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from . import analysis, api, cache, emit, forward, normalize, optimize, parse, rules
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
-__all__ = ["jvp", "Jvp", "source", "build", "stages"]
+__all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
 
 _FLOATS = (float, np.floating)
 
@@ -88,9 +89,17 @@ class Jvp:
                 f"jvp of {f.__name__} is not supported yet: a jvp cannot be transformed again",
                 suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
             )
+        f = getattr(f, "srcdiff_caller", f)  # a custom_jvp function: differentiated by its own rules
+        if isinstance(f, api.AuxGradient):
+            raise SourceUnavailable(
+                f"jvp of {f.__name__} is not supported: it was made with has_aux=True",
+                suggestion="Take the jvp of grad(f) for a function f that returns the output alone.",
+            )
         if not isinstance(f, api.Gradient):
             parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
-        self.function = f
+        # a bound method obj.method is transformed as method.__func__, obj passed first (as grad does)
+        self.receiver: tuple = f.receiver if isinstance(f, api.Gradient) else (f.__self__,) if inspect.ismethod(f) else ()
+        self.function = f.__func__ if inspect.ismethod(f) else f
         self.params = f.params if isinstance(f, api.Gradient) else api._parameters(f)
         self._compiled: dict[tuple, Callable] = {}
         self.__wrapped__ = f
@@ -114,7 +123,7 @@ class Jvp:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
             fn = self.compiled(wrt, self.argument_kinds(primals))
             self._compiled[key] = fn
-        return fn(*given, *primals)
+        return fn(*given, *self.receiver, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
         return frozenset((n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None)
@@ -203,7 +212,11 @@ def source(g: Any, *args: Any, **kwargs: Any) -> str:
     else:
         kinds = frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
         wrt = tuple(g.params)
-    entry = g.entry(wrt, kinds)
+    return with_callees(g.entry(wrt, kinds))
+
+
+def with_callees(entry: emit.Emitted) -> str:
+    """The generated source of a jvp's ``entry`` and of the jvps of the functions it calls, each once."""
     texts, seen, pending = [entry.text], {id(entry)}, list(entry.pending.values())
     while pending:  # functions it calls, each once
         ref = pending.pop(0)

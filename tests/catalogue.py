@@ -29,7 +29,11 @@ from typing import Any
 
 import autograd.numpy as anp
 import autograd.scipy.special as autograd_special
+import autograd.scipy.stats as autograd_stats
 import numpy as np
+import scipy.linalg
+import scipy.special
+import scipy.stats
 
 from srcdiff import rules
 from srcdiff.runtime import (
@@ -39,6 +43,7 @@ from srcdiff.runtime import (
     astype,
     broadcast_like,
     cast,
+    cotangents,
     cumsum_adjoint,
     dot_adjoint_a,
     dot_adjoint_b,
@@ -124,6 +129,12 @@ MOD_X = Domain("mod_x", 2.2, 2.9)  # with MOD_Y, x / y stays in (1.1, 1.94): awa
 MOD_Y = Domain("mod_y", 1.5, 2.0)
 START = Domain("start", 0.1, 0.2)  # with STEP, np.arange(start, 4.5, step) always has 5 values
 STEP = Domain("step", 0.95, 1.0)
+PROBABILITY = Domain("probability", 0.1, 0.9)  # logit
+ERFC_RANGE = Domain("erfc_range", 0.2, 1.8)  # erfcinv: inside (0, 2)
+BELOW = Domain("below", -1.0, 0.3)  # a loc below POSITIVE's x: gamma and chi2 densities are positive there
+BETA_X = Domain("beta_x", 0.2, 2.0)  # with BETA_LOC and BETA_SCALE, (x - loc) / scale stays in (0.1, 0.92)
+BETA_LOC = Domain("beta_loc", -0.3, -0.1)
+BETA_SCALE = Domain("beta_scale", 2.5, 3.0)
 
 
 # --------------------------------------------------------------------------- cases
@@ -170,6 +181,9 @@ BINARY = [
     ((), ()),
 ]
 REDUCIBLE = [((3, 4),), ((2, 3, 4),)]
+# x, loc, scale (and x, a shape parameter, loc, scale), broadcasting together
+LOCATION_SCALE = [((3, 2), (1, 2), (3, 1)), ((4,), (), ()), ((), (), ())]
+SHAPED_LOCATION_SCALE = [((3, 2), (1, 2), (3, 1), ()), ((4,), (), (4,), ()), ((), (), (), ())]
 REDUCE_OPTIONS = [
     {"axis": None, "keepdims": False},
     {"axis": None, "keepdims": True},
@@ -1169,6 +1183,11 @@ def helper_materialize_all(y, z, w):  # the same array twice: the results must n
     return np.sum((out[0] * 2.0 - out[1] + out[2]) * w)
 
 
+def helper_cotangents(y, z, w):  # a custom_vjp bwd's result: None is a zero
+    out = cotangents((y, None, z), 3)
+    return np.sum((out[0] * 2.0 - out[2]) * w) + out[1]
+
+
 def helper_private_copy(y, w):
     return np.sum(private_copy(y) * w)
 
@@ -1323,6 +1342,232 @@ def helper_prod_others(x, axis, w):
 
 def helper_norm_direction(x, ord, axis, w):  # the norm computed here: it must be x's
     return np.sum(norm_direction(x, np.linalg.norm(x, ord, axis), ord, axis) * w)
+
+
+# --------------------------------------------------------- SciPy (srcdiff/rules/scipy.py)
+# ``scipy`` is the module: autograd_twin binds the name to AUTOGRAD_SCIPY instead.
+
+
+def expit(x, w):
+    return np.sum(scipy.special.expit(x) * w)
+
+
+def logit(p, w):
+    return np.sum(scipy.special.logit(p) * w)
+
+
+def erf(x, w):
+    return np.sum(scipy.special.erf(x) * w)
+
+
+def erfc(x, w):
+    return np.sum(scipy.special.erfc(x) * w)
+
+
+def erfinv(y, w):
+    return np.sum(scipy.special.erfinv(y) * w)
+
+
+def erfcinv(y, w):
+    return np.sum(scipy.special.erfcinv(y) * w)
+
+
+def xlogy(x, y, w):
+    return np.sum(scipy.special.xlogy(x, y) * w)
+
+
+def xlog1py(x, y, w):
+    return np.sum(scipy.special.xlog1py(x, y) * w)
+
+
+def gamma(x, w):
+    return np.sum(scipy.special.gamma(x) * w)
+
+
+def gammaln(x, w):
+    return np.sum(scipy.special.gammaln(x) * w)
+
+
+def loggamma(x, w):
+    return np.sum(scipy.special.loggamma(x) * w)
+
+
+def rgamma(x, w):
+    return np.sum(scipy.special.rgamma(x) * w)
+
+
+def digamma(x, w):
+    return np.sum(scipy.special.digamma(x) * w)
+
+
+def psi(x, w):  # the same function as digamma, under its other name
+    return np.sum(scipy.special.psi(x) * w)
+
+
+def polygamma(x, n, w):
+    return np.sum(scipy.special.polygamma(n, x) * w)
+
+
+def multigammaln(a, d, w):
+    return np.sum(scipy.special.multigammaln(a, d) * w)
+
+
+def beta_function(a, b, w):
+    return np.sum(scipy.special.beta(a, b) * w)
+
+
+def betaln(a, b, w):
+    return np.sum(scipy.special.betaln(a, b) * w)
+
+
+def i0(x, w):
+    return np.sum(scipy.special.i0(x) * w)
+
+
+def i1(x, w):
+    return np.sum(scipy.special.i1(x) * w)
+
+
+def iv(x, v, w):
+    return np.sum(scipy.special.iv(v, x) * w)
+
+
+def i0e(x, w):
+    return np.sum(scipy.special.i0e(x) * w)
+
+
+def i1e(x, w):
+    return np.sum(scipy.special.i1e(x) * w)
+
+
+def ive(x, v, w):
+    return np.sum(scipy.special.ive(v, x) * w)
+
+
+def j0(x, w):
+    return np.sum(scipy.special.j0(x) * w)
+
+
+def j1(x, w):
+    return np.sum(scipy.special.j1(x) * w)
+
+
+def jv(x, v, w):
+    return np.sum(scipy.special.jv(v, x) * w)
+
+
+def y0(x, w):
+    return np.sum(scipy.special.y0(x) * w)
+
+
+def y1(x, w):
+    return np.sum(scipy.special.y1(x) * w)
+
+
+def yv(x, v, w):
+    return np.sum(scipy.special.yv(v, x) * w)
+
+
+def logsumexp(a, axis, keepdims, w):
+    return np.sum(scipy.special.logsumexp(a, axis=axis, keepdims=keepdims) * w)
+
+
+def logsumexp_scaled(a, b, axis, w):  # b weighs each exp(a): differentiable too
+    return np.sum(scipy.special.logsumexp(a, axis, b) * w)
+
+
+def softmax(x, axis, w):
+    return np.sum(scipy.special.softmax(x, axis=axis) * w)
+
+
+def log_softmax(x, axis, w):
+    return np.sum(scipy.special.log_softmax(x, axis=axis) * w)
+
+
+def norm_logpdf(x, loc, scale, w):
+    return np.sum(scipy.stats.norm.logpdf(x, loc, scale) * w)
+
+
+def norm_pdf(x, loc, scale, w):
+    return np.sum(scipy.stats.norm.pdf(x, loc, scale) * w)
+
+
+def norm_cdf(x, loc, scale, w):  # by keyword: the rule binds loc and scale either way
+    return np.sum(scipy.stats.norm.cdf(x, loc=loc, scale=scale) * w)
+
+
+def norm_cdf_reference(x, loc, scale, w):  # autograd's cdf takes loc and scale by position only
+    return np.sum(scipy.stats.norm.cdf(x, loc, scale) * w)
+
+
+def norm_logcdf(x, loc, scale, w):
+    return np.sum(scipy.stats.norm.logcdf(x, loc, scale) * w)
+
+
+def norm_sf(x, loc, scale, w):
+    return np.sum(scipy.stats.norm.sf(x, loc, scale) * w)
+
+
+def norm_logsf(x, loc, scale, w):
+    return np.sum(scipy.stats.norm.logsf(x, loc, scale) * w)
+
+
+def norm_standard(x, w):  # loc and scale left out: their defaults
+    return np.sum(scipy.stats.norm.logpdf(x) * w)
+
+
+def t_logpdf(x, df, loc, scale, w):
+    return np.sum(scipy.stats.t.logpdf(x, df, loc, scale) * w)
+
+
+def t_pdf(x, df, loc, scale, w):
+    return np.sum(scipy.stats.t.pdf(x, df, loc, scale) * w)
+
+
+def gamma_logpdf(x, a, loc, scale, w):
+    return np.sum(scipy.stats.gamma.logpdf(x, a, loc, scale) * w)
+
+
+def gamma_pdf(x, a, loc, scale, w):
+    return np.sum(scipy.stats.gamma.pdf(x, a, loc, scale) * w)
+
+
+def beta_logpdf(x, a, b, loc, scale, w):
+    return np.sum(scipy.stats.beta.logpdf(x, a, b, loc, scale) * w)
+
+
+def beta_pdf(x, a, b, loc, scale, w):
+    return np.sum(scipy.stats.beta.pdf(x, a, b, loc, scale) * w)
+
+
+def chi2_logpdf(x, df, loc, scale, w):
+    return np.sum(scipy.stats.chi2.logpdf(x, df, loc, scale) * w)
+
+
+def chi2_pdf(x, df, loc, scale, w):
+    return np.sum(scipy.stats.chi2.pdf(x, df, loc, scale) * w)
+
+
+def poisson_logpmf(mu, k, w):  # the count k is an option: it has no derivative
+    return np.sum(scipy.stats.poisson.logpmf(k, mu) * w)
+
+
+def poisson_pmf(mu, k, w):
+    return np.sum(scipy.stats.poisson.pmf(k, mu) * w)
+
+
+def dirichlet_logpdf(v, alpha, w):  # x on the simplex, column by column: a softmax of v keeps it there
+    x = np.exp(v) / np.sum(np.exp(v), axis=0)
+    return np.sum(scipy.stats.dirichlet.logpdf(x, alpha) * w)
+
+
+def multivariate_normal_logpdf(x, mean, root, w):  # cov = root @ root.T + I: symmetric, positive definite
+    cov = root @ root.T + np.eye(3)
+    return np.sum(scipy.stats.multivariate_normal.logpdf(x, mean, cov) * w)
+
+
+def linalg_inv(a, w):  # a + 4 I: well away from singular for entries in [-2, 2]
+    return np.sum(scipy.linalg.inv(a + 4.0 * np.eye(3)) * w)
 
 
 # --------------------------------------------------------------------------- the table
@@ -1736,6 +1981,7 @@ CASES: list[Case] = [
     ),
     Case(helper_materialize, [((3, 2), (3, 2)), ((1, 2), (3, 2))], autograd=False),
     Case(helper_materialize_all, [((3, 2), (3, 2))], autograd=False),
+    Case(helper_cotangents, [((3, 2), (3, 2))], autograd=False),
     Case(helper_private_copy, [((3, 2),)], autograd=False),
     Case(helper_cast, [(F, F)], autograd=False),
     Case(helper_astype, [((3, 2),)], autograd=False),
@@ -1832,6 +2078,74 @@ CASES: list[Case] = [
         options=[{"ord": o, "axis": a} for o in (None, 1, 3, np.inf) for a in (0, -1)],
         autograd=False,
     ),
+    # SciPy special functions (srcdiff/rules/scipy.py)
+    Case(expit, UNARY, order=2),
+    Case(logit, UNARY, domain=PROBABILITY, order=2),
+    Case(erf, UNARY, order=2),
+    Case(erfc, UNARY, order=2),
+    Case(erfinv, UNARY, domain=UNIT, order=2),
+    Case(erfcinv, UNARY, domain=ERFC_RANGE, order=2),
+    Case(xlogy, BINARY, domain=(REAL, POSITIVE), order=2),
+    Case(xlog1py, BINARY, domain=(REAL, POSITIVE), order=2),
+    Case(gamma, UNARY, domain=POSITIVE, order=2),
+    Case(gammaln, UNARY, domain=POSITIVE, order=2),
+    Case(loggamma, UNARY, domain=POSITIVE, order=2),
+    Case(rgamma, UNARY, domain=POSITIVE, order=2),
+    Case(digamma, UNARY, domain=POSITIVE, order=2),
+    Case(psi, UNARY, domain=POSITIVE),
+    Case(polygamma, UNARY, domain=POSITIVE, options=[{"n": 0}, {"n": 1}, {"n": 2}], order=2),
+    Case(multigammaln, [((3, 2),), ((),)], domain=ABOVE_ONE, options=[{"d": 1}, {"d": 3}], order=2),
+    Case(beta_function, BINARY, domain=POSITIVE, order=2),
+    Case(betaln, BINARY, domain=POSITIVE, order=2),
+    Case(i0, UNARY, domain=NONZERO, order=2),
+    Case(i1, UNARY, domain=NONZERO, order=2),
+    Case(iv, UNARY, domain=POSITIVE, options=[{"v": 0}, {"v": 1.5}, {"v": 3}], order=2),
+    Case(i0e, UNARY, domain=NONZERO, order=2),
+    Case(i1e, UNARY, domain=NONZERO, order=2),
+    Case(ive, UNARY, domain=POSITIVE, options=[{"v": 0}, {"v": 1.5}, {"v": 3}], order=2),
+    Case(j0, UNARY, order=2),
+    Case(j1, UNARY, order=2),
+    Case(jv, UNARY, domain=POSITIVE, options=[{"v": 0}, {"v": 2}], order=2),  # integer orders: autograd's jn
+    Case(y0, UNARY, domain=POSITIVE, order=2),
+    Case(y1, UNARY, domain=POSITIVE, order=2),
+    Case(yv, UNARY, domain=POSITIVE, options=[{"v": 0}, {"v": 2}], order=2),
+    Case(logsumexp, REDUCIBLE, options=REDUCE_OPTIONS, order=2),
+    Case(
+        logsumexp_scaled,
+        [((3, 4), (3, 4)), ((3, 4), (1, 4)), ((4,), ())],
+        domain=(REAL, POSITIVE),
+        options=[{"axis": None}, {"axis": 0}, {"axis": -1}],
+        order=2,
+    ),
+    Case(softmax, REDUCIBLE, options=[{"axis": None}, {"axis": 0}, {"axis": -1}], order=2),
+    Case(log_softmax, REDUCIBLE, options=[{"axis": None}, {"axis": 0}, {"axis": -1}], order=2),
+    # SciPy distributions: x, the shape parameters, loc and scale all broadcast together
+    Case(norm_logpdf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), order=2),
+    Case(norm_pdf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), order=2),
+    Case(norm_cdf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), order=2, reference=norm_cdf_reference),
+    Case(norm_logcdf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), order=2),
+    Case(norm_sf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), order=2),
+    Case(norm_logsf, LOCATION_SCALE, domain=(REAL, REAL, POSITIVE), order=2),
+    Case(norm_standard, UNARY),
+    Case(t_logpdf, SHAPED_LOCATION_SCALE, domain=(REAL, POSITIVE, REAL, POSITIVE), order=2),
+    Case(t_pdf, SHAPED_LOCATION_SCALE, domain=(REAL, POSITIVE, REAL, POSITIVE), order=2),
+    Case(gamma_logpdf, SHAPED_LOCATION_SCALE, domain=(POSITIVE, POSITIVE, BELOW, POSITIVE), order=2),
+    Case(gamma_pdf, SHAPED_LOCATION_SCALE, domain=(POSITIVE, POSITIVE, BELOW, POSITIVE), order=2),
+    Case(
+        beta_logpdf,
+        [((3, 2), (1, 2), (3, 1), F, F), ((4,), F, F, (4,), F), (F, F, F, F, F)],
+        domain=(BETA_X, POSITIVE, POSITIVE, BETA_LOC, BETA_SCALE),
+        order=2,
+    ),
+    Case(beta_pdf, [((3, 2), (1, 2), (3, 1), F, F), (F, F, F, F, F)], domain=(BETA_X, POSITIVE, POSITIVE, BETA_LOC, BETA_SCALE)),
+    Case(chi2_logpdf, SHAPED_LOCATION_SCALE, domain=(POSITIVE, POSITIVE, BELOW, POSITIVE), order=2),
+    Case(chi2_pdf, SHAPED_LOCATION_SCALE, domain=(POSITIVE, POSITIVE, BELOW, POSITIVE)),
+    Case(poisson_logpmf, [((4,),), ((),)], domain=POSITIVE, options=[{"k": np.array([0.0, 1.0, 3.0, 2.0])}], order=2),
+    Case(poisson_pmf, [((4,),), ((),)], domain=POSITIVE, options=[{"k": np.array([0.0, 1.0, 3.0, 2.0])}], order=2),
+    Case(dirichlet_logpdf, [((4,), (4,)), ((3, 5), (3,))], domain=(REAL, POSITIVE), order=2),
+    # a single point (3,), points by rows (5, 3), and one row (1, 3), whose result SciPy squeezes to a float
+    Case(multivariate_normal_logpdf, [((3,), (3,), (3, 3)), ((5, 3), (3,), (3, 3)), ((1, 3), (3,), (3, 3))], order=2),
+    Case(linalg_inv, [((3, 3),)], order=2),
 ]
 
 
@@ -1950,8 +2264,60 @@ AUTOGRAD_MATH = SimpleNamespace(
 )  # fmt: skip
 
 
+# SciPy under autograd: autograd.scipy, with stand-ins (from functions autograd differentiates)
+# where it has no derivative: in b, in loc and scale of the gamma, beta and chi2 densities, ...
+def _logsumexp(a, axis=None, b=None, keepdims=False):  # autograd's does not differentiate b
+    return anp.log(anp.sum(anp.exp(a) * (1.0 if b is None else b), axis=axis, keepdims=keepdims))
+
+
+def _log_softmax(x, axis=None):
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+def _gamma_logpdf(x, a, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return (a - 1.0) * anp.log(z) - z - autograd_special.gammaln(a) - anp.log(scale)
+
+
+def _beta_logpdf(x, a, b, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return (a - 1.0) * anp.log(z) + (b - 1.0) * anp.log1p(-z) - autograd_special.betaln(a, b) - anp.log(scale)
+
+
+def _chi2_logpdf(x, df, loc=0.0, scale=1.0):  # a gamma density with shape df / 2 and scale 2
+    return _gamma_logpdf(x, df / 2.0, loc, 2.0 * scale)
+
+
+def _dirichlet_logpdf(x, alpha):  # x of shape (K,) or (K, n)
+    normaliser = autograd_special.gammaln(anp.sum(alpha)) - anp.sum(autograd_special.gammaln(alpha))
+    return normaliser + anp.dot(alpha - 1.0, anp.log(x))
+
+
+def _density(log_density):
+    return lambda *args: anp.exp(log_density(*args))
+
+
+AUTOGRAD_SCIPY = SimpleNamespace(
+    special=SimpleNamespace(**{
+        **{n: getattr(autograd_special, n) for n in dir(autograd_special) if not n.startswith("_")},
+        "logsumexp": _logsumexp, "softmax": lambda x, axis=None: anp.exp(_log_softmax(x, axis)), "log_softmax": _log_softmax,
+        "xlogy": lambda x, y: x * anp.log(y), "xlog1py": lambda x, y: x * anp.log1p(y), "loggamma": autograd_special.gammaln,
+        "i0e": lambda x: autograd_special.ive(0, x), "i1e": lambda x: autograd_special.ive(1, x),
+        "jv": autograd_special.jn, "yv": autograd_special.yn,  # the cases take integer orders
+    }),
+    stats=SimpleNamespace(
+        norm=autograd_stats.norm, t=autograd_stats.t, poisson=autograd_stats.poisson,
+        gamma=SimpleNamespace(logpdf=_gamma_logpdf, pdf=_density(_gamma_logpdf)),
+        beta=SimpleNamespace(logpdf=_beta_logpdf, pdf=_density(_beta_logpdf)),
+        chi2=SimpleNamespace(logpdf=_chi2_logpdf, pdf=_density(_chi2_logpdf)),
+        dirichlet=SimpleNamespace(logpdf=_dirichlet_logpdf), multivariate_normal=autograd_stats.multivariate_normal,
+    ),
+    linalg=SimpleNamespace(inv=anp.linalg.inv),
+)  # fmt: skip
+
+
 def autograd_twin(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` with the same code, reading ``np`` and ``math`` from autograd (and ``float``
+    """``fn`` with the same code, reading ``np``, ``math`` and ``scipy`` from autograd (and ``float``
     as the identity: autograd's boxes have no ``__float__``)."""
-    names = {**fn.__globals__, "np": AUTOGRAD_NUMPY, "math": AUTOGRAD_MATH, "float": lambda x: x}
+    names = {**fn.__globals__, "np": AUTOGRAD_NUMPY, "math": AUTOGRAD_MATH, "scipy": AUTOGRAD_SCIPY, "float": lambda x: x}
     return types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)

@@ -12,9 +12,11 @@ data-dependent branches; discarded calls; elementwise NumPy, reductions, matmul,
 Every feature is switched on per program with a probability (``WEIGHTS``), and the program
 records the features it really used. The same seed always gives the same program.
 
-The generator tracks each name's shape so every program runs; assigned values are never
-bare names (``1.0 * x``), so no array gets a second name, and nothing writes into an
-argument. tests/program_checker.py checks the programs, tests/program_shrinker.py shrinks
+The generator tracks each name's shape so every program runs. Second names for an array's
+data come only from the ``views`` feature (a slice, an element, a reshape, the array
+itself), read after the array changes and sometimes written: srcdiff must give the true
+gradient or refuse. Other assigned values are never bare names (``1.0 * x``), and nothing
+writes into an argument. tests/program_checker.py checks the programs, tests/program_shrinker.py shrinks
 the failures.
 """
 
@@ -37,6 +39,7 @@ WEIGHTS: dict[str, float] = {
     "nested_calls": 0.4,  # a helper calling another helper
     "recursion": 0.25,  # a recursive helper with a depth argument
     "inplace": 0.45,  # t[i] = v, t[:, 0] = s, t[i] += v, t[1:3] *= c
+    "views": 0.3,  # w = t[1:3], w = t[0], w = t.T, w = np.reshape(t, s), w = t: second names, later written
     "lists": 0.4,  # list/tuple arguments of arrays and floats; for v in xs; xs[i], xs[1:3]
     "nested_lists": 0.25,  # p[0][1] of a list of lists
     "pairs": 0.3,  # for a, b in ps; a, b = ps[0]
@@ -373,6 +376,7 @@ class Generator:
         checks = [
             ("augassign", 1.0, self.augassign, True),
             ("inplace", 2.0, self.inplace, True),
+            ("views", 1.0, self.view, True),
             ("branch", 1.0, self.branch, nested),
             ("for", 1.0, self.for_loop, nested),
             ("while", 1.0, self.while_loop, nested),
@@ -487,6 +491,26 @@ class Generator:
             src, _ = self.expr(env, value_shape, 2, strict=True)
             lines.append(f"{pad}{name}{index} {op} {src}")
         return lines
+
+    def view(self, env, pad, ctx):
+        """A second name for an array's data (a view, an element, the array itself): reading it after
+        the array is written, or writing into it, must give the true gradient or be refused."""
+        arrays = [n for n, v in env.items() if v.kind == "value" and v.shape in SHAPES[1:] and not v.loose]
+        if not arrays:
+            return None
+        self.use("views")
+        base = self.choice(arrays)
+        forms = {
+            (3,): [("{}[0:2]", (2,)), ("{}[1:]", (2,)), ("{}", (3,)), ("np.reshape({}, (1, 3))", (1, 3))],
+            (2,): [("{}[0:2]", (2,)), ("{}", (2,))],
+            (2, 3): [("{}[1]", (3,)), ("{}[:, 1]", (2,)), ("{}[0:1]", (1, 3)), ("{}.T.T", (2, 3))],
+            (1, 3): [("{}[0]", (3,)), ("np.reshape({}, (3,))", (3,)), ("{}", (1, 3))],
+        }[env[base].shape]
+        form, shape = self.choice(forms)
+        name = self.fresh("w")
+        # mostly read only, as in real code; sometimes written too, which changes the array as well
+        env[name] = Var("value", shape, borrowed=env[base].borrowed or self.chance(0.7))
+        return [f"{pad}{name} = {form.format(base)}"]
 
     def inner_context(self, ctx, loop: bool | None = None) -> dict:
         return {**ctx, "nest": ctx["nest"] + 1, "loop": ctx["loop"] if loop is None else loop}

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
-ROWS = ("scalar loop", "Horner", "linear regression", "MLP", "per-call overhead", "in-place")
+ROWS = ("scalar loop", "Horner", "linear regression", "MLP", "per-call overhead", "in-place", "Hessian-vector product")
 
 
 def test_quick_run_prints_a_row_per_problem_with_a_srcdiff_column():

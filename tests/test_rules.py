@@ -258,7 +258,7 @@ def shipped_rules() -> set[str]:
     """Spellings of the differentiable entries srcdiff ships (not rules that tests register)."""
     found = set()
     for rule in rules.RULES.values():
-        ours = rule.spelling.startswith(("np.", "math."))
+        ours = rule.spelling.startswith(("np.", "math.", "scipy."))
         ours |= getattr(builtins, rule.spelling, None) is rule.func or getattr(runtime, rule.spelling, None) is rule.func
         if ours and rule.adjoints:
             found.add(rule.spelling)

@@ -370,7 +370,7 @@ def returns_loss_and_aux(x):
 
 
 def test_a_tuple_output_says_what_to_do():
-    with pytest.raises(srcdiff.SrcdiffError, match="return the loss alone"):
+    with pytest.raises(srcdiff.SrcdiffError, match="pass has_aux=True"):
         srcdiff.grad(returns_loss_and_aux)(np.ones(2))
 
 

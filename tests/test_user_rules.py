@@ -75,3 +75,17 @@ def test_a_parameter_may_not_shadow_a_template_name():
             assert "would be read as the template's own name" in str(error)
         else:
             raise AssertionError(f"a parameter named {reserved} was accepted")
+
+
+def test_forward_mode_uses_a_registered_tangent_rule():
+    rules.vjp("logistic(x)", x="g * ans * (1.0 - ans)", kind=rules.ELEMENTWISE, names={"logistic": logistic})
+    rules.jvp("logistic(x)", x="t * ans * (1.0 - ans)")
+
+    def uses_logistic(x):
+        return np.sum(logistic(x) * x)
+
+    x, v = np.array([0.3, -1.2]), np.array([1.0, 0.5])
+    _, tangent = srcdiff.jvp(uses_logistic, (x,), (v,))
+    assert abs(tangent - float(srcdiff.grad(uses_logistic)(x) @ v)) < 1e-12
+    text = srcdiff.source(srcdiff.jvp(uses_logistic), x)
+    assert "* _t1 * (1.0 - _t1)" in text and "logistic_jvp" not in text  # the template, not a transformed callee

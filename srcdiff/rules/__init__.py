@@ -25,6 +25,15 @@ wrong); every parameter of a ``nondifferentiable(...)`` function is ``DISCRETE``
 ``None`` means ``func`` is not in the table at all. ``nondifferentiable(...)`` is only for
 functions piecewise constant in *every* argument (comparisons, integer rounding, shapes).
 
+A rule may also replace the call itself, for a function that brings its own derivative
+(``srcdiff.custom_vjp``, ``srcdiff.custom_jvp``; see ``srcdiff/custom.py``): ``primal``
+is what reverse mode's primal sweep computes instead, a pair ``(ans, residuals)`` whose
+residuals are kept like any saved value and read as ``RESIDUALS`` by ``cotangents``, one
+template for every parameter's adjoint at once (a tuple in parameter order, ``None`` for
+a parameter without one); ``with_tangent`` is what forward mode computes instead, a pair
+``(ans, tangent)`` from the parameters and ``TANGENTS``, the tuple of their tangents.
+Their templates name the rule's own functions through ``names`` (placeholder -> object).
+
 ``kind`` says whether the result is a Python/NumPy scalar when the inputs are:
 ``ELEMENTWISE`` (scalar iff every input is; operands broadcast, so each adjoint
 is summed back to its operand's shape), ``SCALAR`` (always), ``REDUCTION``
@@ -36,6 +45,7 @@ from __future__ import annotations
 import ast
 import builtins as python_builtins
 import math as python_math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +55,8 @@ from .. import runtime
 
 ELEMENTWISE, SCALAR, REDUCTION, ARRAY = "elementwise", "scalar", "reduction", "array"
 ADJOINT, DISCRETE, MISSING = "adjoint", "discrete", "missing"  # parameter roles: see parameter_role
+# Placeholders in whole-call templates (never a parameter's name: they are not identifiers).
+RESIDUALS, TANGENTS = "<residuals>", "<tangents>"
 
 # Names a template may use besides its parameters, and what emitted code binds them to.
 NAMESPACE: dict[str, Any] = {"np": np, "math": python_math}
@@ -66,12 +78,34 @@ class Rule:
     tangents: dict[str, ast.expr] = field(default_factory=dict)
     kind: str = ARRAY
     discrete: frozenset[str] = frozenset()  # parameters the result is piecewise constant in
+    # whole-call templates (see the module docstring), and the objects their placeholders name
+    primal: ast.expr | None = None
+    cotangents: ast.expr | None = None
+    with_tangent: ast.expr | None = None
+    names: dict[str, Any] = field(default_factory=dict)
+    advice: dict[str, str] = field(default_factory=dict)  # "vjp"/"jvp" -> how to add that missing rule
 
     def role(self, param: str) -> str:
-        """``ADJOINT``, ``DISCRETE`` or ``MISSING``: see the module docstring."""
-        if param in self.adjoints:
+        """``ADJOINT``, ``DISCRETE`` or ``MISSING``: see the module docstring. A parameter
+        differentiated in one mode only is ``ADJOINT``: the other mode's transform refuses it."""
+        if self.has_adjoint(param) or self.has_tangent(param):
             return ADJOINT
         return DISCRETE if param in self.discrete else MISSING
+
+    def has_adjoint(self, param: str) -> bool:
+        return param in self.adjoints or (self.cotangents is not None and param in self.params)
+
+    def has_tangent(self, param: str) -> bool:
+        return param in self.tangents or (self.with_tangent is not None and param in self.params)
+
+    def how_to_add(self, mode: str) -> str:
+        """What an error says to do when this rule lacks ``mode`` ("vjp" or "jvp")."""
+        instead = (
+            "use srcdiff.grad, which has a rule for it"
+            if mode == "jvp"
+            else "wrap the value in stop_gradient(...) if it is constant"
+        )
+        return self.advice.get(mode, f"Add one with srcdiff.rules.{mode}(...), or {instead}.")
 
     def bind(self, args: list[ast.expr], keywords: dict[str, ast.expr]) -> dict[str, ast.expr]:
         """Map a call's atoms to parameter names (the vararg gets a Tuple of atoms)."""
@@ -217,11 +251,31 @@ def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
     version += 1
 
 
+def changed() -> None:
+    """Note a change to a rule the table does not hold (a custom function's): builds start anew."""
+    global version
+    version += 1
+
+
 def lookup(func: Any) -> Rule | None:
+    """The table's rule for ``func``, or the one it carries itself (``srcdiff.custom_vjp``)."""
     try:
-        return RULES.get(func)
-    except TypeError:  # unhashable callables have no rule
-        return None
+        found = RULES.get(func)
+    except TypeError:  # unhashable callables have no table entry
+        found = None
+    if found is None:
+        own = getattr(func, "srcdiff_rule", None)
+        found = own if isinstance(own, Rule) else None
+    return found
+
+
+def reads_lists_as_arrays(func: Any) -> bool:
+    """Is ``func`` NumPy-like: reads a list as an array, returns an array or a scalar (never a list)?
+    NumPy's functions, and those whose rules are spelled from SciPy (its ufuncs have no module)."""
+    if (getattr(func, "__module__", None) or "").startswith("numpy"):
+        return True
+    rule = lookup(func)
+    return rule is not None and rule.spelling.startswith("scipy.")
 
 
 def is_nondifferentiable(func: Any) -> bool:
@@ -274,3 +328,25 @@ CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+
+# Rules for optional libraries load only where the library is: srcdiff itself needs NumPy
+# alone. A library whose rules are absent keeps the advice a refused call into it gives.
+MISSING_RULES: dict[str, str] = {}  # top-level package -> how to get srcdiff's rules for it
+try:
+    from . import scipy as _scipy  # noqa: E402,F401
+except ImportError as exc:
+    if not (exc.name or "").startswith("scipy"):
+        raise  # a broken rule module, not a missing library
+    MISSING_RULES["scipy"] = "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"
+
+
+def missing_rules_advice(func: Any) -> str | None:
+    """How to get srcdiff's rules for the library ``func`` belongs to, if they are not loaded."""
+    for package, advice in MISSING_RULES.items():
+        if (getattr(func, "__module__", None) or "").partition(".")[0] == package:
+            return advice
+        # ufuncs have no __module__: look for func in the package's loaded modules
+        modules = [m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")]
+        if any(value is func for m in modules for value in list(getattr(m, "__dict__", {}).values())):
+            return advice
+    return None

@@ -123,6 +123,7 @@ vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
 vjp("astype(x, dtype)", x="g", discrete=("dtype",))
 vjp("materialize(y, like)", y="g", discrete=("like",))
 vjp("materialize_all(ys, likes)", ys="g", discrete=("likes",))
+vjp("cotangents(values, count)", values="g", discrete=("count",))
 vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
     b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
 vjp("private_copy(y, like=None)", y="g", discrete=("like",))
@@ -339,6 +340,7 @@ jvp("unreduce(y, like, axis=None, keepdims=False)", y="unreduce(t, like, axis, k
 jvp("astype(x, dtype)", x="astype(t, dtype)")
 jvp("materialize(y, like)", y="materialize(t, like)")
 jvp("materialize_all(ys, likes)", ys="materialize_all(t, likes)")
+jvp("cotangents(values, count)", values="cotangents(t, count)")
 jvp("add_adjoints(a, b)", a="t", b="t")  # forward.py adds list tangents with add_adjoints
 jvp("private_copy(y, like=None)", y="private_copy(t, like)")
 jvp("cast(y, x)", y="cast(t, x)")

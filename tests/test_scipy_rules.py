@@ -1,0 +1,109 @@
+"""SciPy's rules (srcdiff/rules/scipy.py) beyond the catalogue: the ways users spell the calls,
+what is refused, derivatives past the second, and srcdiff without SciPy."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy
+import scipy.special
+from scipy.special import logsumexp, polygamma
+from scipy.stats import norm
+
+import srcdiff
+from srcdiff import rules
+from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_names(x, mu, s):
+    return norm.logpdf(x, mu, s) + logsumexp(np.array([x, mu]))
+
+
+def module_names(x, mu, s):
+    return scipy.stats.norm.logpdf(x, loc=mu, scale=s) + scipy.special.logsumexp(np.array([x, mu]))
+
+
+def test_imported_and_module_spellings_find_the_same_rules():
+    """``norm.logpdf`` is a new bound method on every access: it still finds its rule."""
+    assert rules.lookup(norm.logpdf) is rules.lookup(scipy.stats.norm.logpdf) is not None
+    ours = srcdiff.grad(imported_names, wrt=(0, 1, 2))(0.3, -0.2, 1.5)
+    theirs = srcdiff.grad(module_names, wrt=(0, 1, 2))(0.3, -0.2, 1.5)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def signed_logsumexp(a):
+    value, sign = logsumexp(a, return_sign=True)  # <- refused
+    return value * sign
+
+
+def test_return_sign_is_refused_at_the_users_line():
+    with pytest.raises(UnsupportedSyntax, match="return_sign") as info:
+        srcdiff.grad(signed_logsumexp)(np.array([0.1, 0.2]))
+    assert f"test_scipy_rules.py:{signed_logsumexp.__code__.co_firstlineno + 1}" in str(info.value)
+
+
+def gammaln_of(x):
+    return scipy.special.gammaln(x)
+
+
+def test_third_derivative_follows_polygamma():
+    """gammaln -> digamma -> polygamma(1) -> polygamma(2): each derivative has a rule."""
+    third = srcdiff.grad(srcdiff.grad(srcdiff.grad(gammaln_of)))
+    assert third(1.7) == pytest.approx(float(polygamma(2, 1.7)), rel=1e-12)
+
+
+def order_of_bessel(v, x):
+    return scipy.special.iv(v, x)
+
+
+def test_the_order_of_a_bessel_function_is_refused():
+    """iv varies smoothly with v, and srcdiff has no derivative there: refused, not zero."""
+    with pytest.raises(NoDerivativeRule):
+        srcdiff.grad(order_of_bessel, wrt=0)(1.5, 0.7)
+
+
+WITHOUT_SCIPY = """
+import sys, types
+sys.modules["scipy"] = None  # as if SciPy were not installed: importing it fails
+import numpy as np
+import srcdiff
+from srcdiff import rules
+assert "scipy" in rules.MISSING_RULES and "scipy" not in rules.NAMESPACE
+assert not any(rule.spelling.startswith("scipy.") for rule in rules.RULES.values())
+print(srcdiff.grad(f)(np.array([0.5, 1.0])).tolist())
+special = types.ModuleType("scipy.special")  # a SciPy function srcdiff has no rule for
+special.erf = np.frompyfunc(abs, 1, 1)
+sys.modules["scipy.special"] = special
+try:
+    srcdiff.grad(g)(np.array([0.5, 1.0]))
+except srcdiff.SrcdiffError as exc:
+    print(exc)
+"""
+
+
+def test_without_scipy_its_rules_are_absent_and_a_call_says_what_to_install(tmp_path):
+    program = tmp_path / "model.py"
+    program.write_text(
+        "def f(x):\n    return np.sum(np.sin(x))\n\n\ndef g(x):\n    return np.sum(special.erf(x))\n"
+        + textwrap.dedent(WITHOUT_SCIPY)
+    )
+    run = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == str(np.cos([0.5, 1.0]).tolist())
+    assert "model.py:6: no derivative rule for special.erf" in lines[1]
+    assert "pip install 'srcdiff[scipy]'" in run.stdout
+
+
+def test_a_scipy_older_than_1_8_counts_as_absent():
+    program = "import scipy\nscipy.__version__ = '1.7.3'\nfrom srcdiff import rules\nprint(rules.MISSING_RULES['scipy'])\n"
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "SciPy 1.8 or later" in run.stdout
