@@ -3,7 +3,8 @@
 On entry: a checked ``FunctionDef`` from ``parse``. ``normalize`` asks these questions to
 desugar constructs whose meaning depends on a name: which names are local functions (their
 calls are inlined), which hold a tuple or list whose length is written in the source
-(``f(*args)`` is spelled out), and which hold a dict (``for k in d`` walks its keys).
+(``f(*args)`` is spelled out), which hold a dict whose keys are written in the source
+(``f(**options)`` is spelled out), and which hold a dict (``for k in d`` walks its keys).
 Each answer is conservative: a name bound twice anywhere, or used in a way that might
 change what it holds, is answered "not known", and normalize refuses or takes the
 general path. The tree is not modified.
@@ -70,6 +71,35 @@ def fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_length
     }
     return {k: len(v.elts) for k, v in displays.items() if isinstance(v, ast.Tuple) or k not in changeable}
+
+
+def fixed_keys(tree: ast.FunctionDef) -> dict[str, list[str]]:
+    """Names bound once, to a dict display with constant string keys, whose keys nothing
+    changes: only read by ``d[k]``, ``len``, a loop or ``**d`` (no writes, no method calls)."""
+    counts = binding_counts(tree)
+    displays = {
+        s.targets[0].id: [k.value for k in s.value.keys]
+        for s in ast.walk(tree)
+        if isinstance(s, ast.Assign)
+        and single_name(s.targets)
+        and isinstance(s.value, ast.Dict)
+        and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in s.value.keys)
+        and counts[s.targets[0].id] == 1
+    }
+    keeps_keys: set[int] = set()  # the Name nodes read in ways that keep a dict's keys
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name):
+            keeps_keys.add(id(n.value))
+        elif isinstance(n, ast.keyword) and n.arg is None and isinstance(n.value, ast.Name):
+            keeps_keys.add(id(n.value))
+        elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name):
+            keeps_keys.add(id(n.iter))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
+            keeps_keys.add(id(n.args[0]))
+    changeable = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_keys
+    }
+    return {k: list(dict.fromkeys(keys)) for k, keys in displays.items() if k not in changeable}
 
 
 def dict_names(tree: ast.FunctionDef, dict_parameters: frozenset[str]) -> set[str]:

@@ -34,7 +34,7 @@ import copy
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from .bindings import binding_counts, dict_names, fixed_lengths, local_functions, single_name
+from .bindings import binding_counts, dict_names, fixed_keys, fixed_lengths, local_functions, single_name
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
 from .names import Fresh, assign, local_names, name, names_in
@@ -90,6 +90,7 @@ class _Normalizer:
         self.defined: dict[str, dict[str, ast.expr]] = {}
         self.inlining: list[ast.AST] = []  # the local functions being inlined: one calling itself is refused
         self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
+        self.fixed_keys = fixed_keys(tree)  # names holding a dict written out: ``**name`` unpacks
         self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
         counts = binding_counts(tree)
         self.records = {p for p, c in containers.items() if c == "sequence" and counts[p] == 1}  # may be NamedTuples
@@ -276,6 +277,30 @@ class _Normalizer:
                 out += [ast.Subscript(value=e.value, slice=ast.Constant(k), ctx=ast.Load()) for k in range(length)]
             else:
                 return None
+        return out
+
+    def unpacked_keywords(self, call: ast.Call) -> list[ast.keyword]:
+        """The call's keywords with each ``**d`` spelled out (``k=d["k"]``) where the keys of
+        ``d`` are written in the function; a keyword given twice is refused (Python raises TypeError)."""
+        out: list[ast.keyword] = []
+        for k in call.keywords:
+            if k.arg is not None:
+                out.append(k)
+            elif isinstance(k.value, ast.Dict) and all(_is_string(key) for key in k.value.keys):
+                out += [ast.keyword(arg=key.value, value=value) for key, value in zip(k.value.keys, k.value.values)]
+            elif isinstance(k.value, ast.Name) and k.value.id in self.fixed_keys:
+                for key in self.fixed_keys[k.value.id]:
+                    out.append(ast.keyword(arg=key, value=ast.Subscript(value=k.value, slice=ast.Constant(key), ctx=ast.Load())))
+            else:
+                raise self.fail(
+                    call,
+                    "**-unpacking in a call needs a dict whose keys are seen where the function is written",
+                    "Unpack a dict written out in the function (options = {'axis': 0}; f(**options)), or pass the "
+                    "keyword arguments one by one.",
+                )
+        names = [k.arg for k in out]
+        if len(set(names)) != len(names):
+            raise self.fail(call, "a keyword argument is given twice", "Pass each keyword once.")
         return out
 
     def stmt_AugAssign(self, s: ast.AugAssign) -> None:
@@ -530,6 +555,8 @@ class _Normalizer:
                     "one by one.",
                 )
             e = ast.Call(func=e.func, args=args, keywords=e.keywords)
+        if any(k.arg is None for k in e.keywords):
+            e = ast.Call(func=e.func, args=e.args, keywords=self.unpacked_keywords(e))
         func = e.func
         if isinstance(func, ast.Attribute) and func.attr == "get" and self._is_local(func.value) and len(e.args) in (1, 2):
             if not e.keywords:  # ``d.get(k, default)``: d[k] if k in d else default
@@ -826,6 +853,10 @@ class _Substitute(ast.NodeTransformer):
 
 def _keys(d: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Attribute(value=d, attr="keys", ctx=ast.Load()), args=[], keywords=[])
+
+
+def _is_string(e: ast.expr | None) -> bool:
+    return isinstance(e, ast.Constant) and isinstance(e.value, str)
 
 
 def _is_none(e: ast.expr) -> bool:

@@ -645,16 +645,16 @@ def test_str_join_walks_a_generator(capsys):
     assert capsys.readouterr().out == "0.30, -0.70, 1.20, 0.45\n"
 
 
-def star_and_double_star_call(x):
+def star_and_double_star_call(x, options):
     args = (x[0], x[1])
-    options = {"c": x[2]}
-    return weighted(*args, **options)  # <- refused: **options
+    return weighted(*args, **options)  # <- refused: the keys of options are not seen
 
 
 def test_a_refusal_inside_a_rewritten_call_names_the_users_line():
-    with pytest.raises(UnsupportedSyntax, match=r"\*\*kwargs") as info:
-        srcdiff.grad(star_and_double_star_call)(X)
-    assert "return weighted(*args, **options)" in info.value.construct
+    for f, args in ((star_and_double_star_call, (X, {"c": 1.0})), (double_star_of_a_changed_dict, (X,))):
+        with pytest.raises(UnsupportedSyntax, match=r"keys are seen where the function is written") as info:
+            srcdiff.grad(f)(*args)
+        assert "**options)" in info.value.construct
 
 
 # ---------------------------------------------------------------- records
@@ -703,3 +703,19 @@ def reads_a_field_of_a_plain_tuple(pair):
 def test_an_attribute_of_a_plain_tuple_raises_as_in_python():
     with pytest.raises(AttributeError):
         srcdiff.grad(reads_a_field_of_a_plain_tuple)((1.0, 2.0))
+
+
+def double_star_of_a_dict_written_out(x):
+    options = {"c": np.sin(x[2])}
+    reduce = {"axis": 0}
+    return weighted(x[0], x[1], **options) + np.sum(np.outer(x, x) ** 2, **reduce) @ x + weighted(**{"a": x[3], "b": x[0]})
+
+
+def test_double_star_unpacking():
+    agrees(double_star_of_a_dict_written_out, X)
+
+
+def double_star_of_a_changed_dict(x):
+    options = {"c": x[2]}
+    options["b"] = x[1]
+    return weighted(x[0], **options)  # <- refused
