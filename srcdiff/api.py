@@ -44,6 +44,18 @@ def container_kind(value: list | tuple | dict) -> int:
 __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "stages", "Gradient", "AuxGradient"]
 
 
+def container_parameters(kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...]) -> dict[str, str]:
+    """The parameters that hold a ``"dict"``, or a ``"sequence"`` in ``wrt`` (a list or tuple,
+    NamedTuples included), for arguments of these kinds: normalize lowers ``for k in d`` and
+    ``record.field`` (an attribute of any other argument is read as it is, a constant)."""
+    dicts = analysis.DICT + analysis.CONTAINER
+    return {
+        n: "dict" if kind <= dicts else "sequence"
+        for n, kind in kinds
+        if kind in analysis.CONTAINERS and (kind <= dicts or n in wrt)
+    }
+
+
 def stages(
     f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset(), mode: str = "grad"
 ) -> Iterator[tuple[str, str]]:
@@ -51,7 +63,7 @@ def stages(
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin)
+    tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
     yield "normalize", ast.unparse(tree)
     act, _ = _analyse(f, tree, origin, wrt, kinds, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
@@ -78,7 +90,7 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
         if found is None or not cache.current(found[1]):
             _callee_facts[key] = ((None, False), (), f)
             tree, origin = parse.function_ast(f)
-            tree = normalize.normalize(tree, origin)
+            tree = normalize.normalize(tree, origin, container_parameters(kinds, ()))
             act, depends = _analyse(f, tree, origin, (), kinds)
             result = tree.body[-1].value.id
             if result in act.scalars:
@@ -181,7 +193,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin)
+        tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
         act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
         transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
         transformed = optimize.optimize(transformed)
@@ -595,7 +607,9 @@ def _moved(x: Any, path: tuple, step: float) -> Any:
         return moved
     k = path[0]
     item = _moved(x[k], path[1:], step)
-    return [*x[:k], item, *x[k + 1 :]] if isinstance(x, list) else (*x[:k], item, *x[k + 1 :])
+    if isinstance(x, list):
+        return [*x[:k], item, *x[k + 1 :]]
+    return type(x)(*x[:k], item, *x[k + 1 :]) if hasattr(x, "_fields") else (*x[:k], item, *x[k + 1 :])  # a NamedTuple
 
 
 def _leaf(computed: Any, x: Any, path: tuple, what: str) -> float:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .errors import UnsupportedSyntax
 from .names import Fresh, assign, drop_statements, name
 from .parse import Origin
 
@@ -87,24 +86,23 @@ class ExitLowering:
             flags = [loop.stop] + ([loop.brk] if isinstance(s, ast.Break) else [])
             return at(*(assign(f, true) for f in flags)), "always"
         if isinstance(s, (ast.For, ast.While)):
-            if s.orelse:
-                kind = "for" if isinstance(s, ast.For) else "while"
-                raise self.origin.error(
-                    UnsupportedSyntax, s, f"{kind}-else is not supported", "Use a flag variable instead of else."
-                )
             inner = _Loop(self.fresh.like("_stop"), self.fresh.like("_break"))
             body, _ = self.block(s.body, inner)
             node = type(s)(**{**{f: getattr(s, f) for f in s._fields}, "body": body, "orelse": []})
             ast.copy_location(node, s)
+            # ``for ... else``: the else block runs when the loop ends without break (or return)
+            orelse, else_exits = self.block(s.orelse, loop) if s.orelse else ([], "never")
             if not inner.used:
-                return [node], "never"
+                return [node, *orelse], else_exits
             false = ast.Constant(False)
             node.body = at(assign(inner.stop, false)) + body
             node.body += at(ast.If(test=name(inner.brk), body=[ast.Break()], orelse=[]))
             out = at(assign(inner.brk, false)) + [node]
-            returns = any(isinstance(n, ast.Return) for n in ast.walk(s))
+            if orelse:
+                out += at(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=name(inner.brk)), body=orelse, orelse=[]))
+            returns = any(isinstance(n, ast.Return) for n in ast.walk(ast.Module(body=s.body, type_ignores=[])))
             if not returns:
-                return out, "never"
+                return out, "never" if else_exits == "never" else "maybe"
             if loop:  # a return inside the inner loop leaves this loop as well
                 loop.used = True
                 out += at(ast.If(test=name(self.returned), body=at(assign(loop.brk, true), assign(loop.stop, true)), orelse=[]))
@@ -117,7 +115,10 @@ class ExitLowering:
             return []
         body, exits = self.block(stmts, None)
         if returns and exits != "always":  # falling off the end returns None
-            body.append(ast.copy_location(assign(self.result, ast.Constant(None)), stmts[-1]))
+            fall_through: ast.stmt = assign(self.result, ast.Constant(None))
+            if exits == "maybe":  # only when no return inside a loop above has run
+                fall_through = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=name(self.returned)), body=[fall_through], orelse=[])
+            body.append(ast.copy_location(fall_through, stmts[-1]))
         flag_read = any(
             isinstance(n, ast.Name) and n.id == self.returned and isinstance(n.ctx, ast.Load) for s in body for n in ast.walk(s)
         )

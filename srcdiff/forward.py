@@ -160,6 +160,8 @@ class _Forward(CodeWriter):
         e = s.value
         if op.kind == COPY:
             return self.of(e)
+        if op.kind == PACK and isinstance(e, ast.Dict):
+            return ast.Dict(keys=copy.deepcopy(e.keys), values=[self.of(value) for value in e.values])
         if op.kind == PACK:
             return type(e)(elts=[self.of(element) for element in e.elts], ctx=ast.Load())
         if op.kind == INDEX and self.act.is_active(e.value):

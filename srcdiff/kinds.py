@@ -56,7 +56,7 @@ def kinds(
             if isinstance(t, ast.Name):
                 assigned.setdefault(t.id, []).append(s.value)
                 op = ops[s.value]
-                if isinstance(s.value, (ast.List, ast.Tuple)) or op.kind == RULE and op.rule.returns_parts(op.bound):
+                if isinstance(s.value, (ast.List, ast.Tuple, ast.Dict)) or op.kind == RULE and op.rule.returns_parts(op.bound):
                     lists.add(t.id)
             else:
                 assigned.setdefault(t.value.id, []).append(None)  # element writes: an array or list
@@ -269,7 +269,7 @@ def _scalar(
     if isinstance(e, ast.Subscript) and ndims is not None:
         return _ndim(e, {**ndims, **{n: 0 for n in scalars}}, ops, env) == 0  # x[i] of a vector
     op = ops.get(e)
-    if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Subscript)):
+    if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Dict, ast.Subscript)):
         return False
     if op.kind == CONSTANT:
         if isinstance(e, ast.Compare):

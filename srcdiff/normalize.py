@@ -14,28 +14,45 @@ On entry: a checked ``FunctionDef`` from ``parse``. On exit its body holds only
 
 An atom is a Name, a Constant, or an attribute of a non-local name (``np.pi``).
 An operation is a BinOp, UnaryOp or single Compare of atoms, a Call whose
-arguments are atoms, a Subscript or Attribute of an atom, or a List/Tuple of
-atoms. No statement reads the name it assigns. ``return``/``break``/``continue`` (exits.py)
-become flags and guarded blocks; ``for`` over rows, lists, ``enumerate`` and
-``zip`` becomes an index loop; comprehensions become loops that append. Every
-statement keeps the line number of the user's statement it came from.
+arguments are atoms, a Subscript or Attribute of an atom, a List/Tuple of
+atoms, or a Dict of atoms with constant keys. No statement reads the name it assigns. ``return``/``break``/``continue`` (exits.py)
+become flags and guarded blocks (``for``/``while ... else`` too); ``for`` over rows,
+lists, ``enumerate``, ``zip`` and ``reversed``, nested, becomes an index loop;
+comprehensions become loops that append, and a generator expression, ``map`` or
+``filter`` that a builtin walks to its end becomes a comprehension; ``max(xs)``
+becomes a loop (``desugar`` writes such rewrites as Python source). A local ``def``
+or ``lambda`` is inlined at each call, with fresh names (``bindings`` says which names
+are local functions, lists of known length and dicts); ``*seq`` is spelled out or
+gathered by a loop; ``d.get`` becomes a test. Every statement keeps the line number
+of the user's statement it came from (an inlined body keeps its own lines).
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
+from .bindings import binding_counts, dict_names, fixed_keys, fixed_lengths, local_functions, single_name
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
 from .names import Fresh, assign, local_names, name, names_in
 from .parse import Origin
 
 _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
+_SEQUENCE_ATTRIBUTES = frozenset(dir(list)) | frozenset(dir(tuple)) | {"_fields", "_field_defaults"}
+# builtins that walk an iterable argument to its end: a generator or map there may become a list
+_CONSUMERS = ("sum", "max", "min", "list", "tuple", "sorted", "any", "all", "enumerate", "zip")
 
 
-def normalize(tree: ast.FunctionDef, origin: Origin) -> ast.FunctionDef:
-    """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified)."""
-    return _Normalizer(tree, origin).run()
+def normalize(tree: ast.FunctionDef, origin: Origin, containers: Mapping[str, str] = MappingProxyType({})) -> ast.FunctionDef:
+    """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified).
+
+    ``containers``: the parameters that hold a ``"dict"`` in this call (a loop over one walks
+    its keys) or a ``"sequence"`` (``record.field`` of a NamedTuple reads it by position);
+    dicts the function builds itself are recognised here."""
+    return _Normalizer(tree, origin, containers).run()
 
 
 def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
@@ -60,15 +77,27 @@ def is_flag_test(e: ast.expr) -> bool:
 
 
 class _Normalizer:
-    def __init__(self, tree: ast.FunctionDef, origin: Origin) -> None:
+    def __init__(self, tree: ast.FunctionDef, origin: Origin, containers: Mapping[str, str]) -> None:
         self.tree = tree
         self.origin = origin
         self.locals = local_names(tree)
         self.fresh = Fresh(names_in(tree), record=self.locals)
         self.out: list[ast.stmt] = []
         self.line = tree.lineno
+        # local functions (``def``/``lambda`` at the top of the body), inlined where called;
+        # ``defined``: those whose definition has run, with the atoms holding their defaults
+        self.local_functions = local_functions(tree)
+        self.defined: dict[str, dict[str, ast.expr]] = {}
+        self.inlining: list[ast.AST] = []  # the local functions being inlined: one calling itself is refused
+        self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
+        self.fixed_keys = fixed_keys(tree)  # names holding a dict written out: ``**name`` unpacks
+        self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
+        counts = binding_counts(tree)
+        self.records = {p for p, c in containers.items() if c == "sequence" and counts[p] == 1}  # may be NamedTuples
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
+        if getattr(node, "lineno", None) is None:  # a node this stage built: the statement being normalised
+            node = ast.Pass(lineno=self.line)
         return self.origin.error(UnsupportedSyntax, node, message, advice)
 
     # -- entry
@@ -88,6 +117,7 @@ class _Normalizer:
             body = ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True)
         self.locals |= local_names(ast.Module(body=body, type_ignores=[])) | {result}
         new_body = self.block(body)
+        self.refuse_escaping_functions(new_body)
         ret = ast.Return(value=name(result))
         ret.lineno = last.lineno
         new_body.append(ret)
@@ -144,7 +174,9 @@ class _Normalizer:
             if isinstance(func, ast.Attribute) and func.attr == "pop" and self._is_local(func.value):
                 self.emit(assign(self.fresh.temp(), self.expr(call)))  # a discarded pop still changes the list
                 return
-            self.emit(ast.Expr(value=self.expr(call)))  # append, print, logging: analysis decides
+            value = self.expr(call)
+            if not is_atom(value, self.locals):  # an inlined local function leaves only its result
+                self.emit(ast.Expr(value=value))  # append, print, logging: analysis decides
             return
         raise self.fail(s, "an expression whose value is discarded is not supported", "Assign it to a name.")
 
@@ -152,7 +184,13 @@ class _Normalizer:
         if s.value is not None:
             self.stmt_Assign(ast.Assign(targets=[s.target], value=s.value, lineno=s.lineno))
 
+    def stmt_FunctionDef(self, s: ast.FunctionDef) -> None:
+        self.define(s.name, s)
+
     def stmt_Assign(self, s: ast.Assign) -> None:
+        if isinstance(s.value, ast.Lambda) and single_name(s.targets):
+            self.define(s.targets[0].id, s.value)
+            return
         if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
             self.assign_name(s.targets[0].id, s.value)
             return
@@ -175,9 +213,11 @@ class _Normalizer:
         if isinstance(target, ast.Name):
             self.assign_name(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            starred = [k for k, element in enumerate(target.elts) if isinstance(element, ast.Starred)]
+            if starred:
+                self.store_starred(target.elts, starred[0], value)
+                return
             for k, element in enumerate(target.elts):
-                if isinstance(element, ast.Starred):
-                    raise self.fail(target, "starred unpacking is not supported", "Index the sequence instead.")
                 self.store(element, self.atom(ast.Subscript(value=value, slice=ast.Constant(k), ctx=ast.Load())))
         elif isinstance(target, ast.Subscript):
             if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
@@ -190,6 +230,78 @@ class _Normalizer:
             self.emit(ast.Assign(targets=[ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Store())], value=value))
         else:
             raise self.fail(target, f"assigning to {type(target).__name__} is not supported", "Assign to a local name.")
+
+    def store_starred(self, targets: list[ast.expr], star: int, value: ast.expr) -> None:
+        """``a, *rest, b = value``: the ends by index (negative after the star), ``rest`` a list
+        of the middle; too few values raise ValueError, as in Python."""
+        after = len(targets) - star - 1
+        self.desugar(
+            f"if len(VALUE) < {len(targets) - 1}:\n"
+            f"    raise ValueError('not enough values to unpack (expected at least {len(targets) - 1})')",
+            VALUE=value,
+        )
+        for k, element in enumerate(targets):
+            if k == star:
+                middle = ast.Slice(lower=ast.Constant(star), upper=ast.Constant(-after) if after else None)
+                item = self.fresh.temp("_v")
+                rest = ast.ListComp(
+                    elt=name(item),
+                    generators=[
+                        ast.comprehension(
+                            target=name(item, store=True),
+                            iter=ast.Subscript(value=value, slice=middle, ctx=ast.Load()),
+                            ifs=[],
+                            is_async=0,
+                        )
+                    ],
+                )
+                self.store(element.value, self.atom(rest))
+            else:
+                index = k if k < star else k - len(targets)
+                self.store(element, self.atom(ast.Subscript(value=value, slice=ast.Constant(index), ctx=ast.Load())))
+
+    def unstarred(self, elements: list[ast.expr]) -> list[ast.expr] | None:
+        """``elements`` with each ``*seq`` spelled out (``seq[0], seq[1], ...``) where the length
+        of ``seq`` is known here: a tuple or list written out; else None."""
+        out: list[ast.expr] = []
+        for e in elements:
+            if not isinstance(e, ast.Starred):
+                out.append(e)
+            elif isinstance(e.value, (ast.Tuple, ast.List)):
+                inner = self.unstarred(e.value.elts)
+                if inner is None:
+                    return None
+                out += inner
+            elif isinstance(e.value, ast.Name) and e.value.id in self.fixed_lengths:
+                length = self.fixed_lengths[e.value.id]
+                out += [ast.Subscript(value=e.value, slice=ast.Constant(k), ctx=ast.Load()) for k in range(length)]
+            else:
+                return None
+        return out
+
+    def unpacked_keywords(self, call: ast.Call) -> list[ast.keyword]:
+        """The call's keywords with each ``**d`` spelled out (``k=d["k"]``) where the keys of
+        ``d`` are written in the function; a keyword given twice is refused (Python raises TypeError)."""
+        out: list[ast.keyword] = []
+        for k in call.keywords:
+            if k.arg is not None:
+                out.append(k)
+            elif isinstance(k.value, ast.Dict) and all(_is_string(key) for key in k.value.keys):
+                out += [ast.keyword(arg=key.value, value=value) for key, value in zip(k.value.keys, k.value.values)]
+            elif isinstance(k.value, ast.Name) and k.value.id in self.fixed_keys:
+                for key in self.fixed_keys[k.value.id]:
+                    out.append(ast.keyword(arg=key, value=ast.Subscript(value=k.value, slice=ast.Constant(key), ctx=ast.Load())))
+            else:
+                raise self.fail(
+                    call,
+                    "**-unpacking in a call needs a dict whose keys are seen where the function is written",
+                    "Unpack a dict written out in the function (options = {'axis': 0}; f(**options)), or pass the "
+                    "keyword arguments one by one.",
+                )
+        names = [k.arg for k in out]
+        if len(set(names)) != len(names):
+            raise self.fail(call, "a keyword argument is given twice", "Pass each keyword once.")
+        return out
 
     def stmt_AugAssign(self, s: ast.AugAssign) -> None:
         target = s.target
@@ -223,8 +335,6 @@ class _Normalizer:
 
     def stmt_While(self, s: ast.While) -> None:
         test = self.test(s.test)
-        if isinstance(test, ast.Constant):
-            raise self.fail(s, "'while True' loops are not supported", "Write the exit test in the while condition.")
         cond = self.fresh.temp("_more")
         self.emit(assign(cond, test))
         body = self.block(s.body)
@@ -238,18 +348,14 @@ class _Normalizer:
 
     def stmt_For(self, s: ast.For) -> None:
         it = s.iter
-        if (
-            isinstance(it, ast.Call)
-            and isinstance(it.func, ast.Name)
-            and it.func.id in _ITERATOR_BUILTINS
-            and it.func.id not in self.locals
-        ):
-            kind = it.func.id
-        else:
-            kind = "sequence"
         if _is_dict_view(it, self.locals):  # d.items(), d.keys(), d.values(): a loop over the keys
             self.dict_loop(s, it.func.value, it.func.attr)
             return
+        if isinstance(it, ast.Name) and it.id in self.dicts:  # ``for k in d``
+            self.dict_loop(s, it, "keys")
+            return
+        it = self.as_sequence(it)
+        kind = it.func.id if _is_builtin_call(it, _ITERATOR_BUILTINS, self.locals) else "sequence"
         if kind == "range":
             if not isinstance(s.target, ast.Name):
                 raise self.fail(s, "a range loop needs a single loop variable", "Write: for i in range(...).")
@@ -263,38 +369,56 @@ class _Normalizer:
             rev = self.atom(ast.Subscript(value=rng, slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
             self.emit_loop(s.target.id, rev, s.body, prologue=[])
             return
-        if kind in ("enumerate", "zip", "reversed") and it.keywords:
-            raise self.fail(s, f"{kind}() with keyword arguments is not supported", "Use an index loop.")
-        sequences = [self.atom(a) for a in (it.args if kind in ("enumerate", "zip", "reversed") else [it])]
         rebound = local_names(ast.Module(body=s.body, type_ignores=[])) | {
             n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)
         }
-        for k, q in enumerate(sequences):  # the loop walks the object it started with, even if the name is rebound
-            if isinstance(q, ast.Name) and q.id in rebound:
-                held = self.fresh.temp("_seq")
-                self.emit(assign(held, q))
-                sequences[k] = name(held)
-        if kind == "enumerate" and len(sequences) != 1:
-            raise self.fail(s, "enumerate(seq, start) is not supported", "Use enumerate(seq) or an index loop.")
+        if kind == "reversed":
+            if it.keywords or len(it.args) != 1:
+                raise self.fail(s, "reversed() takes one sequence", "Write: for v in reversed(seq).")
+            sequences, item = self.walked_in_step(it.args[0], rebound, nested=False)
+        else:
+            sequences, item = self.walked_in_step(it, rebound, nested=True)
         lengths = [self.atom(ast.Call(func=name("len"), args=[q], keywords=[])) for q in sequences]
         count = lengths[0] if len(lengths) == 1 else self.atom(ast.Call(func=name("min"), args=lengths, keywords=[]))
         index = self.fresh.temp("_i")
         rng = self.atom(ast.Call(func=name("range"), args=[count], keywords=[]))
         if kind == "reversed":
             rng = self.atom(ast.Subscript(value=rng, slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
-        items = [ast.Subscript(value=q, slice=name(index), ctx=ast.Load()) for q in sequences]
-        if kind == "enumerate":
-            value: ast.expr = ast.Tuple(elts=[name(index), items[0]], ctx=ast.Load())
-        elif kind == "zip":
-            value = ast.Tuple(elts=items, ctx=ast.Load())
-        else:
-            value = items[0]
-        if isinstance(value, ast.Tuple) and isinstance(s.target, ast.Tuple) and len(s.target.elts) == len(value.elts):
-            pairs = zip(s.target.elts, value.elts)  # ``for i, x in enumerate(xs)``: no tuple in between
-            prologue = [ast.copy_location(ast.Assign(targets=[t], value=v), s) for t, v in pairs]
-        else:
-            prologue = [ast.copy_location(ast.Assign(targets=[s.target], value=value), s)]
+        prologue = [ast.copy_location(a, s) for a in _bind(s.target, item(name(index)))]
         self.emit_loop(index, rng, s.body, prologue)
+
+    def walked_in_step(self, it: ast.expr, rebound: set[str], nested: bool) -> tuple[list[ast.expr], Callable]:
+        """The sequences a loop over ``it`` indexes in step (``zip`` and ``enumerate``, nested as
+        you like, walk several), and a function from the index to the loop's item."""
+        it = self.as_sequence(it)
+        if nested and _is_builtin_call(it, ("zip", "enumerate"), self.locals):
+            kind = it.func.id
+            if kind == "zip" and it.keywords:
+                raise self.fail(it, "zip() with keyword arguments is not supported", "Use an index loop.")
+            if kind == "enumerate":
+                start = [k.value for k in it.keywords if k.arg == "start"] + it.args[1:]
+                if len(it.args) not in (1, 2) or len(start) + 1 != len(it.args) + len(it.keywords):
+                    raise self.fail(it, "enumerate() takes a sequence and a start", "Write: enumerate(seq) or enumerate(seq, 1).")
+                offset = self.atom(start[0]) if start else None
+                sequences, inner = self.walked_in_step(it.args[0], rebound, nested=True)
+
+                def counted(index: ast.expr) -> ast.expr:
+                    count = index if offset is None else ast.BinOp(left=index, op=ast.Add(), right=offset)
+                    return ast.Tuple(elts=[count, inner(index)], ctx=ast.Load())
+
+                return sequences, counted
+            parts = [self.walked_in_step(a, rebound, nested=True) for a in it.args]
+            return [q for qs, _ in parts for q in qs], lambda index: ast.Tuple(elts=[f(index) for _, f in parts], ctx=ast.Load())
+        if _is_dict_view(it, self.locals):  # d.keys(): a list of them can be indexed
+            it = ast.Call(func=name("list"), args=[it], keywords=[])
+        if _is_builtin_call(it, ("reversed",), self.locals) and len(it.args) == 1 and not it.keywords:
+            it = ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load())  # a reversed copy
+        q = self.atom(it)
+        if isinstance(q, ast.Name) and q.id in rebound:  # the loop walks the object it started with, even if the name is rebound
+            held = self.fresh.temp("_seq")
+            self.emit(assign(held, q))
+            q = name(held)
+        return [q], lambda index: ast.Subscript(value=q, slice=index, ctx=ast.Load())
 
     def dict_loop(self, s: ast.For, d: ast.Name, view: str) -> None:
         """``for k, v in d.items()`` as an index loop over ``list(d.keys())`` that reads ``d[k]``."""
@@ -421,7 +545,39 @@ class _Normalizer:
         return name(result)
 
     def expr_Call(self, e: ast.Call) -> ast.expr:
+        if any(isinstance(a, ast.Starred) for a in e.args):
+            args = self.unstarred(e.args)
+            if args is None:
+                raise self.fail(
+                    e,
+                    "*-unpacking in a call needs a sequence whose length is seen where the function is written",
+                    "Unpack a tuple or list written out in the function (args = (a, b); f(*args)), or pass the arguments "
+                    "one by one.",
+                )
+            e = ast.Call(func=e.func, args=args, keywords=e.keywords)
+        if any(k.arg is None for k in e.keywords):
+            e = ast.Call(func=e.func, args=e.args, keywords=self.unpacked_keywords(e))
         func = e.func
+        if isinstance(func, ast.Attribute) and func.attr == "get" and self._is_local(func.value) and len(e.args) in (1, 2):
+            if not e.keywords:  # ``d.get(k, default)``: d[k] if k in d else default
+                key = self.atom(e.args[0])
+                found = ast.Compare(left=key, ops=[ast.In()], comparators=[func.value])
+                default = e.args[1] if len(e.args) == 2 else ast.Constant(None)
+                read = ast.Subscript(value=func.value, slice=key, ctx=ast.Load())
+                return self.expr(ast.IfExp(test=found, body=read, orelse=default))
+        if _is_builtin_call(e, ("dict",), self.locals) and not e.args and all(k.arg for k in e.keywords):
+            return self.expr(ast.Dict(keys=[ast.Constant(k.arg) for k in e.keywords], values=[k.value for k in e.keywords]))
+        if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
+            return self.inline(func, self.defaults(func), e)
+        if isinstance(func, ast.Name) and func.id in self.local_functions:
+            if func.id not in self.defined:
+                raise self.fail(e, f"{func.id!r} is called before it is defined", f"Define {func.id} before calling it.")
+            return self.inline(self.local_functions[func.id], self.defined[func.id], e)
+        if _is_builtin_call(e, ("max", "min"), self.locals) and not e.keywords and len(e.args) != 2:
+            return self.extremum(e)
+        joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
+        if _is_builtin_call(e, _CONSUMERS, self.locals) or joins:  # they walk a generator to its end: a list does the same
+            e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
         if isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
         elif not is_atom(func, self.locals):
@@ -439,6 +595,14 @@ class _Normalizer:
         return ast.Call(func=func, args=args, keywords=keywords)
 
     def expr_Attribute(self, e: ast.Attribute) -> ast.expr:
+        record = e.value
+        if isinstance(record, ast.Name) and record.id in self.records and e.attr not in _SEQUENCE_ATTRIBUTES:
+            # ``layer.W`` of a NamedTuple: the field at its position, found when it runs (any other
+            # list or tuple has no such attribute, and raises AttributeError there, as in Python)
+            kind = ast.Call(func=name("type"), args=[record], keywords=[])
+            fields = ast.Attribute(value=ast.Attribute(value=kind, attr="_fields", ctx=ast.Load()), attr="index", ctx=ast.Load())
+            position = ast.Call(func=fields, args=[ast.Constant(e.attr)], keywords=[])
+            return self.expr(ast.Subscript(value=record, slice=position, ctx=ast.Load()))
         return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
 
     def expr_Subscript(self, e: ast.Subscript) -> ast.expr:
@@ -454,13 +618,195 @@ class _Normalizer:
         return self.atom(s)
 
     def expr_List(self, e: ast.List) -> ast.expr:
-        return ast.List(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+        elements = self.unstarred(e.elts)
+        if elements is None:
+            return self.gathered(e.elts)
+        return ast.List(elts=[self.atom(x) for x in elements], ctx=ast.Load())
 
     def expr_Tuple(self, e: ast.Tuple) -> ast.expr:
-        return ast.Tuple(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+        elements = self.unstarred(e.elts)
+        if elements is None:
+            return ast.Call(func=name("tuple"), args=[self.gathered(e.elts)], keywords=[])
+        return ast.Tuple(elts=[self.atom(x) for x in elements], ctx=ast.Load())
+
+    def gathered(self, elements: list[ast.expr]) -> ast.expr:
+        """``[a, *seq, b]`` where the length of ``seq`` is known only when it runs: a list that
+        a loop over ``seq`` appends to."""
+        result = self.fresh.temp("_list")
+        self.emit(assign(result, ast.List(elts=[], ctx=ast.Load())))
+        for e in elements:
+            append = ast.Attribute(value=name(result), attr="append", ctx=ast.Load())
+            if isinstance(e, ast.Starred):
+                item = self.fresh.temp("_v")
+                add = ast.Expr(value=ast.Call(func=append, args=[name(item)], keywords=[]))
+                self.stmt(ast.For(target=name(item, store=True), iter=e.value, body=[add], orelse=[], lineno=self.line))
+            else:
+                self.emit(ast.Expr(value=ast.Call(func=append, args=[self.atom(e)], keywords=[])))
+        return name(result)
+
+    def expr_Dict(self, e: ast.Dict) -> ast.expr:
+        """``{"w": a, "b": b}``: keys are constants, so which value each key keeps is known here
+        (a repeated key keeps the last value, as in Python; the earlier ones are still evaluated)."""
+        last: dict = {}
+        for k, key in enumerate(e.keys):
+            if key is None:
+                raise self.fail(e, "**-unpacking in a dict is not supported", "Write each entry.")
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, (str, int, float, bool, tuple))):
+                raise self.fail(e, "a dict whose keys are not constants is not supported", "Use constant keys ({'w': w}).")
+            last[key.value] = k
+        values = [self.atom(v) for v in e.values]
+        kept = sorted(last.values())
+        return ast.Dict(keys=[e.keys[k] for k in kept], values=[values[k] for k in kept])
 
     def expr_JoinedStr(self, e: ast.JoinedStr) -> ast.expr:
         return e  # strings only feed print/raise; never differentiated
+
+    def as_sequence(self, e: ast.expr) -> ast.expr:
+        """``e``, or where it is a lazy iterator that its consumer walks to the end (a generator
+        expression, ``map``, ``filter``), the list comprehension that gives the same items."""
+        if isinstance(e, ast.GeneratorExp):
+            return ast.copy_location(ast.ListComp(elt=e.elt, generators=e.generators), e)
+        if isinstance(e, ast.Name) and e.id in self.dicts:  # a dict walks its keys
+            return ast.Call(func=name("list"), args=[_keys(e)], keywords=[])
+        if _is_dict_view(e, self.locals) and e.func.attr != "keys":  # d.values(), d.items(): read by key
+            d, key = e.func.value, self.fresh.temp("_key")
+            keys = ast.Call(func=name("list"), args=[_keys(d)], keywords=[])
+            value = ast.Subscript(value=d, slice=name(key), ctx=ast.Load())
+            item = value if e.func.attr == "values" else ast.Tuple(elts=[name(key), value], ctx=ast.Load())
+            generator = ast.comprehension(target=name(key, store=True), iter=keys, ifs=[], is_async=0)
+            return ast.copy_location(ast.ListComp(elt=item, generators=[generator]), e)
+        if not (_is_builtin_call(e, ("map", "filter"), self.locals) and not e.keywords and len(e.args) >= 2):
+            return e
+        items = [self.fresh.temp("_v") for _ in e.args[1:]]
+        if e.func.id == "filter" and len(items) != 1:
+            raise self.fail(e, "filter() takes a function and one iterable", "Write a list comprehension with an if.")
+        source = e.args[1] if len(items) == 1 else ast.Call(func=name("zip"), args=e.args[1:], keywords=[])
+        targets = [name(v, store=True) for v in items]
+        target = targets[0] if len(items) == 1 else ast.Tuple(elts=targets, ctx=ast.Store())
+        generator = ast.comprehension(target=target, iter=source, ifs=[], is_async=0)
+        if e.func.id == "map":
+            call = ast.Call(func=e.args[0], args=[name(v) for v in items], keywords=[])
+            return ast.copy_location(ast.ListComp(elt=call, generators=[generator]), e)
+        test = name(items[0]) if _is_none(e.args[0]) else ast.Call(func=e.args[0], args=[name(items[0])], keywords=[])
+        generator.ifs = [test]
+        return ast.copy_location(ast.ListComp(elt=name(items[0]), generators=[generator]), e)
+
+    # -- local functions: inlined at each call, reading the caller's variables as a closure does
+    def define(self, function_name: str, node: ast.FunctionDef | ast.Lambda) -> None:
+        if self.local_functions.get(function_name) is not node:
+            raise self.fail(
+                node,
+                "a local function defined inside a block, or bound to a name that is assigned again, is not supported",
+                "Define it once, at the top level of the function body (not inside if, for or another function).",
+            )
+        self.defined[function_name] = self.defaults(node)
+
+    def defaults(self, node: ast.FunctionDef | ast.Lambda) -> dict[str, ast.expr]:
+        """Evaluate a local function's defaults where it is defined, as Python does; return
+        each parameter's atom holding its default."""
+        args = node.args
+        if isinstance(node, ast.FunctionDef) and node.decorator_list:
+            raise self.fail(node, "a decorated local function is not supported", "Call the decorator's result at module level.")
+        if args.vararg or args.kwarg:
+            raise self.fail(node, "*args/**kwargs parameters of a local function are not supported", "Name every parameter.")
+        positional = args.posonlyargs + args.args
+        pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        held = {}
+        for parameter, default in pairs:
+            value = self.atom(default)
+            if isinstance(value, ast.Name) and value.id in self.locals:  # a later assignment must not change it
+                keep = self.fresh.temp("_default")
+                self.emit(assign(keep, value))
+                value = name(keep)
+            held[parameter.arg] = value
+        return held
+
+    def inline(self, node: ast.FunctionDef | ast.Lambda, defaults: dict[str, ast.expr], call: ast.Call) -> ast.expr:
+        """The body of the local function ``node`` at this call, its names made fresh; its free
+        names read the caller's variables as they are now, which is what a closure reads."""
+        what = getattr(node, "name", "lambda")
+        if node in self.inlining:
+            raise self.fail(call, f"the local function {what!r} calls itself", "Define a recursive helper at module level.")
+        args = node.args
+        positional = [a.arg for a in args.posonlyargs + args.args]
+        keyword_only = [a.arg for a in args.kwonlyargs]
+        if len(call.args) > len(positional):
+            raise self.fail(call, f"{what}() takes {len(positional)} positional arguments", "Pass the arguments it names.")
+        given = dict(zip(positional, call.args))
+        for k in call.keywords:
+            if k.arg is None or k.arg not in positional + keyword_only or k.arg in given:
+                raise self.fail(call, f"{what}() has no parameter for this argument", "Pass the arguments it names.")
+            given[k.arg] = k.value
+        values = {p: self.atom(v) for p, v in given.items()}  # the arguments first, in the order written
+        for p in positional + keyword_only:
+            if p not in values:
+                if p not in defaults:
+                    raise self.fail(call, f"{what}() is missing the argument {p!r}", "Pass every parameter without a default.")
+                values[p] = defaults[p]
+        body = list(node.body) if isinstance(node, ast.FunctionDef) else [ast.Return(value=node.body, lineno=node.lineno)]
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:] or [ast.Pass(lineno=body[0].lineno)]  # docstring
+        inner = local_names(ast.Module(body=body, type_ignores=[])) | set(values)
+        renames = {n: self.fresh.like(n) for n in sorted(inner)}
+        body = [_Rename(renames).visit(ast.fix_missing_locations(copy.deepcopy(s))) for s in body]  # inlined again later
+        result = self.fresh.temp("_result")
+        line = self.line
+        for p, value in values.items():
+            self.emit(assign(renames[p], value))
+        self.inlining.append(node)
+        self.out += self.block(ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True))
+        self.inlining.pop()
+        self.line = line
+        return name(result)
+
+    def refuse_escaping_functions(self, body: list[ast.stmt]) -> None:
+        """A local function is inlined where it is called; any other use of it is refused."""
+        for s in body:
+            for n in ast.walk(s):
+                if isinstance(n, ast.Name) and n.id in self.local_functions and not isinstance(n.ctx, ast.Store):
+                    raise self.fail(
+                        s,
+                        f"the local function {n.id!r} is used other than by calling it",
+                        "Call it directly (or through map/filter); to pass a function on, define it at module level.",
+                    )
+
+    def expr_Lambda(self, e: ast.Lambda) -> ast.expr:
+        raise self.fail(
+            e,
+            "a lambda is supported when called, assigned to a name at the top level of the function, or given to map/filter",
+            "Define the helper with def at module level to pass it on; srcdiff transforms it when it is called.",
+        )
+
+    def expr_GeneratorExp(self, e: ast.GeneratorExp) -> ast.expr:
+        raise self.fail(
+            e,
+            "a generator expression is supported only where it is walked to its end at once (sum, max, min, "
+            "list, tuple, sorted, any, all, a for loop)",
+            "Write a list comprehension [...] instead (np.array of a generator is an object array).",
+        )
+
+    def extremum(self, e: ast.Call) -> ast.expr:
+        """``max(xs)``, ``max(a, b, c)``: a loop that keeps the first largest item, as Python does."""
+        sequence = e.args[0] if len(e.args) == 1 else ast.List(elts=e.args, ctx=ast.Load())
+        held, best, item = self.fresh.temp("_seq"), self.fresh.temp("_best"), self.fresh.temp("_v")
+        beats = ">" if e.func.id == "max" else "<"
+        self.desugar(
+            f"{held} = SEQUENCE\n{best} = {held}[0]\n"
+            f"for {item} in {held}[1:]:\n    if {item} {beats} {best}:\n        {best} = {item}",
+            SEQUENCE=self.as_sequence(sequence),
+        )
+        return name(best)
+
+    def desugar(self, template: str, **parts: ast.expr) -> None:
+        """Normalise the statements of ``template``, Python source written in constructs this
+        stage already supports, with each placeholder name in ``parts`` replaced by its expression."""
+        for s in ast.parse(template).body:
+            s = _Substitute(parts).visit(s)
+            for n in ast.walk(s):
+                if isinstance(n, ast.stmt):
+                    n.lineno = self.line
+            self.stmt(ast.fix_missing_locations(s))
 
     def expr_ListComp(self, e: ast.ListComp) -> ast.expr:
         result = self.fresh.temp("_list")
@@ -497,12 +843,49 @@ class _Normalizer:
         return name(result)
 
 
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, parts: dict[str, ast.expr]) -> None:
+        self.parts = parts
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.parts.get(node.id, node)
+
+
+def _keys(d: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Attribute(value=d, attr="keys", ctx=ast.Load()), args=[], keywords=[])
+
+
+def _is_string(e: ast.expr | None) -> bool:
+    return isinstance(e, ast.Constant) and isinstance(e.value, str)
+
+
+def _is_none(e: ast.expr) -> bool:
+    return isinstance(e, ast.Constant) and e.value is None
+
+
 class _Rename(ast.NodeTransformer):
     def __init__(self, renames: dict[str, str]) -> None:
         self.renames = renames
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
-        return ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx)
+        return ast.copy_location(ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx), node)
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:  # a lambda's parameter and the names it binds stay one name
+        return ast.copy_location(ast.arg(arg=self.renames.get(node.arg, node.arg), annotation=None), node)
+
+
+def _bind(target: ast.expr, value: ast.expr) -> list[ast.stmt]:
+    """``target = value`` as assignments; a tuple value unpacked into a tuple target pairs up
+    element by element (``for i, (a, b) in enumerate(zip(xs, ys))``: no tuples in between)."""
+    if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+        if not any(isinstance(t, ast.Starred) for t in target.elts):
+            return [a for t, v in zip(target.elts, value.elts) for a in _bind(t, v)]
+    return [ast.Assign(targets=[target], value=value)]
+
+
+def _is_builtin_call(e: ast.expr, names: tuple[str, ...], locals_: set[str]) -> bool:
+    """Is ``e`` a call of one of the builtins ``names`` (not shadowed by a local)?"""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in names and e.func.id not in locals_
 
 
 def is_final_break(s: ast.stmt) -> bool:

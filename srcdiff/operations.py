@@ -162,6 +162,8 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         return Op(CONSTANT)
     if isinstance(e, (ast.List, ast.Tuple)):
         return Op(PACK, _names(e.elts))
+    if isinstance(e, ast.Dict):  # keys are constants (normalize): the values are packed
+        return Op(PACK, _names(e.values))
     if isinstance(e, ast.Subscript):
         return Op(INDEX, _names([e.value]))
     if isinstance(e, ast.Attribute):
@@ -173,7 +175,8 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             NoDerivativeRule,
             stmt,
             f"no derivative rule for the attribute .{e.attr}",
-            "Use an equivalent NumPy function, or stop_gradient(...) if it is constant.",
+            "Use an equivalent NumPy function; pass a model's arrays in a dict (params['W']) or a NamedTuple "
+            "(params.W), not an object or dataclass; or stop_gradient(...) if it is constant.",
         )
     if isinstance(e, ast.Call):
         return _call(e, stmt, origin, env)

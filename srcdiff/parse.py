@@ -70,7 +70,8 @@ _APPEND = "Write a for loop that appends to a list"
 # Every ast class the transformer meets: None means supported; else (what it is, what to do instead).
 SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.Module: None,
-    ast.FunctionDef: None,  # only the function itself; nested definitions are refused below
+    ast.FunctionDef: None,  # local functions are inlined where called (normalize)
+    ast.Lambda: None,
     ast.arguments: None,
     ast.arg: None,
     ast.keyword: None,
@@ -104,9 +105,11 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.FormattedValue: None,
     ast.comprehension: None,
     ast.ListComp: None,
+    ast.Dict: None,  # with constant keys
+    ast.GeneratorExp: None,  # where it is walked at once (sum, max, ...): normalize makes it a list
+    ast.Starred: None,  # normalize spells it out, or refuses where the length is not known
     ast.AsyncFunctionDef: ("an async function", "Use a plain def"),
     ast.ClassDef: ("a class definition", "Define the class outside the differentiated function"),
-    ast.Lambda: ("a lambda", "Define the helper with def at module level; srcdiff transforms it when it is called"),
     ast.Delete: ("del", "Let the name go out of use instead"),
     ast.With: ("a with block", "Move the context manager outside the differentiated function"),
     ast.AsyncWith: ("async with", "Move it outside the differentiated function"),
@@ -117,15 +120,12 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.Global: ("writing a global", "Return the value instead"),
     ast.Nonlocal: ("writing an enclosing function's variable", "Return the value instead"),
     ast.NamedExpr: ("the walrus operator :=", "Use a separate assignment"),
-    ast.Dict: ("a dict", "Use separate variables or a list"),
     ast.Set: ("a set", "Use a list"),
     ast.SetComp: ("a set comprehension", _APPEND),
     ast.DictComp: ("a dict comprehension", _APPEND),
-    ast.GeneratorExp: ("a generator expression", _APPEND),
     ast.Await: ("await", "Call the function synchronously"),
     ast.Yield: ("yield (a generator)", "Return a list instead"),
     ast.YieldFrom: ("yield from (a generator)", "Return a list instead"),
-    ast.Starred: ("*-unpacking", "Pass the arguments one by one"),
 }
 for _name in ("Match", "TryStar", "TypeAlias"):
     if hasattr(ast, _name):
@@ -152,10 +152,7 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
             suggestion="Wrap the call in a def, or register a rule with srcdiff.rules.vjp(...).",
         )
     if name == "<lambda>":
-        raise SourceUnavailable(
-            f"cannot differentiate a lambda ({code.co_filename}:{code.co_firstlineno})",
-            suggestion="Define the function with def.",
-        )
+        return _lambda_ast(code)
     try:
         lines, first_line = inspect.getsourcelines(code)  # the code object: inspect would follow __wrapped__ from f
     except (OSError, TypeError) as exc:
@@ -192,6 +189,54 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
     return tree, origin
 
 
+def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
+    """A lambda as the ``def`` it stands for: ``def lambda_(x): return body``. Its file is
+    parsed whole (the lambda may sit in the middle of a statement); the lambda is the one on
+    its first line with its parameters, told apart by column where there are several."""
+    filename, line = code.co_filename, code.co_firstlineno
+    unavailable = SourceUnavailable(
+        f"cannot read the source of the lambda at {filename}:{line}",
+        filename=filename,
+        line=line,
+        suggestion="Define the function with def, in a file.",
+    )
+    try:
+        module = ast.parse("".join(linecache.getlines(filename)) or "\n".join(inspect.findsource(code)[0]))
+    except (OSError, TypeError, SyntaxError):
+        raise unavailable from None
+    parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    found = [
+        n
+        for n in ast.walk(module)
+        if isinstance(n, ast.Lambda)
+        and n.lineno == line
+        and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == parameters
+    ]
+    columns = {  # where the body's instructions start (the (0, 0) entries belong to no source)
+        p[2] for p in code.co_positions() if p[0] == line and p[2] is not None and (p[2], p[3]) != (0, 0)
+    }
+    if len(found) > 1 and columns:  # the lambda whose body holds the code's first column
+        first = min(columns)
+        found = [n for n in found if n.body.col_offset <= first and (n.end_lineno > line or first < n.end_col_offset)]
+        found = [n for n in found if not any(m is not n and m in found for m in ast.walk(n))]
+    if len(found) != 1:
+        raise unavailable
+    node = found[0]
+    tree = ast.FunctionDef(
+        name="lambda_",
+        args=node.args,
+        body=[ast.Return(value=node.body, lineno=node.lineno, col_offset=node.col_offset)],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}),
+    )
+    ast.copy_location(tree, node)
+    origin = Origin(filename, "<lambda>", line, node.end_lineno or line)
+    check_syntax(tree, origin)
+    return tree, origin
+
+
 def check_syntax(tree: ast.FunctionDef, origin: Origin) -> None:
     """Refuse any construct outside the supported subset, at its line."""
     args = tree.args
@@ -201,8 +246,6 @@ def check_syntax(tree: ast.FunctionDef, origin: Origin) -> None:
         if isinstance(node, _OPERATOR_CLASSES):
             continue
         entry = SYNTAX.get(type(node), (type(node).__name__, "Rewrite it with assignments, if and for"))
-        if isinstance(node, ast.FunctionDef) and node is not tree:
-            entry = ("a nested function definition", "Define the helper at module level; srcdiff transforms it when it is called")
         if entry is not None:
             what, advice = entry
             raise origin.error(UnsupportedSyntax, node, f"{what} cannot be differentiated", advice + ".")

@@ -547,8 +547,9 @@ class _Reverse(CodeWriter):
         if op.kind == COPY:
             self.contribute(op.operands[0], g, state, out)
         elif op.kind == PACK:
-            for k, element in enumerate(e.elts):
-                item = ast.Subscript(value=g, slice=ast.Constant(k), ctx=ast.Load())
+            keys = e.keys if isinstance(e, ast.Dict) else [ast.Constant(k) for k in range(len(e.elts))]
+            for key, element in zip(keys, e.values if isinstance(e, ast.Dict) else e.elts):
+                item = ast.Subscript(value=g, slice=copy.deepcopy(key), ctx=ast.Load())
                 self.contribute(element, item, state, out)
         elif op.kind == INDEX:
             self.adjoint_index(e, g, state, out)

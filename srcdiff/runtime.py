@@ -148,7 +148,8 @@ def materialize(y: Any, like: Any) -> Any:
         return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=dtype)
     if isinstance(like, (list, tuple)):
         parts = y if isinstance(y, (list, tuple)) else list(y) if np.ndim(y) > 0 else [y] * len(like)  # rows, or a weak zero
-        return type(like)(materialize(p, v) for p, v in zip(parts, like))
+        leaves = [materialize(p, v) for p, v in zip(parts, like)]
+        return type(like)(*leaves) if hasattr(like, "_fields") else type(like)(leaves)  # a NamedTuple takes fields
     if isinstance(like, dict):
         return {k: materialize(y[k] if isinstance(y, dict) else y, v) for k, v in like.items()}
     if isinstance(like, float) and np.ndim(y) == 0:

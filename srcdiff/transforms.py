@@ -32,7 +32,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin)
+        tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
         act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
@@ -53,7 +53,7 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin)
+    tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
     yield "normalize", ast.unparse(tree)
     act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
@@ -159,7 +159,8 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if isinstance(primal, (list, tuple)):
         if not isinstance(tangent, (list, tuple)) or len(tangent) != len(primal):
             raise BadWrt(f"the tangent of {param!r} must be a list of {len(primal)} tangents, like its primal")
-        return type(primal)(_checked(f"{param}[{i}]", p, t) for i, (p, t) in enumerate(zip(primal, tangent)))
+        leaves = [_checked(f"{param}[{i}]", p, t) for i, (p, t) in enumerate(zip(primal, tangent))]
+        return type(primal)(*leaves) if hasattr(primal, "_fields") else type(primal)(leaves)  # a NamedTuple takes fields
     if isinstance(primal, dict):
         if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
             raise BadWrt(f"the tangent of {param!r} must be a dict with the keys of its primal")

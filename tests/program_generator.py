@@ -5,7 +5,8 @@ tuple results, helpers calling helpers, a recursive helper with a depth argument
 ``program(...)``, whose parameters mix floats, arrays of broadcasting shapes, lists and
 tuples of arrays and floats, nested lists, lists of pairs and an integer count. The body
 draws from every row of the supported-syntax table: in-place index and slice writes on
-fresh arrays, copies and call results; list append/pop/slices/comprehensions; ``for`` and
+fresh arrays, copies and call results; list append/pop/slices/comprehensions (and a
+generator expression summed at once); ``for`` and
 ``while`` loops that may run zero times; ``break``/``continue``/early ``return``;
 data-dependent branches; discarded calls; elementwise NumPy, reductions, matmul, indexing.
 Every feature is switched on per program with a probability (``WEIGHTS``), and the program
@@ -653,7 +654,10 @@ class Generator:
                 self.used.add("misc")
                 env[name] = Var("value", shape)
                 test = self.expr(inner, (), 1)[0]
-                return [f"{pad}{name} = sum([{src} for {item} in {source} if {test} > 0.0], {zeros(shape) if shape else '0.0'})"]
+                start = zeros(shape) if shape else "0.0"
+                if self.chance(0.5):  # a generator expression, walked by sum at once
+                    return [f"{pad}{name} = sum(({src} for {item} in {source} if {test} > 0.0), {start})"]
+                return [f"{pad}{name} = sum([{src} for {item} in {source} if {test} > 0.0], {start})"]
             env[name] = Var("list", elems=[shape] * len(env[source].elems))
             return [f"{pad}{name} = [{src} for {item} in {source}]"]
         name = self.fresh("acc")

@@ -62,8 +62,7 @@ def star_parameters(*xs):  # <- refused
 
 
 def star_call(x):
-    a = [x, x]
-    return np.add(*a)  # <- refused
+    return np.add(*x)  # <- refused: the length of x is not seen in the function
 
 
 def no_rule(x):
@@ -72,23 +71,24 @@ def no_rule(x):
 
 
 def generator_expression(x):
-    return sum(v for v in x)  # <- refused
+    return np.sum(np.array(v for v in x))  # <- refused: NumPy makes an object array of a generator
 
 
 def nested_definition(x):
-    def inner(y):  # <- refused
-        return y
+    for _ in range(2):
+
+        def inner(y):  # <- refused: local functions are defined at the top level of the body
+            return y
 
     return inner(x)
 
 
 def uses_lambda(x):
-    f = lambda y: y * 2  # noqa: E731  # <- refused
-    return f(x)
+    return np.sum(np.apply_along_axis(lambda y: y * 2, 0, x))  # <- refused: passed on
 
 
 def uses_dict(x):
-    d = {"a": x}  # <- refused
+    d = {str(x.shape): x}  # <- refused: keys that are not constants
     return d["a"]
 
 
@@ -118,14 +118,6 @@ def discarded_call(x):
     y = x * 2.0
     y.sort()  # <- refused
     return np.sum(y)
-
-
-def for_else(x):
-    for _ in range(3):  # <- refused
-        x = x * 2
-    else:
-        x = x + 1
-    return x
 
 
 def aliases_an_input(x):
@@ -187,18 +179,17 @@ CASES = [
     (uses_del, UnsupportedSyntax, "del"),
     (defines_class, UnsupportedSyntax, "class"),
     (star_parameters, UnsupportedSyntax, "*args"),
-    (star_call, UnsupportedSyntax, "*-unpacking"),
+    (star_call, UnsupportedSyntax, "*-unpacking in a call"),
     (no_rule, NoDerivativeRule, "np.linalg.eig"),
     (generator_expression, UnsupportedSyntax, "generator expression"),
-    (nested_definition, UnsupportedSyntax, "nested function"),
+    (nested_definition, UnsupportedSyntax, "local function defined inside a block"),
     (uses_lambda, UnsupportedSyntax, "lambda"),
-    (uses_dict, UnsupportedSyntax, "dict"),
+    (uses_dict, UnsupportedSyntax, "keys are not constants"),
     (walrus, UnsupportedSyntax, "walrus"),
     (method_without_rule, NoDerivativeRule, ".compress("),
     (unknown_function, NoDerivativeRule, "undefined_helper"),
     (writes_into_global_array, UnsupportedSyntax, "not a local variable"),
     (discarded_call, UnsupportedSyntax, "may change its arguments in place"),
-    (for_else, UnsupportedSyntax, "for-else"),
 ]
 
 
@@ -322,9 +313,9 @@ def test_functions_without_source(f):
         srcdiff.grad(f)
 
 
-def test_lambda():
+def test_lambda_without_source():
     with pytest.raises(SourceUnavailable, match="lambda"):
-        srcdiff.grad(lambda x: x * x)
+        srcdiff.grad(eval("lambda x: x * x"))
 
 
 def test_exec_defined_function():

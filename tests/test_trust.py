@@ -578,14 +578,12 @@ def test_writing_into_a_helpers_new_array_is_differentiated():
 
 def weight_decay_over_the_dict(p):
     total = 0.0
-    for k in p:  # <- refused: loop over p.keys()
+    for k in p:  # a dict parameter: the loop walks its keys
         total = total + np.sum(p[k] ** 2)
     return total
 
 
-def test_a_loop_over_a_dict_itself_is_refused_with_advice_that_works():
+def test_a_loop_over_a_dict_itself():
     p = {"a": np.ones(2), "b": 2.0}
-    with pytest.raises(UnsupportedSyntax, match=r"(?s)loop over the dict 'p'.*p\.items\(\), p\.keys\(\)") as info:
-        srcdiff.grad(weight_decay_over_the_dict)(p)
-    assert "for k in p:" in info.value.construct
+    same_structure_and_values(srcdiff.grad(weight_decay_over_the_dict)(p), {"a": 2.0 * np.ones(2), "b": 4.0})
     same_structure_and_values(srcdiff.grad(dict_sorted_keys)(p), {"a": 2.0 * np.ones(2), "b": 4.0})

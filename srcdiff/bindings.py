@@ -1,0 +1,121 @@
+"""Bindings: what the names of a user's function surely hold, read from its source alone.
+
+On entry: a checked ``FunctionDef`` from ``parse``. ``normalize`` asks these questions to
+desugar constructs whose meaning depends on a name: which names are local functions (their
+calls are inlined), which hold a tuple or list whose length is written in the source
+(``f(*args)`` is spelled out), which hold a dict whose keys are written in the source
+(``f(**options)`` is spelled out), and which hold a dict (``for k in d`` walks its keys).
+Each answer is conservative: a name bound twice anywhere, or used in a way that might
+change what it holds, is answered "not known", and normalize refuses or takes the
+general path. The tree is not modified.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+
+LocalFunction = ast.FunctionDef | ast.Lambda
+
+
+def binding_counts(tree: ast.FunctionDef) -> Counter[str]:
+    """How many places bind each name: parameters (of local functions and lambdas too),
+    assignments and loop targets anywhere, nested ``def`` statements."""
+    counts: Counter[str] = Counter()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.arg):
+            counts[n.arg] += 1
+        elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            counts[n.id] += 1
+        elif isinstance(n, ast.FunctionDef) and n is not tree:
+            counts[n.name] += 1
+    return counts
+
+
+def local_functions(tree: ast.FunctionDef) -> dict[str, LocalFunction]:
+    """The ``def`` and ``name = lambda ...`` statements at the top level of the body whose name
+    is bound nowhere else: each call is inlined. Any other local function is refused."""
+    counts = binding_counts(tree)
+    found: dict[str, LocalFunction] = {}
+    for s in tree.body:
+        if isinstance(s, ast.FunctionDef):
+            found.setdefault(s.name, s)
+        elif isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda) and single_name(s.targets):
+            found.setdefault(s.targets[0].id, s.value)
+    return {k: v for k, v in found.items() if counts[k] == 1}
+
+
+def fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
+    """Names bound once, to a tuple or list written out, whose length nothing changes: a list
+    is only read by index, ``len``, a loop or ``*name`` (no method call, no call that may
+    append to it)."""
+    counts = binding_counts(tree)
+    displays = {
+        s.targets[0].id: s.value
+        for s in ast.walk(tree)
+        if isinstance(s, ast.Assign)
+        and single_name(s.targets)
+        and isinstance(s.value, (ast.Tuple, ast.List))
+        and not any(isinstance(e, ast.Starred) for e in s.value.elts)
+        and counts[s.targets[0].id] == 1
+    }
+    keeps_length: set[int] = set()  # the Name nodes read in ways that keep a list's length
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.Subscript, ast.Starred)) and isinstance(n.value, ast.Name):
+            keeps_length.add(id(n.value))
+        elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name):
+            keeps_length.add(id(n.iter))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
+            keeps_length.add(id(n.args[0]))
+    changeable = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_length
+    }
+    return {k: len(v.elts) for k, v in displays.items() if isinstance(v, ast.Tuple) or k not in changeable}
+
+
+def fixed_keys(tree: ast.FunctionDef) -> dict[str, list[str]]:
+    """Names bound once, to a dict display with constant string keys, whose keys nothing
+    changes: only read by ``d[k]``, ``len``, a loop or ``**d`` (no writes, no method calls)."""
+    counts = binding_counts(tree)
+    displays = {
+        s.targets[0].id: [k.value for k in s.value.keys]
+        for s in ast.walk(tree)
+        if isinstance(s, ast.Assign)
+        and single_name(s.targets)
+        and isinstance(s.value, ast.Dict)
+        and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in s.value.keys)
+        and counts[s.targets[0].id] == 1
+    }
+    keeps_keys: set[int] = set()  # the Name nodes read in ways that keep a dict's keys
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name):
+            keeps_keys.add(id(n.value))
+        elif isinstance(n, ast.keyword) and n.arg is None and isinstance(n.value, ast.Name):
+            keeps_keys.add(id(n.value))
+        elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name):
+            keeps_keys.add(id(n.iter))
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
+            keeps_keys.add(id(n.args[0]))
+    changeable = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_keys
+    }
+    return {k: list(dict.fromkeys(keys)) for k, keys in displays.items() if k not in changeable}
+
+
+def dict_names(tree: ast.FunctionDef, dict_parameters: frozenset[str]) -> set[str]:
+    """Names bound once, to a dict display or ``dict(k=v, ...)``, and the parameters that hold
+    a dict in this call and are never rebound."""
+    counts = binding_counts(tree)
+    found = {p for p in dict_parameters if counts[p] == 1}
+    for s in ast.walk(tree):
+        if isinstance(s, ast.Assign) and single_name(s.targets) and counts[s.targets[0].id] == 1:
+            value = s.value
+            built = isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict"
+            if isinstance(value, ast.Dict) or built and not value.args and counts["dict"] == 0:
+                found.add(s.targets[0].id)
+    return found
+
+
+def single_name(targets: list[ast.expr]) -> bool:
+    """``name = ...``: one target, a plain name."""
+    return len(targets) == 1 and isinstance(targets[0], ast.Name)
