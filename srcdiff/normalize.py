@@ -547,13 +547,9 @@ class _Normalizer:
     def expr_Call(self, e: ast.Call) -> ast.expr:
         if any(isinstance(a, ast.Starred) for a in e.args):
             args = self.unstarred(e.args)
-            if args is None:
-                raise self.fail(
-                    e,
-                    "*-unpacking in a call needs a sequence whose length is seen where the function is written",
-                    "Unpack a tuple or list written out in the function (args = (a, b); f(*args)), or pass the arguments "
-                    "one by one.",
-                )
+            if args is None:  # kept: a call without a derivative may take it (rs.randn(*x.shape)); analysis refuses the rest
+                args = [ast.Starred(value=self.atom(a.value), ctx=ast.Load()) if isinstance(a, ast.Starred) else a
+                        for a in e.args]  # fmt: skip
             e = ast.Call(func=e.func, args=args, keywords=e.keywords)
         if any(k.arg is None for k in e.keywords):
             e = ast.Call(func=e.func, args=e.args, keywords=self.unpacked_keywords(e))
@@ -586,7 +582,7 @@ class _Normalizer:
             )
         elif isinstance(func, ast.Name) and func.id in self.locals:
             raise self.fail(e, f"calling the local variable {func.id!r} is not supported", "Call module-level functions by name.")
-        args = [self.atom(a) for a in e.args]
+        args = [a if isinstance(a, ast.Starred) else self.atom(a) for a in e.args]
         keywords = []
         for k in e.keywords:
             if k.arg is None:

@@ -219,6 +219,15 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if rules.is_nondifferentiable(target):
         return Op(CONSTANT)
     rule = rules.lookup(target)
+    unpacked = [a for a in e.args if isinstance(a, ast.Starred)]
+    if unpacked and (rule is not None or inspect.isfunction(target) and not is_installed_library(target, env)):
+        raise origin.error(  # its arguments are bound to the rule's or the function's parameters
+            UnsupportedSyntax,
+            stmt,
+            "*-unpacking in a call needs a sequence whose length is seen where the function is written",
+            "Unpack a tuple or list written out in the function (args = (a, b); f(*args)), or pass the arguments "
+            "one by one.",
+        )
     if rule is not None:
         return _rule_op(target, list(e.args), keywords, e, stmt, origin)
     if getattr(target, "__module__", None) == "srcdiff.runtime":  # its source is not the derivative's business

@@ -19,6 +19,7 @@ from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff import
 
 __all__ = [
     "seed",
+    "triangle",
     "cotangents",
     "materialize",
     "materialize_all",
@@ -220,6 +221,13 @@ def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(y, shape)
+
+
+def triangle(m: Any, lower: bool, unit_diagonal: bool = False) -> Any:
+    """The triangle of ``m`` that a triangular solve reads (without the diagonal, which it takes
+    as ones when ``unit_diagonal``): linear, and its own adjoint."""
+    offset = (-1 if lower else 1) if unit_diagonal else 0
+    return np.tril(m, offset) if lower else np.triu(m, offset)
 
 
 def rebroadcast(g: Any, x: Any) -> Any:

@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import autograd.numpy as anp
+import autograd.scipy.linalg as autograd_scipy_linalg
 import autograd.scipy.special as autograd_special
 import autograd.scipy.stats as autograd_stats
 import numpy as np
@@ -88,6 +89,7 @@ from srcdiff.runtime import (
     tile_adjoint,
     trace_adjoint,
     transpose_adjoint,
+    triangle,
     unbroadcast,
     unconcatenate,
     unreduce,
@@ -1617,6 +1619,10 @@ def linalg_qr_r(a, w):
 # ------------------------------------------------- runtime helpers (for grad(grad(f)))
 
 
+def helper_triangle(m, w, lower, unit_diagonal):  # the triangle a triangular solve reads
+    return np.sum(triangle(m, lower, unit_diagonal) * w)
+
+
 def helper_rebroadcast(y, x, w):  # spread back, or summed where x is smaller
     return np.sum(rebroadcast(y, x) * w)
 
@@ -2097,6 +2103,12 @@ def multivariate_normal_logpdf(x, mean, root, w):  # cov = root @ root.T + I: sy
 
 def scipy_linalg_inv(a, w):  # a + 4 I: well away from singular for entries in [-2, 2]
     return np.sum(scipy.linalg.inv(a + 4.0 * np.eye(3)) * w)
+
+
+def solve_triangular(a, b, w, trans, lower, unit_diagonal):  # a + 4 I: well conditioned; one triangle is read
+    return np.sum(
+        scipy.linalg.solve_triangular(a + 4.0 * np.eye(3), b, trans=trans, lower=lower, unit_diagonal=unit_diagonal) * w
+    )
 
 
 def yn(x, w, n):
@@ -2740,6 +2752,13 @@ CASES: list[Case] = [
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
     Case(helper_adjoint_matmul, [((3, 2), (2, 4)), ((2,), (2, 3))], autograd=False),
+    Case(
+        helper_triangle,
+        [((3, 3),), ((4, 4),)],
+        options=[{"lower": True, "unit_diagonal": False}, {"lower": False, "unit_diagonal": True}],
+        autograd=False,
+        order=2,
+    ),
     Case(helper_rebroadcast, [((1, 2), (3, 2)), ((), (4,)), ((3, 2), ()), ((2, 3), (2, 3))], autograd=False),
     Case(helper_broadcast_like, [((1, 2), (3, 2)), ((), (4,)), ((3,), (2, 3))], wrt=(0,), autograd=False),
     Case(helper_unreduce, [((4,), (3, 4))], options=[{"axis": 0, "keepdims": False}], autograd=False),
@@ -2952,6 +2971,21 @@ CASES: list[Case] = [
     # a single point (3,), points by rows (5, 3), and one row (1, 3), whose result SciPy squeezes to a float
     Case(multivariate_normal_logpdf, [((3,), (3,), (3, 3)), ((5, 3), (3,), (3, 3)), ((1, 3), (3,), (3, 3))], order=2),
     Case(scipy_linalg_inv, [((3, 3),)], order=2),
+    Case(
+        solve_triangular,
+        [((3, 3), (3,)), ((3, 3), (3, 2))],
+        order=2,
+        options=[{"trans": t, "lower": lower, "unit_diagonal": False} for t in (0, 1, "T") for lower in (True, False)],
+    ),
+    # autograd's adjoint ignores unit_diagonal: central differences only
+    Case(
+        solve_triangular,
+        [((3, 3), (3, 2))],
+        options=[{"trans": 0, "lower": True, "unit_diagonal": True}, {"trans": 1, "lower": False, "unit_diagonal": True}],
+        autograd=False,
+        order=2,
+        name="solve_triangular_unit",
+    ),
     Case(yn, UNARY, domain=POSITIVE, options=[{"n": 0}, {"n": 2}], order=2),
     Case(incomplete_gamma, UNARY, domain=POSITIVE, options=[{"a": 0.7}, {"a": 2.5}], order=2),
     Case(incomplete_gamma_complement, UNARY, domain=POSITIVE, options=[{"a": 1.5}], order=2),
@@ -3241,7 +3275,7 @@ AUTOGRAD_SCIPY = SimpleNamespace(
         dirichlet=SimpleNamespace(logpdf=_dirichlet_logpdf, pdf=_density(_dirichlet_logpdf)),
         multivariate_normal=autograd_stats.multivariate_normal,
     ),
-    linalg=SimpleNamespace(inv=anp.linalg.inv),
+    linalg=SimpleNamespace(inv=anp.linalg.inv, solve_triangular=autograd_scipy_linalg.solve_triangular),
 )  # fmt: skip
 
 

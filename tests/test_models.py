@@ -1,7 +1,7 @@
 """Ten ordinary models end to end (issue 9): each file in tests/models/ is written as it would be
 for autograd, and srcdiff's gradient of it must match autograd's gradient of the same source text,
-loaded with only its import lines pointing at autograd's wrappers. A model srcdiff refuses on
-main is a strict xfail naming the rule or construct it needs; the model is not rewritten to dodge it."""
+loaded with only its import lines pointing at autograd's wrappers. No model is rewritten for
+srcdiff: a model it refused would be a strict xfail naming the rule or construct it needs."""
 
 import importlib
 import re
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax
+from srcdiff.errors import NoDerivativeRule
 
 autograd = pytest.importorskip("autograd")
 
@@ -70,44 +70,23 @@ def same_structure(a, b):
     return np.shape(a) == np.shape(b)
 
 
-def xfail(reason, raises):
-    return [pytest.mark.xfail(strict=True, reason=reason, raises=raises)]
-
-
-# A refusal leaves a broken cache entry behind, so the second test of a refused model may see a
-# NameError instead of the refusal (test_a_refusal_leaves_the_next_attempt_refused, below).
-REFUSED = (NoDerivativeRule, NameError)
-
-# name, learning rate for the training check, marks
+# name, learning rate for the training check
 CASES = [
-    (
-        "gaussian_process",
-        0.05,
-        xfail(
-            "needs rules for np.linalg.cholesky, scipy.linalg.solve_triangular and np.diag (with all three it "
-            "matches autograd); without them the gradient is silently zero, not refused: see "
-            "test_chained_calls_without_rules_are_refused",
-            (AssertionError, *REFUSED),
-        ),
-    ),
-    ("gaussian_mixture", 0.1, []),
-    (
-        "lstm",
-        0.5,
-        xfail("needs nested def: 'def sigmoid(x):' and 'def step(...)' inside loss, reading params", UnsupportedSyntax),
-    ),
-    ("vae", 0.02, xfail("needs *-unpacking in a call: 'eps = rs.randn(*mean.shape)'", UnsupportedSyntax)),
-    ("logistic_regression", 0.02, []),
-    ("convnet", 0.1, []),
-    ("advection_diffusion", 0.05, xfail("needs a rule for np.roll", REFUSED)),
-    ("negative_binomial", 0.05, []),
-    ("ica", 0.02, xfail("needs a rule for np.linalg.slogdet", REFUSED)),
-    ("bbvi", 0.05, []),
+    ("gaussian_process", 0.05),
+    ("gaussian_mixture", 0.1),
+    ("lstm", 0.5),
+    ("vae", 0.02),
+    ("logistic_regression", 0.02),
+    ("convnet", 0.1),
+    ("advection_diffusion", 0.05),
+    ("negative_binomial", 0.05),
+    ("ica", 0.02),
+    ("bbvi", 0.05),
 ]
 
 
 def cases():
-    return [pytest.param(name, rate, marks=marks, id=name) for name, rate, marks in CASES]
+    return [pytest.param(name, rate, id=name) for name, rate in CASES]
 
 
 @pytest.mark.parametrize(("name", "rate"), cases())
@@ -144,12 +123,6 @@ def opaque_twice(x):
     return opaque(opaque(x))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="an unknown call's result is neither varied nor passes usefulness back, "
-    "so a chain of two calls without rules escapes refuse_unknown: the gradient is 0.0",
-)
 def test_chained_calls_without_rules_are_refused():
     with pytest.raises(NoDerivativeRule):
         srcdiff.grad(opaque_twice)(1.0)
@@ -171,12 +144,6 @@ def calls_both(u):
     return np.sum(both(u))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=NameError,
-    reason="cache.put records a caller's entry before its callees are bound; a refusal while binding them "
-    "leaves it cached half-bound, and the retry raises NameError: cannot access free variable 'both_forward'",
-)
 def test_a_refusal_leaves_the_next_attempt_refused():
     for _ in range(2):
         with pytest.raises(NoDerivativeRule):

@@ -203,6 +203,7 @@ vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
     b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
 vjp("private_copy(y, like=None)", y="g", discrete=("like",))
 vjp("cast(y, x)", y="g", discrete=("x",))
+vjp("triangle(m, lower, unit_diagonal=False)", m="triangle(g, lower, unit_diagonal)", discrete=("lower", "unit_diagonal"))
 # adjoint helpers: most are linear in the adjoint ``y``, so their own adjoint is the forward
 # operation again; einsum_adjoints, prod_curvature, norm_curvature and norm_scale_adjoint, which
 # only second-order code calls, have none (a third derivative through them is refused)
@@ -501,6 +502,7 @@ jvp("cotangents(values, count)", values="cotangents(t, count)")
 jvp("add_adjoints(a, b)", a="t", b="t")  # forward.py adds list tangents with add_adjoints
 jvp("private_copy(y, like=None)", y="private_copy(t, like)")
 jvp("cast(y, x)", y="cast(t, x)")
+jvp("triangle(m, lower, unit_diagonal=False)", m="triangle(t, lower, unit_diagonal)")
 jvp("matmul_adjoint_a(y, a, b)", y="matmul_adjoint_a(t, a, b)", b="matmul_adjoint_a(y, a, t)")
 jvp("matmul_adjoint_b(y, a, b)", y="matmul_adjoint_b(t, a, b)", a="matmul_adjoint_b(y, t, b)")
 jvp("dot_adjoint_a(y, a, b)", y="dot_adjoint_a(t, a, b)", b="dot_adjoint_a(y, a, t)")

@@ -175,6 +175,21 @@ jvp("scipy.stats.multivariate_normal.pdf(x, mean, cov)",
 vjp("scipy.stats.multivariate_normal.entropy(mean=None, cov=1)", cov="0.5 * g * scipy.linalg.inv(cov)", kind=SCALAR,
     discrete=("mean",))  # fmt: skip
 jvp("scipy.stats.multivariate_normal.entropy(mean=None, cov=1)", cov="0.5 * np.sum(scipy.linalg.inv(cov) * t)")
+# x = op(a)^-1 b, op(a) = a or its transpose (trans 1 or 2: real matrices), reading one triangle of a:
+# b's adjoint solves with the other op, a's is minus its outer product with x, on that triangle
+SOLVE = "scipy.linalg.solve_triangular"
+PLAIN = "trans in (0, 'N')"
+B_ADJOINT = f"{SOLVE}(a, g, trans=1 if {PLAIN} else 0, lower=lower, unit_diagonal=unit_diagonal)"
+COLUMNS = "np.reshape({}, (np.shape(a)[0], -1))"  # a vector b as one column
+B_COLUMNS, X_COLUMNS = COLUMNS.format(B_ADJOINT), COLUMNS.format("ans")
+vjp(f"{SOLVE}(a, b, trans=0, lower=False, unit_diagonal=False, check_finite=True)", b=B_ADJOINT,
+    a=f"triangle(-({B_COLUMNS} @ np.transpose({X_COLUMNS})) if {PLAIN} else -({X_COLUMNS} @ np.transpose({B_COLUMNS})),"
+      " lower, unit_diagonal)",
+    discrete=("trans", "lower", "unit_diagonal", "check_finite"))  # fmt: skip
+jvp(f"{SOLVE}(a, b, trans=0, lower=False, unit_diagonal=False, check_finite=True)",
+    b=f"{SOLVE}(a, t, trans=trans, lower=lower, unit_diagonal=unit_diagonal)",
+    a=f"-{SOLVE}(a, (triangle(t, lower, unit_diagonal) if {PLAIN} else np.transpose(triangle(t, lower, unit_diagonal)))"
+      " @ ans, trans=trans, lower=lower, unit_diagonal=unit_diagonal)")  # fmt: skip
 # which these rules call: d(A^-1) = -A^-1 dA A^-1 (overwrite_a is left out, so refused)
 vjp("scipy.linalg.inv(a, check_finite=True)", a="-np.transpose(ans) @ g @ np.transpose(ans)", discrete=("check_finite",))
 jvp("scipy.linalg.inv(a, check_finite=True)", a="-ans @ t @ ans")
