@@ -19,6 +19,7 @@ from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff import
 
 __all__ = [
     "seed",
+    "keeps_fractions",
     "triangle",
     "cotangents",
     "materialize",
@@ -881,6 +882,12 @@ def unstructured(g: Any, x: Any, like: Any) -> Any:
     if isinstance(like, (list, tuple)) or not isinstance(g, (list, tuple)):
         return g
     return np.broadcast_to(np.array(materialize(g, x)), np.shape(like))
+
+
+def keeps_fractions(dtype: Any) -> bool:
+    """Does casting to ``dtype`` keep a value's fractions (floats do; integers and bools round,
+    so the cast is piecewise constant and passes no derivative)?"""
+    return bool(np.issubdtype(np.dtype(dtype), np.inexact))
 
 
 def astype(x: Any, dtype: Any) -> Any:

@@ -1665,8 +1665,28 @@ def helper_cast(y, x, w):
     return cast(y, x) * w
 
 
-def helper_astype(x, w):
-    return np.sum(astype(x, np.float64) * w)
+def helper_astype(x, w, dtype):  # to integers: rounded, so no derivative passes
+    return np.sum(astype(x, dtype) * w)
+
+
+def astype_method(x, w, dtype):
+    return np.sum(x.astype(dtype) * w)
+
+
+def astype_function(x, w, dtype):
+    return np.sum(np.astype(x, dtype) * w)
+
+
+def real_if_close(x, w):
+    return np.sum(np.real_if_close(x) * w)
+
+
+def fftshift(x, w, axes):
+    return np.sum(np.fft.fftshift(x, axes) * w)
+
+
+def ifftshift(x, w, axes):
+    return np.sum(np.fft.ifftshift(x, axes) * w)
 
 
 def helper_add_adjoints(a, b, w):
@@ -2777,7 +2797,17 @@ CASES: list[Case] = [
     Case(helper_cotangents, [((3, 2), (3, 2))], autograd=False),
     Case(helper_private_copy, [((3, 2),)], autograd=False),
     Case(helper_cast, [(F, F)], autograd=False),
-    Case(helper_astype, [((3, 2),)], autograd=False),
+    Case(helper_astype, [((3, 2),)], domain=NONZERO, options=[{"dtype": np.float64}, {"dtype": int}], autograd=False),
+    Case(astype_method, [((3, 2),), ((4,),)], domain=NONZERO, options=[{"dtype": np.float64}, {"dtype": np.int64}],
+         order=2, reference=lambda x, w, dtype: np.sum(x * w) if dtype is np.float64 else np.sum(np.floor(x) * 0.0 * w)),
+    *([Case(astype_function, [((3, 2),)], domain=NONZERO, options=[{"dtype": np.float64}, {"dtype": bool}], order=2,
+            reference=lambda x, w, dtype: np.sum(x * w) if dtype is np.float64 else np.sum(x * 0.0 * w))]
+      if hasattr(np, "astype") else []),
+    Case(real_if_close, UNARY, order=2, reference=lambda x, w: np.sum(x * w)),
+    Case(fftshift, [((4,),), ((3, 4),), ((5, 4),)], options=[{"axes": None}, {"axes": -1}, {"axes": (0,)}], order=2,
+         reference=lambda x, w, axes: np.sum(_shifted(x, axes, 1) * w)),
+    Case(ifftshift, [((4,),), ((3, 5),)], options=[{"axes": None}, {"axes": 0}], order=2,
+         reference=lambda x, w, axes: np.sum(_shifted(x, axes, -1) * w)),
     Case(helper_add_adjoints, [((3, 2), (3, 2)), ((3, 2), ())], autograd=False),
     Case(helper_sum_adjoint, [((2,), (3, 2))], autograd=False),
     Case(helper_structured, [((3, 2),)], autograd=False),
@@ -3277,6 +3307,13 @@ AUTOGRAD_SCIPY = SimpleNamespace(
     ),
     linalg=SimpleNamespace(inv=anp.linalg.inv, solve_triangular=autograd_scipy_linalg.solve_triangular),
 )  # fmt: skip
+
+
+def _shifted(x, axes, direction):  # fftshift (direction 1) and ifftshift (-1) as rolls by half the length
+    axes = tuple(range(anp.ndim(x))) if axes is None else np.atleast_1d(axes)
+    for a in axes:
+        x = anp.roll(x, direction * (anp.shape(x)[a] // 2), axis=int(a))
+    return x
 
 
 def autograd_twin(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -50,7 +50,7 @@ WEIGHTS: dict[str, float] = {
     "jumps": 0.35,  # break / continue
     "early_return": 0.3,  # return inside a loop or branch
     "print": 0.2,  # calls whose result is discarded: print(...), f-strings, a helper called for nothing
-    "misc": 0.3,  # a if c else b, and/or/not, a, b = e1, e2, z: float = e, assert, pass, math.*, methods, no-rule calls
+    "misc": 0.3,  # a if c else b, and/or/not, a, b = e1, e2, z: float = e, assert, pass, math.*, methods, no-rule calls, casts
     "augassign": 0.4,  # s += v on names
     "broadcast": 0.6,  # arguments of shapes (3,), (2, 3), (1, 3) and floats together
     "elementwise": 0.9,  # sin, cos, exp, tanh, log and sqrt of positive values, ** 2
@@ -252,7 +252,10 @@ class Generator:
 
     def misc_expr(self, env, target, depth, strict, helpers):
         self.use("misc")
-        form = self.choice(["ternary", "math", "method", "global", "opaque"])
+        form = self.choice(["ternary", "math", "method", "global", "opaque", "cast"])
+        if form == "cast":  # a cast that rounds passes no derivative; one to floats passes it whole
+            src, shape = self.expr(env, target, depth - 1, strict, helpers)
+            return f"np.asarray({src}).astype({self.choice(['int', 'float', 'np.float64', 'bool'])})", shape
         if form == "global":  # a module-level constant
             src, shape = self.expr(env, target, depth - 1, strict, helpers)
             return f"SCALE * ({src})", shape

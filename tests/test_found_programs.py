@@ -569,6 +569,16 @@ def test_a_loop_whose_adjoints_reach_a_name_only_on_a_later_pass():
     )
 
 
+def test_a_cast_to_integers_passes_no_derivative():
+    verify(  # .astype(int) was differentiated as the identity
+        """
+        def program(x):
+            return np.sum(x.astype(int) * x) + np.sum(np.asarray(x * 2.0).astype(float))
+        """,
+        np.array([1.5, 2.5, -0.7]),
+    )
+
+
 def test_a_chain_of_calls_without_rules_is_refused():
     verify(  # the inner call's result was a constant, so neither call was refused: a zero gradient
         """

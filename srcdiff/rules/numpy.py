@@ -195,7 +195,18 @@ vjp("rebroadcast(y, x)", y="rebroadcast(g, y)", discrete=("x",))  # its own tran
 vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)",
     discrete=("like", "axis", "keepdims"))  # fmt: skip
 vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
-vjp("astype(x, dtype)", x="g", discrete=("dtype",))
+# a cast to integers or bools rounds: no derivative passes (x.astype(int) is piecewise constant)
+vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",))
+if hasattr(np, "astype"):  # NumPy 2.1 and later
+    vjp("np.astype(x, dtype, copy=True)", x="g * keeps_fractions(dtype)", discrete=("dtype", "copy"))
+    jvp("np.astype(x, dtype, copy=True)", x="astype(t * keeps_fractions(dtype), dtype)")
+vjp("np.real_if_close(a, tol=100)", a="g", kind=E, discrete=("tol",))  # real inputs pass through
+jvp("np.real_if_close(a, tol=100)", a="t")
+# the half-turn rolls of the FFT's frequency order: each undoes the other
+vjp("np.fft.fftshift(x, axes=None)", x="np.fft.ifftshift(g, axes)", discrete=("axes",))
+vjp("np.fft.ifftshift(x, axes=None)", x="np.fft.fftshift(g, axes)", discrete=("axes",))
+jvp("np.fft.fftshift(x, axes=None)", x="np.fft.fftshift(t, axes)")
+jvp("np.fft.ifftshift(x, axes=None)", x="np.fft.ifftshift(t, axes)")
 vjp("materialize(y, like)", y="g", discrete=("like",))
 vjp("materialize_all(ys, likes)", ys="g", discrete=("likes",))
 vjp("cotangents(values, count)", values="g", discrete=("count",))
@@ -299,7 +310,7 @@ nondifferentiable(
     np.random.rand, np.random.randn, np.tri,
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
-    runtime.last_writes, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
+    runtime.last_writes, runtime.keeps_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
     runtime.permutation_sources,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
@@ -495,7 +506,7 @@ jvp("unbroadcast(x, like)", x="unbroadcast(t, like)")
 jvp("rebroadcast(y, x)", y="rebroadcast(t, x)")
 jvp("broadcast_like(y, like)", y="broadcast_like(t, like)")
 jvp("unreduce(y, like, axis=None, keepdims=False)", y="unreduce(t, like, axis, keepdims)")
-jvp("astype(x, dtype)", x="astype(t, dtype)")
+jvp("astype(x, dtype)", x="astype(t * keeps_fractions(dtype), dtype)")
 jvp("materialize(y, like)", y="materialize(t, like)")
 jvp("materialize_all(ys, likes)", ys="materialize_all(t, likes)")
 jvp("cotangents(values, count)", values="cotangents(t, count)")
