@@ -438,7 +438,10 @@ def cumsum_adjoint(y: Any, x: Any, axis: int | None = None) -> Any:
 
 def transpose_adjoint(y: Any, axes: Any, forward: bool = False) -> Any:
     """Adjoint of ``np.transpose(x, *axes)``: transpose back with the inverse permutation
-    (``forward``: with the permutation itself, which is this function's own adjoint)."""
+    (``forward``: with the permutation itself, which is this function's own adjoint). A weak
+    zero (a float standing for an array of zeros) stays one."""
+    if not isinstance(y, np.ndarray):
+        return y
     if len(axes) == 1 and (axes[0] is None or np.ndim(axes[0]) == 1):
         axes = axes[0]
     if axes is None or len(axes) == 0:
@@ -800,7 +803,9 @@ def arange_weights(samples: Any, stop: Any, step: Any, which: str) -> Any:
 
 
 def moveaxis_adjoint(y: Any, source: Any, destination: Any) -> Any:
-    """Adjoint of ``np.moveaxis``: move the axes back."""
+    """Adjoint of ``np.moveaxis``: move the axes back (a weak zero stays one)."""
+    if not isinstance(y, np.ndarray):
+        return y
     return np.moveaxis(y, destination, source)
 
 
@@ -823,7 +828,9 @@ def repeat_adjoint(y: Any, x: Any, repeats: Any, axis: Any = None) -> Any:
 
 
 def tile_adjoint(y: Any, x: Any, reps: Any) -> Any:
-    """Adjoint of ``np.tile``: sum the tiles."""
+    """Adjoint of ``np.tile``: sum the tiles (a weak zero stays one)."""
+    if not isinstance(y, np.ndarray):
+        return y
     shape = np.shape(x)
     reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
     ndim = max(len(shape), len(reps))

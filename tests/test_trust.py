@@ -587,3 +587,60 @@ def test_a_loop_over_a_dict_itself():
     p = {"a": np.ones(2), "b": 2.0}
     same_structure_and_values(srcdiff.grad(weight_decay_over_the_dict)(p), {"a": 2.0 * np.ones(2), "b": 4.0})
     same_structure_and_values(srcdiff.grad(dict_sorted_keys)(p), {"a": 2.0 * np.ones(2), "b": 4.0})
+
+
+# A result read on one branch only: on the other, its adjoint is a weak zero (the float 0.0
+# standing for zeros), which every rule's adjoint and tangent must accept.
+ONE_BRANCH_READS = {
+    "reshape": "np.reshape(x, (3, 2))", "ravel": "np.ravel(x)", "T": "x.T", "transpose": "np.transpose(x, (1, 0))",
+    "swapaxes": "np.swapaxes(x, 0, 1)", "moveaxis": "np.moveaxis(x, 0, 1)", "squeeze": "np.squeeze(np.reshape(x, (1, 2, 3)))",
+    "expand_dims": "np.expand_dims(x, 0)", "flip": "np.flip(x, 0)", "tile": "np.tile(x, (2, 1))",
+    "repeat": "np.repeat(x, 2, axis=0)", "stack": "np.stack([x, x])", "concatenate": "np.concatenate([x, x])",
+    "hstack": "np.hstack([x, x])", "vstack": "np.vstack([x, x])", "broadcast_to": "np.broadcast_to(x, (2, 2, 3))",
+    "roll": "np.roll(x, 1, axis=0)", "cumsum": "np.cumsum(x, axis=0)", "matmul": "x @ np.ones((3, 2))",
+    "outer": "np.outer(x[0], x[1])", "einsum": "np.einsum('ij->ji', x)", "diff": "np.diff(x, axis=0)", "pad": "np.pad(x, 1)",
+    "sort": "np.sort(x, axis=0)", "tensordot": "np.tensordot(x, np.ones((3, 2)), 1)", "kron": "np.kron(x, np.ones((2, 2)))",
+    "inv": "np.linalg.inv(x[:, :2])", "trace": "np.trace(x)", "dot": "np.dot(x, np.ones(3))",
+    "take": "np.take(x, [0, 2], axis=1)", "diag": "np.diag(x[0])", "tril": "np.tril(x)", "cumprod": "np.cumprod(x, axis=0)",
+    "split": "np.split(x, 3, axis=1)[0]", "solve": "np.linalg.solve(x[:, :2] + 3 * np.eye(2), x[:, 2])",
+    "det": "np.linalg.det(x[:, :2])", "norm": "np.linalg.norm(x, axis=0)", "prod": "np.prod(x, axis=0)",
+    "max": "np.max(x, axis=0)", "var": "np.var(x, axis=0)", "linspace": "np.linspace(x[0], x[1], 4)",
+    "full": "np.full((2, 3), x[0, 0])", "where": "np.where(x > 0, x, 0.0)", "clip": "np.clip(x, -0.5, 0.5)",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def one_branch_module(tmp_path_factory):
+    import importlib.util
+
+    path = tmp_path_factory.mktemp("weak_zero") / "one_branch.py"
+    functions = [
+        f"def f_{name}(x, y):\n    w = {e}\n    v = 1.0\n    if y > 0.5:\n        v = np.sum(w * w)\n    return v + np.sum(x)\n"
+        for name, e in ONE_BRANCH_READS.items()
+    ]
+    path.write_text("import numpy as np\n\n\n" + "\n\n".join(functions))
+    spec = importlib.util.spec_from_file_location("one_branch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(ONE_BRANCH_READS))
+def test_a_result_read_on_one_branch_only(one_branch_module, name):
+    f = getattr(one_branch_module, f"f_{name}")
+    x = np.arange(6.0).reshape(2, 3) / 7 + 0.1
+    np.testing.assert_allclose(srcdiff.grad(f)(x, 0.0), np.ones_like(x))  # the branch not taken: only np.sum(x)
+    _, tangent = srcdiff.jvp(f, (x, 0.0), (np.ones_like(x), None))
+    np.testing.assert_allclose(tangent, 6.0)
+    x2 = x + 0.01
+    np.testing.assert_allclose(srcdiff.grad(f)(x2, 1.0), differences_of(f, x2), rtol=1e-6, atol=1e-8)
+
+
+def differences_of(f, x, eps=1e-6):
+    """Central differences (the branch taken: y = 1.0)."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = eps
+        g[i] = (f(x + step, 1.0) - f(x - step, 1.0)) / (2 * eps)
+    return g

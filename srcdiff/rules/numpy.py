@@ -92,22 +92,24 @@ vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, 
 vjp("np.dot(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
 vjp("np.inner(a, b)", a="inner_adjoint_a(g, a, b)", b="inner_adjoint_b(g, a, b)")
 vjp("np.vdot(a, b)", a="np.reshape(g * b, np.shape(a))", b="np.reshape(g * a, np.shape(b))", kind=SCALAR)
-vjp("np.outer(a, b)", a="np.reshape(g @ np.ravel(b), np.shape(a))", b="np.reshape(np.ravel(a) @ g, np.shape(b))")
+vjp("np.outer(a, b)", a="np.reshape(broadcast_like(g, ans) @ np.ravel(b), np.shape(a))",
+    b="np.reshape(np.ravel(a) @ broadcast_like(g, ans), np.shape(b))")  # fmt: skip
 # either call form: a subscripts string, or each operand followed by its list of axis labels
 vjp("np.einsum(*operands, optimize=False)", operands="einsum_adjoint(g, operands, k)", discrete=("optimize",))
 vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g, x, ans, ord, axis, keepdims)",
     kind=REDUCTION, discrete=("ord", "axis", "keepdims"))  # fmt: skip
 
 # shape manipulation
-vjp("np.reshape(a, *shape, order='C')", a="np.reshape(g, np.shape(a), order=order)", discrete=("order", "shape"))
-vjp("np.ravel(a, order='C')", a="np.reshape(g, np.shape(a), order=order)", discrete=("order",))
+# a weak zero g (0.0 from a branch that did not read the result) takes the result's shape first
+vjp("np.reshape(a, *shape, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order", "shape"))
+vjp("np.ravel(a, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order",))
 vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)", discrete=("axes",))
-vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(g, axis1, axis2)", discrete=("axis1", "axis2"))
+vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(broadcast_like(g, ans), axis1, axis2)", discrete=("axis1", "axis2"))
 vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)", discrete=("source", "destination"))
-vjp("np.squeeze(a, axis=None)", a="np.reshape(g, np.shape(a))", discrete=("axis",))
-vjp("np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))", discrete=("axis",))
+vjp("np.squeeze(a, axis=None)", a="np.reshape(broadcast_like(g, ans), np.shape(a))", discrete=("axis",))
+vjp("np.expand_dims(a, axis)", a="np.reshape(broadcast_like(g, ans), np.shape(a))", discrete=("axis",))
 vjp("np.broadcast_to(array, shape)", array="unbroadcast(g, array)", discrete=("shape",))
-vjp("np.flip(m, axis=None)", m="np.flip(g, axis)", discrete=("axis",))
+vjp("np.flip(m, axis=None)", m="np.flip(broadcast_like(g, ans), axis)", discrete=("axis",))
 vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
 vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
