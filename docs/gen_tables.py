@@ -33,6 +33,8 @@ import numpy as np  # noqa: E402
 import srcdiff  # noqa: E402
 from srcdiff import parse, rules, runtime  # noqa: E402
 
+rules.load_optional_rules(force=True)  # every rule srcdiff ships, SciPy's too (where installed)
+
 PAGE = ROOT / "docs" / "supported-python.md"
 _OPERATOR_SPELLING = {
     ast.Add: "a + b", ast.Sub: "a - b", ast.Mult: "a * b", ast.Div: "a / b", ast.Pow: "a ** b",

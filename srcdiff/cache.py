@@ -93,6 +93,7 @@ def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode
     # Code objects compare by value, and defaults are not part of the code: re-running
     # ``def f(x, k=2.0)`` as ``k=3.0`` gives an equal code object. Cells and defaults may be
     # unhashable; their ids stay valid because the entry's functions hold them.
+    rules.load_optional_rules()  # first, so the version below is the one the build sees
     cells = tuple(id(c) for c in func.__closure__ or ())
     defaults = (id(func.__defaults__), id(func.__kwdefaults__))
     return (func.__code__, id(func.__globals__), cells, defaults, wrt, kinds, mode, rules.version)

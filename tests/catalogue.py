@@ -100,6 +100,8 @@ from srcdiff.runtime import (
     unvstack,
 )
 
+rules.load_optional_rules(force=True)  # the catalogue covers every rule srcdiff ships, SciPy's too
+
 Shape = tuple[int, ...]
 SCALAR: Shape = ()
 

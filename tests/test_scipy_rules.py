@@ -73,6 +73,7 @@ sys.modules["scipy"] = None  # as if SciPy were not installed: importing it fail
 import numpy as np
 import srcdiff
 from srcdiff import rules
+assert not rules.load_optional_rules()  # "scipy" is imported, but as None: its rules cannot load
 assert "scipy" in rules.MISSING_RULES and "scipy" not in rules.NAMESPACE
 assert not any(rule.spelling.startswith("scipy.") for rule in rules.RULES.values())
 print(srcdiff.grad(f)(np.array([0.5, 1.0])).tolist())
@@ -101,8 +102,19 @@ def test_without_scipy_its_rules_are_absent_and_a_call_says_what_to_install(tmp_
     assert "pip install 'srcdiff[scipy]'" in run.stdout
 
 
+def test_importing_srcdiff_does_not_import_scipy():
+    program = "import sys\nimport srcdiff\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))\n"
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
 def test_a_scipy_older_than_1_8_counts_as_absent():
-    program = "import scipy\nscipy.__version__ = '1.7.3'\nfrom srcdiff import rules\nprint(rules.MISSING_RULES['scipy'])\n"
+    program = (
+        "import scipy\nscipy.__version__ = '1.7.3'\nfrom srcdiff import rules\n"
+        "rules.load_optional_rules()\nprint(rules.MISSING_RULES['scipy'])\n"
+    )
     run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=60,
                          env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
     assert run.returncode == 0, run.stderr

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import ast
 import builtins as python_builtins
+import importlib
 import math as python_math
 import sys
 from dataclasses import dataclass, field
@@ -280,6 +281,8 @@ def lookup(func: Any) -> Rule | None:
         found = RULES.get(func)
     except TypeError:  # unhashable callables have no table entry
         found = None
+    if found is None and load_optional_rules():
+        return lookup(func)
     if found is None:
         own = getattr(func, "srcdiff_rule", None)
         found = own if isinstance(own, Rule) else None
@@ -297,9 +300,12 @@ def reads_lists_as_arrays(func: Any) -> bool:
 
 def is_nondifferentiable(func: Any) -> bool:
     try:
-        return func in NONDIFFERENTIABLE
+        found = func in NONDIFFERENTIABLE
     except TypeError:
         return False
+    if not found and load_optional_rules():
+        return is_nondifferentiable(func)
+    return found
 
 
 def parameter_role(func: Any, param: str) -> str | None:
@@ -353,16 +359,35 @@ from . import numpy as _numpy  # noqa: E402,F401
 # Rules for optional libraries load only where the library is: srcdiff itself needs NumPy
 # alone. A library whose rules are absent keeps the advice a refused call into it gives.
 MISSING_RULES: dict[str, str] = {}  # top-level package -> how to get srcdiff's rules for it
-try:
-    from . import scipy as _scipy  # noqa: E402,F401
-except ImportError as exc:
-    if not (exc.name or "").startswith("scipy"):
-        raise  # a broken rule module, not a missing library
-    MISSING_RULES["scipy"] = "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"
+# Optional libraries whose rules load on first need: when the program may call them (the
+# library is imported), so that ``import srcdiff`` does not import SciPy (``scipy.stats``
+# alone takes most of a second). ``load_optional_rules(force=True)`` loads them all.
+_UNLOADED = {"scipy": "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"}
+
+
+def load_optional_rules(force: bool = False) -> bool:
+    """Load the rules of each optional library that is imported (or of every one, ``force``);
+    a library that fails to import, or is too old, gets its advice in ``MISSING_RULES``.
+    Returns whether the table changed."""
+    if not _UNLOADED:
+        return False
+    changed = False
+    for package, advice in list(_UNLOADED.items()):
+        if force or package in sys.modules:
+            del _UNLOADED[package]
+            try:
+                importlib.import_module(f"{__name__}.{package}")
+                changed = True
+            except ImportError as exc:
+                if not (exc.name or "").startswith(package):
+                    raise  # a broken rule module, not a missing library
+                MISSING_RULES[package] = advice
+    return changed
 
 
 def missing_rules_advice(func: Any) -> str | None:
     """How to get srcdiff's rules for the library ``func`` belongs to, if they are not loaded."""
+    load_optional_rules()
     for package, advice in MISSING_RULES.items():
         if (getattr(func, "__module__", None) or "").partition(".")[0] == package:
             return advice
