@@ -45,6 +45,7 @@ class Activity:
     written: frozenset[str]  # arrays and lists changed in place
     ops: dict[ast.AST, Op]
     env: Env
+    floats: frozenset[str] = frozenset()  # arrays written in place that surely hold floats (kinds.float_arrays)
 
     def is_active(self, e: ast.expr | None) -> bool:
         return isinstance(e, ast.Name) and e.id in self.active
@@ -128,6 +129,7 @@ def activity(
     }
     active = frozenset(varied & useful)
     written = frozenset(written_in_place(tree.body, ops))
+    floats = kinds_.float_arrays(tree, ops, env, set(written))
     return Activity(
         wrt,
         active,
@@ -139,6 +141,7 @@ def activity(
         written,
         ops,
         env,
+        floats,
     )
 
 

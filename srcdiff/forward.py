@@ -190,7 +190,10 @@ class _Forward(CodeWriter):
         if not self.act.is_active(target.value):
             return []
         where = ast.Subscript(value=name(self.t(target.value.id)), slice=copy.deepcopy(target.slice), ctx=ast.Store())
-        return [ast.Assign(targets=[where], value=self.of(s.value))]
+        value = self.of(s.value)
+        if target.value.id not in self.act.floats and target.value.id not in self.act.containers:  # it may round
+            value = ast.BinOp(left=value, op=ast.Mult(), right=self.call_helper("holds_fractions", name(target.value.id)))
+        return [ast.Assign(targets=[where], value=value)]
 
     def append(self, s: ast.Expr) -> list[ast.stmt]:
         lst = s.value.func.value

@@ -17,6 +17,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import rules
 from .names import parameters
 from .operations import (
@@ -296,3 +298,57 @@ def _scalar(
         flags = {p: _scalar(a, ops, scalars, env) for p, a in op.bound.items() if isinstance(a, ast.Name)}
         return op.rule.is_scalar(op.bound, flags)
     return False
+
+
+# Functions whose result is an array of floats when no ``dtype`` is given (the *_like ones
+# take their argument's dtype instead).
+_FLOAT_CREATIONS = frozenset({np.zeros, np.ones, np.empty, np.eye, np.identity})
+_LIKE_CREATIONS = frozenset({np.zeros_like, np.ones_like, np.empty_like})
+
+
+def float_arrays(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, names: set[str]) -> frozenset[str]:
+    """Which of ``names`` surely hold floats: every definition is a float array created without a
+    ``dtype``, arithmetic with a float operand, or a copy, element or slice of such a value.
+
+    NumPy rounds a float written into an integer array (``t = np.full(3, 0); t[0] = x``), so
+    such a write passes no derivative; the transforms weigh the others' derivatives by the
+    array's dtype when it runs. (The largest fixpoint: ``t = t * 2.0`` in a loop stays float.)"""
+    definitions: dict[str, list[ast.expr | None]] = {}
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            definitions.setdefault(s.targets[0].id, []).append(s.value)
+        elif isinstance(s, ast.For):
+            definitions.setdefault(s.target.id, []).append(None)
+    floats = {n for n in definitions}
+
+    def is_float(e: ast.expr | None) -> bool:
+        if e is None:
+            return False
+        if isinstance(e, ast.Constant):
+            return isinstance(e.value, float)
+        if isinstance(e, ast.Name):
+            return e.id in floats
+        if isinstance(e, ast.Subscript):
+            return is_float(e.value)
+        if isinstance(e, (ast.BinOp, ast.UnaryOp)):  # NumPy's arithmetic: a float with anything gives a float
+            operands = [e.left, e.right] if isinstance(e, ast.BinOp) else [e.operand]
+            return any(is_float(o) for o in operands)
+        if isinstance(e, ast.Call) and not any(k.arg == "dtype" for k in e.keywords):
+            func = safe_resolve(e.func, env)
+            if func in _FLOAT_CREATIONS:
+                return True
+            if func in _LIKE_CREATIONS or func is np.copy:
+                return bool(e.args) and is_float(e.args[0])
+            op = ops.get(e)
+            if op is not None and op.kind == RULE and op.rule.kind == rules.ELEMENTWISE:
+                return any(is_float(a) for a in op.operands)
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for n in list(floats):
+            if not all(is_float(e) for e in definitions[n]):
+                floats.discard(n)
+                changed = True
+    return frozenset(floats & names)

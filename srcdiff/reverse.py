@@ -696,6 +696,8 @@ class _Reverse(CodeWriter):
                     part = ast.BinOp(left=part, op=ast.Mult(), right=mask)
                 if not surely_container and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
+                if not surely_container and p not in self.act.floats:  # an integer array rounds what it is given
+                    part = ast.BinOp(left=part, op=ast.Mult(), right=self.call_helper("holds_fractions", name(p)))
                 self.contribute(s.value, part, state, out)
             zero: ast.expr = ast.Constant(0.0)
             if isinstance(target.slice, ast.Slice) and not self.act.ndims.get(p, -1) >= 1:  # a list's slice takes a list

@@ -19,6 +19,7 @@ from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff import
 
 __all__ = [
     "seed",
+    "holds_fractions",
     "keeps_fractions",
     "triangle",
     "cotangents",
@@ -889,6 +890,12 @@ def unstructured(g: Any, x: Any, like: Any) -> Any:
     if isinstance(like, (list, tuple)) or not isinstance(g, (list, tuple)):
         return g
     return np.broadcast_to(np.array(materialize(g, x)), np.shape(like))
+
+
+def holds_fractions(x: Any) -> bool:
+    """Does ``x`` keep the fractions of what is written into it? An integer or bool array rounds
+    them (so a write into it passes no derivative); a float array and a list keep them."""
+    return not isinstance(x, np.ndarray) or x.dtype.kind in "fc"
 
 
 def keeps_fractions(dtype: Any) -> bool:

@@ -91,12 +91,14 @@ def zeros(shape: tuple) -> str:
 class Var:
     """A name the generator may use: its kind, its shape (the largest it can have), and how it may be used."""
 
-    kind: str  # "value", "list" (elems: shapes), "pairs" (elems: (shape, shape)), "nested" (elems: lists of shapes), "int"
+    kind: str  # "value", "list" (elems: shapes), "pairs" (elems: (shape, shape)), "nested" (elems: lists of shapes), "int",
+    # or "integers" (an integer array: written with t[i] = v, read through a float copy)
     shape: tuple = ()
     elems: list = field(default_factory=list)
     container: type = list
     borrowed: bool = False  # an argument or a view of one: never written or augmented
     loose: bool = False  # its shape may be smaller than ``shape`` (an element of a mixed list)
+    integer: bool = False  # an integer array: NumPy rounds what is written into it (only ``t[i] = v``)
 
 
 @dataclass
@@ -255,7 +257,7 @@ class Generator:
         form = self.choice(["ternary", "math", "method", "global", "opaque", "cast"])
         if form == "cast":  # a cast that rounds passes no derivative; one to floats passes it whole
             src, shape = self.expr(env, target, depth - 1, strict, helpers)
-            return f"np.asarray({src}).astype({self.choice(['int', 'float', 'np.float64', 'bool'])})", shape
+            return f"(np.asarray({src}).astype({self.choice(['int', 'float', 'np.float64', 'bool'])}) * 1.0)", shape
         if form == "global":  # a module-level constant
             src, shape = self.expr(env, target, depth - 1, strict, helpers)
             return f"SCALE * ({src})", shape
@@ -448,7 +450,8 @@ class Generator:
         return [f"{pad}{name} {self.choice(['+=', '-=', '*='])} {src}"]
 
     def owned(self, env, pad, ctx) -> tuple[list[str], str] | None:
-        """A fresh array to write into: np.zeros, a copy of an argument, or a helper's result."""
+        """A fresh array to write into: np.zeros, a copy of an argument (sometimes cast to integers,
+        which round what is written into them), or a helper's result."""
         lines = []
         sources = ["zeros", "copy"]
         array_helpers = [h for h in ctx["helpers"] if len(h.returns) == 1 and h.returns[0] in ARG_SHAPES[1:]]
@@ -466,7 +469,10 @@ class Generator:
                 return None
             source = self.choice(candidates)
             shape = env[source].shape
-            lines.append(f"{pad}{name} = {source}.copy()")
+            integer = self.chance(0.15)
+            lines.append(f"{pad}{name} = {source}.astype(int)" if integer else f"{pad}{name} = {source}.copy()")
+            env[name] = Var("integers" if integer else "value", shape, integer=integer)  # read only as a float copy
+            return lines, name
         else:
             shape = self.choice(ARG_SHAPES[1:])
             lines.append(f"{pad}{name} = {zeros(shape)}")
@@ -474,7 +480,7 @@ class Generator:
         return lines, name
 
     def inplace(self, env, pad, ctx):
-        writable = [n for n, v in env.items() if v.kind == "value" and not v.borrowed and v.shape in SHAPES[1:]]
+        writable = [n for n, v in env.items() if v.kind in ("value", "integers") and not v.borrowed and v.shape in SHAPES[1:]]
         lines = []
         if not writable or self.chance(0.5):
             made = self.owned(env, pad, ctx)
@@ -492,10 +498,16 @@ class Generator:
             (2, 3): [(f"[{i}]", "=", (3,)), (f"[:, {j}]", "=", (2,)), (f"[{i}, {j}]", "+=", ()), ("[:, 1:3]", "*=", ())],
             (1, 3): [(f"[0, {j}]", "=", ()), (f"[:, {j}]", "=", ()), ("[0]", "+=", (3,))],
         }[shape]
+        if env[name].integer:  # augmented writes of floats into integers raise in NumPy
+            writes = [w for w in writes if w[1] == "="]
         for _ in range(self.rng.randint(1, 2)):
             index, op, value_shape = self.choice(writes)
             src, _ = self.expr(env, value_shape, 2, strict=True)
             lines.append(f"{pad}{name}{index} {op} {src}")
+        if env[name].integer:  # what the program reads of it: a float copy
+            copy_name = self.fresh("v")
+            lines.append(f"{pad}{copy_name} = 1.0 * {name}")
+            env[copy_name] = Var("value", shape)
         return lines
 
     def view(self, env, pad, ctx):

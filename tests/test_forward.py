@@ -616,3 +616,18 @@ def cube(x):
 def test_grad_of_a_jvp_is_refused_with_advice():
     with pytest.raises(srcdiff.SrcdiffError, match=r"(?s)a jvp cannot be differentiated again.*jvp\(grad\(f\)"):
         srcdiff.grad(srcdiff.jvp(cube))
+
+
+def written_into_integers(y, z):
+    v = z.astype(int)
+    v[2] = y * 3.0  # NumPy rounds it: no derivative passes
+    t = np.zeros(3)
+    t[1] = y * 3.0
+    return np.sum(v) + np.sum(t)
+
+
+def test_a_tangent_written_into_an_integer_array_is_rounded_away():
+    z = np.array([0.45, 1.4, -0.9])
+    _, tangent = srcdiff.jvp(written_into_integers, (0.58, z), (1.0, None))
+    assert tangent == 3.0  # only the float array's write
+    assert srcdiff.grad(written_into_integers)(0.58, z) == 3.0

@@ -579,6 +579,22 @@ def test_a_cast_to_integers_passes_no_derivative():
     )
 
 
+def test_a_float_written_into_an_integer_array_passes_no_derivative():
+    verify(  # NumPy rounds it: the write's derivative is zero, in both modes
+        """
+        def program(y, z):
+            v1 = z.astype(int)
+            v1[2] += y
+            t = np.full(3, 0)
+            t[0] = y * 3.0
+            return np.sum(v1) + np.sum(t * y) + y * y
+        """,
+        0.58,
+        np.array([0.45, 0.444, -0.938]),
+        second_order=True,
+    )
+
+
 def test_a_chain_of_calls_without_rules_is_refused():
     verify(  # the inner call's result was a constant, so neither call was refused: a zero gradient
         """
