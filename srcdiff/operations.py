@@ -230,6 +230,14 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         )
     if rule is not None:
         return _rule_op(target, list(e.args), keywords, e, stmt, origin)
+    transforms = ("srcdiff.api", "srcdiff.transforms", "srcdiff.derived")  # grad, jvp, ... and what they return
+    if (inspect.isfunction(target) and target.__module__ in transforms) or type(target).__module__ in transforms:
+        raise origin.error(  # srcdiff's own transforms, called inside a function being differentiated
+            NoDerivativeRule,
+            stmt,
+            f"{ast.unparse(func)} cannot be called inside a function srcdiff differentiates",
+            "Compose the transforms instead: grad(grad(f)), jvp(grad(f), ...), hvp(f), hessian(f), jacobian(grad(f)).",
+        )
     if getattr(target, "__module__", None) == "srcdiff.runtime":  # its source is not the derivative's business
         raise origin.error(
             NoDerivativeRule,

@@ -584,3 +584,24 @@ def test_bound_methods_in_every_transform():
     np.testing.assert_allclose(srcdiff.hvp(model.loss)(x, np.ones(3)), hessian @ np.ones(3), rtol=1e-12)
     np.testing.assert_allclose(srcdiff.vjp(srcdiff.grad(model.loss), x)[1](np.ones(3))[0], hessian @ np.ones(3), rtol=1e-12)
     np.testing.assert_allclose(srcdiff.jacobian(srcdiff.grad(model.loss), mode="rev")(x), hessian, rtol=1e-12)
+
+
+def sin_squared(x):
+    return np.sum(np.sin(x) ** 2)
+
+
+SIN_SQUARED_GRADIENT = srcdiff.grad(sin_squared)
+
+
+def calls_jvp(x):
+    return srcdiff.jvp(sin_squared, (x,), (np.ones_like(x),))[1]
+
+
+def calls_a_gradient(x):
+    return np.sum(SIN_SQUARED_GRADIENT(x) * 2.0)
+
+
+@pytest.mark.parametrize("f", [calls_jvp, calls_a_gradient])
+def test_a_transform_called_inside_a_differentiated_function_is_refused_with_the_composition_to_use(f):
+    with pytest.raises(srcdiff.SrcdiffError, match="Compose the transforms"):
+        srcdiff.grad(f)(np.array([0.3, 0.7]))
