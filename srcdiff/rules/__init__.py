@@ -52,6 +52,7 @@ import builtins as python_builtins
 import importlib
 import math as python_math
 import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -362,6 +363,7 @@ MISSING_RULES: dict[str, str] = {}  # top-level package -> how to get srcdiff's 
 # Optional libraries whose rules load on first need: when the program may call them (the
 # library is imported), so that ``import srcdiff`` does not import SciPy (``scipy.stats``
 # alone takes most of a second). ``load_optional_rules(force=True)`` loads them all.
+_loading = threading.RLock()  # (re-entrant: the rule module registers through this one)
 _UNLOADED = {"scipy": "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"}
 
 
@@ -372,16 +374,17 @@ def load_optional_rules(force: bool = False) -> bool:
     if not _UNLOADED:
         return False
     changed = False
-    for package, advice in list(_UNLOADED.items()):
-        if force or package in sys.modules:
-            del _UNLOADED[package]
-            try:
-                importlib.import_module(f"{__name__}.{package}")
-                changed = True
-            except ImportError as exc:
-                if not (exc.name or "").startswith(package):
-                    raise  # a broken rule module, not a missing library
-                MISSING_RULES[package] = advice
+    with _loading:  # another thread asking meanwhile waits for the rules, not a table without them
+        for package, advice in list(_UNLOADED.items()):
+            if force or package in sys.modules:
+                try:
+                    importlib.import_module(f"{__name__}.{package}")
+                    changed = True
+                except ImportError as exc:
+                    if not (exc.name or "").startswith(package):
+                        raise  # a broken rule module, not a missing library
+                    MISSING_RULES[package] = advice
+                del _UNLOADED[package]
     return changed
 
 
