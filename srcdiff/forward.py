@@ -138,12 +138,23 @@ class _Forward(CodeWriter):
             return [ast.For(target=s.target, iter=s.iter, body=self.block(s.body) or [ast.Pass()], orelse=[])]
         if isinstance(s, ast.While):
             return [ast.While(test=s.test, body=self.block(s.body) or [ast.Pass()], orelse=[])]
+        if isinstance(s, ast.Expr) and _is_pop(s.value):
+            return [s, *self.pop_in_step(s.value)]
         return [s]  # raise, assert, break, a discarded call: no tangent
 
+    def pop_in_step(self, e: ast.Call) -> list[ast.stmt]:
+        """``L.pop()`` whose value carries no tangent: an active list's tangent pops too, so
+        that the two lists stay in step (a tape's stack holds values of every kind)."""
+        lst = e.func.value
+        if not self.act.is_active(lst):
+            return []
+        pop = ast.Attribute(value=name(self.t(lst.id)), attr="pop", ctx=ast.Load())
+        return [ast.Expr(value=ast.Call(func=pop, args=copy.deepcopy(e.args), keywords=[]))]
+
     def assignment(self, s: ast.Assign, target: str) -> list[ast.stmt]:
-        if target not in self.act.active:
-            return [s]
         op = self.act.ops[s.value]
+        if target not in self.act.active:
+            return [s, *self.pop_in_step(s.value)] if op.kind == POP else [s]
         if op.kind == CALL:
             return [self.call(s, target)]
         if op.kind == RULE and op.rule.with_tangent is not None:
@@ -152,6 +163,9 @@ class _Forward(CodeWriter):
         zeros = self.helpers.get("zeros_like")
         made = isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Name) and tangent.func.id == zeros
         new = op.kind == PACK or isinstance(tangent, ast.Constant) or made
+        # a popped value is the object that was pushed, as in the primal: a copy would cut it off
+        # from its views (``tt1_1 = tt1[1:3]``), which must see the elements restored into it
+        new = new or op.kind == POP
         if target in self.act.written and not new:  # written element by element below: never a shared array
             tangent = self.call_helper("private_copy", tangent, name(target))
         return [s, assign(self.t(target), tangent)]
@@ -295,3 +309,12 @@ def _at_default(e: ast.expr, bound: dict[str, ast.expr], defaults: dict[str, ast
 def callee_name(function: str, params: list[str], wrt: tuple[str, ...]) -> str:
     """``f_jvp`` with tangents of every parameter, ``f_jvp_x`` with tangents of ``x`` alone."""
     return f"{function}_jvp" if set(params) <= set(wrt) else f"{function}_jvp_{'_'.join(wrt)}"
+
+
+def _is_pop(e: ast.expr) -> bool:
+    return (
+        isinstance(e, ast.Call)
+        and isinstance(e.func, ast.Attribute)
+        and e.func.attr == "pop"
+        and isinstance(e.func.value, ast.Name)
+    )

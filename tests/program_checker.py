@@ -272,6 +272,18 @@ def second_order(program: Program, f, how: str) -> Outcome:
         problems = differences(got, expected, program.args[j], rtol, atol, f" d2/d{i}d{j}")
         if problems:
             return failure("second order", problems, how)
+        # forward over reverse, the way hvp and hessian take it: the jvp of the gradient along e_j
+        tangents = tuple(1.0 if k == j else None for k in range(len(program.args)))
+        try:
+            with np.errstate(all="ignore"):
+                _, along = srcdiff.jvp(srcdiff.grad(f, wrt=i), copy_args(program.args), tangents)
+        except srcdiff.SrcdiffError as error:
+            return Outcome("refused", type(error).__name__, "forward over reverse: " + str(error).splitlines()[0])
+        except Exception as error:
+            return Outcome("fail", f"forward over reverse: crash {type(error).__name__}", traceback.format_exc(limit=-3))
+        problems = differences(along, expected, program.args[j], rtol, atol, f" d2/d{i}d{j}")
+        if problems:
+            return failure("forward over reverse", problems, how)
     return Outcome("pass")
 
 

@@ -114,6 +114,26 @@ def test_gradient_descent_lowers_the_loss(name, rate):
     assert np.isfinite(last) and last < first
 
 
+@pytest.mark.parametrize(("name", "rate"), cases())
+def test_hessian_vector_product_matches_differences_of_the_gradient(name, rate):
+    """Forward over reverse through each model (its loops' tapes, helpers, dicts): srcdiff.hvp
+    against central differences of srcdiff's gradient, which the test above checks."""
+    module = srcdiff_module(name)
+    args = problem(name)
+    rng = np.random.RandomState(1)
+    v = tree_map(lambda x, _: rng.normal(size=np.shape(x)) if np.ndim(x) else float(rng.normal()), args[0], args[0])
+    got = srcdiff.hvp(module.loss)(*args, v)
+    eps = 1e-6
+    moved = [[*problem(name)] for _ in range(2)]
+    moved[0][0] = tree_map(lambda x, d: x + eps * d, args[0], v)
+    moved[1][0] = tree_map(lambda x, d: x - eps * d, args[0], v)
+    ahead, behind = (srcdiff.grad(module.loss)(*m) for m in moved)
+    expected = tree_map(lambda a, b: (np.asarray(a) - np.asarray(b)) / (2 * eps), ahead, behind)
+    assert same_structure(got, expected)
+    for g, e in zip(leaves(got), leaves(expected)):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
 # What the models found in srcdiff itself, each reduced to a few lines.
 
 opaque = np.frompyfunc(lambda v: 2.0 * v, 1, 1)  # no Python source and no rule

@@ -11,7 +11,8 @@ vjp("sum_adjoint(y, xs)", y="sum(g) if isinstance(g, list) else unbroadcast(g, y
 vjp("list(iterable)", iterable="g")
 vjp("tuple(iterable)", iterable="g")
 
-nondifferentiable(len, range, int, bool, round, isinstance, print, str, kind=SCALAR)
+nondifferentiable(len, int, bool, round, isinstance, print, str, kind=SCALAR)
+nondifferentiable(range, kind=ARRAY)  # a sequence of numbers (indexed, sliced, walked), not a number
 nondifferentiable(type, kind=ELEMENTWISE)
 # reordering: the adjoint puts each element back where its value came from
 vjp("sorted(iterable, key=None, reverse=False)", iterable="unsort(g, iterable, key, reverse)", discrete=("key", "reverse"))
