@@ -155,10 +155,12 @@ class _Forward(CodeWriter):
         op = self.act.ops[s.value]
         if target not in self.act.active:
             return [s, *self.pop_in_step(s.value)] if op.kind == POP else [s]
-        if op.kind == CALL:
-            return [self.call(s, target)]
-        if op.kind == RULE and op.rule.with_tangent is not None:
-            return [self.with_tangent(op, target)]
+        if op.kind == CALL or op.kind == RULE and op.rule.with_tangent is not None:
+            made = self.call(s, target) if op.kind == CALL else self.with_tangent(op, target)
+            if target not in self.act.written:
+                return [made]
+            # written element by element below: never a shared or read-only array
+            return [made, assign(self.t(target), self.call_helper("private_copy", name(self.t(target)), name(target)))]
         tangent = self.tangent(s, op, target)
         zeros = self.helpers.get("zeros_like")
         made = isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Name) and tangent.func.id == zeros
@@ -179,7 +181,10 @@ class _Forward(CodeWriter):
         if op.kind == PACK:
             return type(e)(elts=[self.of(element) for element in e.elts], ctx=ast.Load())
         if op.kind == INDEX and self.act.is_active(e.value):
-            return ast.Subscript(value=name(self.t(e.value.id)), slice=copy.deepcopy(e.slice), ctx=ast.Load())
+            base: ast.expr = name(self.t(e.value.id))
+            if not self.act.ndims.get(e.value.id, -1) >= 1:  # of unknown kind: its tangent may be a weak zero
+                base = self.call_helper("indexable", base, name(e.value.id))
+            return ast.Subscript(value=base, slice=copy.deepcopy(e.slice), ctx=ast.Load())
         if op.kind == POP and self.act.is_active(e.func.value):
             pop = ast.Attribute(value=name(self.t(e.func.value.id)), attr="pop", ctx=ast.Load())
             return ast.Call(func=pop, args=copy.deepcopy(e.args), keywords=[])

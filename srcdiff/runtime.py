@@ -19,6 +19,7 @@ from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff import
 
 __all__ = [
     "seed",
+    "indexable",
     "holds_fractions",
     "keeps_fractions",
     "triangle",
@@ -890,6 +891,14 @@ def unstructured(g: Any, x: Any, like: Any) -> Any:
     if isinstance(like, (list, tuple)) or not isinstance(g, (list, tuple)):
         return g
     return np.broadcast_to(np.array(materialize(g, x)), np.shape(like))
+
+
+def indexable(y: Any, like: Any) -> Any:
+    """A tangent or adjoint ``y`` of ``like`` that can be indexed as ``like`` is: a weak zero
+    (a float standing for zeros) of an array or a list becomes zeros of its shape."""
+    if isinstance(y, float) and not isinstance(like, (float, int, np.generic)):
+        return zeros_like(like)
+    return y
 
 
 def holds_fractions(x: Any) -> bool:

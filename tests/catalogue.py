@@ -59,6 +59,7 @@ from srcdiff.runtime import (
     gather,
     gradient_adjoint,
     gradient_along,
+    indexable,
     inner_adjoint_a,
     inner_adjoint_b,
     kron_adjoint_a,
@@ -1621,6 +1622,10 @@ def linalg_qr_r(a, w):
 # ------------------------------------------------- runtime helpers (for grad(grad(f)))
 
 
+def helper_indexable(y, w):  # the identity on an array
+    return np.sum(indexable(y, y) * w)
+
+
 def helper_triangle(m, w, lower, unit_diagonal):  # the triangle a triangular solve reads
     return np.sum(triangle(m, lower, unit_diagonal) * w)
 
@@ -2774,6 +2779,7 @@ CASES: list[Case] = [
     # their own rules. They call NumPy directly, out of autograd's reach: differences only
     Case(helper_unbroadcast, [((3, 2), (1, 2)), ((4,), ()), ((2, 3), (3,))], autograd=False),
     Case(helper_adjoint_matmul, [((3, 2), (2, 4)), ((2,), (2, 3))], autograd=False),
+    Case(helper_indexable, [((3, 2),), ((4,),)], autograd=False, order=2),
     Case(
         helper_triangle,
         [((3, 3),), ((4, 4),)],

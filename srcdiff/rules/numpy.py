@@ -216,6 +216,7 @@ vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
     b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
 vjp("private_copy(y, like=None)", y="g", discrete=("like",))
 vjp("cast(y, x)", y="g", discrete=("x",))
+vjp("indexable(y, like)", y="g", discrete=("like",))
 vjp("triangle(m, lower, unit_diagonal=False)", m="triangle(g, lower, unit_diagonal)", discrete=("lower", "unit_diagonal"))
 # adjoint helpers: most are linear in the adjoint ``y``, so their own adjoint is the forward
 # operation again; einsum_adjoints, prod_curvature, norm_curvature and norm_scale_adjoint, which
@@ -516,6 +517,7 @@ jvp("cotangents(values, count)", values="cotangents(t, count)")
 jvp("add_adjoints(a, b)", a="t", b="t")  # forward.py adds list tangents with add_adjoints
 jvp("private_copy(y, like=None)", y="private_copy(t, like)")
 jvp("cast(y, x)", y="cast(t, x)")
+jvp("indexable(y, like)", y="indexable(t, like)")
 jvp("triangle(m, lower, unit_diagonal=False)", m="triangle(t, lower, unit_diagonal)")
 jvp("matmul_adjoint_a(y, a, b)", y="matmul_adjoint_a(t, a, b)", b="matmul_adjoint_a(y, a, t)")
 jvp("matmul_adjoint_b(y, a, b)", y="matmul_adjoint_b(t, a, b)", a="matmul_adjoint_b(y, t, b)")
