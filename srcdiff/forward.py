@@ -32,7 +32,7 @@ from . import rules
 from .analysis import Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
-from .names import Fresh, assign, name, names_in, parameters
+from .names import assign, name, names_in
 from .operations import CALL, COPY, INDEX, PACK, POP, RULE, appended_to
 from .parse import Origin
 from .reverse import COMMENT, CalleeRef, CodeWriter, Transformed, short
@@ -54,16 +54,8 @@ class _Forward(CodeWriter):
     def __init__(
         self, tree: ast.FunctionDef, act: Activity, origin: Origin, callee: bool, itself: tuple[Any, frozenset] | None
     ) -> None:
-        self.tree = tree
-        self.act = act
-        self.origin = origin
-        self.body = tree.body[:-1]
-        self.result = tree.body[-1].value.id
-        self.params = parameters(tree)
-        self.fresh = Fresh(names_in(tree) | set(act.env.globals) | set(act.env.closure))
+        super().__init__(tree, act, origin)
         self.tangent_names: dict[str, str] = {}
-        self.helpers: dict[Any, str] = {}  # canonical helper name (or callee key) -> emitted name
-        self.bindings: dict[str, Any] = {}
         self.callee = callee
         self.itself = itself
         self.fn_name = self.fresh.like(callee_name(tree.name, self.params, act.wrt) if callee else "jvp_" + tree.name)

@@ -83,10 +83,16 @@ class CodeWriter:
     """What both transforms need to write code: the helpers it calls, bound under names that
     avoid the user's, and the known dimensions of atoms (to specialise callees)."""
 
-    act: Activity
-    fresh: Fresh
-    helpers: dict[Any, str]  # canonical helper name (or a callee's key) -> emitted name
-    bindings: dict[str, Any]  # emitted name -> object (or CalleeRef)
+    def __init__(self, tree: ast.FunctionDef, act: Activity, origin: Origin) -> None:
+        self.tree = tree
+        self.act = act
+        self.origin = origin
+        self.body = tree.body[:-1]
+        self.result = tree.body[-1].value.id
+        self.params = parameters(tree)
+        self.fresh = Fresh(names_in(tree) | set(act.env.globals) | set(act.env.closure))
+        self.helpers: dict[Any, str] = {}  # canonical helper name (or a callee's key) -> emitted name
+        self.bindings: dict[str, Any] = {}  # emitted name -> object (or CalleeRef)
 
     def helper(self, canonical: str) -> str:
         """The emitted name for a helper (np, math, unbroadcast, ...), avoiding user names."""
@@ -165,18 +171,9 @@ class _Restore:
 
 class _Reverse(CodeWriter):
     def __init__(self, tree: ast.FunctionDef, act: Activity, origin: Origin) -> None:
-        self.tree = tree
-        self.act = act
-        self.origin = origin
-        self.body = tree.body[:-1]
-        self.result = tree.body[-1].value.id
-        self.params = parameters(tree)
-        user_names = names_in(tree) | set(act.env.globals) | set(act.env.closure)
-        self.fresh = Fresh(set(user_names))
+        super().__init__(tree, act, origin)
         self.stack = self.fresh.like("_stack")
         self.adjoint_names: dict[str, str] = {}
-        self.helpers: dict[str, str] = {}  # canonical helper name -> emitted name
-        self.bindings: dict[str, Any] = {}
         self.saved: dict[int, str] = {}  # call statement id -> name of its saved tape
         self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
