@@ -129,8 +129,19 @@ _CONTAINER_HELPERS = frozenset(
         "sum_adjoint",
         "cast",
         "unbroadcast",
+        "indexable",
+        "unstructured",
+        "unsort",
+        "resort",
+        "unreverse",
+        "unstack",
+        "unconcatenate",
+        "unvstack",
+        "einsum_adjoints",
+        "scatter",
+        "gather",
     }
-)  # runtime functions that return a container when given one
+)  # runtime functions that return a container when given one (or a list of parts)
 _CONTAINER_BUILTINS = frozenset({"sorted", "list", "tuple", "dict", "zip", "enumerate", "reversed", "map", "filter"})
 
 
