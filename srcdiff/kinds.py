@@ -122,6 +122,7 @@ _CONTAINER_HELPERS = frozenset(
         "zeros_like",
         "cotangents",
         "private_copy",
+        "writable",
         "add_adjoints",
         "materialize",
         "materialize_all",
@@ -174,7 +175,8 @@ def _call_kind(e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int],
 
 
 _CREATE = frozenset({"zeros", "ones", "empty", "full"})
-_SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("unreduce", 1), ("unbroadcast", 1))  # (helper, like argument)
+# (helper, its like argument)
+_SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("writable", 0), ("unreduce", 1), ("unbroadcast", 1))
 SHAPE = -1  # the "ndim" of a shape: a tuple of ints, whose elements are scalars
 CONTAINER = -2  # the "ndim" of a list, tuple or dict
 NOT_CONTAINER = -3  # an array or a scalar, of unknown dimensions

@@ -13,7 +13,6 @@ Each is ``xfail(strict=True)`` with its symptom: when a fix makes one pass, remo
 import textwrap
 
 import numpy as np
-import pytest
 
 from tests.program_checker import check
 from tests.program_generator import Program
@@ -596,11 +595,6 @@ def test_a_float_written_into_an_integer_array_passes_no_derivative():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="forward over reverse, wrong value: jvp(grad(f)) along z gives 0.139, grad(grad(f)) and differences "
-    "0.568 (seed 416331; a helper that writes a slice of a copy and returns an element of it)",
-)
 def test_forward_over_reverse_through_a_helper_that_writes_a_slice_of_a_copy():
     verify(
         """

@@ -215,6 +215,7 @@ vjp("cotangents(values, count)", values="g", discrete=("count",))
 vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
     b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
 vjp("private_copy(y, like=None)", y="g", discrete=("like",))
+vjp("writable(y, like)", y="g", discrete=("like",))
 vjp("cast(y, x)", y="g", discrete=("x",))
 vjp("indexable(y, like)", y="g", discrete=("like",))
 vjp("triangle(m, lower, unit_diagonal=False)", m="triangle(g, lower, unit_diagonal)", discrete=("lower", "unit_diagonal"))
@@ -516,6 +517,7 @@ jvp("materialize_all(ys, likes)", ys="materialize_all(t, likes)")
 jvp("cotangents(values, count)", values="cotangents(t, count)")
 jvp("add_adjoints(a, b)", a="t", b="t")  # forward.py adds list tangents with add_adjoints
 jvp("private_copy(y, like=None)", y="private_copy(t, like)")
+jvp("writable(y, like)", y="writable(t, like)")
 jvp("cast(y, x)", y="cast(t, x)")
 jvp("indexable(y, like)", y="indexable(t, like)")
 jvp("triangle(m, lower, unit_diagonal=False)", m="triangle(t, lower, unit_diagonal)")
