@@ -242,6 +242,7 @@ def _parameters(f: Callable) -> list[str]:
 
 def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     """``wrt`` as parameter names, and whether the caller asked for a tuple."""
+    parse.refuse_transform_results(f)
     params = _parameters(f)
     many = isinstance(wrt, (tuple, list))
     items = list(wrt) if many else [wrt]
