@@ -66,8 +66,10 @@ vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
 # reductions
 vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION,
     discrete=REDUCED)  # fmt: skip
-vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",  # size(g) = size(ans); a weak zero gives 0 anyway
-    a="unreduce(g, a, axis, keepdims) * (np.size(g) / np.size(a))", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+# size(g) = size(ans); a weak zero gives 0 anyway. The factor scales g before it is spread (a view),
+# so the whole adjoint costs no pass over a's elements
+vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="unreduce(g * (np.size(g) / np.size(a)), a, axis, keepdims)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION,
     discrete=REDUCED)  # fmt: skip
 for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
