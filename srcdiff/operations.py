@@ -145,6 +145,13 @@ def _discarded_call(s: ast.Expr, origin: Origin, env: Env) -> Op:
     if isinstance(receiver, ast.Name) and receiver.id in env.locals:  # x.sort(), rng.shuffle(x): may change x
         return Op(CONSTANT, bound={"touched": [receiver, *call.args]}, refusal=mutating)
     target = safe_resolve(func, env)
+    if getattr(target, "__name__", None) == "at":  # np.add.at(y, idx, v): accumulates into y
+        mutating = origin.error(
+            UnsupportedSyntax,
+            s,
+            "a ufunc's .at() changes its first argument in place and cannot be differentiated",
+            "Write the loop it stands for: for k in range(len(idx)): y[idx[k]] += v[k].",
+        )
     if any(k.arg in ("out", "output") for k in call.keywords) or getattr(target, "__name__", None) in _WRITES_ARGUMENT:
         return Op(CONSTANT, bound={"touched": list(call.args)}, refusal=mutating)
     user = inspect.isfunction(target) and not is_installed_library(target, env)

@@ -339,6 +339,28 @@ def fills_along_an_axis(x):
     return np.sum(y * x)
 
 
+def accumulates_with_add_at(x, idx):
+    y = np.zeros(4)
+    np.add.at(y, idx, x)  # <- refused: the advice is the loop below
+    return np.sum(y**2)
+
+
+def accumulates_in_a_loop(x, idx):
+    y = np.zeros(4)
+    for k in range(len(idx)):
+        y[idx[k]] += x[k]
+    return np.sum(y**2)
+
+
+def test_add_at_is_refused_with_the_loop_it_stands_for():
+    x, idx = RNG.normal(size=3), np.array([0, 0, 2])
+    with pytest.raises(UnsupportedSyntax, match=r"(?s)\.at\(\) changes its first argument.*for k in range\(len\(idx\)\)"):
+        srcdiff.grad(accumulates_with_add_at)(x, idx)
+    y = np.zeros(4)
+    np.add.at(y, idx, x)
+    np.testing.assert_allclose(srcdiff.grad(accumulates_in_a_loop)(x, idx), 2.0 * y[idx])
+
+
 def test_logging_and_warnings_on_differentiated_values_run_in_the_forward_sweep():
     x = RNG.normal(size=3)
     with pytest.warns(UserWarning, match="sum"):
