@@ -143,7 +143,7 @@ def refuse_transform_results(f: Any) -> None:
             f"{getattr(f, '__name__', f)} is made by srcdiff.{made}, which cannot be transformed again",
             suggestion="Compose through grad, whose generated code can be: hessian(f) (that is jacobian(grad(f))), "
             "hvp(f), jvp(grad(f), ...), grad(grad(f)). For the second derivatives of a vector-valued f, take the "
-            "Hessian of each output: [hessian(lambda x: f(x)[i])(x) for i in range(n)].",
+            "Hessian of each output: [hessian(lambda x, i=i: f(x)[i])(x) for i in range(n)].",
         )
 
 

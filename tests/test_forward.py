@@ -633,7 +633,7 @@ def test_transforming_a_jacobian_hessian_hvp_or_jvp_again_is_refused_with_advice
         else:
             getattr(srcdiff, outer)(made)(x)
     # the advice: the Hessian of each output of a vector-valued function
-    second = np.array([srcdiff.hessian(lambda a: vector_cube(a)[i])(x) for i in range(3)])
+    second = np.array([srcdiff.hessian(lambda a, i=i: vector_cube(a)[i])(x) for i in range(3)])
     expected = 2 * np.sin(x) + 4 * x * np.cos(x) - x**2 * np.sin(x)
     np.testing.assert_allclose(second, np.einsum("i,ij,ik->ijk", expected, np.eye(3), np.eye(3)), atol=1e-12)
 
