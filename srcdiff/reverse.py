@@ -576,7 +576,8 @@ class _Reverse(CodeWriter):
         self.make_private(p, state, out)
         dp = self.d(p)
         where = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Store())
-        if p in self.act.lists and not self.act.element_is_leaf(e):  # elements (or a slice) may be containers
+        if p in self.act.lists and not self.act.element_is_leaf(e) and self._index_safe(e.slice):
+            # elements (or a slice) may be containers: added leaf by leaf
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=self.call_helper("add_adjoints", read, g)))
         elif p in self.act.containers or self._index_safe(e.slice):  # a list or dict: one key, never an index array

@@ -867,7 +867,11 @@ def clip_owner(x: Any, a_min: Any, a_max: Any) -> Any:
 
 
 def add_at(x: Any, index: Any, y: Any) -> Any:
-    """``x[index] += y`` that also adds repeated indices (``np.add.at``); returns ``x``."""
+    """``x[index] += y`` that also adds repeated indices (``np.add.at``); returns ``x``. The
+    adjoint of a list or dict (a value of unknown kind) takes one key, leaf by leaf."""
+    if isinstance(x, (list, dict)):
+        x[index] = add_adjoints(x[index], y)
+        return x
     np.add.at(x, index, y)
     return x
 

@@ -59,6 +59,9 @@ WEIGHTS: dict[str, float] = {
     "index": 0.5,  # x[i], x[:, j], x[i, j], x[1:3]
     "second_order": 0.5,  # grad(grad(f)) for float arguments
     "dicts": 0.3,  # a dict argument, maybe holding a dict: d["w"], d["sub"]["u"]; for k in d, d.items(), d.values()
+    # the rest of the language: while True, for-else, local def and lambda, max/min/sorted, a, *rest = xs,
+    # map, dict displays and .get, np.where/maximum/abs, index arrays with repeats (read, and t[idx] += v)
+    "python": 0.35,
 }
 FEATURES = tuple(WEIGHTS)
 
@@ -404,6 +407,7 @@ class Generator:
             ("lists", 1.0, self.list_loop, nested),
             ("pairs", 1.0, self.pairs, nested),
             ("dicts", 1.0, self.dict_loop, nested),
+            ("python", 1.5, self.python_statement, True),
             ("tuple_return", 1.0, self.unpack_call, any(len(h.returns) > 1 for h in ctx["helpers"])),
         ]
         kinds += [(w, make) for feature, w, make, ok in checks if ok and feature in self.on]
@@ -742,6 +746,88 @@ class Generator:
         target = self.choice(targets)
         step, _ = self.expr(inner, env[target].shape, 2)
         return [f"{pad}for {a}, {b} in {name}:", f"{pad}    {target} = {target} + {step}"]
+
+    def python_statement(self, env, pad, ctx):
+        """One of the constructs of docs/supported-python.md that the other features leave out."""
+        targets = [n for n, v in env.items() if v.kind == "value" and not v.borrowed and not v.loose]
+        lists = [n for n, v in env.items() if v.kind == "list" and len(v.elems) >= 2]
+        forms = ["minmax", "sorted", "dict", "piecewise", "gather"]
+        forms += ["while_true", "for_else", "scatter"] if targets and ctx["nest"] < 2 else []
+        forms += ["local_def", "lambda"] if ctx["nest"] == 0 else []
+        forms += ["star", "map"] if lists and ctx["nest"] == 0 else []
+        form = self.choice(forms)
+        self.use("python")
+        name = self.fresh("v")
+        if form == "minmax":  # scalars: ties have probability zero
+            parts = [f"np.sum({self.expr(env, FULL, 1)[0]})" for _ in range(self.rng.randint(2, 3))]
+            env[name] = Var("value", ())
+            return [f"{pad}{name} = {self.choice(['max', 'min'])}({', '.join(parts)})"]
+        if form == "sorted":
+            parts = [f"np.sum({self.expr(env, FULL, 1)[0]})" for _ in range(3)]
+            env[name] = Var("value", ())
+            return [f"{pad}{name} = sorted([{', '.join(parts)}])[{self.rng.randrange(3)}] * 1.0"]
+        if form == "dict":
+            shape = self.target_shape()
+            a, b = self.exact(env, shape, 1), self.exact(env, shape, 1)
+            d = self.fresh("d")
+            env[name] = Var("value", shape)
+            read = self.choice([f"{d}['a'] * {d}.get('b', 1.0)", f"{d}.get('c', 0.5) + {d}['b']", f"sum({d}.values())"])
+            return [f"{pad}{d} = {{'a': {a}, 'b': {b}}}", f"{pad}{name} = {read}"]
+        if form == "piecewise":  # kinks at measure-zero points
+            shape = self.target_shape()
+            a, b = self.exact(env, shape, 1), self.exact(env, shape, 1)
+            made = self.choice([f"np.where({a} > 0.1, {a}, {b} * 0.5)", f"np.maximum({a}, {b})", f"np.abs({a}) + {b}"])
+            env[name] = Var("value", shape)
+            return [f"{pad}{name} = {made}"]
+        if form == "gather":  # an index array with a repeat: each position's adjoint is added up
+            vectors = [n for n, v in env.items() if v.kind == "value" and v.shape == (3,) and not v.loose]
+            if not vectors:
+                return None
+            env[name] = Var("value", (3,))
+            return [f"{pad}{name} = {self.choice(vectors)}[np.array([0, 2, 0])] * 1.0"]
+        if form == "scatter":  # NumPy: t[idx] += v with a repeated index adds once (the last write wins)
+            vectors = [n for n in targets if env[n].shape == (3,)]
+            if not vectors:
+                return None
+            t = self.choice(vectors)
+            return [f"{pad}{t}[np.array([1, 1, 0])] += {self.exact(env, (3,), 1)}"]
+        if form == "while_true":
+            t, k = self.choice(targets), self.fresh("k")
+            step = self.exact(env, env[t].shape, 1)
+            limit = self.rng.randint(1, 3)
+            return [f"{pad}{k} = 0", f"{pad}while True:", f"{pad}    {k} += 1", f"{pad}    {t} = {t} * 0.9 + {step}",
+                    f"{pad}    if {k} >= {limit}:", f"{pad}        break"]  # fmt: skip
+        if form == "for_else":
+            t, k = self.choice(targets), self.fresh("k")
+            inner = self.scope(env)
+            inner[k] = Var("int")
+            step = self.exact(inner, env[t].shape, 1)
+            return [f"{pad}for {k} in range({self.count(env)}):", f"{pad}    {t} = {t} + {step}",
+                    f"{pad}    if {self.condition(inner)}:", f"{pad}        break", f"{pad}else:",
+                    f"{pad}    {t} = {t} * 0.5"]  # fmt: skip
+        if form in ("local_def", "lambda"):  # its body may read the caller's names (a closure)
+            fn, v = self.fresh("lf"), self.fresh("p")
+            shape = self.target_shape()
+            inner = self.scope(env)
+            inner[v] = Var("value", shape, borrowed=True)
+            body, out = self.expr(inner, shape, 2, strict=True)
+            argument = self.exact(env, shape, 1)
+            env[name] = Var("value", out if form == "lambda" else broadcast(out, shape))  # def adds c * v
+            if form == "lambda":
+                return [f"{pad}{fn} = lambda {v}: {body}", f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]
+            return [f"{pad}def {fn}({v}, c=0.5):", f"{pad}    return ({body}) + c * {v}",
+                    f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]  # fmt: skip
+        xs = self.choice(lists)
+        elems = env[xs].elems
+        if form == "star":
+            first, rest = self.fresh("h"), self.fresh("rest")
+            env[first] = Var("value", elems[0], borrowed=True)
+            env[rest] = Var("list", elems=list(elems[1:]), borrowed=True)
+            return [f"{pad}{first}, *{rest} = {xs}"]
+        v = self.fresh("p")
+        scale, _ = self.expr(env, (), 1)
+        env[name] = Var("value", ())
+        return [f"{pad}{name} = sum(map(lambda {v}: np.sum({v}) * {scale}, {xs}))"]
 
     def dict_loop(self, env, pad, ctx):
         dicts = [n for n, v in env.items() if v.kind == "dict"]

@@ -677,3 +677,21 @@ def test_second_order_through_sorted_adds_list_adjoints_element_by_element():
         -1.1,
         second_order=True,
     )
+
+
+def test_an_index_array_with_a_repeat_reads_an_element_of_a_helpers_tuple():
+    verify(  # q13's kind is unknown (a call's tuple element): its adjoint took dq13[idx] = dq13[idx] + g, one write per index
+        """
+        def h0(a1, a2):
+            v3 = a1
+            return (a1, v3)
+
+        def program(y, z):
+            p12, q13 = h0(y + np.zeros(3), z)
+            v14 = q13[np.array([0, 2, 0])]
+            return np.sum(v14 * np.array([1.0, 2.0, 3.0]))
+        """,
+        1.057,
+        -0.795,
+        second_order=True,
+    )

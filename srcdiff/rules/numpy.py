@@ -559,7 +559,7 @@ jvp("norm_direction(x, norm, ord=None, axis=None, keepdims=False)", x="norm_curv
     norm="norm_scale_tangent(t, x, norm, ord, axis, keepdims)")  # fmt: skip
 jvp("structured(y, x)", y="structured(t, x)")
 jvp("unstructured(y, x, like)", y="unstructured(t, x, like)")
-jvp("add_at(x, index, y)", x="t", y="add_at(np.zeros(np.shape(ans)), index, t)")
+jvp("add_at(x, index, y)", x="t", y="add_at(zeros_like(ans), index, t)")
 jvp("scatter(y, like, source)", y="scatter(t, like, source)")
 jvp("gather(x, source, like=None)", x="gather(t, source, like)")
 jvp("diff_adjoint(y, a, n=1, axis=-1, prepend=None, append=None, part='a')",
