@@ -2,8 +2,10 @@
 
 ``tests/program_generator.py`` writes each program as Python source (helpers with keyword
 arguments, defaults, tuple results and recursion; in-place writes and views of the arrays
-written; lists, tuples and nested lists; loops that may not run, break/continue/early return, branches on data; discarded
-calls; broadcasting; NumPy elementwise ops, reductions, matmul and indexing) and checks
+written; lists, tuples and nested lists; dicts holding dicts and loops over them; loops that may not run,
+break/continue/early return, branches on data; discarded calls; while True, for-else, local functions and
+lambdas, max/min/sorted, star unpacking, map, dict displays, np.where and index arrays with repeats;
+broadcasting; NumPy elementwise ops, reductions, matmul and indexing) and checks
 srcdiff's gradient, its structure, and ``grad(grad(f))`` for float arguments. A refusal
 (``srcdiff.SrcdiffError``) is acceptable and counted by feature; anything else is a failure,
 printed with its seed, its source and a shrunk version.
@@ -130,6 +132,11 @@ def test_ci_programs_use_every_feature_not_known_to_fail():
         ".T.T",
         "['sub'].items()",  # loops over a dict held in a dict
         ".values():",
+        "while True:",
+        "lambda p",  # a local lambda, or one given to map
+        "    def lf",  # a local function
+        "[np.array([1, 1, 0])] += ",  # a repeated index written
+        "else:\n        ",  # for-else (or an if's else)
     ],
 )
 def test_the_generator_writes(pattern):
