@@ -84,7 +84,7 @@ def fits(small: tuple, target: tuple) -> bool:
 
 def unaliased(src: str) -> str:
     """A bare name or element as ``1.0 * src``: assigning it as it is would give an array a second name."""
-    return f"1.0 * {src}" if re.fullmatch(r"[\w\[\], :\-]+", src) else src
+    return f"1.0 * {src}" if re.fullmatch(r"[\w\[\], :\-']+", src) else src
 
 
 def zeros(shape: tuple) -> str:
@@ -811,6 +811,7 @@ class Generator:
             inner = self.scope(env)
             inner[v] = Var("value", shape, borrowed=True)
             body, out = self.expr(inner, shape, 2, strict=True)
+            body = unaliased(body)  # a function returning its argument (or a closure's array) as it is: an alias
             argument = self.exact(env, shape, 1)
             env[name] = Var("value", out if form == "lambda" else broadcast(out, shape))  # def adds c * v
             if form == "lambda":
