@@ -212,9 +212,14 @@ class _Reverse(CodeWriter):
                 seed.append(assign(self.d(self.result), seed_value))
             state[self.result] = False
         backward = self.backward(self.body, state)
-        outputs = [name(self.d(p)) if p in state else self.call_helper("zeros_like", name(p)) for p in wrt]
+        # a parameter the result does not depend on: zeros (of its own dtype, as a final gradient)
+        unused = "zeros_like" if split else "materialize"
+        outputs = [
+            name(self.d(p)) if p in state else self.call_helper(unused, *([] if split else [ast.Constant(0.0)]), name(p))
+            for p in wrt
+        ]
         # arrays, and containers (whose unused leaves need zeros of their shapes)
-        arrays = [i for i, p in enumerate(wrt) if p not in self.act.scalars and (p in state or p in self.act.lists)]
+        arrays = [i for i, p in enumerate(wrt) if p not in self.act.scalars and p in state]
         if not split and len(arrays) > 1:  # writable arrays shaped like x, and never one array twice
             likes = ast.Tuple(elts=[name(p) for p in wrt], ctx=ast.Load())
             outputs = [self.call_helper("materialize_all", ast.Tuple(elts=outputs, ctx=ast.Load()), likes)]

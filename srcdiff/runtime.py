@@ -159,6 +159,8 @@ def materialize(y: Any, like: Any) -> Any:
         return {k: materialize(y[k] if isinstance(y, dict) else y, v) for k, v in like.items()}
     if isinstance(like, float) and np.ndim(y) == 0:
         return float(y)
+    if isinstance(like, np.floating) and np.ndim(y) == 0:  # np.float32 in a list: np.float32 out
+        return type(like)(y)
     return y
 
 
