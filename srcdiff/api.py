@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, cache, emit, normalize, operations, optimize, parse, reverse, rules, trees
+from . import analysis, cache, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
 from .errors import BadAux, BadWrt, GradientCheckError, SourceUnavailable, WrtTypeError
 from .runtime import materialize_all, seed, stop_gradient
 
@@ -62,6 +62,7 @@ def stages(
     """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
+    tree = packing.spell_out(tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
     yield "normalize", ast.unparse(tree)
@@ -90,7 +91,7 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
         if found is None or not cache.current(found[1]):
             _callee_facts[key] = ((None, False), (), f)
             tree, origin = parse.function_ast(f)
-            tree = normalize.normalize(tree, origin, container_parameters(kinds, ()))
+            tree = normalize.normalize(packing.spell_out(tree, origin, kinds), origin, container_parameters(kinds, ()))
             act, depends = _analyse(f, tree, origin, (), kinds)
             result = tree.body[-1].value.id
             if result in act.scalars:
@@ -192,6 +193,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
+        tree = packing.spell_out(tree, origin, kinds)
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
         act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
@@ -288,7 +290,8 @@ class Gradient:
         else:
             self.function = f
         if not isinstance(f, Gradient):
-            parse.function_ast(self.function)  # refuse unreadable source and unsupported syntax now, at its line
+            # refuse unreadable source and unsupported syntax now, at its line
+            packing.spell_out(*parse.function_ast(self.function), frozenset())
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)
         self.params = _parameters(f)  # those the caller passes: a bound method's self is not one

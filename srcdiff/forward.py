@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 from typing import Any
 
-from . import rules
+from . import packing, rules
 from .analysis import Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
@@ -283,14 +282,14 @@ class _Forward(CodeWriter):
         """``y = g(a, b)`` becomes ``y, ty = g_jvp(ta, a, b)``: tangents of g's active parameters first."""
         call = s.value
         func = self.act.ops[call].func
-        bound = inspect.signature(func, follow_wrapped=False).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        bound = packing.call_signature(func, call).bind(*call.args, **{k.arg: k.value for k in call.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
         kinds = call_kinds(func, call, self.ndim)
         key = (id(func), wrt, kinds, "jvp")
         if self.callee and self.itself == (func, kinds) and wrt == self.act.wrt:
             self.helpers[key] = self.fn_name  # recursion: the function being generated calls itself
         if key not in self.helpers:
-            params = list(inspect.signature(func, follow_wrapped=False).parameters)
+            params = list(packing.call_signature(func, call).parameters)
             self.helpers[key] = self.fresh.like(callee_name(getattr(func, "__name__", "f"), params, wrt))
             self.bindings[self.helpers[key]] = CalleeRef(func, wrt, kinds, "jvp")
         tangents = [name(self.t(bound.arguments[p].id)) for p in wrt]

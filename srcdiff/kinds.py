@@ -13,13 +13,12 @@ is of unknown kind, and the reverse transform gives it code that is right for an
 from __future__ import annotations
 
 import ast
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import rules
+from . import packing, rules
 from .names import parameters
 from .operations import (
     CALL,
@@ -246,12 +245,12 @@ def op_is_elementwise(op: Op) -> bool:
 
 def call_kinds(func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None]) -> frozenset[tuple[str, int]]:
     """The callee's parameters with known dimensions at this call (scalar defaults included)."""
-    signature = inspect.signature(func, follow_wrapped=False)  # the wrapper's own parameters
+    signature = packing.call_signature(func, call)  # *args and **kwargs spelled out
     bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
     found = {(p, ndim_of(a)) for p, a in bound.arguments.items()}
     unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)
     defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
-    return frozenset({(p, d) for p, d in found if d is not None} | defaults)
+    return frozenset({(p, d) for p, d in found if d is not None} | defaults | packing.shape(func, call))
 
 
 def _scalar(

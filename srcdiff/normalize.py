@@ -703,8 +703,6 @@ class _Normalizer:
         args = node.args
         if isinstance(node, ast.FunctionDef) and node.decorator_list:
             raise self.fail(node, "a decorated local function is not supported", "Call the decorator's result at module level.")
-        if args.vararg or args.kwarg:
-            raise self.fail(node, "*args/**kwargs parameters of a local function are not supported", "Name every parameter.")
         positional = args.posonlyargs + args.args
         pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
         pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
@@ -727,14 +725,24 @@ class _Normalizer:
         args = node.args
         positional = [a.arg for a in args.posonlyargs + args.args]
         keyword_only = [a.arg for a in args.kwonlyargs]
-        if len(call.args) > len(positional):
+        if len(call.args) > len(positional) and not args.vararg:
             raise self.fail(call, f"{what}() takes {len(positional)} positional arguments", "Pass the arguments it names.")
-        given = dict(zip(positional, call.args))
+        # each argument's slot: a parameter's name, or (the *args or **kwargs name, its position or key)
+        given: dict = {p: v for p, v in zip(positional, call.args)}
+        given |= {(args.vararg.arg, k): v for k, v in enumerate(call.args[len(positional) :])}
         for k in call.keywords:
-            if k.arg is None or k.arg not in positional + keyword_only or k.arg in given:
+            if k.arg in given or k.arg is None or k.arg not in positional + keyword_only and not args.kwarg:
                 raise self.fail(call, f"{what}() has no parameter for this argument", "Pass the arguments it names.")
-            given[k.arg] = k.value
-        values = {p: self.atom(v) for p, v in given.items()}  # the arguments first, in the order written
+            given[k.arg if k.arg in positional + keyword_only else (args.kwarg.arg, k.arg)] = k.value
+        atoms = {slot: self.atom(v) for slot, v in given.items()}  # the arguments first, in the order written
+        values = {p: v for p, v in atoms.items() if isinstance(p, str)}
+        packed = [a.arg for a in (args.vararg, args.kwarg) if a is not None]  # gather the extras: a tuple, a dict
+        if args.vararg:
+            extra = [v for slot, v in atoms.items() if not isinstance(slot, str) and slot[0] == args.vararg.arg]
+            values[args.vararg.arg] = ast.Tuple(elts=extra, ctx=ast.Load())
+        if args.kwarg:
+            extra = [(slot[1], v) for slot, v in atoms.items() if not isinstance(slot, str) and slot[0] == args.kwarg.arg]
+            values[args.kwarg.arg] = ast.Dict(keys=[ast.Constant(k) for k, _ in extra], values=[v for _, v in extra])
         for p in positional + keyword_only:
             if p not in values:
                 if p not in defaults:
@@ -748,8 +756,14 @@ class _Normalizer:
         body = [_Rename(renames).visit(ast.fix_missing_locations(copy.deepcopy(s))) for s in body]  # inlined again later
         result = self.fresh.temp("_result")
         line = self.line
-        for p, value in values.items():
-            self.emit(assign(renames[p], value))
+        bound = [assign(renames[p], value) for p, value in values.items()]
+        if packed:  # what the body may do with the tuple and the dict: its names are fresh, so known here alone
+            inlined = ast.Module(body=bound + body, type_ignores=[])
+            self.fixed_lengths |= {n: k for n, k in fixed_lengths(inlined).items() if n in renames.values()}
+            self.fixed_keys |= {n: k for n, k in fixed_keys(inlined).items() if n in renames.values()}
+            self.dicts |= dict_names(inlined, frozenset()) & set(renames.values())
+        for s in bound:
+            self.emit(s)
         self.inlining.append(node)
         self.out += self.block(ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True))
         self.inlining.pop()

@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import rules
+from . import packing, rules
 from .analysis import Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
@@ -447,7 +446,7 @@ class _Reverse(CodeWriter):
     def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[tuple[str, int]]]:
         op = self.act.ops[s.value]
         func = op.func
-        bound = inspect.signature(func, follow_wrapped=False).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
+        bound = packing.call_signature(func, s.value).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
         return op.func, wrt, call_kinds(func, s.value, self.ndim)
 
@@ -668,7 +667,7 @@ class _Reverse(CodeWriter):
         results = [self.fresh.temp("_d") for _ in wrt]
         call = ast.Call(func=name(backward_fn), args=[name(self.saved[id(s)]), g], keywords=[])
         out.append(ast.Assign(targets=[ast.Tuple(elts=[name(r, True) for r in results], ctx=ast.Store())], value=call))
-        bound = inspect.signature(func, follow_wrapped=False).bind(*s.value.args, **{kw.arg: kw.value for kw in s.value.keywords})
+        bound = packing.call_signature(func, s.value).bind(*s.value.args, **{kw.arg: kw.value for kw in s.value.keywords})
         for param, result in zip(wrt, results):
             self.contribute(bound.arguments[param], name(result), state, out)
 

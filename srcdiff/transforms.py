@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, emit, forward, normalize, optimize, parse, rules
+from . import analysis, api, cache, emit, forward, normalize, optimize, packing, parse, rules
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
@@ -31,6 +31,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
+        tree = packing.spell_out(tree, origin, kinds)
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
         act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
@@ -52,6 +53,7 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
     """Yield ``(stage, source)`` after each stage of the jvp pipeline (``api.stages`` for grad)."""
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
+    tree = packing.spell_out(tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
     yield "normalize", ast.unparse(tree)
@@ -96,7 +98,8 @@ class Jvp:
                 suggestion="Take the jvp of grad(f) for a function f that returns the output alone.",
             )
         if not isinstance(f, api.Gradient):
-            parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
+            # refuse unreadable source and unsupported syntax now, at its line
+            packing.spell_out(*parse.function_ast(f), frozenset())
         # a bound method obj.method is transformed as method.__func__, obj passed first (as grad does)
         self.receiver: tuple = f.receiver if isinstance(f, api.Gradient) else (f.__self__,) if inspect.ismethod(f) else ()
         self.function = f.__func__ if inspect.ismethod(f) else f

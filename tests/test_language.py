@@ -719,3 +719,110 @@ def double_star_of_a_changed_dict(x):
     options = {"c": x[2]}
     options["b"] = x[1]
     return weighted(x[0], **options)  # <- refused
+
+
+# ---------------------------------------------------------------- *args and **kwargs of helpers
+
+
+def sum_of_squares(*xs):
+    return sum(v * v for v in xs)
+
+
+def scaled(x, **kw):
+    return x * kw["s"]
+
+
+def everything(a, b=2.0, *xs, k=1.0, **kw):
+    total = a * b * k
+    for v in xs:
+        total = total + v * kw["w"]
+    for key, v in kw.items():
+        total = total + v * len(key)
+    return total
+
+
+def calls_packed_helpers(x):
+    return sum_of_squares(x[0], x[1]) + sum_of_squares(x[2]) + sum_of_squares() + scaled(x[3], s=3.0) + scaled(x[0], s=x[1])
+
+
+def calls_a_helper_with_every_kind_of_parameter(x):
+    return everything(x[0], x[1], x[2], x[3] * x[0], w=x[1], k=0.5) + everything(x[1]) + everything(x[2], w=x[3], k=x[0])
+
+
+def local_packed_functions(x):
+    def gathered(a, *rest, k=2.0, **options):
+        total = a * k
+        for v in rest:
+            total = total + v * options["w"]
+        return total + sum(options.values())
+
+    both = lambda *vs, **o: vs[0] * o["c"]  # noqa: E731
+    return gathered(x[0], x[1], np.sin(x[2]), w=x[3], k=0.5) + gathered(x[1]) + both(x[2], c=x[3])
+
+
+def star_into_a_packed_helper(x):
+    args = (x[0], x[1] * x[2])
+    options = {"s": x[3]}
+    return sum_of_squares(*args, x[3]) + scaled(x[2], **options)
+
+
+@pytest.mark.parametrize(
+    "f", [calls_packed_helpers, calls_a_helper_with_every_kind_of_parameter, local_packed_functions, star_into_a_packed_helper]
+)
+def test_packed_parameters_of_helpers(f):
+    agrees(f, X)
+
+
+def test_packed_parameters_with_arrays():
+    def loss(w, y):
+        return np.sum(everything(w, y, w * y, np.sin(w), w=y, k=0.5)) + np.sum(scaled(w, s=y) ** 2)
+
+    y = RNG.normal(size=4)
+    assert srcdiff.check_grad(loss, X, y, wrt=(0, 1))
+    gradient = srcdiff.grad(loss, wrt=(0, 1))(X, y)
+    _, tangent = srcdiff.jvp(loss, (X, y), (np.ones(4), np.ones(4)))
+    assert tangent == pytest.approx(np.sum(gradient[0]) + np.sum(gradient[1]))
+    np.testing.assert_allclose(srcdiff.hessian(loss)(X, y), central_hessian(loss, X, y), rtol=1e-4, atol=1e-6)
+
+
+def central_hessian(f, x, *rest, eps=1e-5):
+    gradient = srcdiff.grad(f)
+    columns = []
+    for i in range(x.size):
+        step = np.zeros_like(x)
+        step[i] = eps
+        columns.append((gradient(x + step, *rest) - gradient(x - step, *rest)) / (2 * eps))
+    return np.array(columns).T
+
+
+def test_the_keyword_crash_is_fixed():
+    """``hk(x, s=3.0)`` of a helper with ``**kw`` crashed with TypeError: unhashable type: 'dict'."""
+
+    def f2(x):
+        return scaled(x, s=3.0)
+
+    assert srcdiff.grad(f2)(1.0) == 3.0
+    assert srcdiff.grad(srcdiff.grad(f2))(1.0) == 0.0
+    assert srcdiff.jvp(f2, (1.0,), (2.0,)) == (3.0, 6.0)
+
+
+def reads_a_global_named_like_a_keyword(x, **kw):
+    return x * kw["np"] * np.pi
+
+
+def passes_a_keyword_named_like_a_global(x):
+    return reads_a_global_named_like_a_keyword(x, np=2.0)  # the keyword np would hide the module np
+
+
+def differentiates_packed_parameters(*xs):
+    return xs[0] * xs[1]
+
+
+def test_packed_parameters_refusals():
+    with pytest.raises(UnsupportedSyntax, match="has a name that reads_a_global_named_like_a_keyword uses already") as info:
+        srcdiff.grad(passes_a_keyword_named_like_a_global)(1.0)
+    assert info.value.line == inspect.getsourcelines(reads_a_global_named_like_a_keyword)[1]
+    for transform in (srcdiff.grad, srcdiff.jvp):
+        with pytest.raises(UnsupportedSyntax, match="of the function being differentiated are not supported") as info:
+            transform(differentiates_packed_parameters)
+        assert info.value.line == inspect.getsourcelines(differentiates_packed_parameters)[1]
