@@ -380,6 +380,9 @@ class Gradient:
         whether the entry has guards, the positions of wrt arrays (whose dtype is checked), and the
         guards: the (position, ndim) of array arguments, the dependencies the code assumes, and
         the (position, kind) of container arguments (see ``container_kind``)."""
+        records = any(map(trees.is_dataclass_instance, (*args, *kwargs.values())))
+        if records:  # generated code reads a dataclass as a NamedTuple of its fields
+            args, kwargs = trees.as_records(args), trees.as_records(kwargs)
         kinds = self.argument_kinds(args, kwargs)
         entry = self.entry(kinds)
         fn = self.generated(entry)
@@ -388,6 +391,8 @@ class Gradient:
         scalars = _scalar_likes(self.wrt, self.positions, args, kwargs)
         if scalars:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
+        if records:
+            fn = _through_records(fn)
         checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
@@ -479,6 +484,15 @@ def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple,
     return tuple(found)
 
 
+def _through_records(fn: Callable) -> Callable:
+    """``fn`` called with its dataclass arguments as NamedTuples, and its records made dataclasses again."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return trees.from_records(fn(*trees.as_records(args), **trees.as_records(kwargs)))
+
+    return call
+
+
 def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Callable:
     """``fn`` with the gradients listed in ``scalars`` converted to their argument's type and dtype."""
 
@@ -529,6 +543,7 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
     if not isinstance(g, Gradient):
         raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
     # without example arguments, show the code for arrays (a list argument gets code of its own)
+    args, kwargs = trees.as_records(args), trees.as_records(kwargs)
     kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
     return with_callees(g.entry(kinds))
 
@@ -563,13 +578,14 @@ def check_grad(f: Callable, *args: Any, wrt: Wrt = 0, eps: float = 1e-6, rtol: f
     fname = getattr(f, "__name__", f)
     for name, computed in zip(g.wrt, analytic):
         i = g.params.index(name)
-        x0 = args[i]
+        x0 = trees.as_records(args[i])  # a dataclass's floats are its fields'
+        computed = trees.as_records(computed)
         worst = None
         for path in _float_leaves(x0):
             values = []
             for step in (eps, -eps):
                 moved = list(args)
-                moved[i] = _moved(x0, path, step)
+                moved[i] = trees.from_records(_moved(x0, path, step))
                 values.append(float(f(*moved)))
             numeric = (values[0] - values[1]) / (2 * eps)
             got = _leaf(computed, x0, path, f"gradient of {fname} with respect to {name}")

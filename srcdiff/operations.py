@@ -175,8 +175,8 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             NoDerivativeRule,
             stmt,
             f"no derivative rule for the attribute .{e.attr}",
-            "Use an equivalent NumPy function; pass a model's arrays in a dict (params['W']) or a NamedTuple "
-            "(params.W), not an object or dataclass; or stop_gradient(...) if it is constant.",
+            "Use an equivalent NumPy function; pass a model's arrays in a dict (params['W']), a NamedTuple or a "
+            "dataclass (params.W), not another object; or stop_gradient(...) if it is constant.",
         )
     if isinstance(e, ast.Call):
         return _call(e, stmt, origin, env)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, emit, forward, normalize, optimize, packing, parse, rules
+from . import analysis, api, cache, emit, forward, normalize, optimize, packing, parse, rules, trees
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
@@ -119,6 +119,10 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
+        if any(map(trees.is_dataclass_instance, primals)):  # generated code reads a dataclass as a NamedTuple
+            primals, tangents = trees.as_records(primals), trees.as_records(tangents)
+            value, tangent = self(primals, tangents)
+            return trees.from_records(value), trees.from_records(tangent)
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         key = (rules.version, *((type(p), _kind(p), t is None) for p, t in zip(primals, tangents)))  # a new rule: build anew
         fn = self._compiled.get(key)
@@ -162,7 +166,7 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if isinstance(primal, (list, tuple)):
         if not isinstance(tangent, (list, tuple)) or len(tangent) != len(primal):
             raise BadWrt(f"the tangent of {param!r} must be a list of {len(primal)} tangents, like its primal")
-        leaves = [_checked(f"{param}[{i}]", p, t) for i, (p, t) in enumerate(zip(primal, tangent))]
+        leaves = [_checked(f"{param}[{i}]", p, t) if _numeric(p) else 0.0 for i, (p, t) in enumerate(zip(primal, tangent))]
         return type(primal)(*leaves) if hasattr(primal, "_fields") else type(primal)(leaves)  # a NamedTuple takes fields
     if isinstance(primal, dict):
         if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
@@ -175,6 +179,11 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if isinstance(primal, _FLOATS):
         return float(tangent)
     return np.asarray(tangent, dtype=np.result_type(primal.dtype, np.float64))
+
+
+def _numeric(value: Any) -> bool:
+    """Can ``value`` carry a tangent? A string or None in a record (a layer's name) cannot: its tangent is ignored."""
+    return not isinstance(value, (str, bytes, type(None)))
 
 
 def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None) -> Any:
@@ -210,7 +219,7 @@ def source(g: Any, *args: Any, **kwargs: Any) -> str:
     if not isinstance(g, Jvp):
         return api.source(g, *args, **kwargs)
     if args:
-        kinds = g.argument_kinds(args)
+        kinds = g.argument_kinds(trees.as_records(args))
         wrt = tuple(g.params[i] for i, a in enumerate(args) if _differentiable(a))
     else:
         kinds = frozenset((p, analysis.NOT_CONTAINER) for p in g.params)

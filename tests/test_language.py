@@ -8,6 +8,7 @@ uses only constructs the transforms already differentiate.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff.errors import UnsupportedSyntax
+from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax, WrtTypeError
 from tests.catalogue import autograd_twin
 from tests.test_trust import central_differences, same_structure_and_values
 
@@ -826,3 +827,92 @@ def test_packed_parameters_refusals():
         with pytest.raises(UnsupportedSyntax, match="of the function being differentiated are not supported") as info:
             transform(differentiates_packed_parameters)
         assert info.value.line == inspect.getsourcelines(differentiates_packed_parameters)[1]
+
+
+# ---------------------------------------------------------------- dataclasses
+
+
+@dataclasses.dataclass
+class DenseLayer:
+    W: np.ndarray
+    b: float
+    name: str = "dense"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenLayer:
+    W: np.ndarray
+    b: float
+
+
+def dense_forward(layer, x):
+    return np.tanh(x @ layer.W) * layer.b
+
+
+def dataclass_loss(layer, x):
+    return np.sum(dense_forward(layer, x) ** 2) + layer.b**2
+
+
+def dataclass_loss_as_named_tuple(layer, x):  # the same loss on (W, b)
+    W, b = layer
+    return np.sum((np.tanh(x @ W) * b) ** 2) + b**2
+
+
+def test_dataclass_parameters():
+    for cls in (DenseLayer, FrozenLayer):
+        layer = cls(RNG.normal(size=(4, 2)), 0.7)
+        want = autograd.grad(autograd_twin(dataclass_loss_as_named_tuple))((layer.W, layer.b), X)
+        got = srcdiff.grad(dataclass_loss)(layer, X)
+        assert type(got) is cls
+        np.testing.assert_allclose(got.W, want[0])
+        assert got.b == pytest.approx(want[1])
+        assert srcdiff.check_grad(dataclass_loss, layer, X)
+        np.testing.assert_allclose(
+            srcdiff.grad(dataclass_loss, wrt=1)(layer, X),
+            autograd.grad(autograd_twin(dataclass_loss_as_named_tuple), 1)((layer.W, layer.b), X),
+        )
+        value, (gradient, _) = srcdiff.value_and_grad(dataclass_loss, wrt=(0, 1))(layer, X)
+        assert value == pytest.approx(dataclass_loss(layer, X))
+        np.testing.assert_allclose(gradient.W, want[0])
+        # forward mode and a Hessian-vector product through the fields
+        direction = cls(RNG.normal(size=(4, 2)), 0.3)
+        _, tangent = srcdiff.jvp(dataclass_loss, (layer, X), (direction, None))
+        assert tangent == pytest.approx(np.sum(want[0] * direction.W) + want[1] * direction.b)
+        _, hessian_direction = srcdiff.jvp(srcdiff.grad(dataclass_loss), (layer, X), (direction, None))
+        assert type(hessian_direction) is cls
+        eps = 1e-6
+        gradient = srcdiff.grad(dataclass_loss)
+        moved = [gradient(cls(layer.W + s * direction.W, layer.b + s * direction.b), X) for s in (eps, -eps)]
+        np.testing.assert_allclose(hessian_direction.W, (moved[0].W - moved[1].W) / (2 * eps), rtol=1e-5, atol=1e-7)
+        assert hessian_direction.b == pytest.approx((moved[0].b - moved[1].b) / (2 * eps), rel=1e-5)
+
+
+def test_a_dataclass_field_that_is_no_number_is_passed_over():
+    layer = DenseLayer(RNG.normal(size=(4, 2)), 0.7, name="first")
+    got = srcdiff.grad(dataclass_loss)(layer, X)
+    assert got.name == 0.0  # as a NamedTuple's: the gradient has every field
+    assert layer.name == "first"
+    _, tangent = srcdiff.jvp(dataclass_loss, (layer, X), (DenseLayer(np.ones((4, 2)), 1.0, name="first"), None))
+    assert tangent == pytest.approx(np.sum(got.W) + got.b)
+
+
+class PlainLayer:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+
+@dataclasses.dataclass
+class HiddenField:
+    _W: np.ndarray
+
+
+def reads_a_hidden_field(layer):
+    return np.sum(layer._W)
+
+
+def test_other_objects_in_wrt_stay_refused():
+    with pytest.raises(NoDerivativeRule, match=r"no derivative rule for the attribute \.b") as info:
+        srcdiff.grad(dataclass_loss)(PlainLayer(np.ones((4, 2)), 1.0), X)
+    assert "or a dataclass (params.W), not another object" in info.value.suggestion
+    with pytest.raises(WrtTypeError, match="fields starting with an underscore"):
+        srcdiff.grad(reads_a_hidden_field)(HiddenField(np.ones(2)))
