@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, cache, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
+from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
 from .errors import BadAux, BadWrt, GradientCheckError, SourceUnavailable, WrtTypeError
 from .runtime import materialize_all, seed, stop_gradient
 
@@ -49,11 +49,12 @@ def container_parameters(kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...]
     NamedTuples included), for arguments of these kinds: normalize lowers ``for k in d`` and
     ``record.field`` (an attribute of any other argument is read as it is, a constant)."""
     dicts = analysis.DICT + analysis.CONTAINER
-    return {
+    found = {
         n: "dict" if kind <= dicts else "sequence"
         for n, kind in kinds
         if kind in analysis.CONTAINERS and (kind <= dicts or n in wrt)
     }
+    return found | {n: "function" for n in callables.bound(kinds)}
 
 
 def stages(
@@ -64,7 +65,7 @@ def stages(
     yield "parse", ast.unparse(tree)
     tree = packing.spell_out(tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
+    tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     yield "normalize", ast.unparse(tree)
     act, _ = _analyse(f, tree, origin, wrt, kinds, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
@@ -91,7 +92,8 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
         if found is None or not cache.current(found[1]):
             _callee_facts[key] = ((None, False), (), f)
             tree, origin = parse.function_ast(f)
-            tree = normalize.normalize(packing.spell_out(tree, origin, kinds), origin, container_parameters(kinds, ()))
+            tree = packing.spell_out(tree, origin, kinds)
+            tree = normalize.normalize(tree, origin, container_parameters(kinds, ()), operations.resolver(f, tree, kinds))
             act, depends = _analyse(f, tree, origin, (), kinds)
             result = tree.body[-1].value.id
             if result in act.scalars:
@@ -132,7 +134,7 @@ def _analyse(
     callee: bool = False,
 ) -> tuple[analysis.Activity, tuple[cache.Dependency, ...]]:
     """``analysis.activity``, and the functions its answer depends on (those of callees asked included)."""
-    env = analysis.environment(f, tree)
+    env = analysis.environment(f, tree, kinds)
     with cache.lock:  # _consulted is shared
         _consulted.append([])
         try:
@@ -149,6 +151,8 @@ def _called(act: analysis.Activity) -> tuple[cache.Dependency, ...]:
         if op.kind != operations.CALL:
             continue
         func = node.func
+        if isinstance(func, ast.Name) and func.id in act.env.arguments:
+            continue  # a function passed as an argument: its identity is in the cache key
         if isinstance(func, ast.Name) and func.id in act.env.closure:
             namespace: Any = cache.Cell(act.env.closure[func.id])
         elif isinstance(func, ast.Name):
@@ -195,7 +199,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         tree, origin = parse.function_ast(f)
         tree = packing.spell_out(tree, origin, kinds)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
+        tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
         act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
         transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
         transformed = optimize.optimize(transformed)
@@ -329,13 +333,17 @@ class Gradient:
                     for i, kind in entry[5]:  # lists, tuples and dicts: of scalars, of arrays, of anything
                         if container_kind(args[i]) != kind:
                             raise LookupError
+                if entry[6]:
+                    for i, function in entry[6]:  # a function passed in: its code was built for that one
+                        if args[i] is not function:
+                            raise LookupError
             except LookupError:  # KeyError included: the name is gone
                 entry = None
         if entry is None:
             entry = self.specialize(args, kwargs)
             if not kwargs:
                 self._compiled[tuple(map(type, args))] = entry
-        fn, _, wrt_arrays, _, _, _ = entry
+        fn, _, wrt_arrays, _, _, _, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind not in "fc":
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
@@ -375,11 +383,12 @@ class Gradient:
             depends = cache.unique(depends + inner.dependencies(inner.entry(kinds), kinds))
         return depends
 
-    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple, tuple]:
+    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple, tuple, tuple]:
         """The function to call for these arguments (the generated code, for a plain function),
         whether the entry has guards, the positions of wrt arrays (whose dtype is checked), and the
-        guards: the (position, ndim) of array arguments, the dependencies the code assumes, and
-        the (position, kind) of container arguments (see ``container_kind``)."""
+        guards: the (position, ndim) of array arguments, the dependencies the code assumes, the
+        (position, kind) of container arguments (see ``container_kind``), and the (position,
+        object) of function arguments (see ``callables``)."""
         records = any(map(trees.is_dataclass_instance, (*args, *kwargs.values())))
         if records:  # generated code reads a dataclass as a NamedTuple of its fields
             args, kwargs = trees.as_records(args), trees.as_records(kwargs)
@@ -398,7 +407,8 @@ class Gradient:
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
-        return fn, bool(checks or guards or containers), wrt_arrays, checks, guards, containers
+        functions = tuple((i, a) for i, a in enumerate(args) if callables.is_function(a))
+        return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
 
 
 def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
@@ -412,7 +422,11 @@ def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs:
             raise WrtTypeError(
                 f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
             )
+    for w in wrt:
+        if callables.is_function(bound.get(w)):
+            raise WrtTypeError(f"argument {w!r} is in wrt but is the function {bound[w]!r}; a function has no gradient")
     kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
+    kinds |= {callables.entry(n, v) for n, v in bound.items() if callables.is_function(v)}
     kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
     return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
 

@@ -15,10 +15,11 @@ import builtins
 import inspect
 import os
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import rules
+from . import callables, packing, rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names
 from .normalize import is_atom
@@ -34,8 +35,11 @@ class Env:
     globals: dict
     closure: dict[str, Any]  # free variable -> cell
     locals: frozenset[str] = frozenset()  # the function's own names, which shadow the rest
+    arguments: dict[str, Any] = field(default_factory=dict)  # parameters holding a function (callables.py)
 
     def lookup(self, name: str) -> Any:
+        if name in self.arguments:
+            return self.arguments[name]
         if name in self.closure:
             return self.closure[name].cell_contents
         if name in self.globals:
@@ -51,10 +55,11 @@ class Env:
         raise TypeError(f"cannot resolve {ast.unparse(expr)}")
 
 
-def environment(f: Any, tree: ast.FunctionDef) -> Env:
+def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]] = frozenset()) -> Env:
+    """``f``'s globals and closure, and the functions its parameters hold in this specialisation."""
     code = f.__code__
     cells = dict(zip(code.co_freevars, f.__closure__ or ()))
-    return Env(f.__globals__, cells, frozenset(local_names(tree)))
+    return Env(f.__globals__, cells, frozenset(local_names(tree)), callables.bound(kinds))
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Op:
     rule: rules.Rule | None = None
     bound: dict[str, ast.expr] = field(default_factory=dict)  # rule parameter -> atom
     func: Any = None  # the user function, for CALL
+    passed: frozenset[tuple[str, int]] = frozenset()  # for CALL: the functions it is given (``callables.entry``)
     refusal: Exception | None = None  # raised if a varied value reaches this (constant) operation
 
 
@@ -193,8 +199,9 @@ def is_global_chain(e: ast.expr, env: Env) -> bool:
 def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     func = e.func
     keywords = {k.arg: k.value for k in e.keywords}
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals:
-        method = func.attr  # a method of a local value
+    held = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.arguments
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals and not held:
+        method = func.attr  # a method of a local value (``act.func`` of a partial passed in is resolved below)
         if method == "pop":
             return Op(POP, _names([func.value]))
         if method == "append":
@@ -267,7 +274,8 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             raise origin.error(
                 UnsupportedSyntax, stmt, f"this call does not match {target.__name__}'s parameters ({exc})", "Fix the arguments."
             ) from None
-        return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords)
+        passed = _functions_passed(target, e, env)
+        return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords, passed=passed)
     name = ast.unparse(func)
     raise origin.error(
         NoDerivativeRule,
@@ -275,6 +283,23 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         f"no derivative rule for {name}",
         "Add one with srcdiff.rules.vjp(...), or wrap the call in stop_gradient(...) if it is constant.",
     )
+
+
+def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[str, int]]:
+    """The parameters of ``target`` that ``call`` gives a function: a function the caller was given,
+    or one named in its module (``apply(np.tanh, x)``); the callee is built for those functions."""
+    bound = packing.call_signature(target, call).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    found = set()
+    for p, a in bound.arguments.items():
+        if isinstance(a, ast.Name) and a.id in env.arguments:
+            value = env.arguments[a.id]
+        elif isinstance(a, (ast.Name, ast.Attribute)) and is_atom(a, env.locals):
+            value = safe_resolve(a, env)
+        else:
+            continue
+        if callables.is_function(value):
+            found.add(callables.entry(p, value))
+    return frozenset(found)
 
 
 def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin) -> Op:
@@ -316,6 +341,12 @@ def is_installed_library(func: Any, env: Env) -> bool:
     if package and package == str(env.globals.get("__name__", "")).partition(".")[0]:
         return False  # an installed package differentiating its own functions
     return os.path.realpath(func.__code__.co_filename).startswith(_LIBRARY_DIRS)
+
+
+def resolver(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]] = frozenset()) -> Callable[[ast.expr], Any]:
+    """For normalize: the object a non-local name or attribute chain of ``f`` denotes now (None if none)."""
+    env = environment(f, tree, kinds)
+    return lambda expr: safe_resolve(expr, env)
 
 
 def safe_resolve(func: ast.expr, env: Env) -> Any:

@@ -45,6 +45,12 @@ from .tape import TapePlan
 COMMENT = "__srcdiff_comment__:"  # marker strings that emit turns into comments
 
 
+def function_name(func: Any) -> str:
+    """A name for generated code to call ``func``'s derivative by: its own, or ``lambda`` for a lambda."""
+    found = getattr(func, "__name__", "f")
+    return found if found.isidentifier() else "lambda"
+
+
 @dataclass(frozen=True)
 class CalleeRef:
     """A user function called with active arguments: it needs a forward/backward pair."""
@@ -436,7 +442,7 @@ class _Reverse(CodeWriter):
 
     def _callee_name(self, s: ast.Assign, part: str) -> str:
         func, wrt, kinds = self._callee(s)
-        base = getattr(func, "__name__", "f") + "_" + part
+        base = function_name(func) + "_" + part
         key = (id(func), wrt, kinds, part)
         if key not in self.helpers:
             self.helpers[key] = self.fresh.like(base)
@@ -448,7 +454,7 @@ class _Reverse(CodeWriter):
         func = op.func
         bound = packing.call_signature(func, s.value).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
-        return op.func, wrt, call_kinds(func, s.value, self.ndim)
+        return op.func, wrt, call_kinds(func, s.value, self.ndim, op.passed)
 
     # --------------------------------------------------------------- backward
     def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:

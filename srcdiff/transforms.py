@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, emit, forward, normalize, optimize, packing, parse, rules, trees
+from . import analysis, api, cache, callables, emit, forward, normalize, operations, optimize, packing, parse, rules, trees
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
@@ -33,8 +33,8 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         tree, origin = parse.function_ast(f)
         tree = packing.spell_out(tree, origin, kinds)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+        tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
+        act = analysis.activity(tree, origin, analysis.environment(f, tree, kinds), wrt, kinds, api.returns_kind, augmented)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
@@ -55,9 +55,9 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
     yield "parse", ast.unparse(tree)
     tree = packing.spell_out(tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
+    tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree, kinds), wrt, kinds, api.returns_kind, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = forward.transform(tree, act, origin, itself=(f, kinds))
     yield "forward", emit.to_source(transformed, _header(origin, wrt))
@@ -78,6 +78,11 @@ def _kind(value: Any) -> int | None:
     if isinstance(value, api._CONTAINER_TYPES):
         return api.container_kind(value)
     return None
+
+
+def _identity(value: Any) -> int | None:
+    """A function argument's key: code is built for the function passed (``callables``)."""
+    return callables.key(value) if callables.is_function(value) else None
 
 
 class Jvp:
@@ -124,7 +129,8 @@ class Jvp:
             value, tangent = self(primals, tangents)
             return trees.from_records(value), trees.from_records(tangent)
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
-        key = (rules.version, *((type(p), _kind(p), t is None) for p, t in zip(primals, tangents)))  # a new rule: build anew
+        # a new rule: build anew; a function passed in: code for that one
+        key = (rules.version, *((type(p), _kind(p), t is None, _identity(p)) for p, t in zip(primals, tangents)))
         fn = self._compiled.get(key)
         if fn is None:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
@@ -133,7 +139,8 @@ class Jvp:
         return fn(*given, *self.receiver, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
-        return frozenset((n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None)
+        kinds = {(n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None}
+        return frozenset(kinds | {callables.entry(n, p) for n, p in zip(self.params, primals) if callables.is_function(p)})
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
         """The Python function to transform: for jvp(grad(f)), the generated gradient."""
