@@ -9,7 +9,9 @@ uses only constructs the transforms already differentiate.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
+from functools import partial
 from typing import NamedTuple
 
 import autograd
@@ -916,3 +918,94 @@ def test_other_objects_in_wrt_stay_refused():
     assert "or a dataclass (params.W), not another object" in info.value.suggestion
     with pytest.raises(WrtTypeError, match="fields starting with an underscore"):
         srcdiff.grad(reads_a_hidden_field)(HiddenField(np.ones(2)))
+
+
+# ---------------------------------------------------------------- functions as values: partial, function arguments
+
+
+def cubed(v, c=1.0):
+    return c * v**3
+
+
+def apply_twice(fn, v):
+    return fn(fn(v))
+
+
+def calls_a_partial(x):
+    c = x[0] * 3.0
+    scaled_cube = functools.partial(cubed, c=c)
+    c = 100.0  # the partial keeps the value it was given
+    overridden = functools.partial(scaled_cube, c=x[1])
+    first = partial(lambda a, b: a * np.sin(b), x[2])
+    total = scaled_cube(x[3]) + overridden(x[0]) + sum(map(scaled_cube, [x[1], x[2] * x[3]])) + first(x[3])
+    return total + scaled_cube(x[1], c=0.5)
+
+
+def passes_module_functions_on(x):
+    return apply_twice(np.sin, x[0]) + apply_twice(cubed, x[1]) * apply_twice(np.tanh, x[2])
+
+
+@pytest.mark.parametrize("f", [calls_a_partial, passes_module_functions_on])
+def test_partial_and_functions_passed_to_helpers(f):
+    agrees(f, X)
+
+
+def with_activation(x, act):
+    return np.sum(act(x) * x) + apply_twice(act, x[0])
+
+
+@pytest.mark.parametrize(
+    "act",
+    [np.tanh, np.sin, cubed, lambda v: v * v + 1.0, functools.partial(cubed, c=0.5), functools.partial(np.multiply, 3.0)],
+    ids=["tanh", "sin", "def", "lambda", "partial-of-def", "partial-of-ufunc"],
+)
+def test_function_arguments(act):
+    gradient = srcdiff.grad(with_activation)(X, act)
+    np.testing.assert_allclose(gradient, central_differences(lambda x: with_activation(x, act), (X,), 0), rtol=1e-5, atol=1e-6)
+    assert srcdiff.check_grad(with_activation, X, act)
+    direction = RNG.normal(size=4)
+    _, tangent = srcdiff.jvp(with_activation, (X, act), (direction, None))
+    assert tangent == pytest.approx(np.sum(gradient * direction))
+    _, hessian_direction = srcdiff.jvp(srcdiff.grad(with_activation), (X, act), (direction, None))
+    eps = 1e-5
+    d = srcdiff.grad(with_activation)
+    np.testing.assert_allclose(
+        hessian_direction, (d(X + eps * direction, act) - d(X - eps * direction, act)) / (2 * eps), rtol=1e-4, atol=1e-6
+    )
+
+
+def test_each_function_argument_gets_its_own_code():
+    gradient = srcdiff.grad(with_activation)
+    for _ in range(2):  # and the second time round, the code built for it: the guard tells them apart
+        for act in (np.tanh, np.sin):
+            got = gradient(X, act)
+            want = central_differences(lambda x, act=act: with_activation(x, act), (X,), 0)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert "np.cos" in srcdiff.source(gradient, X, np.sin) and "np.cos" not in srcdiff.source(gradient, X, np.tanh)
+
+
+class Scaler:
+    def __call__(self, v):
+        return 2.0 * v
+
+
+def rebinds_its_function(x, act):
+    act = act if x[0] > 0 else np.sin
+    return act(x[1])
+
+
+def passes_a_local_partial_on(x):
+    scaled_cube = functools.partial(cubed, c=2.0)
+    return apply_twice(scaled_cube, x[0])  # <- refused
+
+
+def test_function_values_refused():
+    with pytest.raises(UnsupportedSyntax, match="calling the parameter 'act' is supported when it holds a function"):
+        srcdiff.grad(with_activation)(X, Scaler())
+    with pytest.raises(UnsupportedSyntax, match="calling the parameter 'act'"):
+        srcdiff.grad(rebinds_its_function)(X, np.tanh)
+    with pytest.raises(UnsupportedSyntax, match="the partial 'scaled_cube' is used other than by calling it") as info:
+        srcdiff.grad(passes_a_local_partial_on)(X)
+    assert "<- refused" in info.value.construct
+    with pytest.raises(WrtTypeError, match="is the function"):
+        srcdiff.grad(with_activation, wrt=1)(X, np.tanh)
