@@ -268,6 +268,15 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             "Add one with srcdiff.rules.vjp(...), or wrap the call in stop_gradient(...) if it is constant.",
         )
     if inspect.isfunction(target):
+        shared = packing.clash(target, e)
+        if shared is not None:
+            raise origin.error(
+                UnsupportedSyntax,
+                stmt,
+                f"with its *args/**kwargs spelled out for this call, two of {target.__name__}'s parameters would be "
+                f"named {shared!r} (extras are named xs_0, xs_1, ... for *xs, and by their keys for **kw)",
+                f"Rename the parameter {shared!r} of {target.__name__}, or pass that argument another way.",
+            )
         try:
             inspect.signature(target, follow_wrapped=False).bind(*e.args, **keywords)
         except TypeError as exc:

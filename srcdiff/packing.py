@@ -49,6 +49,19 @@ def _extra_names(vararg: str, count: int, keys: list[str]) -> list[str]:
     return [f"{vararg}_{k}" for k in range(count)] + keys
 
 
+def clash(func: Any, call: ast.Call) -> str | None:
+    """A name two of the parameters ``call_signature`` would give ``func`` share (``def h(xs_0, *xs)``
+    called with extras, or a keyword ``xs_0=`` that ``**kw`` gathers): such a call is refused."""
+    signature = inspect.signature(func, follow_wrapped=False)
+    found = extras(signature, call)
+    if found is None:
+        return None
+    vararg = next((p.name for p in signature.parameters.values() if p.kind == _P.VAR_POSITIONAL), "")
+    named = [p.name for p in signature.parameters.values() if p.kind not in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD)]
+    names = named + _extra_names(vararg, *found)
+    return next((n for n in names if names.count(n) > 1), None)
+
+
 def call_signature(func: Any, call: ast.Call) -> inspect.Signature:
     """``func``'s signature with its ``*args`` and ``**kwargs`` spelled out for ``call``
     (``inspect.Signature.bind`` of the call gives each extra a parameter of its own)."""

@@ -821,7 +821,18 @@ def differentiates_packed_parameters(*xs):
     return xs[0] * xs[1]
 
 
+def named_like_an_extra(xs_0, *xs):
+    return xs_0 * xs[0]
+
+
+def passes_an_extra_named_like_a_parameter(x):
+    return named_like_an_extra(x, x)  # <- refused: the extra would be xs_0 too
+
+
 def test_packed_parameters_refusals():
+    with pytest.raises(UnsupportedSyntax, match="two of named_like_an_extra's parameters would be named 'xs_0'") as info:
+        srcdiff.grad(passes_an_extra_named_like_a_parameter)(1.0)
+    assert "<- refused" in info.value.construct
     with pytest.raises(UnsupportedSyntax, match="has a name that reads_a_global_named_like_a_keyword uses already") as info:
         srcdiff.grad(passes_a_keyword_named_like_a_global)(1.0)
     assert info.value.line == inspect.getsourcelines(reads_a_global_named_like_a_keyword)[1]
