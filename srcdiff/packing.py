@@ -17,12 +17,13 @@ differentiated itself) is refused.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import keyword
 from typing import Any
 
 from .errors import UnsupportedSyntax
-from .names import assign, name, names_in
+from .names import assign, local_names, name, names_in
 from .parse import Origin
 
 POSITIONAL = "*"  # kinds entry ("*", n): the call passes n positional extras
@@ -117,14 +118,25 @@ def spell_out(tree: ast.FunctionDef, origin: Origin, kinds: frozenset[tuple[str,
     vararg = args.vararg.arg if args.vararg else ""
     spelled = _extra_names(vararg, count, keys)
     taken = names_in(tree)
+    locals_ = local_names(tree)
+    renames: dict[str, str] = {}
     for n in spelled:
-        if n in taken or not n.isidentifier() or keyword.iskeyword(n):
+        if n in locals_:  # a local of the same name (``s = kw["s"]``) is another variable: give it a new name
+            fresh, k = n, 0
+            while fresh in taken or fresh in spelled:
+                k += 1
+                fresh = f"{n}_{k}"
+            taken.add(fresh)
+            renames[n] = fresh
+        elif n in taken or not n.isidentifier() or keyword.iskeyword(n):
             raise origin.error(
                 UnsupportedSyntax,
                 tree,
-                f"the argument gathered as {n!r} by *args/**kwargs has a name that {tree.name} uses already",
-                f"Rename {n!r} in {tree.name}, or pass that argument another way.",
+                f"the argument gathered as {n!r} by *args/**kwargs has the name of a global that {tree.name} reads",
+                f"Pass that argument under another name, or import the global under another name in {tree.name}'s module.",
             )
+    if renames:
+        tree = _Rename(renames).visit(copy.deepcopy(tree))
     new = copy_function(tree)
     new_args = new.args
     prologue: list[ast.stmt] = []
@@ -145,6 +157,19 @@ def spell_out(tree: ast.FunctionDef, origin: Origin, kinds: frozenset[tuple[str,
     docstring = body[:1] if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else []
     new.body = docstring + prologue + body[len(docstring) :]
     return new
+
+
+class _Rename(ast.NodeTransformer):
+    """Every use of a name, nested scopes' parameters included, under a new name."""
+
+    def __init__(self, renames: dict[str, str]) -> None:
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.copy_location(ast.Name(id=self.renames.get(node.id, node.id), ctx=node.ctx), node)
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        return ast.copy_location(ast.arg(arg=self.renames.get(node.arg, node.arg), annotation=node.annotation), node)
 
 
 def copy_function(tree: ast.FunctionDef) -> ast.FunctionDef:

@@ -744,8 +744,16 @@ def everything(a, b=2.0, *xs, k=1.0, **kw):
     return total
 
 
+def reads_its_options_into_locals(x, *xs, **kw):
+    s = kw["s"]  # a local named like a keyword its **kw gathers
+    xs_0 = xs[0] * 2.0  # and like the first extra
+    t = kw.get("t", 1.0)
+    return x * s * t + xs_0
+
+
 def calls_packed_helpers(x):
-    return sum_of_squares(x[0], x[1]) + sum_of_squares(x[2]) + sum_of_squares() + scaled(x[3], s=3.0) + scaled(x[0], s=x[1])
+    total = sum_of_squares(x[0], x[1]) + sum_of_squares(x[2]) + sum_of_squares() + scaled(x[3], s=3.0) + scaled(x[0], s=x[1])
+    return total + reads_its_options_into_locals(x[0], x[1], s=x[2]) + reads_its_options_into_locals(x[3], x[0], s=2.0, t=x[1])
 
 
 def calls_a_helper_with_every_kind_of_parameter(x):
@@ -833,7 +841,9 @@ def test_packed_parameters_refusals():
     with pytest.raises(UnsupportedSyntax, match="two of named_like_an_extra's parameters would be named 'xs_0'") as info:
         srcdiff.grad(passes_an_extra_named_like_a_parameter)(1.0)
     assert "<- refused" in info.value.construct
-    with pytest.raises(UnsupportedSyntax, match="has a name that reads_a_global_named_like_a_keyword uses already") as info:
+    with pytest.raises(
+        UnsupportedSyntax, match="has the name of a global that reads_a_global_named_like_a_keyword reads"
+    ) as info:
         srcdiff.grad(passes_a_keyword_named_like_a_global)(1.0)
     assert info.value.line == inspect.getsourcelines(reads_a_global_named_like_a_keyword)[1]
     for transform in (srcdiff.grad, srcdiff.jvp):
