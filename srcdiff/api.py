@@ -335,7 +335,7 @@ class Gradient:
                             raise LookupError
                 if entry[6]:
                     for i, function in entry[6]:  # a function passed in: its code was built for that one
-                        if args[i] is not function:
+                        if callables.key(args[i]) != function:
                             raise LookupError
             except LookupError:  # KeyError included: the name is gone
                 entry = None
@@ -388,7 +388,7 @@ class Gradient:
         whether the entry has guards, the positions of wrt arrays (whose dtype is checked), and the
         guards: the (position, ndim) of array arguments, the dependencies the code assumes, the
         (position, kind) of container arguments (see ``container_kind``), and the (position,
-        object) of function arguments (see ``callables``)."""
+        key) of function arguments (see ``callables``)."""
         records = any(map(trees.is_dataclass_instance, (*args, *kwargs.values())))
         if records:  # generated code reads a dataclass as a NamedTuple of its fields
             args, kwargs = trees.as_records(args), trees.as_records(kwargs)
@@ -407,7 +407,7 @@ class Gradient:
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
-        functions = tuple((i, a) for i, a in enumerate(args) if callables.is_function(a))
+        functions = tuple((i, callables.key(a)) for i, a in enumerate(args) if callables.is_function(a))
         return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
 
 

@@ -8,7 +8,10 @@ derivative. The generated code calls the parameter as the user's code does, and 
 another function gets code of its own: each entry point checks the object's identity.
 
 Objects get small integer keys, kept for the life of the process (the cache keys hold
-them, so an id must never be reused for another object).
+them, so an id must never be reused for another object). A ``functools.partial`` is keyed
+by what its code depends on, the function it wraps and the number and names of the
+arguments it binds: the code reads their values from the partial passed, so a new partial
+of the same shape (one per step of a loop) reuses the code, and the first stands for them all.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 FUNCTION = "!"  # kinds entry ("!act", k): the parameter act holds the function whose key is k
 
 _objects: list[Any] = []  # key -> object (held, so that its id stays its own)
-_keys: dict[int, int] = {}  # id(object) -> key
+_keys: dict[Any, int] = {}  # id(object), or a partial's shape -> key
 _lock = threading.Lock()
 
 
@@ -39,12 +42,19 @@ def is_function(value: Any) -> bool:
 
 
 def key(value: Any) -> int:
-    with _lock:
-        found = _keys.get(id(value))
-        if found is None:
-            found = _keys[id(value)] = len(_objects)
-            _objects.append(value)
-        return found
+    """The key of a function: the same for the same object, or a partial of the same shape."""
+    if type(value) is functools.partial:
+        identity: Any = ("partial", key(value.func), len(value.args), tuple(value.keywords))
+    else:
+        identity = id(value)
+    found = _keys.get(identity)
+    if found is None:
+        with _lock:
+            found = _keys.get(identity)
+            if found is None:
+                found = _keys[identity] = len(_objects)
+                _objects.append(value)
+    return found
 
 
 def entry(parameter: str, value: Any) -> tuple[str, int]:

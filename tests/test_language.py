@@ -1005,6 +1005,18 @@ def test_each_function_argument_gets_its_own_code():
     assert "np.cos" in srcdiff.source(gradient, X, np.sin) and "np.cos" not in srcdiff.source(gradient, X, np.tanh)
 
 
+def test_a_new_partial_of_the_same_shape_reuses_the_code():
+    from srcdiff import cache
+
+    gradient = srcdiff.grad(with_activation)
+    gradient(X, functools.partial(cubed, c=1.0))
+    before = cache.transformations
+    for c in (0.5, 2.0, -1.0):  # the code reads the bound values from the partial passed
+        got = gradient(X, functools.partial(cubed, c=c))
+        np.testing.assert_allclose(got, c * gradient(X, functools.partial(cubed, c=1.0)))
+    assert cache.transformations == before
+
+
 class Scaler:
     def __call__(self, v):
         return 2.0 * v
