@@ -70,7 +70,7 @@ class Pullback:
         adjoints = self.backward(tape, seed)
         adjoints = materialize_all(adjoints, tuple(self.primals[i] for i in self.positions))
         found = dict(zip(self.positions, adjoints))
-        return tuple(found.get(i) for i in range(len(self.primals)))
+        return trees.from_records(tuple(found.get(i) for i in range(len(self.primals))))  # a dataclass's, a dataclass
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
@@ -79,6 +79,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     like its primal (None for a primal that is not a float or float array/tree, such as an
     integer count). With ``has_aux=True``, ``f`` returns ``(out, aux)`` and vjp returns
     ``(out, pullback, aux)``, as JAX does."""
+    primals = trees.as_records(primals)  # generated code reads a dataclass as a NamedTuple of its fields
     positions = tuple(i for i, p in enumerate(primals) if transforms._differentiable(p))
     if not positions:
         raise BadArgument(f"vjp of {getattr(f, '__name__', f)} needs a float primal; none of the {len(primals)} is")

@@ -894,6 +894,10 @@ def test_dataclass_parameters():
             srcdiff.grad(dataclass_loss, wrt=1)(layer, X),
             autograd.grad(autograd_twin(dataclass_loss_as_named_tuple), 1)((layer.W, layer.b), X),
         )
+        _, pullback = srcdiff.vjp(dataclass_loss, layer, X)
+        cotangent, _ = pullback(1.0)
+        assert type(cotangent) is cls
+        np.testing.assert_allclose(cotangent.W, want[0])
         value, (gradient, _) = srcdiff.value_and_grad(dataclass_loss, wrt=(0, 1))(layer, X)
         assert value == pytest.approx(dataclass_loss(layer, X))
         np.testing.assert_allclose(gradient.W, want[0])
