@@ -46,6 +46,8 @@ class Activity:
     ops: dict[ast.AST, Op]
     env: Env
     floats: frozenset[str] = frozenset()  # arrays written in place that surely hold floats (kinds.float_arrays)
+    # names that may share data with an array written in place (the written ones included)
+    shares_written: frozenset[str] = frozenset()
 
     def is_active(self, e: ast.expr | None) -> bool:
         return isinstance(e, ast.Name) and e.id in self.active
@@ -91,22 +93,11 @@ def activity(
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
-    flows = list(_flows(tree, ops))  # (target, sources) pairs: target's value depends on sources
-    varied = set(wrt)
-    useful = {result}
-    changed = True
-    while changed:
-        changed = False
-        for target, sources in flows:
-            if target not in varied and varied & sources:
-                varied.add(target)
-                changed = True
-            if target in useful and not sources <= useful:
-                useful |= sources
-                changed = True
+    scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
+    group = _sharing_groups(tree, ops, scalars)
+    varied, useful = _dependencies(tree, ops, set(wrt), result, group)
     safety.refuse_unknown(tree, ops, varied, useful)
     safety.refuse_lost_derivatives(tree, ops, varied, useful, origin)
-    scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
     written = written_in_place(tree.body, ops) | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
         call_is_fresh = _fresh_calls(ops, scalars, ndims, returns_fresh)
@@ -130,6 +121,8 @@ def activity(
     active = frozenset(varied & useful)
     written = frozenset(written_in_place(tree.body, ops))
     floats = kinds_.float_arrays(tree, ops, env, set(written))
+    written_groups = {group(n) for n in written}
+    shares_written = frozenset(n for n in local_names(tree) if group(n) in written_groups)
     return Activity(
         wrt,
         active,
@@ -142,6 +135,7 @@ def activity(
         ops,
         env,
         floats,
+        shares_written,
     )
 
 
@@ -171,6 +165,60 @@ def returns_own_value(tree: ast.FunctionDef, act: Activity, returns_fresh: Retur
     locals_ = local_names(tree)
     definitions = [s.value for s in walk_statements(tree.body) if _assigns_name(s) and s.targets[0].id == result]
     return all(not safety.shared_with(v, act.ops[v], locals_, act.scalars, call_is_fresh) for v in definitions)
+
+
+def _dependencies(
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str], result: str, group: Callable[[str], str]
+) -> tuple[set[str], set[str]]:
+    """Names that depend on ``varied`` ones, and names the result depends on.
+
+    Writing into an array changes every name that shares its data, so an array written in
+    place is needed when any name that may share its data is: a view (``v = x[1:3]``) or, in
+    generated code, another element of the same tape (a forward sweep's ``(t3[1:3], t3)``)."""
+    flows = list(_flows(tree, ops))  # (target, sources) pairs: target's value depends on sources
+    written = written_in_place(tree.body, ops)
+    useful = {result}
+    changed = True
+    while changed:
+        changed = False
+        for target, sources in flows:
+            if target not in varied and varied & sources:
+                varied.add(target)
+                changed = True
+            if target in useful and not sources <= useful:
+                useful |= sources
+                changed = True
+        if written:
+            needed_groups = {group(n) for n in useful}
+            shared = {x for x in written - useful if group(x) in needed_groups}
+            if shared:
+                useful |= shared
+                changed = True
+    return varied, useful
+
+
+def _sharing_groups(tree: ast.FunctionDef, ops: dict[ast.AST, Op], scalars: set[str]) -> Callable[[str], str]:
+    """For each name, a representative of the names that may share its data: the parameters
+    (a caller may pass views of one array) and what is taken from them by index, copy or view."""
+    parent: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    params = parameters(tree)
+    for p in params[1:]:
+        parent[find(p)] = find(params[0])
+    locals_ = local_names(tree)
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            for n in safety.shared_with(s.value, ops[s.value], locals_, scalars, lambda call: False):
+                parent[find(n)] = find(s.targets[0].id)
+        elif isinstance(s, ast.For):  # an element of a list is a reference to it
+            for n in {a.id for a in ast.walk(s.iter) if isinstance(a, ast.Name) and a.id in locals_}:
+                parent[find(n)] = find(s.target.id)
+    return find
 
 
 def _assigns_name(s: ast.stmt) -> bool:

@@ -45,14 +45,16 @@ __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "s
 
 
 def container_parameters(kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...]) -> dict[str, str]:
-    """The parameters that hold a ``"dict"``, or a ``"sequence"`` in ``wrt`` (a list or tuple,
-    NamedTuples included), for arguments of these kinds: normalize lowers ``for k in d`` and
-    ``record.field`` (an attribute of any other argument is read as it is, a constant)."""
+    """The parameters that hold a ``"dict"``, a ``"sequence"`` in ``wrt`` (a list or tuple,
+    NamedTuples included), ``"function"`` (a function, which the code may call: ``callables``)
+    or ``"not a dict"`` (any other known kind), for arguments of these kinds: normalize lowers
+    ``for k in d`` and ``record.field`` (an attribute of any other argument is read as it is,
+    a constant)."""
     dicts = analysis.DICT + analysis.CONTAINER
     found = {
-        n: "dict" if kind <= dicts else "sequence"
+        n: "dict" if kind <= dicts else "sequence" if kind in analysis.CONTAINERS and n in wrt else "not a dict"
         for n, kind in kinds
-        if kind in analysis.CONTAINERS and (kind <= dicts or n in wrt)
+        if n.isidentifier()  # not the entries of packing and callables
     }
     return found | {n: "function" for n in callables.bound(kinds)}
 
@@ -248,6 +250,7 @@ def _parameters(f: Callable) -> list[str]:
 
 def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     """``wrt`` as parameter names, and whether the caller asked for a tuple."""
+    parse.refuse_transform_results(f)
     params = _parameters(f)
     many = isinstance(wrt, (tuple, list))
     items = list(wrt) if many else [wrt]

@@ -116,6 +116,56 @@ def dict_names(tree: ast.FunctionDef, dict_parameters: frozenset[str]) -> set[st
     return found
 
 
+# builtins whose result is never a dict (a loop over it walks its items, not keys)
+_SEQUENCE_BUILTINS = frozenset({"range", "list", "tuple", "sorted", "zip", "enumerate", "reversed", "map", "filter"})
+_ARRAY_MODULES = frozenset({"np", "numpy", "math"})
+
+
+def sequence_names(tree: ast.FunctionDef, sequence_parameters: frozenset[str]) -> set[str]:
+    """Names that surely hold something other than a dict (an array, a list, a number): the
+    parameters that do in this call, and names every binding of which is an array or sequence
+    expression (a display, arithmetic, ``np.*(...)``, ``range``/``list``/``zip``, a slice).
+    A loop over any other value may be a loop over a dict's keys, known only when it runs."""
+    values: dict[str, list[ast.expr | None]] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Assign) and single_name(n.targets):
+            values.setdefault(n.targets[0].id, []).append(n.value)
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            values.setdefault(n.target.id, []).append(ast.BinOp(left=n.target, op=n.op, right=n.value))
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) or isinstance(n, ast.arg):
+            values.setdefault(n.id if isinstance(n, ast.Name) else n.arg, []).append(None)  # anything
+    for p in sequence_parameters:  # its binding as a parameter is known
+        if None in values.get(p, []):
+            values[p].remove(None)
+            values[p].append(ast.List(elts=[], ctx=ast.Load()))
+    found: set[str] = set()
+    grown = True
+    while grown:  # names bound to names found before
+        grown = False
+        for n, bound in values.items():
+            if n not in found and all(v is not None and sequence_expression(v, found, values) for v in bound):
+                found.add(n)
+                grown = True
+    return found
+
+
+def sequence_expression(e: ast.expr, found: set[str], locals_: dict) -> bool:
+    if isinstance(e, (ast.List, ast.Tuple, ast.ListComp, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare)):
+        return True
+    if isinstance(e, ast.Name):
+        return e.id in found
+    if isinstance(e, ast.Subscript) and isinstance(e.slice, ast.Slice):
+        return True  # a slice of a dict is an error, not a dict
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id not in locals_:
+        return e.func.id in _SEQUENCE_BUILTINS
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute):
+        root = e.func.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return isinstance(root, ast.Name) and root.id in _ARRAY_MODULES and root.id not in locals_
+    return False
+
+
 def single_name(targets: list[ast.expr]) -> bool:
     """``name = ...``: one target, a plain name."""
     return len(targets) == 1 and isinstance(targets[0], ast.Name)

@@ -43,6 +43,7 @@ class Pullback:
     write overwrote) runs once per tape: later calls replay the forward sweep for a new one.
     """
 
+    srcdiff_transform = "vjp"
     out: Any  # the output (a copy, when the backward sweep changes the tape it may share)
     aux: Any  # with has_aux: the aux the function returned, which gets a zero adjoint
     has_aux: bool
@@ -116,6 +117,8 @@ def _vjp(f: Callable, primals: tuple, positions: tuple[int, ...], has_aux: bool)
 
 class Jacobian:
     """The Jacobian of ``f`` with respect to ``wrt``, computed when called (see ``jacobian``)."""
+
+    srcdiff_transform = "jacobian"
 
     def __init__(self, f: Callable, wrt: api.Wrt, mode: str, has_aux: bool) -> None:
         if mode not in MODES:
@@ -237,12 +240,21 @@ def hessian(f: Callable, wrt: api.Wrt = 0) -> Callable:
     names, many = api._resolve_wrt(f, wrt)
     if many and len(names) == 1:  # the generated gradient returns its one gradient bare: nest the block as for several
         one = Jacobian(api.grad(f, wrt=names[0]), names, "fwd", False)
-        return lambda *args: (one(*args),)
-    return Jacobian(api.grad(f, wrt=names if many else names[0]), names if many else names[0], "fwd", False)
+
+        def nested(*args: Any) -> tuple:
+            return (one(*args),)
+
+        nested.srcdiff_transform = "hessian"  # type: ignore[attr-defined]
+        return nested
+    jac = Jacobian(api.grad(f, wrt=names if many else names[0]), names if many else names[0], "fwd", False)
+    jac.__name__, jac.srcdiff_transform = "hessian_" + getattr(f, "__name__", "f"), "hessian"
+    return jac
 
 
 class Hvp:
     """``hvp(f, wrt)(*args, v)``: the Hessian of ``f`` times ``v``, one jvp of its gradient."""
+
+    srcdiff_transform = "hvp"
 
     def __init__(self, f: Callable, wrt: api.Wrt) -> None:
         names, self.many = api._resolve_wrt(f, wrt)

@@ -17,8 +17,11 @@ the sum over its active operands of the rule's ``jvp`` template; an elementwise 
 operands may broadcast wraps it in ``broadcast_like``, so the tangent has the result's shape.
 A rule that computes the value and its tangent at once (``with_tangent``: a custom_jvp
 function's rule) replaces the call: ``y, ty = f_jvp((a, b), (ta, 0.0))``.
-A name written in place gets a private tangent where it is assigned (``private_copy``), so
-``tx[i] = tv`` never writes into the tangent of another value or into the caller's arrays.
+Tangents share data exactly where primals do. A new value that is written in place, or
+shares data with one that is, gets a private tangent where it is assigned (``private_copy``),
+so ``tx[i] = tv`` never writes into the tangent of another value or into the caller's arrays;
+an alias or a view (``t3 = tape[5]``, ``v = x[1:3]``) keeps its source's tangent
+(``writable``), so a write through one is seen through the other, as in the primal.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ import ast
 import copy
 from typing import Any
 
-from . import packing, rules
+from . import packing, rules, safety
 from .analysis import Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
-from .names import assign, name, names_in
+from .names import assign, local_names, name, names_in
 from .operations import CALL, COPY, INDEX, PACK, POP, RULE, appended_to
 from .parse import Origin
 from .reverse import COMMENT, CalleeRef, CodeWriter, Transformed, function_name, short
@@ -55,6 +58,7 @@ class _Forward(CodeWriter):
     ) -> None:
         super().__init__(tree, act, origin)
         self.tangent_names: dict[str, str] = {}
+        self.local_names = local_names(tree)
         self.callee = callee
         self.itself = itself
         self.fn_name = self.fresh.like(callee_name(tree.name, self.params, act.wrt) if callee else "jvp_" + tree.name)
@@ -148,7 +152,7 @@ class _Forward(CodeWriter):
             return [s, *self.pop_in_step(s.value)] if op.kind == POP else [s]
         if op.kind == CALL or op.kind == RULE and op.rule.with_tangent is not None:
             made = self.call(s, target) if op.kind == CALL else self.with_tangent(op, target)
-            if target not in self.act.written:
+            if target not in self.act.shares_written:
                 return [made]
             # written element by element below: never a shared or read-only array
             return [made, assign(self.t(target), self.call_helper("private_copy", name(self.t(target)), name(target)))]
@@ -159,7 +163,14 @@ class _Forward(CodeWriter):
         # a popped value is the object that was pushed, as in the primal: a copy would cut it off
         # from its views (``tt1_1 = tt1[1:3]``), which must see the elements restored into it
         new = new or op.kind == POP
-        if target in self.act.written and not new:  # written element by element below: never a shared array
+        if new:
+            return [s, assign(self.t(target), tangent)]
+        if safety.shared_with(s.value, op, self.local_names, set(self.act.scalars), lambda call: False):
+            # an alias or a view shares its source's data: its tangent shares the source's tangent,
+            # so a write through either one is seen by both (``t3 = tape[5]``, ``t1 = tape[1]``)
+            if target in self.act.written:
+                tangent = self.call_helper("writable", tangent, name(target))
+        elif target in self.act.shares_written:  # a new value written in place, or viewed by one that is
             tangent = self.call_helper("private_copy", tangent, name(target))
         return [s, assign(self.t(target), tangent)]
 

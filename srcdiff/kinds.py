@@ -121,6 +121,7 @@ _CONTAINER_HELPERS = frozenset(
         "zeros_like",
         "cotangents",
         "private_copy",
+        "writable",
         "add_adjoints",
         "materialize",
         "materialize_all",
@@ -128,8 +129,19 @@ _CONTAINER_HELPERS = frozenset(
         "sum_adjoint",
         "cast",
         "unbroadcast",
+        "indexable",
+        "unstructured",
+        "unsort",
+        "resort",
+        "unreverse",
+        "unstack",
+        "unconcatenate",
+        "unvstack",
+        "einsum_adjoints",
+        "scatter",
+        "gather",
     }
-)  # runtime functions that return a container when given one
+)  # runtime functions that return a container when given one (or a list of parts)
 _CONTAINER_BUILTINS = frozenset({"sorted", "list", "tuple", "dict", "zip", "enumerate", "reversed", "map", "filter"})
 
 
@@ -162,7 +174,8 @@ def _call_kind(e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int],
 
 
 _CREATE = frozenset({"zeros", "ones", "empty", "full"})
-_SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("unreduce", 1), ("unbroadcast", 1))  # (helper, like argument)
+# (helper, its like argument)
+_SHAPED_LIKE = (("zeros_like", 0), ("private_copy", 0), ("writable", 0), ("unreduce", 1), ("unbroadcast", 1))
 SHAPE = -1  # the "ndim" of a shape: a tuple of ints, whose elements are scalars
 CONTAINER = -2  # the "ndim" of a list, tuple or dict
 NOT_CONTAINER = -3  # an array or a scalar, of unknown dimensions

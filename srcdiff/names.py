@@ -67,7 +67,8 @@ def assign(target: str, value: ast.expr) -> ast.Assign:
 
 
 def drop_statements(body: list[ast.stmt], drop: Callable[[ast.stmt], bool]) -> list[ast.stmt]:
-    """``body`` without the statements ``drop`` selects, at any depth (an emptied block gets ``pass``)."""
+    """``body`` without the statements ``drop`` selects, at any depth (an emptied block gets
+    ``pass``; an ``if`` on a name left with nothing in either branch goes too)."""
     out = []
     for s in body:
         if drop(s):
@@ -76,5 +77,8 @@ def drop_statements(body: list[ast.stmt], drop: Callable[[ast.stmt], bool]) -> l
             block = getattr(s, f, None)
             if isinstance(block, list) and block:
                 setattr(s, f, drop_statements(block, drop) or ([ast.Pass()] if f == "body" else []))
+        emptied = isinstance(s, ast.If) and all(isinstance(b, ast.Pass) for b in s.body) and not s.orelse
+        if emptied and isinstance(s.test, ast.Name):  # nothing left to choose between (a name's test has no effect)
+            continue
         out.append(s)
     return out

@@ -36,7 +36,16 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from .bindings import binding_counts, dict_names, fixed_keys, fixed_lengths, local_functions, single_name
+from .bindings import (
+    binding_counts,
+    dict_names,
+    fixed_keys,
+    fixed_lengths,
+    local_functions,
+    sequence_expression,
+    sequence_names,
+    single_name,
+)
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
 from .names import Fresh, assign, local_names, name, names_in, parameters
@@ -111,6 +120,8 @@ class _Normalizer:
         self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
         counts = binding_counts(tree)
         self.records = {p for p, c in containers.items() if c == "sequence" and counts[p] == 1}  # may be NamedTuples
+        # surely not dicts: a loop over anything else checks, when it runs, whether to walk keys
+        self.sequences = sequence_names(tree, frozenset(p for p, c in containers.items() if c != "dict"))
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         if getattr(node, "lineno", None) is None:  # a node this stage built: the statement being normalised
@@ -369,7 +380,8 @@ class _Normalizer:
     def stmt_For(self, s: ast.For) -> None:
         it = s.iter
         if _is_dict_view(it, self.locals):  # d.items(), d.keys(), d.values(): a loop over the keys
-            self.dict_loop(s, it.func.value, it.func.attr)
+            d = self.atom(it.func.value)
+            self.dict_loop(s, d, it.func.attr)
             return
         if isinstance(it, ast.Name) and it.id in self.dicts:  # ``for k in d``
             self.dict_loop(s, it, "keys")
@@ -434,11 +446,24 @@ class _Normalizer:
         if _is_builtin_call(it, ("reversed",), self.locals) and len(it.args) == 1 and not it.keywords:
             it = ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load())  # a reversed copy
         q = self.atom(it)
+        if not (isinstance(it, ast.Name) and it.id in self.sequences or sequence_expression(it, self.sequences, self.locals)):
+            q = self.keys_if_dict(q)
         if isinstance(q, ast.Name) and q.id in rebound:  # the loop walks the object it started with, even if the name is rebound
             held = self.fresh.temp("_seq")
             self.emit(assign(held, q))
             q = name(held)
         return [q], lambda index: ast.Subscript(value=q, slice=index, ctx=ast.Load())
+
+    def keys_if_dict(self, q: ast.expr) -> ast.Name:
+        """What a loop over ``q`` walks, for a ``q`` that may be a dict (a container's element, a
+        call's result): its keys if it is one when the loop starts, else ``q`` itself."""
+        walked, is_dict = self.fresh.temp("_seq"), self.fresh.temp("_c")
+        self.emit(assign(is_dict, ast.Call(func=name("isinstance"), args=[q, name("dict")], keywords=[])))
+        saved, self.out = self.out, []
+        self.emit(assign(walked, ast.Call(func=name("list"), args=[self.atom(_keys(q))], keywords=[])))
+        keys, self.out = self.out, saved
+        self.emit(ast.If(test=name(is_dict), body=keys, orelse=[assign(walked, q)]))
+        return name(walked)
 
     def dict_loop(self, s: ast.For, d: ast.Name, view: str) -> None:
         """``for k, v in d.items()`` as an index loop over ``list(d.keys())`` that reads ``d[k]``."""
@@ -1017,9 +1042,15 @@ def _is_dict_view(e: ast.expr, locals_: set[str]) -> bool:
         and not e.args
         and isinstance(e.func, ast.Attribute)
         and e.func.attr in ("items", "keys", "values")
-        and isinstance(e.func.value, ast.Name)
-        and e.func.value.id in locals_
+        and _local_root(e.func.value, locals_)
     )
+
+
+def _local_root(e: ast.expr, locals_: set[str]) -> bool:
+    """Is ``e`` a local name, or an element of one (``params["layers"]``, ``ps[0]``)?"""
+    while isinstance(e, ast.Subscript):
+        e = e.value
+    return isinstance(e, ast.Name) and e.id in locals_
 
 
 def _is_range_call(e: ast.expr, locals_: set[str]) -> bool:

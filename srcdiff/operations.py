@@ -124,8 +124,12 @@ def classify(tree: ast.FunctionDef, origin: Origin, env: Env) -> dict[ast.AST, O
     return ops
 
 
-# Functions that write into an argument: their results are discarded, their effect is not.
-_WRITES_ARGUMENT = frozenset({"shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "at"})
+# Library functions that write into an argument: their results are discarded, their effect is not.
+_WRITES_ARGUMENT = frozenset(
+    {"shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "at", "put_along_axis"}  # NumPy
+    | {"heappush", "heappop", "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"}
+    | {"setitem", "delitem", "iadd", "isub", "imul", "itruediv", "ipow", "setattr"}  # heapq, bisect, operator
+)
 
 
 def _discarded_call(s: ast.Expr, origin: Origin, env: Env) -> Op:
@@ -138,17 +142,28 @@ def _discarded_call(s: ast.Expr, origin: Origin, env: Env) -> Op:
         UnsupportedSyntax, s, "a call to your own function whose result is discarded cannot be differentiated", advice
     )
     mutating = origin.error(
-        UnsupportedSyntax, s, "a call that may change its arguments in place cannot be differentiated", advice
+        UnsupportedSyntax,
+        s,
+        "a call that may change its arguments in place cannot be differentiated",
+        advice + " A call that only reads them (logger.debug(...)) can be given stop_gradient(x) instead of x.",
     )
     receiver = func.value if isinstance(func, ast.Attribute) else None
     if isinstance(receiver, ast.Name) and receiver.id in env.locals:  # x.sort(), rng.shuffle(x): may change x
         return Op(CONSTANT, bound={"touched": [receiver, *call.args]}, refusal=mutating)
     target = safe_resolve(func, env)
-    if any(k.arg == "out" for k in call.keywords) or getattr(target, "__name__", None) in _WRITES_ARGUMENT:
+    if getattr(target, "__name__", None) == "at":  # np.add.at(y, idx, v): accumulates into y
+        mutating = origin.error(
+            UnsupportedSyntax,
+            s,
+            "a ufunc's .at() changes its first argument in place and cannot be differentiated",
+            "Write the loop it stands for: for k in range(len(idx)): y[idx[k]] += v[k].",
+        )
+    if any(k.arg in ("out", "output") for k in call.keywords) or getattr(target, "__name__", None) in _WRITES_ARGUMENT:
         return Op(CONSTANT, bound={"touched": list(call.args)}, refusal=mutating)
-    if inspect.isfunction(target) and not rules.lookup(target) and getattr(target, "__module__", "") != "srcdiff.runtime":
+    user = inspect.isfunction(target) and not is_installed_library(target, env)
+    if user and not rules.lookup(target) and getattr(target, "__module__", "") != "srcdiff.runtime":
         return Op(CONSTANT, refusal=refusal)  # a user function may change what it is given
-    return Op(CONSTANT)  # print, logging, warnings.warn, plotting: output only
+    return Op(CONSTANT)  # print, logging.debug, warnings.warn, plotting: output only
 
 
 def _names(atoms) -> tuple[ast.expr, ...]:

@@ -17,6 +17,7 @@ import linecache
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import SourceUnavailable, UnsupportedSyntax
 
@@ -133,6 +134,19 @@ for _name in ("Match", "TryStar", "TypeAlias"):
 _OPERATOR_CLASSES = (ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)
 
 
+def refuse_transform_results(f: Any) -> None:
+    """A jvp, a Jacobian, a Hessian, an hvp or a pullback runs generated code (made on demand,
+    or called in a Python loop), not code that srcdiff generates in one piece to transform again."""
+    made = getattr(f, "srcdiff_transform", None)
+    if made is not None:
+        raise SourceUnavailable(
+            f"{getattr(f, '__name__', f)} is made by srcdiff.{made}, which cannot be transformed again",
+            suggestion="Compose through grad, whose generated code can be: hessian(f) (that is jacobian(grad(f))), "
+            "hvp(f), jvp(grad(f), ...), grad(grad(f)). For the second derivatives of a vector-valued f, take the "
+            "Hessian of each output: [hessian(lambda x, i=i: f(x)[i])(x) for i in range(n)].",
+        )
+
+
 def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
     """Read the source of the code ``f`` runs and return its checked ``FunctionDef`` and origin.
 
@@ -141,11 +155,7 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
     """
     code = getattr(f, "__code__", None)
     name = code.co_name if code is not None else getattr(f, "__name__", repr(f))
-    if code is None and getattr(f, "srcdiff_transform", None):  # a jvp: generated on demand, not yet differentiable
-        raise SourceUnavailable(
-            f"cannot differentiate {name!r}: a {f.srcdiff_transform} cannot be differentiated again yet",
-            suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
-        )
+    refuse_transform_results(f)
     if code is None:
         raise SourceUnavailable(
             f"cannot differentiate {name!r}: it is not a Python function (builtins and C functions have no source)",

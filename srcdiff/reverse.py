@@ -550,6 +550,8 @@ class _Reverse(CodeWriter):
             self.contribute(op.operands[0], g, state, out)
         elif op.kind == PACK:
             keys = e.keys if isinstance(e, ast.Dict) else [ast.Constant(k) for k in range(len(e.elts))]
+            if not state.get(target):  # a weak zero on some path: zeros of the container's shape
+                g = self.call_helper("indexable", g, name(target))
             for key, element in zip(keys, e.values if isinstance(e, ast.Dict) else e.elts):
                 item = ast.Subscript(value=g, slice=copy.deepcopy(key), ctx=ast.Load())
                 self.contribute(element, item, state, out)

@@ -27,6 +27,7 @@ __all__ = [
     "materialize",
     "materialize_all",
     "private_copy",
+    "writable",
     "unbroadcast",
     "unreduce",
     "zeros_like",
@@ -186,6 +187,17 @@ def private_copy(y: Any, like: Any = None) -> Any:
     if like is not None and isinstance(like, (list, tuple, dict, range)):
         return zeros_like(like)  # a weak zero
     return y
+
+
+def writable(y: Any, like: Any) -> Any:
+    """``y`` itself where it can be written in place as ``like`` is (an array of its shape that
+    is not read-only, a list, a dict): the tangent of a view or an alias keeps sharing its
+    source's tangent, as the primal shares data. Anything else becomes a private copy."""
+    if isinstance(y, np.ndarray) and isinstance(like, np.ndarray) and y.flags.writeable and y.shape == like.shape:
+        return y
+    if isinstance(y, (list, dict)) and type(y) is type(like):
+        return y
+    return private_copy(y, like)
 
 
 def unbroadcast(x: Any, like: Any) -> Any:

@@ -91,11 +91,7 @@ class Jvp:
     srcdiff_transform = "jvp"  # what parse says when asked to differentiate one
 
     def __init__(self, f: Callable) -> None:
-        if isinstance(f, Jvp):
-            raise SourceUnavailable(
-                f"jvp of {f.__name__} is not supported yet: a jvp cannot be transformed again",
-                suggestion="For second derivatives use jvp(grad(f), ...) (a Hessian-vector product) or grad(grad(f)).",
-            )
+        parse.refuse_transform_results(f)
         f = getattr(f, "srcdiff_caller", f)  # a custom_jvp function: differentiated by its own rules
         if isinstance(f, api.AuxGradient):
             raise SourceUnavailable(

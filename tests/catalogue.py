@@ -99,6 +99,7 @@ from srcdiff.runtime import (
     unstack,
     unstructured,
     unvstack,
+    writable,
 )
 
 rules.load_optional_rules(force=True)  # the catalogue covers every rule srcdiff ships, SciPy's too
@@ -1668,6 +1669,10 @@ def helper_private_copy(y, w):
     return np.sum(private_copy(y) * w)
 
 
+def helper_writable(y, like, w):  # the tangent of an alias: y itself, or a private copy of a broadcast
+    return np.sum(writable(y, like) * w)
+
+
 def helper_cast(y, x, w):
     return cast(y, x) * w
 
@@ -2804,6 +2809,7 @@ CASES: list[Case] = [
     Case(helper_materialize_all, [((3, 2), (3, 2))], autograd=False),
     Case(helper_cotangents, [((3, 2), (3, 2))], autograd=False),
     Case(helper_private_copy, [((3, 2),)], autograd=False),
+    Case(helper_writable, [((3, 2), (3, 2)), ((1, 2), (3, 2))], autograd=False),
     Case(helper_cast, [(F, F)], autograd=False),
     Case(helper_astype, [((3, 2),)], domain=NONZERO, options=[{"dtype": np.float64}, {"dtype": int}], autograd=False),
     Case(astype_method, [((3, 2),), ((4,),)], domain=NONZERO, options=[{"dtype": np.float64}, {"dtype": np.int64}],

@@ -49,6 +49,12 @@ def differences(got, expected, like, rtol: float, atol: float, where: str = "") 
     scalar zero for an array), so a wrong value is reported whatever else is wrong.
     """
     problems = []
+    if isinstance(like, dict):
+        if not isinstance(got, dict) or list(got) != list(like):
+            return [("structure: dict", f"gradient{where} is {type(got).__name__} {got!r}, argument has keys {list(like)}")]
+        for k in like:
+            problems += differences(got[k], expected[k], like[k], rtol, atol, f"{where}[{k!r}]")
+        return problems
     if isinstance(like, (list, tuple)):
         if not isinstance(got, (list, tuple)):
             return [("structure: not a sequence", f"gradient{where} is {type(got).__name__}, argument is {type(like).__name__}")]
@@ -80,7 +86,10 @@ def differences(got, expected, like, rtol: float, atol: float, where: str = "") 
 
 
 def leaves(x, path=()):
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, dict):
+        for k, e in x.items():
+            yield from leaves(e, path + (k,))
+    elif isinstance(x, (list, tuple)):
         for i, e in enumerate(x):
             yield from leaves(e, path + (i,))
     else:
@@ -90,6 +99,8 @@ def leaves(x, path=()):
 def with_leaf(x, path, value):
     if not path:
         return value
+    if isinstance(x, dict):
+        return {**x, path[0]: with_leaf(x[path[0]], path[1:], value)}
     items = list(x)
     items[path[0]] = with_leaf(items[path[0]], path[1:], value)
     return type(x)(items)

@@ -58,6 +58,7 @@ WEIGHTS: dict[str, float] = {
     "matmul": 0.35,
     "index": 0.5,  # x[i], x[:, j], x[i, j], x[1:3]
     "second_order": 0.5,  # grad(grad(f)) for float arguments
+    "dicts": 0.3,  # a dict argument, maybe holding a dict: d["w"], d["sub"]["u"]; for k in d, d.items(), d.values()
 }
 FEATURES = tuple(WEIGHTS)
 
@@ -92,6 +93,7 @@ class Var:
     """A name the generator may use: its kind, its shape (the largest it can have), and how it may be used."""
 
     kind: str  # "value", "list" (elems: shapes), "pairs" (elems: (shape, shape)), "nested" (elems: lists of shapes), "int",
+    # "dict" (elems: [{key: shape, or "sub": {key: shape}}]),
     # or "integers" (an integer array: written with t[i] = v, read through a float copy)
     shape: tuple = ()
     elems: list = field(default_factory=list)
@@ -217,10 +219,16 @@ class Generator:
                 j = self.rng.randrange(len(v.elems[i]))
                 if fits(v.elems[i][j], target):
                     options.append((f"{name}[{i}][{j}]", v.elems[i][j]))
+            if v.kind == "dict":
+                for key, s in v.elems[0].items():
+                    inner = s.items() if key == "sub" else []
+                    options += [(f"{name}['sub']['{k}']", t) for k, t in inner if fits(t, target)]
+                    if key != "sub" and fits(s, target):
+                        options.append((f"{name}['{key}']", s))
         src, shape = self.choice(options)
         for name, v in env.items():
-            if src.startswith(name + "[") and v.kind in ("list", "pairs", "nested"):
-                self.use({"list": "lists", "pairs": "pairs", "nested": "nested_lists"}[v.kind])
+            if src.startswith(name + "[") and v.kind in ("list", "pairs", "nested", "dict"):
+                self.use({"list": "lists", "pairs": "pairs", "nested": "nested_lists", "dict": "dicts"}[v.kind])
             elif src.startswith(name + "[") and v.kind == "value":
                 self.use("index")
         return src, shape
@@ -395,6 +403,7 @@ class Generator:
             ("list_ops", 1.0, self.list_op, True),
             ("lists", 1.0, self.list_loop, nested),
             ("pairs", 1.0, self.pairs, nested),
+            ("dicts", 1.0, self.dict_loop, nested),
             ("tuple_return", 1.0, self.unpack_call, any(len(h.returns) > 1 for h in ctx["helpers"])),
         ]
         kinds += [(w, make) for feature, w, make, ok in checks if ok and feature in self.on]
@@ -734,6 +743,36 @@ class Generator:
         step, _ = self.expr(inner, env[target].shape, 2)
         return [f"{pad}for {a}, {b} in {name}:", f"{pad}    {target} = {target} + {step}"]
 
+    def dict_loop(self, env, pad, ctx):
+        dicts = [n for n, v in env.items() if v.kind == "dict"]
+        targets = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        if not dicts or not targets:
+            return None
+        self.use("dicts")
+        name = self.choice(dicts)
+        structure = env[name].elems[0]
+        walked, leaves = name, {k: s for k, s in structure.items() if k != "sub"}
+        if "sub" in structure and (self.chance(0.6) or not leaves):
+            walked, leaves = f"{name}['sub']", structure["sub"]
+        skip_sub = walked == name and "sub" in structure  # the loop meets a dict among the leaves
+        item, key = self.fresh("e"), self.fresh("k")
+        inner = self.scope(env)
+        inner[item] = Var("value", broadcast(*leaves.values()), borrowed=True, loose=len(set(leaves.values())) > 1)
+        form = "keys" if skip_sub else self.choice(["keys", "items", "values"])
+        if form == "keys":
+            lines = [f"{pad}for {key} in {walked}:"]
+            if skip_sub:
+                lines.append(f"{pad}    if {key} == 'sub':")
+                lines.append(f"{pad}        continue")
+            lines.append(f"{pad}    {item} = {walked}[{key}]")
+        elif form == "items":
+            lines = [f"{pad}for {key}, {item} in {walked}.items():"]
+        else:
+            lines = [f"{pad}for {item} in {walked}.values():"]
+        target = self.choice(targets)
+        step, _ = self.expr(inner, env[target].shape, 2)
+        return lines + [f"{pad}    {target} = {target} + {step}"]
+
     def unpack_call(self, env, pad, ctx):
         pairs = [h for h in ctx["helpers"] if len(h.returns) > 1]
         h = self.choice(pairs)
@@ -820,6 +859,16 @@ class Generator:
             self.use("nested_lists")
             values.append([[self.number(s) for s in row] for row in elems])
             env["p"] = Var("nested", elems=elems, borrowed=True)
+        if "dicts" in self.on:
+            keys = self.rng.sample(["w", "b", "s"], self.rng.randint(0, 3))
+            structure: dict = {k: self.choice([(), (3,)]) for k in keys}
+            if self.chance(0.5) or not structure:
+                structure["sub"] = {k: self.choice([(), (3,)]) for k in ["u", "v"][: self.rng.randint(1, 2)]}
+            names.append("ds")
+            self.use("dicts")
+            number = self.number
+            values.append({k: {u: number(t) for u, t in s.items()} if k == "sub" else number(s) for k, s in structure.items()})
+            env["ds"] = Var("dict", elems=[structure], borrowed=True)
         if {"for", "while", "recursion"} & self.on and self.chance(0.5):
             names.append("n")
             values.append(self.rng.randrange(3))
@@ -836,7 +885,7 @@ class Generator:
         for name, v in env.items():
             if v.kind == "value" and (self.chance(0.6) or not terms):
                 terms.append(f"np.sum({name})" if v.shape or v.loose else name)
-            elif v.kind in ("list", "pairs", "nested") and v.elems and self.chance(0.5):
+            elif v.kind in ("list", "pairs", "nested", "dict") and v.elems and self.chance(0.5):
                 terms.append(f"np.sum({self.leaf(env, FULL, 0, False, [])[0]})")
         return " + ".join(terms[-5:]) if len(terms) > 5 else " + ".join(terms) or "0.0"
 

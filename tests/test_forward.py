@@ -548,7 +548,7 @@ def test_bad_tangents_are_refused():
         srcdiff.jvp(scaled, (2.0, 3.0), (1.0,))
     with pytest.raises(BadWrt, match="keys"):
         srcdiff.jvp(weighted_items, ({"a": 1.0}, 1.0), ({"b": 1.0}, 0.0))
-    with pytest.raises(SourceUnavailable, match="jvp of jvp_scaled is not supported"):
+    with pytest.raises(SourceUnavailable, match="jvp_scaled is made by srcdiff.jvp, which cannot be transformed again"):
         srcdiff.jvp(srcdiff.jvp(scaled), ((2.0, 3.0), (1.0, 1.0)), ((0.0, 0.0), (1.0, 0.0)))
     with pytest.raises(BadWrt, match="tuples"):
         srcdiff.jvp(scaled)(2.0, 1.0)
@@ -614,8 +614,28 @@ def cube(x):
 
 
 def test_grad_of_a_jvp_is_refused_with_advice():
-    with pytest.raises(srcdiff.SrcdiffError, match=r"(?s)a jvp cannot be differentiated again.*jvp\(grad\(f\)"):
+    with pytest.raises(srcdiff.SrcdiffError, match=r"(?s)srcdiff.jvp, which cannot be transformed again.*jvp\(grad\(f\)"):
         srcdiff.grad(srcdiff.jvp(cube))
+
+
+def vector_cube(x):
+    return np.sin(x) * x**2
+
+
+@pytest.mark.parametrize("outer", ["grad", "jvp", "jacobian", "hessian", "hvp"])
+@pytest.mark.parametrize("inner", ["jacobian", "hessian", "hvp", "jvp"])
+def test_transforming_a_jacobian_hessian_hvp_or_jvp_again_is_refused_with_advice_that_works(outer, inner):
+    made = {"jacobian": srcdiff.jacobian, "hessian": srcdiff.hessian, "hvp": srcdiff.hvp, "jvp": srcdiff.jvp}[inner](cube)
+    x = np.array([0.3, -0.7, 1.1])
+    with pytest.raises(srcdiff.SrcdiffError, match=rf"(?s)srcdiff.{inner}, which cannot be transformed again.*hessian"):
+        if outer == "jvp":
+            srcdiff.jvp(made, (x,), (x,))
+        else:
+            getattr(srcdiff, outer)(made)(x)
+    # the advice: the Hessian of each output of a vector-valued function
+    second = np.array([srcdiff.hessian(lambda a, i=i: vector_cube(a)[i])(x) for i in range(3)])
+    expected = 2 * np.sin(x) + 4 * x * np.cos(x) - x**2 * np.sin(x)
+    np.testing.assert_allclose(second, np.einsum("i,ij,ik->ijk", expected, np.eye(3), np.eye(3)), atol=1e-12)
 
 
 def written_into_integers(y, z):

@@ -13,7 +13,6 @@ Each is ``xfail(strict=True)`` with its symptom: when a fix makes one pass, remo
 import textwrap
 
 import numpy as np
-import pytest
 
 from tests.program_checker import check
 from tests.program_generator import Program
@@ -596,11 +595,6 @@ def test_a_float_written_into_an_integer_array_passes_no_derivative():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="forward over reverse, wrong value: jvp(grad(f)) along z gives 0.139, grad(grad(f)) and differences "
-    "0.568 (seed 416331; a helper that writes a slice of a copy and returns an element of it)",
-)
 def test_forward_over_reverse_through_a_helper_that_writes_a_slice_of_a_copy():
     verify(
         """
@@ -624,12 +618,6 @@ def test_forward_over_reverse_through_a_helper_that_writes_a_slice_of_a_copy():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="first order, crash: the list's adjoint is a weak zero (0.0) on the branch that does not read it, "
-    "and the adjoint of its literal reads dacc7[0] (seed 500626); wrapping it in indexable() broke second order "
-    "through sorted, so it is left for the next session",
-)
 def test_a_list_built_then_read_on_one_branch_only():
     verify(  # the list's adjoint is a weak zero on the other branch: reading its elements' adjoints crashed
         """
@@ -674,5 +662,18 @@ def test_second_order_through_a_loop_over_a_range_in_a_helper():
             return t14
         """,
         0.846,
+        second_order=True,
+    )
+
+
+def test_second_order_through_sorted_adds_list_adjoints_element_by_element():
+    verify(  # the list adjoint from unsort (read twice) was summed with list +: six elements, a zero
+        """
+        def program(x, y):
+            ys = sorted([x, y * y, x * 0.5])
+            return ys[0] * 2.0 + ys[1] - ys[2] * ys[2] + ys[0] * ys[1]
+        """,
+        0.3,
+        -1.1,
         second_order=True,
     )

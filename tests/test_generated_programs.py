@@ -128,6 +128,8 @@ def test_ci_programs_use_every_feature_not_known_to_fail():
         ": float = ",
         "np.reshape(",  # views: a second name for an array's data
         ".T.T",
+        "['sub'].items()",  # loops over a dict held in a dict
+        ".values():",
     ],
 )
 def test_the_generator_writes(pattern):

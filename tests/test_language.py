@@ -554,6 +554,45 @@ def test_loops_over_a_dict_parameter():
     np.testing.assert_allclose(got, params["w"] + params["b"])
 
 
+def nested_dict_layers(params, x):
+    total = 0.0
+    for name in params["layers"]:  # an element of a dict: a dict only when it runs
+        total = total + np.sum(np.tanh(params["layers"][name] * x))
+    return total
+
+
+def list_of_dicts_with_integer_keys(ps, x):
+    total = 0.0
+    for d in ps:
+        for k in d:  # keys, not positions: {1: .., 0: ..} walks 1 then 0
+            total = total + d[k] * x[k] * (k + 1.0)
+    return total
+
+
+def elements_of_a_list_of_lists(ps, x):
+    total = 0.0
+    for row in ps[0]:  # the same loop over a list walks its items
+        total = total + row * np.sum(x)
+    return total
+
+
+def test_loops_over_dicts_inside_containers():
+    params = {"layers": {"w": RNG.normal(size=4), "b": RNG.normal(size=4)}, "scale": 2.0}
+    for wrt in (0, 1):
+        got = srcdiff.grad(nested_dict_layers, wrt=wrt)(params, X)
+        same_structure_and_values(got, autograd.grad(autograd_twin(nested_dict_layers), wrt)(params, X))
+    ps = [{1: 0.5, 0: -1.5}, {3: 2.0}]
+    for wrt in (0, 1):
+        got = srcdiff.grad(list_of_dicts_with_integer_keys, wrt=wrt)(ps, X)
+        same_structure_and_values(got, autograd.grad(list_of_dicts_with_integer_keys, wrt)(ps, X))
+    lists = [[0.5, -1.5, 2.0]]
+    got = srcdiff.grad(elements_of_a_list_of_lists)(lists, X)
+    same_structure_and_values(got, autograd.grad(elements_of_a_list_of_lists)(lists, X))
+    # second order and forward mode take the same loops
+    hessian = srcdiff.hessian(nested_dict_layers, wrt=1)(params, X)
+    np.testing.assert_allclose(hessian, autograd.hessian(autograd_twin(nested_dict_layers), 1)(params, X), atol=1e-10)
+
+
 def dict_with_a_computed_key(x):
     k = "a"
     return {k: x}[k]  # <- refused

@@ -6,8 +6,10 @@ differences; gradients of containers must mirror the argument's structure.
 
 from __future__ import annotations
 
+import logging
 import math
 import statistics
+import warnings
 
 import autograd
 import autograd.numpy as anp
@@ -313,6 +315,61 @@ def test_print_and_random_numbers_run_in_the_forward_sweep(capsys):
     got = srcdiff.grad(prints_and_logs)(x, np.random.default_rng(3))
     np.testing.assert_allclose(got, 2.0 * np.random.default_rng(3).normal(size=3))
     assert "x is" in capsys.readouterr().out
+
+
+def logs_with_the_standard_library(x):
+    logging.getLogger(__name__).debug("x is %s", x)  # (a method of a call's result: a local, so refused)
+    return np.sum(x**2)
+
+
+def logs_a_value_without_its_derivative(x):
+    logging.getLogger(__name__).debug("x is %s", srcdiff.stop_gradient(x))  # the refusal's advice
+    return np.sum(x**2)
+
+
+def logs_and_warns(x):
+    logging.debug("x is %s", x)  # library functions, whose results are dropped: output only
+    warnings.warn(f"sum {np.sum(x)}", stacklevel=1)
+    return np.sum(x**2)
+
+
+def fills_along_an_axis(x):
+    y = x * 2.0
+    np.put_along_axis(y, np.array([0]), 5.0, axis=0)  # a library function that writes into y
+    return np.sum(y * x)
+
+
+def accumulates_with_add_at(x, idx):
+    y = np.zeros(4)
+    np.add.at(y, idx, x)  # <- refused: the advice is the loop below
+    return np.sum(y**2)
+
+
+def accumulates_in_a_loop(x, idx):
+    y = np.zeros(4)
+    for k in range(len(idx)):
+        y[idx[k]] += x[k]
+    return np.sum(y**2)
+
+
+def test_add_at_is_refused_with_the_loop_it_stands_for():
+    x, idx = RNG.normal(size=3), np.array([0, 0, 2])
+    with pytest.raises(UnsupportedSyntax, match=r"(?s)\.at\(\) changes its first argument.*for k in range\(len\(idx\)\)"):
+        srcdiff.grad(accumulates_with_add_at)(x, idx)
+    y = np.zeros(4)
+    np.add.at(y, idx, x)
+    np.testing.assert_allclose(srcdiff.grad(accumulates_in_a_loop)(x, idx), 2.0 * y[idx])
+
+
+def test_logging_and_warnings_on_differentiated_values_run_in_the_forward_sweep():
+    x = RNG.normal(size=3)
+    with pytest.warns(UserWarning, match="sum"):
+        np.testing.assert_allclose(srcdiff.grad(logs_and_warns)(x), 2.0 * x)
+    with pytest.raises(UnsupportedSyntax, match="change its arguments in place"):
+        srcdiff.grad(fills_along_an_axis)(x)
+    with pytest.raises(UnsupportedSyntax, match="change its arguments in place"):
+        srcdiff.grad(logs_with_the_standard_library)(x)
+    np.testing.assert_allclose(srcdiff.grad(logs_a_value_without_its_derivative)(x), 2.0 * x)
 
 
 class Model:

@@ -66,8 +66,10 @@ vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
 # reductions
 vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION,
     discrete=REDUCED)  # fmt: skip
-vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",  # size(g) = size(ans); a weak zero gives 0 anyway
-    a="unreduce(g, a, axis, keepdims) * (np.size(g) / np.size(a))", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+# size(g) = size(ans); a weak zero gives 0 anyway. The factor scales g before it is spread (a view),
+# so the whole adjoint costs no pass over a's elements
+vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
+    a="unreduce(g * (np.size(g) / np.size(a)), a, axis, keepdims)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION,
     discrete=REDUCED)  # fmt: skip
 for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
@@ -215,6 +217,7 @@ vjp("cotangents(values, count)", values="g", discrete=("count",))
 vjp("add_adjoints(a, b)", a="g if isinstance(g, list) else unbroadcast(g, a)",
     b="g if isinstance(g, list) else unbroadcast(g, b)")  # fmt: skip
 vjp("private_copy(y, like=None)", y="g", discrete=("like",))
+vjp("writable(y, like)", y="g", discrete=("like",))
 vjp("cast(y, x)", y="g", discrete=("x",))
 vjp("indexable(y, like)", y="g", discrete=("like",))
 vjp("triangle(m, lower, unit_diagonal=False)", m="triangle(g, lower, unit_diagonal)", discrete=("lower", "unit_diagonal"))
@@ -516,6 +519,7 @@ jvp("materialize_all(ys, likes)", ys="materialize_all(t, likes)")
 jvp("cotangents(values, count)", values="cotangents(t, count)")
 jvp("add_adjoints(a, b)", a="t", b="t")  # forward.py adds list tangents with add_adjoints
 jvp("private_copy(y, like=None)", y="private_copy(t, like)")
+jvp("writable(y, like)", y="writable(t, like)")
 jvp("cast(y, x)", y="cast(t, x)")
 jvp("indexable(y, like)", y="indexable(t, like)")
 jvp("triangle(m, lower, unit_diagonal=False)", m="triangle(t, lower, unit_diagonal)")
