@@ -113,6 +113,7 @@ class _Normalizer:
         # the atoms holding the arguments as they were when the partial was made
         self.counts = binding_counts(tree)
         self.partials: dict[str, tuple[ast.expr, list[ast.expr], list[ast.keyword]]] = {}
+        self.passed_partials: set[str] = set()  # those also made as written, to be passed on
         # parameters holding a function in this call (``act(x)``): called as a global function is
         self.function_parameters = {p for p, c in containers.items() if c == "function" and self.counts[p] == 1}
         self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
@@ -843,7 +844,8 @@ class _Normalizer:
                         f"the local function {n.id!r} is used other than by calling it",
                         "Call it directly (or through map/filter); to pass a function on, define it at module level.",
                     )
-                if isinstance(n, ast.Name) and n.id in self.partials and not isinstance(n.ctx, ast.Store):
+                inlined = isinstance(n, ast.Name) and n.id in self.partials and n.id not in self.passed_partials
+                if inlined and not isinstance(n.ctx, ast.Store):
                     raise self.fail(
                         s,
                         f"the partial {n.id!r} is used other than by calling it",
@@ -875,11 +877,14 @@ class _Normalizer:
                 "functools.partial of a value computed in the function is not supported",
                 "Give partial a function by name (a module-level function, a local def or a lambda).",
             )
-        self.partials[partial_name] = (
-            held_func,
-            [self.held(a) for a in e.args[1:]],
-            [ast.keyword(arg=k.arg, value=self.held(k.value)) for k in e.keywords],
-        )
+        args = [self.held(a) for a in e.args[1:]]
+        keywords = [ast.keyword(arg=k.arg, value=self.held(k.value)) for k in e.keywords]
+        self.partials[partial_name] = (held_func, args, keywords)
+        inlined = isinstance(func, ast.Lambda) or isinstance(func, ast.Name) and func.id in self.partials | self.local_functions
+        if not inlined and _escapes(self.tree, partial_name):
+            # a partial of a module-level function, passed on: also made as written (see operations.Env.partials)
+            self.passed_partials.add(partial_name)
+            self.emit(assign(partial_name, ast.Call(func=e.func, args=[func, *args], keywords=keywords)))
 
     def held(self, e: ast.expr) -> ast.expr:
         """An atom holding ``e``'s value now, which later assignments do not change."""
@@ -975,6 +980,15 @@ class _Substitute(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
         return self.parts.get(node.id, node)
+
+
+def _escapes(tree: ast.AST, function_name: str) -> bool:
+    """Is ``function_name`` used in ``tree`` other than by calling it?"""
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return any(
+        isinstance(n, ast.Name) and n.id == function_name and isinstance(n.ctx, ast.Load) and id(n) not in called
+        for n in ast.walk(tree)
+    )
 
 
 def _spelled_out_partial(call: ast.Call, held: functools.partial) -> ast.Call:

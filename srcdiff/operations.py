@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import os
 import sysconfig
@@ -36,6 +37,8 @@ class Env:
     closure: dict[str, Any]  # free variable -> cell
     locals: frozenset[str] = frozenset()  # the function's own names, which shadow the rest
     arguments: dict[str, Any] = field(default_factory=dict)  # parameters holding a function (callables.py)
+    # locals bound once to functools.partial(f, ...) of a module-level f: a partial of that shape
+    partials: dict[str, Any] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Any:
         if name in self.arguments:
@@ -59,7 +62,28 @@ def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]
     """``f``'s globals and closure, and the functions its parameters hold in this specialisation."""
     code = f.__code__
     cells = dict(zip(code.co_freevars, f.__closure__ or ()))
-    return Env(f.__globals__, cells, frozenset(local_names(tree)), callables.bound(kinds))
+    env = Env(f.__globals__, cells, frozenset(local_names(tree)), callables.bound(kinds))
+    return Env(env.globals, env.closure, env.locals, env.arguments, _local_partials(tree, env))
+
+
+def _local_partials(tree: ast.FunctionDef, env: Env) -> dict[str, Any]:
+    """Locals bound once, to ``functools.partial(f, a, k=v)`` of a function ``f`` named outside, each
+    with a partial of the same shape (``callables.key``): what a helper given one is built for."""
+    counts: dict[str, int] = {}
+    found = {}
+    for s in walk_statements(tree.body):
+        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+            continue
+        target, e = s.targets[0].id, s.value
+        counts[target] = counts.get(target, 0) + 1
+        if not (isinstance(e, ast.Call) and e.args and is_atom(e.func, env.locals) and is_atom(e.args[0], env.locals)):
+            continue
+        if safe_resolve(e.func, env) is not functools.partial or any(isinstance(a, ast.Starred) for a in e.args):
+            continue
+        func = safe_resolve(e.args[0], env)
+        if callables.is_function(func) and not isinstance(func, functools.partial) and all(k.arg for k in e.keywords):
+            found[target] = functools.partial(func, *[None] * (len(e.args) - 1), **{k.arg: None for k in e.keywords})
+    return {n: p for n, p in found.items() if counts[n] == 1}
 
 
 @dataclass(frozen=True)
@@ -240,6 +264,13 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         ) from None
     if rules.is_nondifferentiable(target):
         return Op(CONSTANT)
+    if target is functools.partial:  # made as written only to be passed on (normalize): its values are constants
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            "a functools.partial passed on to another function cannot bind a value being differentiated",
+            "Pass that value to the function as an argument of its own, or call the partial where it is made.",
+        )
     rule = rules.lookup(target)
     unpacked = [a for a in e.args if isinstance(a, ast.Starred)]
     if unpacked and (rule is not None or inspect.isfunction(target) and not is_installed_library(target, env)):
@@ -317,6 +348,8 @@ def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[
     for p, a in bound.arguments.items():
         if isinstance(a, ast.Name) and a.id in env.arguments:
             value = env.arguments[a.id]
+        elif isinstance(a, ast.Name) and a.id in env.partials:
+            value = env.partials[a.id]
         elif isinstance(a, (ast.Name, ast.Attribute)) and is_atom(a, env.locals):
             value = safe_resolve(a, env)
         else:

@@ -1071,9 +1071,25 @@ def rebinds_its_function(x, act):
     return act(x[1])
 
 
-def passes_a_local_partial_on(x):
-    scaled_cube = functools.partial(cubed, c=2.0)
-    return apply_twice(scaled_cube, x[0])  # <- refused
+def passes_a_local_partial_on(x, c):
+    scaled_cube = functools.partial(cubed, c=c)
+    return apply_twice(scaled_cube, x[0]) + scaled_cube(x[1])
+
+
+def test_a_local_partial_passed_on():
+    """The helper is built for partials of cubed binding c; the value of c is read from the partial."""
+    for c in (2, -1):  # integers: jvp holds them fixed (a float would be given a tangent, and refused)
+        agrees(passes_a_local_partial_on, X, c)
+
+
+def passes_on_a_partial_of_a_lambda(x):
+    scaled = functools.partial(lambda v, c: c * v, c=2.0)
+    return apply_twice(scaled, x[0])  # <- refused
+
+
+def passes_on_a_partial_binding_a_varied_value(x):
+    scaled_cube = functools.partial(cubed, c=x[1])  # <- refused
+    return apply_twice(scaled_cube, x[0])
 
 
 def test_function_values_refused():
@@ -1081,8 +1097,11 @@ def test_function_values_refused():
         srcdiff.grad(with_activation)(X, Scaler())
     with pytest.raises(UnsupportedSyntax, match="calling the parameter 'act'"):
         srcdiff.grad(rebinds_its_function)(X, np.tanh)
-    with pytest.raises(UnsupportedSyntax, match="the partial 'scaled_cube' is used other than by calling it") as info:
-        srcdiff.grad(passes_a_local_partial_on)(X)
+    with pytest.raises(UnsupportedSyntax, match="the partial 'scaled' is used other than by calling it") as info:
+        srcdiff.grad(passes_on_a_partial_of_a_lambda)(X)
+    assert "<- refused" in info.value.construct
+    with pytest.raises(NoDerivativeRule, match="cannot bind a value being differentiated") as info:
+        srcdiff.grad(passes_on_a_partial_binding_a_varied_value)(X)
     assert "<- refused" in info.value.construct
     with pytest.raises(WrtTypeError, match="is the function"):
         srcdiff.grad(with_activation, wrt=1)(X, np.tanh)
