@@ -302,6 +302,7 @@ class Gradient:
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)
         self.params = _parameters(f)  # those the caller passes: a bound method's self is not one
+        self.function_defaults = f.function_defaults if isinstance(f, Gradient) else callables.defaults(f)
         self.positions = tuple(self.params.index(w) for w in self.wrt)
         self.single = not self.many and len(self.wrt) == 1  # one gradient, not a tuple
         # argument types -> what specialize returns; filled without a lock (a dict write is atomic)
@@ -358,8 +359,11 @@ class Gradient:
         return tuple(result) if len(self.wrt) > 1 else (result,)
 
     def argument_kinds(self, args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
-        """Each scalar or array argument's number of dimensions (0 for a scalar)."""
-        return argument_kinds(self.params, self.wrt, args, kwargs)
+        """Each scalar or array argument's number of dimensions (0 for a scalar), and the
+        functions the parameters not given hold by default (``callables``)."""
+        given = set(self.params[: len(args)]) | set(kwargs)
+        defaults = {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in given}
+        return argument_kinds(self.params, self.wrt, args, kwargs) | defaults
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
         """The Python function to transform: for grad(grad(f)), the inner generated code."""

@@ -62,6 +62,15 @@ def entry(parameter: str, value: Any) -> tuple[str, int]:
     return FUNCTION + parameter, key(value)
 
 
+def defaults(f: Any) -> dict[str, Any]:
+    """The parameters of ``f`` whose default is a function (``def f(x, act=np.tanh)``)."""
+    try:
+        signature = inspect.signature(f, follow_wrapped=False)
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in signature.parameters.values() if is_function(p.default)}
+
+
 def bound(kinds: frozenset[tuple[str, int]]) -> dict[str, Any]:
     """The parameters that hold a function in this specialisation, and the functions."""
     return {n[len(FUNCTION) :]: _objects[k] for n, k in kinds if n.startswith(FUNCTION)}

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import api, emit, transforms, trees
+from . import api, callables, emit, transforms, trees
 from .errors import BadArgument, SourceUnavailable
 from .runtime import materialize_all
 
@@ -99,6 +99,8 @@ def _vjp(f: Callable, primals: tuple, positions: tuple[int, ...], has_aux: bool)
         raise BadArgument(f"{getattr(f, '__name__', f)} takes {len(params)} arguments, got {len(primals)}")
     wrt = tuple(params[i] for i in positions)
     kinds = api.argument_kinds(params, wrt, primals, {})
+    function_defaults = f.function_defaults if isinstance(f, api.Gradient) else callables.defaults(function)
+    kinds |= {callables.entry(p, v) for p, v in function_defaults.items() if p not in params[: len(primals)]}
     if isinstance(function, api.Gradient):  # vjp(grad(f)): the generated gradient, differentiated again
         function = function.compiled(kinds)
     entry = api.build(function, wrt, kinds, "pullback")

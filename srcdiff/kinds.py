@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import packing, rules
+from . import callables, packing, rules
 from .names import parameters
 from .operations import (
     CALL,
@@ -265,7 +265,9 @@ def call_kinds(
     bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
     found = {(p, ndim_of(a)) for p, a in bound.arguments.items()}
     unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)
+    unbound = list(unbound)
     defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
+    defaults |= {callables.entry(p.name, p.default) for p in unbound if callables.is_function(p.default)}
     return frozenset({(p, d) for p, d in found if d is not None} | defaults | packing.shape(func, call) | passed)
 
 

@@ -105,6 +105,7 @@ class Jvp:
         self.receiver: tuple = f.receiver if isinstance(f, api.Gradient) else (f.__self__,) if inspect.ismethod(f) else ()
         self.function = f.__func__ if inspect.ismethod(f) else f
         self.params = f.params if isinstance(f, api.Gradient) else api._parameters(f)
+        self.function_defaults = f.function_defaults if isinstance(f, api.Gradient) else callables.defaults(f)
         self._compiled: dict[tuple, Callable] = {}
         self.__wrapped__ = f
         self.__name__ = "jvp_" + getattr(f, "__name__", "f")
@@ -136,6 +137,7 @@ class Jvp:
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
         kinds = {(n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None}
+        kinds |= {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in self.params[: len(primals)]}
         return frozenset(kinds | {callables.entry(n, p) for n, p in zip(self.params, primals) if callables.is_function(p)})
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:

@@ -1038,6 +1038,20 @@ def test_function_arguments(act):
     )
 
 
+def apply_with_a_default(v, fn=np.tanh):
+    return fn(v) * 2.0
+
+
+def with_a_default_activation(x, act=np.sin):
+    return np.sum(act(x) + apply_with_a_default(x))
+
+
+def test_function_defaults():
+    agrees(with_a_default_activation, X)
+    _, pullback = srcdiff.vjp(with_a_default_activation, X)
+    np.testing.assert_allclose(pullback(1.0)[0], srcdiff.grad(with_a_default_activation)(X))
+
+
 def test_each_function_argument_gets_its_own_code():
     gradient = srcdiff.grad(with_activation)
     for _ in range(2):  # and the second time round, the code built for it: the guard tells them apart
