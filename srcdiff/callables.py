@@ -32,12 +32,14 @@ _lock = threading.Lock()
 
 def is_function(value: Any) -> bool:
     """Is ``value`` a function the code may call: a Python function, a builtin, a NumPy ufunc,
-    a bound method or a ``functools.partial`` (not a class, an array or a callable object)?"""
+    a bound method, a ``functools.partial`` or a function with rules of its own (``custom_vjp``),
+    not a class, an array or another callable object?"""
     return (
         inspect.isfunction(value)
         or inspect.isbuiltin(value)
         or inspect.ismethod(value)
         or isinstance(value, (np.ufunc, functools.partial))
+        or hasattr(type(value), "srcdiff_caller")  # custom.CustomFunction
     )
 
 

@@ -1052,6 +1052,22 @@ def test_function_defaults():
     np.testing.assert_allclose(pullback(1.0)[0], srcdiff.grad(with_a_default_activation)(X))
 
 
+@srcdiff.custom_vjp
+def softplus(v):
+    return np.log1p(np.exp(v))
+
+
+softplus.defvjp(lambda v: (np.log1p(np.exp(v)), v), lambda v, g: (g / (1.0 + np.exp(-v)),))
+
+
+def test_a_function_with_rules_of_its_own_as_an_argument():
+    np.testing.assert_allclose(srcdiff.grad(with_activation)(X, softplus), srcdiff.grad(with_activation)(X, _softplus))
+
+
+def _softplus(v):
+    return np.log1p(np.exp(v))
+
+
 def test_each_function_argument_gets_its_own_code():
     gradient = srcdiff.grad(with_activation)
     for _ in range(2):  # and the second time round, the code built for it: the guard tells them apart
