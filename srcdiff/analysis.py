@@ -150,7 +150,7 @@ def _fresh_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_fr
 
     def fresh(call: ast.Call) -> bool:
         func = ops[call].func
-        return returns_fresh is not None and returns_fresh(func, call_kinds(func, call, ndim_of))
+        return returns_fresh is not None and returns_fresh(func, call_kinds(func, call, ndim_of, ops[call].passed))
 
     return fresh
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, cache, emit, normalize, operations, optimize, parse, reverse, rules, trees
+from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
 from .errors import BadAux, BadWrt, GradientCheckError, SourceUnavailable, WrtTypeError
 from .runtime import materialize_all, seed, stop_gradient
 
@@ -46,14 +46,17 @@ __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "s
 
 def container_parameters(kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...]) -> dict[str, str]:
     """The parameters that hold a ``"dict"``, a ``"sequence"`` in ``wrt`` (a list or tuple,
-    NamedTuples included), or ``"not a dict"`` (any other known kind), for arguments of these
-    kinds: normalize lowers ``for k in d`` and ``record.field`` (an attribute of any other
-    argument is read as it is, a constant)."""
+    NamedTuples included), ``"function"`` (a function, which the code may call: ``callables``)
+    or ``"not a dict"`` (any other known kind), for arguments of these kinds: normalize lowers
+    ``for k in d`` and ``record.field`` (an attribute of any other argument is read as it is,
+    a constant)."""
     dicts = analysis.DICT + analysis.CONTAINER
-    return {
+    found = {
         n: "dict" if kind <= dicts else "sequence" if kind in analysis.CONTAINERS and n in wrt else "not a dict"
         for n, kind in kinds
+        if n.isidentifier()  # not the entries of packing and callables
     }
+    return found | {n: "function" for n in callables.bound(kinds)}
 
 
 def stages(
@@ -62,8 +65,9 @@ def stages(
     """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
+    tree = packing.spell_out(tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
+    tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     yield "normalize", ast.unparse(tree)
     act, _ = _analyse(f, tree, origin, wrt, kinds, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
@@ -90,7 +94,8 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
         if found is None or not cache.current(found[1]):
             _callee_facts[key] = ((None, False), (), f)
             tree, origin = parse.function_ast(f)
-            tree = normalize.normalize(tree, origin, container_parameters(kinds, ()))
+            tree = packing.spell_out(tree, origin, kinds)
+            tree = normalize.normalize(tree, origin, container_parameters(kinds, ()), operations.resolver(f, tree, kinds))
             act, depends = _analyse(f, tree, origin, (), kinds)
             result = tree.body[-1].value.id
             if result in act.scalars:
@@ -131,7 +136,7 @@ def _analyse(
     callee: bool = False,
 ) -> tuple[analysis.Activity, tuple[cache.Dependency, ...]]:
     """``analysis.activity``, and the functions its answer depends on (those of callees asked included)."""
-    env = analysis.environment(f, tree)
+    env = analysis.environment(f, tree, kinds)
     with cache.lock:  # _consulted is shared
         _consulted.append([])
         try:
@@ -148,6 +153,8 @@ def _called(act: analysis.Activity) -> tuple[cache.Dependency, ...]:
         if op.kind != operations.CALL:
             continue
         func = node.func
+        if isinstance(func, ast.Name) and func.id in act.env.arguments:
+            continue  # a function passed as an argument: its identity is in the cache key
         if isinstance(func, ast.Name) and func.id in act.env.closure:
             namespace: Any = cache.Cell(act.env.closure[func.id])
         elif isinstance(func, ast.Name):
@@ -192,8 +199,9 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
+        tree = packing.spell_out(tree, origin, kinds)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt))
+        tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
         act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
         transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
         transformed = optimize.optimize(transformed)
@@ -289,10 +297,12 @@ class Gradient:
         else:
             self.function = f
         if not isinstance(f, Gradient):
-            parse.function_ast(self.function)  # refuse unreadable source and unsupported syntax now, at its line
+            # refuse unreadable source and unsupported syntax now, at its line
+            packing.spell_out(*parse.function_ast(self.function), frozenset())
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)
         self.params = _parameters(f)  # those the caller passes: a bound method's self is not one
+        self.function_defaults = f.function_defaults if isinstance(f, Gradient) else callables.defaults(f)
         self.positions = tuple(self.params.index(w) for w in self.wrt)
         self.single = not self.many and len(self.wrt) == 1  # one gradient, not a tuple
         # argument types -> what specialize returns; filled without a lock (a dict write is atomic)
@@ -327,13 +337,17 @@ class Gradient:
                     for i, kind in entry[5]:  # lists, tuples and dicts: of scalars, of arrays, of anything
                         if container_kind(args[i]) != kind:
                             raise LookupError
+                if entry[6]:
+                    for i, function in entry[6]:  # a function passed in: its code was built for that one
+                        if callables.key(args[i]) != function:
+                            raise LookupError
             except LookupError:  # KeyError included: the name is gone
                 entry = None
         if entry is None:
             entry = self.specialize(args, kwargs)
             if not kwargs:
                 self._compiled[tuple(map(type, args))] = entry
-        fn, _, wrt_arrays, _, _, _ = entry
+        fn, _, wrt_arrays, _, _, _, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind not in "fc":
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
@@ -345,8 +359,11 @@ class Gradient:
         return tuple(result) if len(self.wrt) > 1 else (result,)
 
     def argument_kinds(self, args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
-        """Each scalar or array argument's number of dimensions (0 for a scalar)."""
-        return argument_kinds(self.params, self.wrt, args, kwargs)
+        """Each scalar or array argument's number of dimensions (0 for a scalar), and the
+        functions the parameters not given hold by default (``callables``)."""
+        given = set(self.params[: len(args)]) | set(kwargs)
+        defaults = {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in given}
+        return argument_kinds(self.params, self.wrt, args, kwargs) | defaults
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
         """The Python function to transform: for grad(grad(f)), the inner generated code."""
@@ -373,11 +390,15 @@ class Gradient:
             depends = cache.unique(depends + inner.dependencies(inner.entry(kinds), kinds))
         return depends
 
-    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple, tuple]:
+    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple, tuple, tuple]:
         """The function to call for these arguments (the generated code, for a plain function),
         whether the entry has guards, the positions of wrt arrays (whose dtype is checked), and the
-        guards: the (position, ndim) of array arguments, the dependencies the code assumes, and
-        the (position, kind) of container arguments (see ``container_kind``)."""
+        guards: the (position, ndim) of array arguments, the dependencies the code assumes, the
+        (position, kind) of container arguments (see ``container_kind``), and the (position,
+        key) of function arguments (see ``callables``)."""
+        records = any(map(trees.is_dataclass_instance, (*args, *kwargs.values())))
+        if records:  # generated code reads a dataclass as a NamedTuple of its fields
+            args, kwargs = trees.as_records(args), trees.as_records(kwargs)
         kinds = self.argument_kinds(args, kwargs)
         entry = self.entry(kinds)
         fn = self.generated(entry)
@@ -386,12 +407,15 @@ class Gradient:
         scalars = _scalar_likes(self.wrt, self.positions, args, kwargs)
         if scalars:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
+        if records:
+            fn = _through_records(fn)
         checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
-        return fn, bool(checks or guards or containers), wrt_arrays, checks, guards, containers
+        functions = tuple((i, callables.key(a)) for i, a in enumerate(args) if callables.is_function(a))
+        return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
 
 
 def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
@@ -405,7 +429,11 @@ def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs:
             raise WrtTypeError(
                 f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
             )
+    for w in wrt:
+        if callables.is_function(bound.get(w)):
+            raise WrtTypeError(f"argument {w!r} is in wrt but is the function {bound[w]!r}; a function has no gradient")
     kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
+    kinds |= {callables.entry(n, v) for n, v in bound.items() if callables.is_function(v)}
     kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
     return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
 
@@ -477,6 +505,15 @@ def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple,
     return tuple(found)
 
 
+def _through_records(fn: Callable) -> Callable:
+    """``fn`` called with its dataclass arguments as NamedTuples, and its records made dataclasses again."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return trees.from_records(fn(*trees.as_records(args), **trees.as_records(kwargs)))
+
+    return call
+
+
 def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Callable:
     """``fn`` with the gradients listed in ``scalars`` converted to their argument's type and dtype."""
 
@@ -527,6 +564,7 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
     if not isinstance(g, Gradient):
         raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
     # without example arguments, show the code for arrays (a list argument gets code of its own)
+    args, kwargs = trees.as_records(args), trees.as_records(kwargs)
     kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
     return with_callees(g.entry(kinds))
 
@@ -561,13 +599,14 @@ def check_grad(f: Callable, *args: Any, wrt: Wrt = 0, eps: float = 1e-6, rtol: f
     fname = getattr(f, "__name__", f)
     for name, computed in zip(g.wrt, analytic):
         i = g.params.index(name)
-        x0 = args[i]
+        x0 = trees.as_records(args[i])  # a dataclass's floats are its fields'
+        computed = trees.as_records(computed)
         worst = None
         for path in _float_leaves(x0):
             values = []
             for step in (eps, -eps):
                 moved = list(args)
-                moved[i] = _moved(x0, path, step)
+                moved[i] = trees.from_records(_moved(x0, path, step))
                 values.append(float(f(*moved)))
             numeric = (values[0] - values[1]) / (2 * eps)
             got = _leaf(computed, x0, path, f"gradient of {fname} with respect to {name}")

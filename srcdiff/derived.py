@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import api, emit, transforms, trees
+from . import api, callables, emit, transforms, trees
 from .errors import BadArgument, SourceUnavailable
 from .runtime import materialize_all
 
@@ -71,7 +71,7 @@ class Pullback:
         adjoints = self.backward(tape, seed)
         adjoints = materialize_all(adjoints, tuple(self.primals[i] for i in self.positions))
         found = dict(zip(self.positions, adjoints))
-        return tuple(found.get(i) for i in range(len(self.primals)))
+        return trees.from_records(tuple(found.get(i) for i in range(len(self.primals))))  # a dataclass's, a dataclass
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
@@ -80,6 +80,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     like its primal (None for a primal that is not a float or float array/tree, such as an
     integer count). With ``has_aux=True``, ``f`` returns ``(out, aux)`` and vjp returns
     ``(out, pullback, aux)``, as JAX does."""
+    primals = trees.as_records(primals)  # generated code reads a dataclass as a NamedTuple of its fields
     positions = tuple(i for i, p in enumerate(primals) if transforms._differentiable(p))
     if not positions:
         raise BadArgument(f"vjp of {getattr(f, '__name__', f)} needs a float primal; none of the {len(primals)} is")
@@ -98,6 +99,8 @@ def _vjp(f: Callable, primals: tuple, positions: tuple[int, ...], has_aux: bool)
         raise BadArgument(f"{getattr(f, '__name__', f)} takes {len(params)} arguments, got {len(primals)}")
     wrt = tuple(params[i] for i in positions)
     kinds = api.argument_kinds(params, wrt, primals, {})
+    function_defaults = f.function_defaults if isinstance(f, api.Gradient) else callables.defaults(function)
+    kinds |= {callables.entry(p, v) for p, v in function_defaults.items() if p not in params[: len(primals)]}
     if isinstance(function, api.Gradient):  # vjp(grad(f)): the generated gradient, differentiated again
         function = function.compiled(kinds)
     entry = api.build(function, wrt, kinds, "pullback")

@@ -182,8 +182,10 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
     for n in defined:
         c = inner[n]
         fn = types.FunctionType(c, user_function.__globals__, n, None, tuple(cell(v) for v in c.co_freevars))
-        if _same_args(c, user_function.__code__):  # the gradient and forward take f's arguments
+        positional, keyword_only = _takes_arguments_of(c, user_function.__code__)  # the gradient and forward do
+        if positional:
             fn.__defaults__ = user_function.__defaults__
+        if keyword_only:
             fn.__kwdefaults__ = user_function.__kwdefaults__
         functions[n] = fn
     for n in defined:
@@ -206,11 +208,15 @@ def _forget_source_with(filename: str, functions: list[types.FunctionType]) -> N
         weakref.finalize(fn, release)
 
 
-def _same_args(a: types.CodeType, b: types.CodeType) -> bool:
-    count = a.co_argcount + a.co_kwonlyargcount
-    return (a.co_argcount, a.co_kwonlyargcount) == (b.co_argcount, b.co_kwonlyargcount) and a.co_varnames[
-        :count
-    ] == b.co_varnames[:count]
+def _takes_arguments_of(a: types.CodeType, b: types.CodeType) -> tuple[bool, bool]:
+    """Does code ``a`` take the positional parameters of ``b``, and its keyword-only ones?
+    ``a`` may have more of either: ``b``'s ``*args`` and ``**kwargs`` spelled out (``packing``);
+    when it has more positional ones, every positional argument is passed, so none has a default."""
+    positional_a, positional_b = a.co_varnames[: a.co_argcount], b.co_varnames[: b.co_argcount]
+    keyword_a = a.co_varnames[a.co_argcount : a.co_argcount + a.co_kwonlyargcount]
+    keyword_b = b.co_varnames[b.co_argcount : b.co_argcount + b.co_kwonlyargcount]
+    extended = positional_a[: len(positional_b)] == positional_b and keyword_a[: len(keyword_b)] == keyword_b
+    return extended and positional_a == positional_b, extended
 
 
 def strip_comments(text: str) -> str:

@@ -28,17 +28,16 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 from typing import Any
 
-from . import rules, safety
+from . import packing, rules, safety
 from .analysis import Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
 from .names import assign, local_names, name, names_in
 from .operations import CALL, COPY, INDEX, PACK, POP, RULE, appended_to
 from .parse import Origin
-from .reverse import COMMENT, CalleeRef, CodeWriter, Transformed, short
+from .reverse import COMMENT, CalleeRef, CodeWriter, Transformed, function_name, short
 
 __all__ = ["transform"]
 
@@ -294,15 +293,15 @@ class _Forward(CodeWriter):
         """``y = g(a, b)`` becomes ``y, ty = g_jvp(ta, a, b)``: tangents of g's active parameters first."""
         call = s.value
         func = self.act.ops[call].func
-        bound = inspect.signature(func, follow_wrapped=False).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        bound = packing.call_signature(func, call).bind(*call.args, **{k.arg: k.value for k in call.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
-        kinds = call_kinds(func, call, self.ndim)
+        kinds = call_kinds(func, call, self.ndim, self.act.ops[call].passed)
         key = (id(func), wrt, kinds, "jvp")
         if self.callee and self.itself == (func, kinds) and wrt == self.act.wrt:
             self.helpers[key] = self.fn_name  # recursion: the function being generated calls itself
         if key not in self.helpers:
-            params = list(inspect.signature(func, follow_wrapped=False).parameters)
-            self.helpers[key] = self.fresh.like(callee_name(getattr(func, "__name__", "f"), params, wrt))
+            params = list(packing.call_signature(func, call).parameters)
+            self.helpers[key] = self.fresh.like(callee_name(function_name(func), params, wrt))
             self.bindings[self.helpers[key]] = CalleeRef(func, wrt, kinds, "jvp")
         tangents = [name(self.t(bound.arguments[p].id)) for p in wrt]
         jvp_call = ast.Call(func=name(self.helpers[key]), args=tangents + list(call.args), keywords=call.keywords)

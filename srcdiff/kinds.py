@@ -13,13 +13,12 @@ is of unknown kind, and the reverse transform gives it code that is right for an
 from __future__ import annotations
 
 import ast
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import rules
+from . import callables, packing, rules
 from .names import parameters
 from .operations import (
     CALL,
@@ -169,7 +168,7 @@ def _call_kind(e: ast.expr, ops: dict, scalars: set[str], ndims: dict[str, int],
     if op is None or op.kind != CALL or returns_kind is None:
         return None
     kinds = call_kinds(
-        op.func, e, lambda a: 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
+        op.func, e, lambda a: 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None)), op.passed
     )
     return returns_kind(op.func, kinds)
 
@@ -257,14 +256,19 @@ def op_is_elementwise(op: Op) -> bool:
     return op.rule is not None and op.rule.kind == rules.ELEMENTWISE
 
 
-def call_kinds(func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None]) -> frozenset[tuple[str, int]]:
-    """The callee's parameters with known dimensions at this call (scalar defaults included)."""
-    signature = inspect.signature(func, follow_wrapped=False)  # the wrapper's own parameters
+def call_kinds(
+    func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None], passed: frozenset[tuple[str, int]] = frozenset()
+) -> frozenset[tuple[str, int]]:
+    """The callee's parameters with known dimensions at this call (scalar defaults included), the
+    shape of its ``*args`` and ``**kwargs`` (``packing``) and the functions ``passed`` to it (``Op.passed``)."""
+    signature = packing.call_signature(func, call)  # *args and **kwargs spelled out
     bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
     found = {(p, ndim_of(a)) for p, a in bound.arguments.items()}
     unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)
+    unbound = list(unbound)
     defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
-    return frozenset({(p, d) for p, d in found if d is not None} | defaults)
+    defaults |= {callables.entry(p.name, p.default) for p in unbound if callables.is_function(p.default)}
+    return frozenset({(p, d) for p, d in found if d is not None} | defaults | packing.shape(func, call) | passed)
 
 
 def _scalar(
@@ -305,7 +309,9 @@ def _scalar(
         return _scalar(op.operands[0], ops, scalars, env)
     if op.kind == CALL and returns_kind is not None:
         func = op.func
-        kinds = call_kinds(func, e, lambda a: 0 if _scalar(a, ops, scalars, env) else (ndims or {}).get(getattr(a, "id", None)))
+        kinds = call_kinds(
+            func, e, lambda a: 0 if _scalar(a, ops, scalars, env) else (ndims or {}).get(getattr(a, "id", None)), op.passed
+        )
         return returns_kind(func, kinds) == 0
     if op.kind == RULE:
         flags = {p: _scalar(a, ops, scalars, env) for p, a in op.bound.items() if isinstance(a, ast.Name)}

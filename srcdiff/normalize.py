@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import Any
 
 from .bindings import (
     binding_counts,
@@ -46,7 +48,7 @@ from .bindings import (
 )
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
-from .names import Fresh, assign, local_names, name, names_in
+from .names import Fresh, assign, local_names, name, names_in, parameters
 from .parse import Origin
 
 _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
@@ -55,13 +57,19 @@ _SEQUENCE_ATTRIBUTES = frozenset(dir(list)) | frozenset(dir(tuple)) | {"_fields"
 _CONSUMERS = ("sum", "max", "min", "list", "tuple", "sorted", "any", "all", "enumerate", "zip")
 
 
-def normalize(tree: ast.FunctionDef, origin: Origin, containers: Mapping[str, str] = MappingProxyType({})) -> ast.FunctionDef:
+def normalize(
+    tree: ast.FunctionDef,
+    origin: Origin,
+    containers: Mapping[str, str] = MappingProxyType({}),
+    resolve: Callable[[ast.expr], Any] | None = None,
+) -> ast.FunctionDef:
     """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified).
 
     ``containers``: the parameters that hold a ``"dict"`` in this call (a loop over one walks
     its keys) or a ``"sequence"`` (``record.field`` of a NamedTuple reads it by position);
-    dicts the function builds itself are recognised here."""
-    return _Normalizer(tree, origin, containers).run()
+    dicts the function builds itself are recognised here. ``resolve``: the object a non-local
+    name or attribute chain denotes (None if unknown), to tell ``functools.partial`` when it is called."""
+    return _Normalizer(tree, origin, containers, resolve).run()
 
 
 def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
@@ -86,8 +94,11 @@ def is_flag_test(e: ast.expr) -> bool:
 
 
 class _Normalizer:
-    def __init__(self, tree: ast.FunctionDef, origin: Origin, containers: Mapping[str, str]) -> None:
+    def __init__(
+        self, tree: ast.FunctionDef, origin: Origin, containers: Mapping[str, str], resolve: Callable[[ast.expr], Any] | None
+    ) -> None:
         self.tree = tree
+        self.resolve = resolve
         self.origin = origin
         self.locals = local_names(tree)
         self.fresh = Fresh(names_in(tree), record=self.locals)
@@ -98,6 +109,13 @@ class _Normalizer:
         self.local_functions = local_functions(tree)
         self.defined: dict[str, dict[str, ast.expr]] = {}
         self.inlining: list[ast.AST] = []  # the local functions being inlined: one calling itself is refused
+        # ``g = functools.partial(f, a, k=v)`` bound once: each call ``g(x)`` becomes ``f(a, x, k=v)``, with
+        # the atoms holding the arguments as they were when the partial was made
+        self.counts = binding_counts(tree)
+        self.partials: dict[str, tuple[ast.expr, list[ast.expr], list[ast.keyword]]] = {}
+        self.passed_partials: set[str] = set()  # those also made as written, to be passed on
+        # parameters holding a function in this call (``act(x)``): called as a global function is
+        self.function_parameters = {p for p, c in containers.items() if c == "function" and self.counts[p] == 1}
         self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
         self.fixed_keys = fixed_keys(tree)  # names holding a dict written out: ``**name`` unpacks
         self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
@@ -201,6 +219,9 @@ class _Normalizer:
     def stmt_Assign(self, s: ast.Assign) -> None:
         if isinstance(s.value, ast.Lambda) and single_name(s.targets):
             self.define(s.targets[0].id, s.value)
+            return
+        if self.makes_partial(s.value) and single_name(s.targets) and self.counts[s.targets[0].id] == 1:
+            self.define_partial(s.targets[0].id, s.value)
             return
         if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
             self.assign_name(s.targets[0].id, s.value)
@@ -590,6 +611,8 @@ class _Normalizer:
             return self.expr(ast.Dict(keys=[ast.Constant(k.arg) for k in e.keywords], values=[k.value for k in e.keywords]))
         if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
             return self.inline(func, self.defaults(func), e)
+        if isinstance(func, ast.Name) and func.id in self.partials:
+            return self.call_partial(e)
         if isinstance(func, ast.Name) and func.id in self.local_functions:
             if func.id not in self.defined:
                 raise self.fail(e, f"{func.id!r} is called before it is defined", f"Define {func.id} before calling it.")
@@ -599,14 +622,30 @@ class _Normalizer:
         joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
         if _is_builtin_call(e, _CONSUMERS, self.locals) or joins:  # they walk a generator to its end: a list does the same
             e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
-        if isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
+        if isinstance(func, ast.Name) and func.id in self.function_parameters:
+            held = self.resolve(func) if self.resolve is not None else None
+            if isinstance(held, functools.partial):  # act(x) of partial(f, a, k=v): act.func(act.args[0], x, k=...)
+                return self.expr(_spelled_out_partial(e, held))
+            # resolved, like a global, to the function the argument holds
+        elif isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
         elif not is_atom(func, self.locals):
             raise self.fail(
                 e, "calling the result of an expression is not supported", "Assign the function to a name at module level."
             )
+        elif isinstance(func, ast.Name) and func.id in parameters(self.tree):
+            raise self.fail(
+                e,
+                f"calling the parameter {func.id!r} is supported when it holds a function (a def, a lambda, a NumPy, "
+                "math or builtin function) and is not assigned in the function",
+                "Pass a function; for an object with a __call__ method, call it outside and pass in its result.",
+            )
         elif isinstance(func, ast.Name) and func.id in self.locals:
-            raise self.fail(e, f"calling the local variable {func.id!r} is not supported", "Call module-level functions by name.")
+            raise self.fail(
+                e,
+                f"calling the local variable {func.id!r} is not supported",
+                "Call module-level functions by name, or bind arguments with functools.partial(f, ...) and call that.",
+            )
         args = [a if isinstance(a, ast.Starred) else self.atom(a) for a in e.args]
         keywords = []
         for k in e.keywords:
@@ -728,8 +767,6 @@ class _Normalizer:
         args = node.args
         if isinstance(node, ast.FunctionDef) and node.decorator_list:
             raise self.fail(node, "a decorated local function is not supported", "Call the decorator's result at module level.")
-        if args.vararg or args.kwarg:
-            raise self.fail(node, "*args/**kwargs parameters of a local function are not supported", "Name every parameter.")
         positional = args.posonlyargs + args.args
         pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
         pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
@@ -752,14 +789,24 @@ class _Normalizer:
         args = node.args
         positional = [a.arg for a in args.posonlyargs + args.args]
         keyword_only = [a.arg for a in args.kwonlyargs]
-        if len(call.args) > len(positional):
+        if len(call.args) > len(positional) and not args.vararg:
             raise self.fail(call, f"{what}() takes {len(positional)} positional arguments", "Pass the arguments it names.")
-        given = dict(zip(positional, call.args))
+        # each argument's slot: a parameter's name, or (the *args or **kwargs name, its position or key)
+        given: dict = {p: v for p, v in zip(positional, call.args)}
+        given |= {(args.vararg.arg, k): v for k, v in enumerate(call.args[len(positional) :])}
         for k in call.keywords:
-            if k.arg is None or k.arg not in positional + keyword_only or k.arg in given:
+            if k.arg in given or k.arg is None or k.arg not in positional + keyword_only and not args.kwarg:
                 raise self.fail(call, f"{what}() has no parameter for this argument", "Pass the arguments it names.")
-            given[k.arg] = k.value
-        values = {p: self.atom(v) for p, v in given.items()}  # the arguments first, in the order written
+            given[k.arg if k.arg in positional + keyword_only else (args.kwarg.arg, k.arg)] = k.value
+        atoms = {slot: self.atom(v) for slot, v in given.items()}  # the arguments first, in the order written
+        values = {p: v for p, v in atoms.items() if isinstance(p, str)}
+        packed = [a.arg for a in (args.vararg, args.kwarg) if a is not None]  # gather the extras: a tuple, a dict
+        if args.vararg:
+            extra = [v for slot, v in atoms.items() if not isinstance(slot, str) and slot[0] == args.vararg.arg]
+            values[args.vararg.arg] = ast.Tuple(elts=extra, ctx=ast.Load())
+        if args.kwarg:
+            extra = [(slot[1], v) for slot, v in atoms.items() if not isinstance(slot, str) and slot[0] == args.kwarg.arg]
+            values[args.kwarg.arg] = ast.Dict(keys=[ast.Constant(k) for k, _ in extra], values=[v for _, v in extra])
         for p in positional + keyword_only:
             if p not in values:
                 if p not in defaults:
@@ -773,8 +820,14 @@ class _Normalizer:
         body = [_Rename(renames).visit(ast.fix_missing_locations(copy.deepcopy(s))) for s in body]  # inlined again later
         result = self.fresh.temp("_result")
         line = self.line
-        for p, value in values.items():
-            self.emit(assign(renames[p], value))
+        bound = [assign(renames[p], value) for p, value in values.items()]
+        if packed:  # what the body may do with the tuple and the dict: its names are fresh, so known here alone
+            inlined = ast.Module(body=bound + body, type_ignores=[])
+            self.fixed_lengths |= {n: k for n, k in fixed_lengths(inlined).items() if n in renames.values()}
+            self.fixed_keys |= {n: k for n, k in fixed_keys(inlined).items() if n in renames.values()}
+            self.dicts |= dict_names(inlined, frozenset()) & set(renames.values())
+        for s in bound:
+            self.emit(s)
         self.inlining.append(node)
         self.out += self.block(ExitLowering(self.fresh, result, self.origin).function_body(body, returns=True))
         self.inlining.pop()
@@ -782,7 +835,7 @@ class _Normalizer:
         return name(result)
 
     def refuse_escaping_functions(self, body: list[ast.stmt]) -> None:
-        """A local function is inlined where it is called; any other use of it is refused."""
+        """A local function or partial is inlined where it is called; any other use of it is refused."""
         for s in body:
             for n in ast.walk(s):
                 if isinstance(n, ast.Name) and n.id in self.local_functions and not isinstance(n.ctx, ast.Store):
@@ -791,6 +844,63 @@ class _Normalizer:
                         f"the local function {n.id!r} is used other than by calling it",
                         "Call it directly (or through map/filter); to pass a function on, define it at module level.",
                     )
+                inlined = isinstance(n, ast.Name) and n.id in self.partials and n.id not in self.passed_partials
+                if inlined and not isinstance(n.ctx, ast.Store):
+                    raise self.fail(
+                        s,
+                        f"the partial {n.id!r} is used other than by calling it",
+                        "Call it directly (or through map/filter), or call the function it wraps with all its arguments.",
+                    )
+
+    # -- functools.partial: a call of the function with the arguments bound first
+    def makes_partial(self, e: ast.expr) -> bool:
+        """Is ``e`` a call of ``functools.partial`` (however it is named, and not a local)?"""
+        if not (isinstance(e, ast.Call) and self.resolve is not None and is_atom(e.func, self.locals)):
+            return False
+        return isinstance(e.func, (ast.Name, ast.Attribute)) and self.resolve(e.func) is functools.partial
+
+    def define_partial(self, partial_name: str, e: ast.Call) -> None:
+        """``g = functools.partial(f, a, k=v)``: the arguments are evaluated now, as Python does, and
+        kept for the calls of ``g``; ``g`` itself is never assigned."""
+        if not e.args or any(isinstance(a, ast.Starred) for a in e.args):
+            raise self.fail(e, "functools.partial needs the function first and no *-unpacking", "Write partial(f, a, k=v).")
+        if any(k.arg is None for k in e.keywords):
+            e = ast.Call(func=e.func, args=e.args, keywords=self.unpacked_keywords(e))
+        func = e.args[0]
+        if isinstance(func, ast.Name) and func.id in self.partials | self.local_functions:
+            held_func: ast.expr = func  # a call of g expands it in turn
+        elif isinstance(func, ast.Lambda) or is_atom(func, self.locals) and not self._is_local(func):
+            held_func = func
+        else:
+            raise self.fail(
+                e,
+                "functools.partial of a value computed in the function is not supported",
+                "Give partial a function by name (a module-level function, a local def or a lambda).",
+            )
+        args = [self.held(a) for a in e.args[1:]]
+        keywords = [ast.keyword(arg=k.arg, value=self.held(k.value)) for k in e.keywords]
+        self.partials[partial_name] = (held_func, args, keywords)
+        inlined = isinstance(func, ast.Lambda) or isinstance(func, ast.Name) and func.id in self.partials | self.local_functions
+        if not inlined and _escapes(self.tree, partial_name):
+            # a partial of a module-level function, passed on: also made as written (see operations.Env.partials)
+            self.passed_partials.add(partial_name)
+            self.emit(assign(partial_name, ast.Call(func=e.func, args=[func, *args], keywords=keywords)))
+
+    def held(self, e: ast.expr) -> ast.expr:
+        """An atom holding ``e``'s value now, which later assignments do not change."""
+        value = self.atom(e)
+        if isinstance(value, ast.Name) and value.id in self.locals:
+            keep = self.fresh.temp("_bound")
+            self.emit(assign(keep, value))
+            value = name(keep)
+        return value
+
+    def call_partial(self, e: ast.Call) -> ast.expr:
+        """``g(x, k=w)`` of ``g = partial(f, a, k=v)``: ``f(a, x, k=w)`` (keywords given at the call win)."""
+        func, args, keywords = self.partials[e.func.id]
+        given = {k.arg for k in e.keywords}
+        merged = [k for k in keywords if k.arg not in given] + list(e.keywords)
+        return self.expr(ast.Call(func=func, args=[*args, *e.args], keywords=merged))
 
     def expr_Lambda(self, e: ast.Lambda) -> ast.expr:
         raise self.fail(
@@ -870,6 +980,33 @@ class _Substitute(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
         return self.parts.get(node.id, node)
+
+
+def _escapes(tree: ast.AST, function_name: str) -> bool:
+    """Is ``function_name`` used in ``tree`` other than by calling it?"""
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return any(
+        isinstance(n, ast.Name) and n.id == function_name and isinstance(n.ctx, ast.Load) and id(n) not in called
+        for n in ast.walk(tree)
+    )
+
+
+def _spelled_out_partial(call: ast.Call, held: functools.partial) -> ast.Call:
+    """``act(x, k=w)`` where the argument ``act`` holds ``partial(f, a, k=v)``: ``act.func(act.args[0], x,
+    k=w)``, its bound arguments read from it (keywords given at the call win, as in Python)."""
+    act = call.func
+
+    def read(attr: str, index: object) -> ast.expr:
+        bound = ast.Attribute(value=act, attr=attr, ctx=ast.Load())
+        return ast.Subscript(value=bound, slice=ast.Constant(index), ctx=ast.Load())
+
+    given = {k.arg for k in call.keywords}
+    keywords = [ast.keyword(arg=k, value=read("keywords", k)) for k in held.keywords if k not in given]
+    return ast.Call(
+        func=ast.Attribute(value=act, attr="func", ctx=ast.Load()),
+        args=[read("args", k) for k in range(len(held.args))] + call.args,
+        keywords=keywords + call.keywords,
+    )
 
 
 def _keys(d: ast.expr) -> ast.Call:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import os
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import rules
+from . import callables, packing, rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names
 from .normalize import is_atom
@@ -34,8 +36,13 @@ class Env:
     globals: dict
     closure: dict[str, Any]  # free variable -> cell
     locals: frozenset[str] = frozenset()  # the function's own names, which shadow the rest
+    arguments: dict[str, Any] = field(default_factory=dict)  # parameters holding a function (callables.py)
+    # locals bound once to functools.partial(f, ...) of a module-level f: a partial of that shape
+    partials: dict[str, Any] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Any:
+        if name in self.arguments:
+            return self.arguments[name]
         if name in self.closure:
             return self.closure[name].cell_contents
         if name in self.globals:
@@ -51,10 +58,32 @@ class Env:
         raise TypeError(f"cannot resolve {ast.unparse(expr)}")
 
 
-def environment(f: Any, tree: ast.FunctionDef) -> Env:
+def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]] = frozenset()) -> Env:
+    """``f``'s globals and closure, and the functions its parameters hold in this specialisation."""
     code = f.__code__
     cells = dict(zip(code.co_freevars, f.__closure__ or ()))
-    return Env(f.__globals__, cells, frozenset(local_names(tree)))
+    env = Env(f.__globals__, cells, frozenset(local_names(tree)), callables.bound(kinds))
+    return Env(env.globals, env.closure, env.locals, env.arguments, _local_partials(tree, env))
+
+
+def _local_partials(tree: ast.FunctionDef, env: Env) -> dict[str, Any]:
+    """Locals bound once, to ``functools.partial(f, a, k=v)`` of a function ``f`` named outside, each
+    with a partial of the same shape (``callables.key``): what a helper given one is built for."""
+    counts: dict[str, int] = {}
+    found = {}
+    for s in walk_statements(tree.body):
+        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+            continue
+        target, e = s.targets[0].id, s.value
+        counts[target] = counts.get(target, 0) + 1
+        if not (isinstance(e, ast.Call) and e.args and is_atom(e.func, env.locals) and is_atom(e.args[0], env.locals)):
+            continue
+        if safe_resolve(e.func, env) is not functools.partial or any(isinstance(a, ast.Starred) for a in e.args):
+            continue
+        func = safe_resolve(e.args[0], env)
+        if callables.is_function(func) and not isinstance(func, functools.partial) and all(k.arg for k in e.keywords):
+            found[target] = functools.partial(func, *[None] * (len(e.args) - 1), **{k.arg: None for k in e.keywords})
+    return {n: p for n, p in found.items() if counts[n] == 1}
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,7 @@ class Op:
     rule: rules.Rule | None = None
     bound: dict[str, ast.expr] = field(default_factory=dict)  # rule parameter -> atom
     func: Any = None  # the user function, for CALL
+    passed: frozenset[tuple[str, int]] = frozenset()  # for CALL: the functions it is given (``callables.entry``)
     refusal: Exception | None = None  # raised if a varied value reaches this (constant) operation
 
 
@@ -190,8 +220,8 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             NoDerivativeRule,
             stmt,
             f"no derivative rule for the attribute .{e.attr}",
-            "Use an equivalent NumPy function; pass a model's arrays in a dict (params['W']) or a NamedTuple "
-            "(params.W), not an object or dataclass; or stop_gradient(...) if it is constant.",
+            "Use an equivalent NumPy function; pass a model's arrays in a dict (params['W']), a NamedTuple or a "
+            "dataclass (params.W), not another object; or stop_gradient(...) if it is constant.",
         )
     if isinstance(e, ast.Call):
         return _call(e, stmt, origin, env)
@@ -208,8 +238,9 @@ def is_global_chain(e: ast.expr, env: Env) -> bool:
 def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     func = e.func
     keywords = {k.arg: k.value for k in e.keywords}
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals:
-        method = func.attr  # a method of a local value
+    held = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.arguments
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals and not held:
+        method = func.attr  # a method of a local value (``act.func`` of a partial passed in is resolved below)
         if method == "pop":
             return Op(POP, _names([func.value]))
         if method == "append":
@@ -233,6 +264,13 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         ) from None
     if rules.is_nondifferentiable(target):
         return Op(CONSTANT)
+    if target is functools.partial:  # made as written only to be passed on (normalize): its values are constants
+        raise origin.error(
+            NoDerivativeRule,
+            stmt,
+            "a functools.partial passed on to another function cannot bind a value being differentiated",
+            "Pass that value to the function as an argument of its own, or call the partial where it is made.",
+        )
     rule = rules.lookup(target)
     unpacked = [a for a in e.args if isinstance(a, ast.Starred)]
     if unpacked and (rule is not None or inspect.isfunction(target) and not is_installed_library(target, env)):
@@ -276,13 +314,23 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             "Add one with srcdiff.rules.vjp(...), or wrap the call in stop_gradient(...) if it is constant.",
         )
     if inspect.isfunction(target):
+        shared = packing.clash(target, e)
+        if shared is not None:
+            raise origin.error(
+                UnsupportedSyntax,
+                stmt,
+                f"with its *args/**kwargs spelled out for this call, two of {target.__name__}'s parameters would be "
+                f"named {shared!r} (extras are named xs_0, xs_1, ... for *xs, and by their keys for **kw)",
+                f"Rename the parameter {shared!r} of {target.__name__}, or pass that argument another way.",
+            )
         try:
             inspect.signature(target, follow_wrapped=False).bind(*e.args, **keywords)
         except TypeError as exc:
             raise origin.error(
                 UnsupportedSyntax, stmt, f"this call does not match {target.__name__}'s parameters ({exc})", "Fix the arguments."
             ) from None
-        return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords)
+        passed = _functions_passed(target, e, env)
+        return Op(CALL, _names([*e.args, *keywords.values()]), func=target, bound=keywords, passed=passed)
     name = ast.unparse(func)
     raise origin.error(
         NoDerivativeRule,
@@ -290,6 +338,25 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         f"no derivative rule for {name}",
         "Add one with srcdiff.rules.vjp(...), or wrap the call in stop_gradient(...) if it is constant.",
     )
+
+
+def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[str, int]]:
+    """The parameters of ``target`` that ``call`` gives a function: a function the caller was given,
+    or one named in its module (``apply(np.tanh, x)``); the callee is built for those functions."""
+    bound = packing.call_signature(target, call).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    found = set()
+    for p, a in bound.arguments.items():
+        if isinstance(a, ast.Name) and a.id in env.arguments:
+            value = env.arguments[a.id]
+        elif isinstance(a, ast.Name) and a.id in env.partials:
+            value = env.partials[a.id]
+        elif isinstance(a, (ast.Name, ast.Attribute)) and is_atom(a, env.locals):
+            value = safe_resolve(a, env)
+        else:
+            continue
+        if callables.is_function(value):
+            found.add(callables.entry(p, value))
+    return frozenset(found)
 
 
 def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin) -> Op:
@@ -331,6 +398,12 @@ def is_installed_library(func: Any, env: Env) -> bool:
     if package and package == str(env.globals.get("__name__", "")).partition(".")[0]:
         return False  # an installed package differentiating its own functions
     return os.path.realpath(func.__code__.co_filename).startswith(_LIBRARY_DIRS)
+
+
+def resolver(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]] = frozenset()) -> Callable[[ast.expr], Any]:
+    """For normalize: the object a non-local name or attribute chain of ``f`` denotes now (None if none)."""
+    env = environment(f, tree, kinds)
+    return lambda expr: safe_resolve(expr, env)
 
 
 def safe_resolve(func: ast.expr, env: Env) -> Any:

@@ -249,9 +249,7 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
 
 def check_syntax(tree: ast.FunctionDef, origin: Origin) -> None:
     """Refuse any construct outside the supported subset, at its line."""
-    args = tree.args
-    if args.vararg or args.kwarg:
-        raise origin.error(UnsupportedSyntax, tree, "*args/**kwargs parameters cannot be differentiated", "Name every parameter.")
+    # *args and **kwargs are spelled out for each call of a helper (packing.py)
     for node in ast.walk(tree):
         if isinstance(node, _OPERATOR_CLASSES):
             continue

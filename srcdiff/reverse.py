@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import rules
+from . import packing, rules
 from .analysis import Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
@@ -44,6 +43,12 @@ from .parse import Origin
 from .tape import TapePlan
 
 COMMENT = "__srcdiff_comment__:"  # marker strings that emit turns into comments
+
+
+def function_name(func: Any) -> str:
+    """A name for generated code to call ``func``'s derivative by: its own, or ``lambda`` for a lambda."""
+    found = getattr(func, "__name__", "f")
+    return found if found.isidentifier() else "lambda"
 
 
 @dataclass(frozen=True)
@@ -442,7 +447,7 @@ class _Reverse(CodeWriter):
 
     def _callee_name(self, s: ast.Assign, part: str) -> str:
         func, wrt, kinds = self._callee(s)
-        base = getattr(func, "__name__", "f") + "_" + part
+        base = function_name(func) + "_" + part
         key = (id(func), wrt, kinds, part)
         if key not in self.helpers:
             self.helpers[key] = self.fresh.like(base)
@@ -452,9 +457,9 @@ class _Reverse(CodeWriter):
     def _callee(self, s: ast.Assign) -> tuple[Any, tuple[str, ...], frozenset[tuple[str, int]]]:
         op = self.act.ops[s.value]
         func = op.func
-        bound = inspect.signature(func, follow_wrapped=False).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
+        bound = packing.call_signature(func, s.value).bind(*s.value.args, **{k.arg: k.value for k in s.value.keywords})
         wrt = tuple(p for p, a in bound.arguments.items() if self.act.is_active(a))
-        return op.func, wrt, call_kinds(func, s.value, self.ndim)
+        return op.func, wrt, call_kinds(func, s.value, self.ndim, op.passed)
 
     # --------------------------------------------------------------- backward
     def backward(self, body: list[ast.stmt], state: dict[str, bool]) -> list[ast.stmt]:
@@ -676,7 +681,7 @@ class _Reverse(CodeWriter):
         results = [self.fresh.temp("_d") for _ in wrt]
         call = ast.Call(func=name(backward_fn), args=[name(self.saved[id(s)]), g], keywords=[])
         out.append(ast.Assign(targets=[ast.Tuple(elts=[name(r, True) for r in results], ctx=ast.Store())], value=call))
-        bound = inspect.signature(func, follow_wrapped=False).bind(*s.value.args, **{kw.arg: kw.value for kw in s.value.keywords})
+        bound = packing.call_signature(func, s.value).bind(*s.value.args, **{kw.arg: kw.value for kw in s.value.keywords})
         for param, result in zip(wrt, results):
             self.contribute(bound.arguments[param], name(result), state, out)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, emit, forward, normalize, optimize, parse, rules
+from . import analysis, api, cache, callables, emit, forward, normalize, operations, optimize, packing, parse, rules, trees
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
@@ -31,9 +31,10 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
     def run() -> emit.Emitted:
         tree, origin = parse.function_ast(f)
+        tree = packing.spell_out(tree, origin, kinds)
         augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+        tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
+        act = analysis.activity(tree, origin, analysis.environment(f, tree, kinds), wrt, kinds, api.returns_kind, augmented)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
@@ -52,10 +53,11 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
     """Yield ``(stage, source)`` after each stage of the jvp pipeline (``api.stages`` for grad)."""
     tree, origin = parse.function_ast(f)
     yield "parse", ast.unparse(tree)
+    tree = packing.spell_out(tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
+    tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+    act = analysis.activity(tree, origin, analysis.environment(f, tree, kinds), wrt, kinds, api.returns_kind, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = forward.transform(tree, act, origin, itself=(f, kinds))
     yield "forward", emit.to_source(transformed, _header(origin, wrt))
@@ -78,6 +80,11 @@ def _kind(value: Any) -> int | None:
     return None
 
 
+def _identity(value: Any) -> int | None:
+    """A function argument's key: code is built for the function passed (``callables``)."""
+    return callables.key(value) if callables.is_function(value) else None
+
+
 class Jvp:
     """The Jacobian-vector product of a Python function, built on first call (see ``jvp``)."""
 
@@ -92,11 +99,13 @@ class Jvp:
                 suggestion="Take the jvp of grad(f) for a function f that returns the output alone.",
             )
         if not isinstance(f, api.Gradient):
-            parse.function_ast(f)  # refuse unreadable source and unsupported syntax now, at its line
+            # refuse unreadable source and unsupported syntax now, at its line
+            packing.spell_out(*parse.function_ast(f), frozenset())
         # a bound method obj.method is transformed as method.__func__, obj passed first (as grad does)
         self.receiver: tuple = f.receiver if isinstance(f, api.Gradient) else (f.__self__,) if inspect.ismethod(f) else ()
         self.function = f.__func__ if inspect.ismethod(f) else f
         self.params = f.params if isinstance(f, api.Gradient) else api._parameters(f)
+        self.function_defaults = f.function_defaults if isinstance(f, api.Gradient) else callables.defaults(f)
         self._compiled: dict[tuple, Callable] = {}
         self.__wrapped__ = f
         self.__name__ = "jvp_" + getattr(f, "__name__", "f")
@@ -112,8 +121,13 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
+        if any(map(trees.is_dataclass_instance, primals)):  # generated code reads a dataclass as a NamedTuple
+            primals, tangents = trees.as_records(primals), trees.as_records(tangents)
+            value, tangent = self(primals, tangents)
+            return trees.from_records(value), trees.from_records(tangent)
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
-        key = (rules.version, *((type(p), _kind(p), t is None) for p, t in zip(primals, tangents)))  # a new rule: build anew
+        # a new rule: build anew; a function passed in: code for that one
+        key = (rules.version, *((type(p), _kind(p), t is None, _identity(p)) for p, t in zip(primals, tangents)))
         fn = self._compiled.get(key)
         if fn is None:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
@@ -122,7 +136,9 @@ class Jvp:
         return fn(*given, *self.receiver, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
-        return frozenset((n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None)
+        kinds = {(n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None}
+        kinds |= {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in self.params[: len(primals)]}
+        return frozenset(kinds | {callables.entry(n, p) for n, p in zip(self.params, primals) if callables.is_function(p)})
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
         """The Python function to transform: for jvp(grad(f)), the generated gradient."""
@@ -155,7 +171,7 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if isinstance(primal, (list, tuple)):
         if not isinstance(tangent, (list, tuple)) or len(tangent) != len(primal):
             raise BadWrt(f"the tangent of {param!r} must be a list of {len(primal)} tangents, like its primal")
-        leaves = [_checked(f"{param}[{i}]", p, t) for i, (p, t) in enumerate(zip(primal, tangent))]
+        leaves = [_checked(f"{param}[{i}]", p, t) if _numeric(p) else 0.0 for i, (p, t) in enumerate(zip(primal, tangent))]
         return type(primal)(*leaves) if hasattr(primal, "_fields") else type(primal)(leaves)  # a NamedTuple takes fields
     if isinstance(primal, dict):
         if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
@@ -168,6 +184,11 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if isinstance(primal, _FLOATS):
         return float(tangent)
     return np.asarray(tangent, dtype=np.result_type(primal.dtype, np.float64))
+
+
+def _numeric(value: Any) -> bool:
+    """Can ``value`` carry a tangent? A string or None in a record (a layer's name) cannot: its tangent is ignored."""
+    return not isinstance(value, (str, bytes, type(None)))
 
 
 def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None) -> Any:
@@ -203,7 +224,7 @@ def source(g: Any, *args: Any, **kwargs: Any) -> str:
     if not isinstance(g, Jvp):
         return api.source(g, *args, **kwargs)
     if args:
-        kinds = g.argument_kinds(args)
+        kinds = g.argument_kinds(trees.as_records(args))
         wrt = tuple(g.params[i] for i, a in enumerate(args) if _differentiable(a))
     else:
         kinds = frozenset((p, analysis.NOT_CONTAINER) for p in g.params)

@@ -2,17 +2,26 @@
 and give values of a structure: vjp's cotangents, jacobian's unit vectors and results, aux.
 
 A tree's leaves are whatever is not a list, tuple or dict; they are listed depth first, dicts
-in their keys' order (the order ``runtime.materialize`` walks them in). Imports NumPy only.
+in their keys' order (the order ``runtime.materialize`` walks them in). Imports NumPy and
+``errors`` only.
+
+A dataclass argument is a tree too: generated code sees it as a NamedTuple of its fields
+(``as_records``), so ``params.W`` is read like a NamedTuple's field and its gradient has the
+same fields; ``from_records`` turns what comes back into the dataclass again.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["leaves", "rebuild", "zeros", "copy_arrays", "same_structure", "unit_vectors", "size"]
+from .errors import WrtTypeError
+
+__all__ = ["leaves", "rebuild", "zeros", "copy_arrays", "same_structure", "unit_vectors", "size", "as_records", "from_records"]
 
 
 def leaves(tree: Any) -> list[Any]:
@@ -79,3 +88,71 @@ def unit_vectors(tree: Any) -> Iterator[Any]:
 
 def _zero(leaf: Any) -> Any:
     return np.zeros(leaf.shape) if isinstance(leaf, np.ndarray) else 0.0
+
+
+# a dataclass -> the NamedTuple class that stands for it in generated code (made once per class)
+_RECORD_TYPES: dict[type, type] = {}
+
+
+def is_dataclass_instance(value: Any) -> bool:
+    return hasattr(type(value), "__dataclass_fields__") and not isinstance(value, type)
+
+
+def record_type(cls: type) -> type:
+    """The NamedTuple class, named like ``cls``, whose fields are the dataclass ``cls``'s."""
+    found = _RECORD_TYPES.get(cls)
+    if found is None:
+        names = [f.name for f in dataclasses.fields(cls)]
+        hidden = [n for n in names if n.startswith("_")]
+        if hidden:  # a NamedTuple's field cannot start with "_"
+            raise WrtTypeError(
+                f"the dataclass {cls.__name__} has fields starting with an underscore ({', '.join(hidden)}), which srcdiff "
+                "cannot read as a record's fields; rename them, or pass the arrays in a dict"
+            )
+        found = collections.namedtuple(cls.__name__, names)
+        found.srcdiff_dataclass = cls
+        _RECORD_TYPES[cls] = found
+    return found
+
+
+def as_records(value: Any) -> Any:
+    """``value`` with each dataclass instance in it (its fields included) a NamedTuple of its fields."""
+    if is_dataclass_instance(value):
+        record = record_type(type(value))
+        return record(*(as_records(getattr(value, n)) for n in record._fields))
+    if isinstance(value, (list, tuple)) and any(is_dataclass_instance(v) for v in leaves_and_nodes(value)):
+        items = [as_records(v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    if isinstance(value, dict) and any(is_dataclass_instance(v) for v in leaves_and_nodes(value)):
+        return {k: as_records(v) for k, v in value.items()}
+    return value
+
+
+def leaves_and_nodes(tree: Any) -> Iterator[Any]:
+    """Every value in ``tree``: the lists, tuples and dicts, and their leaves."""
+    yield tree
+    if isinstance(tree, (list, tuple)):
+        for item in tree:
+            yield from leaves_and_nodes(item)
+    elif isinstance(tree, dict):
+        for item in tree.values():
+            yield from leaves_and_nodes(item)
+
+
+def from_records(value: Any) -> Any:
+    """``value`` with each record ``as_records`` made a dataclass instance again, its fields set
+    as they are (``__init__`` and ``__post_init__`` do not run: a gradient need not be valid input)."""
+    cls = getattr(type(value), "srcdiff_dataclass", None)
+    if cls is not None:
+        instance = object.__new__(cls)
+        for n, v in zip(value._fields, value):
+            object.__setattr__(instance, n, from_records(v))  # (a frozen dataclass refuses setattr)
+        return instance
+    if isinstance(value, (list, tuple)):
+        items = [from_records(v) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    if isinstance(value, dict):
+        return {k: from_records(v) for k, v in value.items()}
+    return value

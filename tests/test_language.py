@@ -8,7 +8,10 @@ uses only constructs the transforms already differentiate.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
+from functools import partial
 from typing import NamedTuple
 
 import autograd
@@ -16,7 +19,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff.errors import UnsupportedSyntax
+from srcdiff.errors import NoDerivativeRule, UnsupportedSyntax, WrtTypeError
 from tests.catalogue import autograd_twin
 from tests.test_trust import central_differences, same_structure_and_values
 
@@ -758,3 +761,377 @@ def double_star_of_a_changed_dict(x):
     options = {"c": x[2]}
     options["b"] = x[1]
     return weighted(x[0], **options)  # <- refused
+
+
+# ---------------------------------------------------------------- *args and **kwargs of helpers
+
+
+def sum_of_squares(*xs):
+    return sum(v * v for v in xs)
+
+
+def scaled(x, **kw):
+    return x * kw["s"]
+
+
+def everything(a, b=2.0, *xs, k=1.0, **kw):
+    total = a * b * k
+    for v in xs:
+        total = total + v * kw["w"]
+    for key, v in kw.items():
+        total = total + v * len(key)
+    return total
+
+
+def reads_its_options_into_locals(x, *xs, **kw):
+    s = kw["s"]  # a local named like a keyword its **kw gathers
+    xs_0 = xs[0] * 2.0  # and like the first extra
+    t = kw.get("t", 1.0)
+    return x * s * t + xs_0
+
+
+def calls_packed_helpers(x):
+    total = sum_of_squares(x[0], x[1]) + sum_of_squares(x[2]) + sum_of_squares() + scaled(x[3], s=3.0) + scaled(x[0], s=x[1])
+    return total + reads_its_options_into_locals(x[0], x[1], s=x[2]) + reads_its_options_into_locals(x[3], x[0], s=2.0, t=x[1])
+
+
+def calls_a_helper_with_every_kind_of_parameter(x):
+    return everything(x[0], x[1], x[2], x[3] * x[0], w=x[1], k=0.5) + everything(x[1]) + everything(x[2], w=x[3], k=x[0])
+
+
+def local_packed_functions(x):
+    def gathered(a, *rest, k=2.0, **options):
+        total = a * k
+        for v in rest:
+            total = total + v * options["w"]
+        return total + sum(options.values())
+
+    both = lambda *vs, **o: vs[0] * o["c"]  # noqa: E731
+    return gathered(x[0], x[1], np.sin(x[2]), w=x[3], k=0.5) + gathered(x[1]) + both(x[2], c=x[3])
+
+
+def star_into_a_packed_helper(x):
+    args = (x[0], x[1] * x[2])
+    options = {"s": x[3]}
+    return sum_of_squares(*args, x[3]) + scaled(x[2], **options)
+
+
+@pytest.mark.parametrize(
+    "f", [calls_packed_helpers, calls_a_helper_with_every_kind_of_parameter, local_packed_functions, star_into_a_packed_helper]
+)
+def test_packed_parameters_of_helpers(f):
+    agrees(f, X)
+
+
+def test_packed_parameters_with_arrays():
+    def loss(w, y):
+        return np.sum(everything(w, y, w * y, np.sin(w), w=y, k=0.5)) + np.sum(scaled(w, s=y) ** 2)
+
+    y = RNG.normal(size=4)
+    assert srcdiff.check_grad(loss, X, y, wrt=(0, 1))
+    gradient = srcdiff.grad(loss, wrt=(0, 1))(X, y)
+    _, tangent = srcdiff.jvp(loss, (X, y), (np.ones(4), np.ones(4)))
+    assert tangent == pytest.approx(np.sum(gradient[0]) + np.sum(gradient[1]))
+    np.testing.assert_allclose(srcdiff.hessian(loss)(X, y), central_hessian(loss, X, y), rtol=1e-4, atol=1e-6)
+
+
+def central_hessian(f, x, *rest, eps=1e-5):
+    gradient = srcdiff.grad(f)
+    columns = []
+    for i in range(x.size):
+        step = np.zeros_like(x)
+        step[i] = eps
+        columns.append((gradient(x + step, *rest) - gradient(x - step, *rest)) / (2 * eps))
+    return np.array(columns).T
+
+
+def test_the_keyword_crash_is_fixed():
+    """``hk(x, s=3.0)`` of a helper with ``**kw`` crashed with TypeError: unhashable type: 'dict'."""
+
+    def f2(x):
+        return scaled(x, s=3.0)
+
+    assert srcdiff.grad(f2)(1.0) == 3.0
+    assert srcdiff.grad(srcdiff.grad(f2))(1.0) == 0.0
+    assert srcdiff.jvp(f2, (1.0,), (2.0,)) == (3.0, 6.0)
+
+
+def reads_a_global_named_like_a_keyword(x, **kw):
+    return x * kw["np"] * np.pi
+
+
+def passes_a_keyword_named_like_a_global(x):
+    return reads_a_global_named_like_a_keyword(x, np=2.0)  # the keyword np would hide the module np
+
+
+def differentiates_packed_parameters(*xs):
+    return xs[0] * xs[1]
+
+
+def named_like_an_extra(xs_0, *xs):
+    return xs_0 * xs[0]
+
+
+def passes_an_extra_named_like_a_parameter(x):
+    return named_like_an_extra(x, x)  # <- refused: the extra would be xs_0 too
+
+
+def test_packed_parameters_refusals():
+    with pytest.raises(UnsupportedSyntax, match="two of named_like_an_extra's parameters would be named 'xs_0'") as info:
+        srcdiff.grad(passes_an_extra_named_like_a_parameter)(1.0)
+    assert "<- refused" in info.value.construct
+    with pytest.raises(
+        UnsupportedSyntax, match="has the name of a global that reads_a_global_named_like_a_keyword reads"
+    ) as info:
+        srcdiff.grad(passes_a_keyword_named_like_a_global)(1.0)
+    assert info.value.line == inspect.getsourcelines(reads_a_global_named_like_a_keyword)[1]
+    for transform in (srcdiff.grad, srcdiff.jvp):
+        with pytest.raises(UnsupportedSyntax, match="of the function being differentiated are not supported") as info:
+            transform(differentiates_packed_parameters)
+        assert info.value.line == inspect.getsourcelines(differentiates_packed_parameters)[1]
+
+
+# ---------------------------------------------------------------- dataclasses
+
+
+@dataclasses.dataclass
+class DenseLayer:
+    W: np.ndarray
+    b: float
+    name: str = "dense"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenLayer:
+    W: np.ndarray
+    b: float
+
+
+def dense_forward(layer, x):
+    return np.tanh(x @ layer.W) * layer.b
+
+
+def dataclass_loss(layer, x):
+    return np.sum(dense_forward(layer, x) ** 2) + layer.b**2
+
+
+def dataclass_loss_as_named_tuple(layer, x):  # the same loss on (W, b)
+    W, b = layer
+    return np.sum((np.tanh(x @ W) * b) ** 2) + b**2
+
+
+def test_dataclass_parameters():
+    for cls in (DenseLayer, FrozenLayer):
+        layer = cls(RNG.normal(size=(4, 2)), 0.7)
+        want = autograd.grad(autograd_twin(dataclass_loss_as_named_tuple))((layer.W, layer.b), X)
+        got = srcdiff.grad(dataclass_loss)(layer, X)
+        assert type(got) is cls
+        np.testing.assert_allclose(got.W, want[0])
+        assert got.b == pytest.approx(want[1])
+        assert srcdiff.check_grad(dataclass_loss, layer, X)
+        np.testing.assert_allclose(
+            srcdiff.grad(dataclass_loss, wrt=1)(layer, X),
+            autograd.grad(autograd_twin(dataclass_loss_as_named_tuple), 1)((layer.W, layer.b), X),
+        )
+        _, pullback = srcdiff.vjp(dataclass_loss, layer, X)
+        cotangent, _ = pullback(1.0)
+        assert type(cotangent) is cls
+        np.testing.assert_allclose(cotangent.W, want[0])
+        value, (gradient, _) = srcdiff.value_and_grad(dataclass_loss, wrt=(0, 1))(layer, X)
+        assert value == pytest.approx(dataclass_loss(layer, X))
+        np.testing.assert_allclose(gradient.W, want[0])
+        # forward mode and a Hessian-vector product through the fields
+        direction = cls(RNG.normal(size=(4, 2)), 0.3)
+        _, tangent = srcdiff.jvp(dataclass_loss, (layer, X), (direction, None))
+        assert tangent == pytest.approx(np.sum(want[0] * direction.W) + want[1] * direction.b)
+        _, hessian_direction = srcdiff.jvp(srcdiff.grad(dataclass_loss), (layer, X), (direction, None))
+        assert type(hessian_direction) is cls
+        eps = 1e-6
+        gradient = srcdiff.grad(dataclass_loss)
+        moved = [gradient(cls(layer.W + s * direction.W, layer.b + s * direction.b), X) for s in (eps, -eps)]
+        np.testing.assert_allclose(hessian_direction.W, (moved[0].W - moved[1].W) / (2 * eps), rtol=1e-5, atol=1e-7)
+        assert hessian_direction.b == pytest.approx((moved[0].b - moved[1].b) / (2 * eps), rel=1e-5)
+
+
+def test_a_dataclass_field_that_is_no_number_is_passed_over():
+    layer = DenseLayer(RNG.normal(size=(4, 2)), 0.7, name="first")
+    got = srcdiff.grad(dataclass_loss)(layer, X)
+    assert got.name == 0.0  # as a NamedTuple's: the gradient has every field
+    assert layer.name == "first"
+    _, tangent = srcdiff.jvp(dataclass_loss, (layer, X), (DenseLayer(np.ones((4, 2)), 1.0, name="first"), None))
+    assert tangent == pytest.approx(np.sum(got.W) + got.b)
+
+
+class PlainLayer:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+
+@dataclasses.dataclass
+class HiddenField:
+    _W: np.ndarray
+
+
+def reads_a_hidden_field(layer):
+    return np.sum(layer._W)
+
+
+def test_other_objects_in_wrt_stay_refused():
+    with pytest.raises(NoDerivativeRule, match=r"no derivative rule for the attribute \.b") as info:
+        srcdiff.grad(dataclass_loss)(PlainLayer(np.ones((4, 2)), 1.0), X)
+    assert "or a dataclass (params.W), not another object" in info.value.suggestion
+    with pytest.raises(WrtTypeError, match="fields starting with an underscore"):
+        srcdiff.grad(reads_a_hidden_field)(HiddenField(np.ones(2)))
+
+
+# ---------------------------------------------------------------- functions as values: partial, function arguments
+
+
+def cubed(v, c=1.0):
+    return c * v**3
+
+
+def apply_twice(fn, v):
+    return fn(fn(v))
+
+
+def calls_a_partial(x):
+    c = x[0] * 3.0
+    scaled_cube = functools.partial(cubed, c=c)
+    c = 100.0  # the partial keeps the value it was given
+    overridden = functools.partial(scaled_cube, c=x[1])
+    first = partial(lambda a, b: a * np.sin(b), x[2])
+    total = scaled_cube(x[3]) + overridden(x[0]) + sum(map(scaled_cube, [x[1], x[2] * x[3]])) + first(x[3])
+    return total + scaled_cube(x[1], c=0.5)
+
+
+def passes_module_functions_on(x):
+    return apply_twice(np.sin, x[0]) + apply_twice(cubed, x[1]) * apply_twice(np.tanh, x[2])
+
+
+@pytest.mark.parametrize("f", [calls_a_partial, passes_module_functions_on])
+def test_partial_and_functions_passed_to_helpers(f):
+    agrees(f, X)
+
+
+def with_activation(x, act):
+    return np.sum(act(x) * x) + apply_twice(act, x[0])
+
+
+@pytest.mark.parametrize(
+    "act",
+    [np.tanh, np.sin, cubed, lambda v: v * v + 1.0, functools.partial(cubed, c=0.5), functools.partial(np.multiply, 3.0)],
+    ids=["tanh", "sin", "def", "lambda", "partial-of-def", "partial-of-ufunc"],
+)
+def test_function_arguments(act):
+    gradient = srcdiff.grad(with_activation)(X, act)
+    np.testing.assert_allclose(gradient, central_differences(lambda x: with_activation(x, act), (X,), 0), rtol=1e-5, atol=1e-6)
+    assert srcdiff.check_grad(with_activation, X, act)
+    direction = RNG.normal(size=4)
+    _, tangent = srcdiff.jvp(with_activation, (X, act), (direction, None))
+    assert tangent == pytest.approx(np.sum(gradient * direction))
+    _, hessian_direction = srcdiff.jvp(srcdiff.grad(with_activation), (X, act), (direction, None))
+    eps = 1e-5
+    d = srcdiff.grad(with_activation)
+    np.testing.assert_allclose(
+        hessian_direction, (d(X + eps * direction, act) - d(X - eps * direction, act)) / (2 * eps), rtol=1e-4, atol=1e-6
+    )
+
+
+def apply_with_a_default(v, fn=np.tanh):
+    return fn(v) * 2.0
+
+
+def with_a_default_activation(x, act=np.sin):
+    return np.sum(act(x) + apply_with_a_default(x))
+
+
+def test_function_defaults():
+    agrees(with_a_default_activation, X)
+    _, pullback = srcdiff.vjp(with_a_default_activation, X)
+    np.testing.assert_allclose(pullback(1.0)[0], srcdiff.grad(with_a_default_activation)(X))
+
+
+@srcdiff.custom_vjp
+def softplus(v):
+    return np.log1p(np.exp(v))
+
+
+softplus.defvjp(lambda v: (np.log1p(np.exp(v)), v), lambda v, g: (g / (1.0 + np.exp(-v)),))
+
+
+def test_a_function_with_rules_of_its_own_as_an_argument():
+    np.testing.assert_allclose(srcdiff.grad(with_activation)(X, softplus), srcdiff.grad(with_activation)(X, _softplus))
+
+
+def _softplus(v):
+    return np.log1p(np.exp(v))
+
+
+def test_each_function_argument_gets_its_own_code():
+    gradient = srcdiff.grad(with_activation)
+    for _ in range(2):  # and the second time round, the code built for it: the guard tells them apart
+        for act in (np.tanh, np.sin):
+            got = gradient(X, act)
+            want = central_differences(lambda x, act=act: with_activation(x, act), (X,), 0)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert "np.cos" in srcdiff.source(gradient, X, np.sin) and "np.cos" not in srcdiff.source(gradient, X, np.tanh)
+
+
+def test_a_new_partial_of_the_same_shape_reuses_the_code():
+    from srcdiff import cache
+
+    gradient = srcdiff.grad(with_activation)
+    gradient(X, functools.partial(cubed, c=1.0))
+    before = cache.transformations
+    for c in (0.5, 2.0, -1.0):  # the code reads the bound values from the partial passed
+        act = functools.partial(cubed, c=c)
+        want = central_differences(lambda x, act=act: with_activation(x, act), (X,), 0)
+        np.testing.assert_allclose(gradient(X, act), want, rtol=1e-5, atol=1e-6)
+    assert cache.transformations == before
+
+
+class Scaler:
+    def __call__(self, v):
+        return 2.0 * v
+
+
+def rebinds_its_function(x, act):
+    act = act if x[0] > 0 else np.sin
+    return act(x[1])
+
+
+def passes_a_local_partial_on(x, c):
+    scaled_cube = functools.partial(cubed, c=c)
+    return apply_twice(scaled_cube, x[0]) + scaled_cube(x[1])
+
+
+def test_a_local_partial_passed_on():
+    """The helper is built for partials of cubed binding c; the value of c is read from the partial."""
+    for c in (2, -1):  # integers: jvp holds them fixed (a float would be given a tangent, and refused)
+        agrees(passes_a_local_partial_on, X, c)
+
+
+def passes_on_a_partial_of_a_lambda(x):
+    scaled = functools.partial(lambda v, c: c * v, c=2.0)
+    return apply_twice(scaled, x[0])  # <- refused
+
+
+def passes_on_a_partial_binding_a_varied_value(x):
+    scaled_cube = functools.partial(cubed, c=x[1])  # <- refused
+    return apply_twice(scaled_cube, x[0])
+
+
+def test_function_values_refused():
+    with pytest.raises(UnsupportedSyntax, match="calling the parameter 'act' is supported when it holds a function"):
+        srcdiff.grad(with_activation)(X, Scaler())
+    with pytest.raises(UnsupportedSyntax, match="calling the parameter 'act'"):
+        srcdiff.grad(rebinds_its_function)(X, np.tanh)
+    with pytest.raises(UnsupportedSyntax, match="the partial 'scaled' is used other than by calling it") as info:
+        srcdiff.grad(passes_on_a_partial_of_a_lambda)(X)
+    assert "<- refused" in info.value.construct
+    with pytest.raises(NoDerivativeRule, match="cannot bind a value being differentiated") as info:
+        srcdiff.grad(passes_on_a_partial_binding_a_varied_value)(X)
+    assert "<- refused" in info.value.construct
+    with pytest.raises(WrtTypeError, match="is the function"):
+        srcdiff.grad(with_activation, wrt=1)(X, np.tanh)

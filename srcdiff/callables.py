@@ -1,0 +1,78 @@
+"""Callables: a function passed as an argument is part of the specialisation.
+
+``def f(x, act): return act(x) * 2`` called with ``np.tanh`` gets code built for
+``np.tanh``: the argument kinds hold a key for the object (``entry``), normalize lets the
+parameter be called, and the operations stage finds the object through the parameter's
+name as it finds a global (``bound``), so its rule, or its transformed source, gives the
+derivative. The generated code calls the parameter as the user's code does, and a call with
+another function gets code of its own: each entry point checks the object's identity.
+
+Objects get small integer keys, kept for the life of the process (the cache keys hold
+them, so an id must never be reused for another object). A ``functools.partial`` is keyed
+by what its code depends on, the function it wraps and the number and names of the
+arguments it binds: the code reads their values from the partial passed, so a new partial
+of the same shape (one per step of a loop) reuses the code, and the first stands for them all.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from typing import Any
+
+import numpy as np
+
+FUNCTION = "!"  # kinds entry ("!act", k): the parameter act holds the function whose key is k
+
+_objects: list[Any] = []  # key -> object (held, so that its id stays its own)
+_keys: dict[Any, int] = {}  # id(object), or a partial's shape -> key
+_lock = threading.Lock()
+
+
+def is_function(value: Any) -> bool:
+    """Is ``value`` a function the code may call: a Python function, a builtin, a NumPy ufunc,
+    a bound method, a ``functools.partial`` or a function with rules of its own (``custom_vjp``),
+    not a class, an array or another callable object?"""
+    return (
+        inspect.isfunction(value)
+        or inspect.isbuiltin(value)
+        or inspect.ismethod(value)
+        or isinstance(value, (np.ufunc, functools.partial))
+        or hasattr(type(value), "srcdiff_caller")  # custom.CustomFunction
+    )
+
+
+def key(value: Any) -> int:
+    """The key of a function: the same for the same object, or a partial of the same shape."""
+    if type(value) is functools.partial:
+        identity: Any = ("partial", key(value.func), len(value.args), tuple(value.keywords))
+    else:
+        identity = id(value)
+    found = _keys.get(identity)
+    if found is None:
+        with _lock:
+            found = _keys.get(identity)
+            if found is None:
+                found = _keys[identity] = len(_objects)
+                _objects.append(value)
+    return found
+
+
+def entry(parameter: str, value: Any) -> tuple[str, int]:
+    """The kinds entry saying that ``parameter`` holds the function ``value``."""
+    return FUNCTION + parameter, key(value)
+
+
+def defaults(f: Any) -> dict[str, Any]:
+    """The parameters of ``f`` whose default is a function (``def f(x, act=np.tanh)``)."""
+    try:
+        signature = inspect.signature(f, follow_wrapped=False)
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in signature.parameters.values() if is_function(p.default)}
+
+
+def bound(kinds: frozenset[tuple[str, int]]) -> dict[str, Any]:
+    """The parameters that hold a function in this specialisation, and the functions."""
+    return {n[len(FUNCTION) :]: _objects[k] for n, k in kinds if n.startswith(FUNCTION)}
