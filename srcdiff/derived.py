@@ -143,6 +143,7 @@ class Jacobian:
         for i in self.positions:
             if i >= len(args):
                 raise BadArgument(f"{self.__name__} needs argument {self.params[i]!r} (wrt) but got {len(args)} arguments")
+        args = trees.as_records(args)  # a dataclass is the tree of its fields: rows and columns are made of them
         wrt_args = [args[i] for i in self.positions]
         if self.mode == "fwd":
             out, aux, blocks = self.columns(args)
@@ -152,8 +153,9 @@ class Jacobian:
             if self.mode == "auto" and sum(map(trees.size, wrt_args)) < trees.size(out):
                 out, aux, blocks = self.columns(args)  # fewer inputs than outputs: forward mode
             else:
-                blocks = _rows([pullback(u) for u in trees.unit_vectors(out)], out, wrt_args, self.positions)
-        jac = self.arrange(out, wrt_args, blocks)
+                rows = [trees.as_records(pullback(u)) for u in trees.unit_vectors(out)]
+                blocks = _rows(rows, out, wrt_args, self.positions)
+        jac = trees.from_records(self.arrange(out, wrt_args, blocks))
         return (jac, aux) if self.has_aux else jac
 
     def columns(self, args: tuple) -> tuple[Any, Any, Callable]:
@@ -163,7 +165,7 @@ class Jacobian:
         for i in self.positions:
             for u in trees.unit_vectors(args[i]):
                 tangents = tuple(u if j == i else None for j in range(len(args)))
-                out, tangent = self.tangents(tuple(args), tangents)
+                out, tangent = trees.as_records(self.tangents(tuple(args), tangents))
                 if self.has_aux:  # aux's tangent is dropped: aux is not differentiated
                     (out, aux), tangent = api.aux_pair(out, getattr(self.function, "__name__", "f")), tangent[0]
                 columns.append(tangent)

@@ -36,7 +36,8 @@ def leaves(tree: Any) -> list[Any]:
 def rebuild(like: Any, new_leaves: Iterator[Any]) -> Any:
     """``like``'s structure with its leaves taken in turn from ``new_leaves``."""
     if isinstance(like, (list, tuple)):
-        return type(like)(rebuild(item, new_leaves) for item in like)
+        items = [rebuild(item, new_leaves) for item in like]
+        return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)  # a NamedTuple takes fields
     if isinstance(like, dict):
         return {k: rebuild(v, new_leaves) for k, v in like.items()}
     return next(new_leaves)

@@ -9,6 +9,9 @@ are specifications: a bad input in, an error class and what it says out.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import NamedTuple
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -605,3 +608,48 @@ def calls_a_gradient(x):
 def test_a_transform_called_inside_a_differentiated_function_is_refused_with_the_composition_to_use(f):
     with pytest.raises(srcdiff.SrcdiffError, match="Compose the transforms"):
         srcdiff.grad(f)(np.array([0.3, 0.7]))
+
+
+# ------------------------------------------------------- jacobian and hessian of record arguments
+
+
+@dataclasses.dataclass
+class Layer:
+    W: np.ndarray
+    b: float
+
+
+class LayerTuple(NamedTuple):
+    W: np.ndarray
+    b: float
+
+
+def layer_loss(p, x):
+    return np.sum(np.tanh(p.W * x)) + p.b**2 * np.sum(p.W)
+
+
+def layer_out(p, x):
+    return np.tanh(p.W * x) * p.b
+
+
+@pytest.mark.parametrize("record", [Layer, LayerTuple])
+def test_jacobian_and_hessian_of_a_dataclass_or_namedtuple_argument(record):
+    x, w, b = np.array([1.0, 2.0]), np.array([0.5, -1.0]), 0.3
+    theta = np.concatenate([w, [b]])
+
+    def flat(f):  # the same function of one vector (W, then b), for autograd
+        return lambda t: autograd_twin(f)(record(t[:2], t[2]), x)
+
+    h = srcdiff.hessian(layer_loss)(record(w, b), x)
+    expected = autograd.hessian(flat(layer_loss))(theta)
+    assert type(h) is record and type(h.W) is record and type(h.b) is record
+    np.testing.assert_allclose(h.W.W, expected[:2, :2])
+    np.testing.assert_allclose(h.W.b, expected[:2, 2])
+    np.testing.assert_allclose(h.b.W, expected[2, :2])
+    np.testing.assert_allclose(h.b.b, expected[2, 2])
+    for mode in ("rev", "fwd", "auto"):
+        jac = srcdiff.jacobian(layer_out, mode=mode)(record(w, b), x)
+        expected = autograd.jacobian(flat(layer_out))(theta)
+        assert type(jac) is record
+        np.testing.assert_allclose(jac.W, expected[:, :2])
+        np.testing.assert_allclose(jac.b, expected[:, 2])
