@@ -7,26 +7,32 @@ name as it finds a global (``bound``), so its rule, or its transformed source, g
 derivative. The generated code calls the parameter as the user's code does, and a call with
 another function gets code of its own: each entry point checks the object's identity.
 
-Objects get small integer keys, kept for the life of the process (the cache keys hold
-them, so an id must never be reused for another object). A ``functools.partial`` is keyed
-by what its code depends on, the function it wraps and the number and names of the
-arguments it binds: the code reads their values from the partial passed, so a new partial
-of the same shape (one per step of a loop) reuses the code, and the first stands for them all.
+Objects get small integer keys, never given twice (the cache keys hold them). A Python
+function is held weakly: a lambda made anew at each step gets code of its own each time,
+but when it goes, so do its key and its hold on memory. Other objects (builtins, ufuncs)
+are held. A ``functools.partial`` is keyed by what its code depends on, the function it
+wraps and the number and names of the arguments it binds: the code reads their values
+from the partial passed, so a new partial of the same shape (one per step of a loop) reuses
+the code, and the first stands for them all. A bound method ``model.forward``, a new object
+at each access, is keyed by its function and its object.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
 
 FUNCTION = "!"  # kinds entry ("!act", k): the parameter act holds the function whose key is k
 
-_objects: list[Any] = []  # key -> object (held, so that its id stays its own)
-_keys: dict[Any, int] = {}  # id(object), or a partial's shape -> key
+_objects: dict[int, Any] = {}  # key -> the object (a weak reference to a Python function)
+_keys: dict[Any, int] = {}  # id(object), a partial's shape or a method's (function, object) -> key
+_counter = itertools.count()
 _lock = threading.Lock()
 
 
@@ -47,6 +53,8 @@ def key(value: Any) -> int:
     """The key of a function: the same for the same object, or a partial of the same shape."""
     if type(value) is functools.partial:
         identity: Any = ("partial", key(value.func), len(value.args), tuple(value.keywords))
+    elif inspect.ismethod(value):  # held with its object, so the object's id stays its own
+        identity = ("method", key(value.__func__), id(value.__self__))
     else:
         identity = id(value)
     found = _keys.get(identity)
@@ -54,9 +62,20 @@ def key(value: Any) -> int:
         with _lock:
             found = _keys.get(identity)
             if found is None:
-                found = _keys[identity] = len(_objects)
-                _objects.append(value)
+                found = _keys[identity] = next(_counter)
+                _objects[found] = _held(value, identity, found)
     return found
+
+
+def _held(value: Any, identity: Any, found: int) -> Any:
+    if not inspect.isfunction(value):
+        return value
+
+    def forget(_: weakref.ref) -> None:  # its id may now be another function's (dict operations are atomic)
+        _keys.pop(identity, None)
+        _objects.pop(found, None)
+
+    return weakref.ref(value, forget)
 
 
 def entry(parameter: str, value: Any) -> tuple[str, int]:
@@ -75,4 +94,5 @@ def defaults(f: Any) -> dict[str, Any]:
 
 def bound(kinds: frozenset[tuple[str, int]]) -> dict[str, Any]:
     """The parameters that hold a function in this specialisation, and the functions."""
-    return {n[len(FUNCTION) :]: _objects[k] for n, k in kinds if n.startswith(FUNCTION)}
+    held = {n[len(FUNCTION) :]: _objects.get(k) for n, k in kinds if n.startswith(FUNCTION)}
+    return {n: f() if isinstance(f, weakref.ref) else f for n, f in held.items()}
