@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from . import api, callables, emit, transforms, trees
+from . import api, callables, emit, parse, transforms, trees
 from .errors import BadArgument, SourceUnavailable
 from .runtime import materialize_all
 
-__all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "hessian", "hvp", "Hvp", "source"]
+__all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "SecondJacobian", "hessian", "hvp", "Hvp", "source"]
 
 MODES = ("auto", "rev", "fwd")
 
@@ -225,7 +225,52 @@ def _columns(columns: list, out: Any, wrt_args: list) -> Callable:
     return block
 
 
-def jacobian(f: Callable, wrt: api.Wrt = 0, mode: str = "auto", has_aux: bool = False) -> Jacobian:
+class SecondJacobian:
+    """``jacobian(jacobian(f))``: the second derivatives of an array-valued ``f``, of shape
+    ``out.shape + inner_arg.shape + outer_arg.shape``. A Jacobian is computed by a Python loop,
+    not by generated code, so it is not differentiated itself: each number of ``f``'s output
+    is (a generated selector, ``emit.output_selector``) and the forward-mode jacobian of that
+    number's generated gradient is taken, as ``hessian`` does (forward over reverse)."""
+
+    srcdiff_transform = "jacobian"
+
+    def __init__(self, inner: Jacobian, wrt: api.Wrt, mode: str, has_aux: bool) -> None:
+        if mode not in MODES:
+            raise BadArgument(f"jacobian's mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
+        if has_aux or inner.has_aux:
+            raise BadArgument("jacobian(jacobian(f)) does not take has_aux=True")
+        if not inspect.isfunction(inner.function):  # a gradient, a method, a Jacobian of one: third order and beyond
+            parse.refuse_transform_results(inner)
+        self.inner = inner
+        names, self.many = api._resolve_wrt(inner.function, wrt)
+        self.wrt = names if self.many else names[0]
+        self.__name__ = "jacobian_" + inner.__name__
+        self.by_arity: dict[int, Jacobian] = {}  # how many arguments a call gives -> the jacobian of the selector's gradient
+
+    def __repr__(self) -> str:
+        return f"<srcdiff {self.__name__} wrt={self.wrt}>"
+
+    def __call__(self, *args: Any) -> Any:
+        out = self.inner.function(*args)
+        if not isinstance(out, (float, int, np.number, np.ndarray)):
+            raise BadArgument(
+                f"jacobian(jacobian({self.inner.function.__name__})) needs it to return an array or a number, "
+                f"not {type(out).__name__}; take the Hessian of each output: hessian(lambda x, i=i: f(x)[i])"
+            )
+        second = self.by_arity.get(len(args))
+        if second is None:
+            select = emit.output_selector(self.inner.function, api._parameters(self.inner.function)[: len(args)])
+            inner_wrt = self.inner.wrt if self.inner.many else self.inner.wrt[0]
+            second = self.by_arity[len(args)] = Jacobian(api.grad(select, wrt=inner_wrt), self.wrt, "fwd", False)
+        blocks = [second(*args, number) for number in range(np.size(out))]  # one per output number
+        stacked = [
+            np.stack([trees.leaves(block)[k] for block in blocks]).reshape(np.shape(out) + np.shape(leaf))
+            for k, leaf in enumerate(trees.leaves(blocks[0]))
+        ]
+        return trees.rebuild(blocks[0], iter(stacked))
+
+
+def jacobian(f: Callable, wrt: api.Wrt = 0, mode: str = "auto", has_aux: bool = False) -> Jacobian | SecondJacobian:
     """The Jacobian of ``f`` with respect to ``wrt`` (JAX: ``jax.jacrev`` / ``jax.jacfwd``).
 
     ``jacobian(f)(*args)`` has shape ``out.shape + arg.shape``; a tuple ``wrt`` gives a tuple,
@@ -233,7 +278,10 @@ def jacobian(f: Callable, wrt: api.Wrt = 0, mode: str = "auto", has_aux: bool = 
     ``mode="rev"`` computes one row per output number with a vjp, ``"fwd"`` one column per input
     number with a jvp, ``"auto"`` forward mode when the inputs are fewer than the outputs. With
     ``has_aux=True``, ``f`` returns ``(out, aux)`` and the result is ``(jacobian, aux)``.
+    ``jacobian(jacobian(f))`` gives the second derivatives of an array-valued ``f``.
     """
+    if isinstance(f, Jacobian) and f.srcdiff_transform == "jacobian":  # not a hessian's
+        return SecondJacobian(f, wrt, mode, has_aux)
     return Jacobian(f, wrt, mode, has_aux)
 
 

@@ -195,6 +195,22 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
     return Emitted(text, functions, transformed.entry, callees, cells, backward_changes_tape=transformed.backward_changes_tape)
 
 
+def output_selector(f: Any, params: list[str]) -> types.FunctionType:
+    """One number of ``f``'s output, as a function srcdiff can read and differentiate:
+    ``def f_output(x, y, _number): return np.ravel(f(x, y))[_number]`` (``f`` is called as a
+    helper, so its code is transformed as any helper's is)."""
+    name = f"{getattr(f, '__name__', 'f')}_output".replace("<lambda>", "lambda")
+    arguments = ", ".join(params)
+    text = f"def {name}({arguments}, _number):\n    return np.ravel(_f({arguments}))[_number]\n"
+    filename = f"<srcdiff {name} #{next(_counter)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace: dict[str, Any] = {"np": runtime.np, "_f": f, "__name__": "srcdiff.selectors"}
+    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 (source srcdiff writes)
+    function = namespace[name]
+    _forget_source_with(filename, [function])
+    return function
+
+
 def _forget_source_with(filename: str, functions: list[types.FunctionType]) -> None:
     """Drop the text from ``linecache`` once none of its functions is alive (cache eviction)."""
     alive = [len(functions)]

@@ -625,6 +625,8 @@ def vector_cube(x):
 @pytest.mark.parametrize("outer", ["grad", "jvp", "jacobian", "hessian", "hvp"])
 @pytest.mark.parametrize("inner", ["jacobian", "hessian", "hvp", "jvp"])
 def test_transforming_a_jacobian_hessian_hvp_or_jvp_again_is_refused_with_advice_that_works(outer, inner):
+    if (outer, inner) == ("jacobian", "jacobian"):
+        pytest.skip("jacobian(jacobian(f)) works: tests/test_transforms.py")
     made = {"jacobian": srcdiff.jacobian, "hessian": srcdiff.hessian, "hvp": srcdiff.hvp, "jvp": srcdiff.jvp}[inner](cube)
     x = np.array([0.3, -0.7, 1.1])
     with pytest.raises(srcdiff.SrcdiffError, match=rf"(?s)srcdiff.{inner}, which cannot be transformed again.*hessian"):

@@ -653,3 +653,41 @@ def test_jacobian_and_hessian_of_a_dataclass_or_namedtuple_argument(record):
         assert type(jac) is record
         np.testing.assert_allclose(jac.W, expected[:, :2])
         np.testing.assert_allclose(jac.b, expected[:, 2])
+
+
+# ------------------------------------------------------------------------ jacobian(jacobian(f))
+
+
+def two_inputs(x, y):
+    return np.sin(x) * x**2 * y[0] + np.sum(y**2) * np.tanh(x)
+
+
+def scalar_of_two(x, y):
+    return np.sum(two_inputs(x, y))
+
+
+@pytest.mark.parametrize("inner_mode, outer_mode", [("rev", "fwd"), ("fwd", "rev"), ("auto", "auto")])
+def test_jacobian_of_a_jacobian_is_the_second_derivative(inner_mode, outer_mode):
+    x, y = np.array([0.3, -0.7, 1.1]), np.array([0.5, 2.0])
+    twin = autograd_twin(two_inputs)
+    second = srcdiff.jacobian(srcdiff.jacobian(two_inputs, mode=inner_mode), mode=outer_mode)(x, y)
+    np.testing.assert_allclose(second, autograd.jacobian(autograd.jacobian(twin))(x, y), atol=1e-12)
+    blocks = srcdiff.jacobian(srcdiff.jacobian(two_inputs, wrt=(0, 1)), wrt=(0, 1))(x, y)
+    for i in range(2):
+        for j in range(2):
+            expected = autograd.jacobian(autograd.jacobian(twin, i), j)(x, y)
+            assert blocks[i][j].shape == expected.shape
+            np.testing.assert_allclose(blocks[i][j], expected, atol=1e-12)
+    # of a scalar function: the Hessian
+    np.testing.assert_allclose(
+        srcdiff.jacobian(srcdiff.jacobian(scalar_of_two))(x, y), srcdiff.hessian(scalar_of_two)(x, y), atol=1e-12
+    )
+
+
+def returns_a_pair(x):
+    return x, x * 2.0
+
+
+def test_jacobian_of_a_jacobian_of_a_function_returning_a_tree_is_refused_with_advice():
+    with pytest.raises(BadArgument, match="hessian"):
+        srcdiff.jacobian(srcdiff.jacobian(returns_a_pair))(np.ones(2))
