@@ -349,7 +349,7 @@ METHODS: dict[str, Any] = {
     "cumprod": np.cumprod,
 }  # fmt: skip
 # (not .sort and .partition: they reorder the array in place and return None)
-ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real}
+ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real, "imag": np.imag}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
 
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
