@@ -13,6 +13,7 @@ runs the three analyses, each in its own module:
 - ``kinds``: names that always hold a scalar (the reverse pass skips broadcasting
   bookkeeping on floats), may or surely hold containers, and arrays' dimensions.
 - ``safety``: refusals of programs whose gradient would be silently wrong.
+- ``complexes``: names that may hold complex values; refusals of rules written for real ones.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import complexes, safety
 from . import kinds as kinds_
-from . import safety
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names, parameters
 from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
@@ -46,6 +47,7 @@ class Activity:
     ops: dict[ast.AST, Op]
     env: Env
     floats: frozenset[str] = frozenset()  # arrays written in place that surely hold floats (kinds.float_arrays)
+    complex_values: frozenset[str] = frozenset()  # names that may hold complex values (complexes.complex_names)
 
     def is_active(self, e: ast.expr | None) -> bool:
         return isinstance(e, ast.Name) and e.id in self.active
@@ -128,6 +130,8 @@ def activity(
         )
     }
     active = frozenset(varied & useful)
+    complex_ = complexes.complex_names(tree, ops, env)
+    complexes.refuse_real_only(tree, ops, origin, complex_, active)
     written = frozenset(written_in_place(tree.body, ops))
     floats = kinds_.float_arrays(tree, ops, env, set(written))
     return Activity(
@@ -142,6 +146,7 @@ def activity(
         ops,
         env,
         floats,
+        complex_,
     )
 
 

@@ -221,6 +221,10 @@ class _Reverse(CodeWriter):
         elif not split:
             for i in arrays:
                 outputs[i] = self.call_helper("materialize", outputs[i], name(wrt[i]))
+        if self.act.complex_values:  # a real parameter's derivative: the real part of its adjoint
+            for i, p in enumerate(wrt):  # (materialize takes it for the arrays a gradient returns)
+                if p in state and (split or p in self.act.scalars):
+                    outputs[i] = self.call_helper("real_like", outputs[i], name(p))
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())

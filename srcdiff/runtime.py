@@ -928,9 +928,10 @@ def astype(x: Any, dtype: Any) -> Any:
 
 
 def cast(y: Any, x: Any) -> Any:
-    """An adjoint ``y`` given the float type of ``x`` (Python float stays float)."""
+    """An adjoint ``y`` given the float type of ``x`` (Python float stays float; the real part
+    of a complex adjoint, as ``real_like``)."""
     if isinstance(x, float) and np.ndim(y) == 0:
-        return float(y)
+        return float(y.real)
     return y
 
 

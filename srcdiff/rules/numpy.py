@@ -177,9 +177,10 @@ for _name, _scale in ANGLE_UNITS:
 # complex values (adjoint dL/dRe z - i dL/dIm z, see runtime.real_like): the real part of g is
 # the derivative of a real result; a real input's adjoint may keep an imaginary part, never read
 vjp("np.real(val)", val="np.real(g)", kind=E)
-vjp("np.imag(val)", val="-1j * np.real(g)", kind=E)
+vjp("np.imag(val)", val="real_like(-1j * np.real(g), val)", kind=E)  # (a real val: 0)
 vjp("np.conj(x)", x="np.conj(g)", kind=E)
-vjp("np.angle(z, deg=False)", z="-1j * np.real(g) * (180 / np.pi if deg else 1.0) / np.where(z == 0, 1.0, z)", kind=E, discrete=("deg",))
+vjp("np.angle(z, deg=False)", z="real_like(-1j * np.real(g) * (180 / np.pi if deg else 1.0) / np.where(z == 0, 1.0, z), z)", kind=E,
+    discrete=("deg",))  # fmt: skip
 vjp("np.sinc(x)", x="g * sinc_slope(x)", kind=E)
 # NaN and infinite entries are replaced by the values nan, posinf and neginf (None: NumPy's own)
 vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.isfinite(x)", nan="np.sum(g * np.isnan(x))",
