@@ -24,9 +24,9 @@ vjp("np.square(x)", x="g * 2 * x", kind=E)
 vjp("np.sqrt(x)", x="g * 0.5 / ans", kind=E)
 vjp("np.cbrt(x)", x="g / (3 * ans ** 2)", kind=E)
 vjp("np.reciprocal(x)", x="-g * ans ** 2", kind=E)
-# a complex x: the real part of g along conj(x) / |x| (a real x keeps the one-ufunc rule)
-vjp("np.abs(x)", x="g * np.sign(x) if np.isrealobj(x) else np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)", kind=E)
-vjp("np.absolute(x)", x="g * np.sign(x) if np.isrealobj(x) else np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)", kind=E)
+# a complex x: the real part of g along conj(x) / |x|
+vjp("np.abs(x)", x="g * np.sign(x)", kind=E, for_complex={"x": "np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)"})
+vjp("np.absolute(x)", x="g * np.sign(x)", kind=E, for_complex={"x": "np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)"})
 vjp("np.fabs(x)", x="g * np.sign(x)", kind=E)
 vjp("np.hypot(x, y)", x="g * x / ans", y="g * y / ans", kind=E)
 vjp("np.maximum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
@@ -176,7 +176,7 @@ for _name, _scale in ANGLE_UNITS:
     vjp(f"np.{_name}(x)", x=f"g * ({_scale})", kind=E)
 # complex values (adjoint dL/dRe z - i dL/dIm z, see runtime.real_like): the real part of g is
 # the derivative of a real result; a real input's adjoint may keep an imaginary part, never read
-vjp("np.real(val)", val="np.real(g)", kind=E)
+vjp("np.real(val)", val="g", kind=E, for_complex={"val": "np.real(g)"})
 vjp("np.imag(val)", val="real_like(-1j * np.real(g), val)", kind=E)  # (a real val: 0)
 vjp("np.conj(x)", x="np.conj(g)", kind=E)
 vjp("np.angle(z, deg=False)", z="real_like(-1j * np.real(g) * (180 / np.pi if deg else 1.0) / np.where(z == 0, 1.0, z), z)", kind=E,
@@ -204,11 +204,12 @@ vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keep
     discrete=("like", "axis", "keepdims"))  # fmt: skip
 vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
 # a cast to integers or bools rounds: no derivative passes (x.astype(int) is piecewise constant)
-vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",))
+vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",), for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})
 if hasattr(np, "astype"):  # NumPy 2.1 and later
-    vjp("np.astype(x, dtype, copy=True)", x="g * keeps_fractions(dtype)", discrete=("dtype", "copy"))
+    vjp("np.astype(x, dtype, copy=True)", x="g * keeps_fractions(dtype)", discrete=("dtype", "copy"),
+        for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})  # fmt: skip
     jvp("np.astype(x, dtype, copy=True)", x="astype(t * keeps_fractions(dtype), dtype)")
-vjp("np.real_if_close(a, tol=100)", a="real_like(g, ans)", kind=E, discrete=("tol",))  # a real result: the real part of g
+vjp("np.real_if_close(a, tol=100)", a="g", kind=E, discrete=("tol",), for_complex={"a": "real_like(g, ans)"})  # a real result: Re g
 jvp("np.real_if_close(a, tol=100)", a="t")
 # the half-turn rolls of the FFT's frequency order: each undoes the other
 vjp("np.fft.fftshift(x, axes=None)", x="np.fft.ifftshift(g, axes)", discrete=("axes",))
@@ -390,8 +391,8 @@ jvp("np.square(x)", x="2 * x * t")
 jvp("np.sqrt(x)", x="t * 0.5 / ans")
 jvp("np.cbrt(x)", x="t / (3 * ans ** 2)")
 jvp("np.reciprocal(x)", x="-t * ans ** 2")
-jvp("np.abs(x)", x="t * np.sign(x) if np.isrealobj(x) else np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)")
-jvp("np.absolute(x)", x="t * np.sign(x) if np.isrealobj(x) else np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)")
+jvp("np.abs(x)", x="t * np.sign(x)", for_complex={"x": "np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)"})
+jvp("np.absolute(x)", x="t * np.sign(x)", for_complex={"x": "np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)"})
 jvp("np.fabs(x)", x="t * np.sign(x)")
 jvp("np.hypot(x, y)", x="t * x / ans", y="t * y / ans")
 for _pick in ("maximum", "minimum", "fmax", "fmin"):
