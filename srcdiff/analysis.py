@@ -131,7 +131,7 @@ def activity(
     }
     active = frozenset(varied & useful)
     complex_ = complexes.complex_names(tree, ops, env)
-    complexes.refuse_real_only(tree, ops, origin, complex_, active)
+    complexes.refuse_real_only(tree, ops, origin, env, complex_, active)
     written = frozenset(written_in_place(tree.body, ops))
     floats = kinds_.float_arrays(tree, ops, env, set(written))
     return Activity(

@@ -116,7 +116,7 @@ def complex_names(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env) -> fr
 
 
 def refuse_real_only(
-    tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, complex_: frozenset[str], active: frozenset[str]
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, env: Env, complex_: frozenset[str], active: frozenset[str]
 ) -> None:
     """A varied complex value reaching a primitive whose rule is written for real values only."""
     for s in walk_statements(tree.body):
@@ -126,16 +126,18 @@ def refuse_real_only(
         if op is None or op.kind not in (RULE, CALL) or s.targets[0].id not in active:
             continue
         complex_operands = [a.id for a in op.operands if isinstance(a, ast.Name) and a.id in complex_ and a.id in active]
-        if not complex_operands:
+        power = op.kind == RULE and op.rule.func is np.power and _varied_exponent_of_complex(op, env, complex_, active)
+        if not complex_operands and not power:
             continue
         if op.kind == CALL:  # its code is differentiated as if its arguments were real
             what = f"the function {getattr(op.func, '__name__', '')}".rstrip()
             instead = "Pass it np.real(...) and np.imag(...) of the value, or write its steps in this function."
+        elif power:
+            what = "np.power"
+            instead = "Write b ** z as np.exp(z * np.log(b)) (with the logarithm you mean for a negative or complex b)."
+        elif op.rule.func in COMPLEX_SAFE or _is_helper(op.rule.func) or not _ours(op.rule):
+            continue
         else:
-            func = op.rule.func
-            if func in COMPLEX_SAFE or _is_helper(func) or not _ours(op.rule):
-                if not (func is np.power and _varied_exponent_of_complex(op, complex_, active)):
-                    continue
             what = op.rule.spelling
             instead = (
                 "Take np.real, np.imag or np.abs of the value first, or write the step with operations that take complex values."
@@ -160,7 +162,15 @@ def _ours(rule: rules.Rule) -> bool:
     return rule.spelling.startswith(("np.", "math.", "scipy.")) or getattr(builtins, rule.spelling, None) is rule.func
 
 
-def _varied_exponent_of_complex(op: Op, complex_: frozenset[str], active: set[str]) -> bool:
-    """``x ** y`` with y varied and x complex: the rule for y reads a real logarithm of x."""
+def _varied_exponent_of_complex(op: Op, env: Env, complex_: frozenset[str], active: frozenset[str]) -> bool:
+    """``x ** y`` with y varied, and x or y complex: the rule for y reads a real logarithm of x,
+    right only for a positive x (a constant ``2.0 ** (1j * y)`` is fine)."""
     x, y = op.bound.get("x"), op.bound.get("y")
-    return isinstance(y, ast.Name) and y.id in active and isinstance(x, ast.Name) and x.id in complex_
+    if not (isinstance(y, ast.Name) and y.id in active):
+        return False
+    if isinstance(x, ast.Name) and (x.id in complex_ or _nonlocal_complex(x, env)):
+        return True
+    if isinstance(x, ast.Constant) and isinstance(x.value, complex):
+        return True
+    positive_constant = isinstance(x, ast.Constant) and isinstance(x.value, (int, float)) and x.value > 0
+    return y.id in complex_ and not positive_constant

@@ -145,7 +145,12 @@ def complex_dtype(x):
     return np.real(np.max(z))  # <- refused
 
 
-REFUSED = [variance_of_a_spectrum, norm_of_a_spectrum, power_of_a_global, complex_power, helper_given_a_spectrum, complex_dtype]
+def complex_base(x):
+    return np.real(np.sum(COMPLEX_TABLE**x))  # <- refused
+
+
+REFUSED = [variance_of_a_spectrum, norm_of_a_spectrum, power_of_a_global, complex_power, complex_base, helper_given_a_spectrum,
+           complex_dtype]  # fmt: skip
 
 
 @pytest.mark.parametrize("f", REFUSED, ids=[f.__name__ for f in REFUSED])
@@ -171,3 +176,12 @@ def helper_given_parts(x):
 def test_a_helper_given_real_parts_is_fine():
     x = RNG.standard_normal(16)
     np.testing.assert_allclose(srcdiff.grad(helper_given_parts)(x), 32.0 * x, rtol=1e-12)
+
+
+def positive_base(x):  # 2 ** (i x): the rule's real logarithm of a positive base is right
+    return np.real(np.sum(2.0 ** (1j * x) * WEIGHTS))
+
+
+def test_a_complex_power_of_a_positive_constant_is_fine():
+    x = RNG.standard_normal(16)
+    np.testing.assert_allclose(srcdiff.grad(positive_base)(x), autograd.grad(under_autograd(positive_base))(x), rtol=1e-12)
