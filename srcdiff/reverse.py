@@ -35,7 +35,7 @@ from typing import Any
 
 from . import rules
 from .analysis import Activity
-from .errors import NoDerivativeRule
+from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
 from .normalize import is_final_break
@@ -199,6 +199,13 @@ class _Reverse(CodeWriter):
         wrt = self.act.wrt
         scalar_output = self.result in self.act.scalars
         result_active = self.result in self.act.active
+        if not split and result_active and self.result in self.act.complex_values:  # (JAX refuses it too)
+            raise self.origin.error(
+                NonScalarOutput,
+                self.tree.body[-1],
+                "grad needs a real output, and this one may be complex",
+                "Differentiate np.real(...), np.imag(...) or np.abs(...) of it (jvp and vjp take complex outputs).",
+            )
         # backward first: it decides what the forward sweep must keep
         state: dict[str, bool] = {}
         seed: list[ast.stmt] = []

@@ -126,6 +126,10 @@ def seed(out: Any) -> float:
     """The adjoint 1.0 of a scalar result; anything else is an error (vjp and jacobian take arrays)."""
     if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
         return 1.0
+    if np.iscomplexobj(out):  # (as JAX: the derivative of a complex output is not one number)
+        raise NonScalarOutput(
+            "grad needs a real output; got a complex one — differentiate np.real(...), np.imag(...) or np.abs(...) of it"
+        )
     if not isinstance(out, (float, int, np.number, np.ndarray)) or np.ndim(out) != 0:
         if isinstance(out, (tuple, list)):
             raise NonScalarOutput(

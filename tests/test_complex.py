@@ -10,7 +10,7 @@ import pytest
 from catalogue import autograd_twin
 
 import srcdiff
-from srcdiff.errors import NoDerivativeRule
+from srcdiff.errors import BadArgument, NoDerivativeRule, NonScalarOutput
 
 RNG = np.random.default_rng(7)
 WEIGHTS = RNG.uniform(0.5, 1.5, 16)
@@ -185,3 +185,33 @@ def positive_base(x):  # 2 ** (i x): the rule's real logarithm of a positive bas
 def test_a_complex_power_of_a_positive_constant_is_fine():
     x = RNG.standard_normal(16)
     np.testing.assert_allclose(srcdiff.grad(positive_base)(x), autograd.grad(under_autograd(positive_base))(x), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ complex outputs
+
+
+def complex_sum(x):
+    return np.sum(np.fft.fft(x))  # <- refused
+
+
+def half_spectrum(x):
+    return np.fft.rfft(x) * (2.0 - 1j)
+
+
+def test_grad_of_a_complex_output_is_refused():
+    with pytest.raises(NonScalarOutput) as info:
+        srcdiff.grad(complex_sum)(np.ones(4))
+    assert "real output" in str(info.value) and "np.real" in str(info.value)
+
+
+def test_jacobian_and_vjp_of_a_complex_output():
+    """Forward mode gives complex columns; a vjp, as JAX's, the real part of ct @ J for a real input."""
+    x = RNG.standard_normal(6)
+    expected = np.fft.rfft(np.eye(6), axis=0) * (2.0 - 1j)
+    np.testing.assert_allclose(srcdiff.jacobian(half_spectrum)(x), expected, atol=1e-12)
+    np.testing.assert_allclose(srcdiff.jacobian(half_spectrum, mode="fwd")(x), expected, atol=1e-12)
+    with pytest.raises(BadArgument):
+        srcdiff.jacobian(half_spectrum, mode="rev")(x)
+    cotangent = RNG.standard_normal(4) + 1j * RNG.standard_normal(4)
+    _, pullback = srcdiff.vjp(half_spectrum, x)
+    np.testing.assert_allclose(pullback(cotangent)[0], np.real(cotangent @ expected), atol=1e-12)
