@@ -30,10 +30,12 @@ from .parse import Origin
 _FFT = np.fft
 # results that are complex whatever their inputs
 COMPLEX_RESULTS = frozenset({_FFT.fft, _FFT.ifft, _FFT.fft2, _FFT.ifft2, _FFT.fftn, _FFT.ifftn, _FFT.rfft, _FFT.rfft2,
-                             _FFT.rfftn, _FFT.ihfft})  # fmt: skip
+                             _FFT.rfftn, _FFT.ihfft, runtime.dft, runtime.rdft})  # fmt: skip
 # results that are real whatever their inputs
 REAL_RESULTS = frozenset({np.real, np.imag, np.abs, np.angle, _FFT.irfft, _FFT.irfft2, _FFT.irfftn, _FFT.hfft, np.isrealobj,
-                          np.iscomplexobj, np.shape, np.ndim, np.size})  # fmt: skip
+                          np.iscomplexobj, np.shape, np.ndim, np.size, runtime.irdft, runtime.rdft_adjoint})  # fmt: skip
+# the FFT helpers' results that are real where one argument is
+REAL_LIKE = {runtime.real_like: "like", runtime.dft_adjoint: "a", runtime.irdft_adjoint: "a"}
 # primitives whose rules hold for complex values: holomorphic, linear, or written for them
 COMPLEX_SAFE = frozenset({
     np.add, np.subtract, np.multiply, np.true_divide, np.divide, np.negative, np.positive, np.square, np.sqrt,
@@ -94,6 +96,8 @@ def complex_names(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env) -> fr
             return True
         if func in REAL_RESULTS or isinstance(value, ast.Compare):
             return False
+        if func in REAL_LIKE:  # real where the argument they are shaped like is
+            value = op.bound[REAL_LIKE[func]]
         if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in ast.walk(value)):
             return True
         reads = _reads(value)
