@@ -79,6 +79,7 @@ def activity(
     augmented: frozenset[str] = frozenset(),
     callee: bool = False,
     returns_fresh: ReturnsFresh | None = None,
+    returns_complex: ReturnsComplex | None = None,
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
@@ -89,7 +90,8 @@ def activity(
     ``augmented`` names the user's ``x += v`` targets: on an array that writes in place.
     ``callee``: ``f`` is called from differentiated code, so changing a parameter in place
     would change the caller's value too. ``returns_fresh(f, kinds)`` says whether a called
-    user function returns a value of its own (not one sharing an argument's data).
+    user function returns a value of its own (not one sharing an argument's data), and
+    ``returns_complex(f, kinds)`` whether it may return a complex value.
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
@@ -130,7 +132,7 @@ def activity(
         )
     }
     active = frozenset(varied & useful)
-    complex_ = complexes.complex_names(tree, ops, env)
+    complex_ = complexes.complex_names(tree, ops, env, _complex_calls(ops, scalars, ndims, returns_complex))
     complexes.refuse_real_only(tree, ops, origin, env, complex_, active)
     written = frozenset(written_in_place(tree.body, ops))
     floats = kinds_.float_arrays(tree, ops, env, set(written))
@@ -151,6 +153,20 @@ def activity(
 
 
 ReturnsFresh = Callable[[Any, frozenset[tuple[str, int]]], bool]
+ReturnsComplex = Callable[[Any, frozenset[tuple[str, int]]], bool]
+
+
+def _complex_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_complex: ReturnsComplex | None) -> Callable:
+    """May this call to a user function return a complex value, for these argument kinds?"""
+
+    def ndim_of(a: ast.expr) -> int | None:
+        return 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
+
+    def complex_result(call: ast.Call) -> bool:
+        func = ops[call].func
+        return returns_complex is not None and returns_complex(func, call_kinds(func, call, ndim_of))
+
+    return complex_result
 
 
 def _fresh_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_fresh: ReturnsFresh | None) -> safety.CallIsFresh:

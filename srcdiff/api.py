@@ -80,15 +80,15 @@ _callee_facts: OrderedDict[tuple, tuple[tuple[int | None, bool], tuple[cache.Dep
 _consulted: list[list[cache.Dependency]] = []  # per analysis running: dependencies of the answers it used
 
 
-def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, bool]:
-    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``), and
-    whether that is a value of its own, never sharing an argument's data. Cached; while a
-    recursive call asks, unknown and not fresh."""
+def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, bool, bool]:
+    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``), whether
+    that is a value of its own, never sharing an argument's data, and whether it may be complex.
+    Cached; while a recursive call asks, unknown, not fresh and not complex."""
     key = cache.key(f, (), kinds, "returns")  # code objects compare by value: globals and cells tell them apart
     with cache.lock:
         found = _callee_facts.get(key)
         if found is None or not cache.current(found[1]):
-            _callee_facts[key] = ((None, False), (), f)
+            _callee_facts[key] = ((None, False, False), (), f)
             tree, origin = parse.function_ast(f)
             tree = normalize.normalize(tree, origin, container_parameters(kinds, ()))
             act, depends = _analyse(f, tree, origin, (), kinds)
@@ -101,7 +101,8 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
                 kind = None
             else:
                 kind = act.ndims.get(result, analysis.NOT_CONTAINER)
-            found = ((kind, analysis.returns_own_value(tree, act, returns_fresh)), depends, f)
+            fresh = analysis.returns_own_value(tree, act, returns_fresh)
+            found = ((kind, fresh, result in act.complex_values), depends, f)
             _callee_facts[key] = found
         _callee_facts.move_to_end(key)
         while len(_callee_facts) > cache.limit:
@@ -121,6 +122,11 @@ def returns_fresh(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
     return _facts(f, kinds)[1]
 
 
+def returns_complex(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
+    """May ``f`` return a complex value (its arguments real)?"""
+    return _facts(f, kinds)[2]
+
+
 def _analyse(
     f: Callable,
     tree: ast.FunctionDef,
@@ -135,7 +141,9 @@ def _analyse(
     with cache.lock:  # _consulted is shared
         _consulted.append([])
         try:
-            act = analysis.activity(tree, origin, env, wrt, kinds, returns_kind, augmented, callee, returns_fresh)
+            act = analysis.activity(
+                tree, origin, env, wrt, kinds, returns_kind, augmented, callee, returns_fresh, returns_complex
+            )
         finally:
             consulted = _consulted.pop()
     return act, cache.unique(_called(act) + tuple(consulted))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,14 +86,19 @@ def _reads(value: ast.expr) -> list[ast.expr]:
     return found
 
 
-def complex_names(tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env) -> frozenset[str]:
-    """The names that may hold complex values (a fixpoint: loops carry them around)."""
+def complex_names(
+    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, call_returns_complex: Callable[[ast.Call], bool] | None = None
+) -> frozenset[str]:
+    """The names that may hold complex values (a fixpoint: loops carry them around).
+    ``call_returns_complex(call)``: may this call to a user function return one?"""
     found: set[str] = set()
 
     def makes_complex(value: ast.expr) -> bool:
         op = ops.get(value)
         func = op.rule.func if op is not None and op.kind == RULE else None
         if func in COMPLEX_RESULTS:
+            return True
+        if op is not None and op.kind == CALL and call_returns_complex is not None and call_returns_complex(value):
             return True
         if func in REAL_RESULTS or isinstance(value, ast.Compare):
             return False

@@ -126,7 +126,7 @@ def seed(out: Any) -> float:
     """The adjoint 1.0 of a scalar result; anything else is an error (vjp and jacobian take arrays)."""
     if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
         return 1.0
-    if np.iscomplexobj(out):  # (as JAX: the derivative of a complex output is not one number)
+    if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":  # (as JAX)
         raise NonScalarOutput(
             "grad needs a real output; got a complex one — differentiate np.real(...), np.imag(...) or np.abs(...) of it"
         )

@@ -33,7 +33,8 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         tree, origin = parse.function_ast(f)
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
-        act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+        env = analysis.environment(f, tree)
+        act = analysis.activity(tree, origin, env, wrt, kinds, api.returns_kind, augmented, returns_complex=api.returns_complex)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
@@ -55,7 +56,9 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt))
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented)
+    act = analysis.activity(
+        tree, origin, analysis.environment(f, tree), wrt, kinds, api.returns_kind, augmented, returns_complex=api.returns_complex
+    )
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = forward.transform(tree, act, origin, itself=(f, kinds))
     yield "forward", emit.to_source(transformed, _header(origin, wrt))

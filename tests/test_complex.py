@@ -215,3 +215,31 @@ def test_jacobian_and_vjp_of_a_complex_output():
     cotangent = RNG.standard_normal(4) + 1j * RNG.standard_normal(4)
     _, pullback = srcdiff.vjp(half_spectrum, x)
     np.testing.assert_allclose(pullback(cotangent)[0], np.real(cotangent @ expected), atol=1e-12)
+
+
+def spectrum(x):
+    return np.fft.rfft(x)
+
+
+def power_of_a_helpers_spectrum(x):  # a function of your own may return a complex value
+    return np.sum(np.abs(spectrum(x)) ** 2 * WEIGHTS[:9])
+
+
+def variance_of_a_helpers_spectrum(x):
+    return np.real(np.var(spectrum(x)))  # <- refused
+
+
+def test_a_helpers_complex_result_is_seen():
+    x = RNG.standard_normal(16)
+    expected = autograd.grad(lambda x: anp.sum(anp.abs(anp.fft.rfft(x)) ** 2 * WEIGHTS[:9]))(x)
+    np.testing.assert_allclose(srcdiff.grad(power_of_a_helpers_spectrum)(x), expected, rtol=1e-10)
+    _, tangent = srcdiff.jvp(power_of_a_helpers_spectrum, (x,), (np.ones(16),))
+    assert tangent == pytest.approx(np.sum(expected), rel=1e-10)
+    with pytest.raises(NoDerivativeRule):
+        srcdiff.grad(variance_of_a_helpers_spectrum)(x)
+    with pytest.raises(NonScalarOutput):
+        srcdiff.grad(lambda_free_complex_output)(x)
+
+
+def lambda_free_complex_output(x):
+    return np.sum(spectrum(x))

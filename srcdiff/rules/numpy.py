@@ -204,12 +204,14 @@ vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keep
     discrete=("like", "axis", "keepdims"))  # fmt: skip
 vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
 # a cast to integers or bools rounds: no derivative passes (x.astype(int) is piecewise constant)
-vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",), for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})
+vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",),
+    for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})  # fmt: skip
 if hasattr(np, "astype"):  # NumPy 2.1 and later
     vjp("np.astype(x, dtype, copy=True)", x="g * keeps_fractions(dtype)", discrete=("dtype", "copy"),
         for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})  # fmt: skip
     jvp("np.astype(x, dtype, copy=True)", x="astype(t * keeps_fractions(dtype), dtype)")
-vjp("np.real_if_close(a, tol=100)", a="g", kind=E, discrete=("tol",), for_complex={"a": "real_like(g, ans)"})  # a real result: Re g
+# a complex a gives a real result: the real part of g
+vjp("np.real_if_close(a, tol=100)", a="g", kind=E, discrete=("tol",), for_complex={"a": "real_like(g, ans)"})
 jvp("np.real_if_close(a, tol=100)", a="t")
 # the half-turn rolls of the FFT's frequency order: each undoes the other
 vjp("np.fft.fftshift(x, axes=None)", x="np.fft.ifftshift(g, axes)", discrete=("axes",))
