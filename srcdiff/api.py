@@ -342,7 +342,7 @@ class Gradient:
                 self._compiled[tuple(map(type, args))] = entry
         fn, _, wrt_arrays, _, _, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
-            if args[i].dtype.kind not in "fc":
+            if args[i].dtype.kind != "f":  # (complex: pass the real and imaginary parts as two arguments)
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
         result = fn(*args, **kwargs)
         if self.single:
@@ -412,6 +412,8 @@ def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs:
             raise WrtTypeError(
                 f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
             )
+        if isinstance(value, (complex, np.complexfloating)):  # srcdiff takes arguments as real
+            raise WrtTypeError(f"argument {w!r} is in wrt but is complex; pass its real and imaginary parts as two floats")
     kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
     kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
     return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})

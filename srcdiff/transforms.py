@@ -150,10 +150,10 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if type(primal) is type(tangent) is float:  # the common cases first, without NumPy calls
         return tangent
     if type(primal) is type(tangent) is np.ndarray and primal.shape == tangent.shape and tangent.dtype == np.float64:
-        if primal.dtype.kind in "fc":
+        if primal.dtype.kind == "f":
             return tangent
-    if isinstance(primal, (bool, int, np.integer, np.bool_)) or (
-        isinstance(primal, np.ndarray) and primal.dtype.kind not in "fc"
+    if isinstance(primal, (bool, int, np.integer, np.bool_, complex, np.complexfloating)) or (
+        isinstance(primal, np.ndarray) and primal.dtype.kind != "f"  # (complex: its real and imaginary parts, as two)
     ):
         raise WrtTypeError(
             f"argument {param!r} is given a tangent but is {type(primal).__name__} {primal!r}; "

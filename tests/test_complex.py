@@ -10,7 +10,7 @@ import pytest
 from catalogue import autograd_twin
 
 import srcdiff
-from srcdiff.errors import BadArgument, NoDerivativeRule, NonScalarOutput
+from srcdiff.errors import BadArgument, NoDerivativeRule, NonScalarOutput, WrtTypeError
 
 RNG = np.random.default_rng(7)
 WEIGHTS = RNG.uniform(0.5, 1.5, 16)
@@ -243,3 +243,13 @@ def test_a_helpers_complex_result_is_seen():
 
 def lambda_free_complex_output(x):
     return np.sum(spectrum(x))
+
+
+def test_a_complex_argument_is_refused_in_wrt():
+    """Arguments are real: a complex one would be analysed as real (pass its two parts instead)."""
+    with pytest.raises(WrtTypeError):
+        srcdiff.grad(spectral_loss)(np.ones(16) + 1j)
+    with pytest.raises(WrtTypeError):
+        srcdiff.grad(of_a_float)(0.3 + 1j)
+    with pytest.raises(WrtTypeError):
+        srcdiff.jvp(spectral_loss, (np.ones(16) + 1j,), (np.ones(16),))
