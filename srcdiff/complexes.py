@@ -35,8 +35,9 @@ COMPLEX_RESULTS = frozenset({_FFT.fft, _FFT.ifft, _FFT.fft2, _FFT.ifft2, _FFT.ff
 # results that are real whatever their inputs
 REAL_RESULTS = frozenset({np.real, np.imag, np.abs, np.angle, _FFT.irfft, _FFT.irfft2, _FFT.irfftn, _FFT.hfft, np.isrealobj,
                           np.iscomplexobj, np.shape, np.ndim, np.size, runtime.irdft, runtime.rdft_adjoint})  # fmt: skip
-# the FFT helpers' results that are real where one argument is
-REAL_LIKE = {runtime.real_like: "like", runtime.dft_adjoint: "a", runtime.irdft_adjoint: "a"}
+# helpers whose results are real where one argument is (a gradient is shaped like its argument)
+REAL_LIKE = {runtime.real_like: "like", runtime.dft_adjoint: "a", runtime.irdft_adjoint: "a", runtime.materialize: "like",
+             runtime.materialize_all: "likes", runtime.cast: "x"}  # fmt: skip
 # primitives whose rules hold for complex values: holomorphic, linear, or written for them
 COMPLEX_SAFE = frozenset({
     np.add, np.subtract, np.multiply, np.true_divide, np.divide, np.negative, np.positive, np.square, np.sqrt,
