@@ -25,7 +25,7 @@ import numpy as np
 
 from . import rules, runtime
 from .errors import NoDerivativeRule
-from .operations import CALL, RULE, Env, Op, appended_to, walk_statements
+from .operations import CALL, RULE, Env, Op, appended_to, safe_resolve, walk_statements
 from .parse import Origin
 
 _FFT = np.fft
@@ -70,6 +70,23 @@ def _nonlocal_complex(node: ast.expr, env: Env) -> bool:
         return False
 
 
+# results without a derivative that keep their argument's dtype (the others are integers, bools, shapes)
+KEEPS_DTYPE = frozenset({np.zeros_like, np.ones_like, np.empty_like, runtime.zeros_like, runtime.stop_gradient, np.sign, np.round,
+                         np.rint, np.trunc, np.zeros, np.ones, np.empty, np.eye, np.identity})  # fmt: skip
+_SIZES = frozenset({"shape", "ndim", "size", "itemsize", "nbytes"})
+
+
+def _counts(value: ast.expr, env: Env) -> bool:
+    """A result that is real whatever it reads: a shape or size, or one of a function without a
+    derivative that gives integers, bools or shapes (``len(z)``, ``np.argmax(np.abs(z))``)."""
+    if isinstance(value, ast.Attribute):
+        return value.attr in _SIZES
+    if not isinstance(value, ast.Call):
+        return False
+    func = safe_resolve(value.func, env)
+    return func is not None and rules.is_nondifferentiable(func) and func not in KEEPS_DTYPE
+
+
 def _reads(value: ast.expr) -> list[ast.expr]:
     """The atoms and attribute chains an operation reads (an attribute chain as a whole)."""
     found: list[ast.expr] = []
@@ -101,7 +118,7 @@ def complex_names(
             return True
         if op is not None and op.kind == CALL and call_returns_complex is not None and call_returns_complex(value):
             return True
-        if func in REAL_RESULTS or isinstance(value, ast.Compare):
+        if func in REAL_RESULTS or isinstance(value, ast.Compare) or _counts(value, env):
             return False
         if func in REAL_LIKE:  # real where the argument they are shaped like is
             value = op.bound[REAL_LIKE[func]]

@@ -253,3 +253,16 @@ def test_a_complex_argument_is_refused_in_wrt():
         srcdiff.grad(of_a_float)(0.3 + 1j)
     with pytest.raises(WrtTypeError):
         srcdiff.jvp(spectral_loss, (np.ones(16) + 1j,), (np.ones(16),))
+
+
+def sizes_of_a_spectrum_are_real(x):
+    z = np.fft.fft(x)
+    n = len(z)
+    k = np.argmax(np.abs(z[1:]))
+    return np.var(x / n) * z.shape[0] + np.abs(z[k + 1])
+
+
+def test_sizes_and_indices_of_complex_values_are_real():
+    x = RNG.standard_normal(16)
+    expected = autograd.grad(under_autograd(sizes_of_a_spectrum_are_real))(x)
+    np.testing.assert_allclose(srcdiff.grad(sizes_of_a_spectrum_are_real)(x), expected, rtol=1e-10)
