@@ -78,13 +78,19 @@ def _templates(templates: dict[str, ast.expr]) -> str:
     return "<br>".join(f"{p}: {_code(ast.unparse(t))}" for p, t in templates.items())
 
 
+def _with_complex(templates: dict[str, ast.expr], complex_templates: dict[str, ast.expr]) -> str:
+    """The templates, then those that replace them where an operand may hold complex values."""
+    shown = _templates(templates)
+    return "".join([shown, *(f"<br>complex {p}: {_code(ast.unparse(t))}" for p, t in complex_templates.items())])
+
+
 def _adjoints(rule: rules.Rule) -> str:
     """The adjoint templates, then the parameters without a derivative that are not discrete."""
     params = [*rule.params, *([rule.vararg] if rule.vararg else [])]
     missing = [p for p in params if rule.role(p) == rules.MISSING]
     if not missing:
-        return _templates(rule.adjoints)
-    shown = _templates(rule.adjoints) + "<br>" if rule.adjoints else ""
+        return _with_complex(rule.adjoints, rule.complex_adjoints)
+    shown = _with_complex(rule.adjoints, rule.complex_adjoints) + "<br>" if rule.adjoints else ""
     return shown + "no derivative yet: " + ", ".join(missing)
 
 
@@ -153,7 +159,7 @@ def rules_table() -> str:
     for func, rule in rules.RULES.items():
         row = f"| {_code(_signature(rule))} | {rule.kind} | {_adjoints(rule)} |"
         if with_tangents:
-            row += f" {_templates(rule.tangents)} |"
+            row += f" {_with_complex(rule.tangents, rule.complex_tangents)} |"
         groups.setdefault(_family(func, rule.spelling), []).append(row)
     lines: list[str] = []
     for family, rows in groups.items():

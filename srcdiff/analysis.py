@@ -13,6 +13,7 @@ runs the three analyses, each in its own module:
 - ``kinds``: names that always hold a scalar (the reverse pass skips broadcasting
   bookkeeping on floats), may or surely hold containers, and arrays' dimensions.
 - ``safety``: refusals of programs whose gradient would be silently wrong.
+- ``complexes``: names that may hold complex values; refusals of rules written for real ones.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import complexes, safety
 from . import kinds as kinds_
-from . import safety
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names, parameters
 from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
@@ -48,6 +49,7 @@ class Activity:
     floats: frozenset[str] = frozenset()  # arrays written in place that surely hold floats (kinds.float_arrays)
     # names that may share data with an array written in place (the written ones included)
     shares_written: frozenset[str] = frozenset()
+    complex_values: frozenset[str] = frozenset()  # names that may hold complex values (complexes.complex_names)
 
     def is_active(self, e: ast.expr | None) -> bool:
         return isinstance(e, ast.Name) and e.id in self.active
@@ -79,6 +81,7 @@ def activity(
     augmented: frozenset[str] = frozenset(),
     callee: bool = False,
     returns_fresh: ReturnsFresh | None = None,
+    returns_complex: ReturnsComplex | None = None,
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
@@ -89,7 +92,8 @@ def activity(
     ``augmented`` names the user's ``x += v`` targets: on an array that writes in place.
     ``callee``: ``f`` is called from differentiated code, so changing a parameter in place
     would change the caller's value too. ``returns_fresh(f, kinds)`` says whether a called
-    user function returns a value of its own (not one sharing an argument's data).
+    user function returns a value of its own (not one sharing an argument's data), and
+    ``returns_complex(f, kinds)`` whether it may return a complex value.
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
@@ -119,6 +123,8 @@ def activity(
         )
     }
     active = frozenset(varied & useful)
+    complex_ = complexes.complex_names(tree, ops, env, _complex_calls(ops, scalars, ndims, returns_complex))
+    complexes.refuse_real_only(tree, ops, origin, env, complex_, active)
     written = frozenset(written_in_place(tree.body, ops))
     floats = kinds_.float_arrays(tree, ops, env, set(written))
     written_groups = {group(n) for n in written}
@@ -136,10 +142,25 @@ def activity(
         env,
         floats,
         shares_written,
+        complex_,
     )
 
 
 ReturnsFresh = Callable[[Any, frozenset[tuple[str, int]]], bool]
+ReturnsComplex = Callable[[Any, frozenset[tuple[str, int]]], bool]
+
+
+def _complex_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_complex: ReturnsComplex | None) -> Callable:
+    """May this call to a user function return a complex value, for these argument kinds?"""
+
+    def ndim_of(a: ast.expr) -> int | None:
+        return 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
+
+    def complex_result(call: ast.Call) -> bool:
+        func = ops[call].func
+        return returns_complex is not None and returns_complex(func, call_kinds(func, call, ndim_of))
+
+    return complex_result
 
 
 def _fresh_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_fresh: ReturnsFresh | None) -> safety.CallIsFresh:

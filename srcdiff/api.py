@@ -84,15 +84,15 @@ _callee_facts: OrderedDict[tuple, tuple[tuple[int | None, bool], tuple[cache.Dep
 _consulted: list[list[cache.Dependency]] = []  # per analysis running: dependencies of the answers it used
 
 
-def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, bool]:
-    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``), and
-    whether that is a value of its own, never sharing an argument's data. Cached; while a
-    recursive call asks, unknown and not fresh."""
+def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, bool, bool]:
+    """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``), whether
+    that is a value of its own, never sharing an argument's data, and whether it may be complex.
+    Cached; while a recursive call asks, unknown, not fresh and not complex."""
     key = cache.key(f, (), kinds, "returns")  # code objects compare by value: globals and cells tell them apart
     with cache.lock:
         found = _callee_facts.get(key)
         if found is None or not cache.current(found[1]):
-            _callee_facts[key] = ((None, False), (), f)
+            _callee_facts[key] = ((None, False, False), (), f)
             tree, origin = parse.function_ast(f)
             tree = packing.spell_out(tree, origin, kinds)
             tree = normalize.normalize(tree, origin, container_parameters(kinds, ()), operations.resolver(f, tree, kinds))
@@ -106,7 +106,8 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
                 kind = None
             else:
                 kind = act.ndims.get(result, analysis.NOT_CONTAINER)
-            found = ((kind, analysis.returns_own_value(tree, act, returns_fresh)), depends, f)
+            fresh = analysis.returns_own_value(tree, act, returns_fresh)
+            found = ((kind, fresh, result in act.complex_values), depends, f)
             _callee_facts[key] = found
         _callee_facts.move_to_end(key)
         while len(_callee_facts) > cache.limit:
@@ -126,6 +127,11 @@ def returns_fresh(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
     return _facts(f, kinds)[1]
 
 
+def returns_complex(f: Callable, kinds: frozenset[tuple[str, int]]) -> bool:
+    """May ``f`` return a complex value (its arguments real)?"""
+    return _facts(f, kinds)[2]
+
+
 def _analyse(
     f: Callable,
     tree: ast.FunctionDef,
@@ -140,7 +146,9 @@ def _analyse(
     with cache.lock:  # _consulted is shared
         _consulted.append([])
         try:
-            act = analysis.activity(tree, origin, env, wrt, kinds, returns_kind, augmented, callee, returns_fresh)
+            act = analysis.activity(
+                tree, origin, env, wrt, kinds, returns_kind, augmented, callee, returns_fresh, returns_complex
+            )
         finally:
             consulted = _consulted.pop()
     return act, cache.unique(_called(act) + tuple(consulted))
@@ -349,7 +357,7 @@ class Gradient:
                 self._compiled[tuple(map(type, args))] = entry
         fn, _, wrt_arrays, _, _, _, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
-            if args[i].dtype.kind not in "fc":
+            if args[i].dtype.kind != "f":  # (complex: pass the real and imaginary parts as two arguments)
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
         result = fn(*args, **kwargs)
         if self.single:
@@ -429,6 +437,8 @@ def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs:
             raise WrtTypeError(
                 f"argument {w!r} is in wrt but is {type(value).__name__} {value!r}; pass a float (e.g. {float(value)!r})"
             )
+        if isinstance(value, (complex, np.complexfloating)):  # srcdiff takes arguments as real
+            raise WrtTypeError(f"argument {w!r} is in wrt but is complex; pass its real and imaginary parts as two floats")
     for w in wrt:
         if callables.is_function(bound.get(w)):
             raise WrtTypeError(f"argument {w!r} is in wrt but is the function {bound[w]!r}; a function has no gradient")

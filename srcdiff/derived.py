@@ -150,8 +150,14 @@ class Jacobian:
         else:
             result = _vjp(self.function, args, self.positions, self.has_aux)
             out, pullback, aux = result if self.has_aux else (*result, None)
-            if self.mode == "auto" and sum(map(trees.size, wrt_args)) < trees.size(out):
-                out, aux, blocks = self.columns(args)  # fewer inputs than outputs: forward mode
+            complex_out = any(np.iscomplexobj(leaf) for leaf in trees.leaves(out))
+            if complex_out and self.mode == "rev":
+                raise BadArgument(
+                    f"{self.__name__}: mode='rev' needs real outputs (a real cotangent reads only the real part of a complex "
+                    "one); use mode='fwd' or 'auto', or take np.real and np.imag of the output"
+                )
+            if self.mode == "auto" and (complex_out or sum(map(trees.size, wrt_args)) < trees.size(out)):
+                out, aux, blocks = self.columns(args)  # fewer inputs than outputs, or complex ones: forward mode
             else:
                 rows = [trees.as_records(pullback(u)) for u in trees.unit_vectors(out)]
                 blocks = _rows(rows, out, wrt_args, self.positions)
@@ -193,8 +199,9 @@ def _offsets(tree: Any) -> list[int]:
 
 
 def _flat(value: Any, like: Any) -> np.ndarray:
-    """A derivative leaf as a flat float array of ``like``'s size (a weak zero broadcast)."""
-    return np.broadcast_to(np.asarray(value, dtype=np.float64), np.shape(like)).ravel()
+    """A derivative leaf as a flat float (or complex) array of ``like``'s size (a weak zero broadcast)."""
+    value = np.asarray(value)
+    return np.broadcast_to(value if np.iscomplexobj(value) else value.astype(np.float64), np.shape(like)).ravel()
 
 
 def _rows(rows: list[tuple], out: Any, wrt_args: list, positions: tuple[int, ...]) -> Callable:

@@ -228,13 +228,17 @@ class _Forward(CodeWriter):
         """The sum, over active operands, of the rule's tangent template."""
         rule = op.rule
         parts: list[ast.expr] = []
+        complex_operands = bool(self.act.complex_values) and any(
+            isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
+        )
+        tangents = rule.tangents_for(complex_operands)
         for p in (*rule.params, *([rule.vararg] if rule.vararg else [])):
             value = op.bound.get(p)
             elements = list(enumerate(value.elts)) if p == rule.vararg and isinstance(value, ast.Tuple) else [(None, value)]
             for k, atom in elements:
                 if not self.act.is_active(atom):
                     continue
-                template = rule.tangents.get(p)
+                template = tangents.get(p)
                 if template is None:
                     if rule.role(p) != rules.ADJOINT:
                         continue  # a discrete parameter (a shape, an axis): no derivative to carry

@@ -34,7 +34,7 @@ from typing import Any
 
 from . import packing, rules
 from .analysis import Activity
-from .errors import NoDerivativeRule
+from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
 from .normalize import is_final_break
@@ -204,6 +204,13 @@ class _Reverse(CodeWriter):
         wrt = self.act.wrt
         scalar_output = self.result in self.act.scalars
         result_active = self.result in self.act.active
+        if not split and result_active and self.result in self.act.complex_values:  # (JAX refuses it too)
+            raise self.origin.error(
+                NonScalarOutput,
+                self.tree.body[-1],
+                "grad needs a real output, and this one may be complex",
+                "Differentiate np.real(...), np.imag(...) or np.abs(...) of it (jvp and vjp take complex outputs).",
+            )
         # backward first: it decides what the forward sweep must keep
         state: dict[str, bool] = {}
         seed: list[ast.stmt] = []
@@ -231,6 +238,10 @@ class _Reverse(CodeWriter):
         elif not split:
             for i in arrays:
                 outputs[i] = self.call_helper("materialize", outputs[i], name(wrt[i]))
+        if self.act.complex_values:  # a real parameter's derivative: the real part of its adjoint
+            for i, p in enumerate(wrt):  # (materialize takes it for the arrays a gradient returns)
+                if p in state and (split or p in self.act.scalars):
+                    outputs[i] = self.call_helper("real_like", outputs[i], name(p))
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())
@@ -630,7 +641,7 @@ class _Reverse(CodeWriter):
 
         reads_as_array = rules.reads_lists_as_arrays(rule.func)
 
-        for p, template in rule.adjoints.items():
+        for p, template in rule.adjoints_for(self._complex_operands(op)).items():
             value = op.bound.get(p)
             if p == rule.vararg and isinstance(value, ast.Tuple):
                 for k, element in enumerate(value.elts):
@@ -647,6 +658,12 @@ class _Reverse(CodeWriter):
             add(value, expr)
         for atom, expr in parts.values():
             self.contribute(atom, expr, state, out)
+
+    def _complex_operands(self, op) -> bool:
+        """May an operand of ``op`` hold complex values (its rule's ``for_complex`` templates apply)?"""
+        return bool(self.act.complex_values) and any(
+            isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
+        )
 
     def _any_active(self, value: ast.expr) -> bool:
         return any(self.act.is_active(n) for n in ast.walk(value) if isinstance(n, ast.Name))

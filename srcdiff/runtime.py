@@ -107,6 +107,14 @@ __all__ = [
     "cross_adjoint",
     "gradient_along",
     "gradient_adjoint",
+    "real_like",
+    "fft_norm_swapped",
+    "dft",
+    "dft_adjoint",
+    "rdft",
+    "rdft_adjoint",
+    "irdft",
+    "irdft_adjoint",
 ]
 
 
@@ -119,6 +127,10 @@ def seed(out: Any) -> float:
     """The adjoint 1.0 of a scalar result; anything else is an error (vjp and jacobian take arrays)."""
     if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
         return 1.0
+    if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":  # (as JAX)
+        raise NonScalarOutput(
+            "grad needs a real output; got a complex one — differentiate np.real(...), np.imag(...) or np.abs(...) of it"
+        )
     if not isinstance(out, (float, int, np.number, np.ndarray)) or np.ndim(out) != 0:
         if isinstance(out, (tuple, list)):
             raise NonScalarOutput(
@@ -150,7 +162,8 @@ def materialize(y: Any, like: Any) -> Any:
             # a view may share memory with other values (a broadcast one is read-only): copy it
             return y if y.base is None and y.flags.writeable else y.copy()
         dtype = like.dtype if like.dtype.kind in "fc" else np.float64  # float32 in, float32 out
-        return np.array(np.broadcast_to(unbroadcast(y, like), like.shape), dtype=dtype)
+        # a real input's derivative is the real part of its adjoint (complex values: runtime.real_like)
+        return np.array(np.broadcast_to(real_like(unbroadcast(y, like), like), like.shape), dtype=dtype)
     if isinstance(like, (list, tuple)):
         parts = y if isinstance(y, (list, tuple)) else list(y) if np.ndim(y) > 0 else [y] * len(like)  # rows, or a weak zero
         leaves = [materialize(p, v) for p, v in zip(parts, like)]
@@ -158,9 +171,9 @@ def materialize(y: Any, like: Any) -> Any:
     if isinstance(like, dict):
         return {k: materialize(y[k] if isinstance(y, dict) else y, v) for k, v in like.items()}
     if isinstance(like, float) and np.ndim(y) == 0:
-        return float(y)
+        return float(np.real(y))
     if isinstance(like, np.floating) and np.ndim(y) == 0:  # np.float32 in a list: np.float32 out
-        return type(like)(y)
+        return type(like)(np.real(y))
     return y
 
 
@@ -937,9 +950,10 @@ def astype(x: Any, dtype: Any) -> Any:
 
 
 def cast(y: Any, x: Any) -> Any:
-    """An adjoint ``y`` given the float type of ``x`` (Python float stays float)."""
+    """An adjoint ``y`` given the float type of ``x`` (Python float stays float; the real part
+    of a complex adjoint, as ``real_like``)."""
     if isinstance(x, float) and np.ndim(y) == 0:
-        return float(y)
+        return float(y.real)
     return y
 
 
@@ -1314,3 +1328,103 @@ def gradient_adjoint(y: Any, x: Any, varargs: tuple = (), axis: Any = None, edge
         moved = np.moveaxis(np.broadcast_to(part, np.shape(x)), a, 0)
         total += np.moveaxis(np.tensordot(matrix.T, moved, 1), 0, a)
     return total
+
+
+# ------------------------------------------------------------------ the FFT family
+# Complex values follow autograd's and JAX's convention: the adjoint of a complex z is
+# dL/dRe z - i dL/dIm z. So a holomorphic function's rule ``g * f'(x)`` holds for complex x
+# as written, a linear map's adjoint is its plain transpose (the DFT matrix is symmetric),
+# and a real value's derivative is the real part of its adjoint (docs/supported-python.md).
+
+
+def real_like(y: Any, like: Any) -> Any:
+    """``y``, or its real part where ``like`` is real: the adjoint of a real value drops the
+    imaginary part a complex neighbour left in it. Its own adjoint and tangent."""
+    return np.real(y) if np.isrealobj(like) and np.iscomplexobj(y) else y
+
+
+def fft_norm_swapped(norm: Any) -> Any:
+    """The norm of the opposite direction: ``np.fft.hfft`` is ``irfft`` of the conjugate with it."""
+    return {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}[norm]
+
+
+def _fft_plan(a: Any, s: Any, axes: Any, inverse_real: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes an n-dimensional FFT of ``a`` transforms and their lengths, as NumPy reads ``s``
+    (an int for the one-axis functions' ``n``) and ``axes`` (an int for their ``axis``)."""
+    shape = np.shape(a)
+    s = None if s is None else (int(s),) if np.ndim(s) == 0 else tuple(s)
+    if axes is None:
+        axes = tuple(range(len(shape))) if s is None else tuple(range(-len(s), 0))
+    axes = (axes,) if np.ndim(axes) == 0 else tuple(axes)
+    axes = tuple(int(ax) % len(shape) for ax in axes)
+    if s is None:
+        s = tuple(shape[ax] for ax in axes)
+        if inverse_real:  # irfft's default: the full length of a half spectrum
+            s = s[:-1] + (2 * (s[-1] - 1),)
+    return axes, s
+
+
+def _with_lengths(shape: tuple, axes: tuple[int, ...], lengths: tuple[int, ...]) -> tuple[int, ...]:
+    out = list(shape)
+    for ax, n in zip(axes, lengths):
+        out[ax] = n
+    return tuple(out)
+
+
+def _fit(y: Any, shape: tuple, axes: tuple[int, ...]) -> Any:
+    """``y`` cut or padded with zeros at the end of each of ``axes`` to the lengths of ``shape``."""
+    cut = tuple(slice(0, shape[ax]) if ax in axes else slice(None) for ax in range(np.ndim(y)))
+    y = y[cut]
+    widths = [(0, max(0, shape[ax] - y.shape[ax]) if ax in axes else 0) for ax in range(y.ndim)]
+    return np.pad(y, widths) if any(w for _, w in widths) else y
+
+
+def dft(y: Any, s: Any = None, axes: Any = None, norm: Any = None, inverse: bool = False) -> Any:
+    """``np.fft.fftn(y, s, axes, norm)`` (``ifftn`` if ``inverse``), taking ``fft``'s int ``n`` and ``axis`` too."""
+    axes, s = _fft_plan(y, s, axes)
+    return (np.fft.ifftn if inverse else np.fft.fftn)(y, s, axes, norm)
+
+
+def dft_adjoint(y: Any, a: Any, s: Any = None, axes: Any = None, norm: Any = None, inverse: bool = False) -> Any:
+    """Adjoint of ``a`` in ``dft(a, s, axes, norm, inverse)``: the same transform of ``y`` (the
+    DFT matrix is symmetric), cut or padded back to ``a``'s lengths; real if ``a`` is."""
+    axes, s = _fft_plan(a, s, axes)
+    y = np.broadcast_to(y, _with_lengths(np.shape(a), axes, s))  # (a weak zero)
+    return real_like(_fit((np.fft.ifftn if inverse else np.fft.fftn)(y, axes=axes, norm=norm), np.shape(a), axes), a)
+
+
+def rdft(y: Any, s: Any = None, axes: Any = None, norm: Any = None) -> Any:
+    """``np.fft.rfftn`` of the real part of ``y`` (taking ``rfft``'s int ``n`` and ``axis`` too)."""
+    axes, s = _fft_plan(y, s, axes)
+    return np.fft.rfftn(np.real(y), s, axes, norm)
+
+
+def rdft_adjoint(y: Any, a: Any, s: Any = None, axes: Any = None, norm: Any = None) -> Any:
+    """Adjoint of real ``a`` in ``rdft(a, s, axes, norm)``: the half spectrum ``y`` padded with
+    zeros to the full one, through ``fftn`` (the transpose), cut back to ``a``'s lengths, real part."""
+    axes, s = _fft_plan(a, s, axes)
+    y = np.broadcast_to(y, _with_lengths(np.shape(a), axes, s[:-1] + (s[-1] // 2 + 1,)))
+    return np.real(_fit(np.fft.fftn(y, s, axes, norm), np.shape(a), axes))
+
+
+def irdft(y: Any, s: Any = None, axes: Any = None, norm: Any = None) -> Any:
+    """``np.fft.irfftn(y, s, axes, norm)``, taking ``irfft``'s int ``n`` and ``axis`` too."""
+    axes, s = _fft_plan(y, s, axes, inverse_real=True)
+    return np.fft.irfftn(y, s, axes, norm)
+
+
+def irdft_adjoint(y: Any, a: Any, s: Any = None, axes: Any = None, norm: Any = None) -> Any:
+    """Adjoint of ``a`` in ``irdft(a, s, axes, norm)``. The real result reads the half spectrum's
+    entries k (0 < k < n/2) twice, as themselves and as their conjugates at n - k, and the
+    constant and Nyquist entries once (their imaginary parts not at all): so the transpose is
+    ``ifftn`` of (the real part of) ``y``, its first n // 2 + 1 entries, the doubly read doubled."""
+    axes, s = _fft_plan(a, s, axes, inverse_real=True)
+    y = np.real(np.broadcast_to(y, _with_lengths(np.shape(a), axes, s)))
+    n, last = s[-1], axes[-1]
+    half = np.fft.ifftn(y, axes=axes, norm=norm).take(np.arange(n // 2 + 1), axis=last)
+    twice = np.full(n // 2 + 1, 2.0)
+    twice[0] = 1.0
+    if n % 2 == 0:
+        twice[-1] = 1.0
+    half = half * np.reshape(twice, (-1,) + (1,) * (np.ndim(a) - 1 - last))
+    return real_like(_fit(half, np.shape(a), axes), a)

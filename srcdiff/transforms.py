@@ -34,7 +34,8 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         tree = packing.spell_out(tree, origin, kinds)
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
-        act = analysis.activity(tree, origin, analysis.environment(f, tree, kinds), wrt, kinds, api.returns_kind, augmented)
+        env = analysis.environment(f, tree, kinds)
+        act = analysis.activity(tree, origin, env, wrt, kinds, api.returns_kind, augmented, returns_complex=api.returns_complex)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
@@ -57,7 +58,16 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(tree, origin, analysis.environment(f, tree, kinds), wrt, kinds, api.returns_kind, augmented)
+    act = analysis.activity(
+        tree,
+        origin,
+        analysis.environment(f, tree, kinds),
+        wrt,
+        kinds,
+        api.returns_kind,
+        augmented,
+        returns_complex=api.returns_complex,
+    )
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = forward.transform(tree, act, origin, itself=(f, kinds))
     yield "forward", emit.to_source(transformed, _header(origin, wrt))
@@ -159,10 +169,10 @@ def _checked(param: str, primal: Any, tangent: Any) -> Any:
     if type(primal) is type(tangent) is float:  # the common cases first, without NumPy calls
         return tangent
     if type(primal) is type(tangent) is np.ndarray and primal.shape == tangent.shape and tangent.dtype == np.float64:
-        if primal.dtype.kind in "fc":
+        if primal.dtype.kind == "f":
             return tangent
-    if isinstance(primal, (bool, int, np.integer, np.bool_)) or (
-        isinstance(primal, np.ndarray) and primal.dtype.kind not in "fc"
+    if isinstance(primal, (bool, int, np.integer, np.bool_, complex, np.complexfloating)) or (
+        isinstance(primal, np.ndarray) and primal.dtype.kind != "f"  # (complex: its real and imaginary parts, as two)
     ):
         raise WrtTypeError(
             f"argument {param!r} is given a tangent but is {type(primal).__name__} {primal!r}; "

@@ -49,6 +49,8 @@ from srcdiff.runtime import (
     cumprod_adjoint,
     cumprod_tangent,
     cumsum_adjoint,
+    dft,
+    dft_adjoint,
     diff_adjoint,
     diff_along,
     dot_adjoint_a,
@@ -62,6 +64,8 @@ from srcdiff.runtime import (
     indexable,
     inner_adjoint_a,
     inner_adjoint_b,
+    irdft,
+    irdft_adjoint,
     kron_adjoint_a,
     kron_adjoint_b,
     materialize,
@@ -74,6 +78,9 @@ from srcdiff.runtime import (
     private_copy,
     prod_adjoint,
     prod_others,
+    rdft,
+    rdft_adjoint,
+    real_like,
     rebroadcast,
     reconcatenate,
     reduce_extremum_adjoint,
@@ -1701,6 +1708,119 @@ def ifftshift(x, w, axes):
     return np.sum(np.fft.ifftshift(x, axes) * w)
 
 
+# The FFT family: a complex result is weighed through SPIN, so that its real and imaginary
+# parts reach the loss with different weights; a complex input is x + 1j * y, two real inputs.
+SPIN = 1.0 - 0.7j
+
+
+def fft(x, w, n, axis, norm):
+    return np.sum(np.real(np.fft.fft(x, n, axis, norm) * SPIN) * w)
+
+
+def fft_of_complex(x, y, w):
+    return np.sum(np.real(np.fft.fft(x + 1j * y) * SPIN) * w)
+
+
+def ifft(x, w, n, axis, norm):
+    return np.sum(np.real(np.fft.ifft(x, n, axis, norm) * SPIN) * w)
+
+
+def fft2(x, w, s, norm):
+    return np.sum(np.real(np.fft.fft2(x, s, norm=norm) * SPIN) * w)
+
+
+def ifft2(x, y, w, s, norm):
+    return np.sum(np.real(np.fft.ifft2(x + 1j * y, s, norm=norm) * SPIN) * w)
+
+
+def fftn(x, w, s, axes, norm):
+    return np.sum(np.real(np.fft.fftn(x, s, axes, norm) * SPIN) * w)
+
+
+def ifftn(x, w, s, axes, norm):
+    return np.sum(np.real(np.fft.ifftn(x, s, axes, norm) * SPIN) * w)
+
+
+def rfft(x, w, n, axis, norm):
+    return np.sum(np.real(np.fft.rfft(x, n, axis, norm) * SPIN) * w)
+
+
+def rfft2(x, w, s, norm):
+    return np.sum(np.real(np.fft.rfft2(x, s, norm=norm) * SPIN) * w)
+
+
+def rfftn(x, w, s, axes, norm):
+    return np.sum(np.real(np.fft.rfftn(x, s, axes, norm) * SPIN) * w)
+
+
+def irfft(x, y, w, n, norm):
+    return np.sum(np.fft.irfft(x + 1j * y, n, norm=norm) * w)
+
+
+def irfft2(x, y, w, s, norm):
+    return np.sum(np.fft.irfft2(x + 1j * y, s, norm=norm) * w)
+
+
+def irfftn(x, y, w, s, axes, norm):
+    return np.sum(np.fft.irfftn(x + 1j * y, s, axes, norm) * w)
+
+
+def hfft(x, y, w, n, norm):
+    return np.sum(np.fft.hfft(x + 1j * y, n, norm=norm) * w)
+
+
+def ihfft(x, w, n, norm):
+    return np.sum(np.real(np.fft.ihfft(x, n, norm=norm) * SPIN) * w)
+
+
+def spectral_power(x, w):  # a nonlinear loss of a spectrum: second derivatives that are not zero
+    return np.sum(np.abs(np.fft.rfft(x)) ** 2 * w)
+
+
+def imag(x, y, w):
+    return np.sum(np.imag((x + 1j * y) ** 2) * w)
+
+
+def imag_of_real(x, w):  # 0 everywhere: no derivative
+    return np.sum((np.imag(x) + x) * w)
+
+
+def attribute_imag(x, y, w):
+    return np.sum(((x + 1j * y) ** 2).imag * w)
+
+
+def attribute_imag_reference(x, y, w):
+    return np.sum(np.imag((x + 1j * y) ** 2) * w)
+
+
+def angle(x, y, w, deg):
+    return np.sum(np.angle(x + 1j * y, deg) * w)
+
+
+def angle_reference(x, y, w, deg):  # autograd's angle takes no deg
+    return np.sum(np.angle(x + 1j * y) * (180 / np.pi if deg else 1.0) * w)
+
+
+def abs_of_complex(x, y, w):
+    return np.sum(np.abs((x + 1j * y) * SPIN) * w)
+
+
+def absolute_of_complex(x, y, w):
+    return np.sum(np.absolute(x + 1j * y) ** 3 * w)
+
+
+def conj_of_complex(x, y, w):
+    return np.sum(np.real(np.conj(x + 1j * y) * (x + 1j * y) ** 2) * w)
+
+
+def real_of_complex(x, y, w):  # the real part of a product with a complex factor, weighed by one
+    return np.real(np.sum(np.real((x + 1j * y) ** 2) * SPIN * w))
+
+
+def convolution(x, w):  # circular convolution by the FFT, against a fixed kernel
+    return np.sum(np.real(np.fft.ifft(np.fft.fft(x) * np.fft.fft(np.cos(np.arange(8.0))))) ** 2 * w)
+
+
 def helper_add_adjoints(a, b, w):
     return np.sum(add_adjoints(a, b) * w)
 
@@ -1889,6 +2009,34 @@ def helper_cumprod_tangent(z, x, axis, w):
 
 def helper_sinc_slope(x, w):
     return np.sum(sinc_slope(x) * w)
+
+
+def helper_real_like(x, y, w):
+    return np.sum(real_like((x + 1j * y) * SPIN, y) * w)
+
+
+def helper_dft(x, y, w, inverse):
+    return np.sum(np.real(dft(x + 1j * y, 6, 0, "ortho", inverse) * SPIN) * w)
+
+
+def helper_dft_adjoint(x, y, w, inverse):
+    return np.sum(np.real(dft_adjoint(x + 1j * y, np.zeros((3,) + np.shape(x)[1:]), 6, 0, None, inverse) * SPIN) * w)
+
+
+def helper_rdft(x, w):
+    return np.sum(np.real(rdft(x, (3, 6), None, None) * SPIN) * w)
+
+
+def helper_rdft_adjoint(x, y, w):
+    return np.sum(rdft_adjoint(x + 1j * y, np.zeros((3, 5)), (3, 6), None, "ortho") * w)
+
+
+def helper_irdft(x, y, w):
+    return np.sum(irdft(x + 1j * y, 7, -1, None) * w)
+
+
+def helper_irdft_adjoint(x, w):
+    return np.sum(np.real(irdft_adjoint(x, np.zeros(np.shape(x)[:-1] + (4,), complex), None, None, "forward") * SPIN) * w)
 
 
 def helper_cross_adjoint(y, a, b, w):
@@ -2822,6 +2970,59 @@ CASES: list[Case] = [
          reference=lambda x, w, axes: np.sum(_shifted(x, axes, 1) * w)),
     Case(ifftshift, [((4,),), ((3, 5),)], options=[{"axes": None}, {"axes": 0}], order=2,
          reference=lambda x, w, axes: np.sum(_shifted(x, axes, -1) * w)),
+    # the FFT family. autograd's derivatives of rfft and irfft take even lengths and no
+    # norm="forward" (it scales as for the default): the other examples have no autograd reference
+    Case(fft, [((8,),), ((3, 5),)], options=[{"n": None, "axis": -1, "norm": None}, {"n": 6, "axis": 0, "norm": "ortho"},
+                                             {"n": 3, "axis": -1, "norm": "forward"}], order=2),
+    Case(fft_of_complex, [((6,), (6,)), ((2, 6), (1, 6))], order=2),
+    Case(ifft, [((8,),), ((3, 5),)], options=[{"n": None, "axis": -1, "norm": None}, {"n": 6, "axis": 0, "norm": "forward"}],
+         order=2),
+    Case(fft2, [((3, 4),), ((2, 3, 4),)], options=[{"s": None, "norm": None}, {"s": (2, 6), "norm": "ortho"}], order=2),
+    Case(ifft2, [((3, 4), (3, 4)), ((2, 3, 4), (3, 4))], options=[{"s": None, "norm": None}, {"s": (5, 3), "norm": "forward"}],
+         order=2),
+    Case(fftn, [((3, 4),), ((2, 3, 4),)], options=[{"s": None, "axes": None, "norm": None},
+                                                  {"s": (4, 2), "axes": (0, -1), "norm": "forward"}], order=2),
+    Case(ifftn, [((3, 4),), ((2, 3, 4),)], options=[{"s": None, "axes": None, "norm": "ortho"},
+                                                   {"s": (2, 3), "axes": (1, 0), "norm": None}], order=2),
+    Case(rfft, [((8,),), ((3, 6),)], options=[{"n": None, "axis": -1, "norm": None}, {"n": 10, "axis": 0, "norm": "ortho"},
+                                              {"n": 4, "axis": -1, "norm": None}], order=2),
+    Case(rfft, [((7,),), ((3, 5),)], options=[{"n": None, "axis": -1, "norm": "forward"}, {"n": 5, "axis": 0, "norm": None}],
+         order=2, autograd=False, name="rfft_odd"),
+    Case(rfft2, [((4, 6),), ((2, 4, 6),)], options=[{"s": None, "norm": None}, {"s": (3, 8), "norm": "ortho"}], order=2),
+    Case(rfftn, [((4, 6),), ((2, 4, 6),)], options=[{"s": None, "axes": None, "norm": None},
+                                                   {"s": (5, 4), "axes": (0, 1), "norm": "ortho"}], order=2),
+    Case(rfftn, [((3, 5),), ((2, 3, 5),)], options=[{"s": None, "axes": None, "norm": "forward"},
+                                                   {"s": (3,), "axes": (0,), "norm": None}], order=2, autograd=False,
+         name="rfftn_odd"),
+    Case(irfft, [((5,), (5,)), ((3, 4), (1, 4))], options=[{"n": None, "norm": None}, {"n": 6, "norm": "ortho"},
+                                                           {"n": 12, "norm": None}], order=2),
+    Case(irfft, [((5,), (5,)), ((3, 4), (3, 4))], options=[{"n": 7, "norm": "forward"}, {"n": 3, "norm": None}], order=2,
+         autograd=False, name="irfft_odd"),
+    Case(irfft2, [((3, 4), (3, 4)), ((2, 3, 4), (3, 4))], options=[{"s": None, "norm": None}, {"s": (2, 8), "norm": "ortho"}],
+         order=2),
+    Case(irfftn, [((3, 4), (3, 4)), ((2, 3, 4), (2, 3, 4))],
+         options=[{"s": None, "axes": None, "norm": None}, {"s": (4, 2), "axes": (0, 1), "norm": "ortho"}], order=2),
+    Case(irfftn, [((3, 4), (3, 4)), ((2, 3, 4), (2, 3, 4))],
+         options=[{"s": None, "axes": None, "norm": "forward"}, {"s": (3, 5), "axes": (-1, 0), "norm": None}], order=2,
+         autograd=False, name="irfftn_odd"),
+    Case(hfft, [((5,), (5,)), ((3, 4), (3, 4))], options=[{"n": None, "norm": None}, {"n": 7, "norm": "ortho"},
+                                                          {"n": 6, "norm": "forward"}],
+         order=2, autograd=False),  # autograd has no derivative for hfft
+    Case(ihfft, [((8,),), ((3, 7),)], options=[{"n": None, "norm": None}, {"n": 5, "norm": "ortho"},
+                                               {"n": 10, "norm": "forward"}],
+         order=2, autograd=False),  # nor for ihfft
+    Case(spectral_power, [((8,),), ((3, 6),)], order=2),
+    Case(convolution, [((8,),)], order=2),
+    # complex values: the parts of x + 1j * y
+    Case(imag, BINARY, order=2),
+    Case(imag_of_real, UNARY, order=2),
+    Case(attribute_imag, BINARY, reference=attribute_imag_reference, order=2),
+    Case(angle, [((3, 2), (3, 2)), ((4,), ()), ((), ())], domain=NONZERO, options=[{"deg": False}, {"deg": True}],
+         reference=angle_reference, order=2),
+    Case(abs_of_complex, BINARY, domain=NONZERO, order=2),
+    Case(absolute_of_complex, BINARY, domain=NONZERO, order=2),
+    Case(conj_of_complex, BINARY, order=2),
+    Case(real_of_complex, BINARY, order=2),
     Case(helper_add_adjoints, [((3, 2), (3, 2)), ((3, 2), ())], autograd=False),
     Case(helper_sum_adjoint, [((2,), (3, 2))], autograd=False),
     Case(helper_structured, [((3, 2),)], autograd=False),
@@ -2942,6 +3143,14 @@ CASES: list[Case] = [
     ),
     Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
     Case(helper_sinc_slope, [((4,),)], autograd=False),
+    Case(helper_real_like, [((3, 2), (3, 2)), ((4,), ())], autograd=False),
+    Case(helper_dft, [((3, 2), (3, 2)), ((4,), (4,))], options=[{"inverse": False}, {"inverse": True}], autograd=False, order=2),
+    Case(helper_dft_adjoint, [((6, 2), (6, 2)), ((6,), (6,))], options=[{"inverse": False}, {"inverse": True}], autograd=False,
+         order=2),
+    Case(helper_rdft, [((3, 5),), ((2, 4, 7),)], autograd=False, order=2),
+    Case(helper_rdft_adjoint, [((3, 4), (3, 4))], autograd=False, order=2),
+    Case(helper_irdft, [((3, 4), (3, 4)), ((5,), (5,))], autograd=False, order=2),
+    Case(helper_irdft_adjoint, [((3, 6),), ((2, 3, 6),)], autograd=False, order=2),
     Case(helper_cross_adjoint, [((4, 3), (4, 3), (3,))], autograd=False, order=2),
     Case(helper_gradient_along, [((3, 4),)], autograd=False, order=2),
     Case(helper_gradient_adjoint, [((5, 3), (5, 3))], autograd=False, order=2),

@@ -53,7 +53,7 @@ import importlib
 import math as python_math
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -91,6 +91,15 @@ class Rule:
     with_tangent: ast.expr | None = None
     names: dict[str, Any] = field(default_factory=dict)
     advice: dict[str, str] = field(default_factory=dict)  # "vjp"/"jvp" -> how to add that missing rule
+    # templates that replace those above where an operand may hold complex values (``for_complex``)
+    complex_adjoints: dict[str, ast.expr] = field(default_factory=dict)
+    complex_tangents: dict[str, ast.expr] = field(default_factory=dict)
+
+    def adjoints_for(self, complex_operands: bool) -> dict[str, ast.expr]:
+        return {**self.adjoints, **self.complex_adjoints} if complex_operands else self.adjoints
+
+    def tangents_for(self, complex_operands: bool) -> dict[str, ast.expr]:
+        return {**self.tangents, **self.complex_tangents} if complex_operands else self.tangents
 
     def role(self, param: str) -> str:
         """``ADJOINT``, ``DISCRETE`` or ``MISSING``: see the module docstring. A parameter
@@ -208,7 +217,13 @@ def _add_names(names: dict[str, Any] | None) -> None:
 
 
 def vjp(
-    pattern: str, *, kind: str = ARRAY, discrete: tuple[str, ...] = (), names: dict[str, Any] | None = None, **adjoints: str
+    pattern: str,
+    *,
+    kind: str = ARRAY,
+    discrete: tuple[str, ...] = (),
+    names: dict[str, Any] | None = None,
+    for_complex: dict[str, str] | None = None,
+    **adjoints: str,
 ) -> Rule:
     """Register reverse-mode rules: one adjoint template per differentiable parameter.
 
@@ -216,6 +231,8 @@ def vjp(
     flags, masks): the others without an adjoint are ``MISSING`` (see ``parameter_role``).
     ``names`` binds the pattern's function and any helper a template calls, for rules
     on your own functions: ``vjp("softplus(x)", x="g * sigmoid(x)", names={...})``.
+    ``for_complex`` gives templates used instead where an operand may hold complex values
+    (``srcdiff.complexes``), so that code on real values keeps the plain one.
     """
     _add_names(names)
     func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
@@ -226,10 +243,12 @@ def vjp(
         if p not in params and p != vararg:
             raise NameError(f"rule for {pattern!r}: {p!r} is not a parameter")
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in adjoints.items()}
+    for_complex_parsed = {p: _parse_template(t, allowed, pattern) for p, t in (for_complex or {}).items()}
     _check_discrete(pattern, discrete, (set(params) | {vararg}) - set(adjoints))
     old = RULES.get(func)
     tangents = old.tangents if old else {}
     rule = Rule(func, spelling, params, defaults, vararg, positional, parsed, tangents, kind, frozenset(discrete))
+    rule = replace(rule, complex_adjoints=for_complex_parsed, complex_tangents=old.complex_tangents if old else {})
     _register(func, rule)
     return rule
 
@@ -246,8 +265,9 @@ def _register(func: Any, rule: Rule) -> None:
     version += 1
 
 
-def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -> Rule:
-    """Register forward-mode rules: the tangent contributed by each parameter's tangent ``t``."""
+def jvp(pattern: str, *, names: dict[str, Any] | None = None, for_complex: dict[str, str] | None = None, **tangents: str) -> Rule:
+    """Register forward-mode rules: the tangent contributed by each parameter's tangent ``t``
+    (``for_complex``: as for ``vjp``)."""
     _add_names(names)
     func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
     reserved = _template_names(vararg, "t")
@@ -257,6 +277,8 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, **tangents: str) -
     old = RULES.get(func)
     kind, discrete = (old.kind, old.discrete) if old else (ARRAY, frozenset())
     rule = Rule(func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind, discrete)
+    for_complex_parsed = {p: _parse_template(t, allowed, pattern) for p, t in (for_complex or {}).items()}
+    rule = replace(rule, complex_adjoints=old.complex_adjoints if old else {}, complex_tangents=for_complex_parsed)
     _register(func, rule)
     return rule
 
@@ -349,7 +371,7 @@ METHODS: dict[str, Any] = {
     "cumprod": np.cumprod,
 }  # fmt: skip
 # (not .sort and .partition: they reorder the array in place and return None)
-ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real}
+ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real, "imag": np.imag}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
 
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)

@@ -24,8 +24,9 @@ vjp("np.square(x)", x="g * 2 * x", kind=E)
 vjp("np.sqrt(x)", x="g * 0.5 / ans", kind=E)
 vjp("np.cbrt(x)", x="g / (3 * ans ** 2)", kind=E)
 vjp("np.reciprocal(x)", x="-g * ans ** 2", kind=E)
-vjp("np.abs(x)", x="g * np.sign(x)", kind=E)
-vjp("np.absolute(x)", x="g * np.sign(x)", kind=E)
+# a complex x: the real part of g along conj(x) / |x|
+vjp("np.abs(x)", x="g * np.sign(x)", kind=E, for_complex={"x": "np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)"})
+vjp("np.absolute(x)", x="g * np.sign(x)", kind=E, for_complex={"x": "np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)"})
 vjp("np.fabs(x)", x="g * np.sign(x)", kind=E)
 vjp("np.hypot(x, y)", x="g * x / ans", y="g * y / ans", kind=E)
 vjp("np.maximum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
@@ -175,8 +176,13 @@ vjp("np.gradient(f, *varargs, axis=None, edge_order=1)", f="gradient_adjoint(g, 
     discrete=("axis", "edge_order"))  # fmt: skip
 for _name, _scale in ANGLE_UNITS:
     vjp(f"np.{_name}(x)", x=f"g * ({_scale})", kind=E)
-vjp("np.real(val)", val="g", kind=E)  # real inputs: the identity; complex ones: autograd's convention
+# complex values (adjoint dL/dRe z - i dL/dIm z, see runtime.real_like): the real part of g is
+# the derivative of a real result; a real input's adjoint may keep an imaginary part, never read
+vjp("np.real(val)", val="g", kind=E, for_complex={"val": "np.real(g)"})
+vjp("np.imag(val)", val="real_like(-1j * np.real(g), val)", kind=E)  # (a real val: 0)
 vjp("np.conj(x)", x="np.conj(g)", kind=E)
+vjp("np.angle(z, deg=False)", z="real_like(-1j * np.real(g) * (180 / np.pi if deg else 1.0) / np.where(z == 0, 1.0, z), z)", kind=E,
+    discrete=("deg",))  # fmt: skip
 vjp("np.sinc(x)", x="g * sinc_slope(x)", kind=E)
 # NaN and infinite entries are replaced by the values nan, posinf and neginf (None: NumPy's own)
 vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.isfinite(x)", nan="np.sum(g * np.isnan(x))",
@@ -200,17 +206,47 @@ vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keep
     discrete=("like", "axis", "keepdims"))  # fmt: skip
 vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
 # a cast to integers or bools rounds: no derivative passes (x.astype(int) is piecewise constant)
-vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",))
+vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",),
+    for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})  # fmt: skip
 if hasattr(np, "astype"):  # NumPy 2.1 and later
-    vjp("np.astype(x, dtype, copy=True)", x="g * keeps_fractions(dtype)", discrete=("dtype", "copy"))
+    vjp("np.astype(x, dtype, copy=True)", x="g * keeps_fractions(dtype)", discrete=("dtype", "copy"),
+        for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})  # fmt: skip
     jvp("np.astype(x, dtype, copy=True)", x="astype(t * keeps_fractions(dtype), dtype)")
-vjp("np.real_if_close(a, tol=100)", a="g", kind=E, discrete=("tol",))  # real inputs pass through
+# a complex a gives a real result: the real part of g
+vjp("np.real_if_close(a, tol=100)", a="g", kind=E, discrete=("tol",), for_complex={"a": "real_like(g, ans)"})
 jvp("np.real_if_close(a, tol=100)", a="t")
 # the half-turn rolls of the FFT's frequency order: each undoes the other
 vjp("np.fft.fftshift(x, axes=None)", x="np.fft.ifftshift(g, axes)", discrete=("axes",))
 vjp("np.fft.ifftshift(x, axes=None)", x="np.fft.fftshift(g, axes)", discrete=("axes",))
 jvp("np.fft.fftshift(x, axes=None)", x="np.fft.fftshift(t, axes)")
 jvp("np.fft.ifftshift(x, axes=None)", x="np.fft.ifftshift(t, axes)")
+# the discrete Fourier transforms are linear: each adjoint is the transpose (runtime.dft_adjoint
+# and kin), each tangent the same transform of the tangent. n, s, axis, axes and norm are fixed.
+FFT = ("n", "axis", "norm")
+FFTN = ("s", "axes", "norm")
+vjp("np.fft.fft(a, n=None, axis=-1, norm=None)", a="dft_adjoint(g, a, n, axis, norm)", discrete=FFT)
+vjp("np.fft.ifft(a, n=None, axis=-1, norm=None)", a="dft_adjoint(g, a, n, axis, norm, True)", discrete=FFT)
+vjp("np.fft.fft2(a, s=None, axes=(-2, -1), norm=None)", a="dft_adjoint(g, a, s, axes, norm)", discrete=FFTN)
+vjp("np.fft.ifft2(a, s=None, axes=(-2, -1), norm=None)", a="dft_adjoint(g, a, s, axes, norm, True)", discrete=FFTN)
+vjp("np.fft.fftn(a, s=None, axes=None, norm=None)", a="dft_adjoint(g, a, s, axes, norm)", discrete=FFTN)
+vjp("np.fft.ifftn(a, s=None, axes=None, norm=None)", a="dft_adjoint(g, a, s, axes, norm, True)", discrete=FFTN)
+vjp("np.fft.rfft(a, n=None, axis=-1, norm=None)", a="rdft_adjoint(g, a, n, axis, norm)", discrete=FFT)
+vjp("np.fft.rfft2(a, s=None, axes=(-2, -1), norm=None)", a="rdft_adjoint(g, a, s, axes, norm)", discrete=FFTN)
+vjp("np.fft.rfftn(a, s=None, axes=None, norm=None)", a="rdft_adjoint(g, a, s, axes, norm)", discrete=FFTN)
+vjp("np.fft.irfft(a, n=None, axis=-1, norm=None)", a="irdft_adjoint(g, a, n, axis, norm)", discrete=FFT)
+vjp("np.fft.irfft2(a, s=None, axes=(-2, -1), norm=None)", a="irdft_adjoint(g, a, s, axes, norm)", discrete=FFTN)
+vjp("np.fft.irfftn(a, s=None, axes=None, norm=None)", a="irdft_adjoint(g, a, s, axes, norm)", discrete=FFTN)
+# hfft(a) is irfft(conj(a)) and ihfft(a) is conj(rfft(a)), each with the norm of the other direction
+vjp("np.fft.hfft(a, n=None, axis=-1, norm=None)", a="np.conj(irdft_adjoint(g, a, n, axis, fft_norm_swapped(norm)))",
+    discrete=FFT)  # fmt: skip
+vjp("np.fft.ihfft(a, n=None, axis=-1, norm=None)", a="rdft_adjoint(np.conj(g), a, n, axis, fft_norm_swapped(norm))",
+    discrete=FFT)  # fmt: skip
+for _name in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft"):
+    jvp(f"np.fft.{_name}(a, n=None, axis=-1, norm=None)", a=f"np.fft.{_name}(broadcast_like(t, a), n, axis, norm)")
+for _name in ("fft2", "ifft2", "rfft2", "irfft2"):
+    jvp(f"np.fft.{_name}(a, s=None, axes=(-2, -1), norm=None)", a=f"np.fft.{_name}(broadcast_like(t, a), s, axes, norm)")
+for _name in ("fftn", "ifftn", "rfftn", "irfftn"):
+    jvp(f"np.fft.{_name}(a, s=None, axes=None, norm=None)", a=f"np.fft.{_name}(broadcast_like(t, a), s, axes, norm)")
 vjp("materialize(y, like)", y="g", discrete=("like",))
 vjp("materialize_all(ys, likes)", ys="g", discrete=("likes",))
 vjp("cotangents(values, count)", values="g", discrete=("count",))
@@ -289,6 +325,16 @@ vjp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_a
 vjp("cumprod_adjoint(y, x, axis=None)", y="cumprod_tangent(g, x, axis)", x="cumprod_curvature(g, y, x, axis)", discrete=("axis",))
 vjp("cumprod_tangent(z, x, axis=None)", z="cumprod_adjoint(g, x, axis)", x="cumprod_curvature(z, g, x, axis)", discrete=("axis",))
 vjp("sinc_slope(x)", x="g * sinc_curvature(x)", kind=E)
+# the FFT helpers: linear in their first argument, each pair the other's transpose
+vjp("real_like(y, like)", y="real_like(g, like)", kind=E, discrete=("like",))
+vjp("dft(y, s=None, axes=None, norm=None, inverse=False)", y="dft_adjoint(g, y, s, axes, norm, inverse)",
+    discrete=("s", "axes", "norm", "inverse"))  # fmt: skip
+vjp("dft_adjoint(y, a, s=None, axes=None, norm=None, inverse=False)", y="dft(real_like(g, a), s, axes, norm, inverse)",
+    discrete=("a", "s", "axes", "norm", "inverse"))  # fmt: skip
+vjp("rdft(y, s=None, axes=None, norm=None)", y="rdft_adjoint(g, y, s, axes, norm)", discrete=FFTN)
+vjp("rdft_adjoint(y, a, s=None, axes=None, norm=None)", y="rdft(g, s, axes, norm)", discrete=("a", *FFTN))
+vjp("irdft(y, s=None, axes=None, norm=None)", y="irdft_adjoint(g, y, s, axes, norm)", discrete=FFTN)
+vjp("irdft_adjoint(y, a, s=None, axes=None, norm=None)", y="irdft(real_like(g, a), s, axes, norm)", discrete=("a", *FFTN))
 
 # creation with a value: the value is differentiated, the shape and the count are not
 vjp("np.full(shape, fill_value, dtype=None, order='C')", fill_value="unbroadcast(g, fill_value)",
@@ -317,7 +363,7 @@ nondifferentiable(
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
-    runtime.permutation_sources,
+    runtime.permutation_sources, runtime.fft_norm_swapped, np.isrealobj, np.iscomplexobj,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -350,8 +396,8 @@ jvp("np.square(x)", x="2 * x * t")
 jvp("np.sqrt(x)", x="t * 0.5 / ans")
 jvp("np.cbrt(x)", x="t / (3 * ans ** 2)")
 jvp("np.reciprocal(x)", x="-t * ans ** 2")
-jvp("np.abs(x)", x="t * np.sign(x)")
-jvp("np.absolute(x)", x="t * np.sign(x)")
+jvp("np.abs(x)", x="t * np.sign(x)", for_complex={"x": "np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)"})
+jvp("np.absolute(x)", x="t * np.sign(x)", for_complex={"x": "np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)"})
 jvp("np.fabs(x)", x="t * np.sign(x)")
 jvp("np.hypot(x, y)", x="t * x / ans", y="t * y / ans")
 for _pick in ("maximum", "minimum", "fmax", "fmin"):
@@ -478,7 +524,9 @@ jvp("np.gradient(f, *varargs, axis=None, edge_order=1)", f="gradient_along(t, va
 for _name, _scale in ANGLE_UNITS:
     jvp(f"np.{_name}(x)", x=f"t * ({_scale})")
 jvp("np.real(val)", val="np.real(t)")
+jvp("np.imag(val)", val="np.imag(t)")
 jvp("np.conj(x)", x="np.conj(t)")
+jvp("np.angle(z, deg=False)", z="np.imag(t / np.where(z == 0, 1.0, z)) * (180 / np.pi if deg else 1.0)")
 jvp("np.sinc(x)", x="t * sinc_slope(x)")
 jvp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="t * np.isfinite(x)", nan="t * np.isnan(x)",
     posinf="t * (x == np.inf)", neginf="t * (x == -np.inf)")  # fmt: skip
@@ -573,6 +621,13 @@ jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y,
 jvp("cumprod_adjoint(y, x, axis=None)", y="cumprod_adjoint(t, x, axis)", x="cumprod_curvature(t, y, x, axis)")
 jvp("cumprod_tangent(z, x, axis=None)", z="cumprod_tangent(t, x, axis)", x="cumprod_second(z, t, x, axis)")
 jvp("sinc_slope(x)", x="t * sinc_curvature(x)")
+jvp("real_like(y, like)", y="real_like(t, like)")
+jvp("dft(y, s=None, axes=None, norm=None, inverse=False)", y="dft(broadcast_like(t, y), s, axes, norm, inverse)")
+jvp("dft_adjoint(y, a, s=None, axes=None, norm=None, inverse=False)", y="dft_adjoint(t, a, s, axes, norm, inverse)")
+jvp("rdft(y, s=None, axes=None, norm=None)", y="rdft(broadcast_like(t, y), s, axes, norm)")
+jvp("rdft_adjoint(y, a, s=None, axes=None, norm=None)", y="rdft_adjoint(t, a, s, axes, norm)")
+jvp("irdft(y, s=None, axes=None, norm=None)", y="irdft(broadcast_like(t, y), s, axes, norm)")
+jvp("irdft_adjoint(y, a, s=None, axes=None, norm=None)", y="irdft_adjoint(t, a, s, axes, norm)")
 jvp("cross_adjoint(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", y="cross_adjoint(t, a, b, axisa, axisb, axisc, axis)",
     b="cross_adjoint(y, a, t, axisa, axisb, axisc, axis)")  # fmt: skip
 jvp("gradient_along(x, varargs=(), axis=None, edge_order=1)", x="gradient_along(t, varargs, axis, edge_order)")
