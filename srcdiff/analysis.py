@@ -158,7 +158,7 @@ def _complex_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_
 
     def complex_result(call: ast.Call) -> bool:
         func = ops[call].func
-        return returns_complex is not None and returns_complex(func, call_kinds(func, call, ndim_of))
+        return returns_complex is not None and returns_complex(func, call_kinds(func, call, ndim_of, ops[call].passed))
 
     return complex_result
 

@@ -426,6 +426,12 @@ class Gradient:
         return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
 
 
+def _is_object(value: Any) -> bool:
+    """An object whose methods are its own (a model, a random generator), not an array's."""
+    data = (np.ndarray, np.generic, str, bytes, type(None), range, slice, *_SCALAR_TYPES, *_CONTAINER_TYPES)
+    return not isinstance(value, data) and not isinstance(value, type) and not callables.is_function(value)
+
+
 def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
     """Each argument's kind: 0 for a scalar, an array's number of dimensions, a container's
     ``container_kind``. An integer in ``wrt`` is refused: it has no gradient."""
@@ -443,6 +449,7 @@ def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs:
         if callables.is_function(bound.get(w)):
             raise WrtTypeError(f"argument {w!r} is in wrt but is the function {bound[w]!r}; a function has no gradient")
     kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
+    kinds |= {(operations.OBJECT + n, 0) for n, v in bound.items() if _is_object(v)}
     kinds |= {callables.entry(n, v) for n, v in bound.items() if callables.is_function(v)}
     kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
     return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})

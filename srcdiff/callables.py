@@ -23,6 +23,7 @@ import functools
 import inspect
 import itertools
 import threading
+import types
 import weakref
 from typing import Any
 
@@ -44,7 +45,7 @@ def is_function(value: Any) -> bool:
         inspect.isfunction(value)
         or inspect.isbuiltin(value)
         or inspect.ismethod(value)
-        or isinstance(value, (np.ufunc, functools.partial))
+        or isinstance(value, (np.ufunc, functools.partial, types.ModuleType))  # a module: m.sin(x) as np.sin(x)
         or hasattr(type(value), "srcdiff_caller")  # custom.CustomFunction
     )
 

@@ -39,6 +39,7 @@ class Env:
     arguments: dict[str, Any] = field(default_factory=dict)  # parameters holding a function (callables.py)
     # locals bound once to functools.partial(f, ...) of a module-level f: a partial of that shape
     partials: dict[str, Any] = field(default_factory=dict)
+    objects: frozenset[str] = frozenset()  # parameters holding an object (not an array): its methods are its own
 
     def lookup(self, name: str) -> Any:
         if name in self.arguments:
@@ -63,7 +64,11 @@ def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]
     code = f.__code__
     cells = dict(zip(code.co_freevars, f.__closure__ or ()))
     env = Env(f.__globals__, cells, frozenset(local_names(tree)), callables.bound(kinds))
-    return Env(env.globals, env.closure, env.locals, env.arguments, _local_partials(tree, env))
+    objects = frozenset(n[len(OBJECT) :] for n, _ in kinds if n.startswith(OBJECT))
+    return Env(env.globals, env.closure, env.locals, env.arguments, _local_partials(tree, env), objects)
+
+
+OBJECT = "?"  # kinds entry ("?model", 0): the parameter model holds an object, whose .sum() is not an array's
 
 
 def _local_partials(tree: ast.FunctionDef, env: Env) -> dict[str, Any]:
@@ -245,8 +250,15 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             return Op(POP, _names([func.value]))
         if method == "append":
             return Op(APPEND, _names(e.args))
-        if method in rules.METHODS:
+        if method in rules.METHODS and func.value.id not in env.objects:
             return _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin)
+        if func.value.id in env.objects:
+            raise origin.error(
+                NoDerivativeRule,
+                stmt,
+                f"no derivative rule for the method .{method}() of {func.value.id!r}, an object",
+                "Call a module-level function with the object's arrays as arguments, or wrap the call in stop_gradient(...).",
+            )
         raise origin.error(
             NoDerivativeRule,
             stmt,

@@ -372,6 +372,28 @@ def test_logging_and_warnings_on_differentiated_values_run_in_the_forward_sweep(
     np.testing.assert_allclose(srcdiff.grad(logs_a_value_without_its_derivative)(x), 2.0 * x)
 
 
+class Summer:
+    def sum(self, v):  # named like an array's method
+        return np.sum(v) * 2.0
+
+
+def calls_an_objects_method(x, summer):
+    return summer.sum(x * x)  # <- refused: not ndarray.sum
+
+
+def calls_through_a_module_argument(x, m=np):
+    return m.sum(m.sin(x)) + m.mean(x**2)
+
+
+def test_an_objects_method_named_like_an_arrays_is_refused_and_a_module_argument_is_followed():
+    x = RNG.normal(size=3)
+    with pytest.raises(NoDerivativeRule, match=r"method \.sum\(\) of 'summer', an object"):
+        srcdiff.grad(calls_an_objects_method)(x, Summer())  # it was taken for ndarray.sum(axis=x * x): zeros
+    expected = np.cos(x) + 2.0 * x / 3.0
+    np.testing.assert_allclose(srcdiff.grad(calls_through_a_module_argument)(x), expected)
+    np.testing.assert_allclose(srcdiff.grad(calls_through_a_module_argument)(x, np), expected)
+
+
 class Model:
     def __init__(self, scale):
         self.scale = scale
