@@ -27,7 +27,7 @@ from . import complexes, safety
 from . import kinds as kinds_
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names, parameters
-from .operations import CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
+from .operations import COMPLEX, CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
 from .parse import Origin
 
 __all__ = ["Activity", "activity", "environment", "returns_own_value"]
@@ -123,7 +123,8 @@ def activity(
         )
     }
     active = frozenset(varied & useful)
-    complex_ = complexes.complex_names(tree, ops, env, _complex_calls(ops, scalars, ndims, returns_complex))
+    complex_parameters = frozenset(n[len(COMPLEX) :] for n, _ in kinds if n.startswith(COMPLEX))
+    complex_ = complexes.complex_names(tree, ops, env, _complex_calls(ops, scalars, ndims, returns_complex), complex_parameters)
     complexes.refuse_real_only(tree, ops, origin, env, complex_, active)
     written = frozenset(written_in_place(tree.body, ops))
     floats = kinds_.float_arrays(tree, ops, env, set(written))

@@ -334,9 +334,9 @@ class Gradient:
         if entry is not None and entry[1]:  # guards, written out here: a call would cost more than they do
             try:
                 if entry[3]:  # an empty loop costs more than a test
-                    for i, ndim in entry[3]:
-                        if args[i].ndim != ndim:  # the same types with other dimensions: code of its own
-                            raise LookupError
+                    for i, ndim, complex_ in entry[3]:
+                        if args[i].ndim != ndim or (args[i].dtype.kind == "c") is not complex_:
+                            raise LookupError  # the same types with other dimensions, or complex: code of its own
                 if entry[4]:
                     for namespace, name, function, code in entry[4]:  # cache.current
                         if namespace[name] is not function or function.__code__ is not code:
@@ -417,13 +417,24 @@ class Gradient:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
         if records:
             fn = _through_records(fn)
-        checks = tuple((i, a.ndim) for i, a in enumerate(args) if type(a) is np.ndarray)
+        checks = tuple((i, a.ndim, a.dtype.kind == "c") for i, a in enumerate(args) if type(a) is np.ndarray)
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
         functions = tuple((i, callables.key(a)) for i, a in enumerate(args) if callables.is_function(a))
         return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
+
+
+def value_markers(bound: dict[str, Any]) -> set[tuple[str, int]]:
+    """Kinds entries for what a value is besides its kind: an object (whose methods are its own)
+    and a complex number or array (``complexes``: an argument the function does not differentiate)."""
+    found = {(operations.OBJECT + n, 0) for n, v in bound.items() if _is_object(v)}
+    return found | {(operations.COMPLEX + n, 0) for n, v in bound.items() if is_complex(v)}
+
+
+def is_complex(value: Any) -> bool:
+    return isinstance(value, (complex, np.complexfloating)) or type(value) is np.ndarray and value.dtype.kind == "c"
 
 
 def _is_object(value: Any) -> bool:
@@ -448,8 +459,7 @@ def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs:
     for w in wrt:
         if callables.is_function(bound.get(w)):
             raise WrtTypeError(f"argument {w!r} is in wrt but is the function {bound[w]!r}; a function has no gradient")
-    kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)}
-    kinds |= {(operations.OBJECT + n, 0) for n, v in bound.items() if _is_object(v)}
+    kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)} | value_markers(bound)
     kinds |= {callables.entry(n, v) for n, v in bound.items() if callables.is_function(v)}
     kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
     return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})

@@ -12,7 +12,8 @@ where the function is holomorphic (``np.multiply``, ``np.exp``, ``np.sum``, ``np
 Complex values start at a complex constant (``1j``), at a transform of ``np.fft``, at a global
 or closure variable that holds one, and at a complex dtype (``np.zeros(n, complex)``); they
 pass through every operation but those whose result is real (``np.real``, ``np.abs``, ...).
-Arguments are taken as real: ``grad`` of a function of complex arguments is not supported.
+A complex argument starts them too (the argument kinds say which are complex); it cannot be
+in ``wrt`` (``grad`` of a function of complex arguments is not supported).
 """
 
 from __future__ import annotations
@@ -105,11 +106,16 @@ def _reads(value: ast.expr) -> list[ast.expr]:
 
 
 def complex_names(
-    tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, call_returns_complex: Callable[[ast.Call], bool] | None = None
+    tree: ast.FunctionDef,
+    ops: dict[ast.AST, Op],
+    env: Env,
+    call_returns_complex: Callable[[ast.Call], bool] | None = None,
+    parameters: frozenset[str] = frozenset(),
 ) -> frozenset[str]:
-    """The names that may hold complex values (a fixpoint: loops carry them around).
-    ``call_returns_complex(call)``: may this call to a user function return one?"""
-    found: set[str] = set()
+    """The names that may hold complex values (a fixpoint: loops carry them around), starting
+    from the ``parameters`` given complex values. ``call_returns_complex(call)``: may this
+    call to a user function return one?"""
+    found: set[str] = set(parameters)
 
     def makes_complex(value: ast.expr) -> bool:
         op = ops.get(value)

@@ -69,6 +69,7 @@ def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]
 
 
 OBJECT = "?"  # kinds entry ("?model", 0): the parameter model holds an object, whose .sum() is not an array's
+COMPLEX = "~"  # kinds entry ("~z", 0): the parameter z holds a complex number or array (complexes.py)
 
 
 def _local_partials(tree: ast.FunctionDef, env: Env) -> dict[str, Any]:

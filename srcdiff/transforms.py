@@ -137,7 +137,8 @@ class Jvp:
             return trees.from_records(value), trees.from_records(tangent)
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         # a new rule: build anew; a function passed in: code for that one
-        key = (rules.version, *((type(p), _kind(p), t is None, _identity(p)) for p, t in zip(primals, tangents)))
+        described = ((type(p), _kind(p), t is None, _identity(p), api.is_complex(p)) for p, t in zip(primals, tangents))
+        key = (rules.version, *described)
         fn = self._compiled.get(key)
         if fn is None:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
@@ -147,6 +148,7 @@ class Jvp:
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
         kinds = {(n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None}
+        kinds |= api.value_markers(dict(zip(self.params, primals)))
         kinds |= {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in self.params[: len(primals)]}
         return frozenset(kinds | {callables.entry(n, p) for n, p in zip(self.params, primals) if callables.is_function(p)})
 
