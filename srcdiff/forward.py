@@ -31,7 +31,7 @@ import copy
 from typing import Any
 
 from . import packing, rules, safety
-from .analysis import Activity
+from .analysis import NOT_CONTAINER, Activity
 from .errors import NoDerivativeRule
 from .kinds import call_kinds
 from .names import assign, local_names, name, names_in
@@ -248,7 +248,11 @@ class _Forward(CodeWriter):
                         f"no forward-mode (tangent) rule for {rule.spelling} in its argument {p!r}",
                         rule.how_to_add("jvp"),
                     )
-                parts.append(self.instantiate(template, op.bound, rule.defaults, name(self.t(atom.id)), target, k))
+                tangent: ast.expr = name(self.t(atom.id))
+                if self.may_be_weak(atom.id) and rule.kind != rules.ELEMENTWISE and self.reads_arrays(rule):
+                    # a weak zero (0.0) broadcasts through elementwise rules, not through t @ b
+                    tangent = self.call_helper("broadcast_like", tangent, name(atom.id))
+                parts.append(self.instantiate(template, op.bound, rule.defaults, tangent, target, k))
         if not parts:
             return self.zero(target)
         total = parts[0]
@@ -258,6 +262,18 @@ class _Forward(CodeWriter):
         if rule.kind == rules.ELEMENTWISE and target not in self.act.scalars and self.may_broadcast(op):
             total = self.call_helper("broadcast_like", total, name(target))
         return total
+
+    def may_be_weak(self, primal: str) -> bool:
+        """May the tangent of this array be the weak zero 0.0 (an element of a container or of
+        a call's tuple result, of unknown kind)? Not for scalars, known arrays and containers."""
+        kind = self.act.ndims.get(primal)
+        return primal not in self.act.scalars and primal not in self.act.containers and (kind is None or kind == NOT_CONTAINER)
+
+    @staticmethod
+    def reads_arrays(rule: Any) -> bool:
+        """A NumPy or SciPy function (not a builtin on sequences, nor an adjoint helper, which
+        takes weak zeros and lists as they are)."""
+        return (getattr(rule.func, "__module__", None) or "").startswith(("numpy", "scipy"))
 
     def with_tangent(self, op, target: str) -> ast.stmt:
         """``y, ty = f_jvp((a, b), (ta, 0.0))``: the rule computes the value and its tangent at once."""

@@ -695,3 +695,22 @@ def test_an_index_array_with_a_repeat_reads_an_element_of_a_helpers_tuple():
         -0.795,
         second_order=True,
     )
+
+
+def test_forward_over_reverse_through_a_matmul_of_a_helpers_constant_tuple_element():
+    verify(  # the tangent of h0(...)[0] (an inactive array in a tuple) is the weak zero 0.0: _t4 @ 0.0 crashed
+        """
+        def h0(a1, a2, scale=2.0):
+            return (a1, 0.5)
+
+        def h3(a4, a5, scale=2.0):
+            return (np.zeros(3) @ h0(np.zeros(3), a2=a5)[0] + a5 * a5, np.zeros(3)[1])
+
+        def program(x, y):
+            v6 = h3(x, y)[0]
+            return v6
+        """,
+        np.array([0.436, -0.955, -0.553]),
+        -1.06,
+        second_order=True,
+    )
