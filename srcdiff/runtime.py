@@ -28,6 +28,7 @@ __all__ = [
     "materialize_all",
     "private_copy",
     "writable",
+    "real_root",
     "unbroadcast",
     "unreduce",
     "zeros_like",
@@ -251,6 +252,18 @@ def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(y, shape)
+
+
+def real_root(s: Any) -> Any:
+    """``scipy.linalg.sqrtm``'s result where its derivative is taken: a real square root (a
+    matrix with negative eigenvalues has a complex one, which the analysis took for real)."""
+    if np.iscomplexobj(s):
+        raise NoDerivativeRule(
+            "scipy.linalg.sqrtm gave a complex square root (the matrix has negative eigenvalues), whose derivative "
+            "srcdiff does not take",
+            suggestion="Differentiate the square root of a matrix with no negative eigenvalues (a positive definite one).",
+        )
+    return s
 
 
 def triangle(m: Any, lower: bool, unit_diagonal: bool = False) -> Any:

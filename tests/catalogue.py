@@ -81,6 +81,7 @@ from srcdiff.runtime import (
     rdft,
     rdft_adjoint,
     real_like,
+    real_root,
     rebroadcast,
     reconcatenate,
     reduce_extremum_adjoint,
@@ -1680,6 +1681,10 @@ def helper_writable(y, like, w):  # the tangent of an alias: y itself, or a priv
     return np.sum(writable(y, like) * w)
 
 
+def helper_real_root(s, w):  # sqrtm's root where it is differentiated: real, passed through
+    return np.sum(real_root(s) * w)
+
+
 def helper_cast(y, x, w):
     return cast(y, x) * w
 
@@ -2283,6 +2288,14 @@ def multivariate_normal_logpdf(x, mean, root, w):  # cov = root @ root.T + I: sy
 
 def scipy_linalg_inv(a, w):  # a + 4 I: well away from singular for entries in [-2, 2]
     return np.sum(scipy.linalg.inv(a + 4.0 * np.eye(3)) * w)
+
+
+def solve_sylvester(a, b, q, w):  # a + 2 I and b + I: no eigenvalue of a is one of -b's
+    return np.sum(scipy.linalg.solve_sylvester(a + 2.0 * np.eye(3), b + np.eye(3), q) * w)
+
+
+def sqrtm(a, w):  # positive definite: a real square root
+    return np.sum(scipy.linalg.sqrtm(a) * w)
 
 
 def solve_triangular(a, b, w, trans, lower, unit_diagonal):  # a + 4 I: well conditioned; one triangle is read
@@ -2959,6 +2972,7 @@ CASES: list[Case] = [
     Case(helper_private_copy, [((3, 2),)], autograd=False),
     Case(helper_writable, [((3, 2), (3, 2)), ((1, 2), (3, 2))], autograd=False),
     Case(helper_cast, [(F, F)], autograd=False),
+    Case(helper_real_root, [((3, 3),)], autograd=False),
     Case(helper_astype, [((3, 2),)], domain=NONZERO, options=[{"dtype": np.float64}, {"dtype": int}], autograd=False),
     Case(astype_method, [((3, 2),), ((4,),)], domain=NONZERO, options=[{"dtype": np.float64}, {"dtype": np.int64}],
          order=2, reference=lambda x, w, dtype: np.sum(x * w) if dtype is np.float64 else np.sum(np.floor(x) * 0.0 * w)),
@@ -3224,6 +3238,8 @@ CASES: list[Case] = [
     # a single point (3,), points by rows (5, 3), and one row (1, 3), whose result SciPy squeezes to a float
     Case(multivariate_normal_logpdf, [((3,), (3,), (3, 3)), ((5, 3), (3,), (3, 3)), ((1, 3), (3,), (3, 3))], order=2),
     Case(scipy_linalg_inv, [((3, 3),)], order=2),
+    Case(solve_sylvester, [((3, 3), (3, 3), (3, 3))], order=2),
+    Case(sqrtm, [((3, 3),)], domain=SYMMETRIC, order=2),
     Case(
         solve_triangular,
         [((3, 3), (3,)), ((3, 3), (3, 2))],
@@ -3528,7 +3544,12 @@ AUTOGRAD_SCIPY = SimpleNamespace(
         dirichlet=SimpleNamespace(logpdf=_dirichlet_logpdf, pdf=_density(_dirichlet_logpdf)),
         multivariate_normal=autograd_stats.multivariate_normal,
     ),
-    linalg=SimpleNamespace(inv=anp.linalg.inv, solve_triangular=autograd_scipy_linalg.solve_triangular),
+    linalg=SimpleNamespace(
+        inv=anp.linalg.inv,
+        solve_triangular=autograd_scipy_linalg.solve_triangular,
+        solve_sylvester=autograd_scipy_linalg.solve_sylvester,
+        sqrtm=autograd_scipy_linalg.sqrtm,
+    ),
 )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy
+import scipy.linalg
 import scipy.special
 from scipy.special import logsumexp, polygamma
 from scipy.stats import norm
@@ -119,3 +120,14 @@ def test_a_scipy_older_than_1_8_counts_as_absent():
                          env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "SciPy 1.8 or later" in run.stdout
+
+
+def root_of_a_sum(a):
+    return np.sum(np.abs(scipy.linalg.sqrtm(a)))
+
+
+def test_a_complex_matrix_square_root_is_refused_when_differentiated():
+    with pytest.raises(srcdiff.SrcdiffError, match="complex square root"):
+        srcdiff.grad(root_of_a_sum)(np.diag([-1.0, 1.0, 2.0]))
+    positive = np.diag([1.0, 4.0, 9.0])
+    np.testing.assert_allclose(srcdiff.grad(root_of_a_sum)(positive), np.diag([0.5, 0.25, 1 / 6]), atol=1e-12)

@@ -190,6 +190,17 @@ jvp(f"{SOLVE}(a, b, trans=0, lower=False, unit_diagonal=False, check_finite=True
     b=f"{SOLVE}(a, t, trans=trans, lower=lower, unit_diagonal=unit_diagonal)",
     a=f"-{SOLVE}(a, (triangle(t, lower, unit_diagonal) if {PLAIN} else np.transpose(triangle(t, lower, unit_diagonal)))"
       " @ ans, trans=trans, lower=lower, unit_diagonal=unit_diagonal)")  # fmt: skip
+# x solves a x + x b = q: a change of q, a or b moves x by the solution of the same equation with q
+# replaced by dq - da x - x db; the adjoint y of q solves the transposed equation (a^T y + y b^T = g)
+SYLVESTER = "scipy.linalg.solve_sylvester"
+Y = f"{SYLVESTER}(np.transpose(a), np.transpose(b), g)"
+vjp(f"{SYLVESTER}(a, b, q)", q=Y, a=f"-{Y} @ np.transpose(ans)", b=f"-np.transpose(ans) @ {Y}")
+jvp(f"{SYLVESTER}(a, b, q)", q=f"{SYLVESTER}(a, b, t)", a=f"{SYLVESTER}(a, b, -(t @ ans))", b=f"{SYLVESTER}(a, b, -(ans @ t))")
+# s = sqrtm(a), s s = a: ds solves s ds + ds s = da; a complex root (negative eigenvalues) is refused when differentiated
+ROOT = "real_root(ans)"
+vjp("scipy.linalg.sqrtm(A, disp=True, blocksize=64)", A=f"{SYLVESTER}(np.transpose({ROOT}), np.transpose({ROOT}), g)",
+    discrete=("disp", "blocksize"))  # fmt: skip
+jvp("scipy.linalg.sqrtm(A, disp=True, blocksize=64)", A=f"{SYLVESTER}({ROOT}, {ROOT}, t)")
 # which these rules call: d(A^-1) = -A^-1 dA A^-1 (overwrite_a is left out, so refused)
 vjp("scipy.linalg.inv(a, check_finite=True)", a="-np.transpose(ans) @ g @ np.transpose(ans)", discrete=("check_finite",))
 jvp("scipy.linalg.inv(a, check_finite=True)", a="-ans @ t @ ans")
