@@ -144,7 +144,7 @@ def classify(tree: ast.FunctionDef, origin: Origin, env: Env) -> dict[ast.AST, O
     for s in walk_statements(tree.body):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             try:
-                ops[s.value] = _operation(s.value, s, origin, env)
+                ops[s.value] = _not_given_objects(_operation(s.value, s, origin, env), s, origin, env)
             except NoDerivativeRule as exc:
                 ops[s.value] = Op(CONSTANT, refusal=exc)
         elif appended_to(s):
@@ -194,6 +194,21 @@ def _discarded_call(s: ast.Expr, origin: Origin, env: Env) -> Op:
     if user and not rules.lookup(target) and getattr(target, "__module__", "") != "srcdiff.runtime":
         return Op(CONSTANT, refusal=refusal)  # a user function may change what it is given
     return Op(CONSTANT)  # print, logging.debug, warnings.warn, plotting: output only
+
+
+def _not_given_objects(op: Op, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
+    """A rule's operand that is an object, not an array (a sparse matrix, another library's
+    array), would meet NumPy's derivative templates: refused where a derivative must pass."""
+    objects = [a.id for a in op.operands if isinstance(a, ast.Name) and a.id in env.objects] if op.kind == RULE else []
+    if not objects:
+        return op
+    raise origin.error(
+        NoDerivativeRule,
+        stmt,
+        f"{op.rule.spelling} is given {objects[0]!r}, an object that is not a NumPy array",
+        f"Pass a NumPy array ({objects[0]}.toarray() for a sparse matrix, np.asarray({objects[0]})), "
+        "or wrap the call in stop_gradient(...) if it is constant.",
+    )
 
 
 def _names(atoms) -> tuple[ast.expr, ...]:
@@ -258,7 +273,8 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
                 NoDerivativeRule,
                 stmt,
                 f"no derivative rule for the method .{method}() of {func.value.id!r}, an object",
-                "Call a module-level function with the object's arrays as arguments, or wrap the call in stop_gradient(...).",
+                "Call a module-level function with the object's arrays as arguments (a sparse matrix: pass A.toarray()), "
+                "or wrap the call in stop_gradient(...).",
             )
         raise origin.error(
             NoDerivativeRule,

@@ -394,6 +394,27 @@ def test_an_objects_method_named_like_an_arrays_is_refused_and_a_module_argument
     np.testing.assert_allclose(srcdiff.grad(calls_through_a_module_argument)(x, np), expected)
 
 
+def through_a_sparse_product(x, a):
+    return np.sum((a @ x) ** 2)
+
+
+def through_a_sparse_dot(x, a):
+    return np.sum(a.dot(x) ** 2)
+
+
+def test_an_object_operand_such_as_a_sparse_matrix_is_refused_with_advice_that_works():
+    import scipy.sparse
+
+    x = RNG.normal(size=3)
+    a = scipy.sparse.random(4, 3, density=0.5, random_state=0, format="csr")
+    with pytest.raises(NoDerivativeRule, match=r"(?s)np.matmul is given 'a', an object.*a.toarray\(\)"):
+        srcdiff.grad(through_a_sparse_product)(x, a)  # it crashed in the backward sweep (AxisError)
+    with pytest.raises(NoDerivativeRule, match=r"(?s)method \.dot\(\) of 'a', an object.*toarray"):
+        srcdiff.grad(through_a_sparse_dot)(x, a)
+    dense = a.toarray()
+    np.testing.assert_allclose(srcdiff.grad(through_a_sparse_product)(x, dense), 2 * dense.T @ (dense @ x))
+
+
 class Model:
     def __init__(self, scale):
         self.scale = scale
