@@ -1097,6 +1097,14 @@ def nan_to_num(x, w):  # NaN and inf entries become constants (minimum keeps the
     return np.sum(np.minimum(np.nan_to_num(z), 3.0) ** 2 * w)
 
 
+def nancumsum(x, axis, w):  # NaNs count as zeros (autograd has no derivative for it)
+    return np.sum(np.nancumsum(x + NANS, axis=axis) ** 2 * w)
+
+
+def row_stack(x, y, w):  # NumPy's deprecated name for vstack (autograd has no derivative for it)
+    return np.sum(np.row_stack([x, y]) ** 2 * w)
+
+
 def nansum(x, axis, keepdims, w):
     return np.sum(np.nansum(x + NANS, axis=axis, keepdims=keepdims) ** 2 * w)
 
@@ -2294,6 +2302,10 @@ def solve_sylvester(a, b, q, w):  # a + 2 I and b + I: no eigenvalue of a is one
     return np.sum(scipy.linalg.solve_sylvester(a + 2.0 * np.eye(3), b + np.eye(3), q) * w)
 
 
+def expm(a, w):  # autograd has no derivative for it: central differences only
+    return np.sum(scipy.linalg.expm(a) * w)
+
+
 def sqrtm(a, w):  # positive definite: a real square root
     return np.sum(scipy.linalg.sqrtm(a) * w)
 
@@ -2453,6 +2465,7 @@ CASES: list[Case] = [
     Case(var_no_spread, [((1,),), ((1, 3),)], options=[{"axis": 0}, {"axis": None}], order=2),
     Case(prod, [((3, 4),), ((2, 3, 4),)], domain=POSITIVE, options=REDUCE_OPTIONS[::2], order=2, name="prod_second_order"),
     Case(cumsum, [((3, 4),), ((2, 3, 4),)], options=[{"axis": None}, {"axis": 0}, {"axis": -1}]),
+    Case(row_stack, [((3,), (3,)), ((2, 3), (1, 3))], autograd=False, order=2),
     Case(cumsum, [((5,),)], options=[{"axis": None}, {"axis": 0}], name="cumsum_vector"),
     Case(cumprod, [((3, 4),), ((2, 3, 2),)], domain=NONZERO, options=[{"axis": None}, {"axis": 0}, {"axis": -1}], order=2),
     # autograd's prod divides by each factor: nan at a zero; central differences only
@@ -2806,6 +2819,7 @@ CASES: list[Case] = [
     Case(nan_to_num, [((4,),)], order=2),
     Case(nan_to_num_values, [((5,), F)], reference=nan_to_num_values_reference, order=2),
     Case(nansum, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
+    Case(nancumsum, [((3, 4),)], options=[{"axis": None}, {"axis": 0}, {"axis": -1}], autograd=False, order=2),
     Case(nanmean, [((3, 4),)], options=REDUCE_OPTIONS, order=2),
     Case(method_diagonal, [((3, 4),)], reference=method_diagonal_reference, order=2),
     Case(method_take, [((3, 4),)], reference=method_take_reference, order=2),
@@ -3240,6 +3254,7 @@ CASES: list[Case] = [
     Case(scipy_linalg_inv, [((3, 3),)], order=2),
     Case(solve_sylvester, [((3, 3), (3, 3), (3, 3))], order=2),
     Case(sqrtm, [((3, 3),)], domain=SYMMETRIC, order=2),
+    Case(expm, [((3, 3),), ((2, 3, 3),)], autograd=False),
     Case(
         solve_triangular,
         [((3, 3), (3,)), ((3, 3), (3, 2))],

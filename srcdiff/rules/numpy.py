@@ -122,6 +122,7 @@ vjp("np.array(object)", object="unstack(g, object, 0) if isinstance(object, (lis
 vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)", discrete=("axis",))
 vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
+vjp("np.row_stack(tup)", tup="unvstack(g, tup)")  # NumPy's deprecated name for vstack
 
 # selections: each result entry is one input entry (or a constant). The same call on
 # positions(x) says which; the adjoint adds g back there (runtime.scatter)
@@ -189,6 +190,8 @@ vjp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="g * np.
     posinf="np.sum(g * (x == np.inf))", neginf="np.sum(g * (x == -np.inf))", kind=E, discrete=("copy",))  # fmt: skip
 vjp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
     kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+vjp("np.nancumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis) * ~np.isnan(a)",
+    discrete=("axis", "dtype", "out"))  # fmt: skip
 vjp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="unreduce(g / np.sum(~np.isnan(a), axis=axis, keepdims=keepdims), a, axis, keepdims) * ~np.isnan(a)",
     kind=REDUCTION, discrete=REDUCED)  # fmt: skip
@@ -484,6 +487,7 @@ jvp("np.array(object)", object="np.array(t)")
 jvp("np.concatenate(arrays, axis=0)", arrays="np.concatenate(t, axis)")
 jvp("np.hstack(tup)", tup="np.hstack(t)")
 jvp("np.vstack(tup)", tup="np.vstack(t)")
+jvp("np.row_stack(tup)", tup="np.vstack(t)")
 
 # selections: the same selection of the tangent
 jvp("np.roll(a, shift, axis=None)", a="np.roll(t, shift, axis)")
@@ -531,6 +535,7 @@ jvp("np.angle(z, deg=False)", z="np.imag(t / np.where(z == 0, 1.0, z)) * (180 / 
 jvp("np.sinc(x)", x="t * sinc_slope(x)")
 jvp("np.nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None)", x="t * np.isfinite(x)", nan="t * np.isnan(x)",
     posinf="t * (x == np.inf)", neginf="t * (x == -np.inf)")  # fmt: skip
+jvp("np.nancumsum(a, axis=None, dtype=None, out=None)", a="np.cumsum(np.where(np.isnan(a), 0.0, t), axis)")
 jvp("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="np.sum(np.where(np.isnan(a), 0.0, t), axis=axis, keepdims=keepdims)")  # fmt: skip
 jvp("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)",

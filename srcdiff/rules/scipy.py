@@ -12,6 +12,7 @@ makes a new method object, but bound methods of one instance compare and hash eq
 
 from __future__ import annotations
 
+import numpy as np
 import scipy
 import scipy.linalg
 import scipy.special
@@ -201,6 +202,22 @@ ROOT = "real_root(ans)"
 vjp("scipy.linalg.sqrtm(A, disp=True, blocksize=64)", A=f"{SYLVESTER}(np.transpose({ROOT}), np.transpose({ROOT}), g)",
     discrete=("disp", "blocksize"))  # fmt: skip
 jvp("scipy.linalg.sqrtm(A, disp=True, blocksize=64)", A=f"{SYLVESTER}({ROOT}, {ROOT}, t)")
+# exp(A)'s derivative along E is its Frechet derivative L(A, E); the adjoint of L(A, .) is L(A^T, .)
+# (scipy's expm_frechet has no rule of its own: a second derivative through expm is refused)
+def expm_frechet(a: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """The Frechet derivative of the matrix exponential at ``a`` along ``e``, for stacks of
+    matrices too (``scipy.linalg.expm_frechet`` takes one; a weak zero ``e`` gives zeros)."""
+    e = np.broadcast_to(e, np.shape(a))
+    if np.ndim(a) == 2:
+        return scipy.linalg.expm_frechet(a, e, compute_expm=False)
+    flat_a, flat_e = np.reshape(a, (-1, *np.shape(a)[-2:])), np.reshape(e, (-1, *np.shape(a)[-2:]))
+    parts = [scipy.linalg.expm_frechet(x, y, compute_expm=False) for x, y in zip(flat_a, flat_e)]
+    return np.reshape(np.array(parts), np.shape(a))
+
+
+NAMESPACE["expm_frechet"] = expm_frechet
+vjp("scipy.linalg.expm(A)", A="expm_frechet(np.swapaxes(A, -1, -2), g)")
+jvp("scipy.linalg.expm(A)", A="expm_frechet(A, t)")
 # which these rules call: d(A^-1) = -A^-1 dA A^-1 (overwrite_a is left out, so refused)
 vjp("scipy.linalg.inv(a, check_finite=True)", a="-np.transpose(ans) @ g @ np.transpose(ans)", discrete=("check_finite",))
 jvp("scipy.linalg.inv(a, check_finite=True)", a="-ans @ t @ ans")
