@@ -131,3 +131,15 @@ def test_a_complex_matrix_square_root_is_refused_when_differentiated():
         srcdiff.grad(root_of_a_sum)(np.diag([-1.0, 1.0, 2.0]))
     positive = np.diag([1.0, 4.0, 9.0])
     np.testing.assert_allclose(srcdiff.grad(root_of_a_sum)(positive), np.diag([0.5, 0.25, 1 / 6]), atol=1e-12)
+
+
+def exponential_sum(a):
+    return np.sum(scipy.linalg.expm(a))  # <- its second derivative is refused here
+
+
+def test_a_second_derivative_through_expm_is_refused_at_the_users_line():
+    a = np.array([[0.1, 0.3], [-0.2, 0.4]])
+    np.testing.assert_allclose(srcdiff.grad(exponential_sum)(a), scipy.linalg.expm_frechet(a.T, np.ones((2, 2)))[1])
+    with pytest.raises(srcdiff.SrcdiffError, match="expm_frechet") as info:
+        srcdiff.hessian(exponential_sum)(a)
+    assert info.value.filename == __file__ and "order 2" in str(info.value)
