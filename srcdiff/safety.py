@@ -242,7 +242,8 @@ def refuse_stale_views(
     an adjoint of its own and would miss that. ``views`` maps a name to the arrays whose
     data it may share (through temporaries too); ``stale`` holds the names whose array has
     since been changed (in source order; a loop body is walked twice, for the reads of the
-    next iteration, and branches are merged conservatively).
+    next iteration, and what a loop body or a branch leaves is merged with what it found, as
+    it may not run).
     """
     for s in body:
         header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
@@ -270,7 +271,13 @@ def refuse_stale_views(
             stale.clear()
             stale |= stale_a | stale_b
         for _ in range(2 if isinstance(s, (ast.For, ast.While)) else 0):  # the reads of the next round too
-            refuse_stale_views(s.body, ops, origin, written, scalars, views, stale, locals_, call_is_fresh)
+            # the body may run or not: after it, what either left (a name rebound inside may still name the old array)
+            here, stale_here = dict(views), set(stale)
+            refuse_stale_views(s.body, ops, origin, written, scalars, here, stale_here, locals_, call_is_fresh)
+            for r in here.keys() | views.keys():
+                arrays = views.get(r, (set(), None))[0] | here.get(r, (set(), None))[0]
+                views[r] = (arrays, (views.get(r) or here.get(r))[1])
+            stale |= stale_here
         changed = changed_in_place(s, ops)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value

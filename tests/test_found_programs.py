@@ -714,3 +714,19 @@ def test_forward_over_reverse_through_a_matmul_of_a_helpers_constant_tuple_eleme
         -1.06,
         second_order=True,
     )
+
+
+def test_a_view_read_after_its_array_is_written_where_a_loop_that_did_not_run_rebinds_the_array():
+    verify(  # the rebinding inside the loop dropped the view's link to v3, as if the loop always ran: first order wrong
+        """
+        def program(y):
+            v3 = 1.0 * y
+            w4 = v3[0:2]
+            k5 = 0
+            while k5 < 0:
+                v3 = 0.8
+            v3[1:3] *= 0.75
+            return np.sum(w4)
+        """,
+        np.array([0.462, 0.504, -0.529]),
+    )
