@@ -424,8 +424,8 @@ _LIBRARY_DIRS = tuple(
 def is_installed_library(func: Any, env: Env) -> bool:
     """Is ``func`` from the standard library or an installed package other than the caller's own?"""
     package = (getattr(func, "__module__", None) or "").partition(".")[0]
-    if package == "srcdiff" and not func.__code__.co_filename.startswith("<"):
-        return True  # srcdiff's own helpers have rules or none (generated code, "<srcdiff ...>", is read)
+    if getattr(func, "srcdiff_opaque", False):
+        return True  # a helper of srcdiff's rules whose derivative is refused (its source is not the user's business)
     if package and package == str(env.globals.get("__name__", "")).partition(".")[0]:
         return False  # an installed package differentiating its own functions
     return os.path.realpath(func.__code__.co_filename).startswith(_LIBRARY_DIRS)
