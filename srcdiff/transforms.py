@@ -90,6 +90,18 @@ def _kind(value: Any) -> int | None:
     return None
 
 
+def _described(value: Any, fixed: bool) -> tuple:
+    """What the code built for a primal depends on: its type and kind, whether it has a tangent,
+    the function it is (``callables``) and whether it is complex. Arrays and floats first: the
+    common case, on the path of every call."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return kind, value.ndim, fixed, value.dtype.kind == "c"
+    if kind is float:
+        return kind, fixed
+    return kind, _kind(value), fixed, _identity(value), api.is_complex(value)
+
+
 def _identity(value: Any) -> int | None:
     """A function argument's key: code is built for the function passed (``callables``)."""
     return callables.key(value) if callables.is_function(value) else None
@@ -137,8 +149,7 @@ class Jvp:
             return trees.from_records(value), trees.from_records(tangent)
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         # a new rule: build anew; a function passed in: code for that one
-        described = ((type(p), _kind(p), t is None, _identity(p), api.is_complex(p)) for p, t in zip(primals, tangents))
-        key = (rules.version, *described)
+        key = (rules.version, *(_described(p, t is None) for p, t in zip(primals, tangents)))
         fn = self._compiled.get(key)
         if fn is None:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
