@@ -80,8 +80,8 @@ def activity(
     returns_kind: ReturnsKind | None = None,
     augmented: frozenset[str] = frozenset(),
     callee: bool = False,
-    returns_fresh: ReturnsFresh | None = None,
-    returns_complex: ReturnsComplex | None = None,
+    returns_fresh: CallFact | None = None,
+    returns_complex: CallFact | None = None,
 ) -> Activity:
     """Classify operations and compute active, scalar and list-valued names.
 
@@ -98,17 +98,19 @@ def activity(
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
     scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
-    group = _sharing_groups(tree, ops, scalars)
-    varied, useful = _dependencies(tree, ops, set(wrt), result, group)
+    locals_ = local_names(tree)
+    in_place = written_in_place(tree.body, ops)
+    group = safety.sharing_groups(tree.body, parameters(tree), ops, locals_, scalars)
+    varied, useful = _dependencies(tree, ops, set(wrt), result, in_place, group)
     safety.refuse_unknown(tree, ops, varied, useful)
     safety.refuse_lost_derivatives(tree, ops, varied, useful, origin)
-    written = written_in_place(tree.body, ops) | (augmented - scalars)
+    written = in_place | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
-        call_is_fresh = _fresh_calls(ops, scalars, ndims, returns_fresh)
+        call_is_fresh = _calls_where(ops, scalars, ndims, returns_fresh)
         safety.refuse_aliases(tree, ops, origin, written, scalars, call_is_fresh)
         if callee:
             safety.refuse_changed_parameters(tree, ops, origin, written)
-        locals_ = local_names(tree)  # (a list's element is a reference: changing the list leaves it as it was)
+        # (a list's element is a reference: changing the list leaves it as it was)
         safety.refuse_stale_views(tree.body, ops, origin, written - definite_lists, scalars, {}, set(), locals_, call_is_fresh)
     safety.refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     safety.refuse_dict_iteration(tree, origin, {n for n, d in ndims.items() if kinds_.is_dict(d)})
@@ -124,12 +126,12 @@ def activity(
     }
     active = frozenset(varied & useful)
     complex_parameters = frozenset(n[len(COMPLEX) :] for n, _ in kinds if n.startswith(COMPLEX))
-    complex_ = complexes.complex_names(tree, ops, env, _complex_calls(ops, scalars, ndims, returns_complex), complex_parameters)
+    complex_ = complexes.complex_names(tree, ops, env, _calls_where(ops, scalars, ndims, returns_complex), complex_parameters)
     complexes.refuse_real_only(tree, ops, origin, env, complex_, active)
-    written = frozenset(written_in_place(tree.body, ops))
+    written = frozenset(in_place)
     floats = kinds_.float_arrays(tree, ops, env, set(written))
     written_groups = {group(n) for n in written}
-    shares_written = frozenset(n for n in local_names(tree) if group(n) in written_groups)
+    shares_written = frozenset(n for n in locals_ if group(n) in written_groups)
     return Activity(
         wrt,
         active,
@@ -147,50 +149,43 @@ def activity(
     )
 
 
-ReturnsFresh = Callable[[Any, frozenset[tuple[str, int]]], bool]
-ReturnsComplex = Callable[[Any, frozenset[tuple[str, int]]], bool]
+# what a user function does for arguments of these kinds: returns a value of its own, may return a complex one
+CallFact = Callable[[Any, frozenset[tuple[str, int]]], bool]
 
 
-def _complex_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_complex: ReturnsComplex | None) -> Callable:
-    """May this call to a user function return a complex value, for these argument kinds?"""
-
-    def ndim_of(a: ast.expr) -> int | None:
-        return 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
-
-    def complex_result(call: ast.Call) -> bool:
-        func = ops[call].func
-        return returns_complex is not None and returns_complex(func, call_kinds(func, call, ndim_of, ops[call].passed))
-
-    return complex_result
-
-
-def _fresh_calls(ops: dict, scalars: set[str], ndims: dict[str, int], returns_fresh: ReturnsFresh | None) -> safety.CallIsFresh:
-    """Does this call to a user function return a value of its own, for these argument kinds?"""
+def _calls_where(ops: dict, scalars: set[str], ndims: dict[str, int], fact: CallFact | None) -> Callable[[ast.Call], bool]:
+    """Does ``fact`` hold of this call to a user function (does it return a value of its own,
+    may it return a complex one), for the kinds of the arguments it is given here?"""
 
     def ndim_of(a: ast.expr) -> int | None:
         return 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
 
-    def fresh(call: ast.Call) -> bool:
+    def holds(call: ast.Call) -> bool:
         func = ops[call].func
-        return returns_fresh is not None and returns_fresh(func, call_kinds(func, call, ndim_of, ops[call].passed))
+        return fact is not None and fact(func, call_kinds(func, call, ndim_of, ops[call].passed))
 
-    return fresh
+    return holds
 
 
-def returns_own_value(tree: ast.FunctionDef, act: Activity, returns_fresh: ReturnsFresh | None) -> bool:
+def returns_own_value(tree: ast.FunctionDef, act: Activity, returns_fresh: CallFact | None) -> bool:
     """Is the result always a value of its own (never an argument, a view or an element of one)?"""
     result = tree.body[-1].value.id
     params = set(parameters(tree))
     if result in params:
         return False
-    call_is_fresh = _fresh_calls(act.ops, act.scalars, act.ndims, returns_fresh)
+    call_is_fresh = _calls_where(act.ops, act.scalars, act.ndims, returns_fresh)
     locals_ = local_names(tree)
     definitions = [s.value for s in walk_statements(tree.body) if _assigns_name(s) and s.targets[0].id == result]
     return all(not safety.shared_with(v, act.ops[v], locals_, act.scalars, call_is_fresh) for v in definitions)
 
 
 def _dependencies(
-    tree: ast.FunctionDef, ops: dict[ast.AST, Op], varied: set[str], result: str, group: Callable[[str], str]
+    tree: ast.FunctionDef,
+    ops: dict[ast.AST, Op],
+    varied: set[str],
+    result: str,
+    written: set[str],
+    group: Callable[[str], str],
 ) -> tuple[set[str], set[str]]:
     """Names that depend on ``varied`` ones, and names the result depends on.
 
@@ -198,7 +193,6 @@ def _dependencies(
     place is needed when any name that may share its data is: a view (``v = x[1:3]``) or, in
     generated code, another element of the same tape (a forward sweep's ``(t3[1:3], t3)``)."""
     flows = list(_flows(tree, ops))  # (target, sources) pairs: target's value depends on sources
-    written = written_in_place(tree.body, ops)
     useful = {result}
     changed = True
     while changed:
@@ -217,30 +211,6 @@ def _dependencies(
                 useful |= shared
                 changed = True
     return varied, useful
-
-
-def _sharing_groups(tree: ast.FunctionDef, ops: dict[ast.AST, Op], scalars: set[str]) -> Callable[[str], str]:
-    """For each name, a representative of the names that may share its data: the parameters
-    (a caller may pass views of one array) and what is taken from them by index, copy or view."""
-    parent: dict[str, str] = {}
-
-    def find(n: str) -> str:
-        while parent.get(n, n) != n:
-            n = parent[n]
-        return n
-
-    params = parameters(tree)
-    for p in params[1:]:
-        parent[find(p)] = find(params[0])
-    locals_ = local_names(tree)
-    for s in walk_statements(tree.body):
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
-            for n in safety.shared_with(s.value, ops[s.value], locals_, scalars, lambda call: False):
-                parent[find(n)] = find(s.targets[0].id)
-        elif isinstance(s, ast.For):  # an element of a list is a reference to it
-            for n in {a.id for a in ast.walk(s.iter) if isinstance(a, ast.Name) and a.id in locals_}:
-                parent[find(n)] = find(s.target.id)
-    return find
 
 
 def _assigns_name(s: ast.stmt) -> bool:

@@ -39,13 +39,14 @@ _lock = threading.Lock()
 
 def is_function(value: Any) -> bool:
     """Is ``value`` a function the code may call: a Python function, a builtin, a NumPy ufunc,
-    a bound method, a ``functools.partial`` or a function with rules of its own (``custom_vjp``),
-    not a class, an array or another callable object?"""
+    a bound method, a ``functools.partial``, a function with rules of its own (``custom_vjp``),
+    or a module whose functions it calls (``m.sin(x)``, followed as ``np.sin(x)``); not a class,
+    an array or another callable object?"""
     return (
         inspect.isfunction(value)
         or inspect.isbuiltin(value)
         or inspect.ismethod(value)
-        or isinstance(value, (np.ufunc, functools.partial, types.ModuleType))  # a module: m.sin(x) as np.sin(x)
+        or isinstance(value, (np.ufunc, functools.partial, types.ModuleType))
         or hasattr(type(value), "srcdiff_caller")  # custom.CustomFunction
     )
 

@@ -270,10 +270,8 @@ class SecondJacobian:
             inner_wrt = self.inner.wrt if self.inner.many else self.inner.wrt[0]
             second = self.by_arity[len(args)] = Jacobian(api.grad(select, wrt=inner_wrt), self.wrt, "fwd", False)
         blocks = [second(*args, number) for number in range(np.size(out))]  # one per output number
-        stacked = [
-            np.stack([trees.leaves(block)[k] for block in blocks]).reshape(np.shape(out) + np.shape(leaf))
-            for k, leaf in enumerate(trees.leaves(blocks[0]))
-        ]
+        flat = [trees.leaves(block) for block in blocks]
+        stacked = [np.stack(parts).reshape(np.shape(out) + np.shape(parts[0])) for parts in zip(*flat)]
         return trees.rebuild(blocks[0], iter(stacked))
 
 

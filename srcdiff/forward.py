@@ -228,10 +228,7 @@ class _Forward(CodeWriter):
         """The sum, over active operands, of the rule's tangent template."""
         rule = op.rule
         parts: list[ast.expr] = []
-        complex_operands = bool(self.act.complex_values) and any(
-            isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
-        )
-        tangents = rule.tangents_for(complex_operands)
+        tangents = rule.tangents_for(self.complex_operands(op))
         for p in (*rule.params, *([rule.vararg] if rule.vararg else [])):
             value = op.bound.get(p)
             elements = list(enumerate(value.elts)) if p == rule.vararg and isinstance(value, ast.Tuple) else [(None, value)]

@@ -257,15 +257,15 @@ def op_is_elementwise(op: Op) -> bool:
 
 
 def call_kinds(
-    func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None], passed: frozenset[tuple[str, int]] = frozenset()
+    func: Any, call: ast.Call, ndim_of: Callable[[ast.expr], int | None], passed: frozenset[tuple[str, int]]
 ) -> frozenset[tuple[str, int]]:
     """The callee's parameters with known dimensions at this call (scalar defaults included), the
-    shape of its ``*args`` and ``**kwargs`` (``packing``) and the functions ``passed`` to it (``Op.passed``)."""
+    shape of its ``*args`` and ``**kwargs`` (``packing``) and the functions ``passed`` to it
+    (``Op.passed``: required, so that no caller builds the callee for other functions than it is given)."""
     signature = packing.call_signature(func, call)  # *args and **kwargs spelled out
     bound = signature.bind(*call.args, **{k.arg: k.value for k in call.keywords})
     found = {(p, ndim_of(a)) for p, a in bound.arguments.items()}
-    unbound = (p for p in signature.parameters.values() if p.name not in bound.arguments)
-    unbound = list(unbound)
+    unbound = [p for p in signature.parameters.values() if p.name not in bound.arguments]
     defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
     defaults |= {callables.entry(p.name, p.default) for p in unbound if callables.is_function(p.default)}
     return frozenset({(p, d) for p, d in found if d is not None} | defaults | packing.shape(func, call) | passed)

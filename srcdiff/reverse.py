@@ -137,6 +137,12 @@ class CodeWriter:
         objects = {p: name(self.object_name(v, p.strip("<>"))) for p, v in rule.names.items()}
         return {**bound, **objects}
 
+    def complex_operands(self, op: Any) -> bool:
+        """May an operand of ``op`` hold complex values (its rule's ``for_complex`` templates apply)?"""
+        return bool(self.act.complex_values) and any(
+            isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
+        )
+
     def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
         return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
 
@@ -641,7 +647,7 @@ class _Reverse(CodeWriter):
 
         reads_as_array = rules.reads_lists_as_arrays(rule.func)
 
-        for p, template in rule.adjoints_for(self._complex_operands(op)).items():
+        for p, template in rule.adjoints_for(self.complex_operands(op)).items():
             value = op.bound.get(p)
             if p == rule.vararg and isinstance(value, ast.Tuple):
                 for k, element in enumerate(value.elts):
@@ -658,12 +664,6 @@ class _Reverse(CodeWriter):
             add(value, expr)
         for atom, expr in parts.values():
             self.contribute(atom, expr, state, out)
-
-    def _complex_operands(self, op) -> bool:
-        """May an operand of ``op`` hold complex values (its rule's ``for_complex`` templates apply)?"""
-        return bool(self.act.complex_values) and any(
-            isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
-        )
 
     def _any_active(self, value: ast.expr) -> bool:
         return any(self.act.is_active(n) for n in ast.walk(value) if isinstance(n, ast.Name))

@@ -124,6 +124,36 @@ def shared_with(value: ast.expr, op: Op, locals_: set[str], scalars: set[str], c
     return set()
 
 
+def sharing_groups(
+    body: list[ast.stmt],
+    params: list[str],
+    ops: dict[ast.AST, Op],
+    locals_: set[str],
+    scalars: set[str],
+    also: Callable[[ast.Assign], set[str]] = lambda s: set(),
+) -> Callable[[str], str]:
+    """For each name, a representative of the names that may share its data: the parameters
+    (a caller may pass views of one array), what is taken from them by index, copy or view,
+    a loop's item and its sequence, and what ``also(s)`` says an assignment's target may share."""
+    parent: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while parent.get(n, n) != n:
+            n = parent[n]
+        return n
+
+    for p in params[1:]:
+        parent[find(p)] = find(params[0])
+    for s in walk_statements(body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            for n in shared_with(s.value, ops[s.value], locals_, scalars, lambda call: False) | also(s):
+                parent[find(n)] = find(s.targets[0].id)
+        elif isinstance(s, ast.For):  # an element of a list is a reference to it
+            for n in {a.id for a in ast.walk(s.iter) if isinstance(a, ast.Name) and a.id in locals_}:
+                parent[find(n)] = find(s.target.id)
+    return find
+
+
 def _through_temporaries(
     tree: ast.FunctionDef, ops: dict[ast.AST, Op], locals_: set[str], scalars: set[str], call_is_fresh: CallIsFresh
 ) -> Callable[[set[str]], set[str]]:
@@ -245,6 +275,11 @@ def refuse_stale_views(
     next iteration, and what a loop body or a branch leaves is merged with what it found, as
     it may not run).
     """
+    def run(block: list[ast.stmt]) -> tuple[dict, set[str]]:  # a block, from the state before it
+        here, stale_here = dict(views), set(stale)
+        refuse_stale_views(block, ops, origin, written, scalars, here, stale_here, locals_, call_is_fresh)
+        return here, stale_here
+
     for s in body:
         header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
         parts = header if isinstance(s, (ast.If, ast.For, ast.While)) else [s]  # nested blocks: in their turn
@@ -257,27 +292,11 @@ def refuse_stale_views(
                 f"'{r}' is a view of '{sorted(arrays)[0]}' (or shares its data), which was changed in place since",
                 f"Take a copy when you read it: {r} = {_readable(taken, '...')}.copy().",
             )
-        if isinstance(s, ast.If):  # each branch from the state before it; after, what either left
-            branches = []
-            for block in (s.body, s.orelse):
-                here, stale_here = dict(views), set(stale)
-                refuse_stale_views(block, ops, origin, written, scalars, here, stale_here, locals_, call_is_fresh)
-                branches.append((here, stale_here))
-            (views_a, stale_a), (views_b, stale_b) = branches
-            views.clear()
-            for r in views_a.keys() | views_b.keys():
-                arrays = views_a.get(r, (set(), None))[0] | views_b.get(r, (set(), None))[0]
-                views[r] = (arrays, (views_a.get(r) or views_b.get(r))[1])
-            stale.clear()
-            stale |= stale_a | stale_b
+        if isinstance(s, ast.If):  # after it, what either branch left
+            _merge_into(views, stale, [run(s.body), run(s.orelse)])
         for _ in range(2 if isinstance(s, (ast.For, ast.While)) else 0):  # the reads of the next round too
             # the body may run or not: after it, what either left (a name rebound inside may still name the old array)
-            here, stale_here = dict(views), set(stale)
-            refuse_stale_views(s.body, ops, origin, written, scalars, here, stale_here, locals_, call_is_fresh)
-            for r in here.keys() | views.keys():
-                arrays = views.get(r, (set(), None))[0] | here.get(r, (set(), None))[0]
-                views[r] = (arrays, (views.get(r) or here.get(r))[1])
-            stale |= stale_here
+            _merge_into(views, stale, [(dict(views), set(stale)), run(s.body)])
         changed = changed_in_place(s, ops)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value
@@ -296,6 +315,19 @@ def refuse_stale_views(
                     views[target] = (roots, value)
         if changed is not None:
             stale |= {r for r, (arrays, _) in views.items() if changed in arrays and r != changed}
+
+
+def _merge_into(views: dict, stale: set[str], outcomes: list[tuple[dict, set[str]]]) -> None:
+    """The state after one of several paths ran: a name views what it viewed on any path, and
+    is stale if it is on any."""
+    merged: dict = {}
+    for here, _ in outcomes:
+        for r, (arrays, taken) in here.items():
+            merged[r] = (merged[r][0] | arrays, merged[r][1]) if r in merged else (arrays, taken)
+    views.clear()
+    views.update(merged)
+    stale.clear()
+    stale.update(*(stale_here for _, stale_here in outcomes))
 
 
 def refuse_dict_iteration(tree: ast.FunctionDef, origin: Origin, dicts: set[str]) -> None:

@@ -28,7 +28,7 @@ import copy
 from .analysis import Activity
 from .names import assign, local_names
 from .operations import CONSTANT, COPY, INDEX, RULE, walk_statements
-from .safety import shared_with
+from .safety import sharing_groups
 
 
 class TapePlan:
@@ -170,33 +170,16 @@ class TapePlan:
         return {x for x in written if x in self.act.active or group(x) in read}
 
     def _sharing_groups(self, tree: ast.FunctionDef):
-        """A function naming, for each local, its group of names that may share data."""
-        parent: dict[str, str] = {}
-
-        def find(n: str) -> str:
-            while parent.get(n, n) != n:
-                n = parent[n]
-            return n
-
-        def join(a: str, b: str) -> None:
-            parent[find(a)] = find(b)
-
+        """A function naming, for each local, its group of names that may share data; a
+        callee's tape may also hold its arguments and views of them."""
         locals_ = local_names(tree)
-        for p in self.params[1:]:
-            join(p, self.params[0])
-        for s in walk_statements(self.body):
-            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
-                target = s.targets[0].id
-                shared = shared_with(s.value, self.act.ops[s.value], locals_, set(self.act.scalars), lambda call: False)
-                for n in shared | ({self.saved[id(s)]} if id(s) in self.saved else set()):
-                    join(n, target)
-                if id(s) in self.saved:  # a callee's tape may hold its arguments and views of them
-                    for n in {a.id for a in ast.walk(s.value) if isinstance(a, ast.Name) and a.id in locals_}:
-                        join(n, target)
-            elif isinstance(s, ast.For):  # an element of a list is a reference to it
-                for n in {a.id for a in ast.walk(s.iter) if isinstance(a, ast.Name) and a.id in locals_}:
-                    join(n, s.target.id)
-        return find
+
+        def tape_of_callee(s: ast.Assign) -> set[str]:
+            if id(s) not in self.saved:
+                return set()
+            return {self.saved[id(s)]} | {a.id for a in ast.walk(s.value) if isinstance(a, ast.Name) and a.id in locals_}
+
+        return sharing_groups(self.body, self.params, self.act.ops, locals_, set(self.act.scalars), tape_of_callee)
 
     def may_be_unbound(self, target: str) -> bool:
         """Is there a path on which ``target`` is read (pushed or saved) before any assignment?"""
