@@ -276,7 +276,15 @@ def program_parameter(program: Program, i: int) -> str:
 
 
 def close_args(a, b) -> bool:
-    return all(np.array_equal(x, y) for (_, x), (_, y) in zip(leaves(a), leaves(b)))
+    """Do the arguments hold the same values (an object argument: the same attributes)?"""
+
+    def value(leaf):
+        return vars(leaf) if hasattr(leaf, "__dict__") else leaf
+
+    return all(
+        value(x) == value(y) if hasattr(x, "__dict__") else np.array_equal(x, y)
+        for (_, x), (_, y) in zip(leaves(a), leaves(b))
+    )
 
 
 def second_order(program: Program, f, how: str) -> Outcome:

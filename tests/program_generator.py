@@ -106,6 +106,17 @@ class Var:
     integer: bool = False  # an integer array: NumPy rounds what is written into it (only ``t[i] = v``)
 
 
+class Scaler:
+    """An object argument whose method is named like an array's: srcdiff must not take
+    ``obj.sum(v)`` for ``ndarray.sum`` (it refuses it); ``obj.scale`` is a constant."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sum(self, v):
+        return np.sum(v) * self.scale
+
+
 @dataclass
 class Helper:
     name: str
@@ -125,7 +136,7 @@ class Program:
 
     @property
     def wrt(self) -> tuple[int, ...]:
-        return tuple(i for i, a in enumerate(self.args) if not isinstance(a, int))
+        return tuple(i for i, a in enumerate(self.args) if not isinstance(a, (int, Scaler)))
 
     def describe(self) -> str:
         return f"seed {self.seed}, args {args_repr(self.args)}\n{self.source}"
@@ -755,6 +766,8 @@ class Generator:
         forms += ["while_true", "for_else", "scatter"] if targets and ctx["nest"] < 2 else []
         forms += ["local_def", "lambda"] if ctx["nest"] == 0 else []
         forms += ["star", "map"] if lists and ctx["nest"] == 0 else []
+        forms += ["object"] if "obj" in env else []
+        forms += ["module"] if "m" in env else []
         form = self.choice(forms)
         self.use("python")
         name = self.fresh("v")
@@ -818,6 +831,15 @@ class Generator:
                 return [f"{pad}{fn} = lambda {v}: {body}", f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]
             return [f"{pad}def {fn}({v}, c=0.5):", f"{pad}    return ({body}) + c * {v}",
                     f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]  # fmt: skip
+        if form in ("object", "module"):  # an object's own method and attribute; a module passed in, followed
+            shape = self.target_shape()
+            a = self.exact(env, shape, 1)
+            if form == "module":
+                made, out = self.choice([(f"m.sin({a})", shape), (f"m.sum({a}) + m.tanh({a})", shape)])
+            else:
+                made, out = self.choice([(f"obj.scale * ({a})", shape), (f"obj.sum({a})", ())])
+            env[name] = Var("value", out)
+            return [f"{pad}{name} = {made}"]
         xs = self.choice(lists)
         elems = env[xs].elems
         if form == "star":
@@ -956,6 +978,10 @@ class Generator:
             number = self.number
             values.append({k: {u: number(t) for u, t in s.items()} if k == "sub" else number(s) for k, s in structure.items()})
             env["ds"] = Var("dict", elems=[structure], borrowed=True)
+        if "python" in self.on and self.chance(0.4):
+            names.append("obj")
+            values.append(Scaler(self.number(())))
+            env["obj"] = Var("object")
         if {"for", "while", "recursion"} & self.on and self.chance(0.5):
             names.append("n")
             values.append(self.rng.randrange(3))
@@ -985,6 +1011,9 @@ class Generator:
             self.on.add("helpers")
             chunks.append(self.recursive_helper())
         names, values, env = self.arguments()
+        if "python" in self.on and self.chance(0.4):
+            names.append("m=np")  # a module as a parameter's default
+            env["m"] = Var("module")
         ctx = {"nest": 0, "loop": False, "returns": "program", "helpers": self.helpers}
         body = self.block(env, self.rng.randint(2, self.size), "    ", ctx)
         body.append(f"    return {self.program_result(env)}")

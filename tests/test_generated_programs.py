@@ -137,6 +137,8 @@ def test_ci_programs_use_every_feature_not_known_to_fail():
         "    def lf",  # a local function
         "[np.array([1, 1, 0])] += ",  # a repeated index written
         "else:\n        ",  # for-else (or an if's else)
+        "obj.sum(",  # an object argument's own method, named like an array's
+        "m.sin(",  # a module passed as a parameter's default
     ],
 )
 def test_the_generator_writes(pattern):
