@@ -18,7 +18,7 @@ import functools
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -59,17 +59,34 @@ def container_parameters(kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...]
     return found | {n: "function" for n in callables.bound(kinds)}
 
 
+class Lowered(NamedTuple):
+    """A function after the stages both modes share: parse, ``packing.spell_out``, normalise, analyse."""
+
+    tree: ast.FunctionDef
+    origin: parse.Origin
+    activity: analysis.Activity
+    depends: tuple[cache.Dependency, ...]  # the functions the analysis assumed (see ``_analyse``)
+
+
+def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], callee: bool = False) -> Lowered:
+    """Parse, spell out, normalise and analyse ``f`` for arguments of these kinds: the one
+    front of the pipeline, for grad, jvp and the facts asked of callees. ``callee``: ``f`` is
+    called from differentiated code (a parameter it changes in place is refused)."""
+    tree, origin = parse.function_ast(f)
+    tree = packing.spell_out(tree, origin, kinds)
+    augmented = normalize.augmented_names(tree)
+    tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
+    act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee)
+    return Lowered(tree, origin, act, depends)
+
+
 def stages(
     f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset(), mode: str = "grad"
 ) -> Iterator[tuple[str, str]]:
     """Yield ``(stage, source)`` after each stage of the pipeline: start here when debugging."""
-    tree, origin = parse.function_ast(f)
-    yield "parse", ast.unparse(tree)
-    tree = packing.spell_out(tree, origin, kinds)
-    augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
+    yield "parse", ast.unparse(parse.function_ast(f)[0])
+    tree, origin, act, _ = lower(f, kinds, wrt)
     yield "normalize", ast.unparse(tree)
-    act, _ = _analyse(f, tree, origin, wrt, kinds, augmented)
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
     yield "reverse", emit.to_source(transformed, _header(f, origin, wrt, mode))
@@ -93,10 +110,7 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
         found = _callee_facts.get(key)
         if found is None or not cache.current(found[1]):
             _callee_facts[key] = ((None, False, False), (), f)
-            tree, origin = parse.function_ast(f)
-            tree = packing.spell_out(tree, origin, kinds)
-            tree = normalize.normalize(tree, origin, container_parameters(kinds, ()), operations.resolver(f, tree, kinds))
-            act, depends = _analyse(f, tree, origin, (), kinds)
+            tree, _, act, depends = lower(f, kinds, ())
             result = tree.body[-1].value.id
             if result in act.scalars:
                 kind: int | None = 0
@@ -206,11 +220,7 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     key = cache.key(f, wrt, kinds, mode)
 
     def run() -> emit.Emitted:
-        tree, origin = parse.function_ast(f)
-        tree = packing.spell_out(tree, origin, kinds)
-        augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
-        act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee=mode == "split")
+        tree, origin, act, depends = lower(f, kinds, wrt, callee=mode == "split")
         transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, callables, emit, forward, normalize, operations, optimize, packing, parse, rules, trees
+from . import analysis, api, cache, callables, emit, forward, optimize, packing, parse, rules, trees
 from .errors import BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
@@ -30,21 +30,18 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     key = cache.key(f, wrt, kinds, "jvp callee" if callee else "jvp")
 
     def run() -> emit.Emitted:
-        tree, origin = parse.function_ast(f)
-        tree = packing.spell_out(tree, origin, kinds)
-        augmented = normalize.augmented_names(tree)
-        tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
-        env = analysis.environment(f, tree, kinds)
-        act = analysis.activity(tree, origin, env, wrt, kinds, api.returns_kind, augmented, returns_complex=api.returns_complex)
+        tree, origin, act, depends = api.lower(f, kinds, wrt, callee=callee)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
+        emitted.depends = depends
         jvp_function = emitted.functions[emitted.entry]  # f's parameters follow the tangents: so do its defaults
         jvp_function.__defaults__, jvp_function.__kwdefaults__ = f.__defaults__, f.__kwdefaults__
         cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
         for name, ref in emitted.pending.items():
             callee_entry = build(ref.func, ref.wrt, ref.kinds, callee=True)
             emitted.bind(name, callee_entry.functions[callee_entry.entry])
+            emitted.callees.append(callee_entry)
         return emitted
 
     return cache.get(key, run)
@@ -52,22 +49,9 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
 def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] = frozenset()) -> Iterator[tuple[str, str]]:
     """Yield ``(stage, source)`` after each stage of the jvp pipeline (``api.stages`` for grad)."""
-    tree, origin = parse.function_ast(f)
-    yield "parse", ast.unparse(tree)
-    tree = packing.spell_out(tree, origin, kinds)
-    augmented = normalize.augmented_names(tree)
-    tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
+    yield "parse", ast.unparse(parse.function_ast(f)[0])
+    tree, origin, act, _ = api.lower(f, kinds, wrt)
     yield "normalize", ast.unparse(tree)
-    act = analysis.activity(
-        tree,
-        origin,
-        analysis.environment(f, tree, kinds),
-        wrt,
-        kinds,
-        api.returns_kind,
-        augmented,
-        returns_complex=api.returns_complex,
-    )
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"
     transformed = forward.transform(tree, act, origin, itself=(f, kinds))
     yield "forward", emit.to_source(transformed, _header(origin, wrt))
@@ -150,12 +134,22 @@ class Jvp:
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         # a new rule: build anew; a function passed in: code for that one
         key = (rules.version, *(_described(p, t is None) for p, t in zip(primals, tangents)))
-        fn = self._compiled.get(key)
-        if fn is None:
+        found = self._compiled.get(key)
+        if found is not None and found[1]:  # the functions it calls, as Gradient.__call__ checks them
+            try:
+                for namespace, name, function, code in found[1]:  # cache.current, written out
+                    if namespace[name] is not function or function.__code__ is not code:
+                        found = None  # a function it calls was redefined: build again
+                        break
+            except KeyError:  # the name is gone
+                found = None
+        if found is None:
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
-            fn = self.compiled(wrt, self.argument_kinds(primals))
-            self._compiled[key] = fn
-        return fn(*given, *self.receiver, *primals)
+            kinds = self.argument_kinds(primals)
+            entry = self.entry(wrt, kinds)
+            found = entry.functions[entry.entry], tuple(map(tuple, self.dependencies(entry, kinds)))
+            self._compiled[key] = found
+        return found[0](*given, *self.receiver, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
         kinds = {(n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None}
@@ -172,9 +166,13 @@ class Jvp:
     def entry(self, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
         return build(self.target(kinds), wrt, kinds)
 
-    def compiled(self, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]]) -> Callable:
-        entry = self.entry(wrt, kinds)
-        return entry.functions[entry.entry]
+    def dependencies(self, entry: emit.Emitted, kinds: frozenset[tuple[str, int]]) -> tuple[cache.Dependency, ...]:
+        """What ``entry`` (built by ``self.entry``) assumes about the functions it calls."""
+        depends = cache.dependencies(entry)
+        if isinstance(self.function, api.Gradient):  # our code was made from the gradient's
+            inner = self.function
+            depends = cache.unique(depends + inner.dependencies(inner.entry(kinds), kinds))
+        return depends
 
 
 def _checked(param: str, primal: Any, tangent: Any) -> Any:

@@ -298,3 +298,17 @@ def test_replacing_a_rule_rebuilds_an_existing_gradient():
     assert g(1.0) == 18.0
     rules.vjp("thirds(x)", x="g / 3.0", kind=rules.ELEMENTWISE)
     assert g(1.0) == 2.0
+
+
+def test_a_jvp_sees_its_helper_redefined():
+    # jvp runs the same pipeline as grad: the functions it calls are dependencies of its code
+    nb = Notebook()
+    nb.run("def h(x):\n    return x * 2.0\n")
+    nb.run("def f(x):\n    return h(x)\n")
+    j = srcdiff.jvp(nb["f"])
+    assert j((1.0,), (1.0,)) == (2.0, 2.0)
+    assert srcdiff.jvp(nb["f"], (1.0,), (1.0,)) == (2.0, 2.0)
+    nb.run("def h(x):\n    return x * 3.0\n")
+    assert j((1.0,), (1.0,)) == (3.0, 3.0)
+    assert srcdiff.jvp(nb["f"], (1.0,), (1.0,)) == (3.0, 3.0)
+    assert builds(j, (1.0,), (1.0,)) == ((3.0, 3.0), 0)  # and then reused

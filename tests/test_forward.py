@@ -29,7 +29,7 @@ from test_rules import _example_id, _examples, example_inputs, shipped_rules, wr
 
 import srcdiff
 from srcdiff import rules
-from srcdiff.errors import BadWrt, NoDerivativeRule, SourceUnavailable, WrtTypeError
+from srcdiff.errors import BadWrt, NoDerivativeRule, SourceUnavailable, UnsupportedSyntax, WrtTypeError
 from tests import program_generator
 
 # ------------------------------------------------------------------ references
@@ -658,3 +658,23 @@ def test_a_tangent_written_into_an_integer_array_is_rounded_away():
     _, tangent = srcdiff.jvp(written_into_integers, (0.58, z), (1.0, None))
     assert tangent == 3.0  # only the float array's write
     assert srcdiff.grad(written_into_integers)(0.58, z) == 3.0
+
+
+def _doubles_first(a):
+    a[0] = a[0] * 2.0
+    return np.sum(a)
+
+
+def _calls_a_writer(x):
+    y = x * 1.0
+    s = _doubles_first(y)
+    return s + np.sum(y)
+
+
+def test_a_callee_that_writes_into_its_parameter_is_refused_as_grad_refuses_it():
+    # in Python the caller's y changes too (value 16.0 here); jvp returned 15.0 with a wrong tangent
+    x = np.array([1.0, 2.0, 4.0])
+    with pytest.raises(UnsupportedSyntax, match="changes its parameter 'a' in place"):
+        srcdiff.jvp(_calls_a_writer, (x,), (np.ones(3),))
+    with pytest.raises(UnsupportedSyntax, match="changes its parameter 'a' in place"):
+        srcdiff.grad(_calls_a_writer)(x)
