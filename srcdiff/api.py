@@ -77,7 +77,7 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee)
-    return Lowered(tree, origin, act, depends)
+    return Lowered(tree, origin, act, cache.unique(depends + cache.closure_functions(f)))
 
 
 def stages(
@@ -326,6 +326,7 @@ class Gradient:
         # argument types -> what specialize returns; filled without a lock (a dict write is atomic)
         self._compiled: dict[tuple, tuple] = {}
         self._version = rules.version  # of the derivative table the entries were built with
+        self._own = tuple(cache.own(base_function(self.function)))  # the function they were built from
         self.__wrapped__ = f
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
@@ -337,9 +338,16 @@ class Gradient:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the hot path: the argument types, one dict lookup, then the generated code; arrays'
         # ndim and the called functions' identity are checked only for code that assumes them
-        if self._version != rules.version:  # a rule was registered or replaced: build everything anew
+        f, code, defaults, kwdefaults = self._own  # (a plain tuple unpacks faster than attributes read)
+        if (  # a rule was registered or replaced, or f redefined in place: build everything anew
+            self._version != rules.version
+            or f.__code__ is not code
+            or f.__defaults__ is not defaults
+            or f.__kwdefaults__ is not kwdefaults
+        ):
             self._compiled = {}
             self._version = rules.version
+            self._own = tuple(cache.own(f))
         entry = None if kwargs else self._compiled.get(tuple(map(type, args)))
         if entry is not None and entry[1]:  # guards, written out here: a call would cost more than they do
             try:
@@ -434,6 +442,13 @@ class Gradient:
         containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
         functions = tuple((i, callables.key(a)) for i, a in enumerate(args) if callables.is_function(a))
         return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
+
+
+def base_function(f: Callable) -> Callable:
+    """The user's function under any number of ``grad``s."""
+    while isinstance(f, Gradient):
+        f = f.function
+    return f
 
 
 def value_markers(bound: dict[str, Any]) -> set[tuple[str, int]]:

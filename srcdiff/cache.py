@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from types import FunctionType
 from typing import Any, NamedTuple
 
 from . import rules
@@ -57,6 +58,44 @@ def current(dependencies: Iterable[Dependency]) -> bool:
     except KeyError:  # the name is gone
         return False
     return True
+
+
+def closure_functions(f: Any) -> tuple[Dependency, ...]:
+    """The Python functions in ``f``'s closure cells, as dependencies: code built for ``f``
+    assumes them, whether it calls them or passes them on."""
+    found = []
+    for name, cell in zip(f.__code__.co_freevars, getattr(f, "__closure__", None) or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, FunctionType):
+            found.append(Dependency(Cell(cell), name, value, value.__code__))
+    return tuple(found)
+
+
+class Own(NamedTuple):
+    """The differentiated function as code was built for it: redefining it in place
+    (``f.__code__ = ...``, as IPython's autoreload does, or new defaults) makes that code stale."""
+
+    function: Any
+    code: Any
+    defaults: Any
+    kwdefaults: Any
+
+
+def own(f: Any) -> Own:
+    """What code built for ``f`` assumes of ``f`` itself (nothing, if it is not a Python function)."""
+    if not isinstance(f, FunctionType):
+        return _ANYTHING
+    return Own(f, f.__code__, f.__defaults__, f.__kwdefaults__)
+
+
+def _anything() -> None:
+    """Stands for a callable that is not a Python function: nothing to watch."""
+
+
+_ANYTHING = Own(_anything, _anything.__code__, _anything.__defaults__, _anything.__kwdefaults__)
 
 
 def unique(dependencies: Iterable[Dependency]) -> tuple[Dependency, ...]:

@@ -112,7 +112,8 @@ class Jvp:
         self.function = f.__func__ if inspect.ismethod(f) else f
         self.params = f.params if isinstance(f, api.Gradient) else api._parameters(f)
         self.function_defaults = f.function_defaults if isinstance(f, api.Gradient) else callables.defaults(f)
-        self._compiled: dict[tuple, Callable] = {}
+        self._compiled: dict[tuple, tuple[Callable, tuple]] = {}  # primals' description -> (code, its guards)
+        self._own = tuple(cache.own(api.base_function(self.function)))  # the function the code was built from
         self.__wrapped__ = f
         self.__name__ = "jvp_" + getattr(f, "__name__", "f")
 
@@ -134,6 +135,10 @@ class Jvp:
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         # a new rule: build anew; a function passed in: code for that one
         key = (rules.version, *(_described(p, t is None) for p, t in zip(primals, tangents)))
+        f, code, defaults, kwdefaults = self._own
+        if f.__code__ is not code or f.__defaults__ is not defaults or f.__kwdefaults__ is not kwdefaults:
+            self._compiled = {}  # f redefined in place (autoreload assigns __code__): build everything anew
+            self._own = tuple(cache.own(f))
         found = self._compiled.get(key)
         if found is not None and found[1]:  # the functions it calls, as Gradient.__call__ checks them
             try:

@@ -312,3 +312,59 @@ def test_a_jvp_sees_its_helper_redefined():
     assert j((1.0,), (1.0,)) == (3.0, 3.0)
     assert srcdiff.jvp(nb["f"], (1.0,), (1.0,)) == (3.0, 3.0)
     assert builds(j, (1.0,), (1.0,)) == ((3.0, 3.0), 0)  # and then reused
+
+
+def test_the_function_itself_swapped_in_place_is_seen():
+    # IPython's %autoreload assigns the new code to the old function object
+    nb = Notebook()
+    nb.run("def f(x):\n    return x * x\n")
+    nb.run("def cube(x):\n    return x * x * x\n")
+    f = nb["f"]
+    g, gg, j = srcdiff.grad(f), srcdiff.grad(srcdiff.grad(f)), srcdiff.jvp(f)
+    assert (g(2.0), gg(2.0), j((2.0,), (1.0,))) == (4.0, 2.0, (4.0, 4.0))
+    assert g(np.array(2.0)) == 4.0
+    f.__code__ = nb["cube"].__code__
+    assert (g(2.0), gg(2.0), j((2.0,), (1.0,))) == (12.0, 12.0, (8.0, 12.0))
+    assert g(np.array(2.0)) == 12.0
+    assert builds(g, 2.0) == (12.0, 0)
+
+
+def test_the_function_s_defaults_replaced_in_place_are_seen():
+    nb = Notebook()
+    nb.run("def f(x, k=2.0, *, m=1.0):\n    return x * x * k * m\n")
+    f = nb["f"]
+    g, j = srcdiff.grad(f), srcdiff.jvp(f)
+    assert (g(1.0), j((1.0,), (1.0,))) == (4.0, (2.0, 4.0))
+    f.__defaults__ = (3.0,)
+    assert (g(1.0), j((1.0,), (1.0,))) == (6.0, (3.0, 6.0))
+    f.__kwdefaults__ = {"m": 2.0}
+    assert (g(1.0), j((1.0,), (1.0,))) == (12.0, (6.0, 12.0))
+
+
+def test_a_function_in_the_closure_replaced_is_seen():
+    nb = Notebook()
+    nb.run(
+        "def make(h):\n    def f(x):\n        return np.sum(np.array([h(x)]))\n    return f\n"
+        "def square(x):\n    return x * x\n"
+        "def cube(x):\n    return x * x * x\n"
+    )
+    f = nb["make"](nb["square"])
+    g = srcdiff.grad(f)
+    assert g(2.0) == 4.0
+    f.__closure__[0].cell_contents = nb["cube"]
+    assert g(2.0) == 12.0
+
+
+def test_a_function_in_the_closure_passed_on_and_replaced_is_seen():
+    nb = Notebook()
+    nb.run(
+        "def apply(h, x):\n    return h(x)\n"
+        "def make(h):\n    def f(x):\n        return apply(h, x)\n    return f\n"
+        "def square(x):\n    return x * x\n"
+        "def cube(x):\n    return x * x * x\n"
+    )
+    f = nb["make"](nb["square"])
+    g = srcdiff.grad(f)
+    assert g(2.0) == 4.0
+    f.__closure__[0].cell_contents = nb["cube"]
+    assert g(2.0) == 12.0
