@@ -10,12 +10,16 @@ version cannot slip an unknown construct through.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
+import functools
 import inspect
 import linecache
+import operator
+import os
 import re
-import textwrap
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,8 +176,7 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
             line=code.co_firstlineno,
             suggestion="Define the function in a file (not exec or the interactive prompt).",
         ) from None
-    module = ast.parse(textwrap.dedent("".join(lines)))
-    tree = module.body[0] if module.body else None
+    tree = _parse_indented("".join(lines))
     if isinstance(tree, ast.FunctionDef):
         ast.increment_lineno(tree, first_line - 1)
     starts = [n.lineno for n in [tree, *tree.decorator_list]] if isinstance(tree, ast.FunctionDef) else []
@@ -185,6 +188,8 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
             suggestion="Reload the module (or re-run the cell) that defines it.",
         )
     tree.decorator_list = []
+    if os.path.isfile(code.co_filename):  # a file may have changed since it was imported (a cell's text cannot)
+        refuse_edited(tree, code, getattr(code, "co_qualname", getattr(f, "__qualname__", name)), getattr(f, "__globals__", {}))
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
     if (tree.args.vararg or tree.args.kwarg) and hasattr(f, "__wrapped__"):
         inner = getattr(f.__wrapped__, "__name__", "the function")
@@ -197,6 +202,153 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
         )
     check_syntax(tree, origin)
     return tree, origin
+
+
+def _parse_indented(text: str) -> ast.stmt | None:
+    """The first statement of ``text``, which may be indented (a method, a nested def): parsed
+    under ``if 1:`` rather than dedented, which would change a multi-line string's text (and
+    fail on a line of one indented less than its def), with the lines of ``text``."""
+    module = ast.parse("if 1:\n" + text if text[:1] in (" ", "\t") else text)
+    if not module.body:
+        return None
+    tree = module.body[0]
+    if text[:1] not in (" ", "\t"):
+        return tree
+    tree = tree.body[0]  # type: ignore[attr-defined]
+    ast.increment_lineno(tree, -1)
+    return tree
+
+
+_FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, n).compiler_flag for n in __future__.all_feature_names))
+
+
+def refuse_edited(tree: ast.FunctionDef, code: types.CodeType, qualname: str, namespace: dict) -> None:
+    """Refuse source that is not that of the code the function runs: its file was edited and
+    not reloaded (srcdiff would differentiate the new text, the function run the old code).
+
+    The code objects are compared by what they run (bytecode, names, constants, nested code;
+    not line numbers). The ``def`` alone is compiled first, where it stands: inside the classes
+    and functions its qualified name lists (so closures, ``super()`` and private names compile
+    as they did), with the module's ``__future__`` flags and its modules imported (Python 3.11
+    calls a method of an imported name differently). Where that differs, the file as it is now
+    is compiled whole (once per version of the file), and the def at the code's first line
+    compared: that is the context exactly."""
+    if any(n.startswith("@py_assert") for n in code.co_varnames):
+        return  # pytest rewrote its asserts (https://docs.pytest.org/en/stable/how-to/assert.html): not comparable
+    lines = linecache.getlines(code.co_filename)  # the list inspect read from (a new one once the file changes)
+    if _checked.get((code.co_filename, code)) is lines:
+        return
+    expected = _runs(code)
+    modules = sorted(n for n in _names(code) if isinstance(namespace.get(n), types.ModuleType))
+    for imported in (modules, []) if modules else ([],):  # without: the imports ran in another compile (a cell)
+        if _runs_or_none(_compiled_in_place(tree, code, qualname, imported), code.co_name) == expected:
+            _remember(code, lines)
+            return
+    whole = _whole_files.get(code.co_filename)
+    if whole is None or whole[0] is not lines:
+        try:
+            compiled = compile("".join(lines), code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+        except (SyntaxError, ValueError):
+            compiled = None
+        whole = _whole_files[code.co_filename] = (lines, compiled)
+    if whole[1] is not None and any(_runs(c) == expected for c in _codes_at(whole[1], code.co_name, code.co_firstlineno)):
+        _remember(code, lines)
+        return
+    raise SourceUnavailable(
+        f"the file changed since {code.co_name} was imported: its source is not the code it runs",
+        filename=code.co_filename,
+        line=code.co_firstlineno,
+        suggestion="Reload the module (importlib.reload, or %autoreload in IPython) or restart, then "
+        "differentiate the reloaded function. (An import hook that rewrites functions has this effect too.)",
+    )
+
+
+# (file name, code) -> the lines its source was found to be in (a build reads a function's source several times)
+_checked: dict[tuple[str, types.CodeType], list[str]] = {}
+
+
+def _remember(code: types.CodeType, lines: list[str]) -> None:
+    if len(_checked) > 1000:
+        _checked.clear()
+    _checked[code.co_filename, code] = lines
+
+
+# file name -> (linecache's lines of it, the module compiled from them): one compile per version
+_whole_files: dict[str, tuple[list[str], types.CodeType | None]] = {}
+
+
+def _compiled_in_place(tree: ast.FunctionDef, code: types.CodeType, qualname: str, modules: list[str]) -> types.CodeType | None:
+    """The module of ``tree`` alone, nested as ``qualname`` says, its closure variables locals of
+    the function around it, and ``modules`` imported."""
+    body: list[ast.stmt] = [tree]
+    scopes = qualname.split(".")[:-1]
+    free = [n for n in code.co_freevars if n != "__class__"]  # __class__ is the enclosing class's
+    if free and "<locals>" not in scopes:
+        scopes = ["__srcdiff_outer__", "<locals>"] + scopes
+    innermost = max((i for i, s in enumerate(scopes) if s == "<locals>"), default=-1)
+    for i in reversed(range(len(scopes))):
+        scope = scopes[i]
+        if scope == "<locals>":
+            continue
+        if i + 1 < len(scopes) and scopes[i + 1] == "<locals>":  # a function
+            if i + 1 == innermost:  # the closure's variables are its locals
+                body = [ast.Assign(targets=[ast.Name(n, ast.Store())], value=ast.Constant(None)) for n in free] + body
+            args = ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
+            body = [ast.FunctionDef(name=scope, args=args, body=body, decorator_list=[], returns=None, **_NO_TYPE_PARAMS)]
+        else:
+            body = [ast.ClassDef(name=scope, bases=[], keywords=[], body=body, decorator_list=[], **_NO_TYPE_PARAMS)]
+    body = [ast.Import(names=[ast.alias(name=n)]) for n in modules] + body
+    module = ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))
+    try:
+        return compile(module, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """The global and attribute names ``code`` and the code it holds read."""
+    found = set(code.co_names)
+    for k in code.co_consts:
+        if isinstance(k, types.CodeType):
+            found |= _names(k)
+    return found
+
+
+def _runs_or_none(module: types.CodeType | None, name: str) -> tuple | None:
+    found = _code_named(module, name) if module is not None else None
+    return _runs(found) if found is not None else None
+
+
+def _codes_at(module: types.CodeType, name: str, line: int) -> list[types.CodeType]:
+    """The code objects named ``name`` whose def starts at ``line``, anywhere in ``module``."""
+    found, todo = [], [module]
+    while todo:
+        c = todo.pop()
+        if c.co_name == name and c.co_firstlineno == line and c is not module:
+            found.append(c)
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return found
+
+
+_NO_TYPE_PARAMS = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+
+
+def _code_named(code: types.CodeType, name: str) -> types.CodeType | None:
+    """The outermost code object named ``name`` within ``code`` (breadth first: the def, not one it holds)."""
+    level = [code]
+    while level:
+        for c in level:
+            if c.co_name == name and c is not code:
+                return c
+        level = [k for c in level for k in c.co_consts if isinstance(k, types.CodeType)]
+    return None
+
+
+def _runs(code: types.CodeType) -> tuple:
+    """What a code object runs, without where its lines are."""
+    consts = tuple(_runs(k) if isinstance(k, types.CodeType) else (type(k), repr(k)) for k in code.co_consts)
+    shape = (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount)
+    return code.co_name, code.co_code, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, shape, consts
 
 
 def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff import api, cache
+from srcdiff import api, cache, parse
+from srcdiff.errors import SourceUnavailable
 
 _cells = itertools.count(1)
 
@@ -368,3 +369,46 @@ def test_a_function_in_the_closure_passed_on_and_replaced_is_seen():
     assert g(2.0) == 4.0
     f.__closure__[0].cell_contents = nb["cube"]
     assert g(2.0) == 12.0
+
+
+def _imported(tmp_path, name: str, source: str) -> types.ModuleType:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(name, None)
+
+
+def test_a_file_edited_on_disk_but_not_reloaded_is_refused(tmp_path):
+    # srcdiff would read the new text while the function runs the old code
+    module = _imported(tmp_path, "edited_model", "import numpy as np\n\n\ndef f(x):\n    return x * x\n")
+    (tmp_path / "edited_model.py").write_text("import numpy as np\n\n\ndef f(x):\n    return x * x * x\n")
+    with pytest.raises(SourceUnavailable, match="(?s)the file changed since f was imported.*importlib.reload"):
+        srcdiff.grad(module.f)(2.0)
+    with pytest.raises(SourceUnavailable, match="the file changed since f was imported"):
+        srcdiff.jvp(module.f, (2.0,), (1.0,))
+
+
+def test_a_file_written_again_as_it_was_is_read(tmp_path):
+    # the source compiled as the code it runs, in its context: a decorator's wrapper, a method
+    # (a private name would be mangled), a closure, a method of a class inside a function, a docstring
+    source = (
+        "import functools\n\n\n"
+        "def twice(g):\n    @functools.wraps(g)\n    def wrapper(x):\n        return 2.0 * g(x)\n    return wrapper\n\n\n"
+        "@twice\ndef f(x):\n    return x * x\n\n\n"
+        "class Model:\n    def __init__(self):\n        self.k = 3.0\n\n"
+        "    def loss(self, x):\n        return self.k * x * x\n\n\n"
+        "def make(k):\n    def g(x):\n        return k * x\n    return g\n\n\n"
+        "def local_class(k):\n    class Base:\n        def scale(self, x):\n            return x\n\n"
+        "    class Inner(Base):\n        def loss(self, x):\n            \"\"\"Text\n\n            more text.\"\"\"\n"
+        "            return k * super().scale(x) * x\n    return Inner()\n"
+    )
+    module = _imported(tmp_path, "moved_model", source)
+    (tmp_path / "moved_model.py").write_text(source)
+    assert srcdiff.grad(module.f)(1.0) == 4.0
+    assert srcdiff.grad(module.Model().loss)(1.0) == 6.0
+    assert srcdiff.grad(module.make(5.0))(1.0) == 5.0
+    parse.function_ast(module.local_class(2.0).loss.__func__)  # a closure and super(): read (srcdiff refuses super())
