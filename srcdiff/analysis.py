@@ -149,6 +149,32 @@ def activity(
     )
 
 
+def returns_no_number(tree: ast.FunctionDef) -> list[ast.Assign]:
+    """The assignments of a constant that is not a number (None, a string) to the result of a
+    normalised ``tree``: a ``return None``, ``return "text"``, or the end reached without a return."""
+    result = tree.body[-1].value.id
+    return [
+        s
+        for s in walk_statements(tree.body)
+        if isinstance(s, ast.Assign)
+        and len(s.targets) == 1
+        and isinstance(s.targets[0], ast.Name)
+        and s.targets[0].id == result
+        and isinstance(s.value, ast.Constant)
+        and not isinstance(s.value.value, (int, float, complex))
+    ]
+
+
+def result_assignments(tree: ast.FunctionDef) -> list[ast.stmt]:
+    """Every statement that assigns the result of a normalised ``tree``."""
+    result = tree.body[-1].value.id
+    return [s for s in walk_statements(tree.body) if isinstance(s, ast.Assign) and result in _target_names(s)]
+
+
+def _target_names(s: ast.Assign) -> set[str]:
+    return {n.id for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
 # what a user function does for arguments of these kinds: returns a value of its own, may return a complex one
 CallFact = Callable[[Any, frozenset[tuple[str, int]]], bool]
 

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
-from .errors import BadAux, BadWrt, GradientCheckError, SourceUnavailable, WrtTypeError
+from .errors import BadAux, BadWrt, GradientCheckError, NonScalarOutput, SourceUnavailable, WrtTypeError
 from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
@@ -221,6 +221,8 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
     def run() -> emit.Emitted:
         tree, origin, act, depends = lower(f, kinds, wrt, callee=mode == "split")
+        if mode in ("grad", "value"):
+            refuse_no_number(tree, origin)
         transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
@@ -233,6 +235,21 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         return emitted
 
     return cache.get(key, run)
+
+
+def refuse_no_number(tree: ast.FunctionDef, origin: parse.Origin) -> None:
+    """Refuse a function every return of which is None or a string (``analysis.returns_no_number``):
+    it has no gradient. Where only some paths return one, the generated code checks (``runtime.seed``)."""
+    nothing = analysis.returns_no_number(tree)
+    if nothing and len(nothing) == len(analysis.result_assignments(tree)):
+        value = nothing[0].value.value
+        what = "None" if value is None else f"a {type(value).__name__}"
+        raise origin.error(
+            NonScalarOutput,
+            nothing[0],
+            f"{origin.name} returns {what}, not a number, so it has no gradient",
+            "Return the number to differentiate (a scalar: reduce an array with np.sum or np.mean).",
+        )
 
 
 def split_pair(entry: emit.Emitted) -> tuple[Callable, Callable]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import packing, rules
-from .analysis import Activity
+from .analysis import Activity, returns_no_number
 from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
@@ -220,15 +220,22 @@ class _Reverse(CodeWriter):
         # backward first: it decides what the forward sweep must keep
         state: dict[str, bool] = {}
         seed: list[ast.stmt] = []
+        nothing = returns_no_number(self.tree)  # paths that return None or a string: checked
+        line = getattr(nothing[0] if nothing else self.tree, "lineno", None)
+        where = [ast.Constant(v) for v in (self.origin.name, self.origin.filename, line)] if nothing or not result_active else []
         if result_active:
             seed_value: ast.expr = (
                 name(self.d(self.result))
                 if split
-                else (ast.Constant(1.0) if scalar_output else self.call_helper("seed", name(self.result)))
+                else ast.Constant(1.0)
+                if scalar_output and not nothing
+                else self.call_helper("seed", name(self.result), *where)
             )
             if not split:
                 seed.append(assign(self.d(self.result), seed_value))
             state[self.result] = False
+        elif not split:  # no adjoint to seed: the result is checked all the same
+            seed.append(ast.Expr(self.call_helper("seed", name(self.result), *where)))
         backward = self.backward(self.body, state)
         # a parameter the result does not depend on: zeros (of its own dtype, as a final gradient)
         unused = "zeros_like" if split else "materialize"

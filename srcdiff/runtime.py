@@ -124,10 +124,19 @@ def stop_gradient(x: Any) -> Any:
     return x
 
 
-def seed(out: Any) -> float:
-    """The adjoint 1.0 of a scalar result; anything else is an error (vjp and jacobian take arrays)."""
+def seed(out: Any, function: str = "", filename: str | None = None, line: int | None = None) -> float:
+    """The adjoint 1.0 of a scalar result; anything else is an error (vjp and jacobian take arrays),
+    at ``function``'s line that returned it, where the generated code says which."""
     if type(out) is float or type(out) is np.float64:  # the common case, without np.ndim
         return 1.0
+    if out is None or isinstance(out, (str, bytes)):
+        what = "None" if out is None else f"a {type(out).__name__}"
+        raise NonScalarOutput(
+            f"{function or 'the function'} returned {what}, not a number, so it has no gradient",
+            filename=filename,
+            line=line,
+            suggestion="Return a number on every path (a path that reaches the end without a return returns None).",
+        )
     if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":  # (as JAX)
         raise NonScalarOutput(
             "grad needs a real output; got a complex one — differentiate np.real(...), np.imag(...) or np.abs(...) of it"

@@ -267,3 +267,11 @@ def test_readme_commands_work(capsys, monkeypatch, command):
     code, out, err = run(capsys, *shlex.split(command)[1:])
     assert code == 0, err
     assert out
+
+
+def test_show_refuses_a_function_without_a_return(capsys, tmp_path):
+    path = tmp_path / "nothing.py"
+    path.write_text("def f(x):\n    y = x * 2.0\n")
+    code, out, err = run(capsys, "show", f"{path}:f")
+    assert code != 0 and "def grad_f" not in out
+    assert "f returns None, not a number" in err

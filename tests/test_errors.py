@@ -362,3 +362,63 @@ def test_a_star_args_wrapper_is_refused_at_its_line_never_unwrapped(f):
     assert (error.filename, error.line) == (__file__, marked_line(times_ten))
     assert "'wrapper' is a decorator's wrapper around 'decorated_cube'" in str(error)
     assert "Differentiate the undecorated decorated_cube" in error.suggestion
+
+
+# --------------------------------------------------------------------------- nothing returned
+
+
+def returns_nothing(x):
+    y = x * 2.0  # noqa: F841  <- refused: the end, reached without a return
+
+
+def returns_none(x):
+    y = x * 2.0  # noqa: F841
+    return None  # <- refused
+
+
+def returns_text(x):
+    return "done"  # <- refused
+
+
+def returns_on_one_branch(x):
+    if x > 0:
+        return 2.0 * x
+
+
+def returns_text_on_one_branch(x):
+    if x > 0:
+        return 2.0 * x
+    return "negative"
+
+
+@pytest.mark.parametrize("f, what", [(returns_nothing, "None"), (returns_none, "None"), (returns_text, "a str")])
+def test_a_function_that_returns_no_number_is_refused_when_built(f, what):
+    lines, first = inspect.getsourcelines(f)
+    line = first + next(i for i, text in enumerate(lines) if "<- refused" in text)
+    for transform in (srcdiff.grad, srcdiff.value_and_grad):
+        with pytest.raises(NonScalarOutput, match=f"{f.__name__} returns {what}, not a number") as info:
+            transform(f)(1.0)
+        assert (info.value.filename, info.value.line) == (__file__, line)
+    with pytest.raises(NonScalarOutput, match=f"{f.__name__} returns {what}"):
+        srcdiff.source(srcdiff.grad(f))
+
+
+@pytest.mark.parametrize("f, what", [(returns_on_one_branch, "None"), (returns_text_on_one_branch, "a str")])
+@pytest.mark.parametrize("x", [-1.0, np.array(-1.0)])
+def test_a_path_that_returns_no_number_is_refused_when_taken(f, what, x):
+    assert srcdiff.grad(f)(1.0) == 2.0
+    with pytest.raises(NonScalarOutput, match=f"{f.__name__} returned {what}, not a number") as info:
+        srcdiff.grad(f)(x)
+    assert info.value.filename == __file__
+    with pytest.raises(NonScalarOutput, match=f"{f.__name__} returned {what}"):
+        srcdiff.value_and_grad(f)(x)
+
+
+def inactive_text(x, words):
+    return words
+
+
+def test_an_output_that_does_not_depend_on_wrt_is_still_checked():
+    with pytest.raises(NonScalarOutput, match="inactive_text returned a str"):
+        srcdiff.grad(inactive_text)(1.0, "text")
+    assert srcdiff.grad(inactive_text)(1.0, 2.0) == 0.0
