@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
-from .errors import BadAux, BadWrt, GradientCheckError, NonScalarOutput, SourceUnavailable, WrtTypeError
+from .errors import BadAux, BadCall, BadWrt, GradientCheckError, NonScalarOutput, SourceUnavailable, WrtTypeError
 from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
@@ -283,6 +283,38 @@ def _parameters(f: Callable) -> list[str]:
     return [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def check_call(f: Callable, transform: str, args: tuple, kwargs: dict) -> None:
+    """Refuse arguments ``f`` does not take, naming it and its parameters (not the generated code's)."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise BadCall(
+            f"{transform} takes the arguments of {getattr(base_function(f), '__name__', f)}{signature}, and {error}",
+            suggestion="Pass the arguments the function takes.",
+        ) from None
+
+
+def as_positional(f: Callable, transform: str, args: tuple, kwargs: dict) -> tuple:
+    """``args`` and ``kwargs`` as positional arguments up to the last one given, a parameter
+    skipped taking its default: for the transforms that take their arguments by position."""
+    if not kwargs:
+        return args
+    check_call(f, transform, args, kwargs)
+    signature = inspect.signature(f)
+    bound = signature.bind(*args, **kwargs)
+    names = list(signature.parameters)
+    kinds = signature.parameters
+    if any(kinds[n].kind not in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in kwargs):
+        raise BadCall(f"{transform} passes its arguments by position, and {', '.join(kwargs)} can only be passed by name")
+    last = max(names.index(n) for n in bound.arguments)
+    bound.apply_defaults()
+    return tuple(bound.arguments[n] for n in names[: last + 1])
+
+
 def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     """``wrt`` as parameter names, and whether the caller asked for a tuple."""
     parse.refuse_transform_results(f)
@@ -439,6 +471,7 @@ class Gradient:
         guards: the (position, ndim) of array arguments, the dependencies the code assumes, the
         (position, kind) of container arguments (see ``container_kind``), and the (position,
         key) of function arguments (see ``callables``)."""
+        check_call(self.__wrapped__, self.__name__, args, kwargs)
         records = any(map(trees.is_dataclass_instance, (*args, *kwargs.values())))
         if records:  # generated code reads a dataclass as a NamedTuple of its fields
             args, kwargs = trees.as_records(args), trees.as_records(kwargs)
@@ -603,7 +636,30 @@ def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Call
     return call
 
 
-def grad(f: Callable | None = None, wrt: Wrt = 0, has_aux: bool = False) -> Any:
+class _Decorator:
+    """The default of ``grad``'s ``f``: not given, so ``grad()`` or ``grad(wrt=...)`` is a decorator."""
+
+    def __repr__(self) -> str:
+        return "<the function to decorate>"
+
+
+_DECORATE: Any = _Decorator()
+
+
+def _decorated(f: Any, transform: str) -> bool:
+    """Is ``f`` the function to decorate, not yet given? Refuses what is not a function at once."""
+    if f is _DECORATE:
+        return True
+    if not callable(f):
+        raise BadCall(
+            f"{transform}({f!r}): {type(f).__name__} is not callable; {transform} takes the function to differentiate",
+            suggestion=f"Write {transform}(f), or decorate a def with @{transform}, @{transform}() or "
+            f"@{transform}(wrt=...).",
+        )
+    return False
+
+
+def grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False) -> Any:
     """The gradient of scalar-valued ``f`` with respect to ``wrt`` (index, name or tuple).
 
     Use as ``grad(f)``, ``@grad`` or ``@grad(wrt=...)``. A single ``wrt`` gives one
@@ -611,15 +667,15 @@ def grad(f: Callable | None = None, wrt: Wrt = 0, has_aux: bool = False) -> Any:
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the gradient is ``(gradient, aux)``:
     ``aux`` is passed through, not differentiated.
     """
-    if f is None:
+    if _decorated(f, "grad"):
         return lambda g: _gradient(g, wrt, "grad", has_aux)
     return _gradient(f, wrt, "grad", has_aux)
 
 
-def value_and_grad(f: Callable | None = None, wrt: Wrt = 0, has_aux: bool = False) -> Any:
+def value_and_grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False) -> Any:
     """Like ``grad`` but returns ``(f(...), gradient)`` from one forward sweep; with
     ``has_aux=True``, ``((output, aux), gradient)``."""
-    if f is None:
+    if _decorated(f, "value_and_grad"):
         return lambda g: _gradient(g, wrt, "value", has_aux)
     return _gradient(f, wrt, "value", has_aux)
 

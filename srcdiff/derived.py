@@ -137,9 +137,10 @@ class Jacobian:
     def __repr__(self) -> str:
         return f"<srcdiff {self.__name__} wrt={self.wrt} mode={self.mode!r}>"
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """An array of shape ``out.shape + arg.shape`` for each output leaf and ``wrt`` argument
         leaf, arranged as the output's structure of (a tuple over ``wrt`` of) the argument's."""
+        args = api.as_positional(self.function, self.__name__, args, kwargs)
         for i in self.positions:
             if i >= len(args):
                 raise BadArgument(f"{self.__name__} needs argument {self.params[i]!r} (wrt) but got {len(args)} arguments")
@@ -257,7 +258,8 @@ class SecondJacobian:
     def __repr__(self) -> str:
         return f"<srcdiff {self.__name__} wrt={self.wrt}>"
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        args = api.as_positional(self.inner.function, self.__name__, args, kwargs)
         out = self.inner.function(*args)
         if not isinstance(out, (float, int, np.number, np.ndarray)):
             raise BadArgument(
@@ -298,8 +300,8 @@ def hessian(f: Callable, wrt: api.Wrt = 0) -> Callable:
     if many and len(names) == 1:  # the generated gradient returns its one gradient bare: nest the block as for several
         one = Jacobian(api.grad(f, wrt=names[0]), names, "fwd", False)
 
-        def nested(*args: Any) -> tuple:
-            return (one(*args),)
+        def nested(*args: Any, **kwargs: Any) -> tuple:
+            return (one(*args, **kwargs),)
 
         nested.srcdiff_transform = "hessian"  # type: ignore[attr-defined]
         return nested

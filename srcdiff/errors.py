@@ -67,6 +67,10 @@ class NonScalarOutput(SrcdiffError, ValueError):
     """``grad`` of a function whose result is not a scalar."""
 
 
+class BadCall(SrcdiffError, TypeError):
+    """A derivative called with arguments its function does not take, or not in the form it takes them."""
+
+
 class BadAux(SrcdiffError, TypeError):
     """``has_aux=True`` on a function that does not return a pair ``(output, aux)``."""
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import analysis, api, cache, callables, emit, forward, optimize, packing, parse, rules, trees
-from .errors import BadWrt, SourceUnavailable, WrtTypeError
+from .errors import BadCall, BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
 
@@ -123,7 +123,10 @@ class Jvp:
     def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         """``(f(*primals), J @ tangents)``: one tangent per primal (None: that primal is held fixed)."""
         if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
-            raise BadWrt(f"jvp takes primals and tangents as tuples, not {type(primals).__name__} and {type(tangents).__name__}")
+            raise BadCall(
+                f"jvp takes primals and tangents as tuples, not {type(primals).__name__} and {type(tangents).__name__}",
+                suggestion="Write jvp(f, (x,), (v,)) for one argument, jvp(f, (x, y), (v, w)) for two.",
+            )
         if len(primals) != len(tangents):
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
@@ -149,6 +152,7 @@ class Jvp:
             except KeyError:  # the name is gone
                 found = None
         if found is None:
+            api.check_call(self.__wrapped__, self.__name__, primals, {})
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
             kinds = self.argument_kinds(primals)
             entry = self.entry(wrt, kinds)
@@ -236,7 +240,7 @@ def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None
             _transforms[f] = transform
         except TypeError:  # a callable that cannot be weakly referenced: not kept
             pass
-    return transform(tuple(primals or ()), tuple(tangents or ()))
+    return transform(*(tuple(v or ()) if isinstance(v, (tuple, list, type(None))) else v for v in (primals, tangents)))
 
 
 _transforms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

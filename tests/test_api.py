@@ -7,7 +7,7 @@ import pytest
 
 import srcdiff
 from srcdiff import stop_gradient
-from srcdiff.errors import BadWrt, GradientCheckError, WrtTypeError
+from srcdiff.errors import BadCall, BadWrt, GradientCheckError, WrtTypeError
 
 # ------------------------------------------------------------------- decorators
 
@@ -289,3 +289,64 @@ def test_a_float_parameter_reassigned_to_an_array():
     dx, dy = srcdiff.grad(reassigns_its_parameters, wrt=(0, 1))(np.array([0.3, -1.1, 0.8]), 0.25)
     np.testing.assert_array_equal(dx, [3.0, 3.0, 3.0])
     assert np.shape(dy) == () and dy == 3.0
+
+
+# --------------------------------------------------------------------------- calls that do not fit
+
+
+def area(width, height):
+    return width * height
+
+
+@pytest.mark.parametrize("args", [(1.0,), (1.0, 2.0, 3.0)])
+def test_a_gradient_called_with_the_wrong_arguments_names_the_function(args):
+    with pytest.raises(BadCall, match=r"grad_area takes the arguments of area\(width, height\)") as info:
+        srcdiff.grad(area)(*args)
+    assert "__srcdiff" not in str(info.value)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(BadCall, match=r"area\(width, height\)"):
+        srcdiff.value_and_grad(area)(*args)
+    with pytest.raises(BadCall, match=r"area\(width, height\)"):
+        srcdiff.grad(area)(1.0, depth=2.0)
+
+
+def test_a_jvp_called_with_too_few_primals_names_the_function():
+    with pytest.raises(BadCall, match=r"area\(width, height\)") as info:
+        srcdiff.jvp(area, (1.0,), (1.0,))
+    assert "__srcdiff" not in str(info.value)
+
+
+def test_jvp_says_primals_and_tangents_are_tuples():
+    with pytest.raises(BadCall, match=r"(?s)primals and tangents as tuples.*\(x,\), \(v,\)"):
+        srcdiff.jvp(area, 1.0, 1.0)
+    assert srcdiff.jvp(area, [1.0, 2.0], [1.0, 0.0]) == (2.0, 2.0)  # lists are taken as tuples
+
+
+def test_grad_of_none_is_refused_at_once():
+    with pytest.raises(TypeError, match=r"(?s)grad\(None\).*@grad\(\) or @grad\(wrt=\.\.\.\)"):
+        srcdiff.grad(None)
+    with pytest.raises(TypeError, match="value_and_grad"):
+        srcdiff.value_and_grad(None)
+    with pytest.raises(TypeError, match="not callable"):
+        srcdiff.grad(3.0)
+
+    @srcdiff.grad(wrt=1)
+    def by_height(width, height):
+        return width * height
+
+    @srcdiff.grad()
+    def by_width(width, height):
+        return width * height
+
+    assert (by_height(2.0, 3.0), by_width(2.0, 3.0)) == (2.0, 3.0)
+
+
+def test_hessian_and_jacobian_take_keyword_arguments():
+    def cube(x, k=1.0):
+        return k * x * x * x
+
+    assert srcdiff.hessian(cube)(x=2.0) == 12.0
+    assert srcdiff.hessian(cube)(2.0, k=2.0) == 24.0
+    assert srcdiff.jacobian(srcdiff.grad(cube))(x=2.0) == 12.0
+    with pytest.raises(BadCall, match=r"takes the arguments of cube\(x, k=1.0\)"):
+        srcdiff.hessian(cube)(y=2.0)

@@ -29,7 +29,7 @@ from test_rules import _example_id, _examples, example_inputs, shipped_rules, wr
 
 import srcdiff
 from srcdiff import rules
-from srcdiff.errors import BadWrt, NoDerivativeRule, SourceUnavailable, UnsupportedSyntax, WrtTypeError
+from srcdiff.errors import BadCall, BadWrt, NoDerivativeRule, SourceUnavailable, UnsupportedSyntax, WrtTypeError
 from tests import program_generator
 
 # ------------------------------------------------------------------ references
@@ -550,7 +550,7 @@ def test_bad_tangents_are_refused():
         srcdiff.jvp(weighted_items, ({"a": 1.0}, 1.0), ({"b": 1.0}, 0.0))
     with pytest.raises(SourceUnavailable, match="jvp_scaled is made by srcdiff.jvp, which cannot be transformed again"):
         srcdiff.jvp(srcdiff.jvp(scaled), ((2.0, 3.0), (1.0, 1.0)), ((0.0, 0.0), (1.0, 0.0)))
-    with pytest.raises(BadWrt, match="tuples"):
+    with pytest.raises(BadCall, match="tuples"):
         srcdiff.jvp(scaled)(2.0, 1.0)
     assert srcdiff.jvp(scaled, [2.0, 3.0], [1.0, 0.0]) == (18.0, 9.0)  # lists, as JAX takes them
 
@@ -678,3 +678,4 @@ def test_a_callee_that_writes_into_its_parameter_is_refused_as_grad_refuses_it()
         srcdiff.jvp(_calls_a_writer, (x,), (np.ones(3),))
     with pytest.raises(UnsupportedSyntax, match="changes its parameter 'a' in place"):
         srcdiff.grad(_calls_a_writer)(x)
+
