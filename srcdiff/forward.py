@@ -27,8 +27,17 @@ an alias or a view (``t3 = tape[5]``, ``v = x[1:3]``) keeps its source's tangent
 from __future__ import annotations
 
 import ast
+import builtins
+import cmath
 import copy
+import functools
+import math
+import operator
+import sys
+import types
 from typing import Any
+
+import numpy as np
 
 from . import packing, rules, safety
 from .analysis import NOT_CONTAINER, Activity
@@ -269,8 +278,13 @@ class _Forward(CodeWriter):
     @staticmethod
     def reads_arrays(rule: Any) -> bool:
         """A NumPy or SciPy function (not a builtin on sequences, nor an adjoint helper, which
-        takes weak zeros and lists as they are)."""
-        return (getattr(rule.func, "__module__", None) or "").startswith(("numpy", "scipy"))
+        takes weak zeros and lists as they are): told by what it is, not by its ``__module__``,
+        which NumPy 1.x leaves None on ufuncs."""
+        func = rule.func
+        owner = getattr(func, "__self__", None)  # a method (scipy.stats.norm.pdf, np.random.normal): by its object
+        if owner is not None and not isinstance(owner, types.ModuleType):  # (a builtin's __self__ is its module)
+            func = owner
+        return isinstance(func, np.ufunc) or _is_array_function(func)
 
     def with_tangent(self, op, target: str) -> ast.stmt:
         """``y, ty = f_jvp((a, b), (ta, 0.0))``: the rule computes the value and its tangent at once."""
@@ -328,6 +342,31 @@ class _Forward(CodeWriter):
 
 def _at_default(e: ast.expr, bound: dict[str, ast.expr], defaults: dict[str, ast.expr]) -> bool:
     return isinstance(e, ast.Name) and e.id in defaults and bound.get(e.id) is defaults[e.id]
+
+
+_DATA = (str, bytes, int, float, complex, tuple, list, dict, type(None))
+_loaded: list = [-1, frozenset()]  # (how many modules were loaded, the ids of the functions of NumPy's and SciPy's)
+_answers: dict[int, tuple[Any, bool]] = {}  # id of a rule's function -> (it, is it NumPy's or SciPy's)
+
+
+def _is_array_function(func: Any) -> bool:
+    """Is ``func`` held by a module of NumPy or SciPy (not one they import from builtins or math)?"""
+    found = _answers.get(id(func))
+    if found is None or found[0] is not func:
+        found = _answers[id(func)] = (func, id(func) in _array_functions())
+    return found[1]
+
+
+def _array_functions() -> frozenset[int]:
+    """The ids of the functions NumPy's and SciPy's modules hold (those loaded), gathered again
+    when more modules are loaded. The modules keep the functions, so their ids stay theirs."""
+    if _loaded[0] != len(sys.modules):
+        modules = [m for n, m in list(sys.modules.items()) if n.split(".")[0] in ("numpy", "scipy") and m is not None]
+        found = {id(v) for m in modules for v in list(vars(m).values()) if not isinstance(v, _DATA)}  # functions, objects
+        imported = {id(v) for m in (builtins, math, cmath, operator, functools) for v in vars(m).values()}  # sum, math.sqrt
+        _loaded[1] = frozenset(found - imported)
+        _loaded[0] = len(sys.modules)
+    return _loaded[1]
 
 
 def callee_name(function: str, params: list[str], wrt: tuple[str, ...]) -> str:

@@ -679,3 +679,17 @@ def test_a_callee_that_writes_into_its_parameter_is_refused_as_grad_refuses_it()
     with pytest.raises(UnsupportedSyntax, match="changes its parameter 'a' in place"):
         srcdiff.grad(_calls_a_writer)(x)
 
+
+def test_which_rules_read_arrays_is_told_by_identity_not_module_name():
+    # NumPy 1.x ufuncs, and scipy.special's on NumPy 2, have __module__ None
+    import scipy.special
+
+    from srcdiff import forward
+
+    rules.load_optional_rules(force=True)
+    erf = rules.lookup(scipy.special.erf)
+    assert getattr(erf.func, "__module__", None) is None
+    reads = forward._Forward.reads_arrays
+    assert reads(erf) and reads(rules.lookup(np.sin)) and reads(rules.lookup(np.linalg.det))
+    assert reads(rules.lookup(np.random.normal))  # a method of NumPy's RandomState
+    assert not reads(rules.lookup(sum)) and not reads(rules.lookup(math.sqrt)) and not reads(rules.lookup(float))
