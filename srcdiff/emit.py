@@ -21,6 +21,7 @@ import ast
 import copy
 import itertools
 import linecache
+import math
 import re
 import types
 import weakref
@@ -64,6 +65,24 @@ def changes_tape(entry: Emitted) -> bool:
     return False
 
 
+def _parenthesize_negative_constants(module: ast.Module) -> None:
+    """A negative number folded into a constant, where it binds less tightly than what holds it:
+    ``ast.unparse`` prints ``Constant(-1.0) ** i`` as ``-1.0 ** i``, which is ``-(1.0 ** i)``
+    (and ``-1[0]`` for a subscript); written as ``-(1.0)`` it prints ``(-1.0) ** i``."""
+
+    def negative(e: ast.expr) -> bool:
+        return isinstance(e, ast.Constant) and type(e.value) in (int, float) and math.copysign(1, e.value) < 0
+
+    def spelled(e: ast.Constant) -> ast.expr:
+        return ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-e.value)), e)
+
+    for node in ast.walk(module):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and negative(node.left):
+            node.left = spelled(node.left)
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and negative(node.value):
+            node.value = spelled(node.value)
+
+
 def to_source(transformed: Transformed, header: str) -> str:
     """The module as text: header comment, imports, definitions with provenance comments."""
     module = copy.deepcopy(transformed.module)  # the caller's tree stays as it was
@@ -96,6 +115,7 @@ def to_source(transformed: Transformed, header: str) -> str:
 
     for fn in module.body:
         fn.body = strip_markers(fn.body)
+    _parenthesize_negative_constants(module)
     lines = [f"# {line}" for line in header.splitlines()]
     lines += _import_lines(transformed.bindings)
     code = ast.unparse(module)

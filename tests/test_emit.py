@@ -225,3 +225,14 @@ def _numeric(f, x, eps=1e-6):
         e[i] = eps
         out[i] = (f(x + e) - f(x - e)) / (2 * eps)
     return out
+
+
+def alternating(x, i):
+    return (-1.0) ** i * x * x + (-2) ** 2 * x
+
+
+def test_a_negative_constant_keeps_its_parentheses():
+    # normalisation folds -1.0 into a constant; unparsed bare, (-1.0) ** i became -(1.0 ** i)
+    assert srcdiff.grad(alternating)(1.0, 2) == 6.0
+    assert srcdiff.grad(alternating)(1.0, 1) == 2.0
+    assert srcdiff.jvp(alternating, (1.0, 2), (1.0, None)) == (5.0, 6.0)
