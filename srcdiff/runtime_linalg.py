@@ -20,6 +20,7 @@ import numpy as np
 from .errors import NoDerivativeRule
 
 __all__ = [
+    "adjugate",
     "symmetric_from",
     "symmetric_from_adjoint",
     "inverse_gaps",
@@ -79,6 +80,27 @@ def _transposed(x: Any) -> Any:
 
 def _is_weak_zero(g: Any) -> bool:
     return np.ndim(g) == 0
+
+
+def adjugate(a: Any, det: Any) -> Any:
+    """adj(a), whose transpose is the derivative of ``det`` (``det(a)``) at every ``a``:
+    ``det * inv(a)`` where each matrix is invertible (LU found no zero pivot), else from its
+    cofactors, the determinants of its minors (which this derivative reaches again where a
+    minor is singular): a polynomial in ``a``, so ``grad(grad(f))`` is right there too."""
+    if np.all(det != 0):
+        return np.expand_dims(det, (-2, -1)) * np.linalg.inv(a)
+    n = np.shape(a)[-1]
+    if n == 1:
+        return np.ones(np.shape(a)) + 0.0 * a
+    rows = []
+    for i in range(n):
+        without_row = np.concatenate([a[..., :i, :], a[..., i + 1 :, :]], axis=-2)
+        row = []
+        for j in range(n):
+            minor = np.concatenate([without_row[..., :j], without_row[..., j + 1 :]], axis=-1)
+            row.append((-1.0) ** (i + j) * np.linalg.det(minor))
+        rows.append(np.stack(row, axis=-1))
+    return np.swapaxes(np.stack(rows, axis=-2), -1, -2)  # adj(a) is the transposed cofactor matrix
 
 
 def matrix_power_derivative(a: Any, e: Any, n: int) -> Any:

@@ -461,3 +461,30 @@ def test_results_that_one_branch_does_not_read() -> None:
     eps = 1e-6
     moved = [linalg_results_read_on_one_branch(a + step * direction, b, 1.0) for step in (eps, -eps)]
     assert np.sum(da * direction) == pytest.approx((moved[0] - moved[1]) / (2 * eps), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- at the edges of the domain
+
+
+def determinant(a):
+    return np.linalg.det(a)
+
+
+def total_determinant(a):
+    return np.sum(np.linalg.det(a))
+
+
+def test_det_is_differentiated_at_a_singular_matrix():
+    # det is a polynomial: its gradient is the adjugate's transpose, which inv cannot give here
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    expected = np.array([[4.0, -2.0], [-2.0, 1.0]])
+    np.testing.assert_allclose(srcdiff.grad(determinant)(a), expected, atol=1e-12)
+    np.testing.assert_allclose(srcdiff.jvp(determinant, (a,), (np.eye(2),))[1], 5.0, atol=1e-12)  # tr(adj a)
+    stack = np.stack([a, np.eye(2), np.zeros((2, 2))])  # one singular, one not, one of rank 0
+    np.testing.assert_allclose(srcdiff.grad(total_determinant)(stack), [expected, np.eye(2), np.zeros((2, 2))], atol=1e-12)
+    b = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])  # rank 2
+    cofactors = np.array([[-3.0, 6.0, -3.0], [6.0, -12.0, 6.0], [-3.0, 6.0, -3.0]])
+    np.testing.assert_allclose(srcdiff.grad(determinant)(b), cofactors, atol=1e-9)
+    # second order: det of a 2x2 is a quadratic, d2/da2 along the identity is 2
+    np.testing.assert_allclose(srcdiff.jvp(srcdiff.grad(determinant), (a,), (np.eye(2),))[1], np.eye(2), atol=1e-9)
+

@@ -12,14 +12,14 @@ from . import NAMESPACE, PARTS, jvp, vjp
 # what the templates below call, bound in emitted code like runtime's helpers
 NAMESPACE.update({n: getattr(runtime_linalg, n) for n in runtime_linalg.__all__})
 
-# inverses and determinants: d(a^-1) = -a^-1 da a^-1, d(det a) = det(a) tr(a^-1 da)
+# inverses and determinants: d(a^-1) = -a^-1 da a^-1, d(det a) = tr(adj(a) da) (= det(a) tr(a^-1 da) if invertible)
 # (broadcast_like: an adjoint that is a weak zero, from a branch that did not read ans, becomes zeros for @)
 vjp("np.linalg.inv(a)", a="-np.swapaxes(ans, -1, -2) @ broadcast_like(g, ans) @ np.swapaxes(ans, -1, -2)")
 # solve(a, b) is inv(a) @ b, with matmul's reading of a vector b and of stacks: the chain rule through both
 vjp("np.linalg.solve(a, b)",
     a="-np.swapaxes(np.linalg.inv(a), -1, -2) @ matmul_adjoint_a(g, np.linalg.inv(a), b) @ np.swapaxes(np.linalg.inv(a), -1, -2)",
     b="matmul_adjoint_b(g, np.linalg.inv(a), b)")  # fmt: skip
-vjp("np.linalg.det(a)", a="np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)")
+vjp("np.linalg.det(a)", a="np.expand_dims(g, (-2, -1)) * np.swapaxes(adjugate(a, ans), -1, -2)")  # singular a too
 # the sign is piecewise constant: only the log of the magnitude, part 1, has an adjoint
 vjp("np.linalg.slogdet(a)", a="np.expand_dims(g[1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)", kind=PARTS)
 vjp("np.linalg.matrix_power(a, n)", a="matrix_power_derivative(np.swapaxes(a, -1, -2), g, n)", discrete=("n",))
@@ -36,7 +36,7 @@ vjp("np.linalg.qr(a, mode='reduced')", a="qr_adjoint(g, a, ans[0], ans[1], mode)
 # ----------------------------------------------------------------- forward mode
 jvp("np.linalg.inv(a)", a="-ans @ t @ ans")
 jvp("np.linalg.solve(a, b)", a="-np.linalg.inv(a) @ t @ np.linalg.inv(a) @ b", b="np.linalg.solve(a, t)")
-jvp("np.linalg.det(a)", a="ans * np.sum(np.swapaxes(np.linalg.inv(a), -1, -2) * t, axis=(-2, -1))")
+jvp("np.linalg.det(a)", a="np.sum(np.swapaxes(adjugate(a, ans), -1, -2) * t, axis=(-2, -1))")
 jvp("np.linalg.slogdet(a)", a="(0.0 * ans[0], np.sum(np.swapaxes(np.linalg.inv(a), -1, -2) * t, axis=(-2, -1)))")
 jvp("np.linalg.matrix_power(a, n)", a="matrix_power_derivative(a, t, n)")
 jvp("np.linalg.pinv(a, rcond=None)", a="pinv_tangent(t, a, ans)")
