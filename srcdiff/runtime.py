@@ -623,11 +623,11 @@ def _einsum_expand(terms: list[str], output: str, operands: list) -> tuple[list[
 
 
 def _einsum_sizes(terms: list[str], operands: list) -> dict[str, int]:
-    """Each index's length; an axis of size 1 broadcasts against a longer one."""
+    """Each index's length; an axis of size 1 broadcasts against another length (0 included)."""
     sizes: dict[str, int] = {}
     for term, op in zip(terms, operands):
         for c, n in zip(term, np.shape(op)):
-            sizes[c] = max(sizes.get(c, 1), n)
+            sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
     return sizes
 
 

@@ -488,3 +488,23 @@ def test_det_is_differentiated_at_a_singular_matrix():
     # second order: det of a 2x2 is a quadratic, d2/da2 along the identity is 2
     np.testing.assert_allclose(srcdiff.jvp(srcdiff.grad(determinant), (a,), (np.eye(2),))[1], np.eye(2), atol=1e-9)
 
+
+def appends_to_a_list(x):
+    return np.sum(np.append([1.0, 2.0], x) ** 2)
+
+
+def test_append_to_a_list():
+    x = np.array([3.0, 4.0])
+    np.testing.assert_allclose(srcdiff.grad(appends_to_a_list)(x), 2 * x)
+    np.testing.assert_allclose(srcdiff.jvp(appends_to_a_list, (x,), (np.ones(2),))[1], 14.0)
+
+
+def batched_matmul(a, b):
+    return np.sum(np.einsum("...ij,...jk->...ik", a, b))
+
+
+def test_einsum_with_an_empty_leading_axis():
+    a, b = np.zeros((0, 2, 3)), np.zeros((0, 3, 2))
+    ga, gb = srcdiff.grad(batched_matmul, wrt=(0, 1))(a, b)
+    assert ga.shape == a.shape and gb.shape == b.shape
+    assert srcdiff.jvp(batched_matmul, (a, b), (a, b)) == (0.0, 0.0)

@@ -150,8 +150,9 @@ for _split in ("hsplit", "vsplit", "dsplit"):
     vjp(f"np.{_split}(ary, indices_or_sections)", ary=f"scatter(g, ary, np.{_split}(positions(ary), indices_or_sections))",
         discrete=("indices_or_sections",))  # fmt: skip
 vjp("np.column_stack(tup)", tup="scatter(g, tup, np.column_stack(positions(tup)))")
-vjp("np.append(arr, values, axis=None)", arr="scatter(g, arr, np.append(positions(arr), 0 * positions(values), axis))",
-    values="scatter(g, values, np.append(0 * positions(arr), positions(values), axis))", discrete=("axis",))  # fmt: skip
+# (zeros_like, not 0 * positions(...): a list's positions are a list, and 0 * a list is [])
+vjp("np.append(arr, values, axis=None)", arr="scatter(g, arr, np.append(positions(arr), np.zeros_like(positions(values)), axis))",
+    values="scatter(g, values, np.append(np.zeros_like(positions(arr)), positions(values), axis))", discrete=("axis",))  # fmt: skip
 vjp("np.select(condlist, choicelist, default=0)", choicelist="scatter(g, choicelist, np.select(condlist, positions(choicelist), 0))",
     default="scatter(g, default, np.select(condlist, [0] * len(choicelist), positions(default)))", discrete=("condlist",))  # fmt: skip
 vjp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="scatter(g, array, pad_sources(array, pad_width, mode))",
@@ -508,8 +509,8 @@ for _split in ("split", "array_split"):
 for _split in ("hsplit", "vsplit", "dsplit"):
     jvp(f"np.{_split}(ary, indices_or_sections)", ary=f"np.{_split}(t, indices_or_sections)")
 jvp("np.column_stack(tup)", tup="np.column_stack(t)")
-jvp("np.append(arr, values, axis=None)", arr="gather(t, np.append(positions(arr), 0 * positions(values), axis))",
-    values="gather(t, np.append(0 * positions(arr), positions(values), axis))")  # fmt: skip
+jvp("np.append(arr, values, axis=None)", arr="gather(t, np.append(positions(arr), np.zeros_like(positions(values)), axis))",
+    values="gather(t, np.append(np.zeros_like(positions(arr)), positions(values), axis))")  # fmt: skip
 jvp("np.select(condlist, choicelist, default=0)", choicelist="gather(t, np.select(condlist, positions(choicelist), 0), choicelist)",
     default="gather(t, np.select(condlist, [0] * len(choicelist), positions(default)))")  # fmt: skip
 jvp("np.pad(array, pad_width, mode='constant', constant_values=0)", array="gather(t, pad_sources(array, pad_width, mode))",
