@@ -244,6 +244,13 @@ def refuse_edited(tree: ast.FunctionDef, code: types.CodeType, qualname: str, na
         if _runs_or_none(_compiled_in_place(tree, code, qualname, imported), code.co_name) == expected:
             _remember(code, lines)
             return
+    refuse_edited_file(code, lines)
+
+
+def refuse_edited_file(code: types.CodeType, lines: list[str]) -> None:
+    """Refuse ``code`` unless the file it came from, as ``lines`` now reads, compiled whole has
+    the same code at its first line (once per version of the file): what ``refuse_edited`` falls
+    back on, and how a lambda is checked (it may sit anywhere in a statement)."""
     whole = _whole_files.get(code.co_filename)
     if whole is None or whole[0] is not lines:
         try:
@@ -251,11 +258,13 @@ def refuse_edited(tree: ast.FunctionDef, code: types.CodeType, qualname: str, na
         except (SyntaxError, ValueError):
             compiled = None
         whole = _whole_files[code.co_filename] = (lines, compiled)
+    expected = _runs(code)
     if whole[1] is not None and any(_runs(c) == expected for c in _codes_at(whole[1], code.co_name, code.co_firstlineno)):
         _remember(code, lines)
         return
+    name = "the lambda" if code.co_name == "<lambda>" else code.co_name
     raise SourceUnavailable(
-        f"the file changed since {code.co_name} was imported: its source is not the code it runs",
+        f"the file changed since {name} was imported: its source is not the code it runs",
         filename=code.co_filename,
         line=code.co_firstlineno,
         suggestion="Reload the module (importlib.reload, or %autoreload in IPython) or restart, then "
@@ -362,10 +371,13 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
         line=line,
         suggestion="Define the function with def, in a file.",
     )
+    lines = linecache.getlines(filename)
     try:
-        module = ast.parse("".join(linecache.getlines(filename)) or "\n".join(inspect.findsource(code)[0]))
+        module = ast.parse("".join(lines) or "\n".join(inspect.findsource(code)[0]))
     except (OSError, TypeError, SyntaxError):
         raise unavailable from None
+    if lines and os.path.isfile(filename) and _checked.get((filename, code)) is not lines:
+        refuse_edited_file(code, lines)  # the file as read, compiled: the lambda's code must be in it
     parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
     found = [
         n

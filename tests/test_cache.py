@@ -412,3 +412,12 @@ def test_a_file_written_again_as_it_was_is_read(tmp_path):
     assert srcdiff.grad(module.Model().loss)(1.0) == 6.0
     assert srcdiff.grad(module.make(5.0))(1.0) == 5.0
     parse.function_ast(module.local_class(2.0).loss.__func__)  # a closure and super(): read (srcdiff refuses super())
+
+
+def test_a_lambda_in_a_file_edited_on_disk_is_refused(tmp_path):
+    module = _imported(tmp_path, "edited_lambdas", "square = lambda x: x * x  # noqa: E731\n")
+    assert srcdiff.grad(module.square)(2.0) == 4.0
+    (tmp_path / "edited_lambdas.py").write_text("square = lambda x: x * x * x  # noqa: E731\n")
+    linecache.checkcache(str(tmp_path / "edited_lambdas.py"))
+    with pytest.raises(SourceUnavailable, match="the file changed since the lambda was imported"):
+        srcdiff.grad(module.square)(3.0)
