@@ -247,7 +247,7 @@ def refuse_no_number(tree: ast.FunctionDef, origin: parse.Origin) -> None:
         raise origin.error(
             NonScalarOutput,
             nothing[0],
-            f"{origin.name} returns {what}, not a number, so it has no gradient",
+            f"{origin.name} returns {what}, not a number, so it has no derivative",
             "Return the number to differentiate (a scalar: reduce an array with np.sum or np.mean).",
         )
 

@@ -31,6 +31,8 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
 
     def run() -> emit.Emitted:
         tree, origin, act, depends = api.lower(f, kinds, wrt, callee=callee)
+        if not callee:  # (a helper returning None is called for what it does, and refused if that is a write)
+            api.refuse_no_number(tree, origin)
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))

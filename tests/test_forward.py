@@ -693,3 +693,12 @@ def test_which_rules_read_arrays_is_told_by_identity_not_module_name():
     assert reads(erf) and reads(rules.lookup(np.sin)) and reads(rules.lookup(np.linalg.det))
     assert reads(rules.lookup(np.random.normal))  # a method of NumPy's RandomState
     assert not reads(rules.lookup(sum)) and not reads(rules.lookup(math.sqrt)) and not reads(rules.lookup(float))
+
+
+def _returns_nothing(x):
+    y = x * 2.0  # noqa: F841
+
+
+def test_a_jvp_of_a_function_that_returns_no_number_is_refused():
+    with pytest.raises(srcdiff.SrcdiffError, match="_returns_nothing returns None, not a number"):
+        srcdiff.jvp(_returns_nothing, (1.0,), (1.0,))
