@@ -16,6 +16,7 @@ import ast
 import builtins
 import functools
 import inspect
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -283,11 +284,30 @@ def _parameters(f: Callable) -> list[str]:
     return [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+_signatures: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # f -> inspect.signature(f), or None
+
+
+def _signature(f: Callable) -> inspect.Signature | None:
+    """``inspect.signature(f)``, kept: a call with keyword arguments asks on every call."""
+    try:
+        return _signatures[f]
+    except (KeyError, TypeError):
+        pass
+    try:
+        found: inspect.Signature | None = inspect.signature(f)
+    except (TypeError, ValueError):
+        found = None
+    try:
+        _signatures[f] = found
+    except TypeError:  # not weakly referenceable: asked again next time
+        pass
+    return found
+
+
 def check_call(f: Callable, transform: str, args: tuple, kwargs: dict) -> None:
     """Refuse arguments ``f`` does not take, naming it and its parameters (not the generated code's)."""
-    try:
-        signature = inspect.signature(f)
-    except (TypeError, ValueError):
+    signature = _signature(f)
+    if signature is None:
         return
     try:
         signature.bind(*args, **kwargs)
@@ -304,7 +324,7 @@ def as_positional(f: Callable, transform: str, args: tuple, kwargs: dict) -> tup
     if not kwargs:
         return args
     check_call(f, transform, args, kwargs)
-    signature = inspect.signature(f)
+    signature = _signature(f) or inspect.signature(f)
     bound = signature.bind(*args, **kwargs)
     names = list(signature.parameters)
     kinds = signature.parameters
