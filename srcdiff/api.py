@@ -1,13 +1,16 @@
 """The public API: ``grad``, ``value_and_grad``, ``source``, ``check_grad``, ``stop_gradient``.
 
-``build`` runs the pipeline, one line per stage. A ``Gradient`` builds lazily on
+``build`` runs the pipeline, one line per stage; ``lower`` is its front (parse,
+normalise, analyse), shared with forward mode. A ``Gradient`` builds lazily on
 its first call (so helpers defined later in the module are found) and once per
 kind of arguments: floats get float code, without the broadcasting bookkeeping
 arrays need, and an array's number of dimensions is known (``x[i]`` of a vector
 is a float too). Each specialisation records the guards its code was built
 under: the arrays' dimensions and the functions it calls (``cache.Dependency``).
 A call checks the guards its code has, written out, and takes no lock; only a
-build (``cache.get``) does.
+build (``cache.get``) does. Every call first checks that the function itself is the
+one the code was built from (``cache.own``: its ``__code__``, as autoreload swaps
+it, and its defaults), by identity.
 """
 
 from __future__ import annotations

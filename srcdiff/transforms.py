@@ -1,10 +1,13 @@
 """Forward mode's public entry point: ``jvp``, and ``source`` for what it generates.
 
 ``build`` runs the same stages as ``api.build``, one line per stage, with the forward
-transform in place of the reverse one: parse, normalise, analyse, ``forward.transform``,
+transform in place of the reverse one: ``api.lower`` (parse, normalise, analyse: the same
+front, with the same checks and the same dependencies recorded), ``forward.transform``,
 optimise, emit, cache. A ``Jvp`` builds on its first call and once per kind of arguments
 (floats get float code) and per set of primals given tangents; a user function it calls
-gets its own ``f_jvp``, built the same way (recursion included).
+gets its own ``f_jvp``, built the same way (recursion included). A call checks what the
+code assumes as ``Gradient.__call__`` does: the function itself unchanged (its code and
+defaults) and the functions it calls.
 """
 
 from __future__ import annotations

@@ -396,7 +396,9 @@ def test_a_file_written_again_as_it_was_is_read(tmp_path):
     # the source compiled as the code it runs, in its context: a decorator's wrapper, a method
     # (a private name would be mangled), a closure, a method of a class inside a function, a docstring
     source = (
-        "import functools\n\n\n"
+        "from __future__ import annotations\n\nimport functools\n\nimport srcdiff\n\n\n"
+        "@srcdiff.grad(wrt=1)\ndef by_k(x, k):\n    def scaled(v: float) -> float:\n        return k * v\n"
+        "    return scaled(x) * x\n\n\n"
         "def twice(g):\n    @functools.wraps(g)\n    def wrapper(x):\n        return 2.0 * g(x)\n    return wrapper\n\n\n"
         "@twice\ndef f(x):\n    return x * x\n\n\n"
         "class Model:\n    def __init__(self):\n        self.k = 3.0\n\n"
@@ -411,6 +413,7 @@ def test_a_file_written_again_as_it_was_is_read(tmp_path):
     assert srcdiff.grad(module.f)(1.0) == 4.0
     assert srcdiff.grad(module.Model().loss)(1.0) == 6.0
     assert srcdiff.grad(module.make(5.0))(1.0) == 5.0
+    assert module.by_k(3.0, 1.0) == 9.0  # srcdiff's own decorator, stripped from what is compared
     parse.function_ast(module.local_class(2.0).loss.__func__)  # a closure and super(): read (srcdiff refuses super())
 
 
