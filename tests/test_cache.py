@@ -424,3 +424,13 @@ def test_a_lambda_in_a_file_edited_on_disk_is_refused(tmp_path):
     linecache.checkcache(str(tmp_path / "edited_lambdas.py"))
     with pytest.raises(SourceUnavailable, match="the file changed since the lambda was imported"):
         srcdiff.grad(module.square)(3.0)
+
+
+def test_a_jvp_of_a_gradient_and_an_hvp_see_the_helper_redefined():
+    nb = Notebook()
+    nb.run("def h(x):\n    return x * x * x\n")
+    nb.run("def f(x):\n    return h(x)\n")
+    j, hv = srcdiff.jvp(srcdiff.grad(nb["f"])), srcdiff.hvp(nb["f"])
+    assert (j((2.0,), (1.0,)), hv(2.0, 1.0)) == ((12.0, 12.0), 12.0)  # 3x^2, 6x
+    nb.run("def h(x):\n    return x * x * x * x\n")
+    assert (j((2.0,), (1.0,)), hv(2.0, 1.0)) == ((32.0, 48.0), 48.0)  # 4x^3, 12x^2
