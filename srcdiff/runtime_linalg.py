@@ -84,14 +84,23 @@ def _is_weak_zero(g: Any) -> bool:
 
 def adjugate(a: Any, det: Any) -> Any:
     """adj(a), whose transpose is the derivative of ``det`` (``det(a)``) at every ``a``:
-    ``det * inv(a)`` where each matrix is invertible (LU found no zero pivot), else from its
-    cofactors, the determinants of its minors (which this derivative reaches again where a
-    minor is singular): a polynomial in ``a``, so ``grad(grad(f))`` is right there too."""
+    ``det * inv(a)`` where each matrix is invertible (LU found no zero pivot). Elsewhere, up to
+    4 x 4, from the cofactors, the determinants of the minors (which this derivative reaches
+    again where a minor is singular): a polynomial, so ``grad(grad(f))`` is right there too.
+    Larger, from the SVD (the cofactors would cost n^2 determinants; a large det is 0.0 by
+    underflow too): ``a = u s vh`` gives adj(a) = adj(vh) adj(s) adj(u) = det(vh) vh^T
+    diag(the product of the other singular values) det(u) u^T, whose own derivative is the
+    SVD's (finite where the singular values are distinct)."""
     if np.all(det != 0):
         return np.expand_dims(det, (-2, -1)) * np.linalg.inv(a)
     n = np.shape(a)[-1]
     if n == 1:
         return np.ones(np.shape(a)) + 0.0 * a
+    if n > 4:
+        u, s, vh = np.linalg.svd(a)
+        others = np.prod(np.where(np.eye(n, dtype=bool), 1.0, np.expand_dims(s, -2)), axis=-1)  # row i: s_i made 1
+        sign = np.linalg.det(u) * np.linalg.det(vh)
+        return np.expand_dims(sign, (-2, -1)) * (_transposed(vh) * np.expand_dims(others, -2)) @ _transposed(u)
     rows = []
     for i in range(n):
         without_row = np.concatenate([a[..., :i, :], a[..., i + 1 :, :]], axis=-2)

@@ -485,6 +485,9 @@ def test_det_is_differentiated_at_a_singular_matrix():
     b = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])  # rank 2
     cofactors = np.array([[-3.0, 6.0, -3.0], [6.0, -12.0, 6.0], [-3.0, 6.0, -3.0]])
     np.testing.assert_allclose(srcdiff.grad(determinant)(b), cofactors, atol=1e-9)
+    c = np.diag([1.0, 2.0, 3.0, 4.0, 0.0]) + np.triu(np.ones((5, 5)), 1)  # 5 x 5 of rank 4: from the SVD
+    minors = [[np.linalg.det(np.delete(np.delete(c, i, 0), j, 1)) for j in range(5)] for i in range(5)]
+    np.testing.assert_allclose(srcdiff.grad(determinant)(c), (-1.0) ** np.add.outer(range(5), range(5)) * minors, atol=1e-9)
     # second order: det of a 2x2 is a quadratic, d2/da2 along the identity is 2
     np.testing.assert_allclose(srcdiff.jvp(srcdiff.grad(determinant), (a,), (np.eye(2),))[1], np.eye(2), atol=1e-9)
 
