@@ -80,6 +80,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     like its primal (None for a primal that is not a float or float array/tree, such as an
     integer count). With ``has_aux=True``, ``f`` returns ``(out, aux)`` and vjp returns
     ``(out, pullback, aux)``, as JAX does."""
+    api.check_call(f, "vjp", primals, {})
     primals = trees.as_records(primals)  # generated code reads a dataclass as a NamedTuple of its fields
     positions = tuple(i for i, p in enumerate(primals) if transforms._differentiable(p))
     if not positions:
@@ -141,6 +142,7 @@ class Jacobian:
         """An array of shape ``out.shape + arg.shape`` for each output leaf and ``wrt`` argument
         leaf, arranged as the output's structure of (a tuple over ``wrt`` of) the argument's."""
         args = api.as_positional(self.function, self.__name__, args, kwargs)
+        api.check_call(self.function, self.__name__, args, {})
         for i in self.positions:
             if i >= len(args):
                 raise BadArgument(f"{self.__name__} needs argument {self.params[i]!r} (wrt) but got {len(args)} arguments")

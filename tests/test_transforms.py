@@ -691,3 +691,16 @@ def returns_a_pair(x):
 def test_jacobian_of_a_jacobian_of_a_function_returning_a_tree_is_refused_with_advice():
     with pytest.raises(BadArgument, match="hessian"):
         srcdiff.jacobian(srcdiff.jacobian(returns_a_pair))(np.ones(2))
+
+
+def _area(width, height):
+    return width * height
+
+
+def test_vjp_and_jacobian_called_with_the_wrong_arguments_name_the_function():
+    from srcdiff.errors import BadCall
+
+    with pytest.raises(BadCall, match=r"vjp takes the arguments of _area\(width, height\)"):
+        srcdiff.vjp(_area, 1.0)
+    with pytest.raises(BadCall, match=r"jacobian__area takes the arguments of _area\(width, height\)"):
+        srcdiff.jacobian(_area, mode="rev")(1.0)
