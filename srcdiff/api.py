@@ -410,12 +410,12 @@ class Gradient:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the hot path: the argument types, one dict lookup, then the generated code; arrays'
         # ndim and the called functions' identity are checked only for code that assumes them
-        f, code, defaults, kwdefaults = self._own  # (a plain tuple unpacks faster than attributes read)
+        f, code, defaults, kwdefaults, uses_defaults = self._own  # (a plain tuple unpacks faster than attributes)
         if (  # a rule was registered or replaced, or f redefined in place: build everything anew
             self._version != rules.version
-            or f.__code__ is not code
-            or f.__defaults__ is not defaults
-            or f.__kwdefaults__ is not kwdefaults
+            or f.__code__ is not code  # (reading an attribute of a function costs: one, unless defaults were used)
+            or uses_defaults
+            and (f.__defaults__ is not defaults or f.__kwdefaults__ is not kwdefaults)
         ):
             self._compiled = {}
             self._version = rules.version
@@ -442,6 +442,8 @@ class Gradient:
             except LookupError:  # KeyError included: the name is gone
                 entry = None
         if entry is None:
+            if len(args) + len(kwargs) < len(self.params) and not self._own[4]:  # code for f's defaults of now
+                self._own = tuple(cache.own(self._own[0], uses_defaults=True))
             entry = self.specialize(args, kwargs)
             if not kwargs:
                 self._compiled[tuple(map(type, args))] = entry

@@ -76,26 +76,30 @@ def closure_functions(f: Any) -> tuple[Dependency, ...]:
 
 class Own(NamedTuple):
     """The differentiated function as code was built for it: redefining it in place
-    (``f.__code__ = ...``, as IPython's autoreload does, or new defaults) makes that code stale."""
+    (``f.__code__ = ...``, as IPython's autoreload does, or new defaults) makes that code stale.
+    The defaults matter only to code built for a call that left an argument to its default
+    (``uses_defaults``): other calls pass every argument, and a call that leaves one out has
+    argument types of its own, so it is built (with the defaults of then) before it runs."""
 
     function: Any
     code: Any
     defaults: Any
     kwdefaults: Any
+    uses_defaults: bool
 
 
-def own(f: Any) -> Own:
+def own(f: Any, uses_defaults: bool = False) -> Own:
     """What code built for ``f`` assumes of ``f`` itself (nothing, if it is not a Python function)."""
     if not isinstance(f, FunctionType):
         return _ANYTHING
-    return Own(f, f.__code__, f.__defaults__, f.__kwdefaults__)
+    return Own(f, f.__code__, f.__defaults__, f.__kwdefaults__, uses_defaults)
 
 
 def _anything() -> None:
     """Stands for a callable that is not a Python function: nothing to watch."""
 
 
-_ANYTHING = Own(_anything, _anything.__code__, _anything.__defaults__, _anything.__kwdefaults__)
+_ANYTHING = Own(_anything, _anything.__code__, _anything.__defaults__, _anything.__kwdefaults__, False)
 
 
 def unique(dependencies: Iterable[Dependency]) -> tuple[Dependency, ...]:

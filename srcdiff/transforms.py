@@ -143,8 +143,8 @@ class Jvp:
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
         # a new rule: build anew; a function passed in: code for that one
         key = (rules.version, *(_described(p, t is None) for p, t in zip(primals, tangents)))
-        f, code, defaults, kwdefaults = self._own
-        if f.__code__ is not code or f.__defaults__ is not defaults or f.__kwdefaults__ is not kwdefaults:
+        f, code, defaults, kwdefaults, uses_defaults = self._own  # (see Gradient.__call__)
+        if f.__code__ is not code or uses_defaults and (f.__defaults__ is not defaults or f.__kwdefaults__ is not kwdefaults):
             self._compiled = {}  # f redefined in place (autoreload assigns __code__): build everything anew
             self._own = tuple(cache.own(f))
         found = self._compiled.get(key)
@@ -158,6 +158,8 @@ class Jvp:
                 found = None
         if found is None:
             api.check_call(self.__wrapped__, self.__name__, primals, {})
+            if len(primals) < len(self.params) and not self._own[4]:  # code for f's defaults of now
+                self._own = tuple(cache.own(self._own[0], uses_defaults=True))
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
             kinds = self.argument_kinds(primals)
             entry = self.entry(wrt, kinds)
