@@ -47,6 +47,11 @@ class UnsupportedSyntax(SrcdiffError, NotImplementedError):
     """A Python construct the transformer does not differentiate."""
 
 
+class SharedInPlace(UnsupportedSyntax):
+    """Raised by generated code before an in-place write into data that a value read later
+    shares (``runtime.check_unshared``): srcdiff would differentiate that value as it was."""
+
+
 class NoDerivativeRule(SrcdiffError, NotImplementedError):
     """A call to a function that has neither a rule nor Python source."""
 

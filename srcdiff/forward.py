@@ -117,7 +117,7 @@ class _Forward(CodeWriter):
                 out.append(ast.Expr(value=ast.Constant(COMMENT + text)))
             elif compound:
                 line = None
-            out += self.statement(s)
+            out += self.checks_before(s) + self.statement(s)
         return out
 
     def statement(self, s: ast.stmt) -> list[ast.stmt]:

@@ -30,6 +30,7 @@ of the user's statement it came from (an inlined body keeps its own lines).
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import functools
 from collections.abc import Callable, Mapping
@@ -70,6 +71,11 @@ def normalize(
     dicts the function builds itself are recognised here. ``resolve``: the object a non-local
     name or attribute chain denotes (None if unknown), to tell ``functools.partial`` when it is called."""
     return _Normalizer(tree, origin, containers, resolve).run()
+
+
+def _appends(e: ast.expr, is_local: Callable[[ast.expr], bool]) -> bool:
+    """Is ``e`` a call ``xs.append(v)`` on a local list?"""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "append" and is_local(e.func.value)
 
 
 def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
@@ -231,6 +237,10 @@ class _Normalizer:
             self.store(target, value)
 
     def assign_name(self, target: str, value: ast.expr) -> None:
+        if _appends(value, self._is_local):  # r = xs.append(v): the list changes, r is None
+            self.stmt_Expr(ast.Expr(value=value))
+            self.emit(assign(target, ast.Constant(None)))
+            return
         simple = self.expr(value)
         if target in {n.id for n in ast.walk(simple) if isinstance(n, ast.Name)} and not isinstance(simple, ast.Name):
             temp = self.fresh.temp()  # ``x = x * 2``: the adjoint needs the old x
@@ -347,6 +357,8 @@ class _Normalizer:
             old = self.atom(ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Load()))
             new = self.atom(ast.BinOp(left=old, op=s.op, right=s.value))
             self.emit(ast.Assign(targets=[ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Store())], value=new))
+            # an array held in a list is changed in place by +=: what shares it sees the change (safety.py)
+            self.out[-1].element = getattr(old, "id", None)
         else:
             raise self.fail(s, "this augmented assignment is not supported", "Assign to a local name or element.")
 
@@ -388,7 +400,7 @@ class _Normalizer:
             self.dict_loop(s, it, "keys")
             return
         it = self.as_sequence(it)
-        kind = it.func.id if _is_builtin_call(it, _ITERATOR_BUILTINS, self.locals) else "sequence"
+        kind = it.func.id if self.is_builtin_call(it, _ITERATOR_BUILTINS) else "sequence"
         if kind == "range":
             if not isinstance(s.target, ast.Name):
                 raise self.fail(s, "a range loop needs a single loop variable", "Write: for i in range(...).")
@@ -424,7 +436,7 @@ class _Normalizer:
         """The sequences a loop over ``it`` indexes in step (``zip`` and ``enumerate``, nested as
         you like, walk several), and a function from the index to the loop's item."""
         it = self.as_sequence(it)
-        if nested and _is_builtin_call(it, ("zip", "enumerate"), self.locals):
+        if nested and self.is_builtin_call(it, ("zip", "enumerate")):
             kind = it.func.id
             if kind == "zip" and it.keywords:
                 raise self.fail(it, "zip() with keyword arguments is not supported", "Use an index loop.")
@@ -444,7 +456,7 @@ class _Normalizer:
             return [q for qs, _ in parts for q in qs], lambda index: ast.Tuple(elts=[f(index) for _, f in parts], ctx=ast.Load())
         if _is_dict_view(it, self.locals):  # d.keys(): a list of them can be indexed
             it = ast.Call(func=name("list"), args=[it], keywords=[])
-        if _is_builtin_call(it, ("reversed",), self.locals) and len(it.args) == 1 and not it.keywords:
+        if self.is_builtin_call(it, ("reversed",)) and len(it.args) == 1 and not it.keywords:
             it = ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load())  # a reversed copy
         q = self.atom(it)
         if not (isinstance(it, ast.Name) and it.id in self.sequences or sequence_expression(it, self.sequences, self.locals)):
@@ -514,6 +526,13 @@ class _Normalizer:
         temp = self.fresh.temp()
         self.emit(assign(temp, e))
         return name(temp)
+
+    def is_builtin_call(self, e: ast.expr, names: tuple[str, ...]) -> bool:
+        """Is ``e`` a call of one of the builtins ``names``? Not when the name is a local or
+        is bound to something else (``from numpy import max``)."""
+        if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in names and e.func.id not in self.locals):
+            return False
+        return self.resolve is None or self.resolve(e.func) is getattr(builtins, e.func.id)
 
     def atom(self, e: ast.expr) -> ast.expr:
         """Emit whatever ``e`` needs and return an atom holding its value."""
@@ -607,7 +626,7 @@ class _Normalizer:
                 default = e.args[1] if len(e.args) == 2 else ast.Constant(None)
                 read = ast.Subscript(value=func.value, slice=key, ctx=ast.Load())
                 return self.expr(ast.IfExp(test=found, body=read, orelse=default))
-        if _is_builtin_call(e, ("dict",), self.locals) and not e.args and all(k.arg for k in e.keywords):
+        if self.is_builtin_call(e, ("dict",)) and not e.args and all(k.arg for k in e.keywords):
             return self.expr(ast.Dict(keys=[ast.Constant(k.arg) for k in e.keywords], values=[k.value for k in e.keywords]))
         if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
             return self.inline(func, self.defaults(func), e)
@@ -617,10 +636,10 @@ class _Normalizer:
             if func.id not in self.defined:
                 raise self.fail(e, f"{func.id!r} is called before it is defined", f"Define {func.id} before calling it.")
             return self.inline(self.local_functions[func.id], self.defined[func.id], e)
-        if _is_builtin_call(e, ("max", "min"), self.locals) and not e.keywords and len(e.args) != 2:
+        if self.is_builtin_call(e, ("max", "min")) and not e.keywords and len(e.args) != 2:
             return self.extremum(e)
         joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
-        if _is_builtin_call(e, _CONSUMERS, self.locals) or joins:  # they walk a generator to its end: a list does the same
+        if self.is_builtin_call(e, _CONSUMERS) or joins:  # they walk a generator to its end: a list does the same
             e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
         if isinstance(func, ast.Name) and func.id in self.function_parameters:
             held = self.resolve(func) if self.resolve is not None else None
@@ -735,7 +754,7 @@ class _Normalizer:
             item = value if e.func.attr == "values" else ast.Tuple(elts=[name(key), value], ctx=ast.Load())
             generator = ast.comprehension(target=name(key, store=True), iter=keys, ifs=[], is_async=0)
             return ast.copy_location(ast.ListComp(elt=item, generators=[generator]), e)
-        if not (_is_builtin_call(e, ("map", "filter"), self.locals) and not e.keywords and len(e.args) >= 2):
+        if not (self.is_builtin_call(e, ("map", "filter")) and not e.keywords and len(e.args) >= 2):
             return e
         items = [self.fresh.temp("_v") for _ in e.args[1:]]
         if e.func.id == "filter" and len(items) != 1:
@@ -1041,9 +1060,6 @@ def _bind(target: ast.expr, value: ast.expr) -> list[ast.stmt]:
     return [ast.Assign(targets=[target], value=value)]
 
 
-def _is_builtin_call(e: ast.expr, names: tuple[str, ...], locals_: set[str]) -> bool:
-    """Is ``e`` a call of one of the builtins ``names`` (not shadowed by a local)?"""
-    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in names and e.func.id not in locals_
 
 
 def is_final_break(s: ast.stmt) -> bool:

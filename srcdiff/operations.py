@@ -159,6 +159,7 @@ _WRITES_ARGUMENT = frozenset(
     {"shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "at", "put_along_axis"}  # NumPy
     | {"heappush", "heappop", "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"}
     | {"setitem", "delitem", "iadd", "isub", "imul", "itruediv", "ipow", "setattr"}  # heapq, bisect, operator
+    | {"restore_item", "restore_popped"}  # srcdiff.runtime's, in a backward sweep differentiated again
 )
 
 
