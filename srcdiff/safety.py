@@ -157,12 +157,19 @@ def sharing_groups(
 def _through_temporaries(
     tree: ast.FunctionDef, ops: dict[ast.AST, Op], locals_: set[str], scalars: set[str], call_is_fresh: CallIsFresh
 ) -> Callable[[set[str]], set[str]]:
-    """Sharing a normalisation temporary's data is sharing what it shares: a temporary serves
-    one statement (``y = y.copy()`` is ``_t1 = y.copy(); y = _t1``), so only its sources count."""
+    """Sharing a normalisation temporary's data is sharing what it shares: a temporary that
+    serves one statement (``y = y.copy()`` is ``_t1 = y.copy(); y = _t1``) counts only by its
+    sources. One read twice (a local function's default, the same list in two inlined calls)
+    is a name like any other."""
+    reads: dict[str, int] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            reads[n.id] = reads.get(n.id, 0) + 1
     definitions: dict[str, list[ast.expr]] = {}
     for s in walk_statements(tree.body):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id.startswith("_"):
-            definitions.setdefault(s.targets[0].id, []).append(s.value)
+            if reads.get(s.targets[0].id, 0) <= 1:
+                definitions.setdefault(s.targets[0].id, []).append(s.value)
 
     def resolve(names: set[str], seen: frozenset[str] = frozenset()) -> set[str]:
         out: set[str] = set()
@@ -201,6 +208,13 @@ def refuse_aliases(
         shared = through_temporaries(shared_with(value, ops[value], locals_, scalars, call_is_fresh)) - {target}
         if not shared or target in scalars:
             continue
+        if target in written and any(n.startswith("_default") for n in shared):
+            raise origin.error(
+                UnsupportedSyntax,
+                s,
+                "a local function's default value is one object that all its calls share, and a call changes it in place",
+                "Default to None and make a new one inside: def h(v, acc=None): acc = [] if acc is None else acc.",
+            )
         if target in written:
             others = ", ".join(f"'{n}'" for n in sorted(shared))
             raise origin.error(

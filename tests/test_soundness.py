@@ -280,6 +280,23 @@ def slice_assignment_changing_the_length(x):
     return xs[0] * xs[1] + len(xs)
 
 
+def local_mutable_default_shared_by_calls(x):
+    def h(v, acc=[]):  # noqa: B006 (the point: one list for every call)
+        acc.append(v)
+        return sum(acc)
+
+    return h(x) + h(2 * x)
+
+
+def local_default_made_inside(x):
+    def h(v, acc=None):
+        acc = [] if acc is None else acc
+        acc.append(v)
+        return sum(acc)
+
+    return h(x) + h(2 * x)
+
+
 CASES = [
     (held_in_a_list, (W,), "refused"),
     (rnn_history, (W,), "refused"),
@@ -314,6 +331,8 @@ CASES = [
     (tuple_of_an_array, (np.array([1.0, 2.0]),), "right"),
     (reversed_rows, (np.array([1.0, 2.0]),), "right"),
     (slice_assignment_changing_the_length, (1.0,), "refused"),
+    (local_mutable_default_shared_by_calls, (1.5,), "refused"),
+    (local_default_made_inside, (1.5,), "right"),
 ]
 
 
