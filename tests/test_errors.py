@@ -150,6 +150,20 @@ def undeclared_keyword(x):
     return np.sum(x, where=x > 0)  # <- refused
 
 
+def writes_into_out(x):
+    total = np.zeros(())
+    y = np.sum(x * x, out=total)  # <- refused: total changes under the analysis
+    return y + total
+
+
+def casts_to_objects(x):
+    return np.sum(np.cumsum(x, dtype=object))  # <- refused
+
+
+def undeclared_casting(x):
+    return np.sum(np.exp(x, casting="same_kind"))  # <- refused
+
+
 def augments_an_alias(x):
     a = x * 1.0
     b = a  # <- refused
@@ -167,7 +181,10 @@ def reads_a_stale_view(x):
 CASES = [
     (reads_a_stale_view, UnsupportedSyntax, "'row' is a view of 'y'"),
     (augments_an_alias, UnsupportedSyntax, "'b' is changed in place"),
-    (undeclared_keyword, UnsupportedSyntax, "does not handle the argument where="),
+    (undeclared_keyword, UnsupportedSyntax, "np.where(mask, x, 0.0)"),
+    (writes_into_out, UnsupportedSyntax, "copy it there afterwards (buf[...] = y)"),
+    (casts_to_objects, UnsupportedSyntax, "dtype=) only to a number type"),
+    (undeclared_casting, UnsupportedSyntax, "convert with .astype(...)"),
     (joins_lists, UnsupportedSyntax, "arithmetic on a list"),
     (aliases_an_input, UnsupportedSyntax, "y = x.copy()"),
     (aliases_through_a_view, UnsupportedSyntax, "share its data"),

@@ -339,6 +339,45 @@ def test_an_undeclared_keyword_is_refused_or_honoured() -> None:
     assert g.tolist() == [1.0, 0.0]
 
 
+INTEGER = int  # a dtype named at module level: known when the code is built
+
+
+def full_of_integers(x):
+    return np.sum(np.full(3, 3.3 * x[0], dtype=int) * x)  # the integer part has no derivative
+
+
+def sum_to_integers(x):
+    return np.sum(x * 3.3, dtype=int) + np.sum(x * x, dtype=np.float32)
+
+
+def cumsum_prod_to_integers(x):
+    return np.sum(np.cumsum(x * 3.3, dtype="int32") * x) + np.prod(x * 3.3, None, bool) + (x * 3.3).sum(dtype=INTEGER)
+
+
+def casts_to_a_dtype_given(x, dt):  # known only at run time: keeps_fractions(dt) in the generated code
+    return np.sum(x * 3.3, dtype=dt) + np.sum(np.full(3, x[1], dtype=x.dtype) * x)
+
+
+@pytest.mark.parametrize(
+    ("f", "dtypes", "expected"),
+    [
+        (full_of_integers, (), lambda x: np.full(3, np.trunc(3.3 * x[0]))),
+        (sum_to_integers, (), lambda x: 2.0 * x),
+        (cumsum_prod_to_integers, (), lambda x: np.cumsum((x * 3.3).astype(np.int32))),
+        (casts_to_a_dtype_given, (int,), lambda x: x[1] + np.array([0.0, np.sum(x), 0.0])),
+        (casts_to_a_dtype_given, (float,), lambda x: 3.3 + x[1] + np.array([0.0, np.sum(x), 0.0])),
+    ],
+    ids=["full", "sum", "cumsum-prod", "runtime-int", "runtime-float"],
+)
+def test_a_cast_to_integers_passes_no_derivative(f: Any, dtypes: tuple, expected: Any) -> None:
+    """``dtype=`` an integer or bool type makes a result piecewise constant, in both modes."""
+    x = np.array([0.5, -1.3, 2.2])
+    direction = np.array([0.3, 0.7, -0.2])
+    np.testing.assert_allclose(srcdiff.grad(f)(x, *dtypes), expected(x), rtol=1e-6)
+    _, tangent = srcdiff.jvp(f, (x, *dtypes), (direction, *[None for _ in dtypes]))
+    np.testing.assert_allclose(tangent, expected(x) @ direction, rtol=1e-6)
+
+
 # -------------------------------------------------------------------- np.linalg
 
 
