@@ -2,12 +2,14 @@
 
 import functools
 import inspect
+import warnings
 
 import numpy as np
 import pytest
 
 import srcdiff
 from srcdiff.errors import (
+    ArraySubclassError,
     BadWrt,
     NoDerivativeRule,
     NonScalarOutput,
@@ -282,6 +284,7 @@ def test_errors_derive_from_the_fitting_builtin_exception():
     assert issubclass(NoDerivativeRule, NotImplementedError)
     assert issubclass(BadWrt, ValueError) and issubclass(NonScalarOutput, ValueError)
     assert issubclass(WrtTypeError, TypeError) and issubclass(SourceUnavailable, TypeError)
+    assert issubclass(ArraySubclassError, TypeError)
 
 
 def doubles(x, y):
@@ -318,6 +321,51 @@ def test_integer_argument_in_wrt(value):
 def test_integer_array_in_wrt():
     with pytest.raises(WrtTypeError, match="has dtype int64; pass floats"):
         srcdiff.grad(doubles)(np.arange(3), 1.0)
+
+
+def weighs(x, m):  # <- refused: m is an ndarray subclass
+    return np.sum(m * x)
+
+
+def weighs_a_list(x, ms):  # <- refused: an element of ms is an ndarray subclass
+    return np.sum(ms[0] * x)
+
+
+def matrix(rows):
+    with warnings.catch_warnings():  # NumPy advises against np.matrix, which is the point here
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.matrix(rows)
+
+
+SUBCLASSES = [
+    (matrix(np.eye(2)), "numpy.matrix", "np.asarray(m)"),  # m * x is a matrix product: it crashed
+    (np.ma.masked_array([1.0, 2.0], mask=[False, True]), "MaskedArray", "m.filled(0.0)"),  # its gradient was [1, 1]
+]
+
+
+@pytest.mark.parametrize("m, kind, advice", SUBCLASSES, ids=["matrix", "masked"])
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda f, x, m: srcdiff.grad(f)(x, m),
+        lambda f, x, m: srcdiff.grad(f, wrt=1)(x, m),
+        lambda f, x, m: srcdiff.jvp(f, (x, m), (x, None)),
+        lambda f, x, m: srcdiff.jvp(f, (x, m), (None, np.ones(np.shape(m)))),
+        lambda f, x, m: srcdiff.vjp(f, x, m),
+        lambda f, x, m: srcdiff.hessian(f)(x, m),
+    ],
+    ids=["grad", "grad-wrt", "jvp", "jvp-wrt", "vjp", "hessian"],
+)
+def test_an_array_subclass_argument_is_refused(transform, m, kind, advice):
+    with pytest.raises(ArraySubclassError) as info:
+        transform(weighs, np.array([0.5, -1.3]), m)
+    assert str(info.value).startswith(f"{__file__}:{marked_line(weighs)}: argument 'm' of weighs is a ")
+    assert kind in str(info.value) and advice in info.value.suggestion
+
+
+def test_an_array_subclass_in_a_container_is_refused():
+    with pytest.raises(ArraySubclassError, match="argument 'ms' of weighs_a_list is a numpy.matrix"):
+        srcdiff.grad(weighs_a_list)(np.array([0.5, -1.3]), [matrix(np.eye(2))])
 
 
 def test_integer_argument_not_in_wrt_is_fine():
