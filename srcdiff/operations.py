@@ -292,7 +292,7 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             "Define it at module level before the gradient is first called.",
         ) from None
     if rules.is_nondifferentiable(target):
-        return Op(CONSTANT)
+        return Op(CONSTANT, func=target)  # (its result may be an argument itself: stop_gradient, safety.shared_with)
     if target is functools.partial:  # made as written only to be passed on (normalize): its values are constants
         raise origin.error(
             NoDerivativeRule,
@@ -390,7 +390,7 @@ def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[
 
 def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if func is None or rules.is_nondifferentiable(func):
-        return Op(CONSTANT, bound={"args": args})
+        return Op(CONSTANT, bound={"args": args}, func=func)
     rule = rules.lookup(func)
     if rule is None:
         raise origin.error(
@@ -408,7 +408,7 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         )
         raise origin.error(UnsupportedSyntax, stmt, str(exc), advice) from None
     if rule is None:  # cast to integers: piecewise constant, no derivative
-        return Op(CONSTANT, bound={"args": args})
+        return Op(CONSTANT, bound={"args": args}, func=func)
     operands: list[ast.expr] = []
     for p in (*rule.params, *([rule.vararg] if rule.vararg else [])):
         if rule.role(p) != rules.ADJOINT:  # differentiated in either mode; a transform refuses its missing one

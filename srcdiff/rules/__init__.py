@@ -361,6 +361,20 @@ def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
     version += 1
 
 
+VIEWS: set[Any] = set()  # functions whose result may be a view of an argument, or the argument itself
+
+
+def returns_views(*funcs: Any) -> None:
+    """Functions whose result may share an argument's data (``np.reshape``, ``np.diag`` of a
+    matrix, ``np.real_if_close`` of a real array, ``stop_gradient``): the analysis treats their
+    result as sharing its arguments' data, so writing into either is checked (``safety``).
+    tests/test_rules.py calls every function in the table and fails on one that shares
+    memory with its argument and is not declared here."""
+    global version
+    VIEWS.update(funcs)
+    version += 1
+
+
 def changed() -> None:
     """Note a change to a rule the table does not hold (a custom function's): builds start anew."""
     global version

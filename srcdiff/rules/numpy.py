@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import runtime
-from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
+from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, returns_views, vjp
 
 E = ELEMENTWISE
 REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
@@ -357,6 +357,19 @@ vjp("np.random.uniform(low=0.0, high=1.0, size=None)", low="unbroadcast(g * (hig
     high="unbroadcast(g * (ans - low) / (high - low), high)", discrete=("size",))  # fmt: skip
 vjp("np.copysign(x1, x2)", x1="g * np.sign(x1) * np.copysign(1.0, x2)", kind=E, discrete=("x2",))
 vjp("np.heaviside(x1, x2)", x2="g * (x1 == 0)", kind=E, discrete=("x1",))  # x2 is the value where x1 is 0
+
+# results that may be a view of an argument or the argument itself (np.diag of a matrix,
+# np.real_if_close of a real array, np.nan_to_num(x, copy=False), np.diff(x, 0), a matrix's
+# first power, an FFT over no axes, the rows of list(a), the larger of two arrays)
+returns_views(
+    np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.rollaxis, np.squeeze, np.expand_dims,
+    np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.require,
+    np.atleast_1d, np.atleast_2d, np.atleast_3d, np.diagonal, np.diag, np.broadcast_to, np.real, np.imag,
+    np.flip, np.fliplr, np.flipud, np.rot90, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+    np.real_if_close, np.nan_to_num, np.diff, np.linalg.matrix_power, np.fft.fftn, np.fft.ifftn,
+    *([np.astype] if hasattr(np, "astype") else []),  # (copy=False)
+    list, tuple, max, min, runtime.stop_gradient,
+)  # fmt: skip
 
 # creation, comparison and integer-valued functions: their results are constants
 nondifferentiable(
