@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
-from .errors import BadAux, BadWrt, GradientCheckError, SourceUnavailable, WrtTypeError
+from .errors import ArraySubclassError, BadAux, BadWrt, GradientCheckError, SourceUnavailable, WrtTypeError
 from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
@@ -370,6 +370,7 @@ class Gradient:
         """Each scalar or array argument's number of dimensions (0 for a scalar), and the
         functions the parameters not given hold by default (``callables``)."""
         given = set(self.params[: len(args)]) | set(kwargs)
+        refuse_array_subclasses(self.function, {**dict(zip(self.params, args)), **kwargs})
         defaults = {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in given}
         return argument_kinds(self.params, self.wrt, args, kwargs) | defaults
 
@@ -441,6 +442,43 @@ def _is_object(value: Any) -> bool:
     """An object whose methods are its own (a model, a random generator), not an array's."""
     data = (np.ndarray, np.generic, str, bytes, type(None), range, slice, *_SCALAR_TYPES, *_CONTAINER_TYPES)
     return not isinstance(value, data) and not isinstance(value, type) and not callables.is_function(value)
+
+
+def refuse_array_subclasses(f: Callable, bound: dict[str, Any]) -> None:
+    """Raise ``ArraySubclassError`` for an argument (or a container's element) that is an
+    ``ndarray`` subclass, in ``wrt`` or not: ``*`` of an ``np.matrix`` is a matrix product and a
+    masked array's reductions skip masked entries, while the rules describe plain arrays."""
+    for param, value in bound.items():
+        found = _array_subclass(value)
+        if found is None:
+            continue
+        kind = type(found).__module__ + "." + type(found).__qualname__
+        if isinstance(found, np.ma.MaskedArray):
+            instead = f"the values it stands for: {param}.filled(0.0), or np.ma.getdata({param}) and the mask apart"
+        else:
+            instead = f"a plain array: np.asarray({param})"
+        while isinstance(f, Gradient) or hasattr(f, "__func__"):  # grad(grad(f)), a bound method
+            f = f.function if isinstance(f, Gradient) else f.__func__
+        code = getattr(f, "__code__", None)
+        raise ArraySubclassError(
+            f"argument {param!r} of {getattr(f, '__name__', f)} is a {kind}, not a plain numpy.ndarray, "
+            "and srcdiff's rules describe plain arrays",
+            filename=code.co_filename if code else None,
+            line=code.co_firstlineno if code else None,
+            suggestion=f"Pass {instead}.",
+        )
+
+
+def _array_subclass(value: Any) -> Any:
+    """The first ``ndarray`` subclass instance in ``value``, a container's elements included."""
+    if isinstance(value, np.ndarray):
+        return None if type(value) is np.ndarray else value
+    if isinstance(value, _CONTAINER_TYPES):
+        for v in value.values() if isinstance(value, dict) else value:
+            found = _array_subclass(v)
+            if found is not None:
+                return found
+    return None
 
 
 def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:

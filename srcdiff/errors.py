@@ -68,6 +68,11 @@ class WrtTypeError(SrcdiffError, TypeError):
     """An argument in ``wrt`` is not a float or a float array."""
 
 
+class ArraySubclassError(SrcdiffError, TypeError):
+    """An argument is an ``ndarray`` subclass (``np.matrix``, a masked array): its operations
+    differ from a plain array's, which is what every derivative rule describes."""
+
+
 class NonScalarOutput(SrcdiffError, ValueError):
     """``grad`` of a function whose result is not a scalar."""
 

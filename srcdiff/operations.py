@@ -222,9 +222,9 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if isinstance(e, (ast.Constant, ast.JoinedStr)) or is_global_chain(e, env):
         return Op(CONSTANT)
     if isinstance(e, ast.BinOp):
-        return _rule_op(rules.BINARY_OPERATORS.get(type(e.op)), [e.left, e.right], {}, e, stmt, origin)
+        return _rule_op(rules.BINARY_OPERATORS.get(type(e.op)), [e.left, e.right], {}, e, stmt, origin, env)
     if isinstance(e, ast.UnaryOp):
-        return _rule_op(rules.UNARY_OPERATORS.get(type(e.op)), [e.operand], {}, e, stmt, origin)
+        return _rule_op(rules.UNARY_OPERATORS.get(type(e.op)), [e.operand], {}, e, stmt, origin, env)
     if isinstance(e, ast.Compare):
         return Op(CONSTANT)
     if isinstance(e, (ast.List, ast.Tuple)):
@@ -237,7 +237,7 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         if e.attr in rules.CONSTANT_ATTRIBUTES:
             return Op(CONSTANT)
         if e.attr in rules.ATTRIBUTES:
-            return _rule_op(rules.ATTRIBUTES[e.attr], [e.value], {}, e, stmt, origin)
+            return _rule_op(rules.ATTRIBUTES[e.attr], [e.value], {}, e, stmt, origin, env)
         raise origin.error(
             NoDerivativeRule,
             stmt,
@@ -268,7 +268,7 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         if method == "append":
             return Op(APPEND, _names(e.args))
         if method in rules.METHODS and func.value.id not in env.objects:
-            return _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin)
+            return _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin, env)
         if func.value.id in env.objects:
             raise origin.error(
                 NoDerivativeRule,
@@ -293,7 +293,7 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             "Define it at module level before the gradient is first called.",
         ) from None
     if rules.is_nondifferentiable(target):
-        return Op(CONSTANT)
+        return Op(CONSTANT, func=target)  # (its result may be an argument itself: stop_gradient, safety.shared_with)
     if target is functools.partial:  # made as written only to be passed on (normalize): its values are constants
         raise origin.error(
             NoDerivativeRule,
@@ -312,7 +312,7 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             "one by one.",
         )
     if rule is not None:
-        return _rule_op(target, list(e.args), keywords, e, stmt, origin)
+        return _rule_op(target, list(e.args), keywords, e, stmt, origin, env)
     transforms = ("srcdiff.api", "srcdiff.transforms", "srcdiff.derived")  # grad, jvp, ... and what they return
     if (inspect.isfunction(target) and target.__module__ in transforms) or type(target).__module__ in transforms:
         raise origin.error(  # srcdiff's own transforms, called inside a function being differentiated
@@ -389,9 +389,9 @@ def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[
     return frozenset(found)
 
 
-def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin) -> Op:
+def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if func is None or rules.is_nondifferentiable(func):
-        return Op(CONSTANT, bound={"args": args})
+        return Op(CONSTANT, bound={"args": args}, func=func)
     rule = rules.lookup(func)
     if rule is None:
         raise origin.error(
@@ -402,9 +402,14 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         )
     try:
         bound = rule.bind(args, keywords)
+        rule = rules.for_dtype(rule, _dtype(bound.get("dtype"), env))
     except TypeError as exc:
-        advice = "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
+        advice = getattr(exc, "advice", None) or (
+            "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
+        )
         raise origin.error(UnsupportedSyntax, stmt, str(exc), advice) from None
+    if rule is None:  # cast to integers: piecewise constant, no derivative
+        return Op(CONSTANT, bound={"args": args}, func=func)
     operands: list[ast.expr] = []
     for p in (*rule.params, *([rule.vararg] if rule.vararg else [])):
         if rule.role(p) != rules.ADJOINT:  # differentiated in either mode; a transform refuses its missing one
@@ -415,6 +420,19 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         elif isinstance(value, ast.Name):
             operands.append(value)
     return Op(RULE, tuple(operands), rule=rule, bound=bound)
+
+
+def _dtype(atom: ast.expr | None, env: Env) -> Any:
+    """The ``dtype=`` a call passes, as far as it is known when the code is built: ``None`` for
+    none, ``rules.RUN_TIME`` for a local name (a parameter, ``x.dtype``)."""
+    if atom is None or isinstance(atom, ast.Constant):
+        return None if atom is None else atom.value
+    if isinstance(atom, ast.Name) and atom.id in env.locals:
+        return rules.RUN_TIME
+    try:
+        return env.resolve(atom)  # int, np.float32, a module-level name
+    except (AttributeError, TypeError, NameError):
+        return rules.RUN_TIME
 
 
 _LIBRARY_DIRS = tuple(

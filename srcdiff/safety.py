@@ -16,8 +16,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-import numpy as np
-
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names, parameters
@@ -88,15 +86,7 @@ def refuse_lost_derivatives(
             )
 
 
-def _view_functions() -> frozenset:
-    """NumPy functions whose result may be a view of an argument, or the argument itself."""
-    names = """reshape ravel transpose swapaxes moveaxis rollaxis squeeze expand_dims asarray asanyarray
-    ascontiguousarray asfortranarray require atleast_1d atleast_2d atleast_3d diagonal broadcast_to real imag
-    flip fliplr flipud rot90 einsum split array_split hsplit vsplit dsplit""".split()
-    return frozenset(getattr(np, n) for n in names if hasattr(np, n))
-
-
-VIEW_FUNCTIONS = _view_functions()
+VIEW_FUNCTIONS = rules.VIEWS  # declared with the rules: rules.returns_views(...)
 CallIsFresh = Callable[[ast.Call], bool]
 
 
@@ -119,8 +109,8 @@ def shared_with(value: ast.expr, op: Op, locals_: set[str], scalars: set[str], c
         return {a.id for a in op.operands if isinstance(a, ast.Name)} if op.rule.func in VIEW_FUNCTIONS or own else set()
     if op.kind == CALL:
         return set() if call_is_fresh(value) else names
-    if op.kind == CONSTANT and op.refusal is not None:
-        return names  # rng.choice(xs), self.cache[...]: anything
+    if op.kind == CONSTANT and (op.refusal is not None or op.func in VIEW_FUNCTIONS):
+        return names  # rng.choice(xs), self.cache[...]: anything; stop_gradient(y): y itself
     return set()
 
 
