@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff imports: plain exception classes
+from .errors import BadArgument, NoDerivativeRule, NonScalarOutput  # the only srcdiff imports: plain exception classes
 
 __all__ = [
+    "unshared_arguments",
     "seed",
     "indexable",
     "holds_fractions",
@@ -187,6 +188,25 @@ def materialize_all(ys: tuple, likes: tuple) -> tuple:
             y = y.copy()  # x + y hands both operands the same adjoint array
         out.append(y)
     return tuple(out)
+
+
+def unshared_arguments(where: tuple, written: tuple, names: tuple, *values: Any) -> None:
+    """Refuse an array passed for a parameter the function writes into in place that shares
+    memory with the array passed for another parameter (``f(x, x)``): the generated code
+    differentiates each parameter as a value of its own. ``where``: (file, line, function)."""
+    for w, value in zip(names, values):
+        if w not in written or not isinstance(value, np.ndarray):
+            continue
+        for other, shared in zip(names, values):
+            if other != w and isinstance(shared, np.ndarray) and np.may_share_memory(value, shared):
+                filename, line, function = where
+                raise BadArgument(
+                    f"{function} writes into its parameter {w!r} in place, and the array passed for it shares "
+                    f"memory with the one passed for {other!r}",
+                    filename=filename,
+                    line=line,
+                    suggestion=f"Pass a copy for one of them ({function}(x, x.copy())), so that each is a value of its own.",
+                )
 
 
 def private_copy(y: Any, like: Any = None) -> Any:
