@@ -19,6 +19,7 @@ runs the three analyses, each in its own module:
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,18 @@ from . import complexes, safety
 from . import kinds as kinds_
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names, parameters
-from .operations import COMPLEX, CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
+from .operations import (
+    COMPLEX,
+    CONSTANT,
+    Env,
+    Op,
+    appended_to,
+    as_unknown_calls,
+    classify,
+    environment,
+    walk_statements,
+    written_in_place,
+)
 from .parse import Origin
 
 __all__ = ["Activity", "activity", "environment", "returns_own_value"]
@@ -124,7 +136,12 @@ def activity(
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
-    scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
+    while True:  # obj.sum(x) is obj's own method: kinds again, with its result of unknown kind (once, if ever)
+        scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
+        known = as_unknown_calls(ops, functools.partial(kinds_.proven_array, lists=lists, containers=definite_lists))
+        if known == ops:
+            break
+        ops = known
     locals_ = local_names(tree)
     in_place = written_in_place(tree.body, ops)
     group = safety.sharing_groups(tree.body, parameters(tree), ops, locals_, scalars)

@@ -405,9 +405,12 @@ class Gradient:
         guards: the (position, ndim) of array arguments, the dependencies the code assumes, the
         (position, kind) of container arguments (see ``container_kind``), and the (position,
         key) of function arguments (see ``callables``)."""
-        records = any(map(trees.is_dataclass_instance, (*args, *kwargs.values())))
-        if records:  # generated code reads a dataclass as a NamedTuple of its fields
-            args, kwargs = trees.as_records(args), trees.as_records(kwargs)
+        records = _records_in_wrt(self.params, self.wrt)
+        if any(map(trees.is_dataclass_instance, (*args, *kwargs.values()))):
+            # generated code reads a dataclass in wrt as a NamedTuple of its fields; another is itself
+            args, kwargs = records(args, kwargs)
+        else:
+            records = None
         kinds = self.argument_kinds(args, kwargs)
         entry = self.entry(kinds)
         fn = self.generated(entry)
@@ -417,7 +420,7 @@ class Gradient:
         if scalars:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
         if records:
-            fn = _through_records(fn)
+            fn = _through_records(fn, records)
         checks = tuple((i, a.ndim, a.dtype.kind == "c") for i, a in enumerate(args) if type(a) is np.ndarray)
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
@@ -570,11 +573,23 @@ def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple,
     return tuple(found)
 
 
-def _through_records(fn: Callable) -> Callable:
-    """``fn`` called with its dataclass arguments as NamedTuples, and its records made dataclasses again."""
+def _records_in_wrt(params: list[str], wrt: tuple[str, ...]) -> Callable[[tuple, dict], tuple[tuple, dict]]:
+    """The arguments with each one in ``wrt`` read as records (``trees.as_records``): a dataclass
+    not differentiated stays itself, so its methods, properties, ``==`` and ``isinstance`` are its own."""
+
+    def records(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        args = tuple(trees.as_records(a) if i < len(params) and params[i] in wrt else a for i, a in enumerate(args))
+        return args, {k: trees.as_records(v) if k in wrt else v for k, v in kwargs.items()}
+
+    return records
+
+
+def _through_records(fn: Callable, records: Callable[[tuple, dict], tuple[tuple, dict]]) -> Callable:
+    """``fn`` called with its dataclass arguments in wrt as NamedTuples, and its records made dataclasses again."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        return trees.from_records(fn(*trees.as_records(args), **trees.as_records(kwargs)))
+        args, kwargs = records(args, kwargs)
+        return trees.from_records(fn(*args, **kwargs))
 
     return call
 

@@ -1029,7 +1029,8 @@ def _spelled_out_partial(call: ast.Call, held: functools.partial) -> ast.Call:
 
 
 def _keys(d: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Attribute(value=d, attr="keys", ctx=ast.Load()), args=[], keywords=[])
+    """``dict.keys(d)``, not ``d.keys()``: a dict's keys whatever ``d``'s kind is known to be (not a dict's raises)."""
+    return ast.Call(func=ast.Attribute(value=name("dict"), attr="keys", ctx=ast.Load()), args=[d], keywords=[])
 
 
 def _is_string(e: ast.expr | None) -> bool:

@@ -39,7 +39,7 @@ from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
 from .normalize import is_final_break
-from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, appended_to, walk_statements
+from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, appended_to, changed_in_place, walk_statements
 from .parse import Origin
 from .tape import TapePlan
 
@@ -143,6 +143,19 @@ class CodeWriter:
         return bool(self.act.complex_values) and any(
             isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
         )
+
+    def unshared_arguments(self) -> list[ast.stmt]:
+        """A check that no array parameter written in place shares memory with another (``f(x, x)``)."""
+        written = [p for p in self.params if p in self.act.written]
+        if not written or len(self.params) < 2:
+            return []
+        line = next(s.lineno for s in walk_statements(self.tree.body) if changed_in_place(s, self.act.ops) in written)
+        where = [ast.Constant(self.origin.filename), ast.Constant(line), ast.Constant(self.tree.name)]
+        strings = lambda names: ast.Tuple(elts=[ast.Constant(n) for n in names], ctx=ast.Load())  # noqa: E731
+        place = ast.Tuple(elts=where, ctx=ast.Load())
+        check = self.call_helper("unshared_arguments", place, strings(written), strings(self.params))
+        check.args += [name(p) for p in self.params]
+        return [ast.Expr(value=check)]
 
     def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
         return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
@@ -370,6 +383,7 @@ class _Reverse(CodeWriter):
     def _prologue(self, pushes_any: bool, split: bool) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         # inputs are never mutated: arrays and lists the function writes into are copied first
+        out += self.unshared_arguments()
         for p in self.params:
             if p in self.act.written:
                 out.append(assign(p, self.call_helper("private_copy", name(p))))
@@ -874,12 +888,8 @@ class _Reverse(CodeWriter):
         for s in code:
             if isinstance(s, _Restore) and id(s.stmt) in self.written_back:  # x[i] = v: its old elements
                 pop = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
-                target = s.stmt.targets[0]
-                if self._may_be_dict(target.value.id):
-                    restore = self.call_helper("restore_item", name(target.value.id), _index_value(target.slice), pop)
-                    out.append(ast.Expr(value=restore))
-                else:
-                    out.append(ast.Assign(targets=[copy.deepcopy(target)], value=pop))
+                # (a key a dict did not have gets saved_item's marker back: no earlier step reads it)
+                out.append(ast.Assign(targets=[copy.deepcopy(s.stmt.targets[0])], value=pop))
                 continue
             if isinstance(s, _Restore):
                 for n in reversed(self.push_order.get(id(s.stmt), [])):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import (  # the only srcdiff imports: plain exception classes
+    BadArgument,
     NoDerivativeRule,
     NonScalarOutput,
     SharedInPlace,
@@ -24,6 +25,7 @@ from .errors import (  # the only srcdiff imports: plain exception classes
 )
 
 __all__ = [
+    "unshared_arguments",
     "seed",
     "indexable",
     "holds_fractions",
@@ -35,7 +37,6 @@ __all__ = [
     "private_copy",
     "check_unshared",
     "saved_item",
-    "restore_item",
     "restore_popped",
     "sequence_adjoint",
     "sum_adjoint_adjoint",
@@ -245,19 +246,12 @@ _ABSENT = _Absent()
 
 
 def saved_item(container: Any, key: Any) -> Any:
-    """What ``container[key]`` holds before a write into it, for ``restore_item``: a dict may
-    not have the key yet (``out[k] = v`` filling a new dict)."""
+    """What ``container[key]`` holds before a write into it, for the backward sweep to put back:
+    a dict may not have the key yet (``out[k] = v`` filling a new dict), and then gets a marker
+    that no earlier step reads (the key did not exist there)."""
     if isinstance(container, dict) and key not in container:
         return _ABSENT
     return private_copy(container[key]) if isinstance(container, np.ndarray) else container[key]
-
-
-def restore_item(container: Any, key: Any, old: Any) -> None:
-    """Undo ``container[key] = v`` in the backward sweep, with what ``saved_item`` kept."""
-    if old is _ABSENT:
-        del container[key]
-    else:
-        container[key] = old
 
 
 def restore_popped(container: Any, value: Any, *key: Any) -> None:
@@ -289,6 +283,25 @@ def _holds(value: Any, region: np.ndarray) -> bool:
     if isinstance(value, dict):
         return any(_holds(v, region) for v in value.values())
     return False
+
+
+def unshared_arguments(where: tuple, written: tuple, names: tuple, *values: Any) -> None:
+    """Refuse an array passed for a parameter the function writes into in place that shares
+    memory with the array passed for another parameter (``f(x, x)``): the generated code
+    differentiates each parameter as a value of its own. ``where``: (file, line, function)."""
+    for w, value in zip(names, values):
+        if w not in written or not isinstance(value, np.ndarray):
+            continue
+        for other, shared in zip(names, values):
+            if other != w and isinstance(shared, np.ndarray) and np.may_share_memory(value, shared):
+                filename, line, function = where
+                raise BadArgument(
+                    f"{function} writes into its parameter {w!r} in place, and the array passed for it shares "
+                    f"memory with the one passed for {other!r}",
+                    filename=filename,
+                    line=line,
+                    suggestion=f"Pass a copy for one of them ({function}(x, x.copy())), so that each is a value of its own.",
+                )
 
 
 def private_copy(y: Any, like: Any = None) -> Any:

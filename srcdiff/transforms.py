@@ -143,8 +143,10 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
-        if any(map(trees.is_dataclass_instance, primals)):  # generated code reads a dataclass as a NamedTuple
-            primals, tangents = trees.as_records(primals), trees.as_records(tangents)
+        if any(trees.is_dataclass_instance(p) for p, t in zip(primals, tangents) if t is not None):
+            # generated code reads a dataclass given a tangent as a NamedTuple; another is itself
+            primals = tuple(p if t is None else trees.as_records(p) for p, t in zip(primals, tangents))
+            tangents = trees.as_records(tangents)
             value, tangent = self(primals, tangents)
             return trees.from_records(value), trees.from_records(tangent)
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]

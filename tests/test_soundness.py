@@ -383,15 +383,11 @@ def test_second_order_through_a_checked_write():
     assert np.isclose(d2, (first(1.5 + eps) - first(1.5 - eps)) / (2 * eps), rtol=1e-6)
 
 
-def test_second_order_through_a_dict_filled_by_item_is_refused_at_the_users_line():
-    # the first derivative's backward sweep takes the new key out again (runtime.restore_item),
-    # a call that changes its argument, which a second derivative cannot follow
+def test_second_order_through_a_dict_filled_by_item():
     def f(x):
         d = {}
         d["s"] = x * x
         return d["s"] * x
 
     assert srcdiff.grad(f)(1.5) == pytest.approx(3 * 1.5**2)
-    with pytest.raises(SrcdiffError) as e:
-        srcdiff.grad(srcdiff.grad(f))(1.5)
-    assert e.value.filename == __file__
+    assert srcdiff.grad(srcdiff.grad(f))(1.5) == pytest.approx(6 * 1.5)
