@@ -558,9 +558,7 @@ class _Normalizer:
         return ast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
 
     def expr_UnaryOp(self, e: ast.UnaryOp) -> ast.expr:
-        if isinstance(e.op, ast.UAdd):
-            return self.atom(e.operand)
-        operand = self.atom(e.operand)
+        operand = self.atom(e.operand)  # (+y makes a new array, as -y does: np.positive)
         if isinstance(operand, ast.Constant) and isinstance(e.op, ast.USub):
             return ast.Constant(-operand.value)
         return ast.UnaryOp(op=e.op, operand=operand)

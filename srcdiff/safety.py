@@ -191,6 +191,7 @@ def refuse_aliases(
     """
     locals_ = local_names(tree)
     through_temporaries = _through_temporaries(tree, ops, locals_, scalars, call_is_fresh)
+    changed_while_bound = _changed_while_bound(tree.body, ops, scalars)
     for s in walk_statements(tree.body):
         if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
             continue
@@ -198,14 +199,14 @@ def refuse_aliases(
         shared = through_temporaries(shared_with(value, ops[value], locals_, scalars, call_is_fresh)) - {target}
         if not shared or target in scalars:
             continue
-        if target in written and any(n.startswith("_default") for n in shared):
+        if id(s) in changed_while_bound and any(n.startswith("_default") for n in shared):
             raise origin.error(
                 UnsupportedSyntax,
                 s,
                 "a local function's default value is one object that all its calls share, and a call changes it in place",
                 "Default to None and make a new one inside: def h(v, acc=None): acc = [] if acc is None else acc.",
             )
-        if target in written:
+        if id(s) in changed_while_bound:
             others = ", ".join(f"'{n}'" for n in sorted(shared))
             raise origin.error(
                 UnsupportedSyntax,
@@ -222,6 +223,38 @@ def refuse_aliases(
                 f"'{target}' would share its data with '{source}', and '{source}' is changed in place",
                 f"Take a copy: {target} = {_readable(value, '...')}.copy() (srcdiff keeps one adjoint per name).",
             )
+
+
+def _changed_while_bound(body: list[ast.stmt], ops: dict[ast.AST, Op], scalars: set[str]) -> set[int]:
+    """The assignments ``name = value`` whose binding is still the name's when something changes
+    the name's value in place (``x[i] = v``, ``x += v`` on an array, ``x.append(v)``): flow by
+    flow, so a write before the binding (``a *= c`` on a float, then ``a = y[-1]``) is not one."""
+    found: set[int] = set()
+
+    def walk(block: list[ast.stmt], bound: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
+        for s in block:
+            if isinstance(s, ast.If):
+                bound = _joined(walk(s.body, dict(bound)), walk(s.orelse, dict(bound)))
+            elif isinstance(s, (ast.For, ast.While)):
+                for _ in range(2):  # the body may not run; a second round sees the first's bindings
+                    bound = _joined(bound, walk(s.body, dict(bound)))
+            elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                target = s.targets[0].id
+                if getattr(s, "in_place", False) and target not in scalars:  # x += v: the same array, changed
+                    found.update(bound.get(target, ()))
+                else:
+                    bound[target] = frozenset({id(s)})
+            changed = changed_in_place(s, ops)
+            if changed is not None:
+                found.update(bound.get(changed, ()))
+        return bound
+
+    walk(body, {})
+    return found
+
+
+def _joined(a: dict[str, frozenset[int]], b: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
+    return {n: a.get(n, frozenset()) | b.get(n, frozenset()) for n in a.keys() | b.keys()}
 
 
 def refuse_changed_parameters(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:

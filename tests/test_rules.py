@@ -248,7 +248,8 @@ def differentiated_primitives(fn: Any, wrt: tuple[int, ...]) -> set[str]:
     tree, origin = parse.function_ast(fn)
     tree = normalize.normalize(tree, origin)
     params = [a.arg for a in tree.args.args]
-    act = analysis.activity(tree, origin, analysis.environment(fn, tree), tuple(params[i] for i in wrt), frozenset())
+    kinds = frozenset((p, analysis.NOT_CONTAINER) for p in params)  # arrays or scalars, as srcdiff.source assumes
+    act = analysis.activity(tree, origin, analysis.environment(fn, tree), tuple(params[i] for i in wrt), kinds)
     found = set()
     for s in operations.walk_statements(tree.body):
         op = act.ops.get(getattr(s, "value", None))
@@ -341,7 +342,8 @@ def shares_an_argument(func: Any) -> tuple | None:
 # view checks (docs/supported-python.md): it accumulates by rebinding and copies before it
 # writes elements (reverse.make_private), so the analysis need not know.
 HELPERS_RETURNING_ARGUMENTS = {
-    "sum_adjoint", "unsort", "resort", "unreverse", "unbroadcast", "rebroadcast", "unreduce", "broadcast_like",
+    "sum_adjoint", "sum_adjoint_adjoint", "sequence_adjoint", "unsort", "resort", "unreverse", "unbroadcast", "rebroadcast",
+    "unreduce", "broadcast_like",
     "materialize", "materialize_all", "private_copy", "writable", "cast", "indexable", "real_root", "transpose_adjoint",
     "moveaxis_adjoint", "expand_dims_adjoint", "structured", "unstructured", "add_at", "real_like", "dft", "norm_axes",
 }  # fmt: skip

@@ -440,12 +440,12 @@ BINARY_OPERATORS: dict[type, Any] = {
     ast.Mod: np.mod,
     ast.FloorDiv: np.floor_divide,
 }
-UNARY_OPERATORS: dict[type, Any] = {ast.USub: np.negative, ast.Not: np.logical_not, ast.Invert: np.invert}
+UNARY_OPERATORS: dict[type, Any] = {ast.USub: np.negative, ast.UAdd: np.positive, ast.Not: np.logical_not, ast.Invert: np.invert}
 # ndarray methods and attributes read as the function they stand for (receiver first).
 METHODS: dict[str, Any] = {
     "sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod,
     "var": np.var, "std": np.std, "cumsum": np.cumsum, "dot": np.dot, "reshape": np.reshape,
-    "transpose": np.transpose, "ravel": np.ravel, "flatten": np.ravel, "squeeze": np.squeeze,
+    "transpose": np.transpose, "ravel": np.ravel, "flatten": np.ndarray.flatten, "squeeze": np.squeeze,
     "copy": np.copy, "clip": np.clip, "swapaxes": np.swapaxes, "repeat": np.repeat,
     "trace": np.trace, "astype": runtime.astype,
     "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,

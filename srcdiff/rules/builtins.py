@@ -9,6 +9,7 @@ vjp("min(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)",
 # (a list start joins lists: each part's adjoint is its own stretch of g)
 vjp("sum(iterable, start=0)", iterable="sum_adjoint(g, iterable, start)", start="g[: len(start)] if isinstance(start, list) else g")
 vjp("sum_adjoint(y, xs, start=0)", y="sum_adjoint_adjoint(g, y, xs, start)", discrete=("xs", "start"))
+vjp("sum_adjoint_adjoint(parts, y, xs, start=0)", parts="sum_adjoint(g, xs, start)", discrete=("y", "xs", "start"))  # linear
 vjp("list(iterable)", iterable="sequence_adjoint(g, iterable)")  # an array's rows become the elements
 vjp("tuple(iterable)", iterable="sequence_adjoint(g, iterable)")
 vjp("sequence_adjoint(y, xs)", y="list(g) if isinstance(xs, np.ndarray) else g", discrete=("xs",))
@@ -36,6 +37,7 @@ jvp("max(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("min(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("sum(iterable, start=0)", iterable="sum(t)", start="t")
 jvp("sum_adjoint(y, xs, start=0)", y="sum_adjoint(t, xs, start)")
+jvp("sum_adjoint_adjoint(parts, y, xs, start=0)", parts="sum_adjoint_adjoint(t, y, xs, start)")
 jvp("list(iterable)", iterable="list(t)")
 jvp("tuple(iterable)", iterable="tuple(t)")
 jvp("sequence_adjoint(y, xs)", y="sequence_adjoint(t, xs)")

@@ -106,6 +106,7 @@ vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g,
 # a weak zero g (0.0 from a branch that did not read the result) takes the result's shape first
 vjp("np.reshape(a, *shape, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order", "shape"))
 vjp("np.ravel(a, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order",))
+vjp("np.ndarray.flatten(a, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order",))  # a copy
 vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)", discrete=("axes",))
 vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(broadcast_like(g, ans), axis1, axis2)", discrete=("axis1", "axis2"))
 vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)", discrete=("source", "destination"))
@@ -379,7 +380,8 @@ nondifferentiable(
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
-    runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.saved_item, runtime.check_slice_length, np.isrealobj, np.iscomplexobj,
+    runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.saved_item, runtime.check_slice_length, runtime.restore_popped,
+    runtime.unshared_arguments, np.isrealobj, np.iscomplexobj,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -483,6 +485,7 @@ jvp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)",
 # a weak-zero tangent (0.0 for an array) takes its operand's shape before it moves
 jvp("np.reshape(a, *shape, order='C')", a="np.reshape(broadcast_like(t, a), np.shape(ans), order=order)")
 jvp("np.ravel(a, order='C')", a="np.ravel(broadcast_like(t, a), order=order)")
+jvp("np.ndarray.flatten(a, order='C')", a="np.ndarray.flatten(broadcast_like(t, a), order=order)")
 jvp("np.transpose(a, *axes)", a="transpose_adjoint(t, axes, True)")
 jvp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(broadcast_like(t, a), axis1, axis2)")
 jvp("np.moveaxis(a, source, destination)", a="np.moveaxis(broadcast_like(t, a), source, destination)")
