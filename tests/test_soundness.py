@@ -297,6 +297,29 @@ def local_default_made_inside(x):
     return h(x) + h(2 * x)
 
 
+# right programs once refused: a write before the binding, copies taken for views
+def float_changed_before_the_name_takes_an_element(x):
+    a = 2.0
+    a *= 3.0
+    y = x * 1.0
+    a = y[-1]
+    return a * np.sum(x)
+
+
+def flatten_is_a_copy(x):
+    y = np.outer(x, x)
+    f = y.flatten()
+    y[0, 0] = 1.0
+    return np.sum(f * 2) + np.sum(y)
+
+
+def unary_plus_is_a_copy(x):
+    y = np.outer(x, x)
+    r = +y[0]
+    y[0, 0] = 1.0
+    return np.sum(r * 2) + np.sum(y)
+
+
 CASES = [
     (held_in_a_list, (W,), "refused"),
     (rnn_history, (W,), "refused"),
@@ -333,6 +356,9 @@ CASES = [
     (slice_assignment_changing_the_length, (1.0,), "refused"),
     (local_mutable_default_shared_by_calls, (1.5,), "refused"),
     (local_default_made_inside, (1.5,), "right"),
+    (float_changed_before_the_name_takes_an_element, (W,), "right"),
+    (flatten_is_a_copy, (W,), "right"),
+    (unary_plus_is_a_copy, (W,), "right"),
 ]
 
 
