@@ -714,7 +714,10 @@ class _Reverse(CodeWriter):
                 continue
             expr = self.instantiate(template, op.bound, g, target, None)
             if rule.kind == rules.ELEMENTWISE and self._may_broadcast(value, op):
+                # a sum back to the operand's shape commutes with a negation: negate the smaller array
+                negated, expr = _without_negation(expr)
                 expr = self.call_helper("unbroadcast", expr, copy.deepcopy(value))
+                expr = ast.UnaryOp(op=ast.USub(), operand=expr) if negated else expr
             if reads_as_array and value.id in self.act.lists:  # NumPy read a list as an array: its adjoint is a list
                 expr = self.call_helper("structured", expr, copy.deepcopy(value))
             add(value, expr)
@@ -901,6 +904,18 @@ class _Reverse(CodeWriter):
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
+
+
+def _without_negation(e: ast.expr) -> tuple[bool, ast.expr]:
+    """``e`` as ``-e'``, when it is a negation or a product or quotient whose first factor is one
+    (``-g * ans / y`` is ``-(g * ans / y)``); else ``(False, e)``."""
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return True, e.operand
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Mult, ast.Div)):
+        negated, left = _without_negation(e.left)
+        if negated:
+            return True, ast.BinOp(left=left, op=e.op, right=e.right)
+    return False, e
 
 
 def _surely_sequences(tree: ast.FunctionDef) -> set[str]:

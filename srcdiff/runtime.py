@@ -620,8 +620,10 @@ def transpose_adjoint(y: Any, axes: Any, forward: bool = False) -> Any:
 
 
 def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum."""
-    return unreduce(y, x, axis, keepdims) * extremum_share(x, ans, axis, keepdims)
+    """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum
+    (the share is taken of the reduced ``y``, before it is spread: one pass less over ``x``)."""
+    mask = x == unreduce(ans, x, axis, keepdims)
+    return mask * unreduce(y / np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
 
 
 def extremum_share(x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
