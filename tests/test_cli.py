@@ -271,7 +271,8 @@ def test_readme_commands_work(capsys, monkeypatch, command):
 
 def test_show_into_a_pipe_closed_early_ends_quietly(tmp_path):
     # more code than a pipe holds, read by a reader that stops at the first line (| head -1)
-    body = "\n".join(f"    x = np.sin(x) * {k + 1.5}" for k in range(400))
+    comment = "  # " + "z" * 600  # the user's line is printed above its adjoint: long lines, much output
+    body = "\n".join(f"    x = np.sin(x) * {k + 1.5}{comment}" for k in range(200))
     path = tmp_path / "long.py"
     path.write_text(f"import numpy as np\n\n\ndef f(x):\n{body}\n    return x\n")
     command = [sys.executable, "-m", "srcdiff", "show", f"{path}:f"]
