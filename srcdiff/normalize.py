@@ -46,6 +46,7 @@ from .bindings import (
     sequence_expression,
     sequence_names,
     single_name,
+    tuple_names,
 )
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
@@ -123,6 +124,7 @@ class _Normalizer:
         # parameters holding a function in this call (``act(x)``): called as a global function is
         self.function_parameters = {p for p, c in containers.items() if c == "function" and self.counts[p] == 1}
         self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
+        self.tuples = tuple_names(tree)  # names holding a tuple written out: ``+`` joins them
         self.fixed_keys = fixed_keys(tree)  # names holding a dict written out: ``**name`` unpacks
         self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
         counts = binding_counts(tree)
@@ -555,7 +557,14 @@ class _Normalizer:
         return method(e)
 
     def expr_BinOp(self, e: ast.BinOp) -> ast.expr:
+        if isinstance(e.op, ast.Add) and self.is_tuple(e.left) and self.is_tuple(e.right):  # args + (x,): one tuple
+            joined = [ast.Starred(value=side, ctx=ast.Load()) for side in (e.left, e.right)]
+            return self.expr(ast.Tuple(elts=joined, ctx=ast.Load()))
         return ast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
+
+    def is_tuple(self, e: ast.expr) -> bool:
+        """Is ``e`` surely a tuple: written out, or a name bound once to one written out?"""
+        return isinstance(e, ast.Tuple) or isinstance(e, ast.Name) and e.id in self.tuples and e.id in self.fixed_lengths
 
     def expr_UnaryOp(self, e: ast.UnaryOp) -> ast.expr:
         operand = self.atom(e.operand)  # (+y makes a new array, as -y does: np.positive)
@@ -841,6 +850,7 @@ class _Normalizer:
         if packed:  # what the body may do with the tuple and the dict: its names are fresh, so known here alone
             inlined = ast.Module(body=bound + body, type_ignores=[])
             self.fixed_lengths |= {n: k for n, k in fixed_lengths(inlined).items() if n in renames.values()}
+            self.tuples |= tuple_names(inlined) & set(renames.values())
             self.fixed_keys |= {n: k for n, k in fixed_keys(inlined).items() if n in renames.values()}
             self.dicts |= dict_names(inlined, frozenset()) & set(renames.values())
         for s in bound:

@@ -187,26 +187,31 @@ def refuse_aliases(
     ``y = x; y[0] = v`` changes ``x`` too in Python, and so do ``r = x[0]; r[1] = v``,
     ``y = np.reshape(x, s); y[0] = v`` and ``y = x.T; y += v``; srcdiff keeps one adjoint per
     name, so such aliasing would give a silently wrong gradient. A second name for an array
-    that is itself changed in place (``y = x`` then ``x[0] = v``) is refused too.
+    or list that is itself changed in place later (``y = x`` then ``x[0] = v``,
+    ``x.append(v)``) is refused too. Both are asked flow by flow: a change made before the
+    binding, or after either name was bound anew, does not count.
     """
     locals_ = local_names(tree)
     through_temporaries = _through_temporaries(tree, ops, locals_, scalars, call_is_fresh)
-    changed_while_bound = _changed_while_bound(tree.body, ops, scalars)
+    shares: dict[int, set[str]] = {}  # id(binding) -> the names whose data its target may share
     for s in walk_statements(tree.body):
-        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id not in scalars:
+            shared = through_temporaries(shared_with(s.value, ops[s.value], locals_, scalars, call_is_fresh))
+            if shared - {s.targets[0].id}:
+                shares[id(s)] = shared - {s.targets[0].id}
+    changed = _changed_while_bound(tree.body, ops, scalars, shares)
+    for s in walk_statements(tree.body):
+        if id(s) not in changed:
             continue
-        target, value = s.targets[0].id, s.value
-        shared = through_temporaries(shared_with(value, ops[value], locals_, scalars, call_is_fresh)) - {target}
-        if not shared or target in scalars:
-            continue
-        if id(s) in changed_while_bound and any(n.startswith("_default") for n in shared):
+        target, value, shared = s.targets[0].id, s.value, shares[id(s)]
+        if target in changed[id(s)] and any(n.startswith("_default") for n in shared):
             raise origin.error(
                 UnsupportedSyntax,
                 s,
                 "a local function's default value is one object that all its calls share, and a call changes it in place",
                 "Default to None and make a new one inside: def h(v, acc=None): acc = [] if acc is None else acc.",
             )
-        if id(s) in changed_while_bound:
+        if target in changed[id(s)]:
             others = ", ".join(f"'{n}'" for n in sorted(shared))
             raise origin.error(
                 UnsupportedSyntax,
@@ -215,7 +220,7 @@ def refuse_aliases(
                 f"Take a copy where you read it: {target} = {_readable(value, '...')}.copy() (writing into it changes both).",
             )
         copied = ops[value].kind == COPY or ops[value].kind == RULE and ops[value].rule.func in VIEW_FUNCTIONS
-        source = next(iter(sorted(shared & written)), None)
+        source = next(iter(sorted(changed[id(s)] & shared)), None)
         if copied and source is not None and not source.startswith("_") and not target.startswith("_"):
             raise origin.error(
                 UnsupportedSyntax,
@@ -225,36 +230,53 @@ def refuse_aliases(
             )
 
 
-def _changed_while_bound(body: list[ast.stmt], ops: dict[ast.AST, Op], scalars: set[str]) -> set[int]:
-    """The assignments ``name = value`` whose binding is still the name's when something changes
-    the name's value in place (``x[i] = v``, ``x += v`` on an array, ``x.append(v)``): flow by
-    flow, so a write before the binding (``a *= c`` on a float, then ``a = y[-1]``) is not one."""
-    found: set[int] = set()
+def _changed_while_bound(
+    body: list[ast.stmt], ops: dict[ast.AST, Op], scalars: set[str], shares: dict[int, set[str]]
+) -> dict[int, set[str]]:
+    """For each binding ``target = value`` in ``shares``, the names among its target and the
+    names it shares data with that are changed in place (``x[i] = v``, ``x += v`` on an array,
+    ``x.append(v)``) while the binding is live and they still name the object it shares:
+    flow by flow, so a write before the binding (``a *= c`` on a float, then ``a = y[-1]``)
+    or after a name was bound anew is not one."""
+    found: dict[int, set[str]] = {}
+    Live = dict[int, frozenset[str]]  # live binding -> the names it watches
 
-    def walk(block: list[ast.stmt], bound: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
+    def walk(block: list[ast.stmt], live: Live) -> Live:
         for s in block:
             if isinstance(s, ast.If):
-                bound = _joined(walk(s.body, dict(bound)), walk(s.orelse, dict(bound)))
+                live = _joined(walk(s.body, dict(live)), walk(s.orelse, dict(live)))
             elif isinstance(s, (ast.For, ast.While)):
                 for _ in range(2):  # the body may not run; a second round sees the first's bindings
-                    bound = _joined(bound, walk(s.body, dict(bound)))
+                    live = _joined(live, walk(s.body, dict(live)))
             elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 target = s.targets[0].id
                 if getattr(s, "in_place", False) and target not in scalars:  # x += v: the same array, changed
-                    found.update(bound.get(target, ()))
-                else:
-                    bound[target] = frozenset({id(s)})
-            changed = changed_in_place(s, ops)
-            if changed is not None:
-                found.update(bound.get(changed, ()))
-        return bound
+                    changes(target, live)
+                else:  # a new object under this name: bindings of it end, others stop watching it
+                    live = {b: names - {target} for b, names in live.items() if names - {target}}
+                    live = {b: names for b, names in live.items() if b not in bindings_of.get(target, ())}
+                    if id(s) in shares:
+                        live[id(s)] = frozenset(shares[id(s)] | {target})
+            name_changed = changed_in_place(s, ops)
+            if name_changed is not None:
+                changes(name_changed, live)
+        return live
 
+    def changes(name: str, live: Live) -> None:
+        for b, names in live.items():
+            if name in names:
+                found.setdefault(b, set()).add(name)
+
+    bindings_of: dict[str, set[int]] = {}
+    for s in walk_statements(body):
+        if id(s) in shares:
+            bindings_of.setdefault(s.targets[0].id, set()).add(id(s))
     walk(body, {})
     return found
 
 
-def _joined(a: dict[str, frozenset[int]], b: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
-    return {n: a.get(n, frozenset()) | b.get(n, frozenset()) for n in a.keys() | b.keys()}
+def _joined(a: dict[int, frozenset[str]], b: dict[int, frozenset[str]]) -> dict[int, frozenset[str]]:
+    return {k: a.get(k, frozenset()) | b.get(k, frozenset()) for k in a.keys() | b.keys()}
 
 
 def refuse_changed_parameters(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:

@@ -417,3 +417,53 @@ def test_second_order_through_a_dict_filled_by_item():
 
     assert srcdiff.grad(f)(1.5) == pytest.approx(3 * 1.5**2)
     assert srcdiff.grad(srcdiff.grad(f))(1.5) == pytest.approx(6 * 1.5)
+
+
+# autograd's RNN example as written: a helper that builds its output with append and returns it,
+# and *args joined with a tuple (args + (ones,)): both were refused
+def _concat_and_multiply(weights, *args):
+    cat_state = np.hstack(args + (np.ones((args[0].shape[0], 1)),))
+    return np.dot(cat_state, weights)
+
+
+def _rnn_predict(params, inputs):
+    def update_rnn(input, hiddens):
+        return np.tanh(_concat_and_multiply(params["change"], input, hiddens))
+
+    def hiddens_to_output_probs(hiddens):
+        output = _concat_and_multiply(params["predict"], hiddens)
+        return output - np.log(np.sum(np.exp(output), axis=1, keepdims=True))
+
+    hiddens = np.repeat(params["init hiddens"], inputs.shape[1], axis=0)
+    output = [hiddens_to_output_probs(hiddens)]
+    for input in inputs:
+        hiddens = update_rnn(input, hiddens)
+        output.append(hiddens_to_output_probs(hiddens))
+    return output
+
+
+def rnn_log_likelihood(params, inputs, targets):
+    logprobs = _rnn_predict(params, inputs)
+    loglik = 0.0
+    num_time_steps, num_examples, _ = inputs.shape
+    for t in range(num_time_steps):
+        loglik += np.sum(logprobs[t] * targets[t])
+    return loglik / (num_time_steps * num_examples)
+
+
+def test_autograds_rnn_example_as_written():
+    rng = np.random.default_rng(3)
+    params = {
+        "init hiddens": rng.normal(size=(1, 4)),
+        "change": rng.normal(size=(3 + 4 + 1, 4)),
+        "predict": rng.normal(size=(4 + 1, 3)),
+    }
+    inputs, targets = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 2, 3))
+    gradient = srcdiff.grad(rnn_log_likelihood)(params, inputs, targets)
+    for key, value in params.items():
+        for i in np.ndindex(value.shape):
+            moved = [{k: v.copy() for k, v in params.items()} for _ in range(2)]
+            moved[0][key][i] += 1e-6
+            moved[1][key][i] -= 1e-6
+            numeric = (rnn_log_likelihood(moved[0], inputs, targets) - rnn_log_likelihood(moved[1], inputs, targets)) / 2e-6
+            assert gradient[key][i] == pytest.approx(numeric, rel=1e-5, abs=1e-7)
