@@ -637,6 +637,9 @@ class _Normalizer:
             return self.expr(ast.Dict(keys=[ast.Constant(k.arg) for k in e.keywords], values=[k.value for k in e.keywords]))
         if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
             return self.inline(func, self.defaults(func), e)
+        if self.makes_partial(func):  # ``partial(f, a)(x)``: as if it had a name
+            func = self.named_partial(func)
+            e = ast.Call(func=func, args=e.args, keywords=e.keywords)
         if isinstance(func, ast.Name) and func.id in self.partials:
             return self.call_partial(e)
         if isinstance(func, ast.Name) and func.id in self.local_functions:
@@ -771,7 +774,8 @@ class _Normalizer:
         target = targets[0] if len(items) == 1 else ast.Tuple(elts=targets, ctx=ast.Store())
         generator = ast.comprehension(target=target, iter=source, ifs=[], is_async=0)
         if e.func.id == "map":
-            call = ast.Call(func=e.args[0], args=[name(v) for v in items], keywords=[])
+            function = self.named_partial(e.args[0]) if self.makes_partial(e.args[0]) else e.args[0]
+            call = ast.Call(func=function, args=[name(v) for v in items], keywords=[])
             return ast.copy_location(ast.ListComp(elt=call, generators=[generator]), e)
         test = name(items[0]) if _is_none(e.args[0]) else ast.Call(func=e.args[0], args=[name(items[0])], keywords=[])
         generator.ifs = [test]
@@ -885,6 +889,13 @@ class _Normalizer:
         if not (isinstance(e, ast.Call) and self.resolve is not None and is_atom(e.func, self.locals)):
             return False
         return isinstance(e.func, (ast.Name, ast.Attribute)) and self.resolve(e.func) is functools.partial
+
+    def named_partial(self, e: ast.Call) -> ast.Name:
+        """``functools.partial(f, a)`` written where a function is expected (``map(partial(f, a), xs)``):
+        defined under a fresh name, its arguments evaluated here, as Python evaluates them."""
+        partial_name = self.fresh.temp("_partial")
+        self.define_partial(partial_name, e)
+        return name(partial_name)
 
     def define_partial(self, partial_name: str, e: ast.Call) -> None:
         """``g = functools.partial(f, a, k=v)``: the arguments are evaluated now, as Python does, and

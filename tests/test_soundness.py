@@ -12,6 +12,7 @@ arguments in containers, ``pop(i)``, dicts filled by item, ``sum`` joining lists
 from __future__ import annotations
 
 import inspect
+from functools import partial
 
 import numpy as np
 import pytest
@@ -467,3 +468,25 @@ def test_autograds_rnn_example_as_written():
             moved[1][key][i] -= 1e-6
             numeric = (rnn_log_likelihood(moved[0], inputs, targets) - rnn_log_likelihood(moved[1], inputs, targets)) / 2e-6
             assert gradient[key][i] == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+def _log_partition(natural_params, x):
+    return np.sum(natural_params * x) ** 2
+
+
+def summed_over_a_map_of_a_partial(natural_params, data):  # autograd's mixture example, as written
+    return sum(map(partial(_log_partition, natural_params), data))
+
+
+def test_a_partial_written_where_a_function_is_expected():
+    from functools import partial as make
+
+    rng = np.random.default_rng(5)
+    a, data = rng.normal(size=3), [rng.normal(size=3) for _ in range(4)]
+    expected = sum(2 * np.sum(a * x) * x for x in data)
+    np.testing.assert_allclose(srcdiff.grad(summed_over_a_map_of_a_partial)(a, data), expected)
+
+    def called_at_once(a, x):
+        return make(_log_partition, a)(x) + make(_log_partition, x=x)(a)
+
+    np.testing.assert_allclose(srcdiff.grad(called_at_once)(a, data[0]), 4 * np.sum(a * data[0]) * data[0])
