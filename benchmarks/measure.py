@@ -34,8 +34,10 @@ from typing import Any
 # One BLAS/OpenMP thread, set before NumPy or torch start their pools: these problems are small,
 # and on a small shared machine pool threads spinning against other work cost more than they
 # save (torch's MLP went from ~0.3 ms to ~140 ms that way). Set these variables to override.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+# Only as a script: imported (by the tests), NumPy's pool has started and the environment is theirs.
+if __name__ == "__main__":
+    for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, "1")
 
 import numpy as np  # noqa: E402
 
@@ -64,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     header: dict[str, Any] = {"implementation": name, "python": platform.python_version(), "numpy": np.__version__}
     try:
         setup = _loader(name, header)
-    except ImportError as error:
-        _emit({**header, "skipped": f"not installed ({_reason(error)})"})
+    except ImportError as error:  # the library itself missing, or something it imports (tangent: tensorflow)
+        missing = error.name == name.split(".")[0]
+        _emit({**header, "skipped": "not installed" if missing else f"failed to import ({_reason(error)})"})
         return 0
     except Exception as error:  # a broken installation is a note, not a crash
         _emit({**header, "skipped": f"failed to load ({_reason(error)})"})
