@@ -42,13 +42,13 @@ SRCDIFF_COLUMNS = ("srcdiff", "generated")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short timings (3 rounds, 2 ms batches), for a smoke test")
+    parser.add_argument("--quick", action="store_true", help="short timings (5 rounds, 2 ms batches), for a smoke test")
     parser.add_argument("--peers", help=f"comma-separated peers to try, or 'none' (default: all of {', '.join(PEERS)})")
     parser.add_argument("--only", help="comma-separated problem keys to run (default: all)")
     parser.add_argument("--no-build-cost", action="store_true", help="leave out build_cost.py's tables")
     options = parser.parse_args(argv)
     if options.quick:
-        timing = ["--target", "0.002", "--repeats", "3", "--budget", "2"]
+        timing = ["--target", "0.002", "--repeats", "5", "--budget", "2"]
     else:
         timing = ["--target", "0.004", "--repeats", "60", "--budget", "20"]
     if options.only:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     columns += [name for name in runs if name not in (HAND, "srcdiff") and name not in columns]  # peers with no time at all
     print(_machine(runs))
     print()
-    print(f"**Time per derivative** ({'quick run: 3 rounds' if options.quick else 'best of 60 rounds'}); (×) is the time")
+    print(f"**Time per derivative** ({'quick run: best of 5 rounds' if options.quick else 'best of 60 rounds'}); (×) is the time")
     print("over the hand-written derivative's time measured in the same process.")
     print()
     print(_time_table(runs, problems, columns))
