@@ -18,9 +18,12 @@ from typing import Any
 
 import numpy as np
 
-STEPS = 100  # iterations of the scalar loop
+STEPS = 100  # iterations of the scalar loop (and of the loop differentiated twice)
 DEGREE = 100  # degree of the Horner polynomial
 RECURRENCE = 100  # length of the in-place recurrence
+EULER_STEPS, DT = 1000, 0.01  # explicit Euler steps of the damped pendulum, and the step size
+TRAIN_STEPS, LEARNING_RATE = 2000, 0.05  # gradient-descent steps of the linear regression
+RNN_T = 50  # time steps of the tanh RNN
 
 
 # (1) a scalar loop on Python floats, with math.* functions
@@ -153,6 +156,130 @@ def logistic_hvp(w, x, y, v):
     return x.T @ (s * (1.0 - s) * (x @ v)) / y.size + 0.1 * v
 
 
+# (8) a two-layer perceptron at MNIST size with a softmax cross-entropy loss
+
+
+def mlp_ce(w1, b1, w2, b2, x, onehot):
+    h = np.maximum(x @ w1 + b1, 0.0)
+    z = h @ w2 + b2
+    s = z - np.max(z, axis=1, keepdims=True)
+    logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+    return -np.sum(onehot * logp) / x.shape[0]
+
+
+def mlp_ce_backward(w1, b1, w2, b2, x, onehot):
+    a = x @ w1 + b1
+    h = np.maximum(a, 0.0)
+    z = h @ w2 + b2
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    dz = e / np.sum(e, axis=1, keepdims=True)  # softmax, then (softmax - onehot) / n in place
+    dz -= onehot
+    dz /= x.shape[0]
+    da = dz @ w2.T
+    da *= a > 0
+    return x.T @ da, da.sum(axis=0), h.T @ dz, dz.sum(axis=0)
+
+
+# (9) linear regression trained by gradient descent: the whole loop is timed
+
+
+def train(gradient, w, b, x, y):
+    """TRAIN_STEPS steps of gradient descent on linear_mse, with ``gradient`` as its gradient."""
+    for _ in range(TRAIN_STEPS):
+        dw, db = gradient(w, b, x, y)
+        w = w - LEARNING_RATE * dw
+        b = b - LEARNING_RATE * db
+    return w, b
+
+
+# (10) explicit Euler on a damped pendulum, Python floats
+
+
+def euler(theta, omega, c):
+    for _ in range(EULER_STEPS):
+        step = DT * omega
+        omega = omega - DT * (math.sin(theta) + c * omega)
+        theta = theta + step
+    return theta
+
+
+def euler_backward(theta, omega, c):
+    tape = []
+    for _ in range(EULER_STEPS):
+        tape.append((theta, omega))
+        theta, omega = theta + DT * omega, omega - DT * (math.sin(theta) + c * omega)
+    dtheta, domega, dc = 1.0, 0.0, 0.0
+    for theta, omega in reversed(tape):
+        dc -= domega * DT * omega
+        dtheta, domega = dtheta - domega * DT * math.cos(theta), dtheta * DT + domega * (1.0 - DT * c)
+    return dtheta, domega, dc
+
+
+# (11) a tanh recurrent network over RNN_T steps, loss on the last state
+
+
+def rnn(w, u, b, xs, y):
+    h = np.zeros((xs.shape[1], w.shape[0]))
+    for t in range(xs.shape[0]):
+        h = np.tanh(h @ w + xs[t] @ u + b)
+    return np.mean((h - y) ** 2)
+
+
+def rnn_backward(w, u, b, xs, y):
+    h = np.zeros((xs.shape[1], w.shape[0]))
+    states = [h]
+    for t in range(xs.shape[0]):
+        h = np.tanh(h @ w + xs[t] @ u + b)
+        states.append(h)
+    dh = (2.0 / h.size) * (h - y)
+    dw, du, db = np.zeros_like(w), np.zeros_like(u), np.zeros_like(b)
+    for t in range(xs.shape[0] - 1, -1, -1):
+        dz = dh * (1.0 - states[t + 1] ** 2)
+        dw += states[t].T @ dz
+        du += xs[t].T @ dz
+        db += dz.sum(axis=0)
+        dh = dz @ w.T
+    return dw, du, db
+
+
+# (12) softmax cross-entropy of logits, stable (the row maximum subtracted)
+
+
+def softmax_ce(z, onehot):
+    s = z - np.max(z, axis=1, keepdims=True)
+    logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+    return -np.sum(onehot * logp) / z.shape[0]
+
+
+def softmax_ce_backward(z, onehot):
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    dz = e / np.sum(e, axis=1, keepdims=True)
+    dz -= onehot
+    dz /= z.shape[0]
+    return dz
+
+
+# (13) a second derivative, grad(grad(f)), of a scalar loop of STEPS steps
+
+
+def scalar_loop_x(x):
+    for _ in range(STEPS):
+        x = math.sin(x) + x * x * 0.1
+    return x
+
+
+def scalar_loop_x_second(x):
+    # forward: carry x, dx/dx0 and d2x/dx0^2 through the loop; no tape needed
+    dx, ddx = 1.0, 0.0
+    for _ in range(STEPS):
+        slope = math.cos(x) + 0.2 * x  # d(step)/dx
+        curve = 0.2 - math.sin(x)  # d2(step)/dx2
+        ddx = slope * ddx + curve * dx * dx
+        dx = slope * dx
+        x = math.sin(x) + x * x * 0.1
+    return ddx
+
+
 @dataclass(frozen=True)
 class Problem:
     """One row of the table."""
@@ -161,9 +288,11 @@ class Problem:
     label: str  # the row label
     f: Callable
     wrt: int | tuple[int, ...]  # as given to srcdiff.grad
-    backward: Callable  # computes the derivative by hand: the gradient, or H @ v
+    backward: Callable  # computes the derivative by hand: the gradient, H @ v, or the second derivative
     inputs: Callable[[], tuple[Any, ...]]
-    derivative: str = "grad"  # or "hvp": the inputs end with v, and the derivative is H @ v
+    derivative: str = "grad"  # "hvp": the inputs end with v, the derivative is H @ v; "grad2": grad(grad(f))
+    driver: Callable | None = None  # what is timed, given the derivative: driver(derivative, *inputs); None: one call
+    memory: bool = False  # measure the peak memory of one call (tracemalloc)
 
 
 def _linear_inputs() -> tuple:
@@ -184,6 +313,32 @@ def _mlp_inputs() -> tuple:
 def _horner_inputs() -> tuple:
     rng = np.random.default_rng(2)
     return 0.97, [float(v) for v in rng.normal(size=DEGREE + 1)]
+
+
+def _mlp_ce_inputs() -> tuple:
+    rng = np.random.default_rng(5)
+    w1 = rng.normal(size=(784, 128)) / np.sqrt(784)
+    w2 = rng.normal(size=(128, 10)) / np.sqrt(128)
+    x = rng.random(size=(256, 784))
+    return w1, 0.01 * rng.normal(size=128), w2, 0.01 * rng.normal(size=10), x, _onehot(rng, 256, 10)
+
+
+def _rnn_inputs() -> tuple:
+    rng = np.random.default_rng(6)
+    hidden, features, batch = 64, 32, 16
+    w = rng.normal(size=(hidden, hidden)) / np.sqrt(hidden)
+    u = rng.normal(size=(features, hidden)) / np.sqrt(features)
+    xs = rng.normal(size=(RNN_T, batch, features))
+    return w, u, 0.1 * rng.normal(size=hidden), xs, rng.normal(size=(batch, hidden)) * 0.5
+
+
+def _softmax_inputs() -> tuple:
+    rng = np.random.default_rng(7)
+    return 3.0 * rng.normal(size=(1000, 100)), _onehot(rng, 1000, 100)
+
+
+def _onehot(rng: np.random.Generator, n: int, classes: int) -> np.ndarray:
+    return np.eye(classes)[rng.integers(classes, size=n)]
 
 
 def _logistic_inputs() -> tuple:
@@ -208,4 +363,22 @@ PROBLEMS = (
         lambda: (np.random.default_rng(3).normal(size=RECURRENCE),),
     ),
     Problem("hvp", "Hessian-vector product, logistic (200, 20)", logistic, 0, logistic_hvp, _logistic_inputs, "hvp"),
+    Problem(
+        "mlp_ce", "MLP 784-128-10, batch 256, softmax CE", mlp_ce, (0, 1, 2, 3), mlp_ce_backward, _mlp_ce_inputs, memory=True
+    ),
+    Problem(
+        "train",
+        f"linear regression, {TRAIN_STEPS} GD steps (1000, 10)",
+        linear_mse,
+        (0, 1),
+        linear_mse_backward,
+        _linear_inputs,
+        driver=train,
+    ),
+    Problem("euler", f"Euler, {EULER_STEPS} steps (floats)", euler, (0, 1, 2), euler_backward, lambda: (1.0, 0.0, 0.3)),
+    Problem("rnn", f"tanh RNN, T={RNN_T}, 16×32→64", rnn, (0, 1, 2), rnn_backward, _rnn_inputs, memory=True),
+    Problem("softmax_ce", "softmax cross-entropy (1000, 100)", softmax_ce, 0, softmax_ce_backward, _softmax_inputs, memory=True),
+    Problem(
+        "grad2", f"grad(grad(f)), scalar loop ({STEPS} steps)", scalar_loop_x, 0, scalar_loop_x_second, lambda: (0.3,), "grad2"
+    ),
 )

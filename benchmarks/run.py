@@ -1,259 +1,300 @@
-"""Time srcdiff against hand-written backward passes and the installed peers, in one run.
+"""Time srcdiff against hand-written derivatives and the installed peers, each in its own process.
 
-Run from a clone: ``python benchmarks/run.py`` (about a minute), or
-``python benchmarks/run.py --quick`` (a few seconds: short timings, and only the
-autograd peer unless ``--peers`` says otherwise). Prints a Markdown table of
-microseconds per gradient call, best of several repeats, with each ratio to the
-hand-written backward pass. Every implementation's gradient is checked against
-the hand-written one before it is timed; one that disagrees is not timed.
+Run from a clone: ``python benchmarks/run.py`` (several minutes with every peer installed), or
+``python benchmarks/run.py --quick`` (short timings, for a smoke test or a first look). Prints
+the Markdown tables of the README's Benchmarks section.
 
-Columns: ``srcdiff`` is a call through ``srcdiff.grad(f, wrt=...)`` as a user
-makes it; ``generated`` calls the generated function directly (what
-``srcdiff.source`` prints), so the difference is the per-call dispatch cost;
-``build`` is the first call, which transforms and compiles. NumPy's BLAS and torch
-run on one thread (see below); set OMP_NUM_THREADS and friends to change that.
+Each implementation (hand-written NumPy, srcdiff, and each installed peer: autograd, jax.jit,
+torch, tangent) runs in a process of its own, ``measure.py``, because importing jax or torch
+changes how fast the same NumPy code runs (see ``measure.py``). Each of those processes times
+the hand-written derivative alongside its implementation, and every ratio is to the
+hand-written time *in the same process* (with ``--processes N``, default 3 and 1 with
+``--quick``, each column's best over N fresh processes). Every implementation's derivative is checked
+against the hand-written one before it is timed; one that disagrees is not timed.
+
+Columns: ``srcdiff`` is a call through ``srcdiff.grad(f, wrt=...)`` as a user makes it;
+``generated`` calls the generated function directly (what ``srcdiff.source`` prints), so the
+difference is the per-call dispatch cost. First calls (srcdiff's build, jax.jit's trace and
+compile) are timed once and reported in their own table. NumPy's BLAS and torch run on one
+thread (see ``measure.py``); set OMP_NUM_THREADS and friends to change that.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import subprocess
 import sys
-import time
-import timeit
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# One BLAS/OpenMP thread, set before NumPy or torch start their pools: these problems are small,
-# and on a small shared machine pool threads spinning against other work cost more than they
-# save (torch's MLP went from ~0.3 ms to ~140 ms that way). Set these variables to override.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-import numpy as np  # noqa: E402
+from peers import PEERS  # noqa: E402  (imports NumPy, not the peers themselves)
+from problems import PROBLEMS  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's srcdiff, installed or not
-
-from peers import PEERS, Unsupported  # noqa: E402
-from problems import PROBLEMS, Problem  # noqa: E402
-
-import srcdiff  # noqa: E402
-
-RTOL, ATOL = 1e-6, 1e-9
+HAND = "hand-written"
+SRCDIFF_COLUMNS = ("srcdiff", "generated")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short timings, for a smoke test")
-    parser.add_argument("--peers", help="comma-separated peers to try (default: all; with --quick, autograd)")
+    parser.add_argument("--quick", action="store_true", help="short timings (5 rounds, 2 ms batches), for a smoke test")
+    parser.add_argument("--peers", help=f"comma-separated peers to try, or 'none' (default: all of {', '.join(PEERS)})")
     parser.add_argument("--only", help="comma-separated problem keys to run (default: all)")
+    parser.add_argument("--no-build-cost", action="store_true", help="leave out build_cost.py's tables")
+    parser.add_argument("--processes", type=int, help="fresh processes per implementation; the best of each column counts")
     options = parser.parse_args(argv)
-    target, repeats = (0.002, 3) if options.quick else (0.004, 60)
-    wanted = (options.peers if options.peers is not None else "autograd" if options.quick else ",".join(PEERS)).split(",")
+    if options.quick:
+        timing = ["--target", "0.002", "--repeats", "5", "--budget", "2"]
+    else:
+        timing = ["--target", "0.004", "--repeats", "60", "--budget", "20"]
+    if options.only:
+        timing += ["--only", options.only]
+    processes = options.processes or (1 if options.quick else 3)
+    wanted = list(PEERS) if options.peers is None else [p for p in options.peers.split(",") if p and p != "none"]
     problems = [p for p in PROBLEMS if not options.only or p.key in options.only.split(",")]
 
     notes: list[str] = []
-    versions = {"numpy": np.__version__, "srcdiff": _srcdiff_version()}
-    peers = {}
-    for name in PEERS:
-        if name not in wanted:
-            notes.append(f"{name}: not requested, skipped")
-            continue
-        try:
-            versions[name.split(".")[0]] = PEERS[name].load()
-            peers[name] = PEERS[name]
-        except ImportError:
-            notes.append(f"{name}: not installed, skipped")
-        except Exception as error:  # a broken installation is a note, not a crash
-            notes.append(f"{name}: failed to load, skipped ({_reason(error)})")
+    runs: dict[str, tuple[dict[str, Any], dict[str, dict]]] = {}
+    for name in [HAND, "srcdiff", *(p for p in PEERS if p in wanted)]:
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        header, lines = _measure(name, timing, processes, notes)
+        if header is not None:
+            runs[name] = (header, lines)
+    notes += [f"{name}: not requested, skipped" for name in PEERS if name not in wanted]
+    notes += [f"{name}: unknown peer, ignored" for name in wanted if name not in PEERS]
+    if HAND not in runs:
+        print("\n".join(notes), file=sys.stderr)
+        return 1
 
-    print(_machine(versions))
+    columns = [c for c in (*SRCDIFF_COLUMNS, *PEERS) if any(c in _cells(runs, p.key, "times") for p in problems)]
+    columns += [name for name in runs if name not in (HAND, "srcdiff") and name not in columns]  # peers with no time at all
+    print(_machine(runs))
     print()
-    columns = ["problem", "hand-written µs", "srcdiff µs", "generated µs", *[f"{p} µs" for p in peers], "srcdiff build ms"]
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "|".join(["---"] + ["---:"] * (len(columns) - 1)) + "|")
-    for problem in problems:
-        cells = _row(problem, peers, target, repeats, notes)
-        print("| " + " | ".join([problem.label, *cells]) + " |", flush=True)
+    rounds = "quick run: best of 5 rounds" if options.quick else "best of 60 rounds"
+    print(f"**Time per derivative** ({rounds} in each of {processes} process(es) per implementation); (×) is the time")
+    print("over the hand-written derivative's time measured in the same processes.")
     print()
-    print(f"µs per gradient call, best of {repeats} repeats; (×) = time / hand-written time.")
+    print(_time_table(runs, problems, columns))
+    print()
+    print("**Hand-written time in each implementation's process** (NumPy alone, and beside each library's imports).")
+    print()
+    print(_hand_table(runs, problems))
+    print()
+    print("**First call, ms** (srcdiff: parse, transform, compile; jax.jit: trace and compile; others: setup and one call).")
+    print()
+    print(_first_call_table(runs, problems))
+    memory = _memory_table(runs, problems)
+    if memory:
+        print()
+        print("**Peak memory of one call** (tracemalloc: NumPy's allocations, so jax and torch are not measured).")
+        print()
+        print(memory)
+    notes += _problem_notes(runs, problems)
+
+    # --- hook: build cost ---------------------------------------------------------------------
+    # benchmarks/build_cost.py (written on the `speed` branch) measures what srcdiff costs before
+    # the first gradient: grad's first call on straight-line functions of 50-2,000 statements,
+    # hessian of a 20-line function, import time. When the module is there, its tables follow
+    # ours. It times each measurement in fresh processes of its own, so it is started as a
+    # script (with --quick when we have it), not imported into this one; absent, nothing happens.
+    build_cost = HERE / "build_cost.py"
+    if build_cost.exists() and not options.no_build_cost:
+        print(file=sys.stderr)
+        print("measuring build cost (build_cost.py) ...", file=sys.stderr, flush=True)
+        command = [sys.executable, str(build_cost), *(["--quick"] if options.quick else [])]
+        done = subprocess.run(command, capture_output=True, text=True)
+        print()
+        print("**Build cost** (benchmarks/build_cost.py: fresh processes, the minimum of repeats).")
+        print()
+        print(done.stdout.rstrip() if done.returncode == 0 else f"build_cost.py failed: {_last_line(done.stderr)}")
+    # --- end of hook ---------------------------------------------------------------------------
+
+    print()
+    print("Notes:")
     for note in notes:
         print(f"- {note}")
     return 0
 
 
-def _row(problem: Problem, peers: dict, target: float, repeats: int, notes: list[str]) -> list[str]:
-    """The row's cells: every implementation is checked, then all are timed in interleaved rounds."""
-    args = problem.inputs()
-    expected = problem.backward(*args)
-    thunks: dict[str, Callable[[], Any] | str] = {"hand-written": lambda: problem.backward(*args)}
+def _measure(name: str, timing: list[str], processes: int, notes: list[str]) -> tuple[dict[str, Any] | None, dict[str, dict]]:
+    """Run measure.py for one implementation ``processes`` times: its header line, and its line per
+    problem with each column's best time over the processes (hand-written's included).
 
-    def check(column: str, thunk: Callable[[], Any], to_numpy: Callable[[Any], Any] = lambda r: r) -> Callable[[], Any] | str:
-        wrong = _disagreement(to_numpy(thunk()), expected)
-        if wrong:
-            notes.append(f"{problem.label}: {column}: wrong gradient, not timed ({wrong})")
-            return "wrong gradient"
-        return thunk
-
-    srcdiff_ways = _hvp_ways if problem.derivative == "hvp" else _grad_ways
-    build, extras = "—", {}
-    try:
-        start = time.perf_counter()
-        thunk, generated, extras = srcdiff_ways(problem, args)
-        thunk()
-        build = f"{(time.perf_counter() - start) * 1e3:.1f}"
-        thunks["srcdiff"] = check("srcdiff", thunk)
-    except Exception as error:  # a srcdiff failure is a result to report, not a crash
-        notes.append(f"{problem.label}: srcdiff: unsupported ({_reason(error)})")
-        thunks["srcdiff"] = thunks["generated"] = "unsupported"
-    if "generated" not in thunks:
-        try:
-            generated_thunk, as_expected = generated()
-        except Exception as error:  # Gradient.specialize is how we reach the generated function
-            notes.append(f"{problem.label}: generated: not reachable ({_reason(error)})")
-            thunks["generated"] = "—"
-        else:
-            thunks["generated"] = check("generated", generated_thunk, as_expected)
-    extras = {name: check(name, thunk, to_numpy) if to_numpy else thunk for name, (thunk, to_numpy) in extras.items()}
-    for name, peer in peers.items():
-        try:
-            thunk, to_numpy = peer.setup(problem.key, args)
-            thunks[name] = check(name, thunk, to_numpy)
-        except Unsupported as reason:
-            notes.append(f"{problem.label}: {name}: unsupported ({reason})")
-            thunks[name] = "unsupported"
-        except Exception as error:  # a peer's failure is noted, never fatal
-            notes.append(f"{problem.label}: {name}: failed ({_reason(error)})")
-            thunks[name] = "failed"
-
-    timed = {k: t for k, t in thunks.items() if callable(t)}
-    times = _time({**timed, **{k: t for k, t in extras.items() if callable(t)}}, target, repeats)
-    hand = times["hand-written"]
-    if "srcdiff" in timed:  # the other srcdiff ways, timed in the same rounds: a note each
-        for name in (n for n in extras if n in times):
-            ratio = times["srcdiff"] / times[name]
-            notes.append(f"{problem.label}: {name}: {_us(times[name])} µs; the srcdiff column is {ratio:.2f}× it")
-    cells = [_us(hand)]
-    for name, thunk in list(thunks.items())[1:]:
-        cells.append(thunk if isinstance(thunk, str) else f"{_us(times[name])} ({times[name] / hand:.2f}×)")
-    return [*cells, build]
-
-
-# How srcdiff computes a problem's derivative: (the thunk a user writes, a function giving the
-# generated code's thunk and how its result reads as the derivative, and other srcdiff ways
-# to time alongside as name -> (thunk, how to read its result as the derivative, or None: not
-# the same derivative, not checked)).
-Ways = tuple[Callable[[], Any], Callable[[], tuple[Callable[[], Any], Callable[[Any], Any]]], dict]
-
-
-def _grad_ways(problem: Problem, args: tuple) -> Ways:
-    g = srcdiff.grad(problem.f, wrt=problem.wrt)
-
-    def generated() -> tuple[Callable[[], Any], Callable[[Any], Any]]:
-        fn = g.specialize(args, {})[0]
-        wrap = isinstance(problem.wrt, tuple)  # for a tuple of one wrt, grad makes the tuple, not the generated code
-        return (lambda: fn(*args)), (lambda r: (r,) if wrap and type(r) is not tuple else r)
-
-    return (lambda: g(*args)), generated, {}
-
-
-def _hvp_ways(problem: Problem, args: tuple) -> Ways:
-    """srcdiff.hvp (forward over reverse); alongside, reverse over reverse (the pullback of the
-    generated gradient, along v) and one gradient, the cost the hvp is measured against."""
-    h = srcdiff.hvp(problem.f, wrt=problem.wrt)
-    *primals, v = args
-    gradient = srcdiff.grad(problem.f, wrt=problem.wrt)
-
-    def generated() -> tuple[Callable[[], Any], Callable[[Any], Any]]:
-        fn = h.tangents.compiled(h.gradient.wrt, h.tangents.argument_kinds(tuple(primals)))
-        return (lambda: fn(v, *primals)), (lambda r: r[1])  # (the gradient, H @ v)
-
-    def reverse_over_reverse() -> Any:
-        return srcdiff.vjp(gradient, *primals)[1](v)[problem.wrt]
-
-    extras = {
-        "reverse over reverse, vjp(grad(f)) along v": (reverse_over_reverse, lambda r: r),
-        "one gradient, grad(f)": ((lambda: gradient(*primals)), None),
-    }
-    return (lambda: h(*args)), generated, extras
-
-
-def _us(t: float) -> str:
-    return f"{t:.2f}" if t < 10 else f"{t:.1f}" if t < 1000 else f"{t:.0f}"
-
-
-def _reason(error: Exception) -> str:
-    first = str(error).splitlines()[0] if str(error) else ""
-    return f"{type(error).__name__}: {first}"
-
-
-def _disagreement(got: Any, expected: Any) -> str:
-    """Why ``got`` is not ``expected`` (a gradient or a tuple of them), or '' when they agree."""
-    got = got if isinstance(expected, tuple) else (got,)
-    expected = expected if isinstance(expected, tuple) else (expected,)
-    if not isinstance(got, tuple) or len(got) != len(expected):
-        return f"expected {len(expected)} gradients, got {type(got).__name__}"
-    for i, (a, b) in enumerate(zip(got, expected, strict=True)):
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        if a.shape != b.shape:
-            return f"gradient {i}: shape {a.shape}, expected {b.shape}"
-        if not np.allclose(a, b, rtol=RTOL, atol=ATOL):
-            return f"gradient {i}: max abs difference {np.max(np.abs(a - b)):.3g}"
-    return ""
-
-
-def _time(thunks: dict[str, Callable[[], Any]], target: float, repeats: int) -> dict[str, float]:
-    """Best time of one call of each thunk, in µs.
-
-    Each thunk's calls are batched until a batch takes about ``target`` seconds;
-    then every round times one batch of each thunk in turn, so that load from
-    other processes on a small machine hits all columns alike, and the best
-    round counts. Batches are kept short (a few ms, about one scheduler time
-    slice) so that many of them run without being preempted on a busy machine.
+    More than one process, because one process can stay slow for one column: in a process of its
+    own, a column's best of 30 rounds came out 2× its time in the next process, for the
+    hand-written RNN as for srcdiff's (the state of the allocator, or where arrays landed).
     """
-    timers, numbers = {}, {}
-    for name, thunk in thunks.items():
-        timers[name] = timer = timeit.Timer(thunk)
-        number = 1
-        while (elapsed := timer.timeit(number)) < target:
-            number = max(number * 2, int(number * target / max(elapsed, 1e-9) * 1.2))
-        numbers[name] = number
-    best = {name: float("inf") for name in thunks}
-    order = list(timers)
-    for _ in range(repeats):
-        for name in order:
-            best[name] = min(best[name], timers[name].timeit(numbers[name]) / numbers[name] * 1e6)
-        order.reverse()  # no column always runs right after the same neighbour
-    return best
+    header, lines = None, {}
+    for _ in range(processes):
+        done = subprocess.run([sys.executable, str(HERE / "measure.py"), name, *timing], capture_output=True, text=True)
+        objects = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not objects:
+            notes.append(f"{name}: its process failed ({_last_line(done.stderr)})")
+            return None, {}
+        if "skipped" in objects[0]:
+            notes.append(f"{name}: {objects[0]['skipped']}, skipped")
+            return None, {}
+        header = objects[0]
+        for line in objects[1:]:
+            kept = lines.setdefault(line["problem"], line)
+            for field in ("times", "first_call_ms"):
+                for column, value in line[field].items():
+                    kept[field][column] = min(value, kept[field].get(column, value))
+    return header, lines
 
 
-def _srcdiff_version() -> str:
-    """The package version, and the commit of the checkout it comes from, when there is one."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(srcdiff.__file__).parent, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{srcdiff.__version__} ({commit})" if commit else srcdiff.__version__
+def _cells(runs: dict, key: str, field: str) -> dict[str, Any]:
+    """Every process's ``field`` for one problem, merged: {column: value}."""
+    merged: dict[str, Any] = {}
+    for name, (_, lines) in runs.items():
+        if key in lines:
+            merged.update({c: v for c, v in lines[key][field].items() if c != HAND or name == HAND})
+    return merged
 
 
-def _machine(versions: dict[str, str]) -> str:
+def _hand_time(runs: dict, key: str, column: str) -> float | None:
+    """The hand-written time measured in the same process as ``column``."""
+    name = "srcdiff" if column in SRCDIFF_COLUMNS else column
+    line = runs.get(name, ({}, {}))[1].get(key)
+    return line["times"].get(HAND) if line else None
+
+
+def _time_table(runs: dict, problems: list, columns: list[str]) -> str:
+    rows = [["problem", HAND, *columns]]
+    for problem in problems:
+        hand = runs[HAND][1].get(problem.key, {}).get("times", {}).get(HAND)
+        row = [problem.label, _duration(hand)]
+        for column in columns:
+            time, same = _cells(runs, problem.key, "times").get(column), _hand_time(runs, problem.key, column)
+            if time is not None and same:
+                row.append(f"{_duration(time)} ({_ratio(time / same)})")
+            else:
+                row.append(_cells(runs, problem.key, "status").get(column, "—"))
+        rows.append(row)
+    return _markdown(rows)
+
+
+def _hand_table(runs: dict, problems: list) -> str:
+    names = list(runs)
+    rows = [["problem", *("alone" if n == HAND else f"beside {n}" for n in names)]]
+    for problem in problems:
+        row = [problem.label]
+        for name in names:
+            line = runs[name][1].get(problem.key)
+            row.append(_duration(line["times"].get(HAND)) if line else "—")
+        rows.append(row)
+    return _markdown(rows)
+
+
+def _first_call_table(runs: dict, problems: list) -> str:
+    names = [n for n in runs if n != HAND]
+    rows = [["problem", *names]]
+    for problem in problems:
+        first = _cells(runs, problem.key, "first_call_ms")
+        rows.append([problem.label, *(f"{first[n]:.1f}" if n in first else "—" for n in names)])
+    return _markdown(rows)
+
+
+def _memory_table(runs: dict, problems: list) -> str:
+    measured = [p for p in problems if _cells(runs, p.key, "memory")]
+    columns = [c for c in (*SRCDIFF_COLUMNS, *PEERS) if any(c in _cells(runs, p.key, "memory") for p in measured)]
+    if not measured:
+        return ""
+    rows = [["problem", HAND, *columns]]
+    for problem in measured:
+        memory = _cells(runs, problem.key, "memory")
+        hand = memory.get(HAND)
+        row = [problem.label, _size(hand)]
+        for column in columns:
+            same = runs["srcdiff" if column in SRCDIFF_COLUMNS else column][1][problem.key]["memory"].get(HAND)
+            row.append(f"{_size(memory[column])} ({_ratio(memory[column] / same)})" if column in memory and same else "—")
+        rows.append(row)
+    return _markdown(rows)
+
+
+def _problem_notes(runs: dict, problems: list) -> list[str]:
+    """Each process's notes on each problem, and the srcdiff ways timed beside the srcdiff column."""
+    notes = []
+    for problem in problems:
+        for name, (_, lines) in runs.items():
+            line = lines.get(problem.key)
+            if not line:
+                continue
+            notes += [f"{problem.label}: {note}" for note in line["notes"]]
+            if name == "srcdiff" and "srcdiff" in line["times"]:
+                for way, time in line["times"].items():
+                    if way not in (HAND, *SRCDIFF_COLUMNS):
+                        ratio = line["times"]["srcdiff"] / time
+                        notes.append(f"{problem.label}: {way}: {_duration(time)}; the srcdiff column is {ratio:.2f}× it")
+    return notes
+
+
+def _markdown(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "|".join(["---"] + ["---:"] * (len(rows[0]) - 1)) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows[1:]])
+
+
+def _duration(us: float | None) -> str:
+    if us is None:
+        return "—"
+    for unit, scale in (("s", 1e6), ("ms", 1e3)):
+        if us >= scale:
+            return f"{_figures(us / scale)} {unit}"
+    return f"{_figures(us)} µs"
+
+
+def _figures(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _ratio(ratio: float) -> str:
+    return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.1f}×" if ratio < 100 else f"{ratio:.0f}×"
+
+
+def _size(size: int | None) -> str:
+    return "—" if size is None else f"{size / 2**20:.2f} MiB"
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+def _machine(runs: dict) -> str:
+    """Date, CPU, cores, OS, Python, and every measured library's version."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
             cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    header = runs[HAND][0]
+    versions = {"numpy": header["numpy"]}
+    for name, (other, _) in runs.items():
+        library = name.split(".")[0]
+        if library in other:
+            versions[library] = other[library] + (_commit() if library == "srcdiff" else "")
     libraries = ", ".join(f"{k} {v}" for k, v in versions.items())
     return (
         f"{datetime.date.today().isoformat()}; {cpu}, {os.cpu_count()} cores; {platform.system()}; "
-        f"Python {platform.python_version()}; {libraries}"
+        f"Python {header['python']}; {libraries}; each implementation in its own process."
     )
+
+
+def _commit() -> str:
+    """The commit of this checkout, when it is one."""
+    try:
+        command = ["git", "rev-parse", "--short", "HEAD"]
+        commit = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f" ({commit.strip()})" if commit.strip() else ""
 
 
 if __name__ == "__main__":

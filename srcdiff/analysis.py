@@ -19,19 +19,52 @@ runs the three analyses, each in its own module:
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import complexes, safety
 from . import kinds as kinds_
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names, parameters
-from .operations import COMPLEX, CONSTANT, Env, Op, appended_to, classify, environment, walk_statements, written_in_place
+from .operations import (
+    COMPLEX,
+    CONSTANT,
+    Env,
+    Op,
+    appended_to,
+    as_unknown_calls,
+    classify,
+    environment,
+    walk_statements,
+    written_in_place,
+)
 from .parse import Origin
 
 __all__ = ["Activity", "activity", "environment", "returns_own_value"]
 __all__ += ["CONTAINER", "CONTAINERS", "DICT", "LEAVES", "NOT_CONTAINER", "SCALARS"]
+
+
+@dataclass(frozen=True)
+class InPlaceCheck:
+    """``runtime.check_unshared(array, index, readers, ...)`` before a write into ``array[index]``
+    (``index`` None: the whole of ``array``, written by ``array += v``)."""
+
+    array: str
+    index: ast.expr | None
+    readers: tuple[str, ...]
+    described: tuple[str, ...]  # each reader as the error names it
+    filename: str
+    line: int
+
+
+def _check(s: ast.stmt, target: str, readers: dict[str, int], origin: Origin) -> InPlaceCheck:
+    index = s.targets[0].slice if isinstance(s.targets[0], ast.Subscript) else None
+    array = s.targets[0].value.id if isinstance(s.targets[0], ast.Subscript) else target
+    names = tuple(sorted(readers))
+    described = tuple(f"the value read on line {readers[r]}" if r.startswith("_") else f"'{r}'" for r in names)
+    return InPlaceCheck(array, index, names, described, origin.filename, getattr(s, "lineno", origin.first_line))
 
 
 @dataclass(frozen=True)
@@ -50,6 +83,9 @@ class Activity:
     # names that may share data with an array written in place (the written ones included)
     shares_written: frozenset[str] = frozenset()
     complex_values: frozenset[str] = frozenset()  # names that may hold complex values (complexes.complex_names)
+    # id(statement) -> the run-time check before that in-place write (safety.stale_reads): what it writes
+    # into, the index, the names read later that may share its data, and the user's file and line
+    checks: dict[int, InPlaceCheck] = field(default_factory=dict)
 
     def is_active(self, e: ast.expr | None) -> bool:
         return isinstance(e, ast.Name) and e.id in self.active
@@ -63,7 +99,10 @@ class Activity:
     def element_is_leaf(self, e: ast.Subscript) -> bool:
         """Is ``xs[i]`` one element (not a slice) of a container of arrays and scalars?"""
         base = self.ndims.get(e.value.id) if isinstance(e.value, ast.Name) else None
-        return base in (LEAVES, SCALARS, DICT + LEAVES, DICT + SCALARS) and not isinstance(e.slice, ast.Slice)
+        if base in (DICT + LEAVES, DICT + SCALARS):
+            return True  # a key
+        # a list's element: an integer index, not a slice (nor a name that may hold one)
+        return base in (LEAVES, SCALARS) and (isinstance(e.slice, ast.Constant) or self.is_scalar(e.slice))
 
     def is_scalar(self, e: ast.expr) -> bool:
         if isinstance(e, ast.Constant):
@@ -97,7 +136,12 @@ def activity(
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
-    scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
+    while True:  # obj.sum(x) is obj's own method: kinds again, with its result of unknown kind (once, if ever)
+        scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
+        known = as_unknown_calls(ops, functools.partial(kinds_.proven_array, lists=lists, containers=definite_lists))
+        if known == ops:
+            break
+        ops = known
     locals_ = local_names(tree)
     in_place = written_in_place(tree.body, ops)
     group = safety.sharing_groups(tree.body, parameters(tree), ops, locals_, scalars)
@@ -111,7 +155,11 @@ def activity(
         if callee:
             safety.refuse_changed_parameters(tree, ops, origin, written)
         # (a list's element is a reference: changing the list leaves it as it was)
-        safety.refuse_stale_views(tree.body, ops, origin, written - definite_lists, scalars, {}, set(), locals_, call_is_fresh)
+        checks = safety.stale_reads(
+            tree.body, ops, origin, written - definite_lists, scalars, locals_, call_is_fresh, parameters(tree)
+        )
+    else:
+        checks = []
     safety.refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     safety.refuse_dict_iteration(tree, origin, {n for n, d in ndims.items() if kinds_.is_dict(d)})
     masks = {
@@ -146,6 +194,7 @@ def activity(
         floats,
         shares_written,
         complex_,
+        {id(s): _check(s, target, readers, origin) for s, target, readers in checks},
     )
 
 
@@ -202,7 +251,10 @@ def returns_own_value(tree: ast.FunctionDef, act: Activity, returns_fresh: CallF
     call_is_fresh = _calls_where(act.ops, act.scalars, act.ndims, returns_fresh)
     locals_ = local_names(tree)
     definitions = [s.value for s in walk_statements(tree.body) if _assigns_name(s) and s.targets[0].id == result]
-    return all(not safety.shared_with(v, act.ops[v], locals_, act.scalars, call_is_fresh) for v in definitions)
+    if any(safety.shared_with(v, act.ops[v], locals_, act.scalars, call_is_fresh) for v in definitions):
+        return False
+    # what it may share without proof: a list or tuple holding an argument (return [x], x * 2)
+    return not safety.may_share(tree.body, act.ops, act.scalars, locals_, call_is_fresh, result) & params
 
 
 def _dependencies(

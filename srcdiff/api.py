@@ -27,7 +27,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
-from .errors import BadAux, BadCall, BadWrt, GradientCheckError, NonScalarOutput, SourceUnavailable, WrtTypeError
+from .errors import (
+    ArraySubclassError,
+    BadAux,
+    BadCall,
+    BadWrt,
+    GradientCheckError,
+    NonScalarOutput,
+    SourceUnavailable,
+    WrtTypeError,
+)
 from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
@@ -462,6 +471,7 @@ class Gradient:
         """Each scalar or array argument's number of dimensions (0 for a scalar), and the
         functions the parameters not given hold by default (``callables``)."""
         given = set(self.params[: len(args)]) | set(kwargs)
+        refuse_array_subclasses(self.function, {**dict(zip(self.params, args)), **kwargs})
         defaults = {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in given}
         return argument_kinds(self.params, self.wrt, args, kwargs) | defaults
 
@@ -497,9 +507,12 @@ class Gradient:
         (position, kind) of container arguments (see ``container_kind``), and the (position,
         key) of function arguments (see ``callables``)."""
         check_call(self.__wrapped__, self.__name__, args, kwargs)
-        records = any(map(trees.is_dataclass_instance, (*args, *kwargs.values())))
-        if records:  # generated code reads a dataclass as a NamedTuple of its fields
-            args, kwargs = trees.as_records(args), trees.as_records(kwargs)
+        records = _records_in_wrt(self.params, self.wrt)
+        if any(map(trees.is_dataclass_instance, (*args, *kwargs.values()))):
+            # generated code reads a dataclass in wrt as a NamedTuple of its fields; another is itself
+            args, kwargs = records(args, kwargs)
+        else:
+            records = None
         kinds = self.argument_kinds(args, kwargs)
         entry = self.entry(kinds)
         fn = self.generated(entry)
@@ -509,7 +522,7 @@ class Gradient:
         if scalars:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
         if records:
-            fn = _through_records(fn)
+            fn = _through_records(fn, records)
         checks = tuple((i, a.ndim, a.dtype.kind == "c") for i, a in enumerate(args) if type(a) is np.ndarray)
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
@@ -541,6 +554,43 @@ def _is_object(value: Any) -> bool:
     """An object whose methods are its own (a model, a random generator), not an array's."""
     data = (np.ndarray, np.generic, str, bytes, type(None), range, slice, *_SCALAR_TYPES, *_CONTAINER_TYPES)
     return not isinstance(value, data) and not isinstance(value, type) and not callables.is_function(value)
+
+
+def refuse_array_subclasses(f: Callable, bound: dict[str, Any]) -> None:
+    """Raise ``ArraySubclassError`` for an argument (or a container's element) that is an
+    ``ndarray`` subclass, in ``wrt`` or not: ``*`` of an ``np.matrix`` is a matrix product and a
+    masked array's reductions skip masked entries, while the rules describe plain arrays."""
+    for param, value in bound.items():
+        found = _array_subclass(value)
+        if found is None:
+            continue
+        kind = type(found).__module__ + "." + type(found).__qualname__
+        if isinstance(found, np.ma.MaskedArray):
+            instead = f"the values it stands for: {param}.filled(0.0), or np.ma.getdata({param}) and the mask apart"
+        else:
+            instead = f"a plain array: np.asarray({param})"
+        while isinstance(f, Gradient) or hasattr(f, "__func__"):  # grad(grad(f)), a bound method
+            f = f.function if isinstance(f, Gradient) else f.__func__
+        code = getattr(f, "__code__", None)
+        raise ArraySubclassError(
+            f"argument {param!r} of {getattr(f, '__name__', f)} is a {kind}, not a plain numpy.ndarray, "
+            "and srcdiff's rules describe plain arrays",
+            filename=code.co_filename if code else None,
+            line=code.co_firstlineno if code else None,
+            suggestion=f"Pass {instead}.",
+        )
+
+
+def _array_subclass(value: Any) -> Any:
+    """The first ``ndarray`` subclass instance in ``value``, a container's elements included."""
+    if isinstance(value, np.ndarray):
+        return None if type(value) is np.ndarray else value
+    if isinstance(value, _CONTAINER_TYPES):
+        for v in value.values() if isinstance(value, dict) else value:
+            found = _array_subclass(v)
+            if found is not None:
+                return found
+    return None
 
 
 def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
@@ -632,11 +682,23 @@ def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple,
     return tuple(found)
 
 
-def _through_records(fn: Callable) -> Callable:
-    """``fn`` called with its dataclass arguments as NamedTuples, and its records made dataclasses again."""
+def _records_in_wrt(params: list[str], wrt: tuple[str, ...]) -> Callable[[tuple, dict], tuple[tuple, dict]]:
+    """The arguments with each one in ``wrt`` read as records (``trees.as_records``): a dataclass
+    not differentiated stays itself, so its methods, properties, ``==`` and ``isinstance`` are its own."""
+
+    def records(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        args = tuple(trees.as_records(a) if i < len(params) and params[i] in wrt else a for i, a in enumerate(args))
+        return args, {k: trees.as_records(v) if k in wrt else v for k, v in kwargs.items()}
+
+    return records
+
+
+def _through_records(fn: Callable, records: Callable[[tuple, dict], tuple[tuple, dict]]) -> Callable:
+    """``fn`` called with its dataclass arguments in wrt as NamedTuples, and its records made dataclasses again."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        return trees.from_records(fn(*trees.as_records(args), **trees.as_records(kwargs)))
+        args, kwargs = records(args, kwargs)
+        return trees.from_records(fn(*args, **kwargs))
 
     return call
 

@@ -45,6 +45,19 @@ def local_functions(tree: ast.FunctionDef) -> dict[str, LocalFunction]:
     return {k: v for k, v in found.items() if counts[k] == 1}
 
 
+def tuple_names(tree: ast.AST) -> frozenset[str]:
+    """Names bound once, to a tuple written out (``args`` of an inlined ``*args``)."""
+    counts = binding_counts(tree)
+    return frozenset(
+        s.targets[0].id
+        for s in ast.walk(tree)
+        if isinstance(s, ast.Assign)
+        and single_name(s.targets)
+        and isinstance(s.value, ast.Tuple)
+        and counts[s.targets[0].id] == 1
+    )
+
+
 def fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
     """Names bound once, to a tuple or list written out, whose length nothing changes: a list
     is only read by index, ``len``, a loop or ``*name`` (no method call, no call that may

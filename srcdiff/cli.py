@@ -20,6 +20,7 @@ import argparse
 import ast
 import importlib.util
 import inspect
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -52,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"srcdiff: error: {exc}", file=sys.stderr)
         return USAGE
+    except BrokenPipeError:  # srcdiff show ... | head: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # (so that the interpreter's final flush does not fail again)
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:

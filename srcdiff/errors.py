@@ -47,6 +47,11 @@ class UnsupportedSyntax(SrcdiffError, NotImplementedError):
     """A Python construct the transformer does not differentiate."""
 
 
+class SharedInPlace(UnsupportedSyntax):
+    """Raised by generated code before an in-place write into data that a value read later
+    shares (``runtime.check_unshared``): srcdiff would differentiate that value as it was."""
+
+
 class NoDerivativeRule(SrcdiffError, NotImplementedError):
     """A call to a function that has neither a rule nor Python source."""
 
@@ -61,6 +66,11 @@ class BadWrt(SrcdiffError, ValueError):
 
 class WrtTypeError(SrcdiffError, TypeError):
     """An argument in ``wrt`` is not a float or a float array."""
+
+
+class ArraySubclassError(SrcdiffError, TypeError):
+    """An argument is an ``ndarray`` subclass (``np.matrix``, a masked array): its operations
+    differ from a plain array's, which is what every derivative rule describes."""
 
 
 class NonScalarOutput(SrcdiffError, ValueError):

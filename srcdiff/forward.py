@@ -82,7 +82,7 @@ class _Forward(CodeWriter):
     def run(self) -> Transformed:
         wrt = self.act.wrt
         tangent_params = [self.t(p) for p in wrt]
-        prologue: list[ast.stmt] = []
+        prologue: list[ast.stmt] = self.unshared_arguments()
         for p in self.params:
             if p in self.act.written:  # the caller's arrays and lists are never changed
                 prologue.append(assign(p, self.call_helper("private_copy", name(p))))
@@ -126,7 +126,7 @@ class _Forward(CodeWriter):
                 out.append(ast.Expr(value=ast.Constant(COMMENT + text)))
             elif compound:
                 line = None
-            out += self.statement(s)
+            out += self.checks_before(s) + self.statement(s)
         return out
 
     def statement(self, s: ast.stmt) -> list[ast.stmt]:
@@ -179,9 +179,20 @@ class _Forward(CodeWriter):
             # so a write through either one is seen by both (``t3 = tape[5]``, ``t1 = tape[1]``)
             if target in self.act.written:
                 tangent = self.call_helper("writable", tangent, name(target))
-        elif target in self.act.shares_written:  # a new value written in place, or viewed by one that is
+        elif target in self.act.shares_written or self.passes_through(op, tangent):
+            # a new value written in place, or viewed by one that is; or a new value (``v = x[0].copy()``)
+            # whose tangent is its operand's (``tv = tx[0]``), which a write into ``x`` would change
             tangent = self.call_helper("private_copy", tangent, name(target))
         return [s, assign(self.t(target), tangent)]
+
+    def passes_through(self, op, tangent: ast.expr) -> bool:
+        """May this tangent be (a view of) an operand's tangent whose data a write may change? Its
+        primal is a value of its own (``np.copy``, ``x.copy()``), so its tangent must be one too."""
+        if not (op.kind == RULE and any(a.id in self.act.shares_written for a in op.operands if self.act.is_active(a))):
+            return False
+        while isinstance(tangent, ast.Call) and ast.unparse(tangent.func) == self.helpers.get("broadcast_like"):
+            tangent = tangent.args[0]
+        return not isinstance(tangent, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Call))
 
     def tangent(self, s: ast.Assign, op, target: str) -> ast.expr:
         e = s.value

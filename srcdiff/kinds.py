@@ -104,6 +104,8 @@ def kinds(
                     and _call_kind(v, ops, scalars, ndims, returns_kind) in (None, CONTAINER)
                     or op.kind != CALL
                     and _may_return_container(v, env)
+                    or op.refusal is not None  # no rule: an object's attribute, an unknown call
+                    or _reads_other_global(v, env)
                 )
                 known = ndims.get(n) == NOT_CONTAINER or ndims.get(n, -1) >= 0  # an element of a list of arrays
                 if (isinstance(source, ast.Name) and source.id in lists or unknown) and n not in scalars | lists and not known:
@@ -143,6 +145,28 @@ _CONTAINER_HELPERS = frozenset(
     }
 )  # runtime functions that return a container when given one (or a list of parts)
 _CONTAINER_BUILTINS = frozenset({"sorted", "list", "tuple", "dict", "zip", "enumerate", "reversed", "map", "filter"})
+
+
+def proven_array(receiver: tuple[str, str], lists: set[str], containers: set[str]) -> bool:
+    """Is ``Op.receiver``'s method NumPy's: does the local surely hold an array or a scalar (is it
+    not of unknown kind)? For ``.keys()``: does it surely hold a list, tuple or dict (a list's raises)?
+    An argument that is not an array, an object's attribute, a global object, an unknown call's result
+    are of unknown kind, and ``operations.as_unknown_calls`` makes their methods unknown calls."""
+    name, method = receiver
+    return name in containers if method == "keys" else name not in lists
+
+
+_DATA = (np.ndarray, np.generic, int, float, complex, bool, str, bytes, type(None))
+
+
+def _reads_other_global(e: ast.expr | None, env: Env) -> bool:
+    """Does ``e`` read a global or closure value that is not an array, a number or a string (an
+    object, a list: of unknown kind)? ``model.sub``, ``model``, ``table[0]``."""
+    if isinstance(e, ast.Subscript):
+        e = e.value
+    if isinstance(e, ast.Name) and e.id not in env.locals or is_global_chain(e, env):
+        return not isinstance(safe_resolve(e, env), _DATA)
+    return False
 
 
 def _may_return_container(e: ast.expr | None, env: Env) -> bool:

@@ -30,6 +30,7 @@ of the user's statement it came from (an inlined body keeps its own lines).
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import functools
 from collections.abc import Callable, Mapping
@@ -45,6 +46,7 @@ from .bindings import (
     sequence_expression,
     sequence_names,
     single_name,
+    tuple_names,
 )
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
@@ -70,6 +72,11 @@ def normalize(
     dicts the function builds itself are recognised here. ``resolve``: the object a non-local
     name or attribute chain denotes (None if unknown), to tell ``functools.partial`` when it is called."""
     return _Normalizer(tree, origin, containers, resolve).run()
+
+
+def _appends(e: ast.expr, is_local: Callable[[ast.expr], bool]) -> bool:
+    """Is ``e`` a call ``xs.append(v)`` on a local list?"""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "append" and is_local(e.func.value)
 
 
 def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
@@ -117,6 +124,7 @@ class _Normalizer:
         # parameters holding a function in this call (``act(x)``): called as a global function is
         self.function_parameters = {p for p, c in containers.items() if c == "function" and self.counts[p] == 1}
         self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
+        self.tuples = tuple_names(tree)  # names holding a tuple written out: ``+`` joins them
         self.fixed_keys = fixed_keys(tree)  # names holding a dict written out: ``**name`` unpacks
         self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
         counts = binding_counts(tree)
@@ -231,6 +239,10 @@ class _Normalizer:
             self.store(target, value)
 
     def assign_name(self, target: str, value: ast.expr) -> None:
+        if _appends(value, self._is_local):  # r = xs.append(v): the list changes, r is None
+            self.stmt_Expr(ast.Expr(value=value))
+            self.emit(assign(target, ast.Constant(None)))
+            return
         simple = self.expr(value)
         if target in {n.id for n in ast.walk(simple) if isinstance(n, ast.Name)} and not isinstance(simple, ast.Name):
             temp = self.fresh.temp()  # ``x = x * 2``: the adjoint needs the old x
@@ -347,6 +359,8 @@ class _Normalizer:
             old = self.atom(ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Load()))
             new = self.atom(ast.BinOp(left=old, op=s.op, right=s.value))
             self.emit(ast.Assign(targets=[ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Store())], value=new))
+            # an array held in a list is changed in place by +=: what shares it sees the change (safety.py)
+            self.out[-1].element = getattr(old, "id", None)
         else:
             raise self.fail(s, "this augmented assignment is not supported", "Assign to a local name or element.")
 
@@ -388,7 +402,7 @@ class _Normalizer:
             self.dict_loop(s, it, "keys")
             return
         it = self.as_sequence(it)
-        kind = it.func.id if _is_builtin_call(it, _ITERATOR_BUILTINS, self.locals) else "sequence"
+        kind = it.func.id if self.is_builtin_call(it, _ITERATOR_BUILTINS) else "sequence"
         if kind == "range":
             if not isinstance(s.target, ast.Name):
                 raise self.fail(s, "a range loop needs a single loop variable", "Write: for i in range(...).")
@@ -424,7 +438,7 @@ class _Normalizer:
         """The sequences a loop over ``it`` indexes in step (``zip`` and ``enumerate``, nested as
         you like, walk several), and a function from the index to the loop's item."""
         it = self.as_sequence(it)
-        if nested and _is_builtin_call(it, ("zip", "enumerate"), self.locals):
+        if nested and self.is_builtin_call(it, ("zip", "enumerate")):
             kind = it.func.id
             if kind == "zip" and it.keywords:
                 raise self.fail(it, "zip() with keyword arguments is not supported", "Use an index loop.")
@@ -444,7 +458,7 @@ class _Normalizer:
             return [q for qs, _ in parts for q in qs], lambda index: ast.Tuple(elts=[f(index) for _, f in parts], ctx=ast.Load())
         if _is_dict_view(it, self.locals):  # d.keys(): a list of them can be indexed
             it = ast.Call(func=name("list"), args=[it], keywords=[])
-        if _is_builtin_call(it, ("reversed",), self.locals) and len(it.args) == 1 and not it.keywords:
+        if self.is_builtin_call(it, ("reversed",)) and len(it.args) == 1 and not it.keywords:
             it = ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load())  # a reversed copy
         q = self.atom(it)
         if not (isinstance(it, ast.Name) and it.id in self.sequences or sequence_expression(it, self.sequences, self.locals)):
@@ -515,6 +529,13 @@ class _Normalizer:
         self.emit(assign(temp, e))
         return name(temp)
 
+    def is_builtin_call(self, e: ast.expr, names: tuple[str, ...]) -> bool:
+        """Is ``e`` a call of one of the builtins ``names``? Not when the name is a local or
+        is bound to something else (``from numpy import max``)."""
+        if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in names and e.func.id not in self.locals):
+            return False
+        return self.resolve is None or self.resolve(e.func) is getattr(builtins, e.func.id)
+
     def atom(self, e: ast.expr) -> ast.expr:
         """Emit whatever ``e`` needs and return an atom holding its value."""
         if is_atom(e, self.locals):
@@ -536,12 +557,17 @@ class _Normalizer:
         return method(e)
 
     def expr_BinOp(self, e: ast.BinOp) -> ast.expr:
+        if isinstance(e.op, ast.Add) and self.is_tuple(e.left) and self.is_tuple(e.right):  # args + (x,): one tuple
+            joined = [ast.Starred(value=side, ctx=ast.Load()) for side in (e.left, e.right)]
+            return self.expr(ast.Tuple(elts=joined, ctx=ast.Load()))
         return ast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
 
+    def is_tuple(self, e: ast.expr) -> bool:
+        """Is ``e`` surely a tuple: written out, or a name bound once to one written out?"""
+        return isinstance(e, ast.Tuple) or isinstance(e, ast.Name) and e.id in self.tuples and e.id in self.fixed_lengths
+
     def expr_UnaryOp(self, e: ast.UnaryOp) -> ast.expr:
-        if isinstance(e.op, ast.UAdd):
-            return self.atom(e.operand)
-        operand = self.atom(e.operand)
+        operand = self.atom(e.operand)  # (+y makes a new array, as -y does: np.positive)
         if isinstance(operand, ast.Constant) and isinstance(e.op, ast.USub):
             return ast.Constant(-operand.value)
         return ast.UnaryOp(op=e.op, operand=operand)
@@ -607,20 +633,23 @@ class _Normalizer:
                 default = e.args[1] if len(e.args) == 2 else ast.Constant(None)
                 read = ast.Subscript(value=func.value, slice=key, ctx=ast.Load())
                 return self.expr(ast.IfExp(test=found, body=read, orelse=default))
-        if _is_builtin_call(e, ("dict",), self.locals) and not e.args and all(k.arg for k in e.keywords):
+        if self.is_builtin_call(e, ("dict",)) and not e.args and all(k.arg for k in e.keywords):
             return self.expr(ast.Dict(keys=[ast.Constant(k.arg) for k in e.keywords], values=[k.value for k in e.keywords]))
         if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
             return self.inline(func, self.defaults(func), e)
+        if self.makes_partial(func):  # ``partial(f, a)(x)``: as if it had a name
+            func = self.named_partial(func)
+            e = ast.Call(func=func, args=e.args, keywords=e.keywords)
         if isinstance(func, ast.Name) and func.id in self.partials:
             return self.call_partial(e)
         if isinstance(func, ast.Name) and func.id in self.local_functions:
             if func.id not in self.defined:
                 raise self.fail(e, f"{func.id!r} is called before it is defined", f"Define {func.id} before calling it.")
             return self.inline(self.local_functions[func.id], self.defined[func.id], e)
-        if _is_builtin_call(e, ("max", "min"), self.locals) and not e.keywords and len(e.args) != 2:
+        if self.is_builtin_call(e, ("max", "min")) and not e.keywords and len(e.args) != 2:
             return self.extremum(e)
         joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
-        if _is_builtin_call(e, _CONSUMERS, self.locals) or joins:  # they walk a generator to its end: a list does the same
+        if self.is_builtin_call(e, _CONSUMERS) or joins:  # they walk a generator to its end: a list does the same
             e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
         if isinstance(func, ast.Name) and func.id in self.function_parameters:
             held = self.resolve(func) if self.resolve is not None else None
@@ -735,7 +764,7 @@ class _Normalizer:
             item = value if e.func.attr == "values" else ast.Tuple(elts=[name(key), value], ctx=ast.Load())
             generator = ast.comprehension(target=name(key, store=True), iter=keys, ifs=[], is_async=0)
             return ast.copy_location(ast.ListComp(elt=item, generators=[generator]), e)
-        if not (_is_builtin_call(e, ("map", "filter"), self.locals) and not e.keywords and len(e.args) >= 2):
+        if not (self.is_builtin_call(e, ("map", "filter")) and not e.keywords and len(e.args) >= 2):
             return e
         items = [self.fresh.temp("_v") for _ in e.args[1:]]
         if e.func.id == "filter" and len(items) != 1:
@@ -745,7 +774,8 @@ class _Normalizer:
         target = targets[0] if len(items) == 1 else ast.Tuple(elts=targets, ctx=ast.Store())
         generator = ast.comprehension(target=target, iter=source, ifs=[], is_async=0)
         if e.func.id == "map":
-            call = ast.Call(func=e.args[0], args=[name(v) for v in items], keywords=[])
+            function = self.named_partial(e.args[0]) if self.makes_partial(e.args[0]) else e.args[0]
+            call = ast.Call(func=function, args=[name(v) for v in items], keywords=[])
             return ast.copy_location(ast.ListComp(elt=call, generators=[generator]), e)
         test = name(items[0]) if _is_none(e.args[0]) else ast.Call(func=e.args[0], args=[name(items[0])], keywords=[])
         generator.ifs = [test]
@@ -824,6 +854,7 @@ class _Normalizer:
         if packed:  # what the body may do with the tuple and the dict: its names are fresh, so known here alone
             inlined = ast.Module(body=bound + body, type_ignores=[])
             self.fixed_lengths |= {n: k for n, k in fixed_lengths(inlined).items() if n in renames.values()}
+            self.tuples |= tuple_names(inlined) & set(renames.values())
             self.fixed_keys |= {n: k for n, k in fixed_keys(inlined).items() if n in renames.values()}
             self.dicts |= dict_names(inlined, frozenset()) & set(renames.values())
         for s in bound:
@@ -858,6 +889,13 @@ class _Normalizer:
         if not (isinstance(e, ast.Call) and self.resolve is not None and is_atom(e.func, self.locals)):
             return False
         return isinstance(e.func, (ast.Name, ast.Attribute)) and self.resolve(e.func) is functools.partial
+
+    def named_partial(self, e: ast.Call) -> ast.Name:
+        """``functools.partial(f, a)`` written where a function is expected (``map(partial(f, a), xs)``):
+        defined under a fresh name, its arguments evaluated here, as Python evaluates them."""
+        partial_name = self.fresh.temp("_partial")
+        self.define_partial(partial_name, e)
+        return name(partial_name)
 
     def define_partial(self, partial_name: str, e: ast.Call) -> None:
         """``g = functools.partial(f, a, k=v)``: the arguments are evaluated now, as Python does, and
@@ -1010,7 +1048,8 @@ def _spelled_out_partial(call: ast.Call, held: functools.partial) -> ast.Call:
 
 
 def _keys(d: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Attribute(value=d, attr="keys", ctx=ast.Load()), args=[], keywords=[])
+    """``dict.keys(d)``, not ``d.keys()``: a dict's keys whatever ``d``'s kind is known to be (not a dict's raises)."""
+    return ast.Call(func=ast.Attribute(value=name("dict"), attr="keys", ctx=ast.Load()), args=[d], keywords=[])
 
 
 def _is_string(e: ast.expr | None) -> bool:
@@ -1041,9 +1080,6 @@ def _bind(target: ast.expr, value: ast.expr) -> list[ast.stmt]:
     return [ast.Assign(targets=[target], value=value)]
 
 
-def _is_builtin_call(e: ast.expr, names: tuple[str, ...], locals_: set[str]) -> bool:
-    """Is ``e`` a call of one of the builtins ``names`` (not shadowed by a local)?"""
-    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in names and e.func.id not in locals_
 
 
 def is_final_break(s: ast.stmt) -> bool:

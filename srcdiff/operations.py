@@ -17,7 +17,7 @@ import inspect
 import os
 import sysconfig
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import callables, packing, rules
@@ -103,6 +103,11 @@ class Op:
     func: Any = None  # the user function, for CALL
     passed: frozenset[tuple[str, int]] = frozenset()  # for CALL: the functions it is given (``callables.entry``)
     refusal: Exception | None = None  # raised if a varied value reaches this (constant) operation
+    # a method or attribute of a local value (``v.sum()``, ``v.T``): its rule holds only if ``receiver`` is
+    # an array or a scalar; otherwise (``kinds.proven_array`` fails) the operation is an unknown call
+    # carrying ``unknown`` (``as_unknown_calls``)
+    receiver: tuple[str, str] | None = None  # (the local, the method or attribute)
+    unknown: Exception | None = None
 
 
 def walk_statements(body: list[ast.stmt]):
@@ -159,6 +164,7 @@ _WRITES_ARGUMENT = frozenset(
     {"shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "at", "put_along_axis"}  # NumPy
     | {"heappush", "heappop", "heapify", "heapreplace", "heappushpop", "insort", "insort_left", "insort_right"}
     | {"setitem", "delitem", "iadd", "isub", "imul", "itruediv", "ipow", "setattr"}  # heapq, bisect, operator
+    | {"restore_popped"}  # srcdiff.runtime's, in a backward sweep differentiated again
 )
 
 
@@ -221,9 +227,9 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if isinstance(e, (ast.Constant, ast.JoinedStr)) or is_global_chain(e, env):
         return Op(CONSTANT)
     if isinstance(e, ast.BinOp):
-        return _rule_op(rules.BINARY_OPERATORS.get(type(e.op)), [e.left, e.right], {}, e, stmt, origin)
+        return _rule_op(rules.BINARY_OPERATORS.get(type(e.op)), [e.left, e.right], {}, e, stmt, origin, env)
     if isinstance(e, ast.UnaryOp):
-        return _rule_op(rules.UNARY_OPERATORS.get(type(e.op)), [e.operand], {}, e, stmt, origin)
+        return _rule_op(rules.UNARY_OPERATORS.get(type(e.op)), [e.operand], {}, e, stmt, origin, env)
     if isinstance(e, ast.Compare):
         return Op(CONSTANT)
     if isinstance(e, (ast.List, ast.Tuple)):
@@ -236,7 +242,8 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         if e.attr in rules.CONSTANT_ATTRIBUTES:
             return Op(CONSTANT)
         if e.attr in rules.ATTRIBUTES:
-            return _rule_op(rules.ATTRIBUTES[e.attr], [e.value], {}, e, stmt, origin)
+            op = _rule_op(rules.ATTRIBUTES[e.attr], [e.value], {}, e, stmt, origin, env)
+            return _method(op, e.value, f".{e.attr}", stmt, origin)
         raise origin.error(
             NoDerivativeRule,
             stmt,
@@ -249,6 +256,29 @@ def _operation(e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     raise origin.error(
         UnsupportedSyntax, stmt, f"{type(e).__name__} is not supported here", "Rewrite it with simpler operations."
     )
+
+
+def _method(op: Op, receiver: ast.Name, spelling: str, stmt: ast.stmt, origin: Origin) -> Op:
+    """A NumPy method's or attribute's rule, which holds only if ``receiver`` is an array or scalar."""
+    what = "a value" if receiver.id.startswith("_t") else repr(receiver.id)  # (a temporary of normalize's)
+    unknown = origin.error(
+        NoDerivativeRule,
+        stmt,
+        f"{spelling} is taken of {what}, which is not known to be a NumPy array (an object's own method, an attribute "
+        "of an object, a value read from a global), so srcdiff has no derivative for it",
+        "Call a module-level function with the arrays as arguments (np.sum(v) for a NumPy array v, np.asarray(v) for "
+        "another array type), or wrap the call in stop_gradient(...) if it is constant.",
+    )
+    return replace(op, receiver=(receiver.id, spelling.strip(".()")), unknown=unknown)
+
+
+def as_unknown_calls(ops: dict[ast.AST, Op], is_array: Callable[[tuple[str, str]], bool]) -> dict[ast.AST, Op]:
+    """``ops`` with each method or attribute of a value not proven an array or scalar (``is_array``
+    of ``Op.receiver``) an unknown call: run as it is written, refused if a derivative must pass through it."""
+    return {
+        e: Op(CONSTANT, refusal=op.unknown) if op.receiver is not None and not is_array(op.receiver) else op
+        for e, op in ops.items()
+    }
 
 
 def is_global_chain(e: ast.expr, env: Env) -> bool:
@@ -267,7 +297,8 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         if method == "append":
             return Op(APPEND, _names(e.args))
         if method in rules.METHODS and func.value.id not in env.objects:
-            return _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin)
+            op = _rule_op(rules.METHODS[method], [func.value, *e.args], keywords, e, stmt, origin, env)
+            return _method(op, func.value, f".{method}()", stmt, origin)
         if func.value.id in env.objects:
             raise origin.error(
                 NoDerivativeRule,
@@ -292,7 +323,7 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             "Define it at module level before the gradient is first called.",
         ) from None
     if rules.is_nondifferentiable(target):
-        return Op(CONSTANT)
+        return Op(CONSTANT, func=target)  # (its result may be an argument itself: stop_gradient, safety.shared_with)
     if target is functools.partial:  # made as written only to be passed on (normalize): its values are constants
         raise origin.error(
             NoDerivativeRule,
@@ -307,11 +338,10 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             UnsupportedSyntax,
             stmt,
             "*-unpacking in a call needs a sequence whose length is seen where the function is written",
-            "Unpack a tuple or list written out in the function (args = (a, b); f(*args)), or pass the arguments "
-            "one by one.",
+            "Unpack a tuple or list written out in the function (args = (a, b); f(*args)), or pass the arguments one by one.",
         )
     if rule is not None:
-        return _rule_op(target, list(e.args), keywords, e, stmt, origin)
+        return _rule_op(target, list(e.args), keywords, e, stmt, origin, env)
     transforms = ("srcdiff.api", "srcdiff.transforms", "srcdiff.derived")  # grad, jvp, ... and what they return
     if (inspect.isfunction(target) and target.__module__ in transforms) or type(target).__module__ in transforms:
         raise origin.error(  # srcdiff's own transforms, called inside a function being differentiated
@@ -388,9 +418,9 @@ def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[
     return frozenset(found)
 
 
-def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin) -> Op:
+def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if func is None or rules.is_nondifferentiable(func):
-        return Op(CONSTANT, bound={"args": args})
+        return Op(CONSTANT, bound={"args": args}, func=func)
     rule = rules.lookup(func)
     if rule is None:
         raise origin.error(
@@ -401,9 +431,14 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         )
     try:
         bound = rule.bind(args, keywords)
+        rule = rules.for_dtype(rule, _dtype(bound.get("dtype"), env))
     except TypeError as exc:
-        advice = "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
+        advice = getattr(exc, "advice", None) or (
+            "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
+        )
         raise origin.error(UnsupportedSyntax, stmt, str(exc), advice) from None
+    if rule is None:  # cast to integers: piecewise constant, no derivative
+        return Op(CONSTANT, bound={"args": args}, func=func)
     operands: list[ast.expr] = []
     for p in (*rule.params, *([rule.vararg] if rule.vararg else [])):
         if rule.role(p) != rules.ADJOINT:  # differentiated in either mode; a transform refuses its missing one
@@ -414,6 +449,19 @@ def _rule_op(func: Any, args: list, keywords: dict, e: ast.expr, stmt: ast.stmt,
         elif isinstance(value, ast.Name):
             operands.append(value)
     return Op(RULE, tuple(operands), rule=rule, bound=bound)
+
+
+def _dtype(atom: ast.expr | None, env: Env) -> Any:
+    """The ``dtype=`` a call passes, as far as it is known when the code is built: ``None`` for
+    none, ``rules.RUN_TIME`` for a local name (a parameter, ``x.dtype``)."""
+    if atom is None or isinstance(atom, ast.Constant):
+        return None if atom is None else atom.value
+    if isinstance(atom, ast.Name) and atom.id in env.locals:
+        return rules.RUN_TIME
+    try:
+        return env.resolve(atom)  # int, np.float32, a module-level name
+    except (AttributeError, TypeError, NameError):
+        return rules.RUN_TIME
 
 
 _LIBRARY_DIRS = tuple(

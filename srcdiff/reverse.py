@@ -32,13 +32,14 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import kinds as kinds_
 from . import packing, rules
 from .analysis import Activity, returns_no_number
 from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
 from .normalize import is_final_break
-from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, appended_to, walk_statements
+from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, appended_to, changed_in_place, walk_statements
 from .parse import Origin
 from .tape import TapePlan
 
@@ -143,8 +144,39 @@ class CodeWriter:
             isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
         )
 
+    def unshared_arguments(self) -> list[ast.stmt]:
+        """A check that no array parameter written in place shares memory with another (``f(x, x)``)."""
+        written = [p for p in self.params if p in self.act.written]
+        if not written or len(self.params) < 2:
+            return []
+        line = next(s.lineno for s in walk_statements(self.tree.body) if changed_in_place(s, self.act.ops) in written)
+        where = [ast.Constant(self.origin.filename), ast.Constant(line), ast.Constant(self.tree.name)]
+        strings = lambda names: ast.Tuple(elts=[ast.Constant(n) for n in names], ctx=ast.Load())  # noqa: E731
+        place = ast.Tuple(elts=where, ctx=ast.Load())
+        check = self.call_helper("unshared_arguments", place, strings(written), strings(self.params))
+        check.args += [name(p) for p in self.params]
+        return [ast.Expr(value=check)]
+
     def call_helper(self, canonical: str, *args: ast.expr) -> ast.Call:
         return ast.Call(func=name(self.helper(canonical)), args=list(args), keywords=[])
+
+    def checks_before(self, s: ast.stmt) -> list[ast.stmt]:
+        """The run-time checks a write needs first: that it shares no data a later read needs
+        (``Activity.checks``), and that a slice assignment keeps a list's length."""
+        out = []
+        target = s.targets[0] if isinstance(s, ast.Assign) else None
+        if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice) and target.value.id in self.act.lists:
+            where = [ast.Constant(self.origin.filename), ast.Constant(s.lineno)]
+            args = [name(target.value.id), _index_value(target.slice), copy.deepcopy(s.value), *where]
+            out.append(ast.Expr(value=self.call_helper("check_slice_length", *args)))
+        check = self.act.checks.get(id(s))
+        if check is None:
+            return out
+        index = ast.Constant(None) if check.index is None else _index_value(check.index)
+        readers = ast.Tuple(elts=[name(r) for r in check.readers], ctx=ast.Load())
+        described = ast.Tuple(elts=[ast.Constant(d) for d in check.described], ctx=ast.Load())
+        constants = [described, ast.Constant(check.filename), ast.Constant(check.line)]
+        return out + [ast.Expr(value=self.call_helper("check_unshared", name(check.array), index, readers, *constants))]
 
     def ndim(self, atom: ast.expr) -> int | None:
         """Known number of dimensions of an atom (0 for a scalar), for specialising callees."""
@@ -189,6 +221,7 @@ class _Reverse(CodeWriter):
         self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
         self.written_back: set[int] = set()  # ids of x[i] = v statements whose old elements the forward sweep keeps
+        self._surely_sequences: set[str] | None = None  # (see _may_be_dict)
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 op = self.act.ops[s.value]
@@ -357,6 +390,7 @@ class _Reverse(CodeWriter):
     def _prologue(self, pushes_any: bool, split: bool) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         # inputs are never mutated: arrays and lists the function writes into are copied first
+        out += self.unshared_arguments()
         for p in self.params:
             if p in self.act.written:
                 out.append(assign(p, self.call_helper("private_copy", name(p))))
@@ -399,6 +433,9 @@ class _Reverse(CodeWriter):
         return ast.Expr(value=call)
 
     def forward_stmt(self, s: ast.stmt) -> list[ast.stmt]:
+        return self.checks_before(s) + self.primal_stmt(s)
+
+    def primal_stmt(self, s: ast.stmt) -> list[ast.stmt]:
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target = s.targets[0].id
             pushed = [target] if self.tape.pushes(s, target) else []
@@ -420,6 +457,8 @@ class _Reverse(CodeWriter):
             if array in self.tape.needed:  # (see TapePlan.kept_in_place)
                 old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
+                if self._may_be_dict(array):  # the key may be new: remembered as absent
+                    saved = self.call_helper("saved_item", name(array), _index_value(target.slice))
                 self.written_back.add(id(s))
                 return [self.push(saved), s]
             return [s]
@@ -592,15 +631,32 @@ class _Reverse(CodeWriter):
             self.adjoint_call(s, g, state, out)
 
     def backward_pop(self, s: ast.Assign, target: str, state: dict[str, bool], out: list) -> None:
-        """``v = L.pop()``: dv goes back on dL (a zero if none), then v goes back on L."""
+        """``v = L.pop()``: dv goes back on dL (a zero if none), then v goes back on L; with a
+        position or a key (``L.pop(0)``, ``d.pop(k)``), back where it was."""
         lst = s.value.func.value.id
+        key = s.value.args
+
+        def put_back(container: str, value: ast.expr) -> ast.stmt:
+            if key:
+                return ast.Expr(value=self.call_helper("restore_popped", name(container), value, *copy.deepcopy(key)))
+            append = ast.Attribute(value=name(container), attr="append", ctx=ast.Load())
+            return ast.Expr(value=ast.Call(func=append, args=[value], keywords=[]))
+
         if lst in self.act.active and (lst in state or target in state):
             self.make_private(lst, state, out)
             value = name(self.d(target)) if target in state and target in self.act.active else ast.Constant(0.0)
-            append = ast.Attribute(value=name(self.d(lst)), attr="append", ctx=ast.Load())
-            out.append(ast.Expr(value=ast.Call(func=append, args=[value], keywords=[])))
-        append = ast.Attribute(value=name(lst), attr="append", ctx=ast.Load())
-        out.append(ast.Expr(value=ast.Call(func=append, args=[name(target)], keywords=[])))
+            out.append(put_back(self.d(lst), value))
+        out.append(put_back(lst, name(target)))
+
+    def _may_be_dict(self, container: str) -> bool:
+        """May ``container`` be a dict (whose keys a write may add)? Not an array, nor a list by
+        its kind or by every assignment to it (a list or tuple display, or another such name)."""
+        kind = self.act.ndims.get(container)
+        if container not in self.act.lists or not (kind is None or kinds_.is_dict(kind) or kind == kinds_.CONTAINER):
+            return False
+        if self._surely_sequences is None:
+            self._surely_sequences = _surely_sequences(self.tree)
+        return container not in self._surely_sequences
 
     def adjoint_index(self, e: ast.Subscript, g: ast.expr, state: dict[str, bool], out: list) -> None:
         array = e.value
@@ -610,7 +666,7 @@ class _Reverse(CodeWriter):
         self.make_private(p, state, out)
         dp = self.d(p)
         where = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Store())
-        if p in self.act.lists and not self.act.element_is_leaf(e) and self._index_safe(e.slice):
+        if p in self.act.lists and not self.act.element_is_leaf(e) and (p in self.act.containers or self._index_safe(e.slice)):
             # elements (or a slice) may be containers: added leaf by leaf
             read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=self.call_helper("add_adjoints", read, g)))
@@ -665,7 +721,10 @@ class _Reverse(CodeWriter):
                 continue
             expr = self.instantiate(template, op.bound, g, target, None)
             if rule.kind == rules.ELEMENTWISE and self._may_broadcast(value, op):
+                # a sum back to the operand's shape commutes with a negation: negate the smaller array
+                negated, expr = _without_negation(expr)
                 expr = self.call_helper("unbroadcast", expr, copy.deepcopy(value))
+                expr = ast.UnaryOp(op=ast.USub(), operand=expr) if negated else expr
             if reads_as_array and value.id in self.act.lists:  # NumPy read a list as an array: its adjoint is a list
                 expr = self.call_helper("structured", expr, copy.deepcopy(value))
             add(value, expr)
@@ -732,7 +791,14 @@ class _Reverse(CodeWriter):
                     part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
                 if not surely_container and p not in self.act.floats:  # an integer array rounds what it is given
                     part = ast.BinOp(left=part, op=ast.Mult(), right=self.call_helper("holds_fractions", name(p)))
-                self.contribute(s.value, part, state, out)
+                if isinstance(s.value, ast.Name) and s.value.id == p:  # y[::-1] = y: its own adjoint, after the zeroing
+                    held = self.fresh.temp("_d")
+                    out.append(assign(held, part))
+                    part = name(held)
+                    later = True
+                else:
+                    self.contribute(s.value, part, state, out)
+                    later = False
             zero: ast.expr = ast.Constant(0.0)
             if isinstance(target.slice, ast.Slice) and not self.act.ndims.get(p, -1) >= 1:  # a list's slice takes a list
                 zero = self.call_helper("zeros_like", copy.deepcopy(read))
@@ -742,6 +808,8 @@ class _Reverse(CodeWriter):
                     value=zero,
                 )
             )
+            if self.act.is_active(s.value) and later:
+                self.contribute(s.value, part, state, out)
         if p in self.act.active:
             self.tape.needed.add(p)
         out.append(_Restore(s, p))  # the old elements go back if the forward sweep kept them (decided later)
@@ -830,6 +898,7 @@ class _Reverse(CodeWriter):
         for s in code:
             if isinstance(s, _Restore) and id(s.stmt) in self.written_back:  # x[i] = v: its old elements
                 pop = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+                # (a key a dict did not have gets saved_item's marker back: no earlier step reads it)
                 out.append(ast.Assign(targets=[copy.deepcopy(s.stmt.targets[0])], value=pop))
                 continue
             if isinstance(s, _Restore):
@@ -842,6 +911,37 @@ class _Reverse(CodeWriter):
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
+
+
+def _without_negation(e: ast.expr) -> tuple[bool, ast.expr]:
+    """``e`` as ``-e'``, when it is a negation or a product or quotient whose first factor is one
+    (``-g * ans / y`` is ``-(g * ans / y)``); else ``(False, e)``."""
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return True, e.operand
+    if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Mult, ast.Div)):
+        negated, left = _without_negation(e.left)
+        if negated:
+            return True, ast.BinOp(left=left, op=e.op, right=e.right)
+    return False, e
+
+
+def _surely_sequences(tree: ast.FunctionDef) -> set[str]:
+    """Local names that every assignment binds to a list or tuple display, or to another such name."""
+    values: dict[str, list[ast.expr]] = {}
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            values.setdefault(s.targets[0].id, []).append(s.value)
+        elif isinstance(s, ast.For):
+            values.setdefault(s.target.id, []).append(s.iter)  # (an element: of any kind)
+    found = set(values)
+    changed = True
+    while changed:  # drop a name any of whose values is not surely a sequence
+        changed = False
+        for n in list(found):
+            if not all(isinstance(v, (ast.List, ast.Tuple)) or isinstance(v, ast.Name) and v.id in found for v in values[n]):
+                found.discard(n)
+                changed = True
+    return found
 
 
 _LIST_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort"})

@@ -11,13 +11,21 @@ helpers accept it wherever an adjoint is expected.
 
 from __future__ import annotations
 
+import linecache
 from typing import Any
 
 import numpy as np
 
-from .errors import NoDerivativeRule, NonScalarOutput  # the only srcdiff imports: plain exception classes
+from .errors import (  # the only srcdiff imports: plain exception classes
+    BadArgument,
+    NoDerivativeRule,
+    NonScalarOutput,
+    SharedInPlace,
+    SrcdiffError,
+)
 
 __all__ = [
+    "unshared_arguments",
     "seed",
     "indexable",
     "holds_fractions",
@@ -27,6 +35,12 @@ __all__ = [
     "materialize",
     "materialize_all",
     "private_copy",
+    "check_unshared",
+    "saved_item",
+    "restore_popped",
+    "sequence_adjoint",
+    "sum_adjoint_adjoint",
+    "check_slice_length",
     "writable",
     "real_root",
     "unbroadcast",
@@ -196,6 +210,107 @@ def materialize_all(ys: tuple, likes: tuple) -> tuple:
             y = y.copy()  # x + y hands both operands the same adjoint array
         out.append(y)
     return tuple(out)
+
+
+def check_unshared(array: Any, index: Any, readers: tuple, described: tuple, filename: str, line: int) -> None:
+    """Raise ``SharedInPlace`` if writing ``array[index]`` in place (``index`` None: all of it)
+    changes the data of one of ``readers``, values the code reads later (arrays, or lists,
+    tuples and dicts holding them): srcdiff would differentiate them as they were before.
+
+    Generated code calls this only where the analysis could not prove the values apart (an
+    element of a list, an index of unknown kind): the memory actually written is compared,
+    with ``np.shares_memory``, so a view of other elements passes."""
+    if isinstance(array, np.ndarray):  # a basic index writes a view's memory; another writes anywhere in it
+        parts = index if type(index) is tuple else (index,)
+        basic = all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+        # (with an Ellipsis, even a single element is a view, not a copy)
+        region = array[(*parts, Ellipsis) if Ellipsis not in parts else parts] if index is not None and basic else array
+    elif index is not None and isinstance(array, (list, dict)):  # xs[i] += v changes the array xs[i] holds
+        region = array[index]
+        if not isinstance(region, np.ndarray):
+            return
+    else:
+        return
+    for value, reader in zip(readers, described):
+        if _holds(value, region):
+            raise SharedInPlace(
+                f"this changes data that {reader} shares (a view, an alias, or a list or tuple holding it), "
+                f"which is read later: srcdiff would differentiate it as it was before the change",
+                filename=filename,
+                line=line,
+                construct=linecache.getline(filename, line).strip() or None,
+                suggestion="Take a copy where the data is shared (.copy(), or append a copy to the list), "
+                "or make a new array (y = y + v) instead of writing into it.",
+            )
+
+
+class _Absent:
+    """What ``saved_item`` keeps for a key a dict did not have yet."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+
+
+def saved_item(container: Any, key: Any) -> Any:
+    """What ``container[key]`` holds before a write into it, for the backward sweep to put back:
+    a dict may not have the key yet (``out[k] = v`` filling a new dict), and then gets a marker
+    that no earlier step reads (the key did not exist there)."""
+    if isinstance(container, dict) and key not in container:
+        return _ABSENT
+    return private_copy(container[key]) if isinstance(container, np.ndarray) else container[key]
+
+
+def restore_popped(container: Any, value: Any, *key: Any) -> None:
+    """Undo ``value = container.pop(*key)``: the value goes back where it was (a list's
+    position, counted from the end when negative, or a dict's key)."""
+    if isinstance(container, dict):
+        container[key[0]] = value
+    elif not key:
+        container.append(value)
+    else:
+        i = key[0]
+        container.insert(i if i >= 0 else len(container) + 1 + i, value)
+
+
+_TooHard = getattr(np, "exceptions", np).TooHardError  # (np.exceptions: NumPy >= 1.25)
+
+
+def _holds(value: Any, region: np.ndarray) -> bool:
+    """Does ``value`` (an array, or a container of them, nested) share memory with ``region``?"""
+    if isinstance(value, np.ndarray):
+        if not np.may_share_memory(value, region):
+            return False
+        try:
+            return bool(np.shares_memory(value, region, max_work=10_000))
+        except _TooHard:  # too costly to decide exactly: assume they share
+            return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds(v, region) for v in value)
+    if isinstance(value, dict):
+        return any(_holds(v, region) for v in value.values())
+    return False
+
+
+def unshared_arguments(where: tuple, written: tuple, names: tuple, *values: Any) -> None:
+    """Refuse an array passed for a parameter the function writes into in place that shares
+    memory with the array passed for another parameter (``f(x, x)``): the generated code
+    differentiates each parameter as a value of its own. ``where``: (file, line, function)."""
+    for w, value in zip(names, values):
+        if w not in written or not isinstance(value, np.ndarray):
+            continue
+        for other, shared in zip(names, values):
+            if other != w and isinstance(shared, np.ndarray) and np.may_share_memory(value, shared):
+                filename, line, function = where
+                raise BadArgument(
+                    f"{function} writes into its parameter {w!r} in place, and the array passed for it shares "
+                    f"memory with the one passed for {other!r}",
+                    filename=filename,
+                    line=line,
+                    suggestion=f"Pass a copy for one of them ({function}(x, x.copy())), so that each is a value of its own.",
+                )
 
 
 def private_copy(y: Any, like: Any = None) -> Any:
@@ -471,11 +586,24 @@ def revstack(parts: Any, arrays: Any) -> Any:
     return np.vstack(_pieces(parts, arrays))
 
 
-def sum_adjoint(y: Any, xs: Any) -> Any:
-    """Adjoint of the builtin ``sum(xs)``: ``y`` for every element (list) or row (array)."""
+def sum_adjoint(y: Any, xs: Any, start: Any = 0) -> Any:
+    """Adjoint of the builtin ``sum(xs, start)``: ``y`` for every element (list) or row (array);
+    when ``start`` is a list, ``sum`` joined lists, and each gets its own stretch of ``y``."""
+    if isinstance(start, list):
+        ends = np.cumsum([len(start)] + [len(x) for x in xs])
+        parts = y if isinstance(y, list) else [y] * int(ends[-1])  # (a weak zero)
+        return [list(parts[a:b]) for a, b in zip(ends[:-1], ends[1:])]
     if isinstance(xs, (list, tuple)):
         return [y] * len(xs)
     return np.broadcast_to(y, np.shape(xs))
+
+
+def sum_adjoint_adjoint(g: Any, y: Any, xs: Any, start: Any = 0) -> Any:
+    """Adjoint of ``sum_adjoint`` with respect to ``y``: the repeated ``y`` added back, or the
+    stretches of a joined list put together again."""
+    if isinstance(start, list):
+        return [0.0] * len(start) + [e for part in g for e in part]
+    return sum(g) if isinstance(g, list) else unbroadcast(g, y)
 
 
 def cumsum_adjoint(y: Any, x: Any, axis: int | None = None) -> Any:
@@ -501,8 +629,10 @@ def transpose_adjoint(y: Any, axes: Any, forward: bool = False) -> Any:
 
 
 def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum."""
-    return unreduce(y, x, axis, keepdims) * extremum_share(x, ans, axis, keepdims)
+    """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum
+    (the share is taken of the reduced ``y``, before it is spread: one pass less over ``x``)."""
+    mask = x == unreduce(ans, x, axis, keepdims)
+    return mask * unreduce(y / np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
 
 
 def extremum_share(x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -1014,7 +1144,30 @@ def unreverse(y: Any, seq: Any) -> Any:
     """Adjoint of ``reversed(seq)`` (and its own adjoint): ``y`` in the opposite order."""
     if not isinstance(y, (list, tuple, np.ndarray)):
         return y  # a weak zero
-    return y[::-1] if isinstance(y, np.ndarray) else list(reversed(y))
+    return y[::-1] if isinstance(y, np.ndarray) else sequence_adjoint(list(reversed(y)), seq)
+
+
+def sequence_adjoint(y: Any, xs: Any) -> Any:
+    """Adjoint of ``list(xs)`` and ``tuple(xs)``: the list of the elements' adjoints, stacked
+    into an array when ``xs`` was an array (its rows became the elements)."""
+    if not isinstance(xs, np.ndarray):
+        return y
+    dtype = np.result_type(xs.dtype, np.float64)
+    if not isinstance(y, (list, tuple)):
+        return np.broadcast_to(np.asarray(y, dtype=dtype), xs.shape)  # a weak zero
+    return np.array([np.broadcast_to(e, xs.shape[1:]) for e in y], dtype=dtype).reshape(xs.shape)
+
+
+def check_slice_length(container: Any, index: slice, value: Any, filename: str, line: int) -> None:
+    """Raise before ``xs[a:b] = value`` changes a list's length: the adjoint keeps positions."""
+    if isinstance(container, list) and len(container[index]) != len(value):
+        raise SrcdiffError(
+            "a slice assignment that changes the list's length cannot be differentiated",
+            filename=filename,
+            line=line,
+            construct=linecache.getline(filename, line).strip() or None,
+            suggestion="Assign as many elements as the slice holds, or build the new list with a loop that appends.",
+        )
 
 
 def add_adjoints(a: Any, b: Any) -> Any:

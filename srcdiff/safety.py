@@ -16,12 +16,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-import numpy as np
-
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names, parameters
-from .operations import CALL, CONSTANT, COPY, INDEX, POP, RULE, Op, changed_in_place, walk_statements
+from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Op, appended_to, changed_in_place, walk_statements
 from .parse import Origin
 
 
@@ -88,15 +86,7 @@ def refuse_lost_derivatives(
             )
 
 
-def _view_functions() -> frozenset:
-    """NumPy functions whose result may be a view of an argument, or the argument itself."""
-    names = """reshape ravel transpose swapaxes moveaxis rollaxis squeeze expand_dims asarray asanyarray
-    ascontiguousarray asfortranarray require atleast_1d atleast_2d atleast_3d diagonal broadcast_to real imag
-    flip fliplr flipud rot90 einsum split array_split hsplit vsplit dsplit""".split()
-    return frozenset(getattr(np, n) for n in names if hasattr(np, n))
-
-
-VIEW_FUNCTIONS = _view_functions()
+VIEW_FUNCTIONS = rules.VIEWS  # declared with the rules: rules.returns_views(...)
 CallIsFresh = Callable[[ast.Call], bool]
 
 
@@ -119,8 +109,8 @@ def shared_with(value: ast.expr, op: Op, locals_: set[str], scalars: set[str], c
         return {a.id for a in op.operands if isinstance(a, ast.Name)} if op.rule.func in VIEW_FUNCTIONS or own else set()
     if op.kind == CALL:
         return set() if call_is_fresh(value) else names
-    if op.kind == CONSTANT and op.refusal is not None:
-        return names  # rng.choice(xs), self.cache[...]: anything
+    if op.kind == CONSTANT and (op.refusal is not None or op.func in VIEW_FUNCTIONS):
+        return names  # rng.choice(xs), self.cache[...]: anything; stop_gradient(y): y itself
     return set()
 
 
@@ -157,12 +147,19 @@ def sharing_groups(
 def _through_temporaries(
     tree: ast.FunctionDef, ops: dict[ast.AST, Op], locals_: set[str], scalars: set[str], call_is_fresh: CallIsFresh
 ) -> Callable[[set[str]], set[str]]:
-    """Sharing a normalisation temporary's data is sharing what it shares: a temporary serves
-    one statement (``y = y.copy()`` is ``_t1 = y.copy(); y = _t1``), so only its sources count."""
+    """Sharing a normalisation temporary's data is sharing what it shares: a temporary that
+    serves one statement (``y = y.copy()`` is ``_t1 = y.copy(); y = _t1``) counts only by its
+    sources. One read twice (a local function's default, the same list in two inlined calls)
+    is a name like any other."""
+    reads: dict[str, int] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            reads[n.id] = reads.get(n.id, 0) + 1
     definitions: dict[str, list[ast.expr]] = {}
     for s in walk_statements(tree.body):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id.startswith("_"):
-            definitions.setdefault(s.targets[0].id, []).append(s.value)
+            if reads.get(s.targets[0].id, 0) <= 1:
+                definitions.setdefault(s.targets[0].id, []).append(s.value)
 
     def resolve(names: set[str], seen: frozenset[str] = frozenset()) -> set[str]:
         out: set[str] = set()
@@ -190,18 +187,31 @@ def refuse_aliases(
     ``y = x; y[0] = v`` changes ``x`` too in Python, and so do ``r = x[0]; r[1] = v``,
     ``y = np.reshape(x, s); y[0] = v`` and ``y = x.T; y += v``; srcdiff keeps one adjoint per
     name, so such aliasing would give a silently wrong gradient. A second name for an array
-    that is itself changed in place (``y = x`` then ``x[0] = v``) is refused too.
+    or list that is itself changed in place later (``y = x`` then ``x[0] = v``,
+    ``x.append(v)``) is refused too. Both are asked flow by flow: a change made before the
+    binding, or after either name was bound anew, does not count.
     """
     locals_ = local_names(tree)
     through_temporaries = _through_temporaries(tree, ops, locals_, scalars, call_is_fresh)
+    shares: dict[int, set[str]] = {}  # id(binding) -> the names whose data its target may share
     for s in walk_statements(tree.body):
-        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id not in scalars:
+            shared = through_temporaries(shared_with(s.value, ops[s.value], locals_, scalars, call_is_fresh))
+            if shared - {s.targets[0].id}:
+                shares[id(s)] = shared - {s.targets[0].id}
+    changed = _changed_while_bound(tree.body, ops, scalars, shares)
+    for s in walk_statements(tree.body):
+        if id(s) not in changed:
             continue
-        target, value = s.targets[0].id, s.value
-        shared = through_temporaries(shared_with(value, ops[value], locals_, scalars, call_is_fresh)) - {target}
-        if not shared or target in scalars:
-            continue
-        if target in written:
+        target, value, shared = s.targets[0].id, s.value, shares[id(s)]
+        if target in changed[id(s)] and any(n.startswith("_default") for n in shared):
+            raise origin.error(
+                UnsupportedSyntax,
+                s,
+                "a local function's default value is one object that all its calls share, and a call changes it in place",
+                "Default to None and make a new one inside: def h(v, acc=None): acc = [] if acc is None else acc.",
+            )
+        if target in changed[id(s)]:
             others = ", ".join(f"'{n}'" for n in sorted(shared))
             raise origin.error(
                 UnsupportedSyntax,
@@ -210,7 +220,7 @@ def refuse_aliases(
                 f"Take a copy where you read it: {target} = {_readable(value, '...')}.copy() (writing into it changes both).",
             )
         copied = ops[value].kind == COPY or ops[value].kind == RULE and ops[value].rule.func in VIEW_FUNCTIONS
-        source = next(iter(sorted(shared & written)), None)
+        source = next(iter(sorted(changed[id(s)] & shared)), None)
         if copied and source is not None and not source.startswith("_") and not target.startswith("_"):
             raise origin.error(
                 UnsupportedSyntax,
@@ -218,6 +228,55 @@ def refuse_aliases(
                 f"'{target}' would share its data with '{source}', and '{source}' is changed in place",
                 f"Take a copy: {target} = {_readable(value, '...')}.copy() (srcdiff keeps one adjoint per name).",
             )
+
+
+def _changed_while_bound(
+    body: list[ast.stmt], ops: dict[ast.AST, Op], scalars: set[str], shares: dict[int, set[str]]
+) -> dict[int, set[str]]:
+    """For each binding ``target = value`` in ``shares``, the names among its target and the
+    names it shares data with that are changed in place (``x[i] = v``, ``x += v`` on an array,
+    ``x.append(v)``) while the binding is live and they still name the object it shares:
+    flow by flow, so a write before the binding (``a *= c`` on a float, then ``a = y[-1]``)
+    or after a name was bound anew is not one."""
+    found: dict[int, set[str]] = {}
+    Live = dict[int, frozenset[str]]  # live binding -> the names it watches
+
+    def walk(block: list[ast.stmt], live: Live) -> Live:
+        for s in block:
+            if isinstance(s, ast.If):
+                live = _joined(walk(s.body, dict(live)), walk(s.orelse, dict(live)))
+            elif isinstance(s, (ast.For, ast.While)):
+                for _ in range(2):  # the body may not run; a second round sees the first's bindings
+                    live = _joined(live, walk(s.body, dict(live)))
+            elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                target = s.targets[0].id
+                if getattr(s, "in_place", False) and target not in scalars:  # x += v: the same array, changed
+                    changes(target, live)
+                else:  # a new object under this name: bindings of it end, others stop watching it
+                    live = {b: names - {target} for b, names in live.items() if names - {target}}
+                    live = {b: names for b, names in live.items() if b not in bindings_of.get(target, ())}
+                    if id(s) in shares:
+                        live[id(s)] = frozenset(shares[id(s)] | {target})
+            name_changed = changed_in_place(s, ops)
+            if name_changed is not None:
+                changes(name_changed, live)
+        return live
+
+    def changes(name: str, live: Live) -> None:
+        for b, names in live.items():
+            if name in names:
+                found.setdefault(b, set()).add(name)
+
+    bindings_of: dict[str, set[int]] = {}
+    for s in walk_statements(body):
+        if id(s) in shares:
+            bindings_of.setdefault(s.targets[0].id, set()).add(id(s))
+    walk(body, {})
+    return found
+
+
+def _joined(a: dict[int, frozenset[str]], b: dict[int, frozenset[str]]) -> dict[int, frozenset[str]]:
+    return {k: a.get(k, frozenset()) | b.get(k, frozenset()) for k in a.keys() | b.keys()}
 
 
 def refuse_changed_parameters(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
@@ -254,80 +313,208 @@ def _readable(e: ast.expr, fallback: str) -> str:
     return ast.unparse(e)
 
 
-def refuse_stale_views(
-    body: list[ast.stmt],
-    ops: dict[ast.AST, Op],
-    origin: Origin,
-    written: set[str],
-    scalars: set[str],
-    views: dict[str, tuple[set[str], ast.expr]],
-    stale: set[str],
-    locals_: set[str],
-    call_is_fresh: CallIsFresh,
-) -> None:
+def maybe_shared_with(value: ast.expr, op: Op, locals_: set[str], scalars: set[str]) -> set[str]:
+    """The local names whose data this operation's result may share, beyond what
+    ``shared_with`` proves: a container holds references to its elements (``hs = [h]``), and
+    an index of unknown kind may be an integer or a slice (``Y[i]`` with ``i = np.argmax(...)``
+    is a view), or a function without a rule may return its argument (``np.real_if_close``)."""
+    names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in locals_} - scalars
+    if op.kind == PACK:
+        return names
+    if op.kind == INDEX and isinstance(value.value, ast.Name):
+        return {value.value.id} & names
+    if op.kind == CONSTANT and isinstance(value, ast.Call):
+        return names
+    return set()
+
+
+# One run-time check before an in-place write: the statement, the name written into, and
+# the names read later that may share its data, each with the first line that reads it
+# (``runtime.check_unshared``).
+Check = tuple[ast.stmt, str, dict[str, int]]
+
+
+class _StaleReads:
     """Refuse reading ``r = y[0]`` (or any value that may share ``y``'s data) after a later
-    in-place change of ``y``.
+    in-place change of ``y``, or check at run time that they do not share.
 
     NumPy shows the change through the view, so ``r`` would follow it; srcdiff gives ``r``
     an adjoint of its own and would miss that. ``views`` maps a name to the arrays whose
-    data it may share (through temporaries too); ``stale`` holds the names whose array has
-    since been changed (in source order; a loop body is walked twice, for the reads of the
-    next iteration, and what a loop body or a branch leaves is merged with what it found, as
-    it may not run).
+    data it is proven to share (through temporaries too); ``stale`` holds the names whose
+    array has since been changed: reading one is refused. ``maybe`` maps a name to the names
+    whose data it may share without proof (an element of a container, an index of unknown
+    kind): reading one after a write that may change it gets a run-time check before the
+    write (``checks``), which compares the memory actually written with the values read
+    later. The walk is in source order; a loop body is walked twice, for the reads of the
+    next iteration, and what a loop body or a branch leaves is merged with what it found,
+    as it may not run.
     """
-    def run(block: list[ast.stmt]) -> tuple[dict, set[str]]:  # a block, from the state before it
-        here, stale_here = dict(views), set(stale)
-        refuse_stale_views(block, ops, origin, written, scalars, here, stale_here, locals_, call_is_fresh)
-        return here, stale_here
 
-    for s in body:
-        header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
-        parts = header if isinstance(s, (ast.If, ast.For, ast.While)) else [s]  # nested blocks: in their turn
-        read = {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        for r in sorted(read & stale):
-            arrays, taken = views[r]
-            raise origin.error(
+    def __init__(self, ops: dict[ast.AST, Op], origin: Origin | None, written: set[str], scalars: set[str], locals_: set[str],
+                 call_is_fresh: CallIsFresh, bound: set[str]) -> None:
+        self.ops, self.origin, self.written, self.scalars = ops, origin, written, scalars
+        self.locals, self.call_is_fresh = locals_, call_is_fresh
+        self.views: dict[str, tuple[set[str], ast.expr]] = {}
+        self.stale: set[str] = set()
+        self.maybe: dict[str, set[str]] = {}
+        # name -> the writes that may have changed it since, each with whether the name was surely bound there
+        self.maybe_stale: dict[str, set[tuple[int, bool]]] = {}
+        self.bound = set(bound)  # names bound on every path to here
+        self.checks: dict[int, Check] = {}
+        self.refusing = True
+
+    def state(self) -> tuple:
+        return (dict(self.views), set(self.stale), dict(self.maybe), dict(self.maybe_stale), set(self.bound))
+
+    def restore(self, state: tuple) -> None:
+        self.views, self.stale, self.maybe, self.maybe_stale, self.bound = (
+            dict(state[0]), set(state[1]), dict(state[2]), dict(state[3]), set(state[4]))
+
+    def run(self, block: list[ast.stmt], before: tuple) -> tuple:
+        """Walk a block from the state ``before``; the state after it."""
+        self.restore(before)
+        self.walk(block)
+        return self.state()
+
+    def merge(self, outcomes: list[tuple]) -> None:
+        """The state after one of several paths ran: a name views what it viewed on any path,
+        is stale if it is on any, and is bound if it is on every one."""
+        views: dict = {}
+        maybe: dict[str, set[str]] = {}
+        maybe_stale: dict[str, set] = {}
+        for here, _, here_maybe, here_maybe_stale, _ in outcomes:
+            for r, (arrays, taken) in here.items():
+                views[r] = (views[r][0] | arrays, views[r][1]) if r in views else (arrays, taken)
+            for r, roots in here_maybe.items():
+                maybe[r] = maybe.get(r, set()) | roots
+            for r, writes in here_maybe_stale.items():
+                maybe_stale[r] = maybe_stale.get(r, set()) | writes
+        self.views, self.maybe, self.maybe_stale = views, maybe, maybe_stale
+        self.stale = set().union(*(o[1] for o in outcomes))
+        self.bound = set.intersection(*(o[4] for o in outcomes))
+
+    def walk(self, body: list[ast.stmt]) -> None:
+        for s in body:
+            header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
+            parts = header if isinstance(s, (ast.If, ast.For, ast.While)) else [s]  # nested blocks: in their turn
+            read = {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            self.reads(s, read)
+            if isinstance(s, ast.If):  # after it, what either branch left
+                before = self.state()
+                self.merge([self.run(s.body, before), self.run(s.orelse, before)])
+            for _ in range(2 if isinstance(s, (ast.For, ast.While)) else 0):  # the reads of the next round too
+                # the body may run or not: after it, what either left (a name rebound inside may still name the old array)
+                before = self.state()
+                if isinstance(s, ast.For):
+                    self.bound.add(s.target.id)
+                self.merge([before, self.run(s.body, self.state())])
+            self.writes(s)
+
+    def reads(self, s: ast.stmt, read: set[str]) -> None:
+        if not self.refusing:
+            return
+        for r in sorted(read & self.stale):
+            arrays, taken = self.views[r]
+            raise self.origin.error(
                 UnsupportedSyntax,
                 s,
                 f"'{r}' is a view of '{sorted(arrays)[0]}' (or shares its data), which was changed in place since",
                 f"Take a copy when you read it: {r} = {_readable(taken, '...')}.copy().",
             )
-        if isinstance(s, ast.If):  # after it, what either branch left
-            _merge_into(views, stale, [run(s.body), run(s.orelse)])
-        for _ in range(2 if isinstance(s, (ast.For, ast.While)) else 0):  # the reads of the next round too
-            # the body may run or not: after it, what either left (a name rebound inside may still name the old array)
-            _merge_into(views, stale, [(dict(views), set(stale)), run(s.body)])
-        changed = changed_in_place(s, ops)
+        for r in sorted(read & set(self.maybe_stale)):
+            for write, surely_bound in self.maybe_stale[r]:
+                statement, target, readers = self.checks[write]
+                if not surely_bound:  # not bound on every path to the write: nothing to check there
+                    raise self.origin.error(
+                        UnsupportedSyntax,
+                        statement,
+                        f"'{r}' may share its data with '{target}', which is changed in place here and read later",
+                        f"Take a copy where '{r}' gets its value (.copy()), or make a new array instead of writing in place.",
+                    )
+                readers.setdefault(r, getattr(s, "lineno", 0))
+
+    def writes(self, s: ast.stmt) -> None:
+        changed = changed_in_place(s, self.ops)
+        element = getattr(s, "element", None)  # xs[i] += v: Python changes the element xs[i] in place
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target, value = s.targets[0].id, s.value
-            if getattr(s, "in_place", False) and target not in scalars:  # x += v: x's views see the change
-                stale |= {r for r, (arrays, _) in views.items() if target in arrays and r != target}
-            views.pop(target, None)
-            stale.discard(target)
-            for r in list(views):  # views of the object target named before keep viewing that object, not the new one
-                arrays, taken = views[r]
-                if target in arrays and r not in stale:
-                    views[r] = (arrays - {target}, taken)
-            if target not in scalars:  # an element of a vector is a number of its own
-                shared = shared_with(value, ops[value], locals_, scalars, call_is_fresh) - {target}
-                roots = set().union(*(views[n][0] if n in views else {n} for n in shared)) & written if shared else set()
+            in_place = getattr(s, "in_place", False) and target not in self.scalars
+            if in_place:  # x += v: x's views see the change
+                self.stale |= {r for r, (arrays, _) in self.views.items() if target in arrays and r != target}
+                self.maybe_changed(s, target, {target}, {target})
+            self.views.pop(target, None)
+            self.stale.discard(target)
+            self.maybe_stale.pop(target, None)
+            for r in list(self.views):  # views of the object target named before keep viewing that object, not the new one
+                arrays, taken = self.views[r]
+                if target in arrays and r not in self.stale:
+                    self.views[r] = (arrays - {target}, taken)
+            self.bound.add(target)
+            if target not in self.scalars:  # an element of a vector is a number of its own
+                op = self.ops[value]
+                shared = shared_with(value, op, self.locals, self.scalars, self.call_is_fresh) - {target}
+                roots = set().union(*(self.views[n][0] if n in self.views else {n} for n in shared)) & self.written
                 if roots:
-                    views[target] = (roots, value)
-        if changed is not None:
-            stale |= {r for r, (arrays, _) in views.items() if changed in arrays and r != changed}
+                    self.views[target] = (roots, value)
+                self.maybe[target] = self.roots(maybe_shared_with(value, op, self.locals, self.scalars) | shared) - {target}
+            else:
+                self.maybe.pop(target, None)
+        elif appended_to(s):  # the list holds a reference to what it is given
+            lst = appended_to(s)
+            given = {a.id for a in s.value.args if isinstance(a, ast.Name) and a.id not in self.scalars}
+            self.maybe[lst] = self.maybe.get(lst, set()) | self.roots(given)
+        if changed is not None and not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+            self.stale |= {r for r, (arrays, _) in self.views.items() if changed in arrays and r != changed}
+            if changed in self.written:  # an array's data (or of unknown kind)
+                self.maybe_changed(s, changed, {changed, element} - {None}, {changed, element} - {None})
+            elif element is not None:  # a list's element, changed by +=: the list itself holds the new value
+                self.maybe_changed(s, changed, {element}, {changed, element})
+
+    def roots(self, names: set[str]) -> set[str]:
+        """``names`` and every name they may share data with."""
+        found = set(names)
+        for n in names:
+            found |= self.maybe.get(n, set()) | (self.views[n][0] if n in self.views else set())
+        return found
+
+    def maybe_changed(self, s: ast.stmt, target: str, changed: set[str], written: set[str]) -> None:
+        """A write at ``s`` into the data of ``changed``: the names that may share it, except
+        the ``written`` ones themselves, may be stale."""
+        touched = self.roots(changed)
+        for r in self.maybe.keys() | touched:
+            if r in written or r in self.scalars or r in self.stale:
+                continue
+            if r in touched or self.maybe.get(r, set()) & touched:
+                self.checks.setdefault(id(s), (s, target, {}))
+                self.maybe_stale[r] = self.maybe_stale.get(r, set()) | {(id(s), r in self.bound)}
 
 
-def _merge_into(views: dict, stale: set[str], outcomes: list[tuple[dict, set[str]]]) -> None:
-    """The state after one of several paths ran: a name views what it viewed on any path, and
-    is stale if it is on any."""
-    merged: dict = {}
-    for here, _ in outcomes:
-        for r, (arrays, taken) in here.items():
-            merged[r] = (merged[r][0] | arrays, merged[r][1]) if r in merged else (arrays, taken)
-    views.clear()
-    views.update(merged)
-    stale.clear()
-    stale.update(*(stale_here for _, stale_here in outcomes))
+def stale_reads(
+    body: list[ast.stmt],
+    ops: dict[ast.AST, Op],
+    origin: Origin,
+    written: set[str],
+    scalars: set[str],
+    locals_: set[str],
+    call_is_fresh: CallIsFresh,
+    params: list[str],
+) -> list[Check]:
+    """Refuse a read of a value proven to share data with an array changed in place since it
+    was taken; return the run-time checks for values that may share it (``_StaleReads``)."""
+    walker = _StaleReads(ops, origin, written, scalars, locals_, call_is_fresh, set(params))
+    walker.walk(body)
+    return [check for check in walker.checks.values() if check[2]]
+
+
+def may_share(
+    body: list[ast.stmt], ops: dict[ast.AST, Op], scalars: set[str], locals_: set[str], call_is_fresh: CallIsFresh,
+    name: str,
+) -> set[str]:
+    """The names whose data ``name`` may share at the end of ``body``, proven or not."""
+    walker = _StaleReads(ops, None, set(), scalars, locals_, call_is_fresh, set())
+    walker.refusing = False
+    walker.walk(body)
+    return walker.roots({name}) - {name}
 
 
 def refuse_dict_iteration(tree: ast.FunctionDef, origin: Origin, dicts: set[str]) -> None:

@@ -136,8 +136,10 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
-        if any(map(trees.is_dataclass_instance, primals)):  # generated code reads a dataclass as a NamedTuple
-            primals, tangents = trees.as_records(primals), trees.as_records(tangents)
+        if any(trees.is_dataclass_instance(p) for p, t in zip(primals, tangents) if t is not None):
+            # generated code reads a dataclass given a tangent as a NamedTuple; another is itself
+            primals = tuple(p if t is None else trees.as_records(p) for p, t in zip(primals, tangents))
+            tangents = trees.as_records(tangents)
             value, tangent = self(primals, tangents)
             return trees.from_records(value), trees.from_records(tangent)
         given = [_checked(self.params[i], p, t) for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
@@ -168,6 +170,7 @@ class Jvp:
         return found[0](*given, *self.receiver, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
+        api.refuse_array_subclasses(self.function, dict(zip(self.params, primals)))
         kinds = {(n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None}
         kinds |= api.value_markers(dict(zip(self.params, primals)))
         kinds |= {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in self.params[: len(primals)]}

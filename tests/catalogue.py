@@ -90,9 +90,11 @@ from srcdiff.runtime import (
     restack,
     revstack,
     scatter,
+    sequence_adjoint,
     sinc_slope,
     structured,
     sum_adjoint,
+    sum_adjoint_adjoint,
     tensordot_adjoint_a,
     tensordot_adjoint_b,
     tile_adjoint,
@@ -1842,6 +1844,14 @@ def helper_sum_adjoint(y, xs, w):
     return np.sum(sum_adjoint(y, xs) * w)
 
 
+def helper_sum_adjoint_adjoint(parts, y, w):  # the rows of parts added back into y's shape
+    return np.sum(sum_adjoint_adjoint(parts, y, parts) * w)
+
+
+def helper_sequence_adjoint(y, w):  # the rows of y, as list(y) gives them, stacked back
+    return np.sum(sequence_adjoint(list(y * 1.0), y) * w)
+
+
 def helper_matmul_adjoint_a(y, a, b, w):
     return np.sum(matmul_adjoint_a(y, a, b) * w)
 
@@ -3053,6 +3063,8 @@ CASES: list[Case] = [
     Case(real_of_complex, BINARY, order=2),
     Case(helper_add_adjoints, [((3, 2), (3, 2)), ((3, 2), ())], autograd=False),
     Case(helper_sum_adjoint, [((2,), (3, 2))], autograd=False),
+    Case(helper_sum_adjoint_adjoint, [((3, 2), (2,))], wrt=(0,), autograd=False),
+    Case(helper_sequence_adjoint, [((3, 2),)], autograd=False),
     Case(helper_structured, [((3, 2),)], autograd=False),
     Case(helper_unstructured, [((3, 2),)], autograd=False),
     Case(

@@ -7,7 +7,7 @@ import pytest
 
 import srcdiff
 from srcdiff import stop_gradient
-from srcdiff.errors import BadCall, BadWrt, GradientCheckError, WrtTypeError
+from srcdiff.errors import BadArgument, BadCall, BadWrt, GradientCheckError, WrtTypeError
 
 # ------------------------------------------------------------------- decorators
 
@@ -289,6 +289,31 @@ def test_a_float_parameter_reassigned_to_an_array():
     dx, dy = srcdiff.grad(reassigns_its_parameters, wrt=(0, 1))(np.array([0.3, -1.1, 0.8]), 0.25)
     np.testing.assert_array_equal(dx, [3.0, 3.0, 3.0])
     assert np.shape(dy) == () and dy == 3.0
+
+
+def writes_its_first_parameter(a, b):
+    a[0] = 5.0
+    return np.sum(a * b)
+
+
+def test_one_array_for_two_parameters_one_written_in_place_is_refused():
+    # the generated code copied a before writing it: f(x, x) gave 7.5, where Python gives 30.0
+    x = np.array([0.5, -1.0, 2.0])
+    line = writes_its_first_parameter.__code__.co_firstlineno + 1
+    for call in (
+        lambda: srcdiff.value_and_grad(writes_its_first_parameter, wrt=(0, 1))(x, x),
+        lambda: srcdiff.grad(writes_its_first_parameter, wrt=1)(x, x),
+        lambda: srcdiff.jvp(writes_its_first_parameter, (x, x), (np.ones(3), np.ones(3))),
+        lambda: srcdiff.vjp(writes_its_first_parameter, x, x),
+        lambda: srcdiff.grad(writes_its_first_parameter, wrt=0)(x, x[::-1]),
+    ):
+        with pytest.raises(BadArgument, match="shares memory") as info:
+            call()
+        assert info.value.line == line and "copy" in info.value.suggestion
+    value, (da, db) = srcdiff.value_and_grad(writes_its_first_parameter, wrt=(0, 1))(x.copy(), x.copy())
+    assert value == pytest.approx(writes_its_first_parameter(x.copy(), x.copy()))
+    np.testing.assert_allclose(da, [0.0, -1.0, 2.0])
+    np.testing.assert_allclose(db, [5.0, -1.0, 2.0])
 
 
 # --------------------------------------------------------------------------- calls that do not fit

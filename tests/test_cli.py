@@ -269,6 +269,21 @@ def test_readme_commands_work(capsys, monkeypatch, command):
     assert out
 
 
+def test_show_into_a_pipe_closed_early_ends_quietly(tmp_path):
+    # more code than a pipe holds, read by a reader that stops at the first line (| head -1)
+    comment = "  # " + "z" * 600  # the user's line is printed above its adjoint: long lines, much output
+    body = "\n".join(f"    x = np.sin(x) * {k + 1.5}{comment}" for k in range(200))
+    path = tmp_path / "long.py"
+    path.write_text(f"import numpy as np\n\n\ndef f(x):\n{body}\n    return x\n")
+    command = [sys.executable, "-m", "srcdiff", "show", f"{path}:f"]
+    shown = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    first = shown.stdout.readline()
+    shown.stdout.close()
+    error = shown.stderr.read().decode()
+    assert shown.wait() == 0 and first.startswith(b"# srcdiff"), error
+    assert "Traceback" not in error and "BrokenPipe" not in error
+
+
 def test_show_refuses_a_function_without_a_return(capsys, tmp_path):
     path = tmp_path / "nothing.py"
     path.write_text("def f(x):\n    y = x * 2.0\n")

@@ -2,12 +2,14 @@
 
 import functools
 import inspect
+import warnings
 
 import numpy as np
 import pytest
 
 import srcdiff
 from srcdiff.errors import (
+    ArraySubclassError,
     BadWrt,
     NoDerivativeRule,
     NonScalarOutput,
@@ -150,6 +152,20 @@ def undeclared_keyword(x):
     return np.sum(x, where=x > 0)  # <- refused
 
 
+def writes_into_out(x):
+    total = np.zeros(())
+    y = np.sum(x * x, out=total)  # <- refused: total changes under the analysis
+    return y + total
+
+
+def casts_to_objects(x):
+    return np.sum(np.cumsum(x, dtype=object))  # <- refused
+
+
+def undeclared_casting(x):
+    return np.sum(np.exp(x, casting="same_kind"))  # <- refused
+
+
 def augments_an_alias(x):
     a = x * 1.0
     b = a  # <- refused
@@ -167,7 +183,10 @@ def reads_a_stale_view(x):
 CASES = [
     (reads_a_stale_view, UnsupportedSyntax, "'row' is a view of 'y'"),
     (augments_an_alias, UnsupportedSyntax, "'b' is changed in place"),
-    (undeclared_keyword, UnsupportedSyntax, "does not handle the argument where="),
+    (undeclared_keyword, UnsupportedSyntax, "np.where(mask, x, 0.0)"),
+    (writes_into_out, UnsupportedSyntax, "copy it there afterwards (buf[...] = y)"),
+    (casts_to_objects, UnsupportedSyntax, "dtype=) only to a number type"),
+    (undeclared_casting, UnsupportedSyntax, "convert with .astype(...)"),
     (joins_lists, UnsupportedSyntax, "arithmetic on a list"),
     (aliases_an_input, UnsupportedSyntax, "y = x.copy()"),
     (aliases_through_a_view, UnsupportedSyntax, "share its data"),
@@ -265,6 +284,7 @@ def test_errors_derive_from_the_fitting_builtin_exception():
     assert issubclass(NoDerivativeRule, NotImplementedError)
     assert issubclass(BadWrt, ValueError) and issubclass(NonScalarOutput, ValueError)
     assert issubclass(WrtTypeError, TypeError) and issubclass(SourceUnavailable, TypeError)
+    assert issubclass(ArraySubclassError, TypeError)
 
 
 def doubles(x, y):
@@ -301,6 +321,51 @@ def test_integer_argument_in_wrt(value):
 def test_integer_array_in_wrt():
     with pytest.raises(WrtTypeError, match="has dtype int64; pass floats"):
         srcdiff.grad(doubles)(np.arange(3), 1.0)
+
+
+def weighs(x, m):  # <- refused: m is an ndarray subclass
+    return np.sum(m * x)
+
+
+def weighs_a_list(x, ms):  # <- refused: an element of ms is an ndarray subclass
+    return np.sum(ms[0] * x)
+
+
+def matrix(rows):
+    with warnings.catch_warnings():  # NumPy advises against np.matrix, which is the point here
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.matrix(rows)
+
+
+SUBCLASSES = [
+    (matrix(np.eye(2)), "numpy.matrix", "np.asarray(m)"),  # m * x is a matrix product: it crashed
+    (np.ma.masked_array([1.0, 2.0], mask=[False, True]), "MaskedArray", "m.filled(0.0)"),  # its gradient was [1, 1]
+]
+
+
+@pytest.mark.parametrize("m, kind, advice", SUBCLASSES, ids=["matrix", "masked"])
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda f, x, m: srcdiff.grad(f)(x, m),
+        lambda f, x, m: srcdiff.grad(f, wrt=1)(x, m),
+        lambda f, x, m: srcdiff.jvp(f, (x, m), (x, None)),
+        lambda f, x, m: srcdiff.jvp(f, (x, m), (None, np.ones(np.shape(m)))),
+        lambda f, x, m: srcdiff.vjp(f, x, m),
+        lambda f, x, m: srcdiff.hessian(f)(x, m),
+    ],
+    ids=["grad", "grad-wrt", "jvp", "jvp-wrt", "vjp", "hessian"],
+)
+def test_an_array_subclass_argument_is_refused(transform, m, kind, advice):
+    with pytest.raises(ArraySubclassError) as info:
+        transform(weighs, np.array([0.5, -1.3]), m)
+    assert str(info.value).startswith(f"{__file__}:{marked_line(weighs)}: argument 'm' of weighs is a ")
+    assert kind in str(info.value) and advice in info.value.suggestion
+
+
+def test_an_array_subclass_in_a_container_is_refused():
+    with pytest.raises(ArraySubclassError, match="argument 'ms' of weighs_a_list is a numpy.matrix"):
+        srcdiff.grad(weighs_a_list)(np.array([0.5, -1.3]), [matrix(np.eye(2))])
 
 
 def test_integer_argument_not_in_wrt_is_fine():

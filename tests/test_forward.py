@@ -660,6 +660,27 @@ def test_a_tangent_written_into_an_integer_array_is_rounded_away():
     assert srcdiff.grad(written_into_integers)(0.58, z) == 3.0
 
 
+def swaps_rows_through_a_copy(Y):
+    Y = Y * 1.0
+    tmp = Y[0].copy()
+    Y[0] = Y[1]
+    Y[1] = tmp
+    return np.sum(Y * Y) + Y[1, 0] * 3.0
+
+
+def test_the_tangent_of_a_copy_of_a_view_is_its_own():
+    # tmp's tangent was the view tY[0], changed by tY[0] = ...: jvp along e00 gave 0.0, not 5.0
+    Y = np.array([[1.0, 2.0], [3.0, 4.0]])
+    for index in np.ndindex(2, 2):
+        direction = np.zeros((2, 2))
+        direction[index] = 1.0
+        value, tangent = srcdiff.jvp(swaps_rows_through_a_copy, (Y,), (direction,))
+        eps = 1e-6
+        moved = [swaps_rows_through_a_copy(Y + s * direction) for s in (eps, -eps)]
+        assert value == pytest.approx(swaps_rows_through_a_copy(Y))
+        assert tangent == pytest.approx((moved[0] - moved[1]) / (2 * eps), rel=1e-6)
+
+
 def _doubles_first(a):
     a[0] = a[0] * 2.0
     return np.sum(a)

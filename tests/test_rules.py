@@ -248,7 +248,8 @@ def differentiated_primitives(fn: Any, wrt: tuple[int, ...]) -> set[str]:
     tree, origin = parse.function_ast(fn)
     tree = normalize.normalize(tree, origin)
     params = [a.arg for a in tree.args.args]
-    act = analysis.activity(tree, origin, analysis.environment(fn, tree), tuple(params[i] for i in wrt), frozenset())
+    kinds = frozenset((p, analysis.NOT_CONTAINER) for p in params)  # arrays or scalars, as srcdiff.source assumes
+    act = analysis.activity(tree, origin, analysis.environment(fn, tree), tuple(params[i] for i in wrt), kinds)
     found = set()
     for s in operations.walk_statements(tree.body):
         op = act.ops.get(getattr(s, "value", None))
@@ -296,6 +297,151 @@ def test_coverage_sees_the_primitives_of_a_case() -> None:
     assert srcdiff.grad(f)(np.zeros(2), np.ones(2)).tolist() == [1.0, 1.0]
 
 
+# ------------------------------------------------------------- results that are views
+
+
+def _probe_arguments() -> list[tuple]:
+    """Argument lists to try each function of the table on: arrays, axes, counts, shapes."""
+    a = np.array([[2.0, 0.5, 0.1], [0.5, 3.0, 0.2], [0.1, 0.2, 4.0]])
+    v, s = np.array([0.5, 0.25, 0.75]), np.array(0.5)
+    return [
+        (a,), (v,), (s,), (a, a), (v, v), (s, s), (a, 0), (a, 1), (v, 0), (v, 2), (a, (0, 1)), (a, 3), (v, 3), (a, v),
+        (v, a), (a, 0, 1), (a, 1, 0), (a, 2, 0), (v, v, v), (a, a, a), ([a, a],), ([v, v],), (v, 0.2, 0.8),
+        (a, [0, 1]), ((3, 3), 0.5), ("ij->ji", a), ("ii->i", a), ("i->i", v),
+    ]  # fmt: skip
+
+
+def _arrays(value: Any) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        return [value]
+    return [a for v in value for a in _arrays(v)] if isinstance(value, (list, tuple)) else []
+
+
+def shares_an_argument(func: Any) -> tuple | None:
+    """Arguments for which ``func``'s result (or a part of it) shares memory with an argument."""
+    rule = rules.RULES.get(func)
+    for args in _probe_arguments():
+        if isinstance(func, np.ufunc) and len(args) != func.nin:
+            continue  # a ufunc's next positional argument is out=
+        if rule is not None and rule.vararg is None and len(args) > len(rule.positional):
+            continue  # np.dot(a, b, out): the rule refuses the call
+        args = tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)  # each its own memory
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = func(*args)
+        except Exception:  # noqa: BLE001  (arguments this function does not take)
+            continue
+        if any(np.shares_memory(r, a) for r in _arrays(result) for a in _arrays(args)):
+            return args
+    return None
+
+
+# srcdiff's own helpers, which generated code calls: their results may be an argument itself
+# (unbroadcast(g, x) is g when the shapes agree). Generated code is exempt from the alias and
+# view checks (docs/supported-python.md): it accumulates by rebinding and copies before it
+# writes elements (reverse.make_private), so the analysis need not know.
+HELPERS_RETURNING_ARGUMENTS = {
+    "sum_adjoint", "sum_adjoint_adjoint", "sequence_adjoint", "unsort", "resort", "unreverse", "unbroadcast", "rebroadcast",
+    "unreduce", "broadcast_like",
+    "materialize", "materialize_all", "private_copy", "writable", "cast", "indexable", "real_root", "transpose_adjoint",
+    "moveaxis_adjoint", "expand_dims_adjoint", "structured", "unstructured", "add_at", "real_like", "dft", "norm_axes",
+}  # fmt: skip
+
+
+def test_functions_whose_result_may_be_a_view_are_declared() -> None:
+    """Call every function of the table: one whose result shares memory with an argument must be
+    in rules.VIEWS, or the analysis takes its result for a value of its own (a write into either
+    would change the other unseen: np.diag(Y) then Y[0, 0] = 10.0 gave a wrong gradient)."""
+    rules.load_optional_rules(force=True)
+    table = {f: r.spelling for f, r in rules.RULES.items()}
+    table |= {f: getattr(f, "__name__", repr(f)) for f in rules.NONDIFFERENTIABLE}
+    undeclared = {}
+    for func, spelling in table.items():
+        module = getattr(func, "__module__", None)  # (None for a ufunc)
+        if module is not None and module.partition(".")[0] not in ("numpy", "scipy", "srcdiff", "builtins", "math"):
+            continue  # registered by a test (catalogue.reseeded)
+        if func in rules.VIEWS or module == "srcdiff.runtime" and func.__name__ in HELPERS_RETURNING_ARGUMENTS:
+            continue
+        args = shares_an_argument(func)
+        if args is not None:
+            undeclared[spelling] = [np.shape(a) if isinstance(a, np.ndarray) else a for a in args]
+    assert not undeclared, f"results sharing an argument's memory, not declared with rules.returns_views: {undeclared}"
+
+
+def test_a_view_probe_sees_views() -> None:
+    """The probe above finds what it should, and no view of what is a copy."""
+    assert shares_an_argument(np.diag) is not None and shares_an_argument(np.real_if_close) is not None
+    assert shares_an_argument(srcdiff.stop_gradient) is not None
+    assert shares_an_argument(np.exp) is None and shares_an_argument(np.copy) is None
+
+
+def writes_into_stop_gradient(x):
+    y = x * 1.0
+    z = srcdiff.stop_gradient(y)  # z is y itself
+    z[0] = 10.0
+    return np.sum(y * x)
+
+
+def reads_stop_gradient_after_a_write(x):
+    y = x * 1.0
+    z = srcdiff.stop_gradient(y)
+    y[0] = 10.0
+    return np.sum(z * x)
+
+
+def stops(y):
+    return srcdiff.stop_gradient(y)  # y itself: the helper's result is not a value of its own
+
+
+def writes_into_what_a_helper_stops(x):
+    y = x * 1.0
+    z = stops(y)
+    z[0] = 10.0
+    return np.sum(y * x)
+
+
+def reads_a_diagonal_after_a_write(x):
+    y = np.outer(x, x)
+    d = np.diag(y)  # a view of y
+    y[0, 0] = 10.0
+    return np.sum(d * d)
+
+
+def reads_real_if_close_after_a_write(x):
+    y = x * 1.0
+    z = np.real_if_close(y)  # y itself
+    y[0] = 10.0
+    return np.sum(z * x)
+
+
+def reads_nan_to_num_after_a_write(x):
+    y = x * 1.0
+    z = np.nan_to_num(y, copy=False)  # y itself
+    y[0] = 10.0
+    return np.sum(z * x)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        writes_into_stop_gradient,
+        reads_stop_gradient_after_a_write,
+        writes_into_what_a_helper_stops,
+        reads_a_diagonal_after_a_write,
+        reads_real_if_close_after_a_write,
+        reads_nan_to_num_after_a_write,
+    ],
+)
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_a_write_through_a_result_that_is_a_view_is_refused(f: Any, mode: str) -> None:
+    """Each gave a wrong gradient, the result taken for a value of its own."""
+    x = np.array([0.5, -1.3, 2.2])
+    with pytest.raises(srcdiff.errors.UnsupportedSyntax, match="share|view") as info:
+        srcdiff.grad(f)(x) if mode == "grad" else srcdiff.jvp(f, (x,), (np.ones(3),))
+    assert info.value.filename == __file__
+
+
 # ------------------------------------------------------------------- second order
 
 
@@ -337,6 +483,45 @@ def test_an_undeclared_keyword_is_refused_or_honoured() -> None:
     except srcdiff.SrcdiffError:
         return  # refusing the keyword at the user's line is a fine answer too
     assert g.tolist() == [1.0, 0.0]
+
+
+INTEGER = int  # a dtype named at module level: known when the code is built
+
+
+def full_of_integers(x):
+    return np.sum(np.full(3, 3.3 * x[0], dtype=int) * x)  # the integer part has no derivative
+
+
+def sum_to_integers(x):
+    return np.sum(x * 3.3, dtype=int) + np.sum(x * x, dtype=np.float32)
+
+
+def cumsum_prod_to_integers(x):
+    return np.sum(np.cumsum(x * 3.3, dtype="int32") * x) + np.prod(x * 3.3, None, bool) + (x * 3.3).sum(dtype=INTEGER)
+
+
+def casts_to_a_dtype_given(x, dt):  # known only at run time: keeps_fractions(dt) in the generated code
+    return np.sum(x * 3.3, dtype=dt) + np.sum(np.full(3, x[1], dtype=x.dtype) * x)
+
+
+@pytest.mark.parametrize(
+    ("f", "dtypes", "expected"),
+    [
+        (full_of_integers, (), lambda x: np.full(3, np.trunc(3.3 * x[0]))),
+        (sum_to_integers, (), lambda x: 2.0 * x),
+        (cumsum_prod_to_integers, (), lambda x: np.cumsum((x * 3.3).astype(np.int32))),
+        (casts_to_a_dtype_given, (int,), lambda x: x[1] + np.array([0.0, np.sum(x), 0.0])),
+        (casts_to_a_dtype_given, (float,), lambda x: 3.3 + x[1] + np.array([0.0, np.sum(x), 0.0])),
+    ],
+    ids=["full", "sum", "cumsum-prod", "runtime-int", "runtime-float"],
+)
+def test_a_cast_to_integers_passes_no_derivative(f: Any, dtypes: tuple, expected: Any) -> None:
+    """``dtype=`` an integer or bool type makes a result piecewise constant, in both modes."""
+    x = np.array([0.5, -1.3, 2.2])
+    direction = np.array([0.3, 0.7, -0.2])
+    np.testing.assert_allclose(srcdiff.grad(f)(x, *dtypes), expected(x), rtol=1e-6)
+    _, tangent = srcdiff.jvp(f, (x, *dtypes), (direction, *[None for _ in dtypes]))
+    np.testing.assert_allclose(tangent, expected(x) @ direction, rtol=1e-6)
 
 
 # -------------------------------------------------------------------- np.linalg

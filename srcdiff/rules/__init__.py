@@ -21,6 +21,13 @@ result varies smoothly with but srcdiff cannot differentiate::
     vjp("np.linspace(start, stop, num=50, endpoint=True, axis=0)", start=..., stop=...,
         discrete=("num", "endpoint", "axis"))
 
+A parameter named ``dtype`` is the type the result is cast to, as in NumPy, and the mechanics
+differentiate the cast for every rule (``for_dtype``): to an integer or bool type the call has
+no derivative, to a float or complex type it keeps the rule's, and to a type known only at run
+time the templates are multiplied by ``keeps_fractions(dtype)``. ``out=`` other than ``None`` is
+refused (the result would go into an array the analysis does not see change), as is any keyword
+a pattern does not declare (``where=``, ``casting=``), with advice from ``ARGUMENT_ADVICE``.
+
 ``parameter_role(func, param)`` answers for the analysis: ``ADJOINT`` (differentiate),
 ``DISCRETE`` (no derivative is lost) or ``MISSING`` (refuse: the gradient would be silently
 wrong); every parameter of a ``nondifferentiable(...)`` function is ``DISCRETE``, and
@@ -138,8 +145,12 @@ class Rule:
             if k in bound:
                 raise TypeError(f"{self.spelling}() got multiple values for argument {k!r}")
             if k not in self.params:  # an argument the rule does not know could change the result
-                raise TypeError(f"srcdiff's rule for {self.spelling} does not handle the argument {k}=")
+                raise RefusedArgument(f"srcdiff's rule for {self.spelling} does not handle the argument {k}=", k)
             bound[k] = v
+        written = bound.get("out")
+        if written is not None and not (isinstance(written, ast.Constant) and written.value is None):
+            # the result goes into an existing array, which the analysis does not see change
+            raise RefusedArgument(f"srcdiff does not differentiate {self.spelling}(..., out=...)", "out")
         if self.vararg and self.vararg not in bound:
             bound[self.vararg] = ast.Tuple(elts=[], ctx=ast.Load())
         for p in self.params:
@@ -164,6 +175,64 @@ class Rule:
             axis = bound.get("axis")
             return isinstance(axis, ast.Constant) and axis.value is None
         return False
+
+
+class RefusedArgument(TypeError):
+    """A call passes an argument its rule does not handle; ``advice`` says what to write instead."""
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        otherwise = "Compute it another way, or give the function a rule that handles it with srcdiff.rules.vjp(...)."
+        self.advice = ARGUMENT_ADVICE.get(param, otherwise)
+
+
+# What to write instead of a NumPy keyword argument that no rule handles (see ``Rule.bind``).
+ARGUMENT_ADVICE = {
+    "out": "Assign the result to a new name (y = np.sum(x)) and, if an existing array must hold it, copy it there "
+    "afterwards (buf[...] = y).",
+    "where": "Select the values first: np.sum(np.where(mask, x, 0.0)) for a reduction, np.where(mask, np.exp(x), x) "
+    "for an elementwise function.",
+    "casting": "Leave casting= out and convert with .astype(...) before or after the call.",
+    "dtype": "Pass a NumPy number type (dtype=np.float64), or convert the result with .astype(...).",
+}
+
+
+# ``dtype=``: a rule's ``dtype`` parameter is the type its result is cast to, as in NumPy. The
+# cast is differentiated once, here, not by each rule: to an integer or bool type it is piecewise
+# constant (no derivative at all), to a float or complex type it keeps the rule's derivative.
+RUN_TIME = object()  # a dtype bound to a name at run time, unknown when the code is built
+
+
+def for_dtype(rule: Rule, dtype: Any) -> Rule | None:
+    """``rule`` for a call that casts its result to ``dtype`` (``None``: no cast; ``RUN_TIME``: a
+    name's value). ``None`` where the cast leaves no derivative (integer and bool types); for a
+    dtype known only at run time, the rule with every template multiplied by
+    ``keeps_fractions(dtype)``, a cheap check that zeroes the derivative of an integer cast.
+    Raises ``RefusedArgument`` for a dtype that is neither a number type nor ``None``."""
+    if dtype is None or rule.primal is not None or rule.cotangents is not None or rule.with_tangent is not None:
+        return rule  # (a custom function's rule: its dtype is its own business)
+    if dtype is RUN_TIME:
+        return replace(
+            rule,
+            adjoints=_cast_templates(rule.adjoints),
+            tangents=_cast_templates(rule.tangents),
+            complex_adjoints=_cast_templates(rule.complex_adjoints),
+            complex_tangents=_cast_templates(rule.complex_tangents),
+        )
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = "?"
+    if kind in "biu":
+        return None
+    if kind in "fc":
+        return rule
+    raise RefusedArgument(f"srcdiff differentiates {rule.spelling}(..., dtype=) only to a number type, not {dtype!r}", "dtype")
+
+
+def _cast_templates(templates: dict[str, ast.expr]) -> dict[str, ast.expr]:
+    check = "keeps_fractions(dtype)"
+    return {p: ast.BinOp(left=t, op=ast.Mult(), right=ast.parse(check, mode="eval").body) for p, t in templates.items()}
 
 
 RULES: dict[Any, Rule] = {}
@@ -292,6 +361,20 @@ def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
     version += 1
 
 
+VIEWS: set[Any] = set()  # functions whose result may be a view of an argument, or the argument itself
+
+
+def returns_views(*funcs: Any) -> None:
+    """Functions whose result may share an argument's data (``np.reshape``, ``np.diag`` of a
+    matrix, ``np.real_if_close`` of a real array, ``stop_gradient``): the analysis treats their
+    result as sharing its arguments' data, so writing into either is checked (``safety``).
+    tests/test_rules.py calls every function in the table and fails on one that shares
+    memory with its argument and is not declared here."""
+    global version
+    VIEWS.update(funcs)
+    version += 1
+
+
 def changed() -> None:
     """Note a change to a rule the table does not hold (a custom function's): builds start anew."""
     global version
@@ -357,12 +440,12 @@ BINARY_OPERATORS: dict[type, Any] = {
     ast.Mod: np.mod,
     ast.FloorDiv: np.floor_divide,
 }
-UNARY_OPERATORS: dict[type, Any] = {ast.USub: np.negative, ast.Not: np.logical_not, ast.Invert: np.invert}
+UNARY_OPERATORS: dict[type, Any] = {ast.USub: np.negative, ast.UAdd: np.positive, ast.Not: np.logical_not, ast.Invert: np.invert}
 # ndarray methods and attributes read as the function they stand for (receiver first).
 METHODS: dict[str, Any] = {
     "sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod,
     "var": np.var, "std": np.std, "cumsum": np.cumsum, "dot": np.dot, "reshape": np.reshape,
-    "transpose": np.transpose, "ravel": np.ravel, "flatten": np.ravel, "squeeze": np.squeeze,
+    "transpose": np.transpose, "ravel": np.ravel, "flatten": np.ndarray.flatten, "squeeze": np.squeeze,
     "copy": np.copy, "clip": np.clip, "swapaxes": np.swapaxes, "repeat": np.repeat,
     "trace": np.trace, "astype": runtime.astype,
     "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,

@@ -6,10 +6,13 @@ vjp("abs(x)", x="cast(g * np.sign(x), x)", kind=ELEMENTWISE)  # a float's gradie
 vjp("float(x)", x="g", kind=SCALAR)
 vjp("max(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 vjp("min(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
-vjp("sum(iterable, start=0)", iterable="sum_adjoint(g, iterable)", start="g")
-vjp("sum_adjoint(y, xs)", y="sum(g) if isinstance(g, list) else unbroadcast(g, y)", discrete=("xs",))  # y was repeated: add back
-vjp("list(iterable)", iterable="g")
-vjp("tuple(iterable)", iterable="g")
+# (a list start joins lists: each part's adjoint is its own stretch of g)
+vjp("sum(iterable, start=0)", iterable="sum_adjoint(g, iterable, start)", start="g[: len(start)] if isinstance(start, list) else g")
+vjp("sum_adjoint(y, xs, start=0)", y="sum_adjoint_adjoint(g, y, xs, start)", discrete=("xs", "start"))
+vjp("sum_adjoint_adjoint(parts, y, xs, start=0)", parts="sum_adjoint(g, xs, start)", discrete=("y", "xs", "start"))  # linear
+vjp("list(iterable)", iterable="sequence_adjoint(g, iterable)")  # an array's rows become the elements
+vjp("tuple(iterable)", iterable="sequence_adjoint(g, iterable)")
+vjp("sequence_adjoint(y, xs)", y="list(g) if isinstance(xs, np.ndarray) else g", discrete=("xs",))
 
 nondifferentiable(len, int, bool, round, isinstance, print, str, kind=SCALAR)
 nondifferentiable(range, kind=ARRAY)  # a sequence of numbers (indexed, sliced, walked), not a number
@@ -33,9 +36,11 @@ jvp("float(x)", x="float(t)")
 jvp("max(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("min(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("sum(iterable, start=0)", iterable="sum(t)", start="t")
-jvp("sum_adjoint(y, xs)", y="sum_adjoint(t, xs)")
+jvp("sum_adjoint(y, xs, start=0)", y="sum_adjoint(t, xs, start)")
+jvp("sum_adjoint_adjoint(parts, y, xs, start=0)", parts="sum_adjoint_adjoint(t, y, xs, start)")
 jvp("list(iterable)", iterable="list(t)")
 jvp("tuple(iterable)", iterable="tuple(t)")
+jvp("sequence_adjoint(y, xs)", y="sequence_adjoint(t, xs)")
 jvp("sorted(iterable, key=None, reverse=False)", iterable="resort(t, iterable, key, reverse)")  # key: refused
 jvp("reversed(seq)", seq="unreverse(t, seq)")
 jvp("unsort(y, xs, key=None, reverse=False)", y="unsort(t, xs, key, reverse)")

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import runtime
-from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
+from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, returns_views, vjp
 
 E = ELEMENTWISE
 REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
@@ -106,6 +106,7 @@ vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g,
 # a weak zero g (0.0 from a branch that did not read the result) takes the result's shape first
 vjp("np.reshape(a, *shape, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order", "shape"))
 vjp("np.ravel(a, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order",))
+vjp("np.ndarray.flatten(a, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order",))  # a copy
 vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)", discrete=("axes",))
 vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(broadcast_like(g, ans), axis1, axis2)", discrete=("axis1", "axis2"))
 vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)", discrete=("source", "destination"))
@@ -209,13 +210,12 @@ vjp("rebroadcast(y, x)", y="rebroadcast(g, y)", discrete=("x",))  # its own tran
 vjp("unreduce(y, like, axis=None, keepdims=False)", y="np.sum(g, axis=axis, keepdims=keepdims)",
     discrete=("like", "axis", "keepdims"))  # fmt: skip
 vjp("broadcast_like(y, like)", y="unbroadcast(g, y)", discrete=("like",))
-# a cast to integers or bools rounds: no derivative passes (x.astype(int) is piecewise constant)
-vjp("astype(x, dtype)", x="g * keeps_fractions(dtype)", discrete=("dtype",),
-    for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})  # fmt: skip
+# casts: one to integers or bools (x.astype(int), piecewise constant) passes no derivative, which
+# the rule mechanics see to for every rule with a dtype parameter (rules.for_dtype)
+vjp("astype(x, dtype)", x="g", discrete=("dtype",), for_complex={"x": "real_like(g, ans)"})
 if hasattr(np, "astype"):  # NumPy 2.1 and later
-    vjp("np.astype(x, dtype, copy=True)", x="g * keeps_fractions(dtype)", discrete=("dtype", "copy"),
-        for_complex={"x": "real_like(g, ans) * keeps_fractions(dtype)"})  # fmt: skip
-    jvp("np.astype(x, dtype, copy=True)", x="astype(t * keeps_fractions(dtype), dtype)")
+    vjp("np.astype(x, dtype, copy=True)", x="g", discrete=("dtype", "copy"), for_complex={"x": "real_like(g, ans)"})
+    jvp("np.astype(x, dtype, copy=True)", x="astype(t, dtype)")
 # a complex a gives a real result: the real part of g
 vjp("np.real_if_close(a, tol=100)", a="g", kind=E, discrete=("tol",), for_complex={"a": "real_like(g, ans)"})
 jvp("np.real_if_close(a, tol=100)", a="t")
@@ -360,6 +360,19 @@ vjp("np.random.uniform(low=0.0, high=1.0, size=None)", low="unbroadcast(g * (hig
 vjp("np.copysign(x1, x2)", x1="g * np.sign(x1) * np.copysign(1.0, x2)", kind=E, discrete=("x2",))
 vjp("np.heaviside(x1, x2)", x2="g * (x1 == 0)", kind=E, discrete=("x1",))  # x2 is the value where x1 is 0
 
+# results that may be a view of an argument or the argument itself (np.diag of a matrix,
+# np.real_if_close of a real array, np.nan_to_num(x, copy=False), np.diff(x, 0), a matrix's
+# first power, an FFT over no axes, the rows of list(a), the larger of two arrays)
+returns_views(
+    np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.rollaxis, np.squeeze, np.expand_dims,
+    np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.require,
+    np.atleast_1d, np.atleast_2d, np.atleast_3d, np.diagonal, np.diag, np.broadcast_to, np.real, np.imag,
+    np.flip, np.fliplr, np.flipud, np.rot90, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+    np.real_if_close, np.nan_to_num, np.diff, np.linalg.matrix_power, np.fft.fftn, np.fft.ifftn,
+    *([np.astype] if hasattr(np, "astype") else []),  # (copy=False)
+    list, tuple, max, min, runtime.stop_gradient,
+)  # fmt: skip
+
 # creation, comparison and integer-valued functions: their results are constants
 nondifferentiable(
     np.zeros, np.ones, np.empty, np.eye, np.identity,
@@ -368,7 +381,8 @@ nondifferentiable(
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
-    runtime.permutation_sources, runtime.fft_norm_swapped, np.isrealobj, np.iscomplexobj,
+    runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.saved_item, runtime.check_slice_length, runtime.restore_popped,
+    runtime.unshared_arguments, np.isrealobj, np.iscomplexobj,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -472,6 +486,7 @@ jvp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)",
 # a weak-zero tangent (0.0 for an array) takes its operand's shape before it moves
 jvp("np.reshape(a, *shape, order='C')", a="np.reshape(broadcast_like(t, a), np.shape(ans), order=order)")
 jvp("np.ravel(a, order='C')", a="np.ravel(broadcast_like(t, a), order=order)")
+jvp("np.ndarray.flatten(a, order='C')", a="np.ndarray.flatten(broadcast_like(t, a), order=order)")
 jvp("np.transpose(a, *axes)", a="transpose_adjoint(t, axes, True)")
 jvp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(broadcast_like(t, a), axis1, axis2)")
 jvp("np.moveaxis(a, source, destination)", a="np.moveaxis(broadcast_like(t, a), source, destination)")
@@ -568,7 +583,7 @@ jvp("unbroadcast(x, like)", x="unbroadcast(t, like)")
 jvp("rebroadcast(y, x)", y="rebroadcast(t, x)")
 jvp("broadcast_like(y, like)", y="broadcast_like(t, like)")
 jvp("unreduce(y, like, axis=None, keepdims=False)", y="unreduce(t, like, axis, keepdims)")
-jvp("astype(x, dtype)", x="astype(t * keeps_fractions(dtype), dtype)")
+jvp("astype(x, dtype)", x="astype(t, dtype)")
 jvp("materialize(y, like)", y="materialize(t, like)")
 jvp("materialize_all(ys, likes)", ys="materialize_all(t, likes)")
 jvp("cotangents(values, count)", values="cotangents(t, count)")
