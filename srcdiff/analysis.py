@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,10 +136,11 @@ def activity(
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
+    generated = origin.filename.startswith("<srcdiff")  # its methods were proven NumPy's in the code it came from
     while True:  # obj.sum(x) is obj's own method: kinds again, with its result of unknown kind (once, if ever)
         scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
         known = as_unknown_calls(ops, functools.partial(kinds_.proven_array, lists=lists, containers=definite_lists))
-        if known == ops:
+        if generated or known == ops:
             break
         ops = known
     locals_ = local_names(tree)
@@ -150,7 +151,7 @@ def activity(
     safety.refuse_lost_derivatives(tree, ops, varied, useful, origin)
     written = in_place | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
-        call_is_fresh = _calls_where(ops, scalars, ndims, returns_fresh)
+        call_is_fresh = _calls_where(ops, scalars, ndims, lists, returns_fresh)
         safety.refuse_aliases(tree, ops, origin, written, scalars, call_is_fresh)
         if callee:
             safety.refuse_changed_parameters(tree, ops, origin, written)
@@ -174,7 +175,8 @@ def activity(
     }
     active = frozenset(varied & useful)
     complex_parameters = frozenset(n[len(COMPLEX) :] for n, _ in kinds if n.startswith(COMPLEX))
-    complex_ = complexes.complex_names(tree, ops, env, _calls_where(ops, scalars, ndims, returns_complex), complex_parameters)
+    may_be_complex = _calls_where(ops, scalars, ndims, lists, returns_complex)
+    complex_ = complexes.complex_names(tree, ops, env, may_be_complex, complex_parameters)
     complexes.refuse_real_only(tree, ops, origin, env, complex_, active)
     written = frozenset(in_place)
     floats = kinds_.float_arrays(tree, ops, env, set(written))
@@ -224,16 +226,29 @@ def _target_names(s: ast.Assign) -> set[str]:
     return {n.id for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
+def argument_kind(a: ast.expr, scalars: Collection[str], ndims: dict[str, int], lists: Collection[str]) -> int | None:
+    """What a callee is told of an argument: 0 for a scalar, an array's number of dimensions,
+    a container's kind, NOT_CONTAINER for an array or scalar of unknown dimensions (proven not
+    a container nor an object: its methods are NumPy's), None where nothing is known."""
+    if not isinstance(a, ast.Name):
+        return None
+    if a.id in scalars:
+        return 0
+    return ndims.get(a.id, None if a.id in lists else NOT_CONTAINER)
+
+
 # what a user function does for arguments of these kinds: returns a value of its own, may return a complex one
 CallFact = Callable[[Any, frozenset[tuple[str, int]]], bool]
 
 
-def _calls_where(ops: dict, scalars: set[str], ndims: dict[str, int], fact: CallFact | None) -> Callable[[ast.Call], bool]:
+def _calls_where(
+    ops: dict, scalars: set[str], ndims: dict[str, int], lists: set[str] | frozenset[str], fact: CallFact | None
+) -> Callable[[ast.Call], bool]:
     """Does ``fact`` hold of this call to a user function (does it return a value of its own,
     may it return a complex one), for the kinds of the arguments it is given here?"""
 
     def ndim_of(a: ast.expr) -> int | None:
-        return 0 if isinstance(a, ast.Name) and a.id in scalars else ndims.get(getattr(a, "id", None))
+        return argument_kind(a, scalars, ndims, lists)
 
     def holds(call: ast.Call) -> bool:
         func = ops[call].func
@@ -248,7 +263,7 @@ def returns_own_value(tree: ast.FunctionDef, act: Activity, returns_fresh: CallF
     params = set(parameters(tree))
     if result in params:
         return False
-    call_is_fresh = _calls_where(act.ops, act.scalars, act.ndims, returns_fresh)
+    call_is_fresh = _calls_where(act.ops, act.scalars, act.ndims, act.lists, returns_fresh)
     locals_ = local_names(tree)
     definitions = [s.value for s in walk_statements(tree.body) if _assigns_name(s) and s.targets[0].id == result]
     if any(safety.shared_with(v, act.ops[v], locals_, act.scalars, call_is_fresh) for v in definitions):

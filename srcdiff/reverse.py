@@ -34,7 +34,7 @@ from typing import Any
 
 from . import kinds as kinds_
 from . import packing, rules
-from .analysis import Activity, returns_no_number
+from .analysis import Activity, argument_kind, returns_no_number
 from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
 from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
@@ -179,10 +179,10 @@ class CodeWriter:
         return out + [ast.Expr(value=self.call_helper("check_unshared", name(check.array), index, readers, *constants))]
 
     def ndim(self, atom: ast.expr) -> int | None:
-        """Known number of dimensions of an atom (0 for a scalar), for specialising callees."""
+        """Known kind of an atom (0 for a scalar, an array's dimensions), for specialising callees."""
         if self.act.is_scalar(atom):
             return 0
-        return self.act.ndims.get(atom.id) if isinstance(atom, ast.Name) else None
+        return argument_kind(atom, self.act.scalars, self.act.ndims, self.act.lists)
 
     def fill(self, template: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
         """A rule's template with ``values`` for its names (``g``/``t``, ``ans``, ``k``, the
