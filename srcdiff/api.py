@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, reverse, rules, trees
+from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, records, reverse, rules, trees
 from .errors import (
     ArraySubclassError,
     BadAux,
@@ -86,6 +86,9 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     front of the pipeline, for grad, jvp and the facts asked of callees. ``callee``: ``f`` is
     called from differentiated code (a parameter it changes in place is refused)."""
     tree, origin = parse.function_ast(f)
+    dataclasses = records.fields_in(kinds)
+    if dataclasses and not origin.filename.startswith("<srcdiff"):  # read as records of their fields: only by them
+        records.refuse_other_uses(f, tree, origin, dataclasses)  # (srcdiff's own code came from code checked so)
     tree = packing.spell_out(tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
@@ -543,6 +546,7 @@ def value_markers(bound: dict[str, Any]) -> set[tuple[str, int]]:
     """Kinds entries for what a value is besides its kind: an object (whose methods are its own)
     and a complex number or array (``complexes``: an argument the function does not differentiate)."""
     found = {(operations.OBJECT + n, 0) for n, v in bound.items() if _is_object(v)}
+    found |= {entry for n, v in bound.items() if trees.is_dataclass_record(v) for entry in records.markers(n, v._fields)}
     return found | {(operations.COMPLEX + n, 0) for n, v in bound.items() if is_complex(v)}
 
 

@@ -116,6 +116,11 @@ def record_type(cls: type) -> type:
     return found
 
 
+def is_dataclass_record(value: Any) -> bool:
+    """Is ``value`` the record ``as_records`` made of a dataclass instance?"""
+    return getattr(type(value), "srcdiff_dataclass", None) is not None
+
+
 def as_records(value: Any) -> Any:
     """``value`` with each dataclass instance in it (its fields included) a NamedTuple of its fields."""
     if is_dataclass_instance(value):
