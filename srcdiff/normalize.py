@@ -683,8 +683,44 @@ class _Normalizer:
         return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
 
     def expr_Subscript(self, e: ast.Subscript) -> ast.expr:
+        joined = self.concatenator(e)
+        if joined is not None:
+            return self.expr(joined)
         value = self.atom(e.value)
         return ast.Subscript(value=value, slice=self.index(e.slice), ctx=ast.Load())
+
+    def concatenator(self, e: ast.Subscript) -> ast.expr | None:
+        """``np.r_[a, b, 0:3]`` and ``np.c_[a, b]``: the ``np.concatenate`` they stand for (None for
+        any other subscript). ``np.r_`` joins its items along the first axis, each at least 1-d
+        (a slice of literal ints is ``np.arange``); ``np.c_`` along the last, each at least 2-d
+        with a 1-d item as a column, which is what ``np.column_stack([item])`` makes of it."""
+        which = _concatenator_name(e.value, self.resolve, self.locals)
+        if which is None:
+            return None
+        module = e.value.value
+        items = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        advice = "Write np.concatenate([...]) (np.column_stack for columns) with np.arange or np.linspace for ranges."
+        call = lambda f, *args, **kw: ast.Call(  # noqa: E731
+            func=ast.Attribute(value=module, attr=f, ctx=ast.Load()),
+            args=list(args),
+            keywords=[ast.keyword(arg=k, value=v) for k, v in kw.items()],
+        )
+        parts: list[ast.expr] = []
+        for item in items:
+            if isinstance(item, ast.Slice):
+                bounds = [_literal_int(b) for b in (item.lower, item.upper, item.step)]
+                if item.upper is None or any(b is False for b in bounds):
+                    raise self.fail(e, f"np.{which}[...] with a range other than start:stop:step of literal ints", advice)
+                start, stop, step = (ast.Constant(d if b is None else b) for b, d in zip(bounds, (0, 0, 1)))
+                item = call("arange", start, stop, step)
+            elif isinstance(item, ast.Constant) and isinstance(item.value, str):
+                raise self.fail(e, f"np.{which}[...] with a string directive ({item.value!r})", advice)
+            if which == "r_":
+                parts.append(call("atleast_1d", item))
+            else:
+                parts.append(call("column_stack", ast.List(elts=[item], ctx=ast.Load())))
+        axis = ast.Constant(0 if which == "r_" else -1)
+        return ast.copy_location(call("concatenate", ast.List(elts=parts, ctx=ast.Load()), axis=axis), e)
 
     def index(self, s: ast.expr) -> ast.expr:
         if isinstance(s, ast.Slice):
@@ -989,6 +1025,30 @@ class _Normalizer:
                     n.lineno = self.line
             self.stmt(s)
         return name(result)
+
+
+def _concatenator_name(e: ast.expr, resolve: Callable[[ast.expr], Any] | None, locals_: set[str]) -> str | None:
+    """``"r_"`` or ``"c_"`` if ``e`` is NumPy's ``np.r_`` or ``np.c_`` spelled as an attribute of the module."""
+    if not (isinstance(e, ast.Attribute) and e.attr in ("r_", "c_") and isinstance(e.value, ast.Name)):
+        return None
+    if e.value.id in locals_:
+        return None
+    if resolve is None:  # (normalised alone, without the function's globals)
+        return e.attr if e.value.id in ("np", "numpy") else None
+    module = resolve(e.value)
+    return e.attr if getattr(module, "__name__", None) == "numpy" else None
+
+
+def _literal_int(e: ast.expr | None) -> int | None | bool:
+    """The int a slice bound spells (``3``, ``-3``), None for no bound, False for anything else."""
+    if e is None:
+        return None
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        inner = _literal_int(e.operand)
+        return -inner if isinstance(inner, int) and not isinstance(inner, bool) else False
+    if isinstance(e, ast.Constant) and type(e.value) is int:
+        return e.value
+    return False
 
 
 class _Substitute(ast.NodeTransformer):

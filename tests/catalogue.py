@@ -933,6 +933,39 @@ def column_stack(x, y, w):
     return np.sum(np.column_stack([x, y**2, x]) * w)
 
 
+# np.r_ and np.c_ are lowered to np.concatenate (normalize.py); the references spell the join out
+def r_(x, y, w):
+    return np.sum(np.r_[x, 0.5, y**2, 0:2] * w)
+
+
+def r_reference(x, y, w):
+    return np.sum(np.concatenate([np.atleast_1d(x), np.array([0.5]), np.atleast_1d(y**2), np.array([0.0, 1.0])]) * w)
+
+
+def r_rows(x, y, w):
+    return np.sum(np.r_[x, y**2] * w)
+
+
+def r_rows_reference(x, y, w):
+    return np.sum(np.concatenate([x, y**2]) * w)
+
+
+def c_(x, y, w):
+    return np.sum(np.c_[x, y**2, 1:4] * w)
+
+
+def c_reference(x, y, w):
+    return np.sum(np.column_stack([x, y**2, np.array([1.0, 2.0, 3.0])]) * w)
+
+
+def c_deep(x, y, w):  # c_ joins along the last axis (column_stack along the second)
+    return np.sum(np.c_[x, y**2] * w)
+
+
+def c_deep_reference(x, y, w):
+    return np.sum(np.concatenate([x, y**2], axis=-1) * w)
+
+
 def append(x, y, axis, w):
     return np.sum(np.append(x, y**2, axis) * w)
 
@@ -2755,6 +2788,10 @@ CASES: list[Case] = [
     Case(vsplit, [((4, 3),)], order=2),
     Case(dsplit, [((2, 3, 3),)], order=2),
     Case(column_stack, [((3,), (3,)), ((3,), (3, 2)), ((3, 2), (3, 1))], order=2),
+    Case(r_, [((3,), (2,)), (F, F)], reference=r_reference, order=2),
+    Case(r_rows, [((2, 3), (1, 3))], reference=r_rows_reference, order=2),
+    Case(c_, [((3,), (3,)), ((3,), (3, 2))], reference=c_reference, order=2),
+    Case(c_deep, [((2, 2, 2), (2, 2, 1))], reference=c_deep_reference, order=2),
     Case(append, [((3,), (2,)), ((2, 3), (4,))], options=[{"axis": None}], order=2),
     Case(append, [((2, 3), (1, 3))], options=[{"axis": 0}], name="append_axis", order=2),
     Case(select, [((3, 2), (3, 2)), ((3, 2), (1, 2)), ((4,), F)], domain=(DISTINCT, REAL), order=2),
