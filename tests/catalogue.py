@@ -735,6 +735,14 @@ def transpose_axes(x, w):
     return np.sum(np.transpose(x, (1, 2, 0)) * w)
 
 
+def transpose_axes_keyword(x, w):  # axes= by keyword is the one positional permutation
+    return np.sum(np.transpose(x, axes=(1, 2, 0)) * w)
+
+
+def transpose_axes_keyword_reference(x, w):
+    return np.sum(np.transpose(x, (1, 2, 0)) * w)
+
+
 def swapaxes(x, w):
     return np.sum(np.swapaxes(x, 0, -1) * w)
 
@@ -833,6 +841,30 @@ def array_of_floats(x, y, w):
 
 def array_of_array(x, w):
     return np.sum(np.array(x) * w)
+
+
+def array_dtype(x, y, w):  # a cast to a float type keeps the derivative (rules.for_dtype)
+    return np.sum(np.array([x, y**2], dtype=float) * w)
+
+
+def array_dtype_reference(x, y, w):
+    return np.sum(np.array([x, y**2]) * w)
+
+
+def asarray_dtype(x, w):
+    return np.sum(np.asarray(x, dtype=np.float64) ** 2 * w)
+
+
+def asarray_dtype_reference(x, w):
+    return np.sum(x**2 * w)
+
+
+def where_indices(x, w):  # np.where(condition) alone: the indices where it holds, constants
+    return np.sum(x[np.where(x > 0.0)] ** 2) * w
+
+
+def where_indices_reference(x, w):
+    return np.sum(np.where(x > 0.0, x, 0.0) ** 2) * w
 
 
 # ---------------------------------------------------------------------- selections
@@ -1391,6 +1423,14 @@ def method_cumsum(x, w):
 
 def method_clip(x, w):
     return np.sum(x.clip(-0.5, 0.5) * w)
+
+
+def method_clip_keywords(x, w):  # ndarray.clip's own keywords: min= and max=
+    return np.sum((x.clip(min=-0.5) + x.clip(max=0.5) + x.clip(min=-0.5, max=0.5)) * w)
+
+
+def method_clip_keywords_reference(x, w):
+    return np.sum((np.clip(x, -0.5, None) + np.clip(x, None, 0.5) + np.clip(x, -0.5, 0.5)) * w)
 
 
 def method_swapaxes(x, w):
@@ -2684,6 +2724,7 @@ CASES: list[Case] = [
     ),
     Case(transpose, [((3, 4),), ((2, 3, 4),)]),
     Case(transpose_axes, [((2, 3, 4),)]),
+    Case(transpose_axes_keyword, [((2, 3, 4),)], reference=transpose_axes_keyword_reference, order=2),
     Case(swapaxes, [((3, 4),), ((2, 3, 4),)]),
     Case(
         moveaxis,
@@ -2724,6 +2765,9 @@ CASES: list[Case] = [
     Case(asarray, [((3, 4),)]),
     Case(array_of_floats, [((), ()), ((3,), (3,))]),
     Case(array_of_array, [((3, 2),)]),
+    Case(array_dtype, [((), ()), ((3,), (3,))], reference=array_dtype_reference, order=2),
+    Case(asarray_dtype, [((3, 4),)], reference=asarray_dtype_reference, order=2),
+    Case(where_indices, [((3, 4),), ((5,),)], domain=NONZERO, reference=where_indices_reference, order=2),
     # selections: the adjoint adds g back where each entry came from
     Case(
         roll,
@@ -2917,6 +2961,7 @@ CASES: list[Case] = [
     Case(method_std, [((3, 4),)]),
     Case(method_cumsum, [((3, 4),)]),
     Case(method_clip, [((3, 4),)], domain=DISTINCT),
+    Case(method_clip_keywords, [((3, 4),)], domain=DISTINCT, reference=method_clip_keywords_reference, order=2),
     Case(method_swapaxes, [((3, 4),)]),
     Case(method_repeat, [((3, 4),)]),
     Case(method_trace, [((3, 4),)]),

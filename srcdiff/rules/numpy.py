@@ -33,10 +33,13 @@ vjp("np.maximum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, an
 vjp("np.minimum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
 vjp("np.fmax(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
 vjp("np.fmin(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
+# (x.clip(min=..., max=...), and np.clip's own keywords since NumPy 2.1)
 vjp("np.clip(x, a_min=None, a_max=None)", x="g * (clip_owner(x, a_min, a_max) == 0)",
-    a_min="g * (clip_owner(x, a_min, a_max) == 1)", a_max="g * (clip_owner(x, a_min, a_max) == 2)", kind=E)  # fmt: skip
-vjp("np.where(condition, x, y)", x="cast(np.where(condition, g, 0.0), x)", y="cast(np.where(condition, 0.0, g), y)", kind=E,
-    discrete=("condition",))  # fmt: skip
+    a_min="g * (clip_owner(x, a_min, a_max) == 1)", a_max="g * (clip_owner(x, a_min, a_max) == 2)", kind=E,
+    aliases={"min": "a_min", "max": "a_max"})  # fmt: skip
+# np.where(condition) alone gives the indices where it holds (x and y None, constants): no derivative
+vjp("np.where(condition, x=None, y=None)", x="cast(np.where(condition, g, 0.0), x)", y="cast(np.where(condition, 0.0, g), y)",
+    kind=E, discrete=("condition",))  # fmt: skip
 
 # exponentials and logarithms
 vjp("np.exp(x)", x="g * ans", kind=E)
@@ -117,9 +120,9 @@ vjp("np.flip(m, axis=None)", m="np.flip(broadcast_like(g, ans), axis)", discrete
 vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
 vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
-vjp("np.asarray(a)", a="g", kind=E)
+vjp("np.asarray(a, dtype=None)", a="g", kind=E, discrete=("dtype",))
 vjp("np.stack(arrays, axis=0)", arrays="unstack(g, arrays, axis)", discrete=("axis",))
-vjp("np.array(object)", object="unstack(g, object, 0) if isinstance(object, (list, tuple)) else g")
+vjp("np.array(object, dtype=None)", object="unstack(g, object, 0) if isinstance(object, (list, tuple)) else g", discrete=("dtype",))
 vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)", discrete=("axis",))
 vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
@@ -422,7 +425,7 @@ for _pick in ("maximum", "minimum", "fmax", "fmin"):
     jvp(f"np.{_pick}(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("np.clip(x, a_min=None, a_max=None)", x="t * (clip_owner(x, a_min, a_max) == 0)",
     a_min="t * (clip_owner(x, a_min, a_max) == 1)", a_max="t * (clip_owner(x, a_min, a_max) == 2)")  # fmt: skip
-jvp("np.where(condition, x, y)", x="np.where(condition, t, 0.0)", y="np.where(condition, 0.0, t)")
+jvp("np.where(condition, x=None, y=None)", x="np.where(condition, t, 0.0)", y="np.where(condition, 0.0, t)")
 
 # exponentials and logarithms
 jvp("np.exp(x)", x="t * ans")
@@ -496,9 +499,9 @@ jvp("np.flip(m, axis=None)", m="np.flip(broadcast_like(t, m), axis)")
 jvp("np.tile(A, reps)", A="np.tile(broadcast_like(t, A), reps)")
 jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(broadcast_like(t, a), repeats, axis)")
 jvp("np.copy(a)", a="t")
-jvp("np.asarray(a)", a="np.asarray(t)")
+jvp("np.asarray(a, dtype=None)", a="np.asarray(t, dtype)")
 jvp("np.stack(arrays, axis=0)", arrays="np.stack(t, axis)")
-jvp("np.array(object)", object="np.array(t)")
+jvp("np.array(object, dtype=None)", object="np.array(t, dtype)")
 jvp("np.concatenate(arrays, axis=0)", arrays="np.concatenate(t, axis)")
 jvp("np.hstack(tup)", tup="np.hstack(t)")
 jvp("np.vstack(tup)", tup="np.vstack(t)")
