@@ -33,6 +33,7 @@ import ast
 import builtins
 import copy
 import functools
+import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -534,6 +535,15 @@ class _Normalizer:
             return False
         return self.resolve is None or self.resolve(e.func) is getattr(builtins, e.func.id)
 
+    def resolves_to(self, func: ast.expr, target: Any, spelling: str) -> bool:
+        """Is ``func`` a non-local name or attribute chain (``math.prod``) that denotes ``target``?
+        (Normalised alone, without the function's globals: is it spelled ``spelling``?)"""
+        if not isinstance(func, (ast.Name, ast.Attribute)) or not is_atom(func, self.locals):
+            return False
+        if isinstance(func, ast.Name) and func.id in self.locals:
+            return False
+        return self.resolve(func) is target if self.resolve is not None else ast.unparse(func) == spelling
+
     def atom(self, e: ast.expr) -> ast.expr:
         """Emit whatever ``e`` needs and return an atom holding its value."""
         if is_atom(e, self.locals):
@@ -636,6 +646,8 @@ class _Normalizer:
             return self.inline(self.local_functions[func.id], self.defined[func.id], e)
         if self.is_builtin_call(e, ("max", "min")) and not e.keywords and len(e.args) != 2:
             return self.extremum(e)
+        if self.resolves_to(func, math.prod, "math.prod") and len(e.args) == 1 and all(k.arg == "start" for k in e.keywords):
+            return self.product(e)
         joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
         if self.is_builtin_call(e, _CONSUMERS) or joins:  # they walk a generator to its end: a list does the same
             e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
@@ -981,6 +993,18 @@ class _Normalizer:
             SEQUENCE=self.as_sequence(sequence),
         )
         return name(best)
+
+    def product(self, e: ast.Call) -> ast.expr:
+        """``math.prod(xs, start=s)``: a loop that multiplies ``s`` by each item in turn, as Python does
+        (so its derivative, second ones too, is the loop's: no rule of its own)."""
+        held, result, item = self.fresh.temp("_seq"), self.fresh.temp("_prod"), self.fresh.temp("_v")
+        start = e.keywords[0].value if e.keywords else ast.Constant(1)
+        self.desugar(
+            f"{held} = SEQUENCE\n{result} = START\nfor {item} in {held}:\n    {result} = {result} * {item}",
+            SEQUENCE=self.as_sequence(e.args[0]),
+            START=start,
+        )
+        return name(result)
 
     def desugar(self, template: str, **parts: ast.expr) -> None:
         """Normalise the statements of ``template``, Python source written in constructs this

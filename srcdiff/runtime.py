@@ -12,6 +12,7 @@ helpers accept it wherever an adjoint is expected.
 from __future__ import annotations
 
 import linecache
+import math
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,8 @@ __all__ = [
     "cumprod_second",
     "sinc_slope",
     "sinc_curvature",
+    "digamma",
+    "trigamma",
     "cross_adjoint",
     "gradient_along",
     "gradient_adjoint",
@@ -1443,6 +1446,37 @@ def sinc_curvature(x: Any) -> Any:
     small = np.abs(x) < 1e-3
     safe = np.where(small, 1.0, x)
     return np.where(small, -(np.pi**2) / 3 + np.pi**4 * x**2 / 10, -(np.pi**2) * np.sinc(safe) - 2 * sinc_slope(safe) / safe)
+
+
+def digamma(x: float) -> float:
+    """The derivative of ``math.lgamma`` (``math.gamma'(x) / math.gamma(x)``) at a float ``x``:
+    the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10, then the asymptotic series (error
+    below 1e-13 there); reflection for x < 0.5. SciPy's ``digamma`` without needing SciPy."""
+    x = float(x)
+    if x < 0.5:  # psi(1 - x) - psi(x) = pi / tan(pi x)
+        return digamma(1.0 - x) - math.pi / math.tan(math.pi * x)
+    shift = 0.0
+    while x < 10.0:
+        shift -= 1.0 / x
+        x += 1.0
+    z = 1.0 / (x * x)
+    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (1 / 132 - z * 691 / 32760)))))
+    return shift + math.log(x) - 0.5 / x - series
+
+
+def trigamma(x: float) -> float:
+    """The derivative of ``digamma``: psi1(x) = psi1(x + 1) + 1/x**2 up to x >= 10, then the
+    asymptotic series (error below 1e-13); reflection for x < 0.5."""
+    x = float(x)
+    if x < 0.5:  # psi1(1 - x) + psi1(x) = pi**2 / sin(pi x)**2
+        return (math.pi / math.sin(math.pi * x)) ** 2 - trigamma(1.0 - x)
+    shift = 0.0
+    while x < 10.0:
+        shift += 1.0 / (x * x)
+        x += 1.0
+    z = 1.0 / (x * x)
+    series = 1.0 / x + z / 2 + z / x * (1 / 6 - z * (1 / 30 - z * (1 / 42 - z * (1 / 30 - z * 5 / 66))))
+    return shift + series
 
 
 def cross_adjoint(y: Any, a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None) -> Any:

@@ -111,6 +111,7 @@ from srcdiff.runtime import (
     unvstack,
     writable,
 )
+from srcdiff.runtime import digamma as runtime_digamma  # (the catalogue's digamma is SciPy's case)
 
 rules.load_optional_rules(force=True)  # the catalogue covers every rule srcdiff ships, SciPy's too
 
@@ -1552,6 +1553,26 @@ def math_copysign(x, y, w):
     return math.copysign(x, y) * w
 
 
+def math_erfc(x, w):
+    return math.erfc(x) * w
+
+
+def math_gamma(x, w):
+    return math.gamma(x) * w
+
+
+def math_lgamma(x, w):
+    return math.lgamma(x) * w
+
+
+def math_prod(x, y, w):  # lowered to a loop (normalize.py): start times each item in turn
+    return (math.prod([x, y, x * y]) + math.prod([y, 2.0], start=x)) * w
+
+
+def math_prod_array(x, w):  # over the rows of an array
+    return np.sum(math.prod(x) * w)
+
+
 # ------------------------------------------------------------------------- builtins
 
 
@@ -1581,6 +1602,30 @@ def builtin_sum(x, y, w):
 
 def builtin_sum_start(x, y, w):
     return np.sum(sum([x, x], y) * w)
+
+
+def builtin_pow(x, y, w):
+    return (pow(x, 2) + pow(y, x) + pow(x, -1) + pow(base=y, exp=0.5)) * w
+
+
+def builtin_pow_array(x, y, w):
+    return np.sum(pow(x, y) * w)
+
+
+def np_float64(x, w):  # like float(x): a NumPy float, and an array stays an array
+    return np.sum(np.float64(x) ** 2 * w)
+
+
+def np_float64_reference(x, w):
+    return np.sum(x**2 * w)
+
+
+def method_item(x, w):  # one entry, as a Python float
+    return (x[1].item() ** 2 + x.item(2) * x.item(0)) * w
+
+
+def method_item_reference(x, w):
+    return (x[1] ** 2 + x[2] * x[0]) * w
 
 
 def builtin_float(x, w):
@@ -2105,6 +2150,14 @@ def helper_cumprod_tangent(z, x, axis, w):
 
 def helper_sinc_slope(x, w):
     return np.sum(sinc_slope(x) * w)
+
+
+def helper_digamma(x, w):
+    return runtime_digamma(x) * w
+
+
+def helper_digamma_reference(x, w):
+    return scipy.special.digamma(x) * w
 
 
 def helper_real_like(x, y, w):
@@ -2992,6 +3045,11 @@ CASES: list[Case] = [
     Case(math_fabs, [(F,)], domain=NONZERO),
     Case(math_erf, [(F,)]),
     Case(math_copysign, [(F, F)], domain=NONZERO, order=2),
+    Case(math_erfc, [(F,)], order=2),
+    Case(math_gamma, [(F,)], domain=NONZERO, order=2),  # negative x too (reflection)
+    Case(math_lgamma, [(F,)], domain=POSITIVE, order=2),
+    Case(math_prod, [(F, F)], order=2),
+    Case(math_prod_array, [((3, 2),)], order=2),
     # builtins
     Case(builtin_abs, [(F,)], domain=NONZERO),
     Case(builtin_abs_array, [((3, 2),)], domain=NONZERO),
@@ -3001,6 +3059,10 @@ CASES: list[Case] = [
     Case(builtin_sum, [(F, F), ((3, 2), (3, 2)), ((3, 2), (2,))]),
     Case(builtin_sum_start, [(F, F), ((3, 2), (2,))]),
     Case(builtin_float, [((3, 2),)]),
+    Case(builtin_pow, [(F, F)], domain=(NONZERO, POSITIVE), order=2),  # (x < 0 only in integer powers)
+    Case(builtin_pow_array, [((3, 2), (3, 2)), ((3, 2), F)], domain=(POSITIVE, REAL), order=2),
+    Case(np_float64, UNARY, reference=np_float64_reference, order=2),
+    Case(method_item, [((4,),)], reference=method_item_reference, order=2),
     Case(builtin_list, [((3, 2),)]),
     Case(builtin_tuple, [((3, 2), (3, 2))]),
     Case(list_into_numpy, [(F, F)], domain=NONZERO, order=2),
@@ -3265,6 +3327,7 @@ CASES: list[Case] = [
     ),
     Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
     Case(helper_sinc_slope, [((4,),)], autograd=False),
+    Case(helper_digamma, [(F,)], domain=NONZERO, reference=helper_digamma_reference),
     Case(helper_real_like, [((3, 2), (3, 2)), ((4,), ())], autograd=False),
     Case(helper_dft, [((3, 2), (3, 2)), ((4,), (4,))], options=[{"inverse": False}, {"inverse": True}], autograd=False, order=2),
     Case(helper_dft_adjoint, [((6, 2), (6, 2)), ((6,), (6,))], options=[{"inverse": False}, {"inverse": True}], autograd=False,
@@ -3593,6 +3656,7 @@ AUTOGRAD_MATH = SimpleNamespace(
     acosh=anp.arccosh, atanh=anp.arctanh, exp=anp.exp, expm1=anp.expm1, log2=anp.log2,
     log10=anp.log10, log1p=anp.log1p, sqrt=anp.sqrt, pow=anp.power, hypot=anp.hypot,
     fabs=anp.abs, erf=autograd_special.erf, copysign=_copysign, e=math.e, pi=math.pi,
+    erfc=autograd_special.erfc, gamma=autograd_special.gamma, lgamma=autograd_special.gammaln, prod=math.prod,
     log=lambda x, base=math.e: anp.log(x) / anp.log(base),
 )  # fmt: skip
 

@@ -240,6 +240,7 @@ HELPERS_WITHOUT_RULE: dict[str, str] = {
     "cumprod_curvature": "only second-order code calls it (products that leave out two factors): third order is refused",
     "cumprod_second": "only jvp of second-order code calls it: third order is refused",
     "sinc_curvature": "only second-order code calls it (sinc's second derivative): third order is refused",
+    "trigamma": "only second-order code calls it (digamma's derivative, math.gamma's second): third order is refused",
 }
 
 

@@ -467,7 +467,7 @@ METHODS: dict[str, Any] = {
     "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,
     "argsort": np.argsort, "keys": dict.keys,
     "diagonal": np.diagonal, "take": np.take, "conj": np.conj, "conjugate": np.conj, "round": np.round,
-    "cumprod": np.cumprod,
+    "cumprod": np.cumprod, "item": np.ndarray.item,
 }  # fmt: skip
 # (not .sort and .partition: they reorder the array in place and return None)
 ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real, "imag": np.imag}

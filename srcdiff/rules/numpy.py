@@ -120,6 +120,9 @@ vjp("np.flip(m, axis=None)", m="np.flip(broadcast_like(g, ans), axis)", discrete
 vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
 vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
+vjp("np.float64(x=0.0)", x="g", kind=E)  # float(x) for a NumPy float (an array stays an array)
+# x.item(*index): the one entry read, as a Python scalar
+vjp("np.ndarray.item(a, *args)", a="scatter(g, a, positions(a).item(*args))", kind=SCALAR, discrete=("args",))
 vjp("np.asarray(a, dtype=None)", a="g", kind=E, discrete=("dtype",))
 vjp("np.stack(arrays, axis=0)", arrays="unstack(g, arrays, axis)", discrete=("axis",))
 vjp("np.array(object, dtype=None)", object="unstack(g, object, 0) if isinstance(object, (list, tuple)) else g", discrete=("dtype",))
@@ -372,7 +375,7 @@ returns_views(
     np.flip, np.fliplr, np.flipud, np.rot90, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
     np.real_if_close, np.nan_to_num, np.diff, np.linalg.matrix_power, np.fft.fftn, np.fft.ifftn,
     *([np.astype] if hasattr(np, "astype") else []),  # (copy=False)
-    list, tuple, max, min, runtime.stop_gradient,
+    list, tuple, max, min, runtime.stop_gradient, np.float64,  # (np.float64 of a float64 array: the array)
 )  # fmt: skip
 
 # creation, comparison and integer-valued functions: their results are constants
@@ -499,6 +502,8 @@ jvp("np.flip(m, axis=None)", m="np.flip(broadcast_like(t, m), axis)")
 jvp("np.tile(A, reps)", A="np.tile(broadcast_like(t, A), reps)")
 jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(broadcast_like(t, a), repeats, axis)")
 jvp("np.copy(a)", a="t")
+jvp("np.float64(x=0.0)", x="np.float64(t)")
+jvp("np.ndarray.item(a, *args)", a="gather(t, positions(a).item(*args))")
 jvp("np.asarray(a, dtype=None)", a="np.asarray(t, dtype)")
 jvp("np.stack(arrays, axis=0)", arrays="np.stack(t, axis)")
 jvp("np.array(object, dtype=None)", object="np.array(t, dtype)")
