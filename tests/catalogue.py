@@ -44,6 +44,7 @@ from srcdiff.runtime import (
     astype,
     broadcast_like,
     cast,
+    convolve_adjoint,
     cotangents,
     cross_adjoint,
     cumprod_adjoint,
@@ -59,11 +60,15 @@ from srcdiff.runtime import (
     einsum_with,
     expand_dims_adjoint,
     gather,
+    gather_weights,
     gradient_adjoint,
     gradient_along,
     indexable,
     inner_adjoint_a,
     inner_adjoint_b,
+    interp_fp_adjoint,
+    interp_slope,
+    interp_slope_adjoint,
     irdft,
     irdft_adjoint,
     kron_adjoint_a,
@@ -92,6 +97,7 @@ from srcdiff.runtime import (
     scatter,
     sequence_adjoint,
     sinc_slope,
+    spread_weights,
     structured,
     sum_adjoint,
     sum_adjoint_adjoint,
@@ -964,6 +970,76 @@ def dsplit(x, w):
 
 def column_stack(x, y, w):
     return np.sum(np.column_stack([x, y**2, x]) * w)
+
+
+# weighted means and order statistics (autograd has no derivative for median and quantiles)
+def average(x, axis, keepdims, w):
+    return np.sum(np.average(x, axis=axis, keepdims=keepdims) * w)
+
+
+def average_weighted(x, v, axis, w):  # v: weights shaped like x, or 1-d along axis
+    return np.sum(np.average(x, axis, v**2 + 0.5) * w)
+
+
+def average_reference(x, axis, keepdims, w):
+    return np.sum(np.mean(x, axis=axis, keepdims=keepdims) * w)
+
+
+def average_weighted_reference(x, v, axis, w):
+    weights = v**2 + 0.5
+    if np.ndim(weights) == 1 and np.ndim(x) > 1:
+        weights = np.reshape(weights, [-1 if i == axis % np.ndim(x) else 1 for i in range(np.ndim(x))])
+    weights = weights * np.ones(np.shape(x))
+    return np.sum(np.sum(x * weights, axis=axis) / np.sum(weights, axis=axis) * w)
+
+
+def median(x, axis, keepdims, w):
+    return np.sum(np.median(x, axis=axis, keepdims=keepdims) * w)
+
+
+def quantile(x, q, axis, method, w):
+    return np.sum(np.quantile(x**3, q, axis=axis, method=method) * w)
+
+
+def percentile(x, w):
+    return np.sum(np.percentile(x, [10.0, 50.0, 95.0], axis=0, keepdims=True) ** 2 * w)
+
+
+def interp(x, fp, w):  # knots at multiples of 0.05 never meet DISTINCT's grid; some x lie outside
+    return np.sum(np.interp(x, [-1.5, -0.3, 0.4, 1.6], fp) * w)
+
+
+def interp_bounds(x, fp, lo, hi, w):
+    return np.sum(np.interp(x, [-1.5, -0.3, 0.4, 1.6], fp**2, lo, hi) * w)
+
+
+def interp_reference(x, fp, w):  # the segments spelled out: knots fixed, so masks are constants
+    knots = [-1.5, -0.3, 0.4, 1.6]
+    y = np.where(x < knots[0], fp[0], 0.0) + np.where(x >= knots[-1], fp[-1], 0.0)
+    for i in range(3):
+        f = (x - knots[i]) / (knots[i + 1] - knots[i])
+        y = y + np.where((x >= knots[i]) & (x < knots[i + 1]), (1 - f) * fp[i] + f * fp[i + 1], 0.0)
+    return np.sum(y * w)
+
+
+def convolve(a, v, mode, w):
+    return np.sum(np.convolve(a, v**2, mode) * w)
+
+
+def convolve_reference(a, v, mode, w):  # the full convolution as a matrix product, then the window
+    n, m = np.shape(a)[0], np.shape(v)[0]
+    full = np.sum(np.stack([np.concatenate([np.zeros(i), a * v[i] ** 2, np.zeros(m - 1 - i)]) for i in range(m)]), axis=0)
+    start, length = {"full": (0, n + m - 1), "same": ((min(n, m) - 1) // 2, max(n, m)),
+                     "valid": (min(n, m) - 1, max(n, m) - min(n, m) + 1)}[mode]  # fmt: skip
+    return np.sum(full[start : start + length] * w)
+
+
+def polyval(p, x, w):
+    return np.sum(np.polyval(p, x) * w)
+
+
+def polyval_reference(p, x, w):
+    return np.sum(sum(p[i] * x ** (len(p) - 1 - i) for i in range(len(p))) * w)
 
 
 # np.r_ and np.c_ are lowered to np.concatenate (normalize.py); the references spell the join out
@@ -2152,6 +2228,33 @@ def helper_sinc_slope(x, w):
     return np.sum(sinc_slope(x) * w)
 
 
+def helper_spread_weights(v, x, axis, w):
+    return np.sum(spread_weights(v, x, axis) * w)
+
+
+def helper_gather_weights(y, v, x, axis, w):
+    return np.sum(gather_weights(y, v, x, axis) * w)
+
+
+def helper_convolve_adjoint(y, a, v, mode, w):
+    return np.sum(convolve_adjoint(y, a, v, mode) * w)
+
+
+INTERP_KNOTS = np.array([-1.5, -0.3, 0.4, 1.6])  # multiples of 0.05: DISTINCT's grid never meets them
+
+
+def helper_interp_slope(x, fp, w):
+    return np.sum(interp_slope(x, INTERP_KNOTS, fp) * w)
+
+
+def helper_interp_slope_adjoint(y, x, fp, w):
+    return np.sum(interp_slope_adjoint(y, x, INTERP_KNOTS, fp) * w)
+
+
+def helper_interp_fp_adjoint(y, x, fp, left, w):
+    return np.sum(interp_fp_adjoint(y, x, INTERP_KNOTS, fp, left) * w)
+
+
 def helper_digamma(x, w):
     return runtime_digamma(x) * w
 
@@ -2886,6 +2989,25 @@ CASES: list[Case] = [
     Case(dsplit, [((2, 3, 3),)], order=2),
     Case(column_stack, [((3,), (3,)), ((3,), (3, 2)), ((3, 2), (3, 1))], order=2),
     Case(r_, [((3,), (2,)), (F, F)], reference=r_reference, order=2),
+    Case(average, REDUCIBLE, options=REDUCE_OPTIONS[:4], reference=average_reference, order=2),
+    Case(average_weighted, [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 4, 4), (4,))], options=[{"axis": 1}, {"axis": -1}],
+         reference=average_weighted_reference, order=2, name="average_weighted_axis"),  # fmt: skip
+    Case(average_weighted, [((3, 4), (3, 4)), ((5,), (5,))], options=[{"axis": None}], reference=average_weighted_reference,
+         order=2),  # fmt: skip
+    Case(median, [((5,),), ((4,),), ((3, 4),), ((2, 3, 4),)], domain=DISTINCT,
+         options=[{"axis": None, "keepdims": False}, {"axis": -1, "keepdims": True}], autograd=False, order=2),  # fmt: skip
+    Case(median, [((4, 3),), ((2, 3, 4),)], domain=DISTINCT, options=[{"axis": 0, "keepdims": False}], autograd=False,
+         name="median_axis"),  # fmt: skip
+    Case(quantile, [((7,),), ((3, 5),)], domain=DISTINCT, autograd=False, order=2,
+         options=[{"q": 0.3, "axis": None, "method": "linear"}, {"q": [0.1, 0.55, 1.0], "axis": -1, "method": "linear"},
+                  {"q": 0.4, "axis": 0, "method": "midpoint"}, {"q": [0.3, 0.8], "axis": None, "method": "nearest"},
+                  {"q": 0.3, "axis": -1, "method": "lower"}, {"q": 0.3, "axis": -1, "method": "higher"}]),  # fmt: skip
+    Case(percentile, [((5, 2),)], domain=DISTINCT, autograd=False, order=2),
+    Case(interp, [((6,), (4,)), ((2, 3), (4,)), (F, (4,))], domain=(DISTINCT, REAL), reference=interp_reference, order=2),
+    Case(interp_bounds, [((6,), (4,), F, F)], domain=(DISTINCT, REAL, REAL, REAL), autograd=False, order=2),
+    Case(convolve, [((5,), (3,)), ((3,), (5,)), ((4,), (4,)), ((4,), (1,))],
+         options=[{"mode": "full"}, {"mode": "same"}, {"mode": "valid"}], reference=convolve_reference, order=2),  # fmt: skip
+    Case(polyval, [((4,), (3, 2)), ((1,), F), ((3,), F)], reference=polyval_reference, order=2),
     Case(r_rows, [((2, 3), (1, 3))], reference=r_rows_reference, order=2),
     Case(c_, [((3,), (3,)), ((3,), (3, 2))], reference=c_reference, order=2),
     Case(c_deep, [((2, 2, 2), (2, 2, 1))], reference=c_deep_reference, order=2),
@@ -3328,6 +3450,20 @@ CASES: list[Case] = [
     Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
     Case(helper_sinc_slope, [((4,),)], autograd=False),
     Case(helper_digamma, [(F,)], domain=NONZERO, reference=helper_digamma_reference),
+    Case(helper_spread_weights, [((4,), (3, 4)), ((3, 4), (3, 4))], options=[{"axis": 1}], autograd=False, order=2),
+    Case(helper_gather_weights, [((3, 4), (4,), (3, 4)), ((3, 4), (3, 4), (3, 4))], options=[{"axis": -1}], wrt=(0,),
+         autograd=False, order=2),  # fmt: skip
+    # y is shaped like the result: n + m - 1 (full), max(n, m) (same), max - min + 1 (valid)
+    Case(helper_convolve_adjoint, [((6,), (4,), (3,)), ((6,), (3,), (4,))], options=[{"mode": "full"}], wrt=(0, 2),
+         autograd=False, order=2),  # fmt: skip
+    Case(helper_convolve_adjoint, [((4,), (4,), (3,)), ((4,), (2,), (4,))], options=[{"mode": "same"}], wrt=(0, 2),
+         autograd=False, order=2, name="helper_convolve_adjoint_same"),  # fmt: skip
+    Case(helper_convolve_adjoint, [((2,), (4,), (3,))], options=[{"mode": "valid"}], wrt=(0, 2), autograd=False, order=2,
+         name="helper_convolve_adjoint_valid"),  # fmt: skip
+    Case(helper_interp_slope, [((6,), (4,))], domain=(DISTINCT, REAL), wrt=(1,), autograd=False, order=2),
+    Case(helper_interp_slope_adjoint, [((6,), (6,), (4,))], domain=(REAL, DISTINCT, REAL), wrt=(0,), autograd=False, order=2),
+    Case(helper_interp_fp_adjoint, [((6,), (6,), (4,))], domain=(REAL, DISTINCT, REAL), options=[{"left": None}, {"left": 0.5}],
+         wrt=(0, 1), autograd=False, order=2),  # fmt: skip
     Case(helper_real_like, [((3, 2), (3, 2)), ((4,), ())], autograd=False),
     Case(helper_dft, [((3, 2), (3, 2)), ((4,), (4,))], options=[{"inverse": False}, {"inverse": True}], autograd=False, order=2),
     Case(helper_dft_adjoint, [((6, 2), (6, 2)), ((6,), (6,))], options=[{"inverse": False}, {"inverse": True}], autograd=False,

@@ -32,6 +32,11 @@ ALLOWED_MISSING: dict[tuple[str, str], str] = {
     **{(f"scipy.stats.{name}.cdf", p): "smooth in a shape parameter, with no closed-form derivative"
        for name, params in (("t", ("df",)), ("gamma", ("a",)), ("beta", ("a", "b")), ("chi2", ("df",))) for p in params},
     ("scipy.stats.t.logcdf", "df"): "smooth in a shape parameter, with no closed-form derivative",
+    ("np.quantile", "q"): "no adjoint yet for the level (the gap between the order statistics read); constant ones are fine",
+    ("np.percentile", "q"): "no adjoint yet for the level; constant ones are fine",
+    # np.interp's knots: no adjoint yet (the result moves with them); constant knots are fine
+    **{(name, "xp"): "no adjoint yet for the knots; constant ones are fine"
+       for name in ("np.interp", "interp_slope", "interp_slope_adjoint", "interp_fp_adjoint")},
 }  # fmt: skip
 
 

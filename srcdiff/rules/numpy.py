@@ -93,6 +93,31 @@ vjp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_adjoint(g, a, a
 vjp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",  # NaNs count as 1
     a="prod_adjoint(g, np.where(np.isnan(a), 1.0, a), axis, keepdims) * ~np.isnan(a)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 
+# weighted means and order statistics. A quantile is (1 - f) times one order statistic plus f times
+# the next, f fixed by the ranks (runtime.quantile_sources, quantile_fraction). spread_weights comes
+# first in average's templates: it refuses returned=True before g, then a pair, is read
+vjp("np.average(a, axis=None, weights=None, returned=False, keepdims=False)",
+    a="spread_weights(weights, a, axis, returned) / np.sum(spread_weights(weights, a, axis), axis=axis, keepdims=True)"
+      " * unreduce(g, a, axis, keepdims)",
+    weights="gather_weights(1.0 / np.sum(spread_weights(weights, a, axis, returned), axis=axis, keepdims=True)"
+            " * unreduce(g, a, axis, keepdims) * (a - unreduce(ans, a, axis, keepdims)), weights, a, axis)",
+    kind=REDUCTION, discrete=("axis", "returned", "keepdims"))  # fmt: skip
+vjp("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False)",
+    a="scatter(g * (1.0 - quantile_fraction(a, 0.5, axis, keepdims)), a, quantile_sources(a, 0.5, axis, keepdims))"
+      " + scatter(g * quantile_fraction(a, 0.5, axis, keepdims), a, quantile_sources(a, 0.5, axis, keepdims, 'linear', True))",
+    kind=REDUCTION, discrete=("axis", "out", "overwrite_input", "keepdims"))  # fmt: skip
+for _name, _q in (("quantile", "q"), ("percentile", "np.asarray(q) / 100")):  # q itself is not differentiated
+    vjp(f"np.{_name}(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False)",
+        a=f"scatter(g * (1.0 - quantile_fraction(a, {_q}, axis, keepdims, method)), a, quantile_sources(a, {_q}, axis, keepdims,"
+          f" method)) + scatter(g * quantile_fraction(a, {_q}, axis, keepdims, method), a, quantile_sources(a, {_q}, axis,"
+          " keepdims, method, True))", discrete=("axis", "out", "overwrite_input", "method", "keepdims"))  # fmt: skip
+# piecewise linear interpolation: the slope of the segment in x; linear in fp (xp is not differentiated)
+vjp("np.interp(x, xp, fp, left=None, right=None)", x="g * interp_slope(x, xp, fp)", fp="interp_fp_adjoint(g, x, xp, fp, left, right)",
+    left="np.sum(g * (np.asarray(x) < xp[0]))", right="np.sum(g * (np.asarray(x) > xp[-1]))", kind=E)  # fmt: skip
+vjp("np.convolve(a, v, mode='full')", a="convolve_adjoint(g, a, v, mode)", v="convolve_adjoint(g, v, a, mode)", discrete=("mode",))
+vjp("np.polyval(p, x)", p="np.ravel(broadcast_like(g, ans)) @ (np.ravel(x)[:, None] ** np.arange(len(p) - 1, -1, -1))",
+    x="g * np.polyval(np.asarray(p)[:-1] * np.arange(len(p) - 1, 0, -1), x)", kind=E)  # fmt: skip
+
 # linear algebra
 vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
 vjp("np.dot(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
@@ -335,6 +360,18 @@ vjp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_a
 vjp("cumprod_adjoint(y, x, axis=None)", y="cumprod_tangent(g, x, axis)", x="cumprod_curvature(g, y, x, axis)", discrete=("axis",))
 vjp("cumprod_tangent(z, x, axis=None)", z="cumprod_adjoint(g, x, axis)", x="cumprod_curvature(z, g, x, axis)", discrete=("axis",))
 vjp("sinc_slope(x)", x="g * sinc_curvature(x)", kind=E)
+vjp("spread_weights(weights, a, axis=None, returned=False)", weights="gather_weights(g, weights, a, axis)",
+    discrete=("a", "axis", "returned"))  # fmt: skip
+vjp("gather_weights(y, weights, a, axis=None)", y="spread_weights(g, a, axis)", discrete=("weights", "a", "axis"))
+# <z, convolve_adjoint(y, a, v)> = <np.convolve(z, v), y>, and np.convolve is symmetric in its operands
+vjp("convolve_adjoint(y, a, v, mode='full')", y="np.convolve(g, v, mode)", v="convolve_adjoint(y, v, g, mode)",
+    discrete=("a", "mode"))  # fmt: skip
+# interp's helpers are linear in fp (and in y) and piecewise linear in x; xp is not differentiated
+vjp("interp_slope(x, xp, fp)", fp="interp_slope_adjoint(g, x, xp, fp)", discrete=("x",))
+vjp("interp_slope_adjoint(y, x, xp, fp)", y="interp_slope(x, xp, g)", discrete=("x", "fp"))
+vjp("interp_fp_adjoint(y, x, xp, fp, left=None, right=None)",
+    y="np.interp(x, xp, g, None if left is None else 0.0, None if right is None else 0.0)", x="y * interp_slope(x, xp, g)",
+    discrete=("fp", "left", "right"))  # fmt: skip
 # the FFT helpers: linear in their first argument, each pair the other's transpose
 vjp("real_like(y, like)", y="real_like(g, like)", kind=E, discrete=("like",))
 vjp("dft(y, s=None, axes=None, norm=None, inverse=False)", y="dft_adjoint(g, y, s, axes, norm, inverse)",
@@ -375,7 +412,7 @@ returns_views(
     np.flip, np.fliplr, np.flipud, np.rot90, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
     np.real_if_close, np.nan_to_num, np.diff, np.linalg.matrix_power, np.fft.fftn, np.fft.ifftn,
     *([np.astype] if hasattr(np, "astype") else []),  # (copy=False)
-    list, tuple, max, min, runtime.stop_gradient, np.float64,  # (np.float64 of a float64 array: the array)
+    list, tuple, max, min, runtime.stop_gradient, np.float64, runtime.spread_weights, runtime.gather_weights,  # (np.float64 of a float64 array: the array)
 )  # fmt: skip
 
 # creation, comparison and integer-valued functions: their results are constants
@@ -388,6 +425,7 @@ nondifferentiable(
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
     runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.saved_item, runtime.check_slice_length, runtime.restore_popped,
     runtime.unshared_arguments, np.isrealobj, np.iscomplexobj,
+    runtime.quantile_sources, runtime.quantile_fraction, runtime.interp_segment,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -475,6 +513,25 @@ jvp("np.trace(a, offset=0, axis1=0, axis2=1)", a="np.trace(t, offset, axis1, axi
 jvp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_tangent(t, a, axis)")
 jvp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="np.sum(np.where(np.isnan(a), 0.0, t) * prod_others(np.where(np.isnan(a), 1.0, a), axis), axis=axis, keepdims=keepdims)")  # fmt: skip
+
+# weighted means and order statistics
+jvp("np.average(a, axis=None, weights=None, returned=False, keepdims=False)",
+    a="np.sum(t * spread_weights(weights, a, axis, returned), axis=axis, keepdims=keepdims)"
+      " / np.sum(spread_weights(weights, a, axis), axis=axis, keepdims=keepdims)",
+    weights="np.sum(spread_weights(t, a, axis, returned) * (a - unreduce(ans, a, axis, keepdims)), axis=axis, keepdims=keepdims)"
+            " / np.sum(spread_weights(weights, a, axis), axis=axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False)",
+    a="gather(t, quantile_sources(a, 0.5, axis, keepdims)) * (1.0 - quantile_fraction(a, 0.5, axis, keepdims))"
+      " + gather(t, quantile_sources(a, 0.5, axis, keepdims, 'linear', True)) * quantile_fraction(a, 0.5, axis, keepdims)")  # fmt: skip
+for _name, _q in (("quantile", "q"), ("percentile", "np.asarray(q) / 100")):
+    jvp(f"np.{_name}(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False)",
+        a=f"gather(t, quantile_sources(a, {_q}, axis, keepdims, method)) * (1.0 - quantile_fraction(a, {_q}, axis, keepdims, method))"
+          f" + gather(t, quantile_sources(a, {_q}, axis, keepdims, method, True)) * quantile_fraction(a, {_q}, axis, keepdims, method)")  # fmt: skip
+jvp("np.interp(x, xp, fp, left=None, right=None)", x="t * interp_slope(x, xp, fp)",
+    fp="np.interp(x, xp, broadcast_like(t, fp), None if left is None else 0.0, None if right is None else 0.0)",
+    left="t * (np.asarray(x) < xp[0])", right="t * (np.asarray(x) > xp[-1])")  # fmt: skip
+jvp("np.convolve(a, v, mode='full')", a="np.convolve(broadcast_like(t, a), v, mode)", v="np.convolve(a, broadcast_like(t, v), mode)")
+jvp("np.polyval(p, x)", p="np.polyval(broadcast_like(t, p), x)", x="t * np.polyval(np.asarray(p)[:-1] * np.arange(len(p) - 1, 0, -1), x)")
 
 # linear algebra: bilinear products take one tangent at a time
 jvp("np.matmul(a, b)", a="t @ b", b="a @ t")
@@ -651,6 +708,14 @@ jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y,
 jvp("cumprod_adjoint(y, x, axis=None)", y="cumprod_adjoint(t, x, axis)", x="cumprod_curvature(t, y, x, axis)")
 jvp("cumprod_tangent(z, x, axis=None)", z="cumprod_tangent(t, x, axis)", x="cumprod_second(z, t, x, axis)")
 jvp("sinc_slope(x)", x="t * sinc_curvature(x)")
+jvp("spread_weights(weights, a, axis=None, returned=False)", weights="spread_weights(t, a, axis)")
+jvp("gather_weights(y, weights, a, axis=None)", y="gather_weights(t, weights, a, axis)")
+jvp("convolve_adjoint(y, a, v, mode='full')", y="convolve_adjoint(broadcast_like(t, y), a, v, mode)",
+    v="convolve_adjoint(y, a, broadcast_like(t, v), mode)")  # fmt: skip
+jvp("interp_slope(x, xp, fp)", fp="interp_slope(x, xp, broadcast_like(t, fp))")
+jvp("interp_slope_adjoint(y, x, xp, fp)", y="interp_slope_adjoint(t, x, xp, fp)")
+jvp("interp_fp_adjoint(y, x, xp, fp, left=None, right=None)", y="interp_fp_adjoint(t, x, xp, fp, left, right)",
+    x="interp_slope_adjoint(y * t, x, xp, fp)")  # fmt: skip
 jvp("real_like(y, like)", y="real_like(t, like)")
 jvp("dft(y, s=None, axes=None, norm=None, inverse=False)", y="dft(broadcast_like(t, y), s, axes, norm, inverse)")
 jvp("dft_adjoint(y, a, s=None, axes=None, norm=None, inverse=False)", y="dft_adjoint(t, a, s, axes, norm, inverse)")
