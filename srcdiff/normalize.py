@@ -207,6 +207,9 @@ class _Normalizer:
             return  # a bare string or number does nothing
         if isinstance(call, ast.Call):
             func = call.func
+            if self.is_add_at(call):
+                self.scatter_add(call)
+                return
             if isinstance(func, ast.Attribute) and func.attr == "pop" and self._is_local(func.value):
                 self.emit(assign(self.fresh.temp(), self.expr(call)))  # a discarded pop still changes the list
                 return
@@ -994,6 +997,36 @@ class _Normalizer:
         )
         return name(best)
 
+    def is_add_at(self, call: ast.Call) -> bool:
+        """Is ``call`` ``np.add.at(y, index, v)`` on a local name ``y``?"""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "at" and isinstance(func.value, ast.Attribute)):
+            return False
+        ufunc = func.value
+        if not (ufunc.attr == "add" and len(call.args) == 3 and not call.keywords and self._is_local(call.args[0])):
+            return False
+        return _numpy_module(ufunc.value, self.resolve, self.locals)
+
+    def scatter_add(self, call: ast.Call) -> None:
+        """``np.add.at(y, index, v)``: ``y`` changed in place by the sums of ``v`` at ``index``, repeated
+        positions included. Written as a write into all of ``y`` (``y[...] = y + added``), which the
+        machinery of item writes differentiates and checks for sharing as it does ``y[i] = v``: whatever
+        shares ``y``'s data sees the change, as with ``np.add.at``. (Rebinding ``y`` to a new array
+        would be sound only where nothing shares it.) ``added`` comes from ``np.bincount`` over the flat
+        positions ``index`` selects, which any index form gives (ints, slices, arrays, masks, tuples)."""
+        module = call.func.value.value
+        where, added = self.fresh.temp("_where"), self.fresh.temp("_added")
+        target = call.args[0].id
+        self.desugar(
+            f"{where} = NP.reshape(NP.arange(NP.size({target})), NP.shape({target}))[INDEX]\n"
+            f"{added} = NP.reshape(NP.bincount(NP.ravel({where}), NP.ravel(NP.broadcast_to(VALUE, NP.shape({where}))),"
+            f" NP.size({target})), NP.shape({target}))\n"
+            f"{target}[...] = {target} + {added}",
+            NP=module,
+            INDEX=call.args[1],
+            VALUE=call.args[2],
+        )
+
     def product(self, e: ast.Call) -> ast.expr:
         """``math.prod(xs, start=s)``: a loop that multiplies ``s`` by each item in turn, as Python does
         (so its derivative, second ones too, is the loop's: no rule of its own)."""
@@ -1055,12 +1088,16 @@ def _concatenator_name(e: ast.expr, resolve: Callable[[ast.expr], Any] | None, l
     """``"r_"`` or ``"c_"`` if ``e`` is NumPy's ``np.r_`` or ``np.c_`` spelled as an attribute of the module."""
     if not (isinstance(e, ast.Attribute) and e.attr in ("r_", "c_") and isinstance(e.value, ast.Name)):
         return None
-    if e.value.id in locals_:
-        return None
+    return e.attr if _numpy_module(e.value, resolve, locals_) else None
+
+
+def _numpy_module(e: ast.expr, resolve: Callable[[ast.expr], Any] | None, locals_: set[str]) -> bool:
+    """Is ``e`` a non-local name for the ``numpy`` module (``np``)?"""
+    if not isinstance(e, ast.Name) or e.id in locals_:
+        return False
     if resolve is None:  # (normalised alone, without the function's globals)
-        return e.attr if e.value.id in ("np", "numpy") else None
-    module = resolve(e.value)
-    return e.attr if getattr(module, "__name__", None) == "numpy" else None
+        return e.id in ("np", "numpy")
+    return getattr(resolve(e), "__name__", None) == "numpy"
 
 
 def _literal_int(e: ast.expr | None) -> int | None | bool:

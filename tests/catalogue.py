@@ -1042,6 +1042,70 @@ def polyval_reference(p, x, w):
     return np.sum(sum(p[i] * x ** (len(p) - 1 - i) for i in range(len(p))) * w)
 
 
+# np.add.at(y, index, v) is lowered to y[...] = y + np.bincount(...) (normalize.py)
+def bincount(v, w):
+    return np.sum(np.bincount([3, 0, 3, 1, 3], v**2, 6) * w)
+
+
+def bincount_reference(v, w):
+    return np.sum(np.stack([v[1] ** 2, v[3] ** 2, 0.0, v[0] ** 2 + v[2] ** 2 + v[4] ** 2, 0.0, 0.0]) * w)
+
+
+def np_add_at(x, v, w):  # repeated rows add up; what shares y sees the change, as with np.add.at
+    y = x * 1.0
+    np.add.at(y, [2, 0, 2, -1], v**2)
+    return np.sum(np.sin(y) * w)
+
+
+def np_add_at_reference(x, v, w):
+    rows = [x[0] + v[1] ** 2, x[1], x[2] + v[0] ** 2 + v[2] ** 2 + v[3] ** 2]
+    return np.sum(np.sin(np.stack(rows)) * w)
+
+
+def np_add_at_elements(x, v, w):  # a tuple of index arrays; one value for every position
+    y = x * 1.0
+    np.add.at(y, ([0, 1, 0], [1, 1, 1]), v)
+    return np.sum(y**3 * w)
+
+
+def np_add_at_elements_reference(x, v, w):
+    bump = np.stack([np.stack([0.0, 2.0 * v]), np.stack([0.0, v]), np.zeros(2)])
+    return np.sum((x + bump) ** 3 * w)
+
+
+def ufunc_reduce(x, axis, w):
+    return np.sum((np.add.reduce(x, axis) + np.multiply.reduce(x, axis=axis)) * w)
+
+
+def ufunc_reduce_reference(x, axis, w):
+    return np.sum((np.sum(x, axis) + np.prod(x, axis)) * w)
+
+
+def ufunc_reduce_default(x, w):  # axis 0 unless told
+    return np.sum((np.add.reduce(x) * np.multiply.reduce(x, keepdims=True)) * w)
+
+
+def ufunc_reduce_default_reference(x, w):
+    return np.sum((np.sum(x, 0) * np.prod(x, 0, keepdims=True)) * w)
+
+
+def ufunc_accumulate(x, w):
+    return np.sum(np.add.accumulate(x) ** 2 * w)
+
+
+def ufunc_accumulate_reference(x, w):
+    return np.sum(np.cumsum(x, 0) ** 2 * w)
+
+
+def ufunc_outer(x, y, w):
+    return np.sum((np.multiply.outer(x, y) + np.add.outer(x, y) ** 2) * w)
+
+
+def ufunc_outer_reference(x, y, w):
+    xs = np.reshape(x, np.shape(x) + (1,) * np.ndim(y))
+    return np.sum((xs * y + (xs + y) ** 2) * w)
+
+
 # np.r_ and np.c_ are lowered to np.concatenate (normalize.py); the references spell the join out
 def r_(x, y, w):
     return np.sum(np.r_[x, 0.5, y**2, 0:2] * w)
@@ -2989,6 +3053,14 @@ CASES: list[Case] = [
     Case(dsplit, [((2, 3, 3),)], order=2),
     Case(column_stack, [((3,), (3,)), ((3,), (3, 2)), ((3, 2), (3, 1))], order=2),
     Case(r_, [((3,), (2,)), (F, F)], reference=r_reference, order=2),
+    Case(bincount, [((5,),)], reference=bincount_reference, order=2),
+    Case(np_add_at, [((3, 2), (4, 2)), ((3,), (4,)), ((3, 2), (4, 1))], reference=np_add_at_reference, order=2),
+    Case(np_add_at_elements, [((3, 2), F)], reference=np_add_at_elements_reference, order=2),
+    Case(ufunc_reduce, [((3, 4),), ((2, 3, 4),)], domain=NONZERO, options=[{"axis": 0}, {"axis": -1}, {"axis": None}],
+         reference=ufunc_reduce_reference, order=2),  # fmt: skip
+    Case(ufunc_reduce_default, [((3, 4),), ((5,),)], domain=NONZERO, reference=ufunc_reduce_default_reference, order=2),
+    Case(ufunc_accumulate, [((3, 4),), ((5,),)], reference=ufunc_accumulate_reference, order=2),
+    Case(ufunc_outer, [((3,), (2,)), ((2, 2), (3,)), (F, (3,)), ((2,), F), (F, F)], reference=ufunc_outer_reference, order=2),
     Case(average, REDUCIBLE, options=REDUCE_OPTIONS[:4], reference=average_reference, order=2),
     Case(average_weighted, [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 4, 4), (4,))], options=[{"axis": 1}, {"axis": -1}],
          reference=average_weighted_reference, order=2, name="average_weighted_axis"),  # fmt: skip

@@ -193,7 +193,15 @@ def c_with_a_count(x):
     return np.sum(np.c_[x[0], 0:1:3j])  # <- refused
 
 
+def adds_at_through_an_alias(x):
+    y = x * 1.0
+    z = y  # <- refused
+    np.add.at(y, [0, 0], x[0])
+    return np.sum(z * y)
+
+
 CASES = [
+    (adds_at_through_an_alias, UnsupportedSyntax, "'y' is changed in place"),
     (r_with_a_directive, UnsupportedSyntax, "np.r_[...] with a string directive"),
     (r_with_a_named_range, UnsupportedSyntax, "np.r_[...] with a range other than start:stop:step of literal ints"),
     (c_with_a_count, UnsupportedSyntax, "np.c_[...] with a range other than"),

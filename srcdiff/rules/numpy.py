@@ -114,9 +114,22 @@ for _name, _q in (("quantile", "q"), ("percentile", "np.asarray(q) / 100")):  # 
 # piecewise linear interpolation: the slope of the segment in x; linear in fp (xp is not differentiated)
 vjp("np.interp(x, xp, fp, left=None, right=None)", x="g * interp_slope(x, xp, fp)", fp="interp_fp_adjoint(g, x, xp, fp, left, right)",
     left="np.sum(g * (np.asarray(x) < xp[0]))", right="np.sum(g * (np.asarray(x) > xp[-1]))", kind=E)  # fmt: skip
+# counts are constants; weighted counts are sums of the weights at each value (np.add.at lowers to this)
+vjp("np.bincount(x, weights=None, minlength=0)", weights="np.take(broadcast_like(g, ans), x)", discrete=("x", "minlength"))
 vjp("np.convolve(a, v, mode='full')", a="convolve_adjoint(g, a, v, mode)", v="convolve_adjoint(g, v, a, mode)", discrete=("mode",))
 vjp("np.polyval(p, x)", p="np.ravel(broadcast_like(g, ans)) @ (np.ravel(x)[:, None] ** np.arange(len(p) - 1, -1, -1))",
     x="g * np.polyval(np.asarray(p)[:-1] * np.arange(len(p) - 1, 0, -1), x)", kind=E)  # fmt: skip
+
+# ufunc methods: reduce and accumulate as their functions (along axis 0 unless told), outer over all axes
+vjp("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", array="unreduce(g, array, axis, keepdims)",
+    kind=REDUCTION, discrete=("axis", "dtype", "out", "keepdims"))  # fmt: skip
+vjp("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", array="prod_adjoint(g, array, axis, keepdims)",
+    kind=REDUCTION, discrete=("axis", "dtype", "out", "keepdims"))  # fmt: skip
+vjp("np.add.accumulate(array, axis=0, dtype=None, out=None)", array="cumsum_adjoint(g, array, axis)", discrete=("axis", "dtype", "out"))
+vjp("np.multiply.outer(A, B)", A="cast(np.tensordot(broadcast_like(g, ans), B, np.ndim(B)), A)",
+    B="cast(np.tensordot(A, broadcast_like(g, ans), np.ndim(A)), B)")  # fmt: skip
+vjp("np.add.outer(A, B)", A="cast(np.sum(broadcast_like(g, ans), axis=tuple(range(np.ndim(A), np.ndim(ans)))), A)",
+    B="cast(np.sum(broadcast_like(g, ans), axis=tuple(range(np.ndim(A)))), B)")  # fmt: skip
 
 # linear algebra
 vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
@@ -530,8 +543,20 @@ for _name, _q in (("quantile", "q"), ("percentile", "np.asarray(q) / 100")):
 jvp("np.interp(x, xp, fp, left=None, right=None)", x="t * interp_slope(x, xp, fp)",
     fp="np.interp(x, xp, broadcast_like(t, fp), None if left is None else 0.0, None if right is None else 0.0)",
     left="t * (np.asarray(x) < xp[0])", right="t * (np.asarray(x) > xp[-1])")  # fmt: skip
+jvp("np.bincount(x, weights=None, minlength=0)", weights="np.bincount(x, broadcast_like(t, weights), minlength)")
 jvp("np.convolve(a, v, mode='full')", a="np.convolve(broadcast_like(t, a), v, mode)", v="np.convolve(a, broadcast_like(t, v), mode)")
 jvp("np.polyval(p, x)", p="np.polyval(broadcast_like(t, p), x)", x="t * np.polyval(np.asarray(p)[:-1] * np.arange(len(p) - 1, 0, -1), x)")
+
+# ufunc methods (axis by position: forward.py leaves out a keyword at its pattern's default, here 0,
+# which is not np.sum's)
+jvp("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)",
+    array="np.add.reduce(broadcast_like(t, array), axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)",
+    array="np.add.reduce(t * prod_others(array, axis), axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.add.accumulate(array, axis=0, dtype=None, out=None)", array="np.cumsum(broadcast_like(t, array), axis)")
+jvp("np.multiply.outer(A, B)", A="np.multiply.outer(broadcast_like(t, A), B)", B="np.multiply.outer(A, broadcast_like(t, B))")
+jvp("np.add.outer(A, B)", A="np.add.outer(broadcast_like(t, A), np.zeros(np.shape(B)))",
+    B="np.add.outer(np.zeros(np.shape(A)), broadcast_like(t, B))")  # fmt: skip
 
 # linear algebra: bilinear products take one tangent at a time
 jvp("np.matmul(a, b)", a="t @ b", b="a @ t")
