@@ -34,6 +34,7 @@ import builtins
 import copy
 import functools
 import math
+import operator
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -647,8 +648,15 @@ class _Normalizer:
             if func.id not in self.defined:
                 raise self.fail(e, f"{func.id!r} is called before it is defined", f"Define {func.id} before calling it.")
             return self.inline(self.local_functions[func.id], self.defined[func.id], e)
-        if self.is_builtin_call(e, ("max", "min")) and not e.keywords and len(e.args) != 2:
+        if self.is_builtin_call(e, ("max", "min")) and _extremum_keywords(e):
             return self.extremum(e)
+        operator_form = self.operator_form(e)
+        if operator_form is not None:
+            return self.expr(operator_form)
+        if self.resolves_to(func, functools.reduce, "functools.reduce") and len(e.args) in (2, 3) and not e.keywords:
+            return self.folded(e)
+        if self.is_builtin_call(e, ("sorted",)) and _local_key(e, self.local_functions):
+            return self.sorted_by_key(e)
         if self.resolves_to(func, math.prod, "math.prod") and len(e.args) == 1 and all(k.arg == "start" for k in e.keywords):
             return self.product(e)
         joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
@@ -986,16 +994,77 @@ class _Normalizer:
         )
 
     def extremum(self, e: ast.Call) -> ast.expr:
-        """``max(xs)``, ``max(a, b, c)``: a loop that keeps the first largest item, as Python does."""
+        """``max(xs)``, ``max(a, b, c)``: a loop that keeps the first largest item, as Python does;
+        with ``key=f``, the first item whose ``f(item)`` is largest (``f`` called once per item, a
+        lambda or local function inlined), and with ``default=d``, ``d`` for an empty sequence."""
         sequence = e.args[0] if len(e.args) == 1 else ast.List(elts=e.args, ctx=ast.Load())
         held, best, item = self.fresh.temp("_seq"), self.fresh.temp("_best"), self.fresh.temp("_v")
         beats = ">" if e.func.id == "max" else "<"
+        keywords = {k.arg: k.value for k in e.keywords}
+        key = keywords.get("key")
+        if key is None or _is_none(key):
+            loop = (
+                f"{best} = {held}[0]\n"
+                f"for {item} in {held}[1:]:\n    if {item} {beats} {best}:\n        {best} = {item}"
+            )
+        else:
+            best_key, item_key = self.fresh.temp("_bestkey"), self.fresh.temp("_key")
+            loop = (
+                f"{best} = {held}[0]\n{best_key} = KEY({best})\n"
+                f"for {item} in {held}[1:]:\n    {item_key} = KEY({item})\n"
+                f"    if {item_key} {beats} {best_key}:\n        {best} = {item}\n        {best_key} = {item_key}"
+            )
+        if "default" in keywords:
+            indented = "\n".join("    " + line for line in loop.splitlines())
+            loop = f"if len({held}) == 0:\n    {best} = DEFAULT\nelse:\n{indented}"
         self.desugar(
-            f"{held} = SEQUENCE\n{best} = {held}[0]\n"
-            f"for {item} in {held}[1:]:\n    if {item} {beats} {best}:\n        {best} = {item}",
+            f"{held} = SEQUENCE\n{loop}",
             SEQUENCE=self.as_sequence(sequence),
+            KEY=key if key is not None else ast.Constant(None),
+            DEFAULT=keywords.get("default", ast.Constant(None)),
         )
         return name(best)
+
+    def operator_form(self, e: ast.Call) -> ast.expr | None:
+        """``operator.add(a, b)``, ``operator.neg(a)``, ``operator.getitem(a, i)``: the operator they
+        are (``a + b``, ``-a``, ``a[i]``), so lists, arrays and floats behave as the operator does."""
+        if e.keywords or not isinstance(e.func, (ast.Name, ast.Attribute)):
+            return None
+        for spelled, (arity, build) in _OPERATOR_FUNCTIONS.items():
+            if len(e.args) == arity and self.resolves_to(e.func, getattr(operator, spelled), f"operator.{spelled}"):
+                return ast.copy_location(build(*e.args), e)
+        return None
+
+    def folded(self, e: ast.Call) -> ast.expr:
+        """``functools.reduce(f, xs[, initial])``: a loop ``acc = f(acc, item)`` over the items (from
+        the first item when there is no initial value), ``f`` a lambda, a local or a global function."""
+        held, acc, item = self.fresh.temp("_seq"), self.fresh.temp("_acc"), self.fresh.temp("_v")
+        start, rest = ("INITIAL", held) if len(e.args) == 3 else (f"{held}[0]", f"{held}[1:]")
+        self.desugar(
+            f"{held} = SEQUENCE\n{acc} = {start}\nfor {item} in {rest}:\n    {acc} = FUNCTION({acc}, {item})",
+            SEQUENCE=self.as_sequence(e.args[1]),
+            INITIAL=e.args[2] if len(e.args) == 3 else ast.Constant(None),
+            FUNCTION=e.args[0],
+        )
+        return name(acc)
+
+    def sorted_by_key(self, e: ast.Call) -> ast.expr:
+        """``sorted(xs, key=lambda v: ..., reverse=r)`` with a lambda or local function as the key
+        (a global function is passed as it is: runtime.unsort calls it): the keys computed item by
+        item (the function inlined), then the items in the order Python sorts their positions by
+        those keys (stable, as ``sorted`` is, with ``reverse`` too)."""
+        keywords = {k.arg: k.value for k in e.keywords}
+        held, keys, order, item, position = (self.fresh.temp(n) for n in ("_seq", "_keys", "_order", "_v", "_i"))
+        result = self.fresh.temp("_sorted")
+        self.desugar(
+            f"{held} = list(SEQUENCE)\n{keys} = [KEY({item}) for {item} in {held}]\n"
+            f"{order} = sorted(range(len({held})), key={keys}.__getitem__, reverse=REVERSE)\n"
+            f"{result} = [{held}[{position}] for {position} in {order}]",
+            SEQUENCE=self.as_sequence(e.args[0]),
+            KEY=keywords["key"],
+            REVERSE=keywords.get("reverse", ast.Constant(False)),
+        )
+        return name(result)
 
     def is_add_at(self, call: ast.Call) -> bool:
         """Is ``call`` ``np.add.at(y, index, v)`` on a local name ``y``?"""
@@ -1091,6 +1160,34 @@ def _concatenator_name(e: ast.expr, resolve: Callable[[ast.expr], Any] | None, l
     return e.attr if _numpy_module(e.value, resolve, locals_) else None
 
 
+# operator functions and the operators they are: arity, and the expression for the arguments
+_BINARY = {"add": ast.Add, "sub": ast.Sub, "mul": ast.Mult, "truediv": ast.Div, "floordiv": ast.FloorDiv,
+           "mod": ast.Mod, "pow": ast.Pow, "matmul": ast.MatMult}  # fmt: skip
+_OPERATOR_FUNCTIONS: dict[str, tuple[int, Callable[..., ast.expr]]] = {
+    **{n: (2, lambda a, b, op=op: ast.BinOp(left=a, op=op(), right=b)) for n, op in _BINARY.items()},
+    "neg": (1, lambda a: ast.UnaryOp(op=ast.USub(), operand=a)),
+    "pos": (1, lambda a: ast.UnaryOp(op=ast.UAdd(), operand=a)),
+    "getitem": (2, lambda a, i: ast.Subscript(value=a, slice=i, ctx=ast.Load())),
+}
+
+
+def _extremum_keywords(e: ast.Call) -> bool:
+    """Is ``max(...)``/``min(...)`` one the loop of ``extremum`` stands for: one sequence, or several
+    items, with ``key=`` and (for one sequence) ``default=``? (``max(a, b)`` alone has a rule.)"""
+    given = {k.arg for k in e.keywords}
+    if not given <= {"key", "default"} or not e.args:
+        return False
+    if "default" in given and len(e.args) != 1:
+        return False
+    return bool(given) or len(e.args) != 2
+
+
+def _local_key(e: ast.Call, local_functions: Mapping[str, Any]) -> bool:
+    """Is ``sorted(...)``'s ``key=`` a lambda or a local function (which emitted code cannot pass on)?"""
+    key = next((k.value for k in e.keywords if k.arg == "key"), None)
+    return len(e.args) == 1 and (isinstance(key, ast.Lambda) or isinstance(key, ast.Name) and key.id in local_functions)
+
+
 def _numpy_module(e: ast.expr, resolve: Callable[[ast.expr], Any] | None, locals_: set[str]) -> bool:
     """Is ``e`` a non-local name for the ``numpy`` module (``np``)?"""
     if not isinstance(e, ast.Name) or e.id in locals_:
@@ -1116,8 +1213,8 @@ class _Substitute(ast.NodeTransformer):
     def __init__(self, parts: dict[str, ast.expr]) -> None:
         self.parts = parts
 
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.parts.get(node.id, node)
+    def visit_Name(self, node: ast.Name) -> ast.expr:  # (a copy each time: a placeholder may appear twice)
+        return copy.deepcopy(self.parts[node.id]) if node.id in self.parts else node
 
 
 def _escapes(tree: ast.AST, function_name: str) -> bool:

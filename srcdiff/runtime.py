@@ -1119,12 +1119,18 @@ def broadcast_like(y: Any, like: Any) -> Any:
     return y if np.shape(y) == shape else np.broadcast_to(y, shape)
 
 
+def _sorted_order(xs: Any, key: Any, reverse: bool) -> list:
+    """Where each item of ``sorted(xs, key=key, reverse=reverse)`` came from: the positions sorted
+    as Python sorts the items (stable; ``key`` only orders, the items themselves are kept)."""
+    items = list(xs)
+    by = items.__getitem__ if key is None else (lambda i: key(items[i]))
+    return sorted(range(len(items)), key=by, reverse=reverse)
+
+
 def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
-    """Adjoint of ``sorted(xs, reverse=reverse)``: each element of ``y`` back to the place its
-    value came from (Python's sort is stable, ties keep their order). A ``key`` is refused."""
-    if key is not None:
-        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
-    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    """Adjoint of ``sorted(xs, key=key, reverse=reverse)``: each element of ``y`` back to the place
+    its value came from (Python's sort is stable, ties keep their order)."""
+    order = _sorted_order(xs, key, reverse)
     parts = y if isinstance(y, (list, tuple, np.ndarray)) else [y] * len(order)  # a weak zero
     out: list = [0.0] * len(order)
     for position, source in enumerate(order):
@@ -1134,9 +1140,7 @@ def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
 
 def resort(parts: Any, xs: Any, key: Any = None, reverse: bool = False) -> list:
     """Adjoint of ``unsort``, and the tangent of ``sorted``: the parts in sorted order again."""
-    if key is not None:
-        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
-    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    order = _sorted_order(xs, key, reverse)
     parts = parts if isinstance(parts, (list, tuple, np.ndarray)) else [parts] * len(order)
     return [parts[source] for source in order]
 

@@ -20,7 +20,9 @@ cannot run (``x.dot(y)``: its arrays have no ``.dot``) names an equivalent ``ref
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1790,6 +1792,55 @@ def builtin_sorted_array(x, w):  # sorted over a vector: a list of its elements
     return (ys[0] * 2.0 + ys[1] ** 2 - ys[-1]) * w
 
 
+def builtin_sorted_key(x, y, reverse, w):  # a global key is passed on; the items keep their own values
+    ys = sorted([x, -2.0 * y, x * 0.5], key=abs, reverse=reverse)
+    return (ys[0] * 2.0 + ys[1] - ys[2] * ys[2]) * w
+
+
+def builtin_sorted_lambda(x, w):  # a lambda key is inlined (normalize.py); ties keep their order
+    ys = sorted(list(x), key=lambda v: (v - 0.3) ** 2, reverse=True)
+    return (ys[0] * 3.0 + ys[1] ** 2 - ys[-1]) * w
+
+
+def builtin_sorted_lambda_reference(x, w):
+    ys = sorted(list(x), key=lambda v: float((v - 0.3) ** 2), reverse=True)
+    return (ys[0] * 3.0 + ys[1] ** 2 - ys[-1]) * w
+
+
+def builtin_max_key(x, y, w):  # the first item whose key is largest (smallest), as Python picks
+    pairs = [(x, y), (y, x * x), (x * y, y)]
+    return (max(pairs, key=lambda p: p[1])[0] + min([x, y, x * y], key=abs) + max([x, y], key=square_of)) * w
+
+
+def builtin_extremum_default(x, w):  # default= for an empty sequence
+    return (max([], default=x[0]) + min([v * 2.0 for v in x if v > 0.5], default=0.25)) * w
+
+
+def builtin_extremum_default_reference(x, w):
+    return (x[0] + min([v * 2.0 for v in x if v > 0.5] or [0.25])) * w
+
+
+def square_of(v):
+    return v * v
+
+
+def functools_reduce(x, y, w):  # a loop (normalize.py): with a lambda, a global function, an initial value
+    product = functools.reduce(lambda a, b: a * b, [x, y, x + y])
+    total = functools.reduce(operator.add, [x, y * y], 1.5)
+    return np.sum((product + total + functools.reduce(np.maximum, [x, -y])) * w)
+
+
+def operator_functions(x, y, w):  # the operators they are (operator.add of two lists is refused, as + is)
+    items = [x, y, x]
+    return np.sum(operator.mul(operator.sub(x, y), operator.truediv(y, 2.0)) + operator.neg(operator.getitem(items, 1))
+                  + operator.pow(x, 2) + operator.pos(np.stack(items)[2]) + operator.add(x, 1.0)) * w  # fmt: skip
+
+
+def operator_functions_reference(x, y, w):  # (autograd's arrays have no unary +)
+    items = [x, y, x]
+    return np.sum((x - y) * (y / 2.0) - items[1] + x**2 + np.stack(items)[2] + (x + 1.0)) * w
+
+
 def builtin_reversed(x, y, w):
     zs = list(reversed([x, y * y, x * 0.5]))
     return (zs[0] * 2.0 + zs[1] - zs[2] * zs[2]) * w
@@ -3263,6 +3314,12 @@ CASES: list[Case] = [
     Case(builtin_sorted, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
     Case(builtin_sorted_array, [((4,),)], domain=DISTINCT, order=2),
     Case(builtin_reversed, [(F, F)], order=2),
+    Case(builtin_sorted_key, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
+    Case(builtin_sorted_lambda, [((5,),)], domain=DISTINCT, reference=builtin_sorted_lambda_reference, order=2),
+    Case(builtin_max_key, [(F, F)], domain=DISTINCT, order=2),
+    Case(builtin_extremum_default, [((4,),)], domain=DISTINCT, reference=builtin_extremum_default_reference, order=2),
+    Case(functools_reduce, [(F, F), ((3,), (3,))], domain=DISTINCT, order=2),
+    Case(operator_functions, [(F, F), ((3,), (3,))], reference=operator_functions_reference, order=2),
     # np.linalg: square inputs near a diagonal matrix (MATRIX, SYMMETRIC), single and stacked
     Case(linalg_inv, SQUARE, domain=MATRIX, order=2),
     Case(

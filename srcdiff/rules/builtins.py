@@ -46,7 +46,7 @@ jvp("sum_adjoint_adjoint(parts, y, xs, start=0)", parts="sum_adjoint_adjoint(t, 
 jvp("list(iterable)", iterable="list(t)")
 jvp("tuple(iterable)", iterable="tuple(t)")
 jvp("sequence_adjoint(y, xs)", y="sequence_adjoint(t, xs)")
-jvp("sorted(iterable, key=None, reverse=False)", iterable="resort(t, iterable, key, reverse)")  # key: refused
+jvp("sorted(iterable, key=None, reverse=False)", iterable="resort(t, iterable, key, reverse)")
 jvp("reversed(seq)", seq="unreverse(t, seq)")
 jvp("unsort(y, xs, key=None, reverse=False)", y="unsort(t, xs, key, reverse)")
 jvp("resort(parts, xs, key=None, reverse=False)", parts="resort(t, xs, key, reverse)")
