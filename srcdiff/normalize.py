@@ -20,7 +20,11 @@ become flags and guarded blocks (``for``/``while ... else`` too); ``for`` over r
 lists, ``enumerate``, ``zip`` and ``reversed``, nested, becomes an index loop;
 comprehensions become loops that append, and a generator expression, ``map`` or
 ``filter`` that a builtin walks to its end becomes a comprehension; ``max(xs)``
-becomes a loop (``desugar`` writes such rewrites as Python source). A local ``def``
+(``key=``, ``default=``), ``math.prod`` and ``functools.reduce`` become loops, and
+``sorted(xs, key=<lambda>)`` the keys and a sort of positions (``desugar`` writes such
+rewrites as Python source); ``operator.add(a, b)`` and kin become their operators;
+``np.r_[...]``/``np.c_[...]`` become ``np.concatenate``; ``np.add.at(y, i, v)`` becomes a
+write into all of ``y``. A local ``def``
 or ``lambda`` is inlined at each call, with fresh names (``bindings`` says which names
 are local functions, lists of known length and dicts); ``*seq`` is spelled out or
 gathered by a loop; ``d.get`` becomes a test. Every statement keeps the line number
