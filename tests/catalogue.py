@@ -187,6 +187,7 @@ BELOW = Domain("below", -1.0, 0.3)  # a loc below POSITIVE's x: gamma and chi2 d
 BETA_X = Domain("beta_x", 0.2, 2.0)  # with BETA_LOC and BETA_SCALE, (x - loc) / scale stays in (0.1, 0.92)
 BETA_LOC = Domain("beta_loc", -0.3, -0.1)
 BETA_SCALE = Domain("beta_scale", 2.5, 3.0)
+GAMMA_X = Domain("gamma_x", 0.2, 0.8, signed=True)  # math.gamma on both sides of 0, away from its poles at 0 and -1
 MATRIX = Domain("matrix", -0.5, 0.5, diagonal=2.0)  # well conditioned, distinct singular values
 SYMMETRIC = Domain("symmetric", -0.5, 0.5, symmetric=True, diagonal=2.0)  # positive definite, distinct eigenvalues
 
@@ -3291,7 +3292,7 @@ CASES: list[Case] = [
     Case(math_erf, [(F,)]),
     Case(math_copysign, [(F, F)], domain=NONZERO, order=2),
     Case(math_erfc, [(F,)], order=2),
-    Case(math_gamma, [(F,)], domain=NONZERO, order=2),  # negative x too (reflection)
+    Case(math_gamma, [(F,)], domain=GAMMA_X, order=2),  # negative x too (reflection)
     Case(math_lgamma, [(F,)], domain=POSITIVE, order=2),
     Case(math_prod, [(F, F)], order=2),
     Case(math_prod_array, [((3, 2),)], order=2),
@@ -3578,7 +3579,7 @@ CASES: list[Case] = [
     ),
     Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
     Case(helper_sinc_slope, [((4,),)], autograd=False),
-    Case(helper_digamma, [(F,)], domain=NONZERO, reference=helper_digamma_reference),
+    Case(helper_digamma, [(F,)], domain=GAMMA_X, reference=helper_digamma_reference),
     Case(helper_spread_weights, [((4,), (3, 4)), ((3, 4), (3, 4))], options=[{"axis": 1}], autograd=False, order=2),
     Case(helper_gather_weights, [((3, 4), (4,), (3, 4)), ((3, 4), (3, 4), (3, 4))], options=[{"axis": -1}], wrt=(0,),
          autograd=False, order=2),  # fmt: skip
