@@ -126,6 +126,7 @@ __all__ = [
     "gather_weights",
     "quantile_sources",
     "quantile_fraction",
+    "quantile_slope",
     "convolve_adjoint",
     "interp_segment",
     "interp_slope",
@@ -1576,6 +1577,12 @@ def quantile_fraction(a: Any, q: Any, axis: Any = None, keepdims: bool = False, 
     _, _, lo, _, frac = _order_statistics(a, q, axis, method)
     rest = np.ndim(quantile_sources(a, q, axis, keepdims, method)) - np.ndim(lo)
     return np.reshape(frac, np.shape(frac) + (1,) * rest)
+
+
+def quantile_slope(a: Any, axis: Any = None, method: str = "linear") -> float:
+    """How fast the interpolation weight of a quantile moves with its level: ``n - 1`` for the
+    linear method (``n`` the length reduced over), 0 for the others (piecewise constant in it)."""
+    return float(np.size(a) if axis is None else np.shape(a)[axis]) - 1.0 if method == "linear" else 0.0
 
 
 def _convolve_window(n: int, m: int, mode: str) -> tuple[int, int]:

@@ -85,6 +85,7 @@ from srcdiff.runtime import (
     private_copy,
     prod_adjoint,
     prod_others,
+    quantile_fraction,
     rdft,
     rdft_adjoint,
     real_like,
@@ -1002,6 +1003,10 @@ def median(x, axis, keepdims, w):
 
 def quantile(x, q, axis, method, w):
     return np.sum(np.quantile(x**3, q, axis=axis, method=method) * w)
+
+
+def quantile_level(x, q, w):  # the level too: the gap between the two order statistics read
+    return np.sum((np.quantile(x, q, axis=-1) + np.percentile(x**2, q * 100.0, axis=-1)) * w)
 
 
 def percentile(x, w):
@@ -2344,6 +2349,10 @@ def helper_sinc_slope(x, w):
     return np.sum(sinc_slope(x) * w)
 
 
+def helper_quantile_fraction(x, q, w):  # linear in the level q
+    return np.sum(quantile_fraction(x, q, -1) * w) + np.sum(quantile_fraction(x, q[0] * q[1], None, True)) ** 2
+
+
 def helper_spread_weights(v, x, axis, w):
     return np.sum(spread_weights(v, x, axis) * w)
 
@@ -3127,6 +3136,7 @@ CASES: list[Case] = [
                   {"q": 0.4, "axis": 0, "method": "midpoint"}, {"q": [0.3, 0.8], "axis": None, "method": "nearest"},
                   {"q": 0.3, "axis": -1, "method": "lower"}, {"q": 0.3, "axis": -1, "method": "higher"}]),  # fmt: skip
     Case(percentile, [((5, 2),)], domain=DISTINCT, autograd=False, order=2),
+    Case(quantile_level, [((3, 5), (2,))], domain=(DISTINCT, Domain("level", 0.05, 0.95)), autograd=False, order=2),
     Case(interp, [((6,), (4,)), ((2, 3), (4,)), (F, (4,))], domain=(DISTINCT, REAL), reference=interp_reference, order=2),
     Case(interp_bounds, [((6,), (4,), F, F)], domain=(DISTINCT, REAL, REAL, REAL), autograd=False, order=2),
     Case(convolve, [((5,), (3,)), ((3,), (5,)), ((4,), (4,)), ((4,), (1,))],
@@ -3580,6 +3590,8 @@ CASES: list[Case] = [
     Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
     Case(helper_sinc_slope, [((4,),)], autograd=False),
     Case(helper_digamma, [(F,)], domain=GAMMA_X, reference=helper_digamma_reference),
+    Case(helper_quantile_fraction, [((3, 5), (2,))], domain=(DISTINCT, Domain("level", 0.05, 0.95)), wrt=(1,),
+         autograd=False, order=2),  # fmt: skip
     Case(helper_spread_weights, [((4,), (3, 4)), ((3, 4), (3, 4))], options=[{"axis": 1}], autograd=False, order=2),
     Case(helper_gather_weights, [((3, 4), (4,), (3, 4)), ((3, 4), (3, 4), (3, 4))], options=[{"axis": -1}], wrt=(0,),
          autograd=False, order=2),  # fmt: skip

@@ -106,11 +106,16 @@ vjp("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False)",
     a="scatter(g * (1.0 - quantile_fraction(a, 0.5, axis, keepdims)), a, quantile_sources(a, 0.5, axis, keepdims))"
       " + scatter(g * quantile_fraction(a, 0.5, axis, keepdims), a, quantile_sources(a, 0.5, axis, keepdims, 'linear', True))",
     kind=REDUCTION, discrete=("axis", "out", "overwrite_input", "keepdims"))  # fmt: skip
-for _name, _q in (("quantile", "q"), ("percentile", "np.asarray(q) / 100")):  # q itself is not differentiated
+# the level q moves the weight f: by the gap between the two order statistics, times quantile_slope
+for _name, _q, _per in (("quantile", "q", ""), ("percentile", "np.asarray(q) / 100", " / 100")):
     vjp(f"np.{_name}(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False)",
         a=f"scatter(g * (1.0 - quantile_fraction(a, {_q}, axis, keepdims, method)), a, quantile_sources(a, {_q}, axis, keepdims,"
           f" method)) + scatter(g * quantile_fraction(a, {_q}, axis, keepdims, method), a, quantile_sources(a, {_q}, axis,"
-          " keepdims, method, True))", discrete=("axis", "out", "overwrite_input", "method", "keepdims"))  # fmt: skip
+          " keepdims, method, True))",
+        q=f"cast(np.sum(np.reshape(broadcast_like(g, ans) * (gather(a, quantile_sources(a, {_q}, axis, keepdims, method, True))"
+          f" - gather(a, quantile_sources(a, {_q}, axis, keepdims, method))), np.shape(q) + (-1,)), axis=-1)"
+          f" * quantile_slope(a, axis, method){_per}, q)",
+        discrete=("axis", "out", "overwrite_input", "method", "keepdims"))  # fmt: skip
 # piecewise linear interpolation: the slope of the segment in x; linear in fp (xp is not differentiated)
 vjp("np.interp(x, xp, fp, left=None, right=None)", x="g * interp_slope(x, xp, fp)", fp="interp_fp_adjoint(g, x, xp, fp, left, right)",
     left="np.sum(g * (np.asarray(x) < xp[0]))", right="np.sum(g * (np.asarray(x) > xp[-1]))", kind=E)  # fmt: skip
@@ -373,6 +378,10 @@ vjp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_a
 vjp("cumprod_adjoint(y, x, axis=None)", y="cumprod_tangent(g, x, axis)", x="cumprod_curvature(g, y, x, axis)", discrete=("axis",))
 vjp("cumprod_tangent(z, x, axis=None)", z="cumprod_adjoint(g, x, axis)", x="cumprod_curvature(z, g, x, axis)", discrete=("axis",))
 vjp("sinc_slope(x)", x="g * sinc_curvature(x)", kind=E)
+# a quantile's weight is linear in its level (piecewise constant in the data): second derivatives in q
+vjp("quantile_fraction(a, q, axis=None, keepdims=False, method='linear')",
+    q="cast(np.sum(np.reshape(broadcast_like(g, ans), np.shape(q) + (-1,)), axis=-1) * quantile_slope(a, axis, method), q)",
+    discrete=("a", "axis", "keepdims", "method"))  # fmt: skip
 vjp("spread_weights(weights, a, axis=None, returned=False)", weights="gather_weights(g, weights, a, axis)",
     discrete=("a", "axis", "returned"))  # fmt: skip
 vjp("gather_weights(y, weights, a, axis=None)", y="spread_weights(g, a, axis)", discrete=("weights", "a", "axis"))
@@ -438,7 +447,7 @@ nondifferentiable(
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
     runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.saved_item, runtime.check_slice_length, runtime.restore_popped,
     runtime.unshared_arguments, np.isrealobj, np.iscomplexobj,
-    runtime.quantile_sources, runtime.quantile_fraction, runtime.interp_segment,
+    runtime.quantile_sources, runtime.quantile_slope, runtime.interp_segment,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -536,10 +545,12 @@ jvp("np.average(a, axis=None, weights=None, returned=False, keepdims=False)",
 jvp("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False)",
     a="gather(t, quantile_sources(a, 0.5, axis, keepdims)) * (1.0 - quantile_fraction(a, 0.5, axis, keepdims))"
       " + gather(t, quantile_sources(a, 0.5, axis, keepdims, 'linear', True)) * quantile_fraction(a, 0.5, axis, keepdims)")  # fmt: skip
-for _name, _q in (("quantile", "q"), ("percentile", "np.asarray(q) / 100")):
+for _name, _q, _per in (("quantile", "q", ""), ("percentile", "np.asarray(q) / 100", " / 100")):
     jvp(f"np.{_name}(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False)",
         a=f"gather(t, quantile_sources(a, {_q}, axis, keepdims, method)) * (1.0 - quantile_fraction(a, {_q}, axis, keepdims, method))"
-          f" + gather(t, quantile_sources(a, {_q}, axis, keepdims, method, True)) * quantile_fraction(a, {_q}, axis, keepdims, method)")  # fmt: skip
+          f" + gather(t, quantile_sources(a, {_q}, axis, keepdims, method, True)) * quantile_fraction(a, {_q}, axis, keepdims, method)",
+        q=f"(gather(a, quantile_sources(a, {_q}, axis, keepdims, method, True)) - gather(a, quantile_sources(a, {_q}, axis, keepdims,"
+          f" method))) * np.reshape(t, np.shape(t) + (1,) * (np.ndim(ans) - np.ndim(q))) * quantile_slope(a, axis, method){_per}")  # fmt: skip
 jvp("np.interp(x, xp, fp, left=None, right=None)", x="t * interp_slope(x, xp, fp)",
     fp="np.interp(x, xp, broadcast_like(t, fp), None if left is None else 0.0, None if right is None else 0.0)",
     left="t * (np.asarray(x) < xp[0])", right="t * (np.asarray(x) > xp[-1])")  # fmt: skip
@@ -733,6 +744,8 @@ jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y,
 jvp("cumprod_adjoint(y, x, axis=None)", y="cumprod_adjoint(t, x, axis)", x="cumprod_curvature(t, y, x, axis)")
 jvp("cumprod_tangent(z, x, axis=None)", z="cumprod_tangent(t, x, axis)", x="cumprod_second(z, t, x, axis)")
 jvp("sinc_slope(x)", x="t * sinc_curvature(x)")
+jvp("quantile_fraction(a, q, axis=None, keepdims=False, method='linear')",
+    q="np.reshape(t, np.shape(t) + (1,) * (np.ndim(ans) - np.ndim(t))) * quantile_slope(a, axis, method)")  # fmt: skip
 jvp("spread_weights(weights, a, axis=None, returned=False)", weights="spread_weights(t, a, axis)")
 jvp("gather_weights(y, weights, a, axis=None)", y="gather_weights(t, weights, a, axis)")
 jvp("convolve_adjoint(y, a, v, mode='full')", y="convolve_adjoint(broadcast_like(t, y), a, v, mode)",
