@@ -20,7 +20,11 @@ become flags and guarded blocks (``for``/``while ... else`` too); ``for`` over r
 lists, ``enumerate``, ``zip`` and ``reversed``, nested, becomes an index loop;
 comprehensions become loops that append, and a generator expression, ``map`` or
 ``filter`` that a builtin walks to its end becomes a comprehension; ``max(xs)``
-becomes a loop (``desugar`` writes such rewrites as Python source). A local ``def``
+(``key=``, ``default=``), ``math.prod`` and ``functools.reduce`` become loops, and
+``sorted(xs, key=<lambda>)`` the keys and a sort of positions (``desugar`` writes such
+rewrites as Python source); ``operator.add(a, b)`` and kin become their operators;
+``np.r_[...]``/``np.c_[...]`` become ``np.concatenate``; ``np.add.at(y, i, v)`` becomes a
+write into all of ``y``. A local ``def``
 or ``lambda`` is inlined at each call, with fresh names (``bindings`` says which names
 are local functions, lists of known length and dicts); ``*seq`` is spelled out or
 gathered by a loop; ``d.get`` becomes a test. Every statement keeps the line number
@@ -33,6 +37,8 @@ import ast
 import builtins
 import copy
 import functools
+import math
+import operator
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -208,6 +214,9 @@ class _Normalizer:
             return  # a bare string or number does nothing
         if isinstance(call, ast.Call):
             func = call.func
+            if self.is_add_at(call):
+                self.scatter_add(call)
+                return
             if isinstance(func, ast.Attribute) and func.attr == "pop" and self._is_local(func.value):
                 self.emit(assign(self.fresh.temp(), self.expr(call)))  # a discarded pop still changes the list
                 return
@@ -536,6 +545,15 @@ class _Normalizer:
             return False
         return self.resolve is None or self.resolve(e.func) is getattr(builtins, e.func.id)
 
+    def resolves_to(self, func: ast.expr, target: Any, spelling: str) -> bool:
+        """Is ``func`` a non-local name or attribute chain (``math.prod``) that denotes ``target``?
+        (Normalised alone, without the function's globals: is it spelled ``spelling``?)"""
+        if not isinstance(func, (ast.Name, ast.Attribute)) or not is_atom(func, self.locals):
+            return False
+        if isinstance(func, ast.Name) and func.id in self.locals:
+            return False
+        return self.resolve(func) is target if self.resolve is not None else ast.unparse(func) == spelling
+
     def atom(self, e: ast.expr) -> ast.expr:
         """Emit whatever ``e`` needs and return an atom holding its value."""
         if is_atom(e, self.locals):
@@ -646,8 +664,17 @@ class _Normalizer:
             if func.id not in self.defined:
                 raise self.fail(e, f"{func.id!r} is called before it is defined", f"Define {func.id} before calling it.")
             return self.inline(self.local_functions[func.id], self.defined[func.id], e)
-        if self.is_builtin_call(e, ("max", "min")) and not e.keywords and len(e.args) != 2:
+        if self.is_builtin_call(e, ("max", "min")) and _extremum_keywords(e):
             return self.extremum(e)
+        operator_form = self.operator_form(e)
+        if operator_form is not None:
+            return self.expr(operator_form)
+        if self.resolves_to(func, functools.reduce, "functools.reduce") and len(e.args) in (2, 3) and not e.keywords:
+            return self.folded(e)
+        if self.is_builtin_call(e, ("sorted",)) and _local_key(e, self.local_functions):
+            return self.sorted_by_key(e)
+        if self.resolves_to(func, math.prod, "math.prod") and len(e.args) == 1 and all(k.arg == "start" for k in e.keywords):
+            return self.product(e)
         joins = isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant)
         if self.is_builtin_call(e, _CONSUMERS) or joins:  # they walk a generator to its end: a list does the same
             e = ast.Call(func=func, args=[self.as_sequence(a) for a in e.args], keywords=e.keywords)
@@ -695,8 +722,44 @@ class _Normalizer:
         return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
 
     def expr_Subscript(self, e: ast.Subscript) -> ast.expr:
+        joined = self.concatenator(e)
+        if joined is not None:
+            return self.expr(joined)
         value = self.atom(e.value)
         return ast.Subscript(value=value, slice=self.index(e.slice), ctx=ast.Load())
+
+    def concatenator(self, e: ast.Subscript) -> ast.expr | None:
+        """``np.r_[a, b, 0:3]`` and ``np.c_[a, b]``: the ``np.concatenate`` they stand for (None for
+        any other subscript). ``np.r_`` joins its items along the first axis, each at least 1-d
+        (a slice of literal ints is ``np.arange``); ``np.c_`` along the last, each at least 2-d
+        with a 1-d item as a column, which is what ``np.column_stack([item])`` makes of it."""
+        which = _concatenator_name(e.value, self.resolve, self.locals)
+        if which is None:
+            return None
+        module = e.value.value
+        items = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        advice = "Write np.concatenate([...]) (np.column_stack for columns) with np.arange or np.linspace for ranges."
+        call = lambda f, *args, **kw: ast.Call(  # noqa: E731
+            func=ast.Attribute(value=module, attr=f, ctx=ast.Load()),
+            args=list(args),
+            keywords=[ast.keyword(arg=k, value=v) for k, v in kw.items()],
+        )
+        parts: list[ast.expr] = []
+        for item in items:
+            if isinstance(item, ast.Slice):
+                bounds = [_literal_int(b) for b in (item.lower, item.upper, item.step)]
+                if item.upper is None or any(b is False for b in bounds):
+                    raise self.fail(e, f"np.{which}[...] with a range other than start:stop:step of literal ints", advice)
+                start, stop, step = (ast.Constant(d if b is None else b) for b, d in zip(bounds, (0, 0, 1)))
+                item = call("arange", start, stop, step)
+            elif isinstance(item, ast.Constant) and isinstance(item.value, str):
+                raise self.fail(e, f"np.{which}[...] with a string directive ({item.value!r})", advice)
+            if which == "r_":
+                parts.append(call("atleast_1d", item))
+            else:
+                parts.append(call("column_stack", ast.List(elts=[item], ctx=ast.Load())))
+        axis = ast.Constant(0 if which == "r_" else -1)
+        return ast.copy_location(call("concatenate", ast.List(elts=parts, ctx=ast.Load()), axis=axis), e)
 
     def index(self, s: ast.expr) -> ast.expr:
         if isinstance(s, ast.Slice):
@@ -956,16 +1019,119 @@ class _Normalizer:
         )
 
     def extremum(self, e: ast.Call) -> ast.expr:
-        """``max(xs)``, ``max(a, b, c)``: a loop that keeps the first largest item, as Python does."""
+        """``max(xs)``, ``max(a, b, c)``: a loop that keeps the first largest item, as Python does;
+        with ``key=f``, the first item whose ``f(item)`` is largest (``f`` called once per item, a
+        lambda or local function inlined), and with ``default=d``, ``d`` for an empty sequence."""
         sequence = e.args[0] if len(e.args) == 1 else ast.List(elts=e.args, ctx=ast.Load())
         held, best, item = self.fresh.temp("_seq"), self.fresh.temp("_best"), self.fresh.temp("_v")
         beats = ">" if e.func.id == "max" else "<"
+        keywords = {k.arg: k.value for k in e.keywords}
+        key = keywords.get("key")
+        if key is None or _is_none(key):
+            loop = (
+                f"{best} = {held}[0]\n"
+                f"for {item} in {held}[1:]:\n    if {item} {beats} {best}:\n        {best} = {item}"
+            )
+        else:
+            best_key, item_key = self.fresh.temp("_bestkey"), self.fresh.temp("_key")
+            loop = (
+                f"{best} = {held}[0]\n{best_key} = KEY({best})\n"
+                f"for {item} in {held}[1:]:\n    {item_key} = KEY({item})\n"
+                f"    if {item_key} {beats} {best_key}:\n        {best} = {item}\n        {best_key} = {item_key}"
+            )
+        if "default" in keywords:
+            indented = "\n".join("    " + line for line in loop.splitlines())
+            loop = f"if len({held}) == 0:\n    {best} = DEFAULT\nelse:\n{indented}"
         self.desugar(
-            f"{held} = SEQUENCE\n{best} = {held}[0]\n"
-            f"for {item} in {held}[1:]:\n    if {item} {beats} {best}:\n        {best} = {item}",
+            f"{held} = SEQUENCE\n{loop}",
             SEQUENCE=self.as_sequence(sequence),
+            KEY=key if key is not None else ast.Constant(None),
+            DEFAULT=keywords.get("default", ast.Constant(None)),
         )
         return name(best)
+
+    def operator_form(self, e: ast.Call) -> ast.expr | None:
+        """``operator.add(a, b)``, ``operator.neg(a)``, ``operator.getitem(a, i)``: the operator they
+        are (``a + b``, ``-a``, ``a[i]``), so lists, arrays and floats behave as the operator does."""
+        if e.keywords or not isinstance(e.func, (ast.Name, ast.Attribute)):
+            return None
+        for spelled, (arity, build) in _OPERATOR_FUNCTIONS.items():
+            if len(e.args) == arity and self.resolves_to(e.func, getattr(operator, spelled), f"operator.{spelled}"):
+                return ast.copy_location(build(*e.args), e)
+        return None
+
+    def folded(self, e: ast.Call) -> ast.expr:
+        """``functools.reduce(f, xs[, initial])``: a loop ``acc = f(acc, item)`` over the items (from
+        the first item when there is no initial value), ``f`` a lambda, a local or a global function."""
+        held, acc, item = self.fresh.temp("_seq"), self.fresh.temp("_acc"), self.fresh.temp("_v")
+        start, rest = ("INITIAL", held) if len(e.args) == 3 else (f"{held}[0]", f"{held}[1:]")
+        self.desugar(
+            f"{held} = SEQUENCE\n{acc} = {start}\nfor {item} in {rest}:\n    {acc} = FUNCTION({acc}, {item})",
+            SEQUENCE=self.as_sequence(e.args[1]),
+            INITIAL=e.args[2] if len(e.args) == 3 else ast.Constant(None),
+            FUNCTION=e.args[0],
+        )
+        return name(acc)
+
+    def sorted_by_key(self, e: ast.Call) -> ast.expr:
+        """``sorted(xs, key=lambda v: ..., reverse=r)`` with a lambda or local function as the key
+        (a global function is passed as it is: runtime.unsort calls it): the keys computed item by
+        item (the function inlined), then the items in the order Python sorts their positions by
+        those keys (stable, as ``sorted`` is, with ``reverse`` too)."""
+        keywords = {k.arg: k.value for k in e.keywords}
+        held, keys, order, item, position = (self.fresh.temp(n) for n in ("_seq", "_keys", "_order", "_v", "_i"))
+        result = self.fresh.temp("_sorted")
+        self.desugar(
+            f"{held} = list(SEQUENCE)\n{keys} = [KEY({item}) for {item} in {held}]\n"
+            f"{order} = sorted(range(len({held})), key={keys}.__getitem__, reverse=REVERSE)\n"
+            f"{result} = [{held}[{position}] for {position} in {order}]",
+            SEQUENCE=self.as_sequence(e.args[0]),
+            KEY=keywords["key"],
+            REVERSE=keywords.get("reverse", ast.Constant(False)),
+        )
+        return name(result)
+
+    def is_add_at(self, call: ast.Call) -> bool:
+        """Is ``call`` ``np.add.at(y, index, v)`` on a local name ``y``?"""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "at" and isinstance(func.value, ast.Attribute)):
+            return False
+        ufunc = func.value
+        if not (ufunc.attr == "add" and len(call.args) == 3 and not call.keywords and self._is_local(call.args[0])):
+            return False
+        return _numpy_module(ufunc.value, self.resolve, self.locals)
+
+    def scatter_add(self, call: ast.Call) -> None:
+        """``np.add.at(y, index, v)``: ``y`` changed in place by the sums of ``v`` at ``index``, repeated
+        positions included. Written as a write into all of ``y`` (``y[...] = y + added``), which the
+        machinery of item writes differentiates and checks for sharing as it does ``y[i] = v``: whatever
+        shares ``y``'s data sees the change, as with ``np.add.at``. (Rebinding ``y`` to a new array
+        would be sound only where nothing shares it.) ``added`` comes from ``np.bincount`` over the flat
+        positions ``index`` selects, which any index form gives (ints, slices, arrays, masks, tuples)."""
+        module = call.func.value.value
+        where, added = self.fresh.temp("_where"), self.fresh.temp("_added")
+        target = call.args[0].id
+        self.desugar(
+            f"{where} = NP.reshape(NP.arange(NP.size({target})), NP.shape({target}))[INDEX]\n"
+            f"{added} = NP.reshape(NP.bincount(NP.ravel({where}), NP.ravel(NP.broadcast_to(VALUE, NP.shape({where}))),"
+            f" NP.size({target})), NP.shape({target}))\n"
+            f"{target}[...] = {target} + {added}",
+            NP=module,
+            INDEX=call.args[1],
+            VALUE=call.args[2],
+        )
+
+    def product(self, e: ast.Call) -> ast.expr:
+        """``math.prod(xs, start=s)``: a loop that multiplies ``s`` by each item in turn, as Python does
+        (so its derivative, second ones too, is the loop's: no rule of its own)."""
+        held, result, item = self.fresh.temp("_seq"), self.fresh.temp("_prod"), self.fresh.temp("_v")
+        start = e.keywords[0].value if e.keywords else ast.Constant(1)
+        self.desugar(
+            f"{held} = SEQUENCE\n{result} = START\nfor {item} in {held}:\n    {result} = {result} * {item}",
+            SEQUENCE=self.as_sequence(e.args[0]),
+            START=start,
+        )
+        return name(result)
 
     def desugar(self, template: str, **parts: ast.expr) -> None:
         """Normalise the statements of ``template``, Python source written in constructs this
@@ -1012,12 +1178,68 @@ class _Normalizer:
         return name(result)
 
 
+def _concatenator_name(e: ast.expr, resolve: Callable[[ast.expr], Any] | None, locals_: set[str]) -> str | None:
+    """``"r_"`` or ``"c_"`` if ``e`` is NumPy's ``np.r_`` or ``np.c_`` spelled as an attribute of the module."""
+    if not (isinstance(e, ast.Attribute) and e.attr in ("r_", "c_") and isinstance(e.value, ast.Name)):
+        return None
+    return e.attr if _numpy_module(e.value, resolve, locals_) else None
+
+
+# operator functions and the operators they are: arity, and the expression for the arguments
+_BINARY = {"add": ast.Add, "sub": ast.Sub, "mul": ast.Mult, "truediv": ast.Div, "floordiv": ast.FloorDiv,
+           "mod": ast.Mod, "pow": ast.Pow, "matmul": ast.MatMult}  # fmt: skip
+_OPERATOR_FUNCTIONS: dict[str, tuple[int, Callable[..., ast.expr]]] = {
+    **{n: (2, lambda a, b, op=op: ast.BinOp(left=a, op=op(), right=b)) for n, op in _BINARY.items()},
+    "neg": (1, lambda a: ast.UnaryOp(op=ast.USub(), operand=a)),
+    "pos": (1, lambda a: ast.UnaryOp(op=ast.UAdd(), operand=a)),
+    "getitem": (2, lambda a, i: ast.Subscript(value=a, slice=i, ctx=ast.Load())),
+}
+
+
+def _extremum_keywords(e: ast.Call) -> bool:
+    """Is ``max(...)``/``min(...)`` one the loop of ``extremum`` stands for: one sequence, or several
+    items, with ``key=`` and (for one sequence) ``default=``? (``max(a, b)`` alone has a rule.)"""
+    given = {k.arg for k in e.keywords}
+    if not given <= {"key", "default"} or not e.args:
+        return False
+    if "default" in given and len(e.args) != 1:
+        return False
+    return bool(given) or len(e.args) != 2
+
+
+def _local_key(e: ast.Call, local_functions: Mapping[str, Any]) -> bool:
+    """Is ``sorted(...)``'s ``key=`` a lambda or a local function (which emitted code cannot pass on)?"""
+    key = next((k.value for k in e.keywords if k.arg == "key"), None)
+    return len(e.args) == 1 and (isinstance(key, ast.Lambda) or isinstance(key, ast.Name) and key.id in local_functions)
+
+
+def _numpy_module(e: ast.expr, resolve: Callable[[ast.expr], Any] | None, locals_: set[str]) -> bool:
+    """Is ``e`` a non-local name for the ``numpy`` module (``np``)?"""
+    if not isinstance(e, ast.Name) or e.id in locals_:
+        return False
+    if resolve is None:  # (normalised alone, without the function's globals)
+        return e.id in ("np", "numpy")
+    return getattr(resolve(e), "__name__", None) == "numpy"
+
+
+def _literal_int(e: ast.expr | None) -> int | None | bool:
+    """The int a slice bound spells (``3``, ``-3``), None for no bound, False for anything else."""
+    if e is None:
+        return None
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        inner = _literal_int(e.operand)
+        return -inner if isinstance(inner, int) and not isinstance(inner, bool) else False
+    if isinstance(e, ast.Constant) and type(e.value) is int:
+        return e.value
+    return False
+
+
 class _Substitute(ast.NodeTransformer):
     def __init__(self, parts: dict[str, ast.expr]) -> None:
         self.parts = parts
 
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.parts.get(node.id, node)
+    def visit_Name(self, node: ast.Name) -> ast.expr:  # (a copy each time: a placeholder may appear twice)
+        return copy.deepcopy(self.parts[node.id]) if node.id in self.parts else node
 
 
 def _escapes(tree: ast.AST, function_name: str) -> bool:

@@ -12,6 +12,7 @@ helpers accept it wherever an adjoint is expected.
 from __future__ import annotations
 
 import linecache
+import math
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,18 @@ __all__ = [
     "cumprod_second",
     "sinc_slope",
     "sinc_curvature",
+    "digamma",
+    "trigamma",
+    "spread_weights",
+    "gather_weights",
+    "quantile_sources",
+    "quantile_fraction",
+    "quantile_slope",
+    "convolve_adjoint",
+    "interp_segment",
+    "interp_slope",
+    "interp_slope_adjoint",
+    "interp_fp_adjoint",
     "cross_adjoint",
     "gradient_along",
     "gradient_adjoint",
@@ -1118,12 +1131,18 @@ def broadcast_like(y: Any, like: Any) -> Any:
     return y if np.shape(y) == shape else np.broadcast_to(y, shape)
 
 
+def _sorted_order(xs: Any, key: Any, reverse: bool) -> list:
+    """Where each item of ``sorted(xs, key=key, reverse=reverse)`` came from: the positions sorted
+    as Python sorts the items (stable; ``key`` only orders, the items themselves are kept)."""
+    items = list(xs)
+    by = items.__getitem__ if key is None else (lambda i: key(items[i]))
+    return sorted(range(len(items)), key=by, reverse=reverse)
+
+
 def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
-    """Adjoint of ``sorted(xs, reverse=reverse)``: each element of ``y`` back to the place its
-    value came from (Python's sort is stable, ties keep their order). A ``key`` is refused."""
-    if key is not None:
-        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
-    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    """Adjoint of ``sorted(xs, key=key, reverse=reverse)``: each element of ``y`` back to the place
+    its value came from (Python's sort is stable, ties keep their order)."""
+    order = _sorted_order(xs, key, reverse)
     parts = y if isinstance(y, (list, tuple, np.ndarray)) else [y] * len(order)  # a weak zero
     out: list = [0.0] * len(order)
     for position, source in enumerate(order):
@@ -1133,9 +1152,7 @@ def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
 
 def resort(parts: Any, xs: Any, key: Any = None, reverse: bool = False) -> list:
     """Adjoint of ``unsort``, and the tangent of ``sorted``: the parts in sorted order again."""
-    if key is not None:
-        raise NoDerivativeRule("no derivative for sorted(..., key=...)", suggestion="Sort without a key, or by np.argsort.")
-    order = sorted(range(len(xs)), key=list(xs).__getitem__, reverse=reverse)
+    order = _sorted_order(xs, key, reverse)
     parts = parts if isinstance(parts, (list, tuple, np.ndarray)) else [parts] * len(order)
     return [parts[source] for source in order]
 
@@ -1454,6 +1471,195 @@ def sinc_curvature(x: Any) -> Any:
     small = np.abs(x) < 1e-3
     safe = np.where(small, 1.0, x)
     return np.where(small, -(np.pi**2) / 3 + np.pi**4 * x**2 / 10, -(np.pi**2) * np.sinc(safe) - 2 * sinc_slope(safe) / safe)
+
+
+def digamma(x: float) -> float:
+    """The derivative of ``math.lgamma`` (``math.gamma'(x) / math.gamma(x)``) at a float ``x``:
+    the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10, then the asymptotic series (error
+    below 1e-13 there); reflection for x < 0.5. SciPy's ``digamma`` without needing SciPy."""
+    x = float(x)
+    if x < 0.5:  # psi(1 - x) - psi(x) = pi / tan(pi x)
+        return digamma(1.0 - x) - math.pi / math.tan(math.pi * x)
+    shift = 0.0
+    while x < 10.0:
+        shift -= 1.0 / x
+        x += 1.0
+    z = 1.0 / (x * x)
+    series = z * (1 / 12 - z * (1 / 120 - z * (1 / 252 - z * (1 / 240 - z * (1 / 132 - z * 691 / 32760)))))
+    return shift + math.log(x) - 0.5 / x - series
+
+
+def trigamma(x: float) -> float:
+    """The derivative of ``digamma``: psi1(x) = psi1(x + 1) + 1/x**2 up to x >= 10, then the
+    asymptotic series (error below 1e-13); reflection for x < 0.5."""
+    x = float(x)
+    if x < 0.5:  # psi1(1 - x) + psi1(x) = pi**2 / sin(pi x)**2
+        return (math.pi / math.sin(math.pi * x)) ** 2 - trigamma(1.0 - x)
+    shift = 0.0
+    while x < 10.0:
+        shift += 1.0 / (x * x)
+        x += 1.0
+    z = 1.0 / (x * x)
+    series = 1.0 / x + z / 2 + z / x * (1 / 6 - z * (1 / 30 - z * (1 / 42 - z * (1 / 30 - z * 5 / 66))))
+    return shift + series
+
+
+def spread_weights(weights: Any, a: Any, axis: Any = None, returned: bool = False) -> Any:
+    """``np.average``'s weights spread to the shape of ``a``: ones for none, a 1-d array laid
+    along ``axis`` (NumPy's rule for weights shorter than ``a``), else broadcast as they are.
+    ``returned=True`` (a pair, the average and the weights' sum) is refused."""
+    if returned is not False:
+        raise NoDerivativeRule(
+            "no derivative for np.average(..., returned=True)",
+            suggestion="Take the average, and the sum of the weights with np.sum(weights), in two calls.",
+        )
+    shape = np.shape(a)
+    if weights is None:
+        return np.ones(shape)
+    weights = np.asarray(weights)
+    if weights.shape != shape and weights.ndim == 1 and axis is not None and np.ndim(axis) == 0:
+        weights = np.reshape(weights, [-1 if i == axis % len(shape) else 1 for i in range(len(shape))])
+    return np.broadcast_to(weights, shape)
+
+
+def gather_weights(y: Any, weights: Any, a: Any, axis: Any = None) -> Any:
+    """Adjoint of ``spread_weights``: ``y`` (shaped like ``a``) summed back to the weights' shape."""
+    shape = np.shape(weights)
+    y = np.broadcast_to(y, np.shape(a))
+    if shape != np.shape(a) and len(shape) == 1 and axis is not None and np.ndim(axis) == 0:
+        others = tuple(i for i in range(np.ndim(a)) if i != axis % np.ndim(a))
+        return np.sum(y, axis=others)
+    return unbroadcast(y, weights)
+
+
+_QUANTILE_METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
+
+
+def _order_statistics(a: Any, q: Any, axis: Any, method: str) -> tuple:
+    """The ``positions`` of ``a`` in sorted order along ``axis``, that axis, and for quantile ``q``
+    the ranks of the two order statistics read and the weight of the upper one."""
+    if method not in _QUANTILE_METHODS:
+        raise NoDerivativeRule(
+            f"no derivative for a quantile with method={method!r}",
+            suggestion=f"Use one of the methods {', '.join(_QUANTILE_METHODS)}, or wrap the call in stop_gradient(...).",
+        )
+    if axis is not None and np.ndim(axis) != 0:
+        raise NoDerivativeRule(
+            "no derivative for a quantile over several axes", suggestion="Move the axes together and reshape them into one."
+        )
+    a = np.asarray(a)
+    source = positions(a)
+    if axis is None:
+        a, source, axis = np.ravel(a), np.ravel(source), 0
+    ranked = np.take_along_axis(source, np.argsort(a, axis=axis, kind="stable"), axis)
+    last = a.shape[axis] - 1
+    v = np.asarray(q, dtype=float) * last
+    lo = np.floor(v).astype(int)
+    hi = np.minimum(lo + 1, last)
+    frac = v - lo
+    if method != "linear":
+        pick = {"lower": lo, "higher": np.ceil(v).astype(int), "nearest": np.around(v).astype(int)}.get(method)
+        lo, hi = (lo, hi) if pick is None else (pick, pick)
+        frac = np.where(frac > 0, 0.5, 0.0) if method == "midpoint" else np.zeros_like(frac)
+    return ranked, axis % a.ndim, lo, hi, frac
+
+
+def quantile_sources(
+    a: Any, q: Any, axis: Any = None, keepdims: bool = False, method: str = "linear", upper: bool = False
+) -> Any:
+    """Where each entry of ``np.quantile(a, q, axis, keepdims=keepdims, method=method)`` reads
+    its lower order statistic (``upper``: its upper one), in ``positions`` numbering: the
+    quantile is ``gather(a, lower) * (1 - f) + gather(a, upper) * f``, f = ``quantile_fraction``."""
+    ranked, axis_, lo, hi, _ = _order_statistics(a, q, axis, method)
+    picked = np.take(ranked, hi if upper else lo, axis=axis_)
+    rank_axes = np.ndim(lo)
+    picked = np.moveaxis(picked, list(range(axis_, axis_ + rank_axes)), list(range(rank_axes)))
+    if keepdims:
+        reduced = [1] * np.ndim(a) if axis is None else list(np.shape(a))
+        if axis is not None:
+            reduced[axis_] = 1
+        picked = np.reshape(picked, np.shape(lo) + tuple(reduced))
+    return picked
+
+
+def quantile_fraction(a: Any, q: Any, axis: Any = None, keepdims: bool = False, method: str = "linear") -> Any:
+    """The weight of the upper order statistic in each entry of the quantile (see ``quantile_sources``),
+    shaped to broadcast against it."""
+    _, _, lo, _, frac = _order_statistics(a, q, axis, method)
+    rest = np.ndim(quantile_sources(a, q, axis, keepdims, method)) - np.ndim(lo)
+    return np.reshape(frac, np.shape(frac) + (1,) * rest)
+
+
+def quantile_slope(a: Any, axis: Any = None, method: str = "linear") -> float:
+    """How fast the interpolation weight of a quantile moves with its level: ``n - 1`` for the
+    linear method (``n`` the length reduced over), 0 for the others (piecewise constant in it)."""
+    return float(np.size(a) if axis is None else np.shape(a)[axis]) - 1.0 if method == "linear" else 0.0
+
+
+def _convolve_window(n: int, m: int, mode: str) -> tuple[int, int]:
+    """Where ``np.convolve``'s result for ``mode`` sits in the full convolution: offset, length."""
+    if mode == "full":
+        return 0, n + m - 1
+    if mode == "same":
+        return (min(n, m) - 1) // 2, max(n, m)
+    if mode == "valid":
+        return min(n, m) - 1, max(n, m) - min(n, m) + 1
+    raise ValueError(f"mode must be 'full', 'same' or 'valid', not {mode!r}")
+
+
+def convolve_adjoint(y: Any, a: Any, v: Any, mode: str = "full") -> Any:
+    """Adjoint of ``a`` in ``np.convolve(a, v, mode)`` for the result's adjoint ``y``: ``y`` placed
+    in the full convolution's length, correlated with ``v``."""
+    n, m = np.size(a), np.size(v)
+    offset, length = _convolve_window(n, m, mode)
+    full = np.zeros(n + m - 1, dtype=np.result_type(np.asarray(y).dtype, np.asarray(v).dtype, float))
+    full[offset : offset + length] = y
+    return np.correlate(full, v, mode="valid")
+
+
+def interp_segment(x: Any, xp: Any) -> Any:
+    """For each ``x``, the index ``i`` of the segment ``xp[i] <= x < xp[i + 1]`` that ``np.interp``
+    reads, and -1 outside ``[xp[0], xp[-1]]`` (where the result is a constant)."""
+    xp = np.asarray(xp)
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    return np.where((np.asarray(x) >= xp[0]) & (np.asarray(x) <= xp[-1]), i, -1)
+
+
+def interp_slope(x: Any, xp: Any, fp: Any) -> Any:
+    """The derivative of ``np.interp(x, xp, fp)`` in ``x``: the slope of the segment, 0 outside."""
+    i = interp_segment(x, xp)
+    j = np.maximum(i, 0)
+    xp, fp = np.asarray(xp), np.asarray(fp)
+    return np.where(i >= 0, (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]), 0.0)
+
+
+def interp_slope_adjoint(y: Any, x: Any, xp: Any, fp: Any) -> Any:
+    """Adjoint of ``fp`` in ``interp_slope(x, xp, fp)`` (linear in ``fp``)."""
+    i = np.ravel(interp_segment(x, xp))
+    xp = np.asarray(xp)
+    j = np.maximum(i, 0)
+    share = np.where(i >= 0, np.ravel(np.broadcast_to(y, np.shape(x))) / (xp[j + 1] - xp[j]), 0.0)
+    out = np.bincount(j + 1, share, minlength=len(xp)) - np.bincount(j, share, minlength=len(xp))
+    return np.reshape(out, np.shape(fp))
+
+
+def interp_fp_adjoint(y: Any, x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None) -> Any:
+    """Adjoint of ``fp`` in ``np.interp(x, xp, fp, left, right)``: each result is
+    ``(1 - f) fp[i] + f fp[i + 1]``; outside ``xp`` it is ``fp[0]`` (``fp[-1]``) unless ``left``
+    (``right``) is given."""
+    xp = np.asarray(xp)
+    y = np.ravel(np.broadcast_to(y, np.shape(x)))
+    x = np.ravel(np.asarray(x, dtype=float))
+    i = interp_segment(x, xp)
+    j = np.maximum(i, 0)
+    f = np.where(i >= 0, (x - xp[j]) / (xp[j + 1] - xp[j]), 0.0)
+    inside = np.where(i >= 0, y, 0.0)
+    out = np.bincount(j, inside * (1 - f), minlength=len(xp)) + np.bincount(j + 1, inside * f, minlength=len(xp))
+    if left is None:
+        out[0] += np.sum(y[x < xp[0]])
+    if right is None:
+        out[-1] += np.sum(y[x > xp[-1]])
+    return np.reshape(out, np.shape(fp))
 
 
 def cross_adjoint(y: Any, a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: Any = None) -> Any:

@@ -20,7 +20,9 @@ cannot run (``x.dot(y)``: its arrays have no ``.dot``) names an equivalent ``ref
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ from srcdiff.runtime import (
     astype,
     broadcast_like,
     cast,
+    convolve_adjoint,
     cotangents,
     cross_adjoint,
     cumprod_adjoint,
@@ -59,11 +62,15 @@ from srcdiff.runtime import (
     einsum_with,
     expand_dims_adjoint,
     gather,
+    gather_weights,
     gradient_adjoint,
     gradient_along,
     indexable,
     inner_adjoint_a,
     inner_adjoint_b,
+    interp_fp_adjoint,
+    interp_slope,
+    interp_slope_adjoint,
     irdft,
     irdft_adjoint,
     kron_adjoint_a,
@@ -78,6 +85,7 @@ from srcdiff.runtime import (
     private_copy,
     prod_adjoint,
     prod_others,
+    quantile_fraction,
     rdft,
     rdft_adjoint,
     real_like,
@@ -92,6 +100,7 @@ from srcdiff.runtime import (
     scatter,
     sequence_adjoint,
     sinc_slope,
+    spread_weights,
     structured,
     sum_adjoint,
     sum_adjoint_adjoint,
@@ -111,6 +120,7 @@ from srcdiff.runtime import (
     unvstack,
     writable,
 )
+from srcdiff.runtime import digamma as runtime_digamma  # (the catalogue's digamma is SciPy's case)
 
 rules.load_optional_rules(force=True)  # the catalogue covers every rule srcdiff ships, SciPy's too
 
@@ -178,6 +188,7 @@ BELOW = Domain("below", -1.0, 0.3)  # a loc below POSITIVE's x: gamma and chi2 d
 BETA_X = Domain("beta_x", 0.2, 2.0)  # with BETA_LOC and BETA_SCALE, (x - loc) / scale stays in (0.1, 0.92)
 BETA_LOC = Domain("beta_loc", -0.3, -0.1)
 BETA_SCALE = Domain("beta_scale", 2.5, 3.0)
+GAMMA_X = Domain("gamma_x", 0.2, 0.8, signed=True)  # math.gamma on both sides of 0, away from its poles at 0 and -1
 MATRIX = Domain("matrix", -0.5, 0.5, diagonal=2.0)  # well conditioned, distinct singular values
 SYMMETRIC = Domain("symmetric", -0.5, 0.5, symmetric=True, diagonal=2.0)  # positive definite, distinct eigenvalues
 
@@ -735,6 +746,14 @@ def transpose_axes(x, w):
     return np.sum(np.transpose(x, (1, 2, 0)) * w)
 
 
+def transpose_axes_keyword(x, w):  # axes= by keyword is the one positional permutation
+    return np.sum(np.transpose(x, axes=(1, 2, 0)) * w)
+
+
+def transpose_axes_keyword_reference(x, w):
+    return np.sum(np.transpose(x, (1, 2, 0)) * w)
+
+
 def swapaxes(x, w):
     return np.sum(np.swapaxes(x, 0, -1) * w)
 
@@ -835,6 +854,30 @@ def array_of_array(x, w):
     return np.sum(np.array(x) * w)
 
 
+def array_dtype(x, y, w):  # a cast to a float type keeps the derivative (rules.for_dtype)
+    return np.sum(np.array([x, y**2], dtype=float) * w)
+
+
+def array_dtype_reference(x, y, w):
+    return np.sum(np.array([x, y**2]) * w)
+
+
+def asarray_dtype(x, w):
+    return np.sum(np.asarray(x, dtype=np.float64) ** 2 * w)
+
+
+def asarray_dtype_reference(x, w):
+    return np.sum(x**2 * w)
+
+
+def where_indices(x, w):  # np.where(condition) alone: the indices where it holds, constants
+    return np.sum(x[np.where(x > 0.0)] ** 2) * w
+
+
+def where_indices_reference(x, w):
+    return np.sum(np.where(x > 0.0, x, 0.0) ** 2) * w
+
+
 # ---------------------------------------------------------------------- selections
 
 
@@ -931,6 +974,177 @@ def dsplit(x, w):
 
 def column_stack(x, y, w):
     return np.sum(np.column_stack([x, y**2, x]) * w)
+
+
+# weighted means and order statistics (autograd has no derivative for median and quantiles)
+def average(x, axis, keepdims, w):
+    return np.sum(np.average(x, axis=axis, keepdims=keepdims) * w)
+
+
+def average_weighted(x, v, axis, w):  # v: weights shaped like x, or 1-d along axis
+    return np.sum(np.average(x, axis, v**2 + 0.5) * w)
+
+
+def average_reference(x, axis, keepdims, w):
+    return np.sum(np.mean(x, axis=axis, keepdims=keepdims) * w)
+
+
+def average_weighted_reference(x, v, axis, w):
+    weights = v**2 + 0.5
+    if np.ndim(weights) == 1 and np.ndim(x) > 1:
+        weights = np.reshape(weights, [-1 if i == axis % np.ndim(x) else 1 for i in range(np.ndim(x))])
+    weights = weights * np.ones(np.shape(x))
+    return np.sum(np.sum(x * weights, axis=axis) / np.sum(weights, axis=axis) * w)
+
+
+def median(x, axis, keepdims, w):
+    return np.sum(np.median(x, axis=axis, keepdims=keepdims) * w)
+
+
+def quantile(x, q, axis, method, w):
+    return np.sum(np.quantile(x**3, q, axis=axis, method=method) * w)
+
+
+def quantile_level(x, q, w):  # the level too: the gap between the two order statistics read
+    return np.sum((np.quantile(x, q, axis=-1) + np.percentile(x**2, q * 100.0, axis=-1)) * w)
+
+
+def percentile(x, w):
+    return np.sum(np.percentile(x, [10.0, 50.0, 95.0], axis=0, keepdims=True) ** 2 * w)
+
+
+def interp(x, fp, w):  # knots at multiples of 0.05 never meet DISTINCT's grid; some x lie outside
+    return np.sum(np.interp(x, [-1.5, -0.3, 0.4, 1.6], fp) * w)
+
+
+def interp_bounds(x, fp, lo, hi, w):
+    return np.sum(np.interp(x, [-1.5, -0.3, 0.4, 1.6], fp**2, lo, hi) * w)
+
+
+def interp_reference(x, fp, w):  # the segments spelled out: knots fixed, so masks are constants
+    knots = [-1.5, -0.3, 0.4, 1.6]
+    y = np.where(x < knots[0], fp[0], 0.0) + np.where(x >= knots[-1], fp[-1], 0.0)
+    for i in range(3):
+        f = (x - knots[i]) / (knots[i + 1] - knots[i])
+        y = y + np.where((x >= knots[i]) & (x < knots[i + 1]), (1 - f) * fp[i] + f * fp[i + 1], 0.0)
+    return np.sum(y * w)
+
+
+def convolve(a, v, mode, w):
+    return np.sum(np.convolve(a, v**2, mode) * w)
+
+
+def convolve_reference(a, v, mode, w):  # the full convolution as a matrix product, then the window
+    n, m = np.shape(a)[0], np.shape(v)[0]
+    full = np.sum(np.stack([np.concatenate([np.zeros(i), a * v[i] ** 2, np.zeros(m - 1 - i)]) for i in range(m)]), axis=0)
+    start, length = {"full": (0, n + m - 1), "same": ((min(n, m) - 1) // 2, max(n, m)),
+                     "valid": (min(n, m) - 1, max(n, m) - min(n, m) + 1)}[mode]  # fmt: skip
+    return np.sum(full[start : start + length] * w)
+
+
+def polyval(p, x, w):
+    return np.sum(np.polyval(p, x) * w)
+
+
+def polyval_reference(p, x, w):
+    return np.sum(sum(p[i] * x ** (len(p) - 1 - i) for i in range(len(p))) * w)
+
+
+# np.add.at(y, index, v) is lowered to y[...] = y + np.bincount(...) (normalize.py)
+def bincount(v, w):
+    return np.sum(np.bincount([3, 0, 3, 1, 3], v**2, 6) * w)
+
+
+def bincount_reference(v, w):
+    return np.sum(np.stack([v[1] ** 2, v[3] ** 2, 0.0, v[0] ** 2 + v[2] ** 2 + v[4] ** 2, 0.0, 0.0]) * w)
+
+
+def np_add_at(x, v, w):  # repeated rows add up; what shares y sees the change, as with np.add.at
+    y = x * 1.0
+    np.add.at(y, [2, 0, 2, -1], v**2)
+    return np.sum(np.sin(y) * w)
+
+
+def np_add_at_reference(x, v, w):
+    rows = [x[0] + v[1] ** 2, x[1], x[2] + v[0] ** 2 + v[2] ** 2 + v[3] ** 2]
+    return np.sum(np.sin(np.stack(rows)) * w)
+
+
+def np_add_at_elements(x, v, w):  # a tuple of index arrays; one value for every position
+    y = x * 1.0
+    np.add.at(y, ([0, 1, 0], [1, 1, 1]), v)
+    return np.sum(y**3 * w)
+
+
+def np_add_at_elements_reference(x, v, w):
+    bump = np.stack([np.stack([0.0, 2.0 * v]), np.stack([0.0, v]), np.zeros(2)])
+    return np.sum((x + bump) ** 3 * w)
+
+
+def ufunc_reduce(x, axis, w):
+    return np.sum((np.add.reduce(x, axis) + np.multiply.reduce(x, axis=axis)) * w)
+
+
+def ufunc_reduce_reference(x, axis, w):
+    return np.sum((np.sum(x, axis) + np.prod(x, axis)) * w)
+
+
+def ufunc_reduce_default(x, w):  # axis 0 unless told
+    return np.sum((np.add.reduce(x) * np.multiply.reduce(x, keepdims=True)) * w)
+
+
+def ufunc_reduce_default_reference(x, w):
+    return np.sum((np.sum(x, 0) * np.prod(x, 0, keepdims=True)) * w)
+
+
+def ufunc_accumulate(x, w):
+    return np.sum(np.add.accumulate(x) ** 2 * w)
+
+
+def ufunc_accumulate_reference(x, w):
+    return np.sum(np.cumsum(x, 0) ** 2 * w)
+
+
+def ufunc_outer(x, y, w):
+    return np.sum((np.multiply.outer(x, y) + np.add.outer(x, y) ** 2) * w)
+
+
+def ufunc_outer_reference(x, y, w):
+    xs = np.reshape(x, np.shape(x) + (1,) * np.ndim(y))
+    return np.sum((xs * y + (xs + y) ** 2) * w)
+
+
+# np.r_ and np.c_ are lowered to np.concatenate (normalize.py); the references spell the join out
+def r_(x, y, w):
+    return np.sum(np.r_[x, 0.5, y**2, 0:2] * w)
+
+
+def r_reference(x, y, w):
+    return np.sum(np.concatenate([np.atleast_1d(x), np.array([0.5]), np.atleast_1d(y**2), np.array([0.0, 1.0])]) * w)
+
+
+def r_rows(x, y, w):
+    return np.sum(np.r_[x, y**2] * w)
+
+
+def r_rows_reference(x, y, w):
+    return np.sum(np.concatenate([x, y**2]) * w)
+
+
+def c_(x, y, w):
+    return np.sum(np.c_[x, y**2, 1:4] * w)
+
+
+def c_reference(x, y, w):
+    return np.sum(np.column_stack([x, y**2, np.array([1.0, 2.0, 3.0])]) * w)
+
+
+def c_deep(x, y, w):  # c_ joins along the last axis (column_stack along the second)
+    return np.sum(np.c_[x, y**2] * w)
+
+
+def c_deep_reference(x, y, w):
+    return np.sum(np.concatenate([x, y**2], axis=-1) * w)
 
 
 def append(x, y, axis, w):
@@ -1360,6 +1574,14 @@ def method_clip(x, w):
     return np.sum(x.clip(-0.5, 0.5) * w)
 
 
+def method_clip_keywords(x, w):  # ndarray.clip's own keywords: min= and max=
+    return np.sum((x.clip(min=-0.5) + x.clip(max=0.5) + x.clip(min=-0.5, max=0.5)) * w)
+
+
+def method_clip_keywords_reference(x, w):
+    return np.sum((np.clip(x, -0.5, None) + np.clip(x, None, 0.5) + np.clip(x, -0.5, 0.5)) * w)
+
+
 def method_swapaxes(x, w):
     return np.sum(x.swapaxes(0, 1) * w)
 
@@ -1479,6 +1701,26 @@ def math_copysign(x, y, w):
     return math.copysign(x, y) * w
 
 
+def math_erfc(x, w):
+    return math.erfc(x) * w
+
+
+def math_gamma(x, w):
+    return math.gamma(x) * w
+
+
+def math_lgamma(x, w):
+    return math.lgamma(x) * w
+
+
+def math_prod(x, y, w):  # lowered to a loop (normalize.py): start times each item in turn
+    return (math.prod([x, y, x * y]) + math.prod([y, 2.0], start=x)) * w
+
+
+def math_prod_array(x, w):  # over the rows of an array
+    return np.sum(math.prod(x) * w)
+
+
 # ------------------------------------------------------------------------- builtins
 
 
@@ -1510,6 +1752,30 @@ def builtin_sum_start(x, y, w):
     return np.sum(sum([x, x], y) * w)
 
 
+def builtin_pow(x, y, w):
+    return (pow(x, 2) + pow(y, x) + pow(x, -1) + pow(base=y, exp=0.5)) * w
+
+
+def builtin_pow_array(x, y, w):
+    return np.sum(pow(x, y) * w)
+
+
+def np_float64(x, w):  # like float(x): a NumPy float, and an array stays an array
+    return np.sum(np.float64(x) ** 2 * w)
+
+
+def np_float64_reference(x, w):
+    return np.sum(x**2 * w)
+
+
+def method_item(x, w):  # one entry, as a Python float
+    return (x[1].item() ** 2 + x.item(2) * x.item(0)) * w
+
+
+def method_item_reference(x, w):
+    return (x[1] ** 2 + x[2] * x[0]) * w
+
+
 def builtin_float(x, w):
     return float(np.sum(x * x)) * w
 
@@ -1530,6 +1796,55 @@ def builtin_sorted(x, y, reverse, w):  # each value's adjoint goes back to where
 def builtin_sorted_array(x, w):  # sorted over a vector: a list of its elements
     ys = sorted(x)
     return (ys[0] * 2.0 + ys[1] ** 2 - ys[-1]) * w
+
+
+def builtin_sorted_key(x, y, reverse, w):  # a global key is passed on; the items keep their own values
+    ys = sorted([x, -2.0 * y, x * 0.5], key=abs, reverse=reverse)
+    return (ys[0] * 2.0 + ys[1] - ys[2] * ys[2]) * w
+
+
+def builtin_sorted_lambda(x, w):  # a lambda key is inlined (normalize.py); ties keep their order
+    ys = sorted(list(x), key=lambda v: (v - 0.3) ** 2, reverse=True)
+    return (ys[0] * 3.0 + ys[1] ** 2 - ys[-1]) * w
+
+
+def builtin_sorted_lambda_reference(x, w):
+    ys = sorted(list(x), key=lambda v: float((v - 0.3) ** 2), reverse=True)
+    return (ys[0] * 3.0 + ys[1] ** 2 - ys[-1]) * w
+
+
+def builtin_max_key(x, y, w):  # the first item whose key is largest (smallest), as Python picks
+    pairs = [(x, y), (y, x * x), (x * y, y)]
+    return (max(pairs, key=lambda p: p[1])[0] + min([x, y, x * y], key=abs) + max([x, y], key=square_of)) * w
+
+
+def builtin_extremum_default(x, w):  # default= for an empty sequence
+    return (max([], default=x[0]) + min([v * 2.0 for v in x if v > 0.5], default=0.25)) * w
+
+
+def builtin_extremum_default_reference(x, w):
+    return (x[0] + min([v * 2.0 for v in x if v > 0.5] or [0.25])) * w
+
+
+def square_of(v):
+    return v * v
+
+
+def functools_reduce(x, y, w):  # a loop (normalize.py): with a lambda, a global function, an initial value
+    product = functools.reduce(lambda a, b: a * b, [x, y, x + y])
+    total = functools.reduce(operator.add, [x, y * y], 1.5)
+    return np.sum((product + total + functools.reduce(np.maximum, [x, -y])) * w)
+
+
+def operator_functions(x, y, w):  # the operators they are (operator.add of two lists is refused, as + is)
+    items = [x, y, x]
+    return np.sum(operator.mul(operator.sub(x, y), operator.truediv(y, 2.0)) + operator.neg(operator.getitem(items, 1))
+                  + operator.pow(x, 2) + operator.pos(np.stack(items)[2]) + operator.add(x, 1.0)) * w  # fmt: skip
+
+
+def operator_functions_reference(x, y, w):  # (autograd's arrays have no unary +)
+    items = [x, y, x]
+    return np.sum((x - y) * (y / 2.0) - items[1] + x**2 + np.stack(items)[2] + (x + 1.0)) * w
 
 
 def builtin_reversed(x, y, w):
@@ -2032,6 +2347,45 @@ def helper_cumprod_tangent(z, x, axis, w):
 
 def helper_sinc_slope(x, w):
     return np.sum(sinc_slope(x) * w)
+
+
+def helper_quantile_fraction(x, q, w):  # linear in the level q
+    return np.sum(quantile_fraction(x, q, -1) * w) + np.sum(quantile_fraction(x, q[0] * q[1], None, True)) ** 2
+
+
+def helper_spread_weights(v, x, axis, w):
+    return np.sum(spread_weights(v, x, axis) * w)
+
+
+def helper_gather_weights(y, v, x, axis, w):
+    return np.sum(gather_weights(y, v, x, axis) * w)
+
+
+def helper_convolve_adjoint(y, a, v, mode, w):
+    return np.sum(convolve_adjoint(y, a, v, mode) * w)
+
+
+INTERP_KNOTS = np.array([-1.5, -0.3, 0.4, 1.6])  # multiples of 0.05: DISTINCT's grid never meets them
+
+
+def helper_interp_slope(x, fp, w):
+    return np.sum(interp_slope(x, INTERP_KNOTS, fp) * w)
+
+
+def helper_interp_slope_adjoint(y, x, fp, w):
+    return np.sum(interp_slope_adjoint(y, x, INTERP_KNOTS, fp) * w)
+
+
+def helper_interp_fp_adjoint(y, x, fp, left, w):
+    return np.sum(interp_fp_adjoint(y, x, INTERP_KNOTS, fp, left) * w)
+
+
+def helper_digamma(x, w):
+    return runtime_digamma(x) * w
+
+
+def helper_digamma_reference(x, w):
+    return scipy.special.digamma(x) * w
 
 
 def helper_real_like(x, y, w):
@@ -2651,6 +3005,7 @@ CASES: list[Case] = [
     ),
     Case(transpose, [((3, 4),), ((2, 3, 4),)]),
     Case(transpose_axes, [((2, 3, 4),)]),
+    Case(transpose_axes_keyword, [((2, 3, 4),)], reference=transpose_axes_keyword_reference, order=2),
     Case(swapaxes, [((3, 4),), ((2, 3, 4),)]),
     Case(
         moveaxis,
@@ -2691,6 +3046,9 @@ CASES: list[Case] = [
     Case(asarray, [((3, 4),)]),
     Case(array_of_floats, [((), ()), ((3,), (3,))]),
     Case(array_of_array, [((3, 2),)]),
+    Case(array_dtype, [((), ()), ((3,), (3,))], reference=array_dtype_reference, order=2),
+    Case(asarray_dtype, [((3, 4),)], reference=asarray_dtype_reference, order=2),
+    Case(where_indices, [((3, 4),), ((5,),)], domain=NONZERO, reference=where_indices_reference, order=2),
     # selections: the adjoint adds g back where each entry came from
     Case(
         roll,
@@ -2755,6 +3113,38 @@ CASES: list[Case] = [
     Case(vsplit, [((4, 3),)], order=2),
     Case(dsplit, [((2, 3, 3),)], order=2),
     Case(column_stack, [((3,), (3,)), ((3,), (3, 2)), ((3, 2), (3, 1))], order=2),
+    Case(r_, [((3,), (2,)), (F, F)], reference=r_reference, order=2),
+    Case(bincount, [((5,),)], reference=bincount_reference, order=2),
+    Case(np_add_at, [((3, 2), (4, 2)), ((3,), (4,)), ((3, 2), (4, 1))], reference=np_add_at_reference, order=2),
+    Case(np_add_at_elements, [((3, 2), F)], reference=np_add_at_elements_reference, order=2),
+    Case(ufunc_reduce, [((3, 4),), ((2, 3, 4),)], domain=NONZERO, options=[{"axis": 0}, {"axis": -1}, {"axis": None}],
+         reference=ufunc_reduce_reference, order=2),  # fmt: skip
+    Case(ufunc_reduce_default, [((3, 4),), ((5,),)], domain=NONZERO, reference=ufunc_reduce_default_reference, order=2),
+    Case(ufunc_accumulate, [((3, 4),), ((5,),)], reference=ufunc_accumulate_reference, order=2),
+    Case(ufunc_outer, [((3,), (2,)), ((2, 2), (3,)), (F, (3,)), ((2,), F), (F, F)], reference=ufunc_outer_reference, order=2),
+    Case(average, REDUCIBLE, options=REDUCE_OPTIONS[:4], reference=average_reference, order=2),
+    Case(average_weighted, [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 4, 4), (4,))], options=[{"axis": 1}, {"axis": -1}],
+         reference=average_weighted_reference, order=2, name="average_weighted_axis"),  # fmt: skip
+    Case(average_weighted, [((3, 4), (3, 4)), ((5,), (5,))], options=[{"axis": None}], reference=average_weighted_reference,
+         order=2),  # fmt: skip
+    Case(median, [((5,),), ((4,),), ((3, 4),), ((2, 3, 4),)], domain=DISTINCT,
+         options=[{"axis": None, "keepdims": False}, {"axis": -1, "keepdims": True}], autograd=False, order=2),  # fmt: skip
+    Case(median, [((4, 3),), ((2, 3, 4),)], domain=DISTINCT, options=[{"axis": 0, "keepdims": False}], autograd=False,
+         name="median_axis"),  # fmt: skip
+    Case(quantile, [((7,),), ((3, 5),)], domain=DISTINCT, autograd=False, order=2,
+         options=[{"q": 0.3, "axis": None, "method": "linear"}, {"q": [0.1, 0.55, 1.0], "axis": -1, "method": "linear"},
+                  {"q": 0.4, "axis": 0, "method": "midpoint"}, {"q": [0.3, 0.8], "axis": None, "method": "nearest"},
+                  {"q": 0.3, "axis": -1, "method": "lower"}, {"q": 0.3, "axis": -1, "method": "higher"}]),  # fmt: skip
+    Case(percentile, [((5, 2),)], domain=DISTINCT, autograd=False, order=2),
+    Case(quantile_level, [((3, 5), (2,))], domain=(DISTINCT, Domain("level", 0.05, 0.95)), autograd=False, order=2),
+    Case(interp, [((6,), (4,)), ((2, 3), (4,)), (F, (4,))], domain=(DISTINCT, REAL), reference=interp_reference, order=2),
+    Case(interp_bounds, [((6,), (4,), F, F)], domain=(DISTINCT, REAL, REAL, REAL), autograd=False, order=2),
+    Case(convolve, [((5,), (3,)), ((3,), (5,)), ((4,), (4,)), ((4,), (1,))],
+         options=[{"mode": "full"}, {"mode": "same"}, {"mode": "valid"}], reference=convolve_reference, order=2),  # fmt: skip
+    Case(polyval, [((4,), (3, 2)), ((1,), F), ((3,), F)], reference=polyval_reference, order=2),
+    Case(r_rows, [((2, 3), (1, 3))], reference=r_rows_reference, order=2),
+    Case(c_, [((3,), (3,)), ((3,), (3, 2))], reference=c_reference, order=2),
+    Case(c_deep, [((2, 2, 2), (2, 2, 1))], reference=c_deep_reference, order=2),
     Case(append, [((3,), (2,)), ((2, 3), (4,))], options=[{"axis": None}], order=2),
     Case(append, [((2, 3), (1, 3))], options=[{"axis": 0}], name="append_axis", order=2),
     Case(select, [((3, 2), (3, 2)), ((3, 2), (1, 2)), ((4,), F)], domain=(DISTINCT, REAL), order=2),
@@ -2880,6 +3270,7 @@ CASES: list[Case] = [
     Case(method_std, [((3, 4),)]),
     Case(method_cumsum, [((3, 4),)]),
     Case(method_clip, [((3, 4),)], domain=DISTINCT),
+    Case(method_clip_keywords, [((3, 4),)], domain=DISTINCT, reference=method_clip_keywords_reference, order=2),
     Case(method_swapaxes, [((3, 4),)]),
     Case(method_repeat, [((3, 4),)]),
     Case(method_trace, [((3, 4),)]),
@@ -2910,6 +3301,11 @@ CASES: list[Case] = [
     Case(math_fabs, [(F,)], domain=NONZERO),
     Case(math_erf, [(F,)]),
     Case(math_copysign, [(F, F)], domain=NONZERO, order=2),
+    Case(math_erfc, [(F,)], order=2),
+    Case(math_gamma, [(F,)], domain=GAMMA_X, order=2),  # negative x too (reflection)
+    Case(math_lgamma, [(F,)], domain=POSITIVE, order=2),
+    Case(math_prod, [(F, F)], order=2),
+    Case(math_prod_array, [((3, 2),)], order=2),
     # builtins
     Case(builtin_abs, [(F,)], domain=NONZERO),
     Case(builtin_abs_array, [((3, 2),)], domain=NONZERO),
@@ -2919,12 +3315,22 @@ CASES: list[Case] = [
     Case(builtin_sum, [(F, F), ((3, 2), (3, 2)), ((3, 2), (2,))]),
     Case(builtin_sum_start, [(F, F), ((3, 2), (2,))]),
     Case(builtin_float, [((3, 2),)]),
+    Case(builtin_pow, [(F, F)], domain=(NONZERO, POSITIVE), order=2),  # (x < 0 only in integer powers)
+    Case(builtin_pow_array, [((3, 2), (3, 2)), ((3, 2), F)], domain=(POSITIVE, REAL), order=2),
+    Case(np_float64, UNARY, reference=np_float64_reference, order=2),
+    Case(method_item, [((4,),)], reference=method_item_reference, order=2),
     Case(builtin_list, [((3, 2),)]),
     Case(builtin_tuple, [((3, 2), (3, 2))]),
     Case(list_into_numpy, [(F, F)], domain=NONZERO, order=2),
     Case(builtin_sorted, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
     Case(builtin_sorted_array, [((4,),)], domain=DISTINCT, order=2),
     Case(builtin_reversed, [(F, F)], order=2),
+    Case(builtin_sorted_key, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
+    Case(builtin_sorted_lambda, [((5,),)], domain=DISTINCT, reference=builtin_sorted_lambda_reference, order=2),
+    Case(builtin_max_key, [(F, F)], domain=DISTINCT, order=2),
+    Case(builtin_extremum_default, [((4,),)], domain=DISTINCT, reference=builtin_extremum_default_reference, order=2),
+    Case(functools_reduce, [(F, F), ((3,), (3,))], domain=DISTINCT, order=2),
+    Case(operator_functions, [(F, F), ((3,), (3,))], reference=operator_functions_reference, order=2),
     # np.linalg: square inputs near a diagonal matrix (MATRIX, SYMMETRIC), single and stacked
     Case(linalg_inv, SQUARE, domain=MATRIX, order=2),
     Case(
@@ -3183,6 +3589,23 @@ CASES: list[Case] = [
     ),
     Case(helper_cumprod_tangent, [((3, 4), (3, 4))], domain=NONZERO, options=[{"axis": 0}, {"axis": None}], autograd=False),
     Case(helper_sinc_slope, [((4,),)], autograd=False),
+    Case(helper_digamma, [(F,)], domain=GAMMA_X, reference=helper_digamma_reference),
+    Case(helper_quantile_fraction, [((3, 5), (2,))], domain=(DISTINCT, Domain("level", 0.05, 0.95)), wrt=(1,),
+         autograd=False, order=2),  # fmt: skip
+    Case(helper_spread_weights, [((4,), (3, 4)), ((3, 4), (3, 4))], options=[{"axis": 1}], autograd=False, order=2),
+    Case(helper_gather_weights, [((3, 4), (4,), (3, 4)), ((3, 4), (3, 4), (3, 4))], options=[{"axis": -1}], wrt=(0,),
+         autograd=False, order=2),  # fmt: skip
+    # y is shaped like the result: n + m - 1 (full), max(n, m) (same), max - min + 1 (valid)
+    Case(helper_convolve_adjoint, [((6,), (4,), (3,)), ((6,), (3,), (4,))], options=[{"mode": "full"}], wrt=(0, 2),
+         autograd=False, order=2),  # fmt: skip
+    Case(helper_convolve_adjoint, [((4,), (4,), (3,)), ((4,), (2,), (4,))], options=[{"mode": "same"}], wrt=(0, 2),
+         autograd=False, order=2, name="helper_convolve_adjoint_same"),  # fmt: skip
+    Case(helper_convolve_adjoint, [((2,), (4,), (3,))], options=[{"mode": "valid"}], wrt=(0, 2), autograd=False, order=2,
+         name="helper_convolve_adjoint_valid"),  # fmt: skip
+    Case(helper_interp_slope, [((6,), (4,))], domain=(DISTINCT, REAL), wrt=(1,), autograd=False, order=2),
+    Case(helper_interp_slope_adjoint, [((6,), (6,), (4,))], domain=(REAL, DISTINCT, REAL), wrt=(0,), autograd=False, order=2),
+    Case(helper_interp_fp_adjoint, [((6,), (6,), (4,))], domain=(REAL, DISTINCT, REAL), options=[{"left": None}, {"left": 0.5}],
+         wrt=(0, 1), autograd=False, order=2),  # fmt: skip
     Case(helper_real_like, [((3, 2), (3, 2)), ((4,), ())], autograd=False),
     Case(helper_dft, [((3, 2), (3, 2)), ((4,), (4,))], options=[{"inverse": False}, {"inverse": True}], autograd=False, order=2),
     Case(helper_dft_adjoint, [((6, 2), (6, 2)), ((6,), (6,))], options=[{"inverse": False}, {"inverse": True}], autograd=False,
@@ -3511,6 +3934,7 @@ AUTOGRAD_MATH = SimpleNamespace(
     acosh=anp.arccosh, atanh=anp.arctanh, exp=anp.exp, expm1=anp.expm1, log2=anp.log2,
     log10=anp.log10, log1p=anp.log1p, sqrt=anp.sqrt, pow=anp.power, hypot=anp.hypot,
     fabs=anp.abs, erf=autograd_special.erf, copysign=_copysign, e=math.e, pi=math.pi,
+    erfc=autograd_special.erfc, gamma=autograd_special.gamma, lgamma=autograd_special.gammaln, prod=math.prod,
     log=lambda x, base=math.e: anp.log(x) / anp.log(base),
 )  # fmt: skip
 

@@ -180,7 +180,31 @@ def reads_a_stale_view(x):
     return np.sum(row * x)  # <- refused
 
 
+def r_with_a_directive(x):
+    return np.sum(np.r_["0,2", x, x])  # <- refused
+
+
+def r_with_a_named_range(x):
+    n = 3
+    return np.sum(np.r_[x[0], 0:n])  # <- refused
+
+
+def c_with_a_count(x):
+    return np.sum(np.c_[x[0], 0:1:3j])  # <- refused
+
+
+def adds_at_through_an_alias(x):
+    y = x * 1.0
+    z = y  # <- refused
+    np.add.at(y, [0, 0], x[0])
+    return np.sum(z * y)
+
+
 CASES = [
+    (adds_at_through_an_alias, UnsupportedSyntax, "'y' is changed in place"),
+    (r_with_a_directive, UnsupportedSyntax, "np.r_[...] with a string directive"),
+    (r_with_a_named_range, UnsupportedSyntax, "np.r_[...] with a range other than start:stop:step of literal ints"),
+    (c_with_a_count, UnsupportedSyntax, "np.c_[...] with a range other than"),
     (reads_a_stale_view, UnsupportedSyntax, "'row' is a view of 'y'"),
     (augments_an_alias, UnsupportedSyntax, "'b' is changed in place"),
     (undeclared_keyword, UnsupportedSyntax, "np.where(mask, x, 0.0)"),

@@ -240,6 +240,7 @@ HELPERS_WITHOUT_RULE: dict[str, str] = {
     "cumprod_curvature": "only second-order code calls it (products that leave out two factors): third order is refused",
     "cumprod_second": "only jvp of second-order code calls it: third order is refused",
     "sinc_curvature": "only second-order code calls it (sinc's second derivative): third order is refused",
+    "trigamma": "only second-order code calls it (digamma's derivative, math.gamma's second): third order is refused",
 }
 
 
@@ -587,6 +588,29 @@ def test_what_has_no_derivative_is_refused() -> None:
     with pytest.raises(srcdiff.errors.UnsupportedSyntax, match="hermitian=") as refusal:
         srcdiff.grad(hermitian_svd)(_spd())
     assert refusal.value.line == hermitian_svd.__code__.co_firstlineno + 1
+
+
+def quantile_weibull(x):
+    return np.quantile(x, 0.3, method="weibull")
+
+
+def average_returned(x):
+    mean, total = np.average(x, weights=x * x, returned=True)
+    return mean * total
+
+
+def interp_moving_knots(x):
+    return np.sum(np.interp(0.5, x, [1.0, 2.0, 4.0]))
+
+
+def test_order_statistics_and_interpolation_refuse_what_they_do_not_differentiate() -> None:
+    x = np.array([0.1, 0.7, 1.3])
+    with pytest.raises(srcdiff.errors.NoDerivativeRule, match="method='weibull'"):
+        srcdiff.grad(quantile_weibull)(x)
+    with pytest.raises(srcdiff.errors.NoDerivativeRule, match="returned=True"):
+        srcdiff.grad(average_returned)(x)
+    with pytest.raises(srcdiff.errors.NoDerivativeRule, match="np.interp with respect to its argument"):  # knots (xp)
+        srcdiff.grad(interp_moving_knots)(x)
 
 
 def test_tangents_of_extra_singular_vectors_are_nan() -> None:

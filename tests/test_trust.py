@@ -341,7 +341,13 @@ def fills_along_an_axis(x):
 
 def accumulates_with_add_at(x, idx):
     y = np.zeros(4)
-    np.add.at(y, idx, x)  # <- refused: the advice is the loop below
+    np.add.at(y, idx, x)  # lowered to a write into y (normalize.py): repeated positions add up
+    return np.sum(y**2)
+
+
+def scales_with_multiply_at(x, idx):
+    y = np.ones(4)
+    np.multiply.at(y, idx, x)  # <- refused: the advice is a loop
     return np.sum(y**2)
 
 
@@ -352,13 +358,14 @@ def accumulates_in_a_loop(x, idx):
     return np.sum(y**2)
 
 
-def test_add_at_is_refused_with_the_loop_it_stands_for():
+def test_add_at_matches_the_loop_it_stands_for_and_other_ufuncs_at_are_refused():
     x, idx = RNG.normal(size=3), np.array([0, 0, 2])
-    with pytest.raises(UnsupportedSyntax, match=r"(?s)\.at\(\) changes its first argument.*for k in range\(len\(idx\)\)"):
-        srcdiff.grad(accumulates_with_add_at)(x, idx)
     y = np.zeros(4)
     np.add.at(y, idx, x)
     np.testing.assert_allclose(srcdiff.grad(accumulates_in_a_loop)(x, idx), 2.0 * y[idx])
+    np.testing.assert_allclose(srcdiff.grad(accumulates_with_add_at)(x, idx), 2.0 * y[idx])
+    with pytest.raises(UnsupportedSyntax, match=r"(?s)\.at\(\) changes its first argument.*for k in range\(len\(idx\)\)"):
+        srcdiff.grad(scales_with_multiply_at)(x, idx)
 
 
 def test_logging_and_warnings_on_differentiated_values_run_in_the_forward_sweep():
@@ -455,13 +462,21 @@ def test_a_call_that_may_change_a_differentiated_value_is_refused():
         srcdiff.grad(sorts_in_place)(RNG.normal(size=3))
 
 
+ROWS = np.r_  # an object indexed with data (np.r_ itself is lowered to np.concatenate)
+
+
 def concatenates_with_r_(x):
+    return np.sum(ROWS[x, x] ** 2)
+
+
+def concatenates_with_np_r_(x):
     return np.sum(np.r_[x, x] ** 2)
 
 
 def test_indexing_an_object_with_differentiated_values_is_refused():
-    with pytest.raises(NoDerivativeRule, match=r"(?s)np\.r_\[\.\.\.\].*Use np\.concatenate"):
+    with pytest.raises(NoDerivativeRule, match=r"(?s)ROWS\[\.\.\.\].*Use np\.concatenate"):
         srcdiff.grad(concatenates_with_r_)(np.ones(2))
+    np.testing.assert_allclose(srcdiff.grad(concatenates_with_np_r_)(np.ones(2)), np.full(2, 4.0))
 
 
 def returns_loss_and_aux(x):

@@ -98,6 +98,7 @@ class Rule:
     with_tangent: ast.expr | None = None
     names: dict[str, Any] = field(default_factory=dict)
     advice: dict[str, str] = field(default_factory=dict)  # "vjp"/"jvp" -> how to add that missing rule
+    aliases: dict[str, str] = field(default_factory=dict)  # another keyword for a parameter (x.clip(min=...): a_min)
     # templates that replace those above where an operand may hold complex values (``for_complex``)
     complex_adjoints: dict[str, ast.expr] = field(default_factory=dict)
     complex_tangents: dict[str, ast.expr] = field(default_factory=dict)
@@ -142,6 +143,10 @@ class Rule:
             else:
                 raise TypeError(f"{self.spelling}() takes at most {len(positional)} positional arguments")
         for k, v in keywords.items():
+            k = self.aliases.get(k, k)
+            if k == self.vararg and k not in bound:  # np.transpose(x, axes=p) is np.transpose(x, p)
+                bound[k] = ast.Tuple(elts=[v], ctx=ast.Load())
+                continue
             if k in bound:
                 raise TypeError(f"{self.spelling}() got multiple values for argument {k!r}")
             if k not in self.params:  # an argument the rule does not know could change the result
@@ -292,6 +297,7 @@ def vjp(
     discrete: tuple[str, ...] = (),
     names: dict[str, Any] | None = None,
     for_complex: dict[str, str] | None = None,
+    aliases: dict[str, str] | None = None,
     **adjoints: str,
 ) -> Rule:
     """Register reverse-mode rules: one adjoint template per differentiable parameter.
@@ -301,7 +307,8 @@ def vjp(
     ``names`` binds the pattern's function and any helper a template calls, for rules
     on your own functions: ``vjp("softplus(x)", x="g * sigmoid(x)", names={...})``.
     ``for_complex`` gives templates used instead where an operand may hold complex values
-    (``srcdiff.complexes``), so that code on real values keeps the plain one.
+    (``srcdiff.complexes``), so that code on real values keeps the plain one. ``aliases`` maps
+    another keyword a call may use to the parameter it names (``{"min": "a_min"}``).
     """
     _add_names(names)
     func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
@@ -318,6 +325,8 @@ def vjp(
     tangents = old.tangents if old else {}
     rule = Rule(func, spelling, params, defaults, vararg, positional, parsed, tangents, kind, frozenset(discrete))
     rule = replace(rule, complex_adjoints=for_complex_parsed, complex_tangents=old.complex_tangents if old else {})
+    _check_aliases(pattern, aliases or {}, params)
+    rule = replace(rule, aliases=dict(aliases or {}))
     _register(func, rule)
     return rule
 
@@ -326,6 +335,12 @@ def _check_discrete(pattern: str, discrete: tuple[str, ...], candidates: set[str
     for p in discrete:
         if p not in candidates:
             raise NameError(f"rule for {pattern!r}: discrete {p!r} is not a parameter without an adjoint")
+
+
+def _check_aliases(pattern: str, aliases: dict[str, str], params: tuple[str, ...]) -> None:
+    for alias, p in aliases.items():
+        if p not in params or alias in params:
+            raise NameError(f"rule for {pattern!r}: alias {alias!r} must name a parameter ({p!r}) and not be one")
 
 
 def _register(func: Any, rule: Rule) -> None:
@@ -348,6 +363,7 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, for_complex: dict[
     rule = Rule(func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind, discrete)
     for_complex_parsed = {p: _parse_template(t, allowed, pattern) for p, t in (for_complex or {}).items()}
     rule = replace(rule, complex_adjoints=old.complex_adjoints if old else {}, complex_tangents=for_complex_parsed)
+    rule = replace(rule, aliases=old.aliases if old else {})
     _register(func, rule)
     return rule
 
@@ -451,7 +467,7 @@ METHODS: dict[str, Any] = {
     "argmax": np.argmax, "argmin": np.argmin, "nonzero": np.nonzero, "any": np.any, "all": np.all,
     "argsort": np.argsort, "keys": dict.keys,
     "diagonal": np.diagonal, "take": np.take, "conj": np.conj, "conjugate": np.conj, "round": np.round,
-    "cumprod": np.cumprod,
+    "cumprod": np.cumprod, "item": np.ndarray.item,
 }  # fmt: skip
 # (not .sort and .partition: they reorder the array in place and return None)
 ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real, "imag": np.imag}

@@ -4,6 +4,9 @@ from . import ARRAY, ELEMENTWISE, SCALAR, jvp, nondifferentiable, vjp
 
 vjp("abs(x)", x="cast(g * np.sign(x), x)", kind=ELEMENTWISE)  # a float's gradient stays a float
 vjp("float(x)", x="g", kind=SCALAR)
+# pow(base, exp) is base ** exp (np.power's rule); with mod, integers only: no derivative
+vjp("pow(base, exp, mod=None)", base="g * exp * base ** (exp - 1 + (exp == 0))",
+    exp="cast(g * ans * np.log(np.where(base > 0, base, 1.0)), exp)", kind=ELEMENTWISE, discrete=("mod",))  # fmt: skip
 vjp("max(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 vjp("min(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=ELEMENTWISE)
 # (a list start joins lists: each part's adjoint is its own stretch of g)
@@ -33,6 +36,8 @@ nondifferentiable(dict.keys, kind=ARRAY)  # d.keys(): names, never numbers
 # forward mode: ``t`` is the tangent of the parameter
 jvp("abs(x)", x="cast(t * np.sign(x), x)")
 jvp("float(x)", x="float(t)")
+jvp("pow(base, exp, mod=None)", base="t * exp * base ** (exp - 1 + (exp == 0))",
+    exp="cast(t * ans * np.log(np.where(base > 0, base, 1.0)), exp)")  # fmt: skip
 jvp("max(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("min(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("sum(iterable, start=0)", iterable="sum(t)", start="t")
@@ -41,7 +46,7 @@ jvp("sum_adjoint_adjoint(parts, y, xs, start=0)", parts="sum_adjoint_adjoint(t, 
 jvp("list(iterable)", iterable="list(t)")
 jvp("tuple(iterable)", iterable="tuple(t)")
 jvp("sequence_adjoint(y, xs)", y="sequence_adjoint(t, xs)")
-jvp("sorted(iterable, key=None, reverse=False)", iterable="resort(t, iterable, key, reverse)")  # key: refused
+jvp("sorted(iterable, key=None, reverse=False)", iterable="resort(t, iterable, key, reverse)")
 jvp("reversed(seq)", seq="unreverse(t, seq)")
 jvp("unsort(y, xs, key=None, reverse=False)", y="unsort(t, xs, key, reverse)")
 jvp("resort(parts, xs, key=None, reverse=False)", parts="resort(t, xs, key, reverse)")

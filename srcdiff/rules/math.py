@@ -31,6 +31,11 @@ vjp("math.pow(x, y)", x="g * y * math.pow(x, y - 1.0)", y="g * ans * math.log(x)
 vjp("math.hypot(x, y)", x="g * x / ans", y="g * y / ans", kind=S)
 vjp("math.fabs(x)", x="g if x >= 0 else -g", kind=S)
 vjp("math.erf(x)", x="g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)", kind=S)
+vjp("math.erfc(x)", x="-g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)", kind=S)
+# the gamma family: digamma (runtime.py, without SciPy) is lgamma's derivative
+vjp("math.gamma(x)", x="g * ans * digamma(x)", kind=S)
+vjp("math.lgamma(x)", x="g * digamma(x)", kind=S)
+vjp("digamma(x)", x="g * trigamma(x)", kind=S)  # (trigamma has no rule: a third derivative is refused)
 
 vjp("math.copysign(x, y)", x="g * float(np.sign(x)) * math.copysign(1.0, y)", kind=S, discrete=("y",))  # |x| signed by y
 
@@ -61,4 +66,8 @@ jvp("math.pow(x, y)", x="t * y * math.pow(x, y - 1.0)", y="t * ans * math.log(x)
 jvp("math.hypot(x, y)", x="t * x / ans", y="t * y / ans")
 jvp("math.fabs(x)", x="t if x >= 0 else -t")
 jvp("math.erf(x)", x="t * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
+jvp("math.erfc(x)", x="-t * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
+jvp("math.gamma(x)", x="t * ans * digamma(x)")
+jvp("math.lgamma(x)", x="t * digamma(x)")
+jvp("digamma(x)", x="t * trigamma(x)")
 jvp("math.copysign(x, y)", x="t * float(np.sign(x)) * math.copysign(1.0, y)")

@@ -33,10 +33,13 @@ vjp("np.maximum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, an
 vjp("np.minimum(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
 vjp("np.fmax(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
 vjp("np.fmin(x, y)", x="g * balanced_eq(x, ans, y)", y="g * balanced_eq(y, ans, x)", kind=E)
+# (x.clip(min=..., max=...), and np.clip's own keywords since NumPy 2.1)
 vjp("np.clip(x, a_min=None, a_max=None)", x="g * (clip_owner(x, a_min, a_max) == 0)",
-    a_min="g * (clip_owner(x, a_min, a_max) == 1)", a_max="g * (clip_owner(x, a_min, a_max) == 2)", kind=E)  # fmt: skip
-vjp("np.where(condition, x, y)", x="cast(np.where(condition, g, 0.0), x)", y="cast(np.where(condition, 0.0, g), y)", kind=E,
-    discrete=("condition",))  # fmt: skip
+    a_min="g * (clip_owner(x, a_min, a_max) == 1)", a_max="g * (clip_owner(x, a_min, a_max) == 2)", kind=E,
+    aliases={"min": "a_min", "max": "a_max"})  # fmt: skip
+# np.where(condition) alone gives the indices where it holds (x and y None, constants): no derivative
+vjp("np.where(condition, x=None, y=None)", x="cast(np.where(condition, g, 0.0), x)", y="cast(np.where(condition, 0.0, g), y)",
+    kind=E, discrete=("condition",))  # fmt: skip
 
 # exponentials and logarithms
 vjp("np.exp(x)", x="g * ans", kind=E)
@@ -90,6 +93,49 @@ vjp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_adjoint(g, a, a
 vjp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",  # NaNs count as 1
     a="prod_adjoint(g, np.where(np.isnan(a), 1.0, a), axis, keepdims) * ~np.isnan(a)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 
+# weighted means and order statistics. A quantile is (1 - f) times one order statistic plus f times
+# the next, f fixed by the ranks (runtime.quantile_sources, quantile_fraction). spread_weights comes
+# first in average's templates: it refuses returned=True before g, then a pair, is read
+vjp("np.average(a, axis=None, weights=None, returned=False, keepdims=False)",
+    a="spread_weights(weights, a, axis, returned) / np.sum(spread_weights(weights, a, axis), axis=axis, keepdims=True)"
+      " * unreduce(g, a, axis, keepdims)",
+    weights="gather_weights(1.0 / np.sum(spread_weights(weights, a, axis, returned), axis=axis, keepdims=True)"
+            " * unreduce(g, a, axis, keepdims) * (a - unreduce(ans, a, axis, keepdims)), weights, a, axis)",
+    kind=REDUCTION, discrete=("axis", "returned", "keepdims"))  # fmt: skip
+vjp("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False)",
+    a="scatter(g * (1.0 - quantile_fraction(a, 0.5, axis, keepdims)), a, quantile_sources(a, 0.5, axis, keepdims))"
+      " + scatter(g * quantile_fraction(a, 0.5, axis, keepdims), a, quantile_sources(a, 0.5, axis, keepdims, 'linear', True))",
+    kind=REDUCTION, discrete=("axis", "out", "overwrite_input", "keepdims"))  # fmt: skip
+# the level q moves the weight f: by the gap between the two order statistics, times quantile_slope
+for _name, _q, _per in (("quantile", "q", ""), ("percentile", "np.asarray(q) / 100", " / 100")):
+    vjp(f"np.{_name}(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False)",
+        a=f"scatter(g * (1.0 - quantile_fraction(a, {_q}, axis, keepdims, method)), a, quantile_sources(a, {_q}, axis, keepdims,"
+          f" method)) + scatter(g * quantile_fraction(a, {_q}, axis, keepdims, method), a, quantile_sources(a, {_q}, axis,"
+          " keepdims, method, True))",
+        q=f"cast(np.sum(np.reshape(broadcast_like(g, ans) * (gather(a, quantile_sources(a, {_q}, axis, keepdims, method, True))"
+          f" - gather(a, quantile_sources(a, {_q}, axis, keepdims, method))), np.shape(q) + (-1,)), axis=-1)"
+          f" * quantile_slope(a, axis, method){_per}, q)",
+        discrete=("axis", "out", "overwrite_input", "method", "keepdims"))  # fmt: skip
+# piecewise linear interpolation: the slope of the segment in x; linear in fp (xp is not differentiated)
+vjp("np.interp(x, xp, fp, left=None, right=None)", x="g * interp_slope(x, xp, fp)", fp="interp_fp_adjoint(g, x, xp, fp, left, right)",
+    left="np.sum(g * (np.asarray(x) < xp[0]))", right="np.sum(g * (np.asarray(x) > xp[-1]))", kind=E)  # fmt: skip
+# counts are constants; weighted counts are sums of the weights at each value (np.add.at lowers to this)
+vjp("np.bincount(x, weights=None, minlength=0)", weights="np.take(broadcast_like(g, ans), x)", discrete=("x", "minlength"))
+vjp("np.convolve(a, v, mode='full')", a="convolve_adjoint(g, a, v, mode)", v="convolve_adjoint(g, v, a, mode)", discrete=("mode",))
+vjp("np.polyval(p, x)", p="np.ravel(broadcast_like(g, ans)) @ (np.ravel(x)[:, None] ** np.arange(len(p) - 1, -1, -1))",
+    x="g * np.polyval(np.asarray(p)[:-1] * np.arange(len(p) - 1, 0, -1), x)", kind=E)  # fmt: skip
+
+# ufunc methods: reduce and accumulate as their functions (along axis 0 unless told), outer over all axes
+vjp("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", array="unreduce(g, array, axis, keepdims)",
+    kind=REDUCTION, discrete=("axis", "dtype", "out", "keepdims"))  # fmt: skip
+vjp("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", array="prod_adjoint(g, array, axis, keepdims)",
+    kind=REDUCTION, discrete=("axis", "dtype", "out", "keepdims"))  # fmt: skip
+vjp("np.add.accumulate(array, axis=0, dtype=None, out=None)", array="cumsum_adjoint(g, array, axis)", discrete=("axis", "dtype", "out"))
+vjp("np.multiply.outer(A, B)", A="cast(np.tensordot(broadcast_like(g, ans), B, np.ndim(B)), A)",
+    B="cast(np.tensordot(A, broadcast_like(g, ans), np.ndim(A)), B)")  # fmt: skip
+vjp("np.add.outer(A, B)", A="cast(np.sum(broadcast_like(g, ans), axis=tuple(range(np.ndim(A), np.ndim(ans)))), A)",
+    B="cast(np.sum(broadcast_like(g, ans), axis=tuple(range(np.ndim(A)))), B)")  # fmt: skip
+
 # linear algebra
 vjp("np.matmul(a, b)", a="matmul_adjoint_a(g, a, b)", b="matmul_adjoint_b(g, a, b)")
 vjp("np.dot(a, b)", a="dot_adjoint_a(g, a, b)", b="dot_adjoint_b(g, a, b)")
@@ -117,9 +163,12 @@ vjp("np.flip(m, axis=None)", m="np.flip(broadcast_like(g, ans), axis)", discrete
 vjp("np.tile(A, reps)", A="tile_adjoint(g, A, reps)", discrete=("reps",))
 vjp("np.repeat(a, repeats, axis=None)", a="repeat_adjoint(g, a, repeats, axis)", discrete=("repeats", "axis"))
 vjp("np.copy(a)", a="g", kind=E)
-vjp("np.asarray(a)", a="g", kind=E)
+vjp("np.float64(x=0.0)", x="g", kind=E)  # float(x) for a NumPy float (an array stays an array)
+# x.item(*index): the one entry read, as a Python scalar
+vjp("np.ndarray.item(a, *args)", a="scatter(g, a, positions(a).item(*args))", kind=SCALAR, discrete=("args",))
+vjp("np.asarray(a, dtype=None)", a="g", kind=E, discrete=("dtype",))
 vjp("np.stack(arrays, axis=0)", arrays="unstack(g, arrays, axis)", discrete=("axis",))
-vjp("np.array(object)", object="unstack(g, object, 0) if isinstance(object, (list, tuple)) else g")
+vjp("np.array(object, dtype=None)", object="unstack(g, object, 0) if isinstance(object, (list, tuple)) else g", discrete=("dtype",))
 vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)", discrete=("axis",))
 vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
@@ -330,6 +379,22 @@ vjp("gradient_adjoint(y, x, varargs=(), axis=None, edge_order=1)", y="gradient_a
 vjp("cumprod_adjoint(y, x, axis=None)", y="cumprod_tangent(g, x, axis)", x="cumprod_curvature(g, y, x, axis)", discrete=("axis",))
 vjp("cumprod_tangent(z, x, axis=None)", z="cumprod_adjoint(g, x, axis)", x="cumprod_curvature(z, g, x, axis)", discrete=("axis",))
 vjp("sinc_slope(x)", x="g * sinc_curvature(x)", kind=E)
+# a quantile's weight is linear in its level (piecewise constant in the data): second derivatives in q
+vjp("quantile_fraction(a, q, axis=None, keepdims=False, method='linear')",
+    q="cast(np.sum(np.reshape(broadcast_like(g, ans), np.shape(q) + (-1,)), axis=-1) * quantile_slope(a, axis, method), q)",
+    discrete=("a", "axis", "keepdims", "method"))  # fmt: skip
+vjp("spread_weights(weights, a, axis=None, returned=False)", weights="gather_weights(g, weights, a, axis)",
+    discrete=("a", "axis", "returned"))  # fmt: skip
+vjp("gather_weights(y, weights, a, axis=None)", y="spread_weights(g, a, axis)", discrete=("weights", "a", "axis"))
+# <z, convolve_adjoint(y, a, v)> = <np.convolve(z, v), y>, and np.convolve is symmetric in its operands
+vjp("convolve_adjoint(y, a, v, mode='full')", y="np.convolve(g, v, mode)", v="convolve_adjoint(y, v, g, mode)",
+    discrete=("a", "mode"))  # fmt: skip
+# interp's helpers are linear in fp (and in y) and piecewise linear in x; xp is not differentiated
+vjp("interp_slope(x, xp, fp)", fp="interp_slope_adjoint(g, x, xp, fp)", discrete=("x",))
+vjp("interp_slope_adjoint(y, x, xp, fp)", y="interp_slope(x, xp, g)", discrete=("x", "fp"))
+vjp("interp_fp_adjoint(y, x, xp, fp, left=None, right=None)",
+    y="np.interp(x, xp, g, None if left is None else 0.0, None if right is None else 0.0)", x="y * interp_slope(x, xp, g)",
+    discrete=("fp", "left", "right"))  # fmt: skip
 # the FFT helpers: linear in their first argument, each pair the other's transpose
 vjp("real_like(y, like)", y="real_like(g, like)", kind=E, discrete=("like",))
 vjp("dft(y, s=None, axes=None, norm=None, inverse=False)", y="dft_adjoint(g, y, s, axes, norm, inverse)",
@@ -370,7 +435,7 @@ returns_views(
     np.flip, np.fliplr, np.flipud, np.rot90, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
     np.real_if_close, np.nan_to_num, np.diff, np.linalg.matrix_power, np.fft.fftn, np.fft.ifftn,
     *([np.astype] if hasattr(np, "astype") else []),  # (copy=False)
-    list, tuple, max, min, runtime.stop_gradient,
+    list, tuple, max, min, runtime.stop_gradient, np.float64, runtime.spread_weights, runtime.gather_weights,  # (np.float64 of a float64 array: the array)
 )  # fmt: skip
 
 # creation, comparison and integer-valued functions: their results are constants
@@ -383,6 +448,7 @@ nondifferentiable(
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
     runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.saved_item, runtime.check_slice_length, runtime.restore_popped,
     runtime.unshared_arguments, np.isrealobj, np.iscomplexobj,
+    runtime.quantile_sources, runtime.quantile_slope, runtime.interp_segment,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
     np.isfinite, np.isnan, np.isinf, np.allclose, np.isclose, np.array_equal, np.result_type,
     kind=ARRAY,
@@ -423,7 +489,7 @@ for _pick in ("maximum", "minimum", "fmax", "fmin"):
     jvp(f"np.{_pick}(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("np.clip(x, a_min=None, a_max=None)", x="t * (clip_owner(x, a_min, a_max) == 0)",
     a_min="t * (clip_owner(x, a_min, a_max) == 1)", a_max="t * (clip_owner(x, a_min, a_max) == 2)")  # fmt: skip
-jvp("np.where(condition, x, y)", x="np.where(condition, t, 0.0)", y="np.where(condition, 0.0, t)")
+jvp("np.where(condition, x=None, y=None)", x="np.where(condition, t, 0.0)", y="np.where(condition, 0.0, t)")
 
 # exponentials and logarithms
 jvp("np.exp(x)", x="t * ans")
@@ -471,6 +537,39 @@ jvp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_tangent(t, a, a
 jvp("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)",
     a="np.sum(np.where(np.isnan(a), 0.0, t) * prod_others(np.where(np.isnan(a), 1.0, a), axis), axis=axis, keepdims=keepdims)")  # fmt: skip
 
+# weighted means and order statistics
+jvp("np.average(a, axis=None, weights=None, returned=False, keepdims=False)",
+    a="np.sum(t * spread_weights(weights, a, axis, returned), axis=axis, keepdims=keepdims)"
+      " / np.sum(spread_weights(weights, a, axis), axis=axis, keepdims=keepdims)",
+    weights="np.sum(spread_weights(t, a, axis, returned) * (a - unreduce(ans, a, axis, keepdims)), axis=axis, keepdims=keepdims)"
+            " / np.sum(spread_weights(weights, a, axis), axis=axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False)",
+    a="gather(t, quantile_sources(a, 0.5, axis, keepdims)) * (1.0 - quantile_fraction(a, 0.5, axis, keepdims))"
+      " + gather(t, quantile_sources(a, 0.5, axis, keepdims, 'linear', True)) * quantile_fraction(a, 0.5, axis, keepdims)")  # fmt: skip
+for _name, _q, _per in (("quantile", "q", ""), ("percentile", "np.asarray(q) / 100", " / 100")):
+    jvp(f"np.{_name}(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False)",
+        a=f"gather(t, quantile_sources(a, {_q}, axis, keepdims, method)) * (1.0 - quantile_fraction(a, {_q}, axis, keepdims, method))"
+          f" + gather(t, quantile_sources(a, {_q}, axis, keepdims, method, True)) * quantile_fraction(a, {_q}, axis, keepdims, method)",
+        q=f"(gather(a, quantile_sources(a, {_q}, axis, keepdims, method, True)) - gather(a, quantile_sources(a, {_q}, axis, keepdims,"
+          f" method))) * np.reshape(t, np.shape(t) + (1,) * (np.ndim(ans) - np.ndim(q))) * quantile_slope(a, axis, method){_per}")  # fmt: skip
+jvp("np.interp(x, xp, fp, left=None, right=None)", x="t * interp_slope(x, xp, fp)",
+    fp="np.interp(x, xp, broadcast_like(t, fp), None if left is None else 0.0, None if right is None else 0.0)",
+    left="t * (np.asarray(x) < xp[0])", right="t * (np.asarray(x) > xp[-1])")  # fmt: skip
+jvp("np.bincount(x, weights=None, minlength=0)", weights="np.bincount(x, broadcast_like(t, weights), minlength)")
+jvp("np.convolve(a, v, mode='full')", a="np.convolve(broadcast_like(t, a), v, mode)", v="np.convolve(a, broadcast_like(t, v), mode)")
+jvp("np.polyval(p, x)", p="np.polyval(broadcast_like(t, p), x)", x="t * np.polyval(np.asarray(p)[:-1] * np.arange(len(p) - 1, 0, -1), x)")
+
+# ufunc methods (axis by position: forward.py leaves out a keyword at its pattern's default, here 0,
+# which is not np.sum's)
+jvp("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)",
+    array="np.add.reduce(broadcast_like(t, array), axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)",
+    array="np.add.reduce(t * prod_others(array, axis), axis, keepdims=keepdims)")  # fmt: skip
+jvp("np.add.accumulate(array, axis=0, dtype=None, out=None)", array="np.cumsum(broadcast_like(t, array), axis)")
+jvp("np.multiply.outer(A, B)", A="np.multiply.outer(broadcast_like(t, A), B)", B="np.multiply.outer(A, broadcast_like(t, B))")
+jvp("np.add.outer(A, B)", A="np.add.outer(broadcast_like(t, A), np.zeros(np.shape(B)))",
+    B="np.add.outer(np.zeros(np.shape(A)), broadcast_like(t, B))")  # fmt: skip
+
 # linear algebra: bilinear products take one tangent at a time
 jvp("np.matmul(a, b)", a="t @ b", b="a @ t")
 jvp("adjoint_matmul(a, b)", a="adjoint_matmul(t, b)", b="adjoint_matmul(a, t)")
@@ -497,9 +596,11 @@ jvp("np.flip(m, axis=None)", m="np.flip(broadcast_like(t, m), axis)")
 jvp("np.tile(A, reps)", A="np.tile(broadcast_like(t, A), reps)")
 jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(broadcast_like(t, a), repeats, axis)")
 jvp("np.copy(a)", a="t")
-jvp("np.asarray(a)", a="np.asarray(t)")
+jvp("np.float64(x=0.0)", x="np.float64(t)")
+jvp("np.ndarray.item(a, *args)", a="gather(t, positions(a).item(*args))")
+jvp("np.asarray(a, dtype=None)", a="np.asarray(t, dtype)")
 jvp("np.stack(arrays, axis=0)", arrays="np.stack(t, axis)")
-jvp("np.array(object)", object="np.array(t)")
+jvp("np.array(object, dtype=None)", object="np.array(t, dtype)")
 jvp("np.concatenate(arrays, axis=0)", arrays="np.concatenate(t, axis)")
 jvp("np.hstack(tup)", tup="np.hstack(t)")
 jvp("np.vstack(tup)", tup="np.vstack(t)")
@@ -644,6 +745,16 @@ jvp("kron_adjoint_b(y, a, b)", y="kron_adjoint_b(t, a, b)", a="kron_adjoint_b(y,
 jvp("cumprod_adjoint(y, x, axis=None)", y="cumprod_adjoint(t, x, axis)", x="cumprod_curvature(t, y, x, axis)")
 jvp("cumprod_tangent(z, x, axis=None)", z="cumprod_tangent(t, x, axis)", x="cumprod_second(z, t, x, axis)")
 jvp("sinc_slope(x)", x="t * sinc_curvature(x)")
+jvp("quantile_fraction(a, q, axis=None, keepdims=False, method='linear')",
+    q="np.reshape(t, np.shape(t) + (1,) * (np.ndim(ans) - np.ndim(t))) * quantile_slope(a, axis, method)")  # fmt: skip
+jvp("spread_weights(weights, a, axis=None, returned=False)", weights="spread_weights(t, a, axis)")
+jvp("gather_weights(y, weights, a, axis=None)", y="gather_weights(t, weights, a, axis)")
+jvp("convolve_adjoint(y, a, v, mode='full')", y="convolve_adjoint(broadcast_like(t, y), a, v, mode)",
+    v="convolve_adjoint(y, a, broadcast_like(t, v), mode)")  # fmt: skip
+jvp("interp_slope(x, xp, fp)", fp="interp_slope(x, xp, broadcast_like(t, fp))")
+jvp("interp_slope_adjoint(y, x, xp, fp)", y="interp_slope_adjoint(t, x, xp, fp)")
+jvp("interp_fp_adjoint(y, x, xp, fp, left=None, right=None)", y="interp_fp_adjoint(t, x, xp, fp, left, right)",
+    x="interp_slope_adjoint(y * t, x, xp, fp)")  # fmt: skip
 jvp("real_like(y, like)", y="real_like(t, like)")
 jvp("dft(y, s=None, axes=None, norm=None, inverse=False)", y="dft(broadcast_like(t, y), s, axes, norm, inverse)")
 jvp("dft_adjoint(y, a, s=None, axes=None, norm=None, inverse=False)", y="dft_adjoint(t, a, s, axes, norm, inverse)")
