@@ -31,6 +31,7 @@ import builtins
 import cmath
 import copy
 import functools
+import inspect
 import math
 import operator
 import sys
@@ -326,7 +327,7 @@ class _Forward(CodeWriter):
         template = copy.deepcopy(template)
         for node in ast.walk(template):
             if isinstance(node, ast.Call):  # ``np.sum(t, axis=axis)`` of ``np.sum(x)`` is ``np.sum(t)``
-                node.keywords = [kw for kw in node.keywords if not _at_default(kw.value, bound, defaults)]
+                node.keywords = [kw for kw in node.keywords if not _at_default(node, kw, bound, defaults)]
         values = {**bound, "t": t, "ans": name(ans)}
         return self.fill(template, values if k is None else {**values, "k": ast.Constant(k)})
 
@@ -351,8 +352,26 @@ class _Forward(CodeWriter):
         return ast.Assign(targets=[targets], value=jvp_call)
 
 
-def _at_default(e: ast.expr, bound: dict[str, ast.expr], defaults: dict[str, ast.expr]) -> bool:
-    return isinstance(e, ast.Name) and e.id in defaults and bound.get(e.id) is defaults[e.id]
+def _at_default(call: ast.Call, kw: ast.keyword, bound: dict[str, ast.expr], defaults: dict[str, ast.expr]) -> bool:
+    """May ``kw`` be left out of ``call``: is its value the pattern's parameter, left at its
+    default by the user's call, and is that also the default of the function called here?
+    (``np.add.reduce(x)`` sums along axis 0, its template's ``np.sum`` along every axis.)"""
+    e = kw.value
+    if not (isinstance(e, ast.Name) and e.id in defaults and bound.get(e.id) is defaults[e.id]):
+        return False
+    default = defaults[e.id]
+    own = _own_default(ast.unparse(call.func), kw.arg)
+    return isinstance(default, ast.Constant) and own is not inspect.Parameter.empty and own == default.value
+
+
+@functools.cache
+def _own_default(func: str, keyword: str) -> Any:
+    """The default of ``keyword`` in the function a template calls (``np.sum``), or ``empty``."""
+    try:
+        called = eval(func, dict(rules.NAMESPACE))  # noqa: S307 (a template's own text)
+        return inspect.signature(called).parameters[keyword].default
+    except (Exception, KeyError):  # a ufunc or builtin without a signature, an unknown keyword: keep it
+        return inspect.Parameter.empty
 
 
 _DATA = (str, bytes, int, float, complex, tuple, list, dict, type(None))

@@ -89,3 +89,26 @@ def test_forward_mode_uses_a_registered_tangent_rule():
     assert abs(tangent - float(srcdiff.grad(uses_logistic)(x) @ v)) < 1e-12
     text = srcdiff.source(srcdiff.jvp(uses_logistic), x)
     assert "* _t1 * (1.0 - _t1)" in text and "logistic_jvp" not in text  # the template, not a transformed callee
+
+
+def column_sums(x, axis=0):
+    """A primitive whose default axis differs from np.sum's (None), as np.add.reduce's does."""
+    return np.sum(x, axis=axis)
+
+
+rules.vjp(
+    "column_sums(x, axis=0)", x="np.broadcast_to(np.expand_dims(g, axis), np.shape(x))", discrete=("axis",),
+    names={"column_sums": column_sums},
+)  # fmt: skip
+rules.jvp("column_sums(x, axis=0)", x="np.sum(t, axis=axis)")
+
+
+def test_a_tangent_template_keeps_a_keyword_whose_default_differs_from_its_functions():
+    # the user's call leaves axis at the pattern's default, 0; np.sum's own default is None
+    def f(x):
+        return column_sums(x) * 1.0
+
+    x, t = np.arange(6.0).reshape(2, 3), np.ones((2, 3))
+    value, tangent = srcdiff.jvp(f, (x,), (t,))
+    np.testing.assert_allclose(value, x.sum(axis=0))
+    np.testing.assert_allclose(tangent, t.sum(axis=0))  # np.sum(t) would give the number 6.0
