@@ -117,7 +117,8 @@ def _srcdiff_ways(problem: Problem, args: tuple) -> dict[str, tuple[Thunk, Calla
         *primals, v = args
         gradient = srcdiff.grad(problem.f, wrt=problem.wrt)
         h(*args)  # the build, before reaching the generated code
-        fn = h.tangents.compiled(h.gradient.wrt, h.tangents.argument_kinds(tuple(primals)))
+        built = h.tangents.entry(h.gradient.wrt, h.tangents.argument_kinds(tuple(primals)))
+        fn = built.functions[built.entry]
         return {
             "srcdiff": ((lambda: h(*args)), _same),
             "generated": ((lambda: fn(v, *primals)), lambda r: r[1]),  # (the gradient, H @ v)

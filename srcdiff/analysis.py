@@ -86,6 +86,7 @@ class Activity:
     # id(statement) -> the run-time check before that in-place write (safety.stale_reads): what it writes
     # into, the index, the names read later that may share its data, and the user's file and line
     checks: dict[int, InPlaceCheck] = field(default_factory=dict)
+    numbers: tuple[str, ...] = ()  # globals read as scalars: checked on entry (kinds.global_numbers)
 
     def is_active(self, e: ast.expr | None) -> bool:
         return isinstance(e, ast.Name) and e.id in self.active
@@ -197,6 +198,7 @@ def activity(
         shares_written,
         complex_,
         {id(s): _check(s, target, readers, origin) for s, target, readers in checks},
+        kinds_.global_numbers(tree, env),
     )
 
 

@@ -83,7 +83,7 @@ class _Forward(CodeWriter):
     def run(self) -> Transformed:
         wrt = self.act.wrt
         tangent_params = [self.t(p) for p in wrt]
-        prologue: list[ast.stmt] = self.unshared_arguments()
+        prologue: list[ast.stmt] = self.numbers_checked() + self.unshared_arguments()
         for p in self.params:
             if p in self.act.written:  # the caller's arrays and lists are never changed
                 prologue.append(assign(p, self.call_helper("private_copy", name(p))))

@@ -40,6 +40,18 @@ from .operations import (
 ReturnsKind = Callable[[Any, frozenset[tuple[str, int]]], "int | None"]
 
 
+def global_numbers(tree: ast.FunctionDef, env: Env) -> tuple[str, ...]:
+    """The globals and closure values the function reads that hold a Python ``int`` or ``float``
+    now (``DT = 0.01`` at module level, ``config.LR``): scalars for the code built now, which
+    checks on entry that they still are (``runtime.check_numbers``)."""
+    found = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Attribute) and is_global_chain(n, env) or isinstance(n, ast.Name) and n.id not in env.locals:
+            if isinstance(n.ctx, ast.Load) and type(safe_resolve(n, env)) in (int, float):
+                found.append(ast.unparse(n))
+    return tuple(dict.fromkeys(found))
+
+
 def kinds(
     tree: ast.FunctionDef, ops: dict[ast.AST, Op], env: Env, param_ndims: dict[str, int], returns_kind: ReturnsKind | None
 ) -> tuple[set[str], set[str], set[str], dict[str, int]]:
@@ -75,7 +87,7 @@ def kinds(
     container_params = {n for n, d in param_ndims.items() if d in CONTAINERS}
     lists |= container_params | (params - set(param_ndims))  # a parameter of unknown kind may be one
     ndims = _array_ndims(assigned, ops, env, param_ndims)
-    scalars = scalar_params | (set(assigned) - params)
+    scalars = scalar_params | (set(assigned) - params) | {n for n in global_numbers(tree, env) if n.isidentifier()}
     changed = True
     while changed:  # a name (a parameter too) is a scalar if every value it is given is one
         changed = False

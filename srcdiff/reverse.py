@@ -144,6 +144,14 @@ class CodeWriter:
             isinstance(a, ast.Name) and a.id in self.act.complex_values for a in ast.walk(ast.Tuple(elts=list(op.bound.values())))
         )
 
+    def numbers_checked(self) -> list[ast.stmt]:
+        """A check that the globals the code reads as numbers still hold numbers (``check_numbers``)."""
+        if not self.act.numbers:
+            return []
+        values = ast.Tuple(elts=[ast.parse(n, mode="eval").body for n in self.act.numbers], ctx=ast.Load())
+        where = [ast.Constant(", ".join(self.act.numbers)), ast.Constant(self.origin.filename), ast.Constant(self.tree.lineno)]
+        return [ast.Expr(value=self.call_helper("check_numbers", values, *where))]
+
     def unshared_arguments(self) -> list[ast.stmt]:
         """A check that no array parameter written in place shares memory with another (``f(x, x)``)."""
         written = [p for p in self.params if p in self.act.written]
@@ -390,7 +398,7 @@ class _Reverse(CodeWriter):
     def _prologue(self, pushes_any: bool, split: bool) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         # inputs are never mutated: arrays and lists the function writes into are copied first
-        out += self.unshared_arguments()
+        out += self.numbers_checked() + self.unshared_arguments()
         for p in self.params:
             if p in self.act.written:
                 out.append(assign(p, self.call_helper("private_copy", name(p))))

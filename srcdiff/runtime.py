@@ -37,6 +37,7 @@ __all__ = [
     "materialize_all",
     "private_copy",
     "check_unshared",
+    "check_numbers",
     "saved_item",
     "restore_popped",
     "sequence_adjoint",
@@ -305,6 +306,19 @@ def _holds(value: Any, region: np.ndarray) -> bool:
     if isinstance(value, dict):
         return any(_holds(v, region) for v in value.values())
     return False
+
+
+def check_numbers(values: tuple, names: str, filename: str, line: int) -> None:
+    """Raise if a global that the code was built to read as a number (``DT = 0.01``) holds
+    something else now: the code has no broadcasting bookkeeping for it."""
+    for value, global_name in zip(values, names.split(", ")):
+        if type(value) not in (int, float):
+            raise SrcdiffError(
+                f"'{global_name}' held a number when this gradient was built and holds a {type(value).__name__} now",
+                filename=filename,
+                line=line,
+                suggestion="Build the gradient again (srcdiff.grad(f)), or pass the value as an argument.",
+            )
 
 
 def unshared_arguments(where: tuple, written: tuple, names: tuple, *values: Any) -> None:

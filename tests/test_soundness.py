@@ -490,3 +490,25 @@ def test_a_partial_written_where_a_function_is_expected():
         return make(_log_partition, a)(x) + make(_log_partition, x=x)(a)
 
     np.testing.assert_allclose(srcdiff.grad(called_at_once)(a, data[0]), 4 * np.sum(a * data[0]) * data[0])
+
+
+STEP = 0.5  # a module-level number the differentiated code reads
+
+
+def scaled_by_a_global(x):
+    return np.sum(np.sin(x) * STEP)
+
+
+def test_a_global_number_is_a_scalar_and_checked_on_entry():
+    global STEP
+    g = srcdiff.grad(scaled_by_a_global)
+    x = np.array([0.1, 0.2])
+    np.testing.assert_allclose(g(x), np.cos(x) * 0.5)
+    assert "unbroadcast" not in srcdiff.source(g, x)  # a number: no broadcasting bookkeeping
+    try:
+        STEP = np.array([1.0, 2.0])  # now an array: the code built for a number must not run
+        with pytest.raises(SrcdiffError, match="'STEP' held a number"):
+            g(x)
+    finally:
+        STEP = 0.5
+    np.testing.assert_allclose(g(x), np.cos(x) * 0.5)
