@@ -140,12 +140,15 @@ def sequence_names(tree: ast.FunctionDef, sequence_parameters: frozenset[str]) -
     expression (a display, arithmetic, ``np.*(...)``, ``range``/``list``/``zip``, a slice).
     A loop over any other value may be a loop over a dict's keys, known only when it runs."""
     values: dict[str, list[ast.expr | None]] = {}
+    seen: set[int] = set()  # the targets whose value is known (their Name nodes are met after them)
     for n in ast.walk(tree):
         if isinstance(n, ast.Assign) and single_name(n.targets):
             values.setdefault(n.targets[0].id, []).append(n.value)
+            seen.add(id(n.targets[0]))
         elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
             values.setdefault(n.target.id, []).append(ast.BinOp(left=n.target, op=n.op, right=n.value))
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) or isinstance(n, ast.arg):
+            seen.add(id(n.target))
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in seen or isinstance(n, ast.arg):
             values.setdefault(n.id if isinstance(n, ast.Name) else n.arg, []).append(None)  # anything
     for p in sequence_parameters:  # its binding as a parameter is known
         if None in values.get(p, []):
@@ -163,7 +166,9 @@ def sequence_names(tree: ast.FunctionDef, sequence_parameters: frozenset[str]) -
 
 
 def sequence_expression(e: ast.expr, found: set[str], locals_: dict) -> bool:
-    if isinstance(e, (ast.List, ast.Tuple, ast.ListComp, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare)):
+    if isinstance(e, ast.BinOp):
+        return not isinstance(e.op, ast.BitOr)  # (d1 | d2 joins dicts)
+    if isinstance(e, (ast.List, ast.Tuple, ast.ListComp, ast.Constant, ast.UnaryOp, ast.Compare)):
         return True
     if isinstance(e, ast.Name):
         return e.id in found

@@ -63,6 +63,7 @@ def kinds(
     scalar. The reverse transform gives such names code that is right for any value."""
     assigned: dict[str, list[ast.expr | None]] = {}
     lists: set[str] = set()
+    appended: dict[str, list[ast.expr]] = {}  # list -> what is appended to it
     for s in walk_statements(tree.body):
         if isinstance(s, ast.Assign):
             t = s.targets[0]
@@ -77,6 +78,7 @@ def kinds(
             assigned.setdefault(s.target.id, []).append(ast.Constant(0))
         elif appended_to(s):
             lists.add(appended_to(s))
+            appended.setdefault(appended_to(s), []).extend(s.value.args)
     params = set(parameters(tree))
     changed_here = written_in_place(tree.body, ops)
     # a container changed here may take elements of other kinds
@@ -91,8 +93,16 @@ def kinds(
     changed = True
     while changed:  # a name (a parameter too) is a scalar if every value it is given is one
         changed = False
+        # lists that only ever hold scalars (a loop's stack of floats): what is popped is a scalar
+        numbers = {
+            n
+            for n, values in assigned.items()
+            if n not in params
+            and all(isinstance(v, ast.List) and all(_scalar(e, ops, scalars, env) for e in v.elts) for v in values)
+            and all(_scalar(a, ops, scalars, env) for a in appended.get(n, []))
+        }
         for n, values in assigned.items():
-            keeps = all(_scalar(v, ops, scalars, env, returns_kind, ndims) for v in values)
+            keeps = all(_scalar(v, ops, scalars, env, returns_kind, ndims) or _pops(v, ops, numbers) for v in values)
             if n in scalars and not keeps:
                 scalars.discard(n)
                 changed = True
@@ -305,6 +315,11 @@ def call_kinds(
     defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
     defaults |= {callables.entry(p.name, p.default) for p in unbound if callables.is_function(p.default)}
     return frozenset({(p, d) for p, d in found if d is not None} | defaults | packing.shape(func, call) | passed)
+
+
+def _pops(e: ast.expr | None, ops: dict, lists: set[str]) -> bool:
+    """Is ``e`` ``xs.pop()`` of one of ``lists``?"""
+    return e is not None and ops.get(e, Op("")).kind == POP and e.func.value.id in lists
 
 
 def _scalar(
