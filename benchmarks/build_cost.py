@@ -58,7 +58,7 @@ start = time.process_time()
 print(time.process_time() - start)
 """
 
-_TWENTY = '''
+_TWENTY = """
 def f(x):
     a = np.sin(x) * x
     b = np.exp(-a) + x ** 2
@@ -80,9 +80,9 @@ def f(x):
     y = w * w + h
     z = np.sum(y) + np.dot(x, y)
     return z
-'''
+"""
 
-_NESTED = '''
+_NESTED = """
 def helper(x, k):
     return np.sin(x * k) * x
 
@@ -91,7 +91,7 @@ def f(x):
     for k in range(3):
         s = s + helper(x, k + 1.0)
     return s * s
-'''
+"""
 
 _EXTRA = {
     "hessian (20 lines)": (_TWENTY + "x = np.linspace(0.1, 1.0, 5)", "srcdiff.hessian(f)(x)"),

@@ -9,7 +9,9 @@ that object's code), and an entry whose dependencies (its callees' included)
 no longer hold is built again. ``transformations`` counts builds, so tests can
 check that nothing is rebuilt needlessly.
 
-The cache holds at most ``limit`` entries, dropping the least recently used.
+The cache holds at most ``limit`` entries, dropping the least recently used. Besides
+built code, an entry may be a ``Gradient``'s state (``remember``/``recall``), shared by
+every ``grad(f)`` of one function, so that ``grad(f)(x)`` written inline costs a lookup.
 Builds take a lock (one at a time, so concurrent first calls build once);
 reading a gradient that is already built never does.
 """
@@ -131,6 +133,21 @@ def put(k: Hashable, entry: Emitted) -> None:
             if oldest is None:
                 break
             del _entries[oldest]
+
+
+def recall(k: Hashable) -> Any:
+    """What ``remember`` kept under ``k``, or None; marks it recently used."""
+    found = _entries.get(k)
+    if found is not None:
+        with lock:
+            if k in _entries:
+                _entries.move_to_end(k)
+    return found
+
+
+def remember(k: Hashable, value: Any) -> None:
+    """Keep ``value`` (not an ``Emitted``: a ``Gradient``'s state) among the entries, under their limit."""
+    put(k, value)
 
 
 def size() -> int:

@@ -199,6 +199,32 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
     return tree, origin
 
 
+# id(code) -> (code, the linecache entry its source was read from), for functions ``checked``
+# found readable and supported; the code is kept so that its id is not another's
+_checked: dict[int, tuple[Any, Any]] = {}
+_CHECKED_LIMIT = 1000
+
+
+def checked(f: Any, check: Any) -> None:
+    """Run ``check(f)`` (which raises on unreadable source or unsupported syntax), unless it
+    already passed for the code ``f`` runs, read from the same source: the key is the code
+    object's identity (a redefined function, or a swapped ``__code__``, is another) and the
+    file's ``linecache`` entry (replaced when the file is read again)."""
+    code = getattr(f, "__code__", None)
+    if code is None:
+        check(f)
+        return
+    found = _checked.get(id(code))
+    if found is not None and found[0] is code and found[1] is linecache.cache.get(code.co_filename):
+        return
+    check(f)
+    entry = linecache.cache.get(code.co_filename)
+    if entry is not None:
+        if len(_checked) >= _CHECKED_LIMIT:
+            _checked.clear()
+        _checked[id(code)] = (code, entry)
+
+
 def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
     """A lambda as the ``def`` it stands for: ``def lambda_(x): return body``. Its file is
     parsed whole (the lambda may sit in the middle of a statement); the lambda is the one on
