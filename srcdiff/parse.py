@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SourceUnavailable, UnsupportedSyntax
+from .names import copy_tree
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,35 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
             f"cannot differentiate {name!r}: it is not a Python function (builtins and C functions have no source)",
             suggestion="Wrap the call in a def, or register a rule with srcdiff.rules.vjp(...).",
         )
-    if name == "<lambda>":
-        return _lambda_ast(code)
+    found = _parsed.get(id(code))
+    if found is not None and found[0] is code and found[1] is linecache.cache.get(code.co_filename):
+        tree, origin = copy_tree(found[2]), found[3]
+    else:
+        tree, origin = _lambda_ast(code) if name == "<lambda>" else _code_ast(code, name)
+        entry = linecache.cache.get(code.co_filename)
+        if entry is not None:
+            if len(_parsed) >= _CHECKED_LIMIT:
+                _parsed.clear()
+            _parsed[id(code)] = (code, entry, copy_tree(tree), origin)
+    if name != "<lambda>" and (tree.args.vararg or tree.args.kwarg) and hasattr(f, "__wrapped__"):
+        inner = getattr(f.__wrapped__, "__name__", "the function")
+        raise origin.error(
+            UnsupportedSyntax,
+            tree,
+            f"{name!r} is a decorator's wrapper around {inner!r}; its *args/**kwargs hide what it does with the arguments",
+            f"Differentiate the undecorated {inner} (keep a reference to it before decorating), give the wrapper "
+            "named parameters, or register a rule for the decorated function with srcdiff.rules.vjp(...).",
+        )
+    return tree, origin
+
+
+# id(code) -> (code, the linecache entry read, its checked tree, origin): a function's source is
+# read and checked once while its code and file stay (``function_ast`` hands out copies)
+_parsed: dict[int, tuple[Any, Any, ast.FunctionDef, Origin]] = {}
+
+
+def _code_ast(code: Any, name: str) -> tuple[ast.FunctionDef, Origin]:
+    """The checked ``FunctionDef`` of a ``def``'s code object, and its origin."""
     try:
         lines, first_line = inspect.getsourcelines(code)  # the code object: inspect would follow __wrapped__ from f
     except (OSError, TypeError) as exc:
@@ -186,15 +214,6 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
         )
     tree.decorator_list = []
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
-    if (tree.args.vararg or tree.args.kwarg) and hasattr(f, "__wrapped__"):
-        inner = getattr(f.__wrapped__, "__name__", "the function")
-        raise origin.error(
-            UnsupportedSyntax,
-            tree,
-            f"{name!r} is a decorator's wrapper around {inner!r}; its *args/**kwargs hide what it does with the arguments",
-            f"Differentiate the undecorated {inner} (keep a reference to it before decorating), give the wrapper "
-            "named parameters, or register a rule for the decorated function with srcdiff.rules.vjp(...).",
-        )
     check_syntax(tree, origin)
     return tree, origin
 
