@@ -8,7 +8,8 @@ timed in CPU time (``time.process_time``), which other processes' load disturbs 
 - build: ``grad(f)(x)`` on first call for a generated straight-line NumPy function of N
   statements (elementwise operations, reductions, matrix products, indexing), in ms, and per
   statement;
-- import: ``import srcdiff`` in a fresh interpreter, less ``import numpy`` (which srcdiff needs);
+- import: ``import srcdiff`` in a fresh interpreter (``-X importtime``, wall clock), less ``import
+  numpy`` (which srcdiff needs); and the CPU time of ``import srcdiff`` after ``import numpy``;
 - hessian and jacobian of a 20-line function, and ``grad(grad(grad(f)))`` through a helper and
   a loop, first call;
 - calls: ``grad(f)(x)`` written inline (a new ``Gradient`` each time), a kept gradient called
@@ -137,6 +138,7 @@ def _import_time(directory: str, repeat: int) -> tuple[float, float]:
 
     def total(module: str) -> float:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as users import it: from cached bytecode
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True, text=True, env=env, cwd=directory
         )
@@ -144,6 +146,27 @@ def _import_time(directory: str, repeat: int) -> tuple[float, float]:
         return int(line.split("|")[1]) / 1000
 
     return min(total("srcdiff") for _ in range(repeat)), min(total("numpy") for _ in range(repeat))
+
+
+_IMPORT_CPU = """
+import time
+start = time.process_time()
+import numpy
+middle = time.process_time()
+import srcdiff
+print(middle - start, time.process_time() - middle)
+"""
+
+
+def _import_cpu(directory: str, repeat: int) -> tuple[float, float]:
+    """CPU time of ``import numpy`` and then of ``import srcdiff``, in ms: the minimum of each."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, "-c", _IMPORT_CPU], capture_output=True, text=True, env=env, cwd=directory)
+        runs.append([float(v) * 1e3 for v in done.stdout.split()])
+    return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 def main() -> None:
@@ -163,6 +186,8 @@ def main() -> None:
         srcdiff_ms, numpy_ms = _import_time(directory, max(options.repeat, 5))
         print(f"| import srcdiff (numpy alone: {numpy_ms:.1f}) | {srcdiff_ms:.1f} | |")
         print(f"| import srcdiff less numpy | {srcdiff_ms - numpy_ms:.1f} | |")
+        numpy_cpu, srcdiff_cpu = _import_cpu(directory, max(options.repeat, 5))
+        print(f"| import srcdiff after numpy, CPU time (numpy's: {numpy_cpu:.1f}) | {srcdiff_cpu:.1f} | |")
         for label, (source, run) in _EXTRA.items():
             seconds = _run_file(textwrap.dedent(source), run, directory, options.repeat)
             print(f"| {label}, first call | {seconds * 1e3:.1f} | |", flush=True)
