@@ -18,6 +18,7 @@ reading a gradient that is already built never does.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -110,6 +111,12 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
             entry = None  # a function it calls was redefined
         if entry is None:
             _building.add(k)
+            # A build allocates tens of AST nodes per statement and keeps most of them until it
+            # ends; each full collection would walk them all again, which made long functions'
+            # builds quadratic. They form no cycles to collect, so the collector waits for the
+            # build (the outermost one: callees are built inside it) to end.
+            collecting = gc.isenabled()
+            gc.disable()
             try:
                 entry = build()
             except BaseException:
@@ -117,6 +124,8 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
                 raise
             finally:
                 _building.discard(k)
+                if collecting:
+                    gc.enable()
             transformations += 1
         put(k, entry)
         return entry
