@@ -19,6 +19,7 @@ import ast
 import builtins
 import functools
 import inspect
+import types
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -375,6 +376,43 @@ def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     return tuple(names), many
 
 
+def _shared_key(cls: type, f: Any, wrt: Wrt, mode: str) -> tuple | None:
+    """The cache key under which Gradients of a plain function share their state (``None``: not shared)."""
+    if type(f) is not types.FunctionType:
+        return None
+    key = ("gradient", cls, id(f), tuple(wrt) if isinstance(wrt, list) else wrt, mode, rules.version)
+    try:
+        hash(key)
+    except TypeError:  # a wrt that is no name or index: refused by __init__
+        return None
+    return key
+
+
+def _as_built(f: types.FunctionType) -> tuple:
+    """What a Gradient's state depends on, compared by identity: the function (the key has only its
+    id), its code, defaults and keyword defaults (a dict, changed in place: its items)."""
+    kw = f.__kwdefaults__
+    return (_Same(f), _Same(f.__code__), _Same(f.__defaults__), tuple((k, _Same(v)) for k, v in kw.items()) if kw else ())
+
+
+class _Same:
+    """Compares by identity (a default may be an array, whose == is elementwise)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and self.value is other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _check_source(f: Callable) -> None:
+    packing.spell_out(*parse.function_ast(f), frozenset())
+
+
 class Gradient:
     """The derivative of a Python function, built on first call (see ``grad``).
 
@@ -385,6 +423,12 @@ class Gradient:
     def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
         self.receiver: tuple = ()  # (obj,) when f is obj.method
         f = getattr(f, "srcdiff_caller", f)  # a custom_vjp function: differentiated by its own rules
+        shared = _shared_key(type(self), f, wrt, mode)
+        if shared is not None:
+            state = cache.recall(shared)
+            if state is not None and state[0] == _as_built(f):  # grad(f)(x) inline: what the last one knew
+                self.__dict__.update(state[1])
+                return
         if isinstance(f, AuxGradient):
             raise SourceUnavailable(
                 f"{f.__name__} was made with has_aux=True: it cannot be differentiated again",
@@ -400,7 +444,7 @@ class Gradient:
             self.function = f
         if not isinstance(f, Gradient):
             # refuse unreadable source and unsupported syntax now, at its line
-            packing.spell_out(*parse.function_ast(self.function), frozenset())
+            parse.checked(self.function, _check_source)
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)
         self.params = _parameters(f)  # those the caller passes: a bound method's self is not one
@@ -415,6 +459,8 @@ class Gradient:
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
         self.__doc__ = f"{what} of {getattr(f, '__name__', f)} with respect to {', '.join(self.wrt)}."
+        if shared is not None:  # the next Gradient of f shares these, its compiled entries included
+            cache.remember(shared, (_as_built(f), dict(self.__dict__)))
 
     def __repr__(self) -> str:
         return f"<srcdiff {self.__name__} wrt={self.wrt}>"
@@ -432,12 +478,18 @@ class Gradient:
             self._compiled = {}
             self._version = rules.version
             self._own = tuple(cache.own(f))
-        entry = None if kwargs else self._compiled.get(tuple(map(type, args)))
+        if kwargs:  # keyed by the keywords' names too; the guards index the positional values, then the keywords'
+            key: tuple = (tuple(map(type, args)), tuple(kwargs), tuple(map(type, kwargs.values())))
+            values = args + tuple(kwargs.values())
+        else:
+            key = tuple(map(type, args))
+            values = args
+        entry = self._compiled.get(key)
         if entry is not None and entry[1]:  # guards, written out here: a call would cost more than they do
             try:
                 if entry[3]:  # an empty loop costs more than a test
                     for i, ndim, complex_ in entry[3]:
-                        if args[i].ndim != ndim or (args[i].dtype.kind == "c") is not complex_:
+                        if values[i].ndim != ndim or (values[i].dtype.kind == "c") is not complex_:
                             raise LookupError  # the same types with other dimensions, or complex: code of its own
                 if entry[4]:
                     for namespace, name, function, code in entry[4]:  # cache.current
@@ -445,11 +497,11 @@ class Gradient:
                             raise LookupError  # a function it calls was redefined: build again
                 if entry[5]:
                     for i, kind in entry[5]:  # lists, tuples and dicts: of scalars, of arrays, of anything
-                        if container_kind(args[i]) != kind:
+                        if container_kind(values[i]) != kind:
                             raise LookupError
                 if entry[6]:
                     for i, function in entry[6]:  # a function passed in: its code was built for that one
-                        if callables.key(args[i]) != function:
+                        if callables.key(values[i]) != function:
                             raise LookupError
             except LookupError:  # KeyError included: the name is gone
                 entry = None
@@ -457,8 +509,7 @@ class Gradient:
             if len(args) + len(kwargs) < len(self.params) and not self._own[4]:  # code for f's defaults of now
                 self._own = tuple(cache.own(self._own[0], uses_defaults=True))
             entry = self.specialize(args, kwargs)
-            if not kwargs:
-                self._compiled[tuple(map(type, args))] = entry
+            self._compiled[key] = entry
         fn, _, wrt_arrays, _, _, _, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind != "f":  # (complex: pass the real and imaginary parts as two arguments)
@@ -526,12 +577,13 @@ class Gradient:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
         if records:
             fn = _through_records(fn, records)
-        checks = tuple((i, a.ndim, a.dtype.kind == "c") for i, a in enumerate(args) if type(a) is np.ndarray)
+        values = (*args, *kwargs.values())  # as __call__ indexes them
+        checks = tuple((i, a.ndim, a.dtype.kind == "c") for i, a in enumerate(values) if type(a) is np.ndarray)
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
-        containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
-        functions = tuple((i, callables.key(a)) for i, a in enumerate(args) if callables.is_function(a))
+        containers = tuple((i, container_kind(a)) for i, a in enumerate(values) if type(a) in _CONTAINER_TYPES)
+        functions = tuple((i, callables.key(a)) for i, a in enumerate(values) if callables.is_function(a))
         return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
 
 

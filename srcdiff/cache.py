@@ -9,13 +9,16 @@ that object's code), and an entry whose dependencies (its callees' included)
 no longer hold is built again. ``transformations`` counts builds, so tests can
 check that nothing is rebuilt needlessly.
 
-The cache holds at most ``limit`` entries, dropping the least recently used.
+The cache holds at most ``limit`` entries, dropping the least recently used. Besides
+built code, an entry may be a ``Gradient``'s state (``remember``/``recall``), shared by
+every ``grad(f)`` of one function, so that ``grad(f)(x)`` written inline costs a lookup.
 Builds take a lock (one at a time, so concurrent first calls build once);
 reading a gradient that is already built never does.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -151,6 +154,12 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
             entry = None  # a function it calls was redefined
         if entry is None:
             _building.add(k)
+            # A build allocates tens of AST nodes per statement and keeps most of them until it
+            # ends; each full collection would walk them all again, which made long functions'
+            # builds quadratic. They form no cycles to collect, so the collector waits for the
+            # build (the outermost one: callees are built inside it) to end.
+            collecting = gc.isenabled()
+            gc.disable()
             try:
                 entry = build()
             except BaseException:
@@ -158,6 +167,8 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
                 raise
             finally:
                 _building.discard(k)
+                if collecting:
+                    gc.enable()
             transformations += 1
         put(k, entry)
         return entry
@@ -174,6 +185,21 @@ def put(k: Hashable, entry: Emitted) -> None:
             if oldest is None:
                 break
             del _entries[oldest]
+
+
+def recall(k: Hashable) -> Any:
+    """What ``remember`` kept under ``k``, or None; marks it recently used."""
+    found = _entries.get(k)
+    if found is not None:
+        with lock:
+            if k in _entries:
+                _entries.move_to_end(k)
+    return found
+
+
+def remember(k: Hashable, value: Any) -> None:
+    """Keep ``value`` (not an ``Emitted``: a ``Gradient``'s state) among the entries, under their limit."""
+    put(k, value)
 
 
 def size() -> int:

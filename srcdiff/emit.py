@@ -85,7 +85,6 @@ def _parenthesize_negative_constants(module: ast.Module) -> None:
 
 def to_source(transformed: Transformed, header: str) -> str:
     """The module as text: header comment, imports, definitions with provenance comments."""
-    module = copy.deepcopy(transformed.module)  # the caller's tree stays as it was
     comments: dict[str, str] = {}
 
     def is_marker(s: ast.stmt) -> bool:
@@ -101,8 +100,10 @@ def to_source(transformed: Transformed, header: str) -> str:
                 comments[token] = s.value.value[len(COMMENT) :]
                 out.append(ast.Expr(value=ast.Name(id=token, ctx=ast.Load())))
                 continue
-            for f in ("body", "orelse"):
-                if isinstance(getattr(s, f, None), list) and getattr(s, f):
+            blocks = [f for f in ("body", "orelse") if isinstance(getattr(s, f, None), list) and getattr(s, f)]
+            if blocks:  # a shallow copy with new blocks: the caller's tree stays as it was
+                s = copy.copy(s)
+                for f in blocks:
                     setattr(s, f, strip_markers(getattr(s, f)) or [ast.Pass()])
             out.append(s)
         if (
@@ -113,9 +114,8 @@ def to_source(transformed: Transformed, header: str) -> str:
             out.append(ast.Pass())  # a block of comments alone is not a block
         return out
 
-    for fn in module.body:
-        fn.body = strip_markers(fn.body)
-    _parenthesize_negative_constants(module)
+    module = ast.Module(body=strip_markers(transformed.module.body), type_ignores=[])
+    _parenthesize_negative_constants(module)  # (in the shared nodes: the same value, and idempotent)
     lines = [f"# {line}" for line in header.splitlines()]
     lines += _import_lines(transformed.bindings)
     code = ast.unparse(module)
@@ -176,14 +176,15 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         args=ast.arguments(
             posonlyargs=[], args=[ast.arg(arg=n) for n in outer if n not in defined], kwonlyargs=[], kw_defaults=[], defaults=[]
         ),
-        body=parsed.body + [ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in defined], ctx=ast.Load()))],
+        body=[ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in defined], ctx=ast.Load()))],
         decorator_list=[],
         returns=None,
         type_comment=None,
         **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}),
     )
-    ast.copy_location(factory, parsed.body[0])
-    code = compile(ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[])), filename, "exec")
+    ast.fix_missing_locations(ast.copy_location(factory, parsed.body[0]))  # the parsed definitions have theirs
+    factory.body = parsed.body + factory.body
+    code = compile(ast.Module(body=[factory], type_ignores=[]), filename, "exec")
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner = {c.co_name: c for c in factory_code.co_consts if isinstance(c, types.CodeType)}
     cells: dict[str, types.CellType] = {}

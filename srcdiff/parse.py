@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SourceUnavailable, UnsupportedSyntax
+from .names import copy_tree
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,35 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
             f"cannot differentiate {name!r}: it is not a Python function (builtins and C functions have no source)",
             suggestion="Wrap the call in a def, or register a rule with srcdiff.rules.vjp(...).",
         )
-    if name == "<lambda>":
-        return _lambda_ast(code)
+    found = _parsed.get(id(code))
+    if found is not None and found[0] is code and found[1] is linecache.cache.get(code.co_filename):
+        tree, origin = copy_tree(found[2]), found[3]
+    else:
+        tree, origin = _lambda_ast(code) if name == "<lambda>" else _code_ast(code, name, f)
+        entry = linecache.cache.get(code.co_filename)
+        if entry is not None:
+            if len(_parsed) >= _CHECKED_LIMIT:
+                _parsed.clear()
+            _parsed[id(code)] = (code, entry, copy_tree(tree), origin)
+    if name != "<lambda>" and (tree.args.vararg or tree.args.kwarg) and hasattr(f, "__wrapped__"):
+        inner = getattr(f.__wrapped__, "__name__", "the function")
+        raise origin.error(
+            UnsupportedSyntax,
+            tree,
+            f"{name!r} is a decorator's wrapper around {inner!r}; its *args/**kwargs hide what it does with the arguments",
+            f"Differentiate the undecorated {inner} (keep a reference to it before decorating), give the wrapper "
+            "named parameters, or register a rule for the decorated function with srcdiff.rules.vjp(...).",
+        )
+    return tree, origin
+
+
+# id(code) -> (code, the linecache entry read, its checked tree, origin): a function's source is
+# read and checked once while its code and file stay (``function_ast`` hands out copies)
+_parsed: dict[int, tuple[Any, Any, ast.FunctionDef, Origin]] = {}
+
+
+def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
+    """The checked ``FunctionDef`` of a ``def``'s code object, and its origin."""
     try:
         lines, first_line = inspect.getsourcelines(code)  # the code object: inspect would follow __wrapped__ from f
     except (OSError, TypeError) as exc:
@@ -191,15 +219,6 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
     if os.path.isfile(code.co_filename):  # a file may have changed since it was imported (a cell's text cannot)
         refuse_edited(tree, code, getattr(code, "co_qualname", getattr(f, "__qualname__", name)), getattr(f, "__globals__", {}))
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
-    if (tree.args.vararg or tree.args.kwarg) and hasattr(f, "__wrapped__"):
-        inner = getattr(f.__wrapped__, "__name__", "the function")
-        raise origin.error(
-            UnsupportedSyntax,
-            tree,
-            f"{name!r} is a decorator's wrapper around {inner!r}; its *args/**kwargs hide what it does with the arguments",
-            f"Differentiate the undecorated {inner} (keep a reference to it before decorating), give the wrapper "
-            "named parameters, or register a rule for the decorated function with srcdiff.rules.vjp(...).",
-        )
     check_syntax(tree, origin)
     return tree, origin
 
@@ -358,6 +377,32 @@ def _runs(code: types.CodeType) -> tuple:
     consts = tuple(_runs(k) if isinstance(k, types.CodeType) else (type(k), repr(k)) for k in code.co_consts)
     shape = (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount)
     return code.co_name, code.co_code, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, shape, consts
+
+
+# id(code) -> (code, the linecache entry its source was read from), for functions ``checked``
+# found readable and supported; the code is kept so that its id is not another's
+_passed: dict[int, tuple[Any, Any]] = {}
+_CHECKED_LIMIT = 1000
+
+
+def checked(f: Any, check: Any) -> None:
+    """Run ``check(f)`` (which raises on unreadable source or unsupported syntax), unless it
+    already passed for the code ``f`` runs, read from the same source: the key is the code
+    object's identity (a redefined function, or a swapped ``__code__``, is another) and the
+    file's ``linecache`` entry (replaced when the file is read again)."""
+    code = getattr(f, "__code__", None)
+    if code is None:
+        check(f)
+        return
+    found = _passed.get(id(code))
+    if found is not None and found[0] is code and found[1] is linecache.cache.get(code.co_filename):
+        return
+    check(f)
+    entry = linecache.cache.get(code.co_filename)
+    if entry is not None:
+        if len(_passed) >= _CHECKED_LIMIT:
+            _passed.clear()
+        _passed[id(code)] = (code, entry)
 
 
 def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:

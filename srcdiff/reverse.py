@@ -28,7 +28,8 @@ whose adjoint is written element by element.
 from __future__ import annotations
 
 import ast
-import copy
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,19 @@ from . import packing, rules
 from .analysis import Activity, argument_kind, returns_no_number
 from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
-from .names import Fresh, assign, drop_statements, local_names, name, names_in, parameters
+from .names import (
+    Fresh,
+    assign,
+    copy_tree,
+    count_statements,
+    drop_statements,
+    fix_missing_locations,
+    local_names,
+    name,
+    names_in,
+    nodes,
+    parameters,
+)
 from .normalize import is_final_break
 from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, appended_to, changed_in_place, walk_statements
 from .parse import Origin
@@ -175,7 +188,7 @@ class CodeWriter:
         target = s.targets[0] if isinstance(s, ast.Assign) else None
         if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice) and target.value.id in self.act.lists:
             where = [ast.Constant(self.origin.filename), ast.Constant(s.lineno)]
-            args = [name(target.value.id), _index_value(target.slice), copy.deepcopy(s.value), *where]
+            args = [name(target.value.id), _index_value(target.slice), copy_tree(s.value), *where]
             out.append(ast.Expr(value=self.call_helper("check_slice_length", *args)))
         check = self.act.checks.get(id(s))
         if check is None:
@@ -195,12 +208,12 @@ class CodeWriter:
     def fill(self, template: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
         """A rule's template with ``values`` for its names (``g``/``t``, ``ans``, ``k``, the
         call's atoms) and the emitted names of the helpers it calls."""
-        helpers = set(rules.NAMESPACE)
+        helpers = rules.NAMESPACE  # (self.helper binds names in self.bindings, never here)
 
         def swap(node: ast.AST) -> ast.AST:
             if isinstance(node, ast.Name):
                 if node.id in values:
-                    return copy.deepcopy(values[node.id])
+                    return copy_tree(values[node.id])
                 return name(self.helper(node.id)) if node.id in helpers else node
             for f, v in ast.iter_fields(node):
                 if isinstance(v, list):
@@ -209,7 +222,17 @@ class CodeWriter:
                     setattr(node, f, swap(v))
             return node
 
-        return swap(copy.deepcopy(template))
+        return swap(copy_tree(template))
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of ``body``, at any depth (the blocks ``drop_statements`` visits)."""
+    for s in body:
+        yield s
+        for f in ("body", "orelse"):
+            block = getattr(s, f, None)
+            if isinstance(block, list):
+                yield from _statements(block)
 
 
 @dataclass
@@ -372,12 +395,32 @@ class _Reverse(CodeWriter):
             op = self.act.ops.get(s.value)
             return op is not None and (op.kind in pure_kinds or op.kind == CONSTANT and not isinstance(s.value, ast.Call))
 
-        while True:  # removing one statement can leave another unread
-            before = ast.dump(ast.Module(body=forward, type_ignores=[]))
-            reads = self._loads(forward) | self._loads(rest)
-            forward = drop_statements(forward, lambda s, reads=reads: removable(s, reads))
-            if ast.dump(ast.Module(body=forward, type_ignores=[])) == before:
+        while True:  # again only where dropping an emptied ``if c:`` stopped reading ``c``, or a statement sat twice
+            reads = self._load_counts(forward) + self._load_counts(rest)
+            defining: dict[str, list[ast.stmt]] = {}
+            for s in _statements(forward):
+                if removable(s, set()):
+                    defining.setdefault(s.targets[0].id, []).append(s)
+            # liveness by counting reads: removing a statement takes its reads away, which can
+            # leave the statements defining them unread in turn
+            unread = [n for n in defining if not reads[n]]
+            removed: set[int] = set()
+            while unread:
+                for s in defining[unread.pop()]:
+                    if id(s) in removed:
+                        continue
+                    removed.add(id(s))
+                    for n in nodes(s.value):
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                            reads[n.id] -= 1
+                            if not reads[n.id] and n.id in defining:
+                                unread.append(n.id)
+            if not removed:
                 return forward
+            size = count_statements(forward)
+            forward = drop_statements(forward, lambda s, removed=removed: id(s) in removed)
+            if count_statements(forward) == size - len(removed):
+                return forward  # the counts were exact: nothing else is left unread
 
     def _temporaries(self) -> frozenset[str]:
         """Names of normalisation temporaries, their adjoints and adjoint partials."""
@@ -386,14 +429,14 @@ class _Reverse(CodeWriter):
         return frozenset(temps | adjoints | {n for n in self.fresh.taken if n.startswith("_d")})
 
     def _stack_used(self, stmts: list[ast.stmt]) -> bool:
-        return any(isinstance(n, ast.Name) and n.id == self.stack for s in stmts for n in ast.walk(s))
+        return any(isinstance(n, ast.Name) and n.id == self.stack for s in stmts for n in nodes(s))
 
     def _function(self, fn_name: str, args: ast.arguments, body: list[ast.stmt]) -> ast.FunctionDef:
         extra = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
         fn = ast.FunctionDef(
-            name=fn_name, args=copy.deepcopy(args), body=body, decorator_list=[], returns=None, type_comment=None, **extra
+            name=fn_name, args=copy_tree(args), body=body, decorator_list=[], returns=None, type_comment=None, **extra
         )
-        return ast.fix_missing_locations(ast.copy_location(fn, self.tree))
+        return fix_missing_locations(ast.copy_location(fn, self.tree))
 
     def _prologue(self, pushes_any: bool, split: bool) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -419,12 +462,21 @@ class _Reverse(CodeWriter):
     def _comment(self, text: str) -> ast.Expr:
         return ast.Expr(value=ast.Constant(COMMENT + text))
 
-    def _loads(self, nodes) -> set[str]:
-        found = set()
-        for s in nodes:
+    def _load_counts(self, code: list) -> Counter:
+        """How many times each name is read in ``code`` (as ``_loads``, counted)."""
+        found: Counter = Counter()
+        for s in code:
             if isinstance(s, _Restore):
                 continue
-            for n in ast.walk(s):
+            found.update(n.id for n in nodes(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+        return found
+
+    def _loads(self, code: list) -> set[str]:
+        found = set()
+        for s in code:
+            if isinstance(s, _Restore):
+                continue
+            for n in nodes(s):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
                     found.add(n.id)
         return found
@@ -463,7 +515,7 @@ class _Reverse(CodeWriter):
             target = s.targets[0]
             array = target.value.id
             if array in self.tape.needed:  # (see TapePlan.kept_in_place)
-                old = ast.Subscript(value=name(array), slice=copy.deepcopy(target.slice), ctx=ast.Load())
+                old = ast.Subscript(value=name(array), slice=copy_tree(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
                 if self._may_be_dict(array):  # the key may be new: remembered as absent
                     saved = self.call_helper("saved_item", name(array), _index_value(target.slice))
@@ -542,8 +594,9 @@ class _Reverse(CodeWriter):
         for s in reversed(body):
             code = self.backward_stmt(s, state)
             first: list[ast.stmt] = []
-            for t in sorted(self._loads(code) & local_remat - recomputed):  # recompute, once, where first read
-                first += self.tape.recompute(t, local_remat, recomputed)
+            if local_remat:
+                for t in sorted(self._loads(code) & local_remat - recomputed):  # recompute, once, where first read
+                    first += self.tape.recompute(t, local_remat, recomputed)
             code = first + code
             real = any(not isinstance(c, _Restore) for c in code)
             if real and s.lineno != line and not isinstance(s, (ast.If, ast.For, ast.While)):
@@ -629,7 +682,7 @@ class _Reverse(CodeWriter):
             if not state.get(target):  # a weak zero on some path: zeros of the container's shape
                 g = self.call_helper("indexable", g, name(target))
             for key, element in zip(keys, e.values if isinstance(e, ast.Dict) else e.elts):
-                item = ast.Subscript(value=g, slice=copy.deepcopy(key), ctx=ast.Load())
+                item = ast.Subscript(value=g, slice=copy_tree(key), ctx=ast.Load())
                 self.contribute(element, item, state, out)
         elif op.kind == INDEX:
             self.adjoint_index(e, g, state, out)
@@ -646,7 +699,7 @@ class _Reverse(CodeWriter):
 
         def put_back(container: str, value: ast.expr) -> ast.stmt:
             if key:
-                return ast.Expr(value=self.call_helper("restore_popped", name(container), value, *copy.deepcopy(key)))
+                return ast.Expr(value=self.call_helper("restore_popped", name(container), value, *copy_tree(key)))
             append = ast.Attribute(value=name(container), attr="append", ctx=ast.Load())
             return ast.Expr(value=ast.Call(func=append, args=[value], keywords=[]))
 
@@ -673,13 +726,13 @@ class _Reverse(CodeWriter):
         p = array.id
         self.make_private(p, state, out)
         dp = self.d(p)
-        where = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Store())
+        where = ast.Subscript(value=name(dp), slice=copy_tree(e.slice), ctx=ast.Store())
         if p in self.act.lists and not self.act.element_is_leaf(e) and (p in self.act.containers or self._index_safe(e.slice)):
             # elements (or a slice) may be containers: added leaf by leaf
-            read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
+            read = ast.Subscript(value=name(dp), slice=copy_tree(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=self.call_helper("add_adjoints", read, g)))
         elif p in self.act.containers or self._index_safe(e.slice):  # a list or dict: one key, never an index array
-            read = ast.Subscript(value=name(dp), slice=copy.deepcopy(e.slice), ctx=ast.Load())
+            read = ast.Subscript(value=name(dp), slice=copy_tree(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=ast.BinOp(left=read, op=ast.Add(), right=g)))
         else:  # integer arrays may repeat an index: np.add.at adds every occurrence
             out.append(assign(dp, self.call_helper("add_at", name(dp), _index_value(e.slice), g)))
@@ -731,16 +784,16 @@ class _Reverse(CodeWriter):
             if rule.kind == rules.ELEMENTWISE and self._may_broadcast(value, op):
                 # a sum back to the operand's shape commutes with a negation: negate the smaller array
                 negated, expr = _without_negation(expr)
-                expr = self.call_helper("unbroadcast", expr, copy.deepcopy(value))
+                expr = self.call_helper("unbroadcast", expr, copy_tree(value))
                 expr = ast.UnaryOp(op=ast.USub(), operand=expr) if negated else expr
             if reads_as_array and value.id in self.act.lists:  # NumPy read a list as an array: its adjoint is a list
-                expr = self.call_helper("structured", expr, copy.deepcopy(value))
+                expr = self.call_helper("structured", expr, copy_tree(value))
             add(value, expr)
         for atom, expr in parts.values():
             self.contribute(atom, expr, state, out)
 
     def _any_active(self, value: ast.expr) -> bool:
-        return any(self.act.is_active(n) for n in ast.walk(value) if isinstance(n, ast.Name))
+        return any(self.act.is_active(n) for n in nodes(value) if isinstance(n, ast.Name))
 
     def adjoint_all_at_once(self, s: ast.Assign, op, g: ast.expr, state: dict[str, bool], out: list) -> None:
         """``_d1, _d2 = bwd(_res1, dy)``: one call gives every parameter's adjoint (``rule.cotangents``)."""
@@ -783,7 +836,7 @@ class _Reverse(CodeWriter):
         if p in self.act.active and p in state:
             dp = self.d(p)
             self.make_private(p, state, out)  # (it may be a weak zero, and its elements are zeroed below)
-            read = ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Load())
+            read = ast.Subscript(value=name(dp), slice=copy_tree(target.slice), ctx=ast.Load())
             if self.act.is_active(s.value):
                 # an element of an array is a view that is zeroed next: copy it, unless it is summed into
                 # a new value anyway; a container's element is a reference, which the zeroing replaces
@@ -796,7 +849,7 @@ class _Reverse(CodeWriter):
                     mask = self.call_helper("last_writes", name(p), _index_value(target.slice))
                     part = ast.BinOp(left=part, op=ast.Mult(), right=mask)
                 if not surely_container and not self.act.element_is_scalar(target):  # y[i] of a vector: nothing to sum
-                    part = self.call_helper("unbroadcast", part, copy.deepcopy(s.value))
+                    part = self.call_helper("unbroadcast", part, copy_tree(s.value))
                 if not surely_container and p not in self.act.floats:  # an integer array rounds what it is given
                     part = ast.BinOp(left=part, op=ast.Mult(), right=self.call_helper("holds_fractions", name(p)))
                 if isinstance(s.value, ast.Name) and s.value.id == p:  # y[::-1] = y: its own adjoint, after the zeroing
@@ -809,10 +862,10 @@ class _Reverse(CodeWriter):
                     later = False
             zero: ast.expr = ast.Constant(0.0)
             if isinstance(target.slice, ast.Slice) and not self.act.ndims.get(p, -1) >= 1:  # a list's slice takes a list
-                zero = self.call_helper("zeros_like", copy.deepcopy(read))
+                zero = self.call_helper("zeros_like", copy_tree(read))
             out.append(
                 ast.Assign(
-                    targets=[ast.Subscript(value=name(dp), slice=copy.deepcopy(target.slice), ctx=ast.Store())],
+                    targets=[ast.Subscript(value=name(dp), slice=copy_tree(target.slice), ctx=ast.Store())],
                     value=zero,
                 )
             )
@@ -851,7 +904,7 @@ class _Reverse(CodeWriter):
         state.update({p: body_state[p] and else_state[p] for p in body_state})
         if not body and not orelse:
             return []
-        return [ast.If(test=copy.deepcopy(s.test), body=body or [ast.Pass()], orelse=orelse)]
+        return [ast.If(test=copy_tree(s.test), body=body or [ast.Pass()], orelse=orelse)]
 
     def backward_loop(self, s: ast.stmt, state: dict[str, bool]) -> list:
         before: list[ast.stmt] = []
@@ -885,7 +938,7 @@ class _Reverse(CodeWriter):
             if counter:
                 rng = ast.Subscript(value=rng, slice=ast.Slice(upper=name(counter)), ctx=ast.Load())
             loop = ast.For(
-                target=copy.deepcopy(s.target),
+                target=copy_tree(s.target),
                 iter=ast.Call(func=name("reversed"), args=[rng], keywords=[]),
                 body=body,
                 orelse=[],
@@ -907,7 +960,7 @@ class _Reverse(CodeWriter):
             if isinstance(s, _Restore) and id(s.stmt) in self.written_back:  # x[i] = v: its old elements
                 pop = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
                 # (a key a dict did not have gets saved_item's marker back: no earlier step reads it)
-                out.append(ast.Assign(targets=[copy.deepcopy(s.stmt.targets[0])], value=pop))
+                out.append(ast.Assign(targets=[copy_tree(s.stmt.targets[0])], value=pop))
                 continue
             if isinstance(s, _Restore):
                 for n in reversed(self.push_order.get(id(s.stmt), [])):
@@ -974,7 +1027,7 @@ def _index_value(index: ast.expr) -> ast.expr:
         return ast.Call(func=name("slice"), args=parts, keywords=[])
     if isinstance(index, ast.Tuple):
         return ast.Tuple(elts=[_index_value(p) for p in index.elts], ctx=ast.Load())
-    return copy.deepcopy(index)
+    return copy_tree(index)
 
 
 def short(filename: str) -> str:

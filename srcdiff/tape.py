@@ -23,10 +23,9 @@ code exists; the reverse transform fills it in before asking ``pushes``.
 from __future__ import annotations
 
 import ast
-import copy
 
 from .analysis import Activity
-from .names import assign, local_names
+from .names import assign, copy_tree, local_names, nodes
 from .operations import CONSTANT, COPY, INDEX, RULE, walk_statements
 from .safety import sharing_groups
 
@@ -112,7 +111,7 @@ class TapePlan:
                 readers = [j for j in range(i + 1, len(block)) if t in _loaded(block[j])]
                 if not readers or loads.count(t) != sum(_loaded(block[j]).count(t) for j in readers):
                     continue  # unread, or read outside this block
-                operands = {n.id for n in ast.walk(s.value) if isinstance(n, ast.Name)}
+                operands = {n.id for n in nodes(s.value) if isinstance(n, ast.Name)}
                 if not operands & self.act.lists:
                     found[t] = (i, readers[-1], operands)
             while True:  # drop temporaries whose operands change before the last reader of a dependent
@@ -138,10 +137,10 @@ class TapePlan:
         """Statements recomputing ``t`` (and first the recomputed temporaries it reads)."""
         out: list[ast.stmt] = []
         value = self.remat[t].value
-        for dep in sorted({n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & local - done):
+        for dep in sorted({n.id for n in nodes(value) if isinstance(n, ast.Name)} & local - done):
             out += self.recompute(dep, local, done)
         done.add(t)
-        return out + [assign(t, copy.deepcopy(value))]
+        return out + [assign(t, copy_tree(value))]
 
     def pushes(self, s: ast.stmt, target: str) -> bool:
         """Can this definition overwrite a value of ``target`` that the backward sweep reads?"""
@@ -177,7 +176,7 @@ class TapePlan:
         def tape_of_callee(s: ast.Assign) -> set[str]:
             if id(s) not in self.saved:
                 return set()
-            return {self.saved[id(s)]} | {a.id for a in ast.walk(s.value) if isinstance(a, ast.Name) and a.id in locals_}
+            return {self.saved[id(s)]} | {a.id for a in nodes(s.value) if isinstance(a, ast.Name) and a.id in locals_}
 
         return sharing_groups(self.body, self.params, self.act.ops, locals_, set(self.act.scalars), tape_of_callee)
 
@@ -195,8 +194,10 @@ def _loaded(s: ast.stmt) -> list[str]:
 
 def _stored(s: ast.stmt) -> set[str]:
     """Names a statement assigns or writes into (``x[i] = v`` writes x; ``L.append`` writes L)."""
-    found = {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    for n in ast.walk(s):
+    found = set()
+    for n in nodes(s):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            found.add(n.id)
         if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name):
             found.add(n.value.id)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("append", "pop"):

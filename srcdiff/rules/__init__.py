@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 
 from .. import runtime
+from ..names import nodes
 
 ELEMENTWISE, SCALAR, REDUCTION, ARRAY, PARTS = "elementwise", "scalar", "reduction", "array", "parts"
 ADJOINT, DISCRETE, MISSING = "adjoint", "discrete", "missing"  # parameter roles: see parameter_role
@@ -251,7 +252,7 @@ def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, a
     if not isinstance(call, ast.Call):
         raise ValueError(f"rule pattern must be a call: {pattern!r}")
     spelling = ast.unparse(call.func)
-    func = eval(compile(ast.Expression(call.func), "<rule>", "eval"), dict(NAMESPACE), {})  # noqa: S307
+    func = _resolve(call.func)
     params, vararg = [], None
     for a in call.args:
         if isinstance(a, ast.Starred):
@@ -261,6 +262,19 @@ def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, a
     defaults = {k.arg: k.value for k in call.keywords}
     positional = tuple(params) if vararg else tuple(params) + tuple(defaults)  # keywords after *args are keyword-only
     return func, spelling, tuple(params) + tuple(defaults), defaults, vararg, positional
+
+
+def _resolve(expr: ast.expr) -> Any:
+    """The function a pattern names: a name in ``NAMESPACE`` (or a builtin), or an attribute chain
+    from one; anything else is evaluated."""
+    if isinstance(expr, ast.Attribute):
+        return getattr(_resolve(expr.value), expr.attr)
+    if isinstance(expr, ast.Name):
+        if expr.id in NAMESPACE:
+            return NAMESPACE[expr.id]
+        if hasattr(python_builtins, expr.id):
+            return getattr(python_builtins, expr.id)
+    return eval(compile(ast.Expression(expr), "<rule>", "eval"), dict(NAMESPACE), {})  # noqa: S307
 
 
 def _template_names(vararg: str | None, incoming: str) -> set[str]:
@@ -276,8 +290,8 @@ def _check_parameters(pattern: str, params: tuple[str, ...], vararg: str | None,
 
 def _parse_template(template: str, allowed: set[str], pattern: str) -> ast.expr:
     tree = ast.parse(template, mode="eval").body
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in allowed | set(NAMESPACE) | _BUILTINS:
+    for node in nodes(tree):
+        if isinstance(node, ast.Name) and node.id not in allowed and node.id not in NAMESPACE and node.id not in _BUILTINS:
             raise NameError(f"rule for {pattern!r}: unknown name {node.id!r} in {template!r}")
     return tree
 
@@ -323,10 +337,11 @@ def vjp(
     _check_discrete(pattern, discrete, (set(params) | {vararg}) - set(adjoints))
     old = RULES.get(func)
     tangents = old.tangents if old else {}
-    rule = Rule(func, spelling, params, defaults, vararg, positional, parsed, tangents, kind, frozenset(discrete))
-    rule = replace(rule, complex_adjoints=for_complex_parsed, complex_tangents=old.complex_tangents if old else {})
     _check_aliases(pattern, aliases or {}, params)
-    rule = replace(rule, aliases=dict(aliases or {}))
+    rule = Rule(
+        func, spelling, params, defaults, vararg, positional, parsed, tangents, kind, frozenset(discrete),
+        complex_adjoints=for_complex_parsed, complex_tangents=old.complex_tangents if old else {}, aliases=dict(aliases or {}),
+    )  # fmt: skip
     _register(func, rule)
     return rule
 
@@ -360,10 +375,12 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, for_complex: dict[
     parsed = {p: _parse_template(t, allowed, pattern) for p, t in tangents.items()}
     old = RULES.get(func)
     kind, discrete = (old.kind, old.discrete) if old else (ARRAY, frozenset())
-    rule = Rule(func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind, discrete)
     for_complex_parsed = {p: _parse_template(t, allowed, pattern) for p, t in (for_complex or {}).items()}
-    rule = replace(rule, complex_adjoints=old.complex_adjoints if old else {}, complex_tangents=for_complex_parsed)
-    rule = replace(rule, aliases=old.aliases if old else {})
+    rule = Rule(
+        func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind, discrete,
+        complex_adjoints=old.complex_adjoints if old else {}, complex_tangents=for_complex_parsed,
+        aliases=old.aliases if old else {},
+    )  # fmt: skip
     _register(func, rule)
     return rule
 
