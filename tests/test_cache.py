@@ -422,6 +422,8 @@ def test_a_lambda_in_a_file_edited_on_disk_is_refused(tmp_path):
     assert srcdiff.grad(module.square)(2.0) == 4.0
     (tmp_path / "edited_lambdas.py").write_text("square = lambda x: x * x * x  # noqa: E731\n")
     linecache.checkcache(str(tmp_path / "edited_lambdas.py"))
+    assert srcdiff.grad(module.square)(3.0) == 6.0  # what was built is the derivative of the code that runs
+    cache.clear()  # built anew, from the file as it is now: refused
     with pytest.raises(SourceUnavailable, match="the file changed since the lambda was imported"):
         srcdiff.grad(module.square)(3.0)
 
