@@ -26,7 +26,22 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, records, reverse, rules, trees
+from . import (
+    analysis,
+    cache,
+    callables,
+    emit,
+    methods,
+    normalize,
+    operations,
+    optimize,
+    packing,
+    parse,
+    records,
+    reverse,
+    rules,
+    trees,
+)
 from .errors import (
     ArraySubclassError,
     BadAux,
@@ -90,6 +105,7 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     if dataclasses and not origin.filename.startswith("<srcdiff"):  # read as records of their fields: only by them
         records.refuse_other_uses(f, tree, origin, dataclasses)  # (srcdiff's own code came from code checked so)
     tree = packing.spell_out(tree, origin, kinds)
+    tree = methods.rewrite(f, tree, origin, methods.classes(kinds))
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee)
@@ -390,12 +406,16 @@ class Gradient:
                 f"{f.__name__} was made with has_aux=True: it cannot be differentiated again",
                 suggestion="Differentiate a function that returns the output alone (grad(grad(f)) works).",
             )
+        self.keywords: dict = {}  # the keywords a functools.partial binds
         if isinstance(f, Gradient):
-            self.receiver = f.receiver
+            self.receiver, self.keywords = f.receiver, f.keywords
             self.function: Callable = f
         elif inspect.ismethod(f):
             self.receiver = (f.__self__,)
             self.function = f.__func__
+        elif type(f) is functools.partial and inspect.isfunction(f.func):  # its values are constants
+            self.receiver, self.keywords = f.args, dict(f.keywords)
+            self.function = f.func
         else:
             self.function = f
         if not isinstance(f, Gradient):
@@ -403,6 +423,12 @@ class Gradient:
             packing.spell_out(*parse.function_ast(self.function), frozenset())
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)
+        if set(self.wrt) & set(self.keywords):
+            bound = sorted(set(self.wrt) & set(self.keywords))[0]
+            raise BadWrt(
+                f"wrt={bound!r} names a parameter the functools.partial binds, which is a constant",
+                suggestion=f"Leave {bound} out of the partial and pass it in the call.",
+            )
         self.params = _parameters(f)  # those the caller passes: a bound method's self is not one
         self.function_defaults = f.function_defaults if isinstance(f, Gradient) else callables.defaults(f)
         self.positions = tuple(self.params.index(w) for w in self.wrt)
@@ -476,6 +502,10 @@ class Gradient:
         given = set(self.params[: len(args)]) | set(kwargs)
         refuse_array_subclasses(self.function, {**dict(zip(self.params, args)), **kwargs})
         defaults = {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in given}
+        if self.receiver or self.keywords:  # obj.method's object (of its class: ``methods``), a partial's values
+            names = inspect.getfullargspec(base_function(self.function)).args
+            fixed = dict(zip(names, self.receiver)) | {k: v for k, v in self.keywords.items() if k not in kwargs}
+            defaults |= argument_kinds([], (), (), fixed)
         return argument_kinds(self.params, self.wrt, args, kwargs) | defaults
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
@@ -519,8 +549,8 @@ class Gradient:
         kinds = self.argument_kinds(args, kwargs)
         entry = self.entry(kinds)
         fn = self.generated(entry)
-        if self.receiver:
-            fn = functools.partial(fn, *self.receiver)
+        if self.receiver or self.keywords:
+            fn = functools.partial(fn, *self.receiver, **self.keywords)
         scalars = _scalar_likes(self.wrt, self.positions, args, kwargs)
         if scalars:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
@@ -545,7 +575,7 @@ def base_function(f: Callable) -> Callable:
 def value_markers(bound: dict[str, Any]) -> set[tuple[str, int]]:
     """Kinds entries for what a value is besides its kind: an object (whose methods are its own)
     and a complex number or array (``complexes``: an argument the function does not differentiate)."""
-    found = {(operations.OBJECT + n, 0) for n, v in bound.items() if _is_object(v)}
+    found = {(operations.OBJECT + n, callables.key(type(v))) for n, v in bound.items() if _is_object(v)}
     found |= {entry for n, v in bound.items() if trees.is_dataclass_record(v) for entry in records.markers(n, v._fields)}
     return found | {(operations.COMPLEX + n, 0) for n, v in bound.items() if is_complex(v)}
 
@@ -744,8 +774,7 @@ def _decorated(f: Any, transform: str) -> bool:
     if not callable(f):
         raise BadCall(
             f"{transform}({f!r}): {type(f).__name__} is not callable; {transform} takes the function to differentiate",
-            suggestion=f"Write {transform}(f), or decorate a def with @{transform}, @{transform}() or "
-            f"@{transform}(wrt=...).",
+            suggestion=f"Write {transform}(f), or decorate a def with @{transform}, @{transform}() or @{transform}(wrt=...).",
         )
     return False
 
