@@ -105,7 +105,7 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     if dataclasses and not origin.filename.startswith("<srcdiff"):  # read as records of their fields: only by them
         records.refuse_other_uses(f, tree, origin, dataclasses)  # (srcdiff's own code came from code checked so)
     tree = packing.spell_out(tree, origin, kinds)
-    tree = methods.rewrite(f, tree, origin, methods.classes(kinds))
+    tree = methods.rewrite(f, tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee)
@@ -471,7 +471,7 @@ class Gradient:
                             raise LookupError  # a function it calls was redefined: build again
                 if entry[5]:
                     for i, kind in entry[5]:  # lists, tuples and dicts: of scalars, of arrays, of anything
-                        if container_kind(args[i]) != kind:
+                        if container_guard(args[i]) != kind:
                             raise LookupError
                 if entry[6]:
                     for i, function in entry[6]:  # a function passed in: its code was built for that one
@@ -560,7 +560,7 @@ class Gradient:
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
-        containers = tuple((i, container_kind(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
+        containers = tuple((i, container_guard(a)) for i, a in enumerate(args) if type(a) in _CONTAINER_TYPES)
         functions = tuple((i, callables.key(a)) for i, a in enumerate(args) if callables.is_function(a))
         return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
 
@@ -576,8 +576,25 @@ def value_markers(bound: dict[str, Any]) -> set[tuple[str, int]]:
     """Kinds entries for what a value is besides its kind: an object (whose methods are its own)
     and a complex number or array (``complexes``: an argument the function does not differentiate)."""
     found = {(operations.OBJECT + n, callables.key(type(v))) for n, v in bound.items() if _is_object(v)}
+    found |= {(methods.ELEMENTS + n, k) for n, v in bound.items() if (k := element_class(v)) is not None}
     found |= {entry for n, v in bound.items() if trees.is_dataclass_record(v) for entry in records.markers(n, v._fields)}
     return found | {(operations.COMPLEX + n, 0) for n, v in bound.items() if is_complex(v)}
+
+
+def element_class(value: Any) -> int | None:
+    """For a list or tuple of objects (``_is_object``): the key of their class if they share one
+    (``methods``: ``for m in layers: x = m(x)``), else -1; None for anything else."""
+    if type(value) not in (list, tuple) or not value or not all(map(_is_object, value)):
+        return None
+    classes = set(map(type, value))
+    return callables.key(classes.pop()) if len(classes) == 1 else -1
+
+
+def container_guard(value: list | tuple | dict) -> Any:
+    """What code built for a container argument assumes of it: its ``container_kind``, and the
+    class of its objects if it holds objects (code built for one class is not another's)."""
+    kind = container_kind(value)
+    return kind if kind != analysis.CONTAINER else (kind, element_class(value))
 
 
 def is_complex(value: Any) -> bool:

@@ -34,6 +34,7 @@ from .errors import UnsupportedSyntax
 from .parse import Origin
 
 OBJECT = "?"  # kinds entry ("?model", key): the parameter model holds an object of the class whose key is key
+ELEMENTS = "%"  # kinds entry ("%layers", key): a list or tuple of objects of that class (-1: of several classes)
 SUPER = "super__"  # after the object's name and "__": a method found after the defining class in the MRO
 
 LIBRARY_DIRS = tuple(
@@ -80,17 +81,26 @@ def defining_class(f: Any) -> type | None:
     return found if isinstance(found, type) else None
 
 
-def classes(kinds: frozenset[tuple[str, int]]) -> dict[str, type]:
-    """The parameters holding an object, each with its class (None if the class is gone)."""
-    return {n[len(OBJECT) :]: callables.held(k) for n, k in kinds if n.startswith(OBJECT)}
+def classes(kinds: frozenset[tuple[str, int]], prefix: str = OBJECT) -> dict[str, type | None]:
+    """The parameters holding an object, each with its class (None if the class is gone); with
+    ``prefix=ELEMENTS``, those holding a list of objects, with their one class (None: several)."""
+    return {n[len(prefix) :]: callables.held(k) if k >= 0 else None for n, k in kinds if n.startswith(prefix)}
+
+
+def receivers(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]) -> dict[str, tuple[Any, int | None]]:
+    """The names ``rewrite`` gave method calls in ``tree``, each with the function it stands for and,
+    if that is given the object first, the key of the object's class (its first parameter's kind)."""
+    keys = {n[1:]: k for n, k in kinds if n.startswith((OBJECT, ELEMENTS)) and k >= 0}
+    found = bound(f, tree, {n: callables.held(k) for n, k in keys.items()})
+    return {n: (function, keys[n.split("__", 1)[0]] if how == "method" else None) for n, (function, how) in found.items()}
 
 
 def _name(obj: str, attr: str, is_super: bool) -> str:
     return f"{obj}__{SUPER if is_super else ''}{attr}"
 
 
-def bound(f: Any, tree: ast.FunctionDef, classes: dict[str, type]) -> dict[str, Any]:
-    """The names ``rewrite`` gave method calls in ``tree``, each with the function it stands for."""
+def bound(f: Any, tree: ast.FunctionDef, classes: dict[str, type | None]) -> dict[str, tuple[Any, str]]:
+    """The names ``rewrite`` gave method calls in ``tree``, each with ``lookup``'s answer."""
     found = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Name):
@@ -103,18 +113,27 @@ def bound(f: Any, tree: ast.FunctionDef, classes: dict[str, type]) -> dict[str, 
             attr = attr[len(SUPER) :] if is_super else attr
             resolved = lookup(cls, attr, defining_class(f) if is_super else None)
             if resolved is not None and node.id == _name(obj, attr, is_super):
-                found[node.id] = resolved[0]
+                found[node.id] = resolved
     return found
 
 
-def rewrite(f: Any, tree: ast.FunctionDef, origin: Origin, classes: dict[str, type]) -> ast.FunctionDef:
-    """``tree`` with the calls of methods of its object parameters (``classes``: parameter ->
-    class) written as calls of helpers (see the module docstring)."""
-    if not classes:
+def rewrite(f: Any, tree: ast.FunctionDef, origin: Origin, kinds: frozenset[tuple[str, int]]) -> ast.FunctionDef:
+    """``tree`` with the calls of methods of its object parameters, and of the objects a loop takes
+    from a list parameter (``for m in layers: x = m(x)``), written as calls of helpers (see the
+    module docstring)."""
+    lists = classes(kinds, ELEMENTS)
+    if not classes(kinds) and not lists:
         return tree
-    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    objects = {n: c for n, c in classes.items() if c is not None and n not in assigned}  # rebound: not known
-    if not objects:
+    stores = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)]
+    assigned = set(stores)
+    objects = {n: c for n, c in classes(kinds).items() if c is not None and n not in assigned}  # rebound: not known
+    taken_from = {  # loop variable -> the list of objects it runs over (each element in turn: of the list's class)
+        s.target.id: s.iter.id
+        for s in ast.walk(tree)
+        if isinstance(s, ast.For) and isinstance(s.target, ast.Name) and isinstance(s.iter, ast.Name)
+        if s.iter.id in lists and s.iter.id not in assigned and stores.count(s.target.id) == 1
+    }
+    if not objects and not taken_from:
         return tree
     taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | set(f.__globals__)
     params = [a.arg for a in (*tree.args.posonlyargs, *tree.args.args)]
@@ -125,6 +144,9 @@ def rewrite(f: Any, tree: ast.FunctionDef, origin: Origin, classes: dict[str, ty
         def visit_Call(self, node: ast.Call) -> ast.AST:
             self.generic_visit(node)
             func = node.func
+            receiver = func.value if isinstance(func, ast.Attribute) else func
+            if isinstance(receiver, ast.Name) and receiver.id in taken_from:
+                return self.element(node, receiver.id, "__call__" if func is receiver else func.attr)
             if isinstance(func, ast.Name) and func.id in objects:
                 obj, attr, is_super = func.id, "__call__", False
             elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in objects:
@@ -143,10 +165,29 @@ def rewrite(f: Any, tree: ast.FunctionDef, origin: Origin, classes: dict[str, ty
             after = defining_class(f) if is_super else None
             if is_super and after is None:
                 return node  # not in a class body: super() is refused as the unknown call it is
-            resolved = lookup(objects[obj], attr, after)
+            return self.helper(node, obj, obj, objects[obj], attr, is_super, after)
+
+        def element(self, node: ast.Call, item: str, attr: str) -> ast.AST:
+            """``m(x)`` or ``m.f(x)`` for ``m`` taken from a list of objects: named after the list."""
+            owner = taken_from[item]
+            if lists[owner] is None:
+                raise origin.error(
+                    UnsupportedSyntax,
+                    node,
+                    f"{owner!r} holds objects of several classes, and srcdiff builds the code of a loop over a list "
+                    f"once, so it follows the methods of a list of objects only when they share one class",
+                    "Make them objects of one class, or pass them as parameters of their own "
+                    "(def net(x, first, second): x = first(x); x = second(x); ...).",
+                )
+            return self.helper(node, owner, item, lists[owner], attr, False, None)
+
+        def helper(
+            self, node: ast.Call, owner: str, obj: str, cls: type, attr: str, is_super: bool, after: type | None
+        ) -> ast.AST:
+            resolved = lookup(cls, attr, after)
             if resolved is None:
                 return node
-            helper = _name(obj, attr, is_super)
+            helper = _name(owner, attr, is_super)
             if helper in taken:
                 raise origin.error(
                     UnsupportedSyntax,

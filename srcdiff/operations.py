@@ -40,6 +40,7 @@ class Env:
     partials: dict[str, Any] = field(default_factory=dict)
     objects: frozenset[str] = frozenset()  # parameters holding an object (not an array): its methods are its own
     classes: dict[str, int] = field(default_factory=dict)  # those objects' classes' keys (``callables.key``)
+    receivers: dict[str, int] = field(default_factory=dict)  # a method's name (``methods``) -> its object's class
 
     def lookup(self, name: str) -> Any:
         if name in self.arguments:
@@ -65,9 +66,12 @@ def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]
     cells = dict(zip(code.co_freevars, f.__closure__ or ()))
     classes = {n[len(OBJECT) :]: k for n, k in kinds if n.startswith(OBJECT)}
     # the methods of their classes called in tree (``methods.rewrite``): called like functions passed in
-    arguments = callables.bound(kinds) | methods.bound(f, tree, {n: callables.held(k) for n, k in classes.items()})
+    found = methods.receivers(f, tree, kinds)
+    arguments = callables.bound(kinds) | {n: function for n, (function, _) in found.items()}
+    receivers = {n: k for n, (_, k) in found.items() if k is not None}
     env = Env(f.__globals__, cells, frozenset(local_names(tree)), arguments)
-    return Env(env.globals, env.closure, env.locals, env.arguments, _local_partials(tree, env), frozenset(classes), classes)
+    partials = _local_partials(tree, env)
+    return Env(env.globals, env.closure, env.locals, env.arguments, partials, frozenset(classes), classes, receivers)
 
 
 OBJECT = methods.OBJECT  # kinds entry ("?model", key): the parameter model holds an object of that class
@@ -409,6 +413,8 @@ def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[
     or one named in its module (``apply(np.tanh, x)``); the callee is built for those functions."""
     bound = packing.call_signature(target, call).bind(*call.args, **{k.arg: k.value for k in call.keywords})
     found = set()
+    if isinstance(call.func, ast.Name) and call.func.id in env.receivers:  # a method: its object is of that class
+        found.add((OBJECT + next(iter(bound.arguments)), env.receivers[call.func.id]))
     for p, a in bound.arguments.items():
         if isinstance(a, ast.Name) and a.id in env.arguments:
             value = env.arguments[a.id]

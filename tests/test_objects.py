@@ -170,3 +170,45 @@ def calls_a_rebound_object(w, model):
 def test_a_rebound_object_is_refused():
     with pytest.raises((NoDerivativeRule, UnsupportedSyntax), match=r"test_objects.py:\d+"):
         srcdiff.grad(calls_a_rebound_object)(X, MODEL)
+
+
+class Tanh:
+    def __init__(self, a):
+        self.a = a
+
+    def __call__(self, x):
+        return np.tanh(self.a * x)
+
+
+class Sine:
+    def __init__(self, a):
+        self.a = a
+
+    def __call__(self, x):
+        return np.sin(self.a * x)
+
+
+def through_layers(x, layers):
+    for m in layers:
+        x = m(x)  # <- refused for layers of several classes
+    return np.sum(x)
+
+
+def through_two(x, first, second):
+    x = first(x)
+    x = second(x)
+    return np.sum(x)
+
+
+def test_a_list_of_objects_of_one_class_called_in_a_loop():
+    gradient = srcdiff.grad(through_layers)
+    for layers in ([Tanh(1.0), Tanh(-2.0)], [Sine(0.5), Sine(2.0), Sine(1.5)], [Tanh(0.3)]):  # another class: built again
+        want = central_differences(through_layers, (X, layers), 0)
+        np.testing.assert_allclose(gradient(X, layers), want, rtol=1e-5, atol=1e-6)
+    agrees(through_layers, X, (Sine(0.5), Sine(2.0)))
+
+
+def test_a_list_of_objects_of_several_classes_is_refused_with_advice_that_works():
+    with pytest.raises(UnsupportedSyntax, match=r"(?s)test_objects.py:\d+: 'layers' holds objects of several classes.*first"):
+        srcdiff.grad(through_layers)(X, [Tanh(1.0), Sine(2.0)])
+    agrees(through_two, X, Tanh(1.0), Sine(2.0))  # the advice
