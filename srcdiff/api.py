@@ -27,7 +27,22 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import analysis, cache, callables, emit, normalize, operations, optimize, packing, parse, records, reverse, rules, trees
+from . import (
+    analysis,
+    cache,
+    callables,
+    emit,
+    methods,
+    normalize,
+    operations,
+    optimize,
+    packing,
+    parse,
+    records,
+    reverse,
+    rules,
+    trees,
+)
 from .errors import (
     ArraySubclassError,
     BadAux,
@@ -91,6 +106,7 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     if dataclasses and not origin.filename.startswith("<srcdiff"):  # read as records of their fields: only by them
         records.refuse_other_uses(f, tree, origin, dataclasses)  # (srcdiff's own code came from code checked so)
     tree = packing.spell_out(tree, origin, kinds)
+    tree = methods.rewrite(f, tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
     act, depends = _analyse(f, tree, origin, wrt, kinds, augmented, callee)
@@ -192,6 +208,9 @@ def _called(act: analysis.Activity) -> tuple[cache.Dependency, ...]:
         if op.kind != operations.CALL:
             continue
         func = node.func
+        if isinstance(func, ast.Name) and act.env.lookups is not None and func.id in act.env.lookups.recipes:
+            found.append(cache.Dependency(act.env.lookups, func.id, op.func, op.func.__code__))  # a method of a class
+            continue
         if isinstance(func, ast.Name) and func.id in act.env.arguments:
             continue  # a function passed as an argument: its identity is in the cache key
         if isinstance(func, ast.Name) and func.id in act.env.closure:
@@ -434,12 +453,16 @@ class Gradient:
                 f"{f.__name__} was made with has_aux=True: it cannot be differentiated again",
                 suggestion="Differentiate a function that returns the output alone (grad(grad(f)) works).",
             )
+        self.keywords: dict = {}  # the keywords a functools.partial binds
         if isinstance(f, Gradient):
-            self.receiver = f.receiver
+            self.receiver, self.keywords = f.receiver, f.keywords
             self.function: Callable = f
         elif inspect.ismethod(f):
             self.receiver = (f.__self__,)
             self.function = f.__func__
+        elif type(f) is functools.partial and inspect.isfunction(f.func):  # its values are constants
+            self.receiver, self.keywords = f.args, dict(f.keywords)
+            self.function = f.func
         else:
             self.function = f
         if not isinstance(f, Gradient):
@@ -447,6 +470,12 @@ class Gradient:
             parse.checked(self.function, _check_source)
         self.mode = mode
         self.wrt, self.many = _resolve_wrt(f, wrt)
+        if set(self.wrt) & set(self.keywords):
+            bound = sorted(set(self.wrt) & set(self.keywords))[0]
+            raise BadWrt(
+                f"wrt={bound!r} names a parameter the functools.partial binds, which is a constant",
+                suggestion=f"Leave {bound} out of the partial and pass it in the call.",
+            )
         self.params = _parameters(f)  # those the caller passes: a bound method's self is not one
         self.function_defaults = f.function_defaults if isinstance(f, Gradient) else callables.defaults(f)
         self.positions = tuple(self.params.index(w) for w in self.wrt)
@@ -497,7 +526,7 @@ class Gradient:
                             raise LookupError  # a function it calls was redefined: build again
                 if entry[5]:
                     for i, kind in entry[5]:  # lists, tuples and dicts: of scalars, of arrays, of anything
-                        if container_kind(values[i]) != kind:
+                        if container_guard(values[i]) != kind:
                             raise LookupError
                 if entry[6]:
                     for i, function in entry[6]:  # a function passed in: its code was built for that one
@@ -527,6 +556,10 @@ class Gradient:
         given = set(self.params[: len(args)]) | set(kwargs)
         refuse_array_subclasses(self.function, {**dict(zip(self.params, args)), **kwargs})
         defaults = {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in given}
+        if self.receiver or self.keywords:  # obj.method's object (of its class: ``methods``), a partial's values
+            names = inspect.getfullargspec(base_function(self.function)).args
+            fixed = dict(zip(names, self.receiver)) | {k: v for k, v in self.keywords.items() if k not in kwargs}
+            defaults |= argument_kinds([], (), (), fixed)
         return argument_kinds(self.params, self.wrt, args, kwargs) | defaults
 
     def target(self, kinds: frozenset[tuple[str, int]]) -> Callable:
@@ -570,8 +603,8 @@ class Gradient:
         kinds = self.argument_kinds(args, kwargs)
         entry = self.entry(kinds)
         fn = self.generated(entry)
-        if self.receiver:
-            fn = functools.partial(fn, *self.receiver)
+        if self.receiver or self.keywords:
+            fn = functools.partial(fn, *self.receiver, **self.keywords)
         scalars = _scalar_likes(self.wrt, self.positions, args, kwargs)
         if scalars:
             fn = _returning_like(fn, scalars, len(self.wrt), self.mode)
@@ -582,7 +615,7 @@ class Gradient:
         depends = self.dependencies(entry, kinds)
         wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
-        containers = tuple((i, container_kind(a)) for i, a in enumerate(values) if type(a) in _CONTAINER_TYPES)
+        containers = tuple((i, container_guard(a)) for i, a in enumerate(values) if type(a) in _CONTAINER_TYPES)
         functions = tuple((i, callables.key(a)) for i, a in enumerate(values) if callables.is_function(a))
         return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
 
@@ -597,9 +630,26 @@ def base_function(f: Callable) -> Callable:
 def value_markers(bound: dict[str, Any]) -> set[tuple[str, int]]:
     """Kinds entries for what a value is besides its kind: an object (whose methods are its own)
     and a complex number or array (``complexes``: an argument the function does not differentiate)."""
-    found = {(operations.OBJECT + n, 0) for n, v in bound.items() if _is_object(v)}
+    found = {(operations.OBJECT + n, callables.key(type(v))) for n, v in bound.items() if _is_object(v)}
+    found |= {(methods.ELEMENTS + n, k) for n, v in bound.items() if (k := element_class(v)) is not None}
     found |= {entry for n, v in bound.items() if trees.is_dataclass_record(v) for entry in records.markers(n, v._fields)}
     return found | {(operations.COMPLEX + n, 0) for n, v in bound.items() if is_complex(v)}
+
+
+def element_class(value: Any) -> int | None:
+    """For a list or tuple of objects (``_is_object``): the key of their class if they share one
+    (``methods``: ``for m in layers: x = m(x)``), else -1; None for anything else."""
+    if type(value) not in (list, tuple) or not value or not all(map(_is_object, value)):
+        return None
+    classes = set(map(type, value))
+    return callables.key(classes.pop()) if len(classes) == 1 else -1
+
+
+def container_guard(value: list | tuple | dict) -> Any:
+    """What code built for a container argument assumes of it: its ``container_kind``, and the
+    class of its objects if it holds objects (code built for one class is not another's)."""
+    kind = container_kind(value)
+    return kind if kind != analysis.CONTAINER else (kind, element_class(value))
 
 
 def is_complex(value: Any) -> bool:
@@ -796,8 +846,7 @@ def _decorated(f: Any, transform: str) -> bool:
     if not callable(f):
         raise BadCall(
             f"{transform}({f!r}): {type(f).__name__} is not callable; {transform} takes the function to differentiate",
-            suggestion=f"Write {transform}(f), or decorate a def with @{transform}, @{transform}() or "
-            f"@{transform}(wrt=...).",
+            suggestion=f"Write {transform}(f), or decorate a def with @{transform}, @{transform}() or @{transform}(wrt=...).",
         )
     return False
 

@@ -70,7 +70,7 @@ def key(value: Any) -> int:
 
 
 def _held(value: Any, identity: Any, found: int) -> Any:
-    if not inspect.isfunction(value):
+    if not (inspect.isfunction(value) or isinstance(value, type)):  # a class: an object's, in its key
         return value
 
     def forget(_: weakref.ref) -> None:  # its id may now be another function's (dict operations are atomic)
@@ -92,6 +92,23 @@ def defaults(f: Any) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return {p.name: p.default for p in signature.parameters.values() if is_function(p.default)}
+
+
+def held(found: int) -> Any:
+    """The object whose key is ``found`` (None if it is gone)."""
+    value = _objects.get(found)
+    return value() if isinstance(value, weakref.ref) else value
+
+
+class Method:
+    """A method of a user's class, bound in generated code under the name ``methods`` gave its
+    call (a plain function there would be imported by its name, which a method's is not)."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
 
 
 def bound(kinds: frozenset[tuple[str, int]]) -> dict[str, Any]:

@@ -693,8 +693,9 @@ class _Normalizer:
             raise self.fail(
                 e,
                 f"calling the parameter {func.id!r} is supported when it holds a function (a def, a lambda, a NumPy, "
-                "math or builtin function) and is not assigned in the function",
-                "Pass a function; for an object with a __call__ method, call it outside and pass in its result.",
+                "math or builtin function) or an object whose class defines __call__ in Python, and is not assigned "
+                "in the function",
+                "Pass such a function or object, and give a value chosen in the function a name of its own.",
             )
         elif isinstance(func, ast.Name) and func.id in self.locals:
             raise self.fail(

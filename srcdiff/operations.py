@@ -15,12 +15,11 @@ import builtins
 import functools
 import inspect
 import os
-import sysconfig
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import callables, packing, rules
+from . import callables, methods, packing, rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
 from .names import local_names
 from .normalize import is_atom
@@ -40,6 +39,9 @@ class Env:
     # locals bound once to functools.partial(f, ...) of a module-level f: a partial of that shape
     partials: dict[str, Any] = field(default_factory=dict)
     objects: frozenset[str] = frozenset()  # parameters holding an object (not an array): its methods are its own
+    classes: dict[str, int] = field(default_factory=dict)  # those objects' classes' keys (``callables.key``)
+    receivers: dict[str, int] = field(default_factory=dict)  # a method's name (``methods``) -> its object's class
+    lookups: Any = None  # ``methods.Lookups``: where each method's function is found again
 
     def lookup(self, name: str) -> Any:
         if name in self.arguments:
@@ -63,12 +65,18 @@ def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]
     """``f``'s globals and closure, and the functions its parameters hold in this specialisation."""
     code = f.__code__
     cells = dict(zip(code.co_freevars, f.__closure__ or ()))
-    env = Env(f.__globals__, cells, frozenset(local_names(tree)), callables.bound(kinds))
-    objects = frozenset(n[len(OBJECT) :] for n, _ in kinds if n.startswith(OBJECT))
-    return Env(env.globals, env.closure, env.locals, env.arguments, _local_partials(tree, env), objects)
+    classes = {n[len(OBJECT) :]: k for n, k in kinds if n.startswith(OBJECT)}
+    # the methods of their classes called in tree (``methods.rewrite``): called like functions passed in
+    found = methods.receivers(f, tree, kinds)
+    arguments = callables.bound(kinds) | {n: function for n, (function, _) in found.items()}
+    receivers = {n: k for n, (_, k) in found.items() if k is not None}
+    env = Env(f.__globals__, cells, frozenset(local_names(tree)), arguments)
+    partials = _local_partials(tree, env)
+    lookups = methods.lookups(f, tree, kinds) if found else None
+    return Env(env.globals, env.closure, env.locals, env.arguments, partials, frozenset(classes), classes, receivers, lookups)
 
 
-OBJECT = "?"  # kinds entry ("?model", 0): the parameter model holds an object, whose .sum() is not an array's
+OBJECT = methods.OBJECT  # kinds entry ("?model", key): the parameter model holds an object of that class
 COMPLEX = "~"  # kinds entry ("~z", 0): the parameter z holds a complex number or array (complexes.py)
 
 
@@ -303,9 +311,12 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
             raise origin.error(
                 NoDerivativeRule,
                 stmt,
-                f"no derivative rule for the method .{method}() of {func.value.id!r}, an object",
-                "Call a module-level function with the object's arrays as arguments (a sparse matrix: pass A.toarray()), "
-                "or wrap the call in stop_gradient(...).",
+                f"no derivative rule for the method .{method}() of {func.value.id!r}, an object: srcdiff follows the "
+                "methods of an object's class written in Python (methods.py), and this is not one (an attribute "
+                "holding another object or a function, or a library's method)",
+                f"Pass what {func.value.id}.{method} holds as an argument of its own (def loss(w, x, {method}): ... "
+                f"{method}(x)), call a module-level function with the object's arrays as arguments (a sparse matrix: "
+                "pass A.toarray()), or wrap the call in stop_gradient(...).",
             )
         raise origin.error(
             NoDerivativeRule,
@@ -404,6 +415,8 @@ def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[
     or one named in its module (``apply(np.tanh, x)``); the callee is built for those functions."""
     bound = packing.call_signature(target, call).bind(*call.args, **{k.arg: k.value for k in call.keywords})
     found = set()
+    if isinstance(call.func, ast.Name) and call.func.id in env.receivers:  # a method: its object is of that class
+        found.add((OBJECT + next(iter(bound.arguments)), env.receivers[call.func.id]))
     for p, a in bound.arguments.items():
         if isinstance(a, ast.Name) and a.id in env.arguments:
             value = env.arguments[a.id]
@@ -415,6 +428,8 @@ def _functions_passed(target: Any, call: ast.Call, env: Env) -> frozenset[tuple[
             continue
         if callables.is_function(value):
             found.add(callables.entry(p, value))
+        elif isinstance(a, ast.Name) and a.id in env.classes and a.id not in env.arguments:  # an object: its class
+            found.add((OBJECT + p, env.classes[a.id]))
     return frozenset(found)
 
 
@@ -464,9 +479,7 @@ def _dtype(atom: ast.expr | None, env: Env) -> Any:
         return rules.RUN_TIME
 
 
-_LIBRARY_DIRS = tuple(
-    {os.path.realpath(p) + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_path(key))}
-)
+_LIBRARY_DIRS = methods.LIBRARY_DIRS
 
 
 def is_installed_library(func: Any, env: Env) -> bool:

@@ -33,8 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import callables, methods, packing, rules
 from . import kinds as kinds_
-from . import packing, rules
 from .analysis import Activity, argument_kind, returns_no_number
 from .errors import NoDerivativeRule, NonScalarOutput
 from .kinds import call_kinds
@@ -112,6 +112,9 @@ class CodeWriter:
         self.fresh = Fresh(names_in(tree) | set(act.env.globals) | set(act.env.closure))
         self.helpers: dict[Any, str] = {}  # canonical helper name (or a callee's key) -> emitted name
         self.bindings: dict[str, Any] = {}  # emitted name -> object (or CalleeRef)
+        for n, f in act.env.arguments.items():  # the methods an inactive call runs as written (``methods``)
+            if methods.is_users(f) and n not in self.params:
+                self.bindings[n] = callables.Method(f)
 
     def helper(self, canonical: str) -> str:
         """The emitted name for a helper (np, math, unbroadcast, ...), avoiding user names."""
