@@ -5,8 +5,10 @@ arguments, defaults, tuple results and recursion; in-place writes and views of t
 written; lists, tuples and nested lists; dicts holding dicts and loops over them; loops that may not run,
 break/continue/early return, branches on data; discarded calls; while True, for-else, local functions and
 lambdas, max/min/sorted, star unpacking, map, dict displays, np.where and index arrays with repeats;
-broadcasting; NumPy elementwise ops, reductions, matmul and indexing) and checks
-srcdiff's gradient, its structure, and ``grad(grad(f))`` for float arguments. A refusal
+broadcasting; NumPy elementwise ops, reductions, matmul and indexing; arrays given second names
+through containers, helpers, index variables, swaps and stop_gradient, then written; Python's
+container semantics) and checks srcdiff's value and gradient, its structure, jvp and vjp on one
+program in five, and ``grad(grad(f))`` for float arguments. A refusal
 (``srcdiff.SrcdiffError``) is acceptable and counted by feature; anything else is a failure,
 printed with its seed, its source and a shrunk version.
 
@@ -139,6 +141,30 @@ def test_ci_programs_use_every_feature_not_known_to_fail():
         "else:\n        ",  # for-else (or an if's else)
         "obj.sum(",  # an object argument's own method, named like an array's
         "m.sin(",  # a module passed as a parameter's default
+        # aliasing: an array held in a container, or returned by a helper, then written through either name
+        "= [t",
+        "pair",
+        "{'k': t",
+        ".append(t",
+        "= ident(t",
+        "= with_double(t",
+        "= listed(t",
+        "= slice(",  # indices of every kind held in variables
+        "= Ellipsis",
+        "= np.argmax(",
+        "= np.array([",
+        "[1], t",  # a swap of rows or elements by tuple assignment
+        "[::-1] = t",  # an array written with itself
+        "srcdiff.stop_gradient(",
+        # Python's containers
+        ".pop(0)",
+        "while q",
+        " = {}\n",
+        ".items():\n        out",
+        " is None else",
+        "sum([[",
+        "list(reversed(",
+        "= tuple(",
     ],
 )
 def test_the_generator_writes(pattern):
