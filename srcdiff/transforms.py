@@ -35,7 +35,10 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
         augmented = normalize.augmented_names(tree)
         tree = normalize.normalize(tree, origin, api.container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))
         env = analysis.environment(f, tree, kinds)
-        act = analysis.activity(tree, origin, env, wrt, kinds, api.returns_kind, augmented, returns_complex=api.returns_complex)
+        act = analysis.activity(
+            tree, origin, env, wrt, kinds, api.returns_kind, augmented,
+            returns_fresh=api.returns_fresh, returns_complex=api.returns_complex,
+        )  # fmt: skip
         transformed = forward.transform(tree, act, origin, callee=callee, itself=(f, kinds))
         transformed = optimize.optimize(transformed)
         emitted = emit.to_function(transformed, origin, f, _header(origin, wrt))
@@ -66,6 +69,7 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
         kinds,
         api.returns_kind,
         augmented,
+        returns_fresh=api.returns_fresh,
         returns_complex=api.returns_complex,
     )
     yield "analysis", f"active: {sorted(act.active)}\nscalars: {sorted(act.scalars)}"

@@ -13,7 +13,10 @@ Each is ``xfail(strict=True)`` with its symptom: when a fix makes one pass, remo
 import textwrap
 
 import numpy as np
+import pytest
 
+import srcdiff
+from tests import program_generator as gen
 from tests.program_checker import check
 from tests.program_generator import Program
 
@@ -730,3 +733,38 @@ def test_a_view_read_after_its_array_is_written_where_a_loop_that_did_not_run_re
         """,
         np.array([0.462, 0.504, -0.529]),
     )
+
+
+def test_jvp_writes_into_a_helpers_fresh_result():
+    # grad asked whether a helper returns data of its own before refusing a write into its
+    # result; jvp did not, and refused every such write (a refusal, not a wrong value)
+    source = """
+        def h0(a):
+            return np.zeros(3) + 0.0 * a
+
+        def program(x, w):
+            v = w * 2.0
+            t = h0(v)
+            t[1] += w * x[0]
+            return np.sum(t) + np.sum(x)
+        """
+    verify(source, V3, 0.7)
+    program = gen.load(HEADER + textwrap.dedent(source).strip() + "\n")
+    value, along = srcdiff.jvp(program, (V3, 0.7), (np.array([1.0, 0.0, 0.0]), 0.0))
+    assert value == pytest.approx(program(V3, 0.7)) and along == pytest.approx(0.7 + 1.0)
+
+
+def test_jvp_refuses_a_write_into_a_helpers_result_that_is_its_argument():
+    source = """
+        def ident(a):
+            return a
+
+        def program(x):
+            v = x * 2.0
+            t = ident(v)
+            t[0] += x[1] ** 2
+            return np.sum(v * x)
+        """
+    program = gen.load(HEADER + textwrap.dedent(source).strip() + "\n")
+    with pytest.raises(srcdiff.SrcdiffError):
+        srcdiff.jvp(program, (V3,), (np.array([0.0, 1.0, 0.0]),))
