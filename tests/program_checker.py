@@ -451,8 +451,10 @@ class Report:
 
 def _generic(message: str) -> str:
     """A refusal message without its file, line and construct, to count alike refusals together."""
-    message = re.sub(r"^\S+:\d+: ", "", message)
-    return re.sub(r" in '.*'", "", message)[:100]
+    message = re.sub(r"(^|: )\S+\.py:\d+: ", r"\1", message)  # "second order: file:line: ..." too
+    message = re.sub(r" in '.*'", "", message)
+    message = re.sub(r"'[^']*'", "_", message)  # the names: 't3' shares data with 'hs4' is one kind of refusal
+    return re.sub(r"line \d+", "line N", message)[:100]
 
 
 def run(seeds, weights: dict[str, float] | None = None, size: int = 7) -> Report:
