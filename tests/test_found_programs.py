@@ -768,3 +768,58 @@ def test_jvp_refuses_a_write_into_a_helpers_result_that_is_its_argument():
     program = gen.load(HEADER + textwrap.dedent(source).strip() + "\n")
     with pytest.raises(srcdiff.SrcdiffError):
         srcdiff.jvp(program, (V3,), (np.array([0.0, 1.0, 0.0]),))
+
+
+# -- restores and joined lists (found with the aliasing and containers features) -------------------
+
+
+def test_a_restore_reads_the_index_of_its_own_iteration():
+    # t[j] = c in a loop: only the restore of t's old element reads j, which was not pushed per
+    # iteration, so every restore used the last j and the backward sweep read a wrong t
+    verify(
+        """
+        def program(x):
+            t = np.ones(3)
+            s = 0.0
+            for k in range(3):
+                j = 2 - k
+                s = s + np.sum(x * t) * (k + 1.0)
+                t[j] = 5.0 + k
+            return s
+        """,
+        V3,
+    )
+
+
+def test_a_dict_filled_in_a_loop_takes_out_each_key_it_added():
+    # restore_item(out, k, ...) with the last key twice: KeyError
+    verify(
+        """
+        def program(x):
+            d = {'a': x, 'b': x}
+            out = {}
+            for k, e in d.items():
+                out[k] = e
+            v = out['a']
+            v = 1.0
+            return v
+        """,
+        0.401,
+    )
+
+
+def test_vjp_hands_over_the_index_of_a_restored_write():
+    # the split forward sweep did not return the index only the restore reads: NameError in the pullback
+    verify(
+        """
+        def program(x, y):
+            v9 = y * x
+            v7 = 0.75
+            v7 += v9[1]
+            v9[[1, 1, 0]] += v9
+            return v7
+        """,
+        V3,
+        -0.399,
+    )
+
