@@ -823,3 +823,17 @@ def test_vjp_hands_over_the_index_of_a_restored_write():
         -0.399,
     )
 
+
+def test_jvp_of_sum_joining_lists():
+    # the tangent of sum(parts, []) was sum(tangents): 0 + a list, TypeError; with a list start
+    # both active, the two tangents were joined (+) rather than added
+    verify(
+        """
+        def program(x, z):
+            ll = sum([[z], [0.5, x]], [x * 2.0])
+            return np.sum(ll[0] * ll[1] + ll[3] * ll[0] + ll[2])
+        """,
+        V3,
+        np.array([0.614, 0.634, 0.769]),
+    )
+
