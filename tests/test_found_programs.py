@@ -837,3 +837,18 @@ def test_jvp_of_sum_joining_lists():
         np.array([0.614, 0.634, 0.769]),
     )
 
+
+def test_rows_of_an_array_taken_by_tuple_then_the_array_written():
+    # tuple(t) (list, reversed, sorted) holds t's rows, views of its data: the analysis took the
+    # result for a value of its own, and h's gradient missed the write into t
+    verify(
+        """
+        def program(x):
+            t0 = x + np.zeros((2, 3))
+            parts = tuple(t0)
+            h, *rest = parts
+            t0[:, 1:3] *= x
+            return np.sum(h)
+        """,
+        0.411,
+    )
