@@ -852,3 +852,28 @@ def test_rows_of_an_array_taken_by_tuple_then_the_array_written():
         """,
         0.411,
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="second order through a helper holding a dict: the backward sweep's own adjoint calls "
+    "runtime.last_writes(dict, key), which indexes an array of tags with the dict's key (IndexError)",
+)
+def test_second_order_through_a_helper_that_sums_a_dicts_values():
+    verify(
+        """
+        def h4(a5, a6):
+            d10 = {'a': a5, 'b': np.zeros((1, 3))}
+            v9 = sum(d10.values())
+            return a5 @ (v9[0, 2] + np.zeros(3))
+
+        def program(x, ps):
+            v13 = x
+            v14, v15 = (ps[0][0], v13)
+            v16 = h4(v14[1] + np.zeros(3), a6=v15)
+            return v16
+        """,
+        -1.192,
+        [(np.array([0.877, -0.968, -1.109]), 0.511)],
+        second_order=True,
+    )
