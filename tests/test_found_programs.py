@@ -854,12 +854,9 @@ def test_rows_of_an_array_taken_by_tuple_then_the_array_written():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="second order through a helper holding a dict: the backward sweep's own adjoint calls "
-    "runtime.last_writes(dict, key), which indexes an array of tags with the dict's key (IndexError)",
-)
 def test_second_order_through_a_helper_that_sums_a_dicts_values():
+    # the backward sweep's own adjoint called runtime.last_writes(dict, key), which indexed an
+    # array of tags with the dict's key (IndexError): a dict's item write keeps every write
     verify(
         """
         def h4(a5, a6):
