@@ -874,3 +874,17 @@ def test_second_order_through_a_helper_that_sums_a_dicts_values():
         [(np.array([0.877, -0.968, -1.109]), 0.511)],
         second_order=True,
     )
+
+
+def test_jvp_of_a_copy_of_a_slice_of_an_array_written_later():
+    # the tangent of t[2:3].copy() was the tangent's view itself: the swap's second write
+    # changed it before it was read
+    verify(
+        """
+        def program(x):
+            t0 = np.cos(x)
+            t0[0:1], t0[2:3] = (t0[2:3].copy(), t0[0:1].copy())
+            return np.sum(t0 * x)
+        """,
+        np.array([-0.379, -0.56, -0.563]),
+    )

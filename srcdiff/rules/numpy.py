@@ -480,7 +480,7 @@ jvp("np.broadcast_to(array, shape)", array="np.broadcast_to(t, np.shape(ans))")
 jvp("np.flip(m, axis=None)", m="np.flip(broadcast_like(t, m), axis)")
 jvp("np.tile(A, reps)", A="np.tile(broadcast_like(t, A), reps)")
 jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(broadcast_like(t, a), repeats, axis)")
-jvp("np.copy(a)", a="t")
+jvp("np.copy(a)", a="private_copy(t)")  # a copy's tangent is a copy too: t may be a view of a tangent written later
 jvp("np.asarray(a)", a="np.asarray(t)")
 jvp("np.stack(arrays, axis=0)", arrays="np.stack(t, axis)")
 jvp("np.array(object)", object="np.array(t)")
