@@ -274,7 +274,8 @@ class _Forward(CodeWriter):
         if not parts:
             return self.zero(target)
         total = parts[0]
-        lists = getattr(rule.func, "__module__", None) == "srcdiff.runtime"  # adjoint helpers may return lists
+        # adjoint helpers may return lists, and so may builtins: sum(parts, start) joins lists when start is one
+        lists = getattr(rule.func, "__module__", None) in ("srcdiff.runtime", "builtins")
         for part in parts[1:]:
             total = self.add(target, total, part, lists)
         if rule.kind == rules.ELEMENTWISE and target not in self.act.scalars and self.may_broadcast(op):

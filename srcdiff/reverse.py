@@ -325,7 +325,8 @@ class _Reverse(CodeWriter):
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())
-        self.tape.needed |= self.tape.kept_in_place(self.tree)  # (a restore writes into the array it reads)
+        kept = self.tape.kept_in_place(self.tree)  # (a restore writes into the array it reads, at its index)
+        self.tape.needed |= kept | self.tape.restore_indices(kept)
         forward = self.forward(self.body)
         if not split and not with_value:  # only the gradient is returned: drop what nothing reads
             forward = self._prune(forward, seed + backward + outputs)
@@ -338,11 +339,13 @@ class _Reverse(CodeWriter):
             return transformed
         fn_name = self.fresh.like(("value_and_grad_" if with_value else "grad_") + self.tree.name)
         grads: ast.expr = outputs[0] if len(outputs) == 1 else ast.Tuple(elts=outputs, ctx=ast.Load())
-        ret = ast.Tuple(elts=[name(self.result), grads], ctx=ast.Load()) if with_value else grads
+        value, kept = self._value_kept(backward) if with_value else (self.result, [])
+        ret = ast.Tuple(elts=[name(value), grads], ctx=ast.Load()) if with_value else grads
         body = (
             [self._comment(f"forward: {self._span()}")]
             + prologue
             + forward
+            + kept
             + [self._comment("backward")]
             + seed
             + backward
@@ -350,6 +353,17 @@ class _Reverse(CodeWriter):
         )
         fn = self._function(fn_name, self.tree.args, body)
         return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, self._temporaries())
+
+    def _value_kept(self, backward: list[ast.stmt]) -> tuple[str, list[ast.stmt]]:
+        """The name holding the value to return, and the statement keeping it: the backward sweep
+        pops the result's name back to an older value (``v = v * x``), or restores elements of it."""
+        rebound = {n.id for s in backward for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        changed = _changed_in_place(backward)
+        if self.result not in rebound | changed:
+            return self.result, []
+        value = self.fresh.like("_value")
+        kept = self.call_helper("private_copy", name(self.result)) if self.result in changed else name(self.result)
+        return value, [assign(value, kept)]
 
     def _split_functions(
         self, forward: list[ast.stmt], seed: list[ast.stmt], backward: list[ast.stmt], outputs: list[ast.expr]

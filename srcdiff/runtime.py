@@ -1074,8 +1074,8 @@ def last_writes(x: Any, index: Any) -> Any:
     """Where ``x[index] = v`` keeps ``v``: False at an element of ``v`` whose position a later
     element of ``v`` overwrites (an index array that repeats a position). NumPy decides which
     write wins; this asks NumPy the same way rather than assuming an order. A list's index
-    is an integer or a slice: every write is kept."""
-    if isinstance(x, (list, tuple)):
+    is an integer or a slice, a dict's a key: every write is kept."""
+    if isinstance(x, (list, tuple, dict)):
         return True
     tags = np.full(np.shape(x), -1, dtype=np.intp)
     shape = np.shape(tags[index])

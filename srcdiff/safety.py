@@ -87,6 +87,8 @@ def refuse_lost_derivatives(
 
 
 VIEW_FUNCTIONS = rules.VIEWS  # declared with the rules: rules.returns_views(...)
+# builtins whose result holds its argument's elements (an array's rows: views), not copies of them
+ELEMENT_HOLDERS = frozenset({list, tuple, reversed, sorted})
 CallIsFresh = Callable[[ast.Call], bool]
 
 
@@ -106,7 +108,8 @@ def shared_with(value: ast.expr, op: Op, locals_: set[str], scalars: set[str], c
         return {base.id} & locals_ if isinstance(base, ast.Name) and basic else set()
     if op.kind == RULE:  # a view, or a function with rules of its own (custom_vjp): it may return what it was given
         own = op.rule.primal is not None or op.rule.with_tangent is not None
-        return {a.id for a in op.operands if isinstance(a, ast.Name)} if op.rule.func in VIEW_FUNCTIONS or own else set()
+        shares = op.rule.func in VIEW_FUNCTIONS or op.rule.func in ELEMENT_HOLDERS or own
+        return {a.id for a in op.operands if isinstance(a, ast.Name)} if shares else set()
     if op.kind == CALL:
         return set() if call_is_fresh(value) else names
     if op.kind == CONSTANT and (op.refusal is not None or op.func in VIEW_FUNCTIONS):

@@ -168,6 +168,18 @@ class TapePlan:
         read = {group(n) for n in self.needed}
         return {x for x in written if x in self.act.active or group(x) in read}
 
+    def restore_indices(self, kept: set[str]) -> set[str]:
+        """The names in the indices of writes into ``kept`` arrays: a restore reads them too
+        (a split forward sweep must hand them over, a loop must push them)."""
+        return {
+            n.id
+            for s in walk_statements(self.body)
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)
+            and isinstance(s.targets[0].value, ast.Name) and s.targets[0].value.id in kept
+            for n in ast.walk(s.targets[0].slice)
+            if isinstance(n, ast.Name)
+        }  # fmt: skip
+
     def _sharing_groups(self, tree: ast.FunctionDef):
         """A function naming, for each local, its group of names that may share data; a
         callee's tape may also hold its arguments and views of them."""

@@ -14,10 +14,15 @@ records the features it really used. The same seed always gives the same program
 
 The generator tracks each name's shape so every program runs. Second names for an array's
 data come only from the ``views`` feature (a slice, an element, a reshape, the array
-itself), read after the array changes and sometimes written: srcdiff must give the true
-gradient or refuse. Other assigned values are never bare names (``1.0 * x``), and nothing
-writes into an argument. tests/program_checker.py checks the programs, tests/program_shrinker.py shrinks
-the failures.
+itself) and the ``aliasing`` feature (the array held in a list, tuple or dict, appended in
+a loop, returned by a helper alone or in a container, taken by an index held in a variable,
+given to ``stop_gradient``; swaps by tuple assignment and an array written with itself),
+read after the array changes and sometimes written through either name: srcdiff must give
+the true value and gradient or refuse. Other assigned values are never bare names
+(``1.0 * x``), and nothing writes into an argument (argument aliasing is tested elsewhere).
+``containers`` writes Python's own container semantics (``pop(i)``, dicts filled by item,
+``r = acc.append(v)``, ``sum(lists, [])``, ``list(t)``, a slice object).
+tests/program_checker.py checks the programs, tests/program_shrinker.py shrinks the failures.
 """
 
 from __future__ import annotations
@@ -62,6 +67,14 @@ WEIGHTS: dict[str, float] = {
     # the rest of the language: while True, for-else, local def and lambda, max/min/sorted, a, *rest = xs,
     # map, dict displays and .get, np.where/maximum/abs, index arrays with repeats (read, and t[idx] += v)
     "python": 0.35,
+    # second names for an array's data beyond views: an array held in a list, tuple or dict (or appended in a loop),
+    # a helper returning its argument (alone, in a tuple, in a list), an index held in a variable (int, slice, tuple,
+    # Ellipsis, index array, np.argmax) read before a write, swaps by tuple assignment, t[::-1] = t, stop_gradient's
+    # result: each then written in place through either name, and read after
+    "aliasing": 0.35,
+    # Python's container semantics: pop(i), a dict filled by item in a loop, r = acc.append(v), sum(lists, []),
+    # list(t) / tuple(t) / list(reversed(t)) of a computed array, a list sliced by a slice object
+    "containers": 0.3,
 }
 FEATURES = tuple(WEIGHTS)
 
@@ -113,6 +126,9 @@ class Scaler:
     def __init__(self, scale: float) -> None:
         self.scale = scale
 
+    def __repr__(self) -> str:  # as args_repr shows it: to rebuild, and the same for the same seed
+        return f"Scaler({self.scale!r})"
+
     def sum(self, v):
         return np.sum(v) * self.scale
 
@@ -156,6 +172,8 @@ class Generator:
         self.helpers: list[Helper] = []
         self.counter = itertools.count()
         self.lines: list[str] = []
+        self.imports: set[str] = set()  # modules the program's body uses beyond math and numpy (srcdiff)
+        self.alias_helpers = False  # does the body call ident, with_double or listed
 
     # -- small draws -------------------------------------------------------------------------
 
@@ -419,6 +437,8 @@ class Generator:
             ("pairs", 1.0, self.pairs, nested),
             ("dicts", 1.0, self.dict_loop, nested),
             ("python", 1.5, self.python_statement, True),
+            ("aliasing", 1.5, self.aliasing_statement, True),
+            ("containers", 1.0, self.container_statement, True),
             ("tuple_return", 1.0, self.unpack_call, any(len(h.returns) > 1 for h in ctx["helpers"])),
         ]
         kinds += [(w, make) for feature, w, make, ok in checks if ok and feature in self.on]
@@ -515,13 +535,7 @@ class Generator:
             name = self.choice(writable)
         self.use("inplace")
         shape = env[name].shape
-        i, j = self.rng.randrange(shape[0]), self.rng.randrange(shape[-1])
-        writes = {
-            (3,): [(f"[{j}]", "=", ()), (f"[{j}]", "+=", ()), ("[1:3]", "*=", ()), ("[0:2]", "=", (2,))],
-            (2,): [(f"[{i}]", "=", ()), ("[:]", "+=", (2,))],
-            (2, 3): [(f"[{i}]", "=", (3,)), (f"[:, {j}]", "=", (2,)), (f"[{i}, {j}]", "+=", ()), ("[:, 1:3]", "*=", ())],
-            (1, 3): [(f"[0, {j}]", "=", ()), (f"[:, {j}]", "=", ()), ("[0]", "+=", (3,))],
-        }[shape]
+        writes = self.writes(shape)
         if env[name].integer:  # augmented writes of floats into integers raise in NumPy
             writes = [w for w in writes if w[1] == "="]
         for _ in range(self.rng.randint(1, 2)):
@@ -533,6 +547,16 @@ class Generator:
             lines.append(f"{pad}{copy_name} = 1.0 * {name}")
             env[copy_name] = Var("value", shape)
         return lines
+
+    def writes(self, shape: tuple) -> list[tuple[str, str, tuple]]:
+        """Index writes into an array of this shape: (index, operator, shape of the value written)."""
+        i, j = self.rng.randrange(shape[0]), self.rng.randrange(shape[-1])
+        return {
+            (3,): [(f"[{j}]", "=", ()), (f"[{j}]", "+=", ()), ("[1:3]", "*=", ()), ("[0:2]", "=", (2,))],
+            (2,): [(f"[{i}]", "=", ()), ("[:]", "+=", (2,))],
+            (2, 3): [(f"[{i}]", "=", (3,)), (f"[:, {j}]", "=", (2,)), (f"[{i}, {j}]", "+=", ()), ("[:, 1:3]", "*=", ())],
+            (1, 3): [(f"[0, {j}]", "=", ()), (f"[:, {j}]", "=", ()), ("[0]", "+=", (3,))],
+        }[shape]
 
     def view(self, env, pad, ctx):
         """A second name for an array's data (a view, an element, the array itself): reading it after
@@ -894,6 +918,295 @@ class Generator:
             return [f"{pad}{a}, {b} = {src}"]
         return None
 
+    # -- second names for an array's data, and Python's containers ------------------------------
+
+    def shared(self, env, pad, ctx, shapes=None) -> tuple[list[str], str]:
+        """An array to give a second name: one the program owns, or a new one (never an argument)."""
+        shapes = shapes or SHAPES[1:]
+        owned = [n for n, v in env.items() if v.kind == "value" and not v.borrowed and not v.loose and v.shape in shapes]
+        if owned and self.chance(0.5):
+            return [], self.choice(owned)
+        name, shape = self.fresh("t"), self.choice(shapes)
+        src = unaliased(self.exact(env, shape, 2, ctx["helpers"]))
+        env[name] = Var("value", shape)
+        return [f"{pad}{name} = {src}"], name
+
+    def write_into(self, env, target: str, shape: tuple, whole: bool = True) -> str:
+        """A write in place into ``target`` (an array of ``shape``): augmented as a whole, or through an index."""
+        options = [(index, op, s) for index, op, s in self.writes(shape)]
+        if whole:
+            options += [("", "+=", shape), ("", "*=", ())]
+        index, op, value_shape = self.choice(options)
+        return f"{target}{index} {op} {self.expr(env, value_shape, 2, strict=True)[0]}"
+
+    def read_both(self, env, pad, names: list[str], shape: tuple) -> list[str]:
+        """A scalar reading each name (of ``shape``, or its own if a name) after the write, which the result may use."""
+        v = self.fresh("v")
+        shapes = [env[n].shape if n in env else shape for n in names]
+        terms = [f"np.sum({n} * ({self.exact(env, s, 1)}))" for n, s in zip(names, shapes)]
+        env[v] = Var("value", ())
+        return [f"{pad}{v} = {' + '.join(terms)}"]
+
+    def aliasing_statement(self, env, pad, ctx):
+        """A second name for an array's data, then a write in place through one of its names, then reads."""
+        forms = [self.alias_held, self.alias_history, self.alias_returned, self.alias_index, self.alias_swap]
+        forms += [self.alias_itself, self.alias_stop_gradient]
+        made = self.choice(forms)(env, pad, ctx)
+        if made is not None:
+            self.use("aliasing")
+        return made
+
+    def alias_held(self, env, pad, ctx):
+        """hs = [t], pair = (t, c), d = {'k': t}, then t or hs[0] written."""
+        lines, t = self.shared(env, pad, ctx)
+        shape = env[t].shape
+        how = self.choice(["list", "twice", "tuple", "dict"])
+        box = self.fresh({"list": "hs", "twice": "hs", "tuple": "pair", "dict": "dd"}[how])
+        if how == "list":
+            lines.append(f"{pad}{box} = [{t}]")
+            through, var = f"{box}[0]", Var("list", elems=[shape], borrowed=True)
+        elif how == "twice":
+            lines.append(f"{pad}{box} = [{t}, {t}]")
+            through, var = f"{box}[1]", Var("list", elems=[shape, shape], borrowed=True)
+        elif how == "tuple":
+            lines.append(f"{pad}{box} = ({t}, {self.const()})")
+            through, var = f"{box}[0]", Var("list", elems=[shape, ()], container=tuple, borrowed=True)
+        else:
+            lines.append(f"{pad}{box} = {{'k': {t}}}")
+            through, var = f"{box}['k']", Var("dict", elems=[{"k": shape}], borrowed=True)
+        written = self.choice([t, through])
+        # pair[0] += v writes into the array, then raises: a tuple takes no item assignment
+        lines.append(f"{pad}{self.write_into(env, written, shape, whole=not (how == 'tuple' and written != t))}")
+        env[box] = var
+        return lines + self.read_both(env, pad, [through, t] if self.chance(0.5) else [through], shape)
+
+    def alias_history(self, env, pad, ctx):
+        """The RNN history: an array written in a loop and appended each step (or rebound, which is right)."""
+        lines, t = self.shared(env, pad, ctx)
+        shape = env[t].shape
+        hs, k, steps = self.fresh("hs"), self.fresh("k"), self.rng.randint(1, 3)
+        inner = self.scope(env)
+        inner[k] = Var("int")
+        step = self.expr(inner, shape, 1, strict=True)[0]
+        write = self.choice(
+            [f"{t} += ({step}) * (0.5 * {k} + 0.5)", self.write_into(inner, t, shape, whole=False), f"{t} = {t} * 0.5 + {step}"]
+        )
+        lines += [f"{pad}{hs} = []", f"{pad}for {k} in range({steps}):", f"{pad}    {write}", f"{pad}    {hs}.append({t})"]
+        env[hs] = Var("list", elems=[shape] * steps, borrowed=True)
+        v = self.fresh("v")
+        env[v] = Var("value", ())
+        read = self.choice([f"np.sum(np.stack({hs}) ** 2)", f"np.sum({hs}[0] * {hs}[-1])", f"np.sum({hs}[0]) * np.sum({t})"])
+        return lines + [f"{pad}{v} = {read}"]
+
+    def alias_returned(self, env, pad, ctx):
+        """A helper returning its argument alone, in a tuple with another value, or in a list."""
+        lines, t = self.shared(env, pad, ctx)
+        shape = env[t].shape
+        self.alias_helpers = True
+        how = self.choice(["ident", "with_double", "listed"])
+        if how == "ident":
+            r = self.fresh("r")
+            lines.append(f"{pad}{r} = ident({t})")
+            env[r] = Var("value", shape)
+            through, others = r, [t]
+        elif how == "with_double":
+            p, q = self.fresh("p"), self.fresh("q")
+            lines.append(f"{pad}{p}, {q} = with_double({t})")
+            env[p], env[q] = Var("value", shape), Var("value", shape)
+            through, others = p, [t, q]
+        else:
+            rs = self.fresh("rs")
+            lines.append(f"{pad}{rs} = listed({t})")
+            env[rs] = Var("list", elems=[shape], borrowed=True)
+            through, others = f"{rs}[0]", [t]
+        written = self.choice([t, through])
+        lines.append(f"{pad}{self.write_into(env, written, shape)}")
+        return lines + self.read_both(env, pad, [through] + others[: self.rng.randint(0, len(others))], shape)
+
+    def index_value(self, env, shape: tuple) -> tuple[str, object]:
+        """An index of any kind for an array of ``shape``, as source and as a value of the same kind (for shapes)."""
+        i, j = self.rng.randrange(shape[0]), self.rng.randrange(shape[-1])
+        vector = (2,) if len(shape) == 2 else shape
+        options = [
+            (f"np.argmax({self.exact(env, vector, 1)})", 0),
+            ("Ellipsis", Ellipsis),
+            ("slice(0, 1)", slice(0, 1)),
+            ("slice(None, None, -1)", slice(None, None, -1)),
+        ]
+        options += {
+            (3,): [(f"{j}", j), ("-1", -1), ("slice(1, None)", slice(1, None)), (f"({j},)", (j,)),
+                   ("np.array([0, 2])", np.array([0, 2])), ("np.array([2, 2, 0])", np.array([2, 2, 0]))],
+            (2,): [(f"{i}", i), ("np.array([1, 0])", np.array([1, 0]))],
+            (2, 3): [(f"{i}", i), (f"({i}, {j})", (i, j)), (f"(slice(None), {j})", (slice(None), j)),
+                     ("np.array([1, 0])", np.array([1, 0])), (f"(np.array([0, 1]), {j})", (np.array([0, 1]), j))],
+            (1, 3): [("0", 0), (f"(0, {j})", (0, j)), (f"(slice(None), {j})", (slice(None), j)),
+                     ("np.array([0, 0])", np.array([0, 0]))],
+        }[shape]  # fmt: skip
+        return self.choice(options)
+
+    def alias_index(self, env, pad, ctx):
+        """r = t[ix] with ix held in a variable (a view or a copy, by its kind), read after t[ix2] = v."""
+        lines, t = self.shared(env, pad, ctx)
+        shape = env[t].shape
+        ix, r = self.fresh("ix"), self.fresh("r")
+        src, sample = self.index_value(env, shape)
+        lines += [f"{pad}{ix} = {src}", f"{pad}{r} = {t}[{ix}]"]
+        r_shape = np.zeros(shape)[sample].shape
+        if r_shape and self.chance(0.3):  # written through the new name instead
+            lines.append(f"{pad}{r} += {self.expr(env, r_shape, 2, strict=True)[0]}")
+        else:
+            written = ix
+            if self.chance(0.6):
+                written, (src2, sample) = self.fresh("ix"), self.index_value(env, shape)
+                lines.append(f"{pad}{written} = {src2}")
+            value_shape = np.zeros(shape)[sample].shape
+            op = self.choice(["=", "+="])
+            lines.append(f"{pad}{t}[{written}] {op} {self.expr(env, value_shape, 2, strict=True)[0]}")
+        env[r] = Var("value", r_shape, borrowed=True)
+        return lines + self.read_both(env, pad, [r, t] if self.chance(0.5) else [r], r_shape)
+
+    def alias_swap(self, env, pad, ctx):
+        """t[0], t[1] = t[1], t[0] on elements, rows and slices (views: the second sees the first), or on names."""
+        names = [n for n, v in env.items() if v.kind == "value" and not v.borrowed and not v.loose]
+        pairs = [(a, b) for a in names for b in names if a < b and env[a].shape == env[b].shape]
+        if pairs and self.chance(0.25):
+            a, b = self.choice(pairs)
+            return [f"{pad}{a}, {b} = {b}, {a}"]
+        lines, t = self.shared(env, pad, ctx)
+        shape = env[t].shape
+        swap = self.choice(
+            {
+                (3,): ["{t}[0], {t}[2] = {t}[2], {t}[0]", "{t}[0:1], {t}[1:2] = {t}[1:2], {t}[0:1]",
+                       "{t}[0:2], {t}[1:3] = {t}[1:3], {t}[0:2]", "{t}[0:1], {t}[2:3] = {t}[2:3].copy(), {t}[0:1].copy()"],
+                (2,): ["{t}[0], {t}[1] = {t}[1], {t}[0]", "{t}[0:1], {t}[1:2] = {t}[1:2], {t}[0:1]"],
+                (2, 3): ["{t}[0], {t}[1] = {t}[1], {t}[0]", "{t}[:, 0], {t}[:, 2] = {t}[:, 2], {t}[:, 0]",
+                         "{t}[0, 1], {t}[1, 2] = {t}[1, 2], {t}[0, 1]", "{t}[0], {t}[1] = {t}[1].copy(), {t}[0].copy()"],
+                (1, 3): ["{t}[0, 0], {t}[0, 2] = {t}[0, 2], {t}[0, 0]", "{t}[:, 0:1], {t}[:, 1:2] = {t}[:, 1:2], {t}[:, 0:1]"],
+            }[shape]
+        )  # fmt: skip
+        return lines + [pad + swap.format(t=t)] + self.read_both(env, pad, [t], shape)
+
+    def alias_itself(self, env, pad, ctx):
+        """An array written with itself: t[:] = t, t[::-1] = t, t[...] = t, overlapping slices."""
+        lines, t = self.shared(env, pad, ctx)
+        shape = env[t].shape
+        forms = ["{t}[:] = {t}", "{t}[::-1] = {t}", "{t}[...] = {t}", "{t}[:] = {t}[::-1]", "{t}[1:] = {t}[:-1]"]
+        forms += ["{t} += {t}[::-1]", "{t}[1:] += {t}[:-1]", "{t}[:-1] = {t}[1:]"]
+        if len(shape) == 2:
+            forms += ["{t}[:, ::-1] = {t}", "{t} += {t}.T.T", "{t}[:, 1:] = {t}[:, :-1]"]
+        return lines + [pad + self.choice(forms).format(t=t)] + self.read_both(env, pad, [t], shape)
+
+    def alias_stop_gradient(self, env, pad, ctx):
+        """z = srcdiff.stop_gradient(t), then z written: constants into an active t (its derivative is then zero
+        there, whatever stop_gradient means), or active values into a constant t (they count through either name)."""
+        z = self.fresh("z")
+        self.imports.add("srcdiff")
+        if self.chance(0.5):
+            lines, t = self.shared(env, pad, ctx)
+            shape = env[t].shape
+            index, _, _ = self.choice([w for w in self.writes(shape) if w[1] == "="])
+            lines += [f"{pad}{z} = srcdiff.stop_gradient({t})", f"{pad}{z}{index} = {self.const()}"]
+            return lines + self.read_both(env, pad, [t], shape)
+        t, shape = self.fresh("t"), self.choice(SHAPES[1:])
+        lines = [f"{pad}{t} = {zeros(shape)}", f"{pad}{z} = srcdiff.stop_gradient({t})"]
+        lines.append(f"{pad}{self.write_into(env, z, shape)}")
+        env[t] = Var("value", shape)
+        return lines + self.read_both(env, pad, [t, z] if self.chance(0.5) else [t], shape)
+
+    def container_statement(self, env, pad, ctx):
+        """Python's own container semantics, each then read."""
+        forms = [self.pop_at, self.queue, self.dict_filled, self.append_result, self.joined_lists]
+        forms += [self.unstacked, self.sliced_by_object]
+        made = self.choice(forms)(env, pad, ctx)
+        if made is not None:
+            self.use("containers")
+        return made
+
+    def items(self, env, shape: tuple, n: int) -> list[str]:
+        return [unaliased(self.exact(env, shape, 1)) for _ in range(n)]
+
+    def pop_at(self, env, pad, ctx):
+        shape, xs, a = self.target_shape(), self.fresh("ls"), self.fresh("a")
+        at = self.choice(["0", "1", "-2", ""])
+        lines = [f"{pad}{xs} = [{', '.join(self.items(env, shape, 3))}]", f"{pad}{a} = {xs}.pop({at})"]
+        env[xs], env[a] = Var("list", elems=[shape] * 2), Var("value", shape)
+        return lines + self.read_both(env, pad, [a, f"{xs}[0]", f"{xs}[-1]"][: self.rng.randint(1, 3)], shape)
+
+    def queue(self, env, pad, ctx):
+        """A list used as a queue: while q: e = q.pop(0)."""
+        shape, q, e, total = self.target_shape(), self.fresh("q"), self.fresh("e"), self.fresh("tot")
+        items = self.items(env, shape, self.rng.randint(1, 3))
+        env[total] = Var("value", shape)
+        return [f"{pad}{q} = [{', '.join(items)}]", f"{pad}{total} = {zeros(shape) if shape else '0.0'}",
+                f"{pad}while {q}:", f"{pad}    {e} = {q}.pop(0)", f"{pad}    {total} = {total} * 0.5 + {e}"]  # fmt: skip
+
+    def dict_filled(self, env, pad, ctx):
+        """A new dict filled by item: in a loop over another dict's items, or key by key."""
+        shape, d, out, k, e = self.target_shape(), self.fresh("dd"), self.fresh("out"), self.fresh("k"), self.fresh("e")
+        a, b = self.items(env, shape, 2)
+        if self.chance(0.6):
+            scale = self.expr(env, (), 1)[0]
+            lines = [f"{pad}{d} = {{'a': {a}, 'b': {b}}}", f"{pad}{out} = {{}}", f"{pad}for {k}, {e} in {d}.items():",
+                     f"{pad}    {out}[{k}] = {e} * ({scale})"]  # fmt: skip
+        else:
+            lines = [f"{pad}{out} = {{}}", f"{pad}{out}['a'] = {a}", f"{pad}{out}['b'] = {b} * {out}['a']"]
+        env[out] = Var("dict", elems=[{"a": shape, "b": shape}], borrowed=True)
+        return lines + self.read_both(env, pad, [f"{out}['a']", f"{out}['b']"][: self.rng.randint(1, 2)], shape)
+
+    def append_result(self, env, pad, ctx):
+        shape, acc, r, v = self.target_shape(), self.fresh("acc"), self.fresh("r"), self.fresh("v")
+        lines = [f"{pad}{acc} = []", f"{pad}{r} = {acc}.append({self.items(env, shape, 1)[0]})",
+                 f"{pad}{v} = np.sum({acc}[0]) * (2.0 if {r} is None else 1.0)"]  # fmt: skip
+        env[v] = Var("value", ())
+        return lines
+
+    def joined_lists(self, env, pad, ctx):
+        shape, joined = self.target_shape(), self.fresh("ll")
+        a, b, c = self.items(env, shape, 3)
+        env[joined] = Var("list", elems=[shape] * 3)
+        return [f"{pad}{joined} = sum([[{a}], [{b}, {c}]], [])"] + self.read_both(
+            env, pad, [f"{joined}[{self.rng.randrange(3)}]"], shape
+        )
+
+    def unstacked(self, env, pad, ctx):
+        """list(t), tuple(t), list(reversed(t)) of a computed array: its rows (views of t, if t is a name)."""
+        shapes = [(3,), (2, 3), (2,), (1, 3)]
+        if self.chance(0.5):
+            lines, t = self.shared(env, pad, ctx, shapes)
+            shape = env[t].shape
+        else:
+            shape = self.choice(shapes)
+            lines, t = [], f"({unaliased(self.exact(env, shape, 1))})"
+        call, container = self.choice([("list({})", list), ("tuple({})", tuple), ("list(reversed({}))", list)])
+        parts = self.fresh("parts")
+        row = shape[1:]
+        lines.append(f"{pad}{parts} = {call.format(t)}")
+        env[parts] = Var("list", elems=[row] * shape[0], container=container, borrowed=True)
+        return lines + self.read_both(env, pad, [f"{parts}[0]", f"{parts}[-1]"][: self.rng.randint(1, 2)], row)
+
+    def sliced_by_object(self, env, pad, ctx):
+        """xs[s] with s = slice(...): of a list (a list), or of an array (a view)."""
+        lists = [n for n, v in env.items() if v.kind == "list" and len(v.elems) >= 2]
+        s, ys = self.fresh("s"), self.fresh("ys")
+        src, sample = self.choice(
+            [("slice(1, None)", slice(1, None)), ("slice(0, 2)", slice(0, 2)), ("slice(None, None, -1)", slice(None, None, -1))]
+        )
+        if lists and self.chance(0.6):
+            xs = self.choice(lists)
+            elems = env[xs].elems[sample]
+            env[ys] = Var("list", elems=elems, container=env[xs].container, borrowed=True)
+            return [f"{pad}{s} = {src}", f"{pad}{ys} = {xs}[{s}]"] + self.read_both(env, pad, [f"{ys}[0]"], elems[0])
+        lines, t = self.shared(env, pad, ctx)
+        shape = np.zeros(env[t].shape)[sample].shape
+        if shape not in SHAPES[1:]:  # (1,) or (0, 3): reversed instead, which keeps the shape
+            src, shape = "slice(None, None, -1)", env[t].shape
+        env[ys] = Var("value", shape, borrowed=True)
+        lines += [f"{pad}{s} = {src}", f"{pad}{ys} = {t}[{s}]"]
+        if self.chance(0.4):  # the view written, or the array it shows
+            written = self.choice([ys, t])
+            lines.append(f"{pad}{self.write_into(env, written, env[written].shape)}")
+        return lines + self.read_both(env, pad, [ys], shape)
+
     # -- functions ------------------------------------------------------------------------------
 
     def helper(self, index: int) -> list[str]:
@@ -1017,8 +1330,12 @@ class Generator:
         ctx = {"nest": 0, "loop": False, "returns": "program", "helpers": self.helpers}
         body = self.block(env, self.rng.randint(2, self.size), "    ", ctx)
         body.append(f"    return {self.program_result(env)}")
+        if self.alias_helpers:  # helpers returning their argument: alone, in a tuple, in a list
+            chunks += [["def ident(a):", "    return a"], ["def with_double(v):", "    return (v, 2 * v)"],
+                       ["def listed(a):", "    return [a]"]]  # fmt: skip
         chunks.append([f"def program({', '.join(names)}):"] + body)
-        header = "import math\n\nimport numpy as np\n\nSCALE = 1.5\nOPAQUE = np.vectorize(math.sin)  # no rule\n\n\n"
+        imports = "".join(f"\nimport {m}" for m in sorted(self.imports))
+        header = f"import math\n\nimport numpy as np{imports}\n\nSCALE = 1.5\nOPAQUE = np.vectorize(math.sin)  # no rule\n\n\n"
         source = header + "\n\n\n".join("\n".join(c) for c in chunks) + "\n"
         return source, values
 

@@ -592,6 +592,8 @@ def test_random_programs_jvp_matches_the_gradient(seed):
     except srcdiff.SrcdiffError:
         return  # refused (counted by the generator's own test)
     expected = sum(_contract(g, tangents[i]) for g, i in zip(gradient, wrt))
+    if not np.all(np.isfinite(expected)):
+        return  # the program overflows at this point (inf against nan): skipped, as the generator's own test does
     np.testing.assert_allclose(tangent, expected, rtol=1e-8, atol=1e-9, err_msg=program.describe())
 
 

@@ -13,7 +13,10 @@ Each is ``xfail(strict=True)`` with its symptom: when a fix makes one pass, remo
 import textwrap
 
 import numpy as np
+import pytest
 
+import srcdiff
+from tests import program_generator as gen
 from tests.program_checker import check
 from tests.program_generator import Program
 
@@ -729,4 +732,159 @@ def test_a_view_read_after_its_array_is_written_where_a_loop_that_did_not_run_re
             return np.sum(w4)
         """,
         np.array([0.462, 0.504, -0.529]),
+    )
+
+
+def test_jvp_writes_into_a_helpers_fresh_result():
+    # grad asked whether a helper returns data of its own before refusing a write into its
+    # result; jvp did not, and refused every such write (a refusal, not a wrong value)
+    source = """
+        def h0(a):
+            return np.zeros(3) + 0.0 * a
+
+        def program(x, w):
+            v = w * 2.0
+            t = h0(v)
+            t[1] += w * x[0]
+            return np.sum(t) + np.sum(x)
+        """
+    verify(source, V3, 0.7)
+    program = gen.load(HEADER + textwrap.dedent(source).strip() + "\n")
+    value, along = srcdiff.jvp(program, (V3, 0.7), (np.array([1.0, 0.0, 0.0]), 0.0))
+    assert value == pytest.approx(program(V3, 0.7)) and along == pytest.approx(0.7 + 1.0)
+
+
+def test_jvp_refuses_a_write_into_a_helpers_result_that_is_its_argument():
+    source = """
+        def ident(a):
+            return a
+
+        def program(x):
+            v = x * 2.0
+            t = ident(v)
+            t[0] += x[1] ** 2
+            return np.sum(v * x)
+        """
+    program = gen.load(HEADER + textwrap.dedent(source).strip() + "\n")
+    with pytest.raises(srcdiff.SrcdiffError):
+        srcdiff.jvp(program, (V3,), (np.array([0.0, 1.0, 0.0]),))
+
+
+# -- restores and joined lists (found with the aliasing and containers features) -------------------
+
+
+def test_a_restore_reads_the_index_of_its_own_iteration():
+    # t[j] = c in a loop: only the restore of t's old element reads j, which was not pushed per
+    # iteration, so every restore used the last j and the backward sweep read a wrong t
+    verify(
+        """
+        def program(x):
+            t = np.ones(3)
+            s = 0.0
+            for k in range(3):
+                j = 2 - k
+                s = s + np.sum(x * t) * (k + 1.0)
+                t[j] = 5.0 + k
+            return s
+        """,
+        V3,
+    )
+
+
+def test_a_dict_filled_in_a_loop_takes_out_each_key_it_added():
+    # restore_item(out, k, ...) with the last key twice: KeyError
+    verify(
+        """
+        def program(x):
+            d = {'a': x, 'b': x}
+            out = {}
+            for k, e in d.items():
+                out[k] = e
+            v = out['a']
+            v = 1.0
+            return v
+        """,
+        0.401,
+    )
+
+
+def test_vjp_hands_over_the_index_of_a_restored_write():
+    # the split forward sweep did not return the index only the restore reads: NameError in the pullback
+    verify(
+        """
+        def program(x, y):
+            v9 = y * x
+            v7 = 0.75
+            v7 += v9[1]
+            v9[[1, 1, 0]] += v9
+            return v7
+        """,
+        V3,
+        -0.399,
+    )
+
+
+def test_jvp_of_sum_joining_lists():
+    # the tangent of sum(parts, []) was sum(tangents): 0 + a list, TypeError; with a list start
+    # both active, the two tangents were joined (+) rather than added
+    verify(
+        """
+        def program(x, z):
+            ll = sum([[z], [0.5, x]], [x * 2.0])
+            return np.sum(ll[0] * ll[1] + ll[3] * ll[0] + ll[2])
+        """,
+        V3,
+        np.array([0.614, 0.634, 0.769]),
+    )
+
+
+def test_rows_of_an_array_taken_by_tuple_then_the_array_written():
+    # tuple(t) (list, reversed, sorted) holds t's rows, views of its data: the analysis took the
+    # result for a value of its own, and h's gradient missed the write into t
+    verify(
+        """
+        def program(x):
+            t0 = x + np.zeros((2, 3))
+            parts = tuple(t0)
+            h, *rest = parts
+            t0[:, 1:3] *= x
+            return np.sum(h)
+        """,
+        0.411,
+    )
+
+
+def test_second_order_through_a_helper_that_sums_a_dicts_values():
+    # the backward sweep's own adjoint called runtime.last_writes(dict, key), which indexed an
+    # array of tags with the dict's key (IndexError): a dict's item write keeps every write
+    verify(
+        """
+        def h4(a5, a6):
+            d10 = {'a': a5, 'b': np.zeros((1, 3))}
+            v9 = sum(d10.values())
+            return a5 @ (v9[0, 2] + np.zeros(3))
+
+        def program(x, ps):
+            v13 = x
+            v14, v15 = (ps[0][0], v13)
+            v16 = h4(v14[1] + np.zeros(3), a6=v15)
+            return v16
+        """,
+        -1.192,
+        [(np.array([0.877, -0.968, -1.109]), 0.511)],
+        second_order=True,
+    )
+
+
+def test_jvp_of_a_copy_of_a_slice_of_an_array_written_later():
+    # the tangent of t[2:3].copy() was the tangent's view itself: the swap's second write
+    # changed it before it was read
+    verify(
+        """
+        def program(x):
+            t0 = np.cos(x)
+            t0[0:1], t0[2:3] = (t0[2:3].copy(), t0[0:1].copy())
+            return np.sum(t0 * x)
+        """,
+        np.array([-0.379, -0.56, -0.563]),
     )

@@ -40,7 +40,12 @@ jvp("pow(base, exp, mod=None)", base="t * exp * base ** (exp - 1 + (exp == 0))",
     exp="cast(t * ans * np.log(np.where(base > 0, base, 1.0)), exp)")  # fmt: skip
 jvp("max(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
 jvp("min(x, y)", x="t * balanced_eq(x, ans, y)", y="t * balanced_eq(y, ans, x)")
-jvp("sum(iterable, start=0)", iterable="sum(t)", start="t")
+# (a list start joins lists: the tangent joins the parts' tangents after start's, zeros if start is constant)
+jvp(
+    "sum(iterable, start=0)",
+    iterable="sum(t, [0.0] * len(start) if isinstance(start, list) else 0)",
+    start="t + [0.0] * (len(ans) - len(t)) if isinstance(t, list) else t",
+)
 jvp("sum_adjoint(y, xs, start=0)", y="sum_adjoint(t, xs, start)")
 jvp("sum_adjoint_adjoint(parts, y, xs, start=0)", parts="sum_adjoint_adjoint(t, y, xs, start)")
 jvp("list(iterable)", iterable="list(t)")

@@ -595,7 +595,7 @@ jvp("np.broadcast_to(array, shape)", array="np.broadcast_to(t, np.shape(ans))")
 jvp("np.flip(m, axis=None)", m="np.flip(broadcast_like(t, m), axis)")
 jvp("np.tile(A, reps)", A="np.tile(broadcast_like(t, A), reps)")
 jvp("np.repeat(a, repeats, axis=None)", a="np.repeat(broadcast_like(t, a), repeats, axis)")
-jvp("np.copy(a)", a="t")
+jvp("np.copy(a)", a="private_copy(t)")  # a copy's tangent is a copy too: t may be a view of a tangent written later
 jvp("np.float64(x=0.0)", x="np.float64(t)")
 jvp("np.ndarray.item(a, *args)", a="gather(t, positions(a).item(*args))")
 jvp("np.asarray(a, dtype=None)", a="np.asarray(t, dtype)")
