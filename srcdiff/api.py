@@ -494,6 +494,13 @@ class Gradient:
     def __repr__(self) -> str:
         return f"<srcdiff {self.__name__} wrt={self.wrt}>"
 
+    def __reduce__(self) -> tuple:
+        """A gradient pickles as the function it differentiates and its options (the function by
+        reference, as pickle sends functions): the process that loads it builds its own code."""
+        wrt = self.wrt if self.many else self.wrt[0]
+        mode = getattr(self, "returns", None)  # (AuxGradient: "grad" or "value")
+        return (_gradient, (self.__wrapped__, wrt, mode or self.mode, mode is not None))
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the hot path: the argument types, one dict lookup, then the generated code; arrays'
         # ndim and the called functions' identity are checked only for code that assumes them
