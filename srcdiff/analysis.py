@@ -153,7 +153,7 @@ def activity(
     written = in_place | (augmented - scalars)
     if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
         call_is_fresh = _calls_where(ops, scalars, ndims, lists, returns_fresh)
-        safety.refuse_aliases(tree, ops, origin, written, scalars, call_is_fresh)
+        safety.refuse_aliases(tree, ops, origin, scalars, call_is_fresh)
         if callee:
             safety.refuse_changed_parameters(tree, ops, origin, written)
         # (a list's element is a reference: changing the list leaves it as it was)

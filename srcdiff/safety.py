@@ -1,12 +1,14 @@
-"""Safety: refuse programs whose gradient would be silently wrong.
+"""Safety: refuse programs whose gradient would be silently wrong, or check them at run time.
 
 On entry: a normalised tree, its operations (``operations.classify``), and which names
 are varied (depend on ``wrt``) and of which kinds. Each check raises a diagnostic at
 the user's line, or returns: a value being differentiated that reaches an operation
 without a rule (``refuse_unknown``) or a place where no derivative flows
-(``refuse_lost_derivatives``); writing in place into a value that shares another's
-data (``refuse_aliases``, through ``shared_with``); a view read after its array changed
-(``refuse_stale_views``); a helper that changes its caller's value
+(``refuse_lost_derivatives``); writing in place into a value proven to share another's
+data while both are bound (``refuse_aliases``, through ``shared_with``, flow by flow); a
+value read after a write into data it shares (``stale_reads``: refused where the sharing is
+proven, and otherwise returned as the run-time checks the transforms put before the write,
+``runtime.check_unshared``); a helper that changes its caller's value
 (``refuse_changed_parameters``); a loop over a dict itself (``refuse_dict_iteration``);
 and arithmetic on lists (``refuse_list_arithmetic``).
 """
@@ -181,7 +183,6 @@ def refuse_aliases(
     tree: ast.FunctionDef,
     ops: dict[ast.AST, Op],
     origin: Origin,
-    written: set[str],
     scalars: set[str],
     call_is_fresh: CallIsFresh,
 ) -> None:
