@@ -2,7 +2,7 @@
 
 from .api import check_grad, grad, stop_gradient, value_and_grad
 from .custom import custom_jvp, custom_vjp
-from .derived import hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
+from .derived import elementwise_grad, hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
 from .errors import SrcdiffError
 from .transforms import jvp
 
@@ -14,6 +14,7 @@ __all__ = [
     "jacobian",
     "hessian",
     "hvp",
+    "elementwise_grad",
     "source",
     "check_grad",
     "stop_gradient",

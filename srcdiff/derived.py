@@ -29,7 +29,7 @@ from . import api, callables, emit, parse, transforms, trees
 from .errors import BadArgument, SourceUnavailable
 from .runtime import materialize_all
 
-__all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "SecondJacobian", "hessian", "hvp", "Hvp", "source"]
+__all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "SecondJacobian", "hessian", "hvp", "Hvp", "elementwise_grad", "source"]
 
 MODES = ("auto", "rev", "fwd")
 
@@ -351,6 +351,25 @@ def hvp(f: Callable, wrt: api.Wrt = 0) -> Hvp:
     ``jax.jvp(jax.grad(f), (x,), (v,))[1]``): ``hvp(f)(*args, v)``, at about the cost of a
     few gradients whatever the size of ``x``."""
     return Hvp(f, wrt)
+
+
+def elementwise_grad(f: Callable, wrt: int | str = 0) -> Callable:
+    """The derivative of an elementwise ``f`` at every entry of one argument, shaped like it
+    (autograd's ``elementwise_grad``; JAX writes ``vmap(grad(f))``): the pullback of ones. For
+    an ``f`` that is not elementwise it is the gradient of ``np.sum(f(...))``."""
+    names, many = api._resolve_wrt(f, wrt)
+    if many:
+        raise BadArgument("elementwise_grad takes one wrt argument (an index or a name)")
+    position = api._parameters(f).index(names[0])
+
+    def elementwise(*args: Any) -> Any:
+        if position >= len(args):
+            raise BadArgument(f"elementwise_grad of {getattr(f, '__name__', f)} needs argument {names[0]!r}")
+        out, pullback = _vjp(f, trees.as_records(args), (position,), False)
+        return pullback(np.ones_like(out))[position]
+
+    elementwise.__name__ = "elementwise_grad_" + getattr(f, "__name__", "f")
+    return elementwise
 
 
 def source(g: Any, *args: Any, **kwargs: Any) -> str:

@@ -704,3 +704,24 @@ def test_vjp_and_jacobian_called_with_the_wrong_arguments_name_the_function():
         srcdiff.vjp(_area, 1.0)
     with pytest.raises(BadCall, match=r"jacobian__area takes the arguments of _area\(width, height\)"):
         srcdiff.jacobian(_area, mode="rev")(1.0)
+
+
+def _logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _scaled_tanh(x, a):
+    return a * np.tanh(x) + x * x
+
+
+def test_elementwise_grad_matches_autograds():
+    import autograd
+    import autograd.numpy as anp
+
+    x = np.linspace(-3.0, 3.0, 7)
+    np.testing.assert_allclose(srcdiff.elementwise_grad(_logistic)(x), autograd.elementwise_grad(_logistic)(x))
+    reference = autograd.elementwise_grad(lambda v, a: a * anp.tanh(v) + v * v)
+    got = srcdiff.elementwise_grad(_scaled_tanh)(x.reshape(7, 1), 1.5)
+    assert got.shape == (7, 1)
+    np.testing.assert_allclose(got, reference(x.reshape(7, 1), 1.5))
+    np.testing.assert_allclose(srcdiff.elementwise_grad(_scaled_tanh, wrt="a")(x, 1.5), np.sum(np.tanh(x)))
