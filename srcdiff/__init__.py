@@ -5,6 +5,7 @@ from .custom import custom_jvp, custom_vjp
 from .derived import elementwise_grad, hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
 from .errors import SrcdiffError
 from .transforms import jvp
+from .trees import flatten
 
 __all__ = [
     "grad",
@@ -15,6 +16,7 @@ __all__ = [
     "hessian",
     "hvp",
     "elementwise_grad",
+    "flatten",
     "source",
     "check_grad",
     "stop_gradient",

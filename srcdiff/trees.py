@@ -21,7 +21,18 @@ import numpy as np
 
 from .errors import WrtTypeError
 
-__all__ = ["leaves", "rebuild", "zeros", "copy_arrays", "same_structure", "unit_vectors", "size", "as_records", "from_records"]
+__all__ = [
+    "flatten",
+    "leaves",
+    "rebuild",
+    "zeros",
+    "copy_arrays",
+    "same_structure",
+    "unit_vectors",
+    "size",
+    "as_records",
+    "from_records",
+]
 
 
 def leaves(tree: Any) -> list[Any]:
@@ -41,6 +52,29 @@ def rebuild(like: Any, new_leaves: Iterator[Any]) -> Any:
     if isinstance(like, dict):
         return {k: rebuild(v, new_leaves) for k, v in like.items()}
     return next(new_leaves)
+
+
+def flatten(tree: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
+    """``tree``'s float leaves (arrays and numbers; dataclasses by their fields) as one float
+    vector, and the function that makes a tree of the same structure from such a vector
+    (autograd's ``flatten``, JAX's ``ravel_pytree``): so that a model's parameters can go to
+    ``scipy.optimize.minimize`` as one vector, and its gradient come back as one."""
+    records = as_records(tree)
+    parts = leaves(records)
+    shapes = [np.shape(leaf) for leaf in parts]
+    kinds = [type(leaf) if not isinstance(leaf, np.ndarray) else None for leaf in parts]
+    vector = np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in parts]) if parts else np.zeros(0)
+    ends = np.cumsum([int(np.prod(shape)) for shape in shapes])
+
+    def unflatten(v: np.ndarray) -> Any:
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape != vector.shape:
+            raise ValueError(f"unflatten takes a vector of {vector.size} numbers, not an array of shape {v.shape}")
+        pieces = np.split(v, ends[:-1])
+        made = (p.reshape(shape) if kind is None else kind(p[0]) for p, shape, kind in zip(pieces, shapes, kinds))
+        return from_records(rebuild(records, made))
+
+    return vector, unflatten
 
 
 def map_leaves(fn: Callable[[Any], Any], tree: Any) -> Any:

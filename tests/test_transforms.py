@@ -725,3 +725,34 @@ def test_elementwise_grad_matches_autograds():
     assert got.shape == (7, 1)
     np.testing.assert_allclose(got, reference(x.reshape(7, 1), 1.5))
     np.testing.assert_allclose(srcdiff.elementwise_grad(_scaled_tanh, wrt="a")(x, 1.5), np.sum(np.tanh(x)))
+
+
+def _two_layer_loss(params, x):
+    (w1, b1), (w2, b2) = params["layers"]
+    return np.sum((np.tanh(x @ w1 + b1) @ w2 + b2 - 1.0) ** 2) + params["decay"] ** 2 * np.sum(w1 * w1)
+
+
+def test_flatten_sends_a_models_parameters_to_scipy_minimize_as_one_vector():
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(4)
+    params = {"layers": [(rng.normal(size=(3, 4)), np.zeros(4)), (rng.normal(size=(4, 1)), 0.5)], "decay": 0.1}
+    x = rng.normal(size=(6, 3))
+    vector, unflatten = srcdiff.flatten(params)
+    assert vector.shape == (12 + 4 + 4 + 1 + 1,)  # the float leaves too: b2 and decay
+    back = unflatten(vector)
+    assert isinstance(back["layers"][1][1], float) and back["layers"][0][0].shape == (3, 4)
+    np.testing.assert_array_equal(srcdiff.flatten(back)[0], vector)
+    gradient = srcdiff.grad(_two_layer_loss)
+
+    def objective(v):
+        return _two_layer_loss(unflatten(v), x)
+
+    def jac(v):
+        return srcdiff.flatten(gradient(unflatten(v), x))[0]
+
+    eps = 1e-6
+    numeric = np.array([(objective(vector + eps * e) - objective(vector - eps * e)) / (2 * eps) for e in np.eye(vector.size)])
+    np.testing.assert_allclose(jac(vector), numeric, rtol=1e-5, atol=1e-7)
+    result = minimize(objective, vector, jac=jac, method="L-BFGS-B")
+    assert result.success and result.fun < objective(vector)
