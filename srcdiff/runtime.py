@@ -393,6 +393,8 @@ def unbroadcast(x: Any, like: Any) -> Any:
         x = np.sum(x, axis=axes, keepdims=True)
     if not isinstance(like, np.ndarray) and np.ndim(x) == 0:
         return x[()] if isinstance(x, np.ndarray) else x
+    if np.shape(x) != shape:  # a weak zero times a smaller operand (0.0 * x[:, 0]): zeros of like's shape
+        x = np.broadcast_to(x, shape)
     return x
 
 

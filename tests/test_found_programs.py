@@ -888,3 +888,30 @@ def test_jvp_of_a_copy_of_a_slice_of_an_array_written_later():
         """,
         np.array([-0.379, -0.56, -0.563]),
     )
+
+
+def test_a_weak_zero_adjoint_times_an_operand_smaller_than_the_result():
+    # v2 = x[:, 0] * (...) broadcasts (1,) against (2,); v2 is rebound in a while loop, whose backward
+    # leaves dv2 the weak zero 0.0, so dv2 * x[:, 0] had shape (1,): unbroadcast could not take it
+    # back to the (2,) of the other operand, and the matmul's adjoint crashed (seed 202743)
+    verify(
+        """
+        def program(x, y, z, w):
+            v2 = (x[:, 0]) * ((z + np.zeros((2, 3))) @ (x[0, 2] + np.zeros(3)))
+            v3 = np.cos((np.sin((z[-1]))))
+            for k5 in range(2):
+                v3 = v3 * 0.9 + (-(y[2])) * (0.1 * k5 + 0.2)
+                k6 = 0
+                while k6 < 1:
+                    k6 += 1
+                    u7 = (v3) - ((-0.75 + np.zeros(3)) @ (v3 + np.zeros(3)))
+                    v2 = v2 * 0.8 + np.tanh(u7)
+                    v3 = (u7) / (1.5 + (y[0]) ** 2)
+                    v2 = y[2] + np.zeros(2)
+            return np.sum(x) + np.sum(y) + np.sum(w) + np.sum(v2)
+        """,
+        np.array([[0.022, -0.346, 0.014]]),
+        np.array([-0.242, -0.047, -1.131]),
+        np.array([0.317, 0.028, 0.207]),
+        np.array([[1.036, 0.113, -0.466], [-0.655, -0.201, -0.842]]),
+    )
