@@ -13,6 +13,7 @@ is of unknown kind, and the reverse transform gives it code that is right for an
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +73,8 @@ def kinds(
                 op = ops[s.value]
                 if isinstance(s.value, (ast.List, ast.Tuple, ast.Dict)) or op.kind == RULE and op.rule.returns_parts(op.bound):
                     lists.add(t.id)
+                elif op.kind == RULE and op.rule.func is builtins.sum and _names_in(op.bound.get("start")) & lists:
+                    lists.add(t.id)  # sum(parts, []): joins lists
             else:
                 assigned.setdefault(t.value.id, []).append(None)  # element writes: an array or list
         elif isinstance(s, ast.For):
@@ -315,6 +318,10 @@ def call_kinds(
     defaults = {(p.name, 0) for p in unbound if type(p.default) in (int, float, bool)}
     defaults |= {callables.entry(p.name, p.default) for p in unbound if callables.is_function(p.default)}
     return frozenset({(p, d) for p, d in found if d is not None} | defaults | packing.shape(func, call) | passed)
+
+
+def _names_in(e: ast.expr | None) -> set[str]:
+    return {e.id} if isinstance(e, ast.Name) else set()
 
 
 def _pops(e: ast.expr | None, ops: dict, lists: set[str]) -> bool:

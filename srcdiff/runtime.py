@@ -246,6 +246,8 @@ def check_unshared(array: Any, index: Any, readers: tuple, described: tuple, fil
     else:
         return
     for value, reader in zip(readers, described):
+        if value is array:  # the container itself: its slot gets the new value; its other slots may hold the old
+            value = _other_slots(array, index)
         if _holds(value, region):
             raise SharedInPlace(
                 f"this changes data that {reader} shares (a view, an alias, or a list or tuple holding it), "
@@ -287,6 +289,16 @@ def restore_popped(container: Any, value: Any, *key: Any) -> None:
     else:
         i = key[0]
         container.insert(i if i >= 0 else len(container) + 1 + i, value)
+
+
+def _other_slots(container: list | dict, index: Any) -> list:
+    """The values of ``container`` but the one at ``index`` (a list's position, or a dict's key)."""
+    if isinstance(container, dict):
+        return [v for k, v in container.items() if k != index]
+    if not isinstance(index, (int, np.integer)):
+        return []  # a slice: its elements are written one by one, each its own
+    position = index % len(container)
+    return [v for k, v in enumerate(container) if k != position]
 
 
 _TooHard = getattr(np, "exceptions", np).TooHardError  # (np.exceptions: NumPy >= 1.25)

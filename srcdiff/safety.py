@@ -471,8 +471,8 @@ class _StaleReads:
             self.stale |= {r for r, (arrays, _) in self.views.items() if changed in arrays and r != changed}
             if changed in self.written:  # an array's data (or of unknown kind)
                 self.maybe_changed(s, changed, {changed, element} - {None}, {changed, element} - {None})
-            elif element is not None:  # a list's element, changed by +=: the list itself holds the new value
-                self.maybe_changed(s, changed, {element}, {changed, element})
+            elif element is not None:  # a list's element, changed by +=: what else holds it (its other slots too) sees it
+                self.maybe_changed(s, changed, {element}, {element})
 
     def roots(self, names: set[str]) -> set[str]:
         """``names`` and every name they may share data with."""

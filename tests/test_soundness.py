@@ -93,6 +93,19 @@ def written_through_the_list(w):
     return np.sum(h * w)
 
 
+def twice_in_a_list_written_through_one_slot(w):  # the other slot holds the same array (seed 105524)
+    v = w * 1.0
+    hs = [v, v]
+    hs[1] *= 2.0
+    return np.sum(hs[0] * w)
+
+
+def two_arrays_in_a_list_one_written_through_its_slot(w):
+    hs = [w * 1.0, w * 2.0]
+    hs[1] *= 3.0
+    return np.sum(hs[0] * hs[1])
+
+
 def twice_in_a_tuple(w):
     h = w * 1.0
     p = (h, h)
@@ -223,6 +236,13 @@ def sum_joins_lists(x):
     return sum([[x], [2 * x]], [])[1]
 
 
+def joined_lists_then_sliced(x):  # sum(..., []) gives a list: its slice's adjoint is added leaf by leaf (seed 206275)
+    v = x * 3.0
+    parts = sum([[-v], [v, 2.0]], [])
+    tail = parts[1:3]
+    return tail[0] * tail[1]
+
+
 def append_result_is_none(x):
     acc = []
     r = acc.append(2 * x)
@@ -328,6 +348,8 @@ CASES = [
     (held_in_a_tuple, (W,), "refused"),
     (written_through_the_list, (W,), "refused"),
     (twice_in_a_tuple, (W,), "refused"),
+    (twice_in_a_list_written_through_one_slot, (W,), "refused"),
+    (two_arrays_in_a_list_one_written_through_its_slot, (W,), "right"),
     (held_in_a_dict, (W,), "refused"),
     (helper_returns_it_in_a_list, (W,), "refused"),
     (helper_returns_it_in_a_tuple, (W,), "refused"),
@@ -346,6 +368,7 @@ CASES = [
     (pop_middle, (1.5,), "right"),
     (breadth_first_queue, (1.5,), "right"),
     (sum_joins_lists, (1.0,), "right"),
+    (joined_lists_then_sliced, (1.5,), "right"),
     (append_result_is_none, (1.0,), "right"),
     (list_sliced_by_a_slice_object, (W,), "right"),
     (dict_filled_in_a_loop, (W,), "right"),
