@@ -272,7 +272,11 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
         return 0 if _ndim(e.slice, ndims, ops, env) == 0 else None  # x.shape[0]
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id) in _ELEMENT:
         container = ndims[e.value.id]  # xs[i] is one element; xs[1:3] is a list of the same elements
-        return container if isinstance(e.slice, ast.Slice) else _ELEMENT[container]
+        if isinstance(e.slice, ast.Slice):
+            return container
+        if is_dict(container) or _ndim(e.slice, ndims, ops, env) == 0 or isinstance(e.slice, ast.Constant):
+            return _ELEMENT[container]  # a key, or an integer: one element
+        return None  # an index of unknown kind (a slice held in a variable): one element, or a list of them
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and ndims.get(e.value.id, -1) >= 0:
         parts = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
         ints = sum(1 for p in parts if not isinstance(p, ast.Slice) and _ndim(p, ndims, ops, env) == 0)

@@ -744,8 +744,9 @@ class _Reverse(CodeWriter):
         self.make_private(p, state, out)
         dp = self.d(p)
         where = ast.Subscript(value=name(dp), slice=copy_tree(e.slice), ctx=ast.Store())
-        container = p in self.act.containers or p in self.act.lists
-        if container and not self.act.element_is_leaf(e) and (p in self.act.containers or self._index_safe(e.slice)):
+        kind = self.act.ndims.get(p)
+        array = kind is not None and (kind >= 0 or kind == kinds_.NOT_CONTAINER)  # (not a list, whose slices join with +)
+        if not array and not self.act.element_is_leaf(e) and (p in self.act.containers or self._index_safe(e.slice)):
             # elements (or a slice) may be containers: added leaf by leaf
             read = ast.Subscript(value=name(dp), slice=copy_tree(e.slice), ctx=ast.Load())
             out.append(ast.Assign(targets=[where], value=self.call_helper("add_adjoints", read, g)))

@@ -257,6 +257,14 @@ def list_sliced_by_a_slice_object(x):
     return np.sum(y[0] * 3.0)
 
 
+def list_reversed_by_a_slice_object_then_sliced(x):  # xs[s] is a list, not an element (seed 207378)
+    xs = [x, 2.0 * x, 3.0 * x]
+    s = slice(None, None, -1)
+    ys = xs[s]
+    tail = ys[1:3]
+    return np.sum(tail[-1] * ys[0])
+
+
 def dict_filled_in_a_loop(x):
     params = {"a": x, "b": 2 * x}
     out = {}
@@ -371,6 +379,7 @@ CASES = [
     (joined_lists_then_sliced, (1.5,), "right"),
     (append_result_is_none, (1.0,), "right"),
     (list_sliced_by_a_slice_object, (W,), "right"),
+    (list_reversed_by_a_slice_object_then_sliced, (W,), "right"),
     (dict_filled_in_a_loop, (W,), "right"),
     (dict_item_assigned, (W,), "right"),
     (dict_pop, (W,), "right"),
