@@ -550,7 +550,11 @@ class Gradient:
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind != "f":  # (complex: pass the real and imaginary parts as two arguments)
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
-        result = fn(*args, **kwargs)
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # (free until raised) say which line of the user's it came from
+            parse.note_user_line(exc)
+            raise
         if self.single:
             return result
         if self.mode == "value":

@@ -61,6 +61,44 @@ GENERATED_FROM: dict[str, str] = {}
 _PROVENANCE = re.compile(r"^\s*# (?:forward: )?\S.*?:(\d+)(?:-\d+)?(?:  |$)")
 
 
+def user_line(filename: str, line: int) -> tuple[str, int] | None:
+    """The user's file and line that a line of generated code came from (through generated code
+    generated from generated code too), or None if ``filename`` is not srcdiff's."""
+    if filename not in GENERATED_FROM:
+        return None
+    while filename in GENERATED_FROM:
+        source_line = _provenance(filename, line)
+        if source_line is None:
+            return None
+        filename, line = GENERATED_FROM[filename], source_line
+    return filename, line
+
+
+def note_user_line(exc: BaseException) -> None:
+    """Name, on an exception raised in generated code, the user's line that code came from
+    (an exception note; Python 3.10 has none, and shows srcdiff's line alone)."""
+    if getattr(exc, "filename", None) or not hasattr(exc, "add_note"):
+        return  # a SrcdiffError names the user's line already
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:  # the innermost generated frame: where it failed
+        filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        if filename in GENERATED_FROM:
+            found = (filename, line)
+        tb = tb.tb_next
+    if found is None:
+        return
+    comment = next((t for t in reversed(linecache.getlines(found[0])[: found[1]]) if _PROVENANCE.match(t)), "")
+    place = user_line(*found)
+    if place is None:
+        return
+    if comment.strip().startswith("# forward:"):  # a statement of the forward sweep: the function's lines
+        span = comment.strip()[len("# forward: ") :]
+        exc.add_note(f"in the forward sweep srcdiff wrote for {GENERATED_FROM[found[0]]} (lines {span.rsplit(':', 1)[-1]})")
+    else:
+        exc.add_note(f"in srcdiff's derivative code for {place[0]}:{place[1]}  {linecache.getline(*place).strip()}")
+
+
 def _provenance(filename: str, line: int) -> int | None:
     """The source line named by the nearest provenance comment at or above ``line``."""
     lines = linecache.getlines(filename)

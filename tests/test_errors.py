@@ -2,6 +2,7 @@
 
 import functools
 import inspect
+import sys
 import warnings
 
 import numpy as np
@@ -511,3 +512,16 @@ def test_an_output_that_does_not_depend_on_wrt_is_still_checked():
     with pytest.raises(NonScalarOutput, match="inactive_text returned a str"):
         srcdiff.grad(inactive_text)(1.0, "text")
     assert srcdiff.grad(inactive_text)(1.0, 2.0) == 0.0
+
+
+def _sqrt_of_sin(x):
+    y = np.sin(x)
+    return np.sum(np.sqrt(y))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11's")
+def test_an_error_in_the_generated_code_names_the_users_line():
+    line = inspect.getsourcelines(_sqrt_of_sin)[1] + 2  # return np.sum(np.sqrt(y))
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError) as e:
+        srcdiff.grad(_sqrt_of_sin)(np.array([0.0, 1.0]))  # sqrt's derivative at 0 divides by 0
+    assert f"{__file__}:{line}  return np.sum(np.sqrt(y))" in "\n".join(e.value.__notes__)
