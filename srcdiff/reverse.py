@@ -255,7 +255,7 @@ class _Reverse(CodeWriter):
         self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
         self.written_back: set[int] = set()  # ids of x[i] = v statements whose old elements the forward sweep keeps
-        self._surely_sequences: set[str] | None = None  # (see _may_be_dict)
+        self._surely_dicts: set[str] | None = None  # (see _surely_dict)
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 op = self.act.ops[s.value]
@@ -534,8 +534,9 @@ class _Reverse(CodeWriter):
             if array in self.tape.needed:  # (see TapePlan.kept_in_place)
                 old = ast.Subscript(value=name(array), slice=copy_tree(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
-                if self._may_be_dict(array):  # the key may be new: remembered as absent
-                    saved = self.call_helper("saved_item", name(array), _index_value(target.slice))
+                if self._surely_dict(array):  # the key may be new: remembered as absent (d.get reads like d[k])
+                    get = ast.Attribute(value=name(array), attr="get", ctx=ast.Load())
+                    saved = ast.Call(func=get, args=[_index_value(target.slice), self.call_helper("absent")], keywords=[])
                 self.written_back.add(id(s))
                 return [self.push(saved), s]
             return [s]
@@ -726,15 +727,14 @@ class _Reverse(CodeWriter):
             out.append(put_back(self.d(lst), value))
         out.append(put_back(lst, name(target)))
 
-    def _may_be_dict(self, container: str) -> bool:
-        """May ``container`` be a dict (whose keys a write may add)? Not an array, nor a list by
-        its kind or by every assignment to it (a list or tuple display, or another such name)."""
-        kind = self.act.ndims.get(container)
-        if container not in self.act.lists or not (kind is None or kinds_.is_dict(kind) or kind == kinds_.CONTAINER):
-            return False
-        if self._surely_sequences is None:
-            self._surely_sequences = _surely_sequences(self.tree)
-        return container not in self._surely_sequences
+    def _surely_dict(self, container: str) -> bool:
+        """Is ``container`` surely a dict (whose keys a write may add): a dict by its kind, or by
+        every assignment to it (a dict display, or another such name)?"""
+        if kinds_.is_dict(self.act.ndims.get(container)):
+            return True
+        if self._surely_dicts is None:
+            self._surely_dicts = _surely_dicts(self.tree)
+        return container in self._surely_dicts
 
     def adjoint_index(self, e: ast.Subscript, g: ast.expr, state: dict[str, bool], out: list) -> None:
         array = e.value
@@ -978,7 +978,7 @@ class _Reverse(CodeWriter):
         for s in code:
             if isinstance(s, _Restore) and id(s.stmt) in self.written_back:  # x[i] = v: its old elements
                 pop = ast.Call(func=ast.Attribute(value=name(self.stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
-                # (a key a dict did not have gets saved_item's marker back: no earlier step reads it)
+                # (a key a dict did not have gets absent()'s marker back: no earlier step reads it)
                 out.append(ast.Assign(targets=[copy_tree(s.stmt.targets[0])], value=pop))
                 continue
             if isinstance(s, _Restore):
@@ -1005,8 +1005,8 @@ def _without_negation(e: ast.expr) -> tuple[bool, ast.expr]:
     return False, e
 
 
-def _surely_sequences(tree: ast.FunctionDef) -> set[str]:
-    """Local names that every assignment binds to a list or tuple display, or to another such name."""
+def _surely_dicts(tree: ast.FunctionDef) -> set[str]:
+    """Local names that every assignment binds to a dict display, or to another such name."""
     values: dict[str, list[ast.expr]] = {}
     for s in walk_statements(tree.body):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
@@ -1015,10 +1015,10 @@ def _surely_sequences(tree: ast.FunctionDef) -> set[str]:
             values.setdefault(s.target.id, []).append(s.iter)  # (an element: of any kind)
     found = set(values)
     changed = True
-    while changed:  # drop a name any of whose values is not surely a sequence
+    while changed:  # drop a name any of whose values is not surely a dict
         changed = False
         for n in list(found):
-            if not all(isinstance(v, (ast.List, ast.Tuple)) or isinstance(v, ast.Name) and v.id in found for v in values[n]):
+            if not all(isinstance(v, ast.Dict) or isinstance(v, ast.Name) and v.id in found for v in values[n]):
                 found.discard(n)
                 changed = True
     return found

@@ -38,7 +38,7 @@ __all__ = [
     "private_copy",
     "check_unshared",
     "check_numbers",
-    "saved_item",
+    "absent",
     "restore_popped",
     "sequence_adjoint",
     "sum_adjoint_adjoint",
@@ -261,7 +261,7 @@ def check_unshared(array: Any, index: Any, readers: tuple, described: tuple, fil
 
 
 class _Absent:
-    """What ``saved_item`` keeps for a key a dict did not have yet."""
+    """The marker ``absent`` gives for a key a dict did not have yet."""
 
     def __repr__(self) -> str:
         return "<absent>"
@@ -270,13 +270,10 @@ class _Absent:
 _ABSENT = _Absent()
 
 
-def saved_item(container: Any, key: Any) -> Any:
-    """What ``container[key]`` holds before a write into it, for the backward sweep to put back:
-    a dict may not have the key yet (``out[k] = v`` filling a new dict), and then gets a marker
-    that no earlier step reads (the key did not exist there)."""
-    if isinstance(container, dict) and key not in container:
-        return _ABSENT
-    return private_copy(container[key]) if isinstance(container, np.ndarray) else container[key]
+def absent() -> Any:
+    """What the forward sweep keeps for a key a dict did not have yet (``d.get(k, absent())``),
+    and the backward sweep puts back: no earlier step reads that key."""
+    return _ABSENT
 
 
 def restore_popped(container: Any, value: Any, *key: Any) -> None:

@@ -549,3 +549,27 @@ def test_a_list_argument_taken_by_a_slice_object_is_a_list():  # seed 207378
     got = srcdiff.grad(reversed_by_a_slice_object_then_sliced)(xs)
     # tail[-1] is xs[0], ys[0] is xs[2]: d/dxs[0] = xs[2] + 1, d/dxs[2] = xs[0]
     np.testing.assert_allclose([float(g) for g in got], [0.8 + 1.0, 0.0, 0.3])
+
+
+def test_second_order_through_a_dict_item_rewritten_and_an_array_of_unknown_kind_written():
+    def cube(x):
+        d = {"a": x * 1.0}
+        d["a"] = d["a"] * x  # a key that exists: the first derivative's tape keeps its value
+        return d["a"] * x
+
+    assert srcdiff.grad(srcdiff.grad(cube))(1.5) == pytest.approx(6 * 1.5)
+
+    def _pair(v):
+        return v * 1.0, v * 2.0
+
+    def scaled_slice(x):
+        t = _pair(x)[0]  # an element of a helper's result: of unknown kind
+        t[1:3] *= x[0]
+        return np.sum(t * t)
+
+    x = np.array([0.5, -1.0, 2.0])
+    hess = srcdiff.hessian(scaled_slice)(x)
+    eps = 1e-5
+    first = srcdiff.grad(scaled_slice)
+    numeric = np.array([(first(x + eps * e) - first(x - eps * e)) / (2 * eps) for e in np.eye(3)])
+    np.testing.assert_allclose(hess, numeric, rtol=1e-5, atol=1e-6)

@@ -446,7 +446,7 @@ nondifferentiable(
     runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
-    runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.check_numbers, runtime.saved_item, runtime.check_slice_length, runtime.restore_popped,
+    runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.check_numbers, runtime.absent, runtime.check_slice_length, runtime.restore_popped,
     runtime.unshared_arguments, np.isrealobj, np.iscomplexobj,
     runtime.quantile_sources, runtime.quantile_slope, runtime.interp_segment,
     np.argsort, np.argmax, np.argmin, np.nonzero, np.flatnonzero, np.searchsorted,
