@@ -141,7 +141,10 @@ def sharing_groups(
         parent[find(p)] = find(params[0])
     for s in walk_statements(body):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
-            for n in shared_with(s.value, ops[s.value], locals_, scalars, lambda call: False) | also(s):
+            op = ops[s.value]  # (what may share data too: an index of unknown kind may make a view)
+            sharing = shared_with(s.value, op, locals_, scalars, lambda call: False)
+            sharing |= maybe_shared_with(s.value, op, locals_, scalars)
+            for n in sharing | also(s):
                 parent[find(n)] = find(s.targets[0].id)
         elif isinstance(s, ast.For):  # an element of a list is a reference to it
             for n in {a.id for a in ast.walk(s.iter) if isinstance(a, ast.Name) and a.id in locals_}:

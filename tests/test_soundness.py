@@ -172,6 +172,15 @@ def slice_passed_in(x, s):
     return np.sum(y * x)
 
 
+def written_through_a_view_taken_by_a_slice_object(x):  # seed 302950
+    t = np.outer(x, x)
+    v = np.sum(t * np.sqrt(0.5 + x**2))  # the backward sweep reads t as it was here
+    s = slice(None, None, -1)
+    ys = t[s]  # a view of t: writing into it changes t, so the sweep must put t back
+    ys[:, 1:3] *= 2.0
+    return v
+
+
 # tuple assignment of views, and a value written into itself
 def swap_rows(x):
     y = x * 1.0
@@ -358,6 +367,7 @@ CASES = [
     (index_from_argmax, (X2,), "refused"),
     (slice_passed_in, (W, slice(0, 2)), "refused"),
     (slice_passed_in, (W, [0, 2]), "right"),  # an index array copies: nothing shared
+    (written_through_a_view_taken_by_a_slice_object, (W,), "right"),
     (swap_rows, (X2,), "refused"),
     (swap_slices, (W,), "refused"),
     (written_into_itself, (W,), "right"),
