@@ -880,7 +880,9 @@ class _Reverse(CodeWriter):
                     self.contribute(s.value, part, state, out)
                     later = False
             zero: ast.expr = ast.Constant(0.0)
-            if isinstance(target.slice, ast.Slice) and not self.act.ndims.get(p, -1) >= 1:  # a list's slice takes a list
+            kind = self.act.ndims.get(p, -1)
+            slice_of_a_list = isinstance(target.slice, ast.Slice) or not self.act.element_is_leaf(target) and kind < 0
+            if slice_of_a_list and not kind >= 1 and kind != kinds_.NOT_CONTAINER:  # a list's slice takes a list
                 zero = self.call_helper("zeros_like", copy_tree(read))
             out.append(
                 ast.Assign(

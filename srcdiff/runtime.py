@@ -1117,8 +1117,8 @@ def unstructured(g: Any, x: Any, like: Any) -> Any:
 def indexable(y: Any, like: Any) -> Any:
     """A tangent or adjoint ``y`` of ``like`` that can be indexed as ``like`` is: a weak zero
     (a float standing for zeros) of an array or a list becomes zeros of its shape."""
-    if isinstance(y, float) and not isinstance(like, (float, int, np.generic)):
-        return zeros_like(like)
+    if isinstance(y, (float, int, np.generic)) and not isinstance(like, (float, int, np.generic)):
+        return zeros_like(like)  # (a number: a weak zero, or an integer's tangent)
     return y
 
 

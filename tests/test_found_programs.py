@@ -915,3 +915,34 @@ def test_a_weak_zero_adjoint_times_an_operand_smaller_than_the_result():
         np.array([0.317, 0.028, 0.207]),
         np.array([[1.036, 0.113, -0.466], [-0.655, -0.201, -0.842]]),
     )
+
+
+def test_a_list_read_by_a_slice_object_differentiated_twice():
+    # the first derivative writes dll[s] = add_adjoints(...), s a slice held in a variable; its
+    # second derivative zeroed ddll[s] with the number 0.0, which a list's extended slice
+    # cannot take (TypeError, seed 603065)
+    verify(
+        """
+        def program(x):
+            ll = [x, 2.0 * x, 3.0 * x]
+            s = slice(None, None, -1)
+            ys = ll[s]
+            return ys[0] * ys[2] * x
+        """,
+        1.25,
+        second_order=True,
+    )
+
+
+def test_jvp_of_a_slice_of_an_empty_sum_with_an_array_start():
+    # sum(<nothing>, np.zeros(3)) is the start; its tangent was the int 0 (the sum of no
+    # tangents), which runtime.indexable took for a value to slice (TypeError, seed 501890)
+    verify(
+        """
+        def program(x, ds):
+            cmp = sum((ds['u'] + np.zeros(3) for e in [x] if x > 5.0), np.zeros(3))
+            return x + np.sum(cmp[1:3])
+        """,
+        0.5,
+        {"u": np.array([0.537, 0.834, -0.695])},
+    )
