@@ -235,7 +235,11 @@ class _Forward(CodeWriter):
         value = self.of(s.value)
         if target.value.id not in self.act.floats and target.value.id not in self.act.containers:  # it may round
             value = ast.BinOp(left=value, op=ast.Mult(), right=self.call_helper("holds_fractions", name(target.value.id)))
-        return [ast.Assign(targets=[where], value=value)]
+        out: list[ast.stmt] = []
+        if self.may_be_weak(target.value.id):  # the weak zero 0.0 cannot be written into: zeros shaped like it
+            tangent = self.t(target.value.id)
+            out.append(assign(tangent, self.call_helper("writable", name(tangent), name(target.value.id))))
+        return [*out, ast.Assign(targets=[where], value=value)]
 
     def append(self, s: ast.Expr) -> list[ast.stmt]:
         lst = s.value.func.value

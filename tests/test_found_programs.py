@@ -946,3 +946,80 @@ def test_jvp_of_a_slice_of_an_empty_sum_with_an_array_start():
         0.5,
         {"u": np.array([0.537, 0.834, -0.695])},
     )
+
+
+def test_jvp_writes_into_an_array_whose_tangent_is_the_weak_zero():
+    # in a helper's backward sweep differentiated forward (a Hessian), an array whose tangent is
+    # the weak zero 0.0 was written into by element: it had no items to assign (TypeError, seed
+    # 405629's forward over reverse; the program as the generator wrote it)
+    verify(
+        """
+        def h0(a1, a2):
+            for k3 in range(1):
+                t4 = np.zeros(3)
+                t4[1] += ((t4[2]) + (a1[1])) * ((a1[-1]) * (a2[-1]))
+                t4[1] += a2[1]
+            acc5 = [(a2[-1]) + (a1[1])]
+            return ((a2[-1]) - (acc5[0])) - (np.sqrt(0.5 + (-0.75) ** 2))
+
+
+        def h6(a7, a8):
+            return np.sin(((a7[-1]) / (1.5 + (a7) ** 2))) + np.zeros((2, 3))
+
+
+        def h9(a10, a11):
+            for k12 in range(1):
+                v13 = ((a10[0]) + (0.5)) / (1.5 + ((a11[-1]) * (1.5)) ** 2)
+                v13 = np.tanh((a11[-1]))
+            t14 = h6(a11, a11)
+            t14[1] = t14[0]
+            t14[1] = ((a10[2]) + (0.5)) * (h0(a10[-1] + np.zeros(3), a10))
+            t14 = np.log(1.0 + ((a11[2]) / (1.5 + (a11[-1]) ** 2)) ** 2) + np.zeros((2, 3))
+            return ((a10[2]) - (a11[2])) / (1.5 + ((a10) * (a11[1])) ** 2)
+
+
+        def program(x, y, z, w, ds, n):
+            for k15 in range(n):
+                v16 = 1.0 * z
+                k17 = 0
+                while k17 < 2 and (np.sum((y) * (v16)) > 0.1):
+                    k17 += 1
+                    u18 = ((x[-1]) + (x[1])) ** 2
+                    v16 = v16 * 0.8 + np.tanh(u18)
+                    if (z) / (1.5 + (v16) ** 2) > -0.2:
+                        break
+                    t19 = h9(0.5 + np.zeros(3), ds['sub']['u'] + np.zeros(3))
+                    t19[1:3] *= v16
+                    t19[1:3] *= y[1]
+            k20 = 0
+            while k20 < 3:
+                k20 += 1
+                u21 = ((y[-1]) * (ds['sub']['u'])) * (h9(w + np.zeros(3), x))
+                if np.tanh(z) > 0.5:
+                    return np.sum(x) + np.sum(y) + np.sum(x) + np.sum(u21)
+                u21 = (z) * (np.log(1.0 + z ** 2)) + np.zeros(3)
+            t22 = h6(y, y[2] + np.zeros(3))
+            t22[1] = ((ds['b']) * (ds['b'])) + (w)
+            v23 = (h0(z + np.zeros(3), t22[1])) - (-(ds['sub']['u']))
+            t22[:, 0] = z
+            k24 = 0
+            while k24 < n and (np.log(1.0 + (ds['sub']['u']) ** 2) > 0.5):
+                k24 += 1
+                u25 = 1.0 * w
+                v23 = v23 * 0.8 + np.tanh(u25)
+                t22 = t22[0, 0] + np.zeros((2, 3))
+                for k27 in ds:
+                    if k27 == 'sub':
+                        continue
+                    e26 = ds[k27]
+                    v23 = v23 + h0(y[2] + np.zeros(3), u25 + np.zeros(3))
+            return np.sum(x) + w + np.sum(t22)
+        """,
+        np.array([-1.115, 0.717, -0.706]),
+        np.array([-0.239, 0.889, 0.509]),
+        1.035,
+        -0.541,
+        {'b': 0.532, 'sub': {'u': 0.523}},
+        0,
+        second_order=True,
+    )
