@@ -120,20 +120,23 @@ class Lookups:
 def lookups(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]) -> Lookups:
     """The ``Lookups`` of the method names ``rewrite`` gave calls in ``tree``."""
     keys = {n[1:]: k for n, k in kinds if n.startswith((OBJECT, ELEMENTS)) and k >= 0}
-    recipes = {}
-    for node in ast.walk(tree):
-        for obj, key in keys.items():
-            cls = callables.held(key)
-            if isinstance(node, ast.Name) and cls is not None and node.id.startswith(obj + "__"):
-                attr = node.id[len(obj) + 2 :]
-                is_super = attr.startswith(SUPER)
-                attr = attr[len(SUPER) :] if is_super else attr
-                recipes[node.id] = (cls, attr, defining_class(f) if is_super else None)
-    return Lookups(recipes)
+    recipes = _recipes(f, tree, {n: callables.held(k) for n, k in keys.items()})
+    return Lookups({n: recipe for n, recipe in recipes.items() if lookup(*recipe) is not None})
 
 
 def bound(f: Any, tree: ast.FunctionDef, classes: dict[str, type | None]) -> dict[str, tuple[Any, str]]:
     """The names ``rewrite`` gave method calls in ``tree``, each with ``lookup``'s answer."""
+    found = {}
+    for n, recipe in _recipes(f, tree, classes).items():
+        resolved = lookup(*recipe)
+        if resolved is not None:
+            found[n] = resolved
+    return found
+
+
+def _recipes(f: Any, tree: ast.FunctionDef, classes: dict[str, type | None]) -> dict[str, tuple[type, str, type | None]]:
+    """The names ``rewrite`` gave method calls in ``tree``, each with how ``lookup`` finds its
+    function: (the class, the attribute, the class ``super()`` starts after, or None)."""
     found = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Name):
@@ -144,9 +147,8 @@ def bound(f: Any, tree: ast.FunctionDef, classes: dict[str, type | None]) -> dic
             attr = node.id[len(obj) + 2 :]
             is_super = attr.startswith(SUPER)
             attr = attr[len(SUPER) :] if is_super else attr
-            resolved = lookup(cls, attr, defining_class(f) if is_super else None)
-            if resolved is not None and node.id == _name(obj, attr, is_super):
-                found[node.id] = resolved
+            if node.id == _name(obj, attr, is_super):
+                found[node.id] = (cls, attr, defining_class(f) if is_super else None)
     return found
 
 
