@@ -670,6 +670,10 @@ def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims
     """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum
     (the share is taken of the reduced ``y``, before it is spread: one pass less over ``x``)."""
     mask = x == unreduce(ans, x, axis, keepdims)
+    if np.count_nonzero(mask) == np.size(ans) and not np.isnan(ans).any():
+        # each extremum is attained (no NaN), as often as there are extrema: once each, no ties to
+        # share among (counting the ties of every slice is the costliest pass of this adjoint)
+        return mask * unreduce(y, x, axis, keepdims)
     return mask * unreduce(y / np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
 
 
