@@ -472,8 +472,8 @@ def _promote(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any, bool, bool]:
     a2 = np.reshape(a, (1, -1)) if a1 else a
     b2 = np.reshape(b, (-1, 1)) if b1 else b
     g2 = g
-    if np.ndim(g) == 0 and isinstance(g, float) and g == 0.0:
-        g2 = np.zeros(np.shape(np.matmul(a2, b2)))
+    if np.ndim(g) == 0 and not (a1 and b1):  # a number standing for every element (a weak zero, any dtype)
+        g2 = np.broadcast_to(g, np.broadcast_shapes(np.shape(a2)[:-2], np.shape(b2)[:-2]) + (np.shape(a2)[-2], np.shape(b2)[-1]))
     elif a1 and b1:
         g2 = np.reshape(g, (1, 1))
     elif a1:
