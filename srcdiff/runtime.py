@@ -462,6 +462,11 @@ def zeros_like(x: Any) -> Any:
 _CONTAINERS = (list, tuple, dict)
 
 
+def _weak_zero(x: Any) -> bool:
+    """Is ``x`` a zero number, standing for zeros of any shape (``np.float32(0.0)`` in float32 code)?"""
+    return isinstance(x, (float, int, np.floating, np.integer)) and x == 0.0
+
+
 def balanced_eq(x: Any, ans: Any, y: Any) -> Any:
     """Where ``x`` gave the max/min ``ans`` of x and y: 1, or 0.5 on ties (a mask, constant)."""
     return (x == ans) / (1.0 + (x == y))
@@ -1257,7 +1262,7 @@ def scatter(y: Any, like: Any, source: Any) -> Any:
     ys, sources = (y, source) if isinstance(source, (list, tuple)) else ([y], [source])
     total = np.zeros(1 + (sum(np.size(e) for e in like) if isinstance(like, (list, tuple)) else np.size(like)))
     for part, where in zip(ys, sources):
-        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
+        if _weak_zero(part):
             continue
         where = np.asarray(where)
         total += np.bincount(where.ravel(), np.broadcast_to(part, where.shape).ravel(), minlength=total.size)
@@ -1277,7 +1282,7 @@ def gather(x: Any, source: Any, like: Any = None) -> Any:
     0.0), for the tangent of a selection and the adjoint of ``scatter``. ``x`` may be a list
     (numbered on, element by element, shaped like the elements of ``like``: an element may be a
     weak zero); ``source`` may be a list of parts, and then so is the result."""
-    if isinstance(x, (float, int)) and x == 0.0:  # a weak zero (or a zero float: the same zeros)
+    if _weak_zero(x):  # (or a zero float: the same zeros)
         return [np.zeros(np.shape(s)) for s in source] if isinstance(source, (list, tuple)) else np.zeros(np.shape(source))
     parts = x if isinstance(x, (list, tuple)) else [x]
     if isinstance(like, (list, tuple)):
@@ -1700,7 +1705,7 @@ def cross_adjoint(y: Any, a: Any, b: Any, axisa: int = -1, axisb: int = -1, axis
     vectors_a, vectors_b = np.moveaxis(np.asarray(a), axisa, -1), np.moveaxis(np.asarray(b), axisb, -1)
     if vectors_a.shape[-1] != 3 or vectors_b.shape[-1] != 3:
         raise NoDerivativeRule("no derivative for np.cross of 2-vectors", suggestion="Give both vectors 3 components.")
-    if isinstance(y, (float, int)) and y == 0.0:  # a weak zero
+    if _weak_zero(y):
         return np.zeros(np.shape(a))
     part = np.cross(vectors_b, np.moveaxis(y, axisc, -1))
     return np.moveaxis(unbroadcast(part, vectors_a), -1, axisa)
@@ -1732,7 +1737,7 @@ def gradient_adjoint(y: Any, x: Any, varargs: tuple = (), axis: Any = None, edge
     parts = [y] if len(axes) == 1 else (y if isinstance(y, (list, tuple)) else [y] * len(axes))
     total = np.zeros(np.shape(x))
     for part, a, spacing in zip(parts, axes, spacings):
-        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
+        if _weak_zero(part):
             continue
         matrix = _gradient_matrix(np.shape(x)[a], spacing, edge_order)
         moved = np.moveaxis(np.broadcast_to(part, np.shape(x)), a, 0)
