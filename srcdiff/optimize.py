@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .names import child_fields, count_statements, drop_statements, nodes
-from .release import release
+from .release import hold_shapes, release
 from .reverse import Transformed
 
 _FOLD = {
@@ -55,6 +55,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 changed |= count_statements(fn.body) != size
                 if not changed:
                     break
+            hold_shapes(fn, transformed.bindings)
             release(fn, transformed.scalars)
     return transformed
 

@@ -8,6 +8,10 @@ pages in for each of them (softmax cross-entropy on 1000×100 spent three quarte
 time so). A ``del`` after a name's last read lets the next temporary reuse its memory, as a
 hand-written backward pass does by reusing its buffers.
 
+An array the rest of the function reads only for its shape (the ``like`` of ``unbroadcast``
+and ``unreduce``: a forward value kept for the backward sweep to sum an adjoint down to it)
+gives way to a ``shape_holder`` after its last other read, so its memory goes too.
+
 The reasoning is straight-line, over the top-level statements of each function: a name is
 released after the last top-level statement that mentions it (at any depth), when an earlier
 top-level assignment certainly bound it. Left alone: parameters (the caller holds them
@@ -18,8 +22,72 @@ function or lambda reads (its closure needs them), and the return statement's na
 from __future__ import annotations
 
 import ast
+from typing import Any
 
-from .names import nodes, parameters
+from . import runtime
+from .names import Fresh, names_in, nodes, parameters
+
+
+def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any]) -> None:
+    """After the last statement that reads an array's data, where the rest of ``fn`` reads only
+    its shape, rebind its name to a ``shape_holder`` (bound in ``bindings``) of it.
+
+    Only names bound once, by a top-level assignment, and no closure's: a holder is then the
+    value every later read sees."""
+    positions = {
+        bound: runtime.READS_ONLY_THE_SHAPE[obj.__name__]
+        for bound, obj in bindings.items()
+        if getattr(obj, "__module__", None) == runtime.__name__ and obj.__name__ in runtime.READS_ONLY_THE_SHAPE
+    }
+    if not positions:
+        return
+    body = fn.body
+    shape_reads: set[int] = set()  # ids of Name nodes read only for their shape
+    stores: dict[str, list[int]] = {}  # name -> top-level statements binding it, at any depth
+    data_read: dict[str, int] = {}  # name -> the last top-level statement reading its data
+    closed_over: set[str] = set()
+    for i, statement in enumerate(body):
+        for node in nodes(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in positions:
+                k = positions[node.func.id]
+                if k < len(node.args) and isinstance(node.args[k], ast.Name):
+                    shape_reads.add(id(node.args[k]))
+            elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                closed_over |= {n.id for n in nodes(node) if isinstance(n, ast.Name)}
+        for node in nodes(statement):
+            if isinstance(node, ast.Name):
+                if not isinstance(node.ctx, ast.Load):
+                    stores.setdefault(node.id, []).append(i)
+                elif id(node) not in shape_reads:
+                    data_read[node.id] = i
+    last_shape_read: dict[str, int] = {}
+    for i, statement in enumerate(body):
+        for node in nodes(statement):
+            if id(node) in shape_reads:
+                last_shape_read[node.id] = i  # type: ignore[attr-defined]
+    after: dict[int, list[str]] = {}
+    for n, reads_at in last_shape_read.items():
+        defined = stores.get(n, [])
+        if len(defined) != 1 or n in closed_over or n in parameters(fn):
+            continue
+        (d,) = defined
+        targets = getattr(body[d], "targets", None)
+        if not (isinstance(body[d], ast.Assign) and len(targets) == 1 and isinstance(targets[0], ast.Name)):
+            continue  # (bound inside a block, or by unpacking: not certainly bound where the holder would go)
+        last_data = max(d, data_read.get(n, d))
+        if reads_at > last_data and not isinstance(body[last_data], (ast.Return, ast.Raise)):
+            after.setdefault(last_data, []).append(n)
+    if not after:
+        return
+    holder = Fresh(names_in(fn) | set(bindings)).like("shape_holder")
+    bindings[holder] = runtime.shape_holder
+    held: list[ast.stmt] = []
+    for i, statement in enumerate(body):
+        held.append(statement)
+        for n in sorted(after.get(i, ())):
+            call = ast.Call(func=ast.Name(id=holder, ctx=ast.Load()), args=[ast.Name(id=n, ctx=ast.Load())], keywords=[])
+            held.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=call), statement))
+    fn.body = held
 
 
 def release(fn: ast.FunctionDef, scalars: frozenset[str]) -> None:

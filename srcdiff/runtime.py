@@ -47,6 +47,7 @@ __all__ = [
     "real_root",
     "unbroadcast",
     "unreduce",
+    "shape_holder",
     "zeros_like",
     "stop_gradient",
     "balanced_eq",
@@ -374,6 +375,21 @@ def writable(y: Any, like: Any) -> Any:
     if isinstance(y, (list, dict)) and type(y) is type(like):
         return y
     return private_copy(y, like)
+
+
+# helper -> the position of the argument it reads only for its type, shape and dtype (a
+# ``shape_holder`` does as well there as the array itself: tests/test_reverse.py checks each)
+READS_ONLY_THE_SHAPE = {"unbroadcast": 1, "unreduce": 1}
+
+
+def shape_holder(x: Any) -> Any:
+    """What a gradient keeps of an array it reads only for its shape (the ``like`` of
+    ``unbroadcast`` and ``unreduce``): an array of that shape and dtype with no data of its own,
+    one zero broadcast. Anything else, and an array under 64 KiB, is kept as it is (making the
+    holder would cost more than the memory it frees)."""
+    if type(x) is np.ndarray and x.nbytes >= 65536:
+        return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
+    return x
 
 
 def unbroadcast(x: Any, like: Any) -> Any:
