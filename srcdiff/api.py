@@ -53,6 +53,7 @@ from .errors import (
     SourceUnavailable,
     WrtTypeError,
 )
+from .export import module_text  # (srcdiff.export is the public function of that name)
 from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
@@ -894,7 +895,7 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
     # without example arguments, show the code for arrays (a list argument gets code of its own)
     args, kwargs = trees.as_records(args), trees.as_records(kwargs)
     kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
-    return with_callees(g.entry(kinds))
+    return module_text(g.entry(kinds))
 
 
 def with_callees(entry: emit.Emitted) -> str:
