@@ -27,7 +27,7 @@ import numpy as np
 
 from . import api, callables, emit, parse, transforms, trees
 from .errors import BadArgument, SourceUnavailable
-from .export import module_text
+from .export import driven_source, module_text
 from .runtime import materialize_all
 
 __all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "SecondJacobian", "hessian", "hvp", "Hvp", "elementwise_grad", "source"]
@@ -380,6 +380,8 @@ def source(g: Any, *args: Any, **kwargs: Any) -> str:
     with tangents of the wrt arguments)."""
     if isinstance(g, Pullback):
         return module_text(g.entry)
+    if getattr(g, "srcdiff_transform", None) == "hessian":
+        return driven_source(g, *args)
     if isinstance(g, Hvp):
         return module_text(g.tangents.entry(g.gradient.wrt, g.tangents.argument_kinds(args)))
     return transforms.source(g, *args, **kwargs)

@@ -385,16 +385,32 @@ def _submodules(found: list[Part], wanted: list[dict]) -> set[str]:
     return lines
 
 
-def module_text(entry: emit.Emitted) -> str:
+def module_text(entry: emit.Emitted, driven: Specialised | None = None) -> str:
     """What ``srcdiff.source`` prints: the entry's module and its callees', with every name they
-    read bound by an import line (the runtime helpers imported from ``srcdiff.runtime``)."""
+    read bound by an import line (the runtime helpers imported from ``srcdiff.runtime``); with
+    ``driven`` (a Hessian), the function that calls the entry for it."""
     a = assemble(entry)
+    driver = _driver(driven, a, _numpy_name(a))[1] if driven is not None else ""
     first = a.parts[0]
     bindings = a.imports + a.aliases + [f"# not importable: {m}" for m in a.missing]
     lines = first.header + bindings + ([""] if bindings else [])  # (emit's layout: a blank line after imports)
     text = "\n".join(lines) + "\n" if lines else ""
     a.parts[0] = Part(first.emitted, [], first.body, first.tree, first.defined, first.renames)  # its header is on top
-    return text + a.definitions().lstrip("\n")
+    return text + a.definitions().lstrip("\n") + (f"\n\n{driver}" if driver else "")
+
+
+def driven_source(g: Any, *args: Any) -> str:
+    """``srcdiff.source`` of a Hessian: the jvp of the gradient, and the function taking it column by column."""
+    s = specialise(g, args)
+    return module_text(s.entry, s)
+
+
+def _numpy_name(a: Assembly) -> str:
+    """The module's name for NumPy, bound by an import line if nothing binds it yet."""
+    name = a.namespace.reserve("np", ("module", "numpy"))
+    if not any(name in d.binds for d in _bound_by(a)) and f"import numpy as {name}" not in a.imports:
+        a.imports.insert(0, "import numpy" if name == "numpy" else f"import numpy as {name}")
+    return name
 
 
 # ------------------------------------------------------------------------------ the runtime, copied
@@ -492,6 +508,7 @@ class Specialised:
     kinds: frozenset
     driver: str | None = None  # "hvp" or "hessian": a function written around the jvp of the gradient
     wrt: tuple[str, ...] = ()
+    sweeps: bool = False  # a pullback: the forward sweep and the backward sweep are both called
 
 
 def specialise(g: Any, args: tuple) -> Specialised:
@@ -514,6 +531,9 @@ def specialise(g: Any, args: tuple) -> Specialised:
     if isinstance(g, api.Gradient):
         kinds = g.argument_kinds(args, {}) if args else _array_kinds(g.params)
         what = {"grad": "the gradient", "value": "the value and gradient"}[g.mode]
+        inner = g.function
+        while isinstance(inner, api.Gradient):  # grad(grad(f)): the gradient of the gradient of f
+            what, inner = what + " of the gradient", inner.function
         return Specialised(
             g.entry(kinds),
             api.base_function(g),
@@ -533,7 +553,8 @@ def specialise(g: Any, args: tuple) -> Specialised:
         return Specialised(g.entry(wrt, kinds), api.base_function(g.function), what, g.params, args, kinds, wrt=wrt)
     if isinstance(g, derived.Pullback):
         what = "the forward sweep and the pullback of {name}: forward(*primals) -> (out, tape), backward(tape, cotangent)"
-        return Specialised(g.entry, api.base_function(g.entry.functions[g.entry.entry]), what, [], g.primals, frozenset())
+        function = api.base_function(g.entry.functions[g.entry.entry])
+        return Specialised(g.entry, function, what, [], g.primals, frozenset(), sweeps=True)
     if isinstance(g, derived.Hvp) or getattr(g, "srcdiff_transform", None) == "hessian":
         driver = "hvp" if isinstance(g, derived.Hvp) else "hessian"
         if driver == "hessian" and not isinstance(g, derived.Jacobian):
@@ -588,7 +609,9 @@ def expected_kinds(s: Specialised) -> dict[str, tuple]:
     holds = {SCALARS: "numbers", LEAVES: "arrays and numbers", CONTAINER: "anything"}
     example = dict(zip(s.params, s.args))
     found: dict[str, tuple] = {}
-    for name, kind in sorted(s.kinds):
+    for name, kind in sorted(
+        s.kinds, key=lambda entry: (s.params.index(entry[0]) if entry[0] in s.params else len(s.params), entry)
+    ):
         if not name.isidentifier():
             continue
         value = example.get(name)
@@ -642,26 +665,29 @@ def check_argument(value, name, expected, function):
 '''
 
 
-def _driver(s: Specialised, jvp_name: str, name: str) -> str:
-    """The function an ``hvp`` or a ``hessian`` is called as, around the jvp of the gradient."""
-    params = ", ".join(s.params)
-    w = s.wrt[0]
+def _driver(s: Specialised, a: Assembly, np_name: str) -> tuple[str, str]:
+    """The name and text of the function an ``hvp`` or a ``hessian`` is called as, around the
+    jvp of the gradient (``a.entry``)."""
+    name = a.namespace.reserve(f"{s.driver}_{getattr(s.function, '__name__', 'f')}", ("export", "driver"))
+    params, w, jvp = ", ".join(s.params), s.wrt[0], a.entry
     if s.driver == "hvp":
-        return (
+        text = (
             f"def {name}({params}, v):\n"
-            f'    """H @ v: the Hessian of the function with respect to {w} times v (the jvp of its gradient along v)."""\n'
-            f"    return {jvp_name}(v, {params})[1]\n"
+            f'    """H @ v: the Hessian with respect to {w} times v (the jvp of the gradient along v)."""\n'
+            f"    return {jvp}(v, {params})[1]\n"
         )
-    return (
-        f"def {name}({params}):\n"
-        f'    """The Hessian with respect to {w}, of shape {w}.shape + {w}.shape: one jvp of the gradient\n'
-        f'    per entry of {w}, along that unit vector (forward over reverse), as srcdiff.hessian computes it."""\n'
-        f"    if np.ndim({w}) == 0:\n"
-        f"        return np.asarray({jvp_name}(1.0, {params})[1])\n"
-        f"    size, shape = np.size({w}), np.shape({w})\n"
-        f"    columns = [{jvp_name}(e.reshape(shape), {params})[1] for e in np.eye(size)]\n"
-        f"    return np.stack(columns, axis=-1).reshape(shape + shape)\n"
-    )
+    else:
+        text = (
+            f"def {name}({params}):\n"
+            f'    """The Hessian with respect to {w}, of shape {w}.shape + {w}.shape: one jvp of the gradient\n'
+            f'    per entry of {w}, along that unit vector (forward over reverse), as srcdiff.hessian takes it."""\n'
+            f"    if np.ndim({w}) == 0:\n"
+            f"        return np.asarray({jvp}(1.0, {params})[1])\n"
+            f"    size, shape = np.size({w}), np.shape({w})\n"
+            f"    columns = [{jvp}(e.reshape(shape), {params})[1] for e in np.eye(size)]\n"
+            f"    return np.stack(columns, axis=-1).reshape(shape + shape)\n"
+        )
+    return name, renamed(text, ast.parse(text), {"np": np_name})
 
 
 def export(g: Any, *example_args: Any, path: str | os.PathLike | None = None, module: str | None = None) -> str:
@@ -698,32 +724,20 @@ def export(g: Any, *example_args: Any, path: str | os.PathLike | None = None, mo
                 "module, or arguments."
             ),
         )
-    np_name = a.namespace.reserve("np", ("module", "numpy"))  # the checker's (and a driver's) NumPy
-    if not any(np_name in d.binds for d in _bound_by(a)) and f"import numpy as {np_name}" not in a.imports:
-        a.imports.insert(0, "import numpy" if np_name == "numpy" else f"import numpy as {np_name}")
+    np_name = _numpy_name(a)  # the checker's (and a driver's) NumPy
     checker_name = a.namespace.reserve("check_argument", ("export", "check_argument"))
     checker = _CHECKER.strip("\n") + "\n"
     checker = renamed(checker, ast.parse(checker), {"np": np_name, "check_argument": checker_name})
-
     first = a.parts[0]
-    entry_names = [a.entry] + [n for n in a.functions.values() if n != a.entry and s.driver is None and not s.params]
-    driver_text = ""
+    entry_names = [a.entry] + ([n for n in a.functions.values() if n != a.entry] if s.sweeps else [])
+    driver_name, driver_text = _driver(s, a, np_name) if s.driver else (a.entry, "")
+    checks = [f"{checker_name}({p}, {p!r}, {e!r}, {driver_name!r})" for p, e in expected.items()]
     if s.driver:
-        driver_name = a.namespace.reserve(f"{s.driver}_{s.function.__name__}", ("export", "driver"))
-        driver_text = _driver(s, a.entry, driver_name)
-        driver_text = renamed(driver_text, ast.parse(driver_text), {"np": np_name})
         entry_names = [driver_name]
-        checked_text, checked_fn = driver_text, driver_name
-    else:
-        checked_text, checked_fn = None, a.entry
-    checks = [f"{checker_name}({p}, {p!r}, {e!r}, {checked_fn!r})" for p, e in expected.items()]
-    if checked_text is not None:
         driver_text = _insert_checks(driver_text, driver_name, checks)
     else:
-        body = renamed(first.body, first.tree, first.renames)
-        first.body = _insert_checks(body, a.entry, checks)
-        first.tree = ast.parse(first.body)
-        first.renames = {}
+        first.body = _insert_checks(renamed(first.body, first.tree, first.renames), a.entry, checks)
+        first.tree, first.renames = ast.parse(first.body), {}
     header = _docstring(s, a, expected, entry_names, user_module, module)
     copied_imports = [t for t in a.inlined if t.startswith(("import ", "from "))]
     imports = sorted(set(copied_imports + a.imports), key=lambda line: (line.startswith("from "), line))
