@@ -237,10 +237,8 @@ class Namespace:
         raise ExportError(f"no free name like {name!r}")  # (a thousand parts: not reached)
 
 
-def _identifiers(text: str) -> set[str]:
-    return {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)} | {
-        n.name for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-    }
+def _identifiers(tree: ast.AST) -> set[str]:
+    return {n.id if isinstance(n, ast.Name) else n.name for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.FunctionDef))}
 
 
 def renamed(text: str, tree: ast.Module, renames: dict[str, str]) -> str:
@@ -294,13 +292,12 @@ def assemble(entry: emit.Emitted, standalone: bool = False, module_names: dict[s
     generated = {id(fn): fn for p in found for fn in p.emitted.functions.values()}
     context = Context(generated, dict(module_names or {}))
     wanted = [{n: origin_of(p, n, context) for n in sorted(free_names(p))} for p in found]
-    text = "\n".join(p.body for p in found)
     inlined_defs: list[Definition] = []
     if standalone:
         helpers = {(o[1], o[2]) for w in wanted for o in w.values() if o and o[0] == "from" and o[1] in _INLINED}
         inlined_defs = runtime_closure(helpers)
-        text += "\n" + "\n".join(d.text for d in inlined_defs)
-    namespace = Namespace(_identifiers(text))
+    taken = set().union(*(_identifiers(p.tree) for p in found), *(d.reads | set(d.binds) for d in inlined_defs))
+    namespace = Namespace(taken)
     for d in inlined_defs:  # the copied runtime keeps its own names
         for name, origin in d.binds.items():
             if namespace.reserve(name, origin) != name:
@@ -596,26 +593,34 @@ def _array_kinds(params: list[str]) -> frozenset:
 
 def expected_kinds(s: Specialised) -> dict[str, tuple]:
     """What each parameter must be for the code built: ``("number",)``, ``("array", ndim)``,
-    ``("array or number",)`` (code for arrays of any dimensions), ``("list", what it holds)``."""
+    ``("array or number",)`` (code for arrays of any dimensions), ``("list", what it holds)``,
+    ``("function", f)`` (code built for calls of ``f``: the default ``m=np`` too), ``("object",
+    class)`` (for its methods), ``("list", "objects", class)``."""
     from .kinds import CONTAINER, DICT, LEAVES, NOT_CONTAINER, SCALARS
 
-    marked = {n[1:] for n, _ in s.kinds if n[:1] in "!?%"}  # a function, an object: code built for that one
-    if marked:
-        raise ExportError(
-            f"export does not take functions or objects as arguments ({', '.join(sorted(marked))}): "
-            "the code was built for those objects",
-            suggestion="Make them globals of the module (import them there), or wrap the call in a function of arrays.",
-        )
     holds = {SCALARS: "numbers", LEAVES: "arrays and numbers", CONTAINER: "anything"}
     example = dict(zip(s.params, s.args))
     found: dict[str, tuple] = {}
-    for name, kind in sorted(
-        s.kinds, key=lambda entry: (s.params.index(entry[0]) if entry[0] in s.params else len(s.params), entry)
-    ):
-        if not name.isidentifier():
-            continue
+    order = {p: i for i, p in enumerate(s.params)}
+    for entry, kind in sorted(s.kinds, key=lambda e: (order.get(e[0].lstrip("!?%"), len(order)), e)):
+        name = entry.lstrip("!?%")
+        if not name.isidentifier() or entry[:1] not in "!?%" and not entry.isidentifier():
+            continue  # (complex values, a dataclass's fields: nothing more to check)
         value = example.get(name)
-        if kind == NOT_CONTAINER:
+        if entry[0] in "!?%":
+            held = callables.held(kind) if kind >= 0 else None
+            if held is None:
+                raise ExportError(f"export takes {name!r}, which holds objects of several classes, as an argument")
+            found[name] = (
+                ("function", held)
+                if entry[0] == "!"
+                else ("object", held)
+                if entry[0] == "?"
+                else (type(value).__name__, "objects", held)
+            )
+        elif name in found:  # (a list of objects: said above)
+            continue
+        elif kind == NOT_CONTAINER:
             found[name] = ("array or number",)
         elif kind >= 0:
             found[name] = ("array", kind) if isinstance(value, np.ndarray) else ("number",)
@@ -629,7 +634,37 @@ def describe_kind(expected: tuple) -> str:
         return f"a {expected[1]}-d array"
     if expected[0] in ("number", "array or number"):
         return f"an {expected[0]}" if expected[0][0] in "a" else f"a {expected[0]}"
+    if expected[0] == "function":
+        return f"the function {_name_of(expected[1])}"
+    if expected[0] == "object":
+        return f"an object of class {_name_of(expected[1])}"
+    if len(expected) == 3:
+        return f"a {expected[0]} of objects of class {_name_of(expected[2])}"
     return f"a {expected[0]} of {expected[1]}"
+
+
+def _name_of(value: Any) -> str:
+    return getattr(value, "__qualname__", None) or getattr(value, "__name__", None) or repr(value)
+
+
+def _check_call(checker: str, name: str, expected: tuple, function: str, a: Assembly, context: Context) -> str:
+    """The line checking argument ``name``: an object it must be, or be of, named by an import."""
+    objects = [v for v in expected if not isinstance(v, (str, int))]
+    if not objects:
+        return f"{checker}({name}, {name!r}, {expected!r}, {function!r})"
+    origin = _importable(objects[0], context)
+    if origin is None or "." in str(origin[-1]):
+        raise ExportError(
+            f"the code was built for {name} = {objects[0]!r}, which the exported module cannot import to check it",
+            suggestion="Pass a function or class defined at the top level of a module.",
+        )
+    bound = next((n for n, o in a.namespace.bound.items() if o == origin), None)  # imported already
+    if bound is None:
+        bound = a.namespace.reserve(origin[-1].rpartition(".")[2], origin)
+        line = f"import {origin[1]} as {bound}" if origin[0] == "module" else f"from {origin[1]} import {origin[2]} as {bound}"
+        a.imports.append(line.rpartition(" as ")[0] if line.endswith(f" as {origin[-1]}") else line)
+    spelled = ", ".join(bound if not isinstance(v, (str, int)) else repr(v) for v in expected)
+    return f"{checker}({name}, {name!r}, ({spelled}), {function!r})"
 
 
 # The argument check of an exported entry: its text is written into the module (``np`` is
@@ -651,13 +686,24 @@ def check_argument(value, name, expected, function):
             )
         if kind == "array or number" and isinstance(value, (int, float, np.number)):
             return
+    elif kind == "function":
+        if value is expected[1]:
+            return
+    elif kind == "object":
+        if type(value) is expected[1]:
+            return
     elif type(value).__name__ == kind:
         items = value.values() if kind == "dict" else value
-        if expected[1] == "anything" or all(
+        if expected[1] == "objects":
+            if all(type(v) is expected[2] for v in items):
+                return
+        elif expected[1] == "anything" or all(
             isinstance(v, (int, float, np.number)) or (expected[1] != "numbers" and type(v) is np.ndarray) for v in items
         ):
             return
     what = f"a {expected[1]}-d array" if kind == "array" else f"a {kind} of {expected[1]}" if len(expected) > 1 else f"a {kind}"
+    if kind in ("function", "object") or len(expected) == 3:
+        what = f"{'the function' if kind == 'function' else 'of class'} {getattr(expected[-1], '__name__', expected[-1])}"
     raise TypeError(
         f"{function}: argument {name!r} must be {what} (this module was exported for that), "
         f"not {type(value).__module__}.{type(value).__qualname__}; export again for arguments of that kind"
@@ -731,7 +777,8 @@ def export(g: Any, *example_args: Any, path: str | os.PathLike | None = None, mo
     first = a.parts[0]
     entry_names = [a.entry] + ([n for n in a.functions.values() if n != a.entry] if s.sweeps else [])
     driver_name, driver_text = _driver(s, a, np_name) if s.driver else (a.entry, "")
-    checks = [f"{checker_name}({p}, {p!r}, {e!r}, {driver_name!r})" for p, e in expected.items()]
+    context = Context({}, names)
+    checks = [_check_call(checker_name, p, e, driver_name, a, context) for p, e in expected.items()]
     if s.driver:
         entry_names = [driver_name]
         driver_text = _insert_checks(driver_text, driver_name, checks)
