@@ -37,7 +37,6 @@ import os
 import symtable
 import sys
 import types
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -196,16 +195,13 @@ def _describe_value(value: Any) -> str:
     return f"a {type(value).__module__}.{type(value).__qualname__}" if not isinstance(value, (int, float)) else repr(value)
 
 
-def unimportable(module: str, user_modules: Iterable[str]) -> str | None:
-    """Why ``from module import ...`` cannot work in another process (None: it can)."""
+def unimportable(module: str) -> str | None:
+    """Why ``from module import ...`` cannot work in another program (None: it can, where the
+    module is on the path: a module registered in ``sys.modules`` is taken at its word)."""
     if module == "__main__":
-        return "__main__ (the script being run), which another program cannot import"
-    if module not in sys.modules and module in user_modules:
-        return f"{module}, which is not importable by that name (it was made by exec or loaded from a path)"
-    found = sys.modules.get(module)
-    spec = getattr(found, "__spec__", None)
-    if found is not None and spec is None and not module.startswith(("builtins", "numpy")):
-        return f"{module}, which was not imported from a file on sys.path"
+        return "the script being run, which another program cannot import"
+    if module not in sys.modules:
+        return "not importable by that name (made by exec, or loaded from a path)"
     return None
 
 
@@ -389,7 +385,9 @@ def module_text(entry: emit.Emitted, driven: Specialised | None = None) -> str:
     a = assemble(entry)
     driver = _driver(driven, a, _numpy_name(a))[1] if driven is not None else ""
     first = a.parts[0]
-    bindings = a.imports + a.aliases + [f"# not importable: {m}" for m in a.missing]
+    modules = [line.split()[1] for line in a.imports if line.startswith("from ")]
+    elsewhere = [f"# {m}: {why}" for m in modules if (why := unimportable(m))]
+    bindings = a.imports + a.aliases + elsewhere + [f"# not importable: {m}" for m in a.missing]
     lines = first.header + bindings + ([""] if bindings else [])  # (emit's layout: a blank line after imports)
     text = "\n".join(lines) + "\n" if lines else ""
     a.parts[0] = Part(first.emitted, [], first.body, first.tree, first.defined, first.renames)  # its header is on top
@@ -758,10 +756,10 @@ def export(g: Any, *example_args: Any, path: str | os.PathLike | None = None, mo
         top = imported.split(".")[0]
         if top == "srcdiff":
             problems.append(f"{line!r}: srcdiff itself (an export must not import it)")
-        elif (why := unimportable(imported, {user_module})) is not None and imported not in names.values():
+        elif imported not in names.values() and (why := unimportable(imported)) is not None:
             reasons[imported] = why
-    for why in reasons.values():
-        problems.append(f"the globals it reads come from {why}")
+    for imported, why in reasons.items():
+        problems.append(f"the globals it reads come from {imported}, {why}")
     if problems:
         raise ExportError(
             f"cannot export {getattr(s.function, '__name__', s.function)} as a standalone module: " + "; ".join(problems),
