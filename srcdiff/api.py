@@ -43,6 +43,7 @@ from . import (
     rules,
     trees,
 )
+from .assembly import module_text
 from .errors import (
     ArraySubclassError,
     BadAux,
@@ -53,7 +54,6 @@ from .errors import (
     SourceUnavailable,
     WrtTypeError,
 )
-from .export import module_text  # (srcdiff.export is the public function of that name)
 from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]

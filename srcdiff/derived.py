@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from . import api, callables, emit, parse, transforms, trees
+from .assembly import module_text
 from .errors import BadArgument, SourceUnavailable
-from .export import driven_source, module_text
+from .export import driven_source
 from .runtime import materialize_all
 
 __all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "SecondJacobian", "hessian", "hvp", "Hvp", "elementwise_grad", "source"]

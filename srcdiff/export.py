@@ -1,497 +1,36 @@
-"""Export: generated code -> one module that runs as printed, or a standalone file.
+"""Export: a derivative -> a standalone module, NumPy its only dependency.
 
-On entry: an ``emit.Emitted`` (a derivative's entry, the entries of the functions it calls
-bound into its cells, ``Emitted.callees``). Emit compiled each of them with the user's
-globals and with every helper, callee and closure variable in a cell, so its text's import
-lines are for the reader: they leave out the user's globals (``SCALE``, the user's own
-``np``) and the helpers a second derivative reads from the cells of the code it
-differentiates. Here the text is made whole: the names every definition reads and does not
-bind (``symtable``) are looked up where the compiled functions look them up (their cells,
-then their globals), and each gets a binding at the top of the module:
-
-- a module: ``import numpy as np``;
-- a function or class importable from its own module: ``from scipy.special import gammaln``;
-- any other global of the user's module: ``from model import SCALE`` (a module that cannot
-  be imported by its name, such as ``__main__`` or one made by ``exec``, is said so);
-- another part's function: nothing, it is defined in the module.
-
-Two parts may give one name two meanings (two specialisations of one helper both define
-``helper_forward``; a callee is bound under another name than it defines): names are given
-out once per module and a part's uses are renamed (by its tree's positions: attributes,
-keywords, strings and comments are left alone).
-
-``source()`` prints ``module_text(entry)``: the runtime helpers are imported from
-``srcdiff.runtime``. ``export()`` writes a standalone module: those helpers, with every
-definition of ``srcdiff/runtime.py``, ``runtime_linalg.py`` and ``errors.py`` they read (found
-by reading their trees, transitively), are copied into it, so it imports NumPy and the
-user's module only; its entry function checks the argument kinds it was built for.
+``srcdiff.export(g, *example_args)`` (and ``srcdiff export`` on the command line): the code
+``g`` runs for arguments of these kinds (``specialise``, as ``source`` finds it), assembled
+with the runtime helpers copied in (``assembly.assemble(standalone=True)``), a docstring
+recording what it was built from (the source's SHA-256, the versions, the argument kinds),
+``__all__`` naming the entry function first, and checks of the argument kinds at the top of
+that function (``check_argument``, written into the module). What another program could not
+import (a closure variable, a global of ``__main__``) is refused with ``ExportError``.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
+import dataclasses
 import hashlib
 import inspect
 import os
-import symtable
 import sys
-import types
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import callables, emit
+from .assembly import Assembly, Context, assemble, importable, module_text, numpy_name, renamed, unimportable
 from .errors import ExportError
+from .kinds import CONTAINER, DICT, LEAVES, NOT_CONTAINER, SCALARS
 
-__all__ = ["module_text", "export", "Assembly", "assemble"]
+__all__ = ["export", "specialise", "driven_source"]
 
-# The modules a standalone export copies definitions from, in the order they are written.
-_INLINED = ("srcdiff.errors", "srcdiff.runtime_linalg", "srcdiff.runtime")
 
-
-# ------------------------------------------------------------------------------ parts
-
-
-@dataclass
-class Part:
-    """One generated module (an entry or a callee's) split into its header, and its definitions."""
-
-    emitted: emit.Emitted
-    header: list[str]  # the comment lines emit wrote first
-    body: str  # the definitions, without emit's import lines
-    tree: ast.Module
-    defined: list[str]  # the functions it defines, in order
-    renames: dict[str, str] = field(default_factory=dict)  # a name it uses -> the module's name for it
-
-
-def parts(entry: emit.Emitted) -> list[Part]:
-    """The entry and every generated function it reaches, each module once, the entry first:
-    its callees, and the functions in its cells that other code generated (a second derivative
-    reads the first's callees from the first's cells)."""
-    found: list[Part] = []
-    seen: set[int] = set()
-    pending = [entry]
-    while pending:
-        e = pending.pop(0)
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        found.append(_split(e))
-        pending += e.callees
-        for cell in e.cells.values():
-            try:
-                value = cell.cell_contents
-            except ValueError:  # (a callee never bound: origin_of says so)
-                continue
-            defined_by = emit.DEFINED_BY.get(id(value))
-            if defined_by is not None and value in defined_by.functions.values():
-                pending.append(defined_by)
-    return found
-
-
-def _split(e: emit.Emitted) -> Part:
-    lines = e.text.splitlines()
-    i = 0
-    while i < len(lines) and lines[i].startswith("#"):
-        i += 1
-    header = lines[:i]
-    while i < len(lines) and lines[i].startswith(("import ", "from ")):
-        i += 1
-    body = "\n".join(lines[i:]).strip("\n") + "\n"
-    tree = ast.parse(body)
-    return Part(e, header, body, tree, [d.name for d in tree.body if isinstance(d, ast.FunctionDef)])
-
-
-def free_names(part: Part) -> set[str]:
-    """The names the part's functions read and do not bind (nor another of its functions)."""
-    found: set[str] = set()
-
-    def walk(table: symtable.SymbolTable) -> None:
-        for s in table.get_symbols():
-            if s.is_global() and (s.is_referenced() or s.is_assigned()):
-                found.add(s.get_name())
-        for child in table.get_children():
-            walk(child)
-
-    module = symtable.symtable(part.body, "<srcdiff part>", "exec")
-    found |= {s.get_name() for s in module.get_symbols() if s.is_referenced()}  # defaults: def f(x, m=np)
-    for child in module.get_children():
-        walk(child)
-    return found - set(part.defined)
-
-
-# ------------------------------------------------------------------------------ where names come from
-
-# An origin says what a module-level name must be bound to, as a hashable key:
-# ("module", "numpy"), ("from", "scipy.special", "gammaln"), ("generated", id(function)),
-# ("missing", why) for a value nothing can import.
-Origin = tuple
-
-
-@dataclass(frozen=True)
-class Context:
-    """What resolving a name needs besides the part: the functions of every part (a callee is
-    defined in the module, not imported), and the names to import user modules by."""
-
-    generated: dict[int, Any]  # id -> a generated function of some part
-    module_names: dict[str, str]  # a module's __name__ -> the name an export imports it by
-
-
-def origin_of(part: Part, name: str, context: Context) -> Origin | None:
-    """Where the compiled functions of ``part`` find ``name``: their cells, then their globals,
-    then the builtins (None: a builtin, nothing to bind)."""
-    cell = part.emitted.cells.get(name)
-    if cell is not None:
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            return ("missing", f"{name}: a callee that was never bound")
-        if id(value) in context.generated and context.generated[id(value)] is value:
-            return ("generated", id(value))
-        found = _importable(value, context)
-        return found or ("missing", f"{name}: {_describe_value(value)} held in a closure (not a global of any module)")
-    functions = list(part.emitted.functions.values())
-    namespace = functions[0].__globals__ if functions else {}
-    if name in namespace:
-        value = namespace[name]
-        found = _importable(value, context)
-        if found is not None:
-            return found
-        return ("from", _module_name(namespace, context), name)
-    if hasattr(builtins, name):
-        return None
-    return ("missing", f"{name}: not defined in {namespace.get('__name__', 'the module')}")
-
-
-def _importable(value: Any, context: Context) -> Origin | None:
-    """A module, or a function or class found under its own module and name."""
-    if isinstance(value, types.ModuleType):
-        return ("module", value.__name__)
-    if type(value) is callables.Method:  # a method of the user's class, called as a function
-        value = value.function
-    if not callable(value):
-        return None
-    module, name = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
-    if not isinstance(module, str) or not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
-        return None  # a lambda, a function defined in a function, a callable object
-    found = sys.modules.get(module)
-    for attribute in name.split("."):  # Class.method: read from the class
-        found = getattr(found, attribute, None)
-    if found is not value:
-        return None
-    return ("from", context.module_names.get(module, module), name)
-
-
-def _module_name(namespace: dict, context: Context) -> str:
-    name = namespace.get("__name__", "?")
-    return context.module_names.get(name, name)
-
-
-def _describe_value(value: Any) -> str:
-    return f"a {type(value).__module__}.{type(value).__qualname__}" if not isinstance(value, (int, float)) else repr(value)
-
-
-def unimportable(module: str) -> str | None:
-    """Why ``from module import ...`` cannot work in another program (None: it can, where the
-    module is on the path: a module registered in ``sys.modules`` is taken at its word)."""
-    if module == "__main__":
-        return "the script being run, which another program cannot import"
-    if module not in sys.modules:
-        return "not importable by that name (made by exec, or loaded from a path)"
-    return None
-
-
-# ------------------------------------------------------------------------------ names
-
-
-class Namespace:
-    """The module's names: each bound to one origin; a second origin wanting a name gets a fresh one."""
-
-    def __init__(self, taken_text: set[str]) -> None:
-        self.bound: dict[str, Origin] = {}
-        self.order: list[str] = []
-        self.taken_text = taken_text  # every identifier in the text: a fresh name is none of them
-
-    def reserve(self, name: str, origin: Origin) -> str:
-        """``name`` for ``origin``, or a fresh name if ``name`` means something else here."""
-        if self.bound.get(name, origin) == origin:
-            if name not in self.bound:
-                self.bound[name] = origin
-                self.order.append(name)
-            return name
-        for k in range(1, 1000):
-            fresh = f"{name}_{k}"
-            if self.bound.get(fresh, origin) == origin and fresh not in self.taken_text:
-                if fresh not in self.bound:
-                    self.bound[fresh] = origin
-                    self.order.append(fresh)
-                return fresh
-        raise ExportError(f"no free name like {name!r}")  # (a thousand parts: not reached)
-
-
-def _identifiers(tree: ast.AST) -> set[str]:
-    return {n.id if isinstance(n, ast.Name) else n.name for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.FunctionDef))}
-
-
-def renamed(text: str, tree: ast.Module, renames: dict[str, str]) -> str:
-    """``text`` with the names in ``renames`` replaced where the tree has them: loads, stores
-    and function definitions; not attributes, keywords, strings or comments."""
-    if not renames:
-        return text
-    lines = text.splitlines(keepends=True)
-    edits: dict[int, list[tuple[int, int, str]]] = {}  # line -> (start, end, new), in bytes
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in renames:
-            edits.setdefault(node.lineno, []).append((node.col_offset, node.end_col_offset, renames[node.id]))
-        elif isinstance(node, ast.FunctionDef) and node.name in renames:
-            encoded = lines[node.lineno - 1].encode()
-            start = encoded.index(b"def ", node.col_offset) + 4
-            edits.setdefault(node.lineno, []).append((start, start + len(node.name.encode()), renames[node.name]))
-    for line, spans in edits.items():
-        encoded = lines[line - 1].encode()
-        for start, end, new in sorted(spans, reverse=True):
-            encoded = encoded[:start] + new.encode() + encoded[end:]
-        lines[line - 1] = encoded.decode()
-    return "".join(lines)
-
-
-# ------------------------------------------------------------------------------ the module
-
-
-@dataclass
-class Assembly:
-    """A module assembled from generated parts."""
-
-    parts: list[Part]
-    namespace: Namespace
-    imports: list[str]  # import lines
-    inlined: list[str]  # standalone: the runtime definitions copied in
-    aliases: list[str]  # ``name = other`` lines: a helper bound under another name than its own
-    missing: list[str]  # what nothing can import, said in the text
-    entry: str  # the entry function's name in the module
-    functions: dict[str, str]  # a generated function's name in its part -> in the module (the entry part's)
-
-    def definitions(self) -> str:
-        out = []
-        for p in self.parts:
-            out.append("\n".join([*p.header, renamed(p.body, p.tree, p.renames).rstrip("\n")]))
-        return "\n\n\n".join(out) + "\n"
-
-
-def assemble(entry: emit.Emitted, standalone: bool = False, module_names: dict[str, str] | None = None) -> Assembly:
-    """Resolve every name the parts read, give each a module-level name, and the lines binding them."""
-    found = parts(entry)
-    generated = {id(fn): fn for p in found for fn in p.emitted.functions.values()}
-    context = Context(generated, dict(module_names or {}))
-    wanted = [{n: origin_of(p, n, context) for n in sorted(free_names(p))} for p in found]
-    inlined_defs: list[Definition] = []
-    if standalone:
-        helpers = {(o[1], o[2]) for w in wanted for o in w.values() if o and o[0] == "from" and o[1] in _INLINED}
-        inlined_defs = runtime_closure(helpers)
-    taken = set().union(*(_identifiers(p.tree) for p in found), *(d.reads | set(d.binds) for d in inlined_defs))
-    namespace = Namespace(taken)
-    for d in inlined_defs:  # the copied runtime keeps its own names
-        for name, origin in d.binds.items():
-            if namespace.reserve(name, origin) != name:
-                raise ExportError(f"two runtime definitions of {name!r}")  # (a test checks there are none)
-    generated_names: dict[int, str] = {}
-    for p in found:  # definitions keep their names unless another part's function has one
-        for n in p.defined:
-            fn = p.emitted.functions[n]
-            module_name = namespace.reserve(n, ("generated", id(fn)))
-            generated_names[id(fn)] = module_name
-            if module_name != n:
-                p.renames[n] = module_name
-    missing: list[str] = []
-    for p, names in zip(found, wanted):
-        for n, origin in names.items():
-            if origin is None:
-                continue
-            if origin[0] == "missing":
-                missing.append(origin[1])
-                continue
-            if origin[0] == "generated":
-                module_name = generated_names[origin[1]]
-            else:
-                module_name = namespace.reserve(n, origin)
-            if module_name != n:
-                p.renames[n] = module_name
-    imports, aliases = _binding_lines(namespace, inlined_defs, found, wanted)
-    first = found[0]
-    return Assembly(
-        found,
-        namespace,
-        imports,
-        [d.text for d in inlined_defs],
-        aliases,
-        sorted(set(missing)),
-        first.renames.get(first.emitted.entry, first.emitted.entry),
-        {n: first.renames.get(n, n) for n in first.defined},
-    )
-
-
-def _binding_lines(
-    namespace: Namespace, inlined: list[Definition], found: list[Part], wanted: list[dict]
-) -> tuple[list[str], list[str]]:
-    """The import lines (modules, then ``from`` imports by module), and the aliases of copied helpers."""
-    copied = {name: origin for d in inlined for name, origin in d.binds.items()}
-    copied_origins = set(copied.values())
-    modules: set[str] = set()
-    froms: dict[str, list[str]] = {}
-    aliases: list[str] = []
-    for name in list(namespace.order):
-        origin = namespace.bound[name]
-        if name in copied:
-            continue  # the copied runtime defines it
-        if origin in copied_origins:  # a copied helper, used under another name
-            aliases.append(f"{name} = {next(n for n, o in copied.items() if o == origin)}")
-        elif origin[0] == "module":
-            modules.add(f"import {origin[1]}" + ("" if name == origin[1] else f" as {name}"))
-        elif origin[0] == "from" and "." in origin[2]:  # a method: its class imported, then read
-            top, _, rest = origin[2].partition(".")
-            bound = namespace.reserve(top, ("from", origin[1], top))
-            froms.setdefault(origin[1], []).append(top if top == bound else f"{top} as {bound}")
-            aliases.append(f"{name} = {bound}.{rest}")
-        elif origin[0] == "from":
-            froms.setdefault(origin[1], []).append(origin[2] if origin[2] == name else f"{origin[2]} as {name}")
-    froms = {m: sorted(set(ns)) for m, ns in froms.items()}
-    modules |= _submodules(found, wanted)
-    lines = sorted(modules) + [f"from {m} import {', '.join(sorted(ns))}" for m, ns in sorted(froms.items())]
-    return lines, aliases
-
-
-def _submodules(found: list[Part], wanted: list[dict]) -> set[str]:
-    """``import scipy.special`` where a part reads ``scipy.special.x`` of ``scipy``: importing a
-    package does not always import its submodules."""
-    lines = set()
-    for p, names in zip(found, wanted):
-        packages = {n: o[1] for n, o in names.items() if o and o[0] == "module" and hasattr(sys.modules.get(o[1]), "__path__")}
-        for node in ast.walk(p.tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in packages:
-                sub = f"{packages[node.value.id]}.{node.attr}"
-                if sub in sys.modules:
-                    lines.add(f"import {sub}")
-    return lines
-
-
-def module_text(entry: emit.Emitted, driven: Specialised | None = None) -> str:
-    """What ``srcdiff.source`` prints: the entry's module and its callees', with every name they
-    read bound by an import line (the runtime helpers imported from ``srcdiff.runtime``); with
-    ``driven`` (a Hessian), the function that calls the entry for it."""
-    a = assemble(entry)
-    driver = _driver(driven, a, _numpy_name(a))[1] if driven is not None else ""
-    first = a.parts[0]
-    modules = [line.split()[1] for line in a.imports if line.startswith("from ")]
-    elsewhere = [f"# {m}: {why}" for m in modules if (why := unimportable(m))]
-    bindings = a.imports + a.aliases + elsewhere + [f"# not importable: {m}" for m in a.missing]
-    lines = first.header + bindings + ([""] if bindings else [])  # (emit's layout: a blank line after imports)
-    text = "\n".join(lines) + "\n" if lines else ""
-    a.parts[0] = Part(first.emitted, [], first.body, first.tree, first.defined, first.renames)  # its header is on top
-    return text + a.definitions().lstrip("\n") + (f"\n\n{driver}" if driver else "")
-
-
-def driven_source(g: Any, *args: Any) -> str:
-    """``srcdiff.source`` of a Hessian: the jvp of the gradient, and the function taking it column by column."""
-    s = specialise(g, args)
-    return module_text(s.entry, s)
-
-
-def _numpy_name(a: Assembly) -> str:
-    """The module's name for NumPy, bound by an import line if nothing binds it yet."""
-    name = a.namespace.reserve("np", ("module", "numpy"))
-    if not any(name in d.binds for d in _bound_by(a)) and f"import numpy as {name}" not in a.imports:
-        a.imports.insert(0, "import numpy" if name == "numpy" else f"import numpy as {name}")
-    return name
-
-
-# ------------------------------------------------------------------------------ the runtime, copied
-
-
-@dataclass(frozen=True)
-class Definition:
-    """A top-level statement of a copied module: the names it binds (name -> origin), its text
-    and the names it reads; or, for ``from .errors import X``, where ``X`` is defined."""
-
-    module: str
-    index: int  # its position in the module
-    text: str
-    binds: dict[str, Origin]
-    reads: frozenset[str]
-    redirect: tuple[str, str] | None = None
-
-    @property
-    def is_import(self) -> bool:
-        return self.text.startswith(("import ", "from "))
-
-
-@cache
-def _definitions(module: str) -> dict[str, Definition]:
-    """Every name ``module``'s top level binds, with the statement that binds it."""
-    text = inspect.getsource(sys.modules[module])
-    lines = text.splitlines()
-    found: dict[str, Definition] = {}
-    for index, stmt in enumerate(ast.parse(text).body):
-        if isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                line = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
-                found[bound] = Definition(module, index, line, {bound: ("module", alias.name)}, frozenset())
-        elif isinstance(stmt, ast.ImportFrom) and stmt.module != "__future__":
-            source = f"{module.rpartition('.')[0]}.{stmt.module}" if stmt.level else str(stmt.module)
-            for alias in stmt.names:
-                bound = alias.asname or alias.name
-                if stmt.level:  # srcdiff's own module: its definition is copied, not imported
-                    found[bound] = Definition(module, index, "", {}, frozenset(), (source, alias.name))
-                    continue
-                line = f"from {source} import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
-                found[bound] = Definition(module, index, line, {bound: ("from", source, alias.name)}, frozenset())
-        elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)):
-            if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
-                names = [stmt.name]
-            else:
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and n.id != "__all__"]
-            start = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
-            segment = "\n".join(lines[start - 1 : stmt.end_lineno])
-            reads = frozenset(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name))
-            binds = {n: ("from", module, n) for n in names}
-            for n in names:
-                found[n] = Definition(module, index, segment, binds, reads)
-    return found
-
-
-def runtime_closure(helpers: set[tuple[str, str]]) -> list[Definition]:
-    """The definitions ``helpers`` (module, name) need, transitively, in the order to write them:
-    imports first, then each module's definitions in its own order (errors, then the runtime)."""
-    chosen: dict[tuple[str, int, str], Definition] = {}
-    pending = sorted(helpers)
-    while pending:
-        module, name = pending.pop()
-        d = _definitions(module).get(name)
-        if d is None:
-            raise ExportError(f"{module}.{name} is not defined at the top level of {module}: it cannot be copied")
-        if d.redirect is not None:
-            pending.append(d.redirect)
-            continue
-        key = (d.module, d.index, d.text)
-        if key in chosen:
-            continue
-        chosen[key] = d
-        own = _definitions(module)
-        pending += [(module, n) for n in sorted(d.reads) if n in own and n not in d.binds]
-    imports = {d.text: d for d in chosen.values() if d.is_import}  # (both runtimes import numpy as np)
-    rest = sorted((d for d in chosen.values() if not d.is_import), key=lambda d: (_INLINED.index(d.module), d.index))
-    return [imports[t] for t in sorted(imports, key=lambda t: (t.startswith("from"), t))] + rest
-
-
-# ------------------------------------------------------------------------------ export
-
-
-@dataclass
+@dataclasses.dataclass
 class Specialised:
     """A derivative object, for example arguments: the code to export and how it is called."""
 
@@ -508,7 +47,7 @@ class Specialised:
 
 def specialise(g: Any, args: tuple) -> Specialised:
     """The generated code behind ``g`` for these arguments, as ``srcdiff.source`` prints it."""
-    # (imported here: the transforms import this module, for source(); this stage comes after them)
+    # (imported here: derived imports this module, for source() of a Hessian)
     from . import api, derived, transforms
 
     if isinstance(g, api.AuxGradient):
@@ -544,7 +83,7 @@ def specialise(g: Any, args: tuple) -> Specialised:
             wrt = tuple(g.params[i] for i, a in enumerate(args) if transforms._differentiable(a))
         else:
             kinds, wrt = _array_kinds(g.params), tuple(g.params)
-        what = f"the jvp of {{name}} with tangents of {', '.join(wrt)} (called as f(t{', t'.join(wrt)}, *primals))"
+        what = f"the jvp of {{name}} with tangents of {', '.join(wrt)}, which it takes first, then the arguments"
         return Specialised(g.entry(wrt, kinds), api.base_function(g.function), what, g.params, args, kinds, wrt=wrt)
     if isinstance(g, derived.Pullback):
         what = "the forward sweep and the pullback of {name}: forward(*primals) -> (out, tape), backward(tape, cotangent)"
@@ -578,14 +117,11 @@ def specialise(g: Any, args: tuple) -> Specialised:
 
 
 def _is_dataclass_instance(value: Any) -> bool:
-    import dataclasses
-
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
 def _array_kinds(params: list[str]) -> frozenset:
-    from .kinds import NOT_CONTAINER
-
+    """Without example arguments: code for arrays (of any number of dimensions), as ``source`` shows."""
     return frozenset((p, NOT_CONTAINER) for p in params)
 
 
@@ -594,8 +130,6 @@ def expected_kinds(s: Specialised) -> dict[str, tuple]:
     ``("array or number",)`` (code for arrays of any dimensions), ``("list", what it holds)``,
     ``("function", f)`` (code built for calls of ``f``: the default ``m=np`` too), ``("object",
     class)`` (for its methods), ``("list", "objects", class)``."""
-    from .kinds import CONTAINER, DICT, LEAVES, NOT_CONTAINER, SCALARS
-
     holds = {SCALARS: "numbers", LEAVES: "arrays and numbers", CONTAINER: "anything"}
     example = dict(zip(s.params, s.args))
     found: dict[str, tuple] = {}
@@ -650,7 +184,7 @@ def _check_call(checker: str, name: str, expected: tuple, function: str, a: Asse
     objects = [v for v in expected if not isinstance(v, (str, int))]
     if not objects:
         return f"{checker}({name}, {name!r}, {expected!r}, {function!r})"
-    origin = _importable(objects[0], context)
+    origin = importable(objects[0], context)
     if origin is None or "." in str(origin[-1]):
         raise ExportError(
             f"the code was built for {name} = {objects[0]!r}, which the exported module cannot import to check it",
@@ -749,26 +283,8 @@ def export(g: Any, *example_args: Any, path: str | os.PathLike | None = None, mo
     names = {user_module: module} if module else {}
     a = assemble(s.entry, standalone=True, module_names=names)
     expected = expected_kinds(s)
-    problems = [*a.missing]
-    reasons: dict[str, str] = {}
-    for line in a.imports:
-        imported = line.split()[1]
-        top = imported.split(".")[0]
-        if top == "srcdiff":
-            problems.append(f"{line!r}: srcdiff itself (an export must not import it)")
-        elif imported not in names.values() and (why := unimportable(imported)) is not None:
-            reasons[imported] = why
-    for imported, why in reasons.items():
-        problems.append(f"the globals it reads come from {imported}, {why}")
-    if problems:
-        raise ExportError(
-            f"cannot export {getattr(s.function, '__name__', s.function)} as a standalone module: " + "; ".join(problems),
-            suggestion=(
-                "Pass module='name' (the name its module is imported by), or make these values globals of an importable "
-                "module, or arguments."
-            ),
-        )
-    np_name = _numpy_name(a)  # the checker's (and a driver's) NumPy
+    _refuse_unimportable(s, a, names)
+    np_name = numpy_name(a)  # the checker's (and a driver's) NumPy
     checker_name = a.namespace.reserve("check_argument", ("export", "check_argument"))
     checker = _CHECKER.strip("\n") + "\n"
     checker = renamed(checker, ast.parse(checker), {"np": np_name, "check_argument": checker_name})
@@ -783,7 +299,7 @@ def export(g: Any, *example_args: Any, path: str | os.PathLike | None = None, mo
     else:
         first.body = _insert_checks(renamed(first.body, first.tree, first.renames), a.entry, checks)
         first.tree, first.renames = ast.parse(first.body), {}
-    header = _docstring(s, a, expected, entry_names, user_module, module)
+    header = _docstring(s, a, expected, entry_names)
     copied_imports = [t for t in a.inlined if t.startswith(("import ", "from "))]
     imports = sorted(set(copied_imports + a.imports), key=lambda line: (line.startswith("from "), line))
     lines = [header, "from __future__ import annotations", "", *imports, "", f"__all__ = {entry_names!r}", ""]
@@ -801,9 +317,30 @@ def export(g: Any, *example_args: Any, path: str | os.PathLike | None = None, mo
     return text
 
 
-def _bound_by(a: Assembly) -> list[Definition]:
-    """The copied runtime's definitions (imports included), by what they bind."""
-    return [d for module in _INLINED for d in _definitions(module).values() if d.text in a.inlined]
+def _refuse_unimportable(s: Specialised, a: Assembly, names: dict[str, str]) -> None:
+    """Raise ``ExportError`` if the module would read a value another program cannot import."""
+    modules = {line.split()[1] for line in a.imports}
+    reasons = {m: why for m in sorted(modules - set(names.values())) if (why := unimportable(m))}
+    ours = sorted(m for m in modules if m.split(".")[0] == "srcdiff")
+    problems = a.missing + [f"the globals it reads come from {m}, {why}" for m, why in reasons.items()]
+    problems += [f"it reads {m}, which is srcdiff's, not its runtime" for m in ours]
+    if not problems:
+        return
+    instead = []
+    if reasons:
+        instead.append("pass module='name' (the name its module is imported by; --module on the command line)")
+    if a.missing or ours:
+        instead.append("make these values globals of an importable module, or arguments")
+    raise ExportError(
+        f"cannot export {getattr(s.function, '__name__', s.function)} as a standalone module: " + "; ".join(problems),
+        suggestion=" or ".join(instead).capitalize() + ".",
+    )
+
+
+def driven_source(g: Any, *args: Any) -> str:
+    """``srcdiff.source`` of a Hessian: the jvp of the gradient, and the function taking it column by column."""
+    s = specialise(g, args)
+    return module_text(s.entry, lambda a: _driver(s, a, numpy_name(a))[1])
 
 
 def _insert_checks(body: str, function: str, checks: list[str]) -> str:
@@ -814,7 +351,6 @@ def _insert_checks(body: str, function: str, checks: list[str]) -> str:
     fn = next(d for d in tree.body if isinstance(d, ast.FunctionDef) and d.name == function)
     first = fn.body[0]
     lines = body.splitlines(keepends=True)
-    at = first.lineno - 1
     if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
         at = first.end_lineno  # after the docstring
     else:
@@ -834,7 +370,7 @@ def _tidy(text: str) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from . import __version__  # (set after the package's imports, this module's among them)
 
     return __version__
 
@@ -848,7 +384,8 @@ def source_hash(f: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _docstring(s: Specialised, a: Assembly, expected: dict, entry_names: list[str], user_module: str, module: str | None) -> str:
+def _docstring(s: Specialised, a: Assembly, expected: dict, entry_names: list[str]) -> str:
+    """The module's docstring: what it computes, what it needs, what it was built from and for."""
     name = getattr(s.function, "__name__", "f")
     code = getattr(s.function, "__code__", None)
     where = f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}" if code else "?"

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from . import analysis, api, cache, callables, emit, forward, optimize, packing, parse, rules, trees
+from .assembly import module_text
 from .errors import BadCall, BadWrt, SourceUnavailable, WrtTypeError
-from .export import module_text
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
 

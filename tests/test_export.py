@@ -32,7 +32,7 @@ from test_rules import example_inputs, wrt_of
 import srcdiff
 from srcdiff import cli, runtime, runtime_linalg
 from srcdiff.errors import ExportError
-from srcdiff.export import runtime_closure
+from srcdiff.assembly import runtime_closure
 from tests import program_generator as gen
 from tests.program_checker import copy_args, leaves
 
