@@ -31,8 +31,8 @@ from test_rules import example_inputs, wrt_of
 
 import srcdiff
 from srcdiff import cli, runtime, runtime_linalg
-from srcdiff.errors import ExportError
 from srcdiff.assembly import runtime_closure
+from srcdiff.errors import ExportError
 from tests import program_generator as gen
 from tests.program_checker import copy_args, leaves
 
@@ -440,3 +440,32 @@ def test_command_line_export_errors(tmp_path, capsys):
     assert cli.main(["export", f"{script}:f", "--args", "1.0"]) == cli.FAILED
     assert "held in a closure" in capsys.readouterr().err
     assert cli.main(["export", f"{script}:nothing", "-o", str(tmp_path / "x.py")]) == cli.USAGE
+
+
+def test_a_script_run_as_main_names_its_module(tmp_path):
+    # a script's globals live in __main__, which another program cannot import: export says so, and module= fixes it
+    script = tmp_path / "train.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            import srcdiff
+
+            RATE = 0.1
+
+            def loss(w):
+                return np.sum(w ** 2) * RATE
+
+            try:
+                srcdiff.export(srcdiff.grad(loss), np.ones(2))
+            except srcdiff.SrcdiffError as error:
+                print(type(error).__name__, error)
+            print(srcdiff.export(srcdiff.grad(loss), np.ones(2), module="train").splitlines().count("from train import RATE"))
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.strip().splitlines()[:1] + done.stdout.strip().splitlines()[-1:]
+    assert first.startswith("ExportError") and "__main__, the script being run" in first
+    assert "module='name'" in done.stdout and second == "1"
