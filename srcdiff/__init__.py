@@ -4,6 +4,7 @@ from .api import check_grad, grad, stop_gradient, value_and_grad
 from .custom import custom_jvp, custom_vjp
 from .derived import elementwise_grad, hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
 from .errors import SrcdiffError
+from .export import export  # (the function: srcdiff.export.export)
 from .transforms import jvp
 from .trees import flatten
 
@@ -18,6 +19,7 @@ __all__ = [
     "elementwise_grad",
     "flatten",
     "source",
+    "export",
     "check_grad",
     "stop_gradient",
     "custom_vjp",

@@ -34,6 +34,9 @@ from .reverse import COMMENT, CalleeRef, Transformed
 
 _counter = itertools.count(1)
 _TOKEN = "__srcdiff_comment_{}__"
+# id of a generated function -> the Emitted defining it, while that lives: ``export`` finds the
+# callees of code a second derivative reads (held in that code's cells, not in its own callees)
+DEFINED_BY: weakref.WeakValueDictionary[int, Emitted] = weakref.WeakValueDictionary()
 
 
 @dataclass
@@ -213,7 +216,10 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         if n in cells:
             cells[n].cell_contents = functions[n]
     _forget_source_with(filename, list(functions.values()))
-    return Emitted(text, functions, transformed.entry, callees, cells, backward_changes_tape=transformed.backward_changes_tape)
+    emitted = Emitted(text, functions, transformed.entry, callees, cells, backward_changes_tape=transformed.backward_changes_tape)
+    for fn in functions.values():
+        DEFINED_BY[id(fn)] = emitted
+    return emitted
 
 
 def output_selector(f: Any, params: list[str]) -> types.FunctionType:

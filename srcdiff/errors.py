@@ -92,3 +92,8 @@ class BadArgument(SrcdiffError, ValueError):
 
 class GradientCheckError(SrcdiffError, AssertionError):
     """``check_grad`` found a gradient that disagrees with finite differences."""
+
+
+class ExportError(SrcdiffError, ValueError):
+    """``srcdiff.export`` cannot write a module that runs on its own: it reads a value no module
+    can import (a closure variable, a global of ``__main__``), or takes a function as an argument."""
