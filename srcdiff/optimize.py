@@ -55,7 +55,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 changed |= count_statements(fn.body) != size
                 if not changed:
                     break
-            hold_shapes(fn, transformed.bindings)
+            hold_shapes(fn, transformed.bindings, transformed.stack)
             release(fn, transformed.scalars)
     return transformed
 

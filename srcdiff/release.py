@@ -26,11 +26,14 @@ from typing import Any
 
 from . import runtime
 from .names import Fresh, names_in, nodes, parameters
+from .reverse import COMMENT
 
 
-def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any]) -> None:
+def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "") -> None:
     """After the last statement that reads an array's data, where the rest of ``fn`` reads only
-    its shape, rebind its name to a ``shape_holder`` (bound in ``bindings``) of it.
+    its shape, rebind its name to a ``shape_holder`` (bound in ``bindings``) of it; and where
+    the backward sweep reads a name only for its shape, push holders of its values on ``stack``
+    (the tape: ``stack.append(v)`` in the forward sweep, ``v = stack.pop()`` in the backward).
 
     Only names bound once, by a top-level assignment, and no closure's: a holder is then the
     value every later read sees."""
@@ -65,6 +68,8 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any]) -> None:
         for node in nodes(statement):
             if id(node) in shape_reads:
                 last_shape_read[node.id] = i  # type: ignore[attr-defined]
+    holder = Fresh(names_in(fn) | set(bindings)).like("shape_holder")
+    held_pushes = _hold_pushes(body, stack, holder, data_read, last_shape_read) if stack else False
     after: dict[int, list[str]] = {}
     for n, reads_at in last_shape_read.items():
         defined = stores.get(n, [])
@@ -77,9 +82,8 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any]) -> None:
         last_data = max(d, data_read.get(n, d))
         if reads_at > last_data and not isinstance(body[last_data], (ast.Return, ast.Raise)):
             after.setdefault(last_data, []).append(n)
-    if not after:
+    if not (after or held_pushes):
         return
-    holder = Fresh(names_in(fn) | set(bindings)).like("shape_holder")
     bindings[holder] = runtime.shape_holder
     held: list[ast.stmt] = []
     for i, statement in enumerate(body):
@@ -88,6 +92,32 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any]) -> None:
             call = ast.Call(func=ast.Name(id=holder, ctx=ast.Load()), args=[ast.Name(id=n, ctx=ast.Load())], keywords=[])
             held.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=call), statement))
     fn.body = held
+
+
+def _hold_pushes(body: list[ast.stmt], stack: str, holder: str, data_read: dict[str, int], shape_read: dict[str, int]) -> bool:
+    """Wrap ``stack.append(v)`` in the forward sweep as ``stack.append(holder(v))`` where the
+    backward sweep (after its marker) reads ``v`` only for its shape. Did any change?"""
+    marker = COMMENT + "backward"
+    start = next((i for i, s in enumerate(body) if isinstance(s, ast.Expr) and getattr(s.value, "value", None) == marker), None)
+    if start is None:
+        return False
+    held = {n for n, i in shape_read.items() if i > start and data_read.get(n, -1) < start}
+    changed = False
+    for statement in body[:start]:
+        for node in nodes(statement):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "append"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == stack
+                and len(node.args) == 1
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in held
+            ):
+                node.args[0] = ast.Call(func=ast.Name(id=holder, ctx=ast.Load()), args=[node.args[0]], keywords=[])
+                changed = True
+    return changed
 
 
 def release(fn: ast.FunctionDef, scalars: frozenset[str]) -> None:

@@ -85,6 +85,9 @@ class Transformed:
     # elements): a second run over the same tape would start from the wrong values
     backward_changes_tape: bool = False
     scalars: frozenset[str] = frozenset()  # names proven to hold numbers (primal and adjoint): nothing to release
+    # the tape's stack, in a function with both sweeps: the forward sweep pushes a name's value
+    # before assigning it again, and the backward sweep pops it back into the same name
+    stack: str = ""
 
 
 def transform(
@@ -354,7 +357,12 @@ class _Reverse(CodeWriter):
         )
         fn = self._function(fn_name, self.tree.args, body)
         return Transformed(
-            ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, self._temporaries(), scalars=self._scalar_names()
+            ast.Module(body=[fn], type_ignores=[]),
+            self.bindings,
+            fn_name,
+            self._temporaries(),
+            scalars=self._scalar_names(),
+            stack=self.stack,
         )
 
     def _value_kept(self, backward: list[ast.stmt]) -> tuple[str, list[ast.stmt]]:

@@ -384,12 +384,21 @@ READS_ONLY_THE_SHAPE = {"unbroadcast": 1, "unreduce": 1}
 
 def shape_holder(x: Any) -> Any:
     """What a gradient keeps of an array it reads only for its shape (the ``like`` of
-    ``unbroadcast`` and ``unreduce``): an array of that shape and dtype with no data of its own,
-    one zero broadcast. Anything else, and an array under 64 KiB, is kept as it is (making the
-    holder would cost more than the memory it frees)."""
-    if type(x) is np.ndarray and x.nbytes >= 65536:
-        return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
-    return x
+    ``unbroadcast`` and ``unreduce``): a read-only array of that shape and dtype with no data of
+    its own, one zero broadcast (made once per shape and dtype). Anything else, and an array
+    under 4 KiB, is kept as it is (the holder would cost more than the memory it frees)."""
+    if type(x) is not np.ndarray or x.nbytes < 4096:
+        return x
+    key = (x.shape, x.dtype)
+    holder = _HOLDERS.get(key)
+    if holder is None:
+        if len(_HOLDERS) >= 256:
+            _HOLDERS.clear()
+        holder = _HOLDERS[key] = np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
+    return holder
+
+
+_HOLDERS: dict[tuple, np.ndarray] = {}  # (shape, dtype) -> its holder: read-only, so shared
 
 
 def unbroadcast(x: Any, like: Any) -> Any:
