@@ -85,6 +85,16 @@ def _appends(e: ast.expr, is_local: Callable[[ast.expr], bool]) -> bool:
     return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "append" and is_local(e.func.value)
 
 
+def _parallel(target: ast.expr, value: ast.expr) -> bool:
+    """``a, b = e1, e2``: a tuple or list of targets given a display of as many values, no ``*``."""
+    return (
+        isinstance(target, (ast.Tuple, ast.List))
+        and isinstance(value, (ast.Tuple, ast.List))
+        and len(target.elts) == len(value.elts)
+        and not any(isinstance(e, ast.Starred) for e in target.elts + value.elts)
+    )
+
+
 def augmented_names(tree: ast.FunctionDef) -> frozenset[str]:
     """Names the user's code changes with ``x += v`` (in place, when x is an array)."""
     return frozenset(n.target.id for n in ast.walk(tree) if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name))
@@ -250,6 +260,9 @@ class _Normalizer:
         if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
             self.assign_name(s.targets[0].id, s.value)
             return
+        if len(s.targets) == 1 and _parallel(s.targets[0], s.value):
+            self.assign_parallel(s.targets[0].elts, s.value.elts)
+            return
         value = self.atom(s.value)
         for target in s.targets:
             self.store(target, value)
@@ -267,6 +280,22 @@ class _Normalizer:
         if isinstance(simple, ast.Name) and simple.id == target:
             return
         self.emit(assign(target, simple))
+
+    def assign_parallel(self, targets: list[ast.expr], values: list[ast.expr]) -> None:
+        """``x, v = x + dt * v, v - dt * x``: each value into a name of its own, then each target,
+        in order (no tuple in between, so the kinds of the values reach the targets). A value
+        that is a name the targets rebind is copied first (``x, y = y, x``)."""
+        rebound = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        atoms = []
+        for v in values:
+            atom = self.atom(v)
+            if isinstance(atom, ast.Name) and atom.id in rebound:
+                temp = self.fresh.temp()
+                self.emit(assign(temp, atom))
+                atom = name(temp)
+            atoms.append(atom)
+        for target, atom in zip(targets, atoms):
+            self.store(target, atom)
 
     def store(self, target: ast.expr, value: ast.expr) -> None:
         """``target = value`` where value is an atom; unpacks tuples element by element."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
 from functools import partial
 from typing import ClassVar, NamedTuple
 
@@ -675,6 +676,45 @@ def dict_with_integer_keys(x):
 )
 def test_mixed_forms(f):
     agrees(f, X)
+
+
+def euler_by_tuple_assignment(p):
+    x, v = p[0], p[1]
+    for _ in range(20):
+        x, v = x + 0.1 * v, v - 0.1 * np.sin(x)
+    return x * v
+
+
+def swaps_and_writes_in_order(x):
+    a, b = x * 2.0, x[::-1] * 1.0
+    a, b = b, a  # a swap: each value read before either name is bound again
+    a, b = a * b, a  # (b is the old a, not the product)
+    c = [0.0, 0.0, 0.0]
+    i = 0
+    i, c[i] = 1, b[0] * 3.0  # targets in order: c[1] is written, with the new i
+    d = [0.0, 0.0]
+    d[0], d[1] = np.sum(a), np.sum(c[1] * b)
+    return d[0] * d[1] + c[1] + c[0]
+
+
+@pytest.mark.parametrize("f", [euler_by_tuple_assignment, swaps_and_writes_in_order])
+def test_tuple_assignment_of_a_display(f):
+    agrees(f, X)
+
+
+def euler_of_floats(x0, v0):
+    x, v = x0, v0
+    for _ in range(30):
+        x, v = x + 0.01 * v, v - 0.01 * math.sin(x)
+    return x
+
+
+def test_tuple_assignment_keeps_floats_floats():
+    # the kinds reach the targets: float code, no helpers (it was the generic path, 12x slower)
+    g = srcdiff.grad(euler_of_floats, wrt=(0, 1))
+    assert "srcdiff.runtime" not in srcdiff.source(g, 0.5, 0.1)
+    want = autograd.grad(autograd_twin(euler_of_floats), (0, 1))(0.5, 0.1)
+    np.testing.assert_allclose(g(0.5, 0.1), want, rtol=1e-12)
 
 
 def deletes_names_it_is_done_with(x):
