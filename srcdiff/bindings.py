@@ -25,7 +25,7 @@ def binding_counts(tree: ast.FunctionDef) -> Counter[str]:
     for n in ast.walk(tree):
         if isinstance(n, ast.arg):
             counts[n.arg] += 1
-        elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):  # (``del x`` binds no other value)
             counts[n.id] += 1
         elif isinstance(n, ast.FunctionDef) and n is not tree:
             counts[n.name] += 1
@@ -54,6 +54,24 @@ def tuple_names(tree: ast.AST) -> frozenset[str]:
         if isinstance(s, ast.Assign)
         and single_name(s.targets)
         and isinstance(s.value, ast.Tuple)
+        and counts[s.targets[0].id] == 1
+    )
+
+
+def range_names(tree: ast.AST) -> frozenset[str]:
+    """Names bound once, to ``range(...)`` (the builtin, no local of that name): a loop over one
+    is a range loop (generated code names its ranges: ``_t1 = range(n)``, ``for _ in _t1``)."""
+    counts = binding_counts(tree)
+    if counts["range"]:
+        return frozenset()
+    return frozenset(
+        s.targets[0].id
+        for s in ast.walk(tree)
+        if isinstance(s, ast.Assign)
+        and single_name(s.targets)
+        and isinstance(s.value, ast.Call)
+        and isinstance(s.value.func, ast.Name)
+        and s.value.func.id == "range"
         and counts[s.targets[0].id] == 1
     )
 

@@ -163,7 +163,7 @@ class _Forward(CodeWriter):
             return [s, *self.pop_in_step(s.value)] if op.kind == POP else [s]
         if op.kind == CALL or op.kind == RULE and op.rule.with_tangent is not None:
             made = self.call(s, target) if op.kind == CALL else self.with_tangent(op, target)
-            if target not in self.act.shares_written:
+            if target not in self.act.shares_written or target in self.act.scalars:  # (a number has no elements)
                 return [made]
             # written element by element below: never a shared or read-only array
             return [made, assign(self.t(target), self.call_helper("private_copy", name(self.t(target)), name(target)))]
@@ -181,7 +181,7 @@ class _Forward(CodeWriter):
             # so a write through either one is seen by both (``t3 = tape[5]``, ``t1 = tape[1]``)
             if target in self.act.written:
                 tangent = self.call_helper("writable", tangent, name(target))
-        elif target in self.act.shares_written or self.passes_through(op, tangent):
+        elif target not in self.act.scalars and (target in self.act.shares_written or self.passes_through(op, tangent)):
             # a new value written in place, or viewed by one that is; or a new value (``v = x[0].copy()``)
             # whose tangent is its operand's (``tv = tx[0]``), which a write into ``x`` would change
             tangent = self.call_helper("private_copy", tangent, name(target))

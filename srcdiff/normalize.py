@@ -49,6 +49,7 @@ from .bindings import (
     fixed_keys,
     fixed_lengths,
     local_functions,
+    range_names,
     sequence_expression,
     sequence_names,
     single_name,
@@ -143,8 +144,8 @@ class _Normalizer:
         self.tuples = tuple_names(tree)  # names holding a tuple written out: ``+`` joins them
         self.fixed_keys = fixed_keys(tree)  # names holding a dict written out: ``**name`` unpacks
         self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
-        counts = binding_counts(tree)
-        self.records = {p for p, c in containers.items() if c == "sequence" and counts[p] == 1}  # may be NamedTuples
+        self.records = {p for p, c in containers.items() if c == "sequence" and self.counts[p] == 1}  # may be NamedTuples
+        self.ranges = range_names(tree)  # ``for i in r`` over one: a range loop
         # surely not dicts: a loop over anything else checks, when it runs, whether to walk keys
         self.sequences = sequence_names(tree, frozenset(p for p, c in containers.items() if c != "dict"))
 
@@ -446,6 +447,14 @@ class _Normalizer:
         if isinstance(it, ast.Name) and it.id in self.dicts:  # ``for k in d``
             self.dict_loop(s, it, "keys")
             return
+        if isinstance(s.target, ast.Name) and isinstance(it, ast.Name) and it.id in self.ranges:
+            self.emit_loop(s.target.id, it, s.body, prologue=[])
+            return
+        if isinstance(s.target, ast.Name) and self.is_builtin_call(it, ("reversed",)) and len(it.args) == 1:
+            if isinstance(it.args[0], ast.Name) and it.args[0].id in self.ranges:
+                rev = self.atom(ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
+                self.emit_loop(s.target.id, rev, s.body, prologue=[])
+                return
         it = self.as_sequence(it)
         kind = it.func.id if self.is_builtin_call(it, _ITERATOR_BUILTINS) else "sequence"
         if kind == "range":
