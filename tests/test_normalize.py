@@ -114,3 +114,34 @@ def test_early_return_becomes_a_single_exit_without_flags_when_possible():
     tree = normal_form(P.multiple_returns)
     assert sum(isinstance(n, ast.Return) for n in ast.walk(tree)) == 1
     assert "_returned" not in ast.unparse(tree)
+
+
+def loops_over_a_named_range(x):
+    steps = range(4)
+    for _ in steps:
+        x = x * 0.5 + 1.0
+    for i in reversed(steps):
+        x = x + i
+    del steps
+    return x
+
+
+def loops_over_a_rebound_range(x):
+    steps = range(2)
+    steps = [0.5, 1.5]  # no longer a range: the loop walks the list
+    for s in steps:
+        x = x * s
+    return x
+
+
+def test_a_name_bound_once_to_a_range_is_walked_as_a_range():
+    # generated code names its ranges (_t1 = range(n); for _ in _t1): differentiated again, a
+    # loop over one must stay a range loop, not an index loop reading _t1[i]
+    source = ast.unparse(normal_form(loops_over_a_named_range))
+    assert "len(" not in source and "steps[_" not in source  # (no index loop)
+    assert "for _ in steps" in source and "steps[::-1]" in source
+    assert "len(" in ast.unparse(normal_form(loops_over_a_rebound_range))
+    import srcdiff
+
+    assert srcdiff.grad(loops_over_a_named_range)(2.0) == 0.5**4
+    assert srcdiff.grad(loops_over_a_rebound_range)(2.0) == 0.75
