@@ -10,7 +10,8 @@ about control flow is not made.
 - Copy propagation: after ``a = b``, where temporary ``a`` is assigned only there, later
   reads of ``a`` in the same block read ``b`` while ``b`` is unchanged; the copy
   goes when no read of ``a`` is left.
-- Dead code: an assignment of an operation without calls to a name nobody reads.
+- Dead code: an assignment of an operation without calls (or a call of a helper in
+  ``runtime.PURE``) to a name nobody reads.
 
 Last, each local is released after its last use (``release``): arrays go as soon as nothing
 reads them.
@@ -23,6 +24,7 @@ import operator
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import runtime
 from .names import child_fields, count_statements, drop_statements, nodes
 from .release import hold_shapes, release
 from .reverse import Transformed
@@ -42,6 +44,8 @@ _FOLD = {
 
 def optimize(transformed: Transformed) -> Transformed:
     """Rewrite every function of ``transformed`` until no pass changes anything."""
+    # helpers bound under these names make a value and nothing else: an unread call of one goes
+    pure_calls = frozenset(n for n, obj in transformed.bindings.items() if any(obj is h for h in runtime.PURE))
     for fn in transformed.module.body:
         if isinstance(fn, ast.FunctionDef):
             for _ in range(10):  # each pass says whether it changed anything
@@ -51,7 +55,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 propagated, reads = _propagate_copies(fn, transformed.temporaries)
                 changed |= propagated
                 size = count_statements(fn.body)
-                fn.body = _drop_dead(fn.body, reads)
+                fn.body = _drop_dead(fn.body, reads, pure_calls)
                 changed |= count_statements(fn.body) != size
                 if not changed:
                     break
@@ -305,9 +309,14 @@ def _pure(e: ast.expr) -> bool:
     return not any(isinstance(n, (ast.Call, ast.Subscript, ast.Attribute)) for n in nodes(e))
 
 
-def _drop_dead(body: list[ast.stmt], reads: Counter) -> list[ast.stmt]:
+def _drop_dead(body: list[ast.stmt], reads: Counter, pure_calls: frozenset[str] = frozenset()) -> list[ast.stmt]:
     def dead(s: ast.stmt) -> bool:
         unread = all(isinstance(t, ast.Name) and reads[t.id] == 0 for t in getattr(s, "targets", [None]))
-        return isinstance(s, ast.Assign) and unread and _pure(s.value)
+        if not (isinstance(s, ast.Assign) and unread):
+            return False
+        call = s.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in pure_calls and not call.keywords:
+            return all(_pure(a) for a in call.args)
+        return _pure(call)
 
     return drop_statements(body, dead)
