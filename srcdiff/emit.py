@@ -46,6 +46,7 @@ class Emitted:
     depends: tuple = ()  # cache.Dependency values: the functions this code calls, as found when built
     callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
     backward_changes_tape: bool = False  # see reverse.Transformed: a pullback replays the forward sweep first
+    loaded: bool = False  # read from the disk cache (``persist``), not built
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value
@@ -159,16 +160,22 @@ def _import_name(value: Any) -> str | None:
 def to_function(transformed: Transformed, origin: Origin, user_function: Any, header: str) -> Emitted:
     """Compile the module; functions get the user's globals, helpers become closure cells."""
     text = to_source(transformed, header)
+    return compile_text(text, transformed.bindings, transformed.entry, origin, user_function, transformed.backward_changes_tape)
+
+
+def compile_text(
+    text: str, bindings: dict[str, Any], entry: str, origin: Origin, user_function: Any, backward_changes_tape: bool = False
+) -> Emitted:
+    """``to_function`` after ``to_source``: also how text read back from the disk cache is compiled,
+    with ``bindings`` as they were when it was written (``persist``)."""
     filename = f"<srcdiff {origin.name} #{next(_counter)}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     GENERATED_FROM[filename] = origin.filename
     parsed = ast.parse(text, filename)
     user_cells = dict(zip(user_function.__code__.co_freevars, user_function.__closure__ or ()))
     defined = [d.name for d in parsed.body if isinstance(d, ast.FunctionDef)]
-    callees = {n: v for n, v in transformed.bindings.items() if isinstance(v, CalleeRef)}
-    unimported = {
-        n for n, v in transformed.bindings.items() if not isinstance(v, (CalleeRef, types.ModuleType)) and _import_name(v) is None
-    }
+    callees = {n: v for n, v in bindings.items() if isinstance(v, CalleeRef)}
+    unimported = {n for n, v in bindings.items() if not isinstance(v, (CalleeRef, types.ModuleType)) and _import_name(v) is None}
     # the factory's parameters: every name the definitions may take from outside
     outer = sorted(set(callees) | set(user_cells) | set(defined) | unimported)
     factory = ast.FunctionDef(
@@ -193,8 +200,8 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         if n not in cells:
             if n in user_cells:
                 cells[n] = user_cells[n]  # the user's own cell: closure variables stay live
-            elif n in transformed.bindings and not isinstance(transformed.bindings[n], CalleeRef):
-                cells[n] = types.CellType(transformed.bindings[n])
+            elif n in bindings and not isinstance(bindings[n], CalleeRef):
+                cells[n] = types.CellType(bindings[n])
             else:
                 cells[n] = types.CellType()  # filled by bind(): another generated function
         return cells[n]
@@ -213,7 +220,7 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         if n in cells:
             cells[n].cell_contents = functions[n]
     _forget_source_with(filename, list(functions.values()))
-    return Emitted(text, functions, transformed.entry, callees, cells, backward_changes_tape=transformed.backward_changes_tape)
+    return Emitted(text, functions, entry, callees, cells, backward_changes_tape=backward_changes_tape)
 
 
 def output_selector(f: Any, params: list[str]) -> types.FunctionType:

@@ -92,3 +92,8 @@ class BadArgument(SrcdiffError, ValueError):
 
 class GradientCheckError(SrcdiffError, AssertionError):
     """``check_grad`` found a gradient that disagrees with finite differences."""
+
+
+class CacheDirectoryWarning(UserWarning):
+    """The disk cache's directory may not hold code srcdiff will run (another user owns it, or
+    others may write to it) or cannot be created: builds run without the disk cache."""
