@@ -231,6 +231,15 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
 _parsed: dict[int, tuple[Any, Any, ast.FunctionDef, Origin]] = {}
 
 
+def read_origin(code: types.CodeType) -> Origin | None:
+    """The origin ``function_ast`` found for ``code``, if it has read it from the file's text as
+    ``linecache`` holds it now (its lines are those ``inspect.getsourcelines(code)`` gives)."""
+    found = _parsed.get(id(code))
+    if found is not None and found[0] is code and found[1] is linecache.cache.get(code.co_filename):
+        return found[3]
+    return None
+
+
 def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
     """The checked ``FunctionDef`` of a ``def``'s code object, and its origin."""
     try:

@@ -33,6 +33,8 @@ import contextlib
 import hashlib
 import inspect
 import json
+import linecache
+import re
 import sys
 import sysconfig
 import threading
@@ -44,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cache, disk_cache, emit, operations, rules
+from . import cache, disk_cache, emit, operations, parse, rules
 from .log import logger
 from .parse import GENERATED_FROM, Origin
 from .reverse import CalleeRef
@@ -182,10 +184,7 @@ def function(f: Any, text: bool = True) -> dict[str, Any]:
     code = f.__code__
     if code.co_filename in GENERATED_FROM or code.co_filename.startswith("<srcdiff"):
         raise NotDescribable(f"{f.__name__} is code srcdiff generated (a derivative of a derivative)")
-    try:
-        lines, first = inspect.getsourcelines(code)
-    except (OSError, TypeError) as exc:
-        raise NotDescribable(f"the source of {f.__name__} cannot be read ({exc})") from None
+    lines, first = _source_lines(code)
     source = "".join(lines)
     return {
         "module": getattr(f, "__module__", None),
@@ -196,6 +195,25 @@ def function(f: Any, text: bool = True) -> dict[str, Any]:
         "defaults": describe(f.__defaults__),
         "kwdefaults": describe(f.__kwdefaults__),
     }
+
+
+def _source_lines(code: types.CodeType) -> tuple[list[str], int]:
+    """``inspect.getsourcelines(code)``, without its search of every module for the file: from
+    ``parse``'s reading when it has one, else from the line the code starts at."""
+    lines = linecache.getlines(code.co_filename)
+    origin = parse.read_origin(code)
+    if origin is not None:
+        return lines[origin.first_line - 1 : origin.last_line], origin.first_line
+    start = code.co_firstlineno - 1
+    if 0 <= start < len(lines) and _DEFINITION.match(lines[start]):
+        return inspect.getblock(lines[start:]), start + 1
+    try:
+        return inspect.getsourcelines(code)
+    except (OSError, TypeError) as exc:
+        raise NotDescribable(f"the source of {code.co_name} cannot be read ({exc})") from None
+
+
+_DEFINITION = re.compile(r"\s*(@|def\s|async\s+def\s)")
 
 
 def _kinds(kinds: frozenset[tuple[str, int]]) -> list:
