@@ -106,7 +106,7 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     called from differentiated code (a parameter it changes in place is refused)."""
     tree, origin = parse.function_ast(f)
     dataclasses = records.fields_in(kinds)
-    if dataclasses and not origin.filename.startswith("<srcdiff"):  # read as records of their fields: only by them
+    if dataclasses and not parse.is_generated(origin.filename):  # read as records of their fields: only by them
         records.refuse_other_uses(f, tree, origin, dataclasses)  # (srcdiff's own code came from code checked so)
     tree = packing.spell_out(tree, origin, kinds)
     tree = methods.rewrite(f, tree, origin, kinds)
@@ -271,10 +271,11 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
                     refuse_no_number(tree, origin)
                 transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
                 transformed = optimize.optimize(transformed)
-                emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
+                text = emit.to_source(transformed, _header(f, origin, wrt, mode))
+            path = stored.save(text, transformed, depends, looked_up, origin) if stored is not None else None
+            bindings, entry, changes_tape = transformed.bindings, transformed.entry, transformed.backward_changes_tape
+            emitted = emit.compile_text(text, bindings, entry, origin, f, changes_tape, path)  # (written: as that file)
             emitted.depends = depends
-            if stored is not None:
-                stored.save(emitted, transformed.bindings, looked_up, origin)
         cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
         for name, ref in emitted.pending.items():
             callee = build(ref.func, ref.wrt, ref.kinds, "split")

@@ -39,7 +39,7 @@ from .log import logger
 
 DEFAULT_SIZE = 256 * 2**20
 _MARKER = "\n# srcdiff cache entry "  # the last line of an entry: its key and metadata, as JSON
-_ENTRY = re.compile(r"[0-9a-f]{64}\.py")  # the only files clear() and eviction remove (and temporaries)
+_ENTRY = re.compile(r"(\w{1,40}\.)?[0-9a-f]{64}\.py")  # the only files clear() and eviction remove (and temporaries)
 _TEMPORARY = ".tmp-"
 
 
@@ -135,17 +135,19 @@ def _check(path: Path) -> str:
     return "on"
 
 
-def _path(root: Path, key: str) -> Path:
-    return root / (hashlib.sha256(key.encode()).hexdigest() + ".py")
+def _path(root: Path, key: str, name: str) -> Path:
+    """``name.SHA-256 of the key.py``: the name (the function's, for tracebacks) is for people."""
+    readable = re.sub(r"\W", "_", name)[:40]
+    return root / f"{readable + '.' if readable else ''}{hashlib.sha256(key.encode()).hexdigest()}.py"
 
 
-def read(key: str) -> tuple[str, dict[str, Any], str] | None:
+def read(key: str, name: str = "") -> tuple[str, dict[str, Any], str] | None:
     """The text and metadata stored under ``key`` and the entry's path, or None: no directory,
     no entry, or one that is not whole, not ours or for another key (logged)."""
     root = directory()
     if root is None:
         return None
-    path = _path(root, key)
+    path = _path(root, key, name)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -193,7 +195,7 @@ def _parse(raw: bytes) -> tuple[str, str, dict[str, Any]] | str:
     return record["key"], text, record["meta"]
 
 
-def write(key: str, text: str, meta: dict[str, Any]) -> str | None:
+def write(key: str, text: str, meta: dict[str, Any], name: str = "") -> str | None:
     """Store ``text`` and ``meta`` under ``key`` (atomically), then keep the directory under its
     limit; the entry's path, or None when there is no directory or the write failed (logged)."""
     root = directory()
@@ -202,7 +204,7 @@ def write(key: str, text: str, meta: dict[str, Any]) -> str | None:
     assert text.endswith("\n")
     record = json.dumps({"key": key, "sha256": hashlib.sha256(text.encode()).hexdigest(), "meta": meta}, sort_keys=True)
     content = (text[:-1] + _MARKER + record + "\n").encode("utf-8")
-    path = _path(root, key)
+    path = _path(root, key, name)
     try:
         handle, temporary = tempfile.mkstemp(dir=root, prefix=_TEMPORARY, suffix=".py")  # created 0600
         try:

@@ -164,11 +164,19 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
 
 
 def compile_text(
-    text: str, bindings: dict[str, Any], entry: str, origin: Origin, user_function: Any, backward_changes_tape: bool = False
+    text: str,
+    bindings: dict[str, Any],
+    entry: str,
+    origin: Origin,
+    user_function: Any,
+    backward_changes_tape: bool = False,
+    filename: str | None = None,
 ) -> Emitted:
-    """``to_function`` after ``to_source``: also how text read back from the disk cache is compiled,
-    with ``bindings`` as they were when it was written (``persist``)."""
-    filename = f"<srcdiff {origin.name} #{next(_counter)}>"
+    """``to_function`` after ``to_source``; also how text read back from the disk cache is compiled,
+    with ``bindings`` as they were when it was written (``persist``). ``filename``: a file that holds
+    the text (the disk cache's entry), so that every traceback printer finds its lines (the default
+    excepthook reads files, not ``linecache``); else a name of its own, in ``linecache`` alone."""
+    filename = filename or f"<srcdiff {origin.name} #{next(_counter)}>"
     GENERATED_FROM[filename] = origin.filename
     user_cells = dict(zip(user_function.__code__.co_freevars, user_function.__closure__ or ()))
     defined = _DEFINED.findall(text)

@@ -58,6 +58,14 @@ class Origin:
 
 # generated code's file name -> the file of the code it was generated from (emit fills it in)
 GENERATED_FROM: dict[str, str] = {}
+
+
+def is_generated(filename: str) -> bool:
+    """Is this the file of code srcdiff wrote (a derivative, a custom function's wrapper, an output
+    selector)? A name in angle brackets, or an entry of the disk cache (in ``GENERATED_FROM``)."""
+    return filename.startswith("<srcdiff") or filename in GENERATED_FROM
+
+
 _PROVENANCE = re.compile(r"^\s*# (?:forward: )?\S.*?:(\d+)(?:-\d+)?(?:  |$)")
 
 
@@ -263,7 +271,8 @@ def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
             suggestion="Reload the module (or re-run the cell) that defines it.",
         )
     tree.decorator_list = []
-    if os.path.isfile(code.co_filename):  # a file may have changed since it was imported (a cell's text cannot)
+    # a file may have changed since it was imported (a cell's text cannot; srcdiff's entries do not)
+    if os.path.isfile(code.co_filename) and not is_generated(code.co_filename):
         refuse_edited(tree, code, getattr(code, "co_qualname", getattr(f, "__qualname__", name)), getattr(f, "__globals__", {}))
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
     check_syntax(tree, origin)
@@ -468,7 +477,7 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
         module = ast.parse("".join(lines) or "\n".join(inspect.findsource(code)[0]))
     except (OSError, TypeError, SyntaxError):
         raise unavailable from None
-    if lines and os.path.isfile(filename) and _checked.get((filename, code)) is not lines:
+    if lines and os.path.isfile(filename) and not is_generated(filename) and _checked.get((filename, code)) is not lines:
         refuse_edited_file(code, lines)  # the file as read, compiled: the lambda's code must be in it
     parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
     found = [

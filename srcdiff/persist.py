@@ -48,8 +48,8 @@ import numpy as np
 
 from . import cache, disk_cache, emit, operations, parse, rules
 from .log import logger
-from .parse import GENERATED_FROM, Origin
-from .reverse import CalleeRef
+from .parse import Origin
+from .reverse import CalleeRef, Transformed
 
 FORMAT = 1  # of entries: a change to what they hold makes every old one another key
 _ARRAY_BYTES = 1 << 20  # a larger array a build looks up is not hashed at each load: not cached on disk
@@ -182,7 +182,7 @@ def describe(value: Any) -> Any:
 def function(f: Any, text: bool = True) -> dict[str, Any]:
     """A Python function: where it is, its source (or, ``text=False``, the source's hash) and defaults."""
     code = f.__code__
-    if code.co_filename in GENERATED_FROM or code.co_filename.startswith("<srcdiff"):
+    if parse.is_generated(code.co_filename):
         raise NotDescribable(f"{f.__name__} is code srcdiff generated (a derivative of a derivative)")
     lines, first = _source_lines(code)
     source = "".join(lines)
@@ -373,13 +373,13 @@ class Stored:
     def load(self) -> emit.Emitted | None:
         """The entry, compiled, if the disk holds one whose conditions hold now; else None."""
         started = time.perf_counter()
-        found = disk_cache.read(self.key)
+        found = disk_cache.read(self.key, self.name)
         if found is None:
             logger.debug("%s: not in the disk cache", self.name)
             return None
         text, meta, path = found
         try:
-            emitted = self._compiled(text, meta)
+            emitted = self._compiled(text, meta, path)
         except _Stale as exc:
             logger.debug("%s: the disk cache's entry is stale (%s): building again", self.name, exc)
             disk_cache.count("misses")
@@ -392,7 +392,7 @@ class Stored:
         logger.debug("%s: read from the disk cache in %.1f ms (%s)", self.name, 1e3 * (time.perf_counter() - started), path)
         return emitted
 
-    def _compiled(self, text: str, meta: dict[str, Any]) -> emit.Emitted:
+    def _compiled(self, text: str, meta: dict[str, Any], path: str) -> emit.Emitted:
         f = self.f
         for where, looked_up, described in meta["lookups"]:
             if describe(_resolve(where, looked_up, f)) != described:
@@ -417,32 +417,33 @@ class Stored:
             else:
                 bindings[emitted_name] = rules.NAMESPACE[binding[1]]
         origin = Origin(*meta["origin"])
-        emitted = emit.compile_text(text, bindings, meta["entry"], origin, f, meta["backward_changes_tape"])
+        emitted = emit.compile_text(text, bindings, meta["entry"], origin, f, meta["backward_changes_tape"], path)
         emitted.depends = tuple(depends)
         emitted.loaded = True
         return emitted
 
-    def save(self, emitted: emit.Emitted, bindings: dict[str, Any], looked: dict, origin: Origin) -> None:
-        """Write the entry for what was just built (unless what it depends on cannot be described)."""
+    def save(self, text: str, transformed: Transformed, depends: tuple, looked: dict, origin: Origin) -> str | None:
+        """Write the entry for what was just built; its path, or None if it was not written (what
+        it depends on cannot be described, or the write failed)."""
         try:
-            meta = self._meta(emitted, bindings, looked, origin)
+            meta = self._meta(transformed, depends, looked, origin)
         except NotDescribable as exc:
             logger.debug("%s: not cached on disk: %s", self.name, exc)
-            return
-        disk_cache.write(self.key, emitted.text, meta)
+            return None
+        return disk_cache.write(self.key, text, meta, self.name)
 
-    def _meta(self, emitted: emit.Emitted, bindings: dict[str, Any], looked: dict, origin: Origin) -> dict[str, Any]:
+    def _meta(self, transformed: Transformed, depends: tuple, looked: dict, origin: Origin) -> dict[str, Any]:
         cells = {id(c): n for n, c in _cells(self.f).items()}
         lookups: dict[tuple, Any] = {}
         for env, text, value in looked.values():
             where = _where(env, text, cells)
             lookups.setdefault((json.dumps(where), text), [where, text, describe(value)])
-        depends = [[_namespace(d.namespace, cells), d.name, describe(d.function)] for d in emitted.depends]
+        described_depends = [[_namespace(d.namespace, cells), d.name, describe(d.function)] for d in depends]
         described_bindings: dict[str, list] = {}
         helpers = {id(v): n for n, v in rules.NAMESPACE.items()}
-        for name, value in bindings.items():
+        for name, value in transformed.bindings.items():
             if isinstance(value, CalleeRef):
-                index = next((i for i, d in enumerate(emitted.depends) if d.function is value.func), None)
+                index = next((i for i, d in enumerate(depends) if d.function is value.func), None)
                 if index is None:
                     raise NotDescribable(f"the function {name} calls is not among those it depends on")
                 described_bindings[name] = ["callee", index, list(value.wrt), _kinds(value.kinds), value.part]
@@ -453,10 +454,10 @@ class Stored:
             else:
                 raise NotDescribable(f"its code calls {value!r}, which is not one of srcdiff's helpers")
         return {
-            "entry": emitted.entry,
+            "entry": transformed.entry,
             "origin": [origin.filename, origin.name, origin.first_line, origin.last_line],
-            "backward_changes_tape": emitted.backward_changes_tape,
+            "backward_changes_tape": transformed.backward_changes_tape,
             "lookups": sorted(lookups.values(), key=lambda item: (item[0], item[1])),
-            "depends": depends,
+            "depends": described_depends,
             "bindings": described_bindings,
         }
