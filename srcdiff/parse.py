@@ -248,10 +248,24 @@ def read_origin(code: types.CodeType) -> Origin | None:
     return None
 
 
+def source_lines(code: types.CodeType) -> tuple[list[str], int]:
+    """``inspect.getsourcelines(code)`` for a def's code, read from ``linecache`` where the def
+    starts without inspect's search of every module for the file (a tenth of a build's first
+    read of a 200-line function, or of its first call in a process that reads the disk cache)."""
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno - 1
+    if 0 <= start < len(lines) and _DEFINITION.match(lines[start]):
+        return inspect.getblock(lines[start:]), start + 1
+    return inspect.getsourcelines(code)
+
+
+_DEFINITION = re.compile(r"\s*(@|def\s|async\s+def\s)")
+
+
 def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
     """The checked ``FunctionDef`` of a ``def``'s code object, and its origin."""
     try:
-        lines, first_line = inspect.getsourcelines(code)  # the code object: inspect would follow __wrapped__ from f
+        lines, first_line = source_lines(code)  # the code object's: inspect would follow __wrapped__ from f
     except (OSError, TypeError) as exc:
         raise SourceUnavailable(
             f"cannot read the source of {name!r} ({exc})",
@@ -259,9 +273,7 @@ def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
             line=code.co_firstlineno,
             suggestion="Define the function in a file (not exec or the interactive prompt).",
         ) from None
-    tree = _parse_indented("".join(lines))
-    if isinstance(tree, ast.FunctionDef):
-        ast.increment_lineno(tree, first_line - 1)
+    tree = _parse_indented("".join(lines), first_line)
     starts = [n.lineno for n in [tree, *tree.decorator_list]] if isinstance(tree, ast.FunctionDef) else []
     if not starts or tree.name != code.co_name or min(starts) != code.co_firstlineno:
         raise SourceUnavailable(
@@ -279,18 +291,22 @@ def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
     return tree, origin
 
 
-def _parse_indented(text: str) -> ast.stmt | None:
-    """The first statement of ``text``, which may be indented (a method, a nested def): parsed
-    under ``if 1:`` rather than dedented, which would change a multi-line string's text (and
-    fail on a line of one indented less than its def), with the lines of ``text``."""
-    module = ast.parse("if 1:\n" + text if text[:1] in (" ", "\t") else text)
+def _parse_indented(text: str, first_line: int = 1) -> ast.stmt | None:
+    """The first statement of ``text``, which starts at line ``first_line`` of its file and may be
+    indented (a method, a nested def): parsed under ``if 1:`` rather than dedented, which would
+    change a multi-line string's text (and fail on a line of one indented less than its def), with
+    the file's line numbers (blank lines put in front: a walk of the tree to renumber it costs more)."""
+    indented = text[:1] in (" ", "\t")
+    blank = "\n" * max(first_line - 1 - indented, 0)
+    module = ast.parse(blank + ("if 1:\n" if indented else "") + text)
     if not module.body:
         return None
     tree = module.body[0]
-    if text[:1] not in (" ", "\t"):
+    if not indented:
         return tree
     tree = tree.body[0]  # type: ignore[attr-defined]
-    ast.increment_lineno(tree, -1)
+    if first_line == 1:  # (no line in front for ``if 1:``)
+        ast.increment_lineno(tree, -1)
     return tree
 
 

@@ -31,10 +31,8 @@ from __future__ import annotations
 import builtins
 import contextlib
 import hashlib
-import inspect
 import json
 import linecache
-import re
 import sys
 import sysconfig
 import threading
@@ -198,22 +196,14 @@ def function(f: Any, text: bool = True) -> dict[str, Any]:
 
 
 def _source_lines(code: types.CodeType) -> tuple[list[str], int]:
-    """``inspect.getsourcelines(code)``, without its search of every module for the file: from
-    ``parse``'s reading when it has one, else from the line the code starts at."""
-    lines = linecache.getlines(code.co_filename)
+    """``inspect.getsourcelines(code)``: as ``parse`` read it, when it has."""
     origin = parse.read_origin(code)
     if origin is not None:
-        return lines[origin.first_line - 1 : origin.last_line], origin.first_line
-    start = code.co_firstlineno - 1
-    if 0 <= start < len(lines) and _DEFINITION.match(lines[start]):
-        return inspect.getblock(lines[start:]), start + 1
+        return linecache.getlines(code.co_filename)[origin.first_line - 1 : origin.last_line], origin.first_line
     try:
-        return inspect.getsourcelines(code)
+        return parse.source_lines(code)
     except (OSError, TypeError) as exc:
         raise NotDescribable(f"the source of {code.co_name} cannot be read ({exc})") from None
-
-
-_DEFINITION = re.compile(r"\s*(@|def\s|async\s+def\s)")
 
 
 def _kinds(kinds: frozenset[tuple[str, int]]) -> list:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff import cache, cli, disk_cache
+from srcdiff import cache, cli, disk_cache, rules
 from srcdiff.errors import CacheDirectoryWarning
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,6 +236,16 @@ def test_a_gradient_read_from_disk_shows_its_lines_in_a_traceback(tmp_path):
 _modules = itertools.count()
 
 
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Path:
+    """A cache directory of the test's own. Another test in this process may have registered rules,
+    which turns the disk cache off for the process (``rules.user_changes``); the functions here
+    use none of them, and no other process reads this directory."""
+    monkeypatch.setattr(rules, "user_changes", 0)
+    monkeypatch.setenv("SRCDIFF_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 def _module(tmp_path: Path, source: str):
     """Import ``source`` as a module of its own (a new name each time: functions never built before)."""
     name = f"disk_cache_subject_{os.getpid()}_{next(_modules)}"
@@ -269,9 +279,7 @@ def _holding(directory: Path, name: str) -> list[Path]:
     return [p for p in _entries(directory) if f"def grad_{name}(" in p.read_text()]
 
 
-def test_eviction_keeps_the_directory_under_its_bound_least_recently_used_first(tmp_path, monkeypatch):
-    store = tmp_path / "cache"
-    monkeypatch.setenv("SRCDIFF_CACHE_DIR", str(store))
+def test_eviction_keeps_the_directory_under_its_bound_least_recently_used_first(tmp_path, monkeypatch, store):
     module = _module(tmp_path, SIMPLE)
     x = np.linspace(0.1, 1.0, 4)
     srcdiff.grad(module.f0)(x)
@@ -296,7 +304,7 @@ def test_eviction_keeps_the_directory_under_its_bound_least_recently_used_first(
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
-def test_a_directory_others_can_write_to_is_refused(tmp_path, monkeypatch):
+def test_a_directory_others_can_write_to_is_refused(tmp_path, monkeypatch, store):
     store = tmp_path / "shared"
     store.mkdir()
     store.chmod(0o777)
@@ -311,7 +319,7 @@ def test_a_directory_others_can_write_to_is_refused(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="making a directory another user owns needs root")
-def test_a_directory_another_user_owns_is_refused(tmp_path, monkeypatch):
+def test_a_directory_another_user_owns_is_refused(tmp_path, monkeypatch, store):
     store = tmp_path / "theirs"
     store.mkdir(mode=0o700)
     os.chown(store, 65534, 65534)  # nobody
@@ -322,9 +330,7 @@ def test_a_directory_another_user_owns_is_refused(tmp_path, monkeypatch):
     assert list(store.iterdir()) == []
 
 
-def test_what_cannot_be_written_as_text_stays_in_memory(tmp_path, monkeypatch):
-    store = tmp_path / "cache"
-    monkeypatch.setenv("SRCDIFF_CACHE_DIR", str(store))
+def test_what_cannot_be_written_as_text_stays_in_memory(tmp_path, store):
     module = _module(
         tmp_path,
         """
@@ -341,11 +347,11 @@ def test_what_cannot_be_written_as_text_stays_in_memory(tmp_path, monkeypatch):
     )
     writes = disk_cache.info().writes
     assert np.allclose(srcdiff.grad(module.f)(np.ones(3)), 3.0)
-    assert disk_cache.info().writes == writes and not store.exists() or not _entries(store)
+    assert disk_cache.info().writes == writes
+    assert not store.exists() or not _entries(store)
 
 
-def test_cache_info_counts_both_caches(tmp_path, monkeypatch):
-    monkeypatch.setenv("SRCDIFF_CACHE_DIR", str(tmp_path / "cache"))
+def test_cache_info_counts_both_caches(tmp_path, store):
     module = _module(tmp_path, SIMPLE)
     before = srcdiff.cache_info()
     g = srcdiff.grad(module.f2)
@@ -355,7 +361,7 @@ def test_cache_info_counts_both_caches(tmp_path, monkeypatch):
     after = srcdiff.cache_info()
     assert after.memory.builds == before.memory.builds + 2 and after.memory.misses == before.memory.misses + 2
     assert after.disk.writes == before.disk.writes + 2 and after.disk.entries == 2
-    assert after.disk.directory == str(tmp_path / "cache") and after.disk.state == "on"
+    assert after.disk.directory == str(store) and after.disk.state == "on"
     assert after.memory.entries >= 2 and after.memory.bytes > 0
 
 
@@ -375,11 +381,9 @@ def test_the_cache_command_shows_and_clears_the_directory(tmp_path, monkeypatch,
     assert "off" in capsys.readouterr().out
 
 
-def test_the_size_setting_reads_units():
-    assert [disk_cache.limit() for _ in range(1)] == [disk_cache.DEFAULT_SIZE] or os.environ.get("SRCDIFF_CACHE_SIZE")
+def test_the_size_setting_reads_units(monkeypatch):
+    monkeypatch.delenv("SRCDIFF_CACHE_SIZE", raising=False)
+    assert disk_cache.limit() == disk_cache.DEFAULT_SIZE == 256 * 2**20
     for text, expected in (("1000", 1000), ("64K", 65536), ("512M", 512 * 2**20), ("2G", 2 * 2**30), ("2gb", 2 * 2**30)):
-        os.environ["SRCDIFF_CACHE_SIZE"] = text
-        try:
-            assert disk_cache.limit() == expected
-        finally:
-            del os.environ["SRCDIFF_CACHE_SIZE"]
+        monkeypatch.setenv("SRCDIFF_CACHE_SIZE", text)
+        assert disk_cache.limit() == expected
