@@ -6,8 +6,10 @@ either means a new key. What the key cannot see is the functions the code
 calls, whose derivatives are inlined as generated callees: each entry records
 them as ``Dependency`` values (where the name was found, the object it named,
 that object's code), and an entry whose dependencies (its callees' included)
-no longer hold is built again. ``transformations`` counts builds, so tests can
-check that nothing is rebuilt needlessly.
+no longer hold is built again. ``transformations`` counts entries made, built or read
+from the disk cache (``persist``: a read stands for a build, and counts as one), so tests
+can check that nothing is rebuilt needlessly whatever the disk holds; ``builds`` counts
+those built, and ``cache_info()`` reports both caches.
 
 The cache holds at most ``limit`` entries, dropping the least recently used. Besides
 built code, an entry may be a ``Gradient``'s state (``remember``/``recall``), shared by
@@ -166,6 +168,7 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
                 entry = None
             else:
                 hits += 1
+                logger.debug("%s: found in memory", entry.entry if isinstance(entry, Emitted) else "an entry")
         if entry is None:
             started = time.perf_counter()
             _building.add(k)

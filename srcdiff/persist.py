@@ -172,9 +172,9 @@ def describe(value: Any) -> Any:
         named = _named(value) if _library(getattr(value, "__module__", None) or "") else None
         return named or ["function", function(value, text=False)]
     named = _named(value)
-    if named is not None and (_library(named[1]) or not (isinstance(value, type) or hasattr(value, "__code__"))):
-        return named  # (an extension's builtin or ufunc: its library's version is in the description)
-    raise NotDescribable(f"a {kind.__module__}.{kind.__qualname__} object")
+    if named is not None and (_library(named[1]) or isinstance(value, (types.BuiltinFunctionType, np.ufunc))):
+        return named  # (another library's builtin or ufunc: its version is in the description)
+    raise NotDescribable(f"a {kind.__module__}.{kind.__qualname__} object")  # (a class, a custom_vjp function, ...)
 
 
 def function(f: Any, text: bool = True) -> dict[str, Any]:
