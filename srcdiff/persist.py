@@ -105,20 +105,17 @@ def replay(looked: tuple) -> None:
 # ------------------------------------------------------------------ describing values
 
 
-def _srcdiff_version() -> str:
-    """srcdiff's version and a hash of its source: an edited checkout writes other code."""
-    if not _srcdiff_hash:
-        digest = hashlib.sha256()
-        root = Path(__file__).parent
-        for path in sorted(root.rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-        from . import __version__
-
-        _srcdiff_hash.append(f"{__version__}+{digest.hexdigest()}")
-    return _srcdiff_hash[0]
+def _source_hash() -> str:
+    """A hash of srcdiff's source as it is imported (an edited checkout writes other code: the
+    version alone would not tell), about 2 ms."""
+    digest = hashlib.sha256()
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
-_srcdiff_hash: list[str] = []
+_SOURCE_HASH = _source_hash()
 
 
 def _library(module: str) -> bool:
@@ -335,6 +332,10 @@ class Stored:
         if disk_cache.configured() is None:
             return None
         name = getattr(f, "__qualname__", repr(f))
+        if disk_cache.directory() is None:  # refused (warned about once)
+            return None
+        from . import __version__  # (set after srcdiff imports this module)
+
         try:
             if rules.user_changes:
                 raise NotDescribable("the program registered derivative rules of its own")
@@ -344,7 +345,7 @@ class Stored:
             optional = {p: str(getattr(sys.modules.get(p), "__version__", "")) for p in rules.LOADED_OPTIONAL}
             key = {
                 "format": FORMAT,
-                "srcdiff": _srcdiff_version(),
+                "srcdiff": f"{__version__}+{_SOURCE_HASH}",
                 "python": python,
                 "numpy": np.__version__,
                 "optional rules": optional,
@@ -355,8 +356,6 @@ class Stored:
             }
         except NotDescribable as exc:
             logger.debug("%s: not cached on disk: %s", name, exc)
-            return None
-        if disk_cache.directory() is None:  # refused: warned about once
             return None
         return Stored(f, json.dumps(key, sort_keys=True, separators=(",", ":")), name)
 
