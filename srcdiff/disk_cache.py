@@ -71,7 +71,7 @@ def configured() -> Path | None:
     """The directory asked for (it may not exist yet), or None when the disk cache is off."""
     chosen = os.environ.get("SRCDIFF_CACHE_DIR")
     if chosen is not None:
-        return Path(chosen).expanduser() if chosen.strip() else None
+        return Path(os.path.abspath(Path(chosen).expanduser())) if chosen.strip() else None  # (not the cwd's of each build)
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "srcdiff" / "Cache"
