@@ -5,6 +5,7 @@ from .cache import cache_info
 from .custom import custom_jvp, custom_vjp
 from .derived import elementwise_grad, hessian, hvp, jacobian, source, vjp  # source prints what every transform generates
 from .errors import SrcdiffError
+from .export import export  # (the function: srcdiff.export.export)
 from .transforms import jvp
 from .trees import flatten
 
@@ -19,6 +20,7 @@ __all__ = [
     "elementwise_grad",
     "flatten",
     "source",
+    "export",
     "check_grad",
     "stop_gradient",
     "custom_vjp",

@@ -45,6 +45,7 @@ from . import (
     rules,
     trees,
 )
+from .assembly import module_text
 from .errors import (
     ArraySubclassError,
     BadAux,
@@ -909,7 +910,7 @@ def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
     # without example arguments, show the code for arrays (a list argument gets code of its own)
     args, kwargs = trees.as_records(args), trees.as_records(kwargs)
     kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
-    return with_callees(g.entry(kinds))
+    return module_text(g.entry(kinds))
 
 
 def with_callees(entry: emit.Emitted) -> str:

@@ -1,9 +1,12 @@
-"""The command line: ``srcdiff show`` prints generated derivative code, ``srcdiff check`` tests it.
+"""The command line: ``srcdiff show`` prints generated derivative code, ``srcdiff check`` tests it,
+``srcdiff export`` writes it as a module that runs without srcdiff.
 
     srcdiff show model.py:loss --wrt w,b          the gradient code of loss
     srcdiff show model.py:f --order 2             the code of the second derivative
     srcdiff check model.py:loss --args 'rand:3x2' 0.5
                                                   srcdiff's gradient against central differences
+    srcdiff export model.py:loss --args rand:3 0.5 -o grad_loss.py
+                                                  the gradient as a standalone module
     srcdiff cache info|clear                      the disk cache of built derivatives
 
 ``python -m srcdiff`` is the same program. Exit codes: 0 success; 1 the gradient
@@ -104,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance (default: 1e-5)")
     check.add_argument("--atol", type=float, default=1e-6, help="absolute tolerance (default: 1e-6)")
     check.set_defaults(run=_check)
+    _export_parser(commands, target_help, wrt_help, args_help)
     _add_cache_command(commands)
     return parser
 
@@ -204,6 +208,73 @@ def _cache(options: argparse.Namespace, out: TextIO) -> int:
     print(f"state:     {info.state}", file=out)
     print(f"entries:   {info.entries}", file=out)
     print(f"size:      {info.bytes / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB ({info.bytes} bytes)", file=out)
+
+
+def _export_parser(commands: Any, target_help: str, wrt_help: str, args_help: str) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write the derivative as a standalone module (NumPy its only dependency)",
+        description=(
+            "Write the derivative code as a module that runs without srcdiff: the runtime helpers it calls are "
+            "copied in, the globals it reads are imported from FILE's module. The code is specialised to the "
+            "kinds of --args (without them, to arrays) and checks them when called."
+        ),
+    )
+    export.add_argument("target", metavar="FILE.py:FUNCTION", help=target_help)
+    export.add_argument("-o", "--output", metavar="OUT.py", help="the file to write (default: print the module)")
+    export.add_argument("--wrt", metavar="NAMES", help=wrt_help + " (default: the first parameter)")
+    export.add_argument(
+        "--order",
+        type=_positive_int,
+        default=1,
+        help="1: the gradient; 2: the Hessian with respect to one --wrt parameter (for a float, grad(grad(f))); "
+        "3 and more: repeated gradients of a float parameter (default: 1)",
+    )
+    export.add_argument("--args", nargs="+", metavar="VALUE", help=args_help + "; floats give float code (default: arrays)")
+    export.add_argument("--seed", type=int, default=0, help="seed for 'rand' inputs (default: 0)")
+    export.add_argument(
+        "--module",
+        metavar="NAME",
+        help="the name FILE is imported by where the exported module runs (default: FILE's name without .py)",
+    )
+    export.set_defaults(run=_export)
+
+
+def _export(options: argparse.Namespace, out: TextIO) -> int:
+    from .derived import hessian
+    from .export import export
+
+    f = load_function(options.target)
+    module = options.module or Path(options.target.rpartition(":")[0]).stem
+    if not module.replace(".", "_").isidentifier():
+        raise UsageError(f"{module!r} is not a module name: name the module FILE is imported by with --module")
+    wrt = parse_wrt(options.wrt, f, default=[0])
+    if options.order > 1 and len(wrt) != 1:
+        raise UsageError(f"--order {options.order} needs a single --wrt parameter")
+    args = parse_args(options.args, f, wrt, options.seed) if options.args else []
+    position = wrt[0] if isinstance(wrt[0], int) else _parameters(f).index(wrt[0])
+    on_float = position < len(args) and np.ndim(args[position]) == 0
+    if options.order > 2 and not on_float:
+        raise UsageError(f"--order {options.order} takes a float --wrt argument (give it with --args)")
+    try:
+        if options.order == 2 and not on_float:
+            g: Any = hessian(f, wrt=wrt[0])
+        else:
+            g = grad(f, wrt=_wrt_value(wrt))
+            for _ in range(options.order - 1):
+                g = grad(g, wrt=wrt[0])
+        text = export(g, *args, path=options.output, module=module)
+    except (BadWrt, WrtTypeError) as exc:
+        raise UsageError(str(exc)) from None
+    except SrcdiffError as exc:
+        print(f"srcdiff: {exc}", file=sys.stderr)
+        return FAILED
+    if options.output is None:
+        out.write(text)
+    else:
+        entry = text.split(":", 1)[0].lstrip('"')
+        reads = f", which imports from {module} the globals it reads" if f"from {module} import " in text else ""
+        print(f"wrote {options.output}: {entry}{reads}", file=out)
     return OK
 
 

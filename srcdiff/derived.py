@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from . import api, callables, emit, parse, transforms, trees
+from .assembly import module_text
 from .errors import BadArgument, SourceUnavailable
+from .export import driven_source
 from .runtime import materialize_all
 
 __all__ = ["vjp", "Pullback", "jacobian", "Jacobian", "SecondJacobian", "hessian", "hvp", "Hvp", "elementwise_grad", "source"]
@@ -378,9 +380,11 @@ def source(g: Any, *args: Any, **kwargs: Any) -> str:
     sweep it runs); an ``hvp`` for example arguments of ``f`` (the jvp of the generated gradient,
     with tangents of the wrt arguments)."""
     if isinstance(g, Pullback):
-        return api.with_callees(g.entry)
+        return module_text(g.entry)
+    if getattr(g, "srcdiff_transform", None) == "hessian":
+        return driven_source(g, *args)
     if isinstance(g, Hvp):
-        return transforms.with_callees(g.tangents.entry(g.gradient.wrt, g.tangents.argument_kinds(args)))
+        return module_text(g.tangents.entry(g.gradient.wrt, g.tangents.argument_kinds(args)))
     return transforms.source(g, *args, **kwargs)
 
 

@@ -34,6 +34,9 @@ from .reverse import COMMENT, CalleeRef, Transformed
 
 _counter = itertools.count(1)
 _TOKEN = "__srcdiff_comment_{}__"
+# id of a generated function -> the Emitted defining it, while that lives: ``export`` finds the
+# callees of code a second derivative reads (held in that code's cells, not in its own callees)
+DEFINED_BY: weakref.WeakValueDictionary[int, Emitted] = weakref.WeakValueDictionary()
 
 
 @dataclass
@@ -212,7 +215,10 @@ def compile_text(
         if n in cells:
             cells[n].cell_contents = functions[n]
     _forget_source_with(filename, list(functions.values()))
-    return Emitted(text, functions, entry, callees, cells, backward_changes_tape=backward_changes_tape)
+    emitted = Emitted(text, functions, entry, callees, cells, backward_changes_tape=backward_changes_tape)
+    for fn in functions.values():
+        DEFINED_BY[id(fn)] = emitted
+    return emitted
 
 
 _DEFINED = re.compile(r"^def (\w+)\(", re.MULTILINE)  # the module's functions (its other lines: imports, comments)

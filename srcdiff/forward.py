@@ -112,7 +112,8 @@ class _Forward(CodeWriter):
         fn = ast.fix_missing_locations(ast.copy_location(fn, self.tree))
         temps = {n for n in names_in(self.tree) if n.startswith("_")}
         temporaries = frozenset(temps | {self.tangent_names[n] for n in temps if n in self.tangent_names})
-        return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, temporaries)
+        scalars = frozenset(self.act.scalars | {t for p, t in self.tangent_names.items() if p in self.act.scalars})
+        return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, temporaries, scalars=scalars)
 
     # ------------------------------------------------------------- statements
     def block(self, body: list[ast.stmt]) -> list[ast.stmt]:

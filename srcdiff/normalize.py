@@ -199,6 +199,13 @@ class _Normalizer:
     def stmt_Pass(self, s: ast.Pass) -> None:
         pass
 
+    def stmt_Delete(self, s: ast.Delete) -> None:
+        """``del name`` only ends a name's use (generated code releases arrays so): no value changes."""
+        for target in s.targets:
+            if not isinstance(target, ast.Name):
+                what = {ast.Subscript: "an element", ast.Attribute: "an attribute"}.get(type(target), "this")
+                raise self.fail(s, f"del of {what} is not supported", "Build a new list or dict without it instead.")
+
     def stmt_Raise(self, s: ast.Raise) -> None:
         self.emit(s)
 

@@ -11,6 +11,9 @@ about control flow is not made.
   reads of ``a`` in the same block read ``b`` while ``b`` is unchanged; the copy
   goes when no read of ``a`` is left.
 - Dead code: an assignment of an operation without calls to a name nobody reads.
+
+Last, each local is released after its last use (``release``): arrays go as soon as nothing
+reads them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .names import child_fields, count_statements, drop_statements, nodes
+from .release import hold_shapes, release
 from .reverse import Transformed
 
 _FOLD = {
@@ -51,6 +55,8 @@ def optimize(transformed: Transformed) -> Transformed:
                 changed |= count_statements(fn.body) != size
                 if not changed:
                     break
+            hold_shapes(fn, transformed.bindings, transformed.stack)
+            release(fn, transformed.scalars)
     return transformed
 
 

@@ -160,9 +160,9 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.Dict: None,  # with constant keys
     ast.GeneratorExp: None,  # where it is walked at once (sum, max, ...): normalize makes it a list
     ast.Starred: None,  # normalize spells it out, or refuses where the length is not known
+    ast.Delete: None,  # of names only (normalize drops it)
     ast.AsyncFunctionDef: ("an async function", "Use a plain def"),
     ast.ClassDef: ("a class definition", "Define the class outside the differentiated function"),
-    ast.Delete: ("del", "Let the name go out of use instead"),
     ast.With: ("a with block", "Move the context manager outside the differentiated function"),
     ast.AsyncWith: ("async with", "Move it outside the differentiated function"),
     ast.AsyncFor: ("async for", "Use a plain for loop"),

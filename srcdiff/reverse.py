@@ -84,6 +84,10 @@ class Transformed:
     # the backward sweep writes into values on the tape (restores array elements, lists'
     # elements): a second run over the same tape would start from the wrong values
     backward_changes_tape: bool = False
+    scalars: frozenset[str] = frozenset()  # names proven to hold numbers (primal and adjoint): nothing to release
+    # the tape's stack, in a function with both sweeps: the forward sweep pushes a name's value
+    # before assigning it again, and the backward sweep pops it back into the same name
+    stack: str = ""
 
 
 def transform(
@@ -352,7 +356,14 @@ class _Reverse(CodeWriter):
             + [ast.Return(value=ret)]
         )
         fn = self._function(fn_name, self.tree.args, body)
-        return Transformed(ast.Module(body=[fn], type_ignores=[]), self.bindings, fn_name, self._temporaries())
+        return Transformed(
+            ast.Module(body=[fn], type_ignores=[]),
+            self.bindings,
+            fn_name,
+            self._temporaries(),
+            scalars=self._scalar_names(),
+            stack=self.stack,
+        )
 
     def _value_kept(self, backward: list[ast.stmt]) -> tuple[str, list[ast.stmt]]:
         """The name holding the value to return, and the statement keeping it: the backward sweep
@@ -396,7 +407,12 @@ class _Reverse(CodeWriter):
             body=[self._function(fwd_name, self.tree.args, fwd_body), self._function(bwd_name, bwd_args, bwd_body)],
             type_ignores=[],
         )
-        return Transformed(module, self.bindings, fwd_name, self._temporaries())
+        return Transformed(module, self.bindings, fwd_name, self._temporaries(), scalars=self._scalar_names())
+
+    def _scalar_names(self) -> frozenset[str]:
+        """The primal names proven to hold numbers, and their adjoints (numbers too)."""
+        scalars = self.act.scalars
+        return frozenset(scalars | {d for p, d in self.adjoint_names.items() if p in scalars})
 
     def _prune(self, forward: list[ast.stmt], rest: list) -> list[ast.stmt]:
         """Drop forward statements whose result nothing reads, when they only compute values.

@@ -47,6 +47,7 @@ __all__ = [
     "real_root",
     "unbroadcast",
     "unreduce",
+    "shape_holder",
     "zeros_like",
     "stop_gradient",
     "balanced_eq",
@@ -376,6 +377,30 @@ def writable(y: Any, like: Any) -> Any:
     return private_copy(y, like)
 
 
+# helper -> the position of the argument it reads only for its type, shape and dtype (a
+# ``shape_holder`` does as well there as the array itself: tests/test_reverse.py checks each)
+READS_ONLY_THE_SHAPE = {"unbroadcast": 1, "unreduce": 1}
+
+
+def shape_holder(x: Any) -> Any:
+    """What a gradient keeps of an array it reads only for its shape (the ``like`` of
+    ``unbroadcast`` and ``unreduce``): a read-only array of that shape and dtype with no data of
+    its own, one zero broadcast (made once per shape and dtype). Anything else, and an array
+    under 4 KiB, is kept as it is (the holder would cost more than the memory it frees)."""
+    if type(x) is not np.ndarray or x.nbytes < 4096:
+        return x
+    key = (x.shape, x.dtype)
+    holder = _HOLDERS.get(key)
+    if holder is None:
+        if len(_HOLDERS) >= 256:
+            _HOLDERS.clear()
+        holder = _HOLDERS[key] = np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
+    return holder
+
+
+_HOLDERS: dict[tuple, np.ndarray] = {}  # (shape, dtype) -> its holder: read-only, so shared
+
+
 def unbroadcast(x: Any, like: Any) -> Any:
     """Sum ``x`` down to the shape of ``like``: the adjoint of NumPy broadcasting."""
     if not isinstance(x, np.ndarray):
@@ -462,6 +487,11 @@ def zeros_like(x: Any) -> Any:
 _CONTAINERS = (list, tuple, dict)
 
 
+def _weak_zero(x: Any) -> bool:
+    """Is ``x`` a zero number, standing for zeros of any shape (``np.float32(0.0)`` in float32 code)?"""
+    return isinstance(x, (float, int, np.floating, np.integer)) and x == 0.0
+
+
 def balanced_eq(x: Any, ans: Any, y: Any) -> Any:
     """Where ``x`` gave the max/min ``ans`` of x and y: 1, or 0.5 on ties (a mask, constant)."""
     return (x == ans) / (1.0 + (x == y))
@@ -472,8 +502,8 @@ def _promote(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any, bool, bool]:
     a2 = np.reshape(a, (1, -1)) if a1 else a
     b2 = np.reshape(b, (-1, 1)) if b1 else b
     g2 = g
-    if np.ndim(g) == 0 and isinstance(g, float) and g == 0.0:
-        g2 = np.zeros(np.shape(np.matmul(a2, b2)))
+    if np.ndim(g) == 0 and not (a1 and b1):  # a number standing for every element (a weak zero, any dtype)
+        g2 = np.broadcast_to(g, np.broadcast_shapes(np.shape(a2)[:-2], np.shape(b2)[:-2]) + (np.shape(a2)[-2], np.shape(b2)[-1]))
     elif a1 and b1:
         g2 = np.reshape(g, (1, 1))
     elif a1:
@@ -670,6 +700,10 @@ def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims
     """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum
     (the share is taken of the reduced ``y``, before it is spread: one pass less over ``x``)."""
     mask = x == unreduce(ans, x, axis, keepdims)
+    if np.count_nonzero(mask) == np.size(ans) and not np.isnan(ans).any():
+        # each extremum is attained (no NaN), as often as there are extrema: once each, no ties to
+        # share among (counting the ties of every slice is the costliest pass of this adjoint)
+        return mask * unreduce(y, x, axis, keepdims)
     return mask * unreduce(y / np.sum(mask, axis=axis, keepdims=keepdims), x, axis, keepdims)
 
 
@@ -1253,7 +1287,7 @@ def scatter(y: Any, like: Any, source: Any) -> Any:
     ys, sources = (y, source) if isinstance(source, (list, tuple)) else ([y], [source])
     total = np.zeros(1 + (sum(np.size(e) for e in like) if isinstance(like, (list, tuple)) else np.size(like)))
     for part, where in zip(ys, sources):
-        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
+        if _weak_zero(part):
             continue
         where = np.asarray(where)
         total += np.bincount(where.ravel(), np.broadcast_to(part, where.shape).ravel(), minlength=total.size)
@@ -1273,7 +1307,7 @@ def gather(x: Any, source: Any, like: Any = None) -> Any:
     0.0), for the tangent of a selection and the adjoint of ``scatter``. ``x`` may be a list
     (numbered on, element by element, shaped like the elements of ``like``: an element may be a
     weak zero); ``source`` may be a list of parts, and then so is the result."""
-    if isinstance(x, (float, int)) and x == 0.0:  # a weak zero (or a zero float: the same zeros)
+    if _weak_zero(x):  # (or a zero float: the same zeros)
         return [np.zeros(np.shape(s)) for s in source] if isinstance(source, (list, tuple)) else np.zeros(np.shape(source))
     parts = x if isinstance(x, (list, tuple)) else [x]
     if isinstance(like, (list, tuple)):
@@ -1696,7 +1730,7 @@ def cross_adjoint(y: Any, a: Any, b: Any, axisa: int = -1, axisb: int = -1, axis
     vectors_a, vectors_b = np.moveaxis(np.asarray(a), axisa, -1), np.moveaxis(np.asarray(b), axisb, -1)
     if vectors_a.shape[-1] != 3 or vectors_b.shape[-1] != 3:
         raise NoDerivativeRule("no derivative for np.cross of 2-vectors", suggestion="Give both vectors 3 components.")
-    if isinstance(y, (float, int)) and y == 0.0:  # a weak zero
+    if _weak_zero(y):
         return np.zeros(np.shape(a))
     part = np.cross(vectors_b, np.moveaxis(y, axisc, -1))
     return np.moveaxis(unbroadcast(part, vectors_a), -1, axisa)
@@ -1728,7 +1762,7 @@ def gradient_adjoint(y: Any, x: Any, varargs: tuple = (), axis: Any = None, edge
     parts = [y] if len(axes) == 1 else (y if isinstance(y, (list, tuple)) else [y] * len(axes))
     total = np.zeros(np.shape(x))
     for part, a, spacing in zip(parts, axes, spacings):
-        if isinstance(part, (float, int)) and part == 0.0:  # a weak zero
+        if _weak_zero(part):
             continue
         matrix = _gradient_matrix(np.shape(x)[a], spacing, edge_order)
         moved = np.moveaxis(np.broadcast_to(part, np.shape(x)), a, 0)

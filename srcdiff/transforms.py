@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import analysis, api, cache, callables, emit, forward, optimize, packing, parse, rules, trees
+from .assembly import module_text
 from .errors import BadCall, BadWrt, SourceUnavailable, WrtTypeError
 
 __all__ = ["jvp", "Jvp", "source", "with_callees", "build", "stages"]
@@ -269,7 +270,7 @@ def source(g: Any, *args: Any, **kwargs: Any) -> str:
     else:
         kinds = frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
         wrt = tuple(g.params)
-    return with_callees(g.entry(wrt, kinds))
+    return module_text(g.entry(wrt, kinds))
 
 
 def with_callees(entry: emit.Emitted) -> str:

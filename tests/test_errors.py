@@ -48,9 +48,9 @@ def writes_global(x):
 
 
 def uses_del(x):
-    y = x * 2
-    del y  # <- refused
-    return x
+    ys = [x, x * 2]
+    del ys[0]  # <- refused
+    return ys[0]
 
 
 def defines_class(x):

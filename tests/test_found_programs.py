@@ -1023,3 +1023,27 @@ def test_jvp_writes_into_an_array_whose_tangent_is_the_weak_zero():
         0,
         second_order=True,
     )
+
+
+def test_float32_weak_zero_adjoint_of_a_matrix_product():
+    # the loop's continue leaves the product's adjoint the weak zero: np.float32(0.0) in float32,
+    # which the matmul adjoint took for a value of its own rather than zeros of the product's shape
+    verify(
+        """
+        def program(x, y, w):
+            k = 0
+            u = np.zeros(3)
+            while k < 1:
+                k += 1
+                u = ((x + np.zeros(2)) @ (y[0] + np.zeros((2, 3)))) * (y[-1] + x)
+                if np.sum(w) > 0.5:
+                    continue
+                u = u * 0.8
+            if x > 10.0:
+                return np.sum(u)
+            return np.sum(w) + x
+        """,
+        -0.556,
+        np.array([-0.409, 0.479, 0.301]),
+        np.array([0.501, 0.332, 0.518]),
+    )

@@ -677,6 +677,20 @@ def test_mixed_forms(f):
     agrees(f, X)
 
 
+def deletes_names_it_is_done_with(x):
+    big = np.outer(x, x)
+    total = np.sum(np.tanh(big))
+    del big  # freeing memory is no change of value
+    for v in x:
+        step = v * total
+        del step
+    return total * x[0]
+
+
+def test_del_of_a_name_is_accepted():
+    agrees(deletes_names_it_is_done_with, X)
+
+
 def prints_a_joined_generator(x):
     print(", ".join(f"{v:.2f}" for v in x))
     return np.sum(x * x)

@@ -427,7 +427,8 @@ vjp("np.heaviside(x1, x2)", x2="g * (x1 == 0)", kind=E, discrete=("x1",))  # x2 
 
 # results that may be a view of an argument or the argument itself (np.diag of a matrix,
 # np.real_if_close of a real array, np.nan_to_num(x, copy=False), np.diff(x, 0), a matrix's
-# first power, an FFT over no axes, the rows of list(a), the larger of two arrays)
+# first power, an FFT over no axes, the rows of list(a), the larger of two arrays, a small array
+# shape_holder keeps)
 returns_views(
     np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.rollaxis, np.squeeze, np.expand_dims,
     np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.require,
@@ -435,7 +436,7 @@ returns_views(
     np.flip, np.fliplr, np.flipud, np.rot90, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
     np.real_if_close, np.nan_to_num, np.diff, np.linalg.matrix_power, np.fft.fftn, np.fft.ifftn,
     *([np.astype] if hasattr(np, "astype") else []),  # (copy=False)
-    list, tuple, max, min, runtime.stop_gradient, np.float64, runtime.spread_weights, runtime.gather_weights,  # (np.float64 of a float64 array: the array)
+    list, tuple, max, min, runtime.stop_gradient, runtime.shape_holder, np.float64, runtime.spread_weights, runtime.gather_weights,  # (np.float64 of a float64 array: the array)
 )  # fmt: skip
 
 # creation, comparison and integer-valued functions: their results are constants
@@ -443,7 +444,7 @@ nondifferentiable(
     np.zeros, np.ones, np.empty, np.eye, np.identity,
     np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size,
     np.random.rand, np.random.randn, np.tri,
-    runtime.zeros_like, runtime.stop_gradient, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
+    runtime.zeros_like, runtime.stop_gradient, runtime.shape_holder, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
     runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.check_numbers, runtime.absent, runtime.check_slice_length, runtime.restore_popped,
