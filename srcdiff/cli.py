@@ -208,6 +208,7 @@ def _cache(options: argparse.Namespace, out: TextIO) -> int:
     print(f"state:     {info.state}", file=out)
     print(f"entries:   {info.entries}", file=out)
     print(f"size:      {info.bytes / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB ({info.bytes} bytes)", file=out)
+    return OK
 
 
 def _export_parser(commands: Any, target_help: str, wrt_help: str, args_help: str) -> None:
