@@ -13,7 +13,13 @@ timed in CPU time (``time.process_time``), which other processes' load disturbs 
 - hessian and jacobian of a 20-line function, and ``grad(grad(grad(f)))`` through a helper and
   a loop, first call;
 - calls: ``grad(f)(x)`` written inline (a new ``Gradient`` each time), a kept gradient called
-  positionally and with a keyword argument, in µs.
+  positionally and with a keyword argument, in µs;
+- the disk cache: the first call of the gradient of the N-statement function in a process that
+  builds it (and writes it to an empty cache directory), in the next process (which reads it),
+  and calls that find it in memory after that.
+
+Every measurement but the last runs with the disk cache off (``SRCDIFF_CACHE_DIR=""``): a build
+is a build.
 """
 
 from __future__ import annotations
@@ -118,8 +124,8 @@ for label, stmt in (("grad(f)(x, y) inline", "srcdiff.grad(f)(x, y)"), ("kept g(
 """
 
 
-def _python(code: str, directory: str) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+def _python(code: str, directory: str, cache: str = "") -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", SRCDIFF_CACHE_DIR=cache)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=directory, check=True)
     return done.stdout
 
@@ -169,6 +175,41 @@ def _import_cpu(directory: str, repeat: int) -> tuple[float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
+_DISK = """
+import time, timeit, numpy as np, srcdiff
+from subject import f
+x = np.linspace(0.1, 1.0, 6); m = np.eye(6) * 0.5
+start = time.process_time()
+g = srcdiff.grad(f)
+g(x, m)
+first = time.process_time() - start
+assert srcdiff.cache_info().disk.state == "on"
+kept = min(timeit.repeat("g(x, m)", globals=globals(), number=20, repeat=5)) / 20
+inline = min(timeit.repeat("srcdiff.grad(f)(x, m)", globals=globals(), number=20, repeat=5)) / 20
+info = srcdiff.cache_info()
+print(first, kept, inline, info.memory.builds, info.disk.hits)
+"""
+
+
+def _disk_cache(n: int, directory: str, repeat: int) -> tuple[float, float, float, float]:
+    """The first call in a process that builds (ms), in the next one, which reads the disk cache
+    (ms), and a kept gradient's and an inline ``grad(f)(x)``'s calls after that (µs): minima over
+    ``repeat`` pairs of fresh processes, each pair with an empty cache directory."""
+    (Path(directory) / "subject.py").write_text("import numpy as np\n" + straight_line(n))
+    built, read, kept, inline = [], [], [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as cache:
+            first = _python(_DISK, directory, cache).split()
+            second = _python(_DISK, directory, cache).split()
+        assert int(first[3]) >= 1 and int(first[4]) == 0, first  # built
+        assert int(second[3]) == 0 and int(second[4]) >= 1, second  # read, nothing built
+        built.append(float(first[0]) * 1e3)
+        read.append(float(second[0]) * 1e3)
+        kept.append(float(second[1]) * 1e6)
+        inline.append(float(second[2]) * 1e6)
+    return min(built), min(read), min(kept), min(inline)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes 50 and 200 only")
@@ -198,6 +239,13 @@ def main() -> None:
         for line in _python(_CALLS_RUN, directory).splitlines():
             label, value = line.rsplit(" ", 1)
             print(f"| {label} | {float(value):.1f} |")
+        print()
+        print("| disk cache, grad of a straight-line function | first process: build, ms | next process: read, ms | ratio "
+              "| then a kept gradient, µs | then grad(f)(x) inline, µs |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|")
+        for n in [s for s in sizes if s <= 1000]:
+            built, read, kept, inline = _disk_cache(n, directory, options.repeat)
+            print(f"| {n} statements | {built:.1f} | {read:.1f} | {read / built:.1%} | {kept:.1f} | {inline:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

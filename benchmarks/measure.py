@@ -38,6 +38,7 @@ from typing import Any
 if __name__ == "__main__":
     for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_variable, "1")
+    os.environ.setdefault("SRCDIFF_CACHE_DIR", "")  # srcdiff's first call is a build, not a read from the disk cache
 
 import numpy as np  # noqa: E402
 

@@ -40,7 +40,7 @@ from .operations import (
     walk_statements,
     written_in_place,
 )
-from .parse import Origin
+from .parse import Origin, is_generated
 
 __all__ = ["Activity", "activity", "environment", "returns_own_value"]
 __all__ += ["CONTAINER", "CONTAINERS", "DICT", "LEAVES", "NOT_CONTAINER", "SCALARS"]
@@ -137,7 +137,7 @@ def activity(
     """
     ops = classify(tree, origin, env)
     result = tree.body[-1].value.id
-    generated = origin.filename.startswith("<srcdiff")  # its methods were proven NumPy's in the code it came from
+    generated = is_generated(origin.filename)  # its methods were proven NumPy's in the code it came from
     while True:  # obj.sum(x) is obj's own method: kinds again, with its result of unknown kind (once, if ever)
         scalars, lists, definite_lists, ndims = kinds_.kinds(tree, ops, env, dict(kinds), returns_kind)
         known = as_unknown_calls(ops, functools.partial(kinds_.proven_array, lists=lists, containers=definite_lists))
@@ -151,7 +151,7 @@ def activity(
     safety.refuse_unknown(tree, ops, varied, useful)
     safety.refuse_lost_derivatives(tree, ops, varied, useful, origin)
     written = in_place | (augmented - scalars)
-    if not origin.filename.startswith("<srcdiff"):  # generated code copies where it must, by construction
+    if not is_generated(origin.filename):  # generated code copies where it must, by construction
         call_is_fresh = _calls_where(ops, scalars, ndims, lists, returns_fresh)
         safety.refuse_aliases(tree, ops, origin, scalars, call_is_fresh)
         if callee:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import functools
 import inspect
 import types
@@ -38,6 +39,7 @@ from . import (
     optimize,
     packing,
     parse,
+    persist,
     records,
     reverse,
     rules,
@@ -54,6 +56,7 @@ from .errors import (
     SourceUnavailable,
     WrtTypeError,
 )
+from .log import logger
 from .runtime import materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
@@ -104,7 +107,7 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     called from differentiated code (a parameter it changes in place is refused)."""
     tree, origin = parse.function_ast(f)
     dataclasses = records.fields_in(kinds)
-    if dataclasses and not origin.filename.startswith("<srcdiff"):  # read as records of their fields: only by them
+    if dataclasses and not parse.is_generated(origin.filename):  # read as records of their fields: only by them
         records.refuse_other_uses(f, tree, origin, dataclasses)  # (srcdiff's own code came from code checked so)
     tree = packing.spell_out(tree, origin, kinds)
     tree = methods.rewrite(f, tree, origin, kinds)
@@ -130,8 +133,8 @@ def stages(
 
 
 # cache.key of (f, kinds) -> ((what it returns, is that a value of its own), the dependencies of
-# that answer, f: keeps the key's ids valid)
-_callee_facts: OrderedDict[tuple, tuple[tuple[int | None, bool], tuple[cache.Dependency, ...], Any]] = OrderedDict()
+# that answer, f: keeps the key's ids valid, what lowering f looked up: ``persist.recording``)
+_callee_facts: OrderedDict[tuple, tuple[tuple[int | None, bool], tuple[cache.Dependency, ...], Any, tuple]] = OrderedDict()
 _consulted: list[list[cache.Dependency]] = []  # per analysis running: dependencies of the answers it used
 
 
@@ -143,8 +146,9 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
     with cache.lock:
         found = _callee_facts.get(key)
         if found is None or not cache.current(found[1]):
-            _callee_facts[key] = ((None, False, False), (), f)
-            tree, _, act, depends = lower(f, kinds, ())
+            _callee_facts[key] = ((None, False, False), (), f, ())
+            with persist.recording() as looked_up:  # what a build that asks depends on (``persist``)
+                tree, _, act, depends = lower(f, kinds, ())
             result = tree.body[-1].value.id
             if result in act.scalars:
                 kind: int | None = 0
@@ -155,8 +159,10 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
             else:
                 kind = act.ndims.get(result, analysis.NOT_CONTAINER)
             fresh = analysis.returns_own_value(tree, act, returns_fresh)
-            found = ((kind, fresh, result in act.complex_values), depends, f)
+            found = ((kind, fresh, result in act.complex_values), depends, f, tuple(looked_up.items()))
             _callee_facts[key] = found
+        else:
+            persist.replay(found[3])
         _callee_facts.move_to_end(key)
         while len(_callee_facts) > cache.limit:
             _callee_facts.popitem(last=False)
@@ -257,13 +263,20 @@ def build(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], 
     key = cache.key(f, wrt, kinds, mode)
 
     def run() -> emit.Emitted:
-        tree, origin, act, depends = lower(f, kinds, wrt, callee=mode == "split")
-        if mode in ("grad", "value"):
-            refuse_no_number(tree, origin)
-        transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
-        transformed = optimize.optimize(transformed)
-        emitted = emit.to_function(transformed, origin, f, _header(f, origin, wrt, mode))
-        emitted.depends = depends
+        stored = persist.Stored.of(f, wrt, kinds, mode)  # None: not cached on disk
+        emitted = stored.load() if stored is not None else None
+        if emitted is None:
+            with persist.recording() if stored is not None else contextlib.nullcontext({}) as looked_up:
+                tree, origin, act, depends = lower(f, kinds, wrt, callee=mode == "split")
+                if mode in ("grad", "value"):
+                    refuse_no_number(tree, origin)
+                transformed = reverse.transform(tree, act, origin, split=mode in _SPLIT_MODES, with_value=mode == "value")
+                transformed = optimize.optimize(transformed)
+                text = emit.to_source(transformed, _header(f, origin, wrt, mode))
+            path = stored.save(text, transformed, depends, looked_up, origin) if stored is not None else None
+            bindings, entry, changes_tape = transformed.bindings, transformed.entry, transformed.backward_changes_tape
+            emitted = emit.compile_text(text, bindings, entry, origin, f, changes_tape, path)  # (written: as that file)
+            emitted.depends = depends
         cache.put(key, emitted)  # recursion: a callee that calls back finds this entry
         for name, ref in emitted.pending.items():
             callee = build(ref.func, ref.wrt, ref.kinds, "split")
@@ -512,6 +525,8 @@ class Gradient:
             or uses_defaults
             and (f.__defaults__ is not defaults or f.__kwdefaults__ is not kwdefaults)
         ):
+            why = "the derivative rules changed" if self._version != rules.version else f"{f.__name__} was redefined"
+            logger.debug("%s: %s: building again", self.__name__, why)
             self._compiled = {}
             self._version = rules.version
             self._own = tuple(cache.own(f))

@@ -6,8 +6,10 @@ either means a new key. What the key cannot see is the functions the code
 calls, whose derivatives are inlined as generated callees: each entry records
 them as ``Dependency`` values (where the name was found, the object it named,
 that object's code), and an entry whose dependencies (its callees' included)
-no longer hold is built again. ``transformations`` counts builds, so tests can
-check that nothing is rebuilt needlessly.
+no longer hold is built again. ``transformations`` counts entries made, built or read
+from the disk cache (``persist``: a read stands for a build, and counts as one), so tests
+can check that nothing is rebuilt needlessly whatever the disk holds; ``builds`` counts
+those built, and ``cache_info()`` reports both caches.
 
 The cache holds at most ``limit`` entries, dropping the least recently used. Besides
 built code, an entry may be a ``Gradient``'s state (``remember``/``recall``), shared by
@@ -20,13 +22,15 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from types import FunctionType
 from typing import Any, NamedTuple
 
-from . import rules
+from . import disk_cache, rules
 from .emit import Emitted
+from .log import logger
 
 
 class Dependency(NamedTuple):
@@ -54,13 +58,18 @@ class Cell:
 
 def current(dependencies: Iterable[Dependency]) -> bool:
     """Does every name still denote the same function, with the same code?"""
-    try:
-        for namespace, name, function, code in dependencies:
+    return _changed(dependencies) is None
+
+
+def _changed(dependencies: Iterable[Dependency]) -> str | None:
+    """The name of the first dependency that no longer holds, or None."""
+    for namespace, name, function, code in dependencies:
+        try:
             if namespace[name] is not function or function.__code__ is not code:
-                return False
-    except KeyError:  # the name is gone
-        return False
-    return True
+                return name
+        except KeyError:  # the name is gone
+            return name
+    return None
 
 
 def closure_functions(f: Any) -> tuple[Dependency, ...]:
@@ -132,7 +141,9 @@ _entries: OrderedDict[Hashable, Emitted] = OrderedDict()
 lock = threading.RLock()  # reentrant: building a caller builds its callees
 limit = 1000  # entries kept; the least recently used go first
 _building: set[Hashable] = set()  # keys whose build is running: never evicted
-transformations = 0
+transformations = 0  # entries made: built, or read from the disk cache (each is a miss here)
+builds = 0  # of those, built
+hits = 0  # lookups that found a current entry
 
 
 def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> Hashable:
@@ -147,12 +158,19 @@ def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode
 
 def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
     """The entry for ``k``, built (and counted) on first use or when a dependency changed."""
-    global transformations
+    global transformations, builds, hits
     with lock:
         entry = _entries.get(k)
-        if entry is not None and not current(dependencies(entry)):
-            entry = None  # a function it calls was redefined
+        if entry is not None:
+            changed = _changed(dependencies(entry))
+            if changed is not None:  # a function it calls was redefined
+                logger.debug("%s: %s was redefined or is gone: building again", entry.entry, changed)
+                entry = None
+            else:
+                hits += 1
+                logger.debug("%s: found in memory", entry.entry if isinstance(entry, Emitted) else "an entry")
         if entry is None:
+            started = time.perf_counter()
             _building.add(k)
             # A build allocates tens of AST nodes per statement and keeps most of them until it
             # ends; each full collection would walk them all again, which made long functions'
@@ -170,6 +188,11 @@ def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
                 if collecting:
                     gc.enable()
             transformations += 1
+            if not entry.loaded:
+                builds += 1
+                seconds = time.perf_counter() - started
+                lines = entry.text.count("\n")
+                logger.debug("built %s in %.1f ms (callees included): %d lines of code", entry.entry, 1e3 * seconds, lines)
         put(k, entry)
         return entry
 
@@ -184,7 +207,8 @@ def put(k: Hashable, entry: Emitted) -> None:
             oldest = next((old for old in _entries if old not in _building), None)
             if oldest is None:
                 break
-            del _entries[oldest]
+            evicted = _entries.pop(oldest)
+            logger.debug("evicted %s from memory (%d entries at most)", getattr(evicted, "entry", "a gradient's state"), limit)
 
 
 def recall(k: Hashable) -> Any:
@@ -209,3 +233,30 @@ def size() -> int:
 def clear() -> None:
     with lock:
         _entries.clear()
+
+
+class MemoryInfo(NamedTuple):
+    """The in-memory cache: lookups that found a current entry (``hits``) or made one (``misses``:
+    built, or read from the disk cache), builds, and the entries held with their source's size."""
+
+    hits: int
+    misses: int
+    builds: int
+    entries: int
+    bytes: int  # of generated source text (the functions compiled from it take more)
+    limit: int  # entries
+
+
+class CacheInfo(NamedTuple):
+    """``srcdiff.cache_info()``: the in-memory cache and the disk cache (``disk_cache.DiskInfo``)."""
+
+    memory: MemoryInfo
+    disk: disk_cache.DiskInfo
+
+
+def cache_info() -> CacheInfo:
+    """Counters and sizes of srcdiff's caches, as ``functools.lru_cache``'s ``cache_info`` has."""
+    with lock:
+        texts = [e.text for e in _entries.values() if isinstance(e, Emitted)]
+        memory = MemoryInfo(hits, transformations, builds, len(texts), sum(len(t.encode()) for t in texts), limit)
+    return CacheInfo(memory, disk_cache.info())

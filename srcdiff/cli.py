@@ -7,6 +7,7 @@
                                                   srcdiff's gradient against central differences
     srcdiff export model.py:loss --args rand:3 0.5 -o grad_loss.py
                                                   the gradient as a standalone module
+    srcdiff cache info|clear                      the disk cache of built derivatives
 
 ``python -m srcdiff`` is the same program. Exit codes: 0 success; 1 the gradient
 check failed, srcdiff refused the function, or running it raised; 2 a usage
@@ -32,7 +33,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import __version__
+from . import __version__, disk_cache
 from .api import Gradient, check_grad, grad, source
 from .errors import BadWrt, GradientCheckError, SrcdiffError, WrtTypeError
 
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--atol", type=float, default=1e-6, help="absolute tolerance (default: 1e-6)")
     check.set_defaults(run=_check)
     _export_parser(commands, target_help, wrt_help, args_help)
+    _add_cache_command(commands)
     return parser
 
 
@@ -181,6 +183,31 @@ def _check(options: argparse.Namespace, out: TextIO) -> int:
     for p, d in zip(names, gradients, strict=True):
         label = f"  d{name}/d{p} = "
         print(label + _short(d, len(label)), file=out)
+    return OK
+
+
+def _add_cache_command(commands: Any) -> None:
+    cache = commands.add_parser(
+        "cache",
+        help="show or clear the disk cache of built derivatives",
+        description="The disk cache of built derivatives: where it is and what it holds (info), or empty it (clear). "
+        "SRCDIFF_CACHE_DIR sets its directory (an empty value turns it off), SRCDIFF_CACHE_SIZE its bound.",
+    )
+    cache.add_argument("action", choices=("info", "clear"))
+    cache.set_defaults(run=_cache)
+
+
+def _cache(options: argparse.Namespace, out: TextIO) -> int:
+    if options.action == "clear":
+        removed = disk_cache.clear()
+        where = disk_cache.configured() or "no directory (the disk cache is off)"
+        print(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {where}", file=out)
+        return OK
+    info = disk_cache.info()
+    print(f"directory: {info.directory or '(none)'}", file=out)
+    print(f"state:     {info.state}", file=out)
+    print(f"entries:   {info.entries}", file=out)
+    print(f"size:      {info.bytes / 2**20:.1f} MB of {info.limit / 2**20:.0f} MB ({info.bytes} bytes)", file=out)
     return OK
 
 

@@ -49,6 +49,7 @@ class Emitted:
     depends: tuple = ()  # cache.Dependency values: the functions this code calls, as found when built
     callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
     backward_changes_tape: bool = False  # see reverse.Transformed: a pullback replays the forward sweep first
+    loaded: bool = False  # read from the disk cache (``persist``), not built
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value
@@ -162,33 +163,31 @@ def _import_name(value: Any) -> str | None:
 def to_function(transformed: Transformed, origin: Origin, user_function: Any, header: str) -> Emitted:
     """Compile the module; functions get the user's globals, helpers become closure cells."""
     text = to_source(transformed, header)
-    filename = f"<srcdiff {origin.name} #{next(_counter)}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    return compile_text(text, transformed.bindings, transformed.entry, origin, user_function, transformed.backward_changes_tape)
+
+
+def compile_text(
+    text: str,
+    bindings: dict[str, Any],
+    entry: str,
+    origin: Origin,
+    user_function: Any,
+    backward_changes_tape: bool = False,
+    filename: str | None = None,
+) -> Emitted:
+    """``to_function`` after ``to_source``; also how text read back from the disk cache is compiled,
+    with ``bindings`` as they were when it was written (``persist``). ``filename``: a file that holds
+    the text (the disk cache's entry), so that every traceback printer finds its lines (the default
+    excepthook reads files, not ``linecache``); else a name of its own, in ``linecache`` alone."""
+    filename = filename or f"<srcdiff {origin.name} #{next(_counter)}>"
     GENERATED_FROM[filename] = origin.filename
-    parsed = ast.parse(text, filename)
     user_cells = dict(zip(user_function.__code__.co_freevars, user_function.__closure__ or ()))
-    defined = [d.name for d in parsed.body if isinstance(d, ast.FunctionDef)]
-    callees = {n: v for n, v in transformed.bindings.items() if isinstance(v, CalleeRef)}
-    unimported = {
-        n for n, v in transformed.bindings.items() if not isinstance(v, (CalleeRef, types.ModuleType)) and _import_name(v) is None
-    }
+    defined = _DEFINED.findall(text)
+    callees = {n: v for n, v in bindings.items() if isinstance(v, CalleeRef)}
+    unimported = {n for n, v in bindings.items() if not isinstance(v, (CalleeRef, types.ModuleType)) and _import_name(v) is None}
     # the factory's parameters: every name the definitions may take from outside
-    outer = sorted(set(callees) | set(user_cells) | set(defined) | unimported)
-    factory = ast.FunctionDef(
-        name="__srcdiff_factory__",
-        args=ast.arguments(
-            posonlyargs=[], args=[ast.arg(arg=n) for n in outer if n not in defined], kwonlyargs=[], kw_defaults=[], defaults=[]
-        ),
-        body=[ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in defined], ctx=ast.Load()))],
-        decorator_list=[],
-        returns=None,
-        type_comment=None,
-        **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}),
-    )
-    ast.fix_missing_locations(ast.copy_location(factory, parsed.body[0]))  # the parsed definitions have theirs
-    factory.body = parsed.body + factory.body
-    code = compile(ast.Module(body=[factory], type_ignores=[]), filename, "exec")
-    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    parameters = [n for n in sorted(set(callees) | set(user_cells) | unimported) if n not in defined]
+    factory_code = _compiled_factory(text, parameters, defined, filename)
     inner = {c.co_name: c for c in factory_code.co_consts if isinstance(c, types.CodeType)}
     cells: dict[str, types.CellType] = {}
 
@@ -196,8 +195,8 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         if n not in cells:
             if n in user_cells:
                 cells[n] = user_cells[n]  # the user's own cell: closure variables stay live
-            elif n in transformed.bindings and not isinstance(transformed.bindings[n], CalleeRef):
-                cells[n] = types.CellType(transformed.bindings[n])
+            elif n in bindings and not isinstance(bindings[n], CalleeRef):
+                cells[n] = types.CellType(bindings[n])
             else:
                 cells[n] = types.CellType()  # filled by bind(): another generated function
         return cells[n]
@@ -216,10 +215,49 @@ def to_function(transformed: Transformed, origin: Origin, user_function: Any, he
         if n in cells:
             cells[n].cell_contents = functions[n]
     _forget_source_with(filename, list(functions.values()))
-    emitted = Emitted(text, functions, transformed.entry, callees, cells, backward_changes_tape=transformed.backward_changes_tape)
+    emitted = Emitted(text, functions, entry, callees, cells, backward_changes_tape=backward_changes_tape)
     for fn in functions.values():
         DEFINED_BY[id(fn)] = emitted
     return emitted
+
+
+_DEFINED = re.compile(r"^def (\w+)\(", re.MULTILINE)  # the module's functions (its other lines: imports, comments)
+
+
+def _compiled_factory(text: str, parameters: list[str], defined: list[str], filename: str) -> types.CodeType:
+    """The module's code inside ``def __srcdiff_factory__(parameters)``, which returns the functions
+    it defines, so that a name they read from outside is a closure variable; its text is registered
+    with ``linecache``, and every line of the functions' bodies keeps its number and columns.
+
+    Done as text: the def takes the header's first line (a comment) and each line that starts at
+    column 0 (a def, an import, a comment) moves one column right, into the factory's body; the
+    lines of the functions' bodies, indented already, stay as they are. Compiling text is several
+    times faster than parsing it into a tree and compiling that, which matters most when an entry
+    is read from the disk cache. A string written over several lines (which moving a line would
+    change) takes that slower way."""
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    first, _, rest = text.partition("\n")
+    if first.startswith("#") and '"""' not in text and "'''" not in text:
+        body = "".join(" " + line if line[:1] not in " \n" else line for line in rest.splitlines(True))
+        wrapped = f"def __srcdiff_factory__({', '.join(parameters)}):\n{body} return ({', '.join(defined)},)\n"
+        code = compile(wrapped, filename, "exec")
+    else:
+        parsed = ast.parse(text, filename)
+        factory = ast.FunctionDef(
+            name="__srcdiff_factory__",
+            args=ast.arguments(
+                posonlyargs=[], args=[ast.arg(arg=n) for n in parameters], kwonlyargs=[], kw_defaults=[], defaults=[]
+            ),
+            body=[ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in defined], ctx=ast.Load()))],
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+            **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}),
+        )
+        ast.fix_missing_locations(ast.copy_location(factory, parsed.body[0]))  # the parsed definitions have theirs
+        factory.body = parsed.body + factory.body
+        code = compile(ast.Module(body=[factory], type_ignores=[]), filename, "exec")
+    return next(c for c in code.co_consts if isinstance(c, types.CodeType))
 
 
 def output_selector(f: Any, params: list[str]) -> types.FunctionType:

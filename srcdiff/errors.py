@@ -94,6 +94,11 @@ class GradientCheckError(SrcdiffError, AssertionError):
     """``check_grad`` found a gradient that disagrees with finite differences."""
 
 
+class CacheDirectoryWarning(UserWarning):
+    """The disk cache's directory may not hold code srcdiff will run (another user owns it, or
+    others may write to it) or cannot be created: builds run without the disk cache."""
+
+
 class ExportError(SrcdiffError, ValueError):
     """``srcdiff.export`` cannot write a module that runs on its own: it reads a value no module
     can import (a closure variable, a global of ``__main__``), or takes a function as an argument."""

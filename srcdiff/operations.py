@@ -44,6 +44,11 @@ class Env:
     lookups: Any = None  # ``methods.Lookups``: where each method's function is found again
 
     def lookup(self, name: str) -> Any:
+        if observers:
+            return _observed(self, name, lambda: self._lookup(name))
+        return self._lookup(name)
+
+    def _lookup(self, name: str) -> Any:
         if name in self.arguments:
             return self.arguments[name]
         if name in self.closure:
@@ -57,8 +62,39 @@ class Env:
         if isinstance(expr, ast.Name):
             return self.lookup(expr.id)
         if isinstance(expr, ast.Attribute):
-            return getattr(self.resolve(expr.value), expr.attr)
+            base = self.resolve(expr.value)
+            if observers:
+                return _observed(self, _spelled(expr), lambda: getattr(base, expr.attr))
+            return getattr(base, expr.attr)
         raise TypeError(f"cannot resolve {ast.unparse(expr)}")
+
+
+# Called with (env, name or attribute chain, what it denotes or ABSENT) for every lookup while
+# one is registered: ``persist`` records what a build read from outside its source, which an
+# entry read from disk must find again.
+observers: list[Callable[[Env, str, Any], None]] = []
+ABSENT = object()  # a name that is not found, an empty cell, an attribute that is not there
+
+
+def _spelled(expr: ast.expr) -> str:
+    """``a.b.c`` (what ``ast.unparse`` gives, faster: a build resolves thousands)."""
+    parts, root = [], expr
+    while isinstance(root, ast.Attribute):
+        parts.append(root.attr)
+        root = root.value
+    return ".".join([root.id, *reversed(parts)]) if isinstance(root, ast.Name) else ast.unparse(expr)
+
+
+def _observed(env: Env, text: str, find: Callable[[], Any]) -> Any:
+    try:
+        value = find()
+    except (AttributeError, TypeError, ValueError):  # (ValueError: an empty cell)
+        for observe in observers:
+            observe(env, text, ABSENT)
+        raise
+    for observe in observers:
+        observe(env, text, value)
+    return value
 
 
 def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]] = frozenset()) -> Env:

@@ -58,6 +58,14 @@ class Origin:
 
 # generated code's file name -> the file of the code it was generated from (emit fills it in)
 GENERATED_FROM: dict[str, str] = {}
+
+
+def is_generated(filename: str) -> bool:
+    """Is this the file of code srcdiff wrote (a derivative, a custom function's wrapper, an output
+    selector)? A name in angle brackets, or an entry of the disk cache (in ``GENERATED_FROM``)."""
+    return filename.startswith("<srcdiff") or filename in GENERATED_FROM
+
+
 _PROVENANCE = re.compile(r"^\s*# (?:forward: )?\S.*?:(\d+)(?:-\d+)?(?:  |$)")
 
 
@@ -231,10 +239,33 @@ def function_ast(f) -> tuple[ast.FunctionDef, Origin]:
 _parsed: dict[int, tuple[Any, Any, ast.FunctionDef, Origin]] = {}
 
 
+def read_origin(code: types.CodeType) -> Origin | None:
+    """The origin ``function_ast`` found for ``code``, if it has read it from the file's text as
+    ``linecache`` holds it now (its lines are those ``inspect.getsourcelines(code)`` gives)."""
+    found = _parsed.get(id(code))
+    if found is not None and found[0] is code and found[1] is linecache.cache.get(code.co_filename):
+        return found[3]
+    return None
+
+
+def source_lines(code: types.CodeType) -> tuple[list[str], int]:
+    """``inspect.getsourcelines(code)`` for a def's code, read from ``linecache`` where the def
+    starts without inspect's search of every module for the file (a tenth of a build's first
+    read of a 200-line function, or of its first call in a process that reads the disk cache)."""
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno - 1
+    if 0 <= start < len(lines) and _DEFINITION.match(lines[start]):
+        return inspect.getblock(lines[start:]), start + 1
+    return inspect.getsourcelines(code)
+
+
+_DEFINITION = re.compile(r"\s*(@|def\s|async\s+def\s)")
+
+
 def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
     """The checked ``FunctionDef`` of a ``def``'s code object, and its origin."""
     try:
-        lines, first_line = inspect.getsourcelines(code)  # the code object: inspect would follow __wrapped__ from f
+        lines, first_line = source_lines(code)  # the code object's: inspect would follow __wrapped__ from f
     except (OSError, TypeError) as exc:
         raise SourceUnavailable(
             f"cannot read the source of {name!r} ({exc})",
@@ -242,9 +273,7 @@ def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
             line=code.co_firstlineno,
             suggestion="Define the function in a file (not exec or the interactive prompt).",
         ) from None
-    tree = _parse_indented("".join(lines))
-    if isinstance(tree, ast.FunctionDef):
-        ast.increment_lineno(tree, first_line - 1)
+    tree = _parse_indented("".join(lines), first_line)
     starts = [n.lineno for n in [tree, *tree.decorator_list]] if isinstance(tree, ast.FunctionDef) else []
     if not starts or tree.name != code.co_name or min(starts) != code.co_firstlineno:
         raise SourceUnavailable(
@@ -254,25 +283,30 @@ def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
             suggestion="Reload the module (or re-run the cell) that defines it.",
         )
     tree.decorator_list = []
-    if os.path.isfile(code.co_filename):  # a file may have changed since it was imported (a cell's text cannot)
+    # a file may have changed since it was imported (a cell's text cannot; srcdiff's entries do not)
+    if os.path.isfile(code.co_filename) and not is_generated(code.co_filename):
         refuse_edited(tree, code, getattr(code, "co_qualname", getattr(f, "__qualname__", name)), getattr(f, "__globals__", {}))
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
     check_syntax(tree, origin)
     return tree, origin
 
 
-def _parse_indented(text: str) -> ast.stmt | None:
-    """The first statement of ``text``, which may be indented (a method, a nested def): parsed
-    under ``if 1:`` rather than dedented, which would change a multi-line string's text (and
-    fail on a line of one indented less than its def), with the lines of ``text``."""
-    module = ast.parse("if 1:\n" + text if text[:1] in (" ", "\t") else text)
+def _parse_indented(text: str, first_line: int = 1) -> ast.stmt | None:
+    """The first statement of ``text``, which starts at line ``first_line`` of its file and may be
+    indented (a method, a nested def): parsed under ``if 1:`` rather than dedented, which would
+    change a multi-line string's text (and fail on a line of one indented less than its def), with
+    the file's line numbers (blank lines put in front: a walk of the tree to renumber it costs more)."""
+    indented = text[:1] in (" ", "\t")
+    blank = "\n" * max(first_line - 1 - indented, 0)
+    module = ast.parse(blank + ("if 1:\n" if indented else "") + text)
     if not module.body:
         return None
     tree = module.body[0]
-    if text[:1] not in (" ", "\t"):
+    if not indented:
         return tree
     tree = tree.body[0]  # type: ignore[attr-defined]
-    ast.increment_lineno(tree, -1)
+    if first_line == 1:  # (no line in front for ``if 1:``)
+        ast.increment_lineno(tree, -1)
     return tree
 
 
@@ -459,7 +493,7 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
         module = ast.parse("".join(lines) or "\n".join(inspect.findsource(code)[0]))
     except (OSError, TypeError, SyntaxError):
         raise unavailable from None
-    if lines and os.path.isfile(filename) and _checked.get((filename, code)) is not lines:
+    if lines and os.path.isfile(filename) and not is_generated(filename) and _checked.get((filename, code)) is not lines:
         refuse_edited_file(code, lines)  # the file as read, compiled: the lambda's code must be in it
     parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
     found = [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff import api, cache, emit
+from srcdiff import api, cache, emit, parse
 from tests import programs as P
 
 
@@ -40,7 +40,7 @@ def test_source_reparses_and_runs_as_printed():
 def test_linecache_has_the_generated_source():
     fn = entry_function(srcdiff.grad(P.for_range), 0.5, 3)
     filename = fn.__code__.co_filename
-    assert filename.startswith("<srcdiff for_range")
+    assert filename.startswith("<srcdiff for_range") or parse.is_generated(filename)  # (or the disk cache's entry)
     assert "".join(linecache.getlines(filename)) == inspect.getsource(inspect.getmodule(fn) or fn) or True
     assert inspect.getsource(fn).startswith("def grad_for_range(x, n):")
 
@@ -54,7 +54,7 @@ def test_tracebacks_show_generated_lines():
     with pytest.raises(IndexError) as info:
         g(np.ones(3), 7)
     frames = traceback.extract_tb(info.tb)
-    generated = [f for f in frames if f.filename.startswith("<srcdiff out_of_range")]
+    generated = [f for f in frames if parse.is_generated(f.filename) and f.name == "grad_out_of_range"]
     assert generated and generated[-1].line == "_t1 = x[i]"
 
 

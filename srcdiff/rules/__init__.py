@@ -244,6 +244,17 @@ def _cast_templates(templates: dict[str, ast.expr]) -> dict[str, ast.expr]:
 RULES: dict[Any, Rule] = {}
 NONDIFFERENTIABLE: dict[Any, str] = {}  # primitive -> kind of its result
 version = 0  # counts changes to the table; the cache builds anew after one
+# Changes to the table made by the program rather than by srcdiff loading its own rules: the disk
+# cache (``persist``) keys entries by srcdiff's source and so describes srcdiff's table alone.
+user_changes = 0
+_loading_own = threading.local()  # .active while srcdiff registers its own rules (in this thread)
+
+
+def _table_changed() -> None:
+    global version, user_changes
+    version += 1
+    if not getattr(_loading_own, "active", False):
+        user_changes += 1
 
 
 def _parse_pattern(pattern: str) -> tuple[Any, str, tuple[str, ...], dict[str, ast.expr], str | None, tuple[str, ...]]:
@@ -359,9 +370,8 @@ def _check_aliases(pattern: str, aliases: dict[str, str], params: tuple[str, ...
 
 
 def _register(func: Any, rule: Rule) -> None:
-    global version
     RULES[func] = rule
-    version += 1
+    _table_changed()
 
 
 def jvp(pattern: str, *, names: dict[str, Any] | None = None, for_complex: dict[str, str] | None = None, **tangents: str) -> Rule:
@@ -388,10 +398,9 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, for_complex: dict[
 def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
     """Primitives piecewise constant in every argument (integers, masks, shapes): their result
     carries no derivative. A function smooth in some argument needs a rule (``discrete=``)."""
-    global version
     for f in funcs:
         NONDIFFERENTIABLE[f] = kind
-    version += 1
+    _table_changed()
 
 
 VIEWS: set[Any] = set()  # functions whose result may be a view of an argument, or the argument itself
@@ -403,9 +412,8 @@ def returns_views(*funcs: Any) -> None:
     result as sharing its arguments' data, so writing into either is checked (``safety``).
     tests/test_rules.py calls every function in the table and fails on one that shares
     memory with its argument and is not declared here."""
-    global version
     VIEWS.update(funcs)
-    version += 1
+    _table_changed()
 
 
 def changed() -> None:
@@ -490,10 +498,13 @@ METHODS: dict[str, Any] = {
 ATTRIBUTES: dict[str, Any] = {"T": np.transpose, "real": np.real, "imag": np.imag}
 CONSTANT_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes"})
 
+_loading_own.active = True
 from . import builtins as _builtins  # noqa: E402,F401  (registers entries)
 from . import linalg as _linalg  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+
+_loading_own.active = False
 
 # Rules for optional libraries load only where the library is: srcdiff itself needs NumPy
 # alone. A library whose rules are absent keeps the advice a refused call into it gives.
@@ -502,6 +513,7 @@ MISSING_RULES: dict[str, str] = {}  # top-level package -> how to get srcdiff's 
 # library is imported), so that ``import srcdiff`` does not import SciPy (``scipy.stats``
 # alone takes most of a second). ``load_optional_rules(force=True)`` loads them all.
 _loading = threading.RLock()  # (re-entrant: the rule module registers through this one)
+LOADED_OPTIONAL: list[str] = []  # the optional libraries whose rules are in the table
 _UNLOADED = {"scipy": "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"}
 
 
@@ -515,13 +527,17 @@ def load_optional_rules(force: bool = False) -> bool:
     with _loading:  # another thread asking meanwhile waits for the rules, not a table without them
         for package, advice in list(_UNLOADED.items()):
             if force or package in sys.modules:
+                _loading_own.active = True
                 try:
                     importlib.import_module(f"{__name__}.{package}")
                     changed = True
+                    LOADED_OPTIONAL.append(package)
                 except ImportError as exc:
                     if not (exc.name or "").startswith(package):
                         raise  # a broken rule module, not a missing library
                     MISSING_RULES[package] = advice
+                finally:
+                    _loading_own.active = False
                 del _UNLOADED[package]
     return changed
 
