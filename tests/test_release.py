@@ -50,6 +50,7 @@ def unreleased(f, monkeypatch):
     """``grad(f)`` built without the release stage (for comparison)."""
     monkeypatch.setattr(optimize, "release", lambda fn, scalars: None)
     monkeypatch.setattr(optimize, "hold_shapes", lambda fn, bindings, stack: None)
+    monkeypatch.setenv("SRCDIFF_CACHE_DIR", "")  # (built here, not read from the disk cache)
     cache.clear()
     g = srcdiff.grad(f)
     assert "del " not in srcdiff.source(g, *ARGS[f])
