@@ -92,3 +92,12 @@ class BadArgument(SrcdiffError, ValueError):
 
 class GradientCheckError(SrcdiffError, AssertionError):
     """``check_grad`` found a gradient that disagrees with finite differences."""
+
+
+class BackendUnavailable(SrcdiffError, ImportError):
+    """A backend was asked for whose library is not installed (``backend="numba"`` without Numba)."""
+
+
+class BackendFallback(UserWarning):
+    """A derivative asked to be compiled (``backend="numba"``) runs as Python code instead: the
+    message names what stopped the compiler. A warning, not an error: the result is the same."""

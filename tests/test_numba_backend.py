@@ -1,0 +1,331 @@
+"""backend="numba": the generated code compiled by Numba, or the Python code after a warning.
+
+Every gradient is compared with the Python backend's and with central differences, and each
+case that should compile is checked to have compiled (no ``BackendFallback``, a ``Compiled``
+function behind the gradient), so a silent fallback cannot pass for the compiled code.
+"""
+
+import math
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import srcdiff
+from srcdiff import compiled
+from srcdiff.errors import BackendFallback, BackendUnavailable, BadCall
+
+STEPS = 30
+RATE = 0.01
+
+
+def scalar_loop(x, a):
+    for _ in range(STEPS):
+        x = math.sin(x) * a + x * x * 0.1
+    return x
+
+
+def euler(theta, omega, c):
+    for _ in range(STEPS):
+        step = RATE * omega
+        omega = omega - RATE * (math.sin(theta) + c * omega)
+        theta = theta + step
+    return theta
+
+
+def euler_pairs(theta, omega, c):  # a pair assigned at once: generic code (seed, structured), left to Python
+    for _ in range(STEPS):
+        theta, omega = theta + RATE * omega, omega - RATE * (math.sin(theta) + c * omega)
+    return theta
+
+
+def scalar_loop_x(x):
+    for _ in range(STEPS):
+        x = math.sin(x) + x * x * 0.1
+    return x
+
+
+def rnn(w, u, b, xs):
+    h = np.zeros((xs.shape[1], w.shape[0]))
+    for t in range(xs.shape[0]):
+        h = np.tanh(h @ w + xs[t] @ u + b)
+    return np.mean(h * h)
+
+
+def broadcast(x, w, b):
+    return np.sum(np.sin(x * w + b))
+
+
+def recurrence(x):
+    n = x.shape[0]
+    y = np.zeros(n)
+    y[0] = x[0]
+    for i in range(1, n):
+        y[i] = 0.5 * y[i - 1] + np.sin(x[i])
+    return np.sum(y * y)
+
+
+def with_branch(x, a):
+    total = 0.0
+    for k in range(8):
+        if x > 0.5:
+            total = total + a * math.exp(-x * k)
+        else:
+            total = total + x * x
+        x = x * 0.9 + 0.05
+    return total
+
+
+def _numeric(f, args, wrt, eps=1e-6):
+    """Central differences of f along each float of each argument in wrt."""
+    out = []
+    for i in wrt:
+        x = np.array(args[i], dtype=np.float64)
+        grad = np.zeros_like(x)
+        for idx in np.ndindex(*x.shape):
+            moved = []
+            for step in (eps, -eps):
+                y = x.copy()
+                y[idx] += step
+                a = list(args)
+                a[i] = y if y.ndim else float(y)
+                moved.append(f(*a))
+            grad[idx] = (moved[0] - moved[1]) / (2 * eps)
+        out.append(grad if x.ndim else float(grad))
+    return tuple(out)
+
+
+def _gradients(g, args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BackendFallback)  # a case here must compile
+        result = g(*args)
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _compiled_behind(g, args):
+    fn = g.specialize(args, {})[0]
+    return isinstance(fn, compiled.Compiled) and fn.dispatcher is not None
+
+
+RNG = np.random.default_rng(0)
+CASES = [
+    (scalar_loop, (0.3, 1.1), (0, 1)),
+    (euler, (1.0, 0.2, 0.3), (0, 1, 2)),
+    (with_branch, (0.7, 1.5), (0, 1)),
+    (
+        rnn,
+        (RNG.normal(size=(4, 4)) / 2, RNG.normal(size=(3, 4)) / 2, 0.1 * RNG.normal(size=4), RNG.normal(size=(5, 2, 3))),
+        (0, 1, 2),
+    ),
+    (broadcast, (RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=4)), (1, 2)),
+    (recurrence, (RNG.normal(size=6),), (0,)),
+]
+
+
+@pytest.mark.parametrize(("f", "args", "wrt"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_compiled_gradient_matches_python_and_finite_differences(f, args, wrt):
+    pytest.importorskip("numba")
+    g = srcdiff.grad(f, wrt=wrt, backend="numba")
+    got = _gradients(g, args)
+    assert _compiled_behind(g, args)
+    python = srcdiff.grad(f, wrt=wrt)(*args)
+    python = python if isinstance(python, tuple) else (python,)
+    numeric = _numeric(f, args, wrt)
+    for a, p, n, i in zip(got, python, numeric, wrt):
+        assert type(a) is type(p)
+        assert np.shape(a) == np.shape(args[i])
+        np.testing.assert_allclose(a, p, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a, n, rtol=1e-5, atol=1e-7)
+
+
+def test_value_and_grad_compiled():
+    pytest.importorskip("numba")
+    args = CASES[3][1]
+    g = srcdiff.value_and_grad(rnn, wrt=(0, 1, 2), backend="numba")
+    value, grads = _gradients(g, args)
+    assert _compiled_behind(g, args)
+    expected_value, expected = srcdiff.value_and_grad(rnn, wrt=(0, 1, 2))(*args)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    for a, e in zip(grads, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-10)
+
+
+def test_second_order_compiled_with_float_tapes():
+    pytest.importorskip("numba")
+    g2 = srcdiff.grad(srcdiff.grad(scalar_loop_x), backend="numba")
+    (got,) = _gradients(g2, (0.3,))
+    assert _compiled_behind(g2, (0.3,))
+    expected = srcdiff.grad(srcdiff.grad(scalar_loop_x))(0.3)
+    assert got == pytest.approx(expected, rel=1e-12)
+    g1 = srcdiff.grad(scalar_loop_x)
+    numeric = (g1(0.3 + 1e-6) - g1(0.3 - 1e-6)) / 2e-6
+    assert got == pytest.approx(numeric, rel=1e-5)
+    # the stacks of the second-order code became float arrays (numba_tapes)
+    lowered = compiled.lower(g2.entry(frozenset({("x", 0)})), g2.specialize((0.3,), {})[0].python, frozenset({"x"}))
+    assert "tape_new" in lowered.function.__code__.co_names
+    assert "append" not in lowered.function.__code__.co_names
+
+
+def test_an_inner_gradients_backend_is_the_default_of_the_outer():
+    pytest.importorskip("numba")
+    g2 = srcdiff.grad(srcdiff.grad(scalar_loop_x, backend="numba"))
+    assert g2.backend == "numba"
+    assert srcdiff.grad(srcdiff.grad(scalar_loop_x, backend="numba"), backend="python").backend == "python"
+
+
+def test_globals_are_read_live():
+    pytest.importorskip("numba")
+    global RATE
+    g = srcdiff.grad(euler, wrt=(0, 1, 2), backend="numba")
+    before = _gradients(g, (1.0, 0.2, 0.3))
+    saved, RATE = RATE, 0.05
+    try:
+        after = _gradients(g, (1.0, 0.2, 0.3))
+        expected = srcdiff.grad(euler, wrt=(0, 1, 2))(1.0, 0.2, 0.3)
+    finally:
+        RATE = saved
+    assert after != before
+    np.testing.assert_allclose(after, expected, rtol=1e-12)
+
+
+def test_a_closure_number_is_read_live():
+    pytest.importorskip("numba")
+    scale = 2.0
+
+    def f(x):
+        return math.sin(scale * x)
+
+    g = srcdiff.grad(f, backend="numba")
+    assert g(0.4) == pytest.approx(2.0 * math.cos(0.8), rel=1e-12)
+    scale = 3.0
+    assert g(0.4) == pytest.approx(3.0 * math.cos(1.2), rel=1e-12)
+    assert _compiled_behind(g, (0.4,))
+
+
+def test_a_global_that_stops_being_a_number_takes_the_python_code():
+    pytest.importorskip("numba")
+    global RATE
+    g = srcdiff.grad(euler, backend="numba")
+    g(1.0, 0.2, 0.3)
+    saved, RATE = RATE, "fast"
+    try:
+        with pytest.raises(srcdiff.SrcdiffError, match="RATE"):  # the Python code's own check
+            g(1.0, 0.2, 0.3)
+    finally:
+        RATE = saved
+
+
+def helper(x):
+    return x * x
+
+
+def calls_a_helper(x):
+    return helper(x) + 1.0
+
+
+def sums_over_two_axes(x):
+    return np.sum(np.sum(x * x, axis=(1, 2)) ** 2)  # unreduce along a tuple of axes: no Numba version
+
+
+def takes_a_list(x, c):
+    acc = 0.0
+    for ck in c:
+        acc = acc * x + ck
+    return acc
+
+
+@pytest.mark.parametrize(
+    ("f", "args", "reason"),
+    [
+        (calls_a_helper, (1.5,), "calls"),
+        (sums_over_two_axes, (np.ones((2, 3, 4)),), "Numba: No implementation of function"),
+        (euler_pairs, (1.0, 0.2, 0.3), "srcdiff.runtime.seed"),
+        (takes_a_list, (0.9, [1.0, 2.0, 3.0]), "argument c is a list"),
+    ],
+)
+def test_outside_the_subset_it_warns_once_and_runs_python(f, args, reason):
+    pytest.importorskip("numba")
+    g = srcdiff.grad(f, backend="numba")
+    with pytest.warns(BackendFallback, match=reason) as caught:
+        got = g(*args)
+    assert len(caught) == 1
+    assert "\n" not in str(caught[0].message)  # one line
+    np.testing.assert_allclose(got, srcdiff.grad(f)(*args), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BackendFallback)
+        g(*args)  # once: the next call runs Python without a word
+
+
+def sums_over_other_axes(x):
+    return np.sum(np.sum(x * x, axis=(0, 1)) ** 2)
+
+
+def test_the_warning_names_the_users_line():
+    pytest.importorskip("numba")
+    g = srcdiff.grad(sums_over_other_axes, backend="numba")  # (a warning is given once per compiled code)
+    with pytest.warns(BackendFallback) as caught:
+        g(np.ones((2, 3, 4)))
+    line = sums_over_other_axes.__code__.co_firstlineno + 1
+    assert f"test_numba_backend.py:{line} (return np.sum(np.sum(x * x, axis=(0, 1)) ** 2))" in str(caught[0].message)
+    assert "unreduce" in str(caught[0].message)
+    assert caught[0].filename == __file__  # it points at the call
+
+
+def test_has_aux_is_not_compiled_and_says_so():
+    pytest.importorskip("numba")
+
+    def f(x):
+        return x * x, "aux"
+
+    g = srcdiff.grad(f, has_aux=True, backend="numba")
+    with pytest.warns(BackendFallback, match="has_aux"):
+        assert g(3.0) == (6.0, "aux")
+
+
+def test_float32_scalars_keep_their_type_through_the_python_code():
+    pytest.importorskip("numba")
+    g = srcdiff.grad(scalar_loop, wrt=(0, 1), backend="numba")
+    got = g(np.float32(0.3), np.float32(1.1))
+    expected = srcdiff.grad(scalar_loop, wrt=(0, 1))(np.float32(0.3), np.float32(1.1))
+    assert type(got[0]) is type(expected[0]) is np.float32
+    assert got == expected
+
+
+def test_the_backend_is_part_of_the_cache_key():
+    pytest.importorskip("numba")
+    python = srcdiff.grad(scalar_loop, wrt=(0, 1))
+    numba_ = srcdiff.grad(scalar_loop, wrt=(0, 1), backend="numba")
+    python(0.3, 1.1)
+    numba_(0.3, 1.1)
+    assert not isinstance(python.specialize((0.3, 1.1), {})[0], compiled.Compiled)
+    assert _compiled_behind(numba_, (0.3, 1.1))
+    again = srcdiff.grad(scalar_loop, wrt=(0, 1), backend="numba")
+    # one compiled dispatcher, kept with the built code
+    assert again.specialize((0.3, 1.1), {})[0] is numba_.specialize((0.3, 1.1), {})[0]
+
+
+def test_a_gradient_pickles_with_its_backend():
+    pytest.importorskip("numba")
+    g = pickle.loads(pickle.dumps(srcdiff.grad(scalar_loop, wrt=(0, 1), backend="numba")))
+    assert g.backend == "numba"
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(BadCall, match="'jax' is not a srcdiff backend"):
+        srcdiff.grad(scalar_loop, backend="jax")
+
+
+def test_numba_missing_is_refused_with_the_extra_to_install(monkeypatch):
+    monkeypatch.setattr(compiled.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(BackendUnavailable, match=r"srcdiff\[numba\]"):
+        srcdiff.grad(scalar_loop, backend="numba")
+
+
+def test_import_srcdiff_does_not_import_numba(tmp_path):
+    (tmp_path / "square.py").write_text("def square(x):\n    return x * x\n")
+    code = "import srcdiff, square, sys; srcdiff.grad(square.square)(2.0); print('numba' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert done.stdout.strip() == "False"
