@@ -434,10 +434,11 @@ class Compiled:
             if type(positional[i]) is not float and type(positional[i]) is not np.float64:
                 return self.python(*args, **kwargs)
         if self.live:
-            live = tuple(read() for read in self.live)
-            if tuple(map(_kind, live)) != self.kinds:  # a global now holds something else: Python's code says so
-                return self.python(*args, **kwargs)
-            positional = positional + live
+            live = [read() for read in self.live]
+            for value, kind in zip(live, self.kinds):  # a global now holds something else: Python's code says so
+                if type(value) is not kind and _kind(value) != kind:
+                    return self.python(*args, **kwargs)
+            positional = (*positional, *live)
         if not self.checked:
             refused = next((i for i, a in enumerate(positional[: self.arity]) if not _is_data(a)), None)
             if refused is not None:
