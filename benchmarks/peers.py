@@ -420,8 +420,9 @@ def _numba_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]:
 
     problem = next(p for p in PROBLEMS if p.key == key)
     if problem.derivative == "hvp":
-        raise Unsupported("backend='numba' is on grad and value_and_grad, not hvp")
-    g = srcdiff.grad(problem.f, wrt=problem.wrt, backend="numba")
+        g = srcdiff.hvp(problem.f, wrt=problem.wrt, backend="numba")
+    else:
+        g = srcdiff.grad(problem.f, wrt=problem.wrt, backend="numba")
     if problem.derivative == "grad2":
         g = srcdiff.grad(g, wrt=problem.wrt)
     with warnings.catch_warnings(record=True) as caught:

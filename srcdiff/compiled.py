@@ -316,9 +316,10 @@ def _without_checks(tree: ast.FunctionDef, namespace: dict[str, Any]) -> ast.Fun
 def _strip_materialize(
     tree: ast.FunctionDef, namespace: dict[str, Any], params: set[str]
 ) -> tuple[ast.FunctionDef, tuple[tuple[int | None, bool, tuple[int, ...]], ...]]:
-    """The tree returning its gradients as they are, and for each ``materialize`` it returned:
-    (its position in the returned tuple, or None for the whole value; several gradients?; the
-    positions of the parameters they are shaped like). Those parameters must keep their values."""
+    """The tree returning its gradients as they are, and for each ``materialize`` it returned of
+    the gradient of a parameter that keeps its value: (its position in the returned tuple, or None
+    for the whole value; several gradients?; the positions of the parameters they are shaped like).
+    Any other ``materialize`` or ``materialize_all`` stays, for its Numba version (``numba_runtime``)."""
     order = _positional(tree)
     stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
@@ -333,15 +334,13 @@ def _strip_materialize(
             many = namespace[part.func.id].__name__ == "materialize_all"
             likes = part.args[1].elts if many and isinstance(part.args[1], ast.Tuple) else [part.args[1]]
             if not all(isinstance(e, ast.Name) and e.id in params and e.id not in stored for e in likes):
-                raise _Refused("it returns gradients shaped like values other than its parameters'", ret.lineno)
+                continue
             parts[i] = part.args[0]
             found.append((i if isinstance(value, ast.Tuple) else None, many, tuple(order.index(e.id) for e in likes)))
         if k and found != finish:
             raise _Refused("its returns materialise gradients differently", ret.lineno)
         finish = found
         ret.value = ast.Tuple(elts=parts, ctx=ast.Load()) if isinstance(value, ast.Tuple) else parts[0]
-    if any(_calls(n, _MATERIALIZE, namespace) for n in ast.walk(tree)):
-        raise _Refused("it materialises gradients before it returns them", None)
     return tree, tuple(finish)
 
 

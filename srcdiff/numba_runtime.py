@@ -30,6 +30,13 @@ from numba.extending import overload
 from . import runtime
 
 NUMBERS = (types.Float, types.Integer, types.Boolean)
+HELPERS: set[str] = set()  # the runtime helpers compiled code may call, by name: compiled.py refuses others
+
+
+def _helper(function):  # noqa: ANN001, ANN202
+    """``overload(function)``, a helper of ``runtime.py``, recorded in ``HELPERS``."""
+    HELPERS.add(function.__name__)
+    return overload(function)
 
 
 def _number(t: types.Type) -> bool:
@@ -75,7 +82,7 @@ def _range_item(r, i):
     return None
 
 
-@overload(runtime.unbroadcast)
+@_helper(runtime.unbroadcast)
 def _unbroadcast(x, like):
     if _number(x):
         if isinstance(like, types.Array) and like.ndim > 0:  # a weak zero for an array: shape it
@@ -118,7 +125,7 @@ def _unbroadcast(x, like):
     return impl
 
 
-@overload(runtime.unreduce)
+@_helper(runtime.unreduce)
 def _unreduce(y, like, axis=None, keepdims=False):
     if not isinstance(like, types.Array):
         if _number(like) and _number(y):
@@ -164,11 +171,11 @@ def _matmul_adjoint(side: str):
     return typer
 
 
-overload(runtime.matmul_adjoint_a)(_matmul_adjoint("a"))
-overload(runtime.matmul_adjoint_b)(_matmul_adjoint("b"))
+_helper(runtime.matmul_adjoint_a)(_matmul_adjoint("a"))
+_helper(runtime.matmul_adjoint_b)(_matmul_adjoint("b"))
 
 
-@overload(runtime.zeros_like)
+@_helper(runtime.zeros_like)
 def _zeros_like(x):
     if isinstance(x, types.Array):
         if isinstance(x.dtype, types.Float):
@@ -181,7 +188,7 @@ def _zeros_like(x):
     return None
 
 
-@overload(runtime.private_copy)
+@_helper(runtime.private_copy)
 def _private_copy(y, like=None):
     plain = like is None or isinstance(like, (types.NoneType, types.Omitted))
     if isinstance(y, types.Array):
@@ -205,10 +212,73 @@ def _private_copy(y, like=None):
     return None
 
 
-@overload(runtime.add_adjoints)
+@_helper(runtime.add_adjoints)
 def _add_adjoints(a, b):
     if (_number(a) or isinstance(a, types.Array)) and (_number(b) or isinstance(b, types.Array)):
         return lambda a, b: a + b  # (containers' adjoints: no Numba version)
+    return None
+
+
+@_helper(runtime.materialize)
+def _materialize(y, like):  # a gradient as it is returned: a float, or a private array of like's shape
+    if _number(like):
+        return (lambda y, like: float(y)) if _number(y) else None
+    if isinstance(like, types.BaseTuple) and isinstance(y, types.BaseTuple) and len(y) == len(like):
+        return _each(len(y), "y", "like")  # the gradients of several (the tangent of a gradient of several)
+    if not isinstance(like, types.Array) or like.dtype != types.float64:
+        return None  # (another dtype: the Python code, which keeps it)
+    if _number(y):
+        return lambda y, like: np.full(like.shape, y, dtype=np.float64)
+    if isinstance(y, types.Array):
+
+        def impl(y, like):
+            if y.shape == like.shape:
+                return np.asarray(y.astype(np.float64))  # (a copy: private, as Python's)
+            return np.asarray(np.broadcast_to(runtime.unbroadcast(y, like), like.shape).astype(np.float64))
+
+        return impl
+    return None
+
+
+@_helper(runtime.materialize_all)
+def _materialize_all(ys, likes):  # each as materialize gives it: Numba's are all new arrays, never one twice
+    if isinstance(ys, types.BaseTuple) and isinstance(likes, types.BaseTuple) and len(ys) == len(likes):
+        return _each(len(ys), "ys", "likes")
+    return None
+
+
+def _each(n: int, ys: str, likes: str):  # noqa: ANN202
+    """``(materialize(ys[0], likes[0]), ...)`` for tuples of ``n``, whose items may differ in type
+    (the parameters named as the typing function's: Numba compares them)."""
+    items = ", ".join(f"runtime.materialize({ys}[{k}], {likes}[{k}])" for k in range(n))
+    namespace = {"runtime": runtime}
+    exec(f"def impl({ys}, {likes}):\n    return ({items},)\n", namespace)  # noqa: S102 (indexes written out)
+    return namespace["impl"]
+
+
+@_helper(runtime.broadcast_like)
+def _broadcast_like(y, like):  # forward mode: a tangent with the shape of the result it belongs to
+    if not isinstance(like, types.Array):
+        return lambda y, like: y
+    if _number(y):
+        return lambda y, like: np.full(like.shape, y, dtype=np.float64)
+    if isinstance(y, types.Array) and y.ndim == like.ndim:
+
+        def impl(y, like):
+            if y.shape == like.shape:
+                return np.asarray(y)
+            return np.asarray(np.broadcast_to(y, like.shape).copy())  # (one type: a copy, where Python gives a view)
+
+        return impl
+    if isinstance(y, types.Array) and y.ndim < like.ndim:
+        return lambda y, like: np.broadcast_to(y, like.shape).copy()
+    return None
+
+
+@_helper(runtime.balanced_eq)
+def _balanced_eq(x, ans, y):  # where x gave the max/min: 1, or 0.5 on ties (np.maximum's adjoint)
+    if all(_number(t) or isinstance(t, types.Array) for t in (x, ans, y)):
+        return lambda x, ans, y: (x == ans) / (1.0 + (x == y))
     return None
 
 
@@ -251,10 +321,3 @@ def tape_grow(tape):  # noqa: ANN001, ANN201  (twice the room, the floats kept)
 
 
 TAPES = {"tape_new": tape_new, "tape_zeros": tape_zeros, "tape_grow": tape_grow, "tape_nan": float("nan")}
-
-# the helpers compiled code may call, by name: compiled.py refuses a call of any other
-HELPERS = frozenset(
-    {"unbroadcast", "unreduce", "matmul_adjoint_a", "matmul_adjoint_b", "zeros_like", "private_copy", "add_adjoints"}
-)
-
-VERSION = numba.__version__

@@ -59,6 +59,11 @@ def broadcast(x, w, b):
     return np.sum(np.sin(x * w + b))
 
 
+def mlp(w1, b1, w2, x, y):
+    h = np.maximum(x @ w1 + b1, 0.0)
+    return np.mean((h @ w2 - y) ** 2)
+
+
 def recurrence(x):
     n = x.shape[0]
     y = np.zeros(n)
@@ -122,6 +127,11 @@ CASES = [
     ),
     (broadcast, (RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=4)), (1, 2)),
     (recurrence, (RNG.normal(size=6),), (0,)),
+    (
+        mlp,
+        (RNG.normal(size=(3, 5)), RNG.normal(size=5), RNG.normal(size=(5, 2)), RNG.normal(size=(4, 3)), RNG.normal(size=(4, 2))),
+        (0, 1, 2),
+    ),
 ]
 
 
@@ -167,6 +177,50 @@ def test_second_order_compiled_with_float_tapes():
     lowered = compiled.lower(g2.entry(frozenset({("x", 0)})), g2.specialize((0.3,), {})[0].python, frozenset({"x"}))
     assert "tape_new" in lowered.function.__code__.co_names
     assert "append" not in lowered.function.__code__.co_names
+
+
+def _jvp_compiled(transform):
+    found = [fn for fn, _ in transform._compiled.values()]
+    return bool(found) and all(isinstance(fn, compiled.Compiled) and fn.dispatcher is not None for fn in found)
+
+
+def test_jvp_compiled():
+    pytest.importorskip("numba")
+    primals, tangents = (0.3, 1.1), (1.0, 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BackendFallback)
+        value, tangent = srcdiff.jvp(scalar_loop, primals, tangents, backend="numba")
+    assert _jvp_compiled(srcdiff.transforms._transforms[scalar_loop]["numba"])
+    expected = srcdiff.jvp(scalar_loop, primals, tangents)
+    assert (value, tangent) == pytest.approx(expected, rel=1e-12)
+    eps = 1e-6
+    numeric = (scalar_loop(0.3 + eps, 1.1 + 0.5 * eps) - scalar_loop(0.3 - eps, 1.1 - 0.5 * eps)) / (2 * eps)
+    assert tangent == pytest.approx(numeric, rel=1e-5)
+
+
+@pytest.mark.parametrize(("f", "args", "wrt"), [CASES[0], CASES[4]], ids=["scalar_loop", "broadcast"])
+def test_hessian_and_hvp_compiled(f, args, wrt):
+    pytest.importorskip("numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BackendFallback)
+        hess = srcdiff.hessian(f, wrt=wrt, backend="numba")
+        got = hess(*args)
+        assert _jvp_compiled(hess.tangents)
+        h = srcdiff.hvp(f, wrt=wrt[-1], backend="numba")
+        v = np.ones_like(args[wrt[-1]])
+        hv = h(*args, v)
+        assert _jvp_compiled(h.tangents)
+    expected = srcdiff.hessian(f, wrt=wrt)(*args)
+    for row, row_expected in zip(got, expected):
+        for block, block_expected in zip(row, row_expected):
+            np.testing.assert_allclose(block, block_expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(hv, srcdiff.hvp(f, wrt=wrt[-1])(*args, v), rtol=1e-10, atol=1e-12)
+    g = srcdiff.grad(f, wrt=wrt[-1])  # H @ v against differences of the gradient along v
+    eps = 1e-6
+    plus, minus = list(args), list(args)
+    plus[wrt[-1]] = args[wrt[-1]] + eps * v
+    minus[wrt[-1]] = args[wrt[-1]] - eps * v
+    np.testing.assert_allclose(hv, (g(*plus) - g(*minus)) / (2 * eps), rtol=1e-5, atol=1e-6)
 
 
 def test_an_inner_gradients_backend_is_the_default_of_the_outer():
