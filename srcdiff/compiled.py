@@ -235,7 +235,9 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
     )
     tree.decorator_list = []
     floats = floats & set(order)
-    tree = numba_tapes.rewrite(tree, set(floats), lambda n: _calls(n, ("zeros_like",), namespace), "tape_nan")
+    held = {name: type(read()) for name, read in live}  # (a call checks each still holds its type)
+    numbers = {n for n, t in held.items() if t is float or t is np.float64}, {n for n, t in held.items() if t is int}
+    tree = numba_tapes.rewrite(tree, floats | numbers[0], numbers[1], lambda n: _calls(n, ("zeros_like",), namespace), "tape_nan")
     namespace.update(numba_runtime.TAPES)
     code = compile(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])), filename, "exec")
     exec(code, namespace)  # noqa: S102 (srcdiff's own code, rewritten)

@@ -2,9 +2,10 @@
 
 On entry: the entry function's tree as ``compiled.lower`` rewrites it, and the parameters
 known to hold floats (scalars in ``wrt``: srcdiff refuses an integer there, and the call
-checks each is a float64). On exit: the same tree, in which each stack (``_stack = []``,
-``_stack.append(v)``, ``v = _stack.pop()``) that is proven to hold only floats is an array
-and a count (``numba_runtime.tape_push``): Numba's lists cost some 8 ns a push or a pop,
+checks each is a float64; globals passed in, which the call checks keep their type) or ints.
+On exit: the same tree, in which each stack (``_stack = []``, ``_stack.append(v)``,
+``v = _stack.pop()``) that is proven to hold only floats is a float64 array and a count
+(grown by ``numba_runtime.tape_grow``): Numba's lists cost some 8 ns a push or a pop,
 an array's element one, and a second derivative's loops do little else.
 
 The proof is a small type inference, flow-insensitive: each name's possible kinds of value
@@ -29,10 +30,11 @@ _MATH_FLOATS = frozenset(
 )
 
 
-def rewrite(tree: ast.FunctionDef, floats: set[str], is_zeros_like: callable, nan: str) -> ast.FunctionDef:
-    """``tree`` with its float stacks as arrays (see the module docstring); ``is_zeros_like(node)``
-    tells a call of ``runtime.zeros_like``; ``nan`` names a global holding NaN."""
-    kinds, stacks = _infer(tree, floats)
+def rewrite(tree: ast.FunctionDef, floats: set[str], ints: set[str], is_zeros_like: callable, nan: str) -> ast.FunctionDef:
+    """``tree`` with its float stacks as arrays (see the module docstring): ``floats`` and ``ints``
+    are parameters proven to hold them; ``is_zeros_like(node)`` tells a call of ``runtime.zeros_like``;
+    ``nan`` names a global holding NaN."""
+    kinds, stacks = _infer(tree, floats, ints)
     tapes = _tapes(tree, stacks, is_zeros_like)
     placeholders = {n for n, k in kinds.items() if k <= {FLOAT, NONE} and FLOAT in k} - _compared(tree)
     taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -75,13 +77,15 @@ def _push_of(node: ast.AST) -> tuple[str, ast.expr] | None:
     return None
 
 
-def _infer(tree: ast.FunctionDef, floats: set[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def _infer(
+    tree: ast.FunctionDef, floats: set[str], ints: set[str] = frozenset()
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Each name's possible kinds of value, and each stack's elements' (see the module docstring)."""
     kinds: dict[str, set[str]] = defaultdict(set)
     stacks: dict[str, set[str]] = defaultdict(set)
     a = tree.args
     for p in (*a.posonlyargs, *a.args, *a.kwonlyargs):
-        kinds[p.arg] = {FLOAT} if p.arg in floats else {UNKNOWN}
+        kinds[p.arg] = {FLOAT} if p.arg in floats else {INT} if p.arg in ints else {UNKNOWN}
     assignments: list[tuple[str, ast.expr]] = []
     pushes: list[tuple[str, ast.expr]] = []
     for node in ast.walk(tree):

@@ -173,10 +173,34 @@ def test_second_order_compiled_with_float_tapes():
     g1 = srcdiff.grad(scalar_loop_x)
     numeric = (g1(0.3 + 1e-6) - g1(0.3 - 1e-6)) / 2e-6
     assert got == pytest.approx(numeric, rel=1e-5)
-    # the stacks of the second-order code became float arrays (numba_tapes)
-    lowered = compiled.lower(g2.entry(frozenset({("x", 0)})), g2.specialize((0.3,), {})[0].python, frozenset({"x"}))
-    assert "tape_new" in lowered.function.__code__.co_names
-    assert "append" not in lowered.function.__code__.co_names
+
+
+def _lowered_names(g, args, floats):
+    entry = g.entry(g.argument_kinds(args, {}))
+    return compiled.lower(entry, g.generated(entry), frozenset(floats)).function.__code__.co_names
+
+
+@pytest.mark.parametrize(
+    ("g", "args", "floats"),
+    [
+        (srcdiff.grad(scalar_loop, wrt=(0, 1)), (0.3, 1.1), {"x", "a"}),
+        (srcdiff.grad(euler, wrt=(0, 1, 2)), (1.0, 0.2, 0.3), {"theta", "omega", "c"}),  # RATE: a float global
+        (srcdiff.grad(srcdiff.grad(scalar_loop_x)), (0.3,), {"x"}),
+    ],
+    ids=["scalar_loop", "euler", "second_order"],
+)
+def test_stacks_proven_to_hold_floats_become_arrays(g, args, floats):
+    pytest.importorskip("numba")
+    names = _lowered_names(g, args, floats)
+    assert "tape_new" in names
+    assert "append" not in names and "pop" not in names
+
+
+def test_a_stack_of_arrays_stays_a_list():
+    pytest.importorskip("numba")
+    g = srcdiff.grad(rnn, wrt=(0, 1, 2))
+    names = _lowered_names(g, CASES[3][1], set())
+    assert "append" in names and "tape_new" not in names
 
 
 def _jvp_compiled(transform):
