@@ -225,7 +225,7 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
         else:
             what = getattr(value, "__name__", None) or type(value).__name__
             raise _Refused(f"it reads {name} ({what}), which is not a number, an array or a module Numba compiles", line)
-    tree = _without_checks(tree, namespace)
+    tree = _without_checks(tree, namespace, {name: read() for name, read in live})
     tree, finish = _strip_materialize(tree, namespace, params)
     tree = _accumulators(tree, finish, params, namespace)
     namespace["zeros_of"] = numba_runtime.zeros_of
@@ -302,9 +302,14 @@ def _calls(node: ast.AST, names: tuple[str, ...], namespace: dict[str, Any]) -> 
     )
 
 
-def _without_checks(tree: ast.FunctionDef, namespace: dict[str, Any]) -> ast.FunctionDef:
-    """The tree without its ``check_numbers`` statements: the call checks the globals it passes."""
+def _without_checks(tree: ast.FunctionDef, namespace: dict[str, Any], live: dict[str, Any]) -> ast.FunctionDef:
+    """The tree without its ``check_numbers`` statements: the call checks that each global it
+    passes keeps its type, an int or a float now (else the Python code runs and its check raises)."""
     for node in ast.walk(tree):
+        if _calls(node, ("check_numbers",), namespace) and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+            for name in str(node.args[1].value).split(", "):
+                if name in live and type(live[name]) not in (int, float):
+                    raise _Refused(f"{name} holds a {type(live[name]).__name__}, not the number it held when built", None)
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block:
@@ -435,7 +440,10 @@ class Compiled:
             if type(positional[i]) is not float and type(positional[i]) is not np.float64:
                 return self.python(*args, **kwargs)
         if self.live:
-            live = [read() for read in self.live]
+            try:
+                live = [read() for read in self.live]
+            except (KeyError, ValueError):  # a global deleted, a cell emptied: the Python code raises NameError
+                return self.python(*args, **kwargs)
             for value, kind in zip(live, self.kinds):  # a global now holds something else: Python's code says so
                 if type(value) is not kind and _kind(value) != kind:
                     return self.python(*args, **kwargs)

@@ -296,6 +296,18 @@ def test_a_global_that_stops_being_a_number_takes_the_python_code():
         RATE = saved
 
 
+def test_a_deleted_global_raises_as_in_python():
+    pytest.importorskip("numba")
+    g = srcdiff.grad(euler, backend="numba")
+    g(1.0, 0.2, 0.3)
+    saved = globals().pop("RATE")
+    try:
+        with pytest.raises(NameError, match="RATE"):
+            g(1.0, 0.2, 0.3)
+    finally:
+        globals()["RATE"] = saved
+
+
 def helper(x):
     return x * x
 
