@@ -316,7 +316,8 @@ def tape_zeros(n):  # noqa: ANN001, ANN201  (zeros_like of a tape holding n floa
 @numba.njit
 def tape_grow(tape):  # noqa: ANN001, ANN201  (twice the room, the floats kept)
     grown = np.empty(2 * tape.shape[0])
-    grown[: tape.shape[0]] = tape
+    for i in range(tape.shape[0]):  # (a loop: a slice assignment compiles Numba's shape-error messages, 4 s)
+        grown[i] = tape[i]
     return grown
 
 
