@@ -621,6 +621,7 @@ class Gradient:
         else:
             records = None
         kinds = self.argument_kinds(args, kwargs)
+        compiled.prepare(self.backend)
         entry = self.entry(kinds)
         fn = self.generated(entry)
         if self.backend != "python":

@@ -120,6 +120,14 @@ def check_backend(backend: str | None, inner: Any = None) -> str:
     return backend
 
 
+def prepare(backend: str) -> None:
+    """Import what ``backend`` compiles with, before code is built for it: Numba imports SciPy,
+    whose derivative rules srcdiff then loads (``rules.load_optional_rules``), and code built
+    with the table of before would be built, and compiled, again on its next call."""
+    if backend == "numba":
+        from . import numba_runtime  # noqa: F401
+
+
 def compiled(entry: emit.Emitted, fn: Callable, backend: str, floats: frozenset[str] = frozenset()) -> Callable:
     """What to call for ``entry``'s function ``fn`` on ``backend`` (built once per entry and set
     of ``floats``, the parameters that hold floats: a call checks that they do)."""

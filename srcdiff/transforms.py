@@ -166,6 +166,7 @@ class Jvp:
                 self._own = tuple(cache.own(self._own[0], uses_defaults=True))
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
             kinds = self.argument_kinds(primals)
+            compiled.prepare(self.backend)
             entry = self.entry(wrt, kinds)
             fn = entry.functions[entry.entry]
             if self.backend != "python":  # the floats it is given now; a call checks they still are

@@ -419,3 +419,23 @@ def test_import_srcdiff_does_not_import_numba(tmp_path):
     code = "import srcdiff, square, sys; srcdiff.grad(square.square)(2.0); print('numba' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert done.stdout.strip() == "False"
+
+
+def test_importing_numba_does_not_make_the_compiled_code_stale(tmp_path):
+    """Numba imports SciPy, whose rules srcdiff loads on the next build, which changes the rule
+    table: built after that (compiled.prepare), the compiled code survives other builds."""
+    pytest.importorskip("numba")
+    (tmp_path / "loops.py").write_text(
+        "import math\n\ndef f(x):\n    for _ in range(5):\n        x = math.sin(x)\n    return x\n\ndef h(x):\n    return x * x\n"
+    )
+    code = (
+        "import srcdiff, loops\n"
+        "g = srcdiff.grad(loops.f, backend='numba')\n"
+        "g(0.3)\n"
+        "srcdiff.grad(loops.h)(1.0)\n"
+        "built = srcdiff.cache.transformations\n"
+        "g(0.3)\n"
+        "print(srcdiff.cache.transformations == built)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert done.stdout.strip() == "True"
