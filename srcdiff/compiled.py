@@ -21,7 +21,8 @@ one-line ``BackendFallback`` warning naming what stopped it and the user's line.
   into the call (``_finish``), as their job is Python objects' business: views, dtypes, weak zeros;
 - an adjoint that only accumulates (``dw = dw + c``) and is returned as the gradient of an
   array parameter starts from ``numba_runtime.zeros_of(w)`` instead of the weak zero ``0.0``:
-  Numba gives a variable one type, and the two give the same gradient (``_accumulators``).
+  Numba gives a variable one type, and the two give the same gradient (``_accumulators``);
+- a loop's stack proven to hold floats becomes a float64 array and a count (``numba_tapes``).
 
 The rest is left to Numba's own typing on the first call for a kind of arguments: a typing
 error there (a NumPy function Numba lacks, a list of mixed types) is a fallback too. The
@@ -209,13 +210,43 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
     tree = next(d for d in module.body if isinstance(d, ast.FunctionDef) and d.name == fn.__name__)
     _check_syntax(tree)
     params = _parameters(tree)
-    bound = params | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    free = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in bound})
+    namespace, live = _free_names(tree, fn, numba_runtime.HELPERS)
+    held = {name: read() for name, read in live}
+    tree = _without_checks(tree, namespace, held)
+    tree, finish = _strip_materialize(tree, namespace, params)
+    tree = _accumulators(tree, finish, params, namespace)
+    order = _positional(tree)
+    tree.args = ast.arguments(
+        posonlyargs=[], args=[ast.arg(arg=n) for n in (*order, *held)], kwonlyargs=[], kw_defaults=[], defaults=[]
+    )
+    tree.decorator_list = []
+    floats = floats & set(order)
+    # a global passed in is of the type it has now: the call checks it keeps it
+    floats_held = {n for n, v in held.items() if type(v) is float or type(v) is np.float64}
+    ints_held = {n for n, v in held.items() if type(v) is int}
+    is_zeros_like = lambda n: _calls(n, ("zeros_like",), namespace)
+    tree = numba_tapes.rewrite(tree, floats | floats_held, ints_held, is_zeros_like, "tape_nan")
+    namespace.update(numba_runtime.TAPES, zeros_of=numba_runtime.zeros_of)
+    code = compile(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])), filename, "exec")
+    exec(code, namespace)  # noqa: S102 (srcdiff's own code, rewritten)
+    return Lowered(namespace[tree.name], tuple(live), finish, order, tuple(order.index(p) for p in sorted(floats)))
+
+
+def _free_names(
+    tree: ast.FunctionDef, fn: Callable, helpers: set[str]
+) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]:
+    """The names ``tree`` reads and does not bind: the namespace the compiled function sees
+    (modules, runtime helpers with a Numba version) and the data passed in on each call (name,
+    how to read it), or ``_Refused`` naming one that is neither."""
+    bound = _parameters(tree) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    first_use: dict[str, int] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id not in bound:
+            first_use[n.id] = min(first_use.get(n.id, n.lineno), n.lineno)
     namespace: dict[str, Any] = {}
     live: list[tuple[str, Callable[[], Any]]] = []
-    for name in free:
+    for name, line in sorted(first_use.items()):
         value, read = _resolve(fn, name)
-        line = next(n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name)
         if isinstance(value, types.ModuleType):
             if value.__name__ not in _MODULES:
                 raise _Refused(f"it reads the module {value.__name__}, which Numba does not compile", line)
@@ -225,7 +256,7 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
                 raise _Refused(f"it calls the builtin {name}", line)
         elif getattr(value, "__module__", None) == runtime.__name__ and callable(value):
             helper = getattr(value, "__name__", name)
-            if helper not in numba_runtime.HELPERS and helper not in (*_MATERIALIZE, "check_numbers"):
+            if helper not in helpers and helper != "check_numbers":
                 raise _Refused(f"it calls srcdiff.runtime.{helper}, which has no Numba version", line)
             namespace[name] = value
         elif _is_data(value):
@@ -233,24 +264,7 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
         else:
             what = getattr(value, "__name__", None) or type(value).__name__
             raise _Refused(f"it reads {name} ({what}), which is not a number, an array or a module Numba compiles", line)
-    tree = _without_checks(tree, namespace, {name: read() for name, read in live})
-    tree, finish = _strip_materialize(tree, namespace, params)
-    tree = _accumulators(tree, finish, params, namespace)
-    namespace["zeros_of"] = numba_runtime.zeros_of
-    order = _positional(tree)
-    tree.args = ast.arguments(
-        posonlyargs=[], args=[ast.arg(arg=n) for n in (*order, *(n for n, _ in live))], kwonlyargs=[], kw_defaults=[], defaults=[]
-    )
-    tree.decorator_list = []
-    floats = floats & set(order)
-    held = {name: type(read()) for name, read in live}  # (a call checks each still holds its type)
-    numbers = {n for n, t in held.items() if t is float or t is np.float64}, {n for n, t in held.items() if t is int}
-    tree = numba_tapes.rewrite(tree, floats | numbers[0], numbers[1], lambda n: _calls(n, ("zeros_like",), namespace), "tape_nan")
-    namespace.update(numba_runtime.TAPES)
-    code = compile(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])), filename, "exec")
-    exec(code, namespace)  # noqa: S102 (srcdiff's own code, rewritten)
-    function = namespace[tree.name]
-    return Lowered(function, tuple(live), finish, order, tuple(order.index(p) for p in sorted(floats)))
+    return namespace, live
 
 
 def _check_syntax(tree: ast.FunctionDef) -> None:
