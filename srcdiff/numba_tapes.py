@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Callable
 
 FLOAT, INT, NONE, UNKNOWN = "float", "int", "none", "unknown"
 _MATH_FLOATS = frozenset(
@@ -30,7 +31,9 @@ _MATH_FLOATS = frozenset(
 )
 
 
-def rewrite(tree: ast.FunctionDef, floats: set[str], ints: set[str], is_zeros_like: callable, nan: str) -> ast.FunctionDef:
+def rewrite(
+    tree: ast.FunctionDef, floats: set[str], ints: set[str], is_zeros_like: Callable[[ast.AST], bool], nan: str
+) -> ast.FunctionDef:
     """``tree`` with its float stacks as arrays (see the module docstring): ``floats`` and ``ints``
     are parameters proven to hold them; ``is_zeros_like(node)`` tells a call of ``runtime.zeros_like``;
     ``nan`` names a global holding NaN."""
@@ -166,7 +169,7 @@ def _compared(tree: ast.FunctionDef) -> set[str]:
     return {n.id for c in ast.walk(tree) if isinstance(c, ast.Compare) for n in ast.walk(c) if isinstance(n, ast.Name)}
 
 
-def _tapes(tree: ast.FunctionDef, stacks: dict[str, set[str]], is_zeros_like: callable) -> set[str]:
+def _tapes(tree: ast.FunctionDef, stacks: dict[str, set[str]], is_zeros_like: Callable[[ast.AST], bool]) -> set[str]:
     """The stacks that become float tapes: made by ``[]`` (or ``zeros_like`` of a float tape),
     pushed floats (and None placeholders) only, and read by nothing but push, pop and ``zeros_like``."""
     floats = {s for s, k in stacks.items() if k <= {FLOAT, NONE} and FLOAT in k}
@@ -225,7 +228,9 @@ def _tapes(tree: ast.FunctionDef, stacks: dict[str, set[str]], is_zeros_like: ca
 
 
 class _Rewriter(ast.NodeTransformer):
-    def __init__(self, tapes: set[str], counts: dict[str, str], placeholders: set[str], is_zeros_like: callable, nan: str):
+    def __init__(
+        self, tapes: set[str], counts: dict[str, str], placeholders: set[str], is_zeros_like: Callable[[ast.AST], bool], nan: str
+    ):
         self.tapes, self.counts, self.placeholders, self.is_zeros_like, self.nan = tapes, counts, placeholders, is_zeros_like, nan
 
     def count(self, s: str, ctx: ast.expr_context) -> ast.Name:
