@@ -309,16 +309,38 @@ def tape_new():  # noqa: ANN201
 
 
 @numba.njit
+def tape_new_int():  # noqa: ANN201  (the tags of a stack split per variable: numba_tapes._split)
+    return np.empty(16, np.int64)
+
+
+@numba.njit
 def tape_zeros(n):  # noqa: ANN001, ANN201  (zeros_like of a tape holding n floats)
     return np.zeros(max(n, 16))
 
 
 @numba.njit
 def tape_grow(tape):  # noqa: ANN001, ANN201  (twice the room, the floats kept)
-    grown = np.empty(2 * tape.shape[0])
+    grown = np.empty(2 * tape.shape[0], tape.dtype)
     for i in range(tape.shape[0]):  # (a loop: a slice assignment compiles Numba's shape-error messages, 4 s)
         grown[i] = tape[i]
     return grown
 
 
-TAPES = {"tape_new": tape_new, "tape_zeros": tape_zeros, "tape_grow": tape_grow, "tape_nan": float("nan")}
+@numba.njit
+def tape_reserve(tape, needed):  # noqa: ANN001, ANN201  (room for needed floats: before a loop that pushes)
+    if needed <= tape.shape[0]:
+        return tape
+    grown = np.empty(max(needed, 2 * tape.shape[0]), tape.dtype)
+    for i in range(tape.shape[0]):
+        grown[i] = tape[i]
+    return grown
+
+
+TAPES = {
+    "tape_new": tape_new,
+    "tape_new_int": tape_new_int,
+    "tape_zeros": tape_zeros,
+    "tape_grow": tape_grow,
+    "tape_reserve": tape_reserve,
+    "tape_nan": float("nan"),
+}

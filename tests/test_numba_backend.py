@@ -59,6 +59,15 @@ def broadcast(x, w, b):
     return np.sum(np.sin(x * w + b))
 
 
+def nested(x, a):  # pushes in a nested loop and in the outer one: room made for each loop
+    inner = range(2)
+    for _ in range(3):
+        for _ in inner:
+            x = math.sin(x * a) + 0.1 * x
+        x = x * a + 0.1
+    return x
+
+
 def mlp(w1, b1, w2, x, y):
     h = np.maximum(x @ w1 + b1, 0.0)
     return np.mean((h @ w2 - y) ** 2)
@@ -120,6 +129,7 @@ CASES = [
     (scalar_loop, (0.3, 1.1), (0, 1)),
     (euler, (1.0, 0.2, 0.3), (0, 1, 2)),
     (with_branch, (0.7, 1.5), (0, 1)),
+    (nested, (0.9, 1.2), (0, 1)),
     (
         rnn,
         (RNG.normal(size=(4, 4)) / 2, RNG.normal(size=(3, 4)) / 2, 0.1 * RNG.normal(size=4), RNG.normal(size=(5, 2, 3))),
@@ -133,6 +143,9 @@ CASES = [
         (0, 1, 2),
     ),
 ]
+
+
+CASE = {f.__name__: (f, args, wrt) for f, args, wrt in CASES}
 
 
 @pytest.mark.parametrize(("f", "args", "wrt"), CASES, ids=[c[0].__name__ for c in CASES])
@@ -153,7 +166,7 @@ def test_compiled_gradient_matches_python_and_finite_differences(f, args, wrt):
 
 def test_value_and_grad_compiled():
     pytest.importorskip("numba")
-    args = CASES[3][1]
+    args = CASE["rnn"][1]
     g = srcdiff.value_and_grad(rnn, wrt=(0, 1, 2), backend="numba")
     value, grads = _gradients(g, args)
     assert _compiled_behind(g, args)
@@ -196,11 +209,44 @@ def test_stacks_proven_to_hold_floats_become_arrays(g, args, floats):
     assert "append" not in names and "pop" not in names
 
 
-def test_a_stack_of_arrays_stays_a_list():
+def test_a_stack_of_arrays_is_split_into_one_list_per_variable():
     pytest.importorskip("numba")
     g = srcdiff.grad(rnn, wrt=(0, 1, 2))
-    names = _lowered_names(g, CASES[3][1], set())
-    assert "append" in names and "tape_new" not in names
+    names = _lowered_names(g, CASE["rnn"][1], set())
+    assert "append" in names and "tape_new" not in names  # arrays: Numba's lists, typed one per variable
+    assert "tape_new_int" in names  # the tags that check each pop takes what its push gave
+
+
+def test_a_split_stack_checks_each_pop_is_its_pushs():
+    """Popped into another variable than the one pushed (which srcdiff's sweeps never do), a
+    stack split per variable (a range and floats: one list cannot hold both) would give a
+    wrong value: the tag check raises instead."""
+    numba = pytest.importorskip("numba")
+    import ast
+    import textwrap
+
+    from srcdiff import numba_runtime, numba_tapes
+
+    text = textwrap.dedent(
+        """
+        def swapped(a, b):
+            s = []
+            r = range(3)
+            s.append(r)
+            s.append(a)
+            s.append(b)
+            a = s.pop()
+            b = s.pop()
+            r = s.pop()
+            return a + 2.0 * b + len(r)
+        """
+    )
+    tree = numba_tapes.rewrite(ast.parse(text).body[0], {"a", "b"}, set(), lambda n: False, "tape_nan")
+    namespace = dict(numba_runtime.TAPES)
+    exec(compile(ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[])), "<test>", "exec"), namespace)
+    assert "s_tags" in ast.unparse(tree)
+    with pytest.raises(AssertionError, match="out of order"):
+        numba.njit(namespace["swapped"])(1.0, 2.0)
 
 
 def _jvp_compiled(transform):
@@ -222,7 +268,7 @@ def test_jvp_compiled():
     assert tangent == pytest.approx(numeric, rel=1e-5)
 
 
-@pytest.mark.parametrize(("f", "args", "wrt"), [CASES[0], CASES[4]], ids=["scalar_loop", "broadcast"])
+@pytest.mark.parametrize(("f", "args", "wrt"), [CASE["scalar_loop"], CASE["broadcast"]], ids=["scalar_loop", "broadcast"])
 def test_hessian_and_hvp_compiled(f, args, wrt):
     pytest.importorskip("numba")
     with warnings.catch_warnings():
