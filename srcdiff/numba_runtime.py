@@ -282,6 +282,22 @@ def _balanced_eq(x, ans, y):  # where x gave the max/min: 1, or 0.5 on ties (np.
     return None
 
 
+@_helper(runtime.seed)
+def _seed(out, function="", filename=None, line=None):  # the adjoint 1.0 of a real scalar result
+    if _number(out) or isinstance(out, types.Array) and out.ndim == 0 and isinstance(out.dtype, NUMBERS):
+        return lambda out, function="", filename=None, line=None: 1.0
+    return None  # (anything else is an error, which the Python code raises)
+
+
+@_helper(runtime.structured)
+def _structured(g, x):  # an adjoint in its value's structure: for numbers and arrays, itself
+    if isinstance(x, (types.BaseTuple, types.List)):
+        return None
+    if isinstance(g, types.Array) and g.ndim == 0 and not isinstance(x, types.Array):
+        return lambda g, x: g[()]
+    return lambda g, x: g
+
+
 def zeros_of(x: object) -> object:
     """The zero an adjoint accumulated into as the gradient of ``x`` starts from, in compiled
     code: zeros of ``x``'s shape for an array, where the Python code has the weak zero ``0.0``
