@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import importlib.util
 import inspect
 import linecache
@@ -290,15 +291,15 @@ def _positional(tree: ast.FunctionDef) -> tuple[str, ...]:
 def _resolve(fn: Callable, name: str) -> tuple[Any, Callable[[], Any]]:
     """What ``name`` denotes in ``fn`` now, and how to read it again on a call."""
     code = fn.__code__
-    if name in code.co_freevars:
+    if name in code.co_freevars:  # (readers as partials: called on every call, they cost less than lambdas)
         cell = fn.__closure__[code.co_freevars.index(name)]
         try:
-            return cell.cell_contents, lambda: cell.cell_contents
+            return cell.cell_contents, functools.partial(getattr, cell, "cell_contents")
         except ValueError:
             raise _Refused(f"it reads {name}, a closure variable not yet assigned", None) from None
     namespace = fn.__globals__
     if name in namespace:
-        return namespace[name], lambda: namespace[name]
+        return namespace[name], functools.partial(namespace.__getitem__, name)
     return getattr(builtins, name, None), lambda: getattr(builtins, name)
 
 
@@ -469,7 +470,7 @@ class Compiled:
             for value, kind in zip(live, self.kinds):  # a global now holds something else: Python's code says so
                 if type(value) is not kind and _kind(value) != kind:
                     return self.python(*args, **kwargs)
-            positional = (*positional, *live)
+            positional += tuple(live)
         if not self.checked:
             refused = next((i for i, a in enumerate(positional[: self.arity]) if not _is_data(a)), None)
             if refused is not None:
