@@ -765,7 +765,8 @@ class AuxGradient(Gradient):
         return build(self.target(kinds), self.wrt, kinds, "pullback")
 
     def compile(self, entry: emit.Emitted, fn: Callable, kinds: frozenset[tuple[str, int]]) -> Callable:
-        if self.backend != "python" and "has_aux" not in entry.compiled:
+        """The Python code: a forward and a backward sweep with aux between them are not compiled."""
+        if "has_aux" not in entry.compiled:
             entry.compiled["has_aux"] = fn  # (warned once per entry)
             compiled.fall_back(fn, "has_aux=True is not compiled", entry.functions[entry.entry].__code__.co_filename, None)
         return fn

@@ -203,12 +203,13 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
     that hold floats (``numba_tapes``)."""
     from . import numba_runtime, numba_tapes  # (imports Numba: only now that it is wanted)
 
-    if entry.pending:
-        name = next(iter(entry.pending))
-        raise _Refused(f"it calls {name}, srcdiff's code for a function it calls (compiled code calls no Python)", None)
     filename = fn.__code__.co_filename
     module = ast.parse(entry.text, filename)
     tree = next(d for d in module.body if isinstance(d, ast.FunctionDef) and d.name == fn.__name__)
+    if entry.pending:
+        name = next(iter(entry.pending))
+        line = next((n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name), None)
+        raise _Refused(f"it calls {name}, srcdiff's code for a function it calls (compiled code calls no Python)", line)
     _check_syntax(tree)
     params = _parameters(tree)
     namespace, live = _free_names(tree, fn, numba_runtime.HELPERS)

@@ -46,7 +46,7 @@ class Emitted:
     depends: tuple = ()  # cache.Dependency values: the functions this code calls, as found when built
     callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
     backward_changes_tape: bool = False  # see reverse.Transformed: a pullback replays the forward sweep first
-    compiled: dict[str, Any] = field(default_factory=dict)  # backend -> what to call instead (compiled.py)
+    compiled: dict[Any, Any] = field(default_factory=dict)  # (backend, float parameters) -> what runs it (compiled.py)
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value

@@ -392,7 +392,7 @@ def takes_a_list(x, c):
 @pytest.mark.parametrize(
     ("f", "args", "reason"),
     [
-        (calls_a_helper, (1.5,), "calls"),
+        (calls_a_helper, (1.5,), r"calls .* at test_numba_backend.py:\d+ \(return helper\(x\) \+ 1.0\)"),
         (sums_over_two_axes, (np.ones((2, 3, 4)),), "Numba: No implementation of function"),
         (euler_pairs, (1.0, 0.2, 0.3), "zeros_like"),
         (takes_a_list, (0.9, [1.0, 2.0, 3.0]), "argument c is a list"),
