@@ -11,8 +11,9 @@ one-line ``BackendFallback`` warning naming what stopped it and the user's line.
 
 - it is checked construct by construct (``_ALLOWED``) and name by name: every name it reads
   and does not bind must be a module Numba compiles (``math``, ``numpy``), a builtin of
-  ``_BUILTINS``, a runtime helper with a Numba version (``numba_runtime.HELPERS``), or data
-  (a number or an array);
+  ``_BUILTINS``, a runtime helper with a Numba version (``numba_runtime.HELPERS``), data (a
+  number or an array), or srcdiff's code for a function it calls, lowered the same way and
+  compiled with it (``_callees``);
 - data read from the user's globals or closure (``DT = 0.01``) becomes extra parameters, read
   again on each call: Numba would freeze a global's value into the machine code, and the
   Python code reads it live; ``check_numbers`` calls go with them, as the call checks that
@@ -98,7 +99,7 @@ _CONSTRUCTS = {  # how a refused node is named
     ast.JoinedStr: "an f-string", ast.Delete: "del", ast.FunctionDef: "a nested function",
 }  # fmt: skip
 _BUILTINS = frozenset(
-    {"range", "len", "reversed", "float", "int", "bool", "abs", "min", "max", "round", "pow", "enumerate", "zip"}
+    {"range", "len", "reversed", "float", "int", "bool", "abs", "min", "max", "round", "pow", "enumerate", "zip", "list"}
 )
 _MODULES = frozenset({"math", "numpy", "cmath"})
 _MATERIALIZE = ("materialize", "materialize_all")
@@ -198,21 +199,19 @@ class Lowered:
         self.floats = floats  # the positions of parameters proven floats: a call checks they are float64
 
 
-def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset()) -> Lowered:
+def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(), within: tuple = ()) -> Lowered:
     """``entry``'s function ``fn`` rewritten for Numba, or ``_Refused``; ``floats``: parameters
-    that hold floats (``numba_tapes``)."""
+    that hold floats (``numba_tapes``); ``within``: the functions whose lowering lowers this one
+    (a function it calls: ``_callees``)."""
     from . import numba_runtime, numba_tapes  # (imports Numba: only now that it is wanted)
 
     filename = fn.__code__.co_filename
     module = ast.parse(entry.text, filename)
     tree = next(d for d in module.body if isinstance(d, ast.FunctionDef) and d.name == fn.__name__)
-    if entry.pending:
-        name = next(iter(entry.pending))
-        line = next((n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name), None)
-        raise _Refused(f"it calls {name}, srcdiff's code for a function it calls (compiled code calls no Python)", line)
     _check_syntax(tree)
     params = _parameters(tree)
-    namespace, live = _free_names(tree, fn, numba_runtime.HELPERS)
+    namespace, live, callees = _free_names(tree, fn, numba_runtime.HELPERS, entry)
+    live = _callees(tree, callees, namespace, live, (*within, fn))
     held = {name: read() for name, read in live}
     tree = _without_checks(tree, namespace, held)
     tree, finish = _strip_materialize(tree, namespace, params)
@@ -235,11 +234,14 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
 
 
 def _free_names(
-    tree: ast.FunctionDef, fn: Callable, helpers: set[str]
-) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]:
+    tree: ast.FunctionDef, fn: Callable, helpers: set[str], entry: emit.Emitted
+) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]], dict[str, tuple[emit.Emitted, Callable, int]]]:
     """The names ``tree`` reads and does not bind: the namespace the compiled function sees
-    (modules, runtime helpers with a Numba version) and the data passed in on each call (name,
-    how to read it), or ``_Refused`` naming one that is neither."""
+    (modules, runtime helpers with a Numba version), the data passed in on each call (name,
+    how to read it), and the generated functions of the functions it calls (name -> their
+    entry, the function, the line of the call), or ``_Refused`` naming one that is none of these."""
+    generated = {id(f): e for e in entry.callees for f in e.functions.values()}
+    callees: dict[str, tuple[emit.Emitted, Callable, int]] = {}
     bound = _parameters(tree) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     first_use: dict[str, int] = {}
     for n in ast.walk(tree):
@@ -263,10 +265,54 @@ def _free_names(
             namespace[name] = value
         elif _is_data(value):
             live.append((name, read))
+        elif id(value) in generated:
+            callees[name] = (generated[id(value)], value, line)
         else:
             what = getattr(value, "__name__", None) or type(value).__name__
             raise _Refused(f"it reads {name} ({what}), which is not a number, an array or a module Numba compiles", line)
-    return namespace, live
+    return namespace, live, callees
+
+
+def _callees(
+    tree: ast.FunctionDef,
+    callees: dict[str, tuple[emit.Emitted, Callable, int]],
+    namespace: dict[str, Any],
+    live: list[tuple[str, Callable[[], Any]]],
+    within: tuple,
+) -> list[tuple[str, Callable[[], Any]]]:
+    """Compile each function the code calls (a helper's forward and backward sweeps) too, and
+    pass it the data it reads: its calls get those arguments, which this function takes as its
+    own live data. Returns the live data of both."""
+    import numba
+
+    taken = _parameters(tree) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    extra: dict[str, list[str]] = {}
+    for name, (callee_entry, callee, line) in sorted(callees.items()):
+        if callee in within:
+            raise _Refused(f"it calls {name} recursively, which Numba compiles only with types declared", line)
+        sub = lower(callee_entry, callee, frozenset(), within)
+        if sub.finish:
+            raise _Refused(f"it calls {name}, which materialises gradients", line)
+        for data, read in sub.live:
+            mine = next((r for n, r in live if n == data), None)
+            if mine is None and data in taken:
+                raise _Refused(f"it calls {name}, which reads a global {data} this code has a variable of", line)
+            if mine is None:
+                live.append((data, read))
+                taken.add(data)
+            elif _source(mine) != _source(read):
+                raise _Refused(f"it calls {name}, which reads another {data} than this code", line)
+        extra[name] = [n for n, _ in sub.live]
+        namespace[name] = numba.njit(sub.function)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and extra.get(node.func.id):
+            node.args = [*node.args, *(ast.Name(id=n, ctx=ast.Load()) for n in extra[node.func.id])]
+    return live
+
+
+def _source(read: Any) -> tuple:
+    """Where a reader of live data reads (``_resolve``'s partials): compared by identity."""
+    return (id(getattr(read.func, "__self__", read.func)), *(a if isinstance(a, str) else id(a) for a in read.args))
 
 
 def _check_syntax(tree: ast.FunctionDef) -> None:
@@ -447,6 +493,7 @@ class Compiled:
         self.floats = lowered.floats
         self.signature = inspect.signature(python)
         self.errors = NumbaError
+        self.typeof = numba.typeof
         self.checked = False
         self.__name__ = python.__name__
         self.__wrapped__ = python
@@ -478,6 +525,11 @@ class Compiled:
                 name = list(self.signature.parameters)[refused]
                 what = type(positional[refused]).__name__
                 self.fall_back(f"argument {name} is a {what}, not a number or an array of numbers")
+                return self.python(*args, **kwargs)
+            try:  # compiled before it runs: an error here is Numba's (LLVM's too), not the code's
+                dispatcher.compile(tuple(map(self.typeof, positional)))
+            except Exception as error:
+                self.fall_back(*_numba_reason(error, self.python.__code__.co_filename))
                 return self.python(*args, **kwargs)
             self.checked = True
         try:

@@ -68,6 +68,24 @@ def nested(x, a):  # pushes in a nested loop and in the outer one: room made for
     return x
 
 
+def helper(x):
+    return x * x
+
+
+def calls_a_helper(x):
+    return helper(x) + 1.0
+
+
+def layer(h, w, b):
+    return np.tanh(h @ w + b)
+
+
+def two_layers(w, b, x):  # a helper called twice: its forward and backward sweeps compiled too
+    h = layer(x, w, b)
+    h = layer(h, w, b)
+    return np.sum(h * h)
+
+
 def mlp(w1, b1, w2, x, y):
     h = np.maximum(x @ w1 + b1, 0.0)
     return np.mean((h @ w2 - y) ** 2)
@@ -130,6 +148,8 @@ CASES = [
     (euler, (1.0, 0.2, 0.3), (0, 1, 2)),
     (with_branch, (0.7, 1.5), (0, 1)),
     (nested, (0.9, 1.2), (0, 1)),
+    (calls_a_helper, (1.5,), (0,)),
+    (two_layers, (RNG.normal(size=(3, 3)), RNG.normal(size=3), RNG.normal(size=(4, 3))), (0, 1)),
     (
         rnn,
         (RNG.normal(size=(4, 4)) / 2, RNG.normal(size=(3, 4)) / 2, 0.1 * RNG.normal(size=4), RNG.normal(size=(5, 2, 3))),
@@ -331,6 +351,31 @@ def test_defaults_and_keywords():
     assert _compiled_behind(g, (0.3,))
 
 
+SCALE = 2.0
+
+
+def scaled(x):
+    return SCALE * math.sin(x)
+
+
+def calls_scaled(x):
+    return scaled(x) * scaled(0.5 * x)
+
+
+def test_a_global_a_called_function_reads_is_passed_live():
+    pytest.importorskip("numba")
+    g = srcdiff.grad(calls_scaled, backend="numba")
+    assert g(0.7) == pytest.approx(srcdiff.grad(calls_scaled)(0.7), rel=1e-12)
+    assert _compiled_behind(g, (0.7,))
+    saved = globals()["SCALE"]
+    globals()["SCALE"] = 3.0
+    try:
+        assert g(0.7) == pytest.approx(srcdiff.grad(calls_scaled)(0.7), rel=1e-12)
+        assert g(0.7) == pytest.approx(9.0 * (math.cos(0.7) * math.sin(0.35) + 0.5 * math.sin(0.7) * math.cos(0.35)), rel=1e-12)
+    finally:
+        globals()["SCALE"] = saved
+
+
 def test_a_closure_number_is_read_live():
     pytest.importorskip("numba")
     scale = 2.0
@@ -370,12 +415,14 @@ def test_a_deleted_global_raises_as_in_python():
         globals()["RATE"] = saved
 
 
-def helper(x):
-    return x * x
+def power(n, x):
+    if n <= 0:
+        return x
+    return x * power(n - 1, x)
 
 
-def calls_a_helper(x):
-    return helper(x) + 1.0
+def calls_itself(x):
+    return power(3, x)
 
 
 def sums_over_two_axes(x):
@@ -392,7 +439,7 @@ def takes_a_list(x, c):
 @pytest.mark.parametrize(
     ("f", "args", "reason"),
     [
-        (calls_a_helper, (1.5,), r"calls .* at test_numba_backend.py:\d+ \(return helper\(x\) \+ 1.0\)"),
+        (calls_itself, (1.5,), r"recursively.* at test_numba_backend.py:\d+ \(return power\(3, x\)\)"),
         (sums_over_two_axes, (np.ones((2, 3, 4)),), "Numba: No implementation of function"),
         (euler_pairs, (1.0, 0.2, 0.3), "zeros_like"),
         (takes_a_list, (0.9, [1.0, 2.0, 3.0]), "argument c is a list"),
