@@ -1,4 +1,5 @@
-"""The same problems written for the peers: autograd, jax (jit-compiled), torch (eager) and tangent.
+"""The same problems written for the peers: autograd, jax (jit-compiled), torch (eager) and tangent,
+and srcdiff's own code compiled by Numba (``srcdiff[numba]``: ``grad(f, backend="numba")``).
 
 The Hessian-vector product ("hvp") is each library's own way: autograd's
 ``hessian_vector_product``, ``jax.jit`` of ``jax.jvp`` over ``jax.grad``, and
@@ -394,6 +395,47 @@ def _tangent_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]:
     return (lambda: g(*args)), _numpy
 
 
+# srcdiff[numba]: srcdiff's own code compiled by Numba (grad(f, backend="numba")), a column of its own
+
+
+def _numba_load() -> str:
+    import srcdiff
+
+    try:
+        import numba
+    except ImportError as error:  # named as the column, so that measure.py reports it "not installed"
+        raise ImportError(str(error), name="srcdiff[numba]") from None
+    return f"srcdiff {srcdiff.__version__} with numba {numba.__version__}"
+
+
+def _numba_setup(key: str, args: tuple) -> tuple[Thunk, Callable[[Any], Any]]:
+    """The build and the compile happen here, inside the first call's timing; a problem Numba
+    does not take (a ``BackendFallback``) is reported, not timed as Python."""
+    import warnings
+
+    from problems import PROBLEMS
+
+    import srcdiff
+    from srcdiff.errors import BackendFallback
+
+    problem = next(p for p in PROBLEMS if p.key == key)
+    if problem.derivative == "hvp":
+        g = srcdiff.hvp(problem.f, wrt=problem.wrt, backend="numba")
+    else:
+        g = srcdiff.grad(problem.f, wrt=problem.wrt, backend="numba")
+    if problem.derivative == "grad2":
+        g = srcdiff.grad(g, wrt=problem.wrt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BackendFallback)
+        g(*args)
+    fallbacks = [w for w in caught if issubclass(w.category, BackendFallback)]
+    if fallbacks:
+        raise Unsupported(str(fallbacks[0].message).split(": ", 1)[-1])
+    if problem.driver is not None:
+        return (lambda: problem.driver(g, *args)), _numpy
+    return (lambda: g(*args)), _numpy
+
+
 def _lookup(table: dict[str, tuple[Callable, Any]], key: str) -> tuple[Callable, Any]:
     if key not in table:
         raise Unsupported(f"no version of problem {key!r} written for this peer")
@@ -410,6 +452,7 @@ def _numpy(result: Any) -> Any:
 
 
 PEERS: dict[str, Peer] = {
+    "srcdiff[numba]": Peer(_numba_load, _numba_setup),
     "autograd": Peer(_autograd_load, _autograd_setup),
     "jax.jit": Peer(_jax_load, _jax_setup, numpy_arrays=False),
     "torch": Peer(_torch_load, _torch_setup, numpy_arrays=False),

@@ -4,8 +4,8 @@ Run from a clone: ``python benchmarks/run.py`` (several minutes with every peer 
 ``python benchmarks/run.py --quick`` (short timings, for a smoke test or a first look). Prints
 the Markdown tables of the README's Benchmarks section.
 
-Each implementation (hand-written NumPy, srcdiff, and each installed peer: autograd, jax.jit,
-torch, tangent) runs in a process of its own, ``measure.py``, because importing jax or torch
+Each implementation (hand-written NumPy, srcdiff, and each installed peer: srcdiff[numba], autograd,
+jax.jit, torch, tangent) runs in a process of its own, ``measure.py``, because importing jax or torch
 changes how fast the same NumPy code runs (see ``measure.py``). Each of those processes times
 the hand-written derivative alongside its implementation, and every ratio is to the
 hand-written time *in the same process* (with ``--processes N``, default 3 and 1 with

@@ -32,6 +32,7 @@ from . import (
     analysis,
     cache,
     callables,
+    compiled,
     emit,
     methods,
     normalize,
@@ -409,11 +410,11 @@ def _resolve_wrt(f: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     return tuple(names), many
 
 
-def _shared_key(cls: type, f: Any, wrt: Wrt, mode: str) -> tuple | None:
+def _shared_key(cls: type, f: Any, wrt: Wrt, mode: str, backend: str) -> tuple | None:
     """The cache key under which Gradients of a plain function share their state (``None``: not shared)."""
     if type(f) is not types.FunctionType:
         return None
-    key = ("gradient", cls, id(f), tuple(wrt) if isinstance(wrt, list) else wrt, mode, rules.version)
+    key = ("gradient", cls, id(f), tuple(wrt) if isinstance(wrt, list) else wrt, mode, backend, rules.version)
     try:
         hash(key)
     except TypeError:  # a wrt that is no name or index: refused by __init__
@@ -453,10 +454,11 @@ class Gradient:
     passed first: ``wrt`` counts the parameters after ``self``, and ``obj`` is a constant.
     """
 
-    def __init__(self, f: Callable, wrt: Wrt, mode: str) -> None:
+    def __init__(self, f: Callable, wrt: Wrt, mode: str, backend: str | None = None) -> None:
         self.receiver: tuple = ()  # (obj,) when f is obj.method
         f = getattr(f, "srcdiff_caller", f)  # a custom_vjp function: differentiated by its own rules
-        shared = _shared_key(type(self), f, wrt, mode)
+        backend = compiled.check_backend(backend, f if isinstance(f, Gradient) else None)
+        shared = _shared_key(type(self), f, wrt, mode, backend)
         if shared is not None:
             state = cache.recall(shared)
             if state is not None and state[0] == _as_built(f):  # grad(f)(x) inline: what the last one knew
@@ -483,6 +485,7 @@ class Gradient:
             # refuse unreadable source and unsupported syntax now, at its line
             parse.checked(self.function, _check_source)
         self.mode = mode
+        self.backend = backend  # what runs the generated code: "python", or "numba" (compiled.py)
         self.wrt, self.many = _resolve_wrt(f, wrt)
         if set(self.wrt) & set(self.keywords):
             bound = sorted(set(self.wrt) & set(self.keywords))[0]
@@ -513,7 +516,7 @@ class Gradient:
         reference, as pickle sends functions): the process that loads it builds its own code."""
         wrt = self.wrt if self.many else self.wrt[0]
         mode = getattr(self, "returns", None)  # (AuxGradient: "grad" or "value")
-        return (_gradient, (self.__wrapped__, wrt, mode or self.mode, mode is not None))
+        return (_gradient, (self.__wrapped__, wrt, mode or self.mode, mode is not None, self.backend))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the hot path: the argument types, one dict lookup, then the generated code; arrays'
@@ -606,6 +609,12 @@ class Gradient:
         """The function that computes this derivative, from the entry ``self.entry`` built."""
         return entry.functions[entry.entry]
 
+    def compile(self, entry: emit.Emitted, fn: Callable, kinds: frozenset[tuple[str, int]]) -> Callable:
+        """What runs ``fn``, the generated function of ``entry``, on ``self.backend`` (``compiled``);
+        the scalars in wrt are floats (an integer is refused), which compiled code may rely on."""
+        floats = frozenset(w for w in self.wrt if (w, 0) in kinds)
+        return compiled.compiled(entry, fn, self.backend, floats)
+
     def dependencies(self, entry: emit.Emitted, kinds: frozenset[tuple[str, int]]) -> tuple[cache.Dependency, ...]:
         """What ``entry`` (built by ``self.entry(kinds)``) assumes about the functions it calls."""
         depends = cache.dependencies(entry)
@@ -628,8 +637,11 @@ class Gradient:
         else:
             records = None
         kinds = self.argument_kinds(args, kwargs)
+        compiled.prepare(self.backend)
         entry = self.entry(kinds)
         fn = self.generated(entry)
+        if self.backend != "python":
+            fn = self.compile(entry, fn, kinds)
         if self.receiver or self.keywords:
             fn = functools.partial(fn, *self.receiver, **self.keywords)
         scalars = _scalar_likes(self.wrt, self.positions, args, kwargs)
@@ -756,8 +768,8 @@ class AuxGradient(Gradient):
     ``aux`` (any structure: counts, strings, arrays) passes through and gets no adjoint code.
     """
 
-    def __init__(self, f: Callable, wrt: Wrt, returns: str) -> None:
-        super().__init__(f, wrt, "value")  # the generated part returns (pair, gradients)
+    def __init__(self, f: Callable, wrt: Wrt, returns: str, backend: str | None = None) -> None:
+        super().__init__(f, wrt, "value", backend)  # the generated part returns (pair, gradients)
         self.returns = returns
         self.__name__ = ("grad_" if returns == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
 
@@ -767,6 +779,13 @@ class AuxGradient(Gradient):
 
     def entry(self, kinds: frozenset[tuple[str, int]]) -> emit.Emitted:
         return build(self.target(kinds), self.wrt, kinds, "pullback")
+
+    def compile(self, entry: emit.Emitted, fn: Callable, kinds: frozenset[tuple[str, int]]) -> Callable:
+        """The Python code: a forward and a backward sweep with aux between them are not compiled."""
+        if "has_aux" not in entry.compiled:
+            entry.compiled["has_aux"] = fn  # (warned once per entry)
+            compiled.fall_back(fn, "has_aux=True is not compiled", entry.functions[entry.entry].__code__.co_filename, None)
+        return fn
 
     def generated(self, entry: emit.Emitted) -> Callable:
         forward, backward = split_pair(entry)
@@ -878,29 +897,34 @@ def _decorated(f: Any, transform: str) -> bool:
     return False
 
 
-def grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False) -> Any:
+def grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False, backend: str | None = None) -> Any:
     """The gradient of scalar-valued ``f`` with respect to ``wrt`` (index, name or tuple).
 
     Use as ``grad(f)``, ``@grad`` or ``@grad(wrt=...)``. A single ``wrt`` gives one
     gradient shaped like its argument; a tuple gives a tuple of gradients. With
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the gradient is ``(gradient, aux)``:
     ``aux`` is passed through, not differentiated.
+
+    ``backend="numba"`` compiles the generated code with Numba (``pip install 'srcdiff[numba]'``)
+    where it is in Numba's subset, and otherwise runs it as Python after a ``BackendFallback``
+    warning naming what stopped it (docs/backends.md). The default is the backend of ``f`` when
+    ``f`` is itself a gradient (``grad(grad(f, backend="numba"))``), else "python".
     """
     if _decorated(f, "grad"):
-        return lambda g: _gradient(g, wrt, "grad", has_aux)
-    return _gradient(f, wrt, "grad", has_aux)
+        return lambda g: _gradient(g, wrt, "grad", has_aux, backend)
+    return _gradient(f, wrt, "grad", has_aux, backend)
 
 
-def value_and_grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False) -> Any:
+def value_and_grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False, backend: str | None = None) -> Any:
     """Like ``grad`` but returns ``(f(...), gradient)`` from one forward sweep; with
-    ``has_aux=True``, ``((output, aux), gradient)``."""
+    ``has_aux=True``, ``((output, aux), gradient)``. ``backend`` as for ``grad``."""
     if _decorated(f, "value_and_grad"):
-        return lambda g: _gradient(g, wrt, "value", has_aux)
-    return _gradient(f, wrt, "value", has_aux)
+        return lambda g: _gradient(g, wrt, "value", has_aux, backend)
+    return _gradient(f, wrt, "value", has_aux, backend)
 
 
-def _gradient(f: Callable, wrt: Wrt, mode: str, has_aux: bool) -> Gradient:
-    return AuxGradient(f, wrt, mode) if has_aux else Gradient(f, wrt, mode)
+def _gradient(f: Callable, wrt: Wrt, mode: str, has_aux: bool, backend: str | None = None) -> Gradient:
+    return AuxGradient(f, wrt, mode, backend) if has_aux else Gradient(f, wrt, mode, backend)
 
 
 def source(g: Gradient, *args: Any, **kwargs: Any) -> str:

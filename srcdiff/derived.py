@@ -297,20 +297,20 @@ def jacobian(f: Callable, wrt: api.Wrt = 0, mode: str = "auto", has_aux: bool = 
     return Jacobian(f, wrt, mode, has_aux)
 
 
-def hessian(f: Callable, wrt: api.Wrt = 0) -> Callable:
+def hessian(f: Callable, wrt: api.Wrt = 0, backend: str | None = None) -> Callable:
     """The Hessian of scalar-valued ``f`` (JAX: ``jax.hessian``): forward over reverse, one jvp of
     the generated gradient per number in the ``wrt`` arguments. Shape ``arg.shape + arg.shape``;
-    a tuple ``wrt`` gives the blocks as a tuple of tuples."""
+    a tuple ``wrt`` gives the blocks as a tuple of tuples. ``backend`` as for ``grad``."""
     names, many = api._resolve_wrt(f, wrt)
     if many and len(names) == 1:  # the generated gradient returns its one gradient bare: nest the block as for several
-        one = Jacobian(api.grad(f, wrt=names[0]), names, "fwd", False)
+        one = Jacobian(api.grad(f, wrt=names[0], backend=backend), names, "fwd", False)
 
         def nested(*args: Any, **kwargs: Any) -> tuple:
             return (one(*args, **kwargs),)
 
         nested.srcdiff_transform = "hessian"  # type: ignore[attr-defined]
         return nested
-    jac = Jacobian(api.grad(f, wrt=names if many else names[0]), names if many else names[0], "fwd", False)
+    jac = Jacobian(api.grad(f, wrt=names if many else names[0], backend=backend), names if many else names[0], "fwd", False)
     jac.__name__, jac.srcdiff_transform = "hessian_" + getattr(f, "__name__", "f"), "hessian"
     return jac
 
@@ -320,10 +320,10 @@ class Hvp:
 
     srcdiff_transform = "hvp"
 
-    def __init__(self, f: Callable, wrt: api.Wrt) -> None:
+    def __init__(self, f: Callable, wrt: api.Wrt, backend: str | None = None) -> None:
         names, self.many = api._resolve_wrt(f, wrt)
-        self.gradient = api.grad(f, wrt=names if self.many and len(names) > 1 else names[0])
-        self.tangents = transforms.Jvp(self.gradient)
+        self.gradient = api.grad(f, wrt=names if self.many and len(names) > 1 else names[0], backend=backend)
+        self.tangents = transforms.Jvp(self.gradient)  # (on the gradient's backend)
         self.positions = self.gradient.positions
         self.__name__ = "hvp_" + getattr(f, "__name__", "f")
 
@@ -348,11 +348,11 @@ class Hvp:
         return (hv,) if self.many and len(self.positions) == 1 else hv
 
 
-def hvp(f: Callable, wrt: api.Wrt = 0) -> Hvp:
+def hvp(f: Callable, wrt: api.Wrt = 0, backend: str | None = None) -> Hvp:
     """The Hessian-vector product of scalar-valued ``f`` without forming the Hessian (JAX:
     ``jax.jvp(jax.grad(f), (x,), (v,))[1]``): ``hvp(f)(*args, v)``, at about the cost of a
-    few gradients whatever the size of ``x``."""
-    return Hvp(f, wrt)
+    few gradients whatever the size of ``x``. ``backend`` as for ``grad``."""
+    return Hvp(f, wrt, backend)
 
 
 def elementwise_grad(f: Callable, wrt: int | str = 0) -> Callable:

@@ -50,6 +50,7 @@ class Emitted:
     callees: list[Emitted] = field(default_factory=list)  # the entries bound into its cells
     backward_changes_tape: bool = False  # see reverse.Transformed: a pullback replays the forward sweep first
     loaded: bool = False  # read from the disk cache (``persist``), not built
+    compiled: dict[Any, Any] = field(default_factory=dict)  # (backend, float parameters) -> what runs it (compiled.py)
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value

@@ -102,3 +102,12 @@ class CacheDirectoryWarning(UserWarning):
 class ExportError(SrcdiffError, ValueError):
     """``srcdiff.export`` cannot write a module that runs on its own: it reads a value no module
     can import (a closure variable, a global of ``__main__``), or takes a function as an argument."""
+
+
+class BackendUnavailable(SrcdiffError, ImportError):
+    """A backend was asked for whose library is not installed (``backend="numba"`` without Numba)."""
+
+
+class BackendFallback(UserWarning):
+    """A derivative asked to be compiled (``backend="numba"``) runs as Python code instead: the
+    message names what stopped the compiler. A warning, not an error: the result is the same."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, callables, emit, forward, optimize, packing, parse, rules, trees
+from . import analysis, api, cache, callables, compiled, emit, forward, optimize, packing, parse, rules, trees
 from .assembly import module_text
 from .errors import BadCall, BadWrt, SourceUnavailable, WrtTypeError
 
@@ -102,8 +102,10 @@ class Jvp:
 
     srcdiff_transform = "jvp"  # what parse says when asked to differentiate one
 
-    def __init__(self, f: Callable) -> None:
+    def __init__(self, f: Callable, backend: str | None = None) -> None:
         parse.refuse_transform_results(f)
+        # what runs the code (compiled.py): as given, else a gradient's (hvp, hessian), else Python
+        self.backend = compiled.check_backend(backend, f if isinstance(f, api.Gradient) else None)
         f = getattr(f, "srcdiff_caller", f)  # a custom_jvp function: differentiated by its own rules
         if isinstance(f, api.AuxGradient):
             raise SourceUnavailable(
@@ -165,8 +167,15 @@ class Jvp:
                 self._own = tuple(cache.own(self._own[0], uses_defaults=True))
             wrt = tuple(self.params[i] for i, t in enumerate(tangents) if t is not None)
             kinds = self.argument_kinds(primals)
+            compiled.prepare(self.backend)
             entry = self.entry(wrt, kinds)
-            found = entry.functions[entry.entry], tuple(map(tuple, self.dependencies(entry, kinds)))
+            fn = entry.functions[entry.entry]
+            if self.backend != "python":  # the floats it is given now; a call checks they still are
+                values = (*given, *self.receiver, *primals)
+                names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+                floats = frozenset(n for n, v in zip(names, values) if type(v) is float or type(v) is np.float64)
+                fn = compiled.compiled(entry, fn, self.backend, floats)
+            found = fn, tuple(map(tuple, self.dependencies(entry, kinds)))
             self._compiled[key] = found
         return found[0](*given, *self.receiver, *primals)
 
@@ -232,7 +241,7 @@ def _numeric(value: Any) -> bool:
     return not isinstance(value, (str, bytes, type(None)))
 
 
-def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None) -> Any:
+def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None, backend: str | None = None) -> Any:
     """Forward mode (JAX: ``jax.jvp``): ``(f(*primals), J @ tangents)``, the value and the
     directional derivative of ``f`` along ``tangents``, one tangent per primal.
 
@@ -240,15 +249,16 @@ def jvp(f: Callable, primals: tuple | None = None, tangents: tuple | None = None
     the same structure); a tangent of ``None`` holds its
     primal fixed (an integer count, a mask). ``jvp(f)`` alone gives the reusable ``Jvp``
     that ``srcdiff.source`` can print; ``jvp(grad(f), (x,), (v,))`` is a Hessian-vector product.
+    ``backend="numba"`` compiles the code as ``grad``'s does (docs/backends.md).
     """
     if primals is None and tangents is None:
-        return Jvp(f)
-    try:  # one Jvp per function: its compiled code is reused by every call
-        transform = _transforms[f]
+        return Jvp(f, backend)
+    try:  # one Jvp per function and backend: its compiled code is reused by every call
+        transform = _transforms[f][backend]
     except (KeyError, TypeError):
-        transform = Jvp(f)
+        transform = Jvp(f, backend)
         try:
-            _transforms[f] = transform
+            _transforms.setdefault(f, {})[backend] = transform
         except TypeError:  # a callable that cannot be weakly referenced: not kept
             pass
     return transform(*(tuple(v or ()) if isinstance(v, (tuple, list, type(None))) else v for v in (primals, tangents)))
