@@ -208,6 +208,7 @@ def lower(entry: emit.Emitted, fn: Callable, floats: frozenset[str] = frozenset(
     filename = fn.__code__.co_filename
     module = ast.parse(entry.text, filename)
     tree = next(d for d in module.body if isinstance(d, ast.FunctionDef) and d.name == fn.__name__)
+    tree = _without_release(tree, fn)
     _check_syntax(tree)
     params = _parameters(tree)
     namespace, live, callees = _free_names(tree, fn, numba_runtime.HELPERS, entry)
@@ -313,6 +314,24 @@ def _callees(
 def _source(read: Any) -> tuple:
     """Where a reader of live data reads (``_resolve``'s partials): compared by identity."""
     return (id(getattr(read.func, "__self__", read.func)), *(a if isinstance(a, str) else id(a) for a in read.args))
+
+
+def _without_release(tree: ast.FunctionDef, fn: Callable) -> ast.FunctionDef:
+    """``tree`` without what the release stage (release.py) writes for Python's memory: its
+    ``del`` statements, and ``shape_holder(v)``, which stands for ``v`` where only its shape is read."""
+
+    class Strip(ast.NodeTransformer):
+        def visit_Delete(self, node: ast.Delete) -> None:
+            return None
+
+        def visit_Call(self, node: ast.Call) -> ast.expr:
+            self.generic_visit(node)
+            held = isinstance(node.func, ast.Name) and len(node.args) == 1 and not node.keywords
+            if held and node.func.id not in _parameters(tree) and _resolve(fn, node.func.id)[0] is runtime.shape_holder:
+                return node.args[0]
+            return node
+
+    return Strip().visit(tree)
 
 
 def _check_syntax(tree: ast.FunctionDef) -> None:
@@ -583,7 +602,7 @@ def _numba_reason(error: Exception, filename: str) -> tuple[str, int | None]:
     if signature and signature != what:
         what = f"{what.rstrip(':')} {signature[3:].strip()}"
     line = None
-    for match in _LOCATION.finditer(text):
-        if match["file"] == filename:
+    for match in _LOCATION.finditer(text):  # (Numba may print a file path relative to the working directory)
+        if match["file"] == filename or os.path.abspath(match["file"]) == os.path.abspath(filename):
             line = int(match["line"])
     return f"Numba: {what}", line

@@ -36,7 +36,7 @@ def euler(theta, omega, c):
     return theta
 
 
-def euler_pairs(theta, omega, c):  # a pair assigned at once: generic code (a tuple on the tape), left to Python
+def euler_pairs(theta, omega, c):  # a pair assigned at once: each value through a name of its own
     for _ in range(STEPS):
         theta, omega = theta + RATE * omega, omega - RATE * (math.sin(theta) + c * omega)
     return theta
@@ -146,6 +146,7 @@ RNG = np.random.default_rng(0)
 CASES = [
     (scalar_loop, (0.3, 1.1), (0, 1)),
     (euler, (1.0, 0.2, 0.3), (0, 1, 2)),
+    (euler_pairs, (1.0, 0.2, 0.3), (0, 1, 2)),
     (with_branch, (0.7, 1.5), (0, 1)),
     (nested, (0.9, 1.2), (0, 1)),
     (calls_a_helper, (1.5,), (0,)),
@@ -441,7 +442,6 @@ def takes_a_list(x, c):
     [
         (calls_itself, (1.5,), r"recursively.* at test_numba_backend.py:\d+ \(return power\(3, x\)\)"),
         (sums_over_two_axes, (np.ones((2, 3, 4)),), "Numba: No implementation of function"),
-        (euler_pairs, (1.0, 0.2, 0.3), "zeros_like"),
         (takes_a_list, (0.9, [1.0, 2.0, 3.0]), "argument c is a list"),
     ],
 )
