@@ -251,7 +251,11 @@ def read_origin(code: types.CodeType) -> Origin | None:
 def source_lines(code: types.CodeType) -> tuple[list[str], int]:
     """``inspect.getsourcelines(code)`` for a def's code, read from ``linecache`` where the def
     starts without inspect's search of every module for the file (a tenth of a build's first
-    read of a 200-line function, or of its first call in a process that reads the disk cache)."""
+    read of a 200-line function, or of its first call in a process that reads the disk cache).
+    As inspect does, the file is checked first: ``importlib.reload`` and ``%autoreload`` do not
+    refresh ``linecache``, whose old text would fail the reloaded code's check (or, describing a
+    callee to the disk cache, match an entry built from the text before the edit)."""
+    linecache.checkcache(code.co_filename)
     lines = linecache.getlines(code.co_filename)
     start = code.co_firstlineno - 1
     if 0 <= start < len(lines) and _DEFINITION.match(lines[start]):
