@@ -23,7 +23,7 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SourceUnavailable, UnsupportedSyntax
+from .errors import SourceUnavailable, UnsupportedSyntax, cell_number, place
 from .names import copy_tree
 
 
@@ -97,14 +97,16 @@ def note_user_line(exc: BaseException) -> None:
     if found is None:
         return
     comment = next((t for t in reversed(linecache.getlines(found[0])[: found[1]]) if _PROVENANCE.match(t)), "")
-    place = user_line(*found)
-    if place is None:
+    where = user_line(*found)
+    if where is None:
         return
     if comment.strip().startswith("# forward:"):  # a statement of the forward sweep: the function's lines
         span = comment.strip()[len("# forward: ") :]
-        exc.add_note(f"in the forward sweep srcdiff wrote for {GENERATED_FROM[found[0]]} (lines {span.rsplit(':', 1)[-1]})")
+        source, cell = GENERATED_FROM[found[0]], cell_number(GENERATED_FROM[found[0]])
+        named = source if cell is None else f"In [{cell}]"
+        exc.add_note(f"in the forward sweep srcdiff wrote for {named} (lines {span.rsplit(':', 1)[-1]})")
     else:
-        exc.add_note(f"in srcdiff's derivative code for {place[0]}:{place[1]}  {linecache.getline(*place).strip()}")
+        exc.add_note(f"in srcdiff's derivative code for {place(*where)}  {linecache.getline(*where).strip()}")
 
 
 def _provenance(filename: str, line: int) -> int | None:
