@@ -36,6 +36,7 @@ from . import (
     emit,
     methods,
     normalize,
+    notebook,
     operations,
     optimize,
     packing,
@@ -320,8 +321,8 @@ def _header(f: Callable, origin: parse.Origin, wrt: tuple[str, ...], mode: str) 
         "split": "forward and backward sweeps",
         "pullback": "forward sweep and pullback",
     }[mode]
-    file = origin.filename.rsplit("/", 1)[-1]
-    return f"srcdiff: {what} of {origin.name} ({file}:{origin.first_line}) with respect to {', '.join(wrt) or 'nothing'}"
+    where = notebook.place(origin.filename, origin.first_line, short=True)
+    return f"srcdiff: {what} of {origin.name} ({where}) with respect to {', '.join(wrt) or 'nothing'}"
 
 
 def _parameters(f: Callable) -> list[str]:
@@ -928,13 +929,14 @@ def _gradient(f: Callable, wrt: Wrt, mode: str, has_aux: bool, backend: str | No
 
 
 def source(g: Gradient, *args: Any, **kwargs: Any) -> str:
-    """The generated Python of a derivative (for these example arguments; without them, for arrays)."""
+    """The generated Python of a derivative (for these example arguments; without them, for arrays).
+    A ``str``, which a notebook displays as highlighted code."""
     if not isinstance(g, Gradient):
         raise TypeError("source() takes a function made by srcdiff.grad or srcdiff.value_and_grad")
     # without example arguments, show the code for arrays (a list argument gets code of its own)
     args, kwargs = trees.as_records(args), trees.as_records(kwargs)
     kinds = g.argument_kinds(args, kwargs) if (args or kwargs) else frozenset((p, analysis.NOT_CONTAINER) for p in g.params)
-    return module_text(g.entry(kinds))
+    return notebook.GeneratedSource(module_text(g.entry(kinds)))
 
 
 def with_callees(entry: emit.Emitted) -> str:

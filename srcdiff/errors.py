@@ -7,6 +7,29 @@ bad arguments), so ``except ValueError`` style handlers keep working.
 
 from __future__ import annotations
 
+import sys
+
+
+def cell_number(filename: str) -> int | None:
+    """The execution count of the notebook cell IPython compiled under ``filename``, or None.
+
+    A kernel compiles each cell under a file name of its own (ipykernel: a temporary path such
+    as ``.../ipykernel_1234/2259055867.py``) and keeps a map from those names to execution
+    counts on its compiler; a user knows the cell by its count. IPython is consulted only when
+    the program has imported it: srcdiff never imports it. (Here, not in ``notebook``: an
+    exported module copies this file's definitions and must stay self-contained.)"""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    numbers = getattr(getattr(shell, "compile", None), "_filename_map", None)  # what IPython's tracebacks use
+    number = numbers.get(filename) if isinstance(numbers, dict) else None
+    return number if isinstance(number, int) else None
+
+
+def place(filename: str, line: int) -> str:
+    """How a diagnostic names a line: ``In [3], line 2`` in a notebook cell, else ``file:line``."""
+    number = cell_number(filename)
+    return f"In [{number}], line {line}" if number is not None else f"{filename}:{line}"
+
 
 class SrcdiffError(Exception):
     """Base class of everything srcdiff refuses.
@@ -32,7 +55,7 @@ class SrcdiffError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = f"{self.filename}:{self.line}: " if self.filename and self.line else ""
+        where = f"{place(self.filename, self.line)}: " if self.filename and self.line else ""
         text = where + self.message
         if self.construct:
             text += f" in '{self.construct}'"

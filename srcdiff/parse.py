@@ -23,7 +23,7 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SourceUnavailable, UnsupportedSyntax
+from .errors import SourceUnavailable, UnsupportedSyntax, cell_number, place
 from .names import copy_tree
 
 
@@ -97,14 +97,16 @@ def note_user_line(exc: BaseException) -> None:
     if found is None:
         return
     comment = next((t for t in reversed(linecache.getlines(found[0])[: found[1]]) if _PROVENANCE.match(t)), "")
-    place = user_line(*found)
-    if place is None:
+    where = user_line(*found)
+    if where is None:
         return
     if comment.strip().startswith("# forward:"):  # a statement of the forward sweep: the function's lines
         span = comment.strip()[len("# forward: ") :]
-        exc.add_note(f"in the forward sweep srcdiff wrote for {GENERATED_FROM[found[0]]} (lines {span.rsplit(':', 1)[-1]})")
+        source, cell = GENERATED_FROM[found[0]], cell_number(GENERATED_FROM[found[0]])
+        named = source if cell is None else f"In [{cell}]"
+        exc.add_note(f"in the forward sweep srcdiff wrote for {named} (lines {span.rsplit(':', 1)[-1]})")
     else:
-        exc.add_note(f"in srcdiff's derivative code for {place[0]}:{place[1]}  {linecache.getline(*place).strip()}")
+        exc.add_note(f"in srcdiff's derivative code for {place(*where)}  {linecache.getline(*where).strip()}")
 
 
 def _provenance(filename: str, line: int) -> int | None:
@@ -251,7 +253,11 @@ def read_origin(code: types.CodeType) -> Origin | None:
 def source_lines(code: types.CodeType) -> tuple[list[str], int]:
     """``inspect.getsourcelines(code)`` for a def's code, read from ``linecache`` where the def
     starts without inspect's search of every module for the file (a tenth of a build's first
-    read of a 200-line function, or of its first call in a process that reads the disk cache)."""
+    read of a 200-line function, or of its first call in a process that reads the disk cache).
+    As inspect does, the file is checked first: ``importlib.reload`` and ``%autoreload`` do not
+    refresh ``linecache``, whose old text would fail the reloaded code's check (or, describing a
+    callee to the disk cache, match an entry built from the text before the edit)."""
+    linecache.checkcache(code.co_filename)
     lines = linecache.getlines(code.co_filename)
     start = code.co_firstlineno - 1
     if 0 <= start < len(lines) and _DEFINITION.match(lines[start]):

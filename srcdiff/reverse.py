@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import callables, methods, packing, rules
+from . import callables, methods, notebook, packing, rules
 from . import kinds as kinds_
 from .analysis import Activity, argument_kind, returns_no_number
 from .errors import NoDerivativeRule, NonScalarOutput
@@ -1067,5 +1067,4 @@ def _index_value(index: ast.expr) -> ast.expr:
     return copy_tree(index)
 
 
-def short(filename: str) -> str:
-    return filename.rsplit("/", 1)[-1]
+short = notebook.short_name  # a file as generated code's comments name it

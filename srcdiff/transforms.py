@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, callables, compiled, emit, forward, optimize, packing, parse, rules, trees
+from . import analysis, api, cache, callables, compiled, emit, forward, notebook, optimize, packing, parse, rules, trees
 from .assembly import module_text
 from .errors import BadCall, BadWrt, SourceUnavailable, WrtTypeError
 
@@ -65,8 +65,8 @@ def stages(f: Callable, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]] 
 
 
 def _header(origin: parse.Origin, wrt: tuple[str, ...]) -> str:
-    file = origin.filename.rsplit("/", 1)[-1]
-    return f"srcdiff: jvp of {origin.name} ({file}:{origin.first_line}) with tangents of {', '.join(wrt) or 'nothing'}"
+    where = notebook.place(origin.filename, origin.first_line, short=True)
+    return f"srcdiff: jvp of {origin.name} ({where}) with tangents of {', '.join(wrt) or 'nothing'}"
 
 
 def _kind(value: Any) -> int | None:

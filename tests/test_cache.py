@@ -6,8 +6,10 @@ before and after a cell redefines something it calls.
 """
 
 import gc
+import importlib
 import itertools
 import linecache
+import os
 import sys
 import threading
 import types
@@ -390,6 +392,29 @@ def test_a_file_edited_on_disk_but_not_reloaded_is_refused(tmp_path):
         srcdiff.grad(module.f)(2.0)
     with pytest.raises(SourceUnavailable, match="the file changed since f was imported"):
         srcdiff.jvp(module.f, (2.0,), (1.0,))
+
+
+def test_a_module_edited_and_reloaded_is_differentiated_as_reloaded(tmp_path, monkeypatch):
+    # importlib.reload (and %autoreload) leave linecache holding the text from before the edit:
+    # it must be read again, neither refused against the new code nor described to the disk cache
+    path = tmp_path / "reloaded_model.py"
+    path.write_text("def power(x):\n    return x * x * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("reloaded_model")
+    try:
+        nb = Notebook(reloaded_model=module)
+        nb.run("def k(t):\n    return reloaded_model.power(t)\n")
+        g = srcdiff.grad(nb["k"])
+        assert g(2.0) == 12.0
+        assert srcdiff.grad(module.power)(2.0) == 12.0
+        path.write_text("def power(x):\n    return x * x\n")
+        stat = path.stat()  # a later time than the import's, however coarse the file system's clock
+        os.utime(path, (stat.st_atime + 5, stat.st_mtime + 5))
+        importlib.reload(module)
+        assert g(2.0) == 4.0
+        assert srcdiff.grad(module.power)(2.0) == 4.0
+    finally:
+        sys.modules.pop("reloaded_model", None)
 
 
 def test_a_file_written_again_as_it_was_is_read(tmp_path):
