@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import complexes, safety
 from . import kinds as kinds_
+from .bindings import binding_counts
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
 from .names import local_names, parameters
 from .operations import (
     COMPLEX,
-    CONSTANT,
     Env,
     Op,
     appended_to,
@@ -164,16 +165,17 @@ def activity(
         checks = []
     safety.refuse_list_arithmetic(tree, origin, varied & useful, definite_lists)
     safety.refuse_dict_iteration(tree, origin, {n for n, d in ndims.items() if kinds_.is_dict(d)})
-    masks = {
+    # masks and numbers: an index of one writes each position once (an index array may repeat
+    # one). Every binding of the name must be one: a name bound to a comparison and later to a
+    # list of positions is an index array where it is read (a fact of each binding, not of one)
+    mask_bindings = Counter(
         s.targets[0].id
         for s in walk_statements(tree.body)
         if _assigns_name(s)
-        and (
-            isinstance(s.value, ast.Compare)
-            or (ops.get(s.value) or Op("")).kind == CONSTANT
-            and not isinstance(s.value, ast.Call)
-        )
-    }
+        and isinstance(s.value, (ast.Compare, ast.Constant))
+    )
+    bindings = binding_counts(tree)
+    masks = {n for n, count in mask_bindings.items() if count == bindings[n]}
     active = frozenset(varied & useful)
     complex_parameters = frozenset(n[len(COMPLEX) :] for n, _ in kinds if n.startswith(COMPLEX))
     may_be_complex = _calls_where(ops, scalars, ndims, lists, returns_complex)

@@ -1035,7 +1035,8 @@ class Generator:
         ]
         options += {
             (3,): [(f"{j}", j), ("-1", -1), ("slice(1, None)", slice(1, None)), (f"({j},)", (j,)),
-                   ("np.array([0, 2])", np.array([0, 2])), ("np.array([2, 2, 0])", np.array([2, 2, 0]))],
+                   ("np.array([0, 2])", np.array([0, 2])), ("np.array([2, 2, 0])", np.array([2, 2, 0])),
+                   ("[1, 1, 0]", [1, 1, 0])],
             (2,): [(f"{i}", i), ("np.array([1, 0])", np.array([1, 0]))],
             (2, 3): [(f"{i}", i), (f"({i}, {j})", (i, j)), (f"(slice(None), {j})", (slice(None), j)),
                      ("np.array([1, 0])", np.array([1, 0])), (f"(np.array([0, 1]), {j})", (np.array([0, 1]), j))],
@@ -1058,6 +1059,8 @@ class Generator:
             written = ix
             if self.chance(0.6):
                 written, (src2, sample) = self.fresh("ix"), self.index_value(env, shape)
+                if self.chance(0.3):  # bound to a mask first: what the name holds where it is read decides
+                    lines.append(f"{pad}{written} = {t} > 100.0")
                 lines.append(f"{pad}{written} = {src2}")
             value_shape = np.zeros(shape)[sample].shape
             op = self.choice(["=", "+="])

@@ -1047,3 +1047,22 @@ def test_float32_weak_zero_adjoint_of_a_matrix_product():
         np.array([-0.409, 0.479, 0.301]),
         np.array([0.501, 0.332, 0.518]),
     )
+
+
+def test_positions_that_repeat_written_in_a_loop_at_second_order():
+    # the first-order code keeps the positions on its tape (_t5 = [1, 1, 0], then _t5 = _stack.pop()):
+    # its first binding, a constant, was taken for a mask's, so the second derivative summed both
+    # writes to position 1 where NumPy keeps the last (seed 1011507 of the 20,000-program run)
+    verify(
+        """
+        def program(y):
+            v7 = 0.5
+            for k14 in range(3):
+                v7 = v7 + np.zeros(3)
+                v7 = v7 / y
+                v7[[1, 1, 0]] += v7
+            return np.sum(v7)
+        """,
+        0.545,
+        second_order=True,
+    )

@@ -350,7 +350,17 @@ def unary_plus_is_a_copy(x):
     return np.sum(r * 2) + np.sum(y)
 
 
+# a fact of every binding, not of one: a name bound to a mask, then to positions that repeat
+def mask_name_rebound_to_repeated_positions(x):
+    v = x * np.array([0.5, 0.7, 0.9])
+    idx = v > 100.0
+    idx = [1, 1, 0]
+    v[idx] = v * np.array([2.0, 3.0, 4.0])  # NumPy keeps the last write to position 1
+    return np.sum(v * v)
+
+
 CASES = [
+    (mask_name_rebound_to_repeated_positions, (W,), "right"),
     (held_in_a_list, (W,), "refused"),
     (rnn_history, (W,), "refused"),
     (shared_row_buffer, (W,), "refused"),
