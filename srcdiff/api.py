@@ -517,7 +517,8 @@ class Gradient:
         reference, as pickle sends functions): the process that loads it builds its own code."""
         wrt = self.wrt if self.many else self.wrt[0]
         mode = getattr(self, "returns", None)  # (AuxGradient: "grad" or "value")
-        return (_gradient, (self.__wrapped__, wrt, mode or self.mode, mode is not None, self.backend))
+        f = self.__wrapped__
+        return (_gradient, (f, wrt, mode or self.mode, mode is not None, self.backend, parse.carried_source(f)))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # the hot path: the argument types, one dict lookup, then the generated code; arrays'
@@ -924,7 +925,11 @@ def value_and_grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False,
     return _gradient(f, wrt, "value", has_aux, backend)
 
 
-def _gradient(f: Callable, wrt: Wrt, mode: str, has_aux: bool, backend: str | None = None) -> Gradient:
+def _gradient(
+    f: Callable, wrt: Wrt, mode: str, has_aux: bool, backend: str | None = None, source: list[str] | None = None
+) -> Gradient:
+    if source is not None:  # (a gradient unpickled: its function's file may not exist here)
+        parse.restore_source(f, source)
     return AuxGradient(f, wrt, mode, backend) if has_aux else Gradient(f, wrt, mode, backend)
 
 

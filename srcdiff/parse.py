@@ -250,6 +250,32 @@ def read_origin(code: types.CodeType) -> Origin | None:
     return None
 
 
+def carried_source(f: Any) -> list[str] | None:
+    """What a pickled gradient carries of its function's source, for a process that may not have
+    its file: the file's lines, for a function pickle cannot send by reference (``__main__``'s, a
+    local one, a lambda: cloudpickle sends those by value, without their source, under the file
+    name ``<dynamic-code>``); None for a module's function, which is imported from its own file."""
+    code = getattr(f, "__code__", None)
+    if code is None or getattr(f, "__module__", None) != "__main__" and "<" not in getattr(f, "__qualname__", "<"):
+        return None
+    return list(linecache.getlines(code.co_filename)) or None
+
+
+def restore_source(f: Any, lines: list[str]) -> None:
+    """Make a carried source readable under the file name ``f``'s code has here, where no file of
+    that name can be read (cloudpickle's ``<dynamic-code>``, a deleted script, ``python -c``); a
+    file this process can read is its own and stays. Code built from a carried text is checked
+    against it as an edited file's is (two scripts' functions share ``<dynamic-code>``)."""
+    filename = getattr(getattr(f, "__code__", None), "co_filename", None)
+    if filename is None or (linecache.getlines(filename) and filename not in _CARRIED):
+        return
+    linecache.cache[filename] = (sum(map(len, lines)), None, list(lines), filename)
+    _CARRIED.add(filename)
+
+
+_CARRIED: set[str] = set()  # file names whose lines a pickled gradient carried here
+
+
 def source_lines(code: types.CodeType) -> tuple[list[str], int]:
     """``inspect.getsourcelines(code)`` for a def's code, read from ``linecache`` where the def
     starts without inspect's search of every module for the file (a tenth of a build's first
@@ -290,7 +316,7 @@ def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
         )
     tree.decorator_list = []
     # a file may have changed since it was imported (a cell's text cannot; srcdiff's entries do not)
-    if os.path.isfile(code.co_filename) and not is_generated(code.co_filename):
+    if (os.path.isfile(code.co_filename) or code.co_filename in _CARRIED) and not is_generated(code.co_filename):
         refuse_edited(tree, code, getattr(code, "co_qualname", getattr(f, "__qualname__", name)), getattr(f, "__globals__", {}))
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
     check_syntax(tree, origin)
