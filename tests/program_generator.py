@@ -1028,11 +1028,12 @@ class Generator:
         i, j = self.rng.randrange(shape[0]), self.rng.randrange(shape[-1])
         vector = (2,) if len(shape) == 2 else shape
         options = [
-            (f"np.argmax({self.exact(env, vector, 1)})", 0),
             ("Ellipsis", Ellipsis),
             ("slice(0, 1)", slice(0, 1)),
             ("slice(None, None, -1)", slice(None, None, -1)),
         ]
+        if vector[0] <= shape[0]:  # (a position among two rows is no row of a one-row array)
+            options.insert(0, (f"np.argmax({self.exact(env, vector, 1)})", 0))
         options += {
             (3,): [(f"{j}", j), ("-1", -1), ("slice(1, None)", slice(1, None)), (f"({j},)", (j,)),
                    ("np.array([0, 2])", np.array([0, 2])), ("np.array([2, 2, 0])", np.array([2, 2, 0])),
