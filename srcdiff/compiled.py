@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from . import emit, parse, runtime
+from . import emit, parse, release, runtime
 from .errors import BackendFallback, BackendUnavailable, BadCall
 
 BACKENDS = ("python", "numba")
@@ -316,9 +316,19 @@ def _source(read: Any) -> tuple:
     return (id(getattr(read.func, "__self__", read.func)), *(a if isinstance(a, str) else id(a) for a in read.args))
 
 
+_WRITTEN = {symbol: op for op, symbol in release.OPERATORS.items()}  # result_holder's symbol -> its operator
+
+
 def _without_release(tree: ast.FunctionDef, fn: Callable) -> ast.FunctionDef:
     """``tree`` without what the release stage (release.py) writes for Python's memory: its
-    ``del`` statements, and ``shape_holder(v)``, which stands for ``v`` where only its shape is read."""
+    ``del`` statements, ``shape_holder(v)``, which stands for ``v`` where only its shape is read,
+    and ``result_holder(op, a, b)``, which stands for ``a op b`` there."""
+    parameters = _parameters(tree)
+
+    def helper(node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name) or node.keywords or node.func.id in parameters:
+            return None
+        return _resolve(fn, node.func.id)[0]
 
     class Strip(ast.NodeTransformer):
         def visit_Delete(self, node: ast.Delete) -> None:
@@ -326,9 +336,15 @@ def _without_release(tree: ast.FunctionDef, fn: Callable) -> ast.FunctionDef:
 
         def visit_Call(self, node: ast.Call) -> ast.expr:
             self.generic_visit(node)
-            held = isinstance(node.func, ast.Name) and len(node.args) == 1 and not node.keywords
-            if held and node.func.id not in _parameters(tree) and _resolve(fn, node.func.id)[0] is runtime.shape_holder:
+            held = helper(node)
+            if held is runtime.shape_holder and len(node.args) == 1:
                 return node.args[0]
+            if held is runtime.result_holder:
+                symbol, *operands = node.args
+                op = _WRITTEN[symbol.value]()  # type: ignore[attr-defined]
+                if isinstance(op, ast.unaryop):
+                    return ast.UnaryOp(op=op, operand=operands[0])
+                return ast.BinOp(left=operands[0], op=op, right=operands[1])
             return node
 
     return Strip().visit(tree)

@@ -59,7 +59,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 changed |= count_statements(fn.body) != size
                 if not changed:
                     break
-            hold_shapes(fn, transformed.bindings, transformed.stack)
+            hold_shapes(fn, transformed.bindings, transformed.stack, transformed.scalars)
             release(fn, transformed.scalars)
     return transformed
 

@@ -24,16 +24,20 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+import numpy as np
+
 from . import runtime
 from .names import Fresh, names_in, nodes, parameters
 from .reverse import COMMENT
 
 
-def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "") -> None:
+def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "", scalars: frozenset[str] = frozenset()) -> None:
     """After the last statement that reads an array's data, where the rest of ``fn`` reads only
-    its shape, rebind its name to a ``shape_holder`` (bound in ``bindings``) of it; and where
-    the backward sweep reads a name only for its shape, push holders of its values on ``stack``
-    (the tape: ``stack.append(v)`` in the forward sweep, ``v = stack.pop()`` in the backward).
+    its shape, rebind its name to a ``shape_holder`` (bound in ``bindings``) of it; where nothing
+    reads its data at all and an elementwise operator made it, make its holder in the operation's
+    place (``result_holder``); and where the backward sweep reads a name only for its shape, push
+    holders of its values on ``stack`` (the tape: ``stack.append(v)`` in the forward sweep,
+    ``v = stack.pop()`` in the backward).
 
     Only names bound once, by a top-level assignment, and no closure's: a holder is then the
     value every later read sees."""
@@ -47,14 +51,20 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "") 
     body = fn.body
     shape_reads: set[int] = set()  # ids of Name nodes read only for their shape
     stores: dict[str, list[int]] = {}  # name -> top-level statements binding it, at any depth
-    data_read: dict[str, int] = {}  # name -> the last top-level statement reading its data
+    data_reads: dict[str, set[int]] = {}  # name -> the top-level statements reading its data
     closed_over: set[str] = set()
+    numpy_names = {bound for bound, obj in bindings.items() if obj is np}
     for i, statement in enumerate(body):
         for node in nodes(statement):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in positions:
                 k = positions[node.func.id]
                 if k < len(node.args) and isinstance(node.args[k], ast.Name):
                     shape_reads.add(id(node.args[k]))
+            elif isinstance(node, ast.Call) and _numpy_function(node.func, numpy_names) in _OF_THE_SHAPE and len(node.args) == 1:
+                if isinstance(node.args[0], ast.Name) and not node.keywords:  # np.size(x) (the rule of a mean)
+                    shape_reads.add(id(node.args[0]))
+            elif isinstance(node, ast.Attribute) and node.attr in _OF_THE_SHAPE and isinstance(node.value, ast.Name):
+                shape_reads.add(id(node.value))  # x.shape (an array's, as a holder stands only for arrays)
             elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 closed_over |= {n.id for n in nodes(node) if isinstance(n, ast.Name)}
         for node in nodes(statement):
@@ -62,23 +72,57 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "") 
                 if not isinstance(node.ctx, ast.Load):
                     stores.setdefault(node.id, []).append(i)
                 elif id(node) not in shape_reads:
-                    data_read[node.id] = i
+                    data_reads.setdefault(node.id, set()).add(i)
     last_shape_read: dict[str, int] = {}
     for i, statement in enumerate(body):
         for node in nodes(statement):
             if id(node) in shape_reads:
                 last_shape_read[node.id] = i  # type: ignore[attr-defined]
-    holder = Fresh(names_in(fn) | set(bindings)).like("shape_holder")
-    held_pushes = _hold_pushes(body, stack, holder, data_read, last_shape_read) if stack else False
-    after: dict[int, list[str]] = {}
-    for n, reads_at in last_shape_read.items():
+    fresh = Fresh(names_in(fn) | set(bindings))
+
+    def held_once(n: str) -> int | None:
+        """The top-level statement ``n = ...`` that alone binds ``n``, if a holder may replace it."""
         defined = stores.get(n, [])
         if len(defined) != 1 or n in closed_over or n in parameters(fn):
-            continue
+            return None
         (d,) = defined
         targets = getattr(body[d], "targets", None)
         if not (isinstance(body[d], ast.Assign) and len(targets) == 1 and isinstance(targets[0], ast.Name)):
-            continue  # (bound inside a block, or by unpacking: not certainly bound where the holder would go)
+            return None  # (bound inside a block, or by unpacking: not certainly bound where the holder would go)
+        return d
+
+    # from the last statement up, so that an operand the replaced operation read becomes
+    # shape-read in its turn (the log-probabilities of a cross-entropy, then their product)
+    result_holder = ""
+    for i in range(len(body) - 1, -1, -1):
+        statement = body[i]
+        if not (isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)):
+            continue
+        n = statement.targets[0].id
+        operation = _elementwise(statement.value)
+        if operation is None or n in scalars or data_reads.get(n) or n not in last_shape_read or held_once(n) != i:
+            continue
+        result_holder = result_holder or fresh.like("result_holder")
+        symbol, operands = operation
+        statement.value = ast.Call(
+            func=ast.Name(id=result_holder, ctx=ast.Load()), args=[ast.Constant(symbol), *operands], keywords=[]
+        )
+        for operand in operands:
+            if isinstance(operand, ast.Name):
+                data_reads.get(operand.id, set()).discard(i)
+                shape_reads.add(id(operand))
+                last_shape_read[operand.id] = max(i, last_shape_read.get(operand.id, i))
+        last_shape_read.pop(n)  # (made a holder: nothing to hold after)
+    if result_holder:
+        bindings[result_holder] = runtime.result_holder
+    data_read = {n: max(reads) for n, reads in data_reads.items() if reads}
+    holder = fresh.like("shape_holder")
+    held_pushes = _hold_pushes(body, stack, holder, data_read, last_shape_read) if stack else False
+    after: dict[int, list[str]] = {}
+    for n, reads_at in last_shape_read.items():
+        d = held_once(n)
+        if d is None:
+            continue
         last_data = max(d, data_read.get(n, d))
         if reads_at > last_data and not isinstance(body[last_data], (ast.Return, ast.Raise)):
             after.setdefault(last_data, []).append(n)
@@ -92,6 +136,37 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "") 
             call = ast.Call(func=ast.Name(id=holder, ctx=ast.Load()), args=[ast.Name(id=n, ctx=ast.Load())], keywords=[])
             held.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=call), statement))
     fn.body = held
+
+
+_OF_THE_SHAPE = {"shape", "ndim", "size", "dtype"}  # what a holder tells as the array it holds would
+
+
+def _numpy_function(func: ast.expr, numpy_names: set[str]) -> str | None:
+    """``size`` for ``np.size`` where ``np`` is bound to NumPy."""
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in numpy_names:
+        return func.attr
+    return None
+
+
+# an elementwise operator -> its symbol in ``runtime.result_holder``
+OPERATORS = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
+    ast.USub: "neg", ast.UAdd: "pos",
+}  # fmt: skip
+
+
+def _elementwise(value: ast.expr) -> tuple[str, list[ast.expr]] | None:
+    """An arithmetic operator on names and numbers: its symbol and operands (None otherwise)."""
+    if isinstance(value, ast.BinOp):
+        symbol, operands = OPERATORS.get(type(value.op)), [value.left, value.right]
+    elif isinstance(value, ast.UnaryOp):
+        symbol, operands = OPERATORS.get(type(value.op)), [value.operand]
+    else:
+        return None
+    atoms = all(isinstance(o, ast.Name) or (isinstance(o, ast.Constant) and type(o.value) in (int, float)) for o in operands)
+    if symbol is None or not atoms or not any(isinstance(o, ast.Name) for o in operands):
+        return None
+    return symbol, operands
 
 
 def _hold_pushes(body: list[ast.stmt], stack: str, holder: str, data_read: dict[str, int], shape_read: dict[str, int]) -> bool:

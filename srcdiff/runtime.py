@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import linecache
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ __all__ = [
     "unbroadcast",
     "unreduce",
     "shape_holder",
+    "result_holder",
     "zeros_like",
     "stop_gradient",
     "balanced_eq",
@@ -389,16 +391,49 @@ def shape_holder(x: Any) -> Any:
     under 4 KiB, is kept as it is (the holder would cost more than the memory it frees)."""
     if type(x) is not np.ndarray or x.nbytes < 4096:
         return x
-    key = (x.shape, x.dtype)
+    return _holder(x.shape, x.dtype)
+
+
+def _holder(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    key = (shape, dtype)
     holder = _HOLDERS.get(key)
     if holder is None:
         if len(_HOLDERS) >= 256:
             _HOLDERS.clear()
-        holder = _HOLDERS[key] = np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
+        holder = _HOLDERS[key] = np.broadcast_to(np.zeros((), dtype=dtype), shape)
     return holder
 
 
 _HOLDERS: dict[tuple, np.ndarray] = {}  # (shape, dtype) -> its holder: read-only, so shared
+
+
+# the operators of an elementwise operation ``result_holder`` may stand for
+_OPERATORS = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
+    "%": operator.mod, "**": operator.pow, "neg": operator.neg, "pos": operator.pos,
+}  # fmt: skip
+_NUMBERS = (int, float, complex, np.generic)
+
+
+def result_holder(op: Any, *operands: Any) -> Any:
+    """The result of an elementwise operation (``op``: an operator's symbol, or a ufunc) that the
+    gradient reads only for its shape, as ``shape_holder`` would keep it, without computing it.
+
+    Taken only where its shape and dtype are certain: plain ndarrays and numbers, an array among
+    them, a float or complex result. The dtype is what ``op`` gives on empty arrays of the
+    operands' dtypes (so NumPy's own promotion, and its errors, decide it), the shape what
+    broadcasting gives (and its error, where the operation would fail). Anything else, and a
+    result under 4 KiB (holding it would cost more than computing it), is computed."""
+    function = _OPERATORS[op] if isinstance(op, str) else op
+    if all(type(v) is np.ndarray or isinstance(v, _NUMBERS) for v in operands):
+        shapes = [v.shape for v in operands if type(v) is np.ndarray]
+        if any(shapes):
+            shape = np.broadcast_shapes(*shapes)
+            # (a 0-d array stays itself: NumPy 1 promotes it as it does a number)
+            empty = function(*(np.empty(0, v.dtype) if type(v) is np.ndarray and v.ndim else v for v in operands))
+            if empty.dtype.kind in "fc" and math.prod(shape) * empty.dtype.itemsize >= 4096:
+                return _holder(shape, empty.dtype)
+    return function(*operands)
 
 
 def unbroadcast(x: Any, like: Any) -> Any:
@@ -1872,4 +1907,4 @@ def irdft_adjoint(y: Any, a: Any, s: Any = None, axes: Any = None, norm: Any = N
 
 # helpers that only make a value (they never raise, write or keep anything): the optimiser drops
 # an unread call of one (a zero tangent forward mode gives a value nothing reads)
-PURE = (zeros_like, shape_holder)
+PURE = (zeros_like, shape_holder)  # (result_holder may raise: as the operation would)

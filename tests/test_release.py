@@ -46,15 +46,16 @@ def rnn(w, xs):
     return np.mean(h**2)
 
 
-def unreleased(f, monkeypatch):
+def unreleased(f, monkeypatch, args=None):
     """``grad(f)`` built without the release stage (for comparison)."""
+    args = args or ARGS[f]
     monkeypatch.setattr(optimize, "release", lambda fn, scalars: None)
-    monkeypatch.setattr(optimize, "hold_shapes", lambda fn, bindings, stack: None)
+    monkeypatch.setattr(optimize, "hold_shapes", lambda fn, bindings, stack, scalars: None)
     monkeypatch.setenv("SRCDIFF_CACHE_DIR", "")  # (built here, not read from the disk cache)
     cache.clear()
     g = srcdiff.grad(f)
-    assert "del " not in srcdiff.source(g, *ARGS[f])
-    g(*ARGS[f])
+    assert "del " not in srcdiff.source(g, *args)
+    g(*args)
     return g
 
 
@@ -144,3 +145,95 @@ def test_released_code_differentiates_again():
     dg = srcdiff.grad(along)
     want = (dg(1.0 + eps) - dg(1.0 - eps)) / (2 * eps)
     np.testing.assert_allclose(srcdiff.grad(srcdiff.grad(along))(1.0), want, rtol=1e-5)
+
+
+# -- values read only for their shape are not computed ----------------------------------------------
+
+
+def mean_square(r, y):
+    d = r - y
+    return np.mean(d * d)  # (d * d: summed, so read back only for its shape)
+
+
+def complex_mean_square(r, y):
+    d = r - y
+    return np.real(np.mean(d * d))
+
+
+def test_a_product_read_only_for_its_shape_is_held_not_computed():
+    g = srcdiff.grad(softmax_cross_entropy)
+    text = srcdiff.source(g, Z, ONEHOT)
+    # the log-probabilities and their product with onehot: the value is not returned, so the
+    # gradient needs their shapes only
+    assert "logp = result_holder('-', s, _t4)" in text and "result_holder('*', onehot, logp)" in text
+    cache.clear()
+    with_value = srcdiff.value_and_grad(softmax_cross_entropy)  # (the value reads them: computed)
+    assert "result_holder" not in srcdiff.source(with_value, Z, ONEHOT)
+    value, gradient = with_value(Z, ONEHOT)
+    np.testing.assert_allclose(g(Z, ONEHOT), gradient, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("f", [mean_square, softmax_cross_entropy], ids=lambda f: f.__name__)
+def test_held_results_give_the_gradient_computed_results_give(f, dtype, monkeypatch):
+    args = tuple(a.astype(dtype) for a in ARGS_OF_SHAPES[f])
+    if dtype is np.complex128:  # (a complex output has no gradient; np.max of complex numbers no derivative)
+        if f is softmax_cross_entropy:
+            return
+        f, args = complex_mean_square, (ARGS_OF_SHAPES[f][0], args[1] * (1 + 0.5j))  # (d complex)
+    g = srcdiff.grad(f)
+    assert "result_holder(" in srcdiff.source(g, *args)
+    got = g(*args)
+    want = unreleased(f, monkeypatch, args)(*args)
+    cache.clear()  # (no build without the stage stays)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+ARGS_OF_SHAPES = {mean_square: (RNG.normal(size=(300, 8)), RNG.normal(size=8)), softmax_cross_entropy: (Z[:50], ONEHOT[:50])}
+
+
+OPERANDS = [  # (what), operands of an elementwise operation
+    ("arrays", [np.ones((40, 30)), np.full(30, 2.0)]),
+    ("float32 and a float", [np.ones((40, 30), dtype=np.float32), 2.0]),
+    ("float32 and a float64 number", [np.ones((40, 30), dtype=np.float32), np.float64(2.0)]),
+    ("float32 and a 0-d float64 array", [np.ones((40, 30), dtype=np.float32), np.array(2.0)]),
+    ("ints", [np.arange(1200).reshape(40, 30), 3]),
+    ("ints and a float", [np.arange(1200).reshape(40, 30), 0.5]),
+    ("complex", [np.ones((40, 30)) * 1j, 2.0]),
+    ("small", [np.ones(3), 2.0]),
+    ("a list", [[1.0, 2.0], np.ones((600, 2))]),
+    ("numbers", [2.0, 3.0]),
+    ("a 0-d array", [np.array(2.0), 3.0]),
+    ("a subclass", [np.ma.masked_array(np.ones((40, 30))), 2.0]),
+]
+
+
+@pytest.mark.parametrize("symbol", ["+", "-", "*", "/", "//", "%", "**"])
+@pytest.mark.parametrize("operands", [o for _, o in OPERANDS], ids=[what for what, _ in OPERANDS])
+def test_result_holder_has_the_results_type_shape_and_dtype(symbol, operands):
+    op = runtime._OPERATORS[symbol]
+    with np.errstate(all="ignore"):
+        try:
+            want = op(*operands)
+        except TypeError:  # (complex // and %): the holder fails as the operation does
+            with pytest.raises(TypeError):
+                runtime.result_holder(symbol, *operands)
+            return
+        got = runtime.result_holder(symbol, *operands)
+    assert type(got) is type(want) and np.shape(got) == np.shape(want) and np.result_type(got) == np.result_type(want)
+    plain = all(type(v) is np.ndarray or isinstance(v, float | int) for v in operands)
+    if plain and type(want) is np.ndarray and want.dtype.kind in "fc" and want.nbytes >= 4096:
+        assert got.base is not None and got.base.nbytes == got.itemsize  # held: no data of its own
+    else:
+        np.testing.assert_array_equal(got, want)  # computed
+
+
+def test_result_holder_fails_where_the_operation_fails():
+    flags = np.ones(1000, dtype=bool)
+    for symbol, operands in [("*", [np.ones((40, 30)), np.ones(29)]), ("-", [flags, flags])]:
+        with pytest.raises(Exception) as expected:
+            runtime._OPERATORS[symbol](*operands)
+        with pytest.raises(expected.type):
+            runtime.result_holder(symbol, *operands)
+    assert runtime.result_holder("neg", np.ones((40, 30))).shape == (40, 30)

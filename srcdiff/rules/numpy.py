@@ -444,7 +444,7 @@ nondifferentiable(
     np.zeros, np.ones, np.empty, np.eye, np.identity,
     np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size,
     np.random.rand, np.random.randn, np.tri,
-    runtime.zeros_like, runtime.stop_gradient, runtime.shape_holder, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
+    runtime.zeros_like, runtime.stop_gradient, runtime.shape_holder, runtime.result_holder, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
     runtime.last_writes, runtime.keeps_fractions, runtime.holds_fractions, runtime.positions, runtime.pad_sources, runtime.pad_fill_sources,
     runtime.permutation_sources, runtime.fft_norm_swapped, runtime.check_unshared, runtime.check_numbers, runtime.absent, runtime.check_slice_length, runtime.restore_popped,
