@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import complexes, safety
+from . import cancellation, complexes, safety
 from . import kinds as kinds_
 from .bindings import binding_counts
 from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, ReturnsKind, call_kinds
@@ -176,7 +176,8 @@ def activity(
     )
     bindings = binding_counts(tree)
     masks = {n for n, count in mask_bindings.items() if count == bindings[n]}
-    active = frozenset(varied & useful)
+    # (a value whose every variation cancels before the result needs no adjoint: a softmax's row maximum)
+    active = frozenset(varied & useful) - cancellation.cancelled(tree, ops, ndims, frozenset(varied & useful))
     complex_parameters = frozenset(n[len(COMPLEX) :] for n, _ in kinds if n.startswith(COMPLEX))
     may_be_complex = _calls_where(ops, scalars, ndims, lists, returns_complex)
     complex_ = complexes.complex_names(tree, ops, env, may_be_complex, complex_parameters)
