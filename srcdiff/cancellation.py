@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .names import parameters
+from .bindings import binding_counts
 from .operations import Op
 
 Ops = dict[ast.AST, Op]
@@ -49,55 +49,29 @@ def cancelled(tree: ast.FunctionDef, ops: Ops, ndims: dict[str, int], active: fr
     """The active names bound by a reduction kept with ``keepdims=True`` whose every variation
     provably cancels before the result (``tree``: a normalised function, ending ``return r``)."""
     body = tree.body
-    if not _straight_line(body, set(parameters(tree))):
+    if not (body and isinstance(body[-1], ast.Return) and isinstance(body[-1].value, ast.Name)):
         return frozenset()
-    statements = body[:-1]
-    ndim = _ndims(statements, ops, ndims)
+    once = {n for n, count in binding_counts(tree).items() if count == 1}
+    # top-level ``name = value`` statements of names bound nowhere else: each name is one value
+    # wherever it is read, so a monomial's names mean the same everywhere
+    plain = [_binds_once(s, once) for s in body]
+    ndim = {n: d for n, d in ndims.items() if d >= 0}  # (arrays' and scalars': not containers, shapes)
     found = set()
-    for i, s in enumerate(statements):
-        name = s.targets[0].id  # type: ignore[attr-defined]
-        op = ops.get(s.value)  # type: ignore[attr-defined]
-        if name in active and op is not None and op.rule is not None and op.rule.func in _KEEPDIMS_REDUCTIONS:
+    for i, s in enumerate(body):
+        op = ops.get(s.value) if plain[i] else None  # type: ignore[attr-defined]
+        if plain[i] in active and op is not None and op.rule is not None and op.rule.func in _KEEPDIMS_REDUCTIONS:
             reduced = _reduced_axes(op, ndim)
-            perturbation = _Perturbation(name, reduced, ndim[name]) if reduced is not None else None
-            if perturbation and _cancels(perturbation, statements[i + 1 :], ops, ndim, body[-1].value.id):  # type: ignore[attr-defined]
-                found.add(name)
+            perturbation = _Perturbation(plain[i], reduced, ndim[plain[i]]) if reduced is not None else None
+            if perturbation and _cancels(perturbation, body[i + 1 :], plain[i + 1 :], ops, ndim, body[-1].value.id):  # type: ignore[attr-defined]
+                found.add(plain[i])
     return frozenset(found)
 
 
-def _straight_line(body: list[ast.stmt], bound: set[str]) -> bool:
-    """``name = value`` statements, each binding a name once (not one already ``bound``: the
-    parameters), then ``return name``: a name is one value throughout."""
-    if not body or not isinstance(body[-1], ast.Return) or not isinstance(body[-1].value, ast.Name):
-        return False
-    for s in body[:-1]:
-        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
-            return False
-        if s.targets[0].id in bound:
-            return False
-        bound.add(s.targets[0].id)
-    return True
-
-
-def _ndims(statements: list[ast.stmt], ops: Ops, known: dict[str, int]) -> dict[str, int]:
-    """Arrays' numbers of dimensions where the algebra needs them: the known ones, followed
-    through elementwise operations (broadcasting: the most of their operands') and keepdims
-    reductions (their operand's)."""
-    ndim = {n: d for n, d in known.items() if isinstance(d, int) and d >= 0}
-    for s in statements:
-        op = ops.get(s.value)  # type: ignore[attr-defined]
-        if op is None or op.rule is None:
-            continue
-        atoms = _atoms(op)
-        if op.rule.func in _KEEPDIMS_REDUCTIONS:
-            keep = op.bound.get("keepdims")
-            if isinstance(keep, ast.Constant) and keep.value is True and isinstance(atoms[0], ast.Name) and atoms[0].id in ndim:
-                ndim[s.targets[0].id] = ndim[atoms[0].id]  # type: ignore[attr-defined]
-        elif isinstance(op.rule.func, np.ufunc):
-            dims = [0 if isinstance(a, ast.Constant) else ndim.get(a.id) if isinstance(a, ast.Name) else None for a in atoms]
-            if dims and None not in dims:
-                ndim[s.targets[0].id] = max(dims)  # type: ignore[attr-defined]
-    return ndim
+def _binds_once(s: ast.stmt, once: set[str]) -> str:
+    """The name ``s`` binds, if it is ``name = value`` and nothing else binds that name ("" otherwise)."""
+    if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and s.targets[0].id in once:
+        return s.targets[0].id
+    return ""
 
 
 def _atoms(op: Op) -> list[ast.expr]:
@@ -144,17 +118,20 @@ class _Perturbation:
         return from_end in self.constant_axes or from_end < -self.rank  # (beyond its dimensions: broadcast)
 
 
-def _cancels(perturbation: _Perturbation, after: list[ast.stmt], ops: Ops, ndim: dict[str, int], result: str) -> bool:
-    """Does the result's tangent along ``perturbation`` vanish, term by term?"""
+def _cancels(
+    perturbation: _Perturbation, after: list[ast.stmt], plain: list[str], ops: Ops, ndim: dict[str, int], result: str
+) -> bool:
+    """Does the result's tangent along ``perturbation`` vanish, term by term? The statements
+    ``after`` it that read (or write) a perturbed value must each be ``name = operation``
+    binding its name once (``plain``), an operation the algebra knows."""
     tangents: dict[str, Tangent] = {perturbation.name: {(): Fraction(1)}}
-    for s in after:
-        target = s.targets[0].id  # type: ignore[attr-defined]
-        if not any(isinstance(n, ast.Name) and n.id in tangents for n in ast.walk(s.value)):  # type: ignore[attr-defined]
+    for s, target in zip(after, plain):
+        if not any(isinstance(n, ast.Name) and n.id in tangents for n in ast.walk(s)):
             continue
-        op = ops.get(s.value)  # type: ignore[attr-defined]
+        op = ops.get(s.value) if target else None  # type: ignore[attr-defined]
         tangent = _tangent(target, op, tangents, perturbation, ndim) if op is not None and op.rule is not None else None
         if tangent is None:
-            return False  # an operation the algebra does not know reads the perturbation
+            return False  # a statement the algebra does not know reads the perturbation
         if tangent:
             tangents[target] = tangent
     return result not in tangents

@@ -240,6 +240,7 @@ def is_dict(kind: int | None) -> bool:
 
 
 _LIKE = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "copy"})
+_REDUCTIONS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "prod", "std", "var"})
 
 
 def _array_ndims(assigned: dict[str, list], ops: dict[ast.AST, Op], env: Env, known: dict[str, int]) -> dict[str, int]:
@@ -287,6 +288,15 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
     if isinstance(e, ast.BinOp) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
         left, right = _ndim(e.left, ndims, ops, env), _ndim(e.right, ndims, ops, env)
         return None if left is None or right is None or min(left, right) < 0 else max(left, right)
+    if isinstance(e, (ast.UnaryOp, ast.Call)) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
+        parts = [e.operand] if isinstance(e, ast.UnaryOp) else [*e.args, *(k.value for k in e.keywords)]
+        found = [_ndim(p, ndims, ops, env) for p in parts]  # (an elementwise function broadcasts them all)
+        return None if not found or None in found or min(found) < 0 else max(found)  # type: ignore[type-var]
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult) and ops.get(e, Op("")).kind == RULE:
+        left, right = _ndim(e.left, ndims, ops, env), _ndim(e.right, ndims, ops, env)
+        if left is None or right is None or min(left, right) < 1:
+            return None
+        return max(left, right) - (min(left, right) == 1)  # a vector operand loses its dimension
     if isinstance(e, ast.Call) and e.args:
         receiver = e.func.value if isinstance(e.func, ast.Attribute) else None
         if isinstance(receiver, ast.Name) and receiver.id in env.locals:
@@ -300,6 +310,10 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
             return 1
         if name in _LIKE:
             return _ndim(e.args[0], ndims, ops, env)
+        keepdims = any(k.arg == "keepdims" and isinstance(k.value, ast.Constant) and k.value.value is True for k in e.keywords)
+        if name in _REDUCTIONS and keepdims:  # a reduction kept with keepdims: its operand's dimensions
+            kept = _ndim(e.args[0], ndims, ops, env)
+            return kept if kept is not None and kept >= 1 else None
         if name == "shape":
             return SHAPE
     return None

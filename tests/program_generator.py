@@ -439,6 +439,7 @@ class Generator:
             ("python", 1.5, self.python_statement, True),
             ("aliasing", 1.5, self.aliasing_statement, True),
             ("containers", 1.0, self.container_statement, True),
+            ("reduction", 0.5, self.shifted_statement, True),
             ("tuple_return", 1.0, self.unpack_call, any(len(h.returns) > 1 for h in ctx["helpers"])),
         ]
         kinds += [(w, make) for feature, w, make, ok in checks if ok and feature in self.on]
@@ -461,6 +462,31 @@ class Generator:
         src, shape = self.value(env, self.target_shape())
         env[name] = Var("value", shape)
         return [f"{pad}{name} = {src}"]
+
+    def shifted_statement(self, env, pad, ctx):
+        """A value shifted by its own reduction along an axis, kept with keepdims (a stable softmax's
+        row maximum), then a form where the shift cancels (log-softmax, softmax, log-sum-exp) or,
+        along another axis or scaled, one where it does not: srcdiff drops the shift's adjoint only
+        where the algebra of srcdiff/cancellation.py proves it cancels."""
+        self.use("reduction")
+        u, s, out = self.fresh("v"), self.fresh("v"), self.fresh("v")
+        axis, other = self.choice([(1, 1), (0, 0), (-1, 1), (1, 0)])  # (the last: the sum is along the other axis)
+        reduce = self.choice(["np.max", "np.min", "np.mean", "np.sum"])
+        scale = self.choice(["", "", "0.5 * "])  # (a scaled shift in the log-sum-exp does not cancel)
+        lse = f"np.log(np.sum(np.exp({s}), axis={other}, keepdims=True))"
+        form = self.choice([
+            f"{s} - {lse}",
+            f"np.exp({s}) / np.sum(np.exp({s}), axis={other}, keepdims=True)",
+            f"{scale}{s} - np.log(np.mean(np.exp({s}), axis={other}, keepdims=True))",
+            f"{lse} * {s}",
+        ])  # fmt: skip
+        arrays = [n for n, v in env.items() if v.kind == "value" and v.shape == FULL and not v.borrowed]
+        if arrays and self.chance(0.5):  # (a name of known dimensions: the analysis can follow it)
+            value = unaliased(self.choice(arrays))
+        else:
+            value = unaliased(self.exact(env, FULL, 2, ctx["helpers"]))  # (before the new names are known)
+        env[u], env[s], env[out] = Var("value", FULL), Var("value", FULL), Var("value", FULL)
+        return [f"{pad}{u} = {value}", f"{pad}{s} = {u} - {reduce}({u}, axis={axis}, keepdims=True)", f"{pad}{out} = {form}"]
 
     def misc_statement(self, env, pad, ctx):
         self.use("misc")
