@@ -419,21 +419,25 @@ def result_holder(op: Any, *operands: Any) -> Any:
     """The result of an elementwise operation (``op``: an operator's symbol, or a ufunc) that the
     gradient reads only for its shape, as ``shape_holder`` would keep it, without computing it.
 
-    Taken only where its shape and dtype are certain: plain ndarrays and numbers, an array among
-    them, a float or complex result. The dtype is what ``op`` gives on empty arrays of the
-    operands' dtypes (so NumPy's own promotion, and its errors, decide it), the shape what
-    broadcasting gives (and its error, where the operation would fail). Anything else, and a
-    result under 4 KiB (holding it would cost more than computing it), is computed."""
+    Taken only where its shape and dtype are certain: plain ndarrays and numbers, a float or
+    complex result. The dtype is what ``op`` gives on empty arrays of the operands' dtypes (so
+    NumPy's own promotion, and its errors, decide it), the shape what broadcasting gives (and its
+    error, where the operation would fail). Anything else, and operands under ``HELD_FROM`` bytes
+    (the operation costs less than its holder), is computed."""
     function = _OPERATORS[op] if isinstance(op, str) else op
-    if all(type(v) is np.ndarray or isinstance(v, _NUMBERS) for v in operands):
-        shapes = [v.shape for v in operands if type(v) is np.ndarray]
-        if any(shapes):
-            shape = np.broadcast_shapes(*shapes)
-            # (a 0-d array stays itself: NumPy 1 promotes it as it does a number)
-            empty = function(*(np.empty(0, v.dtype) if type(v) is np.ndarray and v.ndim else v for v in operands))
-            if empty.dtype.kind in "fc" and math.prod(shape) * empty.dtype.itemsize >= 4096:
-                return _holder(shape, empty.dtype)
+    arrays = [v for v in operands if type(v) is np.ndarray]
+    plain = all(type(v) is np.ndarray or isinstance(v, _NUMBERS) for v in operands)
+    if arrays and max(a.nbytes for a in arrays) >= HELD_FROM and plain:
+        first = arrays[0].shape
+        shape = first if all(a.shape == first for a in arrays) else np.broadcast_shapes(*(a.shape for a in arrays))
+        # (a 0-d array stays itself: NumPy 1 promotes it as it does a number)
+        empty = function(*(np.empty(0, v.dtype) if type(v) is np.ndarray and v.ndim else v for v in operands))
+        if empty.dtype.kind in "fc":
+            return _holder(shape, empty.dtype)
     return function(*operands)
+
+
+HELD_FROM = 1 << 17  # bytes (128 KiB): a smaller operation takes less time than making its holder (4 µs)
 
 
 def unbroadcast(x: Any, like: Any) -> Any:

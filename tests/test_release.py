@@ -193,19 +193,22 @@ def test_held_results_give_the_gradient_computed_results_give(f, dtype, monkeypa
 ARGS_OF_SHAPES = {mean_square: (RNG.normal(size=(300, 8)), RNG.normal(size=8)), softmax_cross_entropy: (Z[:50], ONEHOT[:50])}
 
 
+BIG = (200, 100)  # (float32: 80 KB, under runtime.HELD_FROM; float64 and more: held)
 OPERANDS = [  # (what), operands of an elementwise operation
-    ("arrays", [np.ones((40, 30)), np.full(30, 2.0)]),
-    ("float32 and a float", [np.ones((40, 30), dtype=np.float32), 2.0]),
-    ("float32 and a float64 number", [np.ones((40, 30), dtype=np.float32), np.float64(2.0)]),
-    ("float32 and a 0-d float64 array", [np.ones((40, 30), dtype=np.float32), np.array(2.0)]),
-    ("ints", [np.arange(1200).reshape(40, 30), 3]),
-    ("ints and a float", [np.arange(1200).reshape(40, 30), 0.5]),
-    ("complex", [np.ones((40, 30)) * 1j, 2.0]),
+    ("arrays", [np.ones(BIG), np.full(100, 2.0)]),
+    ("broadcast both ways", [np.ones((200, 1)), np.full(100, 2.0)]),
+    ("float32 and a float", [np.ones(BIG, dtype=np.float32), 2.0]),
+    ("float32 and a float64 number", [np.ones(BIG, dtype=np.float32), np.float64(2.0)]),
+    ("float32 and a 0-d float64 array", [np.ones(BIG, dtype=np.float32), np.array(2.0)]),
+    ("float32 and float64", [np.ones(BIG, dtype=np.float32), np.ones(BIG)]),
+    ("ints", [np.arange(20000).reshape(BIG), 3]),
+    ("ints and a float", [np.arange(20000).reshape(BIG), 0.5]),
+    ("complex", [np.ones(BIG) * 1j, 2.0]),
     ("small", [np.ones(3), 2.0]),
-    ("a list", [[1.0, 2.0], np.ones((600, 2))]),
+    ("a list", [[1.0, 2.0], np.ones((10000, 2))]),
     ("numbers", [2.0, 3.0]),
     ("a 0-d array", [np.array(2.0), 3.0]),
-    ("a subclass", [np.ma.masked_array(np.ones((40, 30))), 2.0]),
+    ("a subclass", [np.ma.masked_array(np.ones(BIG)), 2.0]),
 ]
 
 
@@ -223,17 +226,18 @@ def test_result_holder_has_the_results_type_shape_and_dtype(symbol, operands):
         got = runtime.result_holder(symbol, *operands)
     assert type(got) is type(want) and np.shape(got) == np.shape(want) and np.result_type(got) == np.result_type(want)
     plain = all(type(v) is np.ndarray or isinstance(v, float | int) for v in operands)
-    if plain and type(want) is np.ndarray and want.dtype.kind in "fc" and want.nbytes >= 4096:
+    big = plain and max((v.nbytes for v in operands if type(v) is np.ndarray), default=0) >= runtime.HELD_FROM
+    if big and type(want) is np.ndarray and want.dtype.kind in "fc":
         assert got.base is not None and got.base.nbytes == got.itemsize  # held: no data of its own
     else:
         np.testing.assert_array_equal(got, want)  # computed
 
 
 def test_result_holder_fails_where_the_operation_fails():
-    flags = np.ones(1000, dtype=bool)
-    for symbol, operands in [("*", [np.ones((40, 30)), np.ones(29)]), ("-", [flags, flags])]:
+    flags = np.ones(1 << 18, dtype=bool)
+    for symbol, operands in [("*", [np.ones(BIG), np.ones(99)]), ("-", [flags, flags])]:
         with pytest.raises(Exception) as expected:
             runtime._OPERATORS[symbol](*operands)
         with pytest.raises(expected.type):
             runtime.result_holder(symbol, *operands)
-    assert runtime.result_holder("neg", np.ones((40, 30))).shape == (40, 30)
+    assert runtime.result_holder("neg", np.ones(BIG)).shape == BIG
