@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import runtime
-from .names import Fresh, names_in, nodes, parameters
+from .names import Fresh, nodes, parameters
 from .reverse import COMMENT
 
 
@@ -54,9 +54,19 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "", 
     data_reads: dict[str, set[int]] = {}  # name -> the top-level statements reading its data
     closed_over: set[str] = set()
     numpy_names = {bound for bound, obj in bindings.items() if obj is np}
+    last_shape_read: dict[str, int] = {}
+    taken = set(bindings) | {a.arg for a in nodes(fn.args) if isinstance(a, ast.arg)}  # (for the holders' names)
     for i, statement in enumerate(body):
-        for node in nodes(statement):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in positions:
+        for node in nodes(statement):  # (a call or attribute comes before the names it holds)
+            if isinstance(node, ast.Name):
+                taken.add(node.id)
+                if not isinstance(node.ctx, ast.Load):
+                    stores.setdefault(node.id, []).append(i)
+                elif id(node) in shape_reads:
+                    last_shape_read[node.id] = i
+                else:
+                    data_reads.setdefault(node.id, set()).add(i)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in positions:
                 k = positions[node.func.id]
                 if k < len(node.args) and isinstance(node.args[k], ast.Name):
                     shape_reads.add(id(node.args[k]))
@@ -65,20 +75,13 @@ def hold_shapes(fn: ast.FunctionDef, bindings: dict[str, Any], stack: str = "", 
                     shape_reads.add(id(node.args[0]))
             elif isinstance(node, ast.Attribute) and node.attr in _OF_THE_SHAPE and isinstance(node.value, ast.Name):
                 shape_reads.add(id(node.value))  # x.shape (an array's, as a holder stands only for arrays)
+            elif isinstance(node, ast.arg):
+                taken.add(node.arg)
             elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 closed_over |= {n.id for n in nodes(node) if isinstance(n, ast.Name)}
-        for node in nodes(statement):
-            if isinstance(node, ast.Name):
-                if not isinstance(node.ctx, ast.Load):
-                    stores.setdefault(node.id, []).append(i)
-                elif id(node) not in shape_reads:
-                    data_reads.setdefault(node.id, set()).add(i)
-    last_shape_read: dict[str, int] = {}
-    for i, statement in enumerate(body):
-        for node in nodes(statement):
-            if id(node) in shape_reads:
-                last_shape_read[node.id] = i  # type: ignore[attr-defined]
-    fresh = Fresh(names_in(fn) | set(bindings))
+    if not last_shape_read:
+        return
+    fresh = Fresh(taken)
 
     def held_once(n: str) -> int | None:
         """The top-level statement ``n = ...`` that alone binds ``n``, if a holder may replace it."""
