@@ -424,10 +424,14 @@ def result_holder(op: Any, *operands: Any) -> Any:
     NumPy's own promotion, and its errors, decide it), the shape what broadcasting gives (and its
     error, where the operation would fail). Anything else, and operands under ``HELD_FROM`` bytes
     (the operation costs less than its holder), is computed."""
-    function = _OPERATORS[op] if isinstance(op, str) else op
+    function = _OPERATORS[op] if type(op) is str else op
+    for v in operands:  # (small operands, the usual case, in as few steps as can be)
+        if type(v) is np.ndarray and v.nbytes >= HELD_FROM:
+            break
+    else:
+        return function(*operands)
     arrays = [v for v in operands if type(v) is np.ndarray]
-    plain = all(type(v) is np.ndarray or isinstance(v, _NUMBERS) for v in operands)
-    if arrays and max(a.nbytes for a in arrays) >= HELD_FROM and plain:
+    if all(type(v) is np.ndarray or isinstance(v, _NUMBERS) for v in operands):
         first = arrays[0].shape
         shape = first if all(a.shape == first for a in arrays) else np.broadcast_shapes(*(a.shape for a in arrays))
         # (a 0-d array stays itself: NumPy 1 promotes it as it does a number)
