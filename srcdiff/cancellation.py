@@ -61,7 +61,7 @@ def cancelled(tree: ast.FunctionDef, ops: Ops, ndims: dict[str, int], active: fr
         op = ops.get(s.value) if plain[i] else None  # type: ignore[attr-defined]
         if plain[i] in active and op is not None and op.rule is not None and op.rule.func in _KEEPDIMS_REDUCTIONS:
             reduced = _reduced_axes(op, ndim)
-            perturbation = _Perturbation(plain[i], reduced, ndim[plain[i]]) if reduced is not None else None
+            perturbation = _Perturbation(plain[i], *reduced) if reduced is not None else None
             if perturbation and _cancels(perturbation, body[i + 1 :], plain[i + 1 :], ops, ndim, body[-1].value.id):  # type: ignore[attr-defined]
                 found.add(plain[i])
     return frozenset(found)
@@ -79,8 +79,9 @@ def _atoms(op: Op) -> list[ast.expr]:
     return [op.bound[p] for p in op.rule.params if p in op.bound] if op.rule else []
 
 
-def _reduced_axes(op: Op, ndim: dict[str, int]) -> frozenset[int] | None:
-    """The axes (counted from the end: -1 the last) a keepdims reduction collapses to length 1."""
+def _reduced_axes(op: Op, ndim: dict[str, int]) -> tuple[frozenset[int], int] | None:
+    """The axes (counted from the end: -1 the last) a keepdims reduction collapses to length 1,
+    and its number of dimensions (its operand's)."""
     keep, axis, operand = op.bound.get("keepdims"), op.bound.get("axis"), op.bound.get("a")
     if not (isinstance(keep, ast.Constant) and keep.value is True and isinstance(operand, ast.Name)):
         return None
@@ -88,7 +89,7 @@ def _reduced_axes(op: Op, ndim: dict[str, int]) -> frozenset[int] | None:
     axes = _axes(axis, n)
     if n is None or axes is None:
         return None
-    return frozenset(a - n for a in axes)
+    return frozenset(a - n for a in axes), n
 
 
 def _axes(axis: ast.expr | None, n: int | None) -> frozenset[int] | None:

@@ -478,6 +478,11 @@ def unbroadcast(x: Any, like: Any) -> Any:
 def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Broadcast a reduction's adjoint ``y`` back to the shape of its input ``like``."""
     shape = np.shape(like)
+    if isinstance(y, _NUMBERS):  # a number spread over like: np.broadcast_to's view, made in a third of its time
+        value = np.array(y)
+        spread = np.ndarray(shape, value.dtype, value, 0, (0,) * len(shape))
+        spread.flags.writeable = False
+        return spread
     if axis is not None and not keepdims and np.ndim(y) > 0:  # (a weak zero broadcasts as it is)
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
