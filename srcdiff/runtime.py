@@ -156,6 +156,8 @@ def is_duck_array(x: Any) -> bool:
     ``ndarray`` (nor a subclass: refused), a NumPy scalar, or a labelled array (pandas, xarray:
     refused, they align by labels). Called only off the paths where a value is a plain array."""
     kind = type(x)
+    if kind is np.ndarray or kind is float:  # (the common cases, answered first)
+        return False
     return (
         hasattr(kind, "__array_function__")
         and hasattr(kind, "__array_ufunc__")
@@ -230,8 +232,6 @@ def materialize(y: Any, like: Any) -> Any:
             return _duck_materialized(y, like, dtype)
         # a real input's derivative is the real part of its adjoint (complex values: runtime.real_like)
         return np.array(np.broadcast_to(real_like(unbroadcast(y, like), like), like.shape), dtype=dtype)
-    if is_duck_array(like):
-        return _duck_materialized(y, like, like.dtype if like.dtype.kind in "fc" else np.float64)
     if isinstance(like, (list, tuple)):
         parts = y if isinstance(y, (list, tuple)) else list(y) if np.ndim(y) > 0 else [y] * len(like)  # rows, or a weak zero
         leaves = [materialize(p, v) for p, v in zip(parts, like)]
@@ -242,6 +242,8 @@ def materialize(y: Any, like: Any) -> Any:
         return np.real(y) if is_duck_array(y) else float(np.real(y))  # (float() would compute a Dask array)
     if isinstance(like, np.floating) and np.ndim(y) == 0:  # np.float32 in a list: np.float32 out
         return np.real(y).astype(type(like)) if is_duck_array(y) else type(like)(np.real(y))
+    if is_duck_array(like):
+        return _duck_materialized(y, like, like.dtype if like.dtype.kind in "fc" else np.float64)
     return y
 
 
@@ -489,7 +491,7 @@ def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any
     if axis is not None and not keepdims and np.ndim(y) > 0:  # (a weak zero broadcasts as it is)
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
-    if is_duck_array(like) and not is_duck_array(y):
+    if not isinstance(like, np.ndarray) and is_duck_array(like) and not is_duck_array(y):
         # zeros of like's library and chunks, plus y: a NumPy array broadcast to a Dask array's
         # shape would be sent whole with the graph, and in one chunk
         return np.zeros_like(like, dtype=np.result_type(y)) + y
@@ -537,14 +539,14 @@ def zeros_like(x: Any) -> Any:
     """A private, writable zero adjoint for ``x``: an array, a list of weak zeros, or 0.0."""
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
-    if is_duck_array(x):
-        return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float64))  # of x's library
     if isinstance(x, (list, tuple)):  # a list, even for a tuple: adjoints are written element by element
         return [zeros_like(e) if isinstance(e, _CONTAINERS) else 0.0 for e in x]
     if isinstance(x, dict):
         return {k: zeros_like(e) if isinstance(e, _CONTAINERS) else 0.0 for k, e in x.items()}
     if isinstance(x, range):  # a loop's range in generated code, differentiated again: its numbers are constants
         return [0.0] * len(x)
+    if is_duck_array(x):
+        return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float64))  # of x's library
     return 0.0
 
 
