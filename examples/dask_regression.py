@@ -3,7 +3,7 @@
 The data are rows x with 10 features and labels y = 1 where x @ w_true + noise > 0. They
 are made chunk by chunk inside the workers (a seeded generator per chunk: the same chunks on
 every pass), so they never exist whole anywhere: with ``--big``, 10^7 rows in chunks of 10^6
-(800 MB of features) stream through workers that may hold 400 MiB each. srcdiff builds the
+(763 MiB of features) stream through workers that may hold 600 MiB each. srcdiff builds the
 gradient of the loss once, for NumPy weights and Dask data; each step asks the cluster for
 the loss and the gradient in one pass (``dask.compute(value, grad)``) and updates the
 weights, NumPy arrays of 11 numbers, on this side.
@@ -78,16 +78,17 @@ def cluster(workers: int, memory_limit: str) -> LocalCluster:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--big", action="store_true", help="10^7 rows in chunks of 10^6 (800 MB of features)")
+    parser.add_argument("--big", action="store_true", help="10^7 rows in chunks of 10^6 (763 MiB of features)")
     parser.add_argument("--rows", type=int, default=None, help="rows of data (default 2 * 10^5, or 10^7 with --big)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster")
     parser.add_argument("--steps", type=int, default=None, help="gradient steps (default 20, or 10 with --big)")
     parser.add_argument("--scaling", default="", help="comma-separated worker counts to time the same steps on")
+    parser.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default 10^6 with --big, else rows / 8)")
     args = parser.parse_args()
     rows = args.rows or (10_000_000 if args.big else 200_000)
-    chunk_rows = 1_000_000 if args.big else max(rows // 8, 1)
+    chunk_rows = args.chunk_rows or (1_000_000 if args.big else max(rows // 8, 1))
     steps = args.steps or (10 if args.big else 20)
-    memory_limit = "400MiB" if args.big else "1GiB"
+    memory_limit = "600MiB" if args.big else "1GiB"
     X, y = make_data(rows, chunk_rows)
     size = f"{X.nbytes / 2**20:.0f} MiB"
     print(f"data: {rows} x {FEATURES} features ({size}) in {X.numblocks[0]} chunks; machine: {os.cpu_count()} cores")

@@ -285,8 +285,8 @@ def check_unshared(array: Any, index: Any, readers: tuple, described: tuple, fil
         region = array[index]
         if not isinstance(region, np.ndarray):
             return
-    else:
-        return
+    else:  # (a Dask array's += makes a new array, which no view shares: element writes into one are refused when
+        return  # the gradient is built, safety.refuse_duck_writes)
     for value, reader in zip(readers, described):
         if value is array:  # the container itself: its slot gets the new value; its other slots may hold the old
             value = _other_slots(array, index)
