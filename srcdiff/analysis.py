@@ -32,6 +32,7 @@ from .kinds import CONTAINER, CONTAINERS, DICT, LEAVES, NOT_CONTAINER, SCALARS, 
 from .names import local_names, parameters
 from .operations import (
     COMPLEX,
+    DUCK,
     Env,
     Op,
     appended_to,
@@ -157,6 +158,9 @@ def activity(
         safety.refuse_aliases(tree, ops, origin, scalars, call_is_fresh)
         if callee:
             safety.refuse_changed_parameters(tree, ops, origin, written)
+        ducks = {n[len(DUCK) :] for n, _ in kinds if n.startswith(DUCK)}
+        if ducks:  # what may hold another library's array: every value computed from one
+            safety.refuse_duck_writes(tree, origin, _dependencies(tree, ops, ducks, result, in_place, group)[0])
         # (a list's element is a reference: changing the list leaves it as it was)
         checks = safety.stale_reads(
             tree.body, ops, origin, written - definite_lists, scalars, locals_, call_is_fresh, parameters(tree)

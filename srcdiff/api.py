@@ -59,7 +59,7 @@ from .errors import (
     WrtTypeError,
 )
 from .log import logger
-from .runtime import materialize_all, seed, stop_gradient
+from .runtime import LABELLED, is_duck_array, materialize_all, seed, stop_gradient
 
 Wrt = int | str | Sequence[int | str]
 _SCALAR_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.bool_)
@@ -586,7 +586,7 @@ class Gradient:
         """Each scalar or array argument's number of dimensions (0 for a scalar), and the
         functions the parameters not given hold by default (``callables``)."""
         given = set(self.params[: len(args)]) | set(kwargs)
-        refuse_array_subclasses(self.function, {**dict(zip(self.params, args)), **kwargs})
+        refuse_other_arrays(self.function, {**dict(zip(self.params, args)), **kwargs})
         defaults = {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in given}
         if self.receiver or self.keywords:  # obj.method's object (of its class: ``methods``), a partial's values
             names = inspect.getfullargspec(base_function(self.function)).args
@@ -652,9 +652,10 @@ class Gradient:
         if records:
             fn = _through_records(fn, records)
         values = (*args, *kwargs.values())  # as __call__ indexes them
-        checks = tuple((i, a.ndim, a.dtype.kind == "c") for i, a in enumerate(values) if type(a) is np.ndarray)
+        # (another library's array: its ndim and dtype too, through the same attributes)
+        checks = tuple((i, a.ndim, a.dtype.kind == "c") for i, a in enumerate(values) if _is_array(a))
         depends = self.dependencies(entry, kinds)
-        wrt_arrays = tuple(i for i in self.positions if i < len(args) and type(args[i]) is np.ndarray)
+        wrt_arrays = tuple(i for i in self.positions if i < len(args) and _is_array(args[i]))
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_guard(a)) for i, a in enumerate(values) if type(a) in _CONTAINER_TYPES)
         functions = tuple((i, callables.key(a)) for i, a in enumerate(values) if callables.is_function(a))
@@ -674,7 +675,21 @@ def value_markers(bound: dict[str, Any]) -> set[tuple[str, int]]:
     found = {(operations.OBJECT + n, callables.key(type(v))) for n, v in bound.items() if _is_object(v)}
     found |= {(methods.ELEMENTS + n, k) for n, v in bound.items() if (k := element_class(v)) is not None}
     found |= {entry for n, v in bound.items() if trees.is_dataclass_record(v) for entry in records.markers(n, v._fields)}
+    found |= {(operations.DUCK + n, 0) for n, v in bound.items() if holds_duck_array(v)}
     return found | {(operations.COMPLEX + n, 0) for n, v in bound.items() if is_complex(v)}
+
+
+def holds_duck_array(value: Any) -> bool:
+    """Is ``value`` another library's array (``runtime.is_duck_array``: Dask, CuPy), or a list,
+    tuple or dict holding one? The analysis refuses writes into what may hold its data."""
+    if isinstance(value, _CONTAINER_TYPES):
+        return any(map(holds_duck_array, value.values() if isinstance(value, dict) else value))
+    return is_duck_array(value)
+
+
+def _is_array(value: Any) -> bool:
+    """A plain ``ndarray`` or another library's array (``runtime.is_duck_array``): an array argument."""
+    return type(value) is np.ndarray or is_duck_array(value)
 
 
 def element_class(value: Any) -> int | None:
@@ -694,49 +709,65 @@ def container_guard(value: list | tuple | dict) -> Any:
 
 
 def is_complex(value: Any) -> bool:
-    return isinstance(value, (complex, np.complexfloating)) or type(value) is np.ndarray and value.dtype.kind == "c"
+    return isinstance(value, (complex, np.complexfloating)) or _is_array(value) and value.dtype.kind == "c"
 
 
 def _is_object(value: Any) -> bool:
     """An object whose methods are its own (a model, a random generator), not an array's."""
     data = (np.ndarray, np.generic, str, bytes, type(None), range, slice, *_SCALAR_TYPES, *_CONTAINER_TYPES)
-    return not isinstance(value, data) and not isinstance(value, type) and not callables.is_function(value)
+    if isinstance(value, data) or isinstance(value, type) or callables.is_function(value):
+        return False
+    return not is_duck_array(value)  # another library's array: NumPy's functions run its own
 
 
-def refuse_array_subclasses(f: Callable, bound: dict[str, Any]) -> None:
-    """Raise ``ArraySubclassError`` for an argument (or a container's element) that is an
-    ``ndarray`` subclass, in ``wrt`` or not: ``*`` of an ``np.matrix`` is a matrix product and a
-    masked array's reductions skip masked entries, while the rules describe plain arrays."""
+def refuse_other_arrays(f: Callable, bound: dict[str, Any]) -> None:
+    """Raise ``ArraySubclassError`` for an argument (or a container's element), in ``wrt`` or
+    not, whose operations are not a plain array's, while the rules describe plain arrays: an
+    ``ndarray`` subclass (``*`` of an ``np.matrix`` is a matrix product, a masked array's
+    reductions skip masked entries) or a labelled array (pandas, xarray: arithmetic aligns by
+    labels); and another library's array whose shape is not known (a Dask array after a
+    boolean index), which broadcasting's adjoint reads."""
     for param, value in bound.items():
-        found = _array_subclass(value)
+        found = _other_array(value)
         if found is None:
             continue
         kind = type(found).__module__ + "." + type(found).__qualname__
+        what = f"a {kind}, not a plain numpy.ndarray, and srcdiff's rules describe plain arrays"
         if isinstance(found, np.ma.MaskedArray):
             instead = f"the values it stands for: {param}.filled(0.0), or np.ma.getdata({param}) and the mask apart"
-        else:
+        elif isinstance(found, np.ndarray):
             instead = f"a plain array: np.asarray({param})"
+        elif is_duck_array(found):
+            what = f"a {kind} of unknown shape {found.shape}, and srcdiff's adjoints read shapes"
+            instead = f"an array of known shape (a Dask array's {param}.compute_chunk_sizes())"
+        else:
+            what = f"a {kind}, a labelled array whose arithmetic aligns by labels, and srcdiff's rules describe plain arrays"
+            instead = f"its values as an array: {param}.to_numpy() (or a Dask array of them)"
         while isinstance(f, Gradient) or hasattr(f, "__func__"):  # grad(grad(f)), a bound method
             f = f.function if isinstance(f, Gradient) else f.__func__
         code = getattr(f, "__code__", None)
         raise ArraySubclassError(
-            f"argument {param!r} of {getattr(f, '__name__', f)} is a {kind}, not a plain numpy.ndarray, "
-            "and srcdiff's rules describe plain arrays",
+            f"argument {param!r} of {getattr(f, '__name__', f)} is {what}",
             filename=code.co_filename if code else None,
             line=code.co_firstlineno if code else None,
             suggestion=f"Pass {instead}.",
         )
 
 
-def _array_subclass(value: Any) -> Any:
-    """The first ``ndarray`` subclass instance in ``value``, a container's elements included."""
+def _other_array(value: Any) -> Any:
+    """The first array in ``value`` (a container's elements included) that ``refuse_other_arrays`` refuses."""
     if isinstance(value, np.ndarray):
         return None if type(value) is np.ndarray else value
     if isinstance(value, _CONTAINER_TYPES):
         for v in value.values() if isinstance(value, dict) else value:
-            found = _array_subclass(v)
+            found = _other_array(v)
             if found is not None:
                 return found
+        return None
+    if type(value).__module__.partition(".")[0] in LABELLED and hasattr(value, "__array__"):
+        return value
+    if is_duck_array(value) and not all(isinstance(n, (int, np.integer)) for n in value.shape):
+        return value  # (Dask gives nan for a length it learns only by computing)
     return None
 
 
@@ -759,7 +790,7 @@ def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs:
     kinds = {(n, 0) for n, v in bound.items() if isinstance(v, _SCALAR_TYPES)} | value_markers(bound)
     kinds |= {callables.entry(n, v) for n, v in bound.items() if callables.is_function(v)}
     kinds |= {(n, container_kind(v)) for n, v in bound.items() if isinstance(v, _CONTAINER_TYPES)}
-    return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if type(v) is np.ndarray})
+    return frozenset(kinds | {(n, v.ndim) for n, v in bound.items() if _is_array(v)})
 
 
 class AuxGradient(Gradient):
@@ -823,7 +854,7 @@ def _scalar_likes(wrt: tuple[str, ...], positions: tuple[int, ...], args: tuple,
     """The wrt arguments analysed as scalars whose gradient needs converting to their type, as
     (k, position or name): 0-d arrays (returned as 0-d arrays), float32 scalars, and float64
     scalars when arrays are about (with a float32 array, their gradient would be np.float32)."""
-    arrays = any(isinstance(a, np.ndarray) or type(a) is np.float32 for a in (*args, *kwargs.values()))
+    arrays = any(_is_array(a) or type(a) is np.float32 for a in (*args, *kwargs.values()))
     found = []
     for k, (name, i) in enumerate(zip(wrt, positions)):
         value = args[i] if i < len(args) else kwargs.get(name)
@@ -863,6 +894,8 @@ def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Call
     def like(value: Any, arg: Any) -> Any:
         if np.ndim(value) != 0:  # not a scalar's gradient: leave it for the caller to see
             return value
+        if is_duck_array(value):  # computed from a Dask array: a 0-d one of the argument's dtype, for the caller to compute
+            return value.astype(arg.dtype if isinstance(arg, (np.ndarray, np.generic)) else np.float64)
         return type(arg)(value) if type(arg) is not np.ndarray else np.array(value, dtype=arg.dtype)
 
     def call(*args: Any, **kwargs: Any) -> Any:

@@ -35,7 +35,8 @@ COMPLEX_RESULTS = frozenset({_FFT.fft, _FFT.ifft, _FFT.fft2, _FFT.ifft2, _FFT.ff
                              _FFT.rfftn, _FFT.ihfft, runtime.dft, runtime.rdft})  # fmt: skip
 # results that are real whatever their inputs
 REAL_RESULTS = frozenset({np.real, np.imag, np.abs, np.angle, _FFT.irfft, _FFT.irfft2, _FFT.irfftn, _FFT.hfft, np.isrealobj,
-                          np.iscomplexobj, np.shape, np.ndim, np.size, runtime.irdft, runtime.rdft_adjoint})  # fmt: skip
+                          np.iscomplexobj, np.shape, np.ndim, np.size, runtime.size, runtime.irdft,
+                          runtime.rdft_adjoint})  # fmt: skip
 # helpers whose results are real where one argument is (a gradient is shaped like its argument)
 REAL_LIKE = {runtime.real_like: "like", runtime.dft_adjoint: "a", runtime.irdft_adjoint: "a", runtime.materialize: "like",
              runtime.materialize_all: "likes", runtime.cast: "x"}  # fmt: skip

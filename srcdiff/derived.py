@@ -101,7 +101,7 @@ def _vjp(f: Callable, primals: tuple, positions: tuple[int, ...], has_aux: bool)
     if len(primals) > len(params):
         raise BadArgument(f"{getattr(f, '__name__', f)} takes {len(params)} arguments, got {len(primals)}")
     wrt = tuple(params[i] for i in positions)
-    api.refuse_array_subclasses(function, dict(zip(params, primals)))
+    api.refuse_other_arrays(function, dict(zip(params, primals)))
     kinds = api.argument_kinds(params, wrt, primals, {})
     function_defaults = f.function_defaults if isinstance(f, api.Gradient) else callables.defaults(function)
     kinds |= {callables.entry(p, v) for p, v in function_defaults.items() if p not in params[: len(primals)]}

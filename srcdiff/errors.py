@@ -92,8 +92,9 @@ class WrtTypeError(SrcdiffError, TypeError):
 
 
 class ArraySubclassError(SrcdiffError, TypeError):
-    """An argument is an ``ndarray`` subclass (``np.matrix``, a masked array): its operations
-    differ from a plain array's, which is what every derivative rule describes."""
+    """An argument is an ``ndarray`` subclass (``np.matrix``, a masked array) or a labelled array
+    (pandas, xarray): its operations differ from a plain array's, which is what every derivative
+    rule describes. (Also another library's array of unknown shape: a Dask array after a boolean index.)"""
 
 
 class NonScalarOutput(SrcdiffError, ValueError):

@@ -26,6 +26,7 @@ from . import callables, emit
 from .assembly import Assembly, Context, assemble, importable, module_text, numpy_name, renamed, unimportable
 from .errors import ExportError
 from .kinds import CONTAINER, DICT, LEAVES, NOT_CONTAINER, SCALARS
+from .runtime import is_duck_array
 
 __all__ = ["export", "specialise", "driven_source"]
 
@@ -155,7 +156,7 @@ def expected_kinds(s: Specialised) -> dict[str, tuple]:
         elif kind == NOT_CONTAINER:
             found[name] = ("array or number",)
         elif kind >= 0:
-            found[name] = ("array", kind) if isinstance(value, np.ndarray) else ("number",)
+            found[name] = ("array", kind) if isinstance(value, np.ndarray) or is_duck_array(value) else ("number",)
         elif kind in holds or kind - DICT in holds:
             found[name] = (type(value).__name__ if value is not None else "list", holds[kind if kind in holds else kind - DICT])
     return found

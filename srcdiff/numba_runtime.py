@@ -275,6 +275,15 @@ def _broadcast_like(y, like):  # forward mode: a tangent with the shape of the r
     return None
 
 
+@_helper(runtime.size)
+def _size(x):  # np.size (runtime.size reads another library's array's own size: none are compiled)
+    if isinstance(x, types.Array):
+        return lambda x: x.size
+    if _number(x):
+        return lambda x: 1
+    return None
+
+
 @_helper(runtime.balanced_eq)
 def _balanced_eq(x, ans, y):  # where x gave the max/min: 1, or 0.5 on ties (np.maximum's adjoint)
     if all(_number(t) or isinstance(t, types.Array) for t in (x, ans, y)):

@@ -114,6 +114,9 @@ def environment(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]
 
 OBJECT = methods.OBJECT  # kinds entry ("?model", key): the parameter model holds an object of that class
 COMPLEX = "~"  # kinds entry ("~z", 0): the parameter z holds a complex number or array (complexes.py)
+# kinds entry ("&X", 0): the parameter X holds another library's array (a Dask or CuPy array, ``runtime.is_duck_array``),
+# or a list, tuple or dict holding one; ``safety.refuse_duck_writes`` refuses writes into what may hold its data
+DUCK = "&"
 
 
 def _local_partials(tree: ast.FunctionDef, env: Env) -> dict[str, Any]:

@@ -150,6 +150,10 @@ class _Fold(ast.NodeTransformer):
         fold = _FOLD.get(type(node.ops[0]))
         if len(node.ops) == 1 and fold and _is_number(node.left) and _is_number(node.comparators[0]):
             return ast.Constant(fold(node.left.value, node.comparators[0].value))
+        texts = _is_text(node.left) and _is_text(node.comparators[0])
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)) and texts:
+            # ``'C' == 'C'``: a rule's string option filled into ``np.reshape(g, s) if order == 'C' else ...``
+            return ast.Constant((node.left.value == node.comparators[0].value) == isinstance(node.ops[0], ast.Eq))
         if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)) and _is_none(node.left):
             # ``None is None``: a rule's default filled into ``1.0 if b is None else b``
             right = node.comparators[0]
@@ -165,6 +169,10 @@ class _Fold(ast.NodeTransformer):
 
 
 _FOLDS = {ast.BinOp: _Fold.visit_BinOp, ast.Compare: _Fold.visit_Compare, ast.IfExp: _Fold.visit_IfExp}
+
+
+def _is_text(e: ast.expr) -> bool:
+    return isinstance(e, ast.Constant) and type(e.value) is str
 
 
 def _is_none(e: ast.expr) -> bool:

@@ -51,6 +51,7 @@ __all__ = [
     "shape_holder",
     "result_holder",
     "zeros_like",
+    "size",
     "stop_gradient",
     "balanced_eq",
     "matmul_adjoint_a",
@@ -150,6 +151,31 @@ __all__ = [
 ]
 
 
+def is_duck_array(x: Any) -> bool:
+    """Is ``x`` an array of another library that implements NumPy's protocols, ``__array_function__``
+    and ``__array_ufunc__`` (a Dask or CuPy array)? NumPy's functions and operators called on one
+    run that library's own, so the generated code and these helpers run on it as written. Not an
+    ``ndarray`` (nor a subclass: refused), a NumPy scalar, or a labelled array (pandas, xarray:
+    refused, they align by labels). Called only off the paths where a value is a plain array."""
+    kind = type(x)
+    if kind is np.ndarray or kind is float:  # (the common cases, answered first)
+        return False
+    return (
+        hasattr(kind, "__array_function__")
+        and hasattr(kind, "__array_ufunc__")
+        and not issubclass(kind, (np.ndarray, np.generic))
+        and kind.__module__.partition(".")[0] not in LABELLED
+    )
+
+
+LABELLED = frozenset({"pandas", "xarray"})  # the root modules of labelled arrays, which broadcast by label
+
+
+def _is_array(x: Any) -> bool:
+    """An ``ndarray`` or another library's array (``is_duck_array``), not a number or a list."""
+    return isinstance(x, np.ndarray) or is_duck_array(x)
+
+
 def stop_gradient(x: Any) -> Any:
     """Return ``x`` unchanged; srcdiff treats the result as a constant (PyTorch: ``detach``)."""
     return x
@@ -168,17 +194,17 @@ def seed(out: Any, function: str = "", filename: str | None = None, line: int | 
             line=line,
             suggestion="Return a number on every path (a path that reaches the end without a return returns None).",
         )
-    if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":  # (as JAX)
+    if isinstance(out, (complex, np.complexfloating)) or _is_array(out) and out.dtype.kind == "c":  # (as JAX)
         raise NonScalarOutput(
             "grad needs a real output; got a complex one — differentiate np.real(...), np.imag(...) or np.abs(...) of it"
         )
-    if not isinstance(out, (float, int, np.number, np.ndarray)) or np.ndim(out) != 0:
+    if not (isinstance(out, (float, int, np.number, np.ndarray)) or is_duck_array(out)) or np.ndim(out) != 0:
         if isinstance(out, (tuple, list)):
             raise NonScalarOutput(
                 f"grad needs a scalar output; got a {type(out).__name__} of {len(out)} \u2014 for `return loss, aux` "
                 "pass has_aux=True (the gradient comes with aux); for several outputs use srcdiff.vjp or srcdiff.jacobian"
             )
-        got = f"shape {np.shape(out)}" if isinstance(out, np.ndarray) else type(out).__name__
+        got = f"shape {np.shape(out)}" if _is_array(out) else type(out).__name__
         raise NonScalarOutput(
             f"grad needs a scalar output; got {got} \u2014 reduce it first (np.sum, np.mean), or use srcdiff.vjp "
             "(a vector-Jacobian product) or srcdiff.jacobian (every output's derivative)"
@@ -197,12 +223,15 @@ def cotangents(values: Any, count: int) -> tuple:
 def materialize(y: Any, like: Any) -> Any:
     """The final gradient of ``like``: a writable array of its shape and float dtype (or a float
     for a float); for a list, tuple or dict, the same structure with each leaf materialised (a
-    weak zero becomes zeros of the leaf's shape)."""
+    weak zero becomes zeros of the leaf's shape). An adjoint that is another library's array
+    (computed from a Dask array) stays one: a Dask gradient is computed when the caller asks."""
     if isinstance(like, np.ndarray):
         if type(y) is np.ndarray and y.dtype is like.dtype and y.shape == like.shape and y.dtype.kind in "fc":
             # a view may share memory with other values (a broadcast one is read-only): copy it
             return y if y.base is None and y.flags.writeable else y.copy()
         dtype = like.dtype if like.dtype.kind in "fc" else np.float64  # float32 in, float32 out
+        if is_duck_array(y):  # (np.array would compute a Dask array)
+            return _duck_materialized(y, like, dtype)
         # a real input's derivative is the real part of its adjoint (complex values: runtime.real_like)
         return np.array(np.broadcast_to(real_like(unbroadcast(y, like), like), like.shape), dtype=dtype)
     if isinstance(like, (list, tuple)):
@@ -212,10 +241,22 @@ def materialize(y: Any, like: Any) -> Any:
     if isinstance(like, dict):
         return {k: materialize(y[k] if isinstance(y, dict) else y, v) for k, v in like.items()}
     if isinstance(like, float) and np.ndim(y) == 0:
-        return float(np.real(y))
+        return np.real(y) if is_duck_array(y) else float(np.real(y))  # (float() would compute a Dask array)
     if isinstance(like, np.floating) and np.ndim(y) == 0:  # np.float32 in a list: np.float32 out
-        return type(like)(np.real(y))
+        return np.real(y).astype(type(like)) if is_duck_array(y) else type(like)(np.real(y))
+    if is_duck_array(like):
+        return _duck_materialized(y, like, like.dtype if like.dtype.kind in "fc" else np.float64)
     return y
+
+
+def _duck_materialized(y: Any, like: Any, dtype: Any) -> Any:
+    """``materialize`` where the adjoint ``y`` or the argument ``like`` is another library's
+    array: an array of that library (NumPy's where both are NumPy's), of ``like``'s shape and
+    float ``dtype``, made by its own functions (``np.array`` would compute a Dask array)."""
+    y = real_like(unbroadcast(y, like), like)
+    if not _is_array(y):  # a number standing for every element (a weak zero)
+        return np.full_like(like, y, dtype=dtype)
+    return np.broadcast_to(y, like.shape).astype(dtype)  # (a copy: astype's default)
 
 
 def materialize_all(ys: tuple, likes: tuple) -> tuple:
@@ -223,7 +264,7 @@ def materialize_all(ys: tuple, likes: tuple) -> tuple:
     out: list = []
     for y, like in zip(ys, likes):
         y = materialize(y, like)
-        if isinstance(y, np.ndarray) and any(y is other for other in out):
+        if _is_array(y) and any(y is other for other in out):
             y = y.copy()  # x + y hands both operands the same adjoint array
         out.append(y)
     return tuple(out)
@@ -246,8 +287,8 @@ def check_unshared(array: Any, index: Any, readers: tuple, described: tuple, fil
         region = array[index]
         if not isinstance(region, np.ndarray):
             return
-    else:
-        return
+    else:  # (a Dask array's += makes a new array, which no view shares: element writes into one are refused when
+        return  # the gradient is built, safety.refuse_duck_writes)
     for value, reader in zip(readers, described):
         if value is array:  # the container itself: its slot gets the new value; its other slots may hold the old
             value = _other_slots(array, index)
@@ -355,10 +396,15 @@ def unshared_arguments(where: tuple, written: tuple, names: tuple, *values: Any)
 def private_copy(y: Any, like: Any = None) -> Any:
     """A copy of ``y`` that may be written in place, shaped like ``like``: an array's adjoint that
     is a number (a weak zero, or a product of one) stands for that number everywhere."""
-    if isinstance(y, np.ndarray) and (like is None or not isinstance(like, np.ndarray) or y.shape == like.shape):
+    if isinstance(y, np.ndarray) and (like is None or not _is_array(like) or y.shape == like.shape):
         return np.array(y)
-    if isinstance(like, np.ndarray):
+    if isinstance(like, np.ndarray) and not is_duck_array(y):
         return np.array(np.broadcast_to(y, like.shape), dtype=np.result_type(like.dtype, np.float64))
+    if is_duck_array(y) or is_duck_array(like):  # another library's array: copied by its own functions
+        if is_duck_array(y) and (like is None or not _is_array(like) or y.shape == like.shape):
+            return y.copy()  # (np.copy would compute a Dask array)
+        dtype = np.result_type(like.dtype, np.float64)
+        return np.broadcast_to(y, like.shape).astype(dtype) if _is_array(y) else np.full_like(like, y, dtype=dtype)
     if isinstance(y, (list, tuple)):
         return list(y)
     if isinstance(y, dict):
@@ -374,6 +420,8 @@ def writable(y: Any, like: Any) -> Any:
     source's tangent, as the primal shares data. Anything else becomes a private copy."""
     if isinstance(y, np.ndarray) and isinstance(like, np.ndarray) and y.flags.writeable and y.shape == like.shape:
         return y
+    if is_duck_array(y) and is_duck_array(like) and y.shape == like.shape:
+        return y  # (Dask writes by replacing the array's graph: a view's tangent is not shared, nor its primal)
     if isinstance(y, (list, dict)) and type(y) is type(like):
         return y
     return private_copy(y, like)
@@ -381,7 +429,7 @@ def writable(y: Any, like: Any) -> Any:
 
 # helper -> the position of the argument it reads only for its type, shape and dtype (a
 # ``shape_holder`` does as well there as the array itself: tests/test_reverse.py checks each)
-READS_ONLY_THE_SHAPE = {"unbroadcast": 1, "unreduce": 1}
+READS_ONLY_THE_SHAPE = {"unbroadcast": 1, "unreduce": 1, "size": 0}
 
 
 def shape_holder(x: Any) -> Any:
@@ -447,11 +495,16 @@ HELD_FROM = 1 << 17  # bytes (128 KiB): a smaller operation takes less time than
 def unbroadcast(x: Any, like: Any) -> Any:
     """Sum ``x`` down to the shape of ``like``: the adjoint of NumPy broadcasting."""
     if not isinstance(x, np.ndarray):
-        if isinstance(like, np.ndarray) and like.ndim and isinstance(x, (float, int, np.generic)):
-            # a weak zero (or a number standing for itself everywhere) for an array: shape it, so
-            # that rules which move elements (reshape, transpose, ...) see the array's shape
-            return np.full(like.shape, x, dtype=np.result_type(like.dtype, np.float64))
-        return x  # the adjoint of a scalar result: its operands were scalars too
+        if isinstance(x, (float, int, np.generic)):
+            if isinstance(like, np.ndarray) and like.ndim:
+                # a weak zero (or a number standing for itself everywhere) for an array: shape it, so
+                # that rules which move elements (reshape, transpose, ...) see the array's shape
+                return np.full(like.shape, x, dtype=np.result_type(like.dtype, np.float64))
+            if is_duck_array(like) and like.ndim:  # (an array of like's library)
+                return np.full_like(like, x, dtype=np.result_type(like.dtype, np.float64))
+            return x  # the adjoint of a scalar result: its operands were scalars too
+        if not is_duck_array(x):
+            return x
     if type(like) is np.ndarray and x.shape == like.shape:
         return x
     if isinstance(like, (float, int, np.generic)):
@@ -460,7 +513,7 @@ def unbroadcast(x: Any, like: Any) -> Any:
     x_shape = np.shape(x)
     if x_shape == shape:
         return x
-    if x_shape == () and not isinstance(x, np.ndarray):
+    if x_shape == () and not _is_array(x):
         return x  # a weak zero or a scalar adjoint that broadcasts wherever it goes
     extra = len(x_shape) - len(shape)
     if extra > 0:
@@ -478,7 +531,8 @@ def unbroadcast(x: Any, like: Any) -> Any:
 def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Broadcast a reduction's adjoint ``y`` back to the shape of its input ``like``."""
     shape = np.shape(like)
-    if isinstance(y, _NUMBERS):  # a number spread over like: np.broadcast_to's view, made in a third of its time
+    if isinstance(y, _NUMBERS) and (type(like) is np.ndarray or not is_duck_array(like)):
+        # a number spread over like: np.broadcast_to's view, made in a third of its time
         value = np.array(y)
         spread = np.ndarray(shape, value.dtype, value, 0, (0,) * len(shape))
         spread.flags.writeable = False
@@ -486,6 +540,10 @@ def unreduce(y: Any, like: Any, axis: Any = None, keepdims: bool = False) -> Any
     if axis is not None and not keepdims and np.ndim(y) > 0:  # (a weak zero broadcasts as it is)
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         y = np.expand_dims(y, tuple(a % len(shape) for a in axes))
+    if not isinstance(like, np.ndarray) and is_duck_array(like) and not is_duck_array(y):
+        # zeros of like's library and chunks, plus y: a NumPy array broadcast to a Dask array's
+        # shape would be sent whole with the graph, and in one chunk
+        return np.zeros_like(like, dtype=np.result_type(y)) + y
     return np.broadcast_to(y, shape)
 
 
@@ -519,6 +577,13 @@ def rebroadcast(g: Any, x: Any) -> Any:
     return unbroadcast(np.broadcast_to(g, np.broadcast_shapes(g_shape, x_shape)), x)
 
 
+def size(x: Any) -> int:
+    """``np.size(x)``, read from the ``size`` of an array, another library's too (Dask computes an
+    array for np.size, a function it does not implement); faster than np.size for an ndarray."""
+    found = getattr(x, "size", None)
+    return found if type(found) is int else np.size(x)
+
+
 def zeros_like(x: Any) -> Any:
     """A private, writable zero adjoint for ``x``: an array, a list of weak zeros, or 0.0."""
     if isinstance(x, np.ndarray):
@@ -529,6 +594,8 @@ def zeros_like(x: Any) -> Any:
         return {k: zeros_like(e) if isinstance(e, _CONTAINERS) else 0.0 for k, e in x.items()}
     if isinstance(x, range):  # a loop's range in generated code, differentiated again: its numbers are constants
         return [0.0] * len(x)
+    if is_duck_array(x):
+        return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float64))  # of x's library
     return 0.0
 
 
@@ -653,9 +720,9 @@ def unconcatenate(y: Any, arrays: Any, axis: int | None = 0) -> Any:
         return _as_arrays([0.0] * len(arrays), arrays)
     if axis is None:
         sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
-        return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes), arrays)], arrays)
+        return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(_split(y, sizes, 0), arrays)], arrays)
     sizes = np.cumsum([np.shape(np.atleast_1d(a))[axis] for a in arrays])[:-1]
-    return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes, axis=axis), arrays)], arrays)
+    return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(_split(y, sizes, axis), arrays)], arrays)
 
 
 def unvstack(y: Any, arrays: Any) -> Any:
@@ -663,7 +730,17 @@ def unvstack(y: Any, arrays: Any) -> Any:
     if np.ndim(y) == 0:
         return _as_arrays([0.0] * len(arrays), arrays)
     sizes = np.cumsum([np.shape(np.atleast_2d(a))[0] for a in arrays])[:-1]
-    return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(np.split(y, sizes), arrays)], arrays)
+    return _as_arrays([np.reshape(p, np.shape(a)) for p, a in zip(_split(y, sizes, 0), arrays)], arrays)
+
+
+def _split(y: Any, sizes: Any, axis: int) -> list:
+    """``np.split(y, sizes, axis)``; another library's array is sliced (Dask has no np.split)."""
+    if not is_duck_array(y):
+        return np.split(y, sizes, axis=axis)
+    if axis is None or np.ndim(y) == 0 or np.ndim(y) == 1 and axis != 0:  # (np.ravel'd first by the caller)
+        y, axis = np.ravel(y), 0
+    bounds = [0, *(int(n) for n in sizes), y.shape[axis]]
+    return [y[(slice(None),) * (axis % y.ndim) + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
 def hstack_axis(arrays: Any) -> int:
@@ -674,14 +751,14 @@ def hstack_axis(arrays: Any) -> int:
 def _as_arrays(pieces: list, arrays: Any) -> Any:
     """Adjoints of the pieces of ``arrays``: a list, or one array if ``arrays`` was an array
     (NumPy iterates over its first axis); a 0-d piece of a list becomes a scalar."""
-    if isinstance(arrays, np.ndarray):
+    if _is_array(arrays):
         return np.stack([np.broadcast_to(p, arrays.shape[1:]) for p in pieces]) if pieces else np.zeros(arrays.shape)
     return [p[()] if isinstance(p, np.ndarray) and p.ndim == 0 else p for p in pieces]
 
 
 def _pieces(parts: Any, arrays: Any) -> list:
     """List adjoints shaped like ``arrays`` (a weak zero becomes zeros)."""
-    if not isinstance(parts, (list, tuple, np.ndarray)):  # a weak zero for every piece
+    if not isinstance(parts, (list, tuple)) and not _is_array(parts):  # a weak zero for every piece
         parts = [parts] * len(arrays)
     return [np.broadcast_to(p, np.shape(a)) for p, a in zip(parts, arrays)]
 
@@ -735,20 +812,21 @@ def transpose_adjoint(y: Any, axes: Any, forward: bool = False) -> Any:
     """Adjoint of ``np.transpose(x, *axes)``: transpose back with the inverse permutation
     (``forward``: with the permutation itself, which is this function's own adjoint). A weak
     zero (a float standing for an array of zeros) stays one."""
-    if not isinstance(y, np.ndarray):
+    if not _is_array(y):
         return y
     if len(axes) == 1 and (axes[0] is None or np.ndim(axes[0]) == 1):
         axes = axes[0]
     if axes is None or len(axes) == 0:
         return np.transpose(y)
-    return np.transpose(y, axes if forward else np.argsort(axes))
+    return np.transpose(y, tuple(int(a) for a in (axes if forward else np.argsort(axes))))  # (ints: Dask takes no array)
 
 
 def reduce_extremum_adjoint(y: Any, x: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Adjoint of max/min: ``y`` shared equally among the entries that attain the extremum
     (the share is taken of the reduced ``y``, before it is spread: one pass less over ``x``)."""
     mask = x == unreduce(ans, x, axis, keepdims)
-    if np.count_nonzero(mask) == np.size(ans) and not np.isnan(ans).any():
+    # (another library's array takes the general path: the test would compute a Dask array)
+    if not is_duck_array(mask) and np.count_nonzero(mask) == np.size(ans) and not np.isnan(ans).any():
         # each extremum is attained (no NaN), as often as there are extrema: once each, no ties to
         # share among (counting the ties of every slice is the costliest pass of this adjoint)
         return mask * unreduce(y, x, axis, keepdims)
@@ -790,7 +868,7 @@ def einsum_adjoint(y: Any, args: tuple, position: int) -> Any:
         full = np.zeros(shape, dtype=np.result_type(part, np.float64))
         np.einsum(f"{wanted}->{letters}", full)[...] = part
         part = full
-    if np.ndim(part) == 0 and not isinstance(operands[which], np.ndarray):
+    if np.ndim(part) == 0 and not _is_array(operands[which]):
         return part[()]  # a float operand: a scalar adjoint, not a 0-d array
     return part  # an array even for a list operand: the same list twice adds its adjoints with +
 
@@ -1105,7 +1183,7 @@ def arange_weights(samples: Any, stop: Any, step: Any, which: str) -> Any:
 
 def moveaxis_adjoint(y: Any, source: Any, destination: Any) -> Any:
     """Adjoint of ``np.moveaxis``: move the axes back (a weak zero stays one)."""
-    if not isinstance(y, np.ndarray):
+    if not _is_array(y):
         return y
     return np.moveaxis(y, destination, source)
 
@@ -1123,6 +1201,9 @@ def repeat_adjoint(y: Any, x: Any, repeats: Any, axis: Any = None) -> Any:
     axis = axis % len(shape)
     source = np.repeat(np.arange(shape[axis]), repeats)  # the entry of x each copy came from
     copies = np.broadcast_to(y, shape[:axis] + source.shape + shape[axis + 1 :])
+    if is_duck_array(copies):  # (no ufunc.at there): the sum of the copies as a product with their 0/1 sources
+        ones = (np.arange(shape[axis])[:, None] == source[None, :]).astype(np.result_type(copies.dtype, np.float64))
+        return np.moveaxis(np.tensordot(ones, np.moveaxis(copies, axis, 0), 1), 0, axis)
     total = np.zeros((shape[axis],) + shape[:axis] + shape[axis + 1 :], dtype=np.result_type(copies, np.float64))
     np.add.at(total, source, np.moveaxis(copies, axis, 0))
     return np.moveaxis(total, 0, axis)
@@ -1130,7 +1211,7 @@ def repeat_adjoint(y: Any, x: Any, repeats: Any, axis: Any = None) -> Any:
 
 def tile_adjoint(y: Any, x: Any, reps: Any) -> Any:
     """Adjoint of ``np.tile``: sum the tiles (a weak zero stays one)."""
-    if not isinstance(y, np.ndarray):
+    if not _is_array(y):
         return y
     shape = np.shape(x)
     reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
@@ -1180,10 +1261,10 @@ def last_writes(x: Any, index: Any) -> Any:
 def structured(g: Any, x: Any) -> Any:
     """The adjoint ``g`` of a value ``x`` that NumPy read as an array, in ``x``'s structure:
     a list (row by row, nested as ``x`` is) when ``x`` is a list or tuple."""
-    if isinstance(x, (list, tuple)) and isinstance(g, np.ndarray):
+    if isinstance(x, (list, tuple)) and _is_array(g):
         g = np.broadcast_to(g, np.shape(x))
         return [structured(part, element) for part, element in zip(g, x)]
-    if isinstance(g, np.ndarray) and g.ndim == 0 and not isinstance(x, np.ndarray):
+    if isinstance(g, np.ndarray) and g.ndim == 0 and not _is_array(x):
         return g[()]
     return g
 
@@ -1207,7 +1288,7 @@ def indexable(y: Any, like: Any) -> Any:
 def holds_fractions(x: Any) -> bool:
     """Does ``x`` keep the fractions of what is written into it? An integer or bool array rounds
     them (so a write into it passes no derivative); a float array and a list keep them."""
-    return not isinstance(x, np.ndarray) or x.dtype.kind in "fc"
+    return not _is_array(x) or x.dtype.kind in "fc"
 
 
 def keeps_fractions(dtype: Any) -> bool:
@@ -1250,35 +1331,41 @@ def unsort(y: Any, xs: Any, key: Any = None, reverse: bool = False) -> Any:
     """Adjoint of ``sorted(xs, key=key, reverse=reverse)``: each element of ``y`` back to the place
     its value came from (Python's sort is stable, ties keep their order)."""
     order = _sorted_order(xs, key, reverse)
-    parts = y if isinstance(y, (list, tuple, np.ndarray)) else [y] * len(order)  # a weak zero
+    parts = y if isinstance(y, (list, tuple)) or _is_array(y) else [y] * len(order)  # a weak zero
     out: list = [0.0] * len(order)
     for position, source in enumerate(order):
         out[source] = parts[position]
+    if is_duck_array(xs):
+        return np.stack([np.broadcast_to(e, xs.shape[1:]) for e in out])
     return np.array(out) if isinstance(xs, np.ndarray) else out
 
 
 def resort(parts: Any, xs: Any, key: Any = None, reverse: bool = False) -> list:
     """Adjoint of ``unsort``, and the tangent of ``sorted``: the parts in sorted order again."""
     order = _sorted_order(xs, key, reverse)
-    parts = parts if isinstance(parts, (list, tuple, np.ndarray)) else [parts] * len(order)
+    parts = parts if isinstance(parts, (list, tuple)) or _is_array(parts) else [parts] * len(order)
     return [parts[source] for source in order]
 
 
 def unreverse(y: Any, seq: Any) -> Any:
     """Adjoint of ``reversed(seq)`` (and its own adjoint): ``y`` in the opposite order."""
-    if not isinstance(y, (list, tuple, np.ndarray)):
+    if not isinstance(y, (list, tuple)) and not _is_array(y):
         return y  # a weak zero
-    return y[::-1] if isinstance(y, np.ndarray) else sequence_adjoint(list(reversed(y)), seq)
+    return y[::-1] if _is_array(y) else sequence_adjoint(list(reversed(y)), seq)
 
 
 def sequence_adjoint(y: Any, xs: Any) -> Any:
     """Adjoint of ``list(xs)`` and ``tuple(xs)``: the list of the elements' adjoints, stacked
     into an array when ``xs`` was an array (its rows became the elements)."""
-    if not isinstance(xs, np.ndarray):
+    if not _is_array(xs):
         return y
     dtype = np.result_type(xs.dtype, np.float64)
     if not isinstance(y, (list, tuple)):
+        if is_duck_array(xs):  # a weak zero, as an array of xs's library
+            return np.full_like(xs, y, dtype=dtype)
         return np.broadcast_to(np.asarray(y, dtype=dtype), xs.shape)  # a weak zero
+    if is_duck_array(xs) or any(map(is_duck_array, y)):  # (np.array would compute a Dask array)
+        return np.reshape(np.stack([np.broadcast_to(e, xs.shape[1:]) for e in y]).astype(dtype), xs.shape)
     return np.array([np.broadcast_to(e, xs.shape[1:]) for e in y], dtype=dtype).reshape(xs.shape)
 
 
@@ -1338,6 +1425,8 @@ def scatter(y: Any, like: Any, source: Any) -> Any:
         if _weak_zero(part):
             continue
         where = np.asarray(where)
+        if is_duck_array(part):  # another library's bincount takes no NumPy operand: computed here (docs/scaling-out.md)
+            part = np.asarray(part)
         total += np.bincount(where.ravel(), np.broadcast_to(part, where.shape).ravel(), minlength=total.size)
     if isinstance(like, (list, tuple)):
         bounds = np.cumsum([1] + [np.size(e) for e in like])
@@ -1814,7 +1903,7 @@ def gradient_adjoint(y: Any, x: Any, varargs: tuple = (), axis: Any = None, edge
             continue
         matrix = _gradient_matrix(np.shape(x)[a], spacing, edge_order)
         moved = np.moveaxis(np.broadcast_to(part, np.shape(x)), a, 0)
-        total += np.moveaxis(np.tensordot(matrix.T, moved, 1), 0, a)
+        total = total + np.moveaxis(np.tensordot(matrix.T, moved, 1), 0, a)  # (not +=: moved may be a Dask array)
     return total
 
 
@@ -1828,7 +1917,14 @@ def gradient_adjoint(y: Any, x: Any, varargs: tuple = (), axis: Any = None, edge
 def real_like(y: Any, like: Any) -> Any:
     """``y``, or its real part where ``like`` is real: the adjoint of a real value drops the
     imaginary part a complex neighbour left in it. Its own adjoint and tangent."""
-    return np.real(y) if np.isrealobj(like) and np.iscomplexobj(y) else y
+    return np.real(y) if not _complex_valued(like) and _complex_valued(y) else y
+
+
+def _complex_valued(v: Any) -> bool:
+    """``np.iscomplexobj(v)``, read from the dtype of an array (Dask computes an array for np.iscomplexobj)."""
+    if type(v) is np.ndarray:
+        return v.dtype.kind == "c"
+    return v.dtype.kind == "c" if is_duck_array(v) else np.iscomplexobj(v)
 
 
 def fft_norm_swapped(norm: Any) -> Any:
@@ -1909,7 +2005,7 @@ def irdft_adjoint(y: Any, a: Any, s: Any = None, axes: Any = None, norm: Any = N
     axes, s = _fft_plan(a, s, axes, inverse_real=True)
     y = np.real(np.broadcast_to(y, _with_lengths(np.shape(a), axes, s)))
     n, last = s[-1], axes[-1]
-    half = np.fft.ifftn(y, axes=axes, norm=norm).take(np.arange(n // 2 + 1), axis=last)
+    half = np.take(np.fft.ifftn(y, axes=axes, norm=norm), np.arange(n // 2 + 1), axis=last)  # (Dask arrays have no .take)
     twice = np.full(n // 2 + 1, 2.0)
     twice[0] = 1.0
     if n % 2 == 0:

@@ -9,7 +9,8 @@ data while both are bound (``refuse_aliases``, through ``shared_with``, flow by 
 value read after a write into data it shares (``stale_reads``: refused where the sharing is
 proven, and otherwise returned as the run-time checks the transforms put before the write,
 ``runtime.check_unshared``); a helper that changes its caller's value
-(``refuse_changed_parameters``); a loop over a dict itself (``refuse_dict_iteration``);
+(``refuse_changed_parameters``); a write into an element of a value that may hold a Dask array
+(``refuse_duck_writes``); a loop over a dict itself (``refuse_dict_iteration``);
 and arithmetic on lists (``refuse_list_arithmetic``).
 """
 
@@ -522,6 +523,24 @@ def may_share(
     walker.refusing = False
     walker.walk(body)
     return walker.roots({name}) - {name}
+
+
+def refuse_duck_writes(tree: ast.FunctionDef, origin: Origin, ducks: set[str]) -> None:
+    """Refuse a write into an element of a value that may hold another library's array
+    (``ducks``: computed from a Dask or CuPy argument). The adjoints follow NumPy's semantics,
+    where a write shows through every view of the array; Dask has no views (it writes by
+    replacing the array's graph), so the same code computes something else there."""
+    for s in walk_statements(tree.body):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript) and s.targets[0].value.id in ducks:
+            name = s.targets[0].value.id
+            what = "a value" if name.startswith("_") else repr(name)
+            raise origin.error(
+                UnsupportedSyntax,
+                s,
+                f"a write into an element of {what}, which may hold a Dask (or other non-NumPy) array's data, "
+                "cannot be differentiated: srcdiff's adjoints follow NumPy's views, which such arrays do not have",
+                "Make a new array instead (np.where(mask, v, x), np.concatenate, np.stack), or pass NumPy arrays.",
+            )
 
 
 def refuse_dict_iteration(tree: ast.FunctionDef, origin: Origin, dicts: set[str]) -> None:

@@ -180,7 +180,7 @@ class Jvp:
         return found[0](*given, *self.receiver, *primals)
 
     def argument_kinds(self, primals: tuple) -> frozenset[tuple[str, int]]:
-        api.refuse_array_subclasses(self.function, dict(zip(self.params, primals)))
+        api.refuse_other_arrays(self.function, dict(zip(self.params, primals)))
         kinds = {(n, k) for n, p in zip(self.params, primals) if (k := _kind(p)) is not None}
         kinds |= api.value_markers(dict(zip(self.params, primals)))
         kinds |= {callables.entry(p, v) for p, v in self.function_defaults.items() if p not in self.params[: len(primals)]}

@@ -216,3 +216,26 @@ def test_inspect_code_prints_the_second_derivative_code(inspected):
     assert inspected.returncode == 0, inspected.stderr
     assert "def grad_grad_exp_series(x, terms):" in inspected.stdout
     assert result(results(inspected.stdout), "second derivative at 0.5") == pytest.approx(math.exp(0.5), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- dask_regression.py
+
+
+@pytest.fixture(scope="module")
+def dask_regression() -> subprocess.CompletedProcess:
+    return run_example("dask_regression", "--steps", "15")
+
+
+def test_dask_regression_trains_on_a_cluster_of_processes(dask_regression):
+    done = dask_regression
+    assert done.returncode == 0, done.stderr
+    assert "cluster: 2 worker processes" in done.stdout
+    found = results(done.stdout)
+    assert result(found, "first loss") == pytest.approx(math.log(2.0), rel=1e-6)  # zero weights: log 2 a row
+    assert result(found, "last loss") < 0.25
+    assert result(found, "weights correlate with the true ones") > 0.99
+    assert result(found, "training accuracy") > 0.93
+
+
+def test_dask_regression_gradient_equals_numpys(dask_regression):
+    assert result(results(dask_regression.stdout), "the Dask gradient equals NumPy's on the same rows") is True

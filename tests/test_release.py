@@ -5,6 +5,7 @@ measure it with tracemalloc, which counts NumPy's arrays exactly."""
 
 from __future__ import annotations
 
+import inspect
 import tracemalloc
 
 import numpy as np
@@ -109,8 +110,9 @@ def test_helpers_read_only_the_shape_where_declared(like_shape, dtype):
         return  # (a number is kept as it is)
     for name, position in runtime.READS_ONLY_THE_SHAPE.items():
         helper = getattr(runtime, name)
+        arity = min(2, len(inspect.signature(helper).parameters))
         for x in adjoints:
-            args = [x, x]
+            args = [x, x][:arity]
             args[position] = like
             try:
                 want = helper(*args)

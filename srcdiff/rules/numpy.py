@@ -67,13 +67,16 @@ vjp("np.arcsinh(x)", x="g / np.sqrt(x ** 2 + 1.0)", kind=E)
 vjp("np.arccosh(x)", x="g / np.sqrt(x ** 2 - 1.0)", kind=E)
 vjp("np.arctanh(x)", x="g / (1.0 - x ** 2)", kind=E)
 
+# Dask's reshape takes no order: C's is left out (the optimiser folds the test for a constant order)
+RESHAPED_BACK = "np.reshape(broadcast_like(g, ans), np.shape(a)) if order == 'C' else np.reshape(broadcast_like(g, ans), np.shape(a), order=order)"
+
 # reductions
 vjp("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", a="unreduce(g, a, axis, keepdims)", kind=REDUCTION,
     discrete=REDUCED)  # fmt: skip
 # size(g) = size(ans); a weak zero gives 0 anyway. The factor scales g before it is spread (a view),
-# so the whole adjoint costs no pass over a's elements
+# so the whole adjoint costs no pass over a's elements. (runtime.size: np.size, which Dask computes an array for)
 vjp("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
-    a="unreduce(g * (np.size(g) / np.size(a)), a, axis, keepdims)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
+    a="unreduce(g * (size(g) / size(a)), a, axis, keepdims)", kind=REDUCTION, discrete=REDUCED)  # fmt: skip
 vjp("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", a="prod_adjoint(g, a, axis, keepdims)", kind=REDUCTION,
     discrete=REDUCED)  # fmt: skip
 for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
@@ -81,11 +84,11 @@ for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
         a="reduce_extremum_adjoint(g, a, ans, axis, keepdims)", kind=REDUCTION, discrete=("axis", "out", "keepdims"))  # fmt: skip
 vjp("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
     a="unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True))"
-      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
+      " / (size(a) / size(ans) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
 # no spread (one entry, equal entries): a - mean is 0 and so is the derivative; dividing by ans = 0 made nan
 vjp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
     a="unreduce(g / np.where(ans == 0.0, 1.0, ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True))"
-      " / (np.size(a) / np.size(ans) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
+      " / (size(a) / size(ans) - ddof)", kind=REDUCTION, discrete=(*REDUCED, "ddof"))  # fmt: skip
 vjp("np.cumsum(a, axis=None, dtype=None, out=None)", a="cumsum_adjoint(g, a, axis)", discrete=("axis", "dtype", "out"))
 vjp("np.trace(a, offset=0, axis1=0, axis2=1)", a="trace_adjoint(g, a, offset, axis1, axis2)",
     discrete=("offset", "axis1", "axis2"))  # fmt: skip
@@ -150,9 +153,9 @@ vjp("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", x="norm_adjoint(g,
 
 # shape manipulation
 # a weak zero g (0.0 from a branch that did not read the result) takes the result's shape first
-vjp("np.reshape(a, *shape, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order", "shape"))
-vjp("np.ravel(a, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order",))
-vjp("np.ndarray.flatten(a, order='C')", a="np.reshape(broadcast_like(g, ans), np.shape(a), order=order)", discrete=("order",))  # a copy
+vjp("np.reshape(a, *shape, order='C')", a=RESHAPED_BACK, discrete=("order", "shape"))
+vjp("np.ravel(a, order='C')", a=RESHAPED_BACK, discrete=("order",))
+vjp("np.ndarray.flatten(a, order='C')", a=RESHAPED_BACK, discrete=("order",))  # a copy
 vjp("np.transpose(a, *axes)", a="transpose_adjoint(g, axes)", discrete=("axes",))
 vjp("np.swapaxes(a, axis1, axis2)", a="np.swapaxes(broadcast_like(g, ans), axis1, axis2)", discrete=("axis1", "axis2"))
 vjp("np.moveaxis(a, source, destination)", a="moveaxis_adjoint(g, source, destination)", discrete=("source", "destination"))
@@ -442,7 +445,7 @@ returns_views(
 # creation, comparison and integer-valued functions: their results are constants
 nondifferentiable(
     np.zeros, np.ones, np.empty, np.eye, np.identity,
-    np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size,
+    np.zeros_like, np.ones_like, np.empty_like, np.shape, np.ndim, np.size, runtime.size,
     np.random.rand, np.random.randn, np.tri,
     runtime.zeros_like, runtime.stop_gradient, runtime.shape_holder, runtime.result_holder, runtime.balanced_eq, runtime.seed, runtime.clip_owner,
     runtime.extremum_share, runtime.norm_axes, runtime.hstack_axis, runtime.linspace_weights, runtime.arange_weights,
@@ -528,10 +531,10 @@ for _extremum in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
         a="np.sum(t * extremum_share(a, ans, axis, keepdims), axis=axis, keepdims=keepdims)")  # fmt: skip
 jvp("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
     a="np.sum(t * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0"
-      " / (np.size(a) / np.size(ans) - ddof)")  # fmt: skip
+      " / (size(a) / size(ans) - ddof)")  # fmt: skip
 jvp("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",  # 0 where there is no spread (as vjp)
     a="np.sum(t * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)"
-      " / (np.where(ans == 0.0, 1.0, ans) * (np.size(a) / np.size(ans) - ddof))")  # fmt: skip
+      " / (np.where(ans == 0.0, 1.0, ans) * (size(a) / size(ans) - ddof))")  # fmt: skip
 jvp("np.cumsum(a, axis=None, dtype=None, out=None)", a="np.cumsum(t, axis)")
 jvp("np.trace(a, offset=0, axis1=0, axis2=1)", a="np.trace(t, offset, axis1, axis2)")
 jvp("np.cumprod(a, axis=None, dtype=None, out=None)", a="cumprod_tangent(t, a, axis)")
