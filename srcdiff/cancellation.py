@@ -19,7 +19,8 @@ mode), and the analysis drops it from the active names.
 
 Anything the algebra does not know ends the attempt, and the candidate stays active (nothing
 is assumed): an operation it has no rule for reading a perturbed value, a name bound twice,
-control flow, an in-place write, an axis whose alignment it cannot tell. A monomial's ``v / v``
+a loop or branch reading one, an in-place write, an axis whose alignment it cannot tell, a
+closure or global declaration anywhere in the function (they read names unseen). A monomial's ``v / v``
 cancels where ``v`` is not zero; where it is, the function itself divided by zero or took
 ``log(0)`` there.
 """
@@ -33,6 +34,7 @@ from fractions import Fraction
 import numpy as np
 
 from .bindings import binding_counts
+from .names import nodes
 from .operations import Op
 
 Ops = dict[ast.AST, Op]
@@ -43,6 +45,8 @@ Tangent = dict[Monomial, Fraction]  # monomial -> its coefficient; {} is zero
 _LINEAR_REDUCTIONS = (np.sum, np.mean)
 # results kept with keepdims=True: constant along the axes reduced, so candidates
 _KEEPDIMS_REDUCTIONS = (np.max, np.min, np.amax, np.amin, np.sum, np.mean)
+# what can read a name without a statement that names it: a closure, a global or nonlocal one
+_HIDDEN_READERS = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Global, ast.Nonlocal)
 
 
 def cancelled(tree: ast.FunctionDef, ops: Ops, ndims: dict[str, int], active: frozenset[str]) -> frozenset[str]:
@@ -51,6 +55,8 @@ def cancelled(tree: ast.FunctionDef, ops: Ops, ndims: dict[str, int], active: fr
     body = tree.body
     if not (body and isinstance(body[-1], ast.Return) and isinstance(body[-1].value, ast.Name)):
         return frozenset()
+    if any(isinstance(n, _HIDDEN_READERS) and n is not tree for n in nodes(tree)):
+        return frozenset()  # (a closure or a global reads names where no statement of this body shows it)
     once = {n for n, count in binding_counts(tree).items() if count == 1}
     # top-level ``name = value`` statements of names bound nowhere else: each name is one value
     # wherever it is read, so a monomial's names mean the same everywhere

@@ -209,3 +209,17 @@ def test_random_programs_around_a_reduction_agree_with_autograd(tmp_path_factory
     if not np.all(np.isfinite(want)):
         return
     np.testing.assert_allclose(srcdiff.grad(f)(z), want, rtol=1e-7, atol=1e-9, err_msg=source)
+
+
+def test_a_closure_reading_the_perturbed_value_keeps_the_adjoint(tmp_path):
+    source = """
+        def f(z, onehot):
+            m = np.max(z, axis=1, keepdims=True)
+            s = z - m
+            shifted = lambda: s
+            logp = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+            return np.sum(logp * onehot) + np.sum(shifted() ** 2)
+        """
+    f = define_in_file(source, tmp_path, "closure")
+    z, onehot = arguments()
+    np.testing.assert_allclose(srcdiff.grad(f)(z, onehot), autograd_gradient(source, z, onehot), rtol=1e-9, atol=1e-12)
