@@ -642,10 +642,10 @@ def adjoint_matmul(a: Any, b: Any) -> Any:
 
 def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of ``a`` in ``a @ b`` (1-D operands and batch broadcasting included)."""
+    if _plain(g, a, b):  # (first: the common case, in the fewest steps)
+        return g @ b.T if b.ndim == 2 else np.outer(g, b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:  # matmul takes no scalars: a weak zero (an adjoint, at second order)
         return 0.0
-    if _plain(g, a, b):
-        return g @ b.T if b.ndim == 2 else np.outer(g, b)
     g2, _, b2, a1, _ = _promote(g, a, b)
     da = np.matmul(g2, np.swapaxes(b2, -1, -2))
     return np.reshape(unbroadcast(da, np.empty((1, np.shape(a)[0]))), np.shape(a)) if a1 else unbroadcast(da, a)
@@ -653,10 +653,10 @@ def matmul_adjoint_a(g: Any, a: Any, b: Any) -> Any:
 
 def matmul_adjoint_b(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of ``b`` in ``a @ b``."""
-    if np.ndim(a) == 0 or np.ndim(b) == 0:  # matmul takes no scalars: a weak zero (an adjoint, at second order)
-        return 0.0
     if _plain(g, a, b):
         return a.T @ g
+    if np.ndim(a) == 0 or np.ndim(b) == 0:  # matmul takes no scalars: a weak zero (an adjoint, at second order)
+        return 0.0
     g2, a2, _, _, b1 = _promote(g, a, b)
     db = np.matmul(np.swapaxes(a2, -1, -2), g2)
     return np.reshape(unbroadcast(db, np.empty((np.shape(b)[0], 1))), np.shape(b)) if b1 else unbroadcast(db, b)
