@@ -158,7 +158,7 @@ def is_duck_array(x: Any) -> bool:
     ``ndarray`` (nor a subclass: refused), a NumPy scalar, or a labelled array (pandas, xarray:
     refused, they align by labels). Called only off the paths where a value is a plain array."""
     kind = type(x)
-    if kind is np.ndarray or kind is float:  # (the common cases, answered first)
+    if kind in _NOT_DUCK:  # (the common cases, answered first: one set lookup)
         return False
     return (
         hasattr(kind, "__array_function__")
@@ -166,6 +166,12 @@ def is_duck_array(x: Any) -> bool:
         and not issubclass(kind, (np.ndarray, np.generic))
         and kind.__module__.partition(".")[0] not in LABELLED
     )
+
+
+# types that are never another library's array (the values generated code handles most)
+_NOT_DUCK = frozenset(
+    {np.ndarray, float, int, complex, bool, np.float64, np.float32, np.int64, np.bool_, type(None), list, tuple, dict}
+)
 
 
 LABELLED = frozenset({"pandas", "xarray"})  # the root modules of labelled arrays, which broadcast by label
@@ -398,6 +404,8 @@ def private_copy(y: Any, like: Any = None) -> Any:
     is a number (a weak zero, or a product of one) stands for that number everywhere."""
     if isinstance(y, np.ndarray) and (like is None or not _is_array(like) or y.shape == like.shape):
         return np.array(y)
+    if like is None and isinstance(y, _NUMBERS):  # (a number saved on a loop's tape: itself)
+        return y
     if isinstance(like, np.ndarray) and not is_duck_array(y):
         return np.array(np.broadcast_to(y, like.shape), dtype=np.result_type(like.dtype, np.float64))
     if is_duck_array(y) or is_duck_array(like):  # another library's array: copied by its own functions
