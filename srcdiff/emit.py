@@ -23,6 +23,7 @@ import itertools
 import linecache
 import math
 import re
+import sys
 import threading
 import types
 import weakref
@@ -126,6 +127,8 @@ def to_source(transformed: Transformed, header: str) -> str:
     lines = [f"# {line}" for line in header.splitlines()]
     lines += _import_lines(transformed.bindings)
     code = ast.unparse(module)
+    if _TUPLE_TARGET is not None:
+        code = _TUPLE_TARGET.sub(r"\1\2\3 \4 ", code)
     for line in code.splitlines():
         stripped = line.strip()
         if stripped in comments:
@@ -133,6 +136,14 @@ def to_source(transformed: Transformed, header: str) -> str:
             line = f"{indent}# {comments[stripped]}"
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+# Python 3.10's ast.unparse writes every tuple in parentheses, ``(a, b) = f(x)`` and ``for (i, x) in``,
+# where later versions write ``a, b = f(x)``: written alike, generated code reads the same on each
+# (a target of names alone: both spellings parse to the same tree).
+_TUPLE_TARGET = (
+    re.compile(r"^(\s*)(for )?\(((?:\w+, )*\w+,?)\) (=|in) ", re.MULTILINE) if sys.version_info < (3, 11) else None
+)
 
 
 def _import_lines(bindings: dict[str, Any]) -> list[str]:
