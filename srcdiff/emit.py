@@ -159,7 +159,7 @@ def _import_lines(bindings: dict[str, Any]) -> list[str]:
         canonical = _import_name(value)
         if canonical is None:
             continue
-        module = getattr(value, "__module__", None) or runtime.__name__
+        module = rules.module_of(value) or runtime.__name__
         names.setdefault(module, []).append(canonical if emitted == canonical else f"{canonical} as {emitted}")
     lines = sorted(modules) + [f"from {m} import {', '.join(n)}" for m, n in sorted(names.items())]
     return lines + ([""] if lines else [])

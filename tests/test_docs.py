@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,11 @@ def test_snippets_run_and_print_what_the_page_shows(page):
     assert not problems, "\n\n".join(problems) + "\n\n(if the change is intended: python docs/snippets.py --update)"
 
 
+@pytest.mark.skipif(
+    np.lib.NumpyVersion(np.__version__) < "2.0.0",
+    reason="the page lists NumPy 2's table: NumPy 1 has no np.astype, np.row_stack is np.vstack there, and "
+    "np.linalg.solve has a rule of its own for NumPy 1's reading of b (tests/catalogue.py checks it)",
+)
 def test_generated_tables_are_current():
     # a fresh interpreter: other tests register rules of their own in this one
     check = subprocess.run([sys.executable, str(ROOT / "docs" / "gen_tables.py"), "--check"], capture_output=True, text=True)
