@@ -171,8 +171,8 @@ def importable(value: Any, context: Context) -> Origin | None:
     if not callable(value):
         return None
     module, name = rules.module_of(value), getattr(value, "__qualname__", None)
-    if name is None and module == "numpy":  # a ufunc, on NumPy 1
-        name = value.__name__
+    if name is None and module == "numpy":  # a ufunc, on NumPy 1 (checked below: numpy.name must be it)
+        name = getattr(value, "__name__", None)
     if not isinstance(module, str) or not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
         return None  # a lambda, a function defined in a function, a callable object
     found = sys.modules.get(module)

@@ -25,9 +25,10 @@ if int(np.__version__.split(".")[0]) >= 2:
 else:
     # NumPy 1 reads b as a stack of vectors when it has one dimension fewer than a (NumPy 2, since
     # 2.0, only when it is 1-D): as columns (..., M, 1), b and g follow matmul's reading of matrices.
+    # (A weak zero g, the float 0.0, stays one.)
     vjp("np.linalg.solve(a, b)",
-        a="-np.swapaxes(np.linalg.inv(a), -1, -2) @ matmul_adjoint_a(np.expand_dims(g, -1) if np.ndim(b) == np.ndim(a) - 1 else g, np.linalg.inv(a), np.expand_dims(b, -1) if np.ndim(b) == np.ndim(a) - 1 else b) @ np.swapaxes(np.linalg.inv(a), -1, -2)",
-        b="np.reshape(matmul_adjoint_b(np.expand_dims(g, -1) if np.ndim(b) == np.ndim(a) - 1 else g, np.linalg.inv(a), np.expand_dims(b, -1) if np.ndim(b) == np.ndim(a) - 1 else b), np.shape(b))")  # fmt: skip
+        a="-np.swapaxes(np.linalg.inv(a), -1, -2) @ matmul_adjoint_a(np.expand_dims(g, -1) if np.ndim(g) == np.ndim(b) == np.ndim(a) - 1 else g, np.linalg.inv(a), np.expand_dims(b, -1) if np.ndim(b) == np.ndim(a) - 1 else b) @ np.swapaxes(np.linalg.inv(a), -1, -2)",
+        b="np.reshape(matmul_adjoint_b(np.expand_dims(g, -1) if np.ndim(g) == np.ndim(b) == np.ndim(a) - 1 else g, np.linalg.inv(a), np.expand_dims(b, -1) if np.ndim(b) == np.ndim(a) - 1 else b), np.shape(b))")  # fmt: skip
 vjp("np.linalg.det(a)", a="np.expand_dims(g, (-2, -1)) * np.swapaxes(adjugate(a, ans), -1, -2)")  # singular a too
 # the sign is piecewise constant: only the log of the magnitude, part 1, has an adjoint
 vjp("np.linalg.slogdet(a)", a="np.expand_dims(g[1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)", kind=PARTS)
