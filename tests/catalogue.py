@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import autograd
 import autograd.numpy as anp
 import autograd.scipy.linalg as autograd_scipy_linalg
 import autograd.scipy.special as autograd_special
@@ -173,6 +174,19 @@ class Domain:
 
 
 NUMPY_1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"  # cases where NumPy 1 and 2 read arguments differently
+AVERAGE_KEEPDIMS = np.lib.NumpyVersion(np.__version__) >= "1.23.0"  # np.average's keepdims= is 1.23's
+
+
+def _autograd_takes_einsum_of_lists() -> bool:
+    """Can autograd differentiate np.einsum of a list of its traced values? (Not on NumPy 1.22,
+    which refuses the list's data type: the reference is missing there, not srcdiff's derivative.)"""
+    try:
+        return autograd.grad(lambda v: anp.einsum("i,i", [v, v], [v, v]))(1.0) == 4.0
+    except TypeError:
+        return False
+
+
+AUTOGRAD_EINSUM_OF_LISTS = _autograd_takes_einsum_of_lists()
 
 REAL = Domain("real", -2.0, 2.0)
 POSITIVE = Domain("positive", 0.5, 2.0)
@@ -989,6 +1003,14 @@ def average_weighted(x, v, axis, w):  # v: weights shaped like x, or 1-d along a
 
 def average_reference(x, axis, keepdims, w):
     return np.sum(np.mean(x, axis=axis, keepdims=keepdims) * w)
+
+
+def average_without_keepdims(x, axis, w):  # NumPy before 1.23: np.average takes no keepdims=
+    return np.sum(np.average(x, axis=axis) * w)
+
+
+def average_without_keepdims_reference(x, axis, w):
+    return np.sum(np.mean(x, axis=axis) * w)
 
 
 def average_weighted_reference(x, v, axis, w):
@@ -3124,7 +3146,10 @@ CASES: list[Case] = [
     Case(ufunc_reduce_default, [((3, 4),), ((5,),)], domain=NONZERO, reference=ufunc_reduce_default_reference, order=2),
     Case(ufunc_accumulate, [((3, 4),), ((5,),)], reference=ufunc_accumulate_reference, order=2),
     Case(ufunc_outer, [((3,), (2,)), ((2, 2), (3,)), (F, (3,)), ((2,), F), (F, F)], reference=ufunc_outer_reference, order=2),
-    Case(average, REDUCIBLE, options=REDUCE_OPTIONS[:4], reference=average_reference, order=2),
+    Case(average, REDUCIBLE, options=REDUCE_OPTIONS[:4], reference=average_reference, order=2)
+    if AVERAGE_KEEPDIMS
+    else Case(average_without_keepdims, REDUCIBLE, options=[{"axis": None}, {"axis": 0}],
+              reference=average_without_keepdims_reference, order=2, name="average"),  # fmt: skip
     Case(average_weighted, [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 4, 4), (4,))], options=[{"axis": 1}, {"axis": -1}],
          reference=average_weighted_reference, order=2, name="average_weighted_axis"),  # fmt: skip
     Case(average_weighted, [((3, 4), (3, 4)), ((5,), (5,))], options=[{"axis": None}], reference=average_weighted_reference,
@@ -3323,7 +3348,7 @@ CASES: list[Case] = [
     Case(method_item, [((4,),)], reference=method_item_reference, order=2),
     Case(builtin_list, [((3, 2),)]),
     Case(builtin_tuple, [((3, 2), (3, 2))]),
-    Case(list_into_numpy, [(F, F)], domain=NONZERO, order=2),
+    Case(list_into_numpy, [(F, F)], domain=NONZERO, order=2, autograd=AUTOGRAD_EINSUM_OF_LISTS),
     Case(builtin_sorted, [(F, F)], domain=DISTINCT, options=[{"reverse": False}, {"reverse": True}], order=2),
     Case(builtin_sorted_array, [((4,),)], domain=DISTINCT, order=2),
     Case(builtin_reversed, [(F, F)], order=2),
