@@ -431,7 +431,7 @@ def footprint(entry: Emitted) -> int:
     return entry.footprint
 
 
-_CODE_PARTS = ("co_code", "co_consts", "co_names", "co_varnames", "co_linetable", "co_exceptiontable", "co_lnotab")
+_CODE_PARTS = ("co_code", "co_consts", "co_names", "co_varnames", "co_linetable", "co_exceptiontable")  # (not co_lnotab: 3.12 deprecates it)
 
 
 def _shrink(keep: Hashable) -> None:
