@@ -272,7 +272,7 @@ def _run(job: _Build, build: Callable[[], Emitted], mine: list[_Build]) -> Emitt
         seconds = time.perf_counter() - started
         lines = entry.text.count("\n")
         logger.debug("built %s in %.1f ms (callees included): %d lines of code", entry.entry, 1e3 * seconds, lines)
-    _settle(mine)
+    _settle(mine, keep=job.key)
     return entry
 
 
@@ -311,9 +311,10 @@ def _closure(entry: Emitted) -> list[Emitted]:
     return found
 
 
-def _settle(mine: list[_Build]) -> None:
+def _settle(mine: list[_Build], keep: Hashable) -> None:
     """Put the finished builds of this thread in the cache, but not one that binds an entry whose
-    build runs still (recursion: that entry's callees are not all bound yet): it waits for it."""
+    build runs still (recursion: that entry's callees are not all bound yet): it waits for it.
+    ``keep``, the build that just finished, stays in the cache whatever its size."""
     unfinished = {id(j.entry) for j in mine if not j.finished and j.entry is not None}
     ready = [j for j in mine if j.finished and not (unfinished and _reaches(j.entry, unfinished))]
     if not ready:
@@ -326,7 +327,7 @@ def _settle(mine: list[_Build]) -> None:
                 _insert(j.key, j.entry)
             elif j.key not in _entries:  # a second build made to avoid a cycle of waits: the first to finish stays
                 _insert(j.key, j.entry)
-        _shrink(keep=ready[-1].key)
+        _shrink(keep=keep)
     for j in ready:
         j.done.set()
 
@@ -431,7 +432,8 @@ def footprint(entry: Emitted) -> int:
     return entry.footprint
 
 
-_CODE_PARTS = ("co_code", "co_consts", "co_names", "co_varnames", "co_linetable", "co_exceptiontable")  # (not co_lnotab: 3.12 deprecates it)
+# (not co_lnotab, which Python 3.12 deprecates: reading it warns)
+_CODE_PARTS = ("co_code", "co_consts", "co_names", "co_varnames", "co_linetable", "co_exceptiontable")
 
 
 def _shrink(keep: Hashable) -> None:
