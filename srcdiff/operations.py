@@ -521,6 +521,8 @@ def is_installed_library(func: Any, env: Env) -> bool:
         return True  # a helper of srcdiff's rules whose derivative is refused (its source is not the user's business)
     if package and package == str(env.globals.get("__name__", "")).partition(".")[0]:
         return False  # an installed package differentiating its own functions
+    if getattr(func, "__module__", None) == "srcdiff.runtime_linalg":
+        return False  # written to be differentiated from their source, wherever srcdiff is installed (site-packages)
     return methods.in_library(func.__code__.co_filename)
 
 
