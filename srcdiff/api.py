@@ -20,6 +20,7 @@ import builtins
 import contextlib
 import functools
 import inspect
+import threading
 import types
 import weakref
 from collections import OrderedDict
@@ -137,18 +138,28 @@ def stages(
 # cache.key of (f, kinds) -> ((what it returns, is that a value of its own), the dependencies of
 # that answer, f: keeps the key's ids valid, what lowering f looked up: ``persist.recording``)
 _callee_facts: OrderedDict[tuple, tuple[tuple[int | None, bool], tuple[cache.Dependency, ...], Any, tuple]] = OrderedDict()
-_consulted: list[list[cache.Dependency]] = []  # per analysis running: dependencies of the answers it used
+_FACTS_LIMIT = 1000  # answers kept, the least recently used dropped first
+_facts_lock = threading.Lock()  # _callee_facts: held for a lookup or an update, not while an answer is found
+# per thread: .asking, the keys of the answers being found (a recursive call asks one of them: unknown);
+# .consulted, per analysis running, the dependencies of the answers it used
+_facts_here = threading.local()
+_UNKNOWN = (None, False, False)
 
 
 def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, bool, bool]:
     """What ``f`` returns for arguments of these kinds (see ``analysis.ReturnsKind``), whether
     that is a value of its own, never sharing an argument's data, and whether it may be complex.
-    Cached; while a recursive call asks, unknown, not fresh and not complex."""
+    Cached; while a recursive call asks, unknown, not fresh and not complex. Threads asking at
+    once may each find the answer (the same): none waits for another's."""
     key = cache.key(f, (), kinds, "returns")  # code objects compare by value: globals and cells tell them apart
-    with cache.lock:
+    asking = _facts_here.__dict__.setdefault("asking", set())
+    if key in asking:
+        return _UNKNOWN
+    with _facts_lock:
         found = _callee_facts.get(key)
-        if found is None or not cache.current(found[1]):
-            _callee_facts[key] = ((None, False, False), (), f, ())
+    if found is None or not cache.current(found[1]):
+        asking.add(key)
+        try:
             with persist.recording() as looked_up:  # what a build that asks depends on (``persist``)
                 tree, _, act, depends = lower(f, kinds, ())
             result = tree.body[-1].value.id
@@ -161,16 +172,22 @@ def _facts(f: Callable, kinds: frozenset[tuple[str, int]]) -> tuple[int | None, 
             else:
                 kind = act.ndims.get(result, analysis.NOT_CONTAINER)
             fresh = analysis.returns_own_value(tree, act, returns_fresh)
-            found = ((kind, fresh, result in act.complex_values), depends, f, tuple(looked_up.items()))
+        finally:
+            asking.discard(key)
+        found = ((kind, fresh, result in act.complex_values), depends, f, tuple(looked_up.items()))
+        with _facts_lock:
             _callee_facts[key] = found
-        else:
-            persist.replay(found[3])
-        _callee_facts.move_to_end(key)
-        while len(_callee_facts) > cache.limit:
+    else:
+        persist.replay(found[3])
+    with _facts_lock:
+        if key in _callee_facts:
+            _callee_facts.move_to_end(key)
+        while len(_callee_facts) > _FACTS_LIMIT:
             _callee_facts.popitem(last=False)
-        if _consulted:
-            _consulted[-1] += found[1]
-        return found[0]
+    consulted = _facts_here.__dict__.get("consulted")
+    if consulted:
+        consulted[-1] += found[1]
+    return found[0]
 
 
 def returns_kind(f: Callable, kinds: frozenset[tuple[str, int]]) -> int | None:
@@ -199,14 +216,12 @@ def _analyse(
 ) -> tuple[analysis.Activity, tuple[cache.Dependency, ...]]:
     """``analysis.activity``, and the functions its answer depends on (those of callees asked included)."""
     env = analysis.environment(f, tree, kinds)
-    with cache.lock:  # _consulted is shared
-        _consulted.append([])
-        try:
-            act = analysis.activity(
-                tree, origin, env, wrt, kinds, returns_kind, augmented, callee, returns_fresh, returns_complex
-            )
-        finally:
-            consulted = _consulted.pop()
+    stack = _facts_here.__dict__.setdefault("consulted", [])
+    stack.append([])
+    try:
+        act = analysis.activity(tree, origin, env, wrt, kinds, returns_kind, augmented, callee, returns_fresh, returns_complex)
+    finally:
+        consulted = stack.pop()
     return act, cache.unique(_called(act) + tuple(consulted))
 
 
@@ -506,6 +521,7 @@ class Gradient:
         self.__name__ = ("grad_" if mode == "grad" else "value_and_grad_") + getattr(f, "__name__", "f")
         what = "Gradient" if mode == "grad" else "Value and gradient"
         self.__doc__ = f"{what} of {getattr(f, '__name__', f)} with respect to {', '.join(self.wrt)}."
+        self._shared = shared  # (None: this Gradient's state is its own)
         if shared is not None:  # the next Gradient of f shares these, its compiled entries included
             cache.remember(shared, (_as_built(f), dict(self.__dict__)))
 
@@ -567,7 +583,9 @@ class Gradient:
                 self._own = tuple(cache.own(self._own[0], uses_defaults=True))
             entry = self.specialize(args, kwargs)
             self._compiled[key] = entry
-        fn, _, wrt_arrays, _, _, _, _ = entry
+            if self._shared is not None:  # the state shared through the cache holds this code now
+                cache.holds(self._shared, entry[-1])
+        fn, _, wrt_arrays, _, _, _, _, _ = entry
         for i in wrt_arrays:  # integer arrays have no gradient: say so instead of returning zeros
             if args[i].dtype.kind != "f":  # (complex: pass the real and imaginary parts as two arguments)
                 raise WrtTypeError(f"argument {self.params[i]!r} is in wrt but has dtype {args[i].dtype}; pass floats")
@@ -625,12 +643,15 @@ class Gradient:
             depends = cache.unique(depends + inner.dependencies(inner.entry(kinds), kinds))
         return depends
 
-    def specialize(self, args: tuple, kwargs: dict) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple, tuple, tuple]:
+    def specialize(
+        self, args: tuple, kwargs: dict
+    ) -> tuple[Callable, bool, tuple[int, ...], tuple, tuple, tuple, tuple, emit.Emitted]:
         """The function to call for these arguments (the generated code, for a plain function),
-        whether the entry has guards, the positions of wrt arrays (whose dtype is checked), and the
+        whether the entry has guards, the positions of wrt arrays (whose dtype is checked), the
         guards: the (position, ndim) of array arguments, the dependencies the code assumes, the
         (position, kind) of container arguments (see ``container_kind``), and the (position,
-        key) of function arguments (see ``callables``)."""
+        key) of function arguments (see ``callables``); last, the entry the function comes from
+        (what the memory cache charges a Gradient's state for)."""
         check_call(self.__wrapped__, self.__name__, args, kwargs)
         records = _records_in_wrt(self.params, self.wrt)
         if any(map(trees.is_dataclass_instance, (*args, *kwargs.values()))):
@@ -659,7 +680,7 @@ class Gradient:
         guards = tuple(map(tuple, depends))  # plain tuples unpack faster than named ones
         containers = tuple((i, container_guard(a)) for i, a in enumerate(values) if type(a) in _CONTAINER_TYPES)
         functions = tuple((i, callables.key(a)) for i, a in enumerate(values) if callables.is_function(a))
-        return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions
+        return fn, bool(checks or guards or containers or functions), wrt_arrays, checks, guards, containers, functions, entry
 
 
 def base_function(f: Callable) -> Callable:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from . import callables, emit
+from . import callables, emit, rules
 from .errors import ExportError
 
 __all__ = ["Assembly", "assemble", "module_text", "runtime_closure", "unimportable"]
@@ -170,7 +170,9 @@ def importable(value: Any, context: Context) -> Origin | None:
         value = value.function
     if not callable(value):
         return None
-    module, name = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+    module, name = rules.module_of(value), getattr(value, "__qualname__", None)
+    if name is None and module == "numpy":  # a ufunc, on NumPy 1 (checked below: numpy.name must be it)
+        name = getattr(value, "__name__", None)
     if not isinstance(module, str) or not isinstance(name, str) or not all(p.isidentifier() for p in name.split(".")):
         return None  # a lambda, a function defined in a function, a callable object
     found = sys.modules.get(module)

@@ -11,18 +11,27 @@ from the disk cache (``persist``: a read stands for a build, and counts as one),
 can check that nothing is rebuilt needlessly whatever the disk holds; ``builds`` counts
 those built, and ``cache_info()`` reports both caches.
 
-The cache holds at most ``limit`` entries, dropping the least recently used. Besides
-built code, an entry may be a ``Gradient``'s state (``remember``/``recall``), shared by
-every ``grad(f)`` of one function, so that ``grad(f)(x)`` written inline costs a lookup.
-Builds take a lock (one at a time, so concurrent first calls build once);
-reading a gradient that is already built never does.
+The cache is bounded by bytes (``memory_limit()``: ``SRCDIFF_MEMORY_CACHE_SIZE``, default
+64 MB), dropping the least recently used entries: each entry is charged the memory its code
+holds (``footprint``: the text, its lines in ``linecache``, the code objects), a callee bound
+into several entries once. Besides built code, an entry may be a ``Gradient``'s state
+(``remember``/``recall``), shared by every ``grad(f)`` of one function, so that ``grad(f)(x)``
+written inline costs a lookup; it is charged for the code of its specialisations.
+
+Builds lock per key: concurrent first calls of one gradient build it once, while builds of
+other functions go on in other threads (see ``get``: recursion, and two threads building
+functions that call each other). Reading a gradient that is already built takes no lock but
+a short one around the table.
 """
 
 from __future__ import annotations
 
 import gc
+import linecache
+import sys
 import threading
 import time
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from types import FunctionType
@@ -137,13 +146,42 @@ def dependencies(entry: Emitted) -> tuple[Dependency, ...]:
     return unique(found)
 
 
-_entries: OrderedDict[Hashable, Emitted] = OrderedDict()
-lock = threading.RLock()  # reentrant: building a caller builds its callees
-limit = 1000  # entries kept; the least recently used go first
-_building: set[Hashable] = set()  # keys whose build is running: never evicted
+_mutex = threading.Lock()  # the tables and counters below: held for a lookup or an update, never during a build
+_entries: OrderedDict[Hashable, Any] = OrderedDict()  # whole entries (built code, or a Gradient's state), oldest use first
+_holds: dict[Hashable, dict[int, Emitted]] = {}  # key -> the built code its entry keeps alive, by id (``_insert``)
+_holders: dict[int, int] = {}  # id of built code -> how many entries hold it (charged once, while one does)
+_running: dict[Hashable, _Build] = {}  # key -> its build in progress, which another thread asking for it waits for
+_waiting: dict[int, _Build] = {}  # thread -> the build it waits for (a wait that would close a cycle is never made)
+_here = threading.local()  # .builds: this thread's builds not yet in _entries, in the order they began
+_collecting = [0, False]  # builds running in every thread; was the collector on when the first of them began
+
+DEFAULT_LIMIT = 64 * 2**20  # bytes: a thousand small gradients, or a dozen of 1,000-statement functions
+limit: int | None = None  # bytes; None: SRCDIFF_MEMORY_CACHE_SIZE (512M, 2G, ...) or DEFAULT_LIMIT
+STATE_BYTES = 2048  # charged for a Gradient's state besides the code it holds: its dicts and tuples
+held = 0  # bytes charged for the entries held now
 transformations = 0  # entries made: built, or read from the disk cache (each is a miss here)
 builds = 0  # of those, built
 hits = 0  # lookups that found a current entry
+evictions = 0  # entries dropped to stay under the limit
+
+
+class _Build:
+    """A build in progress in the thread ``owner``: its entry once ``put`` (where a recursive call
+    finds it), ``finished`` when ``build()`` returned; ``done`` is set once the entry is in the
+    cache (or the build failed), and wakes the threads that wait for it."""
+
+    __slots__ = ("key", "owner", "entry", "finished", "done")
+
+    def __init__(self, key: Hashable, owner: int) -> None:
+        self.key, self.owner = key, owner
+        self.entry: Emitted | None = None
+        self.finished = False
+        self.done = threading.Event()
+
+
+def memory_limit() -> int:
+    """The bound on the in-memory cache, in bytes: ``limit`` if set, else ``SRCDIFF_MEMORY_CACHE_SIZE``."""
+    return limit if limit is not None else disk_cache.size_setting("SRCDIFF_MEMORY_CACHE_SIZE", DEFAULT_LIMIT)
 
 
 def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode: str) -> Hashable:
@@ -156,66 +194,268 @@ def key(func: Any, wrt: tuple[str, ...], kinds: frozenset[tuple[str, int]], mode
     return (func.__code__, id(func.__globals__), cells, defaults, wrt, kinds, mode, rules.version)
 
 
+def _builds_here() -> list[_Build]:
+    return _here.__dict__.setdefault("builds", [])
+
+
 def get(k: Hashable, build: Callable[[], Emitted]) -> Emitted:
-    """The entry for ``k``, built (and counted) on first use or when a dependency changed."""
-    global transformations, builds, hits
-    with lock:
-        entry = _entries.get(k)
-        if entry is not None:
+    """The entry for ``k``, built (and counted) on first use or when a dependency changed.
+
+    Builds lock per key, not globally: a thread asking for an entry that another thread is
+    building waits for that build alone, and builds of other keys go on meanwhile. A build
+    that asks for its own key again (recursion) finds its entry as ``put`` left it. A wait
+    that would close a cycle (this thread builds what the other waits for, as two threads
+    building functions that call each other may) is not made: this thread builds the entry
+    too, and the first of the two to finish is kept."""
+    global hits
+    me = threading.get_ident()
+    mine = _builds_here()
+    while True:
+        for job in reversed(mine):  # recursion: the entry of a build of k running in this thread
+            if job.key == k and job.entry is not None:
+                return job.entry
+        with _mutex:
+            entry = _entries.get(k)
+        if entry is not None:  # (checked without the lock: reading a namespace may run the user's code)
             changed = _changed(dependencies(entry))
-            if changed is not None:  # a function it calls was redefined
-                logger.debug("%s: %s was redefined or is gone: building again", entry.entry, changed)
-                entry = None
-            else:
-                hits += 1
+            if changed is None:
+                with _mutex:
+                    hits += 1
+                    if k in _entries:
+                        _entries.move_to_end(k)
                 logger.debug("%s: found in memory", entry.entry if isinstance(entry, Emitted) else "an entry")
-        if entry is None:
-            started = time.perf_counter()
-            _building.add(k)
-            # A build allocates tens of AST nodes per statement and keeps most of them until it
-            # ends; each full collection would walk them all again, which made long functions'
-            # builds quadratic. They form no cycles to collect, so the collector waits for the
-            # build (the outermost one: callees are built inside it) to end.
-            collecting = gc.isenabled()
+                return entry
+            logger.debug("%s: %s was redefined or is gone: building again", entry.entry, changed)
+        with _mutex:
+            running = _running.get(k)
+            if running is None or running.owner == me or _waits_for(running.owner, me):
+                job = _Build(k, me)
+                if running is None:  # (else this build is the thread's own: others wait for the first)
+                    _running[k] = job
+                break
+            _waiting[me] = running
+        try:
+            running.done.wait()
+        finally:
+            with _mutex:
+                del _waiting[me]
+    return _run(job, build, mine)
+
+
+def _waits_for(owner: int, me: int) -> bool:
+    """Does the thread ``owner`` wait, through others perhaps, for a build of the thread ``me``?"""
+    while owner != me:
+        job = _waiting.get(owner)
+        if job is None:
+            return False
+        owner = job.owner
+    return True
+
+
+def _run(job: _Build, build: Callable[[], Emitted], mine: list[_Build]) -> Emitted:
+    global transformations, builds
+    mine.append(job)
+    started = time.perf_counter()
+    _pause_collector()
+    try:
+        entry = build()
+    except BaseException:
+        _abandon(job, mine)
+        raise
+    finally:
+        _resume_collector()
+    job.entry, job.finished = entry, True
+    with _mutex:
+        transformations += 1
+        builds += not entry.loaded
+    if not entry.loaded:
+        seconds = time.perf_counter() - started
+        lines = entry.text.count("\n")
+        logger.debug("built %s in %.1f ms (callees included): %d lines of code", entry.entry, 1e3 * seconds, lines)
+    _settle(mine, keep=job.key)
+    return entry
+
+
+# A build allocates tens of AST nodes per statement and keeps most of them until it ends; each
+# full collection would walk them all again, which made long functions' builds quadratic. They
+# form no cycles to collect, so the collector waits for the builds (of every thread) to end.
+def _pause_collector() -> None:
+    with _mutex:
+        if _collecting[0] == 0:
+            _collecting[1] = gc.isenabled()
             gc.disable()
-            try:
-                entry = build()
-            except BaseException:
-                _entries.pop(k, None)  # put before its callees were bound: half built, never to be found again
-                raise
-            finally:
-                _building.discard(k)
-                if collecting:
-                    gc.enable()
-            transformations += 1
-            if not entry.loaded:
-                builds += 1
-                seconds = time.perf_counter() - started
-                lines = entry.text.count("\n")
-                logger.debug("built %s in %.1f ms (callees included): %d lines of code", entry.entry, 1e3 * seconds, lines)
-        put(k, entry)
-        return entry
+        _collecting[0] += 1
+
+
+def _resume_collector() -> None:
+    with _mutex:
+        _collecting[0] -= 1
+        if _collecting[0] == 0 and _collecting[1]:
+            gc.enable()
+
+
+def _reaches(entry: Emitted, ids: set[int]) -> bool:
+    """Does ``entry`` bind, through its callees, one of the entries whose ids are given?"""
+    return any(id(e) in ids for e in _closure(entry)[1:])
+
+
+def _closure(entry: Emitted) -> list[Emitted]:
+    """``entry`` and its callees, transitively, each once."""
+    found, seen, todo = [], set(), [entry]
+    while todo:
+        e = todo.pop()
+        if id(e) not in seen:
+            seen.add(id(e))
+            found.append(e)
+            todo += e.callees
+    return found
+
+
+def _settle(mine: list[_Build], keep: Hashable) -> None:
+    """Put the finished builds of this thread in the cache, but not one that binds an entry whose
+    build runs still (recursion: that entry's callees are not all bound yet): it waits for it.
+    ``keep``, the build that just finished, stays in the cache whatever its size."""
+    unfinished = {id(j.entry) for j in mine if not j.finished and j.entry is not None}
+    ready = [j for j in mine if j.finished and not (unfinished and _reaches(j.entry, unfinished))]
+    if not ready:
+        return
+    mine[:] = [j for j in mine if j not in ready]
+    with _mutex:
+        for j in ready:
+            if _running.get(j.key) is j:
+                del _running[j.key]
+                _insert(j.key, j.entry)
+            elif j.key not in _entries:  # a second build made to avoid a cycle of waits: the first to finish stays
+                _insert(j.key, j.entry)
+        _shrink(keep=keep)
+    for j in ready:
+        j.done.set()
+
+
+def _abandon(job: _Build, mine: list[_Build]) -> None:
+    """A build failed: drop it, and the finished builds of this thread that bind its entry (half
+    built, never to be found again); wake the threads that wait for them (they build on their own)."""
+    dropped = [job]
+    if job.entry is not None:
+        dropped += [j for j in mine if j.finished and _reaches(j.entry, {id(job.entry)})]
+    mine[:] = [j for j in mine if j not in dropped]
+    with _mutex:
+        for j in dropped:
+            if _running.get(j.key) is j:
+                del _running[j.key]
+    for j in dropped:
+        j.done.set()
 
 
 def put(k: Hashable, entry: Emitted) -> None:
-    """Record an entry (before its callees are bound, so recursion finds it); mark it recently used."""
-    with lock:
-        _entries[k] = entry
-        _entries.move_to_end(k)
-        while len(_entries) > limit:
-            # the least recently used, unless it is still being built (recursion must find it)
-            oldest = next((old for old in _entries if old not in _building), None)
-            if oldest is None:
-                break
-            evicted = _entries.pop(oldest)
-            logger.debug("evicted %s from memory (%d entries at most)", getattr(evicted, "entry", "a gradient's state"), limit)
+    """Record the entry of a build before its callees are bound, so that recursion finds it
+    (only in the building thread: other threads wait until the build is done)."""
+    for job in reversed(_builds_here()):
+        if job.key == k and not job.finished:
+            job.entry = entry
+            return
+    with _mutex:  # (not within a build of k)
+        _insert(k, entry)
+        _shrink(keep=k)
+
+
+def _insert(k: Hashable, value: Any) -> None:
+    """Hold ``value`` under ``k`` as the most recently used entry, charged for the code it keeps
+    alive: an Emitted and its callees; for a Gradient's state, the code of its specialisations
+    (the last item of each: ``api.Gradient.specialize``), and of those made later (``holds``).
+    With ``_mutex`` held."""
+    global held
+    if k in _entries:
+        _release(k)
+    _entries[k] = value
+    if isinstance(value, Emitted):
+        code = _closure(value)
+    else:
+        held += STATE_BYTES
+        compiled = value[1].get("_compiled", {}) if isinstance(value, tuple) and isinstance(value[1], dict) else {}
+        code = [e for specialisation in list(compiled.values()) for e in _closure(specialisation[-1])]
+    _holds[k] = {}
+    _hold(k, code)
+
+
+def _hold(k: Hashable, code: Iterable[Emitted]) -> None:
+    global held
+    holding = _holds[k]
+    for e in code:
+        if id(e) not in holding:
+            holding[id(e)] = e
+            _holders[id(e)] = _holders.get(id(e), 0) + 1
+            if _holders[id(e)] == 1:
+                held += footprint(e)
+
+
+def _release(k: Hashable) -> int:
+    """Drop the entry under ``k``; the bytes that frees (code no other entry holds). With ``_mutex`` held."""
+    global held
+    value = _entries.pop(k)
+    freed = 0 if isinstance(value, Emitted) else STATE_BYTES
+    for i, e in _holds.pop(k).items():
+        _holders[i] -= 1
+        if _holders[i] == 0:
+            del _holders[i]
+            freed += footprint(e)
+    held -= freed
+    return freed
+
+
+def holds(k: Hashable, entry: Emitted) -> None:
+    """The Gradient's state under ``k`` holds ``entry`` now too (a specialisation made after it was
+    remembered). After ``f`` was redefined in place a Gradient's new code is charged to the state,
+    which holds the old: a bound too strict, never too loose, until the state goes."""
+    with _mutex:
+        if k in _holds and not isinstance(_entries[k], Emitted):
+            _hold(k, _closure(entry))
+            _shrink(keep=k)
+
+
+def footprint(entry: Emitted) -> int:
+    """The memory an entry holds, in bytes, estimated once: its text, the lines ``linecache``
+    keeps of it, and its functions' code objects. (Within 20% of what ``tracemalloc`` sees freed
+    when a gradient goes; machine code compiled by a backend is not counted.)"""
+    if not entry.footprint:
+        text = entry.text
+        lines = linecache.cache.get(next(iter(entry.functions.values())).__code__.co_filename) if entry.functions else None
+        size = sys.getsizeof(text)
+        if lines is not None and len(lines) > 2 and isinstance(lines[2], list):
+            size += sys.getsizeof(lines[2]) + sum(map(sys.getsizeof, lines[2]))
+        codes = [f.__code__ for f in entry.functions.values()]
+        while codes:
+            c = codes.pop()
+            size += sys.getsizeof(c) + sum(sys.getsizeof(getattr(c, a, b"")) for a in _CODE_PARTS)
+            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        entry.footprint = size + sum(map(sys.getsizeof, entry.functions.values())) + 64 * len(entry.cells)
+    return entry.footprint
+
+
+# (not co_lnotab, which Python 3.12 deprecates: reading it warns)
+_CODE_PARTS = ("co_code", "co_consts", "co_names", "co_varnames", "co_linetable", "co_exceptiontable")
+
+
+def _shrink(keep: Hashable) -> None:
+    """Drop the least recently used entries until the code held fits the limit (code that several
+    entries hold goes with the last of them); ``keep`` stays, whatever its size. With ``_mutex`` held."""
+    global evictions
+    bound = memory_limit()
+    while held > bound:
+        old = next((k for k in _entries if k != keep), None)
+        if old is None:
+            break
+        what = _entries[old].entry if isinstance(_entries[old], Emitted) else "a gradient's state"
+        freed = _release(old)
+        evictions += 1
+        logger.debug("evicted %s from memory (%d bytes freed; %d of %d held)", what, freed, held, bound)
 
 
 def recall(k: Hashable) -> Any:
     """What ``remember`` kept under ``k``, or None; marks it recently used."""
     found = _entries.get(k)
     if found is not None:
-        with lock:
+        with _mutex:
             if k in _entries:
                 _entries.move_to_end(k)
     return found
@@ -223,7 +463,9 @@ def recall(k: Hashable) -> Any:
 
 def remember(k: Hashable, value: Any) -> None:
     """Keep ``value`` (not an ``Emitted``: a ``Gradient``'s state) among the entries, under their limit."""
-    put(k, value)
+    with _mutex:
+        _insert(k, value)
+        _shrink(keep=k)
 
 
 def size() -> int:
@@ -231,20 +473,26 @@ def size() -> int:
 
 
 def clear() -> None:
-    with lock:
+    global held
+    with _mutex:
         _entries.clear()
+        _holds.clear()
+        _holders.clear()
+        held = 0
 
 
 class MemoryInfo(NamedTuple):
     """The in-memory cache: lookups that found a current entry (``hits``) or made one (``misses``:
-    built, or read from the disk cache), builds, and the entries held with their source's size."""
+    built, or read from the disk cache), builds, entries dropped to stay under the limit, and the
+    entries held with the memory they hold (``footprint``, an estimate)."""
 
     hits: int
     misses: int
     builds: int
+    evictions: int
     entries: int
-    bytes: int  # of generated source text (the functions compiled from it take more)
-    limit: int  # entries
+    bytes: int  # held by the entries' code: their text, its lines in linecache, the code objects
+    limit: int  # bytes
 
 
 class CacheInfo(NamedTuple):
@@ -256,7 +504,6 @@ class CacheInfo(NamedTuple):
 
 def cache_info() -> CacheInfo:
     """Counters and sizes of srcdiff's caches, as ``functools.lru_cache``'s ``cache_info`` has."""
-    with lock:
-        texts = [e.text for e in _entries.values() if isinstance(e, Emitted)]
-        memory = MemoryInfo(hits, transformations, builds, len(texts), sum(len(t.encode()) for t in texts), limit)
+    with _mutex:
+        memory = MemoryInfo(hits, transformations, builds, evictions, len(_entries), held, memory_limit())
     return CacheInfo(memory, disk_cache.info())

@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"srcdiff {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    target_help = "the function to differentiate, as FILE.py:FUNCTION"
+    target_help = "the function to differentiate, as FILE.py:FUNCTION or MODULE:FUNCTION (a dotted module name)"
     wrt_help = "parameters to differentiate with respect to: names or indices, comma-separated"
     args_help = (
         "inputs, one per parameter: a number (2.0), a list ('[1, 2.5]'), or random normal values: "
@@ -236,7 +236,8 @@ def _export_parser(commands: Any, target_help: str, wrt_help: str, args_help: st
     export.add_argument(
         "--module",
         metavar="NAME",
-        help="the name FILE is imported by where the exported module runs (default: FILE's name without .py)",
+        help="the name FILE is imported by where the exported module runs (default: MODULE, or the package "
+        "module FILE is, or FILE's name without .py)",
     )
     export.set_defaults(run=_export)
 
@@ -245,8 +246,8 @@ def _export(options: argparse.Namespace, out: TextIO) -> int:
     from .derived import hessian
     from .export import export
 
-    f = load_function(options.target)
-    module = options.module or Path(options.target.rpartition(":")[0]).stem
+    f, imported_as = load_target(options.target)
+    module = options.module or imported_as
     if not module.replace(".", "_").isidentifier():
         raise UsageError(f"{module!r} is not a module name: name the module FILE is imported by with --module")
     wrt = parse_wrt(options.wrt, f, default=[0])
@@ -283,32 +284,91 @@ def _export(options: argparse.Namespace, out: TextIO) -> int:
 
 
 def load_function(target: str) -> Callable:
-    """Import ``FILE.py`` (as a fresh module, ``__name__`` not ``"__main__"``) and return ``FUNCTION``."""
-    path_text, colon, func_name = target.rpartition(":")
-    if not colon or not path_text or not func_name:
-        raise UsageError(f"expected FILE.py:FUNCTION, got {target!r}")
-    path = Path(path_text)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path_text}")
+    """The function ``FILE.py:FUNCTION`` or ``MODULE:FUNCTION`` names (see ``load_target``)."""
+    return load_target(target)[0]
+
+
+def load_target(target: str) -> tuple[Callable, str]:
+    """Import the module of ``FILE.py:FUNCTION`` or ``MODULE:FUNCTION`` and return the function
+    and the name its module is imported by.
+
+    ``MODULE`` is a dotted name, imported as ``python -m`` would (the current directory first).
+    A file inside a package (its directory has an ``__init__.py``) is imported as that package's
+    module, ``pkg.sub.model``, so its relative imports work; any other file as a fresh module
+    (``__name__`` not ``"__main__"``), its directory on the path while it runs so that it can
+    import its neighbours."""
+    where, colon, func_name = target.rpartition(":")
+    if not colon or not where or not func_name:
+        raise UsageError(f"expected FILE.py:FUNCTION or MODULE:FUNCTION, got {target!r}")
+    path = Path(where)
+    if path.is_file():
+        package = _package_of(path)
+        if package is None:
+            module, name = _import_file(path, where), path.stem
+        else:
+            root, name = package
+            module = _import_module(name, root, where)
+            if Path(getattr(module, "__file__", "") or "").resolve() != path.resolve():
+                raise UsageError(
+                    f"{where} is the module {name} of a package, but importing {name} finds {module.__file__}: "
+                    f"run srcdiff from {root} or name the module as MODULE:FUNCTION"
+                )
+    elif _MODULE_NAME.fullmatch(where) and not where.endswith(".py"):
+        module, name = _import_module(where, os.getcwd(), where), where
+    else:
+        raise UsageError(f"no such file: {where}")
+    f = getattr(module, func_name, None)
+    if not inspect.isfunction(f):
+        functions = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__)
+        what = "is not a function" if f is not None else "not found"
+        raise UsageError(f"{func_name!r} {what} in {where} (functions there: {', '.join(functions) or 'none'})")
+    return f, name
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _package_of(path: Path) -> tuple[str, str] | None:
+    """For a file inside a package: the directory its top package is in, and the module's dotted name."""
+    parts = [] if path.stem == "__init__" else [path.stem]
+    directory = path.resolve().parent
+    while (directory / "__init__.py").is_file() and directory.name.isidentifier():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    if not parts or parts == [path.stem]:
+        return None
+    return str(directory), ".".join(parts)
+
+
+def _import_file(path: Path, where: str) -> Any:
     module_name = "_srcdiff_cli_" + re.sub(r"\W", "_", path.stem)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
-        raise UsageError(f"cannot import {path_text}: not a Python file")
+        raise UsageError(f"cannot import {where}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     sys.path.insert(0, str(path.resolve().parent))  # so the file can import its neighbours
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise UsageError(f"cannot import {path_text}: {type(exc).__name__}: {exc}") from None
+        raise UsageError(f"cannot import {where}: {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.pop(0)
-    f = getattr(module, func_name, None)
-    if not inspect.isfunction(f):
-        functions = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module_name)
-        what = "is not a function" if f is not None else "not found"
-        raise UsageError(f"{func_name!r} {what} in {path_text} (functions there: {', '.join(functions) or 'none'})")
-    return f
+    return module
+
+
+def _import_module(name: str, directory: str, where: str) -> Any:
+    """Import ``name`` with ``directory`` first on the path (it stays: the module may import more later)."""
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            raise UsageError(f"no such file or module: {where}") from None
+        raise UsageError(f"cannot import {where}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        raise UsageError(f"cannot import {where}: {type(exc).__name__}: {exc}") from None
 
 
 def parse_wrt(text: str | None, f: Callable, default: list) -> list[int | str]:

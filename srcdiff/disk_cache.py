@@ -82,13 +82,18 @@ def configured() -> Path | None:
 
 def limit() -> int:
     """The bound on the directory's entries, in bytes: ``SRCDIFF_CACHE_SIZE`` (``512M``, ``2G``, a number)."""
-    text = os.environ.get("SRCDIFF_CACHE_SIZE", "").strip()
+    return size_setting("SRCDIFF_CACHE_SIZE", DEFAULT_SIZE)
+
+
+def size_setting(variable: str, default: int) -> int:
+    """A size in bytes from the environment variable (``512M``, ``2G``, ``64K``, a number), or ``default``."""
+    text = os.environ.get(variable, "").strip()
     if not text:
-        return DEFAULT_SIZE
+        return default
     found = re.fullmatch(r"(\d+)\s*([kKmMgG]?)[bB]?", text)
     if found is None:
-        logger.warning("SRCDIFF_CACHE_SIZE=%r is not a size such as 512M; using %d bytes", text, DEFAULT_SIZE)
-        return DEFAULT_SIZE
+        logger.warning("%s=%r is not a size such as 512M; using %d bytes", variable, text, default)
+        return default
     return int(found.group(1)) * 1024 ** ("kmg".find(found.group(2).lower()) + 1 if found.group(2) else 0)
 
 

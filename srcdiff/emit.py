@@ -23,6 +23,8 @@ import itertools
 import linecache
 import math
 import re
+import sys
+import threading
 import types
 import weakref
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ class Emitted:
     backward_changes_tape: bool = False  # see reverse.Transformed: a pullback replays the forward sweep first
     loaded: bool = False  # read from the disk cache (``persist``), not built
     compiled: dict[Any, Any] = field(default_factory=dict)  # (backend, float parameters) -> what runs it (compiled.py)
+    footprint: int = 0  # bytes it holds, as cache.footprint estimates them (0: not yet)
 
     def bind(self, name: str, value: Any) -> None:
         self.cells[name].cell_contents = value
@@ -124,6 +127,8 @@ def to_source(transformed: Transformed, header: str) -> str:
     lines = [f"# {line}" for line in header.splitlines()]
     lines += _import_lines(transformed.bindings)
     code = ast.unparse(module)
+    if _TUPLE_TARGET is not None:
+        code = _TUPLE_TARGET.sub(r"\1\2\3 \4 ", code)
     for line in code.splitlines():
         stripped = line.strip()
         if stripped in comments:
@@ -131,6 +136,14 @@ def to_source(transformed: Transformed, header: str) -> str:
             line = f"{indent}# {comments[stripped]}"
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+# Python 3.10's ast.unparse writes every tuple in parentheses, ``(a, b) = f(x)`` and ``for (i, x) in``,
+# where later versions write ``a, b = f(x)``: written alike, generated code reads the same on each
+# (a target of names alone: both spellings parse to the same tree).
+_TUPLE_TARGET = (
+    re.compile(r"^(\s*)(for )?\(((?:\w+, )*\w+,?)\) (=|in) ", re.MULTILINE) if sys.version_info < (3, 11) else None
+)
 
 
 def _import_lines(bindings: dict[str, Any]) -> list[str]:
@@ -146,7 +159,7 @@ def _import_lines(bindings: dict[str, Any]) -> list[str]:
         canonical = _import_name(value)
         if canonical is None:
             continue
-        module = getattr(value, "__module__", None) or runtime.__name__
+        module = rules.module_of(value) or runtime.__name__
         names.setdefault(module, []).append(canonical if emitted == canonical else f"{canonical} as {emitted}")
     lines = sorted(modules) + [f"from {m} import {', '.join(n)}" for m, n in sorted(names.items())]
     return lines + ([""] if lines else [])
@@ -181,7 +194,6 @@ def compile_text(
     the text (the disk cache's entry), so that every traceback printer finds its lines (the default
     excepthook reads files, not ``linecache``); else a name of its own, in ``linecache`` alone."""
     filename = filename or f"<srcdiff {origin.name} #{next(_counter)}>"
-    GENERATED_FROM[filename] = origin.filename
     user_cells = dict(zip(user_function.__code__.co_freevars, user_function.__closure__ or ()))
     defined = _DEFINED.findall(text)
     callees = {n: v for n, v in bindings.items() if isinstance(v, CalleeRef)}
@@ -215,7 +227,7 @@ def compile_text(
     for n in defined:
         if n in cells:
             cells[n].cell_contents = functions[n]
-    _forget_source_with(filename, list(functions.values()))
+    _forget_source_with(filename, list(functions.values()), text, origin.filename)
     emitted = Emitted(text, functions, entry, callees, cells, backward_changes_tape=backward_changes_tape)
     for fn in functions.values():
         DEFINED_BY[id(fn)] = emitted
@@ -277,17 +289,36 @@ def output_selector(f: Any, params: list[str]) -> types.FunctionType:
     return function
 
 
-def _forget_source_with(filename: str, functions: list[types.FunctionType]) -> None:
-    """Drop the text from ``linecache`` once none of its functions is alive (cache eviction)."""
-    alive = [len(functions)]
+def _forget_source_with(
+    filename: str, functions: list[types.FunctionType], text: str | None = None, generated_from: str | None = None
+) -> None:
+    """Keep ``text`` in ``linecache`` and the file in ``GENERATED_FROM`` (mapped to the user's file
+    it was ``generated_from``) while one of the functions compiled from it is alive; drop them
+    with the last: an entry the cache evicted goes when no ``Gradient`` holds its code either.
+    A disk cache entry's file may be compiled again while functions of an earlier load live:
+    the file goes with the last of them all."""
+    with _alive_lock:
+        _alive[filename] = _alive.get(filename, 0) + len(functions)
+        if text is not None and filename not in linecache.cache:  # (the last function of an earlier load went meanwhile)
+            linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        if generated_from is not None:
+            GENERATED_FROM[filename] = generated_from
 
     def release() -> None:
-        alive[0] -= 1
-        if alive[0] == 0:
-            linecache.cache.pop(filename, None)
+        with _alive_lock:  # (re-entrant: a collection may run a finalizer while this thread holds it)
+            _alive[filename] -= 1
+            if _alive[filename]:
+                return
+            del _alive[filename]
+        linecache.cache.pop(filename, None)
+        GENERATED_FROM.pop(filename, None)
 
     for fn in functions:
         weakref.finalize(fn, release)
+
+
+_alive: dict[str, int] = {}  # file name of generated code -> how many functions compiled from it live
+_alive_lock = threading.RLock()
 
 
 def _takes_arguments_of(a: types.CodeType, b: types.CodeType) -> tuple[bool, bool]:

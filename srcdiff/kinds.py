@@ -203,7 +203,7 @@ def _may_return_container(e: ast.expr | None, env: Env) -> bool:
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in env.locals:
         return func.attr not in rules.METHODS  # x.sum() is an array; rng.normal(...) may be anything
     target = safe_resolve(func, env)
-    module = getattr(target, "__module__", None) or ""
+    module = rules.module_of(target) or ""
     if module == rules.runtime.__name__:
         return target.__name__ in _CONTAINER_HELPERS
     if module == "builtins":
@@ -305,7 +305,7 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
         for helper, like in _SHAPED_LIKE:  # generated code's adjoint arrays take a primal's shape
             if func is rules.NAMESPACE[helper] and len(e.args) > like:
                 return _ndim(e.args[like], ndims, ops, env)
-        name = getattr(func, "__name__", None) if (getattr(func, "__module__", None) or "").startswith("numpy") else None
+        name = getattr(func, "__name__", None) if (rules.module_of(func) or "").startswith("numpy") else None
         if name in _CREATE and _ndim(e.args[0], ndims, ops, env) == 0:
             return 1
         if name in _LIKE:

@@ -44,7 +44,14 @@ LIBRARY_DIRS = tuple(
 
 def is_users(function: Any) -> bool:
     """Is ``function`` a plain Python function from outside the standard library and installed packages?"""
-    return inspect.isfunction(function) and not os.path.realpath(function.__code__.co_filename).startswith(LIBRARY_DIRS)
+    return inspect.isfunction(function) and not in_library(function.__code__.co_filename)
+
+
+def in_library(filename: str) -> bool:
+    """Is this the file of code from the standard library or an installed package? NumPy before
+    1.25 compiles the wrappers of its public functions (``np.linalg.eig``) from a string, under
+    the name ``<__array_function__ internals>``: they are NumPy's too."""
+    return filename == "<__array_function__ internals>" or os.path.realpath(filename).startswith(LIBRARY_DIRS)
 
 
 def lookup(cls: type, attr: str, after: type | None = None) -> tuple[Any, str] | None:

@@ -14,7 +14,6 @@ import ast
 import builtins
 import functools
 import inspect
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -518,9 +517,6 @@ def _dtype(atom: ast.expr | None, env: Env) -> Any:
         return rules.RUN_TIME
 
 
-_LIBRARY_DIRS = methods.LIBRARY_DIRS
-
-
 def is_installed_library(func: Any, env: Env) -> bool:
     """Is ``func`` from the standard library or an installed package other than the caller's own?"""
     package = (getattr(func, "__module__", None) or "").partition(".")[0]
@@ -528,7 +524,9 @@ def is_installed_library(func: Any, env: Env) -> bool:
         return True  # a helper of srcdiff's rules whose derivative is refused (its source is not the user's business)
     if package and package == str(env.globals.get("__name__", "")).partition(".")[0]:
         return False  # an installed package differentiating its own functions
-    return os.path.realpath(func.__code__.co_filename).startswith(_LIBRARY_DIRS)
+    if getattr(func, "__module__", None) == "srcdiff.runtime_linalg":
+        return False  # written to be differentiated from their source, wherever srcdiff is installed (site-packages)
+    return methods.in_library(func.__code__.co_filename)
 
 
 def resolver(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]] = frozenset()) -> Callable[[ast.expr], Any]:

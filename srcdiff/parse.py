@@ -535,13 +535,16 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
         and n.lineno == line
         and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == parameters
     ]
-    columns = {  # where the body's instructions start (the (0, 0) entries belong to no source)
-        p[2] for p in code.co_positions() if p[0] == line and p[2] is not None and (p[2], p[3]) != (0, 0)
-    }
-    if len(found) > 1 and columns:  # the lambda whose body holds the code's first column
-        first = min(columns)
-        found = [n for n in found if n.body.col_offset <= first and (n.end_lineno > line or first < n.end_col_offset)]
-        found = [n for n in found if not any(m is not n and m in found for m in ast.walk(n))]
+    if len(found) > 1 and not hasattr(code, "co_positions"):  # Python 3.10: code has lines, not columns
+        found = [n for n in found if _reads(_compiled_lambda(n)) == _reads(code)]
+    elif len(found) > 1:  # the lambda whose body holds the code's first column
+        columns = {  # where the body's instructions start (the (0, 0) entries belong to no source)
+            p[2] for p in code.co_positions() if p[0] == line and p[2] is not None and (p[2], p[3]) != (0, 0)
+        }
+        if columns:
+            first = min(columns)
+            found = [n for n in found if n.body.col_offset <= first and (n.end_lineno > line or first < n.end_col_offset)]
+            found = [n for n in found if not any(m is not n and m in found for m in ast.walk(n))]
     if len(found) != 1:
         raise unavailable
     node = found[0]
@@ -558,6 +561,26 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
     origin = Origin(filename, "<lambda>", line, node.end_lineno or line)
     check_syntax(tree, origin)
     return tree, origin
+
+
+def _compiled_lambda(node: ast.Lambda) -> types.CodeType | None:
+    """The code of the lambda alone (its enclosing function's variables read as globals)."""
+    try:
+        module = compile(ast.fix_missing_locations(ast.Expression(body=node)), "<lambda>", "eval")
+    except (SyntaxError, ValueError):
+        return None
+    return next((c for c in module.co_consts if isinstance(c, types.CodeType)), None)
+
+
+def _reads(code: types.CodeType | None) -> tuple | None:
+    """The names (global, attribute or free) and constants a lambda's code reads, with those of
+    the code it holds: the same whether the lambda is compiled where it stands or alone. Two
+    lambdas on one line that read the same are not told apart (the lambda is then refused)."""
+    if code is None:
+        return None
+    consts = sorted(repr(k) for k in code.co_consts if k is not None and not isinstance(k, types.CodeType))
+    inner = sorted(map(repr, (_reads(k) for k in code.co_consts if isinstance(k, types.CodeType))))
+    return tuple(sorted(set(code.co_names) | set(code.co_freevars))), tuple(consts), tuple(inner)
 
 
 def check_syntax(tree: ast.FunctionDef, origin: Origin) -> None:

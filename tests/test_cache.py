@@ -12,13 +12,14 @@ import linecache
 import os
 import sys
 import threading
+import tracemalloc
 import types
 
 import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff import api, cache, parse
+from srcdiff import api, cache, emit, parse, reverse
 from srcdiff.errors import SourceUnavailable
 
 _cells = itertools.count(1)
@@ -235,20 +236,237 @@ def test_eight_threads_build_a_fresh_gradient_once():
     assert cache.transformations - before == 2  # f's gradient and h's forward/backward pair, each once
 
 
-def test_the_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr(cache, "limit", 20)
+def _hold_builds(monkeypatch, hold):
+    """Run ``hold(origin, split)`` in each reverse transform (inside a build, its key taken), with
+    the disk cache off: builds here are builds."""
+    monkeypatch.setenv("SRCDIFF_CACHE_DIR", "")
+    transform = reverse.transform
+
+    def held(tree, act, origin, **options):
+        hold(origin, options.get("split", False))
+        return transform(tree, act, origin, **options)
+
+    monkeypatch.setattr(reverse, "transform", held)
+
+
+def _in_thread(results, name, call, *args):
+    def run():
+        try:
+            results[name] = call(*args)
+        except BaseException as error:  # reported by the assertions on results
+            results[name] = error
+
+    t = threading.Thread(target=run, name=name)
+    t.start()
+    return t
+
+
+def test_a_small_build_finishes_while_a_big_one_is_in_progress(monkeypatch):
+    nb = Notebook()
+    nb.run("def big(x):\n    return np.sin(x) * x\n")
+    nb.run("def small(x):\n    return x * x\n")
+    started, release = threading.Event(), threading.Event()
+
+    def hold(origin, split):
+        if origin.name == "big":
+            started.set()
+            release.wait(60)  # the big build stays in progress until the small one has finished
+
+    _hold_builds(monkeypatch, hold)
+    results: dict = {}
+    big = _in_thread(results, "big", srcdiff.grad(nb["big"]), 0.5)
+    try:
+        assert started.wait(60)
+        _in_thread(results, "small", srcdiff.grad(nb["small"]), 3.0).join(60)
+        order = dict(results)  # what had finished when the small build was done
+    finally:
+        release.set()
+        big.join(60)
+    assert order == {"small": 6.0}  # (with one lock for every build, the small one waited for the big one)
+    assert results["big"] == pytest.approx(np.cos(0.5) * 0.5 + np.sin(0.5))
+    assert gc.isenabled()  # the collector paused for the builds, and back on after them
+
+
+def test_threads_asking_for_a_gradient_being_built_wait_and_build_nothing(monkeypatch):
+    nb = Notebook()
+    nb.run("def h(x):\n    return np.exp(x) * x\n")
+    nb.run("def f(x):\n    return h(x) + x\n")
+    started, release = threading.Event(), threading.Event()
+    made: list = []
+
+    def hold(origin, split):
+        made.append((origin.name, split))
+        if origin.name == "f":
+            started.set()
+            release.wait(60)
+
+    _hold_builds(monkeypatch, hold)
+    results: dict = {}
+    threads = [_in_thread(results, "first", srcdiff.grad(nb["f"]), 1.0)]
+    try:
+        assert started.wait(60)
+        threads += [_in_thread(results, f"then {i}", srcdiff.grad(nb["f"]), 1.0) for i in range(3)]
+        for _ in range(6000):  # until the three wait for the first one's build
+            if len(cache._waiting) == 3:
+                break
+            threading.Event().wait(0.01)
+        waiting = len(cache._waiting)
+    finally:
+        release.set()
+        for t in threads:
+            t.join(60)
+    assert waiting == 3
+    assert sorted(made) == [("f", False), ("h", True)]  # f's gradient and h's pair, each built once
+    assert results == {n: pytest.approx(2.0 * np.exp(1.0) + 1.0) for n in ("first", "then 0", "then 1", "then 2")}
+
+
+def test_two_threads_building_functions_that_call_each_other_do_not_deadlock(monkeypatch):
+    nb = Notebook()
+    nb.run("def f(x, n):\n    if n > 0:\n        return g(x * 2.0, n - 1)\n    return x\n")
+    nb.run("def g(x, n):\n    if n > 0:\n        return f(x * 3.0, n - 1)\n    return x\n")
+    both = threading.Barrier(2, timeout=30)
+    met: set = set()
+
+    def hold(origin, split):
+        # A builds f's gradient, then g's pair; B builds g's gradient, then f's pair. Each holds
+        # its pair's key here until the other holds its own: then A needs f's pair, which B
+        # builds, and B needs g's, which A builds.
+        me = threading.current_thread().name
+        if split and (me, origin.name) in (("A", "g"), ("B", "f")) and me not in met:
+            met.add(me)
+            both.wait()
+
+    _hold_builds(monkeypatch, hold)
+    results: dict = {}
+    threads = [_in_thread(results, "A", srcdiff.grad(nb["f"]), 1.0, 3), _in_thread(results, "B", srcdiff.grad(nb["g"]), 1.0, 3)]
+    for t in threads:
+        t.join(60)
+    assert results == {"A": 12.0, "B": 18.0}  # f(x, 3) = 12 x, g(x, 3) = 18 x
+
+
+def test_a_failed_build_wakes_the_threads_waiting_for_it(monkeypatch):
+    nb = Notebook()
+    nb.run("def f(x):\n    return x * 2.0\n")
+    started, release = threading.Event(), threading.Event()
+    calls: list = []
+
+    def hold(origin, split):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            started.set()
+            release.wait(60)
+            raise RuntimeError("the first build fails")
+
+    _hold_builds(monkeypatch, hold)
+    results: dict = {}
+    first = _in_thread(results, "first", srcdiff.grad(nb["f"]), 1.0)
+    try:
+        assert started.wait(60)
+        second = _in_thread(results, "second", srcdiff.grad(nb["f"]), 1.0)
+        for _ in range(6000):
+            if cache._waiting:
+                break
+            threading.Event().wait(0.01)
+    finally:
+        release.set()
+        first.join(60)
+    second.join(60)
+    assert isinstance(results["first"], RuntimeError) and results["second"] == 2.0  # it built on its own
+    assert calls == ["first", "second"]
+
+
+def test_the_cache_is_bounded_by_bytes(monkeypatch):
+    monkeypatch.setattr(cache, "limit", 200_000)  # bytes: some 25 of these small gradients (each holds ~8 KB)
+    monkeypatch.setattr(api, "_FACTS_LIMIT", 20)
     cache.clear()
     nb = Notebook()
     before = {k for k in linecache.cache if k.startswith("<srcdiff")}
+    generated_before = set(parse.GENERATED_FROM)
+    evictions = srcdiff.cache_info().memory.evictions
     for i in range(120):  # 120 distinct functions and helpers, each with a gradient built and called
         nb.run(f"def h{i}(x):\n    return x * x\n")
         nb.run(f"def f{i}(x):\n    return h{i}(x) * {i + 1}.0\n")
         assert srcdiff.grad(nb[f"f{i}"])(1.0) == 2.0 * (i + 1)
-        assert cache.size() <= 20
+        info = srcdiff.cache_info().memory
+        assert 0 < info.bytes <= info.limit == 200_000
         assert len(api._callee_facts) <= 20
+    assert cache.size() < 100  # of 360 entries made (a gradient, its callee, a Gradient's state, per function)
+    assert srcdiff.cache_info().memory.evictions - evictions > 260
     gc.collect()  # evicted entries form cycles (functions and their cells)
     generated = {k for k in linecache.cache if k.startswith("<srcdiff")} - before
-    assert len(generated) <= 20  # the source of evicted code left linecache with it
+    assert len(generated) <= cache.size()  # the source of evicted code left linecache with it
+    assert len(set(parse.GENERATED_FROM) - generated_before) <= cache.size()  # and the map back to the user's files
+
+
+def _emitted(name: str, footprint: int):
+    """An entry of a given size, for the bookkeeping alone."""
+    return emit.Emitted(text="", functions={}, entry=name, footprint=footprint)
+
+
+def test_the_least_recently_used_entry_goes_first(monkeypatch):
+    monkeypatch.setattr(cache, "limit", 3500)
+    cache.clear()
+    a, b, c, d = (_emitted(n, 1000) for n in "abcd")
+    for k, e in zip("abc", (a, b, c)):
+        cache.put(("lru test", k), e)
+    assert cache.cache_info().memory.bytes == 3000
+    assert cache.recall(("lru test", "a")) is a  # a used again: b is now the least recently used
+    cache.put(("lru test", "d"), d)
+    assert [k for _, k in cache._entries] == ["c", "a", "d"]
+    assert cache.cache_info().memory.bytes == 3000
+    cache.put(("lru test", "huge"), _emitted("huge", 10_000))  # larger than the limit: kept alone
+    assert [k for _, k in cache._entries] == ["huge"]
+    cache.clear()
+
+
+def test_code_held_by_two_entries_is_charged_once(monkeypatch):
+    monkeypatch.setattr(cache, "limit", 10_000)
+    cache.clear()
+    callee = _emitted("callee", 1000)
+    caller = _emitted("caller", 500)
+    caller.callees.append(callee)
+    cache.put(("shared test", "callee"), callee)
+    cache.put(("shared test", "caller"), caller)  # binds the callee: holds it too
+    assert cache.cache_info().memory.bytes == 1500
+    monkeypatch.setattr(cache, "limit", 1600)
+    cache.put(("shared test", "other"), _emitted("other", 600))
+    # the callee, least recently used, goes first, but the caller holds it still: the caller goes too
+    assert [k for _, k in cache._entries] == ["other"] and cache.cache_info().memory.bytes == 600
+    cache.clear()
+
+
+def test_the_limit_is_a_setting(monkeypatch):
+    monkeypatch.setattr(cache, "limit", None)
+    monkeypatch.delenv("SRCDIFF_MEMORY_CACHE_SIZE", raising=False)
+    assert cache.memory_limit() == cache.DEFAULT_LIMIT == 64 * 2**20
+    monkeypatch.setenv("SRCDIFF_MEMORY_CACHE_SIZE", "16M")
+    assert cache.memory_limit() == srcdiff.cache_info().memory.limit == 16 * 2**20
+    monkeypatch.setattr(cache, "limit", 12345)  # set in the program: wins
+    assert srcdiff.cache_info().memory.limit == 12345
+
+
+def test_an_entry_is_charged_about_what_it_holds(monkeypatch):
+    monkeypatch.setenv("SRCDIFF_CACHE_DIR", "")  # built here, not read from disk
+    lines = ["def long(x):", "    a0 = x * 1.0", "    a1 = np.cos(x)"]
+    lines += [f"    a{k} = np.sin(a{k - 1}) * a{k - 2} + np.sum(a{k - 1}) / 7.0" for k in range(2, 60)]
+    nb = Notebook()
+    nb.run("\n".join(lines + ["    return np.sum(a59 * a58)"]) + "\n")
+    tracemalloc.start()  # (what was allocated before is not seen freed)
+    try:
+        g = srcdiff.grad(nb["long"])
+        g(np.ones(3))
+        entry = g._compiled[(np.ndarray,)][-1]
+        charged = cache.footprint(entry)
+        del entry
+        cache.clear()  # nothing holds the code now but g
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        del g
+        gc.collect()
+        freed = before - tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert 0.5 * freed < charged < 1.5 * freed  # (measured: 0.88 of it, the rest being g's own objects)
 
 
 def test_source_stays_in_linecache_while_its_code_is_used(monkeypatch):
@@ -263,6 +481,11 @@ def test_source_stays_in_linecache_while_its_code_is_used(monkeypatch):
         srcdiff.grad(nb[f"other{i}"])(1.0)
     gc.collect()
     assert "return" in "".join(linecache.getlines(fn.__code__.co_filename))
+    assert parse.GENERATED_FROM[fn.__code__.co_filename].startswith("<notebook cell")
+    filename = fn.__code__.co_filename
+    del g, fn
+    gc.collect()
+    assert filename not in parse.GENERATED_FROM and filename not in linecache.cache
 
 
 def mutual_recursion() -> Notebook:

@@ -269,6 +269,53 @@ def test_readme_commands_work(capsys, monkeypatch, command):
     assert out
 
 
+def package(tmp_path: Path) -> tuple[Path, str]:
+    """A package (named after the test's directory: each test imports its own) whose model
+    reads a helper and a constant through relative imports."""
+    name = "pkg_" + re.sub(r"\W", "_", tmp_path.name)
+    (tmp_path / name / "sub").mkdir(parents=True)
+    (tmp_path / name / "__init__.py").write_text("SCALE = 2.0\n")
+    (tmp_path / name / "helpers.py").write_text("import numpy as np\n\n\ndef helper(x):\n    return np.sin(x)\n")
+    (tmp_path / name / "sub" / "__init__.py").write_text("")
+    model = "import numpy as np\n\nfrom .. import SCALE\nfrom ..helpers import helper\n\n\ndef loss(x):\n"
+    (tmp_path / name / "sub" / "model.py").write_text(model + "    return np.sum(helper(x) * SCALE)\n")
+    return tmp_path, name
+
+
+def test_a_file_inside_a_package_is_imported_as_its_module(capsys, tmp_path):
+    root, name = package(tmp_path)
+    path = root / name / "sub" / "model.py"
+    code, out, err = run(capsys, "show", f"{path}:loss")  # its relative imports work
+    assert code == 0, err
+    assert f"from {name}.sub.model import SCALE" in out  # named by its module's own name
+    code, out, err = run(capsys, "check", f"{path}:loss", "--args", "rand:3")
+    assert code == 0 and out.startswith("ok: the gradient of loss"), err
+    code, out, err = run(capsys, "export", f"{path}:loss", "--args", "rand:3")
+    assert code == 0 and f"from {name}.sub.model import SCALE" in out, err
+
+
+def test_module_colon_function_imports_from_the_current_directory(capsys, tmp_path, monkeypatch):
+    root, name = package(tmp_path)
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # (the import puts the directory on it)
+    code, out, err = run(capsys, "check", f"{name}.sub.model:loss", "--args", "rand:3")
+    assert code == 0 and out.startswith("ok: the gradient of loss"), err
+    code, out, err = run(capsys, "show", f"{name}.sub.model:loss")
+    assert code == 0 and "def grad_loss(x):" in out, err
+    code, out, err = run(capsys, "show", f"{name}.sub.nothing:loss")
+    assert code == 2 and f"no such file or module: {name}.sub.nothing" in err
+    code, out, err = run(capsys, "show", f"{name}.sub.model:missing")
+    assert code == 2 and "'missing' not found" in err and "functions there: loss" in err
+
+
+def test_a_module_target_runs_from_a_shell(tmp_path):
+    root, name = package(tmp_path)
+    command = [sys.executable, "-m", "srcdiff", "show", f"{name}.sub.model:loss"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # srcdiff from this checkout; the package from the cwd
+    shown = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env)
+    assert shown.returncode == 0 and "def grad_loss(x):" in shown.stdout, shown.stderr
+
+
 def test_show_into_a_pipe_closed_early_ends_quietly(tmp_path):
     # more code than a pipe holds, read by a reader that stops at the first line (| head -1)
     comment = "  # " + "z" * 600  # the user's line is printed above its adjoint: long lines, much output

@@ -1,6 +1,7 @@
 """grad(grad(f)): second derivatives through loops, branches, calls and NumPy ops."""
 
 import math
+import os
 
 import autograd
 import autograd.numpy as anp
@@ -183,3 +184,23 @@ def calls_a_helper_without_rule(x):
 def test_a_runtime_helper_without_rule_is_refused_not_transformed_from_source():
     with pytest.raises(srcdiff.SrcdiffError, match="no derivative rule for srcdiff.runtime.stand_in_helper"):
         srcdiff.grad(calls_a_helper_without_rule)(0.5)
+
+
+def eigenvalues_cubed(a):
+    values, vectors = np.linalg.eigh(a + a.T)
+    return np.sum(values**3) + np.sum(vectors[:, 0] * vectors[:, 0] * values)
+
+
+def test_second_order_through_linalg_when_srcdiff_is_installed(monkeypatch):
+    """``pip install`` (not ``-e``) puts srcdiff in site-packages, among the installed libraries
+    whose source srcdiff does not read; its ``runtime_linalg`` helpers, which ``np.linalg``'s
+    rules call, are differentiated from their source all the same (they were refused)."""
+    from srcdiff import cache, methods
+
+    monkeypatch.setenv("SRCDIFF_CACHE_DIR", "")
+    a = np.array([[2.0, 0.3, 0.1], [0.2, 1.0, -0.4], [0.0, 0.5, -1.5]])
+    expected = srcdiff.hessian(eigenvalues_cubed)(a)
+    cache.clear()
+    installed = os.path.dirname(os.path.realpath(srcdiff.__file__)) + os.sep
+    monkeypatch.setattr(methods, "LIBRARY_DIRS", methods.LIBRARY_DIRS + (installed,))
+    np.testing.assert_allclose(srcdiff.hessian(eigenvalues_cubed)(a), expected, rtol=1e-12)

@@ -436,10 +436,19 @@ def lookup(func: Any) -> Rule | None:
     return found
 
 
+def module_of(value: Any) -> str | None:
+    """``value.__module__``, and ``"numpy"`` for NumPy's own ufuncs, which have none on NumPy 1
+    (SciPy's have none on any NumPy)."""
+    module = getattr(value, "__module__", None)
+    if module is None and isinstance(value, np.ufunc) and getattr(np, value.__name__, None) is value:
+        return "numpy"
+    return module
+
+
 def reads_lists_as_arrays(func: Any) -> bool:
     """Is ``func`` NumPy-like: reads a list as an array, returns an array or a scalar (never a list)?
     NumPy's functions, and those whose rules are spelled from SciPy (its ufuncs have no module)."""
-    if (getattr(func, "__module__", None) or "").startswith("numpy"):
+    if (module_of(func) or "").startswith("numpy"):
         return True
     rule = lookup(func)
     return rule is not None and rule.spelling.startswith("scipy.")

@@ -6,6 +6,8 @@ tangent is a tuple. The factorisations' entries call ``srcdiff.runtime_linalg``,
 functions srcdiff differentiates from their source for ``grad(grad(f))``.
 """
 
+import numpy as np
+
 from .. import runtime_linalg
 from . import NAMESPACE, PARTS, jvp, vjp
 
@@ -16,9 +18,17 @@ NAMESPACE.update({n: getattr(runtime_linalg, n) for n in runtime_linalg.__all__}
 # (broadcast_like: an adjoint that is a weak zero, from a branch that did not read ans, becomes zeros for @)
 vjp("np.linalg.inv(a)", a="-np.swapaxes(ans, -1, -2) @ broadcast_like(g, ans) @ np.swapaxes(ans, -1, -2)")
 # solve(a, b) is inv(a) @ b, with matmul's reading of a vector b and of stacks: the chain rule through both
-vjp("np.linalg.solve(a, b)",
-    a="-np.swapaxes(np.linalg.inv(a), -1, -2) @ matmul_adjoint_a(g, np.linalg.inv(a), b) @ np.swapaxes(np.linalg.inv(a), -1, -2)",
-    b="matmul_adjoint_b(g, np.linalg.inv(a), b)")  # fmt: skip
+if int(np.__version__.split(".")[0]) >= 2:
+    vjp("np.linalg.solve(a, b)",
+        a="-np.swapaxes(np.linalg.inv(a), -1, -2) @ matmul_adjoint_a(g, np.linalg.inv(a), b) @ np.swapaxes(np.linalg.inv(a), -1, -2)",
+        b="matmul_adjoint_b(g, np.linalg.inv(a), b)")  # fmt: skip
+else:
+    # NumPy 1 reads b as a stack of vectors when it has one dimension fewer than a (NumPy 2, since
+    # 2.0, only when it is 1-D): as columns (..., M, 1), b and g follow matmul's reading of matrices.
+    # (A weak zero g, the float 0.0, stays one.)
+    vjp("np.linalg.solve(a, b)",
+        a="-np.swapaxes(np.linalg.inv(a), -1, -2) @ matmul_adjoint_a(np.expand_dims(g, -1) if np.ndim(g) == np.ndim(b) == np.ndim(a) - 1 else g, np.linalg.inv(a), np.expand_dims(b, -1) if np.ndim(b) == np.ndim(a) - 1 else b) @ np.swapaxes(np.linalg.inv(a), -1, -2)",
+        b="np.reshape(matmul_adjoint_b(np.expand_dims(g, -1) if np.ndim(g) == np.ndim(b) == np.ndim(a) - 1 else g, np.linalg.inv(a), np.expand_dims(b, -1) if np.ndim(b) == np.ndim(a) - 1 else b), np.shape(b))")  # fmt: skip
 vjp("np.linalg.det(a)", a="np.expand_dims(g, (-2, -1)) * np.swapaxes(adjugate(a, ans), -1, -2)")  # singular a too
 # the sign is piecewise constant: only the log of the magnitude, part 1, has an adjoint
 vjp("np.linalg.slogdet(a)", a="np.expand_dims(g[1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)", kind=PARTS)
@@ -35,7 +45,12 @@ vjp("np.linalg.qr(a, mode='reduced')", a="qr_adjoint(g, a, ans[0], ans[1], mode)
 
 # ----------------------------------------------------------------- forward mode
 jvp("np.linalg.inv(a)", a="-ans @ t @ ans")
-jvp("np.linalg.solve(a, b)", a="-np.linalg.inv(a) @ t @ np.linalg.inv(a) @ b", b="np.linalg.solve(a, t)")
+if int(np.__version__.split(".")[0]) < 2:  # (b as columns: see the vjp)
+    jvp("np.linalg.solve(a, b)",
+        a="np.reshape(-np.linalg.solve(a, t @ (np.expand_dims(ans, -1) if np.ndim(b) == np.ndim(a) - 1 else ans)), np.shape(ans))",
+        b="np.linalg.solve(a, t)")  # fmt: skip
+else:
+    jvp("np.linalg.solve(a, b)", a="-np.linalg.inv(a) @ t @ np.linalg.inv(a) @ b", b="np.linalg.solve(a, t)")
 jvp("np.linalg.det(a)", a="np.sum(np.swapaxes(adjugate(a, ans), -1, -2) * t, axis=(-2, -1))")
 jvp("np.linalg.slogdet(a)", a="(0.0 * ans[0], np.sum(np.swapaxes(np.linalg.inv(a), -1, -2) * t, axis=(-2, -1)))")
 jvp("np.linalg.matrix_power(a, n)", a="matrix_power_derivative(a, t, n)")

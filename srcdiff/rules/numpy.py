@@ -175,7 +175,8 @@ vjp("np.array(object, dtype=None)", object="unstack(g, object, 0) if isinstance(
 vjp("np.concatenate(arrays, axis=0)", arrays="unconcatenate(g, arrays, axis)", discrete=("axis",))
 vjp("np.hstack(tup)", tup="unconcatenate(g, tup, hstack_axis(tup))")
 vjp("np.vstack(tup)", tup="unvstack(g, tup)")
-vjp("np.row_stack(tup)", tup="unvstack(g, tup)")  # NumPy's deprecated name for vstack
+if getattr(np, "row_stack", np.vstack) is not np.vstack:  # NumPy 2.0-2.4's deprecated name (1.x: vstack itself; 2.5: gone)
+    vjp("np.row_stack(tup)", tup="unvstack(g, tup)")
 
 # selections: each result entry is one input entry (or a constant). The same call on
 # positions(x) says which; the adjoint adds g back there (runtime.scatter)
@@ -608,7 +609,8 @@ jvp("np.array(object, dtype=None)", object="np.array(t, dtype)")
 jvp("np.concatenate(arrays, axis=0)", arrays="np.concatenate(t, axis)")
 jvp("np.hstack(tup)", tup="np.hstack(t)")
 jvp("np.vstack(tup)", tup="np.vstack(t)")
-jvp("np.row_stack(tup)", tup="np.vstack(t)")
+if getattr(np, "row_stack", np.vstack) is not np.vstack:
+    jvp("np.row_stack(tup)", tup="np.vstack(t)")
 
 # selections: the same selection of the tangent
 jvp("np.roll(a, shift, axis=None)", a="np.roll(t, shift, axis)")
