@@ -20,6 +20,8 @@ import builtins
 import contextlib
 import functools
 import inspect
+import re
+import sys
 import threading
 import types
 import weakref
@@ -758,6 +760,9 @@ def refuse_other_arrays(f: Callable, bound: dict[str, Any]) -> None:
             instead = f"the values it stands for: {param}.filled(0.0), or np.ma.getdata({param}) and the mask apart"
         elif isinstance(found, np.ndarray):
             instead = f"a plain array: np.asarray({param})"
+        elif is_duck_array(found) and _untested_library(found):
+            what = f"a {kind} from {_untested_library(found)}: srcdiff's rules run on Dask arrays as tested with {_TESTED_WITH}"
+            instead = f"a NumPy array ({param}.compute()), or upgrade to {_TESTED_WITH}"
         elif is_duck_array(found):
             what = f"a {kind} of unknown shape {found.shape}, and srcdiff's adjoints read shapes"
             instead = f"an array of known shape (a Dask array's {param}.compute_chunk_sizes())"
@@ -789,7 +794,28 @@ def _other_array(value: Any) -> Any:
         return value
     if is_duck_array(value) and not all(isinstance(n, (int, np.integer)) for n in value.shape):
         return value  # (Dask gives nan for a length it learns only by computing)
+    if is_duck_array(value) and _untested_library(value):
+        return value
     return None
+
+
+# Dask and NumPy releases whose pairing the suite runs (tests/test_dask.py, every rule): older
+# ones differ where srcdiff's adjoints need NumPy's meaning (dask 2024.8 with NumPy 1.22 gave
+# wrong linalg adjoints, e.g. np.linalg.cholesky's upper triangle for the lower; and no FFT norm=)
+_TESTED_WITH = "dask 2025.1 or later with NumPy 2"
+_TESTED_DASK, _TESTED_NUMPY = (2025, 1), 2
+
+
+def _untested_library(value: Any) -> str:
+    """For a Dask array where the Dask or NumPy release is older than the tested ones: which
+    ("" otherwise, and for another library's arrays, which take NumPy's own functions)."""
+    module = sys.modules.get(type(value).__module__.partition(".")[0])
+    if getattr(module, "__name__", "") != "dask":
+        return ""
+    release = tuple(int(p) for p in re.findall(r"\d+", getattr(module, "__version__", "0"))[:2])
+    if release < _TESTED_DASK or int(np.__version__.split(".")[0]) < _TESTED_NUMPY:
+        return f"dask {module.__version__} with NumPy {np.__version__}"  # type: ignore[union-attr]
+    return ""
 
 
 def argument_kinds(params: list[str], wrt: tuple[str, ...], args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:

@@ -40,10 +40,20 @@ def test_the_pages_exist():
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_snippets_run_and_print_what_the_page_shows(page):
+    if page.name == "scaling-out.md" and _dask_refused():
+        pytest.skip("a Dask release srcdiff refuses (tests/test_dask_releases.py)")
     runnable = [b for b in snippets.blocks(page.read_text()) if b.runs]
     assert runnable, f"{page.name} has no ```python snippet"
     problems = snippets.check(page)
     assert not problems, "\n\n".join(problems) + "\n\n(if the change is intended: python docs/snippets.py --update)"
+
+
+def _dask_refused() -> bool:
+    import dask.array as da
+
+    from srcdiff import api
+
+    return bool(api._untested_library(da.ones(1)))
 
 
 # The page lists the rules as NumPy 2.0 to 2.4 spell them; another NumPy has other aliases (NumPy 1:
