@@ -181,7 +181,8 @@ def activity(
     bindings = binding_counts(tree)
     masks = {n for n, count in mask_bindings.items() if count == bindings[n]}
     # (a value whose every variation cancels before the result needs no adjoint: a softmax's row maximum)
-    active = frozenset(varied & useful) - cancellation.cancelled(tree, ops, ndims, frozenset(varied & useful))
+    reaching = frozenset(varied & useful)
+    active = reaching - cancellation.cancelled(tree, ops, ndims, reaching)
     complex_parameters = frozenset(n[len(COMPLEX) :] for n, _ in kinds if n.startswith(COMPLEX))
     may_be_complex = _calls_where(ops, scalars, ndims, lists, returns_complex)
     complex_ = complexes.complex_names(tree, ops, env, may_be_complex, complex_parameters)

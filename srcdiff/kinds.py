@@ -285,12 +285,12 @@ def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env
         if ints + added + sum(isinstance(p, ast.Slice) for p in parts) != len(parts) or ints > ndims[e.value.id]:
             return None  # an array or mask index: fancy indexing
         return ndims[e.value.id] - ints + added
-    if isinstance(e, ast.BinOp) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
-        left, right = _ndim(e.left, ndims, ops, env), _ndim(e.right, ndims, ops, env)
-        return None if left is None or right is None or min(left, right) < 0 else max(left, right)
-    if isinstance(e, (ast.UnaryOp, ast.Call)) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
-        parts = [e.operand] if isinstance(e, ast.UnaryOp) else [*e.args, *(k.value for k in e.keywords)]
-        found = [_ndim(p, ndims, ops, env) for p in parts]  # (an elementwise function broadcasts them all)
+    if isinstance(e, (ast.BinOp, ast.UnaryOp, ast.Call)) and ops.get(e, Op("")).kind == RULE and op_is_elementwise(ops[e]):
+        if isinstance(e, ast.BinOp):
+            parts = [e.left, e.right]
+        else:
+            parts = [e.operand] if isinstance(e, ast.UnaryOp) else [*e.args, *(k.value for k in e.keywords)]
+        found = [_ndim(p, ndims, ops, env) for p in parts]  # (an elementwise operation broadcasts them all)
         return None if not found or None in found or min(found) < 0 else max(found)  # type: ignore[type-var]
     if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult) and ops.get(e, Op("")).kind == RULE:
         left, right = _ndim(e.left, ndims, ops, env), _ndim(e.right, ndims, ops, env)
