@@ -28,6 +28,7 @@ from . import runtime
 from .names import child_fields, count_statements, drop_statements, nodes
 from .release import hold_shapes, release
 from .reverse import Transformed
+from .spread import spread
 
 _FOLD = {
     ast.Add: operator.add,
@@ -52,6 +53,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 fold = _Fold()
                 fn.body = fold.visit_block(fn.body)
                 changed = fold.changed
+                changed |= spread(fn, transformed.bindings, transformed.scalars, transformed.ndims)
                 propagated, reads = _propagate_copies(fn, transformed.temporaries)
                 changed |= propagated
                 size = count_statements(fn.body)

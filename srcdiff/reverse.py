@@ -85,6 +85,7 @@ class Transformed:
     # elements): a second run over the same tape would start from the wrong values
     backward_changes_tape: bool = False
     scalars: frozenset[str] = frozenset()  # names proven to hold numbers (primal and adjoint): nothing to release
+    ndims: dict[str, int] = field(default_factory=dict)  # the primal names' known kinds (kinds.kinds)
     # the tape's stack, in a function with both sweeps: the forward sweep pushes a name's value
     # before assigning it again, and the backward sweep pops it back into the same name
     stack: str = ""
@@ -362,6 +363,7 @@ class _Reverse(CodeWriter):
             fn_name,
             self._temporaries(),
             scalars=self._scalar_names(),
+            ndims=self.act.ndims,
             stack=self.stack,
         )
 
@@ -407,7 +409,9 @@ class _Reverse(CodeWriter):
             body=[self._function(fwd_name, self.tree.args, fwd_body), self._function(bwd_name, bwd_args, bwd_body)],
             type_ignores=[],
         )
-        return Transformed(module, self.bindings, fwd_name, self._temporaries(), scalars=self._scalar_names())
+        return Transformed(
+            module, self.bindings, fwd_name, self._temporaries(), scalars=self._scalar_names(), ndims=self.act.ndims
+        )
 
     def _scalar_names(self) -> frozenset[str]:
         """The primal names proven to hold numbers, and their adjoints (numbers too)."""
