@@ -172,3 +172,22 @@ def test_in_place_writes_for_varied_inputs(values):
     x = np.array(values)
     for f in (P.write_loop, P.write_input, P.write_slices if False else P.write_loop):
         np.testing.assert_allclose(srcdiff.grad(f)(x.copy()), numeric_grad(f, [x.copy()], 0), rtol=1e-5, atol=1e-5)
+
+
+def relu_sum(x, w):
+    return np.sum(np.maximum(x, 0.0) * w)
+
+
+def relu_sum_autograd(x, w):
+    return anp.sum(anp.maximum(x, 0.0) * w)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_a_maximum_splits_its_adjoint_on_ties_as_autograd_does(ties):
+    # (runtime.balanced_eq: without ties the mask is taken as floats, with them halved there)
+    x = np.linspace(-1.0, 1.2, 12).reshape(3, 4) + (0.0 if ties else 0.01)  # (0.0 among them: a tie)
+    assert (x == 0.0).any() == ties
+    w = np.arange(12.0).reshape(3, 4)
+    got = srcdiff.grad(relu_sum)(x, w)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, autograd.grad(relu_sum_autograd)(x, w))
