@@ -260,6 +260,7 @@ class _Reverse(CodeWriter):
         self.push_order: dict[int, list[str]] = {}  # statement id -> names it pushes, in order
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
         self.written_back: set[int] = set()  # ids of x[i] = v statements whose old elements the forward sweep keeps
+        self.unrestored: set[str] = set()  # arrays written in place whose old elements nothing reads back
         self._surely_dicts: set[str] | None = None  # (see _surely_dict)
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
@@ -331,6 +332,9 @@ class _Reverse(CodeWriter):
         primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())
         kept = self.tape.kept_in_place(self.tree)  # (a restore writes into the array it reads, at its index)
+        if not split:  # (a split backward sweep runs again: its tape must be as the forward sweep left it)
+            self.unrestored = self._restores_nobody_reads(kept, seed + backward + outputs)
+            kept -= self.unrestored
         self.tape.needed |= kept | self.tape.restore_indices(kept)
         forward = self.forward(self.body)
         if not split and not with_value:  # only the gradient is returned: drop what nothing reads
@@ -508,6 +512,36 @@ class _Reverse(CodeWriter):
             found.update(n.id for n in nodes(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
         return found
 
+    def _restores_nobody_reads(self, kept: set[str], code: list) -> set[str]:
+        """The arrays of ``kept`` whose restored elements nothing would read: the backward sweep
+        (``code``, in the order it runs) reads them, and every name that may share their data,
+        only before it restores any of their elements, and no parameter or closure shares it
+        (the caller sees a parameter's elements). A recurrence ``y[i] = 0.5 * y[i - 1] + ...``
+        summed at the end reads ``y`` once, before the loop back: its old elements need no tape."""
+        group = self.tape.sharing_groups(self.tree)
+        first_restore: dict[str, int] = {}  # array -> the top-level statement of code that restores it first
+        last_read: dict[object, int] = {}  # group -> the last top-level statement of code reading one of its names
+        for k, s in enumerate(code):
+            for array in _restored_arrays(s):
+                first_restore.setdefault(array, k)
+            for n in self._loads([s]):
+                last_read[group(n)] = k
+        shared_outside = {group(p) for p in self.tape.params} | {
+            group(n.id)
+            for f in nodes(self.tree)
+            if isinstance(f, (ast.Lambda, ast.FunctionDef)) and f is not self.tree
+            for n in nodes(f)
+            if isinstance(n, ast.Name)
+        }
+        return {
+            a
+            for a in kept
+            if a in first_restore
+            and a not in self.act.lists  # (an array: a list's elements may be other lists' too)
+            and group(a) not in shared_outside
+            and last_read.get(group(a), -1) < first_restore[a]
+        }
+
     def _loads(self, code: list) -> set[str]:
         found = set()
         for s in code:
@@ -551,7 +585,7 @@ class _Reverse(CodeWriter):
         if isinstance(s, ast.Assign):  # x[i] = v
             target = s.targets[0]
             array = target.value.id
-            if array in self.tape.needed:  # (see TapePlan.kept_in_place)
+            if array in self.tape.needed and array not in self.unrestored:  # (see TapePlan.kept_in_place)
                 old = ast.Subscript(value=name(array), slice=copy_tree(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
                 if self._surely_dict(array):  # the key may be new: remembered as absent (d.get reads like d[k])
@@ -1013,6 +1047,18 @@ class _Reverse(CodeWriter):
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
+
+
+def _restored_arrays(s: object) -> set[str]:
+    """The arrays whose element writes (``y[i] = v``) have a restore placeholder in ``s``, at any depth."""
+    if isinstance(s, _Restore):
+        target = s.stmt.targets[0] if isinstance(s.stmt, ast.Assign) else None
+        return {target.value.id} if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) else set()
+    found: set[str] = set()
+    for f in ("body", "orelse"):
+        for inner in getattr(s, f, None) or []:
+            found |= _restored_arrays(inner)
+    return found
 
 
 def _without_negation(e: ast.expr) -> tuple[bool, ast.expr]:

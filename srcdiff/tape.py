@@ -164,7 +164,7 @@ class TapePlan:
         }
         if not written:
             return set()
-        group = self._sharing_groups(tree)
+        group = self.sharing_groups(tree)
         read = {group(n) for n in self.needed}
         return {x for x in written if x in self.act.active or group(x) in read}
 
@@ -180,7 +180,7 @@ class TapePlan:
             if isinstance(n, ast.Name)
         }  # fmt: skip
 
-    def _sharing_groups(self, tree: ast.FunctionDef):
+    def sharing_groups(self, tree: ast.FunctionDef):
         """A function naming, for each local, its group of names that may share data; a
         callee's tape may also hold its arguments and views of them."""
         locals_ = local_names(tree)
