@@ -53,7 +53,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 fold = _Fold()
                 fn.body = fold.visit_block(fn.body)
                 changed = fold.changed
-                changed |= spread(fn, transformed.bindings, transformed.scalars, transformed.ndims)
+                changed |= spread(fn, transformed.bindings, transformed.scalars, transformed.ndims, transformed.not_containers)
                 propagated, reads = _propagate_copies(fn, transformed.temporaries)
                 changed |= propagated
                 size = count_statements(fn.body)

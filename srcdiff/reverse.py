@@ -41,6 +41,7 @@ from .kinds import call_kinds
 from .names import (
     Fresh,
     assign,
+    child_fields,
     copy_tree,
     count_statements,
     drop_statements,
@@ -86,6 +87,7 @@ class Transformed:
     backward_changes_tape: bool = False
     scalars: frozenset[str] = frozenset()  # names proven to hold numbers (primal and adjoint): nothing to release
     ndims: dict[str, int] = field(default_factory=dict)  # the primal names' known kinds (kinds.kinds)
+    not_containers: frozenset[str] = frozenset()  # primal names proven to hold arrays or numbers
     # the tape's stack, in a function with both sweeps: the forward sweep pushes a name's value
     # before assigning it again, and the backward sweep pops it back into the same name
     stack: str = ""
@@ -261,6 +263,9 @@ class _Reverse(CodeWriter):
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
         self.written_back: set[int] = set()  # ids of x[i] = v statements whose old elements the forward sweep keeps
         self.unrestored: set[str] = set()  # arrays written in place whose old elements nothing reads back
+        # list -> ids of the backward statements that only move its elements: a popped value put back
+        # (``xs.append(v)``), an appended one taken off again (``xs.pop()``, its value unread)
+        self.list_moves: dict[str, set[int]] = {}
         self._surely_dicts: set[str] | None = None  # (see _surely_dict)
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
@@ -328,6 +333,8 @@ class _Reverse(CodeWriter):
             for i, p in enumerate(wrt):  # (materialize takes it for the arrays a gradient returns)
                 if p in state and (split or p in self.act.scalars):
                     outputs[i] = self.call_helper("real_like", outputs[i], name(p))
+        if not split and not with_value:  # (a split backward sweep runs again: its lists must be as it found them)
+            backward = self._without_unread_list_moves(seed, backward, outputs)
         self.tape.needed |= self._loads(backward) | self._loads(outputs)
         primal = local_names(self.tree) | set(self.saved.values()) | set(self.counters.values())  # never globals
         self.tape.needed &= primal - set(self.adjoint_names.values())
@@ -368,6 +375,7 @@ class _Reverse(CodeWriter):
             self._temporaries(),
             scalars=self._scalar_names(),
             ndims=self.act.ndims,
+            not_containers=self._not_containers(),
             stack=self.stack,
         )
 
@@ -414,8 +422,19 @@ class _Reverse(CodeWriter):
             type_ignores=[],
         )
         return Transformed(
-            module, self.bindings, fwd_name, self._temporaries(), scalars=self._scalar_names(), ndims=self.act.ndims
+            module,
+            self.bindings,
+            fwd_name,
+            self._temporaries(),
+            scalars=self._scalar_names(),
+            ndims=self.act.ndims,
+            not_containers=self._not_containers(),
         )
+
+    def _not_containers(self) -> frozenset[str]:
+        """The primal names proven to hold arrays or numbers: the function's own, less those that
+        may hold a list, tuple or dict, or a value of unknown kind (``Activity.lists``)."""
+        return frozenset(local_names(self.tree) | set(self.tape.params)) - self.act.lists
 
     def _scalar_names(self) -> frozenset[str]:
         """The primal names proven to hold numbers, and their adjoints (numbers too)."""
@@ -518,6 +537,8 @@ class _Reverse(CodeWriter):
         only before it restores any of their elements, and no parameter or closure shares it
         (the caller sees a parameter's elements). A recurrence ``y[i] = 0.5 * y[i - 1] + ...``
         summed at the end reads ``y`` once, before the loop back: its old elements need no tape."""
+        if not kept:
+            return set()
         group = self.tape.sharing_groups(self.tree)
         first_restore: dict[str, int] = {}  # array -> the top-level statement of code that restores it first
         last_read: dict[object, int] = {}  # group -> the last top-level statement of code reading one of its names
@@ -526,13 +547,7 @@ class _Reverse(CodeWriter):
                 first_restore.setdefault(array, k)
             for n in self._loads([s]):
                 last_read[group(n)] = k
-        shared_outside = {group(p) for p in self.tape.params} | {
-            group(n.id)
-            for f in nodes(self.tree)
-            if isinstance(f, (ast.Lambda, ast.FunctionDef)) and f is not self.tree
-            for n in nodes(f)
-            if isinstance(n, ast.Name)
-        }
+        shared_outside = {group(n) for n in self._names_outside()}
         return {
             a
             for a in kept
@@ -541,6 +556,58 @@ class _Reverse(CodeWriter):
             and group(a) not in shared_outside
             and last_read.get(group(a), -1) < first_restore[a]
         }
+
+    def _names_outside(self) -> set[str]:
+        """The parameters, and the names a nested function or lambda reads or writes: what the
+        caller or a closure may hold after the gradient returns."""
+        closures = {
+            n.id
+            for f in nodes(self.tree)
+            if isinstance(f, (ast.Lambda, ast.FunctionDef)) and f is not self.tree
+            for n in nodes(f)
+            if isinstance(n, ast.Name)
+        }
+        return set(self.tape.params) | closures
+
+    def _without_unread_list_moves(self, seed: list, backward: list, outputs: list) -> list:
+        """``backward`` without the moves of a list made here (``list_moves``) from the first that
+        puts a popped value back on: nothing reads the list from there on but those moves (nor a
+        name that may share it), and no parameter or closure shares it. (Moving references in and
+        out of a list changes no element: only the list, which nothing reads.) The backward sweep of
+        ``v = xs.pop()`` puts ``v`` back for whatever reads ``xs`` later; a tape's stack in code
+        differentiated again is read by nothing else."""
+        made_here: dict[str, bool] = {}  # name -> bound by list displays only (``xs = []``): no one else's list
+        for s in walk_statements(self.tree.body):
+            for t in s.targets if isinstance(s, ast.Assign) else [getattr(s, "target", None)]:
+                if isinstance(t, ast.Name):
+                    made_here[t.id] = made_here.get(t.id, True) and isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
+        lists = [lst for lst in self.list_moves if made_here.get(lst)]
+        if not lists:
+            return backward
+        code = seed + backward + outputs
+        group = self.tape.sharing_groups(self.tree)
+        shared_outside = {  # (a number, which may share a group with the list it was popped off, is not the list)
+            group(n)
+            for n in self._names_outside()
+            if n not in self.act.scalars
+        }
+        dropped: set[int] = set()
+        for lst in lists:
+            moves = self.list_moves[lst]
+            puts_back = {id(i) for i in _statements(code) if id(i) in moves and _is_put_back(i)}
+            first = next((k for k, s in enumerate(code) if any(id(i) in puts_back for i in _statements([s]))), None)
+            if first is None or group(lst) in shared_outside:
+                continue
+            read_later = any(
+                group(n.id) == group(lst) and n.id not in self.act.scalars  # (a number popped off is not the list)
+                for inner in _statements(code[first:])
+                if id(inner) not in moves
+                for n in _own_nodes(inner)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            )
+            if not read_later:
+                dropped |= {id(i) for i in _statements(code[first:]) if id(i) in moves}
+        return drop_statements(backward, lambda s: id(s) in dropped) if dropped else backward
 
     def _loads(self, code: list) -> set[str]:
         found = set()
@@ -780,6 +847,7 @@ class _Reverse(CodeWriter):
             value = name(self.d(target)) if target in state and target in self.act.active else ast.Constant(0.0)
             out.append(put_back(self.d(lst), value))
         out.append(put_back(lst, name(target)))
+        self.list_moves.setdefault(lst, set()).add(id(out[-1]))
 
     def _surely_dict(self, container: str) -> bool:
         """Is ``container`` surely a dict (whose keys a write may add): a dict by its kind, or by
@@ -966,6 +1034,7 @@ class _Reverse(CodeWriter):
             out.append(
                 ast.Expr(value=ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[]))
             )
+            self.list_moves.setdefault(lst, set()).add(id(out[-1]))
         return out
 
     def backward_if(self, s: ast.If, state: dict[str, bool]) -> list:
@@ -1047,6 +1116,26 @@ class _Reverse(CodeWriter):
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
+
+
+def _own_nodes(s: object) -> list:
+    """The nodes of statement ``s`` outside its nested blocks (none for a restore placeholder)."""
+    if not isinstance(s, ast.AST):
+        return []
+    found = []
+    for f in child_fields(s.__class__):
+        if f in ("body", "orelse"):
+            continue
+        value = getattr(s, f, None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast.AST):
+                found += nodes(item)
+    return found
+
+
+def _is_put_back(s: object) -> bool:
+    """``xs.append(v)`` (what the backward sweep of ``v = xs.pop()`` writes)."""
+    return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and getattr(s.value.func, "attr", None) == "append"
 
 
 def _restored_arrays(s: object) -> set[str]:

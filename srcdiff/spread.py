@@ -41,47 +41,69 @@ def spread(
     bindings: dict[str, Any],
     scalars: frozenset[str],
     ndims: dict[str, int],
+    not_containers: frozenset[str],
 ) -> bool:
     """Rewrite ``fn`` in place as the module describes; ``scalars``: the names proven to hold
-    numbers; ``ndims``: the known numbers of dimensions of the primal names (0: a number;
-    ``kinds.NOT_CONTAINER``: an array or a number). Returns whether anything changed."""
+    numbers; ``ndims``: the known numbers of dimensions of the primal names (0: a number);
+    ``not_containers``: the names proven to hold arrays or numbers. Returns whether anything
+    changed."""
     helpers = {
         bound: obj.__name__
         for bound, obj in bindings.items()
         if getattr(obj, "__module__", None) == runtime.__name__ and obj.__name__ in runtime.READS_ONLY_THE_SHAPE
     }
-    facts = _Facts(fn, scalars, ndims)
+    facts = _Facts(fn, scalars, ndims, not_containers, helpers)
     changed = False
     if helpers:
-        changed |= _scalar_adjoints(fn, facts, helpers)
-        changed |= _shape_reads(fn, facts, helpers)
-    changed |= _numbers_first(fn, facts, helpers)
+        changed |= _scalar_adjoints(facts, helpers)
+        changed |= _shape_reads(facts, helpers)
+    changed |= _numbers_first(facts, helpers)
     return changed
 
 
 class _Facts:
-    """One walk of the function: how often each name is bound and read, and the top-level
-    assignments that bind a name."""
+    """One walk of the function: how often each name is bound and read, the top-level
+    assignments that bind a name, the products (their outermost ``*``) and the calls of
+    ``helpers``."""
 
-    def __init__(self, fn: ast.FunctionDef, scalars: frozenset[str], ndims: dict[str, int]) -> None:
-        from .kinds import NOT_CONTAINER  # (kinds is a stage before this one; imported where used)
-
+    def __init__(
+        self,
+        fn: ast.FunctionDef,
+        scalars: frozenset[str],
+        ndims: dict[str, int],
+        not_containers: frozenset[str],
+        helpers: dict[str, str],
+    ) -> None:
         self.scalars = scalars
         self.ndims = ndims
-        self.not_containers = frozenset(n for n, k in ndims.items() if k >= 0 or k == NOT_CONTAINER) | scalars
+        self.not_containers = not_containers | scalars
         self.parameters = set(parameters(fn))
         self.bound: Counter = Counter()  # stores, ``del``s, and attribute stores (``a.shape = ...``)
         self.read: Counter = Counter()
+        self.calls: list[ast.Call] = []  # calls of the helpers
+        products: list[ast.BinOp] = []
+        inner: set[int] = set()  # ids of products inside another
         for node in nodes(fn):
-            if isinstance(node, ast.Name):
+            kind = node.__class__
+            if kind is ast.Name:
                 (self.read if isinstance(node.ctx, ast.Load) else self.bound)[node.id] += 1
-            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            elif kind is ast.BinOp:
+                if isinstance(node.op, ast.Mult):
+                    products.append(node)
+                    for side in (node.left, node.right):
+                        if isinstance(side, ast.BinOp) and isinstance(side.op, ast.Mult):
+                            inner.add(id(side))
+            elif kind is ast.Call:
+                if isinstance(node.func, ast.Name) and node.func.id in helpers:
+                    self.calls.append(node)
+            elif kind is ast.Attribute and isinstance(node.value, ast.Name):
                 if not isinstance(node.ctx, ast.Load) or node.attr == "resize":  # the shape changed in place
                     self.bound[node.value.id] += 2
-            elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)) and node is not fn:
-                for inner in nodes(node):  # a closure's reads and writes: nothing is proven about those names
-                    if isinstance(inner, ast.Name):
-                        self.bound[inner.id] += 2
+            elif kind in (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef) and node is not fn:
+                for name in nodes(node):  # a closure's reads and writes: nothing is proven about those names
+                    if isinstance(name, ast.Name):
+                        self.bound[name.id] += 2
+        self.products = [p for p in products if id(p) not in inner]  # the outermost node of each product
         self.assigned: dict[str, ast.Assign] = {}  # name -> the top-level assignment binding it, if any
         for s in fn.body:
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
@@ -147,20 +169,7 @@ def _factors(e: ast.expr) -> list[ast.expr]:
     return [e]
 
 
-def _products(fn: ast.FunctionDef) -> list[ast.BinOp]:
-    """The outermost node of every product chain in ``fn``."""
-    inner = set()
-    found = []
-    for node in nodes(fn):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-            found.append(node)
-            for side in (node.left, node.right):
-                if isinstance(side, ast.BinOp) and isinstance(side.op, ast.Mult):
-                    inner.add(id(side))
-    return [p for p in found if id(p) not in inner]
-
-
-def _scalar_adjoints(fn: ast.FunctionDef, facts: _Facts, helpers: dict[str, str]) -> bool:
+def _scalar_adjoints(facts: _Facts, helpers: dict[str, str]) -> bool:
     """``dv = unreduce(s, v, None, False)``, each read of it a factor beside an array of the
     shape of ``v``: ``dv = s``."""
     candidates: dict[str, ast.Assign] = {}
@@ -182,7 +191,7 @@ def _scalar_adjoints(fn: ast.FunctionDef, facts: _Facts, helpers: dict[str, str]
     if not candidates:
         return False
     spread_reads: Counter = Counter()  # candidate -> its reads as a factor beside an array of its shape
-    for product in _products(fn):
+    for product in facts.products:
         factors = _factors(product)
         for f in factors:
             if not (isinstance(f, ast.Name) and f.id in candidates):
@@ -203,13 +212,11 @@ def _scalar_adjoints(fn: ast.FunctionDef, facts: _Facts, helpers: dict[str, str]
     return changed
 
 
-def _shape_reads(fn: ast.FunctionDef, facts: _Facts, helpers: dict[str, str]) -> bool:
+def _shape_reads(facts: _Facts, helpers: dict[str, str]) -> bool:
     """``size(v)``, ``unbroadcast(x, v)``, ``unreduce(x, v, ...)`` read ``a`` for ``v`` where
     ``a`` has the shape of ``v``; ``size`` of a number is 1."""
     changed = False
-    for node in nodes(fn):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers):
-            continue
+    for node in facts.calls:
         helper = helpers[node.func.id]
         k = runtime.READS_ONLY_THE_SHAPE[helper]
         if k >= len(node.args) or not isinstance(node.args[k], ast.Name):
@@ -223,11 +230,11 @@ def _shape_reads(fn: ast.FunctionDef, facts: _Facts, helpers: dict[str, str]) ->
     return changed
 
 
-def _numbers_first(fn: ast.FunctionDef, facts: _Facts, helpers: dict[str, str]) -> bool:
+def _numbers_first(facts: _Facts, helpers: dict[str, str]) -> bool:
     """``dv * r * 2`` -> ``dv * 2 * r`` where ``dv`` and ``2`` are proven numbers and the other
     factors are names (reading them has no effect, so the order of reads does not matter)."""
     changed = False
-    for product in _products(fn):
+    for product in facts.products:
         factors = _factors(product)
         if len(factors) < 3:
             continue

@@ -1,5 +1,6 @@
 """Reverse mode over the language: every program against finite differences and autograd."""
 
+import re
 import types
 
 import autograd
@@ -247,3 +248,79 @@ def test_an_argument_written_in_place_gets_its_elements_back():
     np.testing.assert_array_equal(y, before)
     np.testing.assert_allclose(dx, 2 * before**2 * x, rtol=1e-12)
     np.testing.assert_allclose(dy, 2 * before * x * x, rtol=1e-12)
+
+
+# -- lists: values popped off are put back only for code that reads the list later --
+
+
+def popped_pair(x):
+    xs = []
+    xs.append(x * 2.0)
+    xs.append(np.sin(x))
+    a = xs.pop()
+    b = xs.pop()
+    return a * b
+
+
+def popped_pair_autograd(x):
+    xs = []
+    xs.append(x * 2.0)
+    xs.append(anp.sin(x))
+    a = xs.pop()
+    b = xs.pop()
+    return a * b
+
+
+def _without_comments(text: str) -> str:  # (they quote the user's lines)
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+
+
+def test_a_list_nothing_reads_after_its_pops_gets_nothing_put_back():
+    text = _without_comments(srcdiff.source(srcdiff.grad(popped_pair), 0.7))
+    # the forward sweep's own, and none put back
+    assert len(re.findall(r"\bxs\.append\(", text)) == 2 and len(re.findall(r"\bxs\.pop\(\)", text)) == 2, text
+    assert srcdiff.grad(popped_pair)(0.7) == pytest.approx(autograd.grad(popped_pair_autograd)(0.7), rel=1e-12)
+
+
+def loop_of_floats(x):
+    for _ in range(5):
+        x = np.sin(x) + x * x * 0.1
+    return x
+
+
+def test_second_order_through_a_loop_pops_its_inner_tape_once():
+    # the first-order code's stack, differentiated: its values are not put back for a third pass
+    gg = srcdiff.grad(srcdiff.grad(loop_of_floats))
+    text = _without_comments(srcdiff.source(gg, 0.3))
+    assert len(re.findall(r"\b_stack\.append\(", text)) == 1 and len(re.findall(r"\b_stack\.pop\(\)", text)) == 1, text
+    want = autograd.grad(autograd.grad(lambda x: _loop_autograd(x)))(0.3)
+    assert gg(0.3) == pytest.approx(want, rel=1e-10)
+    ggg = srcdiff.grad(gg)  # and once more
+    assert ggg(0.3) == pytest.approx(autograd.grad(autograd.grad(autograd.grad(_loop_autograd)))(0.3), rel=1e-8)
+
+
+def _loop_autograd(x):
+    for _ in range(5):
+        x = anp.sin(x) + x * x * 0.1
+    return x
+
+
+def read_before_its_pop(x):
+    xs = [x * 0.5, x * 2.0, x * 3.0]
+    s = np.sum(np.stack(xs) ** 2)
+    a = xs.pop()
+    return np.sum(a * s)
+
+
+def read_before_its_pop_autograd(x):
+    xs = [x * 0.5, x * 2.0, x * 3.0]
+    s = anp.sum(anp.stack(xs) ** 2)
+    a = xs.pop()
+    return anp.sum(a * s)
+
+
+def test_a_list_read_back_before_its_pop_gets_its_value_put_back():
+    x = np.linspace(0.1, 0.5, 3)
+    g = srcdiff.grad(read_before_its_pop)
+    assert len(re.findall(r"\bxs\.append\(", _without_comments(srcdiff.source(g, x)))) == 1  # the put-back
+    np.testing.assert_allclose(g(x), autograd.grad(read_before_its_pop_autograd)(x), rtol=1e-12)
