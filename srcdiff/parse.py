@@ -522,19 +522,13 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
     )
     lines = linecache.getlines(filename)
     try:
-        module = ast.parse("".join(lines) or "\n".join(inspect.findsource(code)[0]))
+        on_line = _lambdas_by_line(filename, lines or inspect.findsource(code)[0]).get(line, [])
     except (OSError, TypeError, SyntaxError):
         raise unavailable from None
     if lines and os.path.isfile(filename) and not is_generated(filename) and _checked.get((filename, code)) is not lines:
         refuse_edited_file(code, lines)  # the file as read, compiled: the lambda's code must be in it
     parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
-    found = [
-        n
-        for n in ast.walk(module)
-        if isinstance(n, ast.Lambda)
-        and n.lineno == line
-        and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == parameters
-    ]
+    found = [n for n in on_line if [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == parameters]
     if len(found) > 1 and not hasattr(code, "co_positions"):  # Python 3.10: code has lines, not columns
         found = [n for n in found if _reads(_compiled_lambda(n)) == _reads(code)]
     elif len(found) > 1:  # the lambda whose body holds the code's first column
@@ -547,7 +541,7 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
             found = [n for n in found if not any(m is not n and m in found for m in ast.walk(n))]
     if len(found) != 1:
         raise unavailable
-    node = found[0]
+    node = copy_tree(found[0])  # (the file's tree is kept for its other lambdas: later stages change this one)
     tree = ast.FunctionDef(
         name="lambda_",
         args=node.args,
@@ -561,6 +555,27 @@ def _lambda_ast(code) -> tuple[ast.FunctionDef, Origin]:
     origin = Origin(filename, "<lambda>", line, node.end_lineno or line)
     check_syntax(tree, origin)
     return tree, origin
+
+
+def _lambdas_by_line(filename: str, lines: list[str]) -> dict[int, list[ast.Lambda]]:
+    """The lambdas of a file as ``lines`` reads it, by their first line: the file is parsed once
+    per version (``linecache`` hands out the same list until the file changes), not once for each
+    of its lambdas."""
+    kept = _lambda_files.get(filename)
+    if kept is not None and kept[0] is lines:
+        return kept[1]
+    by_line: dict[int, list[ast.Lambda]] = {}
+    for n in ast.walk(ast.parse("".join(lines))):
+        if isinstance(n, ast.Lambda):
+            by_line.setdefault(n.lineno, []).append(n)
+    if len(_lambda_files) >= 64:
+        _lambda_files.clear()
+    _lambda_files[filename] = (lines, by_line)
+    return by_line
+
+
+# file name -> (the lines parsed, its lambdas by first line)
+_lambda_files: dict[str, tuple[list[str], dict[int, list[ast.Lambda]]]] = {}
 
 
 def _compiled_lambda(node: ast.Lambda) -> types.CodeType | None:

@@ -676,6 +676,25 @@ def test_a_lambda_in_a_file_edited_on_disk_is_refused(tmp_path):
         srcdiff.grad(module.square)(3.0)
 
 
+def test_the_lambdas_of_a_file_are_read_from_one_parse_of_each_version(tmp_path, monkeypatch):
+    source = "".join(f"def h{k}(x):\n    return x * {k}\n\n" for k in range(50))  # (a long file)
+    source += "square = lambda x: x * x  # noqa: E731\ncube = lambda x: x * x * x  # noqa: E731\n"
+    module = _imported(tmp_path, "many_lambdas", source)
+    parses = []
+    real_parse = parse.ast.parse
+    monkeypatch.setattr(parse.ast, "parse", lambda text, *a, **k: parses.append(len(text)) or real_parse(text, *a, **k))
+    assert srcdiff.grad(module.square)(2.0) == 4.0 and srcdiff.grad(module.cube)(2.0) == 12.0
+    whole_file = [n for n in parses if n == len(source)]
+    assert len(whole_file) == 1, parses  # the file once, not once per lambda
+    edited = source.replace("x * x * x", "x * x * x * x")  # a new version: read again (and refused: not reloaded)
+    (tmp_path / "many_lambdas.py").write_text(edited)
+    linecache.checkcache(str(tmp_path / "many_lambdas.py"))
+    cache.clear()
+    with pytest.raises(SourceUnavailable, match="the file changed since the lambda was imported"):
+        srcdiff.grad(module.cube)(2.0)
+    assert len([n for n in parses if n == len(edited)]) == 1
+
+
 def test_a_jvp_of_a_gradient_and_an_hvp_see_the_helper_redefined():
     nb = Notebook()
     nb.run("def h(x):\n    return x * x * x\n")
