@@ -14,15 +14,30 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
+from collections.abc import Iterable
 
 LocalFunction = ast.FunctionDef | ast.Lambda
+
+
+class Walked:
+    """One walk of a function, shared by the questions below (each would walk it again): its
+    nodes, in ``ast.walk``'s order, and ``binding_counts``."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.tree = tree
+        self.nodes = list(ast.walk(tree))
+        self.counts = _counts(self.nodes, tree)
 
 
 def binding_counts(tree: ast.FunctionDef) -> Counter[str]:
     """How many places bind each name: parameters (of local functions and lambdas too),
     assignments and loop targets anywhere, nested ``def`` statements."""
+    return _counts(ast.walk(tree), tree)
+
+
+def _counts(walked: Iterable[ast.AST], tree: ast.AST) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for n in ast.walk(tree):
+    for n in walked:
         if isinstance(n, ast.arg):
             counts[n.arg] += 1
         elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):  # (``del x`` binds no other value)
@@ -32,12 +47,12 @@ def binding_counts(tree: ast.FunctionDef) -> Counter[str]:
     return counts
 
 
-def local_functions(tree: ast.FunctionDef) -> dict[str, LocalFunction]:
+def local_functions(walked: Walked) -> dict[str, LocalFunction]:
     """The ``def`` and ``name = lambda ...`` statements at the top level of the body whose name
     is bound nowhere else: each call is inlined. Any other local function is refused."""
-    counts = binding_counts(tree)
+    counts = walked.counts
     found: dict[str, LocalFunction] = {}
-    for s in tree.body:
+    for s in walked.tree.body:
         if isinstance(s, ast.FunctionDef):
             found.setdefault(s.name, s)
         elif isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda) and single_name(s.targets):
@@ -45,12 +60,12 @@ def local_functions(tree: ast.FunctionDef) -> dict[str, LocalFunction]:
     return {k: v for k, v in found.items() if counts[k] == 1}
 
 
-def tuple_names(tree: ast.AST) -> frozenset[str]:
+def tuple_names(walked: Walked) -> frozenset[str]:
     """Names bound once, to a tuple written out (``args`` of an inlined ``*args``)."""
-    counts = binding_counts(tree)
+    counts = walked.counts
     return frozenset(
         s.targets[0].id
-        for s in ast.walk(tree)
+        for s in walked.nodes
         if isinstance(s, ast.Assign)
         and single_name(s.targets)
         and isinstance(s.value, ast.Tuple)
@@ -58,15 +73,15 @@ def tuple_names(tree: ast.AST) -> frozenset[str]:
     )
 
 
-def range_names(tree: ast.AST) -> frozenset[str]:
+def range_names(walked: Walked) -> frozenset[str]:
     """Names bound once, to ``range(...)`` (the builtin, no local of that name): a loop over one
     is a range loop (generated code names its ranges: ``_t1 = range(n)``, ``for _ in _t1``)."""
-    counts = binding_counts(tree)
+    counts = walked.counts
     if counts["range"]:
         return frozenset()
     return frozenset(
         s.targets[0].id
-        for s in ast.walk(tree)
+        for s in walked.nodes
         if isinstance(s, ast.Assign)
         and single_name(s.targets)
         and isinstance(s.value, ast.Call)
@@ -76,14 +91,14 @@ def range_names(tree: ast.AST) -> frozenset[str]:
     )
 
 
-def fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
+def fixed_lengths(walked: Walked) -> dict[str, int]:
     """Names bound once, to a tuple or list written out, whose length nothing changes: a list
     is only read by index, ``len``, a loop or ``*name`` (no method call, no call that may
     append to it)."""
-    counts = binding_counts(tree)
+    counts = walked.counts
     displays = {
         s.targets[0].id: s.value
-        for s in ast.walk(tree)
+        for s in walked.nodes
         if isinstance(s, ast.Assign)
         and single_name(s.targets)
         and isinstance(s.value, (ast.Tuple, ast.List))
@@ -91,7 +106,7 @@ def fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
         and counts[s.targets[0].id] == 1
     }
     keeps_length: set[int] = set()  # the Name nodes read in ways that keep a list's length
-    for n in ast.walk(tree):
+    for n in walked.nodes:
         if isinstance(n, (ast.Subscript, ast.Starred)) and isinstance(n.value, ast.Name):
             keeps_length.add(id(n.value))
         elif isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Name):
@@ -99,18 +114,18 @@ def fixed_lengths(tree: ast.FunctionDef) -> dict[str, int]:
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
             keeps_length.add(id(n.args[0]))
     changeable = {
-        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_length
+        n.id for n in walked.nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_length
     }
     return {k: len(v.elts) for k, v in displays.items() if isinstance(v, ast.Tuple) or k not in changeable}
 
 
-def fixed_keys(tree: ast.FunctionDef) -> dict[str, list[str]]:
+def fixed_keys(walked: Walked) -> dict[str, list[str]]:
     """Names bound once, to a dict display with constant string keys, whose keys nothing
     changes: only read by ``d[k]``, ``len``, a loop or ``**d`` (no writes, no method calls)."""
-    counts = binding_counts(tree)
+    counts = walked.counts
     displays = {
         s.targets[0].id: [k.value for k in s.value.keys]
-        for s in ast.walk(tree)
+        for s in walked.nodes
         if isinstance(s, ast.Assign)
         and single_name(s.targets)
         and isinstance(s.value, ast.Dict)
@@ -118,7 +133,7 @@ def fixed_keys(tree: ast.FunctionDef) -> dict[str, list[str]]:
         and counts[s.targets[0].id] == 1
     }
     keeps_keys: set[int] = set()  # the Name nodes read in ways that keep a dict's keys
-    for n in ast.walk(tree):
+    for n in walked.nodes:
         if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name):
             keeps_keys.add(id(n.value))
         elif isinstance(n, ast.keyword) and n.arg is None and isinstance(n.value, ast.Name):
@@ -128,17 +143,17 @@ def fixed_keys(tree: ast.FunctionDef) -> dict[str, list[str]]:
         elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and len(n.args) == 1:
             keeps_keys.add(id(n.args[0]))
     changeable = {
-        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_keys
+        n.id for n in walked.nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in keeps_keys
     }
     return {k: list(dict.fromkeys(keys)) for k, keys in displays.items() if k not in changeable}
 
 
-def dict_names(tree: ast.FunctionDef, dict_parameters: frozenset[str]) -> set[str]:
+def dict_names(walked: Walked, dict_parameters: frozenset[str]) -> set[str]:
     """Names bound once, to a dict display or ``dict(k=v, ...)``, and the parameters that hold
     a dict in this call and are never rebound."""
-    counts = binding_counts(tree)
+    counts = walked.counts
     found = {p for p in dict_parameters if counts[p] == 1}
-    for s in ast.walk(tree):
+    for s in walked.nodes:
         if isinstance(s, ast.Assign) and single_name(s.targets) and counts[s.targets[0].id] == 1:
             value = s.value
             built = isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict"
@@ -152,14 +167,14 @@ _SEQUENCE_BUILTINS = frozenset({"range", "list", "tuple", "sorted", "zip", "enum
 _ARRAY_MODULES = frozenset({"np", "numpy", "math"})
 
 
-def sequence_names(tree: ast.FunctionDef, sequence_parameters: frozenset[str]) -> set[str]:
+def sequence_names(walked: Walked, sequence_parameters: frozenset[str]) -> set[str]:
     """Names that surely hold something other than a dict (an array, a list, a number): the
     parameters that do in this call, and names every binding of which is an array or sequence
     expression (a display, arithmetic, ``np.*(...)``, ``range``/``list``/``zip``, a slice).
     A loop over any other value may be a loop over a dict's keys, known only when it runs."""
     values: dict[str, list[ast.expr | None]] = {}
     seen: set[int] = set()  # the targets whose value is known (their Name nodes are met after them)
-    for n in ast.walk(tree):
+    for n in walked.nodes:
         if isinstance(n, ast.Assign) and single_name(n.targets):
             values.setdefault(n.targets[0].id, []).append(n.value)
             seen.add(id(n.targets[0]))

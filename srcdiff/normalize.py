@@ -44,7 +44,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .bindings import (
-    binding_counts,
+    Walked,
     dict_names,
     fixed_keys,
     fixed_lengths,
@@ -130,24 +130,25 @@ class _Normalizer:
         self.line = tree.lineno
         # local functions (``def``/``lambda`` at the top of the body), inlined where called;
         # ``defined``: those whose definition has run, with the atoms holding their defaults
-        self.local_functions = local_functions(tree)
+        walked = Walked(tree)  # (the questions below share one walk of the tree, which they do not change)
+        self.local_functions = local_functions(walked)
         self.defined: dict[str, dict[str, ast.expr]] = {}
         self.inlining: list[ast.AST] = []  # the local functions being inlined: one calling itself is refused
         # ``g = functools.partial(f, a, k=v)`` bound once: each call ``g(x)`` becomes ``f(a, x, k=v)``, with
         # the atoms holding the arguments as they were when the partial was made
-        self.counts = binding_counts(tree)
+        self.counts = walked.counts
         self.partials: dict[str, tuple[ast.expr, list[ast.expr], list[ast.keyword]]] = {}
         self.passed_partials: set[str] = set()  # those also made as written, to be passed on
         # parameters holding a function in this call (``act(x)``): called as a global function is
         self.function_parameters = {p for p, c in containers.items() if c == "function" and self.counts[p] == 1}
-        self.fixed_lengths = fixed_lengths(tree)  # names holding a tuple or list written out: ``*name`` unpacks
-        self.tuples = tuple_names(tree)  # names holding a tuple written out: ``+`` joins them
-        self.fixed_keys = fixed_keys(tree)  # names holding a dict written out: ``**name`` unpacks
-        self.dicts = dict_names(tree, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
+        self.fixed_lengths = fixed_lengths(walked)  # names holding a tuple or list written out: ``*name`` unpacks
+        self.tuples = tuple_names(walked)  # names holding a tuple written out: ``+`` joins them
+        self.fixed_keys = fixed_keys(walked)  # names holding a dict written out: ``**name`` unpacks
+        self.dicts = dict_names(walked, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
         self.records = {p for p, c in containers.items() if c == "sequence" and self.counts[p] == 1}  # may be NamedTuples
-        self.ranges = range_names(tree)  # ``for i in r`` over one: a range loop
+        self.ranges = range_names(walked)  # ``for i in r`` over one: a range loop
         # surely not dicts: a loop over anything else checks, when it runs, whether to walk keys
-        self.sequences = sequence_names(tree, frozenset(p for p, c in containers.items() if c != "dict"))
+        self.sequences = sequence_names(walked, frozenset(p for p, c in containers.items() if c != "dict"))
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         if getattr(node, "lineno", None) is None:  # a node this stage built: the statement being normalised
@@ -962,10 +963,11 @@ class _Normalizer:
         bound = [assign(renames[p], value) for p, value in values.items()]
         if packed:  # what the body may do with the tuple and the dict: its names are fresh, so known here alone
             inlined = ast.Module(body=bound + body, type_ignores=[])
-            self.fixed_lengths |= {n: k for n, k in fixed_lengths(inlined).items() if n in renames.values()}
-            self.tuples |= tuple_names(inlined) & set(renames.values())
-            self.fixed_keys |= {n: k for n, k in fixed_keys(inlined).items() if n in renames.values()}
-            self.dicts |= dict_names(inlined, frozenset()) & set(renames.values())
+            walked = Walked(inlined)
+            self.fixed_lengths |= {n: k for n, k in fixed_lengths(walked).items() if n in renames.values()}
+            self.tuples |= tuple_names(walked) & set(renames.values())
+            self.fixed_keys |= {n: k for n, k in fixed_keys(walked).items() if n in renames.values()}
+            self.dicts |= dict_names(walked, frozenset()) & set(renames.values())
         for s in bound:
             self.emit(s)
         self.inlining.append(node)
