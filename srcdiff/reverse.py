@@ -576,12 +576,16 @@ class _Reverse(CodeWriter):
         out of a list changes no element: only the list, which nothing reads.) The backward sweep of
         ``v = xs.pop()`` puts ``v`` back for whatever reads ``xs`` later; a tape's stack in code
         differentiated again is read by nothing else."""
-        made_here: dict[str, bool] = {}  # name -> bound by list displays only (``xs = []``): no one else's list
-        for s in walk_statements(self.tree.body):
-            for t in s.targets if isinstance(s, ast.Assign) else [getattr(s, "target", None)]:
-                if isinstance(t, ast.Name):
-                    made_here[t.id] = made_here.get(t.id, True) and isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
-        lists = [lst for lst in self.list_moves if made_here.get(lst)]
+        displays = {  # the targets of ``xs = [...]``
+            id(s.targets[0])
+            for s in walk_statements(self.tree.body)
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.List)
+        }
+        made_here: dict[str, bool] = {}  # name -> bound by list displays only: no one else's list
+        for n in nodes(self.tree):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                made_here[n.id] = made_here.get(n.id, True) and id(n) in displays
+        lists = [lst for lst in self.list_moves if made_here.get(lst) and lst not in self.tape.params]
         if not lists:
             return backward
         code = seed + backward + outputs

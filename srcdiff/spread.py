@@ -214,7 +214,7 @@ def _scalar_adjoints(facts: _Facts, helpers: dict[str, str]) -> bool:
 
 def _shape_reads(facts: _Facts, helpers: dict[str, str]) -> bool:
     """``size(v)``, ``unbroadcast(x, v)``, ``unreduce(x, v, ...)`` read ``a`` for ``v`` where
-    ``a`` has the shape of ``v``; ``size`` of a number is 1."""
+    ``a`` has the shape of ``v``."""
     changed = False
     for node in facts.calls:
         helper = helpers[node.func.id]
