@@ -263,9 +263,11 @@ class _Reverse(CodeWriter):
         self.counters: dict[int, str] = {}  # loop id -> name of its iteration counter
         self.written_back: set[int] = set()  # ids of x[i] = v statements whose old elements the forward sweep keeps
         self.unrestored: set[str] = set()  # arrays written in place whose old elements nothing reads back
-        # list -> ids of the backward statements that only move its elements: a popped value put back
-        # (``xs.append(v)``), an appended one taken off again (``xs.pop()``, its value unread)
-        self.list_moves: dict[str, set[int]] = {}
+        # list -> the backward statements that only move its elements: a popped value put back
+        # (``xs.append(v)``), an appended one taken off again (``xs.pop()``, its value unread). The
+        # statements themselves, not their ids: one that a later step replaces must not lend its id
+        # to another statement
+        self.list_moves: dict[str, list[ast.stmt]] = {}
         self._surely_dicts: set[str] | None = None  # (see _surely_dict)
         for s in walk_statements(self.body):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
@@ -597,7 +599,7 @@ class _Reverse(CodeWriter):
         }
         dropped: set[int] = set()
         for lst in lists:
-            moves = self.list_moves[lst]
+            moves = {id(m) for m in self.list_moves[lst]}  # (held in list_moves: ids of live statements)
             puts_back = {id(i) for i in _statements(code) if id(i) in moves and _is_put_back(i)}
             first = next((k for k, s in enumerate(code) if any(id(i) in puts_back for i in _statements([s]))), None)
             if first is None or group(lst) in shared_outside:
@@ -851,7 +853,7 @@ class _Reverse(CodeWriter):
             value = name(self.d(target)) if target in state and target in self.act.active else ast.Constant(0.0)
             out.append(put_back(self.d(lst), value))
         out.append(put_back(lst, name(target)))
-        self.list_moves.setdefault(lst, set()).add(id(out[-1]))
+        self.list_moves.setdefault(lst, []).append(out[-1])
 
     def _surely_dict(self, container: str) -> bool:
         """Is ``container`` surely a dict (whose keys a write may add): a dict by its kind, or by
@@ -1038,7 +1040,7 @@ class _Reverse(CodeWriter):
             out.append(
                 ast.Expr(value=ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[]))
             )
-            self.list_moves.setdefault(lst, set()).add(id(out[-1]))
+            self.list_moves.setdefault(lst, []).append(out[-1])
         return out
 
     def backward_if(self, s: ast.If, state: dict[str, bool]) -> list:
