@@ -41,7 +41,6 @@ from .kinds import call_kinds
 from .names import (
     Fresh,
     assign,
-    child_fields,
     copy_tree,
     count_statements,
     drop_statements,
@@ -535,29 +534,33 @@ class _Reverse(CodeWriter):
 
     def _restores_nobody_reads(self, kept: set[str], code: list) -> set[str]:
         """The arrays of ``kept`` whose restored elements nothing would read: the backward sweep
-        (``code``, in the order it runs) reads them, and every name that may share their data,
-        only before it restores any of their elements, and no parameter or closure shares it
-        (the caller sees a parameter's elements). A recurrence ``y[i] = 0.5 * y[i - 1] + ...``
-        summed at the end reads ``y`` once, before the loop back: its old elements need no tape."""
+        (``code``, in the order it runs) reads them, and every name that may share data with an
+        array written in place (``Activity.shares_written``, the analysis's conservative answer)
+        or with them (the tape's sharing groups), only before it restores any of their elements;
+        and no parameter or closure holds any of those names (the caller sees a parameter's
+        elements). A recurrence ``y[i] = 0.5 * y[i - 1] + ...`` summed at the end reads ``y`` once,
+        before the loop back: its old elements need no tape."""
         if not kept:
             return set()
         group = self.tape.sharing_groups(self.tree)
         first_restore: dict[str, int] = {}  # array -> the top-level statement of code that restores it first
-        last_read: dict[object, int] = {}  # group -> the last top-level statement of code reading one of its names
+        last_read: dict[str, int] = {}  # name -> the last top-level statement of code reading it
         for k, s in enumerate(code):
             for array in _restored_arrays(s):
                 first_restore.setdefault(array, k)
             for n in self._loads([s]):
-                last_read[group(n)] = k
-        shared_outside = {group(n) for n in self._names_outside()}
-        return {
-            a
-            for a in kept
-            if a in first_restore
-            and a not in self.act.lists  # (an array: a list's elements may be other lists' too)
-            and group(a) not in shared_outside
-            and last_read.get(group(a), -1) < first_restore[a]
-        }
+                last_read[n] = k
+        outside = self._names_outside()
+        found = set()
+        for a in kept:
+            if a not in first_restore or a in self.act.lists:  # (an array: a list's elements may be other lists' too)
+                continue
+            sharing = set(self.act.shares_written) | {a} | {n for n in last_read | dict.fromkeys(outside) if group(n) == group(a)}
+            if sharing & outside:
+                continue
+            if all(last_read.get(n, -1) < first_restore[a] for n in sharing):
+                found.add(a)
+        return found
 
     def _names_outside(self) -> set[str]:
         """The parameters, and the names a nested function or lambda reads or writes: what the
@@ -572,10 +575,12 @@ class _Reverse(CodeWriter):
         return set(self.tape.params) | closures
 
     def _without_unread_list_moves(self, seed: list, backward: list, outputs: list) -> list:
-        """``backward`` without the moves of a list made here (``list_moves``) from the first that
-        puts a popped value back on: nothing reads the list from there on but those moves (nor a
-        name that may share it), and no parameter or closure shares it. (Moving references in and
-        out of a list changes no element: only the list, which nothing reads.) The backward sweep of
+        """``backward`` without the moves of a list (``list_moves``) from the first that puts a
+        popped value back on, where the list is made here (bound only to list displays) and only
+        ever moved: every read of its name, in the function and in the backward sweep, is the
+        object of ``.append``/``.pop`` or the argument of ``zeros_like`` (its adjoint's shape), so
+        no other name can hold it and nothing reads it but those moves. (Moving references in
+        and out of a list changes no element: only the list.) The backward sweep of
         ``v = xs.pop()`` puts ``v`` back for whatever reads ``xs`` later; a tape's stack in code
         differentiated again is read by nothing else."""
         displays = {  # the targets of ``xs = [...]``
@@ -587,31 +592,32 @@ class _Reverse(CodeWriter):
         for n in nodes(self.tree):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 made_here[n.id] = made_here.get(n.id, True) and id(n) in displays
-        lists = [lst for lst in self.list_moves if made_here.get(lst) and lst not in self.tape.params]
+        lists = {lst for lst in self.list_moves if made_here.get(lst) and lst not in self.tape.params}
         if not lists:
             return backward
         code = seed + backward + outputs
-        group = self.tape.sharing_groups(self.tree)
-        shared_outside = {  # (a number, which may share a group with the list it was popped off, is not the list)
-            group(n)
-            for n in self._names_outside()
-            if n not in self.act.scalars
-        }
+        moved: set[int] = set()  # ids of the Name nodes of those lists read as the object of a move
+        sized: dict[int, int] = {}  # ids of those read by zeros_like -> the statement of code (-1: the function's)
+        reads: list[ast.Name] = []
+        zeros = self.helpers.get("zeros_like")
+        for k, root in enumerate([self.tree, *code]):
+            for n in nodes(root) if isinstance(root, ast.AST) else ():
+                if isinstance(n, ast.Call):
+                    f = n.func
+                    if isinstance(f, ast.Attribute) and f.attr in ("append", "pop") and isinstance(f.value, ast.Name):
+                        moved.add(id(f.value))
+                    elif isinstance(f, ast.Name) and f.id == zeros:
+                        sized.update((id(a), k - 1) for a in n.args if isinstance(a, ast.Name))
+                elif isinstance(n, ast.Name) and n.id in lists and isinstance(n.ctx, ast.Load):
+                    reads.append(n)
+        only_moved = lists - {n.id for n in reads if id(n) not in moved and id(n) not in sized}
         dropped: set[int] = set()
-        for lst in lists:
+        for lst in only_moved:
             moves = {id(m) for m in self.list_moves[lst]}  # (held in list_moves: ids of live statements)
             puts_back = {id(i) for i in _statements(code) if id(i) in moves and _is_put_back(i)}
             first = next((k for k, s in enumerate(code) if any(id(i) in puts_back for i in _statements([s]))), None)
-            if first is None or group(lst) in shared_outside:
-                continue
-            read_later = any(
-                group(n.id) == group(lst) and n.id not in self.act.scalars  # (a number popped off is not the list)
-                for inner in _statements(code[first:])
-                if id(inner) not in moves
-                for n in _own_nodes(inner)
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-            )
-            if not read_later:
+            last_sized = max((sized[id(n)] for n in reads if n.id == lst and id(n) in sized), default=-1)
+            if first is not None and last_sized < first:  # (zeros_like reads the list's length: before, only)
                 dropped |= {id(i) for i in _statements(code[first:]) if id(i) in moves}
         return drop_statements(backward, lambda s: id(s) in dropped) if dropped else backward
 
@@ -1122,21 +1128,6 @@ class _Reverse(CodeWriter):
                     setattr(s, f, self._finish_restores(getattr(s, f)) or ([ast.Pass()] if f == "body" else []))
             out.append(s)
         return out
-
-
-def _own_nodes(s: object) -> list:
-    """The nodes of statement ``s`` outside its nested blocks (none for a restore placeholder)."""
-    if not isinstance(s, ast.AST):
-        return []
-    found = []
-    for f in child_fields(s.__class__):
-        if f in ("body", "orelse"):
-            continue
-        value = getattr(s, f, None)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, ast.AST):
-                found += nodes(item)
-    return found
 
 
 def _is_put_back(s: object) -> bool:

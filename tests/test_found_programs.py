@@ -1066,3 +1066,26 @@ def test_positions_that_repeat_written_in_a_loop_at_second_order():
         0.545,
         second_order=True,
     )
+
+
+def test_an_array_held_in_a_list_then_written_keeps_its_old_elements():
+    # hs[0] is t1's data; t1 is written after the product that reads hs[0] and hs[-1]. The first
+    # version of "old elements taped only where read back" asked the tape's sharing groups, which put
+    # t1 apart from hs's elements, and dropped the restore: the product's adjoint read the written
+    # values (seed 3501888 of this stop's focused run). It now asks Activity.shares_written.
+    verify(
+        """
+        def program(y, w, xs):
+            t1 = w[0] + np.zeros((2, 3))
+            hs = []
+            for k in range(1):
+                t1 = t1 * 0.5 + y + xs[-1]
+                hs.append(t1)
+            v = np.sum(hs[0] * hs[-1])
+            t1[:, 1] = (w[0, 1] + 0.3) ** 2
+            return np.sum(t1) + v
+        """,
+        0.7,
+        np.array([[0.2, -0.4, 0.9]]),
+        [V3, V3 * 0.5],
+    )
