@@ -166,7 +166,15 @@ class TapePlan:
             return set()
         group = self.sharing_groups(tree)
         read = {group(n) for n in self.needed}
-        return {x for x in written if x in self.act.active or group(x) in read}
+        # the groups miss an array held in a list (``hs.append(t)``, then ``hs[0]`` read): where the
+        # backward sweep reads a name the analysis says may share a written array's data, those
+        # arrays are kept too
+        shared_read = not self.act.shares_written.isdisjoint(self.needed)
+        return {
+            x
+            for x in written
+            if x in self.act.active or group(x) in read or shared_read and x in self.act.shares_written
+        }
 
     def restore_indices(self, kept: set[str]) -> set[str]:
         """The names in the indices of writes into ``kept`` arrays: a restore reads them too

@@ -1089,3 +1089,23 @@ def test_an_array_held_in_a_list_then_written_keeps_its_old_elements():
         np.array([[0.2, -0.4, 0.9]]),
         [V3, V3 * 0.5],
     )
+
+
+def test_a_constant_array_held_in_a_list_then_written_keeps_its_old_elements():
+    # t is constant (not differentiated) and held in hs; w's adjoint reads hs[0], t's data, which
+    # t[0] = 100.0 changes later. The tape kept an array's old elements only if it was active or its
+    # sharing group was read, and the groups put t apart from hs[0]: dw came out [100, 0.6, 0.7].
+    # Found while checking this stop's restore change; now kept where Activity.shares_written is read.
+    verify(
+        """
+        def program(w, c):
+            t = np.linspace(0.5, 0.7, 3)
+            hs = []
+            hs.append(t)
+            v = np.sum(hs[0] * w) * c
+            t[0] = 100.0
+            return v
+        """,
+        V3,
+        0.8,
+    )
