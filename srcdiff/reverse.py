@@ -369,16 +369,7 @@ class _Reverse(CodeWriter):
             + [ast.Return(value=ret)]
         )
         fn = self._function(fn_name, self.tree.args, body)
-        return Transformed(
-            ast.Module(body=[fn], type_ignores=[]),
-            self.bindings,
-            fn_name,
-            self._temporaries(),
-            scalars=self._scalar_names(),
-            ndims=self.act.ndims,
-            not_containers=self._not_containers(),
-            stack=self.stack,
-        )
+        return self._transformed(ast.Module(body=[fn], type_ignores=[]), fn_name, stack=self.stack)
 
     def _value_kept(self, backward: list[ast.stmt]) -> tuple[str, list[ast.stmt]]:
         """The name holding the value to return, and the statement keeping it: the backward sweep
@@ -422,20 +413,23 @@ class _Reverse(CodeWriter):
             body=[self._function(fwd_name, self.tree.args, fwd_body), self._function(bwd_name, bwd_args, bwd_body)],
             type_ignores=[],
         )
+        return self._transformed(module, fwd_name)
+
+    def _transformed(self, module: ast.Module, entry: str, stack: str = "") -> Transformed:
+        """``module`` with what optimize needs to know of it: the bindings, the temporaries, the
+        names proven numbers, the primal names' kinds, and those proven arrays or numbers (the
+        function's own, less those that may hold a list, tuple or dict, or a value of unknown kind)."""
+        not_containers = frozenset(local_names(self.tree) | set(self.tape.params)) - self.act.lists
         return Transformed(
             module,
             self.bindings,
-            fwd_name,
+            entry,
             self._temporaries(),
             scalars=self._scalar_names(),
             ndims=self.act.ndims,
-            not_containers=self._not_containers(),
+            not_containers=not_containers,
+            stack=stack,
         )
-
-    def _not_containers(self) -> frozenset[str]:
-        """The primal names proven to hold arrays or numbers: the function's own, less those that
-        may hold a list, tuple or dict, or a value of unknown kind (``Activity.lists``)."""
-        return frozenset(local_names(self.tree) | set(self.tape.params)) - self.act.lists
 
     def _scalar_names(self) -> frozenset[str]:
         """The primal names proven to hold numbers, and their adjoints (numbers too)."""
@@ -555,7 +549,7 @@ class _Reverse(CodeWriter):
         for a in kept:
             if a not in first_restore or a in self.act.lists:  # (an array: a list's elements may be other lists' too)
                 continue
-            sharing = set(self.act.shares_written) | {a} | {n for n in last_read | dict.fromkeys(outside) if group(n) == group(a)}
+            sharing = set(self.act.shares_written) | {a} | {n for n in set(last_read) | outside if group(n) == group(a)}
             if sharing & outside:
                 continue
             if all(last_read.get(n, -1) < first_restore[a] for n in sharing):

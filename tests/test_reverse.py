@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import srcdiff
 from tests import programs as P
+from tests.test_spread import generated_body
 
 
 def numeric_grad(f, args, i, eps=1e-6):
@@ -271,12 +272,8 @@ def popped_pair_autograd(x):
     return a * b
 
 
-def _without_comments(text: str) -> str:  # (they quote the user's lines)
-    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
-
-
 def test_a_list_nothing_reads_after_its_pops_gets_nothing_put_back():
-    text = _without_comments(srcdiff.source(srcdiff.grad(popped_pair), 0.7))
+    text = generated_body(srcdiff.grad(popped_pair), 0.7)
     # the forward sweep's own, and none put back
     assert len(re.findall(r"\bxs\.append\(", text)) == 2 and len(re.findall(r"\bxs\.pop\(\)", text)) == 2, text
     assert srcdiff.grad(popped_pair)(0.7) == pytest.approx(autograd.grad(popped_pair_autograd)(0.7), rel=1e-12)
@@ -291,7 +288,7 @@ def loop_of_floats(x):
 def test_second_order_through_a_loop_pops_its_inner_tape_once():
     # the first-order code's stack, differentiated: its values are not put back for a third pass
     gg = srcdiff.grad(srcdiff.grad(loop_of_floats))
-    text = _without_comments(srcdiff.source(gg, 0.3))
+    text = generated_body(gg, 0.3)
     assert len(re.findall(r"\b_stack\.append\(", text)) == 1 and len(re.findall(r"\b_stack\.pop\(\)", text)) == 1, text
     want = autograd.grad(autograd.grad(lambda x: _loop_autograd(x)))(0.3)
     assert gg(0.3) == pytest.approx(want, rel=1e-10)
@@ -322,5 +319,5 @@ def read_before_its_pop_autograd(x):
 def test_a_list_read_back_before_its_pop_gets_its_value_put_back():
     x = np.linspace(0.1, 0.5, 3)
     g = srcdiff.grad(read_before_its_pop)
-    assert len(re.findall(r"\bxs\.append\(", _without_comments(srcdiff.source(g, x)))) == 1  # the put-back
+    assert len(re.findall(r"\bxs\.append\(", generated_body(g, x))) == 1  # the put-back
     np.testing.assert_allclose(g(x), autograd.grad(read_before_its_pop_autograd)(x), rtol=1e-12)

@@ -7,8 +7,6 @@ wrong gradient or a wrong shape."""
 
 from __future__ import annotations
 
-import textwrap
-
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -17,23 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import srcdiff
+from tests.test_cancellation import define, define_in_file
 
 RNG = np.random.default_rng(11)
-
-
-def define(source: str, numpy=np):
-    namespace = {"np": numpy}
-    exec(compile(textwrap.dedent(source), "<spread test>", "exec"), namespace)
-    return namespace["f"]
-
-
-def define_in_file(source: str, tmp_path, name: str):
-    """``f`` of ``source`` in a module file (srcdiff reads a function's source from its file)."""
-    path = tmp_path / f"{name}.py"
-    path.write_text("import numpy as np\n\n" + textwrap.dedent(source))
-    namespace = {"__name__": name, "__file__": str(path)}
-    exec(compile(path.read_text(), str(path), "exec"), namespace)
-    return namespace["f"]
 
 
 def generated_body(g, *args) -> str:
