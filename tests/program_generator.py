@@ -16,7 +16,8 @@ The generator tracks each name's shape so every program runs. Second names for a
 data come only from the ``views`` feature (a slice, an element, a reshape, the array
 itself) and the ``aliasing`` feature (the array held in a list, tuple or dict, appended in
 a loop, returned by a helper alone or in a container, taken by an index held in a variable,
-given to ``stop_gradient``; swaps by tuple assignment and an array written with itself),
+given to ``stop_gradient``, a constant array held in a container and read there before it is
+written; swaps by tuple assignment and an array written with itself),
 read after the array changes and sometimes written through either name: srcdiff must give
 the true value and gradient or refuse. Other assigned values are never bare names
 (``1.0 * x``), and nothing writes into an argument (argument aliasing is tested elsewhere).
@@ -117,6 +118,7 @@ class Var:
     borrowed: bool = False  # an argument or a view of one: never written or augmented
     loose: bool = False  # its shape may be smaller than ``shape`` (an element of a mixed list)
     integer: bool = False  # an integer array: NumPy rounds what is written into it (only ``t[i] = v``)
+    checked: bool = False  # read after a write in place: the result always holds it, so its gradient is compared
 
 
 class Scaler:
@@ -970,13 +972,13 @@ class Generator:
         v = self.fresh("v")
         shapes = [env[n].shape if n in env else shape for n in names]
         terms = [f"np.sum({n} * ({self.exact(env, s, 1)}))" for n, s in zip(names, shapes)]
-        env[v] = Var("value", ())
+        env[v] = Var("value", (), checked=True)
         return [f"{pad}{v} = {' + '.join(terms)}"]
 
     def aliasing_statement(self, env, pad, ctx):
         """A second name for an array's data, then a write in place through one of its names, then reads."""
         forms = [self.alias_held, self.alias_history, self.alias_returned, self.alias_index, self.alias_swap]
-        forms += [self.alias_itself, self.alias_stop_gradient]
+        forms += [self.alias_itself, self.alias_stop_gradient, self.alias_constant_held]
         made = self.choice(forms)(env, pad, ctx)
         if made is not None:
             self.use("aliasing")
@@ -1006,6 +1008,35 @@ class Generator:
         env[box] = var
         return lines + self.read_both(env, pad, [through, t] if self.chance(0.5) else [through], shape)
 
+    def alias_constant_held(self, env, pad, ctx):
+        """A constant array (no derivative of its own) held in a container, read there by a product whose
+        other factor is differentiated, then written in place: that factor's adjoint must read the old
+        elements, so they are kept though the array itself needs no adjoint."""
+        t, shape = self.fresh("t"), self.choice(SHAPES[1:])
+        size = int(np.prod(shape))
+        made = self.choice([f"np.linspace(0.5, 0.7, {size})", f"(np.arange({size}) * 0.25 + 0.5)", f"np.full({size}, 0.75)"])
+        lines = [f"{pad}{t} = {made}" + (f".reshape({shape})" if len(shape) == 2 else "")]
+        how = self.choice(["append", "list", "tuple", "dict"])
+        box = self.fresh("dd" if how == "dict" else "hs")
+        if how == "append":
+            lines += [f"{pad}{box} = []", f"{pad}{box}.append({t})"]
+        else:
+            lines.append(f"{pad}{box} = " + {"list": f"[{t}]", "tuple": f"({t}, {self.const()})", "dict": f"{{'k': {t}}}"}[how])
+        through = f"{box}['k']" if how == "dict" else f"{box}[0]"
+        v, factor = self.fresh("v"), self.exact(env, shape, 2)
+        names = [n for n, var in env.items() if var.kind == "value" and not var.loose and fits(var.shape, shape)]
+        if names:  # a name, not only constants: its adjoint reads the container's array
+            factor = f"{self.choice(names)} * ({factor})"
+        lines.append(f"{pad}{v} = np.sum({through} * {factor})")
+        index, op, _ = self.choice(self.writes(shape))  # a constant written: the array stays constant
+        written = t if how == "tuple" or self.chance(0.5) else through
+        lines.append(f"{pad}{written}{index} {op} {self.const()}")
+        env[t], env[v] = Var("value", shape), Var("value", (), checked=True)
+        env[box] = Var("dict", elems=[{"k": shape}], borrowed=True) if how == "dict" else Var(
+            "list", elems=[shape] if how != "tuple" else [shape, ()], container=tuple if how == "tuple" else list, borrowed=True
+        )
+        return lines
+
     def alias_history(self, env, pad, ctx):
         """The RNN history: an array written in a loop and appended each step (or rebound, which is right)."""
         lines, t = self.shared(env, pad, ctx)
@@ -1020,7 +1051,7 @@ class Generator:
         lines += [f"{pad}{hs} = []", f"{pad}for {k} in range({steps}):", f"{pad}    {write}", f"{pad}    {hs}.append({t})"]
         env[hs] = Var("list", elems=[shape] * steps, borrowed=True)
         v = self.fresh("v")
-        env[v] = Var("value", ())
+        env[v] = Var("value", (), checked=True)
         read = self.choice([f"np.sum(np.stack({hs}) ** 2)", f"np.sum({hs}[0] * {hs}[-1])", f"np.sum({hs}[0]) * np.sum({t})"])
         return lines + [f"{pad}{v} = {read}"]
 
@@ -1337,13 +1368,15 @@ class Generator:
         return np.round(np.array([self.rng.uniform(-1.2, 1.2) for _ in range(int(np.prod(shape)))]).reshape(shape), 3)
 
     def program_result(self, env) -> str:
-        terms = []
+        terms, checked = [], []
         for name, v in env.items():
-            if v.kind == "value" and (self.chance(0.6) or not terms):
+            if v.kind == "value" and v.checked:
+                checked.append(f"np.sum({name})" if v.shape or v.loose else name)
+            elif v.kind == "value" and (self.chance(0.6) or not terms):
                 terms.append(f"np.sum({name})" if v.shape or v.loose else name)
             elif v.kind in ("list", "pairs", "nested", "dict") and v.elems and self.chance(0.5):
                 terms.append(f"np.sum({self.leaf(env, FULL, 0, False, [])[0]})")
-        return " + ".join(terms[-5:]) if len(terms) > 5 else " + ".join(terms) or "0.0"
+        return " + ".join(checked + terms[-5:]) or "0.0"
 
     def program(self) -> tuple[str, list]:
         chunks = []

@@ -164,6 +164,7 @@ def test_ci_programs_use_every_feature_not_known_to_fail():
         "= np.array([",
         "[1], t",  # a swap of rows or elements by tuple assignment
         "[::-1] = t",  # an array written with itself
+        "np.linspace(0.5, 0.7",  # a constant array held in a container, read there, then written
         "srcdiff.stop_gradient(",
         # Python's containers
         ".pop(0)",
