@@ -1109,3 +1109,24 @@ def test_a_constant_array_held_in_a_list_then_written_keeps_its_old_elements():
         V3,
         0.8,
     )
+
+
+def test_a_dict_made_each_round_and_filled_by_key_differentiated_twice():
+    # The first derivative restores out's old dict from its stack, so at second order out is not
+    # surely a dict, and the tape kept out['a'] before the write that adds that key: KeyError.
+    # Seed 71,351 of a focused run; a container of unknown kind now keeps a dict's missing key as
+    # absent(), which run decides by isinstance.
+    verify(
+        """
+        def program(x, z):
+            v = 0.0
+            for k in range(2):
+                out = {}
+                out['a'] = x * z
+                v = v + np.sum(out['a'] * z)
+            return v
+        """,
+        V3,
+        0.3,
+        second_order=True,
+    )
