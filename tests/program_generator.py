@@ -1023,10 +1023,10 @@ class Generator:
         else:
             lines.append(f"{pad}{box} = " + {"list": f"[{t}]", "tuple": f"({t}, {self.const()})", "dict": f"{{'k': {t}}}"}[how])
         through = f"{box}['k']" if how == "dict" else f"{box}[0]"
-        v, factor = self.fresh("v"), self.exact(env, shape, 2)
+        v, factor = self.fresh("v"), f"({self.exact(env, shape, 2)})"
         names = [n for n, var in env.items() if var.kind == "value" and not var.loose and fits(var.shape, shape)]
         if names:  # a name, not only constants: its adjoint reads the container's array
-            factor = f"{self.choice(names)} * ({factor})"
+            factor = f"{self.choice(names)} * {factor}"
         lines.append(f"{pad}{v} = np.sum({through} * {factor})")
         index, op, _ = self.choice(self.writes(shape))  # a constant written: the array stays constant
         written = t if how == "tuple" or self.chance(0.5) else through
