@@ -343,15 +343,22 @@ def _tapes(tree: ast.FunctionDef, stacks: dict[str, set[str]], is_zeros_like: Ca
             candidates.add(s)
     misused = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in allowed}
     tapes = candidates - misused
-    # pops must land in plain names or nowhere (a pop inside an expression: kept a list)
+    # a pop lands in a plain name, nowhere, or in an expression of a simple statement that reads
+    # it once, unconditionally, and pops that tape nowhere else (the count goes down before it);
+    # any other pop keeps its stack a list
     for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.Call) and _pop_of(child) in tapes:
-                plain = isinstance(node, ast.Expr) or (
-                    isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                )
-                if not plain:
-                    tapes.discard(_pop_of(child))
+        if not isinstance(node, ast.stmt):
+            continue
+        own = [e for e in ast.iter_child_nodes(node) if not isinstance(e, ast.stmt)]  # (not its blocks)
+        pops = [c for e in own for c in ast.walk(e) if isinstance(c, ast.Call) and _pop_of(c) in tapes]
+        if not pops:
+            continue
+        if not isinstance(node, _HOISTS) or _push_of(node) is not None:
+            tapes -= {_pop_of(c) for c in pops}
+            continue
+        conditional = any(isinstance(c, _CONDITIONAL) for e in own for c in ast.walk(e))
+        popped = [_pop_of(c) for c in pops]
+        tapes -= {t for t in popped if conditional or popped.count(t) > 1}
     changed = True
     while changed:  # zeros of a stack that stays a list is a list; a tape's is a tape only if it is pushed floats
         changed = False
@@ -363,6 +370,10 @@ def _tapes(tree: ast.FunctionDef, stacks: dict[str, set[str]], is_zeros_like: Ca
                 tapes.discard(s)
                 changed = True
     return tapes
+
+
+_HOISTS = (ast.Assign, ast.AugAssign, ast.Expr, ast.Return)  # statements whose pops the count can go before
+_CONDITIONAL = (ast.IfExp, ast.BoolOp, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Compare)
 
 
 def _ranges(tree: ast.FunctionDef) -> set[str]:
@@ -488,7 +499,26 @@ class _Rewriter(ast.NodeTransformer):
         if _pop_of(node.value) in self.tapes:
             s = _pop_of(node.value)
             return ast.copy_location(ast.AugAssign(target=self.count(s, ast.Store()), op=ast.Sub(), value=ast.Constant(1)), node)
-        return node
+        return self.hoisted(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | list[ast.stmt]:
+        return self.hoisted(node)
+
+    def visit_Return(self, node: ast.Return) -> ast.AST | list[ast.stmt]:
+        return self.hoisted(node)
+
+    def hoisted(self, node: ast.stmt) -> ast.AST | list[ast.stmt]:
+        """A statement reading tapes' pops inside an expression (``dx = dx + s.pop()``): each count
+        goes down first, and each pop reads the element it uncovered (``_tapes`` let through only
+        pops evaluated once, one per tape)."""
+        popped = {_pop_of(c) for c in ast.walk(node) if isinstance(c, ast.Call) and _pop_of(c) in self.tapes}
+        if not popped:
+            return node
+        before = [
+            ast.copy_location(ast.AugAssign(target=self.count(s, ast.Store()), op=ast.Sub(), value=ast.Constant(1)), node)
+            for s in sorted(popped)
+        ]
+        return [*before, _ReadPopped(self).visit(node)]
 
     def value(self, e: ast.expr) -> ast.expr:
         return ast.Name(id=self.nan, ctx=ast.Load()) if isinstance(e, ast.Constant) and e.value is None else e
@@ -508,13 +538,6 @@ class _Rewriter(ast.NodeTransformer):
                 ast.copy_location(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=made), node),
                 ast.copy_location(ast.Assign(targets=[self.count(target, ast.Store())], value=start), node),
             ]
-        if single and _pop_of(node.value) in self.tapes:
-            s = _pop_of(node.value)
-            read = ast.Subscript(value=ast.Name(id=s, ctx=ast.Load()), slice=self.count(s, ast.Load()), ctx=ast.Load())
-            return [
-                ast.copy_location(ast.AugAssign(target=self.count(s, ast.Store()), op=ast.Sub(), value=ast.Constant(1)), node),
-                ast.copy_location(ast.Assign(targets=node.targets, value=read), node),
-            ]
         if isinstance(node.value, ast.Constant) and node.value.value is None:
             names = [t.id for t in node.targets if isinstance(t, ast.Name)]
             if len(names) == len(node.targets) and any(n in self.placeholders for n in names):
@@ -523,4 +546,19 @@ class _Rewriter(ast.NodeTransformer):
                     value = ast.Name(id=self.nan, ctx=ast.Load()) if n in self.placeholders else ast.Constant(None)
                     out.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=value), node))
                 return out
+        return self.hoisted(node)
+
+
+class _ReadPopped(ast.NodeTransformer):
+    """``s.pop()`` of a tape -> ``s[count]``, its count already down by one."""
+
+    def __init__(self, rewriter: _Rewriter) -> None:
+        self.rewriter = rewriter
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        s = _pop_of(node)
+        if s in self.rewriter.tapes:
+            read = ast.Subscript(value=ast.Name(id=s, ctx=ast.Load()), slice=self.rewriter.count(s, ast.Load()), ctx=ast.Load())
+            return ast.copy_location(read, node)
+        self.generic_visit(node)
         return node

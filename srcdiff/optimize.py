@@ -13,8 +13,8 @@ about control flow is not made.
 - Dead code: an assignment of an operation without calls (or a call of a helper in
   ``runtime.PURE``) to a name nobody reads.
 
-Last, each local is released after its last use (``release``): arrays go as soon as nothing
-reads them.
+Then a temporary read once goes back into the expression that reads it (``nest``), and last,
+each local is released after its last use (``release``): arrays go as soon as nothing reads them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from . import runtime
 from .names import child_fields, count_statements, drop_statements, nodes
+from .nest import nest
 from .release import hold_shapes, release
 from .reverse import Transformed
 from .spread import spread
@@ -62,6 +63,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 if not changed:
                     break
             hold_shapes(fn, transformed.bindings, transformed.stack, transformed.scalars)
+            nest(fn, transformed.temporaries, transformed.scalars, transformed.bindings)
             release(fn, transformed.scalars)
     return transformed
 
