@@ -140,11 +140,17 @@ class _Nesting:
         """Forget the pending assignments whose values ``s`` may change."""
         if not pending:
             return
-        if any(isinstance(n, _LEAVES) for n in nodes(s)):  # a value computed before a jump is computed on every path
-            pending.clear()
-            return
-        written = {n.id for n in nodes(s) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-        changes_memory = any(self._changes_memory(n) for n in nodes(s))
+        written: set[str] = set()
+        changes_memory = False
+        for n in nodes(s):  # (one walk: this runs for each statement while anything is pending)
+            if isinstance(n, ast.Name):
+                if not isinstance(n.ctx, ast.Load):
+                    written.add(n.id)
+            elif isinstance(n, _LEAVES):  # a value computed before a jump is computed on every path
+                pending.clear()
+                return
+            elif not changes_memory:
+                changes_memory = self._changes_memory(n)
         for name in [p for p, v in pending.items() if v.reads & written or (changes_memory and v.reads_memory)]:
             del pending[name]
 
