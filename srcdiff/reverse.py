@@ -1085,8 +1085,8 @@ class _Reverse(CodeWriter):
             resets += sorted(lost)
             for p in privacy:
                 state[p] = False
-        if not body:
-            return before
+        if not body:  # nothing to replay; what the forward sweep kept before the loop still goes back
+            return before + [_Restore(s, s.target.id if isinstance(s, ast.For) else self._counter(s))]
         if isinstance(s, ast.For):
             rng: ast.expr = name(s.iter.id)
             counter = self._counter(s)

@@ -7,7 +7,8 @@ tuples of arrays and floats, nested lists, lists of pairs and an integer count. 
 draws from every row of the supported-syntax table: in-place index and slice writes on
 fresh arrays, copies and call results; list append/pop/slices/comprehensions (and a
 generator expression summed at once); ``for`` and
-``while`` loops that may run zero times; ``break``/``continue``/early ``return``;
+``while`` loops that may run zero times (a later ``for`` may take an earlier one's variable again,
+sometimes with a body of no derivative: ``pass``, a print); ``break``/``continue``/early ``return``;
 data-dependent branches; discarded calls; elementwise NumPy, reductions, matmul, indexing.
 Every feature is switched on per program with a probability (``WEIGHTS``), and the program
 records the features it really used. The same seed always gives the same program.
@@ -635,6 +636,13 @@ class Generator:
     def for_loop(self, env, pad, ctx):
         self.use("for")
         k = self.fresh("k")
+        if ctx["nest"] == 0 and ctx["loops"] and self.chance(0.5):  # an earlier loop's variable, taken again
+            k = self.choice(ctx["loops"])
+            if self.chance(0.5):  # a loop with no derivative of its own: its variable still goes back
+                body = self.choice(["pass", f'print("step", {k})', f"{self.const()} * {k}"])
+                return [f"{pad}for {k} in range({self.count(env)}):", f"{pad}    {body}"]
+        if ctx["nest"] == 0:
+            ctx["loops"].append(k)
         inner = self.scope(env)
         inner[k] = Var("int")
         loop = f"range({self.count(env)})"
@@ -1293,7 +1301,7 @@ class Generator:
             self.used.add("nested_calls")
         saved, self.helpers = self.helpers, below
         ctx = {"nest": 1, "loop": False, "returns": returns, "helpers": below}
-        body = self.block(env, self.rng.randint(0, min(3, self.size)), "    ", {**ctx, "nest": 0})
+        body = self.block(env, self.rng.randint(0, min(3, self.size)), "    ", {**ctx, "nest": 0, "loops": []})
         lines += body
         lines.append(f"    return {self.returned(env, ctx)}")
         self.helpers = saved
@@ -1390,7 +1398,7 @@ class Generator:
         if "python" in self.on and self.chance(0.4):
             names.append("m=np")  # a module as a parameter's default
             env["m"] = Var("module")
-        ctx = {"nest": 0, "loop": False, "returns": "program", "helpers": self.helpers}
+        ctx = {"nest": 0, "loop": False, "returns": "program", "helpers": self.helpers, "loops": []}
         body = self.block(env, self.rng.randint(2, self.size), "    ", ctx)
         body.append(f"    return {self.program_result(env)}")
         if self.alias_helpers:  # helpers returning their argument: alone, in a tuple, in a list

@@ -1130,3 +1130,40 @@ def test_a_dict_made_each_round_and_filled_by_key_differentiated_twice():
         0.3,
         second_order=True,
     )
+
+
+@pytest.mark.parametrize("body", ["pass", 'print("step", k)'])
+def test_a_loop_with_no_derivative_that_takes_an_earlier_loops_variable(body):
+    # The forward sweep kept k's value from before the second loop (k is read by the first loop's
+    # adjoint, and bound twice), but a loop whose backward sweep was empty put nothing back: the first
+    # loop's pops came one off, and the gradient was 0.83 for 0.13. A second derivative met the same
+    # through the empty `for k in reversed(...): pass` a first derivative writes (seed 80,449).
+    verify(
+        f"""
+        def program(w, c):
+            v = w
+            for k in range(3):
+                v = v + v * v * (0.1 * k + 0.2)
+            for k in range(2):
+                {body}
+            return v * c
+        """,
+        -0.926,
+        0.7,
+        second_order=True,
+    )
+
+
+def test_a_second_derivative_through_a_loop_whose_first_derivative_replays_nothing():
+    verify(
+        """
+        def program(y, w):
+            v = w
+            for k in range(3):
+                v = v + v * v * (0.1 * k + 0.2)
+            return y * (v - y)
+        """,
+        0.618,
+        -0.926,
+        second_order=True,
+    )
