@@ -239,15 +239,43 @@ def _called(act: analysis.Activity) -> tuple[cache.Dependency, ...]:
             continue
         if isinstance(func, ast.Name) and func.id in act.env.arguments:
             continue  # a function passed as an argument: its identity is in the cache key
-        if isinstance(func, ast.Name) and func.id in act.env.closure:
-            namespace: Any = cache.Cell(act.env.closure[func.id])
-        elif isinstance(func, ast.Name):
-            namespace = act.env.globals if func.id in act.env.globals else builtins.__dict__
-        else:  # module.helper: the chain is looked up again
-            namespace = _Chain(act.env, func)
-        name = func.id if isinstance(func, ast.Name) else ast.unparse(func)
-        found.append(cache.Dependency(namespace, name, op.func, op.func.__code__))
+        gradient = operations.safe_resolve(func, act.env)
+        if isinstance(gradient, Gradient) and gradient.called_inside() is op.func:  # its generated code is called
+            found += _gradient_dependencies(act.env, func, gradient)
+            continue
+        found.append(_dependency(act.env, func, op.func))
     return tuple(found)
+
+
+def _dependency(env: operations.Env, func: ast.expr, function: Any) -> cache.Dependency:
+    """``func`` (a name or an attribute chain) denotes ``function``, as where it is looked up again says."""
+    if isinstance(func, ast.Name) and func.id in env.closure:
+        namespace: Any = cache.Cell(env.closure[func.id])
+    elif isinstance(func, ast.Name):
+        namespace = env.globals if func.id in env.globals else builtins.__dict__
+    else:  # module.helper: the chain is looked up again
+        namespace = _Chain(env, func)
+    name = func.id if isinstance(func, ast.Name) else ast.unparse(func)
+    return cache.Dependency(namespace, name, function, function.__code__)
+
+
+def _named(env: operations.Env, expr: ast.expr, value: Any) -> list[cache.Dependency]:
+    """``expr`` denotes ``value``: a name or a chain does, or the transform and function a gradient
+    made where it is called (``grad(grad(loss))``) is made of."""
+    if isinstance(expr, ast.Call):
+        parts = (expr.func, expr.args[0])
+        return [d for part in parts for d in _named(env, part, operations.safe_resolve(part, env))]
+    return [_dependency(env, expr, value)]
+
+
+def _gradient_dependencies(env: operations.Env, func: ast.expr, gradient: Gradient) -> list[cache.Dependency]:
+    """What code calling ``gradient`` assumes: that ``func`` still denotes it (``dloss``), or, made
+    where it is called (``grad(loss)``), that ``grad`` and ``loss`` still denote what they did; that
+    the function it differentiates keeps its code; and what the gradient's own code assumes."""
+    found = _named(env, func, gradient)
+    base = base_function(gradient)
+    found.append(cache.Dependency({"f": base}, "f", base, base.__code__))
+    return found + list(gradient.dependencies(gradient.entry(frozenset()), frozenset()))
 
 
 class _Chain:
@@ -472,6 +500,8 @@ class Gradient:
     passed first: ``wrt`` counts the parameters after ``self``, and ``obj`` is a constant.
     """
 
+    __code__ = None  # a gradient called by differentiated code is a dependency of it with no code (cache.Dependency)
+
     def __init__(self, f: Callable, wrt: Wrt, mode: str, backend: str | None = None) -> None:
         self.receiver: tuple = ()  # (obj,) when f is obj.method
         f = getattr(f, "srcdiff_caller", f)  # a custom_vjp function: differentiated by its own rules
@@ -601,6 +631,16 @@ class Gradient:
         if self.mode == "value":
             return result[0], tuple(result[1]) if len(self.wrt) > 1 else (result[1],)
         return tuple(result) if len(self.wrt) > 1 else (result,)
+
+    def called_inside(self) -> Callable | None:
+        """The generated function a call of this gradient runs, as code that another function being
+        differentiated calls: built for arguments of any kind, and returning what a call returns
+        (None where it would not: a bound method, a partial, another backend, wrt=(0,) as a tuple)."""
+        if type(self) is not Gradient or self.receiver or self.keywords or self.backend != "python":
+            return None
+        if not (self.single or len(self.wrt) > 1):
+            return None
+        return self.compiled(frozenset())
 
     def argument_kinds(self, args: tuple, kwargs: dict) -> frozenset[tuple[str, int]]:
         """Each scalar or array argument's number of dimensions (0 for a scalar), and the
@@ -1003,6 +1043,11 @@ def value_and_grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False,
     if _decorated(f, "value_and_grad"):
         return lambda g: _gradient(g, wrt, "value", has_aux, backend)
     return _gradient(f, wrt, "value", has_aux, backend)
+
+
+
+# grad(loss)(w, x) inside differentiated code: the gradient is made when the code is built (operations.Env.resolve)
+grad.makes_gradient = value_and_grad.makes_gradient = True  # type: ignore[attr-defined]
 
 
 def _gradient(

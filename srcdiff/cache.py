@@ -48,7 +48,7 @@ class Dependency(NamedTuple):
     namespace: Any  # a module's globals dict, or anything read with namespace[name]
     name: str
     function: Any
-    code: Any  # function.__code__ when built: redefining in place (autoreload) changes it
+    code: Any  # function.__code__ when built: redefining in place (autoreload) changes it (a Gradient's: None)
 
 
 class Cell:

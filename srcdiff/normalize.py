@@ -584,6 +584,14 @@ class _Normalizer:
         self.emit(assign(temp, e))
         return name(temp)
 
+    def _gradient_made_here(self, func: ast.expr) -> bool:
+        """Is ``func`` a gradient written where it is called (``grad(loss)(w, x)``), which the build
+        makes (``operations.Env.resolve``) and differentiated code may call?"""
+        if not isinstance(func, ast.Call) or self.resolve is None:
+            return False
+        made = self.resolve(func)
+        return getattr(made, "called_inside", None) is not None and made.called_inside() is not None
+
     def is_builtin_call(self, e: ast.expr, names: tuple[str, ...]) -> bool:
         """Is ``e`` a call of one of the builtins ``names``? Not when the name is a local or
         is bound to something else (``from numpy import max``)."""
@@ -731,7 +739,7 @@ class _Normalizer:
             # resolved, like a global, to the function the argument holds
         elif isinstance(func, ast.Attribute) and not is_atom(func, self.locals):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
-        elif not is_atom(func, self.locals):
+        elif not is_atom(func, self.locals) and not self._gradient_made_here(func):
             raise self.fail(
                 e, "calling the result of an expression is not supported", "Assign the function to a name at module level."
             )

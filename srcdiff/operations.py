@@ -65,6 +65,16 @@ class Env:
             if observers:
                 return _observed(self, _spelled(expr), lambda: getattr(base, expr.attr))
             return getattr(base, expr.attr)
+        if isinstance(expr, ast.Call) and expr.args:  # grad(loss) written where it is called: made now, as the run would
+            maker = self.resolve(expr.func)
+            if getattr(maker, "makes_gradient", False):
+                first = self.resolve(expr.args[0])
+                try:
+                    constants = [ast.literal_eval(a) for a in [*expr.args[1:], *(k.value for k in expr.keywords)]]
+                except ValueError:
+                    raise TypeError(f"cannot resolve {ast.unparse(expr)}") from None
+                keywords = dict(zip((k.arg for k in expr.keywords), constants[len(expr.args) - 1 :]))
+                return maker(first, *constants[: len(expr.args) - 1], **keywords)
         raise TypeError(f"cannot resolve {ast.unparse(expr)}")
 
 
@@ -391,13 +401,20 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
         )
     if rule is not None:
         return _rule_op(target, list(e.args), keywords, e, stmt, origin, env)
+    called_inside = getattr(target, "called_inside", None)  # a gradient: its generated code is user code here
+    if called_inside is not None and called_inside() is not None:
+        generated = called_inside()
+        passed = _functions_passed(generated, e, env)
+        return Op(CALL, _names([*e.args, *keywords.values()]), func=generated, bound=keywords, passed=passed)
     transforms = ("srcdiff.api", "srcdiff.transforms", "srcdiff.derived")  # grad, jvp, ... and what they return
     if (inspect.isfunction(target) and target.__module__ in transforms) or type(target).__module__ in transforms:
         raise origin.error(  # srcdiff's own transforms, called inside a function being differentiated
             NoDerivativeRule,
             stmt,
-            f"{ast.unparse(func)} cannot be called inside a function srcdiff differentiates",
-            "Compose the transforms instead: grad(grad(f)), jvp(grad(f), ...), hvp(f), hessian(f), jacobian(grad(f)).",
+            f"{ast.unparse(func)} cannot be called inside a function srcdiff differentiates (grad(f) and "
+            "value_and_grad(f) of a plain function can, without has_aux, a backend, or wrt=(0,) as a tuple)",
+            "Call grad(f) or value_and_grad(f) there, or compose the transforms instead: grad(grad(f)), "
+            "jvp(grad(f), ...), hvp(f), hessian(f), jacobian(grad(f)).",
         )
     if getattr(target, "__module__", None) == "srcdiff.runtime":  # its source is not the derivative's business
         raise origin.error(
