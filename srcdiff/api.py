@@ -975,10 +975,15 @@ def _through_records(fn: Callable, records: Callable[[tuple, dict], tuple[tuple,
     return call
 
 
+_FLOATS = (float, np.float64, np.float32)
+
+
 def _returning_like(fn: Callable, scalars: tuple, count: int, mode: str) -> Callable:
     """``fn`` with the gradients listed in ``scalars`` converted to their argument's type and dtype."""
 
     def like(value: Any, arg: Any) -> Any:
+        if type(arg) is float and type(value) in _FLOATS:  # the common case, first: a float's gradient as a float
+            return float(value)
         if np.ndim(value) != 0:  # not a scalar's gradient: leave it for the caller to see
             return value
         if is_duck_array(value):  # computed from a Dask array: a 0-d one of the argument's dtype, for the caller to compute
