@@ -1050,7 +1050,6 @@ def value_and_grad(f: Callable = _DECORATE, wrt: Wrt = 0, has_aux: bool = False,
     return _gradient(f, wrt, "value", has_aux, backend)
 
 
-
 # grad(loss)(w, x) inside differentiated code: the gradient is made when the code is built (operations.Env.resolve)
 grad.makes_gradient = value_and_grad.makes_gradient = True  # type: ignore[attr-defined]
 

@@ -402,8 +402,8 @@ def _call(e: ast.Call, stmt: ast.stmt, origin: Origin, env: Env) -> Op:
     if rule is not None:
         return _rule_op(target, list(e.args), keywords, e, stmt, origin, env)
     called_inside = getattr(target, "called_inside", None)  # a gradient: its generated code is user code here
-    if called_inside is not None and called_inside() is not None:
-        generated = called_inside()
+    generated = called_inside() if called_inside is not None else None
+    if generated is not None:
         passed = _functions_passed(generated, e, env)
         return Op(CALL, _names([*e.args, *keywords.values()]), func=generated, bound=keywords, passed=passed)
     transforms = ("srcdiff.api", "srcdiff.transforms", "srcdiff.derived")  # grad, jvp, ... and what they return

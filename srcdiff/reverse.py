@@ -661,14 +661,13 @@ class _Reverse(CodeWriter):
             if array in self.tape.needed and array not in self.unrestored:  # (see TapePlan.kept_in_place)
                 old = ast.Subscript(value=name(array), slice=copy_tree(target.slice), ctx=ast.Load())
                 saved = old if array in self.act.containers else self.call_helper("private_copy", old)
-                if array in self.act.lists:  # a dict's key may be new
-                    get = ast.Attribute(value=name(array), attr="get", ctx=ast.Load())
+                surely_dict = self._surely_dict(array)
+                if surely_dict or array in self.act.lists:  # a dict's key may be new: remembered as absent
+                    get = ast.Attribute(value=name(array), attr="get", ctx=ast.Load())  # (d.get reads like d[k])
                     remembered = ast.Call(func=get, args=[_index_value(target.slice), self.call_helper("absent")], keywords=[])
-                    if self._surely_dict(array):  # remembered as absent (d.get reads like d[k])
-                        saved = remembered
-                    else:  # a dict or a list: which, the run tells
-                        is_dict = ast.Call(func=name("isinstance"), args=[name(array), name("dict")], keywords=[])
-                        saved = ast.IfExp(test=is_dict, body=remembered, orelse=saved)
+                    is_dict = ast.Call(func=name("isinstance"), args=[name(array), name("dict")], keywords=[])
+                    # not surely a dict: a dict or a list, which the run tells
+                    saved = remembered if surely_dict else ast.IfExp(test=is_dict, body=remembered, orelse=saved)
                 self.written_back.add(id(s))
                 return [self.push(saved), s]
             return [s]
