@@ -9,6 +9,8 @@ fresh arrays, copies and call results; list append/pop/slices/comprehensions (an
 generator expression summed at once); ``for`` and
 ``while`` loops that may run zero times (a later ``for`` may take an earlier one's variable again,
 sometimes with a body of no derivative: ``pass``, a print); ``break``/``continue``/early ``return``;
+a gradient called inside the program (``srcdiff.grad(inner_loss)(v)``, kept in a global, or
+``value_and_grad``);
 data-dependent branches; discarded calls; elementwise NumPy, reductions, matmul, indexing.
 Every feature is switched on per program with a probability (``WEIGHTS``), and the program
 records the features it really used. The same seed always gives the same program.
@@ -177,6 +179,7 @@ class Generator:
         self.lines: list[str] = []
         self.imports: set[str] = set()  # modules the program's body uses beyond math and numpy (srcdiff)
         self.alias_helpers = False  # does the body call ident, with_double or listed
+        self.grad_helpers = False  # does the body call inner_loss's gradient
 
     # -- small draws -------------------------------------------------------------------------
 
@@ -493,7 +496,19 @@ class Generator:
 
     def misc_statement(self, env, pad, ctx):
         self.use("misc")
-        form = self.choice(["tuple", "annotated", "assert", "pass", "raise"])
+        form = self.choice(["tuple", "annotated", "assert", "pass", "raise", "gradient"])
+        if form == "gradient":  # a gradient called inside the differentiated program (MAML's inner step)
+            self.imports.add("srcdiff")
+            self.grad_helpers = True
+            shape = self.target_shape()
+            src, name = self.exact(env, shape, 1), self.fresh("gi")
+            env[name] = Var("value", shape)
+            how = self.choice(["srcdiff.grad(inner_loss)", "INNER_GRAD", "srcdiff.value_and_grad(inner_loss)"])
+            if how.startswith("srcdiff.value_and_grad"):
+                value = self.fresh("vi")
+                env[value] = Var("value", ())
+                return [f"{pad}{value}, {name} = {how}({src})"]
+            return [f"{pad}{name} = {how}({src})"]
         if form == "raise":  # never taken: the forward sweep keeps it, with no derivative
             return [f"{pad}if ({self.condition(env)}) and SCALE > 10.0:", f'{pad}    raise ValueError("never")']
         if form == "assert":
@@ -1404,6 +1419,9 @@ class Generator:
         if self.alias_helpers:  # helpers returning their argument: alone, in a tuple, in a list
             chunks += [["def ident(a):", "    return a"], ["def with_double(v):", "    return (v, 2 * v)"],
                        ["def listed(a):", "    return [a]"]]  # fmt: skip
+        if self.grad_helpers:  # a loss whose gradient the program calls: made where it is called, or kept
+            chunks += [["def inner_loss(a):", "    return np.sum(np.sin(a) * a) + 0.5 * np.sum(a * a)"],
+                       ["INNER_GRAD = srcdiff.grad(inner_loss)"]]  # fmt: skip
         chunks.append([f"def program({', '.join(names)}):"] + body)
         imports = "".join(f"\nimport {m}" for m in sorted(self.imports))
         header = f"import math\n\nimport numpy as np{imports}\n\nSCALE = 1.5\nOPAQUE = np.vectorize(math.sin)  # no rule\n\n\n"
