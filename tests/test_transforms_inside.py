@@ -194,3 +194,58 @@ def test_code_calling_only_the_gradient_is_rebuilt_when_its_function_is_redefine
         np.testing.assert_allclose(g(x), 36 * x**3, rtol=1e-12)  # d/dx sum((3 x**2) ** 2)
     finally:
         critic.__code__ = original
+
+
+def steps_in_a_loop(w, x):
+    for _ in range(3):
+        w = w - 0.1 * DLOSS(w, x)
+    return loss(w, x)
+
+
+def asteps_in_a_loop(w, x):
+    for _ in range(3):
+        w = w - 0.1 * autograd.grad(aloss)(w, x)
+    return aloss(w, x)
+
+
+def by_keyword(w, x):
+    return np.sum(DLOSS(w, x=x) * w)
+
+
+def aby_keyword(w, x):
+    return anp.sum(autograd.grad(aloss)(w, x) * w)
+
+
+def adapted(w, x):
+    return w - 0.1 * srcdiff.grad(loss)(w, x)
+
+
+def through_a_helper(w, x):
+    return loss(adapted(w, x), x)
+
+
+def athrough_a_helper(w, x):
+    return aloss(w - 0.1 * autograd.grad(aloss)(w, x), x)
+
+
+def second_argument(w, x):
+    return np.sum(srcdiff.grad(loss, wrt=1)(w, x) * x)
+
+
+def asecond_argument(w, x):
+    return anp.sum(autograd.grad(aloss, 1)(w, x) * x)
+
+
+@pytest.mark.parametrize(
+    ("f", "twin"),
+    [(steps_in_a_loop, asteps_in_a_loop), (by_keyword, aby_keyword), (through_a_helper, athrough_a_helper),
+     (second_argument, asecond_argument)],
+    ids=lambda f: getattr(f, "__name__", ""),
+)  # fmt: skip
+def test_in_a_loop_by_keyword_in_a_helper_and_for_another_argument_in_both_modes(f, twin):
+    w, x, t = RNG.normal(size=3), RNG.normal(size=3), RNG.normal(size=3)
+    expected = autograd.grad(twin)(w, x)
+    np.testing.assert_allclose(srcdiff.grad(f)(w, x), expected, rtol=1e-10)
+    value, along = srcdiff.jvp(f, (w, x), (t, np.zeros(3)))  # forward mode through the gradient's code
+    assert value == pytest.approx(twin(w, x), rel=1e-12)
+    assert along == pytest.approx(float(np.dot(expected, t)), rel=1e-9, abs=1e-12)
