@@ -122,13 +122,13 @@ class _Nesting:
         returns those names."""
         if any(isinstance(n, ast.NamedExpr) for n in nodes(read_here)):  # it may bind a name before the read
             return []
-        uses: dict[str, tuple[ast.Name, list[ast.AST]]] = {}
+        uses: dict[str, list[ast.AST]] = {}  # pending name -> the nodes enclosing its read
         calls: list[ast.Call] = []
         _positions(read_here, [], True, pending, uses, calls)
         if not uses:
             return []
         impure = [c for c in calls if not self._pure_call(c)]
-        taken = [name for name, (_, enclosing) in uses.items() if all(any(c is e for e in enclosing) for c in impure)]
+        taken = [name for name, enclosing in uses.items() if all(any(c is e for e in enclosing) for c in impure)]
         if taken:
             values = {name: pending[name].statement.value for name in taken}
             replaced = _Replace(values).visit(read_here)
@@ -190,14 +190,14 @@ def _positions(
     enclosing: list[ast.AST],
     once: bool,
     pending: dict[str, _Pending],
-    uses: dict[str, tuple[ast.Name, list[ast.AST]]],
+    uses: dict[str, list[ast.AST]],
     calls: list[ast.Call],
 ) -> None:
     """Collect in ``uses`` the reads of pending names evaluated exactly once (with the calls
     enclosing each), and in ``calls`` every call of ``node``."""
     if isinstance(node, ast.Name):
         if once and isinstance(node.ctx, ast.Load) and node.id in pending:
-            uses[node.id] = (node, list(enclosing))
+            uses[node.id] = list(enclosing)
         return
     if isinstance(node, ast.Call):
         calls.append(node)

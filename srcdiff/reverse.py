@@ -665,9 +665,11 @@ class _Reverse(CodeWriter):
                 if surely_dict or array in self.act.lists:  # a dict's key may be new: remembered as absent
                     get = ast.Attribute(value=name(array), attr="get", ctx=ast.Load())  # (d.get reads like d[k])
                     remembered = ast.Call(func=get, args=[_index_value(target.slice), self.call_helper("absent")], keywords=[])
-                    is_dict = ast.Call(func=name("isinstance"), args=[name(array), name("dict")], keywords=[])
-                    # not surely a dict: a dict or a list, which the run tells
-                    saved = remembered if surely_dict else ast.IfExp(test=is_dict, body=remembered, orelse=saved)
+                    if surely_dict:
+                        saved = remembered
+                    else:  # a dict or a list, which the run tells
+                        is_dict = ast.Call(func=name("isinstance"), args=[name(array), name("dict")], keywords=[])
+                        saved = ast.IfExp(test=is_dict, body=remembered, orelse=saved)
                 self.written_back.add(id(s))
                 return [self.push(saved), s]
             return [s]
