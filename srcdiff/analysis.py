@@ -298,12 +298,13 @@ def _dependencies(
     flows = list(_flows(tree, ops))  # (target, sources) pairs: target's value depends on sources
     useful = {result}
     changed = True
-    while changed:
+    while changed:  # straight-line code settles in one round: varied flows forward, useful backward
         changed = False
         for target, sources in flows:
             if target not in varied and varied & sources:
                 varied.add(target)
                 changed = True
+        for target, sources in reversed(flows):
             if target in useful and not sources <= useful:
                 useful |= sources
                 changed = True

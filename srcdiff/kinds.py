@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -261,7 +261,23 @@ def _array_ndims(assigned: dict[str, list], ops: dict[ast.AST, Op], env: Env, kn
     return ndims
 
 
-def _ndim(e: ast.expr | None, ndims: dict[str, int], ops: dict[ast.AST, Op], env: Env) -> int | None:
+class _ScalarsFirst(Mapping[str, int]):
+    """``ndims`` with every name of ``scalars`` 0-dimensional, without copying either."""
+
+    def __init__(self, ndims: Mapping[str, int], scalars: set[str]) -> None:
+        self.ndims, self.scalars = ndims, scalars
+
+    def __getitem__(self, name: str) -> int:
+        return 0 if name in self.scalars else self.ndims[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ndims.keys() | self.scalars)
+
+    def __len__(self) -> int:
+        return len(self.ndims.keys() | self.scalars)
+
+
+def _ndim(e: ast.expr | None, ndims: Mapping[str, int], ops: dict[ast.AST, Op], env: Env) -> int | None:
     """The number of dimensions of an operation's result, where it follows from its operands."""
     if isinstance(e, ast.Constant):
         return 0 if isinstance(e.value, (int, float)) else None
@@ -362,7 +378,7 @@ def _scalar(
     if isinstance(e, ast.Name):
         return e.id in scalars
     if isinstance(e, ast.Subscript) and ndims is not None:
-        return _ndim(e, {**ndims, **{n: 0 for n in scalars}}, ops, env) == 0  # x[i] of a vector
+        return _ndim(e, _ScalarsFirst(ndims, scalars), ops, env) == 0  # x[i] of a vector
     op = ops.get(e)
     if op is None or isinstance(e, (ast.List, ast.Tuple, ast.Dict, ast.Subscript)):
         return False

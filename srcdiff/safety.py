@@ -17,7 +17,7 @@ and arithmetic on lists (``refuse_list_arithmetic``).
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
@@ -247,44 +247,71 @@ def _changed_while_bound(
     flow by flow, so a write before the binding (``a *= c`` on a float, then ``a = y[-1]``)
     or after a name was bound anew is not one."""
     found: dict[int, set[str]] = {}
-    Live = dict[int, frozenset[str]]  # live binding -> the names it watches
 
-    def walk(block: list[ast.stmt], live: Live) -> Live:
+    def walk(block: list[ast.stmt], live: _Live) -> _Live:
         for s in block:
             if isinstance(s, ast.If):
-                live = _joined(walk(s.body, dict(live)), walk(s.orelse, dict(live)))
+                live = walk(s.body, live.copy()).join(walk(s.orelse, live.copy()))
             elif isinstance(s, (ast.For, ast.While)):
                 for _ in range(2):  # the body may not run; a second round sees the first's bindings
-                    live = _joined(live, walk(s.body, dict(live)))
+                    live = live.join(walk(s.body, live.copy()))
             elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 target = s.targets[0].id
                 if getattr(s, "in_place", False) and target not in scalars:  # x += v: the same array, changed
-                    changes(target, live)
+                    live.changes(target, found)
                 else:  # a new object under this name: bindings of it end, others stop watching it
-                    live = {b: names - {target} for b, names in live.items() if names - {target}}
-                    live = {b: names for b, names in live.items() if b not in bindings_of.get(target, ())}
+                    live.rebind(target, bindings_of.get(target, ()))
                     if id(s) in shares:
-                        live[id(s)] = frozenset(shares[id(s)] | {target})
+                        live.watch(id(s), shares[id(s)] | {target})
             name_changed = changed_in_place(s, ops)
             if name_changed is not None:
-                changes(name_changed, live)
+                live.changes(name_changed, found)
         return live
-
-    def changes(name: str, live: Live) -> None:
-        for b, names in live.items():
-            if name in names:
-                found.setdefault(b, set()).add(name)
 
     bindings_of: dict[str, set[int]] = {}
     for s in walk_statements(body):
         if id(s) in shares:
             bindings_of.setdefault(s.targets[0].id, set()).add(id(s))
-    walk(body, {})
+    walk(body, _Live())
     return found
 
 
-def _joined(a: dict[int, frozenset[str]], b: dict[int, frozenset[str]]) -> dict[int, frozenset[str]]:
-    return {k: a.get(k, frozenset()) | b.get(k, frozenset()) for k in a.keys() | b.keys()}
+class _Live:
+    """The live bindings and the names each watches, indexed both ways: a statement touches
+    only the bindings that watch its name, so a long function is not walked once per line."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, set[str]] = {}  # binding -> the names it watches
+        self.watchers: dict[str, set[int]] = {}  # name -> the bindings watching it
+
+    def copy(self) -> _Live:
+        other = _Live()
+        other.names = {b: set(names) for b, names in self.names.items()}
+        other.watchers = {n: set(bs) for n, bs in self.watchers.items()}
+        return other
+
+    def join(self, other: _Live) -> _Live:
+        for b, names in other.names.items():
+            self.watch(b, names)
+        return self
+
+    def watch(self, binding: int, names: set[str]) -> None:
+        self.names.setdefault(binding, set()).update(names)
+        for n in names:
+            self.watchers.setdefault(n, set()).add(binding)
+
+    def rebind(self, name: str, bindings_of_name: Iterable[int]) -> None:
+        for b in self.watchers.pop(name, ()):
+            self.names[b].discard(name)
+            if not self.names[b]:
+                del self.names[b]
+        for b in bindings_of_name:
+            for n in self.names.pop(b, ()):
+                self.watchers[n].discard(b)
+
+    def changes(self, name: str, found: dict[int, set[str]]) -> None:
+        for b in self.watchers.get(name, ()):
+            found.setdefault(b, set()).add(name)
 
 
 def refuse_changed_parameters(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
