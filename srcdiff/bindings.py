@@ -149,7 +149,7 @@ def fixed_keys(walked: Walked) -> dict[str, list[str]]:
 
 
 def dict_names(walked: Walked, dict_parameters: frozenset[str]) -> set[str]:
-    """Names bound once, to a dict display or ``dict(k=v, ...)``, and the parameters that hold
+    """Names bound once, to a dict display or comprehension or ``dict(k=v, ...)``, and the parameters that hold
     a dict in this call and are never rebound."""
     counts = walked.counts
     found = {p for p in dict_parameters if counts[p] == 1}
@@ -157,7 +157,7 @@ def dict_names(walked: Walked, dict_parameters: frozenset[str]) -> set[str]:
         if isinstance(s, ast.Assign) and single_name(s.targets) and counts[s.targets[0].id] == 1:
             value = s.value
             built = isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict"
-            if isinstance(value, ast.Dict) or built and not value.args and counts["dict"] == 0:
+            if isinstance(value, (ast.Dict, ast.DictComp)) or built and not value.args and counts["dict"] == 0:
                 found.add(s.targets[0].id)
     return found
 
@@ -196,6 +196,45 @@ def sequence_names(walked: Walked, sequence_parameters: frozenset[str]) -> set[s
                 found.add(n)
                 grown = True
     return found
+
+
+def list_names(walked: Walked) -> frozenset[str]:
+    """Names that surely hold a list: every binding of each is a list display, a list
+    comprehension, ``list(...)`` (the builtin), ``a + b`` of two such lists, or ``name += ...``
+    (which extends the list). On them ``+=`` and ``+`` join lists, never add numbers."""
+    values: dict[str, list[ast.expr | None]] = {}
+    seen: set[int] = set()  # the targets whose value is known (their Name nodes are met after them)
+    for n in walked.nodes:
+        if isinstance(n, ast.Assign) and single_name(n.targets):
+            values.setdefault(n.targets[0].id, []).append(n.value)
+            seen.add(id(n.targets[0]))
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and isinstance(n.op, ast.Add):
+            seen.add(id(n.target))  # xs += ys: still the list it was
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in seen or isinstance(n, ast.arg):
+            values.setdefault(n.id if isinstance(n, ast.Name) else n.arg, []).append(None)  # anything
+    shadowed = walked.counts["list"] > 0
+    # the largest set of names each binding of which makes a list from lists of the set
+    # (``acc = []`` then ``acc = acc + [v]`` in a loop: a list at every step)
+    found = {n for n, bound in values.items() if None not in bound}
+    shrunk = True
+    while shrunk:
+        shrunk = False
+        for n in list(found):
+            if not all(is_list_expression(v, found, shadowed) for v in values[n]):  # type: ignore[arg-type]
+                found.discard(n)
+                shrunk = True
+    return frozenset(found)
+
+
+def is_list_expression(e: ast.expr, lists: set[str] | frozenset[str], list_shadowed: bool = False) -> bool:
+    """Does ``e`` surely make a list, given the names ``lists`` that surely hold one?"""
+    if isinstance(e, (ast.List, ast.ListComp)):
+        return True
+    if isinstance(e, ast.Name):
+        return e.id in lists
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add):
+        return is_list_expression(e.left, lists, list_shadowed) and is_list_expression(e.right, lists, list_shadowed)
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "list" and not list_shadowed
 
 
 def sequence_expression(e: ast.expr, found: set[str], locals_: dict) -> bool:

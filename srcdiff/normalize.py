@@ -48,6 +48,8 @@ from .bindings import (
     dict_names,
     fixed_keys,
     fixed_lengths,
+    is_list_expression,
+    list_names,
     local_functions,
     range_names,
     sequence_expression,
@@ -143,6 +145,7 @@ class _Normalizer:
         self.function_parameters = {p for p, c in containers.items() if c == "function" and self.counts[p] == 1}
         self.fixed_lengths = fixed_lengths(walked)  # names holding a tuple or list written out: ``*name`` unpacks
         self.tuples = tuple_names(walked)  # names holding a tuple written out: ``+`` joins them
+        self.lists = list_names(walked)  # names surely holding a list: ``+=`` extends it, ``+`` joins
         self.fixed_keys = fixed_keys(walked)  # names holding a dict written out: ``**name`` unpacks
         self.dicts = dict_names(walked, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
         self.records = {p for p, c in containers.items() if c == "sequence" and self.counts[p] == 1}  # may be NamedTuples
@@ -239,6 +242,8 @@ class _Normalizer:
             if isinstance(func, ast.Attribute) and func.attr == "pop" and self._is_local(func.value):
                 self.emit(assign(self.fresh.temp(), self.expr(call)))  # a discarded pop still changes the list
                 return
+            if self.grows_container(call):
+                return
             value = self.expr(call)
             if not is_atom(value, self.locals):  # an inlined local function leaves only its result
                 self.emit(ast.Expr(value=value))  # append, print, logging: analysis decides
@@ -262,6 +267,10 @@ class _Normalizer:
         if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
             self.assign_name(s.targets[0].id, s.value)
             return
+        if len(s.targets) == 1 and isinstance(s.targets[0], (ast.Tuple, ast.List)) and self.is_builtin_call(s.value, ("zip",)):
+            row = self.fresh.temp("_row")  # a, b = zip(...): unpacking walks it to the end, as a list of its rows does
+            rows = ast.comprehension(target=name(row, store=True), iter=s.value, ifs=[], is_async=0)
+            s = ast.Assign(targets=s.targets, value=ast.ListComp(elt=name(row), generators=[rows]), lineno=s.lineno)
         if len(s.targets) == 1 and _parallel(s.targets[0], s.value):
             self.assign_parallel(s.targets[0].elts, s.value.elts)
             return
@@ -396,7 +405,9 @@ class _Normalizer:
 
     def stmt_AugAssign(self, s: ast.AugAssign) -> None:
         target = s.target
-        if isinstance(target, ast.Name):
+        if isinstance(target, ast.Name) and isinstance(s.op, ast.Add) and target.id in self.lists:
+            self.extend(target.id, s.value)  # xs += ys: the same list, grown
+        elif isinstance(target, ast.Name):
             read = name(target.id)
             self.assign_name(target.id, ast.BinOp(left=read, op=s.op, right=s.value))
             if self.out and isinstance(self.out[-1], ast.Assign) and self.out[-1].targets[0].id == target.id:
@@ -509,7 +520,10 @@ class _Normalizer:
                     return ast.Tuple(elts=[count, inner(index)], ctx=ast.Load())
 
                 return sequences, counted
-            parts = [self.walked_in_step(a, rebound, nested=True) for a in it.args]
+            args = self.unstarred(it.args)  # zip(*rows): each row, where their number is known
+            if args is None:
+                raise self.fail(it, "zip(*seq) of a sequence whose length is not known here", "Write them out: zip(a, b).")
+            parts = [self.walked_in_step(a, rebound, nested=True) for a in args]
             return [q for qs, _ in parts for q in qs], lambda index: ast.Tuple(elts=[f(index) for _, f in parts], ctx=ast.Load())
         if _is_dict_view(it, self.locals):  # d.keys(): a list of them can be indexed
             it = ast.Call(func=name("list"), args=[it], keywords=[])
@@ -632,6 +646,13 @@ class _Normalizer:
         if isinstance(e.op, ast.Add) and self.is_tuple(e.left) and self.is_tuple(e.right):  # args + (x,): one tuple
             joined = [ast.Starred(value=side, ctx=ast.Load()) for side in (e.left, e.right)]
             return self.expr(ast.Tuple(elts=joined, ctx=ast.Load()))
+        if isinstance(e.op, ast.Add) and all(is_list_expression(side, self.lists) for side in (e.left, e.right)):
+            joined_list = self.fresh.temp("_list")  # xs + ys: a new list, xs's items then ys's
+            self.locals.add(joined_list)
+            self.emit(assign(joined_list, ast.List(elts=[], ctx=ast.Load())))
+            self.extend(joined_list, e.left)
+            self.extend(joined_list, e.right)
+            return name(joined_list)
         return ast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
 
     def is_tuple(self, e: ast.expr) -> bool:
@@ -707,6 +728,11 @@ class _Normalizer:
                 return self.expr(ast.IfExp(test=found, body=read, orelse=default))
         if self.is_builtin_call(e, ("dict",)) and not e.args and all(k.arg for k in e.keywords):
             return self.expr(ast.Dict(keys=[ast.Constant(k.arg) for k in e.keywords], values=[k.value for k in e.keywords]))
+        if self.is_builtin_call(e, ("dict",)) and len(e.args) == 1 and not e.keywords and self.makes_pairs(e.args[0]):
+            key, value = self.fresh.temp("_key"), self.fresh.temp("_v")  # dict(zip(keys, values)): a comprehension
+            pair = ast.Tuple(elts=[name(key, store=True), name(value, store=True)], ctx=ast.Store())
+            walk = ast.comprehension(target=pair, iter=e.args[0], ifs=[], is_async=0)
+            return self.expr(ast.DictComp(key=name(key), value=name(value), generators=[walk]))
         if isinstance(func, ast.Lambda):  # ``(lambda v: v * v)(x)``
             return self.inline(func, self.defaults(func), e)
         if self.makes_partial(func):  # ``partial(f, a)(x)``: as if it had a name
@@ -853,17 +879,29 @@ class _Normalizer:
 
     def expr_Dict(self, e: ast.Dict) -> ast.expr:
         """``{"w": a, "b": b}``: keys are constants, so which value each key keeps is known here
-        (a repeated key keeps the last value, as in Python; the earlier ones are still evaluated)."""
+        (a repeated key keeps the last value, as in Python; the earlier ones are still evaluated).
+        A dict with computed keys or ``**other`` is built item by item, as Python builds it."""
+        if not all(isinstance(key, ast.Constant) and isinstance(key.value, (str, int, float, bool, tuple)) for key in e.keys):
+            return self.dict_by_items(e)
         last: dict = {}
         for k, key in enumerate(e.keys):
-            if key is None:
-                raise self.fail(e, "**-unpacking in a dict is not supported", "Write each entry.")
-            if not (isinstance(key, ast.Constant) and isinstance(key.value, (str, int, float, bool, tuple))):
-                raise self.fail(e, "a dict whose keys are not constants is not supported", "Use constant keys ({'w': w}).")
-            last[key.value] = k
+            last[key.value] = k  # type: ignore[union-attr]
         values = [self.atom(v) for v in e.values]
         kept = sorted(last.values())
         return ast.Dict(keys=[e.keys[k] for k in kept], values=[values[k] for k in kept])
+
+    def dict_by_items(self, e: ast.Dict) -> ast.expr:
+        result = self.fresh.temp("_dict")
+        self.locals.add(result)
+        self.dicts.add(result)
+        self.emit(assign(result, ast.Dict(keys=[], values=[])))
+        for key, value in zip(e.keys, e.values):
+            if key is not None:  # (the key first, as Python evaluates it)
+                held_key = self.fresh.temp("_key")
+                self.desugar(f"{held_key} = KEY\n{result}[{held_key}] = VALUE", KEY=key, VALUE=value)
+            elif not self.updates(result, ast.Call(func=name("dict"), args=[value], keywords=[])):
+                raise self.fail(e, "**-unpacking of a dict whose keys are not known here is not supported", "Write each entry.")
+        return name(result)
 
     def expr_JoinedStr(self, e: ast.JoinedStr) -> ast.expr:
         return e  # strings only feed print/raise; never differentiated
@@ -976,6 +1014,7 @@ class _Normalizer:
             self.tuples |= tuple_names(walked) & set(renames.values())
             self.fixed_keys |= {n: k for n, k in fixed_keys(walked).items() if n in renames.values()}
             self.dicts |= dict_names(walked, frozenset()) & set(renames.values())
+        self.lists |= list_names(Walked(ast.Module(body=body, type_ignores=[]))) & set(renames.values())
         for s in bound:
             self.emit(s)
         self.inlining.append(node)
@@ -1189,6 +1228,70 @@ class _Normalizer:
         )
         return name(result)
 
+    def grows_container(self, call: ast.Call) -> bool:
+        """``xs.extend(ys)``, ``xs.insert(i, v)`` on a local list and ``d.update(...)`` on a local dict,
+        written with the appends and item writes they are made of; False for any other call."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and self._is_local(func.value)):
+            return False
+        held = func.value.id
+        if func.attr in ("extend", "insert") and held not in self.lists:
+            return False  # (a deque, an object of the user's: their methods are their own)
+        if func.attr == "extend" and len(call.args) == 1 and not call.keywords:
+            self.extend(held, call.args[0])
+        elif func.attr == "insert" and len(call.args) == 2 and not call.keywords:
+            at, count, item, k = (self.fresh.temp(n) for n in ("_at", "_n", "_v", "_k"))
+            self.desugar(  # as list.insert does: a negative position counts from the end; out of range, an end
+                f"{at} = INDEX\n{item} = ITEM\n{count} = len({held})\n"
+                f"if {at} < 0:\n    {at} = {at} + {count}\nif {at} < 0:\n    {at} = 0\nif {at} > {count}:\n    {at} = {count}\n"
+                f"{held}.append({item})\n"
+                f"for {k} in range({count}, {at}, -1):\n    {held}[{k}] = {held}[{k} - 1]\n"
+                f"{held}[{at}] = {item}",
+                INDEX=call.args[0],
+                ITEM=call.args[1],
+            )
+        elif func.attr == "update" and held in self.dicts and self.updates(held, call):
+            pass
+        else:
+            return False
+        return True
+
+    def makes_pairs(self, e: ast.expr) -> bool:
+        """Does ``e`` surely give pairs (``zip(...)``, ``d.items()``, a list of them), never a dict,
+        whose copy ``dict(e)`` would be?"""
+        return (
+            self.is_builtin_call(e, ("zip",))
+            or isinstance(e, (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp))
+            or _is_dict_view(e, self.locals) and e.func.attr == "items"
+        )
+
+    def extend(self, held: str, items: ast.expr) -> None:
+        """``held.extend(items)``: each item appended (of a copy: ``xs.extend(xs)`` doubles xs)."""
+        seq, item = self.fresh.temp("_seq"), self.fresh.temp("_v")
+        self.sequences.add(seq)  # (a list: the loop needs no test for a dict)
+        self.desugar(
+            f"{seq} = list(ITEMS)\nfor {item} in {seq}:\n    {held}.append({item})", ITEMS=self.as_sequence(items)
+        )
+
+    def updates(self, held: str, call: ast.Call) -> bool:
+        """``d.update(other, k=v)`` where ``other`` is a dict display or a local dict: one item
+        write per key; False (nothing written) for any other argument."""
+        if len(call.args) > 1 or any(k.arg is None for k in call.keywords):
+            return False
+        other = call.args[0] if call.args else None
+        written_out = isinstance(other, ast.Dict) and None not in other.keys
+        if other is not None and not (written_out or self._is_local(other) and other.id in self.dicts):
+            return False
+        if isinstance(other, ast.Name):
+            key = self.fresh.temp("_key")
+            self.desugar(f"for {key} in OTHER:\n    {held}[{key}] = OTHER[{key}]", OTHER=other)
+        elif other is not None:
+            for k, v in zip(other.keys, other.values):
+                self.desugar(f"{held}[KEY] = VALUE", KEY=k, VALUE=v)
+        for k in call.keywords:
+            self.desugar(f"{held}[{k.arg!r}] = VALUE", VALUE=k.value)
+        return True
+
     def desugar(self, template: str, **parts: ast.expr) -> None:
         """Normalise the statements of ``template``, Python source written in constructs this
         stage already supports, with each placeholder name in ``parts`` replaced by its expression."""
@@ -1200,9 +1303,19 @@ class _Normalizer:
             self.stmt(ast.fix_missing_locations(s))
 
     def expr_ListComp(self, e: ast.ListComp) -> ast.expr:
-        result = self.fresh.temp("_list")
+        return self.comprehension(e, "_list", ast.List(elts=[], ctx=ast.Load()))
+
+    def expr_DictComp(self, e: ast.DictComp) -> ast.expr:
+        return self.comprehension(e, "_dict", ast.Dict(keys=[], values=[]))
+
+    def comprehension(self, e: ast.ListComp | ast.DictComp, prefix: str, empty: ast.expr) -> ast.expr:
+        """The loops a comprehension is: each item appended to a new list, or each key written
+        into a new dict (a later key replaces an earlier one, as in Python)."""
+        result = self.fresh.temp(prefix)
         self.locals.add(result)
-        self.emit(assign(result, ast.List(elts=[], ctx=ast.Load())))
+        if isinstance(e, ast.DictComp):
+            self.dicts.add(result)
+        self.emit(assign(result, empty))
         renames = {}
         for gen in e.generators:  # comprehension variables do not leak: give them fresh names
             for n in ast.walk(gen.target):
@@ -1212,13 +1325,14 @@ class _Normalizer:
         comp = (
             _Rename(renames).visit(ast.fix_missing_locations(ast.Module(body=[ast.Expr(value=e)], type_ignores=[]))).body[0].value
         )
-        inner: list[ast.stmt] = [
-            ast.Expr(
-                value=ast.Call(
-                    func=ast.Attribute(value=name(result), attr="append", ctx=ast.Load()), args=[comp.elt], keywords=[]
-                )
-            )
-        ]
+        inner: list[ast.stmt]
+        if isinstance(comp, ast.DictComp):  # (the key first, as Python evaluates it)
+            key = self.fresh.temp("_key")
+            target = ast.Subscript(value=name(result), slice=name(key), ctx=ast.Store())
+            inner = [assign(key, comp.key), ast.Assign(targets=[target], value=comp.value)]
+        else:
+            append = ast.Attribute(value=name(result), attr="append", ctx=ast.Load())
+            inner = [ast.Expr(value=ast.Call(func=append, args=[comp.elt], keywords=[]))]
         for gen in reversed(comp.generators):
             if gen.is_async:
                 raise self.fail(e, "async comprehensions are not supported", "Use a for loop.")

@@ -159,6 +159,7 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.FormattedValue: None,
     ast.comprehension: None,
     ast.ListComp: None,
+    ast.DictComp: None,  # normalize makes it a loop that writes keys
     ast.Dict: None,  # with constant keys
     ast.GeneratorExp: None,  # where it is walked at once (sum, max, ...): normalize makes it a list
     ast.Starred: None,  # normalize spells it out, or refuses where the length is not known
@@ -176,7 +177,6 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.NamedExpr: ("the walrus operator :=", "Use a separate assignment"),
     ast.Set: ("a set", "Use a list"),
     ast.SetComp: ("a set comprehension", _APPEND),
-    ast.DictComp: ("a dict comprehension", _APPEND),
     ast.Await: ("await", "Call the function synchronously"),
     ast.Yield: ("yield (a generator)", "Return a list instead"),
     ast.YieldFrom: ("yield from (a generator)", "Return a list instead"),

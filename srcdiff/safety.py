@@ -603,5 +603,6 @@ def refuse_list_arithmetic(tree: ast.FunctionDef, origin: Origin, active: set[st
                     UnsupportedSyntax,
                     s,
                     "arithmetic on a list (+ joins lists, * repeats them) cannot be differentiated",
-                    "Use np.array(...) for numbers, or build the list with a loop that appends.",
+                    "Use np.array(...) for numbers. To join lists, make the first one a local list: "
+                    "ys = list(xs) + [v] (or ys = list(xs); ys.extend(more)).",
                 )

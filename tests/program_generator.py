@@ -741,6 +741,21 @@ class Generator:
             if v.elems and shape != v.elems[0]:
                 src = f"{src} + {zeros(v.elems[0])}" if v.elems[0] else src
                 shape = v.elems[0]
+            grow = self.choice(["append", "append", "extend", "augmented", "insert", "joined"])
+            if grow == "extend":  # list methods that normalize writes with appends and item writes
+                other = self.exact(env, shape, 1, ctx["helpers"])
+                v.elems += [shape, shape]
+                return [f"{pad}{name}.extend([{src}, {other}])"]
+            if grow == "augmented":
+                v.elems.append(shape)
+                return [f"{pad}{name} += [{src}]"]
+            if grow == "insert" and all(e == shape for e in v.elems):  # every position keeps its shape
+                v.elems.append(shape)
+                return [f"{pad}{name}.insert({self.rng.randint(-3, len(v.elems) + 1)}, {src})"]
+            if grow == "joined" and ctx["nest"] == 0:  # a new list: the old one keeps its items
+                joined = self.fresh("acc")
+                env[joined] = Var("list", elems=[*v.elems, shape])
+                return [f"{pad}{joined} = {name} + [{src}]"]
             v.elems.append(shape)
             return [f"{pad}{name}.append({src})"]
         if ctx["nest"] > 0:
@@ -860,7 +875,16 @@ class Generator:
             d = self.fresh("d")
             env[name] = Var("value", shape)
             read = self.choice([f"{d}['a'] * {d}.get('b', 1.0)", f"{d}.get('c', 0.5) + {d}['b']", f"sum({d}.values())"])
-            return [f"{pad}{d} = {{'a': {a}, 'b': {b}}}", f"{pad}{name} = {read}"]
+            made = self.choice(  # a display, a comprehension, pairs, an update: the same dict
+                [
+                    f"{d} = {{'a': {a}, 'b': {b}}}",
+                    f"{d} = {{k: v for k, v in zip(['a', 'b'], [{a}, {b}])}}",
+                    f"{d} = dict(zip(['a', 'b'], [{a}, {b}]))",
+                    f"{d} = {{'a': {a}}}\n{pad}{d}.update(b={b})",
+                    f"{d} = {{'b': {a}}}\n{pad}{d}.update({{'a': {a}, 'b': {b}}})",
+                ]
+            )
+            return [f"{pad}{made}", f"{pad}{name} = {read}"]
         if form == "piecewise":  # kinks at measure-zero points
             shape = self.target_shape()
             a, b = self.exact(env, shape, 1), self.exact(env, shape, 1)

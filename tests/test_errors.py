@@ -91,9 +91,9 @@ def uses_lambda(x):
     return np.sum(np.apply_along_axis(lambda y: y * 2, 0, x))  # <- refused: passed on
 
 
-def uses_dict(x):
-    d = {str(x.shape): x}  # <- refused: keys that are not constants
-    return d["a"]
+def uses_set_comprehension(x):
+    s = {v for v in x}  # <- refused
+    return sum(s)
 
 
 def walrus(x):
@@ -144,10 +144,10 @@ def aliases_a_list(x):
     return a[0]
 
 
-def joins_lists(x):
+def repeats_a_list(x):
     a = [x, x * 2.0]
-    b = a + [x]  # <- refused
-    return b[2]
+    b = a * 2  # <- refused
+    return np.sum(b[2])
 
 
 def undeclared_keyword(x):
@@ -213,7 +213,7 @@ CASES = [
     (writes_into_out, UnsupportedSyntax, "copy it there afterwards (buf[...] = y)"),
     (casts_to_objects, UnsupportedSyntax, "dtype=) only to a number type"),
     (undeclared_casting, UnsupportedSyntax, "convert with .astype(...)"),
-    (joins_lists, UnsupportedSyntax, "arithmetic on a list"),
+    (repeats_a_list, UnsupportedSyntax, "arithmetic on a list"),
     (aliases_an_input, UnsupportedSyntax, "y = x.copy()"),
     (aliases_through_a_view, UnsupportedSyntax, "share its data"),
     (aliases_a_list, UnsupportedSyntax, "share its data"),
@@ -229,7 +229,7 @@ CASES = [
     (generator_expression, UnsupportedSyntax, "generator expression"),
     (nested_definition, UnsupportedSyntax, "local function defined inside a block"),
     (uses_lambda, UnsupportedSyntax, "lambda"),
-    (uses_dict, UnsupportedSyntax, "keys are not constants"),
+    (uses_set_comprehension, UnsupportedSyntax, "a set comprehension"),
     (walrus, UnsupportedSyntax, "walrus"),
     (method_without_rule, NoDerivativeRule, ".compress("),
     (unknown_function, NoDerivativeRule, "undefined_helper"),

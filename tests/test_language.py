@@ -596,12 +596,148 @@ def test_loops_over_dicts_inside_containers():
 
 def dict_with_a_computed_key(x):
     k = "a"
-    return {k: x}[k]  # <- refused
+    return {k: x * x, "b": 2.0}[k]
 
 
-def test_dict_with_computed_keys_is_refused():
-    with pytest.raises(UnsupportedSyntax, match="keys are not constants"):
-        srcdiff.grad(dict_with_a_computed_key)(1.0)
+def dict_of_a_dict_unpacked(x):
+    base = {"w": x * 2.0, "b": x[0]}
+    d = {**base, "b": x[1] * 3.0, "c": np.sum(x)}  # a later key replaces an earlier one
+    return np.sum(d["w"] * d["b"]) + d["c"]
+
+
+def dict_of_a_parameter_unpacked(x, options):
+    return np.sum({**options, "v": x * options["v"]}["v"] * options["w"])  # its keys, as it holds them
+
+
+def test_dicts_with_computed_keys_and_unpacking():
+    agrees(dict_with_a_computed_key, 1.5)
+    agrees(dict_of_a_dict_unpacked, X)
+    options = {"v": 2.0, "w": X * 3.0}
+    np.testing.assert_allclose(
+        srcdiff.grad(dict_of_a_parameter_unpacked)(X, options), central_differences(dict_of_a_parameter_unpacked, (X, options), 0)
+    )
+
+
+# ---------------------------------------------------------------- list and dict methods, comprehensions
+
+
+def list_extend(x):
+    xs = [x[0]]
+    xs.extend([x[1], x[2] * x[0]])
+    xs.extend(v * v for v in x[2:])  # a generator, walked at once
+    return sum(xs) * xs[2]
+
+
+def list_extends_itself(x):
+    xs = [x[0], x[1] * 2.0]
+    xs.extend(xs)  # doubles: the items as they were
+    return xs[0] * xs[3] + len(xs) * xs[2]
+
+
+def list_insert(x):
+    xs = [x[0], x[1]]
+    xs.insert(0, x[3] * 2.0)
+    xs.insert(-1, x[2] ** 2)  # before the last
+    xs.insert(99, x[0] * x[1])  # past the end: appended
+    xs.insert(-99, np.sin(x[2]))  # before the start: first
+    return xs[0] * xs[1] + xs[2] * xs[3] - xs[4] * xs[5]
+
+
+def list_of_arrays_insert(x):
+    rows = [x[:2] * 1.0, x[2:] * 2.0]
+    rows.insert(1, x[1:3] ** 2)
+    return np.sum(np.stack(rows) ** 2 * np.arange(6.0).reshape(3, 2))
+
+
+def list_augmented(x):
+    xs = [x[0]]
+    for v in x[1:]:
+        xs += [v * xs[-1]]
+    return sum(xs)
+
+
+def list_concatenated(x):
+    xs = [x[0], x[1]]
+    ys = xs + [x[2] * x[3]] + list(x[:2] ** 2)
+    return ys[2] * ys[3] + ys[4] * len(ys)
+
+
+def list_built_by_concatenation_in_a_loop(x):
+    acc = []
+    for v in x:
+        acc = acc + [np.tanh(v)]
+    return np.sum(np.array(acc) * x)
+
+
+def dict_update(x):
+    d = {"a": x[0]}
+    d.update({"b": x[1] * x[0]}, c=x[2])
+    e = {"c": x[3] * 2.0}
+    d.update(e)  # a local dict: each of its keys, a later one replacing
+    return d["a"] * d["b"] + d["c"] ** 2
+
+
+def dict_from_pairs(x):
+    e = dict(zip(["p", "q"], [x[2], x[3] * x[0]]))
+    f = dict([("r", x[1]), ("s", x[0] ** 2)])
+    g = dict(f.items())
+    return e["p"] * e["q"] + g["r"] * g["s"]
+
+
+def unzipped_pairs(x):
+    pairs = [(x[0], x[1]), (x[2], x[3])]
+    u, v = zip(*pairs)
+    return sum(u) * v[0] * v[1]
+
+
+def dict_comprehension(x):
+    squares = {k: x[i] ** 2 for i, k in enumerate("abcd") if i != 2}
+    scaled = {k: v * squares["a"] for k, v in squares.items()}
+    return scaled["b"] + scaled["d"] * len(scaled)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        list_extend,
+        list_extends_itself,
+        list_insert,
+        list_of_arrays_insert,
+        list_augmented,
+        list_concatenated,
+        list_built_by_concatenation_in_a_loop,
+        dict_update,
+        dict_from_pairs,
+        unzipped_pairs,
+        dict_comprehension,
+    ],
+)
+def test_list_and_dict_methods(f):
+    agrees(f, X)
+
+
+def extend_seen_through_a_second_name(x):
+    xs = [x[0]]
+    alias = xs
+    xs += [x[1] * 3.0]  # the same list, grown: alias sees it  <- refused, as append is
+    return alias[1] * len(alias)
+
+
+def test_growing_a_list_another_name_holds_is_refused_as_appending_is():
+    with pytest.raises(UnsupportedSyntax, match="'alias' would share its data with 'xs'"):
+        srcdiff.grad(extend_seen_through_a_second_name)(X)
+
+
+def concatenation_is_a_new_list(x):
+    xs = [x[0]]
+    before = xs
+    xs = xs + [x[1] * 3.0]  # a new list: before keeps one item
+    return xs[1] * before[-1] * len(before)
+
+
+def test_concatenation_leaves_the_first_list_as_it_was():
+    agrees(concatenation_is_a_new_list, X)
+    assert srcdiff.value_and_grad(concatenation_is_a_new_list)(X)[0] == pytest.approx(concatenation_is_a_new_list(X))
 
 
 def recursive_local_function(x):
