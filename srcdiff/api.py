@@ -115,6 +115,7 @@ def lower(f: Callable, kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...], 
     if dataclasses and not parse.is_generated(origin.filename):  # read as records of their fields: only by them
         records.refuse_other_uses(f, tree, origin, dataclasses)  # (srcdiff's own code came from code checked so)
     tree = packing.spell_out(tree, origin, kinds)
+    kinds |= methods.free_objects(f, tree)  # objects of the user's classes held by globals: followed as arguments are
     tree = methods.rewrite(f, tree, origin, kinds)
     augmented = normalize.augmented_names(tree)
     tree = normalize.normalize(tree, origin, container_parameters(kinds, wrt), operations.resolver(f, tree, kinds))

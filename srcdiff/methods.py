@@ -26,7 +26,9 @@ import ast
 import copy
 import inspect
 import os
+import sys
 import sysconfig
+from collections.abc import Callable
 from typing import Any
 
 from . import callables
@@ -110,14 +112,19 @@ class Lookups:
     """The methods ``rewrite`` named, read like a namespace: ``lookups[name]`` is the function
     the class holds for that name now, so that code built for a method is a dependency on it
     (``cache.Dependency``): a method replaced on the class (``Model.predict = other``) builds
-    the code again."""
+    the code again. For an object a global or closure variable holds (``free``), the class is
+    the one the variable's object (or each object of its list) has now: bound to an object of
+    another class, the name finds another function, or none, and the code is built again."""
 
-    def __init__(self, recipes: dict[str, tuple[type, str, type | None]]) -> None:
+    def __init__(self, recipes: dict[str, tuple[type, str, type | None]], free: dict[str, Callable[[], type]]) -> None:
         self.recipes = recipes  # name -> (class, attribute, the class super() starts after)
+        self.free = free  # name -> the class its object has now
         self.key = id(self)
 
     def __getitem__(self, name: str) -> Any:
         cls, attr, after = self.recipes[name]
+        if name in self.free:
+            cls = self.free[name]()
         found = lookup(cls, attr, after)
         if found is None:
             raise KeyError(name)
@@ -128,7 +135,69 @@ def lookups(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]) ->
     """The ``Lookups`` of the method names ``rewrite`` gave calls in ``tree``."""
     keys = {n[1:]: k for n, k in kinds if n.startswith((OBJECT, ELEMENTS)) and k >= 0}
     recipes = _recipes(f, tree, {n: callables.held(k) for n, k in keys.items()})
-    return Lookups({n: recipe for n, recipe in recipes.items() if lookup(*recipe) is not None})
+    recipes = {n: recipe for n, recipe in recipes.items() if lookup(*recipe) is not None}
+    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    lists = {n[len(ELEMENTS) :] for n, _ in kinds if n.startswith(ELEMENTS)}
+    free = {}
+    for n in recipes:
+        owner = next(o for o in keys if n.startswith(o + "__"))
+        if owner not in params:  # a global or closure variable: its class is checked at each call
+            free[n] = _class_now(f, owner, owner in lists)
+    return Lookups(recipes, free)
+
+
+def _class_now(f: Any, name: str, elements: bool) -> Callable[[], type]:
+    """The class of the object the global or closure variable ``name`` of ``f`` holds when called
+    (``elements``: the one class of the objects of the list it holds); KeyError if there is none."""
+    code = f.__code__
+    cells = dict(zip(code.co_freevars, f.__closure__ or ()))
+
+    def now() -> type:
+        try:
+            value = cells[name].cell_contents if name in cells else f.__globals__[name]
+        except ValueError:  # an empty cell
+            raise KeyError(name) from None
+        if not elements:
+            return type(value)
+        found = {type(v) for v in value} if isinstance(value, (list, tuple)) else set()
+        if len(found) != 1:
+            raise KeyError(name)
+        return found.pop()
+
+    return now
+
+
+def free_objects(f: Any, tree: ast.FunctionDef) -> frozenset[tuple[str, int]]:
+    """Kinds entries, as for parameters, for the global and closure variables ``tree`` reads that
+    hold an object of a class of the user's, or a list or tuple of objects of one such class: their
+    methods are followed as a parameter's are (``Lookups`` checks their class at each call)."""
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    code = f.__code__
+    cells = dict(zip(code.co_freevars, f.__closure__ or ()))
+    found = set()
+    for name in sorted(read - stored - {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}):
+        try:
+            value = cells[name].cell_contents if name in cells else f.__globals__[name]
+        except (KeyError, ValueError):
+            continue
+        if _of_users_class(value):
+            found.add((OBJECT + name, callables.key(type(value))))
+        elif isinstance(value, (list, tuple)) and value and all(map(_of_users_class, value)):
+            classes = {type(v) for v in value}
+            found.add((ELEMENTS + name, callables.key(classes.pop()) if len(classes) == 1 else -1))
+    return frozenset(found)
+
+
+def _of_users_class(value: Any) -> bool:
+    """An instance of a class the user wrote (not a function, a class, a module or a library's object)."""
+    cls = type(value)
+    if isinstance(value, type) or callables.is_function(value) or cls.__module__.partition(".")[0] in ("builtins", __package__):
+        return False  # (srcdiff's own objects, a Gradient or a custom function, are called as they are)
+    try:
+        return not in_library(inspect.getfile(cls))
+    except (TypeError, OSError):  # defined in an interactive session or a notebook: the user's
+        return cls.__module__ not in sys.modules or not hasattr(sys.modules[cls.__module__], "__file__")
 
 
 def bound(f: Any, tree: ast.FunctionDef, classes: dict[str, type | None]) -> dict[str, tuple[Any, str]]:

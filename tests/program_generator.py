@@ -180,6 +180,7 @@ class Generator:
         self.imports: set[str] = set()  # modules the program's body uses beyond math and numpy (srcdiff)
         self.alias_helpers = False  # does the body call ident, with_double or listed
         self.grad_helpers = False  # does the body call inner_loss's gradient
+        self.global_objects = False  # does the body call GAIN or the objects of LAYERS (module-level objects)
 
     # -- small draws -------------------------------------------------------------------------
 
@@ -857,6 +858,7 @@ class Generator:
         forms += ["local_def", "lambda"] if ctx["nest"] == 0 else []
         forms += ["star", "map"] if lists and ctx["nest"] == 0 else []
         forms += ["object"] if "obj" in env else []
+        forms += ["global_object"]
         forms += ["module"] if "m" in env else []
         form = self.choice(forms)
         self.use("python")
@@ -930,6 +932,17 @@ class Generator:
                 return [f"{pad}{fn} = lambda {v}: {body}", f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]
             return [f"{pad}def {fn}({v}, c=0.5):", f"{pad}    return ({body}) + c * {v}",
                     f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]  # fmt: skip
+        if form == "global_object":  # objects a global holds: their methods are followed, their class checked
+            self.global_objects = True
+            shape = self.target_shape()
+            a = self.exact(env, shape, 1)
+            if self.chance(0.4):
+                layer = self.fresh("layer")
+                env[name] = Var("value", shape)
+                start = zeros(shape) if shape else "0.0"
+                return [f"{pad}{name} = {start}", f"{pad}for {layer} in LAYERS:", f"{pad}    {name} = {name} + {layer}({a})"]
+            env[name] = Var("value", shape)
+            return [f"{pad}{name} = {self.choice([f'GAIN({a})', f'GAIN.twice({a})'])}"]
         if form in ("object", "module"):  # an object's own method and attribute; a module passed in, followed
             shape = self.target_shape()
             a = self.exact(env, shape, 1)
@@ -1446,6 +1459,11 @@ class Generator:
         if self.grad_helpers:  # a loss whose gradient the program calls: made where it is called, or kept
             chunks += [["def inner_loss(a):", "    return np.sum(np.sin(a) * a) + 0.5 * np.sum(a * a)"],
                        ["INNER_GRAD = srcdiff.grad(inner_loss)"]]  # fmt: skip
+        if self.global_objects:
+            chunks += [["class Gain:", "    def __init__(self, k):", "        self.k = k", "",
+                        "    def __call__(self, v):", "        return np.tanh(v) * self.k", "",
+                        "    def twice(self, v):", "        return self(v) * 2.0"],
+                       ["GAIN = Gain(0.8)", "LAYERS = [Gain(0.5), Gain(-1.2)]"]]  # fmt: skip
         chunks.append([f"def program({', '.join(names)}):"] + body)
         imports = "".join(f"\nimport {m}" for m in sorted(self.imports))
         header = f"import math\n\nimport numpy as np{imports}\n\nSCALE = 1.5\nOPAQUE = np.vectorize(math.sin)  # no rule\n\n\n"

@@ -235,3 +235,75 @@ def test_a_method_replaced_on_its_class_builds_the_code_again():
         np.testing.assert_allclose(g(w, x), 2 * 400.0 * x.T @ (x @ w))  # not the code built for the old method
     finally:
         _Scaled.predict = original
+
+
+# ------------------------------------------------------------- objects held by globals and closures
+
+NET = Tanh(0.7)  # rebound by the tests below, which put it back
+STACK = [Tanh(1.0), Tanh(-0.5)]
+
+
+def calls_a_global_object(x):
+    return np.sum(NET(x) * x)
+
+
+def calls_through_a_global_list(x):
+    for layer in STACK:
+        x = layer(x)
+    return np.sum(x)
+
+
+class _WithClassMethod(Tanh):
+    @classmethod
+    def weight(cls, x):
+        return np.sum(x**2) * len(cls.__name__)
+
+
+GLOBAL_MODEL = _WithClassMethod(0.3)
+
+
+def calls_a_classmethod_of_a_global(x):
+    return GLOBAL_MODEL.weight(x) + np.sum(GLOBAL_MODEL(x))
+
+
+def closure_over_an_object(a):
+    layer = Sine(a)
+
+    def loss(x):
+        return np.sum(layer(x) ** 2)
+
+    return loss
+
+
+@pytest.mark.parametrize(
+    "f", [calls_a_global_object, calls_through_a_global_list, calls_a_classmethod_of_a_global, closure_over_an_object(1.3)]
+)
+def test_an_object_held_by_a_global_or_a_closure(f):
+    agrees(f, X)
+    np.testing.assert_allclose(srcdiff.hessian(f)(X), _central_hessian(f, X), rtol=1e-4, atol=1e-5)
+
+
+def _central_hessian(f, x, eps=1e-4):
+    gradient = srcdiff.grad(f)
+    return np.array([(gradient(x + eps * e) - gradient(x - eps * e)) / (2 * eps) for e in np.eye(len(x))])
+
+
+def test_a_global_rebound_to_an_object_of_another_class_builds_the_code_again():
+    global NET, STACK
+    gradient = srcdiff.grad(calls_a_global_object)
+    saved = NET, STACK
+    try:
+        for NET in (Tanh(0.7), Tanh(-1.5), Sine(2.0), Tanh(0.2)):  # noqa: B007 (the same class reuses the code, reading NET anew)
+            np.testing.assert_allclose(gradient(X), central_differences(calls_a_global_object, (X,), 0), rtol=1e-5, atol=1e-6)
+        NET.a = 3.0  # an attribute changed: read when the gradient runs
+        np.testing.assert_allclose(gradient(X), central_differences(calls_a_global_object, (X,), 0), rtol=1e-5, atol=1e-6)
+        through = srcdiff.grad(calls_through_a_global_list)
+        for STACK in ([Tanh(1.0), Tanh(-0.5)], [Sine(0.5), Sine(1.5), Sine(-1.0)]):  # noqa: B007
+            want = central_differences(calls_through_a_global_list, (X,), 0)
+            np.testing.assert_allclose(through(X), want, rtol=1e-5, atol=1e-6)
+        STACK = [Tanh(1.0), Sine(2.0)]  # several classes: built again, and refused as for a parameter
+        with pytest.raises(UnsupportedSyntax, match="'STACK' holds objects of several classes"):
+            through(X)
+    finally:
+        NET, STACK = saved
+
