@@ -43,6 +43,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
 from .bindings import (
     Walked,
     dict_names,
@@ -63,6 +65,7 @@ from .names import Fresh, assign, local_names, name, names_in, parameters
 from .parse import Origin
 
 _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
+_ERROR_CATEGORIES = ("all", "divide", "over", "under", "invalid")  # np.errstate's keywords, np.seterr's too
 _SEQUENCE_ATTRIBUTES = frozenset(dir(list)) | frozenset(dir(tuple)) | {"_fields", "_field_defaults"}
 # builtins that walk an iterable argument to its end: a generator or map there may become a list
 _CONSUMERS = ("sum", "max", "min", "list", "tuple", "sorted", "any", "all", "enumerate", "zip")
@@ -249,6 +252,34 @@ class _Normalizer:
                 self.emit(ast.Expr(value=value))  # append, print, logging: analysis decides
             return
         raise self.fail(s, "an expression whose value is discarded is not supported", "Assign it to a name.")
+
+    def stmt_With(self, s: ast.With) -> None:
+        """``with np.errstate(divide="ignore"): ...``: the body between setting NumPy's error
+        handling and putting back what it was (which changes no value: only what warns or raises,
+        in the forward sweep; the derivative's own code runs as NumPy is set when it runs). Any
+        other context manager is refused; so is an exit from the body."""
+        item = s.items[0] if len(s.items) == 1 else None
+        manager = item.context_expr if item is not None else None
+        if not (
+            isinstance(manager, ast.Call)
+            and isinstance(manager.func, ast.Attribute)
+            and item.optional_vars is None
+            and self.resolves_to(manager.func, np.errstate, "np.errstate")
+            and not manager.args
+            and all(k.arg in _ERROR_CATEGORIES for k in manager.keywords)
+        ):
+            advice = "Move the context manager outside the differentiated function."
+            raise self.fail(s, "a with block cannot be differentiated", advice)
+        if any(isinstance(n, (ast.Return, ast.Break, ast.Continue)) for n in ast.walk(ast.Module(body=s.body, type_ignores=[]))):
+            raise self.fail(s, "return, break or continue inside a with block is not supported", "Leave the block first.")
+        seterr = ast.Attribute(value=manager.func.value, attr="seterr", ctx=ast.Load())
+        before = self.fresh.temp("_errstate")
+        keywords = [ast.keyword(arg=k.arg, value=self.atom(k.value)) for k in manager.keywords]
+        self.emit(assign(before, ast.Call(func=seterr, args=[], keywords=keywords)))
+        for inner in s.body:
+            self.stmt(inner)
+        restore = ", ".join(f"{k}={before}[{k!r}]" for k in _ERROR_CATEGORIES if k != "all")
+        self.desugar(f"{self.fresh.temp('_errstate')} = SETERR({restore})", SETERR=seterr)  # (rules.undone_by)
 
     def stmt_AnnAssign(self, s: ast.AnnAssign) -> None:
         if s.value is not None:

@@ -164,9 +164,10 @@ SYNTAX: dict[type, tuple[str, str] | None] = {
     ast.GeneratorExp: None,  # where it is walked at once (sum, max, ...): normalize makes it a list
     ast.Starred: None,  # normalize spells it out, or refuses where the length is not known
     ast.Delete: None,  # of names only (normalize drops it)
+    ast.With: None,  # with np.errstate(...): normalize refuses any other context manager
+    ast.withitem: None,
     ast.AsyncFunctionDef: ("an async function", "Use a plain def"),
     ast.ClassDef: ("a class definition", "Define the class outside the differentiated function"),
-    ast.With: ("a with block", "Move the context manager outside the differentiated function"),
     ast.AsyncWith: ("async with", "Move it outside the differentiated function"),
     ast.AsyncFor: ("async for", "Use a plain for loop"),
     ast.Try: ("try/except", "Validate inputs before calling the gradient"),

@@ -809,6 +809,9 @@ class _Reverse(CodeWriter):
                 self.backward_pop(s, target, state, out)
             elif target in self.act.active and target in state:
                 self.adjoint_of(s, target, state, out)
+            elif op.kind == CONSTANT and op.func in rules.UNDONE:  # the state it replaced, put back
+                undo = self.fill(rules.UNDONE[op.func], {"ans": name(target)})
+                out.append(assign(self.fresh.temp("_state"), undo))  # (held: an order above undoes it in turn)
             state.pop(target, None)
             out.append(_Restore(s, target))
             return out

@@ -1490,3 +1490,65 @@ def test_a_dataclass_method_given_a_derivative_is_differentiated():
         return np.sum(cfg.scale(x))
 
     np.testing.assert_allclose(srcdiff.grad(scaled)(X[:3], SETTINGS), central_differences(scaled, (X[:3], SETTINGS), 0))
+
+
+# ---------------------------------------------------------------- with np.errstate(...)
+
+
+def masked_log_under_errstate(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(x > 0, np.log(np.abs(x)), 0.0)  # log(0) is computed, then masked
+        ratio = np.where(x != 0, x / np.where(x != 0, x, 0.0), 1.0)
+    return np.sum(logs * x**2) + np.sum(ratio * x)
+
+
+def test_errstate_holds_in_the_forward_and_the_backward_sweep(recwarn):
+    x = np.array([0.3, -1.2, 0.0, 0.7])
+    before = np.geterr()
+    with np.errstate(all="raise"):  # a warning anywhere outside the block would raise
+        gradient = srcdiff.grad(masked_log_under_errstate)(x)
+        hessian = srcdiff.hessian(masked_log_under_errstate)(x)
+        _, tangent = srcdiff.jvp(masked_log_under_errstate, (x,), (np.ones(4),))
+    assert np.geterr() == before  # put back
+    inside = x != 0
+    want = central_differences(masked_log_under_errstate, (x,), 0)
+    np.testing.assert_allclose(gradient[inside], want[inside], rtol=1e-5)
+    want = autograd.grad(autograd_twin(masked_log_under_errstate))(x)
+    np.testing.assert_allclose(gradient, want, rtol=1e-10, equal_nan=True)  # where autograd gives nan, so do we
+    want = autograd.hessian(autograd_twin(masked_log_under_errstate))(x)
+    finite = np.isfinite(hessian) & np.isfinite(want)  # (at x = 0 each gives nan, row or column)
+    assert finite.sum() == 9
+    np.testing.assert_allclose(hessian[finite], want[finite], rtol=1e-10)
+    eps = 1e-6  # forward mode takes where's branch tangent: finite at 0, as the true directional derivative is
+    along = (masked_log_under_errstate(x + eps) - masked_log_under_errstate(x - eps)) / (2 * eps)
+    assert tangent == pytest.approx(along, rel=1e-5)
+    agrees(masked_log_under_errstate, X)  # away from zero: against autograd, differences, forward and second order
+
+
+def with_another_context_manager(x):
+    with open(__file__):  # <- refused
+        return np.sum(x)
+
+
+def errstate_as_a_name(x):
+    with np.errstate(divide="ignore") as state:  # <- refused
+        y = x / 2.0
+    return np.sum(y) + len(str(state))
+
+
+def returns_inside_errstate(x):
+    with np.errstate(divide="ignore"):
+        return np.sum(np.log(x))  # <- refused
+
+
+@pytest.mark.parametrize(
+    "f, words",
+    [
+        (with_another_context_manager, "a with block cannot be differentiated"),
+        (errstate_as_a_name, "a with block cannot be differentiated"),
+        (returns_inside_errstate, "return, break or continue inside a with block"),
+    ],
+)
+def test_other_with_blocks_are_refused(f, words):
+    with pytest.raises(UnsupportedSyntax, match=rf"test_language.py:\d+: {words}"):
+        srcdiff.grad(f)(X)

@@ -403,6 +403,18 @@ def nondifferentiable(*funcs: Any, kind: str = ARRAY) -> None:
     _table_changed()
 
 
+UNDONE: dict[Any, ast.expr] = {}  # state setters -> the call that puts back the state each replaced
+
+
+def undone_by(func: Any, template: str) -> None:
+    """``func`` sets some state (not a value: what warns or raises) and returns the state it
+    replaced, as ``np.seterr`` does: the backward sweep, running the forward's statements in
+    reverse, calls ``template`` (``ans``: what the call returned) where ``func`` was called, so
+    each statement's derivative runs in the state the statement ran in."""
+    UNDONE[func] = _parse_template(template, {"ans"}, f"undone_by({getattr(func, '__name__', func)})")
+    _table_changed()
+
+
 VIEWS: set[Any] = set()  # functions whose result may be a view of an argument, or the argument itself
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import runtime
-from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, returns_views, vjp
+from . import ARRAY, ELEMENTWISE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, returns_views, undone_by, vjp
 
 E = ELEMENTWISE
 REDUCED = ("axis", "dtype", "out", "keepdims")  # a reduction's discrete parameters
@@ -465,6 +465,11 @@ nondifferentiable(
     np.any, np.all, np.count_nonzero,
     kind=ELEMENTWISE,
 )  # fmt: skip
+
+
+# state that changes only what warns or raises (``with np.errstate(...)``, normalize.py)
+nondifferentiable(np.seterr, kind=ARRAY)
+undone_by(np.seterr, "np.seterr(divide=ans['divide'], over=ans['over'], under=ans['under'], invalid=ans['invalid'])")
 
 
 # ----------------------------------------------------------------- forward mode
