@@ -87,7 +87,6 @@ def test_rules_table_lists_every_rule_and_nondifferentiable_function():
 
 
 def test_syntax_table_follows_parse_syntax():
-
     from srcdiff import parse
 
     table = gen_tables.syntax_table()
