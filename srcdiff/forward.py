@@ -141,7 +141,10 @@ class _Forward(CodeWriter):
         if isinstance(s, ast.If):
             return [ast.If(test=s.test, body=self.block(s.body) or [ast.Pass()], orelse=self.block(s.orelse))]
         if isinstance(s, ast.For):
-            return [ast.For(target=s.target, iter=s.iter, body=self.block(s.body) or [ast.Pass()], orelse=[])]
+            body = self.block(s.body)
+            if self.act.is_active(s.target):  # an int of a range, under a name active elsewhere (a loop over rows)
+                body.insert(0, assign(self.t(s.target.id), ast.Constant(0.0)))
+            return [ast.For(target=s.target, iter=s.iter, body=body or [ast.Pass()], orelse=[])]
         if isinstance(s, ast.While):
             return [ast.While(test=s.test, body=self.block(s.body) or [ast.Pass()], orelse=[])]
         if isinstance(s, ast.Expr) and _is_pop(s.value):

@@ -1167,3 +1167,23 @@ def test_a_second_derivative_through_a_loop_whose_first_derivative_replays_nothi
         -0.926,
         second_order=True,
     )
+
+
+def test_forward_mode_through_a_range_loop_whose_variable_walks_rows_later():
+    # k is active (the second loop takes it from z's rows), so the first loop's tangent read tk,
+    # which nothing had set: UnboundLocalError in jvp. A range's integer now has a zero tangent
+    # (seed 260 of the python-heavy weights).
+    verify(
+        """
+        def program(x, z, n):
+            v = 0.3
+            for k in range(n):
+                v = v * 0.9 + 0.1 * k
+            for k in z:
+                v = v + np.sum(k * x)
+            return v
+        """,
+        np.array([0.5, -0.3]),
+        np.array([[0.1, 0.2], [0.3, -0.4]]),
+        2,
+    )
