@@ -59,6 +59,7 @@ from .errors import (
     GradientCheckError,
     NonScalarOutput,
     SourceUnavailable,
+    UnsupportedSyntax,
     WrtTypeError,
 )
 from .log import logger
@@ -490,8 +491,17 @@ class _Same:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _check_source(f: Callable) -> None:
-    packing.spell_out(*parse.function_ast(f), frozenset())
+def check_source(f: Callable) -> None:
+    """Refuse unreadable source and unsupported syntax of a function to transform, at its line."""
+    tree, origin = parse.function_ast(f)
+    if inspect.isgeneratorfunction(f):  # (its callers walk it: parse.generator_as_list)
+        raise origin.error(
+            UnsupportedSyntax,
+            tree,
+            f"{tree.name!r} is a generator function: it gives values one by one, not one result to differentiate",
+            f"Differentiate a function that walks it: def loss(x): return sum({tree.name}(x)).",
+        )
+    packing.spell_out(tree, origin, frozenset())
 
 
 class Gradient:
@@ -532,7 +542,7 @@ class Gradient:
             self.function = f
         if not isinstance(f, Gradient):
             # refuse unreadable source and unsupported syntax now, at its line
-            parse.checked(self.function, _check_source)
+            parse.checked(self.function, check_source)
         self.mode = mode
         self.backend = backend  # what runs the generated code: "python", or "numba" (compiled.py)
         self.wrt, self.many = _resolve_wrt(f, wrt)

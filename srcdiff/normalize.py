@@ -37,6 +37,7 @@ import ast
 import builtins
 import copy
 import functools
+import inspect
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -62,7 +63,7 @@ from .bindings import (
 from .errors import UnsupportedSyntax
 from .exits import ExitLowering
 from .names import Fresh, assign, local_names, name, names_in, parameters
-from .parse import Origin
+from .parse import Origin, is_generated
 
 _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
 _ERROR_CATEGORIES = ("all", "divide", "over", "under", "invalid")  # np.errstate's keywords, np.seterr's too
@@ -155,6 +156,7 @@ class _Normalizer:
         self.ranges = range_names(walked)  # ``for i in r`` over one: a range loop
         # surely not dicts: a loop over anything else checks, when it runs, whether to walk keys
         self.sequences = sequence_names(walked, frozenset(p for p, c in containers.items() if c != "dict"))
+        self.walked_generators: set[int] = set()  # the generator calls ``as_sequence`` made lists of
 
     def fail(self, node: ast.AST, message: str, advice: str) -> UnsupportedSyntax:
         if getattr(node, "lineno", None) is None:  # a node this stage built: the statement being normalised
@@ -498,6 +500,7 @@ class _Normalizer:
                 rev = self.atom(ast.Subscript(value=it.args[0], slice=ast.Slice(step=ast.Constant(-1)), ctx=ast.Load()))
                 self.emit_loop(s.target.id, rev, s.body, prologue=[])
                 return
+        self.refuse_interleaved_generators(s)
         it = self.as_sequence(it)
         kind = it.func.id if self.is_builtin_call(it, _ITERATOR_BUILTINS) else "sequence"
         if kind == "range":
@@ -740,7 +743,43 @@ class _Normalizer:
         self.emit_if(test, branches[0], branches[1])
         return name(result)
 
+    def is_generator_call(self, e: ast.expr) -> bool:
+        """Is ``e`` a call of a generator function (one with ``yield``) of the user's?"""
+        if not (isinstance(e, ast.Call) and self.resolve is not None and is_atom(e.func, self.locals)):
+            return False
+        return inspect.isgeneratorfunction(self.resolve(e.func))
+
+    def refuse_interleaved_generators(self, s: ast.For) -> None:
+        """A loop over a generator's items takes them all before its body runs (``as_sequence``): the
+        same items only if the body changes nothing the generator reads, which is checked here:
+        no write into an element, no method call that may change its object, no ``+=`` on a name
+        the generator is given."""
+        calls = [n for n in ast.walk(s.iter) if self.is_generator_call(n)]
+        if not calls:
+            return
+        given = {n.id for c in calls for n in ast.walk(c) if isinstance(n, ast.Name)}
+        for n in ast.walk(ast.Module(body=s.body, type_ignores=[])):
+            writes_element = isinstance(n, (ast.Assign, ast.AugAssign)) and any(
+                isinstance(t, (ast.Subscript, ast.Attribute)) for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+            )
+            changes_given = isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id in given
+            method_call = isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) and isinstance(n.value.func, ast.Attribute)
+            if writes_element or changes_given or method_call or isinstance(n, (ast.Break, ast.Return)):
+                raise self.fail(
+                    n,
+                    "a loop over a generator's items that changes data in place, or leaves early, is not supported "
+                    "(srcdiff takes all of the generator's items before the loop runs)",
+                    "Take the items first where that is what you mean: items = list(gen(...)); for v in items: ...",
+                )
+
     def expr_Call(self, e: ast.Call) -> ast.expr:
+        walked_here = id(e) in self.walked_generators or is_generated(self.origin.filename)  # (srcdiff's code walks it)
+        if self.is_generator_call(e) and not walked_here:
+            raise self.fail(
+                e,
+                "a generator function's call is supported only where it is walked to its end at once",
+                "Loop over it (for v in gen(...)), or take its items: list(gen(...)).",
+            )
         if any(isinstance(a, ast.Starred) for a in e.args):
             args = self.unstarred(e.args)
             if args is None:  # kept: a call without a derivative may take it (rs.randn(*x.shape)); analysis refuses the rest
@@ -939,7 +978,11 @@ class _Normalizer:
 
     def as_sequence(self, e: ast.expr) -> ast.expr:
         """``e``, or where it is a lazy iterator that its consumer walks to the end (a generator
-        expression, ``map``, ``filter``), the list comprehension that gives the same items."""
+        expression, ``map``, ``filter``), the list comprehension that gives the same items; a
+        generator function's call, the list of its items (``parse.generator_as_list``)."""
+        if self.is_generator_call(e) and id(e) not in self.walked_generators:
+            self.walked_generators.add(id(e))
+            return ast.copy_location(ast.Call(func=name("list"), args=[e], keywords=[]), e)
         if isinstance(e, ast.GeneratorExp):
             return ast.copy_location(ast.ListComp(elt=e.elt, generators=e.generators), e)
         if isinstance(e, ast.Name) and e.id in self.dicts:  # a dict walks its keys

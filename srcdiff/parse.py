@@ -320,8 +320,48 @@ def _code_ast(code: Any, name: str, f: Any) -> tuple[ast.FunctionDef, Origin]:
     if (os.path.isfile(code.co_filename) or code.co_filename in _CARRIED) and not is_generated(code.co_filename):
         refuse_edited(tree, code, getattr(code, "co_qualname", getattr(f, "__qualname__", name)), getattr(f, "__globals__", {}))
     origin = Origin(code.co_filename, tree.name, first_line, first_line + len(lines) - 1)
+    if code.co_flags & inspect.CO_GENERATOR:
+        tree = generator_as_list(tree)
     check_syntax(tree, origin)
     return tree, origin
+
+
+def generator_as_list(tree: ast.FunctionDef) -> ast.FunctionDef:
+    """A generator function as the function returning the list of what it yields: ``yield v``
+    appends ``v``, ``yield from seq`` its items, and each ``return`` (and the end) returns the list.
+    Its callers walk it to the end at once (normalize: ``list(gen(...))``), so the two agree. A
+    ``yield`` whose value is used (``x = yield v``) is left for ``check_syntax`` to refuse."""
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    items = next(f"_yielded{k or ''}" for k in range(len(taken) + 1) if f"_yielded{k or ''}" not in taken)
+
+    def listed() -> ast.Name:
+        return ast.Name(id=items, ctx=ast.Load())
+
+    class Yields(ast.NodeTransformer):
+        def visit_Expr(self, node: ast.Expr) -> ast.AST:
+            value = node.value
+            if isinstance(value, (ast.Yield, ast.YieldFrom)):
+                method = "append" if isinstance(value, ast.Yield) else "extend"
+                item = value.value if value.value is not None else ast.Constant(None)
+                grow = ast.Call(func=ast.Attribute(value=listed(), attr=method, ctx=ast.Load()), args=[item], keywords=[])
+                return ast.copy_location(ast.Expr(value=grow), node)
+            return node
+
+        def visit_Return(self, node: ast.Return) -> ast.AST:
+            return ast.copy_location(ast.Return(value=listed()), node)
+
+        def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+            return node if node is not tree else self.generic_visit(node)
+
+        visit_Lambda = visit_AsyncFunctionDef = visit_FunctionDef  # (their own yields and returns)
+
+    tree = Yields().visit(tree)
+    empty = ast.Assign(targets=[ast.Name(id=items, ctx=ast.Store())], value=ast.List(elts=[], ctx=ast.Load()))
+    start = ast.copy_location(empty, tree.body[0])
+    end = ast.copy_location(ast.Return(value=listed()), tree.body[-1])
+    first = 1 if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant) else 0
+    tree.body = tree.body[:first] + [start] + tree.body[first:] + [end]
+    return ast.fix_missing_locations(tree)
 
 
 def _parse_indented(text: str, first_line: int = 1) -> ast.stmt | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import analysis, api, cache, callables, compiled, emit, forward, notebook, optimize, packing, parse, rules, trees
+from . import analysis, api, cache, callables, compiled, emit, forward, notebook, optimize, parse, rules, trees
 from .assembly import module_text
 from .errors import BadCall, BadWrt, SourceUnavailable, WrtTypeError
 
@@ -113,8 +113,7 @@ class Jvp:
                 suggestion="Take the jvp of grad(f) for a function f that returns the output alone.",
             )
         if not isinstance(f, api.Gradient):
-            # refuse unreadable source and unsupported syntax now, at its line
-            packing.spell_out(*parse.function_ast(f), frozenset())
+            api.check_source(f)  # unreadable source and unsupported syntax: refused now, at its line
         # a bound method obj.method is transformed as method.__func__, obj passed first (as grad does)
         self.receiver: tuple = f.receiver if isinstance(f, api.Gradient) else (f.__self__,) if inspect.ismethod(f) else ()
         self.function = f.__func__ if inspect.ismethod(f) else f

@@ -181,6 +181,7 @@ class Generator:
         self.alias_helpers = False  # does the body call ident, with_double or listed
         self.grad_helpers = False  # does the body call inner_loss's gradient
         self.global_objects = False  # does the body call GAIN or the objects of LAYERS (module-level objects)
+        self.generators = False  # does the body walk pieces(...), a generator function
 
     # -- small draws -------------------------------------------------------------------------
 
@@ -858,7 +859,7 @@ class Generator:
         forms += ["local_def", "lambda"] if ctx["nest"] == 0 else []
         forms += ["star", "map"] if lists and ctx["nest"] == 0 else []
         forms += ["object"] if "obj" in env else []
-        forms += ["global_object"]
+        forms += ["global_object", "errstate", "generator"]
         forms += ["module"] if "m" in env else []
         form = self.choice(forms)
         self.use("python")
@@ -932,6 +933,23 @@ class Generator:
                 return [f"{pad}{fn} = lambda {v}: {body}", f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]
             return [f"{pad}def {fn}({v}, c=0.5):", f"{pad}    return ({body}) + c * {v}",
                     f"{pad}{name} = {unaliased(f'{fn}({argument})')}"]  # fmt: skip
+        if form == "errstate":  # NumPy's error handling for a block: its derivative code runs under it too
+            shape = self.target_shape()
+            a, b = self.exact(env, shape, 1), self.exact(env, shape, 1)
+            env[name] = Var("value", shape)
+            return [f"{pad}with np.errstate({self.choice(['divide', 'invalid', 'all'])}='ignore'):",
+                    f"{pad}    {name} = np.log(1.0 + ({a}) ** 2)", f"{pad}    {name} = {name} * ({b})"]  # fmt: skip
+        if form == "generator":  # a generator function of the user's, walked at once: by a loop or a consumer
+            self.generators = True
+            shape = self.target_shape()
+            a = self.exact(env, shape, 1)
+            env[name] = Var("value", shape)
+            if self.chance(0.5):
+                piece = self.fresh("piece")
+                start = zeros(shape) if shape else "0.0"
+                walk = [f"{pad}for {piece} in pieces({a}):", f"{pad}    {name} = {name} * 0.5 + {piece}"]
+                return [f"{pad}{name} = {start}", *walk]
+            return [f"{pad}{name} = {self.choice([f'sum(pieces({a}))', f'np.sum(np.array(list(pieces({a}))), axis=0)'])}"]
         if form == "global_object":  # objects a global holds: their methods are followed, their class checked
             self.global_objects = True
             shape = self.target_shape()
@@ -1459,6 +1477,8 @@ class Generator:
         if self.grad_helpers:  # a loss whose gradient the program calls: made where it is called, or kept
             chunks += [["def inner_loss(a):", "    return np.sum(np.sin(a) * a) + 0.5 * np.sum(a * a)"],
                        ["INNER_GRAD = srcdiff.grad(inner_loss)"]]  # fmt: skip
+        if self.generators:
+            chunks.append(["def pieces(a):", "    yield a * 0.5", "    for k in range(2):", "        yield np.sin(k + a)"])
         if self.global_objects:
             chunks += [["class Gain:", "    def __init__(self, k):", "        self.k = k", "",
                         "    def __call__(self, v):", "        return np.tanh(v) * self.k", "",

@@ -38,8 +38,8 @@ def uses_with(x):
     return y
 
 
-def uses_yield(x):
-    yield x  # <- refused
+def uses_yield(x):  # <- refused: a generator gives no one result (its callers may walk it)
+    yield x
 
 
 def writes_global(x):

@@ -1552,3 +1552,82 @@ def returns_inside_errstate(x):
 def test_other_with_blocks_are_refused(f, words):
     with pytest.raises(UnsupportedSyntax, match=rf"test_language.py:\d+: {words}"):
         srcdiff.grad(f)(X)
+
+
+# ---------------------------------------------------------------- generator functions, walked at once
+
+LAYER_SHAPES = [(2, 3), (3, 1)]
+
+
+def unpack_layers(weights):  # autograd's neural-net examples, as written
+    for m, n in LAYER_SHAPES:
+        yield weights[: m * n].reshape((m, n)), weights[m * n : m * n + n]
+        weights = weights[(m + 1) * n :]
+
+
+def predictions(weights, inputs):
+    for W, b in unpack_layers(weights):
+        inputs = np.tanh(inputs @ W + b)
+    return inputs
+
+
+def network_loss(weights):
+    return np.sum(predictions(weights, np.array([[0.5, -0.3], [0.1, 0.9], [-0.7, 0.2]])) ** 2)
+
+
+def squares_then_ends(xs):
+    """Items of a loop, ``yield from`` another sequence, and a return that ends it early."""
+    for v in xs:
+        if np.abs(v) > 5.0:
+            return
+        yield v * v
+    yield from (xs[0] * 2.0, xs[-1])
+
+
+def walks_generators(x):
+    total = sum(squares_then_ends(x))
+    listed = np.array(list(squares_then_ends(x[:3])))
+    for k, (a, b) in enumerate(zip(squares_then_ends(x), x)):
+        total = total + a * b * k
+    return total + np.sum(listed**2)
+
+
+@pytest.mark.parametrize("f, x", [(network_loss, np.linspace(-0.6, 0.7, 13)), (walks_generators, X)])
+def test_generator_functions_walked_at_once(f, x):
+    agrees(f, x)
+
+
+def holds_a_generator(x):
+    items = squares_then_ends(x)  # <- refused: walked later, perhaps in part
+    return sum(items)
+
+
+def writes_while_walking(x):
+    y = x * 1.0
+    total = 0.0
+    for v in squares_then_ends(y):
+        y[0] = v  # <- refused: the generator would read y after this
+        total = total + v
+    return total
+
+
+def leaves_a_generator_early(x):
+    total = 0.0
+    for v in squares_then_ends(x):
+        if v > 0.5:
+            break  # <- refused: srcdiff takes every item first
+        total = total + v
+    return total
+
+
+@pytest.mark.parametrize(
+    "f, words",
+    [
+        (holds_a_generator, "supported only where it is walked to its end at once"),
+        (writes_while_walking, "changes data in place, or leaves early"),
+        (leaves_a_generator_early, "changes data in place, or leaves early"),
+    ],
+)
+def test_generators_walked_in_part_or_alongside_writes_are_refused(f, words):
+    with pytest.raises(UnsupportedSyntax, match=rf"test_language.py:\d+: a.*{words}"):
+        srcdiff.grad(f)(X)
