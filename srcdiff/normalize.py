@@ -555,8 +555,10 @@ class _Normalizer:
 
                 return sequences, counted
             args = self.unstarred(it.args)  # zip(*rows): each row, where their number is known
+            if args is None and len(it.args) == 1 and not it.keywords:  # else, the columns, made by loops
+                return self.walked_in_step(self.columns(it.args[0].value), rebound, nested=True)
             if args is None:
-                raise self.fail(it, "zip(*seq) of a sequence whose length is not known here", "Write them out: zip(a, b).")
+                raise self.fail(it, "zip(*seq) beside other sequences is not supported", "Write them out: zip(a, b, c).")
             parts = [self.walked_in_step(a, rebound, nested=True) for a in args]
             return [q for qs, _ in parts for q in qs], lambda index: ast.Tuple(elts=[f(index) for _, f in parts], ctx=ast.Load())
         if _is_dict_view(it, self.locals):  # d.keys(): a list of them can be indexed
@@ -571,6 +573,21 @@ class _Normalizer:
             self.emit(assign(held, q))
             q = name(held)
         return [q], lambda index: ast.Subscript(value=q, slice=index, ctx=ast.Load())
+
+    def columns(self, rows: ast.expr) -> ast.Name:
+        """``zip(*rows)`` for ``rows`` of a length known only when it runs: the list of its tuples
+        (the j-th items of the rows, as far as the shortest row goes), made by loops."""
+        held, count, result, j, row, column = (self.fresh.temp(n) for n in ("_rows", "_n", "_cols", "_j", "_r", "_col"))
+        self.locals.update((held, result))
+        self.sequences.update((held, result))
+        self.desugar(
+            f"{held} = list(ROWS)\n{count} = len({held}[0]) if len({held}) > 0 else 0\n"
+            f"for {row} in {held}:\n    if len({row}) < {count}:\n        {count} = len({row})\n"
+            f"{result} = []\nfor {j} in range({count}):\n    {column} = []\n"
+            f"    for {row} in {held}:\n        {column}.append({row}[{j}])\n    {result}.append(tuple({column}))",
+            ROWS=self.as_sequence(rows),
+        )
+        return name(result)
 
     def keys_if_dict(self, q: ast.expr) -> ast.Name:
         """What a loop over ``q`` walks, for a ``q`` that may be a dict (a container's element, a

@@ -690,6 +690,23 @@ def unzipped_pairs(x):
     return sum(u) * v[0] * v[1]
 
 
+def unpack_params(params):
+    return params[:2], params[2:] * 2.0, params[1:3] ** 2
+
+
+def zip_of_a_calls_items(x):  # autograd's examples: for a, b, c in zip(*unpack_params(params))
+    total = 0.0
+    for a, b, c in zip(*unpack_params(x)):
+        total = total + a * b + np.sin(c)
+    return total
+
+
+def unzipped_rows_of_a_length_known_when_it_runs(x):
+    rows = [x[k : k + 2] for k in range(len(x) - 1)]
+    u, v = zip(*rows)  # (the shortest row sets how many columns)
+    return sum(u) * v[-1] + len(u)
+
+
 def dict_comprehension(x):
     squares = {k: x[i] ** 2 for i, k in enumerate("abcd") if i != 2}
     scaled = {k: v * squares["a"] for k, v in squares.items()}
@@ -709,6 +726,8 @@ def dict_comprehension(x):
         dict_update,
         dict_from_pairs,
         unzipped_pairs,
+        zip_of_a_calls_items,
+        unzipped_rows_of_a_length_known_when_it_runs,
         dict_comprehension,
     ],
 )
