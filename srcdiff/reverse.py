@@ -401,6 +401,8 @@ class _Reverse(CodeWriter):
         # place, not in copies: the tape's views of them (``_t = y[1:3]``) must see the restored values.
         if self.stack in saved_names:
             bwd_body.append(assign(self.stack, ast.Call(func=name("list"), args=[name(self.stack)], keywords=[])))
+        for lst in self._lists_popped_from_copies(saved_names):  # (the list the caller holds, if it is the result)
+            bwd_body.append(assign(lst, ast.Call(func=name("list"), args=[name(lst)], keywords=[])))
         bwd_body += seed + backward + [ast.Return(value=ast.Tuple(elts=outputs, ctx=ast.Load()))]
         bwd_args = ast.arguments(
             posonlyargs=[],
@@ -567,6 +569,28 @@ class _Reverse(CodeWriter):
             if isinstance(n, ast.Name)
         }
         return set(self.tape.params) | closures
+
+    def _lists_popped_from_copies(self, saved: list[str]) -> list[str]:
+        """The lists on the tape whose appends this split backward sweep undoes, which it may undo
+        on copies, as it does the stack's: no other name holds them (each read of one is a move,
+        an element read, ``len`` or the return). The tape then stays as the forward sweep left it,
+        for a backward sweep that runs again (differentiated again), and so does the list a caller
+        was given as the result."""
+        candidates = set(self.list_moves) & set(saved) - set(self.tape.params)
+        if not candidates:
+            return []
+        allowed: set[int] = set()  # ids of the Name nodes read in those ways
+        for n in nodes(self.tree):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("append", "pop"):
+                allowed.add(id(n.func.value))
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len" and n.args:
+                allowed.add(id(n.args[0]))
+            elif isinstance(n, (ast.Subscript, ast.Return)):
+                allowed.add(id(n.value))
+        held_elsewhere = {
+            n.id for n in nodes(self.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in allowed
+        }
+        return sorted(candidates - held_elsewhere)
 
     def _without_unread_list_moves(self, seed: list, backward: list, outputs: list) -> list:
         """``backward`` without the moves of a list (``list_moves``) from the first that puts a

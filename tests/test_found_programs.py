@@ -1187,3 +1187,32 @@ def test_forward_mode_through_a_range_loop_whose_variable_walks_rows_later():
         np.array([[0.1, 0.2], [0.3, -0.4]]),
         2,
     )
+
+
+@pytest.mark.parametrize("helper", ["generator", "appends"])
+def test_a_list_a_helper_returns_differentiated_twice(helper):
+    # The helper's backward sweep popped what its forward sweep appended from the list it had
+    # returned: the caller's own list, which the second derivative reads again (IndexError). Its
+    # backward sweep now pops from a copy, as it does its stack (seed 1,829 of the python-heavy weights).
+    made = (
+        "def pieces(a):\n    for k in range(2):\n        yield np.sin(k + a)\n"
+        if helper == "generator"
+        else "def pieces(a):\n    out = []\n    for k in range(2):\n        out.append(np.sin(k + a))\n    return out\n"
+    )
+    verify(
+        made
+        + """
+def program(x, v4):
+    v5 = x * 1.0
+    for k in range(3):
+        v5 *= x
+    v7 = 0.0
+    for piece in pieces(v4):
+        v7 = v7 * 0.5 + piece * v4
+    v4 += v5 ** 2
+    return v4 + v7
+""",
+        -1.063,
+        -0.9,
+        second_order=True,
+    )
