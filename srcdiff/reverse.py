@@ -572,11 +572,18 @@ class _Reverse(CodeWriter):
 
     def _lists_popped_from_copies(self, saved: list[str]) -> list[str]:
         """The lists on the tape whose appends this split backward sweep undoes, which it may undo
-        on copies, as it does the stack's: no other name holds them (each read of one is a move,
-        an element read, ``len`` or the return). The tape then stays as the forward sweep left it,
-        for a backward sweep that runs again (differentiated again), and so does the list a caller
-        was given as the result."""
-        candidates = set(self.list_moves) & set(saved) - set(self.tape.params)
+        on copies, as it does the stack's: each is bound once, to a list display at the top of
+        the body (a list when the backward sweep runs), and no other name holds it (each read of
+        one is a move, an element read, ``len`` or the return). The tape then stays as the
+        forward sweep left it, for a backward sweep that runs again (differentiated again), and
+        so does the list a caller was given as the result."""
+        stores = Counter(n.id for n in nodes(self.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        top = {
+            s.targets[0].id for s in self.tree.body if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+            and isinstance(s.value, ast.List)
+        }
+        moved = set(self.list_moves) & set(saved) - set(self.tape.params)
+        candidates = {lst for lst in moved if lst in top and stores[lst] == 1}
         if not candidates:
             return []
         allowed: set[int] = set()  # ids of the Name nodes read in those ways

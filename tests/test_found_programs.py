@@ -1216,3 +1216,26 @@ def program(x, v4):
         -0.9,
         second_order=True,
     )
+
+
+def test_a_helpers_list_made_on_a_path_not_taken():
+    # (The fix above, first written for every list the backward sweep moves, copied one that a
+    # branch not taken never made: list(None), TypeError (seeds 2,239 and 6,980). Only a list the
+    # body binds once, at its top, is copied.)
+    verify(
+        """
+        def h(a, c):
+            v = a * 1.0
+            if c > 0.0:
+                ls = [a * 2.0, a * 3.0]
+                b = ls.pop()
+                v = v + b * ls[0]
+            return v
+
+        def program(x, c):
+            return h(x, c) * x
+        """,
+        -1.063,
+        -0.5,
+        second_order=True,
+    )
