@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 LocalFunction = ast.FunctionDef | ast.Lambda
 
@@ -172,17 +172,7 @@ def sequence_names(walked: Walked, sequence_parameters: frozenset[str]) -> set[s
     parameters that do in this call, and names every binding of which is an array or sequence
     expression (a display, arithmetic, ``np.*(...)``, ``range``/``list``/``zip``, a slice).
     A loop over any other value may be a loop over a dict's keys, known only when it runs."""
-    values: dict[str, list[ast.expr | None]] = {}
-    seen: set[int] = set()  # the targets whose value is known (their Name nodes are met after them)
-    for n in walked.nodes:
-        if isinstance(n, ast.Assign) and single_name(n.targets):
-            values.setdefault(n.targets[0].id, []).append(n.value)
-            seen.add(id(n.targets[0]))
-        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
-            values.setdefault(n.target.id, []).append(ast.BinOp(left=n.target, op=n.op, right=n.value))
-            seen.add(id(n.target))
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in seen or isinstance(n, ast.arg):
-            values.setdefault(n.id if isinstance(n, ast.Name) else n.arg, []).append(None)  # anything
+    values = _bound_values(walked, lambda n: ast.BinOp(left=n.target, op=n.op, right=n.value))
     for p in sequence_parameters:  # its binding as a parameter is known
         if None in values.get(p, []):
             values[p].remove(None)
@@ -198,20 +188,29 @@ def sequence_names(walked: Walked, sequence_parameters: frozenset[str]) -> set[s
     return found
 
 
-def list_names(walked: Walked) -> frozenset[str]:
-    """Names that surely hold a list: every binding of each is a list display, a list
-    comprehension, ``list(...)`` (the builtin), ``a + b`` of two such lists, or ``name += ...``
-    (which extends the list). On them ``+=`` and ``+`` join lists, never add numbers."""
+def _bound_values(walked: Walked, augmented: Callable[[ast.AugAssign], ast.expr | None]) -> dict[str, list[ast.expr | None]]:
+    """Each name's bindings: the value of each ``name = value``, ``augmented(s)`` for each
+    ``name op= value``, and None (anything) for any other binding (a parameter, a loop target)."""
     values: dict[str, list[ast.expr | None]] = {}
     seen: set[int] = set()  # the targets whose value is known (their Name nodes are met after them)
     for n in walked.nodes:
         if isinstance(n, ast.Assign) and single_name(n.targets):
             values.setdefault(n.targets[0].id, []).append(n.value)
             seen.add(id(n.targets[0]))
-        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and isinstance(n.op, ast.Add):
-            seen.add(id(n.target))  # xs += ys: still the list it was
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            values.setdefault(n.target.id, []).append(augmented(n))
+            seen.add(id(n.target))
         elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in seen or isinstance(n, ast.arg):
             values.setdefault(n.id if isinstance(n, ast.Name) else n.arg, []).append(None)  # anything
+    return values
+
+
+def list_names(walked: Walked) -> frozenset[str]:
+    """Names that surely hold a list: every binding of each is a list display, a list
+    comprehension, ``list(...)`` (the builtin), ``a + b`` of two such lists, or ``name += ...``
+    (which extends the list). On them ``+=`` and ``+`` join lists, never add numbers."""
+    kept = ast.List(elts=[], ctx=ast.Load())  # xs += ys: still the list it was
+    values = _bound_values(walked, lambda n: kept if isinstance(n.op, ast.Add) else None)
     shadowed = walked.counts["list"] > 0
     # the largest set of names each binding of which makes a list from lists of the set
     # (``acc = []`` then ``acc = acc + [v]`` in a loop: a list at every step)

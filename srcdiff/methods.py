@@ -149,14 +149,9 @@ def lookups(f: Any, tree: ast.FunctionDef, kinds: frozenset[tuple[str, int]]) ->
 def _class_now(f: Any, name: str, elements: bool) -> Callable[[], type]:
     """The class of the object the global or closure variable ``name`` of ``f`` holds when called
     (``elements``: the one class of the objects of the list it holds); KeyError if there is none."""
-    code = f.__code__
-    cells = dict(zip(code.co_freevars, f.__closure__ or ()))
 
     def now() -> type:
-        try:
-            value = cells[name].cell_contents if name in cells else f.__globals__[name]
-        except ValueError:  # an empty cell
-            raise KeyError(name) from None
+        value = _free_value(f, name)
         if not elements:
             return type(value)
         found = {type(v) for v in value} if isinstance(value, (list, tuple)) else set()
@@ -167,19 +162,28 @@ def _class_now(f: Any, name: str, elements: bool) -> Callable[[], type]:
     return now
 
 
+def _free_value(f: Any, name: str) -> Any:
+    """What the closure or global variable ``name`` of ``f`` holds now; KeyError if nothing."""
+    code = f.__code__
+    if name in code.co_freevars:
+        try:
+            return f.__closure__[code.co_freevars.index(name)].cell_contents
+        except ValueError:  # an empty cell
+            raise KeyError(name) from None
+    return f.__globals__[name]
+
+
 def free_objects(f: Any, tree: ast.FunctionDef) -> frozenset[tuple[str, int]]:
     """Kinds entries, as for parameters, for the global and closure variables ``tree`` reads that
     hold an object of a class of the user's, or a list or tuple of objects of one such class: their
     methods are followed as a parameter's are (``Lookups`` checks their class at each call)."""
     stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    code = f.__code__
-    cells = dict(zip(code.co_freevars, f.__closure__ or ()))
     found = set()
     for name in sorted(read - stored - {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}):
         try:
-            value = cells[name].cell_contents if name in cells else f.__globals__[name]
-        except (KeyError, ValueError):
+            value = _free_value(f, name)
+        except KeyError:  # a builtin, or not bound yet
             continue
         if _of_users_class(value):
             found.add((OBJECT + name, callables.key(type(value))))
