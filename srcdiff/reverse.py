@@ -1103,6 +1103,8 @@ class _Reverse(CodeWriter):
             entry = dict(state)
             inner = dict(entry)
             body = self.backward(s.body, inner)
+            if isinstance(s, ast.For):  # each round binds the variable anew, to an int of the range:
+                inner.pop(s.target.id, None)  # its adjoint goes no further (not to an earlier binding of the name)
             for p in resets:  # lost in the body on an earlier pass: zero for the round before, if still lost
                 if p not in inner:  # (an adjoint the body now gives must flow on, not be zeroed)
                     body.append(self.zero(p, inner))

@@ -1239,3 +1239,24 @@ def test_a_helpers_list_made_on_a_path_not_taken():
         -0.5,
         second_order=True,
     )
+
+
+def test_a_range_loops_variable_named_like_an_earlier_loops_row():
+    # k first took the rows of an active array, then the ints of a range: the range loop's
+    # 0.1 * k sent an adjoint to k, which flowed past the loop into the rows' loop, as if the
+    # ints had been those rows (10.20 expected, 9.19 given, silently). A for statement binds its
+    # variable anew each round: its adjoint now stops there (seed 4,030 of the python-heavy weights).
+    verify(
+        """
+        def program(x):
+            v1 = x * np.array([[1.0, 2.0], [3.0, 4.0]])
+            for k in v1:
+                v4 = 1.0 * k
+            v7 = 0.5
+            for k in range(2):
+                v7 = v7 * 0.9 + np.tanh(x) * (0.1 * k + 0.2)
+            return np.sum(v7) + np.sum(v1)
+        """,
+        -1.0,
+        second_order=True,
+    )
