@@ -806,6 +806,8 @@ class Generator:
         name = self.choice(lists)
         v = env[name]
         item = self.fresh("e")
+        if ctx["nest"] == 0:  # a later range loop may take the name again (its adjoint must stop at each binding)
+            ctx["loops"].append(item)
         whole = broadcast(*v.elems)
         inner = self.scope(env)
         inner[name] = replace(v, borrowed=True)  # appending to the list being walked would never end

@@ -1260,3 +1260,22 @@ def test_a_range_loops_variable_named_like_an_earlier_loops_row():
         -1.0,
         second_order=True,
     )
+
+
+def test_forward_mode_of_a_list_made_of_a_value_with_no_tangent():
+    # In the hvp (the jvp of the gradient along w), list(reversed(rows of x)) had the weak zero
+    # 0.0 for its tangent, and the tangent rule called list(0.0): TypeError. A weak zero for the
+    # iterable is now a weak zero per element (seed 8,821 of the focused weights).
+    verify(
+        """
+        def helper(a, b):
+            return a * 2.0, 1.0 * a
+
+        def program(x, w):
+            parts = list(reversed(helper(x, w)[1]))
+            return np.sum(parts[0] * np.sqrt(0.5 + w ** 2)) + np.sum(x)
+        """,
+        np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]]),
+        0.7,
+        second_order=True,
+    )
