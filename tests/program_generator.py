@@ -653,13 +653,29 @@ class Generator:
     def for_loop(self, env, pad, ctx):
         self.use("for")
         k = self.fresh("k")
-        if ctx["nest"] == 0 and ctx["loops"] and self.chance(0.5):  # an earlier loop's variable, taken again
-            k = self.choice(ctx["loops"])
-            if self.chance(0.5):  # a loop with no derivative of its own: its variable still goes back
+        rows = ctx.get("rows", [])  # loops that walked an array's rows: a range taking the name must stop its adjoint
+        if ctx["nest"] == 0 and ctx["loops"] and self.chance(0.8 if rows else 0.5):  # an earlier loop's variable, again
+            k = self.choice(rows) if rows and self.chance(0.7) else self.choice(ctx["loops"])
+            if self.chance(0.2 if k in rows else 0.5):  # a loop with no derivative of its own: its variable still goes back
                 body = self.choice(["pass", f'print("step", {k})', f"{self.const()} * {k}"])
                 return [f"{pad}for {k} in range({self.count(env)}):", f"{pad}    {body}"]
         if ctx["nest"] == 0:
             ctx["loops"].append(k)
+        carried = [n for n, v in env.items() if v.kind == "value" and not v.borrowed]
+        arrays = [n for n, v in env.items() if v.kind == "value" and v.shape == FULL and not v.loose]
+        if ctx["nest"] == 0 and carried and arrays and self.chance(0.15):  # one name: an array's rows, then a range's ints
+            target, walked = self.choice(carried), self.choice(arrays)
+            rows_scope, ints_scope = self.scope(env), self.scope(env)
+            rows_scope[k], ints_scope[k] = Var("value", (3,), borrowed=True), Var("int")
+            ctx.setdefault("rows", []).append(k)
+            shape = env[target].shape
+            row_step = self.exact(rows_scope, shape, 1, ctx["helpers"])
+            int_step = self.exact(ints_scope, shape, 1, ctx["helpers"])
+            reads = self.choice([f"np.sum({k})", "0.5"])  # (a body that does not read the row: its adjoint is not set there)
+            env[target] = replace(env[target], checked=True)  # (in the result: the loops' derivatives are compared)
+            return [f"{pad}for {k} in {walked}:", f"{pad}    {target} = {target} + ({row_step}) * {reads}",
+                    f"{pad}for {k} in range({self.count(env)}):",
+                    f"{pad}    {target} = {target} * 0.9 + ({int_step}) * (0.1 * {k} + 0.2)"]  # fmt: skip
         inner = self.scope(env)
         inner[k] = Var("int")
         loop = f"range({self.count(env)})"
@@ -669,6 +685,8 @@ class Generator:
         if rows and self.chance(0.25):  # for row in an array
             name = self.choice(rows)
             inner[k] = Var("value", (3,), borrowed=True)
+            if ctx["nest"] == 0:
+                ctx.setdefault("rows", []).append(k)
             lines = [f"{pad}for {k} in {name}:"]
             body_ctx = self.inner_context(ctx, loop=True)
             return lines + self.block(inner, self.rng.randint(1, min(3, self.size)), pad + "    ", body_ctx)
@@ -808,6 +826,7 @@ class Generator:
         item = self.fresh("e")
         if ctx["nest"] == 0:  # a later range loop may take the name again (its adjoint must stop at each binding)
             ctx["loops"].append(item)
+            ctx.setdefault("rows", []).append(item)
         whole = broadcast(*v.elems)
         inner = self.scope(env)
         inner[name] = replace(v, borrowed=True)  # appending to the list being walked would never end
