@@ -29,6 +29,8 @@ __all__ = [
     "cholesky_tangent",
     "eigh_adjoint",
     "eigh_tangent",
+    "eig_adjoint",
+    "eig_tangent",
     "singular_values_adjoint",
     "singular_values_tangent",
     "svd_adjoint",
@@ -157,6 +159,33 @@ def eigh_tangent(t: Any, w: Any, v: Any, UPLO: str = "L") -> tuple:  # noqa: N80
     """The tangents of ``w, v = np.linalg.eigh(a)`` along ``t`` (see ``eigh_adjoint``)."""
     p = _transposed(v) @ symmetric_from(t, UPLO) @ v
     return (_diagonal(p), v @ (inverse_gaps(w) * p))
+
+
+def eig_adjoint(g: Any, w: Any, v: Any) -> Any:
+    """The adjoint of ``a`` in ``w, v = np.linalg.eig(a)``, for real eigenvalues, distinct: with
+    ``p = v^-1 da v``, ``dw = diag(p)`` and ``dv = v (inverse_gaps(w) * p)``, less each column's
+    part along itself (NumPy scales each eigenvector to length 1)."""
+    if np.iscomplexobj(w):
+        raise NoDerivativeRule(_COMPLEX_SPECTRUM, suggestion=_COMPLEX_SPECTRUM_ADVICE)
+    gw, gv = g[0], g[1]
+    inner = _as_diagonal(gw, np.shape(v)[-1])
+    if not _is_weak_zero(gv):
+        along = _as_diagonal(_diagonal(_transposed(v) @ gv), np.shape(v)[-1])  # (the length kept at 1)
+        inner = inner + inverse_gaps(w) * (_transposed(v) @ (gv - v @ along))
+    return np.linalg.solve(_transposed(v), inner @ _transposed(v))
+
+
+def eig_tangent(t: Any, w: Any, v: Any) -> tuple:
+    """The tangents of ``w, v = np.linalg.eig(a)`` along ``t`` (see ``eig_adjoint``)."""
+    if np.iscomplexobj(w):
+        raise NoDerivativeRule(_COMPLEX_SPECTRUM, suggestion=_COMPLEX_SPECTRUM_ADVICE)
+    p = np.linalg.solve(v, t @ v)
+    turned = v @ (inverse_gaps(w) * p)
+    return (_diagonal(p), turned - v * np.sum(v * turned, axis=-2, keepdims=True))
+
+
+_COMPLEX_SPECTRUM = "no derivative for np.linalg.eig of a matrix with complex eigenvalues (srcdiff's is for a real spectrum)"
+_COMPLEX_SPECTRUM_ADVICE = "For a symmetric matrix, use np.linalg.eigh."
 
 
 def _thin(u: Any, s: Any, vh: Any, full_matrices: bool, gu: Any, gvh: Any) -> tuple:

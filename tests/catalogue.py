@@ -1937,6 +1937,16 @@ def linalg_eigh_triangle(a, uplo, w):  # one triangle read: the other gets no de
     return np.sum((vectors**2 + values[..., None, :]) * w)
 
 
+def linalg_eig(a, w):  # near a diagonal matrix: real, distinct eigenvalues; v * v[..., :1, :] ignores each column's sign
+    values, vectors = np.linalg.eig(a)
+    return np.sum((vectors * vectors[..., :1, :] + values[..., None, :]) * w)
+
+
+def linalg_eig_values(a, w):
+    values, _ = np.linalg.eig(a)
+    return np.sum(values * w)
+
+
 def linalg_svd(a, full_matrices, w):  # squares: a pair of singular vectors may change sign together
     u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
     return np.sum((u**2 * s[..., None, :]) @ vh**2 * w)
@@ -3377,6 +3387,9 @@ CASES: list[Case] = [
     Case(linalg_eigh, SQUARE, domain=SYMMETRIC, order=2),
     Case(linalg_eigh_values, SQUARE, domain=SYMMETRIC, order=2),
     Case(linalg_eigh_triangle, SQUARE, domain=SYMMETRIC, options=[{"uplo": "L"}, {"uplo": "U"}], autograd=False, order=2),
+    # autograd has no derivative for eig: central differences only
+    Case(linalg_eig, SQUARE, domain=MATRIX, autograd=False, order=2),
+    Case(linalg_eig_values, SQUARE, domain=MATRIX, autograd=False, order=2),
     Case(linalg_svd, RECTANGULAR, domain=MATRIX, options=[{"full_matrices": False}], order=2),
     Case(
         linalg_svd,

@@ -720,3 +720,15 @@ def test_einsum_with_an_empty_leading_axis():
     ga, gb = srcdiff.grad(batched_matmul, wrt=(0, 1))(a, b)
     assert ga.shape == a.shape and gb.shape == b.shape
     assert srcdiff.jvp(batched_matmul, (a, b), (a, b)) == (0.0, 0.0)
+
+
+def eigenvalue_sum(a):
+    return np.sum(np.real(np.linalg.eig(a)[0]))
+
+
+def test_eig_of_a_matrix_with_complex_eigenvalues_is_refused_when_it_runs():
+    rotation = np.array([[0.1, -1.0], [1.0, 0.2]])  # eigenvalues 0.15 +- 1.0i
+    with pytest.raises(srcdiff.SrcdiffError, match="np.linalg.eig of a matrix with complex eigenvalues"):
+        srcdiff.grad(eigenvalue_sum)(rotation)
+    real = np.array([[2.0, 0.3], [0.1, 4.0]])
+    np.testing.assert_allclose(srcdiff.grad(eigenvalue_sum)(real), np.eye(2), atol=1e-12)  # the trace's derivative

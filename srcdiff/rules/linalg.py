@@ -38,6 +38,7 @@ vjp("np.linalg.pinv(a, rcond=None)", a="pinv_adjoint(g, a, ans)", discrete=("rco
 # factorisations (eigh and cholesky read one triangle of a, as NumPy does)
 vjp("np.linalg.cholesky(a)", a="cholesky_adjoint(g, ans)")
 vjp("np.linalg.eigh(a, UPLO='L')", a="eigh_adjoint(g, ans[0], ans[1], UPLO)", kind=PARTS, discrete=("UPLO",))
+vjp("np.linalg.eig(a)", a="eig_adjoint(g, ans[0], ans[1])", kind=PARTS)  # real eigenvalues: checked when it runs
 vjp("np.linalg.svd(a, full_matrices=True, compute_uv=True)",
     a="svd_adjoint(g, ans[0], ans[1], ans[2], full_matrices) if compute_uv else singular_values_adjoint(g, a)",
     kind=PARTS, discrete=("full_matrices", "compute_uv"))  # fmt: skip
@@ -57,6 +58,7 @@ jvp("np.linalg.matrix_power(a, n)", a="matrix_power_derivative(a, t, n)")
 jvp("np.linalg.pinv(a, rcond=None)", a="pinv_tangent(t, a, ans)")
 jvp("np.linalg.cholesky(a)", a="cholesky_tangent(t, ans)")
 jvp("np.linalg.eigh(a, UPLO='L')", a="eigh_tangent(t, ans[0], ans[1], UPLO)")
+jvp("np.linalg.eig(a)", a="eig_tangent(t, ans[0], ans[1])")
 jvp("np.linalg.svd(a, full_matrices=True, compute_uv=True)",
     a="svd_tangent(t, ans[0], ans[1], ans[2], full_matrices) if compute_uv else singular_values_tangent(t, a)")  # fmt: skip
 jvp("np.linalg.qr(a, mode='reduced')", a="qr_tangent(t, a, ans[0], ans[1], mode)")
