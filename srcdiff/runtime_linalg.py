@@ -172,14 +172,14 @@ def eig_adjoint(g: Any, w: Any, v: Any) -> Any:
     if not _is_weak_zero(gv):
         along = _as_diagonal(_diagonal(_transposed(v) @ gv), np.shape(v)[-1])  # (the length kept at 1)
         inner = inner + inverse_gaps(w) * (_transposed(v) @ (gv - v @ along))
-    return np.linalg.solve(_transposed(v), inner @ _transposed(v))
+    return _transposed(np.linalg.inv(v)) @ inner @ _transposed(v)  # (inv, not solve: inner may be a Dask array)
 
 
 def eig_tangent(t: Any, w: Any, v: Any) -> tuple:
     """The tangents of ``w, v = np.linalg.eig(a)`` along ``t`` (see ``eig_adjoint``)."""
     if np.iscomplexobj(w):
         raise NoDerivativeRule(_COMPLEX_SPECTRUM, suggestion=_COMPLEX_SPECTRUM_ADVICE)
-    p = np.linalg.solve(v, t @ v)
+    p = np.linalg.inv(v) @ t @ v
     turned = v @ (inverse_gaps(w) * p)
     return (_diagonal(p), turned - v * np.sum(v * turned, axis=-2, keepdims=True))
 

@@ -70,7 +70,7 @@ def star_call(x):
 
 
 def no_rule(x):
-    w, v = np.linalg.eig(x)  # <- refused
+    w = np.linalg.eigvals(x)  # <- refused
     return np.sum(w)
 
 
