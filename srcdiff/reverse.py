@@ -587,6 +587,13 @@ class _Reverse(CodeWriter):
         if not candidates:
             return []
         allowed: set[int] = set()  # ids of the Name nodes read in those ways
+        # or held in the result's tuple (``return out, state``), made after the lists last grew
+        body = self.tree.body
+        grows = [k for k, s in enumerate(body) for n in nodes(s) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+        for k, s in enumerate(body):
+            packs_result = isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id == self.result
+            if packs_result and isinstance(s.value, (ast.Tuple, ast.List)) and k > max(grows, default=-1):
+                allowed.update(id(e) for e in s.value.elts if isinstance(e, ast.Name))
         for n in nodes(self.tree):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("append", "pop"):
                 allowed.add(id(n.func.value))

@@ -1498,12 +1498,16 @@ class Generator:
         if self.grad_helpers:  # a loss whose gradient the program calls: made where it is called, or kept
             chunks += [["def inner_loss(a):", "    return np.sum(np.sin(a) * a) + 0.5 * np.sum(a * a)"],
                        ["INNER_GRAD = srcdiff.grad(inner_loss)"]]  # fmt: skip
-        if self.generators:  # a generator, or the list it stands for, built by appends and returned
-            if self.rng.random() < 0.5:
+        if self.generators:  # a generator, or the list it stands for, built by appends and returned (alone, in a tuple)
+            form = self.rng.random()
+            if form < 0.4:
                 chunks.append(["def pieces(a):", "    yield a * 0.5", "    for k in range(2):", "        yield np.sin(k + a)"])
             else:
-                chunks.append(["def pieces(a):", "    out = [a * 0.5]", "    for k in range(2):",
-                               "        out.append(np.sin(k + a))", "    return out"])  # fmt: skip
+                made = "pieces" if form < 0.7 else "made_pieces"
+                chunks.append([f"def {made}(a):", "    out = [a * 0.5]", "    for k in range(2):",
+                               "        out.append(np.sin(k + a))", "    return out" if form < 0.7 else "    return out, 3"])
+                if made != "pieces":
+                    chunks.append(["def pieces(a):", "    got, count = made_pieces(a)", "    return got"])  # fmt: skip
         if self.global_objects:
             chunks += [["class Gain:", "    def __init__(self, k):", "        self.k = k", "",
                         "    def __call__(self, v):", "        return np.tanh(v) * self.k", "",

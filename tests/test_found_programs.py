@@ -1189,16 +1189,17 @@ def test_forward_mode_through_a_range_loop_whose_variable_walks_rows_later():
     )
 
 
-@pytest.mark.parametrize("helper", ["generator", "appends"])
+@pytest.mark.parametrize("helper", ["generator", "appends", "appends, in a tuple"])
 def test_a_list_a_helper_returns_differentiated_twice(helper):
     # The helper's backward sweep popped what its forward sweep appended from the list it had
     # returned: the caller's own list, which the second derivative reads again (IndexError). Its
     # backward sweep now pops from a copy, as it does its stack (seed 1,829 of the python-heavy weights).
-    made = (
-        "def pieces(a):\n    for k in range(2):\n        yield np.sin(k + a)\n"
-        if helper == "generator"
-        else "def pieces(a):\n    out = []\n    for k in range(2):\n        out.append(np.sin(k + a))\n    return out\n"
-    )
+    made = {
+        "generator": "def pieces(a):\n    for k in range(2):\n        yield np.sin(k + a)\n",
+        "appends": "def pieces(a):\n    out = []\n    for k in range(2):\n        out.append(np.sin(k + a))\n    return out\n",
+        "appends, in a tuple": "def made(a):\n    out = []\n    for k in range(2):\n        out.append(np.sin(k + a))\n"
+        "    return out, 2\n\ndef pieces(a):\n    got, n = made(a)\n    return got\n",
+    }[helper]
     verify(
         made
         + """
