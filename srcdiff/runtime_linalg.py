@@ -165,9 +165,8 @@ def eig_adjoint(g: Any, w: Any, v: Any) -> Any:
     """The adjoint of ``a`` in ``w, v = np.linalg.eig(a)``, for real eigenvalues, distinct: with
     ``p = v^-1 da v``, ``dw = diag(p)`` and ``dv = v (inverse_gaps(w) * p)``, less each column's
     part along itself (NumPy scales each eigenvector to length 1)."""
-    if np.iscomplexobj(w):
-        raise NoDerivativeRule(_COMPLEX_SPECTRUM, suggestion=_COMPLEX_SPECTRUM_ADVICE)
-    gw, gv = g[0], g[1]
+    w, v = _real_spectrum(w, v)
+    gw, gv = np.real(g[0]), np.real(g[1])  # (a real perturbation keeps them real: only real parts count)
     inner = _as_diagonal(gw, np.shape(v)[-1])
     if not _is_weak_zero(gv):
         along = _as_diagonal(_diagonal(_transposed(v) @ gv), np.shape(v)[-1])  # (the length kept at 1)
@@ -177,11 +176,20 @@ def eig_adjoint(g: Any, w: Any, v: Any) -> Any:
 
 def eig_tangent(t: Any, w: Any, v: Any) -> tuple:
     """The tangents of ``w, v = np.linalg.eig(a)`` along ``t`` (see ``eig_adjoint``)."""
-    if np.iscomplexobj(w):
-        raise NoDerivativeRule(_COMPLEX_SPECTRUM, suggestion=_COMPLEX_SPECTRUM_ADVICE)
+    w, v = _real_spectrum(w, v)
     p = np.linalg.inv(v) @ t @ v
     turned = v @ (inverse_gaps(w) * p)
     return (_diagonal(p), turned - v * np.sum(v * turned, axis=-2, keepdims=True))
+
+
+def _real_spectrum(w: Any, v: Any) -> tuple:
+    """``w`` and ``v`` as real arrays (NumPy 2.5 returns complex ones for a real spectrum too);
+    ``NoDerivativeRule`` if an eigenvalue is not real."""
+    if not np.iscomplexobj(w):
+        return w, v
+    if np.any(np.imag(w) != 0):
+        raise NoDerivativeRule(_COMPLEX_SPECTRUM, suggestion=_COMPLEX_SPECTRUM_ADVICE)
+    return np.real(w), np.real(v)
 
 
 _COMPLEX_SPECTRUM = "no derivative for np.linalg.eig of a matrix with complex eigenvalues (srcdiff's is for a real spectrum)"

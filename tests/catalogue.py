@@ -1938,13 +1938,14 @@ def linalg_eigh_triangle(a, uplo, w):  # one triangle read: the other gets no de
 
 
 def linalg_eig(a, w):  # near a diagonal matrix: real, distinct eigenvalues; v * v[..., :1, :] ignores each column's sign
-    values, vectors = np.linalg.eig(a)
+    values, vectors = np.linalg.eig(a)  # (complex arrays from NumPy 2.5 on, with zero imaginary parts here)
+    values, vectors = np.real(values), np.real(vectors)
     return np.sum((vectors * vectors[..., :1, :] + values[..., None, :]) * w)
 
 
 def linalg_eig_values(a, w):
     values, _ = np.linalg.eig(a)
-    return np.sum(values * w)
+    return np.sum(np.real(values) * w)
 
 
 def linalg_svd(a, full_matrices, w):  # squares: a pair of singular vectors may change sign together
