@@ -331,4 +331,23 @@ def _drop_dead(body: list[ast.stmt], reads: Counter, pure_calls: frozenset[str] 
             return all(_pure(a) for a in call.args)
         return _pure(call)
 
-    return drop_statements(body, dead)
+    body = drop_statements(body, dead)
+    return [s for k, s in enumerate(body) if not _replays_nothing(s, body[k + 1 :])]
+
+
+def _replays_nothing(s: ast.stmt, after: list[ast.stmt]) -> bool:
+    """A loop of the function's body that does nothing (``for k in reversed(_t1): pass``, a backward
+    sweep with nothing to replay) and whose variable nothing after it reads: it only binds that.
+    (Iterating a name, or ``reversed``/``range`` of one, has no effect of its own.)"""
+    if not (isinstance(s, ast.For) and isinstance(s.target, ast.Name) and not s.orelse):
+        return False
+    if not all(isinstance(b, ast.Pass) for b in s.body):
+        return False
+    walks = s.iter if not isinstance(s.iter, ast.Call) else s.iter.args[0] if len(s.iter.args) == 1 else None
+    plain = isinstance(s.iter, ast.Name) or (
+        isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) and s.iter.func.id in ("reversed", "range")
+    )
+    if not (plain and isinstance(walks, ast.Name)):
+        return False
+    target = s.target.id
+    return not any(isinstance(n, ast.Name) and n.id == target and isinstance(n.ctx, ast.Load) for t in after for n in nodes(t))

@@ -1,5 +1,6 @@
 """Reverse mode over the language: every program against finite differences and autograd."""
 
+import ast
 import re
 import types
 
@@ -11,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import srcdiff
+from srcdiff.optimize import _replays_nothing
 from tests import programs as P
+from tests.catalogue import autograd_twin
 from tests.test_spread import generated_body
 
 
@@ -321,3 +324,28 @@ def test_a_list_read_back_before_its_pop_gets_its_value_put_back():
     g = srcdiff.grad(read_before_its_pop)
     assert len(re.findall(r"\bxs\.append\(", generated_body(g, x))) == 1  # the put-back
     np.testing.assert_allclose(g(x), autograd.grad(read_before_its_pop_autograd)(x), rtol=1e-12)
+
+
+def rows_then_range(x):
+    v1 = x * np.array([[1.0, 2.0], [3.0, 4.0]])
+    for k in v1:  # nothing of this loop reaches the result: its backward sweep replays nothing
+        v4 = 1.0 * k  # noqa: F841 (read by nothing: the point)
+    v7 = 0.5
+    for k in range(2):
+        v7 = v7 * 0.9 + np.tanh(x) * (0.1 * k + 0.2)
+    return np.sum(v7) + np.sum(v1)
+
+
+def test_a_backward_loop_that_replays_nothing_is_dropped():
+    text = srcdiff.source(srcdiff.grad(rows_then_range), -1.0)
+    assert "pass" not in text  # (was: for _i1 in reversed(_t6): pass)
+    assert srcdiff.grad(rows_then_range)(-1.0) == pytest.approx(autograd.grad(autograd_twin(rows_then_range))(-1.0))
+
+    def replays(code: str) -> bool:
+        body = ast.parse(code).body
+        return _replays_nothing(body[0], body[1:])
+
+    assert replays("for k in reversed(t):\n    pass\nk = s.pop()\ny = 2")  # k stored again, never read
+    assert not replays("for k in reversed(t):\n    pass\ny = k")  # k read after: the loop bound it
+    assert not replays("for k in walk(t):\n    pass")  # a call that may do something
+    assert not replays("for k in reversed(t):\n    y = 1")
