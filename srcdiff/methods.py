@@ -177,10 +177,12 @@ def free_objects(f: Any, tree: ast.FunctionDef) -> frozenset[tuple[str, int]]:
     """Kinds entries, as for parameters, for the global and closure variables ``tree`` reads that
     hold an object of a class of the user's, or a list or tuple of objects of one such class: their
     methods are followed as a parameter's are (``Lookups`` checks their class at each call)."""
-    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    read, bound = set(), {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}  # (its parameters are bound)
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            (read if isinstance(n.ctx, ast.Load) else bound).add(n.id)
     found = set()
-    for name in sorted(read - stored - {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}):
+    for name in sorted(read - bound):
         try:
             value = _free_value(f, name)
         except KeyError:  # a builtin, or not bound yet

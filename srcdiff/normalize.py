@@ -791,7 +791,7 @@ class _Normalizer:
 
     def expr_Call(self, e: ast.Call) -> ast.expr:
         walked_here = id(e) in self.walked_generators or is_generated(self.origin.filename)  # (srcdiff's code walks it)
-        if self.is_generator_call(e) and not walked_here:
+        if not walked_here and self.is_generator_call(e):
             raise self.fail(
                 e,
                 "a generator function's call is supported only where it is walked to its end at once",
@@ -1326,11 +1326,13 @@ class _Normalizer:
         if not (isinstance(func, ast.Attribute) and self._is_local(func.value)):
             return False
         held = func.value.id
-        if func.attr in ("extend", "insert") and held not in self.lists:
+        if func.attr == "update":
+            return held in self.dicts and self.updates(held, call)
+        if held not in self.lists or call.keywords:
             return False  # (a deque, an object of the user's: their methods are their own)
-        if func.attr == "extend" and len(call.args) == 1 and not call.keywords:
+        if func.attr == "extend" and len(call.args) == 1:
             self.extend(held, call.args[0])
-        elif func.attr == "insert" and len(call.args) == 2 and not call.keywords:
+        elif func.attr == "insert" and len(call.args) == 2:
             at, count, item, k = (self.fresh.temp(n) for n in ("_at", "_n", "_v", "_k"))
             self.desugar(  # as list.insert does: a negative position counts from the end; out of range, an end
                 f"{at} = INDEX\n{item} = ITEM\n{count} = len({held})\n"
@@ -1341,8 +1343,6 @@ class _Normalizer:
                 INDEX=call.args[0],
                 ITEM=call.args[1],
             )
-        elif func.attr == "update" and held in self.dicts and self.updates(held, call):
-            pass
         else:
             return False
         return True

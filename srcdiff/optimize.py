@@ -343,11 +343,10 @@ def _replays_nothing(s: ast.stmt, after: list[ast.stmt]) -> bool:
         return False
     if not all(isinstance(b, ast.Pass) for b in s.body):
         return False
-    walks = s.iter if not isinstance(s.iter, ast.Call) else s.iter.args[0] if len(s.iter.args) == 1 else None
-    plain = isinstance(s.iter, ast.Name) or (
-        isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) and s.iter.func.id in ("reversed", "range")
-    )
-    if not (plain and isinstance(walks, ast.Name)):
+    walked = s.iter
+    if isinstance(walked, ast.Call) and isinstance(walked.func, ast.Name) and walked.func.id in ("reversed", "range"):
+        walked = walked.args[0] if len(walked.args) == 1 and not walked.keywords else None
+    if not isinstance(walked, ast.Name):
         return False
     target = s.target.id
     return not any(isinstance(n, ast.Name) and n.id == target and isinstance(n.ctx, ast.Load) for t in after for n in nodes(t))

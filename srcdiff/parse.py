@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SourceUnavailable, UnsupportedSyntax, cell_number, place
-from .names import copy_tree
+from .names import Fresh, copy_tree, names_in
 
 
 @dataclass(frozen=True)
@@ -331,8 +331,7 @@ def generator_as_list(tree: ast.FunctionDef) -> ast.FunctionDef:
     appends ``v``, ``yield from seq`` its items, and each ``return`` (and the end) returns the list.
     Its callers walk it to the end at once (normalize: ``list(gen(...))``), so the two agree. A
     ``yield`` whose value is used (``x = yield v``) is left for ``check_syntax`` to refuse."""
-    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    items = next(f"_yielded{k or ''}" for k in range(len(taken) + 1) if f"_yielded{k or ''}" not in taken)
+    items = Fresh(names_in(tree)).like("_yielded")
 
     def listed() -> ast.Name:
         return ast.Name(id=items, ctx=ast.Load())

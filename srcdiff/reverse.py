@@ -587,12 +587,14 @@ class _Reverse(CodeWriter):
         if not candidates:
             return []
         allowed: set[int] = set()  # ids of the Name nodes read in those ways
-        # or held in the result's tuple (``return out, state``), made after the lists last grew
+        # or held in the result's tuple (``return out, state``), made after every method call (every move among them)
         body = self.tree.body
-        grows = [k for k, s in enumerate(body) for n in nodes(s) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+        calls = [
+            k for k, s in enumerate(body) if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) for n in nodes(s))
+        ]
         for k, s in enumerate(body):
             packs_result = isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id == self.result
-            if packs_result and isinstance(s.value, (ast.Tuple, ast.List)) and k > max(grows, default=-1):
+            if packs_result and isinstance(s.value, (ast.Tuple, ast.List)) and k > max(calls, default=-1):
                 allowed.update(id(e) for e in s.value.elts if isinstance(e, ast.Name))
         for n in nodes(self.tree):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("append", "pop"):
