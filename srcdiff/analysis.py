@@ -163,7 +163,7 @@ def activity(
             safety.refuse_duck_writes(tree, origin, _dependencies(tree, ops, ducks, result, in_place, group)[0])
         # (a list's element is a reference: changing the list leaves it as it was)
         checks = safety.stale_reads(
-            tree.body, ops, origin, written - definite_lists, scalars, locals_, call_is_fresh, parameters(tree)
+            tree.body, ops, origin, written - definite_lists, scalars, locals_, call_is_fresh, parameters(tree), ndims
         )
     else:
         checks = []

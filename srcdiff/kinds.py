@@ -247,12 +247,13 @@ def _array_ndims(assigned: dict[str, list], ops: dict[ast.AST, Op], env: Env, kn
     """Names whose every definition has a known number of dimensions (a pessimistic pass;
     a parameter given another value keeps its kind only if the value is of the same kind)."""
     ndims = {n: d for n, d in known.items() if n not in assigned}
+    tuples = {n: vs[0] for n, vs in assigned.items() if len(vs) == 1 and isinstance(vs[0], ast.Tuple)}
     grown = True
     while grown:  # to a fixpoint: names defined from names defined before
         grown = False
         for n, values in assigned.items():
             if n not in ndims:
-                found = {_ndim(v, ndims, ops, env) for v in values if v is not None}  # x[i] = v keeps x's ndim
+                found = {_ndim(v, ndims, ops, env, tuples) for v in values if v is not None}  # x[i] = v keeps x's ndim
                 if n in known:
                     found.add(known[n])
                 if len(found) == 1 and None not in found:
@@ -277,8 +278,11 @@ class _ScalarsFirst(Mapping[str, int]):
         return len(self.ndims.keys() | self.scalars)
 
 
-def _ndim(e: ast.expr | None, ndims: Mapping[str, int], ops: dict[ast.AST, Op], env: Env) -> int | None:
-    """The number of dimensions of an operation's result, where it follows from its operands."""
+def _ndim(
+    e: ast.expr | None, ndims: Mapping[str, int], ops: dict[ast.AST, Op], env: Env, tuples: Mapping[str, ast.Tuple] | None = None
+) -> int | None:
+    """The number of dimensions of an operation's result, where it follows from its operands
+    (``tuples``: the names bound once, to a tuple display)."""
     if isinstance(e, ast.Constant):
         return 0 if isinstance(e.value, (int, float)) else None
     if isinstance(e, ast.Name):
@@ -322,8 +326,12 @@ def _ndim(e: ast.expr | None, ndims: Mapping[str, int], ops: dict[ast.AST, Op], 
             if func is rules.NAMESPACE[helper] and len(e.args) > like:
                 return _ndim(e.args[like], ndims, ops, env)
         name = getattr(func, "__name__", None) if (rules.module_of(func) or "").startswith("numpy") else None
-        if name in _CREATE and _ndim(e.args[0], ndims, ops, env) == 0:
+        if name in _CREATE and e.args and _ndim(e.args[0], ndims, ops, env) == 0:
             return 1
+        shape = e.args[0] if e.args else None
+        shape = (tuples or {}).get(shape.id) if isinstance(shape, ast.Name) else shape  # (a tuple display is a name of its own)
+        if name in _CREATE and isinstance(shape, ast.Tuple) and all(_ndim(n, ndims, ops, env) == 0 for n in shape.elts):
+            return len(shape.elts)  # np.zeros((2, 3))
         if name in _LIKE:
             return _ndim(e.args[0], ndims, ops, env)
         keepdims = any(k.arg == "keepdims" and isinstance(k.value, ast.Constant) and k.value.value is True for k in e.keywords)

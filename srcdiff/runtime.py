@@ -296,8 +296,8 @@ def check_unshared(array: Any, index: Any, readers: tuple, described: tuple, fil
     else:  # (a Dask array's += makes a new array, which no view shares: element writes into one are refused when
         return  # the gradient is built, safety.refuse_duck_writes)
     for value, reader in zip(readers, described):
-        if value is array:  # the container itself: its slot gets the new value; its other slots may hold the old
-            value = _other_slots(array, index)
+        if value is array and not isinstance(array, np.ndarray):  # the container itself: its slot gets the new
+            value = _other_slots(array, index)  # value, its other slots may hold the old (an array: the same data)
         if _holds(value, region):
             raise SharedInPlace(
                 f"this changes data that {reader} shares (a view, an alias, or a list or tuple holding it), "

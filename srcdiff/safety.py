@@ -17,7 +17,7 @@ and arithmetic on lists (``refuse_list_arithmetic``).
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
@@ -197,7 +197,8 @@ def refuse_aliases(
     name, so such aliasing would give a silently wrong gradient. A second name for an array
     or list that is itself changed in place later (``y = x`` then ``x[0] = v``,
     ``x.append(v)``) is refused too. Both are asked flow by flow: a change made before the
-    binding, or after either name was bound anew, does not count.
+    binding, or after either name was bound anew, does not count; nor does one after which
+    no other name of the binding is read (``a, b = h(x); b += v`` leaves the pair unread).
     """
     locals_ = local_names(tree)
     through_temporaries = _through_temporaries(tree, ops, locals_, scalars, call_is_fresh)
@@ -207,19 +208,20 @@ def refuse_aliases(
             shared = through_temporaries(shared_with(s.value, ops[s.value], locals_, scalars, call_is_fresh))
             if shared - {s.targets[0].id}:
                 shares[id(s)] = shared - {s.targets[0].id}
-    changed = _changed_while_bound(tree.body, ops, scalars, shares)
+    changes = _changed_while_bound(tree.body, ops, scalars, shares)
     for s in walk_statements(tree.body):
-        if id(s) not in changed:
+        if id(s) not in changes:
             continue
         target, value, shared = s.targets[0].id, s.value, shares[id(s)]
-        if target in changed[id(s)] and any(n.startswith("_default") for n in shared):
+        if target in changes[id(s)] and any(n.startswith("_default") for n in shared):
             raise origin.error(
                 UnsupportedSyntax,
                 s,
                 "a local function's default value is one object that all its calls share, and a call changes it in place",
                 "Default to None and make a new one inside: def h(v, acc=None): acc = [] if acc is None else acc.",
             )
-        if target in changed[id(s)]:
+        changed = {name for name, read_after in changes[id(s)].items() if read_after}
+        if target in changed:
             others = ", ".join(f"'{n}'" for n in sorted(shared))
             raise origin.error(
                 UnsupportedSyntax,
@@ -228,7 +230,7 @@ def refuse_aliases(
                 f"Take a copy where you read it: {target} = {_readable(value, '...')}.copy() (writing into it changes both).",
             )
         copied = ops[value].kind == COPY or ops[value].kind == RULE and ops[value].rule.func in VIEW_FUNCTIONS
-        source = next(iter(sorted(changed[id(s)] & shared)), None)
+        source = next(iter(sorted(changed & shared)), None)
         if copied and source is not None and not source.startswith("_") and not target.startswith("_"):
             raise origin.error(
                 UnsupportedSyntax,
@@ -240,22 +242,31 @@ def refuse_aliases(
 
 def _changed_while_bound(
     body: list[ast.stmt], ops: dict[ast.AST, Op], scalars: set[str], shares: dict[int, set[str]]
-) -> dict[int, set[str]]:
+) -> dict[int, dict[str, bool]]:
     """For each binding ``target = value`` in ``shares``, the names among its target and the
     names it shares data with that are changed in place (``x[i] = v``, ``x += v`` on an array,
-    ``x.append(v)``) while the binding is live and they still name the object it shares:
-    flow by flow, so a write before the binding (``a *= c`` on a float, then ``a = y[-1]``)
-    or after a name was bound anew is not one."""
-    found: dict[int, set[str]] = {}
+    ``x.append(v)``) while the binding is live and they still name the object it shares, each
+    with whether another of those names is read after the change while it still names that
+    object: flow by flow, so a write before the binding (``a *= c`` on a float, then
+    ``a = y[-1]``), after a name was bound anew, or after which the other names are not read
+    (``a, b = h(x); b += v`` leaves the pair ``h`` returned unread) is not a problem."""
+    found: dict[int, dict[str, bool]] = {}
 
     def walk(block: list[ast.stmt], live: _Live) -> _Live:
         for s in block:
+            if isinstance(s, (ast.If, ast.For, ast.While)):
+                live.reads(_names_read(s.iter if isinstance(s, ast.For) else s.test), found)
             if isinstance(s, ast.If):
                 live = walk(s.body, live.copy()).join(walk(s.orelse, live.copy()))
             elif isinstance(s, (ast.For, ast.While)):
                 for _ in range(2):  # the body may not run; a second round sees the first's bindings
                     live = live.join(walk(s.body, live.copy()))
-            elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                    if isinstance(s, ast.While):  # its test is read again after each round
+                        live.reads(_names_read(s.test), found)
+                continue
+            else:
+                live.reads(_names_read(s), found)
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 target = s.targets[0].id
                 if getattr(s, "in_place", False) and target not in scalars:  # x += v: the same array, changed
                     live.changes(target, found)
@@ -276,23 +287,32 @@ def _changed_while_bound(
     return found
 
 
+def _names_read(e: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(e) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
 class _Live:
-    """The live bindings and the names each watches, indexed both ways: a statement touches
-    only the bindings that watch its name, so a long function is not walked once per line."""
+    """The live bindings, the names each watches, indexed both ways (a statement touches only
+    the bindings that watch its names, so a long function is not walked once per line), and
+    for each binding the names changed in place whose change no other name has read yet."""
 
     def __init__(self) -> None:
         self.names: dict[int, set[str]] = {}  # binding -> the names it watches
         self.watchers: dict[str, set[int]] = {}  # name -> the bindings watching it
+        self.unread: dict[int, set[str]] = {}  # binding -> names changed since, not yet read through another
 
     def copy(self) -> _Live:
         other = _Live()
         other.names = {b: set(names) for b, names in self.names.items()}
         other.watchers = {n: set(bs) for n, bs in self.watchers.items()}
+        other.unread = {b: set(names) for b, names in self.unread.items()}
         return other
 
     def join(self, other: _Live) -> _Live:
         for b, names in other.names.items():
             self.watch(b, names)
+        for b, names in other.unread.items():
+            self.unread.setdefault(b, set()).update(names)
         return self
 
     def watch(self, binding: int, names: set[str]) -> None:
@@ -305,13 +325,23 @@ class _Live:
             self.names[b].discard(name)
             if not self.names[b]:
                 del self.names[b]
+                self.unread.pop(b, None)
         for b in bindings_of_name:
+            self.unread.pop(b, None)
             for n in self.names.pop(b, ()):
                 self.watchers[n].discard(b)
 
-    def changes(self, name: str, found: dict[int, set[str]]) -> None:
+    def changes(self, name: str, found: dict[int, dict[str, bool]]) -> None:
         for b in self.watchers.get(name, ()):
-            found.setdefault(b, set()).add(name)
+            found.setdefault(b, {}).setdefault(name, False)
+            self.unread.setdefault(b, set()).add(name)
+
+    def reads(self, names: set[str], found: dict[int, dict[str, bool]]) -> None:
+        """A statement reads ``names``: a change to one name of a binding is seen through another."""
+        for n in names:
+            for b in self.watchers.get(n, ()):
+                for changed in self.unread.get(b, set()) - {n}:
+                    found[b][changed] = True
 
 
 def refuse_changed_parameters(tree: ast.FunctionDef, ops: dict[ast.AST, Op], origin: Origin, written: set[str]) -> None:
@@ -386,8 +416,8 @@ class _StaleReads:
     """
 
     def __init__(self, ops: dict[ast.AST, Op], origin: Origin | None, written: set[str], scalars: set[str], locals_: set[str],
-                 call_is_fresh: CallIsFresh, bound: set[str]) -> None:
-        self.ops, self.origin, self.written, self.scalars = ops, origin, written, scalars
+                 call_is_fresh: CallIsFresh, bound: set[str], ndims: Mapping[str, int]) -> None:
+        self.ops, self.origin, self.written, self.scalars, self.ndims = ops, origin, written, scalars, ndims
         self.locals, self.call_is_fresh = locals_, call_is_fresh
         self.views: dict[str, tuple[set[str], ast.expr]] = {}
         self.stale: set[str] = set()
@@ -489,7 +519,7 @@ class _StaleReads:
                 op = self.ops[value]
                 shared = shared_with(value, op, self.locals, self.scalars, self.call_is_fresh) - {target}
                 roots = set().union(*(self.views[n][0] if n in self.views else {n} for n in shared)) & self.written
-                if roots:
+                if roots and not _maybe_element(value, op, self.ndims, self.scalars):
                     self.views[target] = (roots, value)
                 self.maybe[target] = self.roots(maybe_shared_with(value, op, self.locals, self.scalars) | shared) - {target}
             else:
@@ -524,6 +554,19 @@ class _StaleReads:
                 self.maybe_stale[r] = self.maybe_stale.get(r, set()) | {(id(s), r in self.bound)}
 
 
+def _maybe_element(value: ast.expr, op: Op, ndims: Mapping[str, int], scalars: set[str]) -> bool:
+    """``y[i]`` (or ``y[i, j]``) with integers only, where ``y`` is not known to have more
+    dimensions than the integers index: a number of its own (a copy) if it has exactly as many,
+    a view if more. Not proven to share, then: a write into ``y`` gets the run-time check."""
+    if op.kind != INDEX or not isinstance(value.value, ast.Name):
+        return False
+    parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+    def integer(p: ast.expr) -> bool:
+        return isinstance(p, ast.Constant) and type(p.value) is int or isinstance(p, ast.Name) and p.id in scalars
+
+    return all(map(integer, parts)) and not ndims.get(value.value.id, -1) > len(parts)
+
+
 def stale_reads(
     body: list[ast.stmt],
     ops: dict[ast.AST, Op],
@@ -533,10 +576,11 @@ def stale_reads(
     locals_: set[str],
     call_is_fresh: CallIsFresh,
     params: list[str],
+    ndims: Mapping[str, int],
 ) -> list[Check]:
     """Refuse a read of a value proven to share data with an array changed in place since it
     was taken; return the run-time checks for values that may share it (``_StaleReads``)."""
-    walker = _StaleReads(ops, origin, written, scalars, locals_, call_is_fresh, set(params))
+    walker = _StaleReads(ops, origin, written, scalars, locals_, call_is_fresh, set(params), ndims)
     walker.walk(body)
     return [check for check in walker.checks.values() if check[2]]
 
@@ -546,7 +590,7 @@ def may_share(
     name: str,
 ) -> set[str]:
     """The names whose data ``name`` may share at the end of ``body``, proven or not."""
-    walker = _StaleReads(ops, None, set(), scalars, locals_, call_is_fresh, set())
+    walker = _StaleReads(ops, None, set(), scalars, locals_, call_is_fresh, set(), {})
     walker.refusing = False
     walker.walk(body)
     return walker.roots({name}) - {name}

@@ -1159,7 +1159,14 @@ class Generator:
         lines, t = self.shared(env, pad, ctx)
         shape = env[t].shape
         self.alias_helpers = True
-        how = self.choice(["ident", "with_double", "listed"])
+        how = self.choice(["ident", "with_double", "listed", "fresh_pair", "same_twice"])
+        if how in ("fresh_pair", "same_twice"):  # a, b = h(t): a pair of new arrays, or one array twice
+            p, q = self.fresh("p"), self.fresh("q")
+            lines.append(f"{pad}{p}, {q} = {how}({t})")
+            env[p], env[q] = Var("value", shape), Var("value", shape)
+            written, others = self.choice([(p, [q]), (q, [p])])
+            lines.append(f"{pad}{self.write_into(env, written, shape)}")
+            return lines + self.read_both(env, pad, [written] + others[: self.rng.randint(0, 1)], shape)
         if how == "ident":
             r = self.fresh("r")
             lines.append(f"{pad}{r} = ident({t})")
@@ -1494,7 +1501,9 @@ class Generator:
         body.append(f"    return {self.program_result(env)}")
         if self.alias_helpers:  # helpers returning their argument: alone, in a tuple, in a list
             chunks += [["def ident(a):", "    return a"], ["def with_double(v):", "    return (v, 2 * v)"],
-                       ["def listed(a):", "    return [a]"]]  # fmt: skip
+                       ["def listed(a):", "    return [a]"],
+                       ["def fresh_pair(a):", "    return a * 1.5, np.sin(a)"],
+                       ["def same_twice(a):", "    y = a * 1.5", "    return y, y"]]  # fmt: skip
         if self.grad_helpers:  # a loss whose gradient the program calls: made where it is called, or kept
             chunks += [["def inner_loss(a):", "    return np.sum(np.sin(a) * a) + 0.5 * np.sum(a * a)"],
                        ["INNER_GRAD = srcdiff.grad(inner_loss)"]]  # fmt: skip

@@ -350,6 +350,77 @@ def unary_plus_is_a_copy(x):
     return np.sum(r * 2) + np.sum(y)
 
 
+def _ones_times(a, shape):
+    return a * np.ones(shape)
+
+
+# y[i] of an array whose dimensions srcdiff does not know (a helper's result): a number of
+# its own if y is a vector, a view if y has more dimensions; the write is checked at run time
+def element_of_a_vector_of_unknown_ndim(x):
+    y = _ones_times(x[0], (3,))
+    r = y[1]
+    y[1] += x[1]
+    return np.sum(r * x) + np.sum(y)
+
+
+def row_of_a_matrix_of_unknown_ndim(x):
+    y = _ones_times(x[0], (2, 3))
+    r = y[1]
+    y[1] += x
+    return np.sum(r * x) + np.sum(y)
+
+
+def _exp_and_sin(a):
+    return np.exp(a), np.sin(a)
+
+
+def _one_array_twice(a):
+    y = np.exp(a)
+    return y, y
+
+
+# a, b = h(x), then one of them written in place: Python's pair holds the same objects, but
+# nothing reads the pair again; where h returned one array twice, the other name is stale
+def pair_unpacked_then_added_into(x):
+    a, b = _exp_and_sin(x)
+    b += a
+    return np.sum(a * b)
+
+
+def pair_unpacked_then_written(x):
+    a, b = _exp_and_sin(x)
+    a[0] = 5.0
+    return np.sum(b) + a[1] + a[2]
+
+
+def pair_unpacked_in_a_loop(x):
+    s = 0.0
+    for k in range(3):
+        a, b = _exp_and_sin(x * k)
+        b += a
+        s = s + np.sum(b * x)
+    return s
+
+
+def one_array_twice_then_added_into(x):
+    a, b = _one_array_twice(x)
+    b += 1.0
+    return np.sum(a * b)
+
+
+def one_array_twice_then_written(x):
+    a, b = _one_array_twice(x)
+    b[0] = 5.0
+    return np.sum(a * b)
+
+
+def pair_read_again_after_the_write(x):
+    p = (x * 2.0, x * 3.0)
+    a, b = p
+    b += 1.0
+    return np.sum(a * b) + np.sum(p[1])
+
+
 # a fact of every binding, not of one: a name bound to a mask, then to positions that repeat
 def mask_name_rebound_to_repeated_positions(x):
     v = x * np.array([0.5, 0.7, 0.9])
@@ -403,6 +474,14 @@ CASES = [
     (float_changed_before_the_name_takes_an_element, (W,), "right"),
     (flatten_is_a_copy, (W,), "right"),
     (unary_plus_is_a_copy, (W,), "right"),
+    (element_of_a_vector_of_unknown_ndim, (W,), "right"),
+    (row_of_a_matrix_of_unknown_ndim, (W,), "refused"),
+    (pair_unpacked_then_added_into, (W,), "right"),
+    (pair_unpacked_then_written, (W,), "right"),
+    (pair_unpacked_in_a_loop, (W,), "right"),
+    (one_array_twice_then_added_into, (W,), "refused"),
+    (one_array_twice_then_written, (W,), "refused"),
+    (pair_read_again_after_the_write, (W,), "refused"),
 ]
 
 
