@@ -352,6 +352,8 @@ class _Normalizer:
                 return
             for k, element in enumerate(target.elts):
                 self.store(element, self.atom(ast.Subscript(value=value, slice=ast.Constant(k), ctx=ast.Load())))
+        elif isinstance(target, ast.Subscript) and self.is_held_element(target.value):  # hs[0][i] = value
+            self.write_through(target.value, lambda element: self.store(subscript(element, target.slice), value))
         elif isinstance(target, ast.Subscript):
             if not (isinstance(target.value, ast.Name) and target.value.id in self.locals):
                 raise self.fail(
@@ -452,8 +454,38 @@ class _Normalizer:
             self.emit(ast.Assign(targets=[ast.Subscript(value=name(target.value.id), slice=index, ctx=ast.Store())], value=new))
             # an array held in a list is changed in place by +=: what shares it sees the change (safety.py)
             self.out[-1].element = getattr(old, "id", None)
+        elif isinstance(target, ast.Subscript) and self.is_held_element(target.value):  # hs[0][i] += v
+            self.write_through(
+                target.value, lambda element: self.stmt_AugAssign(ast.AugAssign(subscript(element, target.slice), s.op, s.value))
+            )
         else:
             raise self.fail(s, "this augmented assignment is not supported", "Assign to a local name or element.")
+
+    def is_held_element(self, e: ast.expr) -> bool:
+        """Is ``e`` an element of a list or dict this function made (``hs[0]``, ``d["k"]``)?
+        (One a parameter holds is the caller's: writing into it would change the caller's value.)"""
+        return (
+            isinstance(e, ast.Subscript)
+            and isinstance(e.value, ast.Name)
+            and e.value.id in (self.lists | self.dicts) - set(parameters(self.tree))
+        )
+
+    def write_through(self, held: ast.Subscript, write: Callable[[ast.Name], None]) -> None:
+        """A write into an element of a local list or dict (``hs[0][i] = v``, ``d["k"][i] += v``):
+        the element under a name of its own, written in place there (``write``), then put back
+        into its slot. In Python the element object changes and the slot still holds it; srcdiff
+        keeps one adjoint per name, so the put-back says the slot holds the changed value. It is
+        marked ``element``: whatever else holds the element sees the change (safety.py checks
+        those), and the element's name stops being a second name for the container there."""
+        container = held.value.id
+        key = self.index(held.slice)
+        element = self.fresh.temp("_el")
+        self.locals.add(element)
+        self.emit(assign(element, ast.Subscript(value=name(container), slice=key, ctx=ast.Load())))
+        write(name(element))
+        self.emit(ast.Assign(targets=[subscript(name(container), key)], value=name(element)))
+        self.out[-1].element = element
+        self.out[-1].puts_back = True
 
     def stmt_If(self, s: ast.If) -> None:
         test = self.test(s.test)
@@ -1577,6 +1609,11 @@ def _is_dict_view(e: ast.expr, locals_: set[str]) -> bool:
         and e.func.attr in ("items", "keys", "values")
         and _local_root(e.func.value, locals_)
     )
+
+
+def subscript(value: ast.expr, index: ast.expr) -> ast.Subscript:
+    """``value[index]`` as a target (the index as written: the statement that stores normalises it)."""
+    return ast.Subscript(value=value, slice=index, ctx=ast.Store())
 
 
 def _local_root(e: ast.expr, locals_: set[str]) -> bool:

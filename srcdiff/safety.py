@@ -265,6 +265,8 @@ def _changed_while_bound(
                         live.reads(_names_read(s.test), found)
                 continue
             else:
+                if getattr(s, "puts_back", False):  # hs[0] = _el after _el[i] = v: _el is hs[0] again, not a second name
+                    live.rebind(s.element, bindings_of.get(s.element, ()))
                 live.reads(_names_read(s), found)
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 target = s.targets[0].id
@@ -463,6 +465,9 @@ class _StaleReads:
             header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
             parts = header if isinstance(s, (ast.If, ast.For, ast.While)) else [s]  # nested blocks: in their turn
             read = {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            if getattr(s, "puts_back", False):  # hs[0] = _el: stores into hs, and brings it up to date
+                self.put_back(s.targets[0].value.id, s.element)
+                read.discard(s.targets[0].value.id)
             self.reads(s, read)
             if isinstance(s, ast.If):  # after it, what either branch left
                 before = self.state()
@@ -534,6 +539,12 @@ class _StaleReads:
                 self.maybe_changed(s, changed, {changed, element} - {None}, {changed, element} - {None})
             elif element is not None:  # a list's element, changed by +=: what else holds it (its other slots too) sees it
                 self.maybe_changed(s, changed, {element}, {element})
+
+    def put_back(self, container: str, element: str) -> None:
+        """``container[k] = element`` after writes into ``element`` (``normalize.write_through``):
+        the container's slot holds what was written, so those writes leave it up to date."""
+        if container in self.maybe_stale:
+            self.maybe_stale[container] = {(w, bound) for w, bound in self.maybe_stale[container] if self.checks[w][1] != element}
 
     def roots(self, names: set[str]) -> set[str]:
         """``names`` and every name they may share data with."""

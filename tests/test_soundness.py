@@ -421,6 +421,63 @@ def pair_read_again_after_the_write(x):
     return np.sum(a * b) + np.sum(p[1])
 
 
+# a write into an element of a local list or dict (hs[0][i] = v): the element changes in place
+# and its slot still holds it; whatever else holds the element sees the change
+def written_through_a_list(x):
+    hs = [x * 1.0, x * 2.0]
+    for i in range(3):
+        hs[i % 2][i] += x[i] * hs[1 - i % 2][i]
+    return np.sum(hs[0] * hs[1])
+
+
+def written_through_a_dict(x):
+    d = {"a": x * 1.0, "b": x**2}
+    d["a"][0] *= 3.0
+    d["b"][1:] = d["a"][:2] * x[2]
+    return np.sum(d["a"] * x) + np.sum(d["b"])
+
+
+def floats_written_through_lists_of_lists(x):
+    m = [[1.0, 2.0], [3.0, 4.0]]
+    m[0][1] = x[0] * 2.0
+    m[1][0] += x[1] * m[0][1]
+    return m[0][1] * m[1][0] + x[2]
+
+
+def array_written_through_a_list_of_lists(x):
+    m = [[x * 1.0, x * 2.0]]
+    m[0][1] += x
+    return np.sum(m[0][1] * x)
+
+
+def written_through_a_list_then_read_under_its_name(x):
+    h = x * 1.0
+    hs = [h]
+    hs[0][0] = 5.0
+    return np.sum(h * x)
+
+
+def written_through_one_slot_then_read_through_another(x):
+    h = x * 1.0
+    hs = [h, h]
+    hs[0][0] += x[1]
+    return np.sum(hs[1] * x)
+
+
+def element_named_then_written_through_the_list(x):
+    hs = [x * 1.0, x * 2.0]
+    a = hs[0]
+    hs[0][1] = 5.0
+    return np.sum(a * x)
+
+
+def held_by_a_list_in_a_list_then_added_into(x):
+    a = x * 1.0
+    m = [[a]]
+    m[0][0] += 1.0
+    return np.sum(a * x)
+
+
 # a fact of every binding, not of one: a name bound to a mask, then to positions that repeat
 def mask_name_rebound_to_repeated_positions(x):
     v = x * np.array([0.5, 0.7, 0.9])
@@ -482,7 +539,28 @@ CASES = [
     (one_array_twice_then_added_into, (W,), "refused"),
     (one_array_twice_then_written, (W,), "refused"),
     (pair_read_again_after_the_write, (W,), "refused"),
+    (written_through_a_list, (W,), "right"),
+    (written_through_a_dict, (W,), "right"),
+    (floats_written_through_lists_of_lists, (W,), "right"),
+    (array_written_through_a_list_of_lists, (W,), "right"),
+    (written_through_a_list_then_read_under_its_name, (W,), "refused"),
+    (written_through_one_slot_then_read_through_another, (W,), "refused"),
+    (element_named_then_written_through_the_list, (W,), "refused"),
+    (held_by_a_list_in_a_list_then_added_into, (W,), "refused"),
 ]
+
+WRITTEN_THROUGH = [written_through_a_list, written_through_a_dict, floats_written_through_lists_of_lists,
+                   array_written_through_a_list_of_lists]  # fmt: skip
+
+
+@pytest.mark.parametrize("f", WRITTEN_THROUGH, ids=lambda f: f.__name__)
+def test_writes_through_elements_in_forward_mode_and_at_second_order(f):
+    tangent = np.array([0.3, -0.2, 0.7])
+    _, along = srcdiff.jvp(f, (W.copy(),), (tangent,))
+    np.testing.assert_allclose(along, srcdiff.grad(f)(W.copy()) @ tangent, rtol=1e-10)
+    eps, gradient = 1e-5, srcdiff.grad(f)
+    expected = np.array([(gradient(W + eps * e) - gradient(W - eps * e)) / (2 * eps) for e in np.eye(3)])
+    np.testing.assert_allclose(srcdiff.hessian(f)(W.copy()), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("f, args, expected", CASES, ids=lambda c: getattr(c, "__name__", None))
