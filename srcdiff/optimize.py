@@ -13,7 +13,8 @@ about control flow is not made.
 - Dead code: an assignment of an operation without calls (or a call of a helper in
   ``runtime.PURE``) to a name nobody reads.
 
-Then a temporary read once goes back into the expression that reads it (``nest``), and last,
+Then a loop over a sequence's positions that only reads its items walks the items (``items``),
+a temporary read once goes back into the expression that reads it (``nest``), and last,
 each local is released after its last use (``release``): arrays go as soon as nothing reads them.
 """
 
@@ -25,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import runtime
+from .items import walk_items
 from .names import child_fields, count_statements, drop_statements, nodes
 from .nest import nest
 from .release import hold_shapes, release
@@ -62,6 +64,7 @@ def optimize(transformed: Transformed) -> Transformed:
                 changed |= count_statements(fn.body) != size
                 if not changed:
                     break
+            walk_items(fn, transformed.ndims, transformed.bindings)
             hold_shapes(fn, transformed.bindings, transformed.stack, transformed.scalars)
             nest(fn, transformed.temporaries, transformed.scalars, transformed.bindings)
             release(fn, transformed.scalars)
