@@ -27,6 +27,10 @@ __all__ = [
     "matrix_power_derivative",
     "cholesky_adjoint",
     "cholesky_tangent",
+    "cho_factor_adjoint",
+    "cho_factor_tangent",
+    "cho_solve_factor_adjoint",
+    "cho_solve_factor_tangent",
     "eigh_adjoint",
     "eigh_tangent",
     "eig_adjoint",
@@ -143,6 +147,61 @@ def cholesky_tangent(t: Any, ans: Any) -> Any:
     """The tangent of ``l = np.linalg.cholesky(a)`` along ``t``: ``l phi(l^-1 t l^-T)``."""
     inverse = np.linalg.inv(ans)
     return ans @ _lower_half_diagonal(inverse @ symmetric_from(t) @ _transposed(inverse))
+
+
+def _factor(c: Any, lower: bool) -> Any:
+    """The triangular factor ``l`` (``a = l l^T``) that ``scipy.linalg.cho_factor``'s ``c`` holds
+    in its lower triangle, or as ``u = l^T`` in its upper one; its other triangle is unspecified."""
+    return np.tril(c) if lower else _transposed(np.triu(c))
+
+
+_UNSPECIFIED = (
+    "no derivative for the triangle of scipy.linalg.cho_factor's result that holds no factor "
+    "(SciPy leaves its entries unspecified)"
+)
+
+
+def cho_factor_adjoint(g: Any, c: Any, lower: bool) -> Any:
+    """The adjoint of ``a`` in ``c, lower = scipy.linalg.cho_factor(a, lower)``: ``np.linalg.cholesky``'s,
+    of the triangle that holds the factor (the one of ``a`` that SciPy reads). Raises
+    ``NoDerivativeRule`` where an adjoint reaches the other triangle, whose entries SciPy does not specify."""
+    gc = g[0]
+    if _is_weak_zero(gc):
+        return np.zeros(np.shape(c))
+    if np.any((np.triu(gc, 1) if lower else np.tril(gc, -1)) != 0):
+        raise NoDerivativeRule(_UNSPECIFIED, suggestion="Read c only through scipy.linalg.cho_solve, or take np.tril(c) "
+                               "(np.triu(c) for lower=False).")
+    adjoint = cholesky_adjoint(np.tril(gc) if lower else _transposed(np.triu(gc)), _factor(c, lower))
+    return adjoint if lower else _transposed(adjoint)
+
+
+def cho_factor_tangent(t: Any, c: Any, lower: bool) -> tuple:
+    """The tangent of ``(c, lower) = scipy.linalg.cho_factor(a, lower)`` along ``t``: that of the
+    factor in its triangle, and NaN in the other, whose entries SciPy does not specify."""
+    tangent = cholesky_tangent(t if lower else _transposed(t), _factor(c, lower))
+    unspecified = np.full(np.shape(c), np.nan)
+    if lower:
+        return np.tril(tangent) + np.triu(unspecified, 1), 0.0
+    return np.triu(_transposed(tangent)) + np.tril(unspecified, -1), 0.0
+
+
+def cho_solve_factor_adjoint(y: Any, x: Any, c: Any, lower: bool) -> Any:
+    """The adjoint of ``c`` in ``x = scipy.linalg.cho_solve((c, lower), b)``, given ``y``, the
+    solution for the adjoint ``g`` of ``x``: ``a``'s adjoint is ``-y x^T``, and ``a = l l^T``
+    (``u^T u``) gives the factor ``(da + da^T) l`` (``u (da + da^T)``) in its triangle."""
+    n = np.shape(c)[-1]
+    outer = -(np.reshape(y, (n, -1)) @ _transposed(np.reshape(x, (n, -1))))
+    both = outer + _transposed(outer)
+    return np.tril(both @ np.tril(c)) if lower else np.triu(np.triu(c) @ both)
+
+
+def cho_solve_factor_tangent(t: Any, x: Any, c: Any, lower: bool) -> Any:
+    """What ``x = scipy.linalg.cho_solve((c, lower), b)`` solves for along a tangent ``t`` of
+    ``c``: ``-da x``, with ``da = dl l^T + l dl^T`` from the factor's triangle (``x``'s shape)."""
+    factor, moved = _factor(c, lower), _factor(t, lower)
+    n = np.shape(c)[-1]
+    da = moved @ _transposed(factor) + factor @ _transposed(moved)
+    return np.reshape(-(da @ np.reshape(x, (n, -1))), np.shape(x))
 
 
 def eigh_adjoint(g: Any, w: Any, v: Any, UPLO: str = "L") -> Any:  # noqa: N803

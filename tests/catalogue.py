@@ -2715,6 +2715,16 @@ def solve_triangular(a, b, w, trans, lower, unit_diagonal):  # a + 4 I: well con
     )
 
 
+def cho_factor_solve(a, b, w, lower):  # a + 4 I: SciPy reads one triangle, that of a positive definite matrix
+    factor = scipy.linalg.cho_factor(a + 4.0 * np.eye(3), lower=lower)
+    return np.sum(scipy.linalg.cho_solve(factor, b) * w) + np.sum(np.log(np.diag(factor[0])))
+
+
+def cho_factor_triangle(a, w, lower):  # the factor's triangle only: the other is unspecified
+    c, low = scipy.linalg.cho_factor(a + 4.0 * np.eye(3), lower=lower)
+    return np.sum((np.tril(c) if low else np.triu(c)) * w)
+
+
 def yn(x, w, n):
     return np.sum(scipy.special.yn(n, x) * w)
 
@@ -3747,6 +3757,10 @@ CASES: list[Case] = [
         order=2,
         name="solve_triangular_unit",
     ),
+    # autograd has no cho_factor: central differences, which see that one triangle is read
+    Case(cho_factor_solve, [((3, 3), (3,)), ((3, 3), (3, 2))], domain=UNIT, order=2, autograd=False,
+         options=[{"lower": True}, {"lower": False}]),  # fmt: skip
+    Case(cho_factor_triangle, [((3, 3),)], domain=UNIT, order=2, autograd=False, options=[{"lower": True}, {"lower": False}]),
     Case(yn, UNARY, domain=POSITIVE, options=[{"n": 0}, {"n": 2}], order=2),
     Case(incomplete_gamma, UNARY, domain=POSITIVE, options=[{"a": 0.7}, {"a": 2.5}], order=2),
     Case(incomplete_gamma_complement, UNARY, domain=POSITIVE, options=[{"a": 1.5}], order=2),

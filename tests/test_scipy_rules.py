@@ -143,3 +143,42 @@ def test_a_second_derivative_through_expm_is_refused_at_the_users_line():
     with pytest.raises(srcdiff.SrcdiffError, match="expm_frechet") as info:
         srcdiff.hessian(exponential_sum)(a)
     assert info.value.filename == __file__ and "order 2" in str(info.value)
+
+
+def gaussian_process_fit(kernel, y):  # as a GP's marginal likelihood is written with SciPy
+    factor = scipy.linalg.cho_factor(kernel, lower=True)
+    alpha = scipy.linalg.cho_solve(factor, y)
+    return 0.5 * y @ alpha + np.sum(np.log(np.diag(factor[0])))
+
+
+def gaussian_process_fit_reference(kernel, y):
+    import autograd.numpy as anp
+
+    return 0.5 * y @ anp.linalg.solve(kernel, y) + anp.sum(anp.log(anp.diag(anp.linalg.cholesky(kernel))))
+
+
+def test_cho_factor_and_cho_solve_as_a_gaussian_process_writes_them():
+    import autograd
+
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(5, 5))
+    kernel, y = m @ m.T + 5.0 * np.eye(5), rng.normal(size=5)
+    got = srcdiff.grad(gaussian_process_fit, wrt=(0, 1))(kernel, y)
+    expected = autograd.grad(gaussian_process_fit_reference, (0, 1))(kernel, y)
+    # SciPy reads one triangle: srcdiff's kernel adjoint is there; a symmetric change sees the same
+    np.testing.assert_allclose(got[0] + got[0].T, expected[0] + expected[0].T, rtol=1e-9)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-9)
+    assert np.all(np.triu(got[0], 1) == 0.0)
+
+
+def reads_the_unspecified_triangle(a):
+    c, lower = scipy.linalg.cho_factor(a, lower=True)
+    return np.sum(c)
+
+
+def test_the_triangle_cho_factor_leaves_unspecified_has_no_derivative():
+    a = np.eye(3) * 2.0 + 0.1
+    with pytest.raises(NoDerivativeRule, match="holds no factor"):
+        srcdiff.grad(reads_the_unspecified_triangle)(a)
+    _, tangent = srcdiff.jvp(lambda a: scipy.linalg.cho_factor(a, lower=True)[0], (a,), (np.ones((3, 3)),))
+    assert np.all(np.isnan(tangent[np.triu_indices(3, 1)])) and not np.any(np.isnan(tangent[np.tril_indices(3)]))

@@ -18,7 +18,7 @@ import scipy.linalg
 import scipy.special
 import scipy.stats
 
-from . import ARRAY, ELEMENTWISE, NAMESPACE, REDUCTION, SCALAR, jvp, nondifferentiable, vjp
+from . import ARRAY, ELEMENTWISE, NAMESPACE, PARTS, REDUCTION, SCALAR, jvp, nondifferentiable, returns_views, vjp
 
 if tuple(int(part) for part in scipy.__version__.split(".")[:2]) < (1, 8):  # older: as if not installed
     raise ImportError(f"srcdiff's SciPy rules need SciPy 1.8 or later, not {scipy.__version__}", name="scipy")
@@ -191,6 +191,19 @@ jvp(f"{SOLVE}(a, b, trans=0, lower=False, unit_diagonal=False, check_finite=True
     b=f"{SOLVE}(a, t, trans=trans, lower=lower, unit_diagonal=unit_diagonal)",
     a=f"-{SOLVE}(a, (triangle(t, lower, unit_diagonal) if {PLAIN} else np.transpose(triangle(t, lower, unit_diagonal)))"
       " @ ans, trans=trans, lower=lower, unit_diagonal=unit_diagonal)")  # fmt: skip
+# Cholesky through SciPy: c holds the factor in one triangle (its other is unspecified, and an
+# adjoint reaching it is refused when it runs); x = cho_solve((c, lower), b) solves a x = b with
+# a = l l^T from that triangle. overwrite_a and overwrite_b are left out, so refused
+vjp("scipy.linalg.cho_factor(a, lower=False, check_finite=True)", a="cho_factor_adjoint(g, ans[0], lower)", kind=PARTS,
+    discrete=("lower", "check_finite"))  # fmt: skip
+jvp("scipy.linalg.cho_factor(a, lower=False, check_finite=True)", a="cho_factor_tangent(t, ans[0], lower)")
+returns_views(scipy.linalg.cho_factor)  # (its second part is the lower it was given, itself)
+CHO_Y = "scipy.linalg.cho_solve(c_and_lower, np.broadcast_to(g, np.shape(ans)))"  # the solution for the adjoint
+vjp("scipy.linalg.cho_solve(c_and_lower, b, check_finite=True)", b=CHO_Y,
+    c_and_lower=f"(cho_solve_factor_adjoint({CHO_Y}, ans, c_and_lower[0], c_and_lower[1]), 0.0)",
+    discrete=("check_finite",))  # fmt: skip
+jvp("scipy.linalg.cho_solve(c_and_lower, b, check_finite=True)", b="scipy.linalg.cho_solve(c_and_lower, t)",
+    c_and_lower="scipy.linalg.cho_solve(c_and_lower, cho_solve_factor_tangent(t[0], ans, c_and_lower[0], c_and_lower[1]))")
 # x solves a x + x b = q: a change of q, a or b moves x by the solution of the same equation with q
 # replaced by dq - da x - x db; the adjoint y of q solves the transposed equation (a^T y + y b^T = g)
 SYLVESTER = "scipy.linalg.solve_sylvester"
