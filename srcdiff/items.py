@@ -3,8 +3,8 @@
 Normalisation lowers ``for v in xs`` to a loop over ``range(len(xs))`` that reads ``xs[i]``,
 which the backward sweep needs (it walks the same range in reverse). In the forward sweep the
 position is read once, to take the item, and nothing else reads it; there ``for _v in xs``
-gives each item for less than a position and a subscript (Horner's rule over a list of 100
-coefficients: 9.4 µs -> 7.5 µs). Rewritten only where proven:
+gives each item for less than a position and a subscript (the generated gradient of Horner's
+rule over a list of 100 coefficients: 6.6 µs -> 6.1 µs). Rewritten only where proven:
 
 - the loop walks ``r``, bound once to ``range(n)``, and ``n`` bound once to ``len(xs)`` in the
   same block before the loop, with nothing between the two that names ``xs``;
@@ -24,10 +24,13 @@ from collections import Counter
 
 from .kinds import LEAVES, SCALARS
 from .names import nodes
+from .operations import walk_statements
 
 
 def walk_items(fn: ast.FunctionDef, ndims: dict[str, int], bindings: dict) -> None:
     """Rewrite, in place, each loop of ``fn`` that can walk its sequence's items (see above)."""
+    if not any(isinstance(s, ast.For) and isinstance(s.iter, ast.Name) for s in walk_statements(fn.body)):
+        return  # (straight-line code: no walk over its expressions)
     found = list(nodes(fn))
     stored = Counter(n.id for n in found if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
     taken = {n.id for n in found if isinstance(n, ast.Name)}

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from . import rules
 from .errors import NoDerivativeRule, UnsupportedSyntax
-from .names import local_names, parameters
+from .names import local_names, nodes, parameters
 from .operations import CALL, CONSTANT, COPY, INDEX, PACK, POP, RULE, Op, appended_to, changed_in_place, walk_statements
 from .parse import Origin
 
@@ -290,7 +290,7 @@ def _changed_while_bound(
 
 
 def _names_read(e: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(e) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n.id for n in nodes(e) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 class _Live:
