@@ -111,6 +111,7 @@ __all__ = [
     "scatter",
     "gather",
     "pad_sources",
+    "convolve_padding",
     "pad_fill_sources",
     "permutation_sources",
     "diff_adjoint",
@@ -1474,6 +1475,19 @@ def gather(x: Any, source: Any, like: Any = None) -> Any:
 
 
 _SELECTING_PADS = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
+
+
+def convolve_padding(shape1: tuple, shape2: tuple, mode: str) -> tuple:
+    """The zeros around ``scipy.signal.convolve(in1, in2, mode)``'s result in the full convolution,
+    per axis (SciPy centres the 'same' and 'valid' windows in it)."""
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"convolve's mode must be 'full', 'same' or 'valid', not {mode!r}")
+    padding = []
+    for n, m in zip(shape1, shape2):
+        full = n + m - 1
+        kept = {"full": full, "same": n, "valid": abs(n - m) + 1}[mode]
+        padding.append(((full - kept) // 2, full - kept - (full - kept) // 2))
+    return tuple(padding)
 
 
 def pad_sources(array: Any, pad_width: Any, mode: Any = "constant") -> Any:

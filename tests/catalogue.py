@@ -36,6 +36,7 @@ import autograd.scipy.special as autograd_special
 import autograd.scipy.stats as autograd_stats
 import numpy as np
 import scipy.linalg
+import scipy.signal
 import scipy.special
 import scipy.stats
 
@@ -2725,6 +2726,10 @@ def cho_factor_triangle(a, w, lower):  # the factor's triangle only: the other i
     return np.sum((np.tril(c) if low else np.triu(c)) * w)
 
 
+def signal_convolve(a, b, w, mode):  # N-D; 'same' and 'valid' are centred windows of 'full'
+    return np.sum(scipy.signal.convolve(a, b, mode=mode) * w)
+
+
 def yn(x, w, n):
     return np.sum(scipy.special.yn(n, x) * w)
 
@@ -3761,6 +3766,9 @@ CASES: list[Case] = [
     Case(cho_factor_solve, [((3, 3), (3,)), ((3, 3), (3, 2))], domain=UNIT, order=2, autograd=False,
          options=[{"lower": True}, {"lower": False}]),  # fmt: skip
     Case(cho_factor_triangle, [((3, 3),)], domain=UNIT, order=2, autograd=False, options=[{"lower": True}, {"lower": False}]),
+    # autograd's convolve takes other arguments (axes, dot_axes): central differences
+    Case(signal_convolve, [((5,), (3,)), ((3,), (5,)), ((4, 4), (3, 2)), ((2, 2), (3, 4))], autograd=False, order=2,
+         options=[{"mode": "full"}, {"mode": "same"}, {"mode": "valid"}]),  # fmt: skip
     Case(yn, UNARY, domain=POSITIVE, options=[{"n": 0}, {"n": 2}], order=2),
     Case(incomplete_gamma, UNARY, domain=POSITIVE, options=[{"a": 0.7}, {"a": 2.5}], order=2),
     Case(incomplete_gamma_complement, UNARY, domain=POSITIVE, options=[{"a": 1.5}], order=2),

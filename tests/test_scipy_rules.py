@@ -1,6 +1,7 @@
 """SciPy's rules (srcdiff/rules/scipy.py) beyond the catalogue: the ways users spell the calls,
 what is refused, derivatives past the second, and srcdiff without SciPy."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -182,3 +183,38 @@ def test_the_triangle_cho_factor_leaves_unspecified_has_no_derivative():
         srcdiff.grad(reads_the_unspecified_triangle)(a)
     _, tangent = srcdiff.jvp(lambda a: scipy.linalg.cho_factor(a, lower=True)[0], (a,), (np.ones((3, 3)),))
     assert np.all(np.isnan(tangent[np.triu_indices(3, 1)])) and not np.any(np.isnan(tangent[np.tril_indices(3)]))
+
+
+SIGNAL_LATER = """
+import json
+import sys
+import numpy as np
+import scipy.linalg
+import srcdiff
+
+def root(a):
+    return np.sum(scipy.linalg.sqrtm(a))
+
+def smoothed(x, k):
+    return np.sum(scipy.signal.convolve(x, k, mode="same") ** 2)
+
+srcdiff.grad(root)(np.eye(2) * 4.0)
+print("scipy.signal" in sys.modules)
+import scipy.signal
+print(json.dumps(srcdiff.grad(smoothed)(np.array([1.0, 2.0, 0.5]), np.array([0.5, 0.25])).tolist()))
+"""
+
+
+def test_scipy_signal_rules_load_once_it_is_imported(tmp_path):
+    program = tmp_path / "model.py"
+    program.write_text(SIGNAL_LATER)
+    run = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    imported_early, gradient = run.stdout.splitlines()
+    assert imported_early == "False"  # a SciPy user's first gradient does not pay for importing scipy.signal
+    x, k = np.array([1.0, 2.0, 0.5]), np.array([0.5, 0.25])
+    y = scipy.signal.convolve(x, k, mode="same")
+    # same mode keeps the full convolution's entries 0..2 here: y[i] = sum_j x[i - j] k[j]
+    expected = [sum(2 * y[i] * k[i - n] for i in range(3) if 0 <= i - n < 2) for n in range(3)]
+    np.testing.assert_allclose(json.loads(gradient), expected, rtol=1e-12)
