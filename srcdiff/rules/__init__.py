@@ -535,11 +535,9 @@ MISSING_RULES: dict[str, str] = {}  # top-level package -> how to get srcdiff's 
 # alone takes most of a second). ``load_optional_rules(force=True)`` loads them all.
 _loading = threading.RLock()  # (re-entrant: the rule module registers through this one)
 LOADED_OPTIONAL: list[str] = []  # the optional libraries whose rules are in the table
+_SCIPY_ADVICE = "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'"
 # package -> the advice if its rules cannot load; rules/<package, dots as underscores>.py has them
-_UNLOADED = {
-    "scipy": "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'",
-    "scipy.signal": "srcdiff's SciPy rules need SciPy 1.8 or later: pip install 'srcdiff[scipy]'",
-}
+_UNLOADED = {"scipy": _SCIPY_ADVICE, "scipy.signal": _SCIPY_ADVICE}
 
 
 def load_optional_rules(force: bool = False) -> bool:
