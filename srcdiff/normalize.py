@@ -68,6 +68,7 @@ from .parse import Origin, is_generated
 _ITERATOR_BUILTINS = ("range", "enumerate", "zip", "reversed")
 _ERROR_CATEGORIES = ("all", "divide", "over", "under", "invalid")  # np.errstate's keywords, np.seterr's too
 _SEQUENCE_ATTRIBUTES = frozenset(dir(list)) | frozenset(dir(tuple)) | {"_fields", "_field_defaults"}
+_FIELD_OR_METHOD = frozenset({"index", "count"})  # tuple methods a NamedTuple's field of that name hides
 # builtins that walk an iterable argument to its end: a generator or map there may become a list
 _CONSUMERS = ("sum", "max", "min", "list", "tuple", "sorted", "any", "all", "enumerate", "zip")
 
@@ -912,9 +913,11 @@ class _Normalizer:
 
     def expr_Attribute(self, e: ast.Attribute) -> ast.expr:
         record = e.value
-        if isinstance(record, ast.Name) and record.id in self.records and e.attr not in _SEQUENCE_ATTRIBUTES:
+        is_field = e.attr not in _SEQUENCE_ATTRIBUTES or e.attr in _FIELD_OR_METHOD
+        if isinstance(record, ast.Name) and record.id in self.records and is_field:
             # ``layer.W`` of a NamedTuple: the field at its position, found when it runs (any other
-            # list or tuple has no such attribute, and raises AttributeError there, as in Python)
+            # list or tuple has no such attribute, and raises AttributeError there, as in Python;
+            # a field named ``index`` or ``count`` hides the tuple's method: called, it is the method)
             kind = ast.Call(func=name("type"), args=[record], keywords=[])
             fields = ast.Attribute(value=ast.Attribute(value=kind, attr="_fields", ctx=ast.Load()), attr="index", ctx=ast.Load())
             position = ast.Call(func=fields, args=[ast.Constant(e.attr)], keywords=[])

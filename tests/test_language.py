@@ -947,6 +947,25 @@ def test_named_tuple_parameters():
     assert hessian_direction.b == pytest.approx((moved[0].b - moved[1].b) / (2 * eps), rel=1e-5)
 
 
+class Tally(NamedTuple):  # fields named like tuple methods: a NamedTuple's field hides the method
+    index: float
+    count: np.ndarray
+
+
+def tally_loss(tally, x):
+    return tally.index * np.sum(x) + np.sum(tally.count * x) ** 2
+
+
+def test_named_tuple_fields_named_index_and_count():
+    tally, x = Tally(0.7, RNG.normal(size=3)), RNG.normal(size=3)
+    got = srcdiff.grad(tally_loss, wrt=(0, 1))(tally, x)
+    anp = autograd.numpy
+    want = autograd.grad(lambda t, c, x: t * anp.sum(x) + anp.sum(c * x) ** 2, (0, 1, 2))(0.7, tally.count, x)
+    assert type(got[0]) is Tally and got[0].index == pytest.approx(want[0])
+    np.testing.assert_allclose(got[0].count, want[1])
+    np.testing.assert_allclose(got[1], want[2])
+
+
 def reads_a_field_of_a_plain_tuple(pair):
     return pair.W * 2.0
 
