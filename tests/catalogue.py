@@ -1130,6 +1130,14 @@ def ufunc_accumulate_reference(x, w):
     return np.sum(np.cumsum(x, 0) ** 2 * w)
 
 
+def ufunc_accumulate_product(x, w):
+    return np.sum(np.multiply.accumulate(x, axis=-1) * w) + np.sum(np.multiply.accumulate(x) * w)
+
+
+def ufunc_accumulate_product_reference(x, w):
+    return np.sum(np.cumprod(x, -1) * w) + np.sum(np.cumprod(x, 0) * w)
+
+
 def ufunc_outer(x, y, w):
     return np.sum((np.multiply.outer(x, y) + np.add.outer(x, y) ** 2) * w)
 
@@ -3171,6 +3179,7 @@ CASES: list[Case] = [
          reference=ufunc_reduce_reference, order=2),  # fmt: skip
     Case(ufunc_reduce_default, [((3, 4),), ((5,),)], domain=NONZERO, reference=ufunc_reduce_default_reference, order=2),
     Case(ufunc_accumulate, [((3, 4),), ((5,),)], reference=ufunc_accumulate_reference, order=2),
+    Case(ufunc_accumulate_product, [((3, 4),), ((5,),)], reference=ufunc_accumulate_product_reference, order=2),
     Case(ufunc_outer, [((3,), (2,)), ((2, 2), (3,)), (F, (3,)), ((2,), F), (F, F)], reference=ufunc_outer_reference, order=2),
     Case(average, REDUCIBLE, options=REDUCE_OPTIONS[:4], reference=average_reference, order=2)
     if AVERAGE_KEEPDIMS

@@ -218,3 +218,25 @@ def test_scipy_signal_rules_load_once_it_is_imported(tmp_path):
     # same mode keeps the full convolution's entries 0..2 here: y[i] = sum_j x[i - j] k[j]
     expected = [sum(2 * y[i] * k[i - n] for i in range(3) if 0 <= i - n < 2) for n in range(3)]
     np.testing.assert_allclose(json.loads(gradient), expected, rtol=1e-12)
+
+
+def density_allowing_no_singular_covariance(x, cov):
+    return scipy.stats.multivariate_normal.logpdf(x, np.zeros(3), cov, allow_singular=False)
+
+
+def density_allowing_a_singular_covariance(x, cov):
+    return scipy.stats.multivariate_normal.logpdf(x, np.zeros(3), cov, True)  # <- refused
+
+
+def test_allow_singular_false_is_the_rule_and_true_is_refused():
+    import autograd
+    import autograd.scipy.stats as astats
+
+    x, cov = np.array([0.3, -0.7, 1.2]), np.diag([2.0, 1.0, 0.5]) + 0.1
+    got = srcdiff.grad(density_allowing_no_singular_covariance, wrt=(0, 1))(x, cov)
+    want = autograd.grad(lambda x, cov: astats.multivariate_normal.logpdf(x, np.zeros(3), cov), (0, 1))(x, cov)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-10)
+    np.testing.assert_allclose(got[1] + got[1].T, want[1] + want[1].T, rtol=1e-10)  # (symmetric adjoints)
+    with pytest.raises(UnsupportedSyntax, match="handles allow_singular=False only") as info:
+        srcdiff.grad(density_allowing_a_singular_covariance)(x, cov)
+    assert info.value.line == density_allowing_a_singular_covariance.__code__.co_firstlineno + 1

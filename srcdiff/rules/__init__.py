@@ -100,6 +100,7 @@ class Rule:
     names: dict[str, Any] = field(default_factory=dict)
     advice: dict[str, str] = field(default_factory=dict)  # "vjp"/"jvp" -> how to add that missing rule
     aliases: dict[str, str] = field(default_factory=dict)  # another keyword for a parameter (x.clip(min=...): a_min)
+    only: dict[str, tuple] = field(default_factory=dict)  # a parameter handled at these constant values alone
     # templates that replace those above where an operand may hold complex values (``for_complex``)
     complex_adjoints: dict[str, ast.expr] = field(default_factory=dict)
     complex_tangents: dict[str, ast.expr] = field(default_factory=dict)
@@ -153,6 +154,11 @@ class Rule:
             if k not in self.params:  # an argument the rule does not know could change the result
                 raise RefusedArgument(f"srcdiff's rule for {self.spelling} does not handle the argument {k}=", k)
             bound[k] = v
+        for k, values in self.only.items():  # (given by position or by keyword)
+            v = bound.get(k)
+            if v is not None and not (isinstance(v, ast.Constant) and any(v.value is c for c in values)):
+                handled = " or ".join(f"{k}={c!r}" for c in values)
+                raise RefusedArgument(f"srcdiff's rule for {self.spelling} handles {handled} only", k)
         written = bound.get("out")
         if written is not None and not (isinstance(written, ast.Constant) and written.value is None):
             # the result goes into an existing array, which the analysis does not see change
@@ -323,6 +329,7 @@ def vjp(
     names: dict[str, Any] | None = None,
     for_complex: dict[str, str] | None = None,
     aliases: dict[str, str] | None = None,
+    only: dict[str, tuple] | None = None,
     **adjoints: str,
 ) -> Rule:
     """Register reverse-mode rules: one adjoint template per differentiable parameter.
@@ -333,7 +340,9 @@ def vjp(
     on your own functions: ``vjp("softplus(x)", x="g * sigmoid(x)", names={...})``.
     ``for_complex`` gives templates used instead where an operand may hold complex values
     (``srcdiff.complexes``), so that code on real values keeps the plain one. ``aliases`` maps
-    another keyword a call may use to the parameter it names (``{"min": "a_min"}``).
+    another keyword a call may use to the parameter it names (``{"min": "a_min"}``). ``only``
+    maps a parameter to the constant values the templates are right for (given as ``True``,
+    ``False`` or ``None``, compared by identity); a call passing another is refused.
     """
     _add_names(names)
     func, spelling, params, defaults, vararg, positional = _parse_pattern(pattern)
@@ -352,6 +361,7 @@ def vjp(
     rule = Rule(
         func, spelling, params, defaults, vararg, positional, parsed, tangents, kind, frozenset(discrete),
         complex_adjoints=for_complex_parsed, complex_tangents=old.complex_tangents if old else {}, aliases=dict(aliases or {}),
+        only=dict(only or {}),
     )  # fmt: skip
     _register(func, rule)
     return rule
@@ -389,7 +399,7 @@ def jvp(pattern: str, *, names: dict[str, Any] | None = None, for_complex: dict[
     rule = Rule(
         func, spelling, params, defaults, vararg, positional, old.adjoints if old else {}, parsed, kind, discrete,
         complex_adjoints=old.complex_adjoints if old else {}, complex_tangents=for_complex_parsed,
-        aliases=old.aliases if old else {},
+        aliases=old.aliases if old else {}, only=old.only if old else {},
     )  # fmt: skip
     _register(func, rule)
     return rule

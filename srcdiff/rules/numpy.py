@@ -134,6 +134,8 @@ vjp("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", array=
 vjp("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", array="prod_adjoint(g, array, axis, keepdims)",
     kind=REDUCTION, discrete=("axis", "dtype", "out", "keepdims"))  # fmt: skip
 vjp("np.add.accumulate(array, axis=0, dtype=None, out=None)", array="cumsum_adjoint(g, array, axis)", discrete=("axis", "dtype", "out"))
+vjp("np.multiply.accumulate(array, axis=0, dtype=None, out=None)", array="cumprod_adjoint(g, array, axis)",
+    discrete=("axis", "dtype", "out"))  # fmt: skip
 vjp("np.multiply.outer(A, B)", A="cast(np.tensordot(broadcast_like(g, ans), B, np.ndim(B)), A)",
     B="cast(np.tensordot(A, broadcast_like(g, ans), np.ndim(A)), B)")  # fmt: skip
 vjp("np.add.outer(A, B)", A="cast(np.sum(broadcast_like(g, ans), axis=tuple(range(np.ndim(A), np.ndim(ans)))), A)",
@@ -576,6 +578,7 @@ jvp("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)",
 jvp("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)",
     array="np.add.reduce(t * prod_others(array, axis), axis, keepdims=keepdims)")  # fmt: skip
 jvp("np.add.accumulate(array, axis=0, dtype=None, out=None)", array="np.cumsum(broadcast_like(t, array), axis)")
+jvp("np.multiply.accumulate(array, axis=0, dtype=None, out=None)", array="cumprod_tangent(t, array, axis)")
 jvp("np.multiply.outer(A, B)", A="np.multiply.outer(broadcast_like(t, A), B)", B="np.multiply.outer(A, broadcast_like(t, B))")
 jvp("np.add.outer(A, B)", A="np.add.outer(broadcast_like(t, A), np.zeros(np.shape(B)))",
     B="np.add.outer(np.zeros(np.shape(A)), broadcast_like(t, B))")  # fmt: skip

@@ -155,19 +155,23 @@ jvp("scipy.stats.dirichlet.pdf(x, alpha)", x="ans * np.dot(alpha - 1.0, t / x)",
 POINTS = "np.reshape(x - mean, (-1, np.size(mean)))"  # (n, d): the rows r = x - mean
 WHITENED = f"{POINTS} @ scipy.linalg.inv(cov)"  # the rows r cov^-1
 WEIGHTS = "np.reshape(g, (-1, 1))"  # g has one entry per point (a float for one point)
-vjp("scipy.stats.multivariate_normal.logpdf(x, mean, cov)", x=f"np.reshape(-{WEIGHTS} * ({WHITENED}), np.shape(x))",
+# allow_singular=True takes a pseudo-inverse where cov is (nearly) singular, which inv(cov) is not
+NONSINGULAR = {"allow_singular": (False,)}
+vjp("scipy.stats.multivariate_normal.logpdf(x, mean, cov, allow_singular=False)", x=f"np.reshape(-{WEIGHTS} * ({WHITENED}), np.shape(x))",
     mean=f"np.sum({WEIGHTS} * ({WHITENED}), axis=0)",
-    cov=f"0.5 * (np.transpose({WHITENED}) @ ({WEIGHTS} * ({WHITENED})) - np.sum(g) * scipy.linalg.inv(cov))")  # fmt: skip
-jvp("scipy.stats.multivariate_normal.logpdf(x, mean, cov)",
+    cov=f"0.5 * (np.transpose({WHITENED}) @ ({WEIGHTS} * ({WHITENED})) - np.sum(g) * scipy.linalg.inv(cov))",
+    discrete=("allow_singular",), only=NONSINGULAR)  # fmt: skip
+jvp("scipy.stats.multivariate_normal.logpdf(x, mean, cov, allow_singular=False)",
     x=f"np.reshape(-np.sum(np.reshape(t, (-1, np.size(mean))) * ({WHITENED}), axis=-1), np.shape(ans))",
     mean=f"np.reshape(np.sum(t * ({WHITENED}), axis=-1), np.shape(ans))",
     cov=f"np.reshape(0.5 * (np.sum(({WHITENED}) @ t * ({WHITENED}), axis=-1) - np.sum(scipy.linalg.inv(cov) * t)), np.shape(ans))")  # fmt: skip
 # the density: the same with g * ans for g, and ans times the tangent
 DENSITY_WEIGHTS = "np.reshape(g * ans, (-1, 1))"
-vjp("scipy.stats.multivariate_normal.pdf(x, mean, cov)", x=f"np.reshape(-{DENSITY_WEIGHTS} * ({WHITENED}), np.shape(x))",
+vjp("scipy.stats.multivariate_normal.pdf(x, mean, cov, allow_singular=False)", x=f"np.reshape(-{DENSITY_WEIGHTS} * ({WHITENED}), np.shape(x))",
     mean=f"np.sum({DENSITY_WEIGHTS} * ({WHITENED}), axis=0)",
-    cov=f"0.5 * (np.transpose({WHITENED}) @ ({DENSITY_WEIGHTS} * ({WHITENED})) - np.sum(g * ans) * scipy.linalg.inv(cov))")  # fmt: skip
-jvp("scipy.stats.multivariate_normal.pdf(x, mean, cov)",
+    cov=f"0.5 * (np.transpose({WHITENED}) @ ({DENSITY_WEIGHTS} * ({WHITENED})) - np.sum(g * ans) * scipy.linalg.inv(cov))",
+    discrete=("allow_singular",), only=NONSINGULAR)  # fmt: skip
+jvp("scipy.stats.multivariate_normal.pdf(x, mean, cov, allow_singular=False)",
     x=f"ans * np.reshape(-np.sum(np.reshape(t, (-1, np.size(mean))) * ({WHITENED}), axis=-1), np.shape(ans))",
     mean=f"ans * np.reshape(np.sum(t * ({WHITENED}), axis=-1), np.shape(ans))",
     cov=f"ans * np.reshape(0.5 * (np.sum(({WHITENED}) @ t * ({WHITENED}), axis=-1) - np.sum(scipy.linalg.inv(cov) * t)),"
