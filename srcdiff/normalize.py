@@ -534,6 +534,9 @@ class _Normalizer:
                 self.emit_loop(s.target.id, rev, s.body, prologue=[])
                 return
         self.refuse_interleaved_generators(s)
+        walks_records = isinstance(it, ast.Name) and it.id in self.records  # for layer in layers: each may be
+        if walks_records and isinstance(s.target, ast.Name) and self.counts[s.target.id] == 1:  # a NamedTuple, read
+            self.records.add(s.target.id)  # by field
         it = self.as_sequence(it)
         kind = it.func.id if self.is_builtin_call(it, _ITERATOR_BUILTINS) else "sequence"
         if kind == "range":

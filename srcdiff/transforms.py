@@ -138,7 +138,8 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
-        if any(trees.is_dataclass_instance(p) for p, t in zip(primals, tangents) if t is not None):
+        moved = [p for p, t in zip(primals, tangents) if t is not None]  # (the primals given a tangent)
+        if any(map(trees.is_dataclass_instance, trees.leaves_and_nodes(moved))):
             # generated code reads a dataclass given a tangent as a NamedTuple; another is itself
             primals = tuple(p if t is None else trees.as_records(p) for p, t in zip(primals, tangents))
             tangents = trees.as_records(tangents)

@@ -947,6 +947,41 @@ def test_named_tuple_parameters():
     assert hessian_direction.b == pytest.approx((moved[0].b - moved[1].b) / (2 * eps), rel=1e-5)
 
 
+@dataclasses.dataclass
+class Dense:
+    W: np.ndarray
+    b: np.ndarray
+
+
+def stacked_layers(layers, x):  # for layer in layers: each read by field
+    for layer in layers:
+        x = np.tanh(x @ layer.W + layer.b)
+    return np.sum(x**2)
+
+
+def test_a_list_of_named_tuples_or_dataclasses_read_by_field_in_a_loop():
+    shapes = [((3, 4), (4,)), ((4, 2), (2,))]
+    params = [(RNG.normal(size=s), RNG.normal(size=t)) for s, t in shapes]
+    x = RNG.normal(size=(5, 3))
+
+    def reference(params, x):
+        for W, b in params:
+            x = autograd.numpy.tanh(x @ W + b)
+        return autograd.numpy.sum(x**2)
+
+    want = autograd.grad(reference)(params, x)
+    for make in (Layer, Dense):
+        layers = [make(W, b) for W, b in params]
+        got = srcdiff.grad(stacked_layers)(layers, x)
+        assert [type(g) for g in got] == [make, make]
+        for g, (dW, db) in zip(got, want):
+            np.testing.assert_allclose(g.W, dW, rtol=1e-10)
+            np.testing.assert_allclose(g.b, db, rtol=1e-10)
+        directions = [make(np.ones_like(W), np.ones_like(b)) for W, b in params]
+        _, along = srcdiff.jvp(stacked_layers, (layers, x), (directions, None))
+        assert along == pytest.approx(sum(np.sum(dW) + np.sum(db) for dW, db in want), rel=1e-10)
+
+
 class Tally(NamedTuple):  # fields named like tuple methods: a NamedTuple's field hides the method
     index: float
     count: np.ndarray
