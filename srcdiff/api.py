@@ -85,16 +85,21 @@ __all__ = ["grad", "value_and_grad", "source", "check_grad", "stop_gradient", "s
 
 def container_parameters(kinds: frozenset[tuple[str, int]], wrt: tuple[str, ...]) -> dict[str, str]:
     """The parameters that hold a ``"dict"``, a ``"sequence"`` in ``wrt`` (a list or tuple,
-    NamedTuples included), ``"function"`` (a function, which the code may call: ``callables``)
-    or ``"not a dict"`` (any other known kind), for arguments of these kinds: normalize lowers
-    ``for k in d`` and ``record.field`` (an attribute of any other argument is read as it is,
-    a constant)."""
+    NamedTuples included; ``"sequence of records"`` where its items are themselves lists or
+    tuples, NamedTuples included), ``"function"`` (a function, which the code may call:
+    ``callables``) or ``"not a dict"`` (any other known kind), for arguments of these kinds:
+    normalize lowers ``for k in d`` and ``record.field`` (an attribute of any other argument is
+    read as it is, a constant)."""
     dicts = analysis.DICT + analysis.CONTAINER
-    found = {
-        n: "dict" if kind <= dicts else "sequence" if kind in analysis.CONTAINERS and n in wrt else "not a dict"
-        for n, kind in kinds
-        if n.isidentifier()  # not the entries of packing and callables
-    }
+
+    def described(n: str, kind: int) -> str:
+        if kind <= dicts:
+            return "dict"
+        if kind in analysis.CONTAINERS and n in wrt:
+            return "sequence of records" if kind == analysis.CONTAINER else "sequence"
+        return "not a dict"
+
+    found = {n: described(n, kind) for n, kind in kinds if n.isidentifier()}  # (not the entries of packing and callables)
     return found | {n: "function" for n in callables.bound(kinds)}
 
 

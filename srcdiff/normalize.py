@@ -82,7 +82,8 @@ def normalize(
     """Return the normal form of ``tree`` (a new tree; ``tree`` is not modified).
 
     ``containers``: the parameters that hold a ``"dict"`` in this call (a loop over one walks
-    its keys) or a ``"sequence"`` (``record.field`` of a NamedTuple reads it by position);
+    its keys) or a ``"sequence"`` (``record.field`` of a NamedTuple reads it by position; of a
+    ``"sequence of records"``, so does ``item.field`` of the variable of a loop over it);
     dicts the function builds itself are recognised here. ``resolve``: the object a non-local
     name or attribute chain denotes (None if unknown), to tell ``functools.partial`` when it is called."""
     return _Normalizer(tree, origin, containers, resolve).run()
@@ -153,7 +154,10 @@ class _Normalizer:
         self.lists = list_names(walked)  # names surely holding a list: ``+=`` extends it, ``+`` joins
         self.fixed_keys = fixed_keys(walked)  # names holding a dict written out: ``**name`` unpacks
         self.dicts = dict_names(walked, frozenset(p for p, c in containers.items() if c == "dict"))  # ``for k in d``: keys
-        self.records = {p for p, c in containers.items() if c == "sequence" and self.counts[p] == 1}  # may be NamedTuples
+        # lists and tuples in wrt, which may be NamedTuples
+        self.records = {p for p, c in containers.items() if c.startswith("sequence") and self.counts[p] == 1}
+        # lists in wrt whose items are lists or tuples: ``for layer in layers`` reads each by field
+        self.record_lists = {p for p, c in containers.items() if c == "sequence of records" and self.counts[p] == 1}
         self.ranges = range_names(walked)  # ``for i in r`` over one: a range loop
         # surely not dicts: a loop over anything else checks, when it runs, whether to walk keys
         self.sequences = sequence_names(walked, frozenset(p for p, c in containers.items() if c != "dict"))
@@ -534,9 +538,9 @@ class _Normalizer:
                 self.emit_loop(s.target.id, rev, s.body, prologue=[])
                 return
         self.refuse_interleaved_generators(s)
-        walks_records = isinstance(it, ast.Name) and it.id in self.records  # for layer in layers: each may be
-        if walks_records and isinstance(s.target, ast.Name) and self.counts[s.target.id] == 1:  # a NamedTuple, read
-            self.records.add(s.target.id)  # by field
+        walks_records = isinstance(it, ast.Name) and it.id in self.record_lists  # for layer in layers: each may
+        if walks_records and isinstance(s.target, ast.Name) and self.counts[s.target.id] == 1:  # be a NamedTuple,
+            self.records.add(s.target.id)  # read by field
         it = self.as_sequence(it)
         kind = it.func.id if self.is_builtin_call(it, _ITERATOR_BUILTINS) else "sequence"
         if kind == "range":

@@ -844,6 +844,8 @@ class Generator:
         else:
             head = f"for {item} in {name}:"
         step, _ = self.expr(inner, env[target].shape, 2)
+        if all(len(shape) > 0 for shape in v.elems) and self.chance(0.3):  # an array item's own attribute
+            step = f"({step}) * np.mean({item}.T)"
         lines = [f"{pad}{head}", f"{pad}    {target} = {target} + {step}"]
         if self.chance(0.3):
             lines += self.block(inner, 1, pad + "    ", self.inner_context(ctx, loop=True))

@@ -982,6 +982,17 @@ def test_a_list_of_named_tuples_or_dataclasses_read_by_field_in_a_loop():
         assert along == pytest.approx(sum(np.sum(dW) + np.sum(db) for dW, db in want), rel=1e-10)
 
 
+def rows_of_a_list_of_arrays(ws, x):  # each item an array: its attributes are an array's
+    for w in ws:
+        x = np.tanh(x @ w.T)
+    return np.sum(x**2)
+
+
+def test_a_loop_over_a_list_of_arrays_reads_the_arrays_attributes():
+    ws, x = [RNG.normal(size=(3, 3)), RNG.normal(size=(2, 3))], RNG.normal(size=(4, 3))
+    assert srcdiff.check_grad(rows_of_a_list_of_arrays, ws, x)
+
+
 class Tally(NamedTuple):  # fields named like tuple methods: a NamedTuple's field hides the method
     index: float
     count: np.ndarray
