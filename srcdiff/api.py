@@ -712,7 +712,7 @@ class Gradient:
         (what the memory cache charges a Gradient's state for)."""
         check_call(self.__wrapped__, self.__name__, args, kwargs)
         records = _records_in_wrt(self.params, self.wrt)
-        if any(map(trees.is_dataclass_instance, trees.leaves_and_nodes([*args, *kwargs.values()]))):
+        if trees.holds_dataclass([*args, *kwargs.values()]):
             # generated code reads a dataclass in wrt as a NamedTuple of its fields; another is itself
             args, kwargs = records(args, kwargs)
         else:

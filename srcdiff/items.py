@@ -23,7 +23,7 @@ import ast
 from collections import Counter
 
 from .kinds import LEAVES, SCALARS
-from .names import nodes
+from .names import Fresh, nodes
 from .operations import walk_statements
 
 
@@ -33,8 +33,8 @@ def walk_items(fn: ast.FunctionDef, ndims: dict[str, int], bindings: dict) -> No
         return  # (straight-line code: no walk over its expressions)
     found = list(nodes(fn))
     stored = Counter(n.id for n in found if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
-    taken = {n.id for n in found if isinstance(n, ast.Name)}
-    facts = _Facts(ndims, bindings, _positions_read(fn.body), stored, taken)
+    fresh = Fresh({n.id for n in found if isinstance(n, ast.Name)})
+    facts = _Facts(ndims, bindings, _positions_read(fn.body), stored, fresh)
     _block(fn.body, facts)
 
 
@@ -63,15 +63,8 @@ def _positions_read(body: list[ast.stmt]) -> dict[int, Counter]:
 class _Facts:
     """What the rewrite asks of the function: kinds, free names, where names are read and bound."""
 
-    def __init__(self, ndims: dict[str, int], bindings: dict, reads: dict[int, Counter], stored: Counter, taken: set[str]):
-        self.ndims, self.bindings, self.reads, self.stored, self.taken = ndims, bindings, reads, stored, taken
-
-    def item_name(self) -> str:
-        k = 1
-        while f"_item{k}" in self.taken:
-            k += 1
-        self.taken.add(f"_item{k}")
-        return f"_item{k}"
+    def __init__(self, ndims: dict[str, int], bindings: dict, reads: dict[int, Counter], stored: Counter, fresh: Fresh):
+        self.ndims, self.bindings, self.reads, self.stored, self.fresh = ndims, bindings, reads, stored, fresh
 
     def is_sequence(self, name: str, bound: ast.expr | None) -> bool:
         kind = self.ndims.get(name)
@@ -116,7 +109,7 @@ def _rewrite(loop: ast.For, at: int, body: list[ast.stmt], bound: dict[str, tupl
         loop.target = reads[0].targets[0]
         loop.body = loop.body[1:] or [ast.Pass()]
     else:  # the item, taken where the position was (after the tape keeps what the name held)
-        item = facts.item_name()
+        item = facts.fresh.temp("_item")
         loop.target = ast.Name(id=item, ctx=ast.Store())
         reads[0].value = ast.Name(id=item, ctx=ast.Load())
 

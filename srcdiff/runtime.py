@@ -1480,14 +1480,8 @@ _SELECTING_PADS = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
 def convolve_padding(shape1: tuple, shape2: tuple, mode: str) -> tuple:
     """The zeros around ``scipy.signal.convolve(in1, in2, mode)``'s result in the full convolution,
     per axis (SciPy centres the 'same' and 'valid' windows in it)."""
-    if mode not in ("full", "same", "valid"):
-        raise ValueError(f"convolve's mode must be 'full', 'same' or 'valid', not {mode!r}")
-    padding = []
-    for n, m in zip(shape1, shape2):
-        full = n + m - 1
-        kept = {"full": full, "same": n, "valid": abs(n - m) + 1}[mode]
-        padding.append(((full - kept) // 2, full - kept - (full - kept) // 2))
-    return tuple(padding)
+    windows = [(_convolve_window(n, m, mode, n), n + m - 1) for n, m in zip(shape1, shape2)]
+    return tuple((offset, full - offset - kept) for (offset, kept), full in windows)
 
 
 def pad_sources(array: Any, pad_width: Any, mode: Any = "constant") -> Any:
@@ -1824,22 +1818,22 @@ def quantile_slope(a: Any, axis: Any = None, method: str = "linear") -> float:
     return float(np.size(a) if axis is None else np.shape(a)[axis]) - 1.0 if method == "linear" else 0.0
 
 
-def _convolve_window(n: int, m: int, mode: str) -> tuple[int, int]:
-    """Where ``np.convolve``'s result for ``mode`` sits in the full convolution: offset, length."""
-    if mode == "full":
-        return 0, n + m - 1
-    if mode == "same":
-        return (min(n, m) - 1) // 2, max(n, m)
-    if mode == "valid":
-        return min(n, m) - 1, max(n, m) - min(n, m) + 1
-    raise ValueError(f"mode must be 'full', 'same' or 'valid', not {mode!r}")
+def _convolve_window(n: int, m: int, mode: str, same: int) -> tuple[int, int]:
+    """Where a convolution's result for ``mode`` sits, centred, in the full convolution of ``n``
+    and ``m`` entries: offset, length. ``same``: the length 'same' keeps (``np.convolve``: the
+    longer input's, ``scipy.signal.convolve``: the first's)."""
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"mode must be 'full', 'same' or 'valid', not {mode!r}")
+    full = n + m - 1
+    kept = {"full": full, "same": same, "valid": abs(n - m) + 1}[mode]
+    return (full - kept) // 2, kept
 
 
 def convolve_adjoint(y: Any, a: Any, v: Any, mode: str = "full") -> Any:
     """Adjoint of ``a`` in ``np.convolve(a, v, mode)`` for the result's adjoint ``y``: ``y`` placed
     in the full convolution's length, correlated with ``v``."""
     n, m = np.size(a), np.size(v)
-    offset, length = _convolve_window(n, m, mode)
+    offset, length = _convolve_window(n, m, mode, max(n, m))
     full = np.zeros(n + m - 1, dtype=np.result_type(np.asarray(y).dtype, np.asarray(v).dtype, float))
     full[offset : offset + length] = y
     return np.correlate(full, v, mode="valid")

@@ -254,20 +254,17 @@ def _changed_while_bound(
 
     def walk(block: list[ast.stmt], live: _Live) -> _Live:
         for s in block:
-            if isinstance(s, (ast.If, ast.For, ast.While)):
-                live.reads(_names_read(s.iter if isinstance(s, ast.For) else s.test), found)
+            if getattr(s, "puts_back", False):  # hs[0] = _el after _el[i] = v: _el is hs[0] again, not a second name
+                live.rebind(s.element, bindings_of.get(s.element, ()))
+            live.reads(_statement_reads(s), found)
             if isinstance(s, ast.If):
                 live = walk(s.body, live.copy()).join(walk(s.orelse, live.copy()))
             elif isinstance(s, (ast.For, ast.While)):
                 for _ in range(2):  # the body may not run; a second round sees the first's bindings
                     live = live.join(walk(s.body, live.copy()))
                     if isinstance(s, ast.While):  # its test is read again after each round
-                        live.reads(_names_read(s.test), found)
+                        live.reads(_statement_reads(s), found)
                 continue
-            else:
-                if getattr(s, "puts_back", False):  # hs[0] = _el after _el[i] = v: _el is hs[0] again, not a second name
-                    live.rebind(s.element, bindings_of.get(s.element, ()))
-                live.reads(_names_read(s), found)
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 target = s.targets[0].id
                 if getattr(s, "in_place", False) and target not in scalars:  # x += v: the same array, changed
@@ -289,8 +286,13 @@ def _changed_while_bound(
     return found
 
 
-def _names_read(e: ast.AST) -> set[str]:
-    return {n.id for n in nodes(e) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+def _statement_reads(s: ast.stmt) -> set[str]:
+    """The names a statement reads itself: of an ``if`` or a loop, its test or what it walks (its
+    blocks' statements read in their turn)."""
+    parts = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
+    if not isinstance(s, (ast.If, ast.For, ast.While)):
+        parts = [s]
+    return {n.id for part in parts for n in nodes(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 class _Live:
@@ -462,9 +464,7 @@ class _StaleReads:
 
     def walk(self, body: list[ast.stmt]) -> None:
         for s in body:
-            header = [getattr(s, f) for f in ("test", "iter") if getattr(s, f, None) is not None]
-            parts = header if isinstance(s, (ast.If, ast.For, ast.While)) else [s]  # nested blocks: in their turn
-            read = {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            read = _statement_reads(s)
             if getattr(s, "puts_back", False):  # hs[0] = _el: stores into hs, and brings it up to date
                 self.put_back(s.targets[0].value.id, s.element)
                 read.discard(s.targets[0].value.id)
@@ -572,6 +572,7 @@ def _maybe_element(value: ast.expr, op: Op, ndims: Mapping[str, int], scalars: s
     if op.kind != INDEX or not isinstance(value.value, ast.Name):
         return False
     parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+
     def integer(p: ast.expr) -> bool:
         return isinstance(p, ast.Constant) and type(p.value) is int or isinstance(p, ast.Name) and p.id in scalars
 

@@ -138,8 +138,7 @@ class Jvp:
             raise BadWrt(f"jvp needs one tangent per primal: {len(primals)} primals, {len(tangents)} tangents")
         if len(primals) > len(self.params):
             raise BadWrt(f"{getattr(self.function, '__name__', 'f')} takes {len(self.params)} arguments, got {len(primals)}")
-        moved = [p for p, t in zip(primals, tangents) if t is not None]  # (the primals given a tangent)
-        if any(map(trees.is_dataclass_instance, trees.leaves_and_nodes(moved))):
+        if trees.holds_dataclass([p for p, t in zip(primals, tangents) if t is not None]):
             # generated code reads a dataclass given a tangent as a NamedTuple; another is itself
             primals = tuple(p if t is None else trees.as_records(p) for p, t in zip(primals, tangents))
             tangents = trees.as_records(tangents)

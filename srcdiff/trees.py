@@ -155,15 +155,20 @@ def is_dataclass_record(value: Any) -> bool:
     return getattr(type(value), "srcdiff_dataclass", None) is not None
 
 
+def holds_dataclass(value: Any) -> bool:
+    """Is ``value``, or anything in its lists, tuples and dicts, a dataclass instance?"""
+    return any(map(is_dataclass_instance, leaves_and_nodes(value)))
+
+
 def as_records(value: Any) -> Any:
     """``value`` with each dataclass instance in it (its fields included) a NamedTuple of its fields."""
     if is_dataclass_instance(value):
         record = record_type(type(value))
         return record(*(as_records(getattr(value, n)) for n in record._fields))
-    if isinstance(value, (list, tuple)) and any(is_dataclass_instance(v) for v in leaves_and_nodes(value)):
+    if isinstance(value, (list, tuple)) and holds_dataclass(value):
         items = [as_records(v) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
-    if isinstance(value, dict) and any(is_dataclass_instance(v) for v in leaves_and_nodes(value)):
+    if isinstance(value, dict) and holds_dataclass(value):
         return {k: as_records(v) for k, v in value.items()}
     return value
 
