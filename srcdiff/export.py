@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import callables, emit
+from . import callables, emit, trees
 from .assembly import Assembly, Context, assemble, importable, module_text, numpy_name, renamed, unimportable
 from .errors import ExportError
 from .kinds import CONTAINER, DICT, LEAVES, NOT_CONTAINER, SCALARS
@@ -61,7 +61,7 @@ def specialise(g: Any, args: tuple) -> Specialised:
             f"{g.__name__} differentiates a bound method or a functools.partial, which export does not take",
             suggestion="Export the derivative of a plain function and pass the object or the bound values as arguments.",
         )
-    if any(map(_is_dataclass_instance, args)):
+    if trees.holds_dataclass(args):  # (in a list too: grad reads one as a record, which exported code does not)
         raise ExportError("export takes arrays, numbers, lists, tuples and dicts as arguments, not dataclasses")
     if isinstance(g, api.Gradient):
         kinds = g.argument_kinds(args, {}) if args else _array_kinds(g.params)
@@ -115,10 +115,6 @@ def specialise(g: Any, args: tuple) -> Specialised:
     raise ExportError(
         f"export takes a derivative made by srcdiff (grad, value_and_grad, jvp, vjp's pullback, hvp, hessian), not {g!r}"
     )
-
-
-def _is_dataclass_instance(value: Any) -> bool:
-    return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
 def _array_kinds(params: list[str]) -> frozenset:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import hashlib
 import importlib
 import inspect
@@ -392,6 +393,25 @@ def test_export_refuses_what_another_process_cannot_import(user_modules):
         srcdiff.export(srcdiff.grad(f), np.ones(3))
     text = srcdiff.export(srcdiff.grad(f), np.ones(3), module="model")
     assert "from model import SCALE" in text
+
+
+@dataclasses.dataclass
+class Dense:
+    W: np.ndarray
+
+
+def through_dense_layers(layers, x):
+    for layer in layers:
+        x = np.tanh(x @ layer.W)
+    return np.sum(x)
+
+
+def test_export_refuses_dataclasses_alone_or_in_a_list():
+    # grad reads them as records, which exported code would not: a refusal, not code that fails when run
+    layers = [Dense(np.ones((2, 2)))]
+    for example in (layers, layers[0]):
+        with pytest.raises(ExportError, match="not dataclasses"):
+            srcdiff.export(srcdiff.grad(through_dense_layers), example, np.ones(2))
 
 
 def apply(x, act=np.tanh):
